@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test command: Nix set-up, build, format/lint, type check, then every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-nix.sh
+npm run --silent build
+npx biome check .
+npx tsc --noEmit
+shopt -s globstar nullglob
+files=(test/**/*.test.ts)
+if [ "$#" -gt 0 ]; then files=("$@"); fi
+# Tests that need Nix get a config with no substituters so nothing waits on cache.nixos.org.
+export NIX_CONFIG=$'substituters =\nexperimental-features = nix-command flakes\nwarn-dirty = false'
+node --import tsx --test --test-concurrency=2 --test-reporter=spec "${files[@]}"

@@ -1,0 +1,30 @@
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { registerCommands } from "./commands.js";
+import { reportError } from "./output.js";
+
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+
+const program = new Command("nixcache")
+  .description(
+    "Cached Nix flake builds for CI: push to a binary cache, verify every output is substitutable,\n" +
+      "and serve a self-hosted cache. Run `nixcache <command> --help` for each command.",
+  )
+  .version(pkg.version, "-V, --version", "print the nixcache version")
+  .showHelpAfterError()
+  .exitOverride();
+
+registerCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Commander already printed help/version/usage errors; usage errors exit 2 by convention.
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    process.exitCode = reportError(err);
+  }
+}
