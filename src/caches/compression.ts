@@ -1,0 +1,50 @@
+import type { Transform } from "node:stream";
+import { PassThrough } from "node:stream";
+import lzma from "lzma-native";
+import { CompressStream, DecompressStream } from "zstd-napi";
+
+/** The NAR compressions nixcache reads and writes. Nix also knows bzip2 and br; we refuse those clearly. */
+export type Compression = "zstd" | "xz" | "none";
+
+export const COMPRESSIONS: readonly Compression[] = ["zstd", "xz", "none"];
+
+export function isCompression(s: string): s is Compression {
+  return (COMPRESSIONS as readonly string[]).includes(s);
+}
+
+/** Throws a clear error for compressions Nix knows but nixcache does not handle. */
+export function parseCompression(s: string): Compression {
+  if (isCompression(s)) return s;
+  throw new Error(
+    `unsupported compression ${JSON.stringify(s)}: nixcache handles ${COMPRESSIONS.join(", ")}`,
+  );
+}
+
+/** File extension Nix uses for a compressed NAR: `nar/<filehash>.nar<ext>`. */
+export function narExtension(c: Compression): string {
+  return c === "zstd" ? ".nar.zst" : c === "xz" ? ".nar.xz" : ".nar";
+}
+
+/** A streaming compressor. zstd level 2 and xz preset 6 match what cachix and Nix use by default. */
+export function compressor(c: Compression, level?: number): Transform {
+  switch (c) {
+    case "zstd":
+      return new CompressStream({ compressionLevel: level ?? 2 });
+    case "xz":
+      return lzma.createCompressor({ preset: (level ?? 6) as lzma.Preset }) as unknown as Transform;
+    case "none":
+      return new PassThrough();
+  }
+}
+
+/** A streaming decompressor; malformed input makes the stream error. */
+export function decompressor(c: Compression): Transform {
+  switch (c) {
+    case "zstd":
+      return new DecompressStream();
+    case "xz":
+      return lzma.createDecompressor() as unknown as Transform;
+    case "none":
+      return new PassThrough();
+  }
+}
