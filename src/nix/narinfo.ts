@@ -1,0 +1,190 @@
+import { formatHashNix32, type Hash, HashParseError, parseHash } from "./hash.js";
+import { type PublicKey, type SecretKey, signDetached, verifyDetached } from "./signing.js";
+import {
+  DEFAULT_STORE_DIR,
+  parseStorePath,
+  parseStorePathBase,
+  type StorePath,
+  StorePathError,
+} from "./store-path.js";
+
+export class NarInfoError extends Error {
+  override name = "NarInfoError";
+}
+
+/** A `.narinfo` file. References and deriver are base names (`<hash>-<name>`), as on the wire. */
+export interface NarInfo {
+  storePath: string;
+  url: string;
+  /** Always set when parsed: an absent `Compression:` means bzip2. */
+  compression: string;
+  fileHash?: Hash;
+  fileSize?: number;
+  narHash: Hash;
+  narSize: number;
+  references: string[];
+  /** Base name of the deriver; undefined for none (`unknown-deriver`). */
+  deriver?: string;
+  system?: string;
+  sigs: string[];
+  ca?: string;
+  /** Keys this parser does not know, in file order; kept so nothing is lost when re-written. */
+  extra: Array<[string, string]>;
+}
+
+export const MAX_NARINFO_SIZE = 1 << 20;
+
+/** Parses a narinfo. Errors name the offending line; unknown keys go to `extra`. */
+export function parseNarInfo(text: string, storeDir = DEFAULT_STORE_DIR): NarInfo {
+  if (text.length > MAX_NARINFO_SIZE)
+    throw new NarInfoError(`narinfo is ${text.length} bytes, over the limit of ${MAX_NARINFO_SIZE}`);
+  if (text.length > 0 && !text.endsWith("\n")) throw new NarInfoError("narinfo does not end with a newline");
+  const lines = text.split("\n");
+  lines.pop();
+  const out: Partial<NarInfo> & { sigs: string[]; extra: Array<[string, string]>; references: string[] } = {
+    sigs: [],
+    extra: [],
+    references: [],
+  };
+  const seen = new Set<string>();
+  lines.forEach((line, idx) => {
+    const where = `narinfo line ${idx + 1}`;
+    const colon = line.indexOf(":");
+    if (colon <= 0) throw new NarInfoError(`${where}: expected "Key: Value", got ${JSON.stringify(line)}`);
+    if (line[colon + 1] !== " ")
+      throw new NarInfoError(`${where}: expected a space after "${line.slice(0, colon)}:"`);
+    const key = line.slice(0, colon);
+    const value = line.slice(colon + 2);
+    if (key !== "Sig" && seen.has(key) && KNOWN.has(key))
+      throw new NarInfoError(`${where}: duplicate ${key}`);
+    seen.add(key);
+    try {
+      switch (key) {
+        case "StorePath":
+          out.storePath = parseStorePath(value, storeDir).path;
+          break;
+        case "URL":
+          if (!value) throw new NarInfoError("empty URL");
+          out.url = value;
+          break;
+        case "Compression":
+          out.compression = value;
+          break;
+        case "FileHash":
+          out.fileHash = parseHash(value);
+          break;
+        case "FileSize":
+          out.fileSize = parseSize(value, key);
+          break;
+        case "NarHash":
+          out.narHash = parseHash(value);
+          break;
+        case "NarSize":
+          out.narSize = parseSize(value, key);
+          break;
+        case "References":
+          out.references =
+            value === "" ? [] : value.split(" ").map((r) => parseStorePathBase(r, storeDir).base);
+          break;
+        case "Deriver":
+          out.deriver = value === "unknown-deriver" ? undefined : parseStorePathBase(value, storeDir).base;
+          break;
+        case "System":
+          out.system = value;
+          break;
+        case "Sig":
+          out.sigs.push(value);
+          break;
+        case "CA":
+          out.ca = value;
+          break;
+        default:
+          out.extra.push([key, value]);
+      }
+    } catch (e) {
+      if (e instanceof NarInfoError || e instanceof HashParseError || e instanceof StorePathError) {
+        throw new NarInfoError(`${where} (${key}): ${e.message}`);
+      }
+      throw e;
+    }
+  });
+  for (const required of ["StorePath", "URL", "NarHash", "NarSize"]) {
+    if (!seen.has(required)) throw new NarInfoError(`narinfo lacks the required field ${required}`);
+  }
+  if (out.narSize === 0) throw new NarInfoError("narinfo has NarSize 0");
+  out.compression ??= "bzip2";
+  return out as NarInfo;
+}
+
+const KNOWN = new Set([
+  "StorePath",
+  "URL",
+  "Compression",
+  "FileHash",
+  "FileSize",
+  "NarHash",
+  "NarSize",
+  "References",
+  "Deriver",
+  "System",
+  "CA",
+]);
+
+function parseSize(value: string, key: string): number {
+  if (!/^[0-9]+$/.test(value))
+    throw new NarInfoError(`${key} ${JSON.stringify(value)} is not a non-negative integer`);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new NarInfoError(`${key} ${value} is too large`);
+  return n;
+}
+
+/** Writes a narinfo in the exact field order and form Nix writes (unknown keys last). */
+export function formatNarInfo(ni: NarInfo): string {
+  let s = `StorePath: ${ni.storePath}\nURL: ${ni.url}\nCompression: ${ni.compression}\n`;
+  if (ni.fileHash) s += `FileHash: ${formatHashNix32(ni.fileHash)}\n`;
+  if (ni.fileSize !== undefined) s += `FileSize: ${ni.fileSize}\n`;
+  s += `NarHash: ${formatHashNix32(ni.narHash)}\nNarSize: ${ni.narSize}\n`;
+  s += `References: ${[...ni.references].sort().join(" ")}\n`;
+  if (ni.deriver) s += `Deriver: ${ni.deriver}\n`;
+  if (ni.system) s += `System: ${ni.system}\n`;
+  for (const sig of ni.sigs) s += `Sig: ${sig}\n`;
+  if (ni.ca) s += `CA: ${ni.ca}\n`;
+  for (const [k, v] of ni.extra) s += `${k}: ${v}\n`;
+  return s;
+}
+
+export function narInfoStorePath(ni: NarInfo, storeDir = DEFAULT_STORE_DIR): StorePath {
+  return parseStorePath(ni.storePath, storeDir);
+}
+
+/** What a signature covers: `1;<path>;<NarHash nix32>;<NarSize>;<sorted full reference paths>`. */
+export function narInfoFingerprint(
+  ni: Pick<NarInfo, "storePath" | "narHash" | "narSize" | "references">,
+  storeDir = DEFAULT_STORE_DIR,
+): string {
+  if (ni.narHash.algo !== "sha256") throw new NarInfoError("only sha256 NAR hashes can be fingerprinted");
+  const refs = ni.references.map((r) => `${storeDir}/${r}`).sort();
+  return `1;${ni.storePath};${formatHashNix32(ni.narHash)};${ni.narSize};${refs.join(",")}`;
+}
+
+/** Adds this key's signature, replacing an older one by the same key name and keeping all others. */
+export function signNarInfo(ni: NarInfo, key: SecretKey, storeDir = DEFAULT_STORE_DIR): NarInfo {
+  const sig = signDetached(key, narInfoFingerprint(ni, storeDir));
+  const others = ni.sigs.filter((s) => !s.startsWith(`${key.name}:`));
+  return { ...ni, sigs: [...others, sig] };
+}
+
+/** The trusted keys (by name) whose signature on this narinfo verifies. Empty means untrusted. */
+export function verifyNarInfo(
+  ni: NarInfo,
+  trusted: readonly PublicKey[],
+  storeDir = DEFAULT_STORE_DIR,
+): string[] {
+  const fp = narInfoFingerprint(ni, storeDir);
+  const ok: string[] = [];
+  for (const sig of ni.sigs) {
+    const key = verifyDetached(fp, sig, trusted);
+    if (key && !ok.includes(key.name)) ok.push(key.name);
+  }
+  return ok;
+}
