@@ -1,6 +1,7 @@
 import type { Command } from "commander";
+import { registerKeyCommands } from "./keys.js";
 
 // Each command group lives in its own module and adds itself to the program here.
 export function registerCommands(program: Command): void {
-  void program;
+  registerKeyCommands(program);
 }
