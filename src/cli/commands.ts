@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import { registerKeyCommands } from "./keys.js";
+import { registerNarCommands } from "./nar.js";
 
 // Each command group lives in its own module and adds itself to the program here.
 export function registerCommands(program: Command): void {
   registerKeyCommands(program);
+  registerNarCommands(program);
 }

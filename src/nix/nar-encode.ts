@@ -9,10 +9,11 @@
 //   times slower than reading into a reused one. `encodeNar` must hand out buffers the consumer
 //   may keep, so it allocates; `encodeNarBorrowed` reuses its buffers for consumers (the CLI)
 //   that are done with a chunk before asking for the next one.
+import { createHash } from "node:crypto";
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
-
-export const NAR_MAGIC = "nix-archive-1";
+import type { Hash } from "./hash.js";
+import { NAR_MAGIC } from "./nar-decode.js";
 
 const OUT_SIZE = 64 * 1024;
 const DEFAULT_CHUNK = 1024 * 1024;
@@ -287,4 +288,15 @@ async function readFullAsync(
     if (bytesRead === 0) throw shrank(path, size);
     done += bytesRead;
   }
+}
+
+/** NarSize and NarHash (sha256) of the NAR serialisation of `fsPath`, without keeping it. */
+export async function narHashOfPath(fsPath: string): Promise<{ narSize: number; narHash: Hash }> {
+  const h = createHash("sha256");
+  let narSize = 0;
+  for await (const chunk of encodeNarBorrowed(fsPath)) {
+    h.update(chunk);
+    narSize += chunk.length;
+  }
+  return { narSize, narHash: { algo: "sha256", digest: h.digest() } };
 }
