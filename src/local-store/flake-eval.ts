@@ -1,0 +1,306 @@
+import { existsSync, statSync } from "node:fs";
+import path from "node:path";
+import { NixCommandError, runNix } from "./nix-command.js";
+
+/**
+ * Evaluating a flake's targets: every selected attribute for every system in one `nix eval`
+ * process, without building. Selection data comes in as plain pattern parts (the matching rules
+ * live in src/targets/select.ts; the Nix copy below mirrors them and the caller cross-checks).
+ */
+
+export class FlakeEvalError extends Error {
+  override name = "FlakeEvalError";
+}
+
+/** A flake reference ready for `builtins.getFlake`, and its directory when it is local. */
+export interface FlakeSource {
+  /** What the user gave. */
+  input: string;
+  /** The reference passed to `builtins.getFlake` (local paths become `git+file:` or `path:` URLs). */
+  ref: string;
+  /** The directory holding flake.nix, for local flakes. */
+  localDir?: string;
+}
+
+export interface SelectionSection {
+  include: string[][];
+  exclude: string[][];
+}
+
+export interface EvaluatedTarget {
+  path: string[];
+  name: string;
+  system: string;
+  drvPath: string;
+  /** The `out` output (or the first output when there is no `out`). */
+  outPath: string;
+  outputs: Record<string, string>;
+}
+
+export interface FailedTarget {
+  path: string[];
+  error: string;
+}
+
+export type TargetResult = EvaluatedTarget | FailedTarget;
+
+export interface FlakeEvalResult {
+  /** Every candidate attribute the flake has (before selection). */
+  candidates: string[][];
+  /** The selected attributes, in candidate order. */
+  selected: string[][];
+  /** One entry per selected attribute, same order. */
+  results: TargetResult[];
+}
+
+function findGitRoot(dir: string): string | undefined {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, ".git"))) return d;
+    if (path.dirname(d) === d) return undefined;
+  }
+}
+
+/**
+ * Turns what the user typed into a getFlake reference. Local paths are resolved like the `nix` CLI
+ * does: inside a Git work tree they become `git+file:` (so untracked files stay out), else `path:`.
+ * Returns undefined for a local directory without flake.nix (Garnix builds nothing then).
+ */
+export function resolveFlakeRef(input: string, cwd = process.cwd()): FlakeSource | undefined {
+  if (input.includes("#")) {
+    throw new FlakeEvalError(
+      `flake reference ${JSON.stringify(input)} must not name an attribute (drop "#...")`,
+    );
+  }
+  const isPath = input.startsWith(".") || input.startsWith("/") || input.startsWith("path:");
+  if (!isPath) return { input, ref: input };
+  const dir = path.resolve(cwd, input.startsWith("path:") ? input.slice(5) : input);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new FlakeEvalError(`flake directory ${JSON.stringify(dir)} does not exist`);
+  }
+  if (!existsSync(path.join(dir, "flake.nix"))) return undefined;
+  const root = input.startsWith("path:") ? undefined : findGitRoot(dir);
+  if (root === undefined) return { input, ref: `path:${dir}`, localDir: dir };
+  const sub = path.relative(root, dir);
+  const ref = `git+file://${root}${sub ? `?dir=${encodeURIComponent(sub)}` : ""}`;
+  return { input, ref, localDir: dir };
+}
+
+// The evaluator. Spec arrives in an environment variable so nothing needs escaping into Nix code.
+// `tryEval` catches `throw`/`assert` only; other errors abort the process and the caller bisects.
+const EVAL_EXPR = `
+let
+  spec = builtins.fromJSON (builtins.getEnv "NIXCACHE_EVAL_SPEC");
+  flake = builtins.getFlake spec.flake;
+  systems = [ "x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin" "i686-linux" ];
+  names = v: if builtins.isAttrs v then builtins.attrNames v else [ ];
+  has = n: builtins.hasAttr n flake && builtins.isAttrs flake.${"$"}{n};
+  perSysSet = k: if has k then builtins.concatMap (s:
+    if builtins.hasAttr s flake.${"$"}{k} then map (n: [ k s n ]) (names flake.${"$"}{k}.${"$"}{s}) else [ ]) systems else [ ];
+  perSysOne = k: if has k then builtins.concatMap (s:
+    if builtins.hasAttr s flake.${"$"}{k} then [ [ k s ] ] else [ ]) systems else [ ];
+  configs = k: if has k then map (n: [ k n ]) (names flake.${"$"}{k}) else [ ];
+  isConfig = p: builtins.elem (builtins.head p) [ "nixosConfigurations" "darwinConfigurations" "homeConfigurations" ];
+  candidates = if spec.mode == "paths" then [ ] else
+    perSysSet "packages" ++ perSysSet "checks" ++ perSysSet "devShells"
+    ++ perSysOne "defaultPackage" ++ perSysOne "devShell"
+    ++ configs "nixosConfigurations" ++ configs "darwinConfigurations" ++ configs "homeConfigurations";
+  matches = pat: p: builtins.length pat == builtins.length p
+    && builtins.all (i: builtins.elemAt pat i == "*" || builtins.elemAt pat i == builtins.elemAt p i)
+      (builtins.genList (i: i) (builtins.length p));
+  inSection = sec: p: builtins.any (pat: matches pat p) sec.include && !(builtins.any (pat: matches pat p) sec.exclude);
+  systemOk = p: spec.systems == null || isConfig p || builtins.elem (builtins.elemAt p 1) spec.systems;
+  selected = if spec.mode == "paths" then spec.paths else
+    builtins.filter (p: systemOk p && builtins.any (sec: inSection sec p) spec.sections) candidates;
+  attrAt = p: builtins.foldl' (v: n: v.${"$"}{n}) flake p;
+  drvOf = p: let v = attrAt p; k = builtins.head p; in
+    if k == "nixosConfigurations" then v.config.system.build.toplevel
+    else if k == "darwinConfigurations" then v.system
+    else if k == "homeConfigurations" then v.activationPackage
+    else v;
+  info = p: let
+    d = drvOf p;
+    outNames = d.outputs or [ "out" ];
+    main = if builtins.elem "out" outNames then "out" else builtins.head outNames;
+  in if (d.type or null) != "derivation" then throw "${"$"}{builtins.concatStringsSep "." p} is not a derivation" else {
+    name = d.name;
+    system = d.system;
+    drvPath = d.drvPath;
+    # Not "outPath": toJSON would print an attrset with outPath as just that string.
+    mainOut = d.${"$"}{main}.outPath;
+    outputs = builtins.listToAttrs (map (o: { name = o; value = d.${"$"}{o}.outPath; }) outNames);
+  };
+  evalOne = p: if spec.catch
+    then (let r = builtins.tryEval (let i = info p; in builtins.deepSeq i i); in if r.success then r.value else null)
+    else info p;
+in {
+  inherit candidates selected;
+  results = if spec.mode == "list" then [ ] else map evalOne selected;
+}
+`;
+
+interface RawTarget {
+  name: string;
+  system: string;
+  drvPath: string;
+  mainOut: string;
+  outputs: Record<string, string>;
+}
+
+interface RawOutput {
+  candidates: string[][];
+  selected: string[][];
+  results: Array<RawTarget | null>;
+}
+
+function toResult(p: string[], r: RawTarget | null): TargetResult {
+  if (r === null) return { path: p, error: "" };
+  return {
+    path: p,
+    name: r.name,
+    system: r.system,
+    drvPath: r.drvPath,
+    outPath: r.mainOut,
+    outputs: r.outputs,
+  };
+}
+
+interface Spec {
+  flake: string;
+  mode: "select" | "list" | "paths";
+  sections: SelectionSection[];
+  systems: string[] | null;
+  paths: string[][];
+  catch: boolean;
+}
+
+async function runEval(spec: Spec, cwd?: string): Promise<RawOutput> {
+  const out = await runNix(["eval", "--json", "--impure", "--expr", EVAL_EXPR], {
+    env: { ...process.env, NIXCACHE_EVAL_SPEC: JSON.stringify(spec) },
+    cwd,
+  });
+  return JSON.parse(out) as RawOutput;
+}
+
+/** The message Nix gave, without the location excerpt, trace hint or warnings. */
+export function nixErrorMessage(stderr: string): string {
+  const lines = stderr.split("\n");
+  const start = lines.findIndex((l) => l.startsWith("error:"));
+  if (start < 0) return stderr.trim() || "evaluation failed";
+  const para: string[] = [];
+  for (const l of lines.slice(start)) {
+    if (l.trim() === "" || l.startsWith("(use '--show-trace'")) break;
+    para.push(l.trim());
+  }
+  return para.join(" ").replace(/^error:\s*/, "");
+}
+
+function errorText(e: unknown): string {
+  return e instanceof NixCommandError
+    ? nixErrorMessage(e.stderr)
+    : e instanceof Error
+      ? e.message
+      : String(e);
+}
+
+/** Runs tasks with at most `limit` in flight (evaluation is CPU-bound; the machine may be small). */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export interface EvalOptions {
+  sections: SelectionSection[];
+  /** Only these systems (configurations are filtered by the system they evaluate to). */
+  systems?: readonly string[];
+  /** Parallel Nix processes when recovering from errors. */
+  recoveryConcurrency?: number;
+}
+
+/**
+ * Lists the flake's candidate attributes, selects with `sections`, and evaluates the selected ones,
+ * all in one `nix eval` process. Targets that fail are reported with Nix's message; the rest still
+ * come out. Only if Nix aborts outright (errors `tryEval` cannot catch) are the selected targets
+ * split in halves and re-evaluated, so one bad attribute costs O(log n) extra processes.
+ */
+export async function evalFlakeTargets(flake: FlakeSource, opts: EvalOptions): Promise<FlakeEvalResult> {
+  const base: Spec = {
+    flake: flake.ref,
+    mode: "select",
+    sections: opts.sections,
+    systems: opts.systems ? [...opts.systems] : null,
+    paths: [],
+    catch: true,
+  };
+  const conc = opts.recoveryConcurrency ?? 2;
+  let raw: RawOutput;
+  let results: TargetResult[];
+  try {
+    raw = await runEval(base);
+    results = raw.results.map((r, i) => toResult(raw.selected[i] as string[], r));
+  } catch (e) {
+    // Either the flake itself does not evaluate (then listing fails too) or some target aborts.
+    try {
+      raw = await runEval({ ...base, mode: "list" });
+    } catch (e2) {
+      throw new FlakeEvalError(`cannot evaluate flake ${flake.input}: ${errorText(e2)}`);
+    }
+    void e;
+    results = await bisect(base, raw.selected, conc);
+  }
+  // A `null` from tryEval carries no message: re-evaluate just those, uncaught, to get Nix's words.
+  const failed = results.filter((r): r is FailedTarget => "error" in r && r.error === "");
+  await mapLimit(failed, conc, async (f) => {
+    try {
+      await runEval({ ...base, mode: "paths", paths: [f.path], catch: false });
+      f.error = "evaluation failed (tryEval) but succeeded on its own";
+    } catch (e) {
+      f.error = errorText(e);
+    }
+  });
+  let out = results;
+  if (opts.systems) {
+    const want = new Set(opts.systems);
+    out = results.filter((r) => !("system" in r) || want.has(r.system));
+  }
+  return { candidates: raw.candidates, selected: out.map((r) => r.path), results: out };
+}
+
+async function bisect(base: Spec, paths: string[][], conc: number): Promise<TargetResult[]> {
+  if (paths.length === 0) return [];
+  try {
+    const raw = await runEval({ ...base, mode: "paths", paths });
+    return raw.results.map((r, i) => toResult(paths[i] as string[], r));
+  } catch (e) {
+    if (paths.length === 1) return [{ path: paths[0] as string[], error: errorText(e) }];
+    const mid = Math.ceil(paths.length / 2);
+    const halves = await mapLimit([paths.slice(0, mid), paths.slice(mid)], conc, (h) =>
+      bisect(base, h, conc),
+    );
+    return halves.flat();
+  }
+}
+
+/** Reads a file from the flake's source tree (for remote flakes' `garnix.yaml`); null when absent. */
+export async function readFlakeFile(flake: FlakeSource, relPath: string): Promise<string | null> {
+  const expr = `
+let
+  f = builtins.getFlake (builtins.getEnv "NIXCACHE_FLAKE");
+  p = f.outPath + "/" + builtins.getEnv "NIXCACHE_FILE";
+in if builtins.pathExists p then builtins.readFile p else null`;
+  try {
+    const out = await runNix(["eval", "--json", "--impure", "--expr", expr], {
+      env: { ...process.env, NIXCACHE_FLAKE: flake.ref, NIXCACHE_FILE: relPath },
+    });
+    return JSON.parse(out) as string | null;
+  } catch (e) {
+    throw new FlakeEvalError(`cannot read ${relPath} from flake ${flake.input}: ${errorText(e)}`);
+  }
+}
