@@ -1,5 +1,7 @@
 import type { CacheInfo } from "../nix/cache-info.js";
+import type { Hash } from "../nix/hash.js";
 import type { NarInfo } from "../nix/narinfo.js";
+import type { Compression } from "./compression.js";
 
 /**
  * One binary cache, whatever its kind (file://, http(s)://, cachix://). Hashes are the 32-char
@@ -16,4 +18,54 @@ export interface BinaryCache {
   getNarInfo(hash: string): Promise<NarInfo | null>;
   /** Releases connections. */
   close(): Promise<void>;
+}
+
+/** What a cache needs to know about a path to publish it; all known before its NAR is read. */
+export interface UploadInfo {
+  /** Full store path. */
+  storePath: string;
+  narHash: Hash;
+  narSize: number;
+  /** Base names (`<hash>-<name>`), as in a narinfo. */
+  references: string[];
+  /** Base name of the deriver, when known. */
+  deriver?: string;
+  /** Signatures to publish (`<keyname>:<base64>`), existing and new. */
+  sigs: string[];
+  ca?: string;
+}
+
+export interface NarUpload {
+  info: UploadInfo;
+  compression: Compression;
+  /** Compression level; the backend's default when absent (zstd 2, xz 6). */
+  level?: number;
+  /**
+   * Yields the uncompressed NAR. Called once per attempt, so a retry starts from scratch. It
+   * throws (instead of ending) when the NAR turns out wrong; the backend then abandons the
+   * upload so that nothing of it becomes visible.
+   */
+  nar: () => AsyncIterable<Buffer>;
+  /** Uncompressed NAR bytes sent; negative after a failed attempt that is being retried. */
+  onProgress?: (narBytes: number) => void;
+  signal?: AbortSignal;
+}
+
+/** A NAR that is stored but not yet visible: `commit` publishes its narinfo. */
+export interface StagedPath {
+  /** The narinfo `commit` writes, with the URL, FileHash and FileSize of the stored file. */
+  readonly narInfo: NarInfo;
+  commit(signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * A cache that accepts uploads. Each backend streams the NAR, compresses it and computes
+ * FileHash/FileSize itself in the same pass (the Cachix backend's multipart upload fits this:
+ * parts go up as they are produced and `commit` completes the upload with the narinfo).
+ */
+export interface WritableBinaryCache extends BinaryCache {
+  /** Creates `nix-cache-info` when the cache has none; returns what the cache has. */
+  ensureCacheInfo(): Promise<CacheInfo>;
+  /** Stores the NAR; the path stays invisible to readers until the result's `commit`. */
+  uploadNar(upload: NarUpload): Promise<StagedPath>;
 }

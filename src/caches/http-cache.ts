@@ -1,0 +1,268 @@
+// The Nix HTTP binary cache protocol (GET/HEAD/PUT) over a keep-alive undici pool.
+//
+// NARs are stored at `nar/<narhash>.nar.<ext>`: the NAR hash is known before the upload starts,
+// so the NAR streams in one pass while its FileHash is computed, and the narinfo (written after)
+// carries FileHash/FileSize. A retried or repeated upload of the same NAR writes the same name
+// with the same decompressed content, so whatever a reader gets there is the right NAR.
+import { Readable } from "node:stream";
+import { Pool } from "undici";
+import { type CacheInfo, formatCacheInfo, parseCacheInfo } from "../nix/cache-info.js";
+import { formatNarInfo, type NarInfo, parseNarInfo } from "../nix/narinfo.js";
+import { nix32Encode } from "../nix/nix32.js";
+import { isStoreHash } from "../nix/store-path.js";
+import { compressAndHash, type FileStats } from "./compressed-nar.js";
+import { narExtension } from "./compression.js";
+import { DEFAULT_CACHE_INFO } from "./file-cache.js";
+import { defaultNetrcFile, readNetrcCredentials } from "./netrc.js";
+import { parseRetryAfter, RetryableError, type RetryPolicy, withRetry } from "./retry.js";
+import type { NarUpload, StagedPath, WritableBinaryCache } from "./types.js";
+
+export interface HttpCacheOptions {
+  /** Sent as `Authorization: Bearer`; takes precedence over netrc. */
+  token?: string;
+  /** netrc file for Basic auth (default: the one Nix uses). */
+  netrcFile?: string;
+  /** Connections kept open to the server (default 16); requests beyond wait their turn. */
+  connections?: number;
+  retry?: RetryPolicy;
+}
+
+/** A request the server refused for good (a 4xx other than 408/429). */
+export class HttpCacheError extends Error {
+  override name = "HttpCacheError";
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+const CONNECTION_ERRORS = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+]);
+
+export class HttpCache implements WritableBinaryCache {
+  readonly url: string;
+  private readonly pool: Pool;
+  private readonly base: string;
+  private readonly auth?: string;
+  private readonly retry: RetryPolicy;
+
+  constructor(url: string, opts: HttpCacheOptions = {}) {
+    const u = new URL(url);
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`not an HTTP cache URL: ${url}`);
+    const userinfo = u.username || u.password ? { login: u.username, password: u.password } : undefined;
+    u.username = "";
+    u.password = "";
+    u.search = "";
+    u.hash = "";
+    this.base = u.pathname.replace(/\/+$/, "");
+    this.url = `${u.origin}${this.base}`;
+    if (opts.token) this.auth = `Bearer ${opts.token}`;
+    else {
+      const cred = userinfo ?? readNetrcCredentials(opts.netrcFile ?? defaultNetrcFile(), u.hostname);
+      if (cred)
+        this.auth = `Basic ${Buffer.from(`${decodeURIComponent(cred.login)}:${decodeURIComponent(cred.password)}`).toString("base64")}`;
+    }
+    this.pool = new Pool(u.origin, {
+      connections: opts.connections ?? 16,
+      keepAliveTimeout: 30_000,
+      headersTimeout: 120_000,
+      bodyTimeout: 120_000,
+    });
+    this.retry = opts.retry ?? {};
+  }
+
+  async cacheInfo(): Promise<CacheInfo> {
+    const r = await this.send("GET", "nix-cache-info", { okStatuses: [200] });
+    return parseCacheInfo(r.text);
+  }
+
+  async ensureCacheInfo(): Promise<CacheInfo> {
+    const r = await this.send("GET", "nix-cache-info", { okStatuses: [200, 404] });
+    if (r.status === 200) return parseCacheInfo(r.text);
+    await this.send("PUT", "nix-cache-info", {
+      body: () => Readable.from([Buffer.from(formatCacheInfo(DEFAULT_CACHE_INFO))]),
+      contentType: "text/x-nix-cache-info",
+    });
+    return DEFAULT_CACHE_INFO;
+  }
+
+  async missing(hashes: readonly string[]): Promise<Set<string>> {
+    for (const h of hashes) checkHash(h);
+    const out = new Set<string>();
+    await forEachLimit(hashes, 32, async (h) => {
+      // Nix treats 401/403 as absent too, but for a pusher that hides a bad token: fail instead.
+      const r = await this.send("HEAD", `${h}.narinfo`, { okStatuses: [200, 404] });
+      if (r.status === 404) out.add(h);
+    });
+    return out;
+  }
+
+  async getNarInfo(hash: string): Promise<NarInfo | null> {
+    checkHash(hash);
+    const r = await this.send("GET", `${hash}.narinfo`, { okStatuses: [200, 404] });
+    if (r.status === 404) return null;
+    return parseNarInfo(r.text);
+  }
+
+  /** GETs a file of the cache by its URL relative to the cache root (as in a narinfo). */
+  async readFile(relUrl: string): Promise<Buffer> {
+    const r = await this.send("GET", relUrl, { okStatuses: [200], binary: true });
+    return r.body;
+  }
+
+  async uploadNar(u: NarUpload): Promise<StagedPath> {
+    const narUrl = `nar/${nix32Encode(u.info.narHash.digest)}${narExtension(u.compression)}`;
+    let stats: FileStats | undefined;
+    let sent = 0;
+    let sourceError: unknown;
+    await this.send("PUT", narUrl, {
+      contentType: "application/x-nix-nar",
+      signal: u.signal,
+      body: () => {
+        // A retry starts over: take back the progress of the failed attempt.
+        if (sent) u.onProgress?.(-sent);
+        sent = 0;
+        const c = compressAndHash(u.nar(), u.compression, {
+          level: u.level,
+          onNarBytes: (n) => {
+            sent += n;
+            u.onProgress?.(n);
+          },
+        });
+        async function* watched(): AsyncGenerator<Buffer> {
+          try {
+            yield* c.chunks;
+          } catch (e) {
+            sourceError = e;
+            throw e;
+          }
+          stats = c.stats();
+        }
+        return Readable.from(watched(), { objectMode: false });
+      },
+      // A NAR that turned out wrong must not be retried (it would be wrong again).
+      fatal: () => sourceError,
+    });
+    if (!stats) throw new Error(`upload of ${narUrl} ended without the whole NAR`);
+    const narInfo: NarInfo = {
+      storePath: u.info.storePath,
+      url: narUrl,
+      compression: u.compression,
+      fileHash: stats.fileHash,
+      fileSize: stats.fileSize,
+      narHash: u.info.narHash,
+      narSize: u.info.narSize,
+      references: [...u.info.references].sort(),
+      deriver: u.info.deriver,
+      sigs: u.info.sigs,
+      ca: u.info.ca,
+      extra: [],
+    };
+    const hash = u.info.storePath.split("/").pop()?.slice(0, 32) ?? "";
+    const text = formatNarInfo(narInfo);
+    return {
+      narInfo,
+      commit: async (signal?: AbortSignal) => {
+        await this.send("PUT", `${hash}.narinfo`, {
+          contentType: "text/x-nix-narinfo",
+          body: () => Readable.from([Buffer.from(text)]),
+          signal,
+        });
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  /** One request with retries; resolves for `okStatuses` (default 2xx), throws otherwise. */
+  private async send(
+    method: "GET" | "HEAD" | "PUT",
+    rel: string,
+    o: {
+      okStatuses?: number[];
+      body?: () => Readable;
+      contentType?: string;
+      signal?: AbortSignal;
+      binary?: boolean;
+      fatal?: () => unknown;
+    } = {},
+  ): Promise<{ status: number; text: string; body: Buffer }> {
+    const path = `${this.base}/${rel}`;
+    const what = `${method} ${this.url}/${rel}`;
+    return withRetry(
+      async () => {
+        const headers: Record<string, string> = {};
+        if (this.auth) headers.authorization = this.auth;
+        if (o.contentType) headers["content-type"] = o.contentType;
+        let res: Awaited<ReturnType<Pool["request"]>>;
+        try {
+          res = await this.pool.request({
+            method,
+            path,
+            headers,
+            body: o.body?.() ?? null,
+            signal: o.signal,
+          });
+        } catch (e) {
+          const fatal = o.fatal?.();
+          if (fatal) throw fatal;
+          if (o.signal?.aborted) throw o.signal.reason ?? e;
+          const code = (e as NodeJS.ErrnoException).code ?? "";
+          const msg = `${what}: ${(e as Error).message}${code ? ` (${code})` : ""}`;
+          if (CONNECTION_ERRORS.has(code)) throw new RetryableError(msg);
+          throw new HttpCacheError(msg);
+        }
+        const body = Buffer.from(await res.body.arrayBuffer());
+        const status = res.statusCode;
+        const fatal = o.fatal?.();
+        if (fatal) throw fatal;
+        const ok = o.okStatuses ? o.okStatuses.includes(status) : status >= 200 && status < 300;
+        if (ok) return { status, text: o.binary ? "" : body.toString("utf8"), body };
+        const serverMsg = body.toString("utf8").trim().slice(0, 500);
+        const msg = `${what}: HTTP ${status}${serverMsg ? `: ${serverMsg}` : ""}`;
+        if (status === 408 || status === 429 || status >= 500)
+          throw new RetryableError(msg, parseRetryAfter(res.headers["retry-after"]));
+        throw new HttpCacheError(
+          status === 401 || status === 403 ? `${msg} (check the token or netrc credentials)` : msg,
+          status,
+        );
+      },
+      this.retry,
+      o.signal,
+    );
+  }
+}
+
+function checkHash(h: string): void {
+  if (!isStoreHash(h)) throw new Error(`${JSON.stringify(h)} is not a store path hash`);
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; the first error wins. */
+async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (t: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,254 @@
+import { readFile } from "node:fs/promises";
+import cliProgress from "cli-progress";
+import { type Command, Option } from "commander";
+import { COMPRESSIONS, type Compression } from "../caches/compression.js";
+import { openCache } from "../caches/open.js";
+import { resolveStorePath } from "../local-store/path-info.js";
+import { parseSecretKey, type SecretKey } from "../nix/signing.js";
+import { type PushEvent, type PushSummary, push } from "../push/push.js";
+import { printJson, UserError } from "./output.js";
+
+interface PushFlags {
+  stdin?: boolean;
+  compression: Compression;
+  compressionLevel?: number;
+  jobs: number;
+  signingKey?: string;
+  token?: string;
+  netrcFile?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+export function registerPushCommands(program: Command): void {
+  program
+    .command("push")
+    .summary("push store paths and their closures to a binary cache")
+    .description(
+      "Push the runtime closure of each PATH to CACHE, skipping what the cache already has.\n" +
+        "CACHE is file:///dir or http(s)://host[:port][/prefix] (any Nix HTTP cache that accepts PUT).\n" +
+        "NARs are streamed from the store, checked against the Nix database, compressed and uploaded\n" +
+        "in one pass; a narinfo is written only after its NAR and its references, so an interrupted\n" +
+        "push leaves the cache consistent and the next run uploads only what is still missing.",
+    )
+    .argument("<cache>", "cache URL")
+    .argument("[paths...]", "store paths (or symlinks to them, like ./result)")
+    .option("--stdin", "also read paths from standard input, whitespace separated")
+    .addOption(
+      new Option("--compression <method>", "NAR compression").choices([...COMPRESSIONS]).default("zstd"),
+    )
+    .option(
+      "--compression-level <n>",
+      "compression level (default: zstd 2, xz 6)",
+      parseIntArg("level", 0, 22),
+    )
+    .option("-j, --jobs <n>", "paths in flight", parseIntArg("jobs", 1, 256), 8)
+    .option(
+      "--signing-key <file>",
+      "sign narinfos with this Nix secret key file (existing signatures are kept)",
+    )
+    .option("--token <token>", "Bearer token for the cache (default: $NIXCACHE_TOKEN)")
+    .option("--netrc-file <file>", "netrc file for Basic auth (default: the one Nix uses)")
+    .option("-n, --dry-run", "show what would be pushed, upload nothing")
+    .option("--json", "print a machine-readable summary on stdout")
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  nixcache push file:///var/cache/nix ./result\n" +
+        "  nix build --print-out-paths | nixcache push https://cache.example.org/main --stdin \\\n" +
+        "      --signing-key ./cache-key.sec --json\n",
+    )
+    .action(async (cacheUrl: string, args: string[], flags: PushFlags) => {
+      const code = await runPush(cacheUrl, args, flags);
+      process.exitCode = code;
+    });
+}
+
+function parseIntArg(what: string, min: number, max: number): (v: string) => number {
+  return (v) => {
+    if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max)
+      throw new UserError(`--${what} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`, 2);
+    return Number(v);
+  };
+}
+
+async function runPush(cacheUrl: string, args: string[], flags: PushFlags): Promise<number> {
+  const raw = [...args];
+  if (flags.stdin) {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    raw.push(...Buffer.concat(chunks).toString("utf8").split(/\s+/).filter(Boolean));
+  }
+  if (raw.length === 0) throw new UserError("no paths to push: give PATH arguments or --stdin", 2);
+  const paths = await Promise.all(
+    raw.map((a) => resolveStorePath(a).catch((e: Error) => Promise.reject(new UserError(e.message)))),
+  );
+  let signingKey: SecretKey | undefined;
+  if (flags.signingKey) {
+    let text: string;
+    try {
+      text = await readFile(flags.signingKey, "utf8");
+    } catch (e) {
+      throw new UserError(
+        `cannot read signing key ${flags.signingKey}: ${(e as NodeJS.ErrnoException).code}`,
+      );
+    }
+    try {
+      signingKey = parseSecretKey(text);
+    } catch (e) {
+      throw new UserError(`signing key ${flags.signingKey}: ${(e as Error).message}`);
+    }
+  }
+  let cache: Awaited<ReturnType<typeof openCache>>;
+  try {
+    cache = await openCache(cacheUrl, {
+      token: flags.token ?? process.env.NIXCACHE_TOKEN,
+      netrcFile: flags.netrcFile,
+      connections: Math.max(16, flags.jobs * 2),
+    });
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+
+  const ac = new AbortController();
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write("\nnixcache: interrupted; stopping uploads (Ctrl-C again to quit at once)\n");
+    ac.abort(new Error("interrupted"));
+  };
+  process.on("SIGINT", onSigint);
+  const progress = flags.json ? undefined : new Progress(!!process.stderr.isTTY, !!flags.dryRun);
+  let summary: PushSummary;
+  try {
+    summary = await push(cache, paths, {
+      compression: flags.compression,
+      level: flags.compressionLevel,
+      jobs: flags.jobs,
+      signingKey,
+      dryRun: flags.dryRun,
+      signal: ac.signal,
+      onEvent: (e) => progress?.event(e),
+    });
+  } finally {
+    progress?.stop();
+    process.off("SIGINT", onSigint);
+    await cache.close();
+  }
+  if (flags.json) {
+    printJson({
+      cache: summary.cache,
+      dryRun: summary.dryRun,
+      compression: summary.compression,
+      pushed: summary.pushed,
+      skipped: summary.skipped,
+      failed: summary.failed,
+      narBytes: summary.narBytes,
+      fileBytes: summary.fileBytes,
+    });
+  } else {
+    printSummary(summary);
+  }
+  if (interrupted) return 130;
+  return summary.failed.length > 0 ? 1 : 0;
+}
+
+function printSummary(s: PushSummary): void {
+  const out = process.stderr;
+  if (s.dryRun) {
+    for (const p of s.pushed) process.stdout.write(`${p}\n`);
+    out.write(
+      `would push ${s.pushed.length} paths (${formatBytes(s.narBytes)} of NAR) to ${s.cache}; ${s.skipped.length} already there\n`,
+    );
+    return;
+  }
+  for (const f of s.failed) out.write(`nixcache: error: ${f.path}: ${f.error}\n`);
+  const ratio = s.narBytes > 0 ? ` → ${formatBytes(s.fileBytes)} ${s.compression}` : "";
+  out.write(
+    `pushed ${s.pushed.length} paths (${formatBytes(s.narBytes)}${ratio}) to ${s.cache}; ` +
+      `${s.skipped.length} already there${s.failed.length ? `; ${s.failed.length} FAILED` : ""}\n`,
+  );
+}
+
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+/** A bar on a terminal (paths, bytes, rate, current paths); one line per path otherwise. */
+class Progress {
+  private bar?: cliProgress.SingleBar;
+  private readonly current = new Set<string>();
+  private bytes = 0;
+  private total = 0;
+  private done = 0;
+  private readonly start = Date.now();
+
+  constructor(
+    private readonly tty: boolean,
+    private readonly dryRun: boolean,
+  ) {}
+
+  event(e: PushEvent): void {
+    switch (e.type) {
+      case "planned":
+        this.total = e.toPush;
+        if (this.dryRun) return;
+        if (!this.tty) {
+          process.stderr.write(
+            `${e.closure} paths in the closure, ${e.skipped} already in the cache, pushing ${e.toPush} (${formatBytes(e.narBytes)})\n`,
+          );
+        } else if (e.toPush > 0) {
+          this.bar = new cliProgress.SingleBar(
+            {
+              format: "{bar} {value}/{total} paths | {bytes} | {rate} | {current}",
+              hideCursor: true,
+              clearOnComplete: true,
+              barsize: 20,
+              stream: process.stderr,
+            },
+            cliProgress.Presets.shades_classic,
+          );
+          this.bar.start(e.toPush, 0, this.payload());
+        }
+        return;
+      case "started":
+        this.current.add(e.path);
+        break;
+      case "progress":
+        this.bytes += e.narBytes;
+        break;
+      case "pushed":
+        this.current.delete(e.path);
+        this.done++;
+        if (!this.tty)
+          process.stderr.write(
+            `[${this.done}/${this.total}] pushed ${e.path} (${formatBytes(e.narSize)} → ${formatBytes(e.fileSize)})\n`,
+          );
+        break;
+      case "failed":
+        this.current.delete(e.path);
+        if (!this.tty) process.stderr.write(`failed ${e.path}: ${e.error}\n`);
+        break;
+    }
+    this.bar?.update(this.done, this.payload());
+  }
+
+  private payload(): Record<string, string> {
+    const secs = Math.max(0.001, (Date.now() - this.start) / 1000);
+    const names = [...this.current].map((p) => p.slice(p.indexOf("-") + 1));
+    const cur = names.slice(0, 3).join(", ") + (names.length > 3 ? ` +${names.length - 3}` : "");
+    return { bytes: formatBytes(this.bytes), rate: `${formatBytes(this.bytes / secs)}/s`, current: cur };
+  }
+
+  stop(): void {
+    this.bar?.stop();
+  }
+}
