@@ -1,0 +1,97 @@
+import type { Command } from "commander";
+import { AdminError, adminCreateCache, adminListCaches } from "../server/admin.js";
+import { defaultDataDir } from "../server/data-dir.js";
+import { printJson, UserError } from "./output.js";
+
+const DATA_HELP = "server data directory (default: $NIXCACHE_DATA, else $XDG_DATA_HOME/nixcache)";
+
+export function registerCacheCommands(program: Command): void {
+  const cache = program
+    .command("cache")
+    .description("administer the caches of a `nixcache serve` data directory (offline; safe while it runs)");
+
+  cache
+    .command("create")
+    .description(
+      "Create a cache with its own managed ed25519 signing key and print the public key (Nix format)\n" +
+        "on stdout, ready for `trusted-public-keys`. The secret key never leaves the data directory.",
+    )
+    .argument("<name>", "cache name: 1-64 of a-z 0-9 . _ -; served at http://HOST:PORT/<name>")
+    .option("--data <dir>", DATA_HELP)
+    .option("--private", "require a token with read permission for reads (default: public)")
+    .option("--priority <n>", "Priority in nix-cache-info; lower wins (cache.nixos.org is 40)", "41")
+    .option("--key-name <name>", "signing key name (default: <name>-1)")
+    .option("--json", "print {name, public, priority, publicKey} as JSON")
+    .addHelpText(
+      "after",
+      "\nExample:\n  nixcache cache create main --data /var/lib/nixcache\n" +
+        "  # then: trusted-public-keys = <printed key>, substituters = http://HOST:7080/main",
+    )
+    .action(
+      (
+        name: string,
+        o: { data?: string; private?: boolean; priority: string; keyName?: string; json?: boolean },
+      ) => {
+        const priority = /^\d+$/.test(o.priority) ? Number(o.priority) : Number.NaN;
+        if (Number.isNaN(priority))
+          throw new UserError(`--priority ${JSON.stringify(o.priority)} is not a whole number`, 2);
+        const row = admin(() =>
+          adminCreateCache(o.data ?? defaultDataDir(), {
+            name,
+            isPublic: !o.private,
+            priority,
+            keyName: o.keyName,
+          }),
+        );
+        if (o.json)
+          printJson({
+            name: row.name,
+            public: row.isPublic,
+            priority: row.priority,
+            publicKey: row.publicKey,
+          });
+        else process.stdout.write(`${row.publicKey}\n`);
+      },
+    );
+
+  cache
+    .command("list")
+    .description("List the caches of a data directory with their visibility, priority, size and public key.")
+    .option("--data <dir>", DATA_HELP)
+    .option("--json", "print an array of {name, public, priority, publicKey, narinfos, createdAt}")
+    .addHelpText("after", "\nExample:\n  nixcache cache list --data /var/lib/nixcache --json")
+    .action((o: { data?: string; json?: boolean }) => {
+      const rows = admin(() => adminListCaches(o.data ?? defaultDataDir()));
+      if (o.json) {
+        printJson(
+          rows.map((r) => ({
+            name: r.name,
+            public: r.isPublic,
+            priority: r.priority,
+            publicKey: r.publicKey,
+            narinfos: r.narinfos,
+            createdAt: new Date(r.createdAt).toISOString(),
+          })),
+        );
+        return;
+      }
+      if (rows.length === 0) {
+        process.stderr.write("no caches yet; create one with `nixcache cache create NAME`\n");
+        return;
+      }
+      for (const r of rows)
+        process.stdout.write(
+          `${r.name}\t${r.isPublic ? "public" : "private"}\tpriority ${r.priority}\t${r.narinfos} paths\t${r.publicKey}\n`,
+        );
+    });
+}
+
+/** Turns the admin layer's refusals into user errors (exit 1) with their message as is. */
+export function admin<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof AdminError) throw new UserError(e.message);
+    throw e;
+  }
+}

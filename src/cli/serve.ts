@@ -1,0 +1,74 @@
+import type { Command } from "commander";
+import { defaultDataDir } from "../server/data-dir.js";
+import { DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD_BYTES, parseListen, startServer } from "../server/server.js";
+import { UserError } from "./output.js";
+
+/** `512M`, `8G`, `1048576` → bytes. */
+function parseSize(s: string): number {
+  const m = /^(\d+)([KMGT]?)i?B?$/i.exec(s.trim());
+  if (!m) throw new UserError(`--max-upload ${JSON.stringify(s)} is not a size like 512M or 8G`, 2);
+  const mult: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+  return Number(m[1]) * (mult[(m[2] ?? "").toUpperCase()] as number);
+}
+
+export function registerServeCommands(program: Command): void {
+  program
+    .command("serve")
+    .description(
+      "Run the embedded binary cache server. Each cache of the data directory is a Nix HTTP binary\n" +
+        "cache at http://HOST:PORT/<cache>/ that `nix copy --to` writes to and Nix substitutes from.\n" +
+        "Uploads are verified (NAR hash and size) before they are stored and signed with the cache's key.\n" +
+        "Prints `listening on URL` on stdout, then one JSON line per request on stderr. SIGTERM/SIGINT\n" +
+        "stop accepting, let in-flight uploads finish, and exit.",
+    )
+    .option("--data <dir>", "data directory (default: $NIXCACHE_DATA, else $XDG_DATA_HOME/nixcache)")
+    .option("--listen <host:port>", "address to listen on", DEFAULT_LISTEN)
+    .option(
+      "--max-upload <size>",
+      "largest NAR upload accepted, e.g. 512M, 8G",
+      `${DEFAULT_MAX_UPLOAD_BYTES / 1024 ** 3}G`,
+    )
+    .option("--quiet", "no request logs")
+    .addHelpText(
+      "after",
+      "\nExample:\n  nixcache cache create main --data ./data\n" +
+        "  nixcache token create --data ./data --cache main --perm write > token\n" +
+        "  nixcache serve --data ./data --listen 127.0.0.1:7080\n" +
+        "  nix copy --to 'http://127.0.0.1:7080/main?compression=zstd' --option netrc-file ./netrc ./result",
+    )
+    .action(async (o: { data?: string; listen: string; maxUpload: string; quiet?: boolean }) => {
+      let listen: { host: string; port: number };
+      try {
+        listen = parseListen(o.listen);
+      } catch (e) {
+        throw new UserError((e as Error).message, 2);
+      }
+      const dataDir = o.data ?? defaultDataDir();
+      const server = await startServer({
+        dataDir,
+        ...listen,
+        maxUploadBytes: parseSize(o.maxUpload),
+        log: o.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
+      }).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === "EADDRINUSE") throw new UserError(`${o.listen} is already in use`);
+        if (e.code === "EACCES")
+          throw new UserError(`no permission to listen on ${o.listen} or to use ${dataDir}`);
+        throw e;
+      });
+      process.stdout.write(`listening on ${server.url}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (sig: string) => {
+          process.stderr.write(
+            `${JSON.stringify({ time: new Date().toISOString(), event: "shutdown", signal: sig })}\n`,
+          );
+          server.close().then(resolve, (e) => {
+            process.stderr.write(`nixcache: error during shutdown: ${(e as Error).message}\n`);
+            process.exitCode = 1;
+            resolve();
+          });
+        };
+        process.once("SIGTERM", () => stop("SIGTERM"));
+        process.once("SIGINT", () => stop("SIGINT"));
+      });
+    });
+}

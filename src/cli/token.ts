@@ -1,0 +1,137 @@
+import type { Command } from "commander";
+import { z } from "zod";
+import { adminCreateToken, adminListTokens, adminRevokeToken } from "../server/admin.js";
+import { defaultDataDir } from "../server/data-dir.js";
+import { PERMISSIONS, type Permission } from "../server/db.js";
+import { admin } from "./cache.js";
+import { printJson, UserError } from "./output.js";
+
+const DATA_HELP = "server data directory (default: $NIXCACHE_DATA, else $XDG_DATA_HOME/nixcache)";
+const UNIT_MS: Record<string, number> = {
+  s: 1e3,
+  m: 60e3,
+  h: 3600e3,
+  d: 86400e3,
+  w: 7 * 86400e3,
+  y: 365 * 86400e3,
+};
+
+/** `90d`, `12h`, `1y`, ... → milliseconds. */
+export function parseDuration(s: string): number {
+  const m = /^(\d+)([smhdwy])$/.exec(s.trim());
+  if (!m || Number(m[1]) === 0)
+    throw new UserError(`--expires ${JSON.stringify(s)} is not a duration like 30m, 12h, 90d, 1y`, 2);
+  return Number(m[1]) * (UNIT_MS[m[2] as string] as number);
+}
+
+const Perm = z.enum(PERMISSIONS as [Permission, ...Permission[]]);
+
+/**
+ * The `token` group. Subcommands are added by separate functions so that others (e.g. `token
+ * inspect`, which asks a remote API) can join the same group: call `tokenGroup(program)` to get it.
+ */
+export function tokenGroup(program: Command): Command {
+  const existing = program.commands.find((c) => c.name() === "token");
+  if (existing) return existing;
+  return program.command("token").description("create, list, revoke and inspect cache tokens");
+}
+
+export function registerTokenCommands(program: Command): void {
+  const token = tokenGroup(program);
+
+  token
+    .command("create")
+    .description(
+      "Create a token for one cache of a `nixcache serve` data directory and print it on stdout (and\n" +
+        "nothing else). Only its hash is stored: this is the one time it is shown. Nix sends it as the\n" +
+        "password of a netrc entry; other clients as `Authorization: Bearer`.",
+    )
+    .option("--data <dir>", DATA_HELP)
+    .requiredOption("--cache <name>", "the cache the token is for")
+    .requiredOption("--perm <perm>", "read | write | admin (each includes the ones before)")
+    .option("--expires <duration>", "lifetime, e.g. 30m, 12h, 90d, 1y (default: never)")
+    .option("--description <text>", "a note shown by `token list`")
+    .addHelpText(
+      "after",
+      "\nExample:\n  nixcache token create --data /var/lib/nixcache --cache main --perm write --expires 90d\n" +
+        "  # netrc: machine HOST password <token>",
+    )
+    .action((o: { data?: string; cache: string; perm: string; expires?: string; description?: string }) => {
+      const perm = Perm.safeParse(o.perm);
+      if (!perm.success)
+        throw new UserError(`--perm ${JSON.stringify(o.perm)} must be read, write or admin`, 2);
+      const expiresAt = o.expires ? Date.now() + parseDuration(o.expires) : null;
+      const { token: text } = admin(() =>
+        adminCreateToken(o.data ?? defaultDataDir(), {
+          cache: o.cache,
+          perm: perm.data,
+          expiresAt,
+          description: o.description,
+        }),
+      );
+      process.stdout.write(`${text}\n`);
+    });
+
+  token
+    .command("revoke")
+    .description(
+      "Revoke a token, named by its id (tok_…, from `token list`) or by the token itself; `-` reads\n" +
+        "it from stdin so it never appears in a process list. Takes effect on the server's next request.",
+    )
+    .argument("<id-or-token>", "tok_… id, the token, or - for stdin")
+    .option("--data <dir>", DATA_HELP)
+    .option("--json", "print the revoked token's record as JSON")
+    .addHelpText("after", "\nExample:\n  nixcache token revoke tok_3f2a9c1b7d4e --data /var/lib/nixcache")
+    .action(async (arg: string, o: { data?: string; json?: boolean }) => {
+      const idOrToken = arg === "-" ? (await readStdin()).trim() : arg;
+      if (!idOrToken) throw new UserError("no token given on stdin", 2);
+      const row = admin(() => adminRevokeToken(o.data ?? defaultDataDir(), idOrToken));
+      if (o.json) printJson(tokenJson(row));
+      else process.stderr.write(`revoked ${row.id} (${row.perm} on ${row.cache})\n`);
+    });
+
+  token
+    .command("list")
+    .description(
+      "List the tokens of a data directory (ids and permissions; tokens themselves are not stored).",
+    )
+    .option("--data <dir>", DATA_HELP)
+    .option("--json", "print an array of {id, cache, perm, description, createdAt, expiresAt, revokedAt}")
+    .addHelpText("after", "\nExample:\n  nixcache token list --data /var/lib/nixcache")
+    .action((o: { data?: string; json?: boolean }) => {
+      const rows = admin(() => adminListTokens(o.data ?? defaultDataDir()));
+      if (o.json) return printJson(rows.map(tokenJson));
+      const now = Date.now();
+      for (const r of rows) {
+        const state =
+          r.revokedAt !== null
+            ? "revoked"
+            : r.expiresAt !== null && r.expiresAt <= now
+              ? "expired"
+              : "active";
+        const exp = r.expiresAt === null ? "never expires" : `expires ${new Date(r.expiresAt).toISOString()}`;
+        process.stdout.write(
+          `${r.id}\t${r.cache}\t${r.perm}\t${state}\t${exp}${r.description ? `\t${r.description}` : ""}\n`,
+        );
+      }
+    });
+}
+
+function tokenJson(r: ReturnType<typeof adminListTokens>[number]) {
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  return {
+    id: r.id,
+    cache: r.cache,
+    perm: r.perm,
+    description: r.description,
+    createdAt: iso(r.createdAt),
+    expiresAt: iso(r.expiresAt),
+    revokedAt: iso(r.revokedAt),
+  };
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
