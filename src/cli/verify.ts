@@ -1,0 +1,182 @@
+import { appendFile } from "node:fs/promises";
+import cliProgress from "cli-progress";
+import type { Command } from "commander";
+import { openCache } from "../caches/open.js";
+import type { BinaryCache } from "../caches/types.js";
+import { formatAnnotations, formatMarkdownSummary, formatTable } from "../ci/report.js";
+import { parseDuration, type VerifyProgress, verifyExitCode, verifyTargets } from "../ci/verify.js";
+import { KeyFormatError, type PublicKey, parsePublicKey } from "../nix/signing.js";
+import { printJson, UserError } from "./output.js";
+import { addTargetFlags, loadTargets, type TargetFlags } from "./targets.js";
+
+interface VerifyFlags extends TargetFlags {
+  cache: string[];
+  trustedKey?: string[];
+  closure?: boolean;
+  wait?: string;
+  interval?: string;
+  json?: boolean;
+  summary?: string;
+  concurrency: string;
+}
+
+function duration(text: string, flag: string): number {
+  try {
+    return parseDuration(text);
+  } catch (e) {
+    throw new UserError(`${flag}: ${(e as Error).message}`, 2);
+  }
+}
+
+function human(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m${s % 60 ? ` ${s % 60}s` : ""}` : `${Math.floor(m / 60)}h ${m % 60}m`;
+}
+
+function progressReporter(quiet: boolean): { onProgress: (p: VerifyProgress) => void; stop: () => void } {
+  const tty = process.stderr.isTTY && !quiet;
+  let bar: cliProgress.SingleBar | undefined;
+  const stop = () => {
+    bar?.stop();
+    bar = undefined;
+  };
+  return {
+    stop,
+    onProgress: (p) => {
+      if (p.phase === "check") {
+        if (!tty) return;
+        if (!bar) {
+          bar = new cliProgress.SingleBar(
+            {
+              format: "checking targets [{bar}] {value}/{total}",
+              stream: process.stderr,
+              clearOnComplete: true,
+            },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(p.total, p.done);
+        } else bar.update(p.done);
+        if (p.done === p.total) stop();
+        return;
+      }
+      stop();
+      // Always printed (CI logs are not terminals): the wait can be long and should show life.
+      process.stderr.write(
+        `nixcache: ${p.incomplete} of ${p.total} targets not yet in the cache; ` +
+          `checking again in ${human(p.nextInMs)} (gives up in ${human(p.remainingMs)})\n`,
+      );
+    },
+  };
+}
+
+export function registerVerifyCommands(program: Command): void {
+  const cmd = program
+    .command("verify")
+    .description(
+      'The "Cache Only" guard: check that every target of the flake (the same set `nixcache targets`\n' +
+        "lists) is in one of the caches and signed by a trusted key; with --closure, that its whole\n" +
+        "runtime closure is substitutable from the caches together (walked through narinfo References,\n" +
+        "so systems never built here are covered too).",
+    )
+    .requiredOption("--cache <url...>", "binary caches to check, in substituter order (file://, http(s)://)")
+    .option(
+      "--trusted-key <key...>",
+      "trusted public key `name:base64` (repeatable); without one only presence is checked",
+    )
+    .option("--closure", "also check every path of each target's runtime closure")
+    .option(
+      "--wait <duration>",
+      "re-check what is missing until complete or this much time passed (30s, 45m, 1h)",
+    )
+    .option("--interval <duration>", "time between checks with --wait", "30s")
+    .option("--json", "print the report as JSON")
+    .option(
+      "--summary <file>",
+      "append a Markdown summary to this file (default under GitHub Actions: $GITHUB_STEP_SUMMARY)",
+    )
+    .option("--concurrency <n>", "cache requests in flight", "32")
+    .addHelpText(
+      "after",
+      "\nExit status: 0 when everything is present (and signed), 1 when anything is missing or\n" +
+        "unsigned, 2 on usage errors or when a target fails to evaluate.\n" +
+        "Under GitHub Actions, missing targets are also reported as ::error annotations.\n\n" +
+        "Examples:\n" +
+        "  nixcache verify --cache https://mycache.cachix.org --trusted-key 'mycache.cachix.org-1:AbC...='\n" +
+        "  nixcache verify --closure --cache https://mycache.cachix.org https://cache.nixos.org \\\n" +
+        "      --trusted-key 'mycache.cachix.org-1:AbC...=' 'cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY='\n" +
+        "  nixcache verify --cache http://localhost:8080/main --wait 45m --interval 30s",
+    );
+  addTargetFlags(cmd).action(async (flags: VerifyFlags) => {
+    const keys: PublicKey[] = [];
+    for (const [i, k] of (flags.trustedKey ?? []).entries()) {
+      try {
+        keys.push(parsePublicKey(k));
+      } catch (e) {
+        if (e instanceof KeyFormatError) throw new UserError(`--trusted-key #${i + 1}: ${e.message}`, 2);
+        throw e;
+      }
+    }
+    const concurrency = Number(flags.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new UserError(
+        `--concurrency must be a positive integer, got ${JSON.stringify(flags.concurrency)}`,
+        2,
+      );
+    const wait =
+      flags.wait === undefined
+        ? undefined
+        : {
+            timeoutMs: duration(flags.wait, "--wait"),
+            intervalMs: duration(flags.interval ?? "30s", "--interval"),
+          };
+    if (wait && wait.intervalMs <= 0) throw new UserError("--interval must be longer than 0s", 2);
+
+    const caches: BinaryCache[] = [];
+    try {
+      for (const url of flags.cache) {
+        try {
+          caches.push(await openCache(url));
+        } catch (e) {
+          throw new UserError(`--cache ${url}: ${(e as Error).message}`, 2);
+        }
+      }
+      await Promise.all(
+        caches.map(async (c) => {
+          try {
+            await c.cacheInfo();
+          } catch (e) {
+            throw new UserError(`cache ${c.url} is not usable: ${(e as Error).message}`, 2);
+          }
+        }),
+      );
+      const { targets } = await loadTargets(flags);
+      const progress = progressReporter(flags.json === true);
+      const opts: Parameters<typeof verifyTargets>[1] = {
+        caches,
+        trustedKeys: keys,
+        closure: flags.closure === true,
+        concurrency,
+        onProgress: progress.onProgress,
+      };
+      if (wait) opts.wait = wait;
+      const report = await verifyTargets(targets, opts).finally(progress.stop);
+
+      if (flags.json) printJson(report);
+      else process.stdout.write(formatTable(report));
+      const summaryFile = flags.summary ?? process.env.GITHUB_STEP_SUMMARY;
+      if (summaryFile) {
+        // The step summary file is shared by every step of a job: append, never replace.
+        const md = formatMarkdownSummary(report);
+        await appendFile(summaryFile, md);
+      }
+      if (process.env.GITHUB_ACTIONS === "true") {
+        (flags.json ? process.stderr : process.stdout).write(formatAnnotations(report));
+      }
+      process.exitCode = verifyExitCode(report);
+    } finally {
+      await Promise.all(caches.map((c) => c.close()));
+    }
+  });
+}
