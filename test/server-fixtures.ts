@@ -1,0 +1,74 @@
+// Builders for what a client uploads to the server: real NARs (from our encoder, checked against
+// nix-store --dump elsewhere), compressed, and the narinfo that describes them.
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { text } from "node:stream/consumers";
+import { type Compression, compressor, narExtension } from "../src/caches/compression.js";
+import { formatHashNix32 } from "../src/nix/hash.js";
+import { encodeNar } from "../src/nix/nar-encode.js";
+import { formatNarInfo, type NarInfo } from "../src/nix/narinfo.js";
+import { nix32Encode } from "../src/nix/nix32.js";
+
+export interface Upload {
+  storePath: string;
+  hash: string;
+  nar: Buffer;
+  file: Buffer;
+  url: string;
+  narinfo: NarInfo;
+}
+
+async function collect(src: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of src) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+/** A NAR of a small directory tree whose contents depend on `seed`. */
+export async function makeNar(seed: string, extraBytes = 0): Promise<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), "nixcache-nar-"));
+  try {
+    await mkdir(join(dir, "bin"));
+    await writeFile(join(dir, "bin", "hello"), `#!/bin/sh\necho ${seed}\n`, { mode: 0o755 });
+    await writeFile(join(dir, "data"), Buffer.concat([Buffer.from(seed), randomBytes(extraBytes)]));
+    return await collect(encodeNar(dir));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function compress(data: Buffer, c: Compression): Promise<Buffer> {
+  return collect(Readable.from([data]).pipe(compressor(c)));
+}
+
+/** An upload of a fresh NAR under a made-up (but valid) store path, as `nix copy` would send it. */
+export async function makeUpload(name: string, c: Compression = "zstd", extraBytes = 0): Promise<Upload> {
+  const hash = nix32Encode(randomBytes(20));
+  const storePath = `/nix/store/${hash}-${name}`;
+  const nar = await makeNar(`${name}-${hash}`, extraBytes);
+  const file = await compress(nar, c);
+  const fileHash = { algo: "sha256" as const, digest: createHash("sha256").update(file).digest() };
+  const url = `nar/${nix32Encode(fileHash.digest)}${narExtension(c)}`;
+  const narinfo: NarInfo = {
+    storePath,
+    url,
+    compression: c,
+    fileHash,
+    fileSize: file.length,
+    narHash: { algo: "sha256", digest: createHash("sha256").update(nar).digest() },
+    narSize: nar.length,
+    references: [],
+    sigs: [],
+    extra: [],
+  };
+  return { storePath, hash, nar, file, url, narinfo };
+}
+
+export function narInfoText(ni: NarInfo): string {
+  return formatNarInfo(ni);
+}
+
+export { formatHashNix32, text };

@@ -1,0 +1,413 @@
+// The server over HTTP, in-process: protocol, verify-then-commit ingest, auth, bounds.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { formatHashNix32 } from "../src/nix/hash.js";
+import { parseNarInfo, verifyNarInfo } from "../src/nix/narinfo.js";
+import { generateSecretKey, parsePublicKey, publicKeyOf } from "../src/nix/signing.js";
+import { adminCreateCache, adminCreateToken, adminRevokeToken } from "../src/server/admin.js";
+import { type RunningServer, startServer } from "../src/server/server.js";
+import { compress, makeNar, makeUpload, narInfoText, type Upload } from "./server-fixtures.js";
+
+let data: string;
+let srv: RunningServer;
+let mainKey: string;
+let writeToken: string;
+let readToken: string;
+let privReadToken: string;
+const logs: string[] = [];
+
+function blobFiles(dir: string): string[] {
+  const out: string[] = [];
+  const root = join(dir, "blobs");
+  for (const shard of readdirSync(root)) for (const f of readdirSync(join(root, shard))) out.push(f);
+  return out;
+}
+
+function put(path: string, body: Uint8Array | string, token?: string, headers: Record<string, string> = {}) {
+  return fetch(`${srv.url}${path}`, {
+    method: "PUT",
+    body: typeof body === "string" ? body : new Uint8Array(body),
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      "content-type": path.endsWith(".narinfo") ? "text/x-nix-narinfo" : "application/x-nix-nar",
+      ...headers,
+    },
+  });
+}
+
+async function pushUpload(cache: string, u: Upload, token = writeToken): Promise<void> {
+  const r1 = await put(`/${cache}/${u.url}`, u.file, token);
+  assert.equal(r1.status, 204, await r1.text());
+  const r2 = await put(`/${cache}/${u.hash}.narinfo`, narInfoText(u.narinfo), token);
+  assert.equal(r2.status, 204, await r2.text());
+}
+
+before(async () => {
+  data = await mkdtemp(join(tmpdir(), "nixcache-server-"));
+  mainKey = adminCreateCache(data, { name: "main", isPublic: true, priority: 30 }).publicKey;
+  adminCreateCache(data, { name: "other", isPublic: true, priority: 41 });
+  adminCreateCache(data, { name: "secret", isPublic: false, priority: 41 });
+  writeToken = adminCreateToken(data, { cache: "main", perm: "write", expiresAt: null }).token;
+  readToken = adminCreateToken(data, { cache: "main", perm: "read", expiresAt: null }).token;
+  privReadToken = adminCreateToken(data, { cache: "secret", perm: "read", expiresAt: null }).token;
+  srv = await startServer({ dataDir: data, port: 0, maxUploadBytes: 4 << 20, log: (l) => logs.push(l) });
+});
+
+after(async () => {
+  await srv.close();
+  await rm(data, { recursive: true, force: true });
+});
+
+describe("reads", () => {
+  test("healthz and nix-cache-info with the cache's priority", async () => {
+    assert.deepEqual(await (await fetch(`${srv.url}/healthz`)).json(), { ok: true });
+    const r = await fetch(`${srv.url}/main/nix-cache-info`);
+    assert.equal(r.status, 200);
+    assert.equal(await r.text(), "StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 30\n");
+    const missing = await fetch(`${srv.url}/nope/nix-cache-info`);
+    assert.equal(missing.status, 404);
+    assert.match(await missing.text(), /no cache named "nope"/);
+  });
+
+  test("an absent narinfo is a 404 (what Nix expects for a miss)", async () => {
+    const r = await fetch(`${srv.url}/main/${"0".repeat(32)}.narinfo`);
+    assert.equal(r.status, 404);
+    const head = await fetch(`${srv.url}/main/${"0".repeat(32)}.narinfo`, { method: "HEAD" });
+    assert.equal(head.status, 404);
+  });
+});
+
+describe("ingest", () => {
+  test("an uploaded path is served signed by the cache key, keeping the client's signature", async () => {
+    const u = await makeUpload("hello-1.0");
+    const clientKey = generateSecretKey("client-1");
+    const { signNarInfo } = await import("../src/nix/narinfo.js");
+    u.narinfo = signNarInfo(u.narinfo, clientKey);
+    // Before the narinfo commits, the NAR is not visible.
+    assert.equal((await put(`/main/${u.url}`, u.file, writeToken)).status, 204);
+    assert.equal((await fetch(`${srv.url}/main/${u.url}`)).status, 404);
+    assert.equal((await put(`/main/${u.hash}.narinfo`, narInfoText(u.narinfo), writeToken)).status, 204);
+
+    const r = await fetch(`${srv.url}/main/${u.hash}.narinfo`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get("content-type"), "text/x-nix-narinfo");
+    const served = parseNarInfo(await r.text());
+    assert.equal(served.storePath, u.storePath);
+    assert.equal(served.narSize, u.nar.length);
+    assert.deepEqual(verifyNarInfo(served, [parsePublicKey(mainKey)]), ["main-1"]);
+    assert.deepEqual(verifyNarInfo(served, [publicKeyOf(clientKey)]), ["client-1"]);
+
+    const nar = await fetch(`${srv.url}/main/${u.url}`);
+    assert.equal(nar.status, 200);
+    assert.deepEqual(Buffer.from(await nar.arrayBuffer()), u.file);
+    const head = await fetch(`${srv.url}/main/${u.url}`, { method: "HEAD" });
+    assert.equal(head.headers.get("content-length"), String(u.file.length));
+  });
+
+  test("Range requests return the requested bytes", async () => {
+    const u = await makeUpload("ranged", "none", 5000);
+    await pushUpload("main", u);
+    const r = await fetch(`${srv.url}/main/${u.url}`, { headers: { range: "bytes=100-199" } });
+    assert.equal(r.status, 206);
+    assert.equal(r.headers.get("content-range"), `bytes 100-199/${u.file.length}`);
+    assert.deepEqual(Buffer.from(await r.arrayBuffer()), u.file.subarray(100, 200));
+    const tail = await fetch(`${srv.url}/main/${u.url}`, { headers: { range: "bytes=-10" } });
+    assert.deepEqual(Buffer.from(await tail.arrayBuffer()), u.file.subarray(u.file.length - 10));
+    const bad = await fetch(`${srv.url}/main/${u.url}`, { headers: { range: `bytes=${u.file.length}-` } });
+    assert.equal(bad.status, 416);
+  });
+
+  test("xz and uncompressed NARs are accepted too", async () => {
+    for (const c of ["xz", "none"] as const) {
+      const u = await makeUpload(`comp-${c}`, c);
+      await pushUpload("main", u);
+      const served = parseNarInfo(await (await fetch(`${srv.url}/main/${u.hash}.narinfo`)).text());
+      assert.equal(served.compression, c);
+    }
+  });
+
+  test("a narinfo whose NAR was never received is refused and not stored", async () => {
+    const u = await makeUpload("orphan");
+    const r = await put(`/main/${u.hash}.narinfo`, narInfoText(u.narinfo), writeToken);
+    assert.equal(r.status, 400);
+    assert.match(await r.text(), /has not received: upload the NAR first/);
+    assert.equal((await fetch(`${srv.url}/main/${u.hash}.narinfo`)).status, 404);
+  });
+
+  test("NarHash, NarSize, FileHash and FileSize must match what was received", async () => {
+    const u = await makeUpload("liar");
+    assert.equal((await put(`/main/${u.url}`, u.file, writeToken)).status, 204);
+    const other = createHash("sha256").update("something else").digest();
+    const cases: Array<[string, Partial<typeof u.narinfo>]> = [
+      ["NarHash", { narHash: { algo: "sha256", digest: other } }],
+      ["NarSize", { narSize: u.nar.length + 8 }],
+      ["FileHash", { fileHash: { algo: "sha256", digest: other } }],
+      ["FileSize", { fileSize: u.file.length - 1 }],
+    ];
+    for (const [field, change] of cases) {
+      const r = await put(`/main/${u.hash}.narinfo`, narInfoText({ ...u.narinfo, ...change }), writeToken);
+      assert.equal(r.status, 400, field);
+      const msg = await r.text();
+      assert.match(msg, new RegExp(`claims ${field} .* but the NAR received at ${u.url} has`), msg);
+    }
+    assert.equal((await fetch(`${srv.url}/main/${u.hash}.narinfo`)).status, 404);
+    assert.equal((await fetch(`${srv.url}/main/${u.url}`)).status, 404);
+  });
+
+  test("a narinfo that does not parse, or names another path, is refused with the reason", async () => {
+    const u = await makeUpload("parsing");
+    assert.equal((await put(`/main/${u.url}`, u.file, writeToken)).status, 204);
+    const bad = narInfoText(u.narinfo).replace(u.storePath, "/nix/store/not-a-store-path");
+    let r = await put(`/main/${u.hash}.narinfo`, bad, writeToken);
+    assert.equal(r.status, 400);
+    assert.match(await r.text(), /invalid narinfo: narinfo line 1 \(StorePath\)/);
+    const v = await makeUpload("another");
+    r = await put(`/main/${v.hash}.narinfo`, narInfoText(u.narinfo), writeToken);
+    assert.equal(r.status, 400);
+    assert.match(await r.text(), /does not match the URL's hash/);
+    r = await put(`/main/${u.hash}.narinfo`, "StorePath: x\n".repeat(10000), writeToken);
+    assert.equal(r.status, 413);
+  });
+
+  test("a corrupted upload is refused and leaves nothing behind", async () => {
+    const before = blobFiles(data).length;
+    const u = await makeUpload("corrupt", "zstd", 2000);
+    // Cut short: the zstd frame (or the NAR inside it) ends early.
+    let r = await put(`/main/${u.url}`, u.file.subarray(0, u.file.length - 20), writeToken);
+    assert.equal(r.status, 400);
+    assert.match(await r.text(), /not valid zstd|invalid NAR: unexpected end/);
+    // Valid zstd around a damaged NAR: the NAR parser names what is wrong.
+    const nar = Buffer.from(u.nar);
+    nar.write("nix-archive-2", 8);
+    r = await put(`/main/${u.url}`, await compress(nar, "zstd"), writeToken);
+    assert.equal(r.status, 400);
+    assert.match(await r.text(), /invalid NAR: .* at byte offset/);
+    r = await put(`/main/${u.hash}.narinfo`, narInfoText(u.narinfo), writeToken);
+    assert.equal(r.status, 400);
+    assert.equal(blobFiles(data).length, before);
+    assert.deepEqual(readdirSync(join(data, "tmp")), []);
+    // A flipped byte inside file contents still decodes, but then cannot match the narinfo.
+    const flipped = Buffer.from(u.file);
+    flipped[flipped.length - 100] = (flipped[flipped.length - 100] ?? 0) ^ 0xff;
+    r = await put(`/main/${u.url}`, flipped, writeToken);
+    if (r.status === 204) {
+      const ni = await put(`/main/${u.hash}.narinfo`, narInfoText(u.narinfo), writeToken);
+      assert.equal(ni.status, 400);
+      assert.match(await ni.text(), /claims (NarHash|FileHash)/);
+    } else assert.equal(r.status, 400);
+  });
+
+  test("an unknown compression is refused by name", async () => {
+    const u = await makeUpload("bz");
+    const r = await put(`/main/${u.url.replace(".nar.zst", ".nar.bz2")}`, u.file, writeToken);
+    assert.equal(r.status, 415);
+    assert.match(await r.text(), /unsupported NAR compression "bzip2"/);
+  });
+
+  test("a truncated upload stores nothing", async () => {
+    const before = blobFiles(data).length;
+    const u = await makeUpload("truncated", "none", 100_000);
+    await new Promise<void>((resolve) => {
+      const req = httpRequest(`${srv.url}/main/${u.url}`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${writeToken}`, "content-length": String(u.file.length) },
+      });
+      req.on("error", () => resolve());
+      req.on("response", () => resolve());
+      req.write(u.file.subarray(0, 50_000), () => setTimeout(() => req.destroy(), 50));
+    });
+    // The server notices the closed connection; wait for it by polling for the clean state.
+    for (let i = 0; i < 100 && readdirSync(join(data, "tmp")).length > 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(readdirSync(join(data, "tmp")), []);
+    assert.equal(blobFiles(data).length, before);
+    const r = await put(`/main/${u.hash}.narinfo`, narInfoText(u.narinfo), writeToken);
+    assert.equal(r.status, 400);
+  });
+
+  test("uploads over the size limit get 413", async () => {
+    const u = await makeUpload("big", "none", 5 << 20);
+    const r = await put(`/main/${u.url}`, u.file, writeToken).catch((e: Error) => e);
+    // The server answers 413 and closes; some clients see the close first.
+    if (!(r instanceof Error)) {
+      assert.equal(r.status, 413);
+      assert.match(await r.text(), /exceeds the limit of 4194304 bytes/);
+    }
+    assert.deepEqual(readdirSync(join(data, "tmp")), []);
+  });
+
+  test("identical NARs pushed to two caches are stored once", async () => {
+    const u = await makeUpload("shared");
+    const before = blobFiles(data).length;
+    await pushUpload("main", u);
+    const otherWrite = adminCreateToken(data, { cache: "other", perm: "write", expiresAt: null }).token;
+    await pushUpload("other", u, otherWrite);
+    assert.equal(blobFiles(data).length, before + 1);
+    assert.equal((await fetch(`${srv.url}/other/${u.url}`)).status, 200);
+  });
+
+  test("concurrent uploads of the same path all succeed with one stored copy", async () => {
+    const u = await makeUpload("racy", "zstd", 200_000);
+    const before = blobFiles(data).length;
+    await Promise.all(Array.from({ length: 8 }, () => pushUpload("main", u)));
+    assert.equal(blobFiles(data).length, before + 1);
+    const nar = await fetch(`${srv.url}/main/${u.url}`);
+    assert.deepEqual(Buffer.from(await nar.arrayBuffer()), u.file);
+  });
+
+  test("listings and build logs round-trip", async () => {
+    const u = await makeUpload("listed");
+    await pushUpload("main", u);
+    const ls = JSON.stringify({ version: 1, root: { type: "directory", entries: {} } });
+    assert.equal(
+      (await put(`/main/${u.hash}.ls`, ls, writeToken, { "content-type": "application/json" })).status,
+      204,
+    );
+    assert.equal(await (await fetch(`${srv.url}/main/${u.hash}.ls`)).text(), ls);
+    const drv = `${u.hash}-listed.drv`;
+    assert.equal((await put(`/main/log/${drv}`, "building...\n", writeToken)).status, 204);
+    assert.equal(await (await fetch(`${srv.url}/main/log/${drv}`)).text(), "building...\n");
+    assert.equal((await fetch(`${srv.url}/main/log/${"1".repeat(32)}-x.drv`)).status, 404);
+  });
+});
+
+describe("auth", () => {
+  test("writes need a write token; Basic auth with the token as password works", async () => {
+    const u = await makeUpload("authz");
+    let r = await put(`/main/${u.url}`, u.file);
+    assert.equal(r.status, 401);
+    assert.match(await r.text(), /write access to cache main requires a token/);
+    r = await put(`/main/${u.url}`, u.file, readToken);
+    assert.equal(r.status, 401);
+    assert.match(await r.text(), /has read permission on cache main; write is required/);
+    r = await put(`/main/${u.url}`, u.file, "nxc_made-up");
+    assert.equal(r.status, 401);
+    assert.match(await r.text(), /unknown token/);
+    const basic = `Basic ${Buffer.from(`anyone:${writeToken}`).toString("base64")}`;
+    r = await put(`/main/${u.url}`, u.file, undefined, { authorization: basic });
+    assert.equal(r.status, 204);
+  });
+
+  test("a revoked token is refused", async () => {
+    const { token, row } = adminCreateToken(data, { cache: "main", perm: "write", expiresAt: null });
+    const u = await makeUpload("revoked");
+    assert.equal((await put(`/main/${u.url}`, u.file, token)).status, 204);
+    adminRevokeToken(data, row.id);
+    const r = await put(`/main/${u.hash}.narinfo`, narInfoText(u.narinfo), token);
+    assert.equal(r.status, 401);
+    assert.match(await r.text(), /has been revoked/);
+  });
+
+  test("an expired token is refused", async () => {
+    const { token } = adminCreateToken(data, { cache: "main", perm: "write", expiresAt: Date.now() - 1 });
+    const r = await put("/main/nix-cache-info", "StoreDir: /nix/store\n", token);
+    assert.equal(r.status, 401);
+    assert.match(await r.text(), /has expired/);
+  });
+
+  test("a private cache answers 401 to anonymous reads and serves its read tokens", async () => {
+    const anon = await fetch(`${srv.url}/secret/nix-cache-info`);
+    assert.equal(anon.status, 401);
+    assert.match(await anon.text(), /cache secret is private/);
+    const wrongCache = await fetch(`${srv.url}/secret/nix-cache-info`, {
+      headers: { authorization: `Bearer ${readToken}` },
+    });
+    assert.equal(wrongCache.status, 401);
+    const ok = await fetch(`${srv.url}/secret/nix-cache-info`, {
+      headers: { authorization: `Bearer ${privReadToken}` },
+    });
+    assert.equal(ok.status, 200);
+  });
+});
+
+describe("bounds", () => {
+  test("URLs that try to leave the data directory are rejected", async () => {
+    for (const path of [
+      "/main/nar/..%2F..%2Fnixcache.db",
+      "/main/nar/..%2Fblobs",
+      "/main/log/..%2F..%2Fnixcache.db",
+      "/..%2Fnixcache.db/nix-cache-info",
+      "/main/..%2Fnixcache.db",
+    ]) {
+      const r = await fetch(`${srv.url}${path}`);
+      assert.ok(r.status === 400 || r.status === 404, `${path}: ${r.status}`);
+      const body = Buffer.from(await r.arrayBuffer());
+      assert.ok(!body.includes("SQLite format"), path);
+    }
+  });
+
+  test("oversized headers are refused", async () => {
+    const r = await fetch(`${srv.url}/main/nix-cache-info`, { headers: { "x-big": "a".repeat(20000) } });
+    assert.equal(r.status, 431);
+  });
+});
+
+describe("logs", () => {
+  test("one JSON line per request, without query strings or tokens", async () => {
+    logs.length = 0;
+    await fetch(`${srv.url}/main/nix-cache-info?token=${writeToken}`, {
+      headers: { authorization: `Bearer ${writeToken}` },
+    });
+    const line = JSON.parse(logs.at(-1) ?? "{}") as Record<string, unknown>;
+    assert.equal(line.method, "GET");
+    assert.equal(line.url, "/main/nix-cache-info");
+    assert.equal(line.status, 200);
+    assert.equal(line.cache, "main");
+    assert.equal(typeof line.ms, "number");
+    assert.ok(Number(line.bytes) > 0);
+    assert.ok(!logs.join("\n").includes(writeToken));
+  });
+});
+
+describe("shutdown", () => {
+  test("close() lets an in-flight upload finish and commit", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "nixcache-shutdown-"));
+    try {
+      adminCreateCache(dir, { name: "c", isPublic: true, priority: 41 });
+      const tok = adminCreateToken(dir, { cache: "c", perm: "write", expiresAt: null }).token;
+      const s = await startServer({ dataDir: dir, port: 0 });
+      const nar = await makeNar("slow", 300_000);
+      const url = `/c/nar/slow.nar`;
+      const status = new Promise<number>((resolve, reject) => {
+        const req = httpRequest(`${s.url}${url}`, {
+          method: "PUT",
+          headers: { authorization: `Bearer ${tok}`, "content-length": String(nar.length) },
+        });
+        req.on("response", (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on("error", reject);
+        req.write(nar.subarray(0, 1000));
+        // Once the server is receiving (its temporary file exists), ask it to stop, then finish sending.
+        const waitForUpload = async () => {
+          while (readdirSync(join(dir, "tmp")).length === 0) await new Promise((r) => setTimeout(r, 5));
+          void s.close();
+          setTimeout(() => req.end(nar.subarray(1000)), 50);
+        };
+        waitForUpload().catch(reject);
+      });
+      assert.equal(await status, 204);
+      await s.close();
+      const again = await startServer({ dataDir: dir, port: 0 });
+      try {
+        const up = again.db.getUpload("c", "nar/slow.nar");
+        assert.equal(up?.narSize, nar.length);
+        assert.equal(
+          up?.narHash,
+          formatHashNix32({ algo: "sha256", digest: createHash("sha256").update(nar).digest() }),
+        );
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
