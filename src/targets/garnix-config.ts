@@ -50,15 +50,8 @@ const sectionSchema = z.looseObject({
   exclude: patternList.optional(),
   branch: z.string({ error: "must be a string" }).optional(),
 });
-const configSchema = z.looseObject({
-  builds: z.union([sectionSchema, z.array(sectionSchema)], {
-    error: "must be a section (include/exclude/branch) or a list of sections",
-  }),
-});
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const where = issue.path.length > 0 ? issue.path.join(".") : "the file";
-  return `${where}: ${issue.message}`;
+function describeIssue(label: string, issue: z.core.$ZodIssue): string {
+  return `${[label, ...issue.path.map(String)].join(".")}: ${issue.message}`;
 }
 
 /** Garnix's built-in configuration, for flakes without a `garnix.yaml`. */
@@ -96,13 +89,22 @@ export function parseGarnixConfig(text: string, source = "garnix.yaml"): GarnixC
   if (!("builds" in doc)) {
     return { ...defaultGarnixConfig(), source, warnings };
   }
-  const parsed = configSchema.safeParse(doc);
-  if (!parsed.success) {
-    throw new GarnixConfigError(`${source}: ${parsed.error.issues.map(describeIssue).join("; ")}`);
-  }
-  const raw = Array.isArray(parsed.data.builds) ? parsed.data.builds : [parsed.data.builds];
-  const sections = raw.map((s, i): Section => {
-    const label = Array.isArray(parsed.data.builds) ? `builds[${i}]` : "builds";
+  const builds = (doc as { builds: unknown }).builds;
+  const list = Array.isArray(builds) ? builds : [builds];
+  const sections = list.map((raw, i): Section => {
+    const label = Array.isArray(builds) ? `builds[${i}]` : "builds";
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+      throw new GarnixConfigError(
+        `${source}: ${label}: expected a section (include/exclude/branch)${Array.isArray(builds) ? "" : " or a list of sections"}`,
+      );
+    }
+    const parsed = sectionSchema.safeParse(raw);
+    if (!parsed.success) {
+      throw new GarnixConfigError(
+        `${source}: ${parsed.error.issues.map((is) => describeIssue(label, is)).join("; ")}`,
+      );
+    }
+    const s = parsed.data;
     for (const k of Object.keys(s)) {
       if (!KNOWN_SECTION.has(k))
         warnings.push(`${source}: unknown key ${JSON.stringify(k)} in ${label} ignored`);

@@ -104,7 +104,7 @@ export async function resolveTargets(opts: ResolveOptions = {}): Promise<Resolve
   const ev = await evalFlakeTargets(flake, evalOpts);
   // The Nix side selects so that one process suffices; check it agrees with the TypeScript rules.
   const want = new Set(
-    selectPaths(sections, ev.candidates)
+    selectPaths(config.sections, ev.candidates, opts.branch)
       .filter(
         (p) => !opts.systems || pathSystem(p) === undefined || opts.systems.includes(pathSystem(p) as string),
       )
