@@ -129,7 +129,8 @@ export async function push(
       }
     }
     opts.signal?.throwIfAborted();
-    await staged.commit(opts.signal);
+    // Not aborted once started: a narinfo is small, and the summary must say what is published.
+    await staged.commit();
     summary.pushed.push(p.path);
     summary.narBytes += p.narSize;
     summary.fileBytes += staged.narInfo.fileSize ?? 0;
