@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { execFile, execFileSync } from "node:child_process";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -247,11 +247,12 @@ describe("nixcache targets (real nix)", () => {
   test("one Nix evaluation process for all targets when nothing aborts", async () => {
     const bin = path.join(tmp, "bin");
     const log = path.join(tmp, "nix-calls.log");
-    await import("node:fs/promises").then((f) => f.mkdir(bin, { recursive: true }));
-    const realNix = (await import("node:child_process"))
-      .execFileSync("sh", ["-c", "command -v nix"], { encoding: "utf8" })
-      .trim();
-    await writeFile(path.join(bin, "nix"), `#!/bin/sh\necho "nix $1 $2 $3 $4" >> ${log}\nexec ${realNix} "$@"\n`);
+    await mkdir(bin, { recursive: true });
+    const realNix = execFileSync("sh", ["-c", "command -v nix"], { encoding: "utf8" }).trim();
+    await writeFile(
+      path.join(bin, "nix"),
+      `#!/bin/sh\necho "nix $1 $2 $3 $4" >> ${log}\nexec ${realNix} "$@"\n`,
+    );
     await chmod(path.join(bin, "nix"), 0o755);
     const cfg = path.join(tmp, "good.yaml");
     await writeFile(cfg, "builds:\n  include: ['*.*.*', '*.*']\n  exclude: ['*.*.broken', '*.*.aborts']\n");
