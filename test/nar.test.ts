@@ -297,7 +297,8 @@ class TreeGen {
     else if (this.index % 20 === 8)
       mkdirSync(path); // empty directory
     else this.dir(path, 0, this.int(1, 5));
-    if (this.index % 50 === 7 && this.bigFiles === 0) this.file(Buffer.concat([path, SLASH, Buffer.from("big file")]));
+    if (this.index % 50 === 7 && this.bigFiles === 0)
+      this.file(Buffer.concat([path, SLASH, Buffer.from("big file")]));
   }
 }
 
