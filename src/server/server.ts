@@ -89,6 +89,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   }
 
+  // While shutting down, responses close their connection, so keep-alive clients do not hold it open.
+  let stopping = false;
+  app.addHook("onSend", (_req, reply, payload, done) => {
+    if (stopping) reply.header("connection", "close");
+    done(null, payload);
+  });
+
   registerNixRoutes(app, ctx);
   const address = await app.listen({ host: opts.host ?? "127.0.0.1", port: opts.port ?? 7080 });
   const port = (app.server as Server).address() as { port: number };
@@ -103,6 +110,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     db,
     close() {
       closing ??= (async () => {
+        stopping = true;
         await app.close();
         await Promise.allSettled([...inflight]);
         db.close();
