@@ -84,4 +84,5 @@ row() {
   echo
   echo "Rerun: \`bash bench/nar/run.sh\` (REPS=n for more repetitions; inputs are kept in bench/out/nar)."
 } >bench/nar/RESULTS.md
+npx biome format --write bench/nar/RESULTS.md >/dev/null 2>&1 || true
 cat bench/nar/RESULTS.md
