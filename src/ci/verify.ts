@@ -94,38 +94,35 @@ async function checkTarget(t: Target, lookup: PathLookup, closure: boolean): Pro
     closureSize: null,
   };
   if (closure && top.state !== "missing") {
-    // Breadth-first over References; each level's lookups run together (bounded by the limiter).
+    // Each path's references are looked up as soon as its narinfo arrives (no level-by-level
+    // barrier), so the walk takes about one round trip per step of the longest reference chain.
     const seen = new Set<string>([t.outPath]);
-    let frontier: Array<{ path: string; l: Lookup }> = [{ path: t.outPath, l: top }];
     let found = 1;
-    while (frontier.length > 0) {
+    const follow = async (l: Lookup): Promise<void> => {
+      if (l.state === "missing") return;
       const next: string[] = [];
-      for (const { l } of frontier) {
-        if (l.state === "missing") continue;
-        for (const ref of l.narInfo.references) {
-          const p = `${DEFAULT_STORE_DIR}/${ref}`;
-          if (!seen.has(p)) {
-            seen.add(p);
-            next.push(p);
+      for (const ref of l.narInfo.references) {
+        const p = `${DEFAULT_STORE_DIR}/${ref}`;
+        if (!seen.has(p)) {
+          seen.add(p);
+          next.push(p);
+        }
+      }
+      await Promise.all(
+        next.map(async (p) => {
+          const r = await lookup.lookup(parseStorePathBase(p.slice(DEFAULT_STORE_DIR.length + 1)).hash);
+          if (r.state === "missing") {
+            result.missing.push(p);
+            problems.push(...r.problems);
+          } else {
+            found++;
+            if (r.state === "unsigned") result.unsigned.push(p);
           }
-        }
-      }
-      frontier = await Promise.all(
-        next.map(async (p) => ({
-          path: p,
-          l: await lookup.lookup(parseStorePathBase(p.slice(DEFAULT_STORE_DIR.length + 1)).hash),
-        })),
+          await follow(r);
+        }),
       );
-      for (const { path, l } of frontier) {
-        if (l.state === "missing") {
-          result.missing.push(path);
-          problems.push(...l.problems);
-        } else {
-          found++;
-          if (l.state === "unsigned") result.unsigned.push(path);
-        }
-      }
-    }
+    };
+    await follow(top);
     result.closureSize = found;
     if (result.status === "ok" && (result.missing.length > 0 || result.unsigned.length > 0))
       result.status = "incomplete";

@@ -1,7 +1,6 @@
 import { appendFile } from "node:fs/promises";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
-import { openCache } from "../caches/open.js";
 import type { BinaryCache } from "../caches/types.js";
 import { formatAnnotations, formatMarkdownSummary, formatTable } from "../ci/report.js";
 import { parseDuration, type VerifyProgress, verifyExitCode, verifyTargets } from "../ci/verify.js";
@@ -135,6 +134,8 @@ export function registerVerifyCommands(program: Command): void {
 
     const caches: BinaryCache[] = [];
     try {
+      // Loaded on use: the cache backends pull in undici and the compressors.
+      const { openCache } = await import("../caches/open.js");
       for (const url of flags.cache) {
         try {
           caches.push(await openCache(url));
