@@ -29,13 +29,13 @@ token=$(nixcache token create --data "$work/data" --cache demo --perm write)
 echo "write token created (not shown)"
 
 step "Starting nixcache serve on 127.0.0.1:$port"
-nixcache serve --data "$work/data" --listen "127.0.0.1:$port" 2>"$work/server.log" &
+node bin/nixcache serve --data "$work/data" --listen "127.0.0.1:$port" 2>"$work/server.log" &
 server_pid=$!
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null
 cache="http://127.0.0.1:$port/demo"
 
-flake=examples/demo-flake
+flake=./examples/demo-flake
 step "Target set of $flake"
 nixcache targets --flake "$flake"
 
