@@ -144,9 +144,8 @@ export class HttpCache implements WritableBinaryCache {
         async function* watched(): AsyncGenerator<Buffer> {
           try {
             yield* c.chunks;
-          } catch (e) {
-            sourceError = e;
-            throw e;
+          } finally {
+            sourceError = c.sourceError();
           }
           stats = c.stats();
         }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { readFile } from "node:fs/promises";
 import cliProgress from "cli-progress";
 import { type Command, Option } from "commander";
@@ -111,6 +112,8 @@ async function runPush(cacheUrl: string, args: string[], flags: PushFlags): Prom
   }
 
   const ac = new AbortController();
+  // Every in-flight request and retry wait listens on it.
+  setMaxListeners(0, ac.signal);
   let interrupted = false;
   const onSigint = () => {
     if (interrupted) process.exit(130);
