@@ -1,21 +1,80 @@
 import type { Command } from "commander";
-import { registerCacheCommands } from "./cache.js";
-import { registerKeyCommands } from "./keys.js";
-import { registerNarCommands } from "./nar.js";
-import { registerPushCommands } from "./push.js";
-import { registerServeCommands } from "./serve.js";
-import { registerTargetsCommands } from "./targets.js";
-import { registerVerifyCommands } from "./verify.js";
-import { registerTokenCommands } from "./token.js";
 
-// Each command group lives in its own module and adds itself to the program here.
-export function registerCommands(program: Command): void {
-  registerKeyCommands(program);
-  registerNarCommands(program);
-  registerPushCommands(program);
-  registerTargetsCommands(program);
-  registerVerifyCommands(program);
-  registerServeCommands(program);
-  registerCacheCommands(program);
-  registerTokenCommands(program);
+type Register = (program: Command) => void;
+
+interface CommandGroup {
+  name: string;
+  summary: string;
+  load: () => Promise<Register>;
+}
+
+/**
+ * Every top-level command, with the one-line summary `nixcache --help` shows. A command's module
+ * (and the heavy libraries behind it: fastify, SQLite, zstd, undici) is imported only when that
+ * command runs, so `nixcache nar dump` starts as fast as node does.
+ */
+const GROUPS: CommandGroup[] = [
+  {
+    name: "targets",
+    summary: "list the flake's target set per system (garnix.yaml semantics)",
+    load: async () => (await import("./targets.js")).registerTargetsCommands,
+  },
+  {
+    name: "push",
+    summary: "push store paths and their closures to a binary cache; only what is missing",
+    load: async () => (await import("./push.js")).registerPushCommands,
+  },
+  {
+    name: "verify",
+    summary: "check every target (and its closure) is substitutable from the caches and signed",
+    load: async () => (await import("./verify.js")).registerVerifyCommands,
+  },
+  {
+    name: "serve",
+    summary: "run the embedded binary cache server",
+    load: async () => (await import("./serve.js")).registerServeCommands,
+  },
+  {
+    name: "cache",
+    summary: "create and list caches in a server data directory",
+    load: async () => (await import("./cache.js")).registerCacheCommands,
+  },
+  {
+    name: "token",
+    summary: "create, list and revoke tokens of a server data directory",
+    load: async () => (await import("./token.js")).registerTokenCommands,
+  },
+  {
+    name: "nar",
+    summary: "NAR plumbing: dump, hash, ls, cat, extract (byte-compatible with nix-store)",
+    load: async () => (await import("./nar.js")).registerNarCommands,
+  },
+  {
+    name: "narinfo",
+    summary: "check .narinfo signatures against trusted keys",
+    load: async () => (await import("./narinfo.js")).registerNarInfoCommands,
+  },
+  {
+    name: "key",
+    summary: "generate signing keys in Nix's format",
+    load: async () => (await import("./keys.js")).registerKeyCommands,
+  },
+];
+
+/**
+ * Registers the command named in `args` in full, and every other one by name and summary only
+ * (enough for `nixcache --help` and for commander's "unknown command" suggestions).
+ */
+export async function registerCommands(program: Command, args: readonly string[]): Promise<void> {
+  const words = args.filter((a) => !a.startsWith("-"));
+  const wanted = words[0] === "help" ? words[1] : words[0];
+  for (const group of GROUPS) {
+    if (group.name === wanted) (await group.load())(program);
+    else program.command(group.name).description(group.summary);
+  }
+}
+
+/** Registers every command in full (for documentation and tests that walk the whole tree). */
+export async function registerAllCommands(program: Command): Promise<void> {
+  for (const group of GROUPS) (await group.load())(program);
 }

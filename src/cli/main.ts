@@ -9,14 +9,22 @@ const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.ur
 
 const program = new Command("nixcache")
   .description(
-    "Cached Nix flake builds for CI: push to a binary cache, verify every output is substitutable,\n" +
-      "and serve a self-hosted cache. Run `nixcache <command> --help` for each command.",
+    "Cached Nix flake builds for CI: push to a binary cache, verify that every output is " +
+      "substitutable, and serve a self-hosted cache. Run `nixcache <command> --help` for each command.",
   )
   .version(pkg.version, "-V, --version", "print the nixcache version")
-  .showHelpAfterError()
+  .showHelpAfterError("(run `nixcache --help` for usage)")
   .exitOverride();
 
-registerCommands(program);
+// A closed pipe (`nixcache ... | head`) ends output quietly, as other Unix tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
+await registerCommands(program, process.argv.slice(2));
 
 try {
   await program.parseAsync(process.argv);
