@@ -126,6 +126,7 @@ export class ServerDb {
   readonly db: Database.Database;
   private readonly stmts;
   private readonly keys = new Map<string, SecretKey>();
+  private readonly cacheRows = new Map<string, { row: CacheRow | undefined; until: number }>();
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -221,12 +222,23 @@ export class ServerDb {
         throw new DbError(`cache ${JSON.stringify(opts.name)} already exists`);
       throw e;
     }
+    this.cacheRows.delete(opts.name);
     return { name: opts.name, isPublic: opts.isPublic, priority: opts.priority, publicKey, createdAt: now };
   }
 
+  /**
+   * A cache by name. Rows are remembered for a second: every request needs one, and `cache create`
+   * runs in another process, so a short lifetime is what lets new caches appear without a restart.
+   */
   getCache(name: string): CacheRow | undefined {
+    const now = Date.now();
+    const hit = this.cacheRows.get(name);
+    if (hit && hit.until > now) return hit.row;
     const r = this.stmts.getCache.get(name) as RawCache | undefined;
-    return r && cacheFromRow(r);
+    const row = r && cacheFromRow(r);
+    if (this.cacheRows.size > 10_000) this.cacheRows.clear();
+    this.cacheRows.set(name, { row, until: now + 1000 });
+    return row;
   }
 
   listCaches(): Array<CacheRow & { narinfos: number }> {

@@ -89,13 +89,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   }
 
-  // While shutting down, responses close their connection, so keep-alive clients do not hold it open.
-  let stopping = false;
-  app.addHook("onSend", (_req, reply, payload, done) => {
-    if (stopping) reply.header("connection", "close");
-    done(null, payload);
-  });
-
   registerNixRoutes(app, ctx);
   const address = await app.listen({ host: opts.host ?? "127.0.0.1", port: opts.port ?? 7080 });
   const port = (app.server as Server).address() as { port: number };
@@ -110,7 +103,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     db,
     close() {
       closing ??= (async () => {
-        stopping = true;
+        // Keep-alive connections still busy when we stop are closed as soon as they go idle.
+        (app.server as Server).keepAliveTimeout = 1;
         await app.close();
         await Promise.allSettled([...inflight]);
         db.close();
