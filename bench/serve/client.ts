@@ -28,7 +28,11 @@ async function run(pool: Pool, items: string[], concurrency: number): Promise<{ 
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < items.length) bytes += await get(pool, items[next++] as string);
+      while (next < items.length) {
+        // Not `bytes += await …`: that reads `bytes` before the await and loses concurrent updates.
+        const n = await get(pool, items[next++] as string);
+        bytes += n;
+      }
     }),
   );
   return { s: (performance.now() - t0) / 1000, bytes };
