@@ -13,7 +13,7 @@ export function registerCacheCommands(program: Command): void {
   cache
     .command("create")
     .description(
-      "Create a cache with its own managed ed25519 signing key and print the public key (Nix format)\n" +
+      "Create a cache with its own managed ed25519 signing key and print the public key (Nix format) " +
         "on stdout, ready for `trusted-public-keys`. The secret key never leaves the data directory.",
     )
     .argument("<name>", "cache name: 1-64 of a-z 0-9 . _ -; served at http://HOST:PORT/<name>")

@@ -15,10 +15,10 @@ export function registerServeCommands(program: Command): void {
   program
     .command("serve")
     .description(
-      "Run the embedded binary cache server. Each cache of the data directory is a Nix HTTP binary\n" +
-        "cache at http://HOST:PORT/<cache>/ that `nix copy --to` writes to and Nix substitutes from.\n" +
-        "Uploads are verified (NAR hash and size) before they are stored and signed with the cache's key.\n" +
-        "Prints `listening on URL` on stdout, then one JSON line per request on stderr. SIGTERM/SIGINT\n" +
+      "Run the embedded binary cache server. Each cache of the data directory is a Nix HTTP binary " +
+        "cache at http://HOST:PORT/<cache>/ that `nix copy --to` writes to and Nix substitutes from. " +
+        "Uploads are verified (NAR hash and size) before they are stored and signed with the cache's key. " +
+        "Prints `listening on URL` on stdout, then one JSON line per request on stderr. SIGTERM/SIGINT " +
         "stop accepting, let in-flight uploads finish, and exit.",
     )
     .option("--data <dir>", "data directory (default: $NIXCACHE_DATA, else $XDG_DATA_HOME/nixcache)")

@@ -42,8 +42,8 @@ export function registerTokenCommands(program: Command): void {
   token
     .command("create")
     .description(
-      "Create a token for one cache of a `nixcache serve` data directory and print it on stdout (and\n" +
-        "nothing else). Only its hash is stored: this is the one time it is shown. Nix sends it as the\n" +
+      "Create a token for one cache of a `nixcache serve` data directory and print it on stdout (and " +
+        "nothing else). Only its hash is stored: this is the one time it is shown. Nix sends it as the " +
         "password of a netrc entry; other clients as `Authorization: Bearer`.",
     )
     .option("--data <dir>", DATA_HELP)
@@ -75,7 +75,7 @@ export function registerTokenCommands(program: Command): void {
   token
     .command("revoke")
     .description(
-      "Revoke a token, named by its id (tok_…, from `token list`) or by the token itself; `-` reads\n" +
+      "Revoke a token, named by its id (tok_…, from `token list`) or by the token itself; `-` reads " +
         "it from stdin so it never appears in a process list. Takes effect on the server's next request.",
     )
     .argument("<id-or-token>", "tok_… id, the token, or - for stdin")
