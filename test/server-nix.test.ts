@@ -85,7 +85,15 @@ test("nix copy fills the cache; nix-store -r substitutes it back; nix path-info 
   const paths = buildClosure("copy");
   const [, top] = paths;
   const contents = readFileSync(top, "utf8");
-  await nix("nix", ["copy", "--to", `${srv.url}/ci?compression=zstd`, "--option", "netrc-file", netrcWrite, top]);
+  await nix("nix", [
+    "copy",
+    "--to",
+    `${srv.url}/ci?compression=zstd`,
+    "--option",
+    "netrc-file",
+    netrcWrite,
+    top,
+  ]);
   assert.equal(adminListCaches(join(dir, "data"))[0]?.narinfos, 2);
 
   const info = JSON.parse(
