@@ -1,9 +1,14 @@
 import { fileURLToPath } from "node:url";
+import { DEFAULT_CACHIX_API } from "./cachix-api.js";
+import { CachixCache } from "./cachix-cache.js";
 import { FileCache } from "./file-cache.js";
 import { HttpCache, type HttpCacheOptions } from "./http-cache.js";
 import type { WritableBinaryCache } from "./types.js";
 
-export type OpenCacheOptions = HttpCacheOptions;
+export type OpenCacheOptions = HttpCacheOptions & {
+  /** For `cachix://NAME`: the API base URL (default $NIXCACHE_CACHIX_API, else Cachix's own). */
+  cachixApi?: string;
+};
 
 /**
  * Opens a cache by URL: `file:///dir` or `http(s)://host[:port][/prefix]`. The `cachix://NAME`
@@ -23,10 +28,17 @@ export async function openCache(url: string, opts: OpenCacheOptions = {}): Promi
     case "https:":
       return new HttpCache(url, opts);
     case "cachix:":
-      throw new Error("cachix:// caches are not supported yet");
+      // The token and signing key are read from the environment as cachix's client reads them.
+      return new CachixCache(u.hostname || u.pathname.replace(/^\/+/, ""), {
+        apiUrl: opts.cachixApi ?? process.env.NIXCACHE_CACHIX_API ?? DEFAULT_CACHIX_API,
+        token: opts.token ?? process.env.CACHIX_AUTH_TOKEN,
+        signingKey: process.env.CACHIX_SIGNING_KEY,
+        connections: opts.connections,
+        retry: opts.retry,
+      });
     default:
       throw new Error(
-        `unsupported cache URL scheme ${u.protocol} in ${redact(u)}: expected file:// or http(s)://`,
+        `unsupported cache URL scheme ${u.protocol} in ${redact(u)}: expected file://, http(s):// or cachix://`,
       );
   }
 }

@@ -17,6 +17,7 @@ interface PushFlags {
   signingKey?: string;
   token?: string;
   netrcFile?: string;
+  cachixApi?: string;
   dryRun?: boolean;
   json?: boolean;
 }
@@ -50,6 +51,10 @@ export function registerPushCommands(program: Command): void {
     )
     .option("--token <token>", "Bearer token for the cache (default: $NIXCACHE_TOKEN)")
     .option("--netrc-file <file>", "netrc file for Basic auth (default: the one Nix uses)")
+    .option(
+      "--cachix-api <url>",
+      "for cachix://NAME: the Cachix-compatible API (default: https://app.cachix.org/api/v1; token from $CACHIX_AUTH_TOKEN, signing key from $CACHIX_SIGNING_KEY)",
+    )
     .option("-n, --dry-run", "show what would be pushed, upload nothing")
     .option("--json", "print a machine-readable summary on stdout")
     .addHelpText(
@@ -105,6 +110,7 @@ async function runPush(cacheUrl: string, args: string[], flags: PushFlags): Prom
     cache = await openCache(cacheUrl, {
       token: flags.token ?? process.env.NIXCACHE_TOKEN,
       netrcFile: flags.netrcFile,
+      cachixApi: flags.cachixApi,
       connections: Math.max(16, flags.jobs * 2),
     });
   } catch (e) {

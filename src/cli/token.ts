@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { z } from "zod";
 import { adminCreateToken, adminListTokens, adminRevokeToken } from "../server/admin.js";
+import { adminCreatePersonalToken } from "../server/cachix-admin.js";
 import { defaultDataDir } from "../server/data-dir.js";
 import { PERMISSIONS, type Permission } from "../server/db.js";
 import { admin } from "./cache.js";
@@ -47,30 +48,70 @@ export function registerTokenCommands(program: Command): void {
         "password of a netrc entry; other clients as `Authorization: Bearer`.",
     )
     .option("--data <dir>", DATA_HELP)
-    .requiredOption("--cache <name>", "the cache the token is for")
-    .requiredOption("--perm <perm>", "read | write | admin (each includes the ones before)")
+    .option("--cache <name>", "the cache the token is for (a cache token)")
+    .option("--perm <perm>", "read | write | admin (each includes the ones before)")
+    .option(
+      "--personal",
+      "make a personal token instead: it acts for --account on the Cachix-compatible API (creates caches and their tokens)",
+    )
+    .option("--account <name>", "with --personal: the account (created when new)")
     .option("--expires <duration>", "lifetime, e.g. 30m, 12h, 90d, 1y (default: never)")
     .option("--description <text>", "a note shown by `token list`")
     .addHelpText(
       "after",
       "\nExample:\n  nixcache token create --data /var/lib/nixcache --cache main --perm write --expires 90d\n" +
-        "  # netrc: machine HOST password <token>",
+        "  # netrc: machine HOST password <token>\n" +
+        "  nixcache token create --data /var/lib/nixcache --personal --account alice > personal.token\n" +
+        "  # CACHIX_AUTH_TOKEN=$(cat personal.token) nixcache provision cachix://main --cachix-api http://HOST:7080/api/v1",
     )
-    .action((o: { data?: string; cache: string; perm: string; expires?: string; description?: string }) => {
-      const perm = Perm.safeParse(o.perm);
-      if (!perm.success)
-        throw new UserError(`--perm ${JSON.stringify(o.perm)} must be read, write or admin`, 2);
-      const expiresAt = o.expires ? Date.now() + parseDuration(o.expires) : null;
-      const { token: text } = admin(() =>
-        adminCreateToken(o.data ?? defaultDataDir(), {
-          cache: o.cache,
-          perm: perm.data,
-          expiresAt,
-          description: o.description,
-        }),
-      );
-      process.stdout.write(`${text}\n`);
-    });
+    .action(
+      (o: {
+        data?: string;
+        cache?: string;
+        perm?: string;
+        personal?: boolean;
+        account?: string;
+        expires?: string;
+        description?: string;
+      }) => {
+        const expiresAt = o.expires ? Date.now() + parseDuration(o.expires) : null;
+        if (o.personal) {
+          if (!o.account) throw new UserError("--personal needs --account NAME", 2);
+          if (o.cache || o.perm)
+            throw new UserError(
+              "a personal token is for an account: drop --cache/--perm, or drop --personal",
+              2,
+            );
+          const { token: text } = admin(() =>
+            adminCreatePersonalToken(o.data ?? defaultDataDir(), {
+              account: o.account as string,
+              expiresAt,
+              description: o.description,
+            }),
+          );
+          process.stdout.write(`${text}\n`);
+          return;
+        }
+        if (!o.cache)
+          throw new UserError(
+            "required option '--cache <name>' not specified (or use --personal --account NAME)",
+            2,
+          );
+        if (!o.perm) throw new UserError("required option '--perm <perm>' not specified", 2);
+        const perm = Perm.safeParse(o.perm);
+        if (!perm.success)
+          throw new UserError(`--perm ${JSON.stringify(o.perm)} must be read, write or admin`, 2);
+        const { token: text } = admin(() =>
+          adminCreateToken(o.data ?? defaultDataDir(), {
+            cache: o.cache as string,
+            perm: perm.data,
+            expiresAt,
+            description: o.description,
+          }),
+        );
+        process.stdout.write(`${text}\n`);
+      },
+    );
 
   token
     .command("revoke")
@@ -111,7 +152,7 @@ export function registerTokenCommands(program: Command): void {
               : "active";
         const exp = r.expiresAt === null ? "never expires" : `expires ${new Date(r.expiresAt).toISOString()}`;
         process.stdout.write(
-          `${r.id}\t${r.cache}\t${r.perm}\t${state}\t${exp}${r.description ? `\t${r.description}` : ""}\n`,
+          `${r.id}\t${r.kind === "personal" ? `personal:${r.account}` : r.cache}\t${r.perm}\t${state}\t${exp}${r.description ? `\t${r.description}` : ""}\n`,
         );
       }
     });
@@ -127,6 +168,8 @@ function tokenJson(r: ReturnType<typeof adminListTokens>[number]) {
     createdAt: iso(r.createdAt),
     expiresAt: iso(r.expiresAt),
     revokedAt: iso(r.revokedAt),
+    kind: r.kind,
+    account: r.account,
   };
 }
 

@@ -2,6 +2,7 @@
 // Nix can only send HTTP Basic credentials (from a netrc file), so the token is also accepted as
 // the Basic password, whatever the user name.
 import { createHash, randomBytes } from "node:crypto";
+import { cacheOwner } from "./cachix-db.js";
 import type { CacheRow, Permission, ServerDb, TokenRow } from "./db.js";
 import { permits } from "./db.js";
 
@@ -82,6 +83,16 @@ export function authorize(
   if (row.revokedAt !== null) return { ok: false, status: 401, message: `token ${row.id} has been revoked` };
   if (row.expiresAt !== null && row.expiresAt <= now)
     return { ok: false, status: 401, message: `token ${row.id} has expired` };
+  if (row.kind === "personal") {
+    // A personal token acts for its account: admin on the caches that account owns.
+    if (row.account !== null && cacheOwner(db, cache.name) === row.account) return { ok: true, token: row };
+    if (needed === "read" && cache.isPublic) return { ok: true };
+    return {
+      ok: false,
+      status: 401,
+      message: `personal token ${row.id} (account ${row.account}) has no access to cache ${cache.name}`,
+    };
+  }
   if (row.cache !== cache.name) {
     if (needed === "read" && cache.isPublic) return { ok: true };
     return { ok: false, status: 401, message: `token ${row.id} is not valid for cache ${cache.name}` };

@@ -49,6 +49,9 @@ export interface TokenRow {
   expiresAt: number | null;
   revokedAt: number | null;
   description: string | null;
+  /** `cache` tokens hold `perm` on `cache`; `personal` tokens act for `account` (cache is ""). */
+  kind: "cache" | "personal";
+  account: string | null;
 }
 
 export interface StoredText {
@@ -135,6 +138,7 @@ export class ServerDb {
     db.pragma("busy_timeout = 5000");
     db.pragma("foreign_keys = ON");
     db.exec(SCHEMA);
+    migrate(db);
     this.stmts = {
       getCache: db.prepare(
         "SELECT name, is_public, priority, public_key, created_at FROM caches WHERE name = ?",
@@ -239,6 +243,12 @@ export class ServerDb {
     if (this.cacheRows.size > 10_000) this.cacheRows.clear();
     this.cacheRows.set(name, { row, until: now + 1000 });
     return row;
+  }
+
+  /** Changes a cache's visibility; the remembered row is dropped so the next request sees it. */
+  setCachePublic(name: string, isPublic: boolean): void {
+    this.db.prepare("UPDATE caches SET is_public = ? WHERE name = ?").run(isPublic ? 1 : 0, name);
+    this.cacheRows.delete(name);
   }
 
   listCaches(): Array<CacheRow & { narinfos: number }> {
@@ -390,6 +400,20 @@ interface RawToken {
   created_at: number;
   expires_at: number | null;
   revoked_at: number | null;
+  kind?: string;
+  account?: string | null;
+}
+
+/**
+ * Schema changes after the first release, applied in place so existing data is kept: token kinds
+ * (personal tokens act for an account of the Cachix-compatible API; older rows are cache tokens).
+ */
+function migrate(db: Database.Database): void {
+  const cols = new Set(
+    (db.prepare("PRAGMA table_info(tokens)").all() as Array<{ name: string }>).map((c) => c.name),
+  );
+  if (!cols.has("kind")) db.exec("ALTER TABLE tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'cache'");
+  if (!cols.has("account")) db.exec("ALTER TABLE tokens ADD COLUMN account TEXT");
 }
 
 function cacheFromRow(r: RawCache): CacheRow {
@@ -411,5 +435,7 @@ function tokenFromRow(r: RawToken): TokenRow {
     createdAt: r.created_at,
     expiresAt: r.expires_at,
     revokedAt: r.revoked_at,
+    kind: r.kind === "personal" ? "personal" : "cache",
+    account: r.account ?? null,
   };
 }

@@ -82,7 +82,53 @@ export async function ingestNar(o: NarIngestOptions): Promise<UploadRow> {
   }
 }
 
-interface Received {
+/**
+ * Receives and verifies a NAR into a temporary file without recording anything, for callers that
+ * check what the client claimed before storing (the Cachix API's multipart `complete`): `commit`
+ * moves it into the blob store and records it (still invisible), `discard` drops it.
+ */
+export async function receiveNarBlob(o: {
+  blobs: BlobStore;
+  body: Readable;
+  compression: Compression;
+  maxBytes: number;
+}): Promise<{
+  received: Received;
+  commit: (db: ServerDb, cache: string, url: string) => Promise<UploadRow>;
+  discard: () => Promise<void>;
+}> {
+  const temp = await o.blobs.createTemp();
+  let received: Received;
+  try {
+    received = await receive(o.body, o.compression, temp, o.maxBytes);
+    await temp.finish();
+  } catch (e) {
+    await temp.discard();
+    throw e;
+  }
+  return {
+    received,
+    discard: () => temp.discard(),
+    commit: async (db, cache, url) => {
+      await o.blobs.commit(temp.path, received.blob);
+      const row = {
+        cache,
+        url,
+        blob: received.blob,
+        compression: o.compression,
+        narHash: formatHashNix32(received.narHash),
+        narSize: received.narSize,
+        fileHash: formatHashNix32(received.fileHash),
+        fileSize: received.fileSize,
+      };
+      if (!db.recordUpload(row))
+        throw new IngestError(409, `${url} already serves a different NAR in cache ${cache}`);
+      return { ...row, visible: false };
+    },
+  };
+}
+
+export interface Received {
   blob: string;
   fileHash: Hash;
   fileSize: number;
@@ -175,6 +221,8 @@ export interface NarInfoIngestOptions {
   /** The hash part from the request URL (`<hash>.narinfo`). */
   hash: string;
   text: string;
+  /** Sign with the cache's managed key (default true; false for a self-signed Cachix-API cache). */
+  sign?: boolean;
 }
 
 /** Checks a narinfo against the NAR received for its URL, signs it and commits it; returns the stored text. */
@@ -224,7 +272,7 @@ export function ingestNarInfo(o: NarInfoIngestOptions): string {
     throw mismatch("FileSize", ni.fileSize, up.fileSize);
   // Fill in what we measured, and sign with the cache's key (keeping the client's signatures).
   const complete = { ...ni, url, fileHash: parseFileHash(up.fileHash), fileSize: up.fileSize };
-  const signed = signNarInfo(complete, o.db.signingKey(o.cache));
+  const signed = o.sign === false ? complete : signNarInfo(complete, o.db.signingKey(o.cache));
   const text = formatNarInfo(signed);
   o.db.commitNarInfo(o.cache, o.hash, ni.storePath, url, text);
   return text;

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { BlobStore } from "./blobs.js";
 import type { ServerContext } from "./context.js";
 import { ServerDb } from "./db.js";
+import { registerCachixRoutes } from "./routes/cachix.js";
 import { pathOnly, registerNixRoutes } from "./routes/nix.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:7080";
@@ -18,6 +19,8 @@ export interface ServerOptions {
   host?: string;
   port?: number;
   maxUploadBytes?: number;
+  /** Lifetime of the Cachix API's presigned part URLs (default one hour). */
+  cachixPartUrlTtlMs?: number;
   /** Receives one JSON line per request (default: none). */
   log?: (line: string) => void;
 }
@@ -90,6 +93,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
 
   registerNixRoutes(app, ctx);
+  registerCachixRoutes(app, ctx, { dataDir: opts.dataDir, partUrlTtlMs: opts.cachixPartUrlTtlMs });
   const address = await app.listen({ host: opts.host ?? "127.0.0.1", port: opts.port ?? 7080 });
   const port = (app.server as Server).address() as { port: number };
   const url = formatBase(opts.host ?? "127.0.0.1", port.port);

@@ -1,0 +1,257 @@
+// `cachix://NAME`: a Cachix cache (or any server with the same API, nixcache's included) through
+// the BinaryCache interface. Reads go through the API (narinfo GET, bulk missing query); uploads
+// are multipart: the NAR is compressed and hashed as it streams, cut into 32 MiB parts that go up
+// 4 at a time to presigned URLs, and `commit` completes the upload with the narinfo.
+import { createHash } from "node:crypto";
+import { type CacheInfo, parseCacheInfo } from "../nix/cache-info.js";
+import { formatHashNix32 } from "../nix/hash.js";
+import { type NarInfo, narInfoFingerprint, parseNarInfo } from "../nix/narinfo.js";
+import { nix32Encode } from "../nix/nix32.js";
+import { type SecretKey, secretKeyFromSeed, signRaw } from "../nix/signing.js";
+import { isStoreHash, parseStorePath } from "../nix/store-path.js";
+import {
+  type BinaryCache,
+  CachixApi,
+  CachixApiError,
+  type CachixApiOptions,
+  cacheAccessMessage,
+  NARINFO_BULK_MAX,
+  type NarInfoCreate,
+} from "./cachix-api.js";
+import { compressAndHash } from "./compressed-nar.js";
+import { narExtension } from "./compression.js";
+import type { NarUpload, StagedPath, WritableBinaryCache } from "./types.js";
+
+export const PART_SIZE = 32 * 1024 * 1024;
+export const PARTS_IN_FLIGHT = 4;
+
+export interface CachixCacheOptions extends CachixApiOptions {
+  /** `CACHIX_SIGNING_KEY`: base64 of the 64-byte ed25519 secret, no name prefix. */
+  signingKey?: string;
+  /** Part size in bytes (default 32 MiB; smaller in tests). */
+  partSize?: number;
+}
+
+/** Reads `CACHIX_SIGNING_KEY` as cachix does: base64 of seed ‖ public key, surrounding space ignored. */
+export function parseCachixSigningKey(text: string): SecretKey {
+  const raw = Buffer.from(text.trim(), "base64");
+  if (!text.trim()) throw new Error("CACHIX_SIGNING_KEY is empty");
+  if (raw.length !== 64)
+    throw new Error(
+      `CACHIX_SIGNING_KEY holds ${raw.length} bytes, expected the base64 of 64 (seed and public key)`,
+    );
+  const key = secretKeyFromSeed("cachix", raw.subarray(0, 32));
+  if (!key.publicKey.equals(raw.subarray(32)))
+    throw new Error("CACHIX_SIGNING_KEY is inconsistent: its public half does not match its seed");
+  return key;
+}
+
+export class CachixCache implements WritableBinaryCache {
+  readonly url: string;
+  readonly api: CachixApi;
+  private readonly key?: SecretKey;
+  private readonly partSize: number;
+  private info?: BinaryCache;
+
+  constructor(
+    readonly name: string,
+    opts: CachixCacheOptions = {},
+  ) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
+      throw new Error(`cachix://${name}: ${JSON.stringify(name)} is not a cache name`);
+    this.api = new CachixApi(opts);
+    this.url = `cachix://${name}`;
+    if (opts.signingKey) this.key = parseCachixSigningKey(opts.signingKey);
+    this.partSize = opts.partSize ?? PART_SIZE;
+  }
+
+  /** The cache as the API describes it (permission, keys, compression); asked once. */
+  async describe(): Promise<BinaryCache> {
+    if (!this.info) {
+      try {
+        this.info = await this.api.getCache(this.name);
+      } catch (e) {
+        if (e instanceof CachixApiError) throw new Error(cacheAccessMessage(this.name, e, this.api.hasToken));
+        throw e;
+      }
+    }
+    return this.info;
+  }
+
+  async cacheInfo(): Promise<CacheInfo> {
+    await this.describe();
+    return parseCacheInfo(await this.api.cacheInfoText(this.name));
+  }
+
+  /** A Cachix cache always has its nix-cache-info; pushing needs Write, checked here up front. */
+  async ensureCacheInfo(): Promise<CacheInfo> {
+    const info = await this.cacheInfo();
+    const d = await this.describe();
+    if (d.permission === "Read")
+      throw new Error(
+        `the token has only Read permission on cache ${this.name}: pushing needs a Write token ` +
+          "(run `nixcache token inspect --cache " +
+          `${this.name}\` for the remedy)`,
+      );
+    return info;
+  }
+
+  async missing(hashes: readonly string[]): Promise<Set<string>> {
+    for (const h of hashes)
+      if (!isStoreHash(h)) throw new Error(`${JSON.stringify(h)} is not a store path hash`);
+    const out = new Set<string>();
+    for (let i = 0; i < hashes.length; i += NARINFO_BULK_MAX) {
+      const chunk = hashes.slice(i, i + NARINFO_BULK_MAX);
+      for (const h of await this.lookup(() => this.api.missingHashes(this.name, chunk))) out.add(h);
+    }
+    return out;
+  }
+
+  async getNarInfo(hash: string): Promise<NarInfo | null> {
+    if (!isStoreHash(hash)) throw new Error(`${JSON.stringify(hash)} is not a store path hash`);
+    const text = await this.lookup(() => this.api.narInfoText(this.name, hash));
+    return text === null ? null : parseNarInfo(text);
+  }
+
+  async uploadNar(u: NarUpload): Promise<StagedPath> {
+    if (u.compression === "none")
+      throw new Error("Cachix caches take zstd or xz NARs: use --compression zstd or xz");
+    const sp = parseStorePath(u.info.storePath);
+    const { narId, uploadId } = await this.lookup(() =>
+      this.api.createMultipart(this.name, u.compression === "xz" ? "xz" : "zst"),
+    );
+    let sent = 0;
+    let parts: Array<{ partNumber: number; eTag: string }>;
+    let stats: ReturnType<ReturnType<typeof compressAndHash>["stats"]>;
+    try {
+      const c = compressAndHash(u.nar(), u.compression, {
+        level: u.level,
+        onNarBytes: (n) => {
+          sent += n;
+          u.onProgress?.(n);
+        },
+      });
+      parts = await this.uploadParts(c.chunks, narId, uploadId, u.signal);
+      stats = c.stats();
+    } catch (e) {
+      if (sent) u.onProgress?.(-sent);
+      // Nothing of a failed upload may stay: the server drops its parts.
+      await this.api.abort(this.name, narId, uploadId).catch(() => {});
+      throw e;
+    }
+    const references = [...u.info.references].sort();
+    const nic: NarInfoCreate = {
+      cStoreHash: sp.hash,
+      cStoreSuffix: sp.name,
+      cNarHash: formatHashNix32(u.info.narHash),
+      cNarSize: u.info.narSize,
+      cFileHash: stats.fileHash.digest.toString("hex"),
+      cFileSize: stats.fileSize,
+      cReferences: references,
+      cDeriver: u.info.deriver ?? "unknown-deriver",
+      cSig: this.key
+        ? signRaw(this.key, narInfoFingerprint({ ...u.info, references })).toString("base64")
+        : null,
+    };
+    const narInfo: NarInfo = {
+      storePath: u.info.storePath,
+      url: `nar/${nix32Encode(stats.fileHash.digest)}${narExtension(u.compression)}`,
+      compression: u.compression,
+      fileHash: stats.fileHash,
+      fileSize: stats.fileSize,
+      narHash: u.info.narHash,
+      narSize: u.info.narSize,
+      references,
+      deriver: u.info.deriver,
+      sigs: u.info.sigs,
+      ca: u.info.ca,
+      extra: [],
+    };
+    return {
+      narInfo,
+      commit: async () => {
+        await this.api.complete(this.name, narId, uploadId, { parts, narInfoCreate: nic });
+      },
+    };
+  }
+
+  /**
+   * Cuts the compressed stream into parts and uploads them, `PARTS_IN_FLIGHT` at a time (reading
+   * waits while that many are in flight, so memory stays bounded). The last part is always sent,
+   * even when empty, so that every upload has at least one part.
+   */
+  private async uploadParts(
+    chunks: AsyncIterable<Buffer>,
+    narId: string,
+    uploadId: string,
+    signal?: AbortSignal,
+  ): Promise<Array<{ partNumber: number; eTag: string }>> {
+    const done: Array<{ partNumber: number; eTag: string }> = [];
+    const inflight = new Set<Promise<void>>();
+    let failure: unknown;
+    let partNumber = 0;
+    const send = (body: Buffer) => {
+      const n = ++partNumber;
+      const p = this.uploadPart(narId, uploadId, n, body, signal).then(
+        (eTag) => {
+          done.push({ partNumber: n, eTag });
+        },
+        (e: unknown) => {
+          failure ??= e;
+        },
+      );
+      const tracked = p.finally(() => inflight.delete(tracked));
+      inflight.add(tracked);
+    };
+    let buf: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of chunks) {
+      let c = chunk;
+      while (size + c.length >= this.partSize) {
+        const take = this.partSize - size;
+        buf.push(c.subarray(0, take));
+        c = c.subarray(take);
+        send(Buffer.concat(buf));
+        buf = [];
+        size = 0;
+        while (inflight.size >= PARTS_IN_FLIGHT) await Promise.race(inflight);
+        if (failure) throw failure;
+      }
+      if (c.length) {
+        buf.push(c);
+        size += c.length;
+      }
+    }
+    send(Buffer.concat(buf));
+    await Promise.all(inflight);
+    if (failure) throw failure;
+    return done.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  private async uploadPart(
+    narId: string,
+    uploadId: string,
+    n: number,
+    body: Buffer,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const md5 = createHash("md5").update(body).digest("base64");
+    const { uploadUrl } = await this.api.partUrl(this.name, narId, uploadId, n, md5);
+    return this.api.putPart(uploadUrl, body, md5, signal);
+  }
+
+  /** Turns 401/404 on the cache into cachix's own wording. */
+  private async lookup<T>(f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (e) {
+      if (e instanceof CachixApiError && (e.status === 401 || e.status === 404))
+        throw new Error(cacheAccessMessage(this.name, e, this.api.hasToken));
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.api.close();
+  }
+}
