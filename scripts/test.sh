@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-nix.sh
 npm run --silent build
-npx biome check .
+npx biome check --error-on-warnings .
 npx tsc --noEmit
 shopt -s globstar nullglob
 files=(test/**/*.test.ts)

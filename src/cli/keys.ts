@@ -1,7 +1,5 @@
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { generateKeyFiles, readPublicKeyArg, readSecretKeyFile } from "../keys/key-files.js";
-import { NarInfoError, narInfoFingerprint, parseNarInfo, verifyNarInfo } from "../nix/narinfo.js";
+import { generateKeyFiles, readSecretKeyFile } from "../keys/key-files.js";
 import { formatPublicKey, publicKeyOf } from "../nix/signing.js";
 import { printJson, UserError } from "./output.js";
 
