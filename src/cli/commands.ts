@@ -41,8 +41,13 @@ const GROUPS: CommandGroup[] = [
   },
   {
     name: "token",
-    summary: "create, list and revoke tokens of a server data directory",
+    summary: "create, list and revoke tokens of a server data directory; inspect a Cachix token",
     load: async () => (await import("./token.js")).registerTokenCommands,
+  },
+  {
+    name: "provision",
+    summary: "create and configure a Cachix(-compatible) cache through its API, idempotently",
+    load: async () => (await import("./provision.js")).registerProvisionCommands,
   },
   {
     name: "nar",

@@ -6,6 +6,7 @@ import { defaultDataDir } from "../server/data-dir.js";
 import { PERMISSIONS, type Permission } from "../server/db.js";
 import { admin } from "./cache.js";
 import { printJson, UserError } from "./output.js";
+import { registerTokenInspect } from "./token-inspect.js";
 
 const DATA_HELP = "server data directory (default: $NIXCACHE_DATA, else $XDG_DATA_HOME/nixcache)";
 const UNIT_MS: Record<string, number> = {
@@ -112,6 +113,8 @@ export function registerTokenCommands(program: Command): void {
         process.stdout.write(`${text}\n`);
       },
     );
+
+  registerTokenInspect(token);
 
   token
     .command("revoke")

@@ -1,0 +1,98 @@
+import type { Command } from "commander";
+import { CachixApi, DEFAULT_CACHIX_API } from "../caches/cachix-api.js";
+import { inspectToken, type TokenInspection } from "../cachix/inspect.js";
+import { printJson, UserError } from "./output.js";
+
+export const CACHIX_API_HELP = `Cachix-compatible API (default: $NIXCACHE_CACHIX_API, else ${DEFAULT_CACHIX_API})`;
+
+/** The API client for a command: token from --token, else $CACHIX_AUTH_TOKEN, as cachix reads it. */
+export function cachixApiFromFlags(o: { cachixApi?: string; token?: string }): {
+  api: CachixApi;
+  token?: string;
+} {
+  const token = o.token ?? process.env.CACHIX_AUTH_TOKEN;
+  try {
+    const api = new CachixApi({
+      apiUrl: o.cachixApi ?? process.env.NIXCACHE_CACHIX_API ?? DEFAULT_CACHIX_API,
+      token: token || undefined,
+      retry: { attempts: 3 },
+    });
+    return { api, token: token || undefined };
+  } catch (e) {
+    throw new UserError((e as Error).message, 2);
+  }
+}
+
+/** `nixcache token inspect`, added to the `token` group. */
+export function registerTokenInspect(token: Command): void {
+  token
+    .command("inspect")
+    .summary("what a Cachix API token is and may do, with the remedy for each no")
+    .description(
+      "Say what a Cachix API token is (personal or cache token, its JWT claims when it is one; never " +
+        "the token itself) and, for each step of a migration (read, push, create a cache, create tokens, " +
+        "set a signing key), whether it may do it, why, and for each no the concrete remedy. It asks the " +
+        "API (GET /user, GET /cache/NAME, GET /token); it does not guess. The token is $CACHIX_AUTH_TOKEN " +
+        "or --token. Exit status: 0 when the inspection ran (whatever the answers), 1 when the API could " +
+        "not be asked or the cache does not exist, 2 for usage errors.",
+    )
+    .option("--cache <name>", "the cache to check the steps against")
+    .option("--cachix-api <url>", CACHIX_API_HELP)
+    .option("--token <token>", "the token to inspect (default: $CACHIX_AUTH_TOKEN; prefer the variable)")
+    .option(
+      "--json",
+      "print {api, token: {kind, jwtClaims, account, managesTokens}, cache, steps: [{step, allowed, reason, remedy}]}",
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  CACHIX_AUTH_TOKEN=... nixcache token inspect --cache my-cache\n" +
+        "  nixcache token inspect --cache main --cachix-api http://127.0.0.1:7080/api/v1 --json",
+    )
+    .action(async (o: { cache?: string; cachixApi?: string; token?: string; json?: boolean }) => {
+      const { api, token } = cachixApiFromFlags(o);
+      let report: TokenInspection;
+      try {
+        report = await inspectToken(api, { token, cache: o.cache });
+      } catch (e) {
+        throw new UserError(`cannot inspect the token: ${(e as Error).message}`);
+      } finally {
+        await api.close();
+      }
+      if (o.json) printJson(report);
+      else printInspection(report);
+      if (report.cache?.exists === false) {
+        process.stderr.write(`nixcache: error: Binary cache ${report.cache.name} does not exist.\n`);
+        process.exitCode = 1;
+      }
+    });
+}
+
+function printInspection(r: TokenInspection): void {
+  const out: string[] = [];
+  const kinds = {
+    personal: "personal token",
+    cache: "cache token",
+    anonymous: "no token (anonymous)",
+    unknown: "a token the API accepted nowhere we asked (unknown, revoked, or for other caches)",
+  };
+  out.push(`API:    ${r.api}`);
+  out.push(`token:  ${kinds[r.token.kind]}`);
+  if (r.token.account)
+    out.push(`account: ${r.token.account.slug ?? r.token.account.githubUsername} (id ${r.token.account.id})`);
+  if (r.token.jwtClaims) out.push(`JWT claims: ${JSON.stringify(r.token.jwtClaims)}`);
+  if (r.cache) {
+    const c = r.cache;
+    out.push(
+      c.permission
+        ? `cache ${c.name}: ${c.permission} (${c.isPublic ? "public" : "private"}), ${c.uri}`
+        : `cache ${c.name}: ${c.error}`,
+    );
+  }
+  out.push("");
+  const width = Math.max(...r.steps.map((s) => s.step.length));
+  for (const s of r.steps) {
+    out.push(`${s.step.padEnd(width)}  ${s.allowed ? "yes" : "no "}  ${s.reason}`);
+    if (s.remedy) out.push(`${" ".repeat(width + 7)}→ ${s.remedy}`);
+  }
+  process.stdout.write(`${out.join("\n")}\n`);
+}
