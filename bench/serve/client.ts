@@ -43,14 +43,25 @@ const rounds = Number(process.env.ROUNDS ?? 10);
 const repeated = Array.from({ length: rounds }, () => narinfos).flat();
 const p1 = new Pool(origin, { connections: 1, pipelining: 1 });
 const p16 = new Pool(origin, { connections: 16, pipelining: 1 });
-await run(p1, narinfos, 1); // warm-up
-await run(p16, narinfos, 16);
-const seq = await run(p1, repeated, 1);
-const conc = await run(p16, repeated, 16);
+// ONLY=narinfo or ONLY=nar runs one half (for profiling); the other half's numbers are then 0.
+const only = process.env.ONLY;
+const none = { s: 1, bytes: 0 };
+let seq = none;
+let conc = none;
+let n1 = none;
+let n16 = none;
+if (only !== "nar") {
+  await run(p1, narinfos, 1); // warm-up
+  await run(p16, narinfos, 16);
+  seq = await run(p1, repeated, 1);
+  conc = await run(p16, repeated, 16);
+}
 const nars = list.nars.map((n) => n.url);
-await run(p1, nars.slice(0, 20), 1); // warm-up (page cache, connections)
-const n1 = await run(p1, nars, 1);
-const n16 = await run(p16, nars, 16);
+if (only !== "narinfo") {
+  await run(p1, nars.slice(0, 20), 1); // warm-up (page cache, connections)
+  n1 = await run(p1, nars, 1);
+  n16 = await run(p16, nars, 16);
+}
 await p1.close();
 await p16.close();
 const mib = (r: { s: number; bytes: number }) => r.bytes / 1024 / 1024 / r.s;

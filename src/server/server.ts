@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { BlobStore } from "./blobs.js";
 import type { ServerContext } from "./context.js";
 import { ServerDb } from "./db.js";
+import { NarInfoCache } from "./narinfo-cache.js";
 import { registerCachixRoutes } from "./routes/cachix.js";
 import { pathOnly, registerNixRoutes } from "./routes/nix.js";
 
@@ -44,6 +45,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const ctx: ServerContext = {
     db,
     blobs,
+    narinfos: new NarInfoCache(db.db),
     maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     maxNarInfoBytes: MAX_NARINFO_BYTES,
     track(work) {

@@ -1,7 +1,7 @@
 // The Nix HTTP binary cache protocol, one cache per first path segment: `/<cache>/nix-cache-info`,
 // `/<cache>/<hash>.narinfo`, `/<cache>/<hash>.ls`, `/<cache>/nar/<file>`, `/<cache>/log/<drv>`.
-import { createReadStream } from "node:fs";
-import type { IncomingMessage } from "node:http";
+import { open } from "node:fs/promises";
+import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { formatCacheInfo, parseCacheInfo } from "../../nix/cache-info.js";
@@ -10,6 +10,7 @@ import { authorize } from "../auth.js";
 import type { ServerContext } from "../context.js";
 import type { CacheRow, Permission } from "../db.js";
 import { IngestError, ingestNar, ingestNarInfo } from "../ingest.js";
+import { sendFileRange } from "../send-file.js";
 
 /** Cache names: lower-case, URL- and file-safe, and never one of the server's own top-level paths. */
 export const CacheName = z
@@ -99,9 +100,10 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     if (!hash) return fail(reply, 404, `not found: ${file}`);
     if (!access(req, reply, "read")) return reply;
     if (ext === "narinfo") {
-      const text = db.getNarInfoText(req.params.cache, hash);
-      if (text === undefined) return fail(reply, 404, `no narinfo for ${hash} in this cache`);
-      return reply.type("text/x-nix-narinfo").send(text);
+      const cache = req.params.cache;
+      const body = ctx.narinfos.get(cache, hash, () => db.getNarInfoText(cache, hash));
+      if (body === undefined) return fail(reply, 404, `no narinfo for ${hash} in this cache`);
+      return reply.type("text/x-nix-narinfo").send(body);
     }
     const f = db.getFile(req.params.cache, "ls", hash);
     if (!f) return fail(reply, 404, `no listing for ${hash} in this cache`);
@@ -130,7 +132,7 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
   });
 
   // --- NARs ---
-  const getNar = (req: Req, reply: FastifyReply) => {
+  const getNar = async (req: Req, reply: FastifyReply) => {
     const file = req.params.file ?? "";
     if (!NarFile.safeParse(file).success)
       return fail(reply, 400, `invalid NAR file name ${JSON.stringify(file)}`);
@@ -148,7 +150,12 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     if (range) reply.code(206).header("content-range", `bytes ${start}-${end}/${nar.fileSize}`);
     reply.header("content-length", String(end - start + 1));
     if (req.method === "HEAD" || end < start) return reply.send();
-    return reply.send(createReadStream(blobs.path(nar.blob), { start, end, highWaterMark: 1 << 20 }));
+    // Opened before the reply is taken over, so a missing blob is still an ordinary 500.
+    const fh = await open(blobs.path(nar.blob), "r");
+    reply.hijack();
+    reply.raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
+    void sendFileRange(reply.raw, fh, start, end);
+    return reply;
   };
   app.get("/:cache/nar/:file", getNar);
   app.head("/:cache/nar/:file", getNar);
