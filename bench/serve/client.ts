@@ -1,20 +1,39 @@
-// The bench client, the same for both servers: undici pools with keep-alive.
-// Usage: node --import tsx bench/serve/client.ts BASE_URL LIST.json
-// Prints JSON: narinfo requests/s (sequential, 16 concurrent) and NAR MiB/s (1 and 16 connections).
+// The bench client, the same for every server: undici pools with keep-alive.
+// Usage: node --import tsx bench/serve/client.ts LIST.json NAME=BASE_URL [NAME=BASE_URL ...]
+// Runs TRIALS (default 5) trials; in each, every measure runs against every server back to back,
+// in an order that flips from trial to trial, so that load from elsewhere on a shared machine
+// falls on all servers alike. Prints JSON: per server and measure, the value of every trial.
+// Measures: narinfo requests/s (sequential, 16 concurrent), NAR MiB/s (1 and 16 connections).
+// ONLY=narinfo or ONLY=nar runs one half (for profiling).
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { Pool } from "undici";
 
-const [base, listFile] = process.argv.slice(2) as [string, string];
+const [listFile, ...targets] = process.argv.slice(2) as [string, ...string[]];
 const list = JSON.parse(readFileSync(listFile, "utf8")) as {
   hashes: string[];
   nars: Array<{ url: string; size: number }>;
 };
-const origin = new URL(base).origin;
-const prefix = new URL(base).pathname.replace(/\/$/, "");
+
+interface Target {
+  name: string;
+  prefix: string;
+  p1: Pool;
+  p16: Pool;
+}
+const servers: Target[] = targets.map((t) => {
+  const eq = t.indexOf("=");
+  const url = new URL(t.slice(eq + 1));
+  return {
+    name: t.slice(0, eq),
+    prefix: url.pathname.replace(/\/$/, ""),
+    p1: new Pool(url.origin, { connections: 1, pipelining: 1 }),
+    p16: new Pool(url.origin, { connections: 16, pipelining: 1 }),
+  };
+});
 
 async function get(pool: Pool, path: string): Promise<number> {
-  const { statusCode, body } = await pool.request({ method: "GET", path: `${prefix}/${path}` });
+  const { statusCode, body } = await pool.request({ method: "GET", path });
   let n = 0;
   for await (const chunk of body) n += (chunk as Buffer).length;
   if (statusCode !== 200) throw new Error(`${path}: ${statusCode}`);
@@ -22,7 +41,12 @@ async function get(pool: Pool, path: string): Promise<number> {
 }
 
 /** Runs `items` through `concurrency` workers; returns seconds and bytes. */
-async function run(pool: Pool, items: string[], concurrency: number): Promise<{ s: number; bytes: number }> {
+async function run(
+  pool: Pool,
+  prefix: string,
+  items: string[],
+  concurrency: number,
+): Promise<{ s: number; bytes: number }> {
   let next = 0;
   let bytes = 0;
   const t0 = performance.now();
@@ -30,7 +54,7 @@ async function run(pool: Pool, items: string[], concurrency: number): Promise<{ 
     Array.from({ length: concurrency }, async () => {
       while (next < items.length) {
         // Not `bytes += await …`: that reads `bytes` before the await and loses concurrent updates.
-        const n = await get(pool, items[next++] as string);
+        const n = await get(pool, `${prefix}/${items[next++] as string}`);
         bytes += n;
       }
     }),
@@ -39,40 +63,48 @@ async function run(pool: Pool, items: string[], concurrency: number): Promise<{ 
 }
 
 const narinfos = list.hashes.map((h) => `${h}.narinfo`);
-const rounds = Number(process.env.ROUNDS ?? 10);
+const rounds = Number(process.env.ROUNDS ?? 5);
 const repeated = Array.from({ length: rounds }, () => narinfos).flat();
-const p1 = new Pool(origin, { connections: 1, pipelining: 1 });
-const p16 = new Pool(origin, { connections: 16, pipelining: 1 });
-// ONLY=narinfo or ONLY=nar runs one half (for profiling); the other half's numbers are then 0.
-const only = process.env.ONLY;
-const none = { s: 1, bytes: 0 };
-let seq = none;
-let conc = none;
-let n1 = none;
-let n16 = none;
-if (only !== "nar") {
-  await run(p1, narinfos, 1); // warm-up
-  await run(p16, narinfos, 16);
-  seq = await run(p1, repeated, 1);
-  conc = await run(p16, repeated, 16);
-}
 const nars = list.nars.map((n) => n.url);
-if (only !== "narinfo") {
-  await run(p1, nars.slice(0, 20), 1); // warm-up (page cache, connections)
-  n1 = await run(p1, nars, 1);
-  n16 = await run(p16, nars, 16);
+const trials = Number(process.env.TRIALS ?? 5);
+const only = process.env.ONLY;
+const MiB = 1024 * 1024;
+
+type Measure = (s: Target) => Promise<number>;
+const measures: Record<string, Measure> = {};
+if (only !== "nar") {
+  measures.narinfoSeqPerSec = async (s) => repeated.length / (await run(s.p1, s.prefix, repeated, 1)).s;
+  measures.narinfo16PerSec = async (s) => repeated.length / (await run(s.p16, s.prefix, repeated, 16)).s;
 }
-await p1.close();
-await p16.close();
-const mib = (r: { s: number; bytes: number }) => r.bytes / 1024 / 1024 / r.s;
+if (only !== "narinfo") {
+  measures.nar1MiBs = async (s) => {
+    const r = await run(s.p1, s.prefix, nars, 1);
+    return r.bytes / MiB / r.s;
+  };
+  measures.nar16MiBs = async (s) => {
+    const r = await run(s.p16, s.prefix, nars, 16);
+    return r.bytes / MiB / r.s;
+  };
+}
+
+// Warm-up: connections, JIT, page cache.
+for (const s of servers) {
+  await run(s.p1, s.prefix, narinfos, 1);
+  await run(s.p16, s.prefix, narinfos, 16);
+  if (only !== "narinfo") await run(s.p16, s.prefix, nars, 16);
+}
+const results: Record<string, Record<string, number[]>> = {};
+for (const s of servers) results[s.name] = Object.fromEntries(Object.keys(measures).map((m) => [m, []]));
+for (let t = 0; t < trials; t++) {
+  const order = t % 2 === 0 ? servers : [...servers].reverse();
+  for (const [m, f] of Object.entries(measures)) {
+    for (const s of order) (results[s.name]?.[m] as number[]).push(await f(s));
+  }
+}
+for (const s of servers) {
+  await s.p1.close();
+  await s.p16.close();
+}
 process.stdout.write(
-  `${JSON.stringify({
-    narinfoSeqPerSec: repeated.length / seq.s,
-    narinfo16PerSec: repeated.length / conc.s,
-    narinfoSeqAllSec: seq.s / rounds,
-    nar1MiBs: mib(n1),
-    nar16MiBs: mib(n16),
-    nar16Sec: n16.s,
-    narBytes: n1.bytes,
-  })}\n`,
+  `${JSON.stringify({ trials, narinfoRequests: repeated.length, narFiles: nars.length, results })}\n`,
 );

@@ -1,7 +1,20 @@
+import { availableParallelism } from "node:os";
 import type { Command } from "commander";
 import { defaultDataDir } from "../server/data-dir.js";
 import { DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD_BYTES, parseListen, startServer } from "../server/server.js";
 import { UserError } from "./output.js";
+
+/** Default of `--workers`; see bench/serve/RESULTS.md for the measurements behind it. */
+const DEFAULT_WORKERS = "1";
+
+/** `4` or `auto` (one per CPU) → a worker count. */
+function parseWorkers(s: string): number {
+  if (s === "auto") return availableParallelism();
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || n < 1 || n > 256)
+    throw new UserError(`--workers ${JSON.stringify(s)} must be a number from 1 to 256, or auto`, 2);
+  return n;
+}
 
 /** `512M`, `8G`, `1048576` → bytes. */
 function parseSize(s: string): number {
@@ -29,6 +42,11 @@ export function registerServeCommands(program: Command): void {
       `${DEFAULT_MAX_UPLOAD_BYTES / 1024 ** 3}G`,
     )
     .option("--quiet", "no request logs")
+    .option(
+      "--workers <n>",
+      "server processes sharing the port (node:cluster): a number, or `auto` for one per CPU",
+      DEFAULT_WORKERS,
+    )
     .addHelpText(
       "after",
       "\nExample:\n  nixcache cache create main --data ./data\n" +
@@ -36,39 +54,50 @@ export function registerServeCommands(program: Command): void {
         "  nixcache serve --data ./data --listen 127.0.0.1:7080\n" +
         "  nix copy --to 'http://127.0.0.1:7080/main?compression=zstd' --option netrc-file ./netrc ./result",
     )
-    .action(async (o: { data?: string; listen: string; maxUpload: string; quiet?: boolean }) => {
-      let listen: { host: string; port: number };
-      try {
-        listen = parseListen(o.listen);
-      } catch (e) {
-        throw new UserError((e as Error).message, 2);
-      }
-      const dataDir = o.data ?? defaultDataDir();
-      const server = await startServer({
-        dataDir,
-        ...listen,
-        maxUploadBytes: parseSize(o.maxUpload),
-        log: o.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
-      }).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === "EADDRINUSE") throw new UserError(`${o.listen} is already in use`);
-        if (e.code === "EACCES")
-          throw new UserError(`no permission to listen on ${o.listen} or to use ${dataDir}`);
-        throw e;
-      });
-      process.stdout.write(`listening on ${server.url}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = (sig: string) => {
-          process.stderr.write(
-            `${JSON.stringify({ time: new Date().toISOString(), event: "shutdown", signal: sig })}\n`,
-          );
-          server.close().then(resolve, (e) => {
-            process.stderr.write(`nixcache: error during shutdown: ${(e as Error).message}\n`);
-            process.exitCode = 1;
-            resolve();
-          });
-        };
-        process.once("SIGTERM", () => stop("SIGTERM"));
-        process.once("SIGINT", () => stop("SIGINT"));
-      });
-    });
+    .action(
+      async (o: { data?: string; listen: string; maxUpload: string; quiet?: boolean; workers: string }) => {
+        let listen: { host: string; port: number };
+        try {
+          listen = parseListen(o.listen);
+        } catch (e) {
+          throw new UserError((e as Error).message, 2);
+        }
+        const workers = parseWorkers(o.workers);
+        const dataDir = o.data ?? defaultDataDir();
+        const maxUploadBytes = parseSize(o.maxUpload);
+        const stderrLine = (line: string) => process.stderr.write(`${line}\n`);
+        // One worker is the plain in-process server; more are forked processes (loaded only then).
+        const started: Promise<{ url: string; close(): Promise<void> }> =
+          workers === 1
+            ? startServer({ dataDir, ...listen, maxUploadBytes, log: o.quiet ? undefined : stderrLine })
+            : import("../server/cluster.js").then((c) =>
+                c.startCluster(
+                  { dataDir, ...listen, maxUploadBytes, logRequests: !o.quiet },
+                  workers,
+                  stderrLine,
+                ),
+              );
+        const server = await started.catch((e: NodeJS.ErrnoException) => {
+          if (e.code === "EADDRINUSE") throw new UserError(`${o.listen} is already in use`);
+          if (e.code === "EACCES")
+            throw new UserError(`no permission to listen on ${o.listen} or to use ${dataDir}`);
+          throw e;
+        });
+        process.stdout.write(`listening on ${server.url}\n`);
+        await new Promise<void>((resolve) => {
+          const stop = (sig: string) => {
+            process.stderr.write(
+              `${JSON.stringify({ time: new Date().toISOString(), event: "shutdown", signal: sig })}\n`,
+            );
+            server.close().then(resolve, (e) => {
+              process.stderr.write(`nixcache: error during shutdown: ${(e as Error).message}\n`);
+              process.exitCode = 1;
+              resolve();
+            });
+          };
+          process.once("SIGTERM", () => stop("SIGTERM"));
+          process.once("SIGINT", () => stop("SIGINT"));
+        });
+      },
+    );
 }

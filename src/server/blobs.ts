@@ -18,10 +18,14 @@ export class BlobStore {
     this.tmpDir = join(dataDir, "tmp");
   }
 
-  /** Creates the directories and clears tmp/: anything left there is an upload that never committed. */
-  async init(): Promise<void> {
+  /**
+   * Creates the directories and clears tmp/: anything left there is an upload that never committed.
+   * With `clearTmp: false` (the workers of `serve --workers`, whose primary cleared it before they
+   * started) tmp/ is left alone, since another process's uploads may be in it.
+   */
+  async init(opts: { clearTmp?: boolean } = {}): Promise<void> {
     await mkdir(this.blobDir, { recursive: true, mode: 0o700 });
-    await rm(this.tmpDir, { recursive: true, force: true });
+    if (opts.clearTmp ?? true) await rm(this.tmpDir, { recursive: true, force: true });
     await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
   }
 

@@ -24,6 +24,8 @@ export interface ServerOptions {
   cachixPartUrlTtlMs?: number;
   /** Receives one JSON line per request (default: none). */
   log?: (line: string) => void;
+  /** Whether to clear tmp/ at start (default true; false in the workers of a cluster). */
+  clearTmp?: boolean;
 }
 
 export interface RunningServer {
@@ -39,7 +41,7 @@ export interface RunningServer {
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const db = ServerDb.open(opts.dataDir);
   const blobs = new BlobStore(opts.dataDir);
-  await blobs.init();
+  await blobs.init({ clearTmp: opts.clearTmp });
   const inflight = new Set<Promise<unknown>>();
   const log = opts.log;
   const ctx: ServerContext = {

@@ -1,0 +1,121 @@
+// `nixcache serve --workers N`: N server processes behind one listening socket (node:cluster).
+// One Node thread tops out below what the machine can serve (bench/serve/RESULTS.md); the
+// workers share nothing but the data directory, which is built for that: SQLite in WAL mode with
+// a busy timeout, short write transactions, and blobs that appear by atomic rename.
+//
+// The primary prepares the data directory once (schema, tmp/ cleared) before any worker starts,
+// so no worker ever clears tmp/ under another's upload; it then only forks, relays shutdown and
+// replaces workers that die. Workers exit as soon as the primary is gone (IPC disconnect): a
+// SIGKILLed primary leaves no orphan serving on, and dying at any instant is what the data
+// directory is designed to survive.
+import cluster, { type Worker } from "node:cluster";
+import { dirname, extname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { BlobStore } from "./blobs.js";
+import { ServerDb } from "./db.js";
+import type { ServerOptions } from "./server.js";
+
+/** What a worker is started with (JSON in its environment: functions cannot cross). */
+export interface WorkerOptions extends Omit<ServerOptions, "log" | "clearTmp"> {
+  /** Request logs on stderr, one JSON line per request. */
+  logRequests: boolean;
+}
+
+export type WorkerMessage =
+  | { type: "listening"; url: string }
+  | { type: "failed"; message: string; code?: string };
+
+export const WORKER_ENV = "NIXCACHE_SERVE_WORKER";
+
+export interface RunningCluster {
+  url: string;
+  workers: number;
+  /** Asks every worker to stop accepting and finish its in-flight uploads; resolves when all exited. */
+  close(): Promise<void>;
+}
+
+export class ClusterStartError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Starts `count` worker processes serving `opts`; resolves once all of them listen. */
+export async function startCluster(
+  opts: WorkerOptions,
+  count: number,
+  events: (line: string) => void = () => {},
+): Promise<RunningCluster> {
+  // Once, before any worker: the schema (concurrent first opens would race on it) and tmp/.
+  ServerDb.open(opts.dataDir).close();
+  await new BlobStore(opts.dataDir).init({ clearTmp: true });
+
+  const self = fileURLToPath(import.meta.url);
+  cluster.setupPrimary({ exec: join(dirname(self), `cluster-worker${extname(self)}`) });
+  const env = { [WORKER_ENV]: JSON.stringify(opts) };
+  const live = new Set<Worker>();
+  let closing = false;
+  let url = "";
+
+  const fork = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const w = cluster.fork(env);
+      live.add(w);
+      let started = false;
+      w.on("message", (m: WorkerMessage) => {
+        if (m.type === "listening") {
+          started = true;
+          resolve(m.url);
+        } else if (m.type === "failed") reject(new ClusterStartError(m.message, m.code));
+      });
+      w.on("exit", (code, signal) => {
+        live.delete(w);
+        if (!started)
+          return reject(new ClusterStartError(`a server worker exited (${signal ?? code}) while starting`));
+        if (closing) return;
+        // A worker that died on its own is replaced; its uploads in flight are lost like in a crash.
+        events(JSON.stringify({ time: new Date().toISOString(), event: "worker-exit", code, signal }));
+        fork().catch((e) =>
+          events(
+            JSON.stringify({ time: new Date().toISOString(), event: "worker-failed", error: String(e) }),
+          ),
+        );
+      });
+    });
+
+  try {
+    const urls = await Promise.all(Array.from({ length: count }, fork));
+    url = urls[0] as string;
+  } catch (e) {
+    closing = true;
+    for (const w of live) w.process.kill("SIGKILL");
+    await Promise.all([...live].map((w) => new Promise((r) => w.once("exit", r))));
+    throw e;
+  }
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    workers: count,
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        const exits = [...live].map(
+          (w) =>
+            new Promise<number | null>((resolve) => {
+              if (w.isDead()) return resolve(w.process.exitCode);
+              w.once("exit", (code) => resolve(code));
+              w.send({ type: "shutdown" });
+            }),
+        );
+        const codes = await Promise.all(exits);
+        const failed = codes.filter((c) => c !== 0).length;
+        if (failed) throw new Error(`${failed} of ${codes.length} server workers did not stop cleanly`);
+      })();
+      return closed;
+    },
+  };
+}
