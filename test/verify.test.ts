@@ -319,6 +319,44 @@ describe("nixcache verify (real nix)", () => {
     assert.match(ev.stdout, /packages\.x86_64-linux\.ok\s+MISSING/);
   });
 
+  test("--path verifies store paths without a flake, closures included", async () => {
+    const app = out["packages.x86_64-linux.app"] as string;
+    const dep = (await readFile(app, "utf8")).trim();
+    const ok = await run(
+      ["verify", "--closure", "--path", app, "--cache", fileUrl(full), "--trusted-key", TRUSTED, "--json"],
+      {
+        cwd: tmp,
+      },
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+    const rep = JSON.parse(ok.stdout);
+    assert.equal(rep.targets.length, 1);
+    assert.equal(rep.targets[0].outPath, app);
+    assert.equal(rep.targets[0].closureSize, 2);
+    // The darwin output was never built here: its path alone is enough.
+    const darwin = out["packages.aarch64-darwin.app"] as string;
+    const remote = await run([
+      "verify",
+      "--path",
+      darwin,
+      "--cache",
+      fileUrl(full),
+      "--trusted-key",
+      TRUSTED,
+    ]);
+    assert.equal(remote.code, 0, remote.stdout + remote.stderr);
+    const dir = await variant("path-lacks-dep", (d) => unlink(narinfoFile(d, dep)));
+    const missing = await run(["verify", "--closure", "--path", app, "--cache", fileUrl(dir)]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stdout, /INCOMPLETE/);
+    const outside = await run(["verify", "--path", "/etc/passwd", "--cache", fileUrl(full)]);
+    assert.equal(outside.code, 2);
+    assert.match(outside.stderr, /--path \/etc\/passwd is not in the Nix store/);
+    const both = await run(["verify", "--path", app, "--flake", flake, "--cache", fileUrl(full)]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--path cannot be combined with --flake/);
+  });
+
   test("--help documents the command", async () => {
     const r = await run(["verify", "--help"]);
     assert.equal(r.code, 0);

@@ -1,7 +1,22 @@
+import { createRequire } from "node:module";
 import type { Transform } from "node:stream";
 import { PassThrough } from "node:stream";
-import lzma from "lzma-native";
-import { CompressStream, DecompressStream } from "zstd-napi";
+import type * as Lzma from "lzma-native";
+import type * as Zstd from "zstd-napi";
+
+// The native codecs load on first use: commands that only read narinfos (verify, targets) start
+// faster without them.
+const require = createRequire(import.meta.url);
+let zstdModule: typeof Zstd | undefined;
+let lzmaModule: typeof Lzma | undefined;
+const zstd = (): typeof Zstd => {
+  zstdModule ??= require("zstd-napi") as typeof Zstd;
+  return zstdModule;
+};
+const lzma = (): typeof Lzma => {
+  lzmaModule ??= require("lzma-native") as typeof Lzma;
+  return lzmaModule;
+};
 
 /** The NAR compressions nixcache reads and writes. Nix also knows bzip2 and br; we refuse those clearly. */
 export type Compression = "zstd" | "xz" | "none";
@@ -29,9 +44,9 @@ export function narExtension(c: Compression): string {
 export function compressor(c: Compression, level?: number): Transform {
   switch (c) {
     case "zstd":
-      return new CompressStream({ compressionLevel: level ?? 2 });
+      return new (zstd().CompressStream)({ compressionLevel: level ?? 2 });
     case "xz":
-      return lzma.createCompressor({ preset: (level ?? 6) as lzma.Preset }) as unknown as Transform;
+      return lzma().createCompressor({ preset: (level ?? 6) as Lzma.Preset }) as unknown as Transform;
     case "none":
       return new PassThrough();
   }
@@ -41,9 +56,9 @@ export function compressor(c: Compression, level?: number): Transform {
 export function decompressor(c: Compression): Transform {
   switch (c) {
     case "zstd":
-      return new DecompressStream();
+      return new (zstd().DecompressStream)();
     case "xz":
-      return lzma.createDecompressor() as unknown as Transform;
+      return lzma().createDecompressor() as unknown as Transform;
     case "none":
       return new PassThrough();
   }

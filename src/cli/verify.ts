@@ -5,6 +5,7 @@ import type { BinaryCache } from "../caches/types.js";
 import { formatAnnotations, formatMarkdownSummary, formatTable } from "../ci/report.js";
 import { parseDuration, type VerifyProgress, verifyExitCode, verifyTargets } from "../ci/verify.js";
 import { KeyFormatError, type PublicKey, parsePublicKey } from "../nix/signing.js";
+import { storePathTargets } from "../targets/store-paths.js";
 import { printJson, UserError } from "./output.js";
 import { addTargetFlags, loadTargets, type TargetFlags } from "./targets.js";
 
@@ -17,6 +18,7 @@ interface VerifyFlags extends TargetFlags {
   json?: boolean;
   summary?: string;
   concurrency: string;
+  path?: string[];
 }
 
 function duration(text: string, flag: string): number {
@@ -70,6 +72,26 @@ function progressReporter(quiet: boolean): { onProgress: (p: VerifyProgress) => 
   };
 }
 
+/** `--path`: targets named by store path; flake-selection flags make no sense beside it. */
+async function pathTargets(flags: VerifyFlags) {
+  const clash = [flags.config && "--config", flags.branch && "--branch", flags.system && "--system"].filter(
+    Boolean,
+  );
+  if (flags.flake !== "." || clash.length > 0) {
+    throw new UserError(`--path cannot be combined with ${flags.flake !== "." ? "--flake" : clash[0]}`, 2);
+  }
+  const { resolveStorePath } = await import("../local-store/path-info.js");
+  const paths: string[] = [];
+  for (const p of flags.path ?? []) {
+    try {
+      paths.push(await resolveStorePath(p));
+    } catch (e) {
+      throw new UserError(`--path ${(e as Error).message}`, 2);
+    }
+  }
+  return storePathTargets(paths);
+}
+
 export function registerVerifyCommands(program: Command): void {
   const cmd = program
     .command("verify")
@@ -96,6 +118,10 @@ export function registerVerifyCommands(program: Command): void {
       "append a Markdown summary to this file (default under GitHub Actions: $GITHUB_STEP_SUMMARY)",
     )
     .option("--concurrency <n>", "cache requests in flight", "32")
+    .option(
+      "--path <store-path...>",
+      "verify these store paths (or ./result links) instead of the flake's targets; no evaluation",
+    )
     .addHelpText(
       "after",
       "\nExit status: 0 when everything is present (and signed), 1 when anything is missing or\n" +
@@ -105,7 +131,8 @@ export function registerVerifyCommands(program: Command): void {
         "  nixcache verify --cache https://mycache.cachix.org --trusted-key 'mycache.cachix.org-1:AbC...='\n" +
         "  nixcache verify --closure --cache https://mycache.cachix.org https://cache.nixos.org \\\n" +
         "      --trusted-key 'mycache.cachix.org-1:AbC...=' 'cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY='\n" +
-        "  nixcache verify --cache http://localhost:8080/main --wait 45m --interval 30s",
+        "  nixcache verify --cache http://localhost:8080/main --wait 45m --interval 30s\n" +
+        "  nixcache verify --closure --path ./result --cache http://localhost:7080/main",
     );
   addTargetFlags(cmd).action(async (flags: VerifyFlags) => {
     const keys: PublicKey[] = [];
@@ -152,7 +179,7 @@ export function registerVerifyCommands(program: Command): void {
           }
         }),
       );
-      const { targets } = await loadTargets(flags);
+      const targets = flags.path ? await pathTargets(flags) : (await loadTargets(flags)).targets;
       const progress = progressReporter(flags.json === true);
       const opts: Parameters<typeof verifyTargets>[1] = {
         caches,
