@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import { pipeline, Readable } from "node:stream";
 import type { Hash } from "../nix/hash.js";
+import { encodeNarBorrowed } from "../nix/nar-encode.js";
+import { sharedCompressPool } from "./compress-pool.js";
 import { type Compression, compressor } from "./compression.js";
 
 /** What was produced once a compressed stream has been read to its end. */
@@ -11,17 +13,32 @@ export interface FileStats {
   narBytes: number;
 }
 
+export interface CompressOptions {
+  level?: number;
+  onNarBytes?: (n: number) => void;
+  /** The source reuses a chunk's memory once the next is asked for (e.g. `encodeNarBorrowed`). */
+  borrowed?: boolean;
+  /**
+   * Hash the source (SHA-256) too and call this with its size and hash at its end, before the
+   * last compressed bytes are yielded; what it throws ends the iterable as a source error.
+   */
+  checkNar?: (narSize: number, narHash: Hash) => void;
+}
+
 /**
  * Compresses `source` and hashes the compressed bytes in the same pass. `stats()` is valid after
  * the returned iterable has ended. An error in the source ends the iterable with that error;
- * a consumer that stops early closes the source.
+ * a consumer that stops early closes the source. zstd runs in the shared thread pool
+ * (compress-pool.ts); xz (itself threaded by liblzma) and none run here.
  */
 export function compressAndHash(
   source: AsyncIterable<Buffer>,
   compression: Compression,
-  opts: { level?: number; onNarBytes?: (n: number) => void } = {},
+  opts: CompressOptions = {},
 ): { chunks: AsyncIterable<Buffer>; stats: () => FileStats; sourceError: () => unknown } {
+  if (compression === "zstd") return sharedCompressPool().compress(source, opts);
   const hash = createHash("sha256");
+  const narHash = opts.checkNar ? createHash("sha256") : undefined;
   let fileSize = 0;
   let narBytes = 0;
   let digest: Buffer | undefined;
@@ -39,18 +56,28 @@ export function compressAndHash(
           sourceError = e;
           throw e;
         }
-        if (r.done) return;
+        if (r.done) {
+          if (narHash && opts.checkNar) {
+            try {
+              opts.checkNar(narBytes, { algo: "sha256", digest: narHash.digest() });
+            } catch (e) {
+              sourceError = e;
+              throw e;
+            }
+          }
+          return;
+        }
+        narHash?.update(r.value);
         narBytes += r.value.length;
         opts.onNarBytes?.(r.value.length);
-        yield r.value;
+        // The stream below keeps chunks queued: a borrowed one must be copied.
+        yield opts.borrowed ? Buffer.from(r.value) : r.value;
       }
     } finally {
       await it.return?.();
     }
   }
   async function* run(): AsyncGenerator<Buffer> {
-    // Compressed on the main thread: zstd's worker-thread mode (nbWorkers: 1) doubled peak memory
-    // with 8 paths in flight and was no faster on the 2 shared cores of the bench machine.
     const z = compressor(compression, opts.level);
     // pipeline destroys the compressor with the source's error, and the source when we stop.
     pipeline(Readable.from(counted(), { objectMode: false, highWaterMark: 1 << 20 }), z, () => {});
@@ -69,4 +96,31 @@ export function compressAndHash(
     },
     sourceError: () => sourceError,
   };
+}
+
+/**
+ * The NAR of `fsPath`, compressed and hashed like `compressAndHash` with `checkNar`; reading
+ * stops past `maxSize` bytes (checkNar then sees the larger size). zstd reads, hashes and
+ * compresses in the thread pool; the main thread only gets compressed bytes.
+ */
+export function compressPathAndHash(
+  fsPath: string,
+  compression: Compression,
+  opts: Omit<CompressOptions, "borrowed"> & { maxSize?: number },
+): { chunks: AsyncIterable<Buffer>; stats: () => FileStats; sourceError: () => unknown } {
+  if (compression === "zstd") return sharedCompressPool().compressPath(fsPath, opts);
+  return compressAndHash(upTo(encodeNarBorrowed(fsPath), opts.maxSize), compression, {
+    ...opts,
+    borrowed: true,
+  });
+}
+
+/** `source`, ended after the chunk that takes it past `max` bytes. */
+async function* upTo(source: AsyncGenerator<Buffer>, max = Number.MAX_SAFE_INTEGER): AsyncGenerator<Buffer> {
+  let n = 0;
+  for await (const chunk of source) {
+    n += chunk.length;
+    yield chunk;
+    if (n > max) return;
+  }
 }

@@ -10,7 +10,7 @@ import { type CacheInfo, formatCacheInfo, parseCacheInfo } from "../nix/cache-in
 import { formatNarInfo, type NarInfo, parseNarInfo } from "../nix/narinfo.js";
 import { nix32Encode } from "../nix/nix32.js";
 import { isStoreHash } from "../nix/store-path.js";
-import { compressAndHash } from "./compressed-nar.js";
+import { compressAndHash, compressPathAndHash } from "./compressed-nar.js";
 import { narExtension } from "./compression.js";
 import type { NarUpload, StagedPath, WritableBinaryCache } from "./types.js";
 
@@ -80,10 +80,14 @@ export class FileCache implements WritableBinaryCache {
     const narDir = join(this.dir, "nar");
     await mkdir(narDir, { recursive: true });
     const tmp = join(narDir, `.tmp-${randomBytes(8).toString("hex")}`);
-    const { chunks, stats } = compressAndHash(u.nar(), u.compression, {
-      level: u.level,
-      onNarBytes: u.onProgress,
-    });
+    const o = { level: u.level, onNarBytes: u.onProgress };
+    const { chunks, stats } = u.narSource
+      ? compressPathAndHash(u.narSource.fsPath, u.compression, {
+          ...o,
+          maxSize: u.info.narSize,
+          checkNar: u.narSource.check,
+        })
+      : compressAndHash(u.nar(), u.compression, o);
     try {
       await pipeline(chunks, createWriteStream(tmp, { mode: 0o644 }), { signal: u.signal });
       await syncFile(tmp);

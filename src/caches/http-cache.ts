@@ -10,7 +10,7 @@ import { type CacheInfo, formatCacheInfo, parseCacheInfo } from "../nix/cache-in
 import { formatNarInfo, type NarInfo, parseNarInfo } from "../nix/narinfo.js";
 import { nix32Encode } from "../nix/nix32.js";
 import { isStoreHash } from "../nix/store-path.js";
-import { compressAndHash, type FileStats } from "./compressed-nar.js";
+import { compressAndHash, compressPathAndHash, type FileStats } from "./compressed-nar.js";
 import { narExtension } from "./compression.js";
 import { DEFAULT_CACHE_INFO } from "./file-cache.js";
 import { defaultNetrcFile, readNetrcCredentials } from "./netrc.js";
@@ -92,7 +92,7 @@ export class HttpCache implements WritableBinaryCache {
     const r = await this.send("GET", "nix-cache-info", { okStatuses: [200, 404] });
     if (r.status === 200) return parseCacheInfo(r.text);
     await this.send("PUT", "nix-cache-info", {
-      body: () => Readable.from([Buffer.from(formatCacheInfo(DEFAULT_CACHE_INFO))]),
+      body: () => Buffer.from(formatCacheInfo(DEFAULT_CACHE_INFO)),
       contentType: "text/x-nix-cache-info",
     });
     return DEFAULT_CACHE_INFO;
@@ -127,33 +127,70 @@ export class HttpCache implements WritableBinaryCache {
     let stats: FileStats | undefined;
     let sent = 0;
     let sourceError: unknown;
-    await this.send("PUT", narUrl, {
-      contentType: "application/x-nix-nar",
-      signal: u.signal,
-      body: () => {
-        // A retry starts over: take back the progress of the failed attempt.
-        if (sent) u.onProgress?.(-sent);
-        sent = 0;
-        const c = compressAndHash(u.nar(), u.compression, {
-          level: u.level,
-          onNarBytes: (n) => {
-            sent += n;
-            u.onProgress?.(n);
-          },
-        });
-        async function* watched(): AsyncGenerator<Buffer> {
-          try {
-            yield* c.chunks;
-          } finally {
-            sourceError = c.sourceError();
-          }
-          stats = c.stats();
+    const compress = () => {
+      // A retry starts over: take back the progress of the failed attempt.
+      if (sent) u.onProgress?.(-sent);
+      sent = 0;
+      const onNarBytes = (n: number) => {
+        sent += n;
+        u.onProgress?.(n);
+      };
+      const o = { level: u.level, onNarBytes };
+      return u.narSource
+        ? compressPathAndHash(u.narSource.fsPath, u.compression, {
+            ...o,
+            maxSize: u.info.narSize,
+            checkNar: u.narSource.check,
+          })
+        : compressAndHash(u.nar(), u.compression, o);
+    };
+    // Most NARs are small: compressed whole before the PUT, they go in one write with a
+    // Content-Length, and a retry resends the bytes instead of reading the store again. Only
+    // past WHOLE_LIMIT does the rest stream (chunked) behind what was read so far.
+    const first = compress();
+    const it = first.chunks[Symbol.asyncIterator]();
+    const head: Buffer[] = [];
+    let whole: Buffer | undefined;
+    try {
+      let headBytes = 0;
+      while (headBytes < WHOLE_LIMIT) {
+        u.signal?.throwIfAborted();
+        const r = await it.next();
+        if (r.done) {
+          whole = head.length === 1 ? (head[0] as Buffer) : Buffer.concat(head);
+          stats = first.stats();
+          break;
         }
-        return Readable.from(watched(), { objectMode: false });
-      },
-      // A NAR that turned out wrong must not be retried (it would be wrong again).
-      fatal: () => sourceError,
-    });
+        head.push(r.value);
+        headBytes += r.value.length;
+      }
+      let attempts = 0;
+      await this.send("PUT", narUrl, {
+        contentType: "application/x-nix-nar",
+        signal: u.signal,
+        body: () => {
+          if (whole) return whole;
+          const c =
+            attempts++ === 0
+              ? { chunks: resume(head, it), stats: first.stats, sourceError: first.sourceError }
+              : compress();
+          async function* watched(): AsyncGenerator<Buffer> {
+            try {
+              yield* c.chunks;
+            } finally {
+              sourceError = c.sourceError();
+            }
+            stats = c.stats();
+          }
+          return Readable.from(watched(), { objectMode: false });
+        },
+        // A NAR that turned out wrong must not be retried (it would be wrong again).
+        fatal: () => sourceError,
+      });
+    } finally {
+      // Ends the first compression job if no attempt read it to its end.
+      await it.return?.();
+    }
     if (!stats) throw new Error(`upload of ${narUrl} ended without the whole NAR`);
     const narInfo: NarInfo = {
       storePath: u.info.storePath,
@@ -176,7 +213,7 @@ export class HttpCache implements WritableBinaryCache {
       commit: async (signal?: AbortSignal) => {
         await this.send("PUT", `${hash}.narinfo`, {
           contentType: "text/x-nix-narinfo",
-          body: () => Readable.from([Buffer.from(text)]),
+          body: () => Buffer.from(text),
           signal,
         });
       },
@@ -193,7 +230,8 @@ export class HttpCache implements WritableBinaryCache {
     rel: string,
     o: {
       okStatuses?: number[];
-      body?: () => Readable;
+      /** A Buffer goes with a Content-Length, a stream chunked. */
+      body?: () => Readable | Buffer;
       contentType?: string;
       signal?: AbortSignal;
       binary?: boolean;
@@ -243,6 +281,19 @@ export class HttpCache implements WritableBinaryCache {
       this.retry,
       o.signal,
     );
+  }
+}
+
+/** Compressed NARs up to this size are uploaded from memory, in one piece. */
+const WHOLE_LIMIT = 1024 * 1024;
+
+/** Yields `head`, then the rest of `it`. */
+async function* resume(head: Buffer[], it: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  yield* head;
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return;
+    yield r.value;
   }
 }
 

@@ -46,6 +46,14 @@ export interface NarUpload {
    * upload so that nothing of it becomes visible.
    */
   nar: () => AsyncIterable<Buffer>;
+  /**
+   * Optional faster form of `nar` a backend may use instead: the filesystem path whose NAR
+   * serialisation is the NAR, not yet checked. The backend encodes it itself (e.g. in its
+   * compression threads), stops reading past `info.narSize` bytes, and calls `check` with the
+   * size and SHA-256 of what it read before anything becomes visible; `check` throws what `nar`
+   * would have thrown.
+   */
+  narSource?: { fsPath: string; check: (narSize: number, narHash: Hash) => void };
   /** Uncompressed NAR bytes sent; negative after a failed attempt that is being retried. */
   onProgress?: (narBytes: number) => void;
   signal?: AbortSignal;

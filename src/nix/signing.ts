@@ -89,8 +89,16 @@ export function generateSecretKey(name: string): SecretKey {
   return secretKeyFromSeed(name, Buffer.from(der.subarray(der.length - 32)));
 }
 
+// Importing a key costs ~1.5 ms, once per signature before: a push signs hundreds of narinfos.
+const keyObjects = new WeakMap<Buffer, KeyObject>();
+
 function privateKeyObject(seed: Buffer): KeyObject {
-  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
+  let k = keyObjects.get(seed);
+  if (!k) {
+    k = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
+    keyObjects.set(seed, k);
+  }
+  return k;
 }
 
 function rawPublicKey(privateKey: KeyObject): Buffer {

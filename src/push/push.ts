@@ -9,7 +9,7 @@ import { narInfoFingerprint } from "../nix/narinfo.js";
 import { type SecretKey, signDetached } from "../nix/signing.js";
 import { DEFAULT_STORE_DIR, parseStorePath } from "../nix/store-path.js";
 import { planPush } from "./plan.js";
-import { verifiedNar } from "./verified-nar.js";
+import { checkNar, verifiedNar } from "./verified-nar.js";
 
 export interface PushOptions {
   compression?: Compression;
@@ -112,6 +112,7 @@ export async function push(
         compression,
         level: opts.level,
         nar: () => verifiedNar(p.path, p),
+        narSource: { fsPath: p.path, check: (size, hash) => checkNar(p.path, p, size, hash) },
         onProgress: (n) => emit({ type: "progress", path: p.path, narBytes: n }),
         signal: opts.signal,
       });
