@@ -1,7 +1,5 @@
 import type { Command } from "commander";
-import { FlakeEvalError } from "../local-store/flake-eval.js";
-import { GarnixConfigError } from "../targets/garnix-config.js";
-import { resolveTargets, type Target } from "../targets/resolve.js";
+import type { resolveTargets, Target } from "../targets/resolve.js";
 import { printJson, UserError } from "./output.js";
 
 export interface TargetFlags {
@@ -22,6 +20,12 @@ export function addTargetFlags(cmd: Command): Command {
 
 /** resolveTargets with configuration and evaluation failures turned into usage errors (exit 2). */
 export async function loadTargets(flags: TargetFlags) {
+  // Loaded here, not at start-up: YAML, zod and the evaluator are only needed to select targets.
+  const [{ resolveTargets }, { GarnixConfigError }, { FlakeEvalError }] = await Promise.all([
+    import("../targets/resolve.js"),
+    import("../targets/garnix-config.js"),
+    import("../local-store/flake-eval.js"),
+  ]);
   try {
     const opts: Parameters<typeof resolveTargets>[0] = { flake: flags.flake };
     if (flags.config !== undefined) opts.configFile = flags.config;

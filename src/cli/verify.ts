@@ -1,5 +1,5 @@
 import { appendFile } from "node:fs/promises";
-import cliProgress from "cli-progress";
+import type cliProgress from "cli-progress";
 import type { Command } from "commander";
 import type { BinaryCache } from "../caches/types.js";
 import { formatAnnotations, formatMarkdownSummary, formatTable } from "../ci/report.js";
@@ -36,8 +36,11 @@ function human(ms: number): string {
   return m < 60 ? `${m}m${s % 60 ? ` ${s % 60}s` : ""}` : `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
-function progressReporter(quiet: boolean): { onProgress: (p: VerifyProgress) => void; stop: () => void } {
+async function progressReporter(
+  quiet: boolean,
+): Promise<{ onProgress: (p: VerifyProgress) => void; stop: () => void }> {
   const tty = process.stderr.isTTY && !quiet;
+  const bars = tty ? (await import("cli-progress")).default : undefined;
   let bar: cliProgress.SingleBar | undefined;
   const stop = () => {
     bar?.stop();
@@ -47,15 +50,15 @@ function progressReporter(quiet: boolean): { onProgress: (p: VerifyProgress) => 
     stop,
     onProgress: (p) => {
       if (p.phase === "check") {
-        if (!tty) return;
+        if (!bars) return;
         if (!bar) {
-          bar = new cliProgress.SingleBar(
+          bar = new bars.SingleBar(
             {
               format: "checking targets [{bar}] {value}/{total}",
               stream: process.stderr,
               clearOnComplete: true,
             },
-            cliProgress.Presets.shades_classic,
+            bars.Presets.shades_classic,
           );
           bar.start(p.total, p.done);
         } else bar.update(p.done);
@@ -180,7 +183,7 @@ export function registerVerifyCommands(program: Command): void {
         }),
       );
       const targets = flags.path ? await pathTargets(flags) : (await loadTargets(flags)).targets;
-      const progress = progressReporter(flags.json === true);
+      const progress = await progressReporter(flags.json === true);
       const opts: Parameters<typeof verifyTargets>[1] = {
         caches,
         trustedKeys: keys,
