@@ -27,10 +27,10 @@ export function registerPushCommands(program: Command): void {
     .command("push")
     .summary("push store paths and their closures to a binary cache")
     .description(
-      "Push the runtime closure of each PATH to CACHE, skipping what the cache already has.\n" +
-        "CACHE is file:///dir or http(s)://host[:port][/prefix] (any Nix HTTP cache that accepts PUT).\n" +
-        "NARs are streamed from the store, checked against the Nix database, compressed and uploaded\n" +
-        "in one pass; a narinfo is written only after its NAR and its references, so an interrupted\n" +
+      "Push the runtime closure of each PATH to CACHE, skipping what the cache already has. " +
+        "CACHE is file:///dir or http(s)://host[:port][/prefix] (any Nix HTTP cache that accepts PUT). " +
+        "NARs are streamed from the store, checked against the Nix database, compressed and uploaded " +
+        "in one pass; a narinfo is written only after its NAR and its references, so an interrupted " +
         "push leaves the cache consistent and the next run uploads only what is still missing.",
     )
     .argument("<cache>", "cache URL")

@@ -59,7 +59,7 @@ export function registerTargetsCommands(program: Command): void {
   const cmd = program
     .command("targets")
     .description(
-      "List the flake's target set: the attributes garnix.yaml selects (Garnix's defaults when there is\n" +
+      "List the flake's target set: the attributes garnix.yaml selects (Garnix's defaults when there is " +
         "none), each evaluated for every system in one Nix process, without building.",
     )
     .option("--json", "print a JSON array of {attr, system, name, outPath, outputs, drvPath[, error]}")

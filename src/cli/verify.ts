@@ -100,8 +100,8 @@ export function registerVerifyCommands(program: Command): void {
     .command("verify")
     .description(
       'The "Cache Only" guard: check that every target of the flake (the same set `nixcache targets`\n' +
-        "lists) is in one of the caches and signed by a trusted key; with --closure, that its whole\n" +
-        "runtime closure is substitutable from the caches together (walked through narinfo References,\n" +
+        "lists) is in one of the caches and signed by a trusted key; with --closure, that its whole " +
+        "runtime closure is substitutable from the caches together (walked through narinfo References, " +
         "so systems never built here are covered too).",
     )
     .requiredOption("--cache <url...>", "binary caches to check, in substituter order (file://, http(s)://)")
