@@ -99,7 +99,7 @@ export function registerVerifyCommands(program: Command): void {
   const cmd = program
     .command("verify")
     .description(
-      'The "Cache Only" guard: check that every target of the flake (the same set `nixcache targets`\n' +
+      'The "Cache Only" guard: check that every target of the flake (the same set `nixcache targets` ' +
         "lists) is in one of the caches and signed by a trusted key; with --closure, that its whole " +
         "runtime closure is substitutable from the caches together (walked through narinfo References, " +
         "so systems never built here are covered too).",
