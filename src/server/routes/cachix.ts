@@ -234,7 +234,11 @@ export function registerCachixRoutes(
           throw new ApiError(400, `keyName: ${(e as Error).message}`);
         }
         if (!/^[^:\s]+$/.test(name)) throw new ApiError(400, "keyName must have no ':' or whitespace");
-        if (name === cache.publicKey.slice(0, cache.publicKey.indexOf(":")))
+        // The managed key is published only for managed caches; then names must not collide.
+        if (
+          store.settings(cache.name).managed &&
+          name === cache.publicKey.slice(0, cache.publicKey.indexOf(":"))
+        )
           throw new ApiError(400, `keyName ${name} is the name of the cache's managed key`);
         store.addUserKey(cache.name, name, raw.toString("base64"));
         return reply.code(200).send();
