@@ -92,8 +92,9 @@ Cachix path was faster). Per NAR the Cachix path does more on the server — eac
 disk, then read back through the same verify-then-commit ingest (hash, decompress, NAR parse) into
 the blob store, one extra write and read of every compressed NAR — and the client makes three
 API calls per NAR (create, part URL, complete) plus one per part, and buffers up to 4 parts per
-path (the higher peak RSS) instead of streaming. The Nix path may also use the push pipeline's
-zero-copy NAR source, which the multipart backend does not use yet. Every narinfo pushed through the
+path (the higher peak RSS) instead of streaming. The largest difference is on the client: the HTTP
+backend reads, hashes and compresses NARs in worker threads (\`narSource\`, compress-pool.ts),
+while the multipart backend still compresses on the main thread from \`nar()\` — the next step. Every narinfo pushed through the
 Cachix API was checked with \`nix store verify\` against the cache's key on the Nix side.
 
 Rerun: \`bash bench/push/cachix-vs-nix.sh\`.
