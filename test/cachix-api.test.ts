@@ -101,7 +101,11 @@ async function startUpload(u: Upload, token = write, parts: Buffer[] = [u.file],
     assert.equal(r.status, 200, r.text);
     const url = (r.json as { uploadUrl: string }).uploadUrl;
     urls.push(url);
-    const put = await fetch(url, { method: "PUT", headers: { "content-md5": md5 }, body: part });
+    const put = await fetch(url, {
+      method: "PUT",
+      headers: { "content-md5": md5 },
+      body: new Uint8Array(part),
+    });
     assert.equal(put.status, 200, await put.text());
     done.push({ partNumber: i + 1, eTag: put.headers.get("etag") ?? "" });
   }
@@ -259,7 +263,7 @@ test("multipart refusals: corrupt parts, wrong hashes, abort, replay, expiry; no
   const tampered = await fetch(url2.replace(/partNumber|\/2\?/, "/3?"), {
     method: "PUT",
     headers: { "content-md5": md5 },
-    body: u1.file,
+    body: new Uint8Array(u1.file),
   });
   assert.equal(tampered.status, 403);
   const otherMd5 = await fetch(url2, {
@@ -329,7 +333,7 @@ test("multipart refusals: corrupt parts, wrong hashes, abort, replay, expiry; no
   const afterAbort = await fetch(up1.urls[0] as string, {
     method: "PUT",
     headers: { "content-md5": md5 },
-    body: u1.file,
+    body: new Uint8Array(u1.file),
   });
   assert.equal(afterAbort.status, 404);
   const completeAfterAbort = await call("POST", `${up1.base}/complete?uploadId=${up1.uploadId}`, write, {
@@ -358,7 +362,7 @@ test("multipart refusals: corrupt parts, wrong hashes, abort, replay, expiry; no
   const replay = await fetch(up2.urls[0] as string, {
     method: "PUT",
     headers: { "content-md5": createHash("md5").update(u2.file.subarray(0, half)).digest("base64") },
-    body: u2.file.subarray(0, half),
+    body: new Uint8Array(u2.file.subarray(0, half)),
   });
   assert.equal(replay.status, 404);
   const again = await call("POST", `${up2.base}/complete?uploadId=${up2.uploadId}`, write, {
