@@ -2,7 +2,6 @@
 // the BinaryCache interface. Reads go through the API (narinfo GET, bulk missing query); uploads
 // are multipart: the NAR is compressed and hashed as it streams, cut into 32 MiB parts that go up
 // 4 at a time to presigned URLs, and `commit` completes the upload with the narinfo.
-import { createHash } from "node:crypto";
 import { type CacheInfo, parseCacheInfo } from "../nix/cache-info.js";
 import { formatHashNix32 } from "../nix/hash.js";
 import { type NarInfo, narInfoFingerprint, parseNarInfo } from "../nix/narinfo.js";
@@ -18,18 +17,23 @@ import {
   NARINFO_BULK_MAX,
   type NarInfoCreate,
 } from "./cachix-api.js";
-import { compressAndHash } from "./compressed-nar.js";
+import { compressAndHash, compressPathAndHash, type FileStats } from "./compressed-nar.js";
 import { narExtension } from "./compression.js";
+import { PartBudget, type PartBuffer } from "./part-budget.js";
 import type { NarUpload, StagedPath, WritableBinaryCache } from "./types.js";
 
 export const PART_SIZE = 32 * 1024 * 1024;
 export const PARTS_IN_FLIGHT = 4;
+/** Part buffers held at once by all uploads of one cache (4 full parts). */
+export const PART_MEMORY = 128 * 1024 * 1024;
 
 export interface CachixCacheOptions extends CachixApiOptions {
   /** `CACHIX_SIGNING_KEY`: base64 of the 64-byte ed25519 secret, no name prefix. */
   signingKey?: string;
   /** Part size in bytes (default 32 MiB; smaller in tests). */
   partSize?: number;
+  /** Bytes of part buffers all uploads may hold at once (default PART_MEMORY). */
+  partMemory?: number;
 }
 
 /** Reads `CACHIX_SIGNING_KEY` as cachix does: base64 of seed ‖ public key, surrounding space ignored. */
@@ -51,6 +55,8 @@ export class CachixCache implements WritableBinaryCache {
   readonly api: CachixApi;
   private readonly key?: SecretKey;
   private readonly partSize: number;
+  /** Shared by every upload in flight, so memory does not grow with the number of jobs. */
+  readonly buffers: PartBudget;
   private info?: BinaryCache;
 
   constructor(
@@ -63,6 +69,7 @@ export class CachixCache implements WritableBinaryCache {
     this.url = `cachix://${name}`;
     if (opts.signingKey) this.key = parseCachixSigningKey(opts.signingKey);
     this.partSize = opts.partSize ?? PART_SIZE;
+    this.buffers = new PartBudget(opts.partMemory ?? PART_MEMORY, this.partSize);
   }
 
   /** The cache as the API describes it (permission, keys, compression); asked once. */
@@ -117,28 +124,36 @@ export class CachixCache implements WritableBinaryCache {
     if (u.compression === "none")
       throw new Error("Cachix caches take zstd or xz NARs: use --compression zstd or xz");
     const sp = parseStorePath(u.info.storePath);
-    const { narId, uploadId } = await this.lookup(() =>
+    // The upload is created while the first part is being compressed (one round trip saved).
+    const created = this.lookup(() =>
       this.api.createMultipart(this.name, u.compression === "xz" ? "xz" : "zst"),
     );
     let sent = 0;
+    const onNarBytes = (n: number) => {
+      sent += n;
+      u.onProgress?.(n);
+    };
+    const c = u.narSource
+      ? compressPathAndHash(u.narSource.fsPath, u.compression, {
+          level: u.level,
+          onNarBytes,
+          maxSize: u.info.narSize,
+          checkNar: u.narSource.check,
+        })
+      : compressAndHash(u.nar(), u.compression, { level: u.level, onNarBytes });
     let parts: Array<{ partNumber: number; eTag: string }>;
-    let stats: ReturnType<ReturnType<typeof compressAndHash>["stats"]>;
+    let stats: FileStats;
     try {
-      const c = compressAndHash(u.nar(), u.compression, {
-        level: u.level,
-        onNarBytes: (n) => {
-          sent += n;
-          u.onProgress?.(n);
-        },
-      });
-      parts = await this.uploadParts(c.chunks, narId, uploadId, u.signal);
+      parts = await this.uploadParts(c.chunks, created, compressedBound(u.info.narSize), u.signal);
       stats = c.stats();
     } catch (e) {
       if (sent) u.onProgress?.(-sent);
       // Nothing of a failed upload may stay: the server drops its parts.
-      await this.api.abort(this.name, narId, uploadId).catch(() => {});
+      const ids = await created.catch(() => undefined);
+      if (ids) await this.api.abort(this.name, ids.narId, ids.uploadId).catch(() => {});
       throw e;
     }
+    const { narId, uploadId } = await created;
     const references = [...u.info.references].sort();
     const nic: NarInfoCreate = {
       cStoreHash: sp.hash,
@@ -176,68 +191,81 @@ export class CachixCache implements WritableBinaryCache {
   }
 
   /**
-   * Cuts the compressed stream into parts and uploads them, `PARTS_IN_FLIGHT` at a time (reading
-   * waits while that many are in flight, so memory stays bounded). The last part is always sent,
-   * even when empty, so that every upload has at least one part.
+   * Cuts the compressed stream into parts and uploads them, `PARTS_IN_FLIGHT` at a time per path.
+   * Each part's buffer is taken from the process-wide budget (`partBuffers`) before it is filled,
+   * sized to what can still come (`bound` less what came), so small NARs take little and large ones
+   * wait for room instead of growing memory. The last part is always sent, even when empty, so
+   * that every upload has at least one part.
    */
   private async uploadParts(
     chunks: AsyncIterable<Buffer>,
-    narId: string,
-    uploadId: string,
+    created: Promise<{ narId: string; uploadId: string }>,
+    bound: number,
     signal?: AbortSignal,
   ): Promise<Array<{ partNumber: number; eTag: string }>> {
+    const buffers = this.buffers;
     const done: Array<{ partNumber: number; eTag: string }> = [];
     const inflight = new Set<Promise<void>>();
     let failure: unknown;
     let partNumber = 0;
-    const send = (body: Buffer) => {
+    let produced = 0;
+    let part: PartBuffer | undefined;
+    const send = (p: PartBuffer) => {
       const n = ++partNumber;
-      const p = this.uploadPart(narId, uploadId, n, body, signal).then(
+      const body = p.buf.subarray(0, p.len);
+      const md5 = p.md5.digest("base64");
+      const t = (async () => {
+        const { narId, uploadId } = await created;
+        const { uploadUrl } = await this.api.partUrl(this.name, narId, uploadId, n, md5);
+        return this.api.putPart(uploadUrl, body, md5, signal);
+      })().then(
         (eTag) => {
           done.push({ partNumber: n, eTag });
+          buffers.give(p, true);
         },
         (e: unknown) => {
           failure ??= e;
+          // The failed request may still hold the memory: it is not reused.
+          buffers.give(p, false);
         },
       );
-      const tracked = p.finally(() => inflight.delete(tracked));
+      const tracked = t.finally(() => inflight.delete(tracked));
       inflight.add(tracked);
     };
-    let buf: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of chunks) {
-      let c = chunk;
-      while (size + c.length >= this.partSize) {
-        const take = this.partSize - size;
-        buf.push(c.subarray(0, take));
-        c = c.subarray(take);
-        send(Buffer.concat(buf));
-        buf = [];
-        size = 0;
-        while (inflight.size >= PARTS_IN_FLIGHT) await Promise.race(inflight);
-        if (failure) throw failure;
+    const next = async () => {
+      while (inflight.size >= PARTS_IN_FLIGHT) await Promise.race(inflight);
+      if (failure) throw failure;
+      return buffers.take(Math.max(1, Math.min(this.partSize, bound - produced)), signal);
+    };
+    try {
+      for await (const chunk of chunks) {
+        let c = chunk;
+        while (c.length > 0) {
+          part ??= await next();
+          const take = Math.min(c.length, this.partSize - part.len);
+          // Only a NAR longer than it claimed outgrows its reservation (it fails its check later).
+          if (part.len + take > part.buf.length) buffers.grow(part, part.len + take);
+          c.copy(part.buf, part.len, 0, take);
+          part.md5.update(c.subarray(0, take));
+          part.len += take;
+          produced += take;
+          c = c.subarray(take);
+          if (part.len === this.partSize) {
+            send(part);
+            part = undefined;
+          }
+        }
       }
-      if (c.length) {
-        buf.push(c);
-        size += c.length;
-      }
+      send(part ?? (await next()));
+      part = undefined;
+      await Promise.all(inflight);
+    } finally {
+      if (part) buffers.give(part, true);
+      // A failure leaves no request behind using a buffer or the budget.
+      await Promise.allSettled(inflight);
     }
-    send(Buffer.concat(buf));
-    await Promise.all(inflight);
     if (failure) throw failure;
     return done.sort((a, b) => a.partNumber - b.partNumber);
-  }
-
-  private async uploadPart(
-    narId: string,
-    uploadId: string,
-    n: number,
-    body: Buffer,
-    signal?: AbortSignal,
-  ): Promise<string> {
-    const md5 = createHash("md5").update(body).digest("base64");
-    const { uploadUrl } = await this.api.partUrl(this.name, narId, uploadId, n, md5);
-    return this.api.putPart(uploadUrl, body, md5, signal);
   }
 
   /** Turns 401/404 on the cache into cachix's own wording. */
@@ -254,4 +282,12 @@ export class CachixCache implements WritableBinaryCache {
   async close(): Promise<void> {
     await this.api.close();
   }
+}
+
+/**
+ * The most compressed bytes a NAR of `narSize` bytes can become: zstd's ZSTD_COMPRESSBOUND and
+ * xz's worst case are both well under 1/128 more plus 64 KiB of framing.
+ */
+export function compressedBound(narSize: number): number {
+  return narSize + Math.ceil(narSize / 128) + 64 * 1024;
 }
