@@ -11,6 +11,28 @@ export type OpenCacheOptions = HttpCacheOptions & {
 };
 
 /**
+ * The token for `cachix://` caches and the Cachix API: `flag` (--token), else `CACHIX_AUTH_TOKEN`
+ * (what cachix's own client reads, so a CI set up for cachix works unchanged), else
+ * `NIXCACHE_TOKEN`. An empty value counts as unset.
+ */
+export function cachixToken(flag?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return flag || env.CACHIX_AUTH_TOKEN || env.NIXCACHE_TOKEN || undefined;
+}
+
+/**
+ * The token a command uses for the cache at `url`: for `cachix://` as `cachixToken`; for other
+ * caches `flag`, else `NIXCACHE_TOKEN` (CACHIX_AUTH_TOKEN is cachix's, never sent elsewhere).
+ */
+export function cacheToken(
+  url: string,
+  flag?: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  if (/^cachix:/i.test(url)) return cachixToken(flag, env);
+  return flag || env.NIXCACHE_TOKEN || undefined;
+}
+
+/**
  * Opens a cache by URL: `file:///dir` or `http(s)://host[:port][/prefix]`. The `cachix://NAME`
  * backend plugs in here too, returning the same interface.
  */
@@ -28,11 +50,13 @@ export async function openCache(url: string, opts: OpenCacheOptions = {}): Promi
     case "https:":
       return new HttpCache(url, opts);
     case "cachix:":
-      // The token and signing key are read from the environment as cachix's client reads them.
+      // Without an explicit token, the token and signing key come from the environment as
+      // cachix's client reads them (see cachixToken).
       return new CachixCache(u.hostname || u.pathname.replace(/^\/+/, ""), {
         apiUrl: opts.cachixApi ?? process.env.NIXCACHE_CACHIX_API ?? DEFAULT_CACHIX_API,
-        token: opts.token ?? process.env.CACHIX_AUTH_TOKEN,
+        token: cachixToken(opts.token),
         signingKey: process.env.CACHIX_SIGNING_KEY,
+        partMemory: partMemoryFromEnv(),
         connections: opts.connections,
         retry: opts.retry,
       });
@@ -41,6 +65,17 @@ export async function openCache(url: string, opts: OpenCacheOptions = {}): Promi
         `unsupported cache URL scheme ${u.protocol} in ${redact(u)}: expected file://, http(s):// or cachix://`,
       );
   }
+}
+
+/** NIXCACHE_CACHIX_PART_MEMORY: MiB of multipart buffers (default PART_MEMORY); checked. */
+function partMemoryFromEnv(): number | undefined {
+  const v = process.env.NIXCACHE_CACHIX_PART_MEMORY;
+  if (!v) return undefined;
+  if (!/^[0-9]+$/.test(v) || Number(v) < 1)
+    throw new Error(
+      `NIXCACHE_CACHIX_PART_MEMORY must be a whole number of MiB (at least 1), got ${JSON.stringify(v)}`,
+    );
+  return Number(v) * 1024 * 1024;
 }
 
 function redact(u: URL): string {

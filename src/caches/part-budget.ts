@@ -38,8 +38,11 @@ export class PartBudget {
    * full-size part is not starved by a stream of small ones; when nothing is reserved any size is
    * granted, so a part larger than the budget still goes.
    */
-  take(size: number, signal?: AbortSignal): Promise<PartBuffer> {
+  take(want: number, signal?: AbortSignal): Promise<PartBuffer> {
     signal?.throwIfAborted();
+    // Past a 32nd of a part, a whole reusable buffer is taken: buffers of many odd sizes, freed
+    // whenever the GC runs, leave the allocator's heap fragmented and the process larger.
+    const size = want > this.partSize / 32 ? this.partSize : want;
     if (this.waiters.length === 0 && this.fits(size)) return Promise.resolve(this.grant(size));
     return new Promise((resolve, reject) => {
       const w: Waiter = {

@@ -49,7 +49,10 @@ export function registerProvisionCommands(program: Command): void {
       "print {cache, api, substituter, publicKeys, isPublic, permission, created, changed, dryRun}",
     )
     .option("--cachix-api <url>", CACHIX_API_HELP)
-    .option("--token <token>", "API token (default: $CACHIX_AUTH_TOKEN; prefer the variable)")
+    .option(
+      "--token <token>",
+      "API token (default: $CACHIX_AUTH_TOKEN, then $NIXCACHE_TOKEN; prefer the variable)",
+    )
     .addHelpText(
       "after",
       "\nExamples:\n  CACHIX_AUTH_TOKEN=<personal token> nixcache provision cachix://my-cache --public\n" +

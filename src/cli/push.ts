@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import cliProgress from "cli-progress";
 import { type Command, Option } from "commander";
 import { COMPRESSIONS, type Compression } from "../caches/compression.js";
-import { openCache } from "../caches/open.js";
+import { cacheToken, openCache } from "../caches/open.js";
 import { resolveStorePath } from "../local-store/path-info.js";
 import { parseSecretKey, type SecretKey } from "../nix/signing.js";
 import { type PushEvent, type PushSummary, push } from "../push/push.js";
@@ -49,11 +49,14 @@ export function registerPushCommands(program: Command): void {
       "--signing-key <file>",
       "sign narinfos with this Nix secret key file (existing signatures are kept)",
     )
-    .option("--token <token>", "Bearer token for the cache (default: $NIXCACHE_TOKEN)")
+    .option(
+      "--token <token>",
+      "Bearer token for the cache (default: $NIXCACHE_TOKEN; for cachix:// $CACHIX_AUTH_TOKEN, then $NIXCACHE_TOKEN)",
+    )
     .option("--netrc-file <file>", "netrc file for Basic auth (default: the one Nix uses)")
     .option(
       "--cachix-api <url>",
-      "for cachix://NAME: the Cachix-compatible API (default: https://app.cachix.org/api/v1; token from $CACHIX_AUTH_TOKEN, signing key from $CACHIX_SIGNING_KEY)",
+      "for cachix://NAME: the Cachix-compatible API (default: https://app.cachix.org/api/v1; token from --token, $CACHIX_AUTH_TOKEN or $NIXCACHE_TOKEN, signing key from $CACHIX_SIGNING_KEY)",
     )
     .option("-n, --dry-run", "show what would be pushed, upload nothing")
     .option("--json", "print a machine-readable summary on stdout")
@@ -108,7 +111,7 @@ async function runPush(cacheUrl: string, args: string[], flags: PushFlags): Prom
   let cache: Awaited<ReturnType<typeof openCache>>;
   try {
     cache = await openCache(cacheUrl, {
-      token: flags.token ?? process.env.NIXCACHE_TOKEN,
+      token: cacheToken(cacheUrl, flags.token),
       netrcFile: flags.netrcFile,
       cachixApi: flags.cachixApi,
       connections: Math.max(16, flags.jobs * 2),

@@ -1,16 +1,17 @@
 import type { Command } from "commander";
 import { CachixApi, DEFAULT_CACHIX_API } from "../caches/cachix-api.js";
+import { cachixToken } from "../caches/open.js";
 import { inspectToken, type TokenInspection } from "../cachix/inspect.js";
 import { printJson, UserError } from "./output.js";
 
 export const CACHIX_API_HELP = `Cachix-compatible API (default: $NIXCACHE_CACHIX_API, else ${DEFAULT_CACHIX_API})`;
 
-/** The API client for a command: token from --token, else $CACHIX_AUTH_TOKEN, as cachix reads it. */
+/** The API client for a command: token from --token, else $CACHIX_AUTH_TOKEN (as cachix reads it), else $NIXCACHE_TOKEN. */
 export function cachixApiFromFlags(o: { cachixApi?: string; token?: string }): {
   api: CachixApi;
   token?: string;
 } {
-  const token = o.token ?? process.env.CACHIX_AUTH_TOKEN;
+  const token = cachixToken(o.token);
   try {
     const api = new CachixApi({
       apiUrl: o.cachixApi ?? process.env.NIXCACHE_CACHIX_API ?? DEFAULT_CACHIX_API,
@@ -38,7 +39,10 @@ export function registerTokenInspect(token: Command): void {
     )
     .option("--cache <name>", "the cache to check the steps against")
     .option("--cachix-api <url>", CACHIX_API_HELP)
-    .option("--token <token>", "the token to inspect (default: $CACHIX_AUTH_TOKEN; prefer the variable)")
+    .option(
+      "--token <token>",
+      "the token to inspect (default: $CACHIX_AUTH_TOKEN, then $NIXCACHE_TOKEN; prefer the variable)",
+    )
     .option(
       "--json",
       "print {api, token: {kind, jwtClaims, account, managesTokens}, cache, steps: [{step, allowed, reason, remedy}]}",
