@@ -127,6 +127,9 @@ export class CachixDb {
         "INSERT INTO cachix_multipart (nar_id, upload_id, cache, compression, state, created_at) VALUES (?, ?, ?, ?, 'open', ?)",
       ),
       upload: p("SELECT * FROM cachix_multipart WHERE nar_id = ?"),
+      openUploadsBefore: p(
+        "SELECT nar_id FROM cachix_multipart WHERE state = 'open' AND created_at < ? ORDER BY created_at",
+      ).pluck(),
       setState: p("UPDATE cachix_multipart SET state = ? WHERE nar_id = ? AND state = 'open'"),
       putPart: p(
         `INSERT INTO cachix_parts (nar_id, part, etag, size) VALUES (?, ?, ?, ?)
@@ -248,6 +251,11 @@ export class CachixDb {
         createdAt: r.created_at,
       }
     );
+  }
+
+  /** NAR ids of uploads still open that were created before `time` (ms since the epoch). */
+  openUploadsBefore(time: number): string[] {
+    return this.st.openUploadsBefore.all(time) as string[];
   }
 
   /** Ends an open upload; false when it was not open (so only one of complete/abort wins). */

@@ -5,7 +5,7 @@
 // before anything is stored, and the narinfo is signed by the cache's key when it is managed.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, rename, rm, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -17,6 +17,7 @@ import { nix32Encode } from "../nix/nix32.js";
 import { parsePublicKey, verifyRaw } from "../nix/signing.js";
 import { type CachixDb, cachixDb, type MultipartRow } from "./cachix-db.js";
 import type { ServerContext } from "./context.js";
+import type { ServerDb } from "./db.js";
 import { IngestError, ingestNarInfo, receiveNarBlob } from "./ingest.js";
 
 /** How long a part URL works after it is handed out. */
@@ -268,6 +269,44 @@ export class CachixUploads {
       throw new IngestError(400, `cSig does not verify with any signing key registered for cache ${cache}`);
     return `${key.name}:${sig.toString("base64")}`;
   }
+}
+
+/**
+ * Drops multipart uploads that were left open and idle for longer than a part URL lives (clients
+ * that died or gave up): each is marked aborted and its part files removed, as an abort would. An
+ * upload counts as idle from its creation or its last part received, whichever is later, so a
+ * long upload still receiving parts is kept. Also removes part directories of uploads that are
+ * not open (left by a crash between the state change and the removal). Runs at server start,
+ * in one process only (the primary of a cluster), before any request is served.
+ */
+export async function sweepStaleUploads(
+  db: ServerDb,
+  dataDir: string,
+  ttlMs = PART_URL_TTL_MS,
+  now = Date.now(),
+): Promise<{ aborted: string[] }> {
+  const store = cachixDb(db);
+  const root = join(dataDir, "multipart");
+  const aborted: string[] = [];
+  for (const narId of store.openUploadsBefore(now - ttlMs)) {
+    const dir = join(root, narId);
+    let last = 0;
+    for (const f of await readdir(dir).catch(() => [] as string[])) {
+      const st = await stat(join(dir, f)).catch(() => undefined);
+      if (st) last = Math.max(last, st.mtimeMs);
+    }
+    if (last >= now - ttlMs) continue;
+    if (!store.finishUpload(narId, "aborted")) continue;
+    store.deleteParts(narId);
+    await rm(dir, { recursive: true, force: true });
+    aborted.push(narId);
+  }
+  for (const narId of await readdir(root).catch(() => [] as string[])) {
+    if (store.upload(narId)?.state === "open") continue;
+    store.deleteParts(narId);
+    await rm(join(root, narId), { recursive: true, force: true });
+  }
+  return { aborted };
 }
 
 function unquote(etag: string): string {

@@ -12,6 +12,7 @@ import cluster, { type Worker } from "node:cluster";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BlobStore } from "./blobs.js";
+import { sweepStaleUploads } from "./cachix-uploads.js";
 import { ServerDb } from "./db.js";
 import type { ServerOptions } from "./server.js";
 
@@ -50,7 +51,8 @@ export async function startCluster(
   events: (line: string) => void = () => {},
 ): Promise<RunningCluster> {
   // Once, before any worker: the schema (concurrent first opens would race on it) and tmp/.
-  ServerDb.open(opts.dataDir).close();
+  const db = ServerDb.open(opts.dataDir);
+  await sweepStaleUploads(db, opts.dataDir, opts.cachixPartUrlTtlMs).finally(() => db.close());
   await new BlobStore(opts.dataDir).init({ clearTmp: true });
 
   const self = fileURLToPath(import.meta.url);

@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import Fastify, { type FastifyInstance } from "fastify";
 import { BlobStore } from "./blobs.js";
+import { sweepStaleUploads } from "./cachix-uploads.js";
 import type { ServerContext } from "./context.js";
 import { ServerDb } from "./db.js";
 import { NarInfoCache } from "./narinfo-cache.js";
@@ -42,6 +43,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const db = ServerDb.open(opts.dataDir);
   const blobs = new BlobStore(opts.dataDir);
   await blobs.init({ clearTmp: opts.clearTmp });
+  // Like tmp/, what dead multipart uploads left is cleared by one process only (not a worker).
+  if (opts.clearTmp ?? true) await sweepStaleUploads(db, opts.dataDir, opts.cachixPartUrlTtlMs);
   const inflight = new Set<Promise<unknown>>();
   const log = opts.log;
   const ctx: ServerContext = {
