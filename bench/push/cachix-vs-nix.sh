@@ -35,14 +35,18 @@ done
 
 find $(nix path-info -r "$root") -type f -exec cat {} + >/dev/null
 
-run() { # label, output prefix, command...
+server_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$server_pid/stat"; }
+run() { # label, command...
   local name="$1"
   shift
   echo "$name ..." >&2
-  /usr/bin/time -f '%e %M' -o "$work/$name.time" "$@" --json >"$work/$name.json" 2>"$work/$name.log" || {
+  local before
+  before="$(server_cpu)"
+  /usr/bin/time -f '%e %M %U %S' -o "$work/$name.time" "$@" --json >"$work/$name.json" 2>"$work/$name.log" || {
     cat "$work/$name.log" >&2
     exit 1
   }
+  awk -v a="$before" -v b="$(server_cpu)" 'BEGIN { printf "%.1f\n", b - a }' >"$work/$name.server"
 }
 # Alternating order (nix, cachix, cachix, nix) so neither path gains from running second.
 run nix1 env NIXCACHE_TOKEN="$personal" bin/nixcache push "$url/vianix1" "$root"
@@ -63,12 +67,14 @@ chmod 600 "$work/netrc"
 nix store verify --store "$url/viacachix1" --trusted-public-keys "$key" -r "$root" \
   --option netrc-file "$work/netrc" --option narinfo-cache-positive-ttl 0 --option narinfo-cache-negative-ttl 0 >&2
 
-read -r nix1_s nix1_kb <"$work/nix1.time"
-read -r nix2_s nix2_kb <"$work/nix2.time"
-read -r cx1_s cx1_kb <"$work/cachix1.time"
-read -r cx2_s cx2_kb <"$work/cachix2.time"
+read -r nix1_s nix1_kb nix1_u nix1_k <"$work/nix1.time"
+read -r nix2_s nix2_kb nix2_u nix2_k <"$work/nix2.time"
+read -r cx1_s cx1_kb cx1_u cx1_k <"$work/cachix1.time"
+read -r cx2_s cx2_kb cx2_u cx2_k <"$work/cachix2.time"
+cpu() { awk -v u="$1" -v k="$2" 'BEGIN { printf "%.1f", u + k }'; }
 ratio="$(awk -v a="$cx1_s" -v b="$cx2_s" -v c="$nix1_s" -v d="$nix2_s" 'BEGIN { printf "%.2f", (a + b) / (c + d) }')"
 
+nproc_="$(nproc)"
 cat >bench/push/CACHIX-RESULTS.md <<MD
 # bench/push: Cachix-compatible API vs Nix protocol
 
@@ -77,25 +83,35 @@ Fixture: \`bench/fixture/make.sh\` — ${paths} store paths, ${nar_mib} MiB of N
 into a fresh cache through the Nix HTTP protocol (PUT NAR, PUT narinfo) and into another fresh cache
 through the Cachix API (\`cachix://\`: bulk missing query, multipart upload of 32 MiB parts, 4 in
 flight, to presigned part URLs, then \`complete\` with narInfoCreate, verified by the server before
-it commits). Client and server share the machine: $(nproc) cores, $(uname -m), $(nix --version); load
+it commits). Client and server share the machine: ${nproc_} cores, $(uname -m), $(nix --version); load
 average when done: $(cut -d' ' -f1-3 /proc/loadavg).
 
-| path | wall time (s) | client peak RSS (MiB) | paths pushed |
-|---|---|---|---|
-| 1. \`nixcache push http://…/vianix1\` (Nix protocol) | ${nix1_s} | $((nix1_kb / 1024)) | ${paths} |
-| 2. \`nixcache push cachix://viacachix1 --cachix-api …\` (Cachix API) | ${cx1_s} | $((cx1_kb / 1024)) | ${paths} |
-| 3. \`nixcache push cachix://viacachix2 --cachix-api …\` (Cachix API) | ${cx2_s} | $((cx2_kb / 1024)) | ${paths} |
-| 4. \`nixcache push http://…/vianix2\` (Nix protocol) | ${nix2_s} | $((nix2_kb / 1024)) | ${paths} |
+| path | wall time (s) | client peak RSS (MiB) | client CPU (s) | server CPU (s) | paths pushed |
+|---|---|---|---|---|---|
+| 1. \`nixcache push http://…/vianix1\` (Nix protocol) | ${nix1_s} | $((nix1_kb / 1024)) | $(cpu "$nix1_u" "$nix1_k") | $(cat "$work/nix1.server") | ${paths} |
+| 2. \`nixcache push cachix://viacachix1 --cachix-api …\` (Cachix API) | ${cx1_s} | $((cx1_kb / 1024)) | $(cpu "$cx1_u" "$cx1_k") | $(cat "$work/cachix1.server") | ${paths} |
+| 3. \`nixcache push cachix://viacachix2 --cachix-api …\` (Cachix API) | ${cx2_s} | $((cx2_kb / 1024)) | $(cpu "$cx2_u" "$cx2_k") | $(cat "$work/cachix2.server") | ${paths} |
+| 4. \`nixcache push http://…/vianix2\` (Nix protocol) | ${nix2_s} | $((nix2_kb / 1024)) | $(cpu "$nix2_u" "$nix2_k") | $(cat "$work/nix2.server") | ${paths} |
 
 **Cachix path / Nix path = ${ratio}×** wall time (sum of both runs of each; below 1 means the
-Cachix path was faster). Per NAR the Cachix path does more on the server — each part is written to
-disk, then read back through the same verify-then-commit ingest (hash, decompress, NAR parse) into
-the blob store, one extra write and read of every compressed NAR — and the client makes three
-API calls per NAR (create, part URL, complete) plus one per part, and buffers up to 4 parts per
-path (the higher peak RSS) instead of streaming. The largest difference is on the client: the HTTP
-backend reads, hashes and compresses NARs in worker threads (\`narSource\`, compress-pool.ts),
-while the multipart backend still compresses on the main thread from \`nar()\` — the next step. Every narinfo pushed through the
-Cachix API was checked with \`nix store verify\` against the cache's key on the Nix side.
+Cachix path was faster). Client peak RSS is the maximum resident set of the \`nixcache push\`
+process (GNU time %M); CPU is user + system seconds of the client process and of the server over
+the same run (both share the ${nproc_} cores, so wall time follows the sum).
+The push issue's memory goal is < 300 MB (286 MiB) of client RSS; at \`NIXCACHE_CACHIX_PART_MEMORY=128\`
+(MiB) an earlier run peaked about 60 MiB higher at the same speed. Single runs on this shared
+machine vary by 10-20 %: compare the ratio over several runs, not single seconds.
+
+Both paths read, hash and zstd-compress NARs in the same worker threads (\`narSource\`,
+compress-pool.ts). The multipart backend then cuts the compressed stream into 32 MiB parts (MD5 per
+part, up to 4 in flight per path); every part buffer comes from one budget shared by all paths in
+flight (\`PART_MEMORY\`, 64 MiB: two full parts, reused; NARs whose compressed size cannot reach
+1 MiB reserve only their bound), which is what bounds the client's memory however many large NARs
+are pushed at once. The remaining gap is mostly on the server: each part is written to disk, then
+read back at \`complete\` through the same verify-then-commit ingest (hash, decompress, NAR parse)
+into the blob store — one extra write and read of every compressed NAR, plus an MD5 of every part —
+and the client makes three API calls per NAR (create, part URL, complete) where the Nix protocol
+makes two PUTs. Every narinfo pushed through the Cachix API was checked with \`nix store verify\`
+against the cache's key on the Nix side.
 
 Rerun: \`bash bench/push/cachix-vs-nix.sh\`.
 MD
