@@ -163,7 +163,7 @@ test("two workers serve one cache: pushes through one are read through the other
   }
 });
 
-test("SIGKILL of the primary takes its workers down; a restart finds a consistent data directory", async () => {
+test("SIGKILL of the primary takes its workers down; a restart finds a consistent data directory; dead workers are replaced", async () => {
   const { data, token } = await setUp("nixcache-cluster-kill-");
   let server: Served | undefined;
   try {
@@ -186,6 +186,17 @@ test("SIGKILL of the primary takes its workers down; a restart finds a consisten
     const again = uploads.map((x) => startUpload(server?.url as string, token, x));
     for (const s of again) s.finish();
     assert.deepEqual(await Promise.all(again.map((s) => s.status)), [204, 204, 204, 204]);
+
+    // A worker that dies on its own is replaced.
+    const [victim, survivor] = childrenOf(server.child.pid as number) as [number, number];
+    process.kill(victim, "SIGKILL");
+    await until("a replacement worker is running", () => {
+      const now = childrenOf(server?.child.pid as number);
+      return now.length === 2 && now.includes(survivor) && !now.includes(victim);
+    });
+    const info = await fetch(`${server.url}/main/nix-cache-info`, { headers: { connection: "close" } });
+    assert.equal(info.status, 200);
+    assert.match(server.stderr(), /"event":"worker-exit","code":null,"signal":"SIGKILL"/);
     server.child.kill("SIGTERM");
     assert.equal(await server.exited, 0);
     server = undefined;

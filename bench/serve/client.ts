@@ -98,7 +98,10 @@ for (const s of servers) results[s.name] = Object.fromEntries(Object.keys(measur
 for (let t = 0; t < trials; t++) {
   const order = t % 2 === 0 ? servers : [...servers].reverse();
   for (const [m, f] of Object.entries(measures)) {
-    for (const s of order) (results[s.name]?.[m] as number[]).push(await f(s));
+    for (const s of order) {
+      const row = results[s.name] as Record<string, number[]>;
+      (row[m] as number[]).push(await f(s));
+    }
   }
 }
 for (const s of servers) {

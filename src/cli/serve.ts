@@ -44,7 +44,8 @@ export function registerServeCommands(program: Command): void {
     .option("--quiet", "no request logs")
     .option(
       "--workers <n>",
-      "server processes sharing the port (node:cluster): a number, or `auto` for one per CPU",
+      "server processes sharing the port: a number, or `auto` for one per CPU (worth it when the " +
+        "server has cores to itself; bench/serve/RESULTS.md)",
       DEFAULT_WORKERS,
     )
     .addHelpText(
@@ -52,6 +53,7 @@ export function registerServeCommands(program: Command): void {
       "\nExample:\n  nixcache cache create main --data ./data\n" +
         "  nixcache token create --data ./data --cache main --perm write > token\n" +
         "  nixcache serve --data ./data --listen 127.0.0.1:7080\n" +
+        "  nixcache serve --data ./data --listen :7080 --workers auto --quiet   # a dedicated machine\n" +
         "  nix copy --to 'http://127.0.0.1:7080/main?compression=zstd' --option netrc-file ./netrc ./result",
     )
     .action(

@@ -59,6 +59,8 @@ export async function startCluster(
   cluster.setupPrimary({ exec: join(dirname(self), `cluster-worker${extname(self)}`) });
   const env = { [WORKER_ENV]: JSON.stringify(opts) };
   const live = new Set<Worker>();
+  /** Workers that listen, and so have their message handler: a message sent earlier is lost. */
+  const ready = new WeakSet<Worker>();
   let closing = false;
   let url = "";
 
@@ -70,6 +72,9 @@ export async function startCluster(
       w.on("message", (m: WorkerMessage) => {
         if (m.type === "listening") {
           started = true;
+          ready.add(w);
+          // Started while the cluster was being closed: it missed the request, so ask again.
+          if (closing) w.send({ type: "shutdown" });
           resolve(m.url);
         } else if (m.type === "failed") reject(new ClusterStartError(m.message, m.code));
       });
@@ -78,13 +83,18 @@ export async function startCluster(
         if (!started)
           return reject(new ClusterStartError(`a server worker exited (${signal ?? code}) while starting`));
         if (closing) return;
-        // A worker that died on its own is replaced; its uploads in flight are lost like in a crash.
+        // A worker that died on its own is replaced (after a pause, so a worker that cannot run
+        // does not become a fork loop); its uploads in flight are lost as in a crash.
         events(JSON.stringify({ time: new Date().toISOString(), event: "worker-exit", code, signal }));
-        fork().catch((e) =>
-          events(
-            JSON.stringify({ time: new Date().toISOString(), event: "worker-failed", error: String(e) }),
-          ),
-        );
+        setTimeout(() => {
+          if (closing) return;
+          fork().catch((e) => {
+            if (!closing)
+              events(
+                JSON.stringify({ time: new Date().toISOString(), event: "worker-failed", error: String(e) }),
+              );
+          });
+        }, 1000);
       });
     });
 
@@ -110,7 +120,7 @@ export async function startCluster(
             new Promise<number | null>((resolve) => {
               if (w.isDead()) return resolve(w.process.exitCode);
               w.once("exit", (code) => resolve(code));
-              w.send({ type: "shutdown" });
+              if (ready.has(w)) w.send({ type: "shutdown" });
             }),
         );
         const codes = await Promise.all(exits);
