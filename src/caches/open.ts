@@ -1,8 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { DEFAULT_CACHIX_API } from "./cachix-api.js";
-import { CachixCache } from "./cachix-cache.js";
-import { FileCache } from "./file-cache.js";
-import { HttpCache, type HttpCacheOptions } from "./http-cache.js";
+import type { HttpCacheOptions } from "./http-cache.js";
 import type { WritableBinaryCache } from "./types.js";
 
 export type OpenCacheOptions = HttpCacheOptions & {
@@ -44,12 +41,22 @@ export async function openCache(url: string, opts: OpenCacheOptions = {}): Promi
     throw new Error(`invalid cache URL ${JSON.stringify(url)}: expected file:///dir or http(s)://host/...`);
   }
   switch (u.protocol) {
-    case "file:":
+    // Each backend is loaded when its scheme is used: a command reading one HTTP cache should not
+    // pay for the Cachix client's schemas at start-up.
+    case "file:": {
+      const { FileCache } = await import("./file-cache.js");
       return new FileCache(fileURLToPath(u));
+    }
     case "http:":
-    case "https:":
+    case "https:": {
+      const { HttpCache } = await import("./http-cache.js");
       return new HttpCache(url, opts);
-    case "cachix:":
+    }
+    case "cachix:": {
+      const [{ CachixCache }, { DEFAULT_CACHIX_API }] = await Promise.all([
+        import("./cachix-cache.js"),
+        import("./cachix-api.js"),
+      ]);
       // Without an explicit token, the token and signing key come from the environment as
       // cachix's client reads them (see cachixToken).
       return new CachixCache(u.hostname || u.pathname.replace(/^\/+/, ""), {
@@ -60,6 +67,7 @@ export async function openCache(url: string, opts: OpenCacheOptions = {}): Promi
         connections: opts.connections,
         retry: opts.retry,
       });
+    }
     default:
       throw new Error(
         `unsupported cache URL scheme ${u.protocol} in ${redact(u)}: expected file://, http(s):// or cachix://`,
