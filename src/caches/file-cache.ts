@@ -12,7 +12,7 @@ import { nix32Encode } from "../nix/nix32.js";
 import { isStoreHash } from "../nix/store-path.js";
 import { compressAndHash, compressPathAndHash } from "./compressed-nar.js";
 import { narExtension } from "./compression.js";
-import type { NarUpload, StagedPath, WritableBinaryCache } from "./types.js";
+import { type NarUpload, type StagedPath, uploadNarInfo, type WritableBinaryCache } from "./types.js";
 
 export const DEFAULT_CACHE_INFO: CacheInfo = { storeDir: "/nix/store", wantMassQuery: true, priority: 40 };
 
@@ -95,20 +95,12 @@ export class FileCache implements WritableBinaryCache {
       const rel = `nar/${nix32Encode(s.fileHash.digest)}${narExtension(u.compression)}`;
       await rename(tmp, join(this.dir, rel));
       const hash = u.info.storePath.split("/").pop()?.slice(0, 32) ?? "";
-      const narInfo: NarInfo = {
-        storePath: u.info.storePath,
+      const narInfo = uploadNarInfo(u.info, {
         url: rel,
         compression: u.compression,
         fileHash: s.fileHash,
         fileSize: s.fileSize,
-        narHash: u.info.narHash,
-        narSize: u.info.narSize,
-        references: [...u.info.references].sort(),
-        deriver: u.info.deriver,
-        sigs: u.info.sigs,
-        ca: u.info.ca,
-        extra: [],
-      };
+      });
       return {
         narInfo,
         commit: async (signal?: AbortSignal) => {

@@ -15,7 +15,7 @@ import { narExtension } from "./compression.js";
 import { DEFAULT_CACHE_INFO } from "./file-cache.js";
 import { defaultNetrcFile, readNetrcCredentials } from "./netrc.js";
 import { parseRetryAfter, RetryableError, type RetryPolicy, withRetry } from "./retry.js";
-import type { NarUpload, StagedPath, WritableBinaryCache } from "./types.js";
+import { type NarUpload, type StagedPath, uploadNarInfo, type WritableBinaryCache } from "./types.js";
 
 export interface HttpCacheOptions {
   /** Sent as `Authorization: Bearer`; takes precedence over netrc. */
@@ -192,20 +192,12 @@ export class HttpCache implements WritableBinaryCache {
       await it.return?.();
     }
     if (!stats) throw new Error(`upload of ${narUrl} ended without the whole NAR`);
-    const narInfo: NarInfo = {
-      storePath: u.info.storePath,
+    const narInfo = uploadNarInfo(u.info, {
       url: narUrl,
       compression: u.compression,
       fileHash: stats.fileHash,
       fileSize: stats.fileSize,
-      narHash: u.info.narHash,
-      narSize: u.info.narSize,
-      references: [...u.info.references].sort(),
-      deriver: u.info.deriver,
-      sigs: u.info.sigs,
-      ca: u.info.ca,
-      extra: [],
-    };
+    });
     const hash = u.info.storePath.split("/").pop()?.slice(0, 32) ?? "";
     const text = formatNarInfo(narInfo);
     return {

@@ -77,3 +77,24 @@ export interface WritableBinaryCache extends BinaryCache {
   /** Stores the NAR; the path stays invisible to readers until the result's `commit`. */
   uploadNar(upload: NarUpload): Promise<StagedPath>;
 }
+
+/** The narinfo a backend publishes for an upload once its file is stored as `file`. */
+export function uploadNarInfo(
+  info: UploadInfo,
+  file: { url: string; compression: Compression; fileHash: Hash; fileSize: number },
+): NarInfo {
+  return {
+    storePath: info.storePath,
+    url: file.url,
+    compression: file.compression,
+    fileHash: file.fileHash,
+    fileSize: file.fileSize,
+    narHash: info.narHash,
+    narSize: info.narSize,
+    references: [...info.references].sort(),
+    deriver: info.deriver,
+    sigs: info.sigs,
+    ca: info.ca,
+    extra: [],
+  };
+}
