@@ -173,18 +173,12 @@ export class CompressPool {
           narBytes += m.narBytes ?? 0;
           if (m.narBytes) opts.onNarBytes?.(m.narBytes);
           if (m.digest) {
-            const narHash: Hash = { algo: "sha256", digest: Buffer.from(m.inputDigest ?? []) };
             try {
-              opts.checkNar?.(narBytes, narHash);
+              stats = jobResult(m, m.digest, narBytes, opts.checkNar);
             } catch (e) {
               sourceError = e;
               throw e;
             }
-            stats = {
-              fileHash: { algo: "sha256", digest: Buffer.from(m.digest) },
-              fileSize: m.fileSize ?? 0,
-              narBytes,
-            };
             finished = true;
           }
           // Copied out of the slot, which the worker refills once credited.
@@ -270,20 +264,13 @@ export class CompressPool {
           sent--;
           if (m.error !== undefined) throw workerError(m);
           if (m.digest) {
-            if (opts.checkNar) {
-              // Before the last bytes go out, so a wrong NAR never completes an upload.
-              try {
-                opts.checkNar(narBytes, { algo: "sha256", digest: Buffer.from(m.inputDigest ?? []) });
-              } catch (e) {
-                sourceError = e;
-                throw e;
-              }
+            // Checked before the last bytes go out, so a wrong NAR never completes an upload.
+            try {
+              stats = jobResult(m, m.digest, narBytes, opts.checkNar);
+            } catch (e) {
+              sourceError = e;
+              throw e;
             }
-            stats = {
-              fileHash: { algo: "sha256", digest: Buffer.from(m.digest) },
-              fileSize: m.fileSize ?? 0,
-              narBytes,
-            };
             finished = true;
           }
           if (m.out && m.out.byteLength > 0) yield Buffer.from(m.out);
@@ -361,6 +348,20 @@ export class CompressPool {
     for (const w of this.workers) if (w.jobs.size < best.jobs.size) best = w;
     return best;
   }
+}
+
+/**
+ * A job's result from its last message (the one carrying `digest`): the NAR is checked first
+ * (`checkNar` throws when it is wrong), then FileHash/FileSize are reported.
+ */
+function jobResult(
+  m: FromWorker,
+  digest: Uint8Array,
+  narBytes: number,
+  checkNar: ((narBytes: number, narHash: Hash) => void) | undefined,
+): FileStats {
+  checkNar?.(narBytes, { algo: "sha256", digest: Buffer.from(m.inputDigest ?? []) });
+  return { fileHash: { algo: "sha256", digest: Buffer.from(digest) }, fileSize: m.fileSize ?? 0, narBytes };
 }
 
 function workerError(m: FromWorker): Error {
