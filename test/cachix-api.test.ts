@@ -14,7 +14,7 @@ import { adminCreateCache, adminCreateToken } from "../src/server/admin.js";
 import { adminCreatePersonalToken } from "../src/server/cachix-admin.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
 import { tempDir } from "./helpers/nix.js";
-import { makeUpload, type Upload } from "./server-fixtures.js";
+import { makeUpload, narInfoCreateFor, type Upload } from "./server-fixtures.js";
 
 let dir: { path: string; cleanup: () => void };
 let srv: RunningServer;
@@ -66,21 +66,6 @@ async function call(
     json = JSON.parse(text);
   } catch {}
   return { status: res.status, text, json, type: res.headers.get("content-type") };
-}
-
-function narInfoCreate(u: Upload, overrides: Record<string, unknown> = {}) {
-  return {
-    cStoreHash: u.hash,
-    cStoreSuffix: u.storePath.slice(44),
-    cNarHash: formatHashNix32(u.narinfo.narHash),
-    cNarSize: u.nar.length,
-    cFileHash: createHash("sha256").update(u.file).digest("hex"),
-    cFileSize: u.file.length,
-    cReferences: [],
-    cDeriver: "unknown-deriver",
-    cSig: null,
-    ...overrides,
-  };
 }
 
 /** Starts a multipart upload and sends `parts` (default: the whole file as one part). */
@@ -205,7 +190,7 @@ test("bulk narinfo query, HEAD/GET narinfo through the API", async () => {
   const up = await startUpload(u);
   const done = await call("POST", `${up.base}/complete?uploadId=${up.uploadId}`, write, {
     parts: up.parts,
-    narInfoCreate: narInfoCreate(u),
+    narInfoCreate: narInfoCreateFor(u),
   });
   assert.equal(done.status, 200, done.text);
   const absent = "0".repeat(32);
@@ -275,19 +260,19 @@ test("multipart refusals: corrupt parts, wrong hashes, abort, replay, expiry; no
   // complete with a part that was never uploaded, or a wrong ETag.
   const gap = await call("POST", `${up1.base}/complete?uploadId=${up1.uploadId}`, write, {
     parts: [...up1.parts, { partNumber: 2, eTag: '"00"' }],
-    narInfoCreate: narInfoCreate(u1),
+    narInfoCreate: narInfoCreateFor(u1),
   });
   assert.equal(gap.status, 400);
   assert.match((gap.json as { error: string }).error, /part 2 was never uploaded/);
   const wrongEtag = await call("POST", `${up1.base}/complete?uploadId=${up1.uploadId}`, write, {
     parts: [{ partNumber: 1, eTag: '"0123456789abcdef0123456789abcdef"' }],
-    narInfoCreate: narInfoCreate(u1),
+    narInfoCreate: narInfoCreateFor(u1),
   });
   assert.equal(wrongEtag.status, 400);
   assert.match((wrongEtag.json as { error: string }).error, /ETag/);
   const nullParts = await call("POST", `${up1.base}/complete?uploadId=${up1.uploadId}`, write, {
     parts: null,
-    narInfoCreate: narInfoCreate(u1),
+    narInfoCreate: narInfoCreateFor(u1),
   });
   assert.equal(nullParts.status, 400);
 
@@ -300,14 +285,14 @@ test("multipart refusals: corrupt parts, wrong hashes, abort, replay, expiry; no
   ] as const) {
     const r = await call("POST", `${up1.base}/complete?uploadId=${up1.uploadId}`, write, {
       parts: up1.parts,
-      narInfoCreate: narInfoCreate(u1, { [field]: value }),
+      narInfoCreate: narInfoCreateFor(u1, { [field]: value }),
     });
     assert.equal(r.status, 400, `${field}: ${r.text}`);
     assert.match((r.json as { error: string }).error, pattern);
   }
   const badShape = await call("POST", `${up1.base}/complete?uploadId=${up1.uploadId}`, write, {
     parts: up1.parts,
-    narInfoCreate: narInfoCreate(u1, { cFileHash: "A".repeat(64), cStoreSuffix: "-dash" }),
+    narInfoCreate: narInfoCreateFor(u1, { cFileHash: "A".repeat(64), cStoreSuffix: "-dash" }),
   });
   assert.equal(badShape.status, 400);
   assert.match((badShape.json as { error: string }).error, /lowercase hex/);
@@ -319,7 +304,7 @@ test("multipart refusals: corrupt parts, wrong hashes, abort, replay, expiry; no
   const upG = await startUpload(garbage, write, [junk]);
   const rG = await call("POST", `${upG.base}/complete?uploadId=${upG.uploadId}`, write, {
     parts: upG.parts,
-    narInfoCreate: narInfoCreate(garbage, {
+    narInfoCreate: narInfoCreateFor(garbage, {
       cFileHash: createHash("sha256").update(junk).digest("hex"),
       cFileSize: junk.length,
     }),
@@ -338,7 +323,7 @@ test("multipart refusals: corrupt parts, wrong hashes, abort, replay, expiry; no
   assert.equal(afterAbort.status, 404);
   const completeAfterAbort = await call("POST", `${up1.base}/complete?uploadId=${up1.uploadId}`, write, {
     parts: up1.parts,
-    narInfoCreate: narInfoCreate(u1),
+    narInfoCreate: narInfoCreateFor(u1),
   });
   assert.equal(completeAfterAbort.status, 400);
   assert.match((completeAfterAbort.json as { error: string }).error, /aborted/);
@@ -356,7 +341,7 @@ test("multipart refusals: corrupt parts, wrong hashes, abort, replay, expiry; no
   const up2 = await startUpload(u2, write, [u2.file.subarray(0, half), u2.file.subarray(half)]);
   const ok = await call("POST", `${up2.base}/complete?uploadId=${up2.uploadId}`, write, {
     parts: up2.parts,
-    narInfoCreate: narInfoCreate(u2),
+    narInfoCreate: narInfoCreateFor(u2),
   });
   assert.equal(ok.status, 200, ok.text);
   const replay = await fetch(up2.urls[0] as string, {
@@ -367,7 +352,7 @@ test("multipart refusals: corrupt parts, wrong hashes, abort, replay, expiry; no
   assert.equal(replay.status, 404);
   const again = await call("POST", `${up2.base}/complete?uploadId=${up2.uploadId}`, write, {
     parts: up2.parts,
-    narInfoCreate: narInfoCreate(u2),
+    narInfoCreate: narInfoCreateFor(u2),
   });
   assert.equal(again.status, 400);
   assert.equal(await narinfoStatus(u2.hash), 200);
@@ -418,7 +403,7 @@ test("cSig: a client key registered with POST key signs; a bad cSig is refused",
     });
   const refused = await call("POST", `${upN.base}/complete?uploadId=${upN.uploadId}`, write, {
     parts: upN.parts,
-    narInfoCreate: narInfoCreate(noKey, { cSig: signRaw(key, fp(noKey)).toString("base64") }),
+    narInfoCreate: narInfoCreateFor(noKey, { cSig: signRaw(key, fp(noKey)).toString("base64") }),
   });
   assert.equal(refused.status, 400);
   assert.match((refused.json as { error: string }).error, /no signing key registered/);
@@ -439,7 +424,7 @@ test("cSig: a client key registered with POST key signs; a bad cSig is refused",
 
   const wrong = await call("POST", `${upN.base}/complete?uploadId=${upN.uploadId}`, write, {
     parts: upN.parts,
-    narInfoCreate: narInfoCreate(noKey, {
+    narInfoCreate: narInfoCreateFor(noKey, {
       cSig: signRaw(generateSecretKey("x"), fp(noKey)).toString("base64"),
     }),
   });
@@ -447,7 +432,7 @@ test("cSig: a client key registered with POST key signs; a bad cSig is refused",
   assert.match((wrong.json as { error: string }).error, /does not verify/);
   const good = await call("POST", `${upN.base}/complete?uploadId=${upN.uploadId}`, write, {
     parts: upN.parts,
-    narInfoCreate: narInfoCreate(noKey, { cSig: signRaw(key, fp(noKey)).toString("base64") }),
+    narInfoCreate: narInfoCreateFor(noKey, { cSig: signRaw(key, fp(noKey)).toString("base64") }),
   });
   assert.equal(good.status, 200, good.text);
   const text = await (

@@ -7,28 +7,13 @@ import { existsSync } from "node:fs";
 import { mkdir, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { CachixApi, CachixApiError, type NarInfoCreate } from "../src/caches/cachix-api.js";
-import { formatHashNix32 } from "../src/nix/hash.js";
+import { CachixApi, CachixApiError } from "../src/caches/cachix-api.js";
 import { adminCreatePersonalToken } from "../src/server/cachix-admin.js";
 import { cachixDb } from "../src/server/cachix-db.js";
 import { PART_URL_TTL_MS } from "../src/server/cachix-uploads.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
 import { tempDir } from "./helpers/nix.js";
-import { makeUpload, type Upload } from "./server-fixtures.js";
-
-function nic(u: Upload): NarInfoCreate {
-  return {
-    cStoreHash: u.hash,
-    cStoreSuffix: u.storePath.slice(44),
-    cNarHash: formatHashNix32(u.narinfo.narHash),
-    cNarSize: u.nar.length,
-    cFileHash: createHash("sha256").update(u.file).digest("hex"),
-    cFileSize: u.file.length,
-    cReferences: [],
-    cDeriver: "unknown-deriver",
-    cSig: null,
-  };
-}
+import { makeUpload, narInfoCreateFor } from "./server-fixtures.js";
 
 test("server start aborts stale multipart uploads and removes their parts; live ones are kept", async () => {
   const dir = tempDir("nixcache-cachix-stale-");
@@ -99,7 +84,7 @@ test("server start aborts stale multipart uploads and removes their parts; live 
     await assert.rejects(
       api.complete("stale", a.narId, a.uploadId, {
         parts: [{ partNumber: 1, eTag: aPart.eTag }],
-        narInfoCreate: nic(slowNar),
+        narInfoCreate: narInfoCreateFor(slowNar),
       }),
       /already aborted/,
     );
@@ -112,7 +97,7 @@ test("server start aborts stale multipart uploads and removes their parts; live 
       assert.equal(store.upload(up.narId)?.state, "open", what);
       await api.complete("stale", up.narId, up.uploadId, {
         parts: [{ partNumber: 1, eTag: part.eTag }],
-        narInfoCreate: nic(u),
+        narInfoCreate: narInfoCreateFor(u),
       });
       assert.equal(await api.narInfoText("stale", u.hash).then((t) => t !== null), true, what);
       assert.equal(existsSync(partsDir(up.narId)), false, `${what}: parts removed once completed`);

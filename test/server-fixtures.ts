@@ -71,4 +71,20 @@ export function narInfoText(ni: NarInfo): string {
   return formatNarInfo(ni);
 }
 
+/** The Cachix `narInfoCreate` describing an upload, with fields replaced by `overrides`. */
+export function narInfoCreateFor(u: Upload, overrides: Record<string, unknown> = {}) {
+  return {
+    cStoreHash: u.hash,
+    cStoreSuffix: u.storePath.slice(44),
+    cNarHash: formatHashNix32(u.narinfo.narHash),
+    cNarSize: u.nar.length,
+    cFileHash: createHash("sha256").update(u.file).digest("hex"),
+    cFileSize: u.file.length,
+    cReferences: [] as string[],
+    cDeriver: "unknown-deriver",
+    cSig: null as string | null,
+    ...overrides,
+  };
+}
+
 export { formatHashNix32, text };
