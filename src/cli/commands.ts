@@ -20,6 +20,11 @@ const GROUPS: CommandGroup[] = [
     load: async () => (await import("./targets.js")).registerTargetsCommands,
   },
   {
+    name: "build",
+    summary: "build the target set, skipping what the caches hold, pushing each output as it finishes",
+    load: async () => (await import("./build.js")).registerBuildCommands,
+  },
+  {
     name: "push",
     summary: "push store paths and their closures to a binary cache; only what is missing",
     load: async () => (await import("./push.js")).registerPushCommands,

@@ -7,6 +7,7 @@ import { cacheToken, openCache } from "../caches/open.js";
 import { resolveStorePath } from "../local-store/path-info.js";
 import { parseSecretKey, type SecretKey } from "../nix/signing.js";
 import { type PushEvent, type PushSummary, push } from "../push/push.js";
+import { formatBytes } from "../report/format.js";
 import { printJson, UserError } from "./output.js";
 
 interface PushFlags {
@@ -181,17 +182,6 @@ function printSummary(s: PushSummary): void {
     `pushed ${s.pushed.length} paths (${formatBytes(s.narBytes)}${ratio}) to ${s.cache}; ` +
       `${s.skipped.length} already there${s.failed.length ? `; ${s.failed.length} FAILED` : ""}\n`,
   );
-}
-
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
 /** A bar on a terminal (paths, bytes, rate, current paths); one line per path otherwise. */

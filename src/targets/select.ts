@@ -72,9 +72,20 @@ export function selectPaths(
   return candidates.filter((c) => isSelected(apply, c)).map((c) => [...c]);
 }
 
-/** The attribute text users see: `packages.x86_64-linux.hello`. */
+/**
+ * The attribute path as Nix's installable syntax writes it: `packages.x86_64-linux.hello`, with
+ * names that are not plain identifiers quoted (`packages.x86_64-linux."a.b"`), so the text names
+ * exactly this attribute wherever it is shown, passed to Nix or written to JSON.
+ */
 export function attrText(path: readonly string[]): string {
-  return path.join(".");
+  return path.map(attrName).join(".");
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_'-]*$/;
+
+/** One attribute name, quoted when Nix's attribute-path syntax needs it. */
+export function attrName(name: string): string {
+  return IDENTIFIER.test(name) ? name : `"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 }
 
 /** The system an attribute path names, if it names one (configurations carry theirs inside). */

@@ -1,0 +1,105 @@
+// Turning what a user names (cache URLs, keys, upstreams) into what `build` runs with.
+import { cacheToken, openCache } from "../caches/open.js";
+import type { NixConfig } from "../local-store/nix-config.js";
+import { type PublicKey, parsePublicKey, publicKeyOf, type SecretKey } from "../nix/signing.js";
+import { NixcacheError } from "../util/errors.js";
+import type { PushTarget } from "./build.js";
+import { keysFrom, NIXOS_CACHE, NIXOS_CACHE_KEY, trustedKeysFor, type Upstream } from "./trust.js";
+
+export interface PushCacheOptions {
+  token?: string;
+  netrcFile?: string;
+  cachixApi?: string;
+  /** Keys trusted for every push cache (besides what each advertises). */
+  trustedKeys?: readonly PublicKey[];
+  /** The key pushes are signed with: its signatures count as trusted too. */
+  signingKey?: SecretKey;
+  nixConfig?: NixConfig;
+  connections?: number;
+}
+
+/** Parses `name:base64` public keys, naming the flag and position of a bad one. */
+export function parsePublicKeys(texts: readonly string[], flag: string): PublicKey[] {
+  return texts.map((k, i) => {
+    try {
+      return parsePublicKey(k);
+    } catch (e) {
+      throw new NixcacheError("usage", `${flag} #${i + 1}: ${(e as Error).message}`);
+    }
+  });
+}
+
+/** Opens each push cache and works out the keys it is trusted to sign with. */
+export async function openPushTargets(
+  urls: readonly string[],
+  o: PushCacheOptions = {},
+): Promise<PushTarget[]> {
+  const given = [
+    ...(o.trustedKeys ?? []),
+    ...(o.signingKey ? [publicKeyOf(o.signingKey)] : []),
+    ...keysFrom(o.nixConfig?.trustedPublicKeys ?? []),
+  ];
+  const seen = new Set<string>();
+  const out: PushTarget[] = [];
+  try {
+    for (const url of urls) {
+      if (seen.has(url)) throw new NixcacheError("usage", `--push ${url} is given twice`);
+      seen.add(url);
+      let cache: PushTarget["cache"];
+      const token = cacheToken(url, o.token);
+      try {
+        cache = await openCache(url, {
+          token,
+          netrcFile: o.netrcFile,
+          cachixApi: o.cachixApi,
+          connections: o.connections ?? 16,
+        });
+      } catch (e) {
+        throw new NixcacheError("usage", `--push ${url}: ${(e as Error).message}`);
+      }
+      out.push({ cache, trustedKeys: await trustedKeysFor(cache, given, token) });
+    }
+  } catch (e) {
+    await Promise.all(out.map((p) => p.cache.close()));
+    throw e;
+  }
+  return out;
+}
+
+export interface UpstreamChoice {
+  /** Upstream cache URLs; undefined means the default. */
+  urls?: readonly string[];
+  keys?: readonly PublicKey[];
+  /** `--no-upstream-filter`. */
+  disabled?: boolean;
+}
+
+/**
+ * The upstream caches whose signed paths are not pushed. Default: cache.nixos.org with its key
+ * when the machine's Nix substitutes from it. An upstream is trusted with the given keys, the
+ * keys the machine's Nix trusts, and cache.nixos.org's own key for cache.nixos.org.
+ */
+export async function openUpstreams(choice: UpstreamChoice, nixConfig: NixConfig): Promise<Upstream[]> {
+  if (choice.disabled) return [];
+  const norm = (u: string) => u.replace(/\/+$/, "");
+  const urls = choice.urls ?? (nixConfig.substituters.map(norm).includes(NIXOS_CACHE) ? [NIXOS_CACHE] : []);
+  const machine = keysFrom(nixConfig.trustedPublicKeys);
+  const out: Upstream[] = [];
+  for (const url of urls) {
+    const keys = [...(choice.keys ?? []), ...machine];
+    if (norm(url) === NIXOS_CACHE) keys.push(parsePublicKey(NIXOS_CACHE_KEY));
+    if (keys.length === 0)
+      throw new NixcacheError(
+        "usage",
+        `--upstream ${url} needs --upstream-key (paths are only left out when signed by a key you trust)`,
+      );
+    let cache: Upstream["cache"];
+    try {
+      cache = await openCache(url, {});
+    } catch (e) {
+      throw new NixcacheError("usage", `--upstream ${url}: ${(e as Error).message}`);
+    }
+    out.push({ cache, keys });
+  }
+  return out;
+}

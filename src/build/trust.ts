@@ -1,0 +1,104 @@
+// Which keys a push cache is trusted to sign with, and the upstream filter.
+import { request } from "undici";
+import { CachixCache } from "../caches/cachix-cache.js";
+import type { BinaryCache } from "../caches/types.js";
+import { PathLookup } from "../ci/verify-lookup.js";
+import type { PathInfo } from "../local-store/path-info.js";
+import { type PublicKey, parsePublicKey } from "../nix/signing.js";
+import { parseStorePath } from "../nix/store-path.js";
+
+/** cache.nixos.org, the default upstream when the machine's Nix uses it. */
+export const NIXOS_CACHE = "https://cache.nixos.org";
+export const NIXOS_CACHE_KEY = "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=";
+
+/** The well-formed keys among `texts` (a malformed one can vouch for nothing). */
+export function keysFrom(texts: readonly string[]): PublicKey[] {
+  const out: PublicKey[] = [];
+  for (const t of texts) {
+    try {
+      out.push(parsePublicKey(t));
+    } catch {}
+  }
+  return out;
+}
+
+/**
+ * The public keys a cache says it signs with: a Cachix cache's `publicSigningKeys`, or the same
+ * from a nixcache server's Cachix-compatible API (`/api/v1/cache/<name>` beside the Nix
+ * protocol's `/<name>`). Any other cache advertises none; failures mean none.
+ */
+export async function advertisedKeys(cache: BinaryCache, token?: string): Promise<PublicKey[]> {
+  try {
+    if (cache instanceof CachixCache) return keysFrom((await cache.describe()).publicSigningKeys);
+    const u = new URL(cache.url);
+    if (u.protocol !== "http:" && u.protocol !== "https:") return [];
+    const name = u.pathname.replace(/\/+$/, "").split("/").pop();
+    if (!name) return [];
+    const api = new URL(`/api/v1/cache/${encodeURIComponent(name)}`, u.origin);
+    const res = await request(api, {
+      headers: { authorization: `Bearer ${token ?? ""}`, accept: "application/json" },
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      return [];
+    }
+    const body = (await res.body.json()) as { publicSigningKeys?: unknown };
+    const keys = Array.isArray(body.publicSigningKeys) ? body.publicSigningKeys : [];
+    return keysFrom(keys.filter((k): k is string => typeof k === "string"));
+  } catch {
+    return [];
+  }
+}
+
+/** The keys trusted for a push cache: the given ones and what it advertises, without repeats. */
+export async function trustedKeysFor(
+  cache: BinaryCache,
+  given: readonly PublicKey[],
+  token?: string,
+): Promise<PublicKey[]> {
+  const all = [...given, ...(await advertisedKeys(cache, token))];
+  const seen = new Set<string>();
+  return all.filter((k) => {
+    const id = `${k.name}:${k.key.toString("base64")}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+export interface Upstream {
+  cache: BinaryCache;
+  keys: PublicKey[];
+}
+
+/**
+ * The upstream filter: of these paths, those an upstream cache serves signed by its key, so
+ * that pushing them again would only copy nixpkgs into the project's cache. Each upstream
+ * answers once per path, however many push caches ask.
+ */
+export class UpstreamFilter {
+  private readonly lookups: PathLookup[];
+
+  constructor(readonly upstreams: readonly Upstream[]) {
+    this.lookups = upstreams.map((u) => new PathLookup([u.cache], u.keys, 32));
+  }
+
+  async served(paths: readonly PathInfo[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    if (this.lookups.length === 0) return out;
+    await Promise.all(
+      paths.map(async (p) => {
+        const hash = parseStorePath(p.path).hash;
+        for (const l of this.lookups) {
+          if ((await l.lookup(hash)).state === "ok") {
+            out.add(p.path);
+            return;
+          }
+        }
+      }),
+    );
+    return out;
+  }
+}

@@ -1,0 +1,259 @@
+import { appendFile, mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { type Command, Option } from "commander";
+import type { BuildOptions, BuildReport, PushTarget } from "../build/build.js";
+import type { Upstream } from "../build/trust.js";
+import { COMPRESSIONS, type Compression } from "../caches/compression.js";
+import type { NixConfig } from "../local-store/nix-config.js";
+import { parseSecretKey, type SecretKey } from "../nix/signing.js";
+import { exitCodeOf } from "../util/errors.js";
+import { printJson, UserError } from "./output.js";
+import { addTargetFlags, loadTargets, type TargetFlags } from "./targets.js";
+
+export interface BuildFlags extends TargetFlags {
+  push?: string[];
+  trustedKey?: string[];
+  upstream?: string[];
+  upstreamKey?: string[];
+  upstreamFilter: boolean;
+  maxJobs?: string;
+  cores?: string;
+  keepGoing?: boolean;
+  logDir?: string;
+  requirePush?: boolean;
+  signingKey?: string;
+  token?: string;
+  netrcFile?: string;
+  cachixApi?: string;
+  compression: Compression;
+  compressionLevel?: string;
+  jobs: string;
+  json?: boolean;
+  summary?: string;
+}
+
+/** The flags `build` and `ci` share (everything but where to push). */
+export function addBuildFlags(cmd: Command): Command {
+  return addTargetFlags(cmd)
+    .option(
+      "--trusted-key <key...>",
+      "public key `name:base64` the caches' signatures are checked against (repeatable)",
+    )
+    .option(
+      "--upstream <url...>",
+      "upstream caches whose signed paths are not pushed (default: cache.nixos.org when nix.conf uses it)",
+    )
+    .option("--upstream-key <key...>", "public keys the upstream caches sign with")
+    .option("--no-upstream-filter", "push every path, even those an upstream cache serves")
+    .option("--max-jobs <n>", "passed to Nix: builds in parallel")
+    .option("--cores <n>", "passed to Nix: cores per build")
+    .option("-k, --keep-going", "a failed target does not stop the others")
+    .option(
+      "--log-dir <dir>",
+      "where per-target build logs go (default: a new temporary directory, reported)",
+    )
+    .option("--require-push", "exit 1 when any output failed to reach any push cache")
+    .option("--signing-key <file>", "sign pushed narinfos with this Nix secret key file")
+    .option(
+      "--token <token>",
+      "token for the caches (default: $NIXCACHE_TOKEN; cachix:// $CACHIX_AUTH_TOKEN)",
+    )
+    .option("--netrc-file <file>", "netrc file for Basic auth (default: the one Nix uses)")
+    .option("--cachix-api <url>", "for cachix://NAME: the Cachix-compatible API")
+    .addOption(
+      new Option("--compression <method>", "NAR compression").choices([...COMPRESSIONS]).default("zstd"),
+    )
+    .option("--compression-level <n>", "compression level (default: zstd 2, xz 6)")
+    .option("-j, --jobs <n>", "NAR uploads in flight per cache", "8")
+    .option("--json", "print the report as JSON on stdout")
+    .option(
+      "--summary <file>",
+      "append a Markdown summary to this file (default under GitHub Actions: $GITHUB_STEP_SUMMARY)",
+    );
+}
+
+function intFlag(v: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max)
+    throw new UserError(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`, 2);
+  return Number(v);
+}
+
+async function readSigningKey(file: string): Promise<SecretKey> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new UserError(`cannot read signing key ${file}: ${(e as NodeJS.ErrnoException).code}`, 2);
+  }
+  try {
+    return parseSecretKey(text);
+  } catch (e) {
+    throw new UserError(`signing key ${file}: ${(e as Error).message}`, 2);
+  }
+}
+
+/** SIGINT → abort: the first Ctrl-C stops the build and the uploads, a second exits at once. */
+export function abortOnSigint(what: string): {
+  signal: AbortSignal;
+  dispose: () => void;
+  interrupted: () => boolean;
+} {
+  const ac = new AbortController();
+  const onSigint = () => {
+    if (ac.signal.aborted) process.exit(130);
+    process.stderr.write(`\nnixcache: interrupted; stopping ${what} (Ctrl-C again to quit at once)\n`);
+    ac.abort(new Error("interrupted"));
+  };
+  process.on("SIGINT", onSigint);
+  return {
+    signal: ac.signal,
+    dispose: () => process.off("SIGINT", onSigint),
+    interrupted: () => ac.signal.aborted,
+  };
+}
+
+export interface PreparedBuild {
+  options: BuildOptions;
+  nixConfig: NixConfig;
+  close: () => Promise<void>;
+}
+
+/** Flags → build options: Nix config, targets, push caches and upstreams opened. */
+export async function prepareBuild(urls: readonly string[], flags: BuildFlags): Promise<PreparedBuild> {
+  const [{ readNixConfig }, setup] = await Promise.all([
+    import("../local-store/nix-config.js"),
+    import("../build/setup.js"),
+  ]);
+  const level = intFlag(flags.compressionLevel, "--compression-level", 0, 22);
+  const jobs = intFlag(flags.jobs, "--jobs", 1, 256) ?? 8;
+  intFlag(flags.maxJobs === "auto" ? undefined : flags.maxJobs, "--max-jobs", 0, 4096);
+  intFlag(flags.cores, "--cores", 0, 4096);
+  if (flags.upstreamKey && !flags.upstream && flags.upstreamFilter)
+    throw new UserError("--upstream-key needs --upstream", 2);
+  const signingKey = flags.signingKey ? await readSigningKey(flags.signingKey) : undefined;
+  const trustedKeys = setup.parsePublicKeys(flags.trustedKey ?? [], "--trusted-key");
+  const upstreamKeys = setup.parsePublicKeys(flags.upstreamKey ?? [], "--upstream-key");
+  const nixConfig = await readNixConfig();
+  const { targets } = await loadTargets(flags);
+  let push: PushTarget[] = [];
+  let upstreams: Upstream[] = [];
+  const close = async () => {
+    await Promise.all([...push.map((p) => p.cache.close()), ...upstreams.map((u) => u.cache.close())]);
+  };
+  try {
+    push = await setup.openPushTargets(urls, {
+      token: flags.token,
+      netrcFile: flags.netrcFile,
+      cachixApi: flags.cachixApi,
+      trustedKeys,
+      signingKey,
+      nixConfig,
+      connections: Math.max(16, jobs * 2),
+    });
+    const choice: Parameters<typeof setup.openUpstreams>[0] = {
+      disabled: !flags.upstreamFilter,
+      keys: upstreamKeys,
+    };
+    if (flags.upstream) choice.urls = flags.upstream;
+    upstreams = await setup.openUpstreams(choice, nixConfig);
+  } catch (e) {
+    await close();
+    throw new UserError((e as Error).message, exitCodeOf(e) === 2 ? 2 : 1);
+  }
+  const logDir = flags.logDir ?? (await mkdtemp(path.join(tmpdir(), "nixcache-logs-")));
+  const options: BuildOptions = {
+    targets,
+    nixConfig,
+    push,
+    upstreams,
+    keepGoing: flags.keepGoing === true,
+    logDir,
+    requirePush: flags.requirePush === true,
+    pushOptions: { compression: flags.compression, level, jobs, signingKey },
+  };
+  if (flags.maxJobs !== undefined) options.maxJobs = flags.maxJobs;
+  if (flags.cores !== undefined) options.cores = flags.cores;
+  return { options, nixConfig, close };
+}
+
+/** Writes the GitHub step summary (appended: the file is shared by the job's steps). */
+export async function writeSummary(file: string | undefined, markdown: string): Promise<void> {
+  const target = file ?? process.env.GITHUB_STEP_SUMMARY;
+  if (target) await appendFile(target, markdown);
+}
+
+async function runBuild(flags: BuildFlags): Promise<number> {
+  const [{ build }, report, { BuildProgress }] = await Promise.all([
+    import("../build/build.js"),
+    import("../report/build-report.js"),
+    import("./build-progress.js"),
+  ]);
+  const urls = flags.push ?? [];
+  if (urls.length === 0) process.stderr.write("nixcache: warning: no --push cache given: building only\n");
+  const prepared = await prepareBuild(urls, flags);
+  const abort = abortOnSigint("the build and uploads");
+  const progress = new BuildProgress(!!process.stderr.isTTY && !flags.json);
+  let result: BuildReport;
+  try {
+    result = await build({ ...prepared.options, signal: abort.signal, onEvent: (e) => progress.event(e) });
+  } finally {
+    progress.stop();
+    abort.dispose();
+    await prepared.close();
+  }
+  process.stderr.write(report.formatFailedLogs(result));
+  if (flags.json) printJson(buildJson(result));
+  else process.stdout.write(report.formatBuildTable(result));
+  process.stderr.write(`nixcache: build logs in ${result.summary.logDir}\n`);
+  await writeSummary(flags.summary, report.formatBuildMarkdown(result));
+  if (process.env.GITHUB_ACTIONS === "true")
+    (flags.json ? process.stderr : process.stdout).write(report.formatBuildAnnotations(result));
+  if (abort.interrupted()) return 130;
+  return result.summary.ok ? 0 : 1;
+}
+
+/** The `--json` contract: targets with attr, system, status, outPath, push, log; and a summary. */
+export function buildJson(r: BuildReport): unknown {
+  return {
+    targets: r.targets.map((t) => ({
+      attr: t.attr,
+      system: t.system,
+      status: t.status,
+      outPath: t.outPath,
+      push: t.push,
+      log: t.log,
+      ...(t.error !== undefined ? { error: t.error } : {}),
+    })),
+    summary: r.summary,
+  };
+}
+
+export function registerBuildCommands(program: Command): void {
+  const cmd = program
+    .command("build")
+    .description(
+      "Build the flake's target set (exactly what `nixcache targets` selects) for the systems this machine " +
+        "builds, and push each target's closure to every --push cache as soon as that target is built, while " +
+        "the others still build. Targets whose outputs every push cache already holds, signed by a key it is " +
+        "trusted with, are not built or downloaded at all. Paths an upstream cache (cache.nixos.org) serves " +
+        "signed are not pushed. A cache that fails is reported with its reason; the others still get every output.",
+    )
+    .option("--push <cache...>", "caches to push to (file://, http(s)://, cachix://NAME); repeatable");
+  addBuildFlags(cmd)
+    .addHelpText(
+      "after",
+      "\nStatus of each target: cached (already in every push cache), built, failed, not-built-here\n" +
+        "(a system this machine cannot build), eval-failed.\n" +
+        "Exit status: 0 when every buildable target is cached or built (and, with --require-push, pushed\n" +
+        "everywhere), 1 otherwise, 2 on usage errors.\n\n" +
+        "Examples:\n" +
+        "  nixcache build --push http://127.0.0.1:7080/main --keep-going\n" +
+        "  nixcache build --push cachix://mycache --push https://cache.example.org/main --json\n" +
+        "  nixcache build --system x86_64-linux --push file:///srv/cache --no-upstream-filter",
+    )
+    .action(async (flags: BuildFlags) => {
+      process.exitCode = await runBuild(flags);
+    });
+}
