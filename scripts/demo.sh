@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The main job, end to end, on the embedded default: nixcache's own cache server.
-#   1. start `nixcache serve` with a fresh data directory, create a cache and a write token
-#   2. build the demo flake's targets with real Nix
-#   3. `nixcache push` their closures to the server
-#   4. `nixcache verify` every target (and its closure) is there and signed by the cache's key
-#   5. delete the outputs locally and let `nix build` substitute them back from the server
-# Prints what it does; exits non-zero at the first step that fails.
+# The main job on the embedded default, as a new user runs it:
+#   1. `nixcache ci --flake ./examples/demo-flake`: selects the targets, builds what the cache
+#      lacks, pushes each target as it finishes to nixcache's own server (started on a loopback
+#      port with a cache `main`), verifies every target and its closure is substitutable, and
+#      prints the substituter line and public key to add to nix.conf;
+#   2. deletes one built output locally and substitutes it back with plain `nix-store -r` from
+#      that substituter and key, failing if Nix had to build instead.
+# Uses a fresh data directory and port so it touches nothing of yours; stops the server at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-nix.sh
@@ -14,55 +15,39 @@ nixcache() { node bin/nixcache "$@"; }
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 work=$(mktemp -d /tmp/nixcache-demo.XXXXXX)
+export XDG_DATA_HOME="$work/xdg"
 port=${NIXCACHE_DEMO_PORT:-$((20000 + RANDOM % 20000))}
-server_pid=""
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  local state="$XDG_DATA_HOME/nixcache/embedded-server.json"
+  if [ -f "$state" ]; then
+    pid=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).pid)' "$state")
+    kill "$pid" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-step "Creating a cache 'demo' and a write token in $work/data"
-pubkey=$(nixcache cache create demo --data "$work/data")
-echo "cache public key: $pubkey"
-token=$(nixcache token create --data "$work/data" --cache demo --perm write)
-echo "write token created (not shown)"
-
-step "Starting nixcache serve on 127.0.0.1:$port"
-node bin/nixcache serve --data "$work/data" --listen "127.0.0.1:$port" 2>"$work/server.log" &
-server_pid=$!
-for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null
-cache="http://127.0.0.1:$port/demo"
-
 flake=./examples/demo-flake
-step "Target set of $flake"
-nixcache targets --flake "$flake"
+step "nixcache ci --flake $flake   (no --cache: the embedded nixcache server)"
+nixcache ci --flake "$flake" --port "$port" | tee "$work/ci.out"
 
-step "Building the x86_64-linux targets with nix build"
-mapfile -t outs < <(nixcache targets --flake "$flake" --json |
-  node -e 'const t=JSON.parse(require("fs").readFileSync(0,"utf8")); for (const x of t) if (x.system==="x86_64-linux" && !x.error) console.log(x.attr)')
-installables=()
-for a in "${outs[@]}"; do installables+=("$flake#$a"); done
-nix build --no-link "${installables[@]}"
-mapfile -t paths < <(nix path-info "${installables[@]}")
-printf '%s\n' "${paths[@]}"
+substituter=$(sed -n 's/^  substituters = //p' "$work/ci.out")
+pubkey=$(sed -n 's/^  trusted-public-keys = //p' "$work/ci.out")
+[ -n "$substituter" ] && [ -n "$pubkey" ] || { echo "FAIL: ci printed no substituter and key" >&2; exit 1; }
 
-step "Pushing their closures with nixcache push"
-NIXCACHE_TOKEN=$token nixcache push "$cache" "${paths[@]}"
-
-step "Verifying every target and its closure is substitutable and signed (nixcache verify)"
-nixcache verify --flake "$flake" --cache "$cache" --trusted-key "$pubkey" --closure --system x86_64-linux
-
-step "Deleting the outputs and their closures locally, then substituting them back from the server"
-mapfile -t closure < <(nix-store -qR "${paths[@]}")
-nix-store --delete "${closure[@]}" >/dev/null
-for p in "${closure[@]}"; do [ ! -e "$p" ] || { echo "could not delete $p" >&2; exit 1; }; done
-nix build --no-link --option substituters "$cache" --option trusted-public-keys "$pubkey" "${installables[@]}" 2>&1 |
+out=$(nixcache targets --flake "$flake" --system x86_64-linux --json |
+  node -e 'const t=JSON.parse(require("fs").readFileSync(0,"utf8")); console.log(t.find((x)=>x.attr==="packages.x86_64-linux.hello").outPath)')
+step "Deleting $out locally, then substituting it back with nix-store -r from $substituter"
+nix-store --delete "$out" >/dev/null
+[ ! -e "$out" ] || { echo "FAIL: could not delete $out" >&2; exit 1; }
+nix-store -r "$out" --option substituters "$substituter" --option trusted-public-keys "$pubkey" 2>&1 |
   tee "$work/substitute.log"
 if grep -q "^building '" "$work/substitute.log"; then
   echo "FAIL: nix built something instead of substituting it" >&2
   exit 1
 fi
-for p in "${closure[@]}"; do [ -e "$p" ] || { echo "FAIL: $p was not substituted" >&2; exit 1; }; done
-printf '\n\033[1mOK:\033[0m %d targets (%d store paths) pushed, verified, and substituted from nixcache serve without building.\n' "${#paths[@]}" "${#closure[@]}"
+grep -q "copying path '$out' from '$substituter'" "$work/substitute.log" ||
+  { echo "FAIL: nix-store -r did not copy $out from $substituter" >&2; exit 1; }
+[ -e "$out" ] || { echo "FAIL: $out was not substituted" >&2; exit 1; }
+"$out/bin/demo-hello"
+printf '\n\033[1mOK:\033[0m nixcache ci built, pushed and verified the demo flake on the embedded cache, and nix-store -r substituted %s back from it without building.\n' "$out"

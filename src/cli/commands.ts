@@ -25,6 +25,11 @@ const GROUPS: CommandGroup[] = [
     load: async () => (await import("./build.js")).registerBuildCommands,
   },
   {
+    name: "ci",
+    summary: "the whole CI job: targets, build, push, verify, one report (embedded cache by default)",
+    load: async () => (await import("./ci.js")).registerCiCommands,
+  },
+  {
     name: "push",
     summary: "push store paths and their closures to a binary cache; only what is missing",
     load: async () => (await import("./push.js")).registerPushCommands,

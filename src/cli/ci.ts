@@ -1,0 +1,142 @@
+import type { Command } from "commander";
+import type { CiReport } from "../ci/ci.js";
+import type { EmbeddedServer } from "../ci/embedded.js";
+import {
+  abortOnSigint,
+  addBuildFlags,
+  type BuildFlags,
+  buildJson,
+  prepareBuild,
+  writeSummary,
+} from "./build.js";
+import { printJson, UserError } from "./output.js";
+
+interface CiFlags extends BuildFlags {
+  cache?: string[];
+  data?: string;
+  port?: string;
+}
+
+function ciJson(r: CiReport, embedded?: EmbeddedServer): unknown {
+  const build = buildJson(r.build) as { summary: unknown };
+  return {
+    targets: r.targets,
+    summary: {
+      ...r.summary,
+      build: build.summary,
+      verify: { complete: r.verify.complete, counts: r.verify.counts },
+    },
+    ...(embedded
+      ? {
+          embedded: {
+            cacheUrl: embedded.cacheUrl,
+            publicKey: embedded.publicKey,
+            pid: embedded.pid,
+            dataDir: embedded.dataDir,
+            started: embedded.started,
+          },
+        }
+      : {}),
+  };
+}
+
+function substituterLines(e: EmbeddedServer): string {
+  return (
+    `\nThe embedded cache (nixcache serve, pid ${e.pid}${e.started ? ", started now" : ""}, data ${e.dataDir}):\n` +
+    "add to nix.conf (or pass with --option) to substitute from it:\n" +
+    `  substituters = ${e.cacheUrl}\n` +
+    `  trusted-public-keys = ${e.publicKey}\n` +
+    `Stop it with: kill ${e.pid}\n`
+  );
+}
+
+async function runCi(flags: CiFlags): Promise<number> {
+  const [{ ci }, report, { BuildProgress }] = await Promise.all([
+    import("../ci/ci.js"),
+    import("../report/ci-report.js"),
+    import("./build-progress.js"),
+  ]);
+  let embedded: EmbeddedServer | undefined;
+  let urls = flags.cache ?? [];
+  if (urls.length === 0) {
+    if (flags.token) throw new UserError("--token needs --cache: the embedded cache uses its own token", 2);
+    const { ensureEmbeddedServer } = await import("../ci/embedded.js");
+    const port = flags.port === undefined ? undefined : Number(flags.port);
+    if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535))
+      throw new UserError(`--port must be a port number, got ${JSON.stringify(flags.port)}`, 2);
+    try {
+      embedded = await ensureEmbeddedServer({ dataDir: flags.data, port });
+    } catch (e) {
+      throw new UserError(`embedded cache: ${(e as Error).message}`);
+    }
+    process.stderr.write(
+      `nixcache: no --cache given: using the embedded cache ${embedded.cacheUrl}` +
+        `${embedded.started ? " (started nixcache serve)" : " (already running)"}\n`,
+    );
+    urls = [embedded.cacheUrl];
+  } else if (flags.data !== undefined || flags.port !== undefined) {
+    throw new UserError(
+      "--data and --port choose the embedded cache: they cannot be combined with --cache",
+      2,
+    );
+  }
+  const prepared = await prepareBuild(urls, embedded ? { ...flags, token: embedded.token } : flags);
+  const abort = abortOnSigint("the build and uploads");
+  const progress = new BuildProgress(!!process.stderr.isTTY && !flags.json);
+  let result: CiReport;
+  try {
+    result = await ci({ ...prepared.options, signal: abort.signal, onEvent: (e) => progress.event(e) });
+  } finally {
+    progress.stop();
+    abort.dispose();
+    await prepared.close();
+  }
+  const { formatFailedLogs } = await import("../report/build-report.js");
+  process.stderr.write(formatFailedLogs(result.build));
+  if (flags.json) printJson(ciJson(result, embedded));
+  else {
+    process.stdout.write(report.formatCiTable(result));
+    if (embedded) process.stdout.write(substituterLines(embedded));
+  }
+  process.stderr.write(`nixcache: build logs in ${result.build.summary.logDir}\n`);
+  await writeSummary(flags.summary, report.formatCiMarkdown(result));
+  if (process.env.GITHUB_ACTIONS === "true")
+    (flags.json ? process.stderr : process.stdout).write(report.formatCiAnnotations(result));
+  if (abort.interrupted()) return 130;
+  return result.summary.ok ? 0 : 1;
+}
+
+export function registerCiCommands(program: Command): void {
+  const cmd = program
+    .command("ci")
+    .description(
+      "The whole CI job in one command: select the target set, build what the caches lack (pushing each " +
+        "target as it finishes), then verify that every target and its runtime closure is substitutable " +
+        "from the caches and signed by a trusted key. Targets of systems this machine cannot build are " +
+        "listed as not built here and still verified. With no --cache it uses the embedded default: " +
+        "nixcache's own server on a loopback port over the per-user data directory (started when not " +
+        "already running), with a cache `main`, and prints the substituter and key to add to nix.conf.",
+    )
+    .option(
+      "--cache <url...>",
+      "caches to push to and verify against (default: the embedded nixcache server)",
+    )
+    .option("--data <dir>", "data directory of the embedded server (default: $XDG_DATA_HOME/nixcache)")
+    .option(
+      "--port <port>",
+      "port of the embedded server when it is started (default 7080, else a free one)",
+    );
+  addBuildFlags(cmd)
+    .addHelpText(
+      "after",
+      "\nExit status: 0 when every target this machine builds is cached or built and substitutable\n" +
+        "(closure included), 1 otherwise, 2 on usage errors.\n\n" +
+        "Examples:\n" +
+        "  nixcache ci --flake ./examples/demo-flake          # the embedded default\n" +
+        "  nixcache ci --cache cachix://mycache --branch main --json\n" +
+        "  nixcache ci --cache https://cache.example.org/main --trusted-key 'cache.example.org-1:AbC...='",
+    )
+    .action(async (flags: CiFlags) => {
+      process.exitCode = await runCi(flags);
+    });
+}
