@@ -2,7 +2,6 @@
 // provision with a personal token, inspect personal/write/read tokens, a push token that tries to
 // provision, push a closure through cachix://, and substitute it with nix-store -r from the Nix side.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,16 +10,7 @@ import { decodeJwtClaims } from "../src/cachix/jwt.js";
 import { parseSecretKey } from "../src/nix/signing.js";
 import { startServer } from "../src/server/server.js";
 import { runCli } from "./helpers/cli.js";
-import { nixSync, requireNix, tempDir } from "./helpers/nix.js";
-
-/** Runs a Nix program without blocking the event loop (the server under test is in this process). */
-function nixAsync(program: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) =>
-    execFile(program, args, (err, _stdout, stderr) =>
-      err ? reject(new Error(`${program} ${args.join(" ")} failed: ${stderr}`)) : resolve(),
-    ),
-  );
-}
+import { nixAsync, nixSync, requireNix, tempDir } from "./helpers/nix.js";
 
 interface Step {
   step: string;

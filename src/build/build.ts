@@ -99,7 +99,8 @@ export interface BuildOptions extends ResolveOptions {
 const TAIL_LINES = 25;
 
 function logName(t: Target): string {
-  return `${t.system}.${t.attr}`.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 200) + ".log";
+  const base = `${t.system}.${t.attr}`.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 200);
+  return `${base}.log`;
 }
 
 function outputsOf(t: Target): string[] {

@@ -62,8 +62,11 @@ async function runCi(flags: CiFlags): Promise<number> {
     if (flags.token) throw new UserError("--token needs --cache: the embedded cache uses its own token", 2);
     const { ensureEmbeddedServer } = await import("../ci/embedded.js");
     const port = flags.port === undefined ? undefined : Number(flags.port);
-    if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535))
-      throw new UserError(`--port must be a port number, got ${JSON.stringify(flags.port)}`, 2);
+    if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
+      throw new UserError(
+        `--port must be a port number (0: any free port), got ${JSON.stringify(flags.port)}`,
+        2,
+      );
     try {
       embedded = await ensureEmbeddedServer({ dataDir: flags.data, port });
     } catch (e) {

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,6 +24,18 @@ export function nixSync(program: string, args: string[], input?: string | Buffer
     const err = e as { stderr?: Buffer; message: string };
     throw new Error(`${program} ${args.join(" ")} failed: ${err.stderr?.toString() ?? err.message}`);
   }
+}
+
+/**
+ * Runs a Nix program without blocking the event loop: needed whenever the server Nix talks to
+ * runs in the test's own process.
+ */
+export function nixAsync(program: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile(program, args, (err, _stdout, stderr) =>
+      err ? reject(new Error(`${program} ${args.join(" ")} failed: ${stderr}`)) : resolve(),
+    ),
+  );
 }
 
 export function tempDir(prefix = "nixcache-test-"): { path: string; cleanup: () => void } {
