@@ -54,8 +54,8 @@ export async function openCache(url: string, opts: OpenCacheOptions = {}): Promi
     }
     case "cachix:": {
       const [{ CachixCache }, { DEFAULT_CACHIX_API }] = await Promise.all([
-        import("./cachix-cache.js"),
-        import("./cachix-api.js"),
+        import("./cachix/cache.js"),
+        import("../cachix-api/schemas.js"),
       ]);
       // Without an explicit token, the token and signing key come from the environment as
       // cachix's client reads them (see cachixToken).

@@ -199,22 +199,3 @@ export function verifyExitCode(r: VerifyReport): number {
   if (r.counts.error > 0) return 2;
   return r.complete ? 0 : 1;
 }
-
-/** Parses `30s`, `45m`, `1h`, `1h30m`, `500ms` (a bare number is seconds) into milliseconds. */
-export function parseDuration(text: string): number {
-  const t = text.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000);
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-  let total = 0;
-  let pos = 0;
-  while (pos < t.length) {
-    re.lastIndex = pos;
-    const m = re.exec(t);
-    if (!m) throw new Error(`invalid duration ${JSON.stringify(text)}: expected e.g. 30s, 45m, 1h or 1h30m`);
-    total += Number(m[1]) * unit[m[2] as keyof typeof unit];
-    pos = re.lastIndex;
-  }
-  if (t.length === 0) throw new Error('invalid duration "": expected e.g. 30s, 45m, 1h or 1h30m');
-  return Math.round(total);
-}

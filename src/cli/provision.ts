@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { parseCachixSigningKey } from "../caches/cachix-cache.js";
+import { parseCachixSigningKey } from "../caches/cachix/cache.js";
 import {
   ProvisionRefused,
   type ProvisionRequest,

@@ -1,4 +1,3 @@
-import { setMaxListeners } from "node:events";
 import { readFile } from "node:fs/promises";
 import cliProgress from "cli-progress";
 import { type Command, Option } from "commander";
@@ -7,6 +6,9 @@ import { cacheToken, openCache } from "../caches/open.js";
 import { resolveStorePath } from "../local-store/path-info.js";
 import { parseSecretKey, type SecretKey } from "../nix/signing.js";
 import { type PushEvent, type PushSummary, push } from "../push/push.js";
+import { abortOnSigint } from "../util/abort.js";
+import { formatBytes } from "../util/bytes.js";
+import { readStdin } from "../util/stdin.js";
 import { printJson, UserError } from "./output.js";
 
 interface PushFlags {
@@ -84,9 +86,7 @@ function parseIntArg(what: string, min: number, max: number): (v: string) => num
 async function runPush(cacheUrl: string, args: string[], flags: PushFlags): Promise<number> {
   const raw = [...args];
   if (flags.stdin) {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    raw.push(...Buffer.concat(chunks).toString("utf8").split(/\s+/).filter(Boolean));
+    raw.push(...(await readStdin()).split(/\s+/).filter(Boolean));
   }
   if (raw.length === 0) throw new UserError("no paths to push: give PATH arguments or --stdin", 2);
   const paths = await Promise.all(
@@ -120,17 +120,9 @@ async function runPush(cacheUrl: string, args: string[], flags: PushFlags): Prom
     throw new UserError((e as Error).message);
   }
 
-  const ac = new AbortController();
-  // Every in-flight request and retry wait listens on it.
-  setMaxListeners(0, ac.signal);
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    process.stderr.write("\nnixcache: interrupted; stopping uploads (Ctrl-C again to quit at once)\n");
-    ac.abort(new Error("interrupted"));
-  };
-  process.on("SIGINT", onSigint);
+  const interrupt = abortOnSigint(() =>
+    process.stderr.write("\nnixcache: interrupted; stopping uploads (Ctrl-C again to quit at once)\n"),
+  );
   const progress = flags.json ? undefined : new Progress(!!process.stderr.isTTY, !!flags.dryRun);
   let summary: PushSummary;
   try {
@@ -140,12 +132,12 @@ async function runPush(cacheUrl: string, args: string[], flags: PushFlags): Prom
       jobs: flags.jobs,
       signingKey,
       dryRun: flags.dryRun,
-      signal: ac.signal,
+      signal: interrupt.signal,
       onEvent: (e) => progress?.event(e),
     });
   } finally {
     progress?.stop();
-    process.off("SIGINT", onSigint);
+    interrupt.dispose();
     await cache.close();
   }
   if (flags.json) {
@@ -162,7 +154,7 @@ async function runPush(cacheUrl: string, args: string[], flags: PushFlags): Prom
   } else {
     printSummary(summary);
   }
-  if (interrupted) return 130;
+  if (interrupt.interrupted) return 130;
   return summary.failed.length > 0 ? 1 : 0;
 }
 
@@ -181,17 +173,6 @@ function printSummary(s: PushSummary): void {
     `pushed ${s.pushed.length} paths (${formatBytes(s.narBytes)}${ratio}) to ${s.cache}; ` +
       `${s.skipped.length} already there${s.failed.length ? `; ${s.failed.length} FAILED` : ""}\n`,
   );
-}
-
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
 /** A bar on a terminal (paths, bytes, rate, current paths); one line per path otherwise. */

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
-import { CachixApi, DEFAULT_CACHIX_API } from "../caches/cachix-api.js";
+import { CachixApi } from "../caches/cachix/client.js";
 import { cachixToken } from "../caches/open.js";
 import { inspectToken, type TokenInspection } from "../cachix/inspect.js";
+import { DEFAULT_CACHIX_API } from "../cachix-api/schemas.js";
 import { printJson, UserError } from "./output.js";
 
 export const CACHIX_API_HELP = `Cachix-compatible API (default: $NIXCACHE_CACHIX_API, else ${DEFAULT_CACHIX_API})`;

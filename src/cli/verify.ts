@@ -3,9 +3,10 @@ import type cliProgress from "cli-progress";
 import type { Command } from "commander";
 import type { BinaryCache } from "../caches/types.js";
 import { formatAnnotations, formatMarkdownSummary, formatTable } from "../ci/report.js";
-import { parseDuration, type VerifyProgress, verifyExitCode, verifyTargets } from "../ci/verify.js";
+import { type VerifyProgress, verifyExitCode, verifyTargets } from "../ci/verify.js";
 import { KeyFormatError, type PublicKey, parsePublicKey } from "../nix/signing.js";
 import { storePathTargets } from "../targets/store-paths.js";
+import { parseDuration } from "../util/quantity.js";
 import { printJson, UserError } from "./output.js";
 import { addTargetFlags, loadTargets, type TargetFlags } from "./targets.js";
 

@@ -1,5 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
+import { NixcacheError } from "../util/errors.js";
+import { mapLimit } from "../util/limiter.js";
 import { NixCommandError, runNix } from "./nix-command.js";
 
 /**
@@ -8,8 +10,10 @@ import { NixCommandError, runNix } from "./nix-command.js";
  * live in src/targets/select.ts; the Nix copy below mirrors them and the caller cross-checks).
  */
 
-export class FlakeEvalError extends Error {
-  override name = "FlakeEvalError";
+export class FlakeEvalError extends NixcacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("invalid", message, options);
+  }
 }
 
 /** A flake reference ready for `builtins.getFlake`, and its directory when it is local. */
@@ -200,20 +204,6 @@ function errorText(e: unknown): string {
     : e instanceof Error
       ? e.message
       : String(e);
-}
-
-/** Runs tasks with at most `limit` in flight (evaluation is CPU-bound; the machine may be small). */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 export interface EvalOptions {

@@ -4,9 +4,11 @@
 // writes; anything else (including orderings older Nix readers tolerate) is rejected, because a
 // NAR's hash is only meaningful for its canonical form.
 import { type Hash as CryptoHash, createHash } from "node:crypto";
+import { NixcacheError } from "../util/errors.js";
 import type { Hash } from "./hash.js";
 
 export const NAR_MAGIC = "nix-archive-1";
+
 /** Bounds modern Nix enforces; a hostile archive must not make us allocate or recurse without end. */
 export const MAX_DEPTH = 64;
 export const MAX_NAME_LENGTH = 255;
@@ -14,13 +16,13 @@ export const MAX_TARGET_LENGTH = 4095;
 /** Longest keyword token ("nix-archive-1"); longer lengths where a keyword belongs are garbage. */
 const MAX_KEYWORD_LENGTH = 16;
 
-export class NarError extends Error {
-  override name = "NarError";
+// A malformed archive fails its check ("failed", exit 1 as before); the server maps it itself.
+export class NarError extends NixcacheError {
   constructor(
     readonly reason: string,
     readonly offset: number,
   ) {
-    super(`invalid NAR: ${reason} at byte offset ${offset}`);
+    super("failed", `invalid NAR: ${reason} at byte offset ${offset}`);
   }
 }
 
@@ -416,8 +418,10 @@ export function splitInnerPath(path: string): Buffer[] {
 }
 
 /** An inner path that names nothing, or not the kind of node the caller needs. */
-export class NarLookupError extends Error {
-  override name = "NarLookupError";
+export class NarLookupError extends NixcacheError {
+  constructor(message: string) {
+    super("notFound", message);
+  }
 }
 
 /** An entry without its contents, as `ls` shows it. */

@@ -1,3 +1,4 @@
+import { NixcacheError } from "../util/errors.js";
 import { formatHashNix32, type Hash, HashParseError, parseHash } from "./hash.js";
 import { type PublicKey, type SecretKey, signDetached, verifyDetached } from "./signing.js";
 import {
@@ -8,8 +9,10 @@ import {
   StorePathError,
 } from "./store-path.js";
 
-export class NarInfoError extends Error {
-  override name = "NarInfoError";
+export class NarInfoError extends NixcacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("invalid", message, options);
+  }
 }
 
 /** A `.narinfo` file. References and deriver are base names (`<hash>-<name>`), as on the wire. */

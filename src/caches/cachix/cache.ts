@@ -2,25 +2,19 @@
 // the BinaryCache interface. Reads go through the API (narinfo GET, bulk missing query); uploads
 // are multipart: the NAR is compressed and hashed as it streams, cut into 32 MiB parts that go up
 // 4 at a time to presigned URLs, and `commit` completes the upload with the narinfo.
-import { type CacheInfo, parseCacheInfo } from "../nix/cache-info.js";
-import { formatHashNix32 } from "../nix/hash.js";
-import { type NarInfo, narInfoFingerprint, parseNarInfo } from "../nix/narinfo.js";
-import { nix32Encode } from "../nix/nix32.js";
-import { type SecretKey, secretKeyFromSeed, signRaw } from "../nix/signing.js";
-import { isStoreHash, parseStorePath } from "../nix/store-path.js";
-import {
-  type BinaryCache,
-  CachixApi,
-  CachixApiError,
-  type CachixApiOptions,
-  cacheAccessMessage,
-  NARINFO_BULK_MAX,
-  type NarInfoCreate,
-} from "./cachix-api.js";
-import { compressAndHash, compressPathAndHash, type FileStats } from "./compressed-nar.js";
-import { narExtension } from "./compression.js";
+
+import { type BinaryCache, NARINFO_BULK_MAX, type NarInfoCreate } from "../../cachix-api/schemas.js";
+import { type CacheInfo, parseCacheInfo } from "../../nix/cache-info.js";
+import { formatHashNix32 } from "../../nix/hash.js";
+import { type NarInfo, narInfoFingerprint, parseNarInfo } from "../../nix/narinfo.js";
+import { nix32Encode } from "../../nix/nix32.js";
+import { type SecretKey, secretKeyFromSeed, signRaw } from "../../nix/signing.js";
+import { isStoreHash, parseStorePath } from "../../nix/store-path.js";
+import { compressAndHash, compressPathAndHash, type FileStats } from "../compressed-nar.js";
+import { narExtension } from "../compression.js";
+import type { NarUpload, StagedPath, WritableBinaryCache } from "../types.js";
+import { CachixApi, CachixApiError, type CachixApiOptions, cacheAccessMessage } from "./client.js";
 import { PartBudget, type PartBuffer } from "./part-budget.js";
-import type { NarUpload, StagedPath, WritableBinaryCache } from "./types.js";
 
 export const PART_SIZE = 32 * 1024 * 1024;
 export const PARTS_IN_FLIGHT = 4;
