@@ -6,12 +6,12 @@ import { createWriteStream } from "node:fs";
 import { access, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { compressAndHash, compressPathAndHash } from "../codec/compress-and-hash.js";
+import { narExtension } from "../codec/compression.js";
 import { type CacheInfo, formatCacheInfo, parseCacheInfo } from "../nix/cache-info.js";
 import { formatNarInfo, type NarInfo, parseNarInfo } from "../nix/narinfo.js";
 import { nix32Encode } from "../nix/nix32.js";
 import { isStoreHash } from "../nix/store-path.js";
-import { compressAndHash, compressPathAndHash } from "./compressed-nar.js";
-import { narExtension } from "./compression.js";
 import { type NarUpload, type StagedPath, uploadNarInfo, type WritableBinaryCache } from "./types.js";
 
 export const DEFAULT_CACHE_INFO: CacheInfo = { storeDir: "/nix/store", wantMassQuery: true, priority: 40 };

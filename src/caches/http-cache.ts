@@ -6,6 +6,8 @@
 // with the same decompressed content, so whatever a reader gets there is the right NAR.
 import { Readable } from "node:stream";
 import type { Pool } from "undici";
+import { compressAndHash, compressPathAndHash, type FileStats } from "../codec/compress-and-hash.js";
+import { narExtension } from "../codec/compression.js";
 import { defaultNetrcFile, readNetrcCredentials } from "../http/netrc.js";
 import { createPool } from "../http/pool.js";
 import { codeForStatus, request } from "../http/request.js";
@@ -16,8 +18,6 @@ import { nix32Encode } from "../nix/nix32.js";
 import { isStoreHash } from "../nix/store-path.js";
 import { NixcacheError } from "../util/errors.js";
 import { mapLimit } from "../util/limiter.js";
-import { compressAndHash, compressPathAndHash, type FileStats } from "./compressed-nar.js";
-import { narExtension } from "./compression.js";
 import { DEFAULT_CACHE_INFO } from "./file-cache.js";
 import { type NarUpload, type StagedPath, uploadNarInfo, type WritableBinaryCache } from "./types.js";
 

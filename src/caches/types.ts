@@ -1,7 +1,7 @@
+import type { Compression } from "../codec/compression.js";
 import type { CacheInfo } from "../nix/cache-info.js";
 import type { Hash } from "../nix/hash.js";
 import type { NarInfo } from "../nix/narinfo.js";
-import type { Compression } from "./compression.js";
 
 /**
  * One binary cache, whatever its kind (file://, http(s)://, cachix://). Hashes are the 32-char

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import cliProgress from "cli-progress";
 import { type Command, Option } from "commander";
-import { COMPRESSIONS, type Compression } from "../caches/compression.js";
 import { cacheToken, openCache } from "../caches/open.js";
+import { COMPRESSIONS, type Compression } from "../codec/compression.js";
 import { resolveStorePath } from "../local-store/path-info.js";
 import { parseSecretKey, type SecretKey } from "../nix/signing.js";
 import { type PushEvent, type PushSummary, push } from "../push/push.js";

@@ -2,8 +2,9 @@
 // → compress → upload, with `jobs` NARs in flight. A narinfo is committed only after the
 // narinfos of all references it has among the pushed paths, so the cache is consistent at every
 // instant, and an interrupted push leaves nothing visible that is incomplete.
-import type { Compression } from "../caches/compression.js";
+
 import type { StagedPath, UploadInfo, WritableBinaryCache } from "../caches/types.js";
+import type { Compression } from "../codec/compression.js";
 import { type PathInfo, queryPathInfos } from "../local-store/path-info.js";
 import { narInfoFingerprint } from "../nix/narinfo.js";
 import { type SecretKey, signDetached } from "../nix/signing.js";

@@ -4,14 +4,14 @@
 // 4 at a time to presigned URLs, and `commit` completes the upload with the narinfo.
 
 import { type BinaryCache, NARINFO_BULK_MAX, type NarInfoCreate } from "../../cachix-api/schemas.js";
+import { compressAndHash, compressPathAndHash, type FileStats } from "../../codec/compress-and-hash.js";
+import { narExtension } from "../../codec/compression.js";
 import { type CacheInfo, parseCacheInfo } from "../../nix/cache-info.js";
 import { formatHashNix32 } from "../../nix/hash.js";
 import { type NarInfo, narInfoFingerprint, parseNarInfo } from "../../nix/narinfo.js";
 import { nix32Encode } from "../../nix/nix32.js";
 import { type SecretKey, secretKeyFromSeed, signRaw } from "../../nix/signing.js";
 import { isStoreHash, parseStorePath } from "../../nix/store-path.js";
-import { compressAndHash, compressPathAndHash, type FileStats } from "../compressed-nar.js";
-import { narExtension } from "../compression.js";
 import type { NarUpload, StagedPath, WritableBinaryCache } from "../types.js";
 import { CachixApi, CachixApiError, type CachixApiOptions, cacheAccessMessage } from "./client.js";
 import { PartBudget, type PartBuffer } from "./part-budget.js";

@@ -8,7 +8,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { Hash } from "../nix/hash.js";
-import type { CompressOptions, FileStats } from "./compressed-nar.js";
+import type { CompressOptions, FileStats } from "./types.js";
 
 export const IN_SIZE = 1024 * 1024;
 /** Compressed output comes in pieces of about this size (and the rest at the end). */
