@@ -9,10 +9,10 @@ import { pipeline } from "node:stream/promises";
 import { compressAndHash, compressPathAndHash } from "../codec/compress-and-hash.js";
 import { narExtension } from "../codec/compression.js";
 import { type CacheInfo, formatCacheInfo, parseCacheInfo } from "../nix/cache-info.js";
-import { formatNarInfo, type NarInfo, parseNarInfo } from "../nix/narinfo.js";
+import { buildNarInfo, formatNarInfo, type NarInfo, parseNarInfo } from "../nix/narinfo.js";
 import { nix32Encode } from "../nix/nix32.js";
-import { isStoreHash } from "../nix/store-path.js";
-import { type NarUpload, type StagedPath, uploadNarInfo, type WritableBinaryCache } from "./types.js";
+import { checkStoreHash, parseStorePath } from "../nix/store-path.js";
+import type { NarUpload, StagedPath, WritableBinaryCache } from "./types.js";
 
 export const DEFAULT_CACHE_INFO: CacheInfo = { storeDir: "/nix/store", wantMassQuery: true, priority: 40 };
 
@@ -46,7 +46,7 @@ export class FileCache implements WritableBinaryCache {
     const out = new Set<string>();
     await Promise.all(
       hashes.map(async (h) => {
-        checkHash(h);
+        checkStoreHash(h);
         try {
           await access(join(this.dir, `${h}.narinfo`));
         } catch {
@@ -58,7 +58,7 @@ export class FileCache implements WritableBinaryCache {
   }
 
   async getNarInfo(hash: string): Promise<NarInfo | null> {
-    checkHash(hash);
+    checkStoreHash(hash);
     let text: string;
     try {
       text = await readFile(join(this.dir, `${hash}.narinfo`), "utf8");
@@ -94,8 +94,8 @@ export class FileCache implements WritableBinaryCache {
       const s = stats();
       const rel = `nar/${nix32Encode(s.fileHash.digest)}${narExtension(u.compression)}`;
       await rename(tmp, join(this.dir, rel));
-      const hash = u.info.storePath.split("/").pop()?.slice(0, 32) ?? "";
-      const narInfo = uploadNarInfo(u.info, {
+      const hash = parseStorePath(u.info.storePath).hash;
+      const narInfo = buildNarInfo(u.info, {
         url: rel,
         compression: u.compression,
         fileHash: s.fileHash,
@@ -142,8 +142,4 @@ async function syncFile(path: string): Promise<void> {
   } finally {
     await fh.close();
   }
-}
-
-function checkHash(h: string): void {
-  if (!isStoreHash(h)) throw new Error(`${JSON.stringify(h)} is not a store path hash`);
 }

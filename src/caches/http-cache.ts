@@ -13,13 +13,13 @@ import { createPool } from "../http/pool.js";
 import { codeForStatus, request } from "../http/request.js";
 import type { RetryPolicy } from "../http/retry.js";
 import { type CacheInfo, formatCacheInfo, parseCacheInfo } from "../nix/cache-info.js";
-import { formatNarInfo, type NarInfo, parseNarInfo } from "../nix/narinfo.js";
+import { buildNarInfo, formatNarInfo, type NarInfo, parseNarInfo } from "../nix/narinfo.js";
 import { nix32Encode } from "../nix/nix32.js";
-import { isStoreHash } from "../nix/store-path.js";
+import { checkStoreHash, parseStorePath } from "../nix/store-path.js";
 import { NixcacheError } from "../util/errors.js";
 import { mapLimit } from "../util/limiter.js";
 import { DEFAULT_CACHE_INFO } from "./file-cache.js";
-import { type NarUpload, type StagedPath, uploadNarInfo, type WritableBinaryCache } from "./types.js";
+import type { NarUpload, StagedPath, WritableBinaryCache } from "./types.js";
 
 export interface HttpCacheOptions {
   /** Sent as `Authorization: Bearer`; takes precedence over netrc. */
@@ -84,7 +84,7 @@ export class HttpCache implements WritableBinaryCache {
   }
 
   async missing(hashes: readonly string[]): Promise<Set<string>> {
-    for (const h of hashes) checkHash(h);
+    for (const h of hashes) checkStoreHash(h);
     const out = new Set<string>();
     await mapLimit(hashes, 32, async (h) => {
       // Nix treats 401/403 as absent too, but for a pusher that hides a bad token: fail instead.
@@ -95,7 +95,7 @@ export class HttpCache implements WritableBinaryCache {
   }
 
   async getNarInfo(hash: string): Promise<NarInfo | null> {
-    checkHash(hash);
+    checkStoreHash(hash);
     const r = await this.send("GET", `${hash}.narinfo`, { okStatuses: [200, 404] });
     if (r.status === 404) return null;
     return parseNarInfo(r.text);
@@ -177,13 +177,13 @@ export class HttpCache implements WritableBinaryCache {
       await it.return?.();
     }
     if (!stats) throw new Error(`upload of ${narUrl} ended without the whole NAR`);
-    const narInfo = uploadNarInfo(u.info, {
+    const narInfo = buildNarInfo(u.info, {
       url: narUrl,
       compression: u.compression,
       fileHash: stats.fileHash,
       fileSize: stats.fileSize,
     });
-    const hash = u.info.storePath.split("/").pop()?.slice(0, 32) ?? "";
+    const hash = parseStorePath(u.info.storePath).hash;
     const text = formatNarInfo(narInfo);
     return {
       narInfo,
@@ -256,8 +256,4 @@ async function* resume(head: Buffer[], it: AsyncIterator<Buffer>): AsyncGenerato
     if (r.done) return;
     yield r.value;
   }
-}
-
-function checkHash(h: string): void {
-  if (!isStoreHash(h)) throw new Error(`${JSON.stringify(h)} is not a store path hash`);
 }

@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { cachixApiUrl, cachixToken } from "./credentials.js";
 import type { HttpCacheOptions } from "./http-cache.js";
 import type { WritableBinaryCache } from "./types.js";
 
@@ -6,28 +7,6 @@ export type OpenCacheOptions = HttpCacheOptions & {
   /** For `cachix://NAME`: the API base URL (default $NIXCACHE_CACHIX_API, else Cachix's own). */
   cachixApi?: string;
 };
-
-/**
- * The token for `cachix://` caches and the Cachix API: `flag` (--token), else `CACHIX_AUTH_TOKEN`
- * (what cachix's own client reads, so a CI set up for cachix works unchanged), else
- * `NIXCACHE_TOKEN`. An empty value counts as unset.
- */
-export function cachixToken(flag?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return flag || env.CACHIX_AUTH_TOKEN || env.NIXCACHE_TOKEN || undefined;
-}
-
-/**
- * The token a command uses for the cache at `url`: for `cachix://` as `cachixToken`; for other
- * caches `flag`, else `NIXCACHE_TOKEN` (CACHIX_AUTH_TOKEN is cachix's, never sent elsewhere).
- */
-export function cacheToken(
-  url: string,
-  flag?: string,
-  env: NodeJS.ProcessEnv = process.env,
-): string | undefined {
-  if (/^cachix:/i.test(url)) return cachixToken(flag, env);
-  return flag || env.NIXCACHE_TOKEN || undefined;
-}
 
 /**
  * Opens a cache by URL: `file:///dir` or `http(s)://host[:port][/prefix]`. The `cachix://NAME`
@@ -53,14 +32,11 @@ export async function openCache(url: string, opts: OpenCacheOptions = {}): Promi
       return new HttpCache(url, opts);
     }
     case "cachix:": {
-      const [{ CachixCache }, { DEFAULT_CACHIX_API }] = await Promise.all([
-        import("./cachix/cache.js"),
-        import("../cachix-api/schemas.js"),
-      ]);
+      const { CachixCache } = await import("./cachix/cache.js");
       // Without an explicit token, the token and signing key come from the environment as
-      // cachix's client reads them (see cachixToken).
+      // cachix's client reads them (see credentials.ts).
       return new CachixCache(u.hostname || u.pathname.replace(/^\/+/, ""), {
-        apiUrl: opts.cachixApi ?? process.env.NIXCACHE_CACHIX_API ?? DEFAULT_CACHIX_API,
+        apiUrl: cachixApiUrl(opts.cachixApi),
         token: cachixToken(opts.token),
         signingKey: process.env.CACHIX_SIGNING_KEY,
         partMemory: partMemoryFromEnv(),

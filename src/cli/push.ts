@@ -1,10 +1,11 @@
-import { readFile } from "node:fs/promises";
 import cliProgress from "cli-progress";
 import { type Command, Option } from "commander";
-import { cacheToken, openCache } from "../caches/open.js";
+import { cacheToken } from "../caches/credentials.js";
+import { openCache } from "../caches/open.js";
 import { COMPRESSIONS, type Compression } from "../codec/compression.js";
+import { readSigningKey } from "../keys/key-files.js";
 import { resolveStorePath } from "../local-store/path-info.js";
-import { parseSecretKey, type SecretKey } from "../nix/signing.js";
+import type { SecretKey } from "../nix/signing.js";
 import { type PushEvent, type PushSummary, push } from "../push/push.js";
 import { abortOnSigint } from "../util/abort.js";
 import { formatBytes } from "../util/bytes.js";
@@ -94,19 +95,11 @@ async function runPush(cacheUrl: string, args: string[], flags: PushFlags): Prom
   );
   let signingKey: SecretKey | undefined;
   if (flags.signingKey) {
-    let text: string;
-    try {
-      text = await readFile(flags.signingKey, "utf8");
-    } catch (e) {
-      throw new UserError(
-        `cannot read signing key ${flags.signingKey}: ${(e as NodeJS.ErrnoException).code}`,
-      );
-    }
-    try {
-      signingKey = parseSecretKey(text);
-    } catch (e) {
-      throw new UserError(`signing key ${flags.signingKey}: ${(e as Error).message}`);
-    }
+    // Exit 1 for a bad key file, as push always had (provision says 2 for the same).
+    const read = await readSigningKey(flags.signingKey, { formats: ["nix"] }).catch((e: Error) => {
+      throw new UserError(e.message);
+    });
+    signingKey = read.key;
   }
   let cache: Awaited<ReturnType<typeof openCache>>;
   try {

@@ -1,28 +1,17 @@
 import type { Command } from "commander";
-import { CachixApi } from "../caches/cachix/client.js";
-import { cachixToken } from "../caches/open.js";
+import { type CachixApi, openCachixApi } from "../caches/cachix/client.js";
 import { inspectToken, type TokenInspection } from "../cachix/inspect.js";
 import { DEFAULT_CACHIX_API } from "../cachix-api/schemas.js";
 import { printJson, UserError } from "./output.js";
 
 export const CACHIX_API_HELP = `Cachix-compatible API (default: $NIXCACHE_CACHIX_API, else ${DEFAULT_CACHIX_API})`;
 
-/** The API client for a command: token from --token, else $CACHIX_AUTH_TOKEN (as cachix reads it), else $NIXCACHE_TOKEN. */
+/** The API client for a command's --cachix-api and --token flags (defaults: see openCachixApi). */
 export function cachixApiFromFlags(o: { cachixApi?: string; token?: string }): {
   api: CachixApi;
   token?: string;
 } {
-  const token = cachixToken(o.token);
-  try {
-    const api = new CachixApi({
-      apiUrl: o.cachixApi ?? process.env.NIXCACHE_CACHIX_API ?? DEFAULT_CACHIX_API,
-      token: token || undefined,
-      retry: { attempts: 3 },
-    });
-    return { api, token: token || undefined };
-  } catch (e) {
-    throw new UserError((e as Error).message, 2);
-  }
+  return openCachixApi({ apiUrl: o.cachixApi, token: o.token });
 }
 
 /** `nixcache token inspect`, added to the `token` group. */

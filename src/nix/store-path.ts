@@ -29,6 +29,12 @@ export function isStoreHash(s: string): boolean {
   return HASH_RE.test(s);
 }
 
+/** Returns `s` when it is the 32-character hash part of a store path; throws otherwise. */
+export function checkStoreHash(s: string): string {
+  if (!isStoreHash(s)) throw new StorePathError(`${JSON.stringify(s)} is not a store path hash`);
+  return s;
+}
+
 /** Throws a StorePathError that says what is wrong with the name, or returns it unchanged. */
 export function validateStorePathName(name: string): string {
   if (name.length === 0) throw new StorePathError("store path name is empty");

@@ -61,3 +61,11 @@ export function parseSize(text: string): number {
     throw new NixcacheError("usage", `invalid size ${JSON.stringify(text)}: expected e.g. 512M or 8G`);
   return Math.round(bytes);
 }
+
+/** A duration for people, to the second: `45s`, `2m 5s`, `1h 30m`. */
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m${s % 60 ? ` ${s % 60}s` : ""}` : `${Math.floor(m / 60)}h ${m % 60}m`;
+}

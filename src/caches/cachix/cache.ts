@@ -6,12 +6,13 @@
 import { type BinaryCache, NARINFO_BULK_MAX, type NarInfoCreate } from "../../cachix-api/schemas.js";
 import { compressAndHash, compressPathAndHash, type FileStats } from "../../codec/compress-and-hash.js";
 import { narExtension } from "../../codec/compression.js";
+import { parseSigningKey } from "../../keys/key-files.js";
 import { type CacheInfo, parseCacheInfo } from "../../nix/cache-info.js";
 import { formatHashNix32 } from "../../nix/hash.js";
-import { type NarInfo, narInfoFingerprint, parseNarInfo } from "../../nix/narinfo.js";
+import { buildNarInfo, type NarInfo, narInfoFingerprint, parseNarInfo } from "../../nix/narinfo.js";
 import { nix32Encode } from "../../nix/nix32.js";
-import { type SecretKey, secretKeyFromSeed, signRaw } from "../../nix/signing.js";
-import { isStoreHash, parseStorePath } from "../../nix/store-path.js";
+import { type SecretKey, signRaw } from "../../nix/signing.js";
+import { checkStoreHash, parseStorePath } from "../../nix/store-path.js";
 import type { NarUpload, StagedPath, WritableBinaryCache } from "../types.js";
 import { CachixApi, CachixApiError, type CachixApiOptions, cacheAccessMessage } from "./client.js";
 import { PartBudget, type PartBuffer } from "./part-budget.js";
@@ -34,20 +35,6 @@ export interface CachixCacheOptions extends CachixApiOptions {
   partMemory?: number;
 }
 
-/** Reads `CACHIX_SIGNING_KEY` as cachix does: base64 of seed ‖ public key, surrounding space ignored. */
-export function parseCachixSigningKey(text: string): SecretKey {
-  const raw = Buffer.from(text.trim(), "base64");
-  if (!text.trim()) throw new Error("CACHIX_SIGNING_KEY is empty");
-  if (raw.length !== 64)
-    throw new Error(
-      `CACHIX_SIGNING_KEY holds ${raw.length} bytes, expected the base64 of 64 (seed and public key)`,
-    );
-  const key = secretKeyFromSeed("cachix", raw.subarray(0, 32));
-  if (!key.publicKey.equals(raw.subarray(32)))
-    throw new Error("CACHIX_SIGNING_KEY is inconsistent: its public half does not match its seed");
-  return key;
-}
-
 export class CachixCache implements WritableBinaryCache {
   readonly url: string;
   readonly api: CachixApi;
@@ -65,7 +52,7 @@ export class CachixCache implements WritableBinaryCache {
       throw new Error(`cachix://${name}: ${JSON.stringify(name)} is not a cache name`);
     this.api = new CachixApi(opts);
     this.url = `cachix://${name}`;
-    if (opts.signingKey) this.key = parseCachixSigningKey(opts.signingKey);
+    if (opts.signingKey) this.key = parseSigningKey(opts.signingKey, ["cachix"]).key;
     this.partSize = opts.partSize ?? PART_SIZE;
     this.buffers = new PartBudget(opts.partMemory ?? PART_MEMORY, this.partSize);
   }
@@ -102,8 +89,7 @@ export class CachixCache implements WritableBinaryCache {
   }
 
   async missing(hashes: readonly string[]): Promise<Set<string>> {
-    for (const h of hashes)
-      if (!isStoreHash(h)) throw new Error(`${JSON.stringify(h)} is not a store path hash`);
+    for (const h of hashes) checkStoreHash(h);
     const out = new Set<string>();
     for (let i = 0; i < hashes.length; i += NARINFO_BULK_MAX) {
       const chunk = hashes.slice(i, i + NARINFO_BULK_MAX);
@@ -113,7 +99,7 @@ export class CachixCache implements WritableBinaryCache {
   }
 
   async getNarInfo(hash: string): Promise<NarInfo | null> {
-    if (!isStoreHash(hash)) throw new Error(`${JSON.stringify(hash)} is not a store path hash`);
+    checkStoreHash(hash);
     const text = await this.lookup(() => this.api.narInfoText(this.name, hash));
     return text === null ? null : parseNarInfo(text);
   }
@@ -166,20 +152,12 @@ export class CachixCache implements WritableBinaryCache {
         ? signRaw(this.key, narInfoFingerprint({ ...u.info, references })).toString("base64")
         : null,
     };
-    const narInfo: NarInfo = {
-      storePath: u.info.storePath,
+    const narInfo = buildNarInfo(u.info, {
       url: `nar/${nix32Encode(stats.fileHash.digest)}${narExtension(u.compression)}`,
       compression: u.compression,
       fileHash: stats.fileHash,
       fileSize: stats.fileSize,
-      narHash: u.info.narHash,
-      narSize: u.info.narSize,
-      references,
-      deriver: u.info.deriver,
-      sigs: u.info.sigs,
-      ca: u.info.ca,
-      extra: [],
-    };
+    });
     return {
       narInfo,
       commit: async () => {

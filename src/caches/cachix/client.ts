@@ -23,6 +23,7 @@ import { Pools } from "../../http/pool.js";
 import { codeForStatus, type Method, request } from "../../http/request.js";
 import type { RetryPolicy } from "../../http/retry.js";
 import { NixcacheError } from "../../util/errors.js";
+import { cachixApiUrl, cachixToken } from "../credentials.js";
 
 /** An answer the API gave that is not a success; `status` is the HTTP status. */
 export class CachixApiError extends NixcacheError {
@@ -283,4 +284,24 @@ export function cacheAccessMessage(name: string, err: CachixApiError, hasToken: 
   if (err.status === 401)
     return `Binary cache ${name} doesn't exist or it's private and you need a token: set CACHIX_AUTH_TOKEN`;
   return err.message;
+}
+
+/**
+ * The API client a command uses: the API from `apiUrl` (else $NIXCACHE_CACHIX_API, else Cachix's
+ * own) and the token from `token` (else $CACHIX_AUTH_TOKEN, else $NIXCACHE_TOKEN). Fewer retries than
+ * an upload: these are interactive commands. Throws a usage error for a malformed API URL.
+ */
+export function openCachixApi(
+  o: { apiUrl?: string; token?: string } = {},
+  env: NodeJS.ProcessEnv = process.env,
+): { api: CachixApi; token?: string } {
+  const token = cachixToken(o.token, env);
+  try {
+    return {
+      api: new CachixApi({ apiUrl: cachixApiUrl(o.apiUrl, env), token, retry: { attempts: 3 } }),
+      token,
+    };
+  } catch (e) {
+    throw new NixcacheError("usage", (e as Error).message);
+  }
 }

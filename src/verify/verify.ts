@@ -2,7 +2,7 @@ import type { BinaryCache } from "../caches/types.js";
 import type { PublicKey } from "../nix/signing.js";
 import { DEFAULT_STORE_DIR, parseStorePath, parseStorePathBase } from "../nix/store-path.js";
 import type { Target } from "../targets/resolve.js";
-import { type Lookup, PathLookup } from "./verify-lookup.js";
+import { type Lookup, PathLookup } from "./lookup.js";
 
 /**
  * The "Cache Only" guard: is every target's output (and, with `closure`, every path of its runtime
