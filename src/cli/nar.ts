@@ -3,9 +3,9 @@
 import { open } from "node:fs/promises";
 import type { Command } from "commander";
 import { formatHashNix32 } from "../nix/hash.js";
-import { listNar, type NarListEntry, narFileContents, narListingJson } from "../nix/nar-decode.js";
 import { encodeNarBorrowed, narHashOfPath } from "../nix/nar-encode.js";
 import { extractNar } from "../nix/nar-extract.js";
+import { listNar, type NarListEntry, narFileContents, narListingJson } from "../nix/nar-list.js";
 import { writeChunks } from "../util/pipe-writer.js";
 import { printJson, UserError } from "./output.js";
 
