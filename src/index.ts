@@ -87,7 +87,7 @@ export {
 } from "./nix/store-path.js";
 // Push: plan (what the cache lacks, dependencies first), then upload
 export { type PushPlan, planPush, topoSort } from "./push/plan.js";
-export { type PushEvent, type PushOptions, type PushSummary, push, uploadInfo } from "./push/push.js";
+export { type PushEvent, type PushOptions, type PushSummary, push } from "./push/push.js";
 export { formatMarkdownSummary, formatTable, whatIsMissing } from "./report/verify-report.js";
 // The embedded server (as src/server/server.ts exports it)
 export {

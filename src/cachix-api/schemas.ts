@@ -2,6 +2,7 @@
 // nixcache's server answers with them and its client checks every answer, so the two cannot drift.
 // Field names are the API's own (the `c` prefix of NarInfoCreate is Haskell's record style).
 import { z } from "zod";
+import { NIX32_ALPHABET } from "../nix/nix32.js";
 
 /** Where cachix's own client points by default. */
 export const DEFAULT_CACHIX_API = "https://app.cachix.org/api/v1";
@@ -27,17 +28,18 @@ export const BinaryCache = z.object({
 });
 export type BinaryCache = z.infer<typeof BinaryCache>;
 
-const StoreHash = z.string().regex(/^[0-9a-df-np-sv-z]{32}$/, "expected a 32-character store path hash");
+const N32 = `[${NIX32_ALPHABET}]`;
+const StoreHash = z.string().regex(new RegExp(`^${N32}{32}$`), "expected a 32-character store path hash");
 const BaseName = z
   .string()
-  .regex(/^[0-9a-df-np-sv-z]{32}-[0-9A-Za-z+\-._?=]{1,211}$/, "expected a store path base name");
+  .regex(new RegExp(`^${N32}{32}-[0-9A-Za-z+\\-._?=]{1,211}$`), "expected a store path base name");
 
 export const NarInfoCreate = z.object({
   cStoreHash: StoreHash,
   cStoreSuffix: z
     .string()
     .regex(/^[0-9A-Za-z+\-._?=]{1,211}$/, "expected a store path name (no leading dash)"),
-  cNarHash: z.string().regex(/^sha256:[0-9a-df-np-sv-z]{52}$/, "expected sha256:<52 nix32 characters>"),
+  cNarHash: z.string().regex(new RegExp(`^sha256:${N32}{52}$`), "expected sha256:<52 nix32 characters>"),
   cNarSize: z.number().int().positive(),
   cFileHash: z.string().regex(/^[0-9a-f]{64}$/, "expected the lowercase hex SHA-256 of the compressed file"),
   cFileSize: z.number().int().nonnegative(),
