@@ -12,6 +12,7 @@ import { type CacheInfo, formatCacheInfo, parseCacheInfo } from "../nix/cache-in
 import { buildNarInfo, formatNarInfo, type NarInfo, parseNarInfo } from "../nix/narinfo.js";
 import { nix32Encode } from "../nix/nix32.js";
 import { checkStoreHash, parseStorePath } from "../nix/store-path.js";
+import { NixcacheError } from "../util/errors.js";
 import type { NarUpload, StagedPath, WritableBinaryCache } from "./types.js";
 
 export const DEFAULT_CACHE_INFO: CacheInfo = { storeDir: "/nix/store", wantMassQuery: true, priority: 40 };
@@ -27,7 +28,7 @@ export class FileCache implements WritableBinaryCache {
     try {
       text = await readFile(join(this.dir, "nix-cache-info"), "utf8");
     } catch (e) {
-      throw new Error(`${this.url} is not a binary cache: ${(e as Error).message}`);
+      throw new NixcacheError("notFound", `${this.url} is not a binary cache: ${(e as Error).message}`);
     }
     return parseCacheInfo(text);
   }
@@ -71,7 +72,8 @@ export class FileCache implements WritableBinaryCache {
 
   /** Reads a file of the cache by its URL (as found in a narinfo). */
   async readFile(relUrl: string): Promise<Buffer> {
-    if (relUrl.split("/").includes("..")) throw new Error(`refusing URL ${JSON.stringify(relUrl)}`);
+    if (relUrl.split("/").includes(".."))
+      throw new NixcacheError("invalid", `refusing URL ${JSON.stringify(relUrl)}`);
     return readFile(join(this.dir, relUrl));
   }
 

@@ -50,7 +50,8 @@ export class HttpCache implements WritableBinaryCache {
 
   constructor(url: string, opts: HttpCacheOptions = {}) {
     const u = new URL(url);
-    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`not an HTTP cache URL: ${url}`);
+    if (u.protocol !== "http:" && u.protocol !== "https:")
+      throw new NixcacheError("usage", `not an HTTP cache URL: ${url}`);
     const userinfo = u.username || u.password ? { login: u.username, password: u.password } : undefined;
     u.username = "";
     u.password = "";
@@ -176,7 +177,7 @@ export class HttpCache implements WritableBinaryCache {
       // Ends the first compression job if no attempt read it to its end.
       await it.return?.();
     }
-    if (!stats) throw new Error(`upload of ${narUrl} ended without the whole NAR`);
+    if (!stats) throw new NixcacheError("internal", `upload of ${narUrl} ended without the whole NAR`);
     const narInfo = buildNarInfo(u.info, {
       url: narUrl,
       compression: u.compression,

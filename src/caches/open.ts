@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { NixcacheError } from "../util/errors.js";
 import { cachixApiUrl, cachixToken } from "./credentials.js";
 import type { HttpCacheOptions } from "./http-cache.js";
 import type { WritableBinaryCache } from "./types.js";
@@ -17,7 +18,10 @@ export async function openCache(url: string, opts: OpenCacheOptions = {}): Promi
   try {
     u = new URL(url);
   } catch {
-    throw new Error(`invalid cache URL ${JSON.stringify(url)}: expected file:///dir or http(s)://host/...`);
+    throw new NixcacheError(
+      "usage",
+      `invalid cache URL ${JSON.stringify(url)}: expected file:///dir or http(s)://host/...`,
+    );
   }
   switch (u.protocol) {
     // Each backend is loaded when its scheme is used: a command reading one HTTP cache should not
@@ -45,7 +49,8 @@ export async function openCache(url: string, opts: OpenCacheOptions = {}): Promi
       });
     }
     default:
-      throw new Error(
+      throw new NixcacheError(
+        "usage",
         `unsupported cache URL scheme ${u.protocol} in ${redact(u)}: expected file://, http(s):// or cachix://`,
       );
   }
@@ -56,7 +61,8 @@ function partMemoryFromEnv(): number | undefined {
   const v = process.env.NIXCACHE_CACHIX_PART_MEMORY;
   if (!v) return undefined;
   if (!/^[0-9]+$/.test(v) || Number(v) < 1)
-    throw new Error(
+    throw new NixcacheError(
+      "usage",
       `NIXCACHE_CACHIX_PART_MEMORY must be a whole number of MiB (at least 1), got ${JSON.stringify(v)}`,
     );
   return Number(v) * 1024 * 1024;

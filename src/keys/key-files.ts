@@ -26,9 +26,9 @@ async function writeNewFile(path: string, text: string, mode: number, overwrite:
     fh = await open(path, flags, mode);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EEXIST") {
-      throw new Error(`${path} already exists; pass --force to replace it`);
+      throw new NixcacheError("conflict", `${path} already exists; pass --force to replace it`);
     }
-    throw new Error(`cannot write ${path}: ${(e as Error).message}`);
+    throw new NixcacheError("failed", `cannot write ${path}: ${(e as Error).message}`);
   }
   try {
     await fh.chmod(mode);

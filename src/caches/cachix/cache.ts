@@ -6,6 +6,7 @@
 import { type BinaryCache, NARINFO_BULK_MAX, type NarInfoCreate } from "../../cachix-api/schemas.js";
 import { compressAndHash, compressPathAndHash, type FileStats } from "../../codec/compress-and-hash.js";
 import { narExtension } from "../../codec/compression.js";
+import { codeForStatus } from "../../http/request.js";
 import { parseSigningKey } from "../../keys/key-files.js";
 import { type CacheInfo, parseCacheInfo } from "../../nix/cache-info.js";
 import { formatHashNix32 } from "../../nix/hash.js";
@@ -13,6 +14,7 @@ import { buildNarInfo, type NarInfo, narInfoFingerprint, parseNarInfo } from "..
 import { nix32Encode } from "../../nix/nix32.js";
 import { type SecretKey, signRaw } from "../../nix/signing.js";
 import { checkStoreHash, parseStorePath } from "../../nix/store-path.js";
+import { NixcacheError } from "../../util/errors.js";
 import type { NarUpload, StagedPath, WritableBinaryCache } from "../types.js";
 import { CachixApi, CachixApiError, type CachixApiOptions, cacheAccessMessage } from "./client.js";
 import { PartBudget, type PartBuffer } from "./part-budget.js";
@@ -49,7 +51,7 @@ export class CachixCache implements WritableBinaryCache {
     opts: CachixCacheOptions = {},
   ) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
-      throw new Error(`cachix://${name}: ${JSON.stringify(name)} is not a cache name`);
+      throw new NixcacheError("usage", `cachix://${name}: ${JSON.stringify(name)} is not a cache name`);
     this.api = new CachixApi(opts);
     this.url = `cachix://${name}`;
     if (opts.signingKey) this.key = parseSigningKey(opts.signingKey, ["cachix"]).key;
@@ -63,7 +65,11 @@ export class CachixCache implements WritableBinaryCache {
       try {
         this.info = await this.api.getCache(this.name);
       } catch (e) {
-        if (e instanceof CachixApiError) throw new Error(cacheAccessMessage(this.name, e, this.api.hasToken));
+        if (e instanceof CachixApiError)
+          throw new NixcacheError(
+            codeForStatus(e.status),
+            cacheAccessMessage(this.name, e, this.api.hasToken),
+          );
         throw e;
       }
     }
@@ -80,7 +86,8 @@ export class CachixCache implements WritableBinaryCache {
     const info = await this.cacheInfo();
     const d = await this.describe();
     if (d.permission === "Read")
-      throw new Error(
+      throw new NixcacheError(
+        "forbidden",
         `the token has only Read permission on cache ${this.name}: pushing needs a Write token ` +
           "(run `nixcache token inspect --cache " +
           `${this.name}\` for the remedy)`,
@@ -106,7 +113,7 @@ export class CachixCache implements WritableBinaryCache {
 
   async uploadNar(u: NarUpload): Promise<StagedPath> {
     if (u.compression === "none")
-      throw new Error("Cachix caches take zstd or xz NARs: use --compression zstd or xz");
+      throw new NixcacheError("usage", "Cachix caches take zstd or xz NARs: use --compression zstd or xz");
     const sp = parseStorePath(u.info.storePath);
     // The upload is created while the first part is being compressed (one round trip saved).
     const created = this.lookup(() =>
@@ -250,7 +257,7 @@ export class CachixCache implements WritableBinaryCache {
       return await f();
     } catch (e) {
       if (e instanceof CachixApiError && (e.status === 401 || e.status === 404))
-        throw new Error(cacheAccessMessage(this.name, e, this.api.hasToken));
+        throw new NixcacheError(codeForStatus(e.status), cacheAccessMessage(this.name, e, this.api.hasToken));
       throw e;
     }
   }

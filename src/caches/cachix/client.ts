@@ -62,10 +62,13 @@ export class CachixApi {
     try {
       u = new URL(raw);
     } catch {
-      throw new Error(`--cachix-api ${JSON.stringify(raw)} is not a URL (e.g. ${DEFAULT_CACHIX_API})`);
+      throw new NixcacheError(
+        "usage",
+        `--cachix-api ${JSON.stringify(raw)} is not a URL (e.g. ${DEFAULT_CACHIX_API})`,
+      );
     }
     if (u.protocol !== "http:" && u.protocol !== "https:")
-      throw new Error(`--cachix-api ${JSON.stringify(raw)} must be an http(s) URL`);
+      throw new NixcacheError("usage", `--cachix-api ${JSON.stringify(raw)} must be an http(s) URL`);
     this.origin = u.origin;
     this.basePath = u.pathname.replace(/\/+$/, "");
     this.apiUrl = `${this.origin}${this.basePath}`;
