@@ -83,6 +83,8 @@ describe("durations and sizes: one grammar", () => {
     assert.equal(parseDuration("1y"), 365 * 86_400_000);
     assert.equal(parseDuration("12"), 12_000);
     assert.equal(parseDuration(" 0s "), 0);
+    assert.equal(parseDuration("90d", { requireUnit: true }), 90 * 86_400_000);
+    assert.throws(() => parseDuration("90", { requireUnit: true }), /invalid duration "90"/);
   });
 
   test("durations: anything else is a usage error naming the text", () => {

@@ -15,7 +15,7 @@ const DATA_HELP = "server data directory (default: $NIXCACHE_DATA, else $XDG_DAT
 function parseExpires(s: string): number {
   let ms = 0;
   try {
-    ms = parseDuration(s);
+    ms = parseDuration(s, { requireUnit: true });
   } catch {}
   if (ms <= 0)
     throw new UserError(`--expires ${JSON.stringify(s)} is not a duration like 30m, 12h, 90d, 1y`, 2);

@@ -22,11 +22,11 @@ const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, m: 1024 ** 2,
 function parseTerms(
   text: string,
   unitOf: (suffix: string) => number | undefined,
-  bare: number,
+  bare: number | undefined,
 ): number | undefined {
   const t = text.trim();
   if (t === "") return undefined;
-  if (/^\d+(\.\d+)?$/.test(t)) return Number(t) * bare;
+  if (/^\d+(\.\d+)?$/.test(t)) return bare === undefined ? undefined : Number(t) * bare;
   let total = 0;
   let pos = 0;
   while (pos < t.length) {
@@ -41,11 +41,12 @@ function parseTerms(
 }
 
 /**
- * `30s`, `45m`, `1h30m`, `500ms`, `90d`, `1y` (a bare number is seconds) → milliseconds.
- * Throws a usage error naming the text.
+ * `30s`, `45m`, `1h30m`, `500ms`, `90d`, `1y` (a bare number is seconds, unless `requireUnit`:
+ * for long spans such as token lifetimes a bare `90` is more likely days than seconds) →
+ * milliseconds. Throws a usage error naming the text.
  */
-export function parseDuration(text: string): number {
-  const ms = parseTerms(text, (u) => DURATION_UNITS[u], 1000);
+export function parseDuration(text: string, opts: { requireUnit?: boolean } = {}): number {
+  const ms = parseTerms(text, (u) => DURATION_UNITS[u], opts.requireUnit ? undefined : 1000);
   if (ms === undefined)
     throw new NixcacheError(
       "usage",
