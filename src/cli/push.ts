@@ -7,6 +7,7 @@ import { readSigningKey } from "../keys/key-files.js";
 import { resolveStorePath } from "../local-store/path-info.js";
 import type { SecretKey } from "../nix/signing.js";
 import { type PushEvent, type PushSummary, push } from "../push/push.js";
+import { formatPushSummary, pushSummaryJson } from "../report/push-report.js";
 import { abortOnSigint } from "../util/abort.js";
 import { formatBytes } from "../util/bytes.js";
 import { readStdin } from "../util/stdin.js";
@@ -133,39 +134,14 @@ async function runPush(cacheUrl: string, args: string[], flags: PushFlags): Prom
     interrupt.dispose();
     await cache.close();
   }
-  if (flags.json) {
-    printJson({
-      cache: summary.cache,
-      dryRun: summary.dryRun,
-      compression: summary.compression,
-      pushed: summary.pushed,
-      skipped: summary.skipped,
-      failed: summary.failed,
-      narBytes: summary.narBytes,
-      fileBytes: summary.fileBytes,
-    });
-  } else {
-    printSummary(summary);
+  if (flags.json) printJson(pushSummaryJson(summary));
+  else {
+    const text = formatPushSummary(summary);
+    process.stdout.write(text.stdout);
+    process.stderr.write(text.stderr);
   }
   if (interrupt.interrupted) return 130;
   return summary.failed.length > 0 ? 1 : 0;
-}
-
-function printSummary(s: PushSummary): void {
-  const out = process.stderr;
-  if (s.dryRun) {
-    for (const p of s.pushed) process.stdout.write(`${p}\n`);
-    out.write(
-      `would push ${s.pushed.length} paths (${formatBytes(s.narBytes)} of NAR) to ${s.cache}; ${s.skipped.length} already there\n`,
-    );
-    return;
-  }
-  for (const f of s.failed) out.write(`nixcache: error: ${f.path}: ${f.error}\n`);
-  const ratio = s.narBytes > 0 ? ` → ${formatBytes(s.fileBytes)} ${s.compression}` : "";
-  out.write(
-    `pushed ${s.pushed.length} paths (${formatBytes(s.narBytes)}${ratio}) to ${s.cache}; ` +
-      `${s.skipped.length} already there${s.failed.length ? `; ${s.failed.length} FAILED` : ""}\n`,
-  );
 }
 
 /** A bar on a terminal (paths, bytes, rate, current paths); one line per path otherwise. */

@@ -1,4 +1,5 @@
 import type { TargetCheck, TargetStatus, VerifyReport } from "../verify/verify.js";
+import { bySystem } from "./by-system.js";
 
 /** Reports for `verify`: a terminal table and step-summary Markdown (data in, text out). */
 
@@ -9,12 +10,6 @@ export const LABEL: Record<TargetStatus, string> = {
   incomplete: "INCOMPLETE",
   error: "EVAL ERROR",
 };
-
-export function bySystem(targets: readonly TargetCheck[]): Array<[string, TargetCheck[]]> {
-  const m = new Map<string, TargetCheck[]>();
-  for (const t of targets) m.set(t.system, [...(m.get(t.system) ?? []), t]);
-  return [...m].sort(([a], [b]) => a.localeCompare(b));
-}
 
 const MAX_LISTED = 5;
 
