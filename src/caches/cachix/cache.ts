@@ -6,7 +6,6 @@
 import { type BinaryCache, NARINFO_BULK_MAX, type NarInfoCreate } from "../../cachix-api/schemas.js";
 import { compressAndHash, compressPathAndHash, type FileStats } from "../../codec/compress-and-hash.js";
 import { narExtension } from "../../codec/compression.js";
-import { codeForStatus } from "../../http/request.js";
 import { parseSigningKey } from "../../keys/key-files.js";
 import { type CacheInfo, parseCacheInfo } from "../../nix/cache-info.js";
 import { formatHashNix32 } from "../../nix/hash.js";
@@ -65,11 +64,7 @@ export class CachixCache implements WritableBinaryCache {
       try {
         this.info = await this.api.getCache(this.name);
       } catch (e) {
-        if (e instanceof CachixApiError)
-          throw new NixcacheError(
-            codeForStatus(e.status),
-            cacheAccessMessage(this.name, e, this.api.hasToken),
-          );
+        if (e instanceof CachixApiError) throw new Error(cacheAccessMessage(this.name, e, this.api.hasToken));
         throw e;
       }
     }
@@ -251,13 +246,16 @@ export class CachixCache implements WritableBinaryCache {
     return done.sort((a, b) => a.partNumber - b.partNumber);
   }
 
-  /** Turns 401/404 on the cache into cachix's own wording. */
+  /**
+   * Turns 401/404 on the cache into cachix's own wording, as a plain Error so that it prints as
+   * cachix prints it (`Error: Binary cache … does not exist.`, which test/cachix-api.test.ts holds).
+   */
   private async lookup<T>(f: () => Promise<T>): Promise<T> {
     try {
       return await f();
     } catch (e) {
       if (e instanceof CachixApiError && (e.status === 401 || e.status === 404))
-        throw new NixcacheError(codeForStatus(e.status), cacheAccessMessage(this.name, e, this.api.hasToken));
+        throw new Error(cacheAccessMessage(this.name, e, this.api.hasToken));
       throw e;
     }
   }
