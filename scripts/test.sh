@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The whole test command: Nix set-up, build, format/lint, type check, then every test.
+# The whole test command: Nix set-up, build, format/lint, type check, layering, then every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-nix.sh
 npm run --silent build
 npx biome check --error-on-warnings .
 npx tsc --noEmit
+# The layering (.dependency-cruiser.cjs): an upward import or a cycle fails here. Known violations
+# listed in .dependency-cruiser-known-violations.json are being fixed; the list only shrinks.
+npx depcruise src --config .dependency-cruiser.cjs --ignore-known --output-type err
 shopt -s globstar nullglob
 files=(test/**/*.test.ts)
 if [ "$#" -gt 0 ]; then files=("$@"); fi

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { CachixCache } from "../src/caches/cachix-cache.js";
+import { CachixCache } from "../src/caches/cachix/cache.js";
 import { formatHashNix32 } from "../src/nix/hash.js";
 import { narInfoFingerprint, parseNarInfo, verifyNarInfo } from "../src/nix/narinfo.js";
 import { generateSecretKey, parsePublicKey, signRaw } from "../src/nix/signing.js";

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { CachixCache } from "../src/caches/cachix-cache.js";
+import { CachixCache } from "../src/caches/cachix/cache.js";
 import { push } from "../src/push/push.js";
 import { adminCreatePersonalToken } from "../src/server/cachix-admin.js";
 import { startServer } from "../src/server/server.js";

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { mkdir, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { CachixApi, CachixApiError } from "../src/caches/cachix-api.js";
+import { CachixApi, CachixApiError } from "../src/caches/cachix/client.js";
 import { adminCreatePersonalToken } from "../src/server/cachix-admin.js";
 import { cachixDb } from "../src/server/cachix-db.js";
 import { PART_URL_TTL_MS } from "../src/server/cachix-uploads.js";

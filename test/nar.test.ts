@@ -24,16 +24,10 @@ import { pipeline } from "node:stream/promises";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { formatHashNix32 } from "../src/nix/hash.js";
-import {
-  listNar,
-  MAX_DEPTH,
-  NarError,
-  narListingJson,
-  parseNar,
-  validateNar,
-} from "../src/nix/nar-decode.js";
+import { MAX_DEPTH, NarError, parseNar, validateNar } from "../src/nix/nar-decode.js";
 import { encodeNar, encodeNarBorrowed, NarEncodeError, narHashOfPath } from "../src/nix/nar-encode.js";
 import { extractNar, NarExtractError } from "../src/nix/nar-extract.js";
+import { listNar, narListingJson } from "../src/nix/nar-list.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const BIN = join(REPO, "bin", "nixcache");

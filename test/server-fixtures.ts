@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { text } from "node:stream/consumers";
-import { type Compression, compressor, narExtension } from "../src/caches/compression.js";
+import { type Compression, compressor, narExtension } from "../src/codec/compression.js";
 import { formatHashNix32 } from "../src/nix/hash.js";
 import { encodeNar } from "../src/nix/nar-encode.js";
 import { formatNarInfo, type NarInfo } from "../src/nix/narinfo.js";

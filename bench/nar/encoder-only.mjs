@@ -1,9 +1,6 @@
-// The encoder without the CLI around it: node + dist/nix/nar-encode.js, writing to stdout the way
-// `nixcache nar dump` does. Separates the encoder's cost from the CLI's start-up.
-import { writeSync } from "node:fs";
+// The encoder without the CLI around it: node + dist/nix/nar-encode.js, writing to stdout through
+// the same pipe writer as `nixcache nar dump`. Separates the encoder's cost from the CLI's start-up.
 import { encodeNarBorrowed } from "../../dist/nix/nar-encode.js";
+import { writeChunks } from "../../dist/util/pipe-writer.js";
 
-for await (const chunk of encodeNarBorrowed(process.argv[2])) {
-  let done = 0;
-  while (done < chunk.length) done += writeSync(1, chunk, done, chunk.length - done);
-}
+await writeChunks(encodeNarBorrowed(process.argv[2]));

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Times `nixcache nar dump X > /dev/null` against `nix-store --dump X > /dev/null` in the same run,
+# Times `nixcache nar dump X | cat > /dev/null` against `nix-store --dump X | cat > /dev/null` in the
+# same run (through a pipe, as NARs are used: /dev/null alone hides a writer that cannot keep up),
 # on a 1 GiB file and on a tree of 50,000 small files; reports median wall time, the ratio, and
 # peak RSS (GNU time's %M). Writes bench/nar/RESULTS.md.
 #   bash bench/nar/run.sh            # 5 repetitions each
@@ -34,8 +35,8 @@ done
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-# One measurement: "seconds maxrss_kb"
-measure() { "$TIME" -f "%e %M" -o "$OUT/time.txt" "$@" >/dev/null; cat "$OUT/time.txt"; }
+# One measurement: "seconds maxrss_kb", of the command writing into a pipe that `cat` drains.
+measure() { "$TIME" -f "%e %M" -o "$OUT/time.txt" "$@" | cat >/dev/null; cat "$OUT/time.txt"; }
 
 declare -A T M
 for x in big small; do
@@ -68,7 +69,7 @@ row() {
 {
   echo "# NAR dump benchmark"
   echo
-  echo "\`nixcache nar dump X > /dev/null\` vs \`nix-store --dump X > /dev/null\`, same run, median of $REPS"
+  echo "\`nixcache nar dump X | cat > /dev/null\` vs \`nix-store --dump X | cat > /dev/null\`, same run, median of $REPS"
   echo "interleaved runs, warm page cache; peak RSS is the maximum over the runs (GNU time %M)."
   echo "Machine: $(nproc) cores, $(node --version), $(nix-store --version), $(date -u +%Y-%m-%d), load average at the end: $(cut -d" " -f1-3 /proc/loadavg)."
   echo

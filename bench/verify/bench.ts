@@ -7,12 +7,12 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { openCache } from "../../src/caches/open.js";
-import { verifyTargets } from "../../src/ci/verify.js";
 import { hashBytes, parseHash } from "../../src/nix/hash.js";
 import { formatNarInfo, type NarInfo, signNarInfo } from "../../src/nix/narinfo.js";
 import { formatPublicKey, generateSecretKey, parsePublicKey, publicKeyOf } from "../../src/nix/signing.js";
 import { parseStorePath } from "../../src/nix/store-path.js";
 import { resolveTargets } from "../../src/targets/resolve.js";
+import { verifyTargets } from "../../src/verify/verify.js";
 
 /** The same work as the CLI through the library, without Node start-up and module loading. */
 async function inProcess(flake: string, url: string, closure: boolean, configFile?: string): Promise<number> {

@@ -4,7 +4,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { WritableBinaryCache } from "../caches/types.js";
-import { PathLookup } from "../ci/verify-lookup.js";
+import { PathLookup } from "../verify/lookup.js";
 import { runNixProgram } from "../local-store/nix-command.js";
 import { buildableSystems, type NixConfig, readNixConfig } from "../local-store/nix-config.js";
 import { invalidPaths, realise } from "../local-store/realise.js";

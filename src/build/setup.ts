@@ -1,5 +1,6 @@
 // Turning what a user names (cache URLs, keys, upstreams) into what `build` runs with.
-import { cacheToken, openCache } from "../caches/open.js";
+import { cacheToken } from "../caches/credentials.js";
+import { openCache } from "../caches/open.js";
 import type { NixConfig } from "../local-store/nix-config.js";
 import { type PublicKey, parsePublicKey, publicKeyOf, type SecretKey } from "../nix/signing.js";
 import { NixcacheError } from "../util/errors.js";

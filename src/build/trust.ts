@@ -1,8 +1,8 @@
 // Which keys a push cache is trusted to sign with, and the upstream filter.
 import { request } from "undici";
-import { CachixCache } from "../caches/cachix-cache.js";
+import { CachixCache } from "../caches/cachix/cache.js";
 import type { BinaryCache } from "../caches/types.js";
-import { PathLookup } from "../ci/verify-lookup.js";
+import { PathLookup } from "../verify/lookup.js";
 import type { PathInfo } from "../local-store/path-info.js";
 import { type PublicKey, parsePublicKey } from "../nix/signing.js";
 import { parseStorePath } from "../nix/store-path.js";

@@ -6,13 +6,14 @@ import { createWriteStream } from "node:fs";
 import { access, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { compressAndHash, compressPathAndHash } from "../codec/compress-and-hash.js";
+import { narExtension } from "../codec/compression.js";
 import { type CacheInfo, formatCacheInfo, parseCacheInfo } from "../nix/cache-info.js";
-import { formatNarInfo, type NarInfo, parseNarInfo } from "../nix/narinfo.js";
+import { buildNarInfo, formatNarInfo, type NarInfo, parseNarInfo } from "../nix/narinfo.js";
 import { nix32Encode } from "../nix/nix32.js";
-import { isStoreHash } from "../nix/store-path.js";
-import { compressAndHash, compressPathAndHash } from "./compressed-nar.js";
-import { narExtension } from "./compression.js";
-import { type NarUpload, type StagedPath, uploadNarInfo, type WritableBinaryCache } from "./types.js";
+import { checkStoreHash, parseStorePath } from "../nix/store-path.js";
+import { NixcacheError } from "../util/errors.js";
+import type { NarUpload, StagedPath, WritableBinaryCache } from "./types.js";
 
 export const DEFAULT_CACHE_INFO: CacheInfo = { storeDir: "/nix/store", wantMassQuery: true, priority: 40 };
 
@@ -27,7 +28,7 @@ export class FileCache implements WritableBinaryCache {
     try {
       text = await readFile(join(this.dir, "nix-cache-info"), "utf8");
     } catch (e) {
-      throw new Error(`${this.url} is not a binary cache: ${(e as Error).message}`);
+      throw new NixcacheError("notFound", `${this.url} is not a binary cache: ${(e as Error).message}`);
     }
     return parseCacheInfo(text);
   }
@@ -46,7 +47,7 @@ export class FileCache implements WritableBinaryCache {
     const out = new Set<string>();
     await Promise.all(
       hashes.map(async (h) => {
-        checkHash(h);
+        checkStoreHash(h);
         try {
           await access(join(this.dir, `${h}.narinfo`));
         } catch {
@@ -58,7 +59,7 @@ export class FileCache implements WritableBinaryCache {
   }
 
   async getNarInfo(hash: string): Promise<NarInfo | null> {
-    checkHash(hash);
+    checkStoreHash(hash);
     let text: string;
     try {
       text = await readFile(join(this.dir, `${hash}.narinfo`), "utf8");
@@ -71,7 +72,8 @@ export class FileCache implements WritableBinaryCache {
 
   /** Reads a file of the cache by its URL (as found in a narinfo). */
   async readFile(relUrl: string): Promise<Buffer> {
-    if (relUrl.split("/").includes("..")) throw new Error(`refusing URL ${JSON.stringify(relUrl)}`);
+    if (relUrl.split("/").includes(".."))
+      throw new NixcacheError("invalid", `refusing URL ${JSON.stringify(relUrl)}`);
     return readFile(join(this.dir, relUrl));
   }
 
@@ -94,8 +96,8 @@ export class FileCache implements WritableBinaryCache {
       const s = stats();
       const rel = `nar/${nix32Encode(s.fileHash.digest)}${narExtension(u.compression)}`;
       await rename(tmp, join(this.dir, rel));
-      const hash = u.info.storePath.split("/").pop()?.slice(0, 32) ?? "";
-      const narInfo = uploadNarInfo(u.info, {
+      const hash = parseStorePath(u.info.storePath).hash;
+      const narInfo = buildNarInfo(u.info, {
         url: rel,
         compression: u.compression,
         fileHash: s.fileHash,
@@ -142,8 +144,4 @@ async function syncFile(path: string): Promise<void> {
   } finally {
     await fh.close();
   }
-}
-
-function checkHash(h: string): void {
-  if (!isStoreHash(h)) throw new Error(`${JSON.stringify(h)} is not a store path hash`);
 }

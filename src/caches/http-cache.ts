@@ -5,17 +5,21 @@
 // carries FileHash/FileSize. A retried or repeated upload of the same NAR writes the same name
 // with the same decompressed content, so whatever a reader gets there is the right NAR.
 import { Readable } from "node:stream";
-import { Pool } from "undici";
+import type { Pool } from "undici";
+import { compressAndHash, compressPathAndHash, type FileStats } from "../codec/compress-and-hash.js";
+import { narExtension } from "../codec/compression.js";
+import { defaultNetrcFile, readNetrcCredentials } from "../http/netrc.js";
+import { createPool } from "../http/pool.js";
+import { codeForStatus, request } from "../http/request.js";
+import type { RetryPolicy } from "../http/retry.js";
 import { type CacheInfo, formatCacheInfo, parseCacheInfo } from "../nix/cache-info.js";
-import { formatNarInfo, type NarInfo, parseNarInfo } from "../nix/narinfo.js";
+import { buildNarInfo, formatNarInfo, type NarInfo, parseNarInfo } from "../nix/narinfo.js";
 import { nix32Encode } from "../nix/nix32.js";
-import { isStoreHash } from "../nix/store-path.js";
-import { compressAndHash, compressPathAndHash, type FileStats } from "./compressed-nar.js";
-import { narExtension } from "./compression.js";
+import { checkStoreHash, parseStorePath } from "../nix/store-path.js";
+import { NixcacheError } from "../util/errors.js";
+import { mapLimit } from "../util/limiter.js";
 import { DEFAULT_CACHE_INFO } from "./file-cache.js";
-import { defaultNetrcFile, readNetrcCredentials } from "./netrc.js";
-import { parseRetryAfter, RetryableError, type RetryPolicy, withRetry } from "./retry.js";
-import { type NarUpload, type StagedPath, uploadNarInfo, type WritableBinaryCache } from "./types.js";
+import type { NarUpload, StagedPath, WritableBinaryCache } from "./types.js";
 
 export interface HttpCacheOptions {
   /** Sent as `Authorization: Bearer`; takes precedence over netrc. */
@@ -27,29 +31,15 @@ export interface HttpCacheOptions {
   retry?: RetryPolicy;
 }
 
-/** A request the server refused for good (a 4xx other than 408/429). */
-export class HttpCacheError extends Error {
-  override name = "HttpCacheError";
+/** A request the server refused for good (a 4xx other than 408/429), or could not be sent. */
+export class HttpCacheError extends NixcacheError {
   constructor(
     message: string,
     readonly status?: number,
   ) {
-    super(message);
+    super(status === undefined ? "unavailable" : codeForStatus(status), message);
   }
 }
-
-const CONNECTION_ERRORS = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EAI_AGAIN",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CLOSED",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_BODY_TIMEOUT",
-]);
 
 export class HttpCache implements WritableBinaryCache {
   readonly url: string;
@@ -60,7 +50,8 @@ export class HttpCache implements WritableBinaryCache {
 
   constructor(url: string, opts: HttpCacheOptions = {}) {
     const u = new URL(url);
-    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`not an HTTP cache URL: ${url}`);
+    if (u.protocol !== "http:" && u.protocol !== "https:")
+      throw new NixcacheError("usage", `not an HTTP cache URL: ${url}`);
     const userinfo = u.username || u.password ? { login: u.username, password: u.password } : undefined;
     u.username = "";
     u.password = "";
@@ -74,12 +65,7 @@ export class HttpCache implements WritableBinaryCache {
       if (cred)
         this.auth = `Basic ${Buffer.from(`${decodeURIComponent(cred.login)}:${decodeURIComponent(cred.password)}`).toString("base64")}`;
     }
-    this.pool = new Pool(u.origin, {
-      connections: opts.connections ?? 16,
-      keepAliveTimeout: 30_000,
-      headersTimeout: 120_000,
-      bodyTimeout: 120_000,
-    });
+    this.pool = createPool(u.origin, { connections: opts.connections });
     this.retry = opts.retry ?? {};
   }
 
@@ -99,9 +85,9 @@ export class HttpCache implements WritableBinaryCache {
   }
 
   async missing(hashes: readonly string[]): Promise<Set<string>> {
-    for (const h of hashes) checkHash(h);
+    for (const h of hashes) checkStoreHash(h);
     const out = new Set<string>();
-    await forEachLimit(hashes, 32, async (h) => {
+    await mapLimit(hashes, 32, async (h) => {
       // Nix treats 401/403 as absent too, but for a pusher that hides a bad token: fail instead.
       const r = await this.send("HEAD", `${h}.narinfo`, { okStatuses: [200, 404] });
       if (r.status === 404) out.add(h);
@@ -110,7 +96,7 @@ export class HttpCache implements WritableBinaryCache {
   }
 
   async getNarInfo(hash: string): Promise<NarInfo | null> {
-    checkHash(hash);
+    checkStoreHash(hash);
     const r = await this.send("GET", `${hash}.narinfo`, { okStatuses: [200, 404] });
     if (r.status === 404) return null;
     return parseNarInfo(r.text);
@@ -191,14 +177,14 @@ export class HttpCache implements WritableBinaryCache {
       // Ends the first compression job if no attempt read it to its end.
       await it.return?.();
     }
-    if (!stats) throw new Error(`upload of ${narUrl} ended without the whole NAR`);
-    const narInfo = uploadNarInfo(u.info, {
+    if (!stats) throw new NixcacheError("internal", `upload of ${narUrl} ended without the whole NAR`);
+    const narInfo = buildNarInfo(u.info, {
       url: narUrl,
       compression: u.compression,
       fileHash: stats.fileHash,
       fileSize: stats.fileSize,
     });
-    const hash = u.info.storePath.split("/").pop()?.slice(0, 32) ?? "";
+    const hash = parseStorePath(u.info.storePath).hash;
     const text = formatNarInfo(narInfo);
     return {
       narInfo,
@@ -230,49 +216,33 @@ export class HttpCache implements WritableBinaryCache {
       fatal?: () => unknown;
     } = {},
   ): Promise<{ status: number; text: string; body: Buffer }> {
-    const path = `${this.base}/${rel}`;
-    const what = `${method} ${this.url}/${rel}`;
-    return withRetry(
-      async () => {
-        const headers: Record<string, string> = {};
-        if (this.auth) headers.authorization = this.auth;
-        if (o.contentType) headers["content-type"] = o.contentType;
-        let res: Awaited<ReturnType<Pool["request"]>>;
-        try {
-          res = await this.pool.request({
-            method,
-            path,
-            headers,
-            body: o.body?.() ?? null,
-            signal: o.signal,
-          });
-        } catch (e) {
-          const fatal = o.fatal?.();
-          if (fatal) throw fatal;
-          if (o.signal?.aborted) throw o.signal.reason ?? e;
-          const code = (e as NodeJS.ErrnoException).code ?? "";
-          const msg = `${what}: ${(e as Error).message}${code ? ` (${code})` : ""}`;
-          if (CONNECTION_ERRORS.has(code)) throw new RetryableError(msg);
-          throw new HttpCacheError(msg);
-        }
-        const body = Buffer.from(await res.body.arrayBuffer());
-        const status = res.statusCode;
-        const fatal = o.fatal?.();
-        if (fatal) throw fatal;
-        const ok = o.okStatuses ? o.okStatuses.includes(status) : status >= 200 && status < 300;
-        if (ok) return { status, text: o.binary ? "" : body.toString("utf8"), body };
-        const serverMsg = body.toString("utf8").trim().slice(0, 500);
-        const msg = `${what}: HTTP ${status}${serverMsg ? `: ${serverMsg}` : ""}`;
-        if (status === 408 || status === 429 || status >= 500)
-          throw new RetryableError(msg, parseRetryAfter(res.headers["retry-after"]));
-        throw new HttpCacheError(
-          status === 401 || status === 403 ? `${msg} (check the token or netrc credentials)` : msg,
-          status,
-        );
+    const headers: Record<string, string> = {};
+    if (this.auth) headers.authorization = this.auth;
+    if (o.contentType) headers["content-type"] = o.contentType;
+    const r = await request(
+      this.pool,
+      {
+        method,
+        path: `${this.base}/${rel}`,
+        what: `${method} ${this.url}/${rel}`,
+        headers,
+        body: o.body,
+        ok: o.okStatuses,
+        signal: o.signal,
+        fatal: o.fatal,
+        failed: (msg) => new HttpCacheError(msg),
+        refused: (status, body, what) => {
+          const said = body.toString("utf8").trim().slice(0, 500);
+          const msg = `${what}: HTTP ${status}${said ? `: ${said}` : ""}`;
+          return new HttpCacheError(
+            status === 401 || status === 403 ? `${msg} (check the token or netrc credentials)` : msg,
+            status,
+          );
+        },
       },
       this.retry,
-      o.signal,
     );
+    return { status: r.status, text: o.binary ? "" : r.body.toString("utf8"), body: r.body };
   }
 }
 
@@ -287,24 +257,4 @@ async function* resume(head: Buffer[], it: AsyncIterator<Buffer>): AsyncGenerato
     if (r.done) return;
     yield r.value;
   }
-}
-
-function checkHash(h: string): void {
-  if (!isStoreHash(h)) throw new Error(`${JSON.stringify(h)} is not a store path hash`);
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; the first error wins. */
-async function forEachLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (t: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

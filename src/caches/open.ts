@@ -1,4 +1,6 @@
 import { fileURLToPath } from "node:url";
+import { NixcacheError } from "../util/errors.js";
+import { cachixApiUrl, cachixToken } from "./credentials.js";
 import type { HttpCacheOptions } from "./http-cache.js";
 import type { WritableBinaryCache } from "./types.js";
 
@@ -6,28 +8,6 @@ export type OpenCacheOptions = HttpCacheOptions & {
   /** For `cachix://NAME`: the API base URL (default $NIXCACHE_CACHIX_API, else Cachix's own). */
   cachixApi?: string;
 };
-
-/**
- * The token for `cachix://` caches and the Cachix API: `flag` (--token), else `CACHIX_AUTH_TOKEN`
- * (what cachix's own client reads, so a CI set up for cachix works unchanged), else
- * `NIXCACHE_TOKEN`. An empty value counts as unset.
- */
-export function cachixToken(flag?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return flag || env.CACHIX_AUTH_TOKEN || env.NIXCACHE_TOKEN || undefined;
-}
-
-/**
- * The token a command uses for the cache at `url`: for `cachix://` as `cachixToken`; for other
- * caches `flag`, else `NIXCACHE_TOKEN` (CACHIX_AUTH_TOKEN is cachix's, never sent elsewhere).
- */
-export function cacheToken(
-  url: string,
-  flag?: string,
-  env: NodeJS.ProcessEnv = process.env,
-): string | undefined {
-  if (/^cachix:/i.test(url)) return cachixToken(flag, env);
-  return flag || env.NIXCACHE_TOKEN || undefined;
-}
 
 /**
  * Opens a cache by URL: `file:///dir` or `http(s)://host[:port][/prefix]`. The `cachix://NAME`
@@ -38,7 +18,10 @@ export async function openCache(url: string, opts: OpenCacheOptions = {}): Promi
   try {
     u = new URL(url);
   } catch {
-    throw new Error(`invalid cache URL ${JSON.stringify(url)}: expected file:///dir or http(s)://host/...`);
+    throw new NixcacheError(
+      "usage",
+      `invalid cache URL ${JSON.stringify(url)}: expected file:///dir or http(s)://host/...`,
+    );
   }
   switch (u.protocol) {
     // Each backend is loaded when its scheme is used: a command reading one HTTP cache should not
@@ -53,14 +36,11 @@ export async function openCache(url: string, opts: OpenCacheOptions = {}): Promi
       return new HttpCache(url, opts);
     }
     case "cachix:": {
-      const [{ CachixCache }, { DEFAULT_CACHIX_API }] = await Promise.all([
-        import("./cachix-cache.js"),
-        import("./cachix-api.js"),
-      ]);
+      const { CachixCache } = await import("./cachix/cache.js");
       // Without an explicit token, the token and signing key come from the environment as
-      // cachix's client reads them (see cachixToken).
+      // cachix's client reads them (see credentials.ts).
       return new CachixCache(u.hostname || u.pathname.replace(/^\/+/, ""), {
-        apiUrl: opts.cachixApi ?? process.env.NIXCACHE_CACHIX_API ?? DEFAULT_CACHIX_API,
+        apiUrl: cachixApiUrl(opts.cachixApi),
         token: cachixToken(opts.token),
         signingKey: process.env.CACHIX_SIGNING_KEY,
         partMemory: partMemoryFromEnv(),
@@ -69,7 +49,8 @@ export async function openCache(url: string, opts: OpenCacheOptions = {}): Promi
       });
     }
     default:
-      throw new Error(
+      throw new NixcacheError(
+        "usage",
         `unsupported cache URL scheme ${u.protocol} in ${redact(u)}: expected file://, http(s):// or cachix://`,
       );
   }
@@ -80,7 +61,8 @@ function partMemoryFromEnv(): number | undefined {
   const v = process.env.NIXCACHE_CACHIX_PART_MEMORY;
   if (!v) return undefined;
   if (!/^[0-9]+$/.test(v) || Number(v) < 1)
-    throw new Error(
+    throw new NixcacheError(
+      "usage",
       `NIXCACHE_CACHIX_PART_MEMORY must be a whole number of MiB (at least 1), got ${JSON.stringify(v)}`,
     );
   return Number(v) * 1024 * 1024;

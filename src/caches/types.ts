@@ -1,7 +1,7 @@
+import type { Compression } from "../codec/compression.js";
 import type { CacheInfo } from "../nix/cache-info.js";
 import type { Hash } from "../nix/hash.js";
-import type { NarInfo } from "../nix/narinfo.js";
-import type { Compression } from "./compression.js";
+import type { NarInfo, NarInfoPath } from "../nix/narinfo.js";
 
 /**
  * One binary cache, whatever its kind (file://, http(s)://, cachix://). Hashes are the 32-char
@@ -21,19 +21,7 @@ export interface BinaryCache {
 }
 
 /** What a cache needs to know about a path to publish it; all known before its NAR is read. */
-export interface UploadInfo {
-  /** Full store path. */
-  storePath: string;
-  narHash: Hash;
-  narSize: number;
-  /** Base names (`<hash>-<name>`), as in a narinfo. */
-  references: string[];
-  /** Base name of the deriver, when known. */
-  deriver?: string;
-  /** Signatures to publish (`<keyname>:<base64>`), existing and new. */
-  sigs: string[];
-  ca?: string;
-}
+export type UploadInfo = NarInfoPath;
 
 export interface NarUpload {
   info: UploadInfo;
@@ -76,25 +64,4 @@ export interface WritableBinaryCache extends BinaryCache {
   ensureCacheInfo(): Promise<CacheInfo>;
   /** Stores the NAR; the path stays invisible to readers until the result's `commit`. */
   uploadNar(upload: NarUpload): Promise<StagedPath>;
-}
-
-/** The narinfo a backend publishes for an upload once its file is stored as `file`. */
-export function uploadNarInfo(
-  info: UploadInfo,
-  file: { url: string; compression: Compression; fileHash: Hash; fileSize: number },
-): NarInfo {
-  return {
-    storePath: info.storePath,
-    url: file.url,
-    compression: file.compression,
-    fileHash: file.fileHash,
-    fileSize: file.fileSize,
-    narHash: info.narHash,
-    narSize: info.narSize,
-    references: [...info.references].sort(),
-    deriver: info.deriver,
-    sigs: info.sigs,
-    ca: info.ca,
-    extra: [],
-  };
 }

@@ -1,13 +1,8 @@
 // `token inspect`: what a token is and what it may do, asked of the real API (GET /user, GET
 // /cache/{name}, GET /token), never guessed from its shape. Each migration step gets yes or no,
 // the reason, and for a no the concrete remedy.
-import {
-  type BinaryCache,
-  type CachixApi,
-  CachixApiError,
-  cacheAccessMessage,
-  type User,
-} from "../caches/cachix-api.js";
+import { type CachixApi, CachixApiError, cacheAccessMessage } from "../caches/cachix/client.js";
+import type { BinaryCache, User } from "../cachix-api/schemas.js";
 import { decodeJwtClaims, describeClaims } from "./jwt.js";
 import { remediesFor } from "./remedies.js";
 

@@ -2,14 +2,10 @@
 // It plans first (what exists against what is asked), then acts unless it is a dry run. A second
 // run finds nothing to change; an existing cache is converged. When the token cannot do a step,
 // it stops before changing anything, with the manual steps and the remedy.
-import {
-  type BinaryCache,
-  type CachixApi,
-  CachixApiError,
-  cacheAccessMessage,
-  type User,
-} from "../caches/cachix-api.js";
+import { type CachixApi, CachixApiError, cacheAccessMessage } from "../caches/cachix/client.js";
+import type { BinaryCache, User } from "../cachix-api/schemas.js";
 import type { PublicKey } from "../nix/signing.js";
+import { NixcacheError } from "../util/errors.js";
 import { remediesFor } from "./remedies.js";
 
 export interface ProvisionRequest {
@@ -42,8 +38,7 @@ export interface ProvisionResult {
 }
 
 /** The token cannot do what is asked: nothing was changed. */
-export class ProvisionRefused extends Error {
-  override name = "ProvisionRefused";
+export class ProvisionRefused extends NixcacheError {
   constructor(
     message: string,
     /** The steps to do by hand instead. */
@@ -51,7 +46,7 @@ export class ProvisionRefused extends Error {
     /** How to get a token that can. */
     readonly remedy: string,
   ) {
-    super(message);
+    super("forbidden", message);
   }
 }
 

@@ -1,6 +1,6 @@
 // The concrete fixes shown when a token cannot do a step: Cachix's web pages for the public
 // service, the server's admin commands for nixcache's own server.
-import type { CachixApi } from "../caches/cachix-api.js";
+import type { CachixApi } from "../caches/cachix/client.js";
 
 export interface Remedies {
   personalToken: string;

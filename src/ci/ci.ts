@@ -8,8 +8,8 @@ import {
   build,
   type PushStatus,
 } from "../build/build.js";
-import type { TargetStatus, VerifyReport } from "./verify.js";
-import { verifyTargets } from "./verify.js";
+import type { TargetStatus, VerifyReport } from "../verify/verify.js";
+import { verifyTargets } from "../verify/verify.js";
 
 export interface CiTarget {
   attr: string;

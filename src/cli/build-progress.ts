@@ -1,5 +1,5 @@
 import type { BuildEvent } from "../build/build.js";
-import { formatBytes } from "../report/format.js";
+import { formatBytes } from "../util/bytes.js";
 
 /**
  * Renders build events: on a terminal one live status line (targets queued / building /

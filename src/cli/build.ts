@@ -4,7 +4,7 @@ import path from "node:path";
 import { type Command, Option } from "commander";
 import type { BuildOptions, BuildReport, PushTarget } from "../build/build.js";
 import type { Upstream } from "../build/trust.js";
-import { COMPRESSIONS, type Compression } from "../caches/compression.js";
+import { COMPRESSIONS, type Compression } from "../codec/compression.js";
 import type { NixConfig } from "../local-store/nix-config.js";
 import { parseSecretKey, type SecretKey } from "../nix/signing.js";
 import { exitCodeOf } from "../util/errors.js";

@@ -32,7 +32,10 @@ export function registerKeyCommands(program: Command): void {
     .description("Print the public key belonging to a secret key file.")
     .argument("<secret-file>", "a secret key in Nix's format")
     .action(async (file: string) => {
-      const sk = await readSecretKeyFile(file);
+      // Exit 1 for a bad key file, as before the error codes.
+      const sk = await readSecretKeyFile(file).catch((e: Error) => {
+        throw new UserError(e.message);
+      });
       process.stdout.write(`${formatPublicKey(publicKeyOf(sk))}\n`);
     });
 }

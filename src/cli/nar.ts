@@ -1,42 +1,13 @@
 // `nixcache nar …`: plumbing byte-compatible with `nix-store --dump/--restore`, `nix-hash` and
 // `nix nar ls/cat`. Parsing and printing only; the formats live in src/nix/nar-*.ts.
-import { writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import type { Command } from "commander";
 import { formatHashNix32 } from "../nix/hash.js";
-import { listNar, type NarListEntry, narFileContents, narListingJson } from "../nix/nar-decode.js";
 import { encodeNarBorrowed, narHashOfPath } from "../nix/nar-encode.js";
 import { extractNar } from "../nix/nar-extract.js";
+import { listNar, type NarListEntry, narFileContents, narListingJson } from "../nix/nar-list.js";
+import { writeChunks } from "../util/pipe-writer.js";
 import { printJson, UserError } from "./output.js";
-
-/** Thrown when the reader of stdout went away: we stop quietly, like `nix-store --dump | head`. */
-class StdoutClosed extends Error {}
-
-/**
- * Writes to fd 1 synchronously, so the chunk (possibly a reused buffer) is done with on return.
- * A non-blocking stdout (inherited from some parents) answers EAGAIN when full: wait and retry.
- */
-async function writeStdout(chunk: Buffer): Promise<void> {
-  let done = 0;
-  while (done < chunk.length) {
-    try {
-      done += writeSync(1, chunk, done, chunk.length - done);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "EAGAIN") await new Promise((r) => setTimeout(r, 1));
-      else if (code === "EPIPE") throw new StdoutClosed();
-      else throw err;
-    }
-  }
-}
-
-async function toStdout(chunks: AsyncIterable<Buffer>): Promise<void> {
-  try {
-    for await (const chunk of chunks) await writeStdout(chunk);
-  } catch (err) {
-    if (!(err instanceof StdoutClosed)) throw err;
-  }
-}
 
 /** The archive named on the command line: a file, or stdin for "-". */
 async function archive(file: string): Promise<AsyncIterable<Buffer>> {
@@ -84,7 +55,7 @@ export function registerNarCommands(program: Command): void {
     .argument("<path>", "file, directory or symlink to archive (a symlink is archived, not followed)")
     .addHelpText("after", "\nExample:\n  nixcache nar dump /nix/store/...-hello > hello.nar")
     .action(async (path: string) => {
-      await toStdout(encodeNarBorrowed(path));
+      await writeChunks(encodeNarBorrowed(path));
     });
 
   nar
@@ -134,7 +105,7 @@ export function registerNarCommands(program: Command): void {
     .argument("<inner-path>", "path of the file inside the archive, e.g. /bin/hello")
     .addHelpText("after", "\nExample:\n  nixcache nar cat hello.nar /share/man/man1/hello.1.gz | zcat")
     .action(async (file: string, innerPath: string) => {
-      await toStdout(narFileContents(await archive(file), innerPath));
+      await writeChunks(narFileContents(await archive(file), innerPath));
     });
 
   nar

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { readPublicKeyArg } from "../keys/key-files.js";
 import { NarInfoError, narInfoFingerprint, parseNarInfo, verifyNarInfo } from "../nix/narinfo.js";
+import { readStdin } from "../util/stdin.js";
 import { printJson, UserError } from "./output.js";
 
 export function registerNarInfoCommands(program: Command): void {
@@ -64,10 +65,4 @@ export function registerNarInfoCommands(program: Command): void {
       }
       if (!valid) process.exitCode = 1;
     });
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }

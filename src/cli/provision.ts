@@ -1,13 +1,12 @@
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { parseCachixSigningKey } from "../caches/cachix-cache.js";
 import {
   ProvisionRefused,
   type ProvisionRequest,
   type ProvisionResult,
   provision,
 } from "../cachix/provision.js";
-import { parseSecretKey, publicKeyOf } from "../nix/signing.js";
+import { readSigningKey } from "../keys/key-files.js";
+import { publicKeyOf } from "../nix/signing.js";
 import { printJson, UserError } from "./output.js";
 import { CACHIX_API_HELP, cachixApiFromFlags } from "./token-inspect.js";
 
@@ -122,16 +121,6 @@ async function runProvision(target: string, o: Flags): Promise<number> {
 }
 
 async function readKey(file: string): Promise<ProvisionRequest["key"]> {
-  let text: string;
-  try {
-    text = (await readFile(file, "utf8")).trim();
-  } catch (e) {
-    throw new UserError(`cannot read signing key ${file}: ${(e as NodeJS.ErrnoException).code}`, 2);
-  }
-  try {
-    if (text.includes(":")) return { kind: "own", publicKey: publicKeyOf(parseSecretKey(text)), named: true };
-    return { kind: "own", publicKey: publicKeyOf(parseCachixSigningKey(text)), named: false };
-  } catch (e) {
-    throw new UserError(`signing key ${file}: ${(e as Error).message}`, 2);
-  }
+  const { key, format } = await readSigningKey(file);
+  return { kind: "own", publicKey: publicKeyOf(key), named: format === "nix" };
 }

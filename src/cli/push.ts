@@ -1,13 +1,16 @@
-import { setMaxListeners } from "node:events";
-import { readFile } from "node:fs/promises";
 import cliProgress from "cli-progress";
 import { type Command, Option } from "commander";
-import { COMPRESSIONS, type Compression } from "../caches/compression.js";
-import { cacheToken, openCache } from "../caches/open.js";
+import { cacheToken } from "../caches/credentials.js";
+import { openCache } from "../caches/open.js";
+import { COMPRESSIONS, type Compression } from "../codec/compression.js";
+import { readSigningKey } from "../keys/key-files.js";
 import { resolveStorePath } from "../local-store/path-info.js";
-import { parseSecretKey, type SecretKey } from "../nix/signing.js";
+import type { SecretKey } from "../nix/signing.js";
 import { type PushEvent, type PushSummary, push } from "../push/push.js";
-import { formatBytes } from "../report/format.js";
+import { formatPushSummary, pushSummaryJson } from "../report/push-report.js";
+import { abortOnSigint } from "../util/abort.js";
+import { formatBytes } from "../util/bytes.js";
+import { readStdin } from "../util/stdin.js";
 import { printJson, UserError } from "./output.js";
 
 interface PushFlags {
@@ -85,9 +88,7 @@ function parseIntArg(what: string, min: number, max: number): (v: string) => num
 async function runPush(cacheUrl: string, args: string[], flags: PushFlags): Promise<number> {
   const raw = [...args];
   if (flags.stdin) {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    raw.push(...Buffer.concat(chunks).toString("utf8").split(/\s+/).filter(Boolean));
+    raw.push(...(await readStdin()).split(/\s+/).filter(Boolean));
   }
   if (raw.length === 0) throw new UserError("no paths to push: give PATH arguments or --stdin", 2);
   const paths = await Promise.all(
@@ -95,19 +96,11 @@ async function runPush(cacheUrl: string, args: string[], flags: PushFlags): Prom
   );
   let signingKey: SecretKey | undefined;
   if (flags.signingKey) {
-    let text: string;
-    try {
-      text = await readFile(flags.signingKey, "utf8");
-    } catch (e) {
-      throw new UserError(
-        `cannot read signing key ${flags.signingKey}: ${(e as NodeJS.ErrnoException).code}`,
-      );
-    }
-    try {
-      signingKey = parseSecretKey(text);
-    } catch (e) {
-      throw new UserError(`signing key ${flags.signingKey}: ${(e as Error).message}`);
-    }
+    // Exit 1 for a bad key file, as push always had (provision says 2 for the same).
+    const read = await readSigningKey(flags.signingKey, { formats: ["nix"] }).catch((e: Error) => {
+      throw new UserError(e.message);
+    });
+    signingKey = read.key;
   }
   let cache: Awaited<ReturnType<typeof openCache>>;
   try {
@@ -121,17 +114,9 @@ async function runPush(cacheUrl: string, args: string[], flags: PushFlags): Prom
     throw new UserError((e as Error).message);
   }
 
-  const ac = new AbortController();
-  // Every in-flight request and retry wait listens on it.
-  setMaxListeners(0, ac.signal);
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    process.stderr.write("\nnixcache: interrupted; stopping uploads (Ctrl-C again to quit at once)\n");
-    ac.abort(new Error("interrupted"));
-  };
-  process.on("SIGINT", onSigint);
+  const interrupt = abortOnSigint(() =>
+    process.stderr.write("\nnixcache: interrupted; stopping uploads (Ctrl-C again to quit at once)\n"),
+  );
   const progress = flags.json ? undefined : new Progress(!!process.stderr.isTTY, !!flags.dryRun);
   let summary: PushSummary;
   try {
@@ -141,47 +126,22 @@ async function runPush(cacheUrl: string, args: string[], flags: PushFlags): Prom
       jobs: flags.jobs,
       signingKey,
       dryRun: flags.dryRun,
-      signal: ac.signal,
+      signal: interrupt.signal,
       onEvent: (e) => progress?.event(e),
     });
   } finally {
     progress?.stop();
-    process.off("SIGINT", onSigint);
+    interrupt.dispose();
     await cache.close();
   }
-  if (flags.json) {
-    printJson({
-      cache: summary.cache,
-      dryRun: summary.dryRun,
-      compression: summary.compression,
-      pushed: summary.pushed,
-      skipped: summary.skipped,
-      failed: summary.failed,
-      narBytes: summary.narBytes,
-      fileBytes: summary.fileBytes,
-    });
-  } else {
-    printSummary(summary);
+  if (flags.json) printJson(pushSummaryJson(summary));
+  else {
+    const text = formatPushSummary(summary);
+    process.stdout.write(text.stdout);
+    process.stderr.write(text.stderr);
   }
-  if (interrupted) return 130;
+  if (interrupt.interrupted) return 130;
   return summary.failed.length > 0 ? 1 : 0;
-}
-
-function printSummary(s: PushSummary): void {
-  const out = process.stderr;
-  if (s.dryRun) {
-    for (const p of s.pushed) process.stdout.write(`${p}\n`);
-    out.write(
-      `would push ${s.pushed.length} paths (${formatBytes(s.narBytes)} of NAR) to ${s.cache}; ${s.skipped.length} already there\n`,
-    );
-    return;
-  }
-  for (const f of s.failed) out.write(`nixcache: error: ${f.path}: ${f.error}\n`);
-  const ratio = s.narBytes > 0 ? ` → ${formatBytes(s.fileBytes)} ${s.compression}` : "";
-  out.write(
-    `pushed ${s.pushed.length} paths (${formatBytes(s.narBytes)}${ratio}) to ${s.cache}; ` +
-      `${s.skipped.length} already there${s.failed.length ? `; ${s.failed.length} FAILED` : ""}\n`,
-  );
 }
 
 /** A bar on a terminal (paths, bytes, rate, current paths); one line per path otherwise. */

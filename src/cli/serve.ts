@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import type { Command } from "commander";
 import { defaultDataDir } from "../server/data-dir.js";
 import { DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD_BYTES, parseListen, startServer } from "../server/server.js";
+import { parseSize } from "../util/quantity.js";
 import { UserError } from "./output.js";
 
 /** Default of `--workers`; see bench/serve/RESULTS.md for the measurements behind it. */
@@ -16,12 +17,13 @@ function parseWorkers(s: string): number {
   return n;
 }
 
-/** `512M`, `8G`, `1048576` → bytes. */
-function parseSize(s: string): number {
-  const m = /^(\d+)([KMGT]?)i?B?$/i.exec(s.trim());
-  if (!m) throw new UserError(`--max-upload ${JSON.stringify(s)} is not a size like 512M or 8G`, 2);
-  const mult: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
-  return Number(m[1]) * (mult[(m[2] ?? "").toUpperCase()] as number);
+/** `--max-upload`: `512M`, `8G`, `1048576` → bytes. */
+function maxUpload(s: string): number {
+  try {
+    return parseSize(s);
+  } catch {
+    throw new UserError(`--max-upload ${JSON.stringify(s)} is not a size like 512M or 8G`, 2);
+  }
 }
 
 export function registerServeCommands(program: Command): void {
@@ -66,7 +68,7 @@ export function registerServeCommands(program: Command): void {
         }
         const workers = parseWorkers(o.workers);
         const dataDir = o.data ?? defaultDataDir();
-        const maxUploadBytes = parseSize(o.maxUpload);
+        const maxUploadBytes = maxUpload(o.maxUpload);
         const stderrLine = (line: string) => process.stderr.write(`${line}\n`);
         // One worker is the plain in-process server; more are forked processes (loaded only then).
         const started: Promise<{ url: string; close(): Promise<void> }> =

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import type { resolveTargets, Target } from "../targets/resolve.js";
+import { formatTargetsTable } from "../report/targets-report.js";
+import type { resolveTargets } from "../targets/resolve.js";
 import { printJson, UserError } from "./output.js";
 
 export interface TargetFlags {
@@ -40,21 +41,6 @@ export async function loadTargets(flags: TargetFlags) {
   }
 }
 
-function printTable(targets: Target[]): void {
-  const bySystem = new Map<string, Target[]>();
-  for (const t of targets) bySystem.set(t.system, [...(bySystem.get(t.system) ?? []), t]);
-  for (const [system, ts] of [...bySystem].sort(([a], [b]) => a.localeCompare(b))) {
-    process.stdout.write(`${system} (${ts.length})\n`);
-    const w = Math.max(...ts.map((t) => t.attr.length));
-    for (const t of ts) {
-      process.stdout.write(
-        `  ${t.attr.padEnd(w)}  ${t.error !== undefined ? `error: ${t.error}` : t.outPath}\n`,
-      );
-    }
-  }
-  if (targets.length === 0) process.stdout.write("no targets selected\n");
-}
-
 export function registerTargetsCommands(program: Command): void {
   const cmd = program
     .command("targets")
@@ -73,7 +59,7 @@ export function registerTargetsCommands(program: Command): void {
   addTargetFlags(cmd).action(async (flags: TargetFlags & { json?: boolean }) => {
     const { targets } = await loadTargets(flags);
     if (flags.json) printJson(targets);
-    else printTable(targets);
+    else process.stdout.write(formatTargetsTable(targets));
     const failed = targets.filter((t) => t.error !== undefined);
     if (failed.length > 0) {
       if (!flags.json)

@@ -1,27 +1,18 @@
 import type { Command } from "commander";
-import { CachixApi, DEFAULT_CACHIX_API } from "../caches/cachix-api.js";
-import { cachixToken } from "../caches/open.js";
+import { type CachixApi, openCachixApi } from "../caches/cachix/client.js";
 import { inspectToken, type TokenInspection } from "../cachix/inspect.js";
+import { formatInspection } from "../cachix/inspect-report.js";
+import { DEFAULT_CACHIX_API } from "../cachix-api/schemas.js";
 import { printJson, UserError } from "./output.js";
 
 export const CACHIX_API_HELP = `Cachix-compatible API (default: $NIXCACHE_CACHIX_API, else ${DEFAULT_CACHIX_API})`;
 
-/** The API client for a command: token from --token, else $CACHIX_AUTH_TOKEN (as cachix reads it), else $NIXCACHE_TOKEN. */
+/** The API client for a command's --cachix-api and --token flags (defaults: see openCachixApi). */
 export function cachixApiFromFlags(o: { cachixApi?: string; token?: string }): {
   api: CachixApi;
   token?: string;
 } {
-  const token = cachixToken(o.token);
-  try {
-    const api = new CachixApi({
-      apiUrl: o.cachixApi ?? process.env.NIXCACHE_CACHIX_API ?? DEFAULT_CACHIX_API,
-      token: token || undefined,
-      retry: { attempts: 3 },
-    });
-    return { api, token: token || undefined };
-  } catch (e) {
-    throw new UserError((e as Error).message, 2);
-  }
+  return openCachixApi({ apiUrl: o.cachixApi, token: o.token });
 }
 
 /** `nixcache token inspect`, added to the `token` group. */
@@ -63,40 +54,10 @@ export function registerTokenInspect(token: Command): void {
         await api.close();
       }
       if (o.json) printJson(report);
-      else printInspection(report);
+      else process.stdout.write(formatInspection(report));
       if (report.cache?.exists === false) {
         process.stderr.write(`nixcache: error: Binary cache ${report.cache.name} does not exist.\n`);
         process.exitCode = 1;
       }
     });
-}
-
-function printInspection(r: TokenInspection): void {
-  const out: string[] = [];
-  const kinds = {
-    personal: "personal token",
-    cache: "cache token",
-    anonymous: "no token (anonymous)",
-    unknown: "a token the API accepted nowhere we asked (unknown, revoked, or for other caches)",
-  };
-  out.push(`API:    ${r.api}`);
-  out.push(`token:  ${kinds[r.token.kind]}`);
-  if (r.token.account)
-    out.push(`account: ${r.token.account.slug ?? r.token.account.githubUsername} (id ${r.token.account.id})`);
-  if (r.token.jwtClaims) out.push(`JWT claims: ${JSON.stringify(r.token.jwtClaims)}`);
-  if (r.cache) {
-    const c = r.cache;
-    out.push(
-      c.permission
-        ? `cache ${c.name}: ${c.permission} (${c.isPublic ? "public" : "private"}), ${c.uri}`
-        : `cache ${c.name}: ${c.error}`,
-    );
-  }
-  out.push("");
-  const width = Math.max(...r.steps.map((s) => s.step.length));
-  for (const s of r.steps) {
-    out.push(`${s.step.padEnd(width)}  ${s.allowed ? "yes" : "no "}  ${s.reason}`);
-    if (s.remedy) out.push(`${" ".repeat(width + 7)}→ ${s.remedy}`);
-  }
-  process.stdout.write(`${out.join("\n")}\n`);
 }

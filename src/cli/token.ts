@@ -4,26 +4,22 @@ import { adminCreateToken, adminListTokens, adminRevokeToken } from "../server/a
 import { adminCreatePersonalToken } from "../server/cachix-admin.js";
 import { defaultDataDir } from "../server/data-dir.js";
 import { PERMISSIONS, type Permission } from "../server/db.js";
+import { parseDuration } from "../util/quantity.js";
+import { readStdin } from "../util/stdin.js";
 import { admin } from "./cache.js";
 import { printJson, UserError } from "./output.js";
 import { registerTokenInspect } from "./token-inspect.js";
 
 const DATA_HELP = "server data directory (default: $NIXCACHE_DATA, else $XDG_DATA_HOME/nixcache)";
-const UNIT_MS: Record<string, number> = {
-  s: 1e3,
-  m: 60e3,
-  h: 3600e3,
-  d: 86400e3,
-  w: 7 * 86400e3,
-  y: 365 * 86400e3,
-};
-
-/** `90d`, `12h`, `1y`, ... → milliseconds. */
-export function parseDuration(s: string): number {
-  const m = /^(\d+)([smhdwy])$/.exec(s.trim());
-  if (!m || Number(m[1]) === 0)
+/** `90d`, `12h`, `1y`, ... → milliseconds; a lifetime must be longer than nothing. */
+function parseExpires(s: string): number {
+  let ms = 0;
+  try {
+    ms = parseDuration(s, { requireUnit: true });
+  } catch {}
+  if (ms <= 0)
     throw new UserError(`--expires ${JSON.stringify(s)} is not a duration like 30m, 12h, 90d, 1y`, 2);
-  return Number(m[1]) * (UNIT_MS[m[2] as string] as number);
+  return ms;
 }
 
 const Perm = z.enum(PERMISSIONS as [Permission, ...Permission[]]);
@@ -75,7 +71,7 @@ export function registerTokenCommands(program: Command): void {
         expires?: string;
         description?: string;
       }) => {
-        const expiresAt = o.expires ? Date.now() + parseDuration(o.expires) : null;
+        const expiresAt = o.expires ? Date.now() + parseExpires(o.expires) : null;
         if (o.personal) {
           if (!o.account) throw new UserError("--personal needs --account NAME", 2);
           if (o.cache || o.perm)
@@ -174,10 +170,4 @@ function tokenJson(r: ReturnType<typeof adminListTokens>[number]) {
     kind: r.kind,
     account: r.account,
   };
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }

@@ -1,11 +1,13 @@
-import { appendFile } from "node:fs/promises";
 import type cliProgress from "cli-progress";
 import type { Command } from "commander";
-import type { BinaryCache } from "../caches/types.js";
-import { formatAnnotations, formatMarkdownSummary, formatTable } from "../ci/report.js";
-import { parseDuration, type VerifyProgress, verifyExitCode, verifyTargets } from "../ci/verify.js";
-import { KeyFormatError, type PublicKey, parsePublicKey } from "../nix/signing.js";
+import { formatAnnotations } from "../github/annotations.js";
+import { appendStepSummary, inGitHubActions, stepSummaryFile } from "../github/step-summary.js";
+import { readPublicKeyArg } from "../keys/key-files.js";
+import { KeyFormatError, type PublicKey } from "../nix/signing.js";
+import { formatMarkdownSummary, formatTable } from "../report/verify-report.js";
 import { storePathTargets } from "../targets/store-paths.js";
+import { formatDuration, parseDuration } from "../util/quantity.js";
+import { type VerifyProgress, verifyExitCode, verifyTargets } from "../verify/verify.js";
 import { printJson, UserError } from "./output.js";
 import { addTargetFlags, loadTargets, type TargetFlags } from "./targets.js";
 
@@ -27,13 +29,6 @@ function duration(text: string, flag: string): number {
   } catch (e) {
     throw new UserError(`${flag}: ${(e as Error).message}`, 2);
   }
-}
-
-function human(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m${s % 60 ? ` ${s % 60}s` : ""}` : `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
 async function progressReporter(
@@ -69,7 +64,7 @@ async function progressReporter(
       // Always printed (CI logs are not terminals): the wait can be long and should show life.
       process.stderr.write(
         `nixcache: ${p.incomplete} of ${p.total} targets not yet in the cache; ` +
-          `checking again in ${human(p.nextInMs)} (gives up in ${human(p.remainingMs)})\n`,
+          `checking again in ${formatDuration(p.nextInMs)} (gives up in ${formatDuration(p.remainingMs)})\n`,
       );
     },
   };
@@ -141,7 +136,7 @@ export function registerVerifyCommands(program: Command): void {
     const keys: PublicKey[] = [];
     for (const [i, k] of (flags.trustedKey ?? []).entries()) {
       try {
-        keys.push(parsePublicKey(k));
+        keys.push(await readPublicKeyArg(k));
       } catch (e) {
         if (e instanceof KeyFormatError) throw new UserError(`--trusted-key #${i + 1}: ${e.message}`, 2);
         throw e;
@@ -162,26 +157,13 @@ export function registerVerifyCommands(program: Command): void {
           };
     if (wait && wait.intervalMs <= 0) throw new UserError("--interval must be longer than 0s", 2);
 
-    const caches: BinaryCache[] = [];
+    // Loaded on use: the cache backends pull in undici and the compressors.
+    const { CacheProbeError, openAndProbeCaches } = await import("../caches/probe.js");
+    const caches = await openAndProbeCaches(flags.cache).catch((e: unknown) => {
+      if (e instanceof CacheProbeError && e.stage === "open") throw new UserError(`--cache ${e.message}`, 2);
+      throw e;
+    });
     try {
-      // Loaded on use: the cache backends pull in undici and the compressors.
-      const { openCache } = await import("../caches/open.js");
-      for (const url of flags.cache) {
-        try {
-          caches.push(await openCache(url));
-        } catch (e) {
-          throw new UserError(`--cache ${url}: ${(e as Error).message}`, 2);
-        }
-      }
-      await Promise.all(
-        caches.map(async (c) => {
-          try {
-            await c.cacheInfo();
-          } catch (e) {
-            throw new UserError(`cache ${c.url} is not usable: ${(e as Error).message}`, 2);
-          }
-        }),
-      );
       const targets = flags.path ? await pathTargets(flags) : (await loadTargets(flags)).targets;
       const progress = await progressReporter(flags.json === true);
       const opts: Parameters<typeof verifyTargets>[1] = {
@@ -196,15 +178,9 @@ export function registerVerifyCommands(program: Command): void {
 
       if (flags.json) printJson(report);
       else process.stdout.write(formatTable(report));
-      const summaryFile = flags.summary ?? process.env.GITHUB_STEP_SUMMARY;
-      if (summaryFile) {
-        // The step summary file is shared by every step of a job: append, never replace.
-        const md = formatMarkdownSummary(report);
-        await appendFile(summaryFile, md);
-      }
-      if (process.env.GITHUB_ACTIONS === "true") {
-        (flags.json ? process.stderr : process.stdout).write(formatAnnotations(report));
-      }
+      const summaryFile = stepSummaryFile(flags.summary);
+      if (summaryFile) await appendStepSummary(summaryFile, formatMarkdownSummary(report));
+      if (inGitHubActions()) (flags.json ? process.stderr : process.stdout).write(formatAnnotations(report));
       process.exitCode = verifyExitCode(report);
     } finally {
       await Promise.all(caches.map((c) => c.close()));

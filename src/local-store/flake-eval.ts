@@ -1,5 +1,9 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { NixcacheError } from "../util/errors.js";
+import { mapLimit } from "../util/limiter.js";
 import { NixCommandError, runNix } from "./nix-command.js";
 
 /**
@@ -8,8 +12,10 @@ import { NixCommandError, runNix } from "./nix-command.js";
  * live in src/targets/select.ts; the Nix copy below mirrors them and the caller cross-checks).
  */
 
-export class FlakeEvalError extends Error {
-  override name = "FlakeEvalError";
+export class FlakeEvalError extends NixcacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("invalid", message, options);
+  }
 }
 
 /** A flake reference ready for `builtins.getFlake`, and its directory when it is local. */
@@ -85,72 +91,27 @@ export function resolveFlakeRef(input: string, cwd = process.cwd()): FlakeSource
   return { input, ref, localDir: dir };
 }
 
-// The evaluator. Spec arrives in an environment variable so nothing needs escaping into Nix code.
-// `tryEval` catches `throw`/`assert` only; other errors abort the process and the caller bisects.
-const EVAL_EXPR = `
-let
-  spec = builtins.fromJSON (builtins.getEnv "NIXCACHE_EVAL_SPEC");
-  flake = builtins.getFlake spec.flake;
-  systems = [ "x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin" "i686-linux" ];
-  names = v: if builtins.isAttrs v then builtins.attrNames v else [ ];
-  has = n: builtins.hasAttr n flake && builtins.isAttrs flake.${"$"}{n};
-  perSysSet = k: if has k then builtins.concatMap (s:
-    if builtins.hasAttr s flake.${"$"}{k} then map (n: [ k s n ]) (names flake.${"$"}{k}.${"$"}{s}) else [ ]) systems else [ ];
-  perSysOne = k: if has k then builtins.concatMap (s:
-    if builtins.hasAttr s flake.${"$"}{k} then [ [ k s ] ] else [ ]) systems else [ ];
-  configs = k: if has k then map (n: [ k n ]) (names flake.${"$"}{k}) else [ ];
-  isConfig = p: builtins.elem (builtins.head p) [ "nixosConfigurations" "darwinConfigurations" "homeConfigurations" ];
-  candidates = if spec.mode == "paths" then [ ] else
-    perSysSet "packages" ++ perSysSet "checks" ++ perSysSet "devShells"
-    ++ perSysOne "defaultPackage" ++ perSysOne "devShell"
-    ++ configs "nixosConfigurations" ++ configs "darwinConfigurations" ++ configs "homeConfigurations";
-  matches = pat: p: builtins.length pat == builtins.length p
-    && builtins.all (i: builtins.elemAt pat i == "*" || builtins.elemAt pat i == builtins.elemAt p i)
-      (builtins.genList (i: i) (builtins.length p));
-  inSection = sec: p: builtins.any (pat: matches pat p) sec.include && !(builtins.any (pat: matches pat p) sec.exclude);
-  systemOk = p: spec.systems == null || isConfig p || builtins.elem (builtins.elemAt p 1) spec.systems;
-  selected = if spec.mode == "paths" then spec.paths else
-    builtins.filter (p: systemOk p && builtins.any (sec: inSection sec p) spec.sections) candidates;
-  attrAt = p: builtins.foldl' (v: n: v.${"$"}{n}) flake p;
-  drvOf = p: let v = attrAt p; k = builtins.head p; in
-    if k == "nixosConfigurations" then v.config.system.build.toplevel
-    else if k == "darwinConfigurations" then v.system
-    else if k == "homeConfigurations" then v.activationPackage
-    else v;
-  info = p: let
-    d = drvOf p;
-    outNames = d.outputs or [ "out" ];
-    main = if builtins.elem "out" outNames then "out" else builtins.head outNames;
-  in if (d.type or null) != "derivation" then throw "${"$"}{builtins.concatStringsSep "." p} is not a derivation" else {
-    name = d.name;
-    system = d.system;
-    drvPath = d.drvPath;
-    # Not "outPath": toJSON would print an attrset with outPath as just that string.
-    mainOut = d.${"$"}{main}.outPath;
-    outputs = builtins.listToAttrs (map (o: { name = o; value = d.${"$"}{o}.outPath; }) outNames);
-  };
-  evalOne = p: if spec.catch
-    then (let r = builtins.tryEval (let i = info p; in builtins.deepSeq i i); in if r.success then r.value else null)
-    else info p;
-in {
-  inherit candidates selected;
-  results = if spec.mode == "list" then [ ] else map evalOne selected;
-}
-`;
+// The evaluator is a Nix file beside this one (copied next to the compiled module by `npm run
+// build`), imported by path so that neither it nor the spec needs escaping.
+const EVAL_FILE = fileURLToPath(new URL("./eval-targets.nix", import.meta.url));
+const EVAL_EXPR = 'import (builtins.getEnv "NIXCACHE_EVAL_FILE")';
 
-interface RawTarget {
-  name: string;
-  system: string;
-  drvPath: string;
-  mainOut: string;
-  outputs: Record<string, string>;
-}
+const RawTarget = z.object({
+  name: z.string(),
+  system: z.string(),
+  drvPath: z.string(),
+  mainOut: z.string(),
+  outputs: z.record(z.string(), z.string()),
+});
+type RawTarget = z.infer<typeof RawTarget>;
 
-interface RawOutput {
-  candidates: string[][];
-  selected: string[][];
-  results: Array<RawTarget | null>;
-}
+/** What eval-targets.nix prints; checked, as a newer Nix or a broken flake may print otherwise. */
+const RawOutput = z.object({
+  candidates: z.array(z.array(z.string())),
+  selected: z.array(z.array(z.string())),
+  results: z.array(RawTarget.nullable()),
+});
+type RawOutput = z.infer<typeof RawOutput>;
 
 function toResult(p: string[], r: RawTarget | null): TargetResult {
   if (r === null) return { path: p, error: "" };
@@ -164,8 +125,20 @@ function toResult(p: string[], r: RawTarget | null): TargetResult {
   };
 }
 
+/** Where to look for candidates: the systems and output kinds (src/targets/select.ts has the lists). */
+export interface CandidateKinds {
+  systems: readonly string[];
+  /** `<kind>.<system>.<name>` outputs. */
+  perSystemSets: readonly string[];
+  /** `<kind>.<system>` outputs. */
+  perSystemSingles: readonly string[];
+  /** `<kind>.<name>` outputs that build a toplevel or activation package. */
+  configurations: readonly string[];
+}
+
 interface Spec {
   flake: string;
+  candidates: CandidateKinds;
   mode: "select" | "list" | "paths";
   sections: SelectionSection[];
   systems: string[] | null;
@@ -175,10 +148,21 @@ interface Spec {
 
 async function runEval(spec: Spec, cwd?: string): Promise<RawOutput> {
   const out = await runNix(["eval", "--json", "--impure", "--expr", EVAL_EXPR], {
-    env: { ...process.env, NIXCACHE_EVAL_SPEC: JSON.stringify(spec) },
+    env: { ...process.env, NIXCACHE_EVAL_FILE: EVAL_FILE, NIXCACHE_EVAL_SPEC: JSON.stringify(spec) },
     cwd,
   });
-  return JSON.parse(out) as RawOutput;
+  let json: unknown;
+  try {
+    json = JSON.parse(out);
+  } catch {
+    throw new FlakeEvalError("nix eval printed something that is not JSON");
+  }
+  const parsed = RawOutput.safeParse(json);
+  if (!parsed.success)
+    throw new FlakeEvalError(
+      `unexpected output of the evaluator: ${parsed.error.issues.map((i) => `${i.path.join(".") || "output"}: ${i.message}`).join("; ")}`,
+    );
+  return parsed.data;
 }
 
 /** The message Nix gave, without the location excerpt, trace hint or warnings. */
@@ -202,21 +186,9 @@ function errorText(e: unknown): string {
       : String(e);
 }
 
-/** Runs tasks with at most `limit` in flight (evaluation is CPU-bound; the machine may be small). */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 export interface EvalOptions {
+  /** Where to look for candidate attributes. */
+  candidates: CandidateKinds;
   sections: SelectionSection[];
   /** Only these systems (configurations are filtered by the system they evaluate to). */
   systems?: readonly string[];
@@ -233,6 +205,7 @@ export interface EvalOptions {
 export async function evalFlakeTargets(flake: FlakeSource, opts: EvalOptions): Promise<FlakeEvalResult> {
   const base: Spec = {
     flake: flake.ref,
+    candidates: opts.candidates,
     mode: "select",
     sections: opts.sections,
     systems: opts.systems ? [...opts.systems] : null,

@@ -1,13 +1,13 @@
 import { spawn } from "node:child_process";
+import { NixcacheError } from "../util/errors.js";
 
-export class NixCommandError extends Error {
-  override name = "NixCommandError";
+export class NixCommandError extends NixcacheError {
   constructor(
     message: string,
     readonly exitCode: number | null,
     readonly stderr: string,
   ) {
-    super(message);
+    super("unavailable", message);
   }
 }
 

@@ -7,6 +7,7 @@ import { realpath } from "node:fs/promises";
 import { z } from "zod";
 import { formatHashNix32, type Hash, parseHash } from "../nix/hash.js";
 import { DEFAULT_STORE_DIR, parseStorePath } from "../nix/store-path.js";
+import { NixcacheError } from "../util/errors.js";
 import { runNix } from "./nix-command.js";
 
 export interface PathInfo {
@@ -23,8 +24,10 @@ export interface PathInfo {
   ca?: string;
 }
 
-export class PathInfoError extends Error {
-  override name = "PathInfoError";
+export class PathInfoError extends NixcacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("failed", message, options);
+  }
 }
 
 const entrySchema = z.object({

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { NixcacheError } from "../util/errors.js";
 import { nix32Decode, nix32Encode, nix32Length } from "./nix32.js";
 
 export type HashAlgo = "md5" | "sha1" | "sha256" | "sha512";
@@ -11,8 +12,10 @@ export interface Hash {
   readonly digest: Buffer;
 }
 
-export class HashParseError extends Error {
-  override name = "HashParseError";
+export class HashParseError extends NixcacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("invalid", message, options);
+  }
 }
 
 function isAlgo(s: string): s is HashAlgo {

@@ -5,24 +5,18 @@
 // NAR's hash is only meaningful for its canonical form.
 import { type Hash as CryptoHash, createHash } from "node:crypto";
 import type { Hash } from "./hash.js";
+import { NarError, NarReader } from "./nar-reader.js";
+
+export { NarError } from "./nar-reader.js";
 
 export const NAR_MAGIC = "nix-archive-1";
+
 /** Bounds modern Nix enforces; a hostile archive must not make us allocate or recurse without end. */
 export const MAX_DEPTH = 64;
 export const MAX_NAME_LENGTH = 255;
 export const MAX_TARGET_LENGTH = 4095;
 /** Longest keyword token ("nix-archive-1"); longer lengths where a keyword belongs are garbage. */
 const MAX_KEYWORD_LENGTH = 16;
-
-export class NarError extends Error {
-  override name = "NarError";
-  constructor(
-    readonly reason: string,
-    readonly offset: number,
-  ) {
-    super(`invalid NAR: ${reason} at byte offset ${offset}`);
-  }
-}
 
 interface EntryBase {
   /** Path inside the archive: "" for the root, else names joined with "/" (UTF-8, lossy for display). */
@@ -57,102 +51,6 @@ export interface NarSymlink extends EntryBase {
 
 export type NarEntry = NarDirectory | NarRegular | NarSymlink;
 
-/** Pulls chunks from the source and hands out exact byte ranges, tracking the absolute offset. */
-class Reader {
-  private readonly it: AsyncIterator<Buffer | Uint8Array | string>;
-  private buf: Buffer = Buffer.alloc(0);
-  private pos = 0;
-  /** Absolute offset of buf[0]. */
-  private base = 0;
-  private ended = false;
-
-  constructor(
-    source: AsyncIterable<Buffer | Uint8Array | string>,
-    private readonly onChunk?: (chunk: Buffer) => void,
-  ) {
-    this.it = source[Symbol.asyncIterator]();
-  }
-
-  get offset(): number {
-    return this.base + this.pos;
-  }
-
-  private available(): number {
-    return this.buf.length - this.pos;
-  }
-
-  /** Replaces the (consumed) buffer with the next non-empty chunk; false at end of input. */
-  private async pull(): Promise<boolean> {
-    while (!this.ended) {
-      const r = await this.it.next();
-      if (r.done) {
-        this.ended = true;
-        break;
-      }
-      const v = r.value;
-      const chunk = Buffer.isBuffer(v)
-        ? v
-        : typeof v === "string"
-          ? Buffer.from(v)
-          : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-      if (chunk.length === 0) continue;
-      this.onChunk?.(chunk);
-      this.base += this.buf.length;
-      this.buf = chunk;
-      this.pos = 0;
-      return true;
-    }
-    return false;
-  }
-
-  /** `n` bytes (n is small and bounded by the caller); copies only when they span chunks. */
-  async take(n: number, what: string): Promise<Buffer> {
-    if (this.available() >= n) {
-      const out = this.buf.subarray(this.pos, this.pos + n);
-      this.pos += n;
-      return out;
-    }
-    const start = this.offset;
-    const out = Buffer.allocUnsafe(n);
-    let have = 0;
-    for (;;) {
-      const k = Math.min(this.available(), n - have);
-      this.buf.copy(out, have, this.pos, this.pos + k);
-      this.pos += k;
-      have += k;
-      if (have === n) return out;
-      if (!(await this.pull()))
-        throw new NarError(
-          `unexpected end of archive in ${what} (started at byte offset ${start})`,
-          this.offset,
-        );
-    }
-  }
-
-  /** Up to `max` bytes (at least one) as a view of the current chunk. */
-  async some(max: number, what: string): Promise<Buffer> {
-    if (this.available() === 0 && !(await this.pull())) {
-      throw new NarError(`unexpected end of archive in ${what}`, this.offset);
-    }
-    const k = Math.min(this.available(), max);
-    const out = this.buf.subarray(this.pos, this.pos + k);
-    this.pos += k;
-    return out;
-  }
-
-  /** Lets the source release its resources (a stream closes its file) when we stop early. */
-  async close(): Promise<void> {
-    if (!this.ended) {
-      this.ended = true;
-      await this.it.return?.();
-    }
-  }
-
-  async atEnd(): Promise<boolean> {
-    return this.available() === 0 && !(await this.pull());
-  }
-}
-
 const te = new TextDecoder("utf-8");
 
 /** The state of the regular file whose contents the caller may be reading. */
@@ -165,11 +63,11 @@ interface OpenContents {
 }
 
 class Parser {
-  readonly r: Reader;
+  readonly r: NarReader;
   private current: OpenContents | undefined;
 
   constructor(source: AsyncIterable<Buffer | Uint8Array | string>, onChunk?: (chunk: Buffer) => void) {
-    this.r = new Reader(source, onChunk);
+    this.r = new NarReader(source, onChunk);
   }
 
   private async u64(what: string): Promise<number> {
@@ -405,139 +303,4 @@ export async function validateNar(
     // Contents are skipped (and their padding checked) by the parser itself.
   }
   return { narSize, narHash: { algo: "sha256", digest: h.digest() } };
-}
-
-/** The raw segments of an inner path written "/a/b", "a/b" or "./a/b" ("" or "/" is the root). */
-export function splitInnerPath(path: string): Buffer[] {
-  return path
-    .split("/")
-    .filter((s) => s !== "" && s !== ".")
-    .map((s) => Buffer.from(s));
-}
-
-/** An inner path that names nothing, or not the kind of node the caller needs. */
-export class NarLookupError extends Error {
-  override name = "NarLookupError";
-}
-
-/** An entry without its contents, as `ls` shows it. */
-export interface NarListEntry {
-  readonly type: NarEntry["type"];
-  readonly path: string;
-  readonly segments: readonly Buffer[];
-  /** Path relative to the listed path ("" for the listed node itself). */
-  readonly relativePath: string;
-  readonly executable?: boolean;
-  readonly size?: number;
-  readonly contentsOffset?: number;
-  readonly target?: Buffer;
-}
-
-function startsWith(segments: readonly Buffer[], prefix: readonly Buffer[]): boolean {
-  if (segments.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++)
-    if (!(segments[i] as Buffer).equals(prefix[i] as Buffer)) return false;
-  return true;
-}
-
-function displayInner(segments: readonly Buffer[]): string {
-  return `/${segments.map((s) => te.decode(s)).join("/")}`;
-}
-
-/**
- * Lists the node at `path` (default the root) and, when it is a directory, its children (all
- * descendants with `recursive`), in archive order. Parses the whole archive, so a malformed one
- * throws rather than listing partially; throws NarLookupError when `path` does not exist.
- */
-export async function listNar(
-  source: AsyncIterable<Buffer | Uint8Array | string>,
-  opts: { path?: string; recursive?: boolean } = {},
-): Promise<NarListEntry[]> {
-  const base = splitInnerPath(opts.path ?? "/");
-  const out: NarListEntry[] = [];
-  for await (const e of parseNar(source)) {
-    if (!startsWith(e.segments, base)) continue;
-    const depth = e.segments.length - base.length;
-    if (depth > 1 && !opts.recursive) continue;
-    const relativePath = e.segments
-      .slice(base.length)
-      .map((s) => te.decode(s))
-      .join("/");
-    const common = { type: e.type, path: e.path, segments: e.segments, relativePath };
-    if (e.type === "regular") {
-      out.push({ ...common, executable: e.executable, size: e.size, contentsOffset: e.contentsOffset });
-    } else if (e.type === "symlink") {
-      out.push({ ...common, target: e.target });
-    } else {
-      out.push(common);
-    }
-  }
-  if (out.length === 0)
-    throw new NarLookupError(`path '${displayInner(base)}' does not exist in the archive`);
-  return out;
-}
-
-/** The listing in the JSON shape of `nix nar ls --json` (entries nested under "entries"). */
-export interface NarListingJson {
-  type: NarEntry["type"];
-  size?: number;
-  executable?: boolean;
-  narOffset?: number;
-  target?: string;
-  entries?: Record<string, NarListingJson>;
-}
-
-/**
- * Nests a `listNar` result like `nix nar ls --json`. Unlike Nix, children of a non-recursive
- * listing keep their type, size and target; only their own entries are left out.
- */
-export function narListingJson(entries: readonly NarListEntry[], recursive = false): NarListingJson {
-  const first = entries[0];
-  if (!first) throw new NarLookupError("empty listing");
-  const baseLen = first.segments.length;
-  const nodes = new Map<string, NarListingJson>();
-  let root: NarListingJson | undefined;
-  for (const e of entries) {
-    const node: NarListingJson = { type: e.type };
-    if (e.type === "regular") {
-      node.size = e.size ?? 0;
-      if (e.executable) node.executable = true;
-      node.narOffset = e.contentsOffset ?? 0;
-    } else if (e.type === "symlink") {
-      node.target = te.decode(e.target ?? Buffer.alloc(0));
-    } else if (recursive || e.segments.length === baseLen) {
-      node.entries = {};
-    }
-    nodes.set(e.relativePath, node);
-    if (e.segments.length === baseLen) {
-      root = node;
-      continue;
-    }
-    const parentKey = e.relativePath.includes("/")
-      ? e.relativePath.slice(0, e.relativePath.lastIndexOf("/"))
-      : "";
-    const parent = nodes.get(parentKey);
-    const name = te.decode(e.segments[e.segments.length - 1] as Buffer);
-    if (parent?.entries) parent.entries[name] = node;
-  }
-  return root ?? { type: first.type };
-}
-
-/**
- * The contents of the regular file at `path`. Stops reading the archive once the file is out.
- * Throws NarLookupError when the path is missing or not a regular file.
- */
-export async function* narFileContents(
-  source: AsyncIterable<Buffer | Uint8Array | string>,
-  path: string,
-): AsyncGenerator<Buffer> {
-  const want = splitInnerPath(path);
-  for await (const e of parseNar(source)) {
-    if (e.segments.length !== want.length || !startsWith(e.segments, want)) continue;
-    if (e.type !== "regular")
-      throw new NarLookupError(`'${displayInner(want)}' is a ${e.type}, not a regular file`);
-    yield* e.contents;
-    return;
-  }
-  throw new NarLookupError(`path '${displayInner(want)}' does not exist in the archive`);
 }

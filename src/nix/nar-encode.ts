@@ -14,6 +14,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
+import { NixcacheError } from "../util/errors.js";
 import type { Hash } from "./hash.js";
 import { NAR_MAGIC } from "./nar-decode.js";
 
@@ -23,8 +24,10 @@ const DEFAULT_CHUNK = 1024 * 1024;
 // one node with a 255-byte name, or a symlink target up to PATH_MAX.
 const TOKEN_ROOM = 8 * 1024;
 
-export class NarEncodeError extends Error {
-  override name = "NarEncodeError";
+export class NarEncodeError extends NixcacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("failed", message, options);
+  }
 }
 
 export interface EncodeNarOptions {

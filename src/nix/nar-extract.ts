@@ -15,10 +15,13 @@ import {
   symlinkSync,
   writeSync,
 } from "node:fs";
+import { NixcacheError } from "../util/errors.js";
 import { type NarEntry, parseNar } from "./nar-decode.js";
 
-export class NarExtractError extends Error {
-  override name = "NarExtractError";
+export class NarExtractError extends NixcacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("failed", message, options);
+  }
 }
 
 const SLASH = Buffer.from("/");

@@ -1,3 +1,4 @@
+import { NixcacheError } from "../util/errors.js";
 import { formatHashNix32, type Hash, HashParseError, parseHash } from "./hash.js";
 import { type PublicKey, type SecretKey, signDetached, verifyDetached } from "./signing.js";
 import {
@@ -8,8 +9,10 @@ import {
   StorePathError,
 } from "./store-path.js";
 
-export class NarInfoError extends Error {
-  override name = "NarInfoError";
+export class NarInfoError extends NixcacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("invalid", message, options);
+  }
 }
 
 /** A `.narinfo` file. References and deriver are base names (`<hash>-<name>`), as on the wire. */
@@ -30,6 +33,51 @@ export interface NarInfo {
   ca?: string;
   /** Keys this parser does not know, in file order; kept so nothing is lost when re-written. */
   extra: Array<[string, string]>;
+}
+
+/** What a narinfo says about the path itself: all known before its NAR is stored. */
+export interface NarInfoPath {
+  /** Full store path. */
+  storePath: string;
+  narHash: Hash;
+  narSize: number;
+  /** Base names (`<hash>-<name>`). */
+  references: string[];
+  /** Base name of the deriver, when known. */
+  deriver?: string;
+  /** Signatures to publish (`<keyname>:<base64>`). */
+  sigs: string[];
+  ca?: string;
+}
+
+/** The stored file a narinfo points at. */
+export interface NarInfoFile {
+  /** Relative to the cache root. */
+  url: string;
+  compression: string;
+  fileHash: Hash;
+  fileSize: number;
+}
+
+/**
+ * The narinfo that publishes `path` stored as `file`: the one builder every upload path uses
+ * (file, HTTP and Cachix backends), so they cannot differ in what they write. References sorted.
+ */
+export function buildNarInfo(path: NarInfoPath, file: NarInfoFile): NarInfo {
+  return {
+    storePath: path.storePath,
+    url: file.url,
+    compression: file.compression,
+    fileHash: file.fileHash,
+    fileSize: file.fileSize,
+    narHash: path.narHash,
+    narSize: path.narSize,
+    references: [...path.references].sort(),
+    deriver: path.deriver,
+    sigs: path.sigs,
+    ca: path.ca,
+    extra: [],
+  };
 }
 
 export const MAX_NARINFO_SIZE = 1 << 20;

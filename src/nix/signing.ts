@@ -6,13 +6,16 @@ import {
   sign,
   verify,
 } from "node:crypto";
+import { NixcacheError } from "../util/errors.js";
 
 // DER wrappers that turn raw ed25519 bytes into keys Node's crypto accepts.
 const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 
-export class KeyFormatError extends Error {
-  override name = "KeyFormatError";
+export class KeyFormatError extends NixcacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("invalid", message, options);
+  }
 }
 
 export interface SecretKey {

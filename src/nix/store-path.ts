@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { NixcacheError } from "../util/errors.js";
 import { compressHash, formatHashHex, type Hash } from "./hash.js";
 import { NIX32_ALPHABET, nix32Encode } from "./nix32.js";
 
@@ -6,8 +7,10 @@ export const DEFAULT_STORE_DIR = "/nix/store";
 export const STORE_HASH_LENGTH = 32;
 export const MAX_NAME_LENGTH = 211;
 
-export class StorePathError extends Error {
-  override name = "StorePathError";
+export class StorePathError extends NixcacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("invalid", message, options);
+  }
 }
 
 /** A parsed store path. `base` is `<hash>-<name>`, the form narinfo References use. */
@@ -24,6 +27,12 @@ const HASH_RE = new RegExp(`^[${NIX32_ALPHABET}]{${STORE_HASH_LENGTH}}$`);
 
 export function isStoreHash(s: string): boolean {
   return HASH_RE.test(s);
+}
+
+/** Returns `s` when it is the 32-character hash part of a store path; throws otherwise. */
+export function checkStoreHash(s: string): string {
+  if (!isStoreHash(s)) throw new StorePathError(`${JSON.stringify(s)} is not a store path hash`);
+  return s;
 }
 
 /** Throws a StorePathError that says what is wrong with the name, or returns it unchanged. */

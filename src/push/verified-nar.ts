@@ -1,10 +1,13 @@
 import { createHash } from "node:crypto";
 import { formatHashNix32, type Hash, hashEquals } from "../nix/hash.js";
 import { encodeNar } from "../nix/nar-encode.js";
+import { NixcacheError } from "../util/errors.js";
 
 /** The NAR read from the store is not the one the Nix database registered. */
-export class NarMismatchError extends Error {
-  override name = "NarMismatchError";
+export class NarMismatchError extends NixcacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("failed", message, options);
+  }
 }
 
 export interface ExpectedNar {

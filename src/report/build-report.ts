@@ -1,7 +1,7 @@
 // Renderers for `nixcache build` reports: terminal table, GitHub step summary, annotations.
 // Data in, text out: nothing here does I/O.
 import type { BuildReport, BuildStatus, BuildTarget } from "../build/build.js";
-import { formatBytes } from "./format.js";
+import { formatBytes } from "../util/bytes.js";
 
 const LABEL: Record<BuildStatus, string> = {
   cached: "cached",

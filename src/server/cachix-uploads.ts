@@ -9,8 +9,8 @@ import { mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises
 import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import type { CompletedMultipartUpload, NarInfoCreate } from "../caches/cachix-api.js";
-import { narExtension } from "../caches/compression.js";
+import type { CompletedMultipartUpload, NarInfoCreate } from "../cachix-api/schemas.js";
+import { narExtension } from "../codec/compression.js";
 import { formatHashNix32, parseHash } from "../nix/hash.js";
 import { formatNarInfo, type NarInfo, narInfoFingerprint } from "../nix/narinfo.js";
 import { nix32Encode } from "../nix/nix32.js";

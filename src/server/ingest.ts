@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { type Compression, decompressor, parseCompression } from "../caches/compression.js";
+import { type Compression, decompressor, parseCompression } from "../codec/compression.js";
 import { formatHashNix32, type Hash, hashEquals, parseHash } from "../nix/hash.js";
 import { NarError, validateNar } from "../nix/nar-decode.js";
 import { formatNarInfo, NarInfoError, parseNarInfo, signNarInfo } from "../nix/narinfo.js";

@@ -1,10 +1,13 @@
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
+import { NixcacheError } from "../util/errors.js";
 import type { Pattern, Section } from "./select.js";
 
 /** A `garnix.yaml` that cannot be used; the message quotes what was wrong. */
-export class GarnixConfigError extends Error {
-  override name = "GarnixConfigError";
+export class GarnixConfigError extends NixcacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("usage", message, options);
+  }
 }
 
 /** Garnix's default include list, used when there is no `garnix.yaml` (or a section has no `include`). */

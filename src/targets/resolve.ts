@@ -12,7 +12,16 @@ import {
   GarnixConfigError,
   parseGarnixConfig,
 } from "./garnix-config.js";
-import { applicableSections, attrText, pathSystem, selectPaths } from "./select.js";
+import {
+  applicableSections,
+  attrText,
+  CANDIDATE_SYSTEMS,
+  CONFIGURATIONS,
+  PER_SYSTEM_SETS,
+  PER_SYSTEM_SINGLES,
+  pathSystem,
+  selectPaths,
+} from "./select.js";
 
 /** One build target: a selected flake attribute, evaluated (or the error it failed with). */
 export interface Target {
@@ -95,6 +104,12 @@ export async function resolveTargets(opts: ResolveOptions = {}): Promise<Resolve
   const config = await loadConfig(flake, opts);
   const sections = applicableSections(config.sections, opts.branch);
   const evalOpts: Parameters<typeof evalFlakeTargets>[1] = {
+    candidates: {
+      systems: CANDIDATE_SYSTEMS,
+      perSystemSets: PER_SYSTEM_SETS,
+      perSystemSingles: PER_SYSTEM_SINGLES,
+      configurations: CONFIGURATIONS,
+    },
     sections: sections.map((s) => ({
       include: s.include.map((p) => p.parts),
       exclude: s.exclude.map((p) => p.parts),

@@ -14,7 +14,7 @@ import {
   SigningData,
   SigningKeyCreate,
   TokenCreate,
-} from "../../caches/cachix-api.js";
+} from "../../cachix-api/schemas.js";
 import { formatCacheInfo } from "../../nix/cache-info.js";
 import { parsePublicKey } from "../../nix/signing.js";
 import { DEFAULT_STORE_DIR } from "../../nix/store-path.js";

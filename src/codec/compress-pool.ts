@@ -8,7 +8,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { Hash } from "../nix/hash.js";
-import type { CompressOptions, FileStats } from "./compressed-nar.js";
+import type { CompressOptions, FileStats } from "./types.js";
 
 export const IN_SIZE = 1024 * 1024;
 /** Compressed output comes in pieces of about this size (and the rest at the end). */
@@ -146,7 +146,7 @@ export class CompressPool {
     let sourceError: unknown;
     const pool = this;
     async function* run(): AsyncGenerator<Buffer> {
-      const { id, pw, inbox } = pool.open();
+      const { id, pw, inbox } = pool.startJob();
       const slots = pool.slab();
       let finished = false;
       let failed = false;
@@ -188,7 +188,7 @@ export class CompressPool {
           if (finished) return;
         }
       } finally {
-        pool.close1(id, pw, finished);
+        pool.endJob(id, pw, finished);
         // The worker writes no more into the slots of a job that ended or failed; an aborted one
         // may still be writing, so its slots are not reused.
         if (finished || failed) pool.freeSlab(slots);
@@ -216,7 +216,7 @@ export class CompressPool {
     let sourceError: unknown;
     const pool = this;
     async function* run(): AsyncGenerator<Buffer> {
-      const { id, pw, inbox } = pool.open();
+      const { id, pw, inbox } = pool.startJob();
       pw.post({ kind: "start", id, level: opts.level ?? 2, hashInput: !!opts.checkNar });
       let sent = 0;
       const send = (buf: ArrayBuffer, len: number, end: boolean) => {
@@ -277,7 +277,7 @@ export class CompressPool {
         }
         if (!finished) throw new Error("compression ended without its result");
       } finally {
-        pool.close1(id, pw, finished);
+        pool.endJob(id, pw, finished);
         await it.return?.();
       }
     }
@@ -297,7 +297,8 @@ export class CompressPool {
     await Promise.all(ws.map((w) => w.worker.terminate()));
   }
 
-  private open(): { id: number; pw: PoolWorker; inbox: Inbox } {
+  /** Starts a job on a new worker while the pool grows, else the least busy; messages go to its inbox. */
+  private startJob(): { id: number; pw: PoolWorker; inbox: Inbox } {
     const id = this.nextId++;
     const pw = this.pick();
     const inbox = new Inbox();
@@ -308,7 +309,8 @@ export class CompressPool {
     return { id, pw, inbox };
   }
 
-  private close1(id: number, pw: PoolWorker, finished: boolean): void {
+  /** Ends job `id` on its worker: aborted there unless it finished; threads unref once idle. */
+  private endJob(id: number, pw: PoolWorker, finished: boolean): void {
     if (!finished && !pw.dead) pw.post({ kind: "abort", id });
     pw.jobs.delete(id);
     if (--this.active === 0) for (const w of this.workers) w.worker.unref();

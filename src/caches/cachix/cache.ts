@@ -2,25 +2,21 @@
 // the BinaryCache interface. Reads go through the API (narinfo GET, bulk missing query); uploads
 // are multipart: the NAR is compressed and hashed as it streams, cut into 32 MiB parts that go up
 // 4 at a time to presigned URLs, and `commit` completes the upload with the narinfo.
-import { type CacheInfo, parseCacheInfo } from "../nix/cache-info.js";
-import { formatHashNix32 } from "../nix/hash.js";
-import { type NarInfo, narInfoFingerprint, parseNarInfo } from "../nix/narinfo.js";
-import { nix32Encode } from "../nix/nix32.js";
-import { type SecretKey, secretKeyFromSeed, signRaw } from "../nix/signing.js";
-import { isStoreHash, parseStorePath } from "../nix/store-path.js";
-import {
-  type BinaryCache,
-  CachixApi,
-  CachixApiError,
-  type CachixApiOptions,
-  cacheAccessMessage,
-  NARINFO_BULK_MAX,
-  type NarInfoCreate,
-} from "./cachix-api.js";
-import { compressAndHash, compressPathAndHash, type FileStats } from "./compressed-nar.js";
-import { narExtension } from "./compression.js";
+
+import { type BinaryCache, NARINFO_BULK_MAX, type NarInfoCreate } from "../../cachix-api/schemas.js";
+import { compressAndHash, compressPathAndHash, type FileStats } from "../../codec/compress-and-hash.js";
+import { narExtension } from "../../codec/compression.js";
+import { parseSigningKey } from "../../keys/key-files.js";
+import { type CacheInfo, parseCacheInfo } from "../../nix/cache-info.js";
+import { formatHashNix32 } from "../../nix/hash.js";
+import { buildNarInfo, type NarInfo, narInfoFingerprint, parseNarInfo } from "../../nix/narinfo.js";
+import { nix32Encode } from "../../nix/nix32.js";
+import { type SecretKey, signRaw } from "../../nix/signing.js";
+import { checkStoreHash, parseStorePath } from "../../nix/store-path.js";
+import { NixcacheError } from "../../util/errors.js";
+import type { NarUpload, StagedPath, WritableBinaryCache } from "../types.js";
+import { CachixApi, CachixApiError, type CachixApiOptions, cacheAccessMessage } from "./client.js";
 import { PartBudget, type PartBuffer } from "./part-budget.js";
-import type { NarUpload, StagedPath, WritableBinaryCache } from "./types.js";
 
 export const PART_SIZE = 32 * 1024 * 1024;
 export const PARTS_IN_FLIGHT = 4;
@@ -40,20 +36,6 @@ export interface CachixCacheOptions extends CachixApiOptions {
   partMemory?: number;
 }
 
-/** Reads `CACHIX_SIGNING_KEY` as cachix does: base64 of seed ‖ public key, surrounding space ignored. */
-export function parseCachixSigningKey(text: string): SecretKey {
-  const raw = Buffer.from(text.trim(), "base64");
-  if (!text.trim()) throw new Error("CACHIX_SIGNING_KEY is empty");
-  if (raw.length !== 64)
-    throw new Error(
-      `CACHIX_SIGNING_KEY holds ${raw.length} bytes, expected the base64 of 64 (seed and public key)`,
-    );
-  const key = secretKeyFromSeed("cachix", raw.subarray(0, 32));
-  if (!key.publicKey.equals(raw.subarray(32)))
-    throw new Error("CACHIX_SIGNING_KEY is inconsistent: its public half does not match its seed");
-  return key;
-}
-
 export class CachixCache implements WritableBinaryCache {
   readonly url: string;
   readonly api: CachixApi;
@@ -68,10 +50,10 @@ export class CachixCache implements WritableBinaryCache {
     opts: CachixCacheOptions = {},
   ) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
-      throw new Error(`cachix://${name}: ${JSON.stringify(name)} is not a cache name`);
+      throw new NixcacheError("usage", `cachix://${name}: ${JSON.stringify(name)} is not a cache name`);
     this.api = new CachixApi(opts);
     this.url = `cachix://${name}`;
-    if (opts.signingKey) this.key = parseCachixSigningKey(opts.signingKey);
+    if (opts.signingKey) this.key = parseSigningKey(opts.signingKey, ["cachix"]).key;
     this.partSize = opts.partSize ?? PART_SIZE;
     this.buffers = new PartBudget(opts.partMemory ?? PART_MEMORY, this.partSize);
   }
@@ -99,7 +81,8 @@ export class CachixCache implements WritableBinaryCache {
     const info = await this.cacheInfo();
     const d = await this.describe();
     if (d.permission === "Read")
-      throw new Error(
+      throw new NixcacheError(
+        "forbidden",
         `the token has only Read permission on cache ${this.name}: pushing needs a Write token ` +
           "(run `nixcache token inspect --cache " +
           `${this.name}\` for the remedy)`,
@@ -108,8 +91,7 @@ export class CachixCache implements WritableBinaryCache {
   }
 
   async missing(hashes: readonly string[]): Promise<Set<string>> {
-    for (const h of hashes)
-      if (!isStoreHash(h)) throw new Error(`${JSON.stringify(h)} is not a store path hash`);
+    for (const h of hashes) checkStoreHash(h);
     const out = new Set<string>();
     for (let i = 0; i < hashes.length; i += NARINFO_BULK_MAX) {
       const chunk = hashes.slice(i, i + NARINFO_BULK_MAX);
@@ -119,14 +101,14 @@ export class CachixCache implements WritableBinaryCache {
   }
 
   async getNarInfo(hash: string): Promise<NarInfo | null> {
-    if (!isStoreHash(hash)) throw new Error(`${JSON.stringify(hash)} is not a store path hash`);
+    checkStoreHash(hash);
     const text = await this.lookup(() => this.api.narInfoText(this.name, hash));
     return text === null ? null : parseNarInfo(text);
   }
 
   async uploadNar(u: NarUpload): Promise<StagedPath> {
     if (u.compression === "none")
-      throw new Error("Cachix caches take zstd or xz NARs: use --compression zstd or xz");
+      throw new NixcacheError("usage", "Cachix caches take zstd or xz NARs: use --compression zstd or xz");
     const sp = parseStorePath(u.info.storePath);
     // The upload is created while the first part is being compressed (one round trip saved).
     const created = this.lookup(() =>
@@ -172,20 +154,12 @@ export class CachixCache implements WritableBinaryCache {
         ? signRaw(this.key, narInfoFingerprint({ ...u.info, references })).toString("base64")
         : null,
     };
-    const narInfo: NarInfo = {
-      storePath: u.info.storePath,
+    const narInfo = buildNarInfo(u.info, {
       url: `nar/${nix32Encode(stats.fileHash.digest)}${narExtension(u.compression)}`,
       compression: u.compression,
       fileHash: stats.fileHash,
       fileSize: stats.fileSize,
-      narHash: u.info.narHash,
-      narSize: u.info.narSize,
-      references,
-      deriver: u.info.deriver,
-      sigs: u.info.sigs,
-      ca: u.info.ca,
-      extra: [],
-    };
+    });
     return {
       narInfo,
       commit: async () => {
@@ -272,7 +246,10 @@ export class CachixCache implements WritableBinaryCache {
     return done.sort((a, b) => a.partNumber - b.partNumber);
   }
 
-  /** Turns 401/404 on the cache into cachix's own wording. */
+  /**
+   * Turns 401/404 on the cache into cachix's own wording, as a plain Error so that it prints as
+   * cachix prints it (`Error: Binary cache … does not exist.`, which test/cachix-api.test.ts holds).
+   */
   private async lookup<T>(f: () => Promise<T>): Promise<T> {
     try {
       return await f();

@@ -1,15 +1,36 @@
+// When and how long to retry an HTTP request, for every client of the library (the HTTP cache,
+// the Cachix API): the same statuses, the same connection errors, the same backoff.
 import { setTimeout as sleep } from "node:timers/promises";
+import { NixcacheError } from "../util/errors.js";
 
 /** An error worth another attempt; `retryAfterMs` is the server's own wish, when it said one. */
-export class RetryableError extends Error {
-  override name = "RetryableError";
+export class RetryableError extends NixcacheError {
   constructor(
     message: string,
     readonly retryAfterMs?: number,
   ) {
-    super(message);
+    super("unavailable", message);
   }
 }
+
+/** Statuses that say "not now" rather than "no": timeouts, rate limits, server errors. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** Connection failures worth another attempt (a dropped keep-alive socket, a refused connect, DNS). */
+export const RETRYABLE_CONNECTION_ERRORS: ReadonlySet<string> = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+]);
 
 export interface RetryPolicy {
   /** Attempts in all, the first included (default 5). */

@@ -1,125 +1,39 @@
-// The Cachix API (v1) as cachix client 1.11 speaks it: JSON shapes checked with zod on both sides
-// (nixcache's server answers with them, the client checks every answer), and a small client over
-// a keep-alive undici pool. Lives with the caches because the `cachix://` backend is its main user;
-// token inspection and provisioning (src/cachix/) use it too.
-import { Pool } from "undici";
-import { z } from "zod";
-import { parseRetryAfter, RetryableError, type RetryPolicy, withRetry } from "./retry.js";
-
-/** Where cachix's own client points by default. */
-export const DEFAULT_CACHIX_API = "https://app.cachix.org/api/v1";
-
-/** The most hashes the bulk narinfo query takes at once (what cachix's client sends per call). */
-export const NARINFO_BULK_MAX = 32768;
-
-export const Permission = z.enum(["Read", "Write", "Admin"]);
-export type Permission = z.infer<typeof Permission>;
-export const CompressionMethod = z.enum(["XZ", "ZSTD"]);
-export type CompressionMethod = z.infer<typeof CompressionMethod>;
-
-export const BinaryCache = z.object({
-  name: z.string(),
-  uri: z.string(),
-  isPublic: z.boolean(),
-  publicSigningKeys: z.array(z.string()),
-  githubUsername: z.string().nullable(),
-  permission: Permission,
-  preferredCompressionMethod: CompressionMethod,
-});
-export type BinaryCache = z.infer<typeof BinaryCache>;
-
-const StoreHash = z.string().regex(/^[0-9a-df-np-sv-z]{32}$/, "expected a 32-character store path hash");
-const BaseName = z
-  .string()
-  .regex(/^[0-9a-df-np-sv-z]{32}-[0-9A-Za-z+\-._?=]{1,211}$/, "expected a store path base name");
-
-export const NarInfoCreate = z.object({
-  cStoreHash: StoreHash,
-  cStoreSuffix: z
-    .string()
-    .regex(/^[0-9A-Za-z+\-._?=]{1,211}$/, "expected a store path name (no leading dash)"),
-  cNarHash: z.string().regex(/^sha256:[0-9a-df-np-sv-z]{52}$/, "expected sha256:<52 nix32 characters>"),
-  cNarSize: z.number().int().positive(),
-  cFileHash: z.string().regex(/^[0-9a-f]{64}$/, "expected the lowercase hex SHA-256 of the compressed file"),
-  cFileSize: z.number().int().nonnegative(),
-  cReferences: z.array(BaseName),
-  cDeriver: z.union([z.literal("unknown-deriver"), BaseName]),
-  cSig: z.string().nullable(),
-});
-export type NarInfoCreate = z.infer<typeof NarInfoCreate>;
-
-export const CreateMultipartUploadResponse = z.object({ narId: z.uuid(), uploadId: z.string().min(1) });
-export const SigningData = z.object({
-  contentMD5: z.string().regex(/^[A-Za-z0-9+/]{22}==$/, "expected the base64 MD5 of the part"),
-});
-export const UploadPartResponse = z.object({ uploadUrl: z.string() });
-export const CompletedPart = z.object({ partNumber: z.number().int().min(1).max(10000), eTag: z.string() });
-export const CompletedMultipartUpload = z.object({
-  parts: z.array(CompletedPart).min(1).nullable(),
-  narInfoCreate: NarInfoCreate,
-});
-export type CompletedMultipartUpload = z.infer<typeof CompletedMultipartUpload>;
-
-export const SigningKeyCreate = z.object({
-  publicKey: z.string(),
-  /** nixcache extension: the key name to publish (Cachix names keys itself and ignores this). */
-  keyName: z.string().optional(),
-});
-
-export const User = z.object({
-  id: z.number().int(),
-  githubUsername: z.string().nullable(),
-  email: z.string().nullable(),
-  fullname: z.string().nullable(),
-  slug: z.string().nullable(),
-});
-export type User = z.infer<typeof User>;
-
-export const CacheCreate = z.object({
-  isPublic: z.boolean(),
-  generateSigningKey: z.boolean(),
-  accountID: z.number().int().nullable().optional(),
-});
-
-export const CacheSettings = z.object({
-  isPublic: z.boolean(),
-  preferredCompressionMethod: CompressionMethod,
-});
-export const CacheSettingsUpdate = CacheSettings.partial();
-
-/** `POST /token` (nixcache's minimal design; Cachix's own token API is not public). */
-export const TokenCreate = z.object({
-  cacheName: z.string(),
-  permission: Permission,
-  description: z.string().max(200).nullable().optional(),
-  /** ISO 8601, or null for a token that never expires. */
-  expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
-});
-export const TokenCreated = z.object({ token: z.string(), id: z.string() });
-export const TokenInfo = z.object({
-  id: z.string(),
-  kind: z.enum(["personal", "cache"]),
-  cacheName: z.string().nullable(),
-  permission: Permission.nullable(),
-  description: z.string().nullable(),
-  createdAt: z.string(),
-  expiresAt: z.string().nullable(),
-  revokedAt: z.string().nullable(),
-});
-export const TokenList = z.array(TokenInfo);
-
-export const ErrorBody = z.object({ error: z.string() });
+// A thin client of the Cachix API (v1) over keep-alive undici pools, with the library's retry
+// classification (src/http/); the wire types it checks answers with are in src/cachix-api/. The
+// `cachix://` backend, token inspection and provisioning (src/cachix/) use it.
+import type { z } from "zod";
+import {
+  BinaryCache,
+  type CacheCreate,
+  CacheSettings,
+  type CacheSettingsUpdate,
+  type CompletedMultipartUpload,
+  CreateMultipartUploadResponse,
+  DEFAULT_CACHIX_API,
+  ErrorBody,
+  HashList,
+  type SigningKeyCreate,
+  type TokenCreate,
+  TokenCreated,
+  TokenList,
+  UploadPartResponse,
+  User,
+} from "../../cachix-api/schemas.js";
+import { Pools } from "../../http/pool.js";
+import { codeForStatus, type Method, request } from "../../http/request.js";
+import type { RetryPolicy } from "../../http/retry.js";
+import { NixcacheError } from "../../util/errors.js";
+import { cachixApiUrl, cachixToken } from "../credentials.js";
 
 /** An answer the API gave that is not a success; `status` is the HTTP status. */
-export class CachixApiError extends Error {
-  override name = "CachixApiError";
+export class CachixApiError extends NixcacheError {
   constructor(
     message: string,
     readonly status: number,
     /** The server's own message, when it sent one. */
     readonly serverMessage?: string,
   ) {
-    super(message);
+    super(codeForStatus(status), message);
   }
 }
 
@@ -132,16 +46,13 @@ export interface CachixApiOptions {
   retry?: RetryPolicy;
 }
 
-type Method = "GET" | "HEAD" | "POST" | "PUT";
-
 /** A thin client: one method per call the backend, inspection and provisioning need. */
 export class CachixApi {
   readonly apiUrl: string;
   private readonly origin: string;
   private readonly basePath: string;
   private readonly auth: string;
-  private readonly pools = new Map<string, Pool>();
-  private readonly connections: number;
+  private readonly pools: Pools;
   readonly retry: RetryPolicy;
   readonly hasToken: boolean;
 
@@ -151,16 +62,19 @@ export class CachixApi {
     try {
       u = new URL(raw);
     } catch {
-      throw new Error(`--cachix-api ${JSON.stringify(raw)} is not a URL (e.g. ${DEFAULT_CACHIX_API})`);
+      throw new NixcacheError(
+        "usage",
+        `--cachix-api ${JSON.stringify(raw)} is not a URL (e.g. ${DEFAULT_CACHIX_API})`,
+      );
     }
     if (u.protocol !== "http:" && u.protocol !== "https:")
-      throw new Error(`--cachix-api ${JSON.stringify(raw)} must be an http(s) URL`);
+      throw new NixcacheError("usage", `--cachix-api ${JSON.stringify(raw)} must be an http(s) URL`);
     this.origin = u.origin;
     this.basePath = u.pathname.replace(/\/+$/, "");
     this.apiUrl = `${this.origin}${this.basePath}`;
     this.auth = `Bearer ${opts.token ?? ""}`;
     this.hasToken = !!opts.token;
-    this.connections = opts.connections ?? 16;
+    this.pools = new Pools({ connections: opts.connections });
     this.retry = opts.retry ?? {};
   }
 
@@ -169,22 +83,8 @@ export class CachixApi {
     return /(^|\.)cachix\.org$/.test(new URL(this.origin).hostname);
   }
 
-  private pool(origin: string): Pool {
-    let p = this.pools.get(origin);
-    if (!p) {
-      p = new Pool(origin, {
-        connections: this.connections,
-        keepAliveTimeout: 30_000,
-        headersTimeout: 120_000,
-        bodyTimeout: 120_000,
-      });
-      this.pools.set(origin, p);
-    }
-    return p;
-  }
-
   async close(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((p) => p.close()));
+    await this.pools.close();
   }
 
   getCache(name: string): Promise<BinaryCache> {
@@ -203,7 +103,7 @@ export class CachixApi {
 
   /** Of these hashes, the ones missing (one call; the caller splits at NARINFO_BULK_MAX). */
   missingHashes(name: string, hashes: readonly string[]): Promise<string[]> {
-    return this.json("POST", `/cache/${enc(name)}/narinfo`, z.array(z.string()), { body: hashes });
+    return this.json("POST", `/cache/${enc(name)}/narinfo`, HashList, { body: hashes });
   }
 
   createMultipart(name: string, compression: "zst" | "xz") {
@@ -329,44 +229,35 @@ export class CachixApi {
       ? `${target.origin}${target.pathname}`
       : `${this.apiUrl}${path.replace(/\?.*$/, "")}`;
     const what = `${method} ${shown}`;
-    return withRetry(
-      async () => {
-        const headers: Record<string, string> = { accept: "application/json", ...o.headers };
-        // Presigned part URLs carry their own authority; the token is never sent there.
-        if (!o.absolute) headers.authorization = this.auth;
-        let body: string | Buffer | undefined;
-        if (o.raw) body = o.raw;
-        else if (o.body !== undefined) {
-          body = JSON.stringify(o.body);
-          headers["content-type"] = "application/json";
-        }
-        let res: Awaited<ReturnType<Pool["request"]>>;
-        try {
-          res = await this.pool(target.origin).request({
-            method,
-            path: `${target.pathname}${target.search}`,
-            headers,
-            body,
-            signal: o.signal,
-          });
-        } catch (e) {
-          if (o.signal?.aborted) throw o.signal.reason ?? e;
-          const code = (e as NodeJS.ErrnoException).code ?? "";
-          throw new RetryableError(`${what}: ${(e as Error).message}${code ? ` (${code})` : ""}`);
-        }
-        const text = method === "HEAD" ? "" : await res.body.text();
-        const status = res.statusCode;
-        const ok = o.ok ? o.ok.includes(status) : status >= 200 && status < 300;
-        if (ok) return { status, text, headers: res.headers };
-        const serverMessage = errorMessageOf(text);
-        const msg = `${what}: HTTP ${status}${serverMessage ? `: ${serverMessage}` : ""}`;
-        if (status === 408 || status === 429 || status >= 500)
-          throw new RetryableError(msg, parseRetryAfter(res.headers["retry-after"]));
-        throw new CachixApiError(msg, status, serverMessage);
+    const headers: Record<string, string> = { accept: "application/json", ...o.headers };
+    // Presigned part URLs carry their own authority; the token is never sent there.
+    if (!o.absolute) headers.authorization = this.auth;
+    let body: string | Buffer | undefined;
+    if (o.raw) body = o.raw;
+    else if (o.body !== undefined) {
+      body = JSON.stringify(o.body);
+      headers["content-type"] = "application/json";
+    }
+    const serverMessage = (b: Buffer) => errorMessageOf(b.toString("utf8"));
+    const r = await request(
+      this.pools.get(target.origin),
+      {
+        method,
+        path: `${target.pathname}${target.search}`,
+        what,
+        headers,
+        body: () => body,
+        ok: o.ok,
+        signal: o.signal,
+        serverMessage,
+        refused: (status, b, what) => {
+          const said = serverMessage(b);
+          return new CachixApiError(`${what}: HTTP ${status}${said ? `: ${said}` : ""}`, status, said);
+        },
       },
       this.retry,
-      o.signal,
     );
+    return { status: r.status, text: method === "HEAD" ? "" : r.body.toString("utf8"), headers: r.headers };
   }
 }
 
@@ -396,4 +287,24 @@ export function cacheAccessMessage(name: string, err: CachixApiError, hasToken: 
   if (err.status === 401)
     return `Binary cache ${name} doesn't exist or it's private and you need a token: set CACHIX_AUTH_TOKEN`;
   return err.message;
+}
+
+/**
+ * The API client a command uses: the API from `apiUrl` (else $NIXCACHE_CACHIX_API, else Cachix's
+ * own) and the token from `token` (else $CACHIX_AUTH_TOKEN, else $NIXCACHE_TOKEN). Fewer retries than
+ * an upload: these are interactive commands. Throws a usage error for a malformed API URL.
+ */
+export function openCachixApi(
+  o: { apiUrl?: string; token?: string } = {},
+  env: NodeJS.ProcessEnv = process.env,
+): { api: CachixApi; token?: string } {
+  const token = cachixToken(o.token, env);
+  try {
+    return {
+      api: new CachixApi({ apiUrl: cachixApiUrl(o.apiUrl, env), token, retry: { attempts: 3 } }),
+      token,
+    };
+  } catch (e) {
+    throw new NixcacheError("usage", (e as Error).message);
+  }
 }

@@ -3,29 +3,13 @@ import type { NarInfo } from "../nix/narinfo.js";
 import { verifyNarInfo } from "../nix/narinfo.js";
 import type { PublicKey } from "../nix/signing.js";
 import { parseStorePath } from "../nix/store-path.js";
+import { type Limiter, limiter } from "../util/limiter.js";
 
 /** What the caches, asked in order, say about one store path. */
 export type Lookup =
   | { state: "ok"; cache: string; narInfo: NarInfo; keys: string[] }
   | { state: "unsigned"; caches: string[]; narInfo: NarInfo }
   | { state: "missing"; problems: string[] };
-
-/** A counting semaphore: at most `limit` cache requests in flight. */
-class Limiter {
-  private active = 0;
-  private readonly queue: Array<() => void> = [];
-  constructor(private readonly limit: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((r) => this.queue.push(r));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.queue.shift()?.();
-    }
-  }
-}
 
 /**
  * Looks store paths up in several caches, the way a Nix substituter list does: the first cache
@@ -43,7 +27,7 @@ export class PathLookup {
     private readonly trusted: readonly PublicKey[],
     concurrency = 32,
   ) {
-    this.limiter = new Limiter(concurrency);
+    this.limiter = limiter(concurrency);
   }
 
   get checkSignatures(): boolean {

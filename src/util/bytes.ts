@@ -1,4 +1,4 @@
-/** Bytes for people: `1.4 GiB`. */
+/** A byte count for people: `512 B`, `1.5 KiB`, `3.2 GiB` (binary multiples, one decimal). */
 export function formatBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = n;

@@ -1,20 +1,15 @@
-import type { TargetCheck, TargetStatus, VerifyReport } from "./verify.js";
+import type { TargetCheck, TargetStatus, VerifyReport } from "../verify/verify.js";
+import { bySystem } from "./by-system.js";
 
-/** Reports for `verify`: a terminal table, GitHub step-summary Markdown and `::error` annotations. */
+/** Reports for `verify`: a terminal table and step-summary Markdown (data in, text out). */
 
-const LABEL: Record<TargetStatus, string> = {
+export const LABEL: Record<TargetStatus, string> = {
   ok: "ok",
   missing: "MISSING",
   unsigned: "UNSIGNED",
   incomplete: "INCOMPLETE",
   error: "EVAL ERROR",
 };
-
-function bySystem(targets: readonly TargetCheck[]): Array<[string, TargetCheck[]]> {
-  const m = new Map<string, TargetCheck[]>();
-  for (const t of targets) m.set(t.system, [...(m.get(t.system) ?? []), t]);
-  return [...m].sort(([a], [b]) => a.localeCompare(b));
-}
 
 const MAX_LISTED = 5;
 
@@ -97,41 +92,6 @@ export function formatMarkdownSummary(r: VerifyReport): string {
     out.push("");
   }
   return `${out.join("\n")}\n`;
-}
-
-const escData = (s: string) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
-const escProp = (s: string) => escData(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
-
-/** `::error` workflow commands, one per target that is not ok. */
-export function formatAnnotations(r: VerifyReport): string {
-  const lines: string[] = [];
-  const caches = r.caches.join(", ");
-  for (const t of r.targets) {
-    let title: string;
-    let msg: string;
-    switch (t.status) {
-      case "ok":
-        continue;
-      case "missing":
-        title = "Missing from cache";
-        msg = `${t.attr} (${t.system}) missing from ${caches}`;
-        break;
-      case "unsigned":
-        title = "Not signed by a trusted key";
-        msg = `${t.attr} (${t.system}) in ${caches} is not signed by ${r.trustedKeys.join(", ")}`;
-        break;
-      case "incomplete":
-        title = "Closure not substitutable";
-        msg = `${t.attr} (${t.system}) closure incomplete in ${caches}: ${whatIsMissing(t)}`;
-        break;
-      case "error":
-        title = "Evaluation failed";
-        msg = `${t.attr} (${t.system}) failed to evaluate: ${t.error ?? ""}`;
-        break;
-    }
-    lines.push(`::error title=${escProp(title)}::${escData(msg)}`);
-  }
-  return lines.length > 0 ? `${lines.join("\n")}\n` : "";
 }
 
 /** The `--json` document. */

@@ -2,7 +2,7 @@ import type { BinaryCache } from "../caches/types.js";
 import type { PublicKey } from "../nix/signing.js";
 import { DEFAULT_STORE_DIR, parseStorePath, parseStorePathBase } from "../nix/store-path.js";
 import type { Target } from "../targets/resolve.js";
-import { type Lookup, PathLookup } from "./verify-lookup.js";
+import { type Lookup, PathLookup } from "./lookup.js";
 
 /**
  * The "Cache Only" guard: is every target's output (and, with `closure`, every path of its runtime
@@ -198,23 +198,4 @@ export async function verifyTargets(targets: readonly Target[], opts: VerifyOpti
 export function verifyExitCode(r: VerifyReport): number {
   if (r.counts.error > 0) return 2;
   return r.complete ? 0 : 1;
-}
-
-/** Parses `30s`, `45m`, `1h`, `1h30m`, `500ms` (a bare number is seconds) into milliseconds. */
-export function parseDuration(text: string): number {
-  const t = text.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000);
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-  let total = 0;
-  let pos = 0;
-  while (pos < t.length) {
-    re.lastIndex = pos;
-    const m = re.exec(t);
-    if (!m) throw new Error(`invalid duration ${JSON.stringify(text)}: expected e.g. 30s, 45m, 1h or 1h30m`);
-    total += Number(m[1]) * unit[m[2] as keyof typeof unit];
-    pos = re.lastIndex;
-  }
-  if (t.length === 0) throw new Error('invalid duration "": expected e.g. 30s, 45m, 1h or 1h30m');
-  return Math.round(total);
 }

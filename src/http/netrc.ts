@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { NixcacheError } from "../util/errors.js";
 
 export interface NetrcEntry {
   machine: string | null; // null for `default`
@@ -76,7 +77,7 @@ export function readNetrcCredentials(
     text = readFileSync(file, "utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new Error(`cannot read netrc file ${file}: ${(e as Error).message}`);
+    throw new NixcacheError("usage", `cannot read netrc file ${file}: ${(e as Error).message}`);
   }
   const entry = netrcLookup(parseNetrc(text), host);
   if (!entry?.password) return undefined;

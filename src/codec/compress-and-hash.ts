@@ -1,29 +1,13 @@
+// Compress-and-hash: a NAR in, compressed bytes out, with FileHash/FileSize (and optionally the
+// NAR's own hash) computed in the same pass.
 import { createHash } from "node:crypto";
 import { pipeline, Readable } from "node:stream";
-import type { Hash } from "../nix/hash.js";
 import { encodeNarBorrowed } from "../nix/nar-encode.js";
 import { sharedCompressPool } from "./compress-pool.js";
 import { type Compression, compressor } from "./compression.js";
+import type { CompressOptions, FileStats } from "./types.js";
 
-/** What was produced once a compressed stream has been read to its end. */
-export interface FileStats {
-  fileHash: Hash;
-  fileSize: number;
-  /** Uncompressed bytes read from the source. */
-  narBytes: number;
-}
-
-export interface CompressOptions {
-  level?: number;
-  onNarBytes?: (n: number) => void;
-  /** The source reuses a chunk's memory once the next is asked for (e.g. `encodeNarBorrowed`). */
-  borrowed?: boolean;
-  /**
-   * Hash the source (SHA-256) too and call this with its size and hash at its end, before the
-   * last compressed bytes are yielded; what it throws ends the iterable as a source error.
-   */
-  checkNar?: (narSize: number, narHash: Hash) => void;
-}
+export type { CompressOptions, FileStats } from "./types.js";
 
 /**
  * Compresses `source` and hashes the compressed bytes in the same pass. `stats()` is valid after

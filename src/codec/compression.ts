@@ -3,6 +3,7 @@ import type { Transform } from "node:stream";
 import { PassThrough } from "node:stream";
 import type * as Lzma from "lzma-native";
 import type * as Zstd from "zstd-napi";
+import { NixcacheError } from "../util/errors.js";
 
 // The native codecs load on first use: commands that only read narinfos (verify, targets) start
 // faster without them.
@@ -30,7 +31,8 @@ export function isCompression(s: string): s is Compression {
 /** Throws a clear error for compressions Nix knows but nixcache does not handle. */
 export function parseCompression(s: string): Compression {
   if (isCompression(s)) return s;
-  throw new Error(
+  throw new NixcacheError(
+    "invalid",
     `unsupported compression ${JSON.stringify(s)}: nixcache handles ${COMPRESSIONS.join(", ")}`,
   );
 }

@@ -1,0 +1,85 @@
+// The layering of src/, written down once (README "Development" draws it). Each folder may import
+// only the folders listed for it (and itself); index.ts, the public API, may import anything.
+// Arrows point one way:
+//   cli, action → (build, ci, doctor, migrate, github, server, cachix) → (push, verify, report, targets)
+//   → caches → (codec, http, local-store, cachix-api, keys) → (nix, util)
+// `npm test` runs `depcruise src` (scripts/test.sh): an upward import or a cycle fails it.
+const base = ["nix", "util"];
+const io = ["codec", "http", "local-store", "cachix-api", "keys"];
+const library = ["push", "verify", "report", "targets"];
+const below = (...layers) => layers.flat();
+
+/** folder → the folders it may import. */
+const allowed = {
+  util: [],
+  nix: ["util"],
+  codec: base,
+  http: base,
+  "local-store": base,
+  "cachix-api": base,
+  keys: base,
+  caches: below(io, base),
+  push: below(library, "caches", io, base),
+  verify: below(library, "caches", io, base),
+  report: below(library, "caches", io, base),
+  targets: below(library, "caches", io, base),
+  build: ["push", "verify", "report", "targets", "caches", "local-store", "keys", "util", "nix"],
+  // The embedded default of `ci` starts and administers nixcache's own server (a sibling layer).
+  ci: ["build", "server", "push", "verify", "report", "targets", "caches", "local-store", "keys", "util", "nix"],
+  doctor: below(library, "caches", io, base),
+  migrate: below(library, "caches", io, base),
+  github: below(library, "caches", io, base),
+  cachix: below(library, "caches", io, base),
+  server: ["codec", "cachix-api", "http", "nix", "util"],
+  cli: below(["build", "ci", "doctor", "migrate", "github", "server", "cachix"], library, "caches", io, base),
+  action: below(
+    ["build", "ci", "doctor", "migrate", "github", "server", "cachix"],
+    library,
+    "caches",
+    io,
+    base,
+  ),
+};
+
+const folders = Object.keys(allowed);
+
+module.exports = {
+  forbidden: [
+    {
+      name: "no-circular",
+      comment: "A cycle makes two modules one; break it with a shared lower module.",
+      severity: "error",
+      from: { path: "^src/" },
+      to: { circular: true },
+    },
+    ...folders.map((f) => ({
+      name: `layer-${f}`,
+      comment: `src/${f}/ may import only: ${allowed[f].join(", ") || "nothing of src/"} (see .dependency-cruiser.cjs).`,
+      severity: "error",
+      from: { path: `^src/${f}/` },
+      to: { path: "^src/", pathNot: `^src/(${[f, ...allowed[f]].join("|")})/` },
+    })),
+    {
+      name: "layer-unknown-folder",
+      comment: "A new folder of src/ must be given its place in the layering first.",
+      severity: "error",
+      from: { path: `^src/(?!(${folders.join("|")})/)[^/]+/` },
+      to: { path: "^src/" },
+    },
+    {
+      name: "only-index-imports-index",
+      comment: "src/index.ts is the public API: the library does not import it.",
+      severity: "error",
+      from: { path: "^src/.+/" },
+      to: { path: "^src/index\\.ts$" },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "^(dist|node_modules)/" },
+    // TypeScript 7 has no JavaScript API for dependency-cruiser to parse with: swc parses instead
+    // (type-only imports count too). "./x.js" resolves to "./x.ts" as tsc resolves it.
+    parser: "swc",
+    tsPreCompilationDeps: true,
+  },
+};

@@ -1,0 +1,44 @@
+// GitHub Actions workflow commands (`::error title=…::message`): what a step prints so that the run's
+// page shows its failures as annotations.
+import { whatIsMissing } from "../report/verify-report.js";
+import type { VerifyReport } from "../verify/verify.js";
+
+const escData = (s: string) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+const escProp = (s: string) => escData(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
+
+/** One `::error` line, escaped as the runner expects (newlines and `%` in data, `:`/`,` in properties). */
+export function errorAnnotation(title: string, message: string): string {
+  return `::error title=${escProp(title)}::${escData(message)}`;
+}
+
+/** `::error` workflow commands, one per target that is not ok. */
+export function formatAnnotations(r: VerifyReport): string {
+  const lines: string[] = [];
+  const caches = r.caches.join(", ");
+  for (const t of r.targets) {
+    let title: string;
+    let msg: string;
+    switch (t.status) {
+      case "ok":
+        continue;
+      case "missing":
+        title = "Missing from cache";
+        msg = `${t.attr} (${t.system}) missing from ${caches}`;
+        break;
+      case "unsigned":
+        title = "Not signed by a trusted key";
+        msg = `${t.attr} (${t.system}) in ${caches} is not signed by ${r.trustedKeys.join(", ")}`;
+        break;
+      case "incomplete":
+        title = "Closure not substitutable";
+        msg = `${t.attr} (${t.system}) closure incomplete in ${caches}: ${whatIsMissing(t)}`;
+        break;
+      case "error":
+        title = "Evaluation failed";
+        msg = `${t.attr} (${t.system}) failed to evaluate: ${t.error ?? ""}`;
+        break;
+    }
+    lines.push(errorAnnotation(title, msg));
+  }
+  return lines.length > 0 ? `${lines.join("\n")}\n` : "";
+}

@@ -1,0 +1,136 @@
+// nixcache as a library: what the CLI does, for programs. Open a cache by URL, plan and run a push,
+// select a flake's targets, verify they are substitutable, read and write Nix's formats, and run
+// the embedded server. Every error is a NixcacheError with a stable `code` (see util/errors.ts).
+//
+// The CLI imports the modules behind this file directly, and lazily, to keep `nixcache` start-up
+// fast; the names and behaviour are the same.
+
+export { CachixCache, type CachixCacheOptions } from "./caches/cachix/cache.js";
+
+// Caches: open by URL (file://, http(s)://, cachix://), probe, credentials from the environment
+export { CachixApi, CachixApiError, openCachixApi } from "./caches/cachix/client.js";
+export { cacheToken, cachixApiUrl, cachixToken } from "./caches/credentials.js";
+export { FileCache } from "./caches/file-cache.js";
+export { HttpCache, HttpCacheError, type HttpCacheOptions } from "./caches/http-cache.js";
+export { type OpenCacheOptions, openCache } from "./caches/open.js";
+export { CacheProbeError, openAndProbeCaches } from "./caches/probe.js";
+export type {
+  BinaryCache,
+  NarUpload,
+  StagedPath,
+  UploadInfo,
+  WritableBinaryCache,
+} from "./caches/types.js";
+export * as cachixApi from "./cachix-api/schemas.js";
+// Compression
+export { COMPRESSIONS, type Compression, narExtension, parseCompression } from "./codec/compression.js";
+export { errorAnnotation, formatAnnotations } from "./github/annotations.js";
+export { appendStepSummary, inGitHubActions, stepSummaryFile } from "./github/step-summary.js";
+// Key files
+export {
+  generateKeyFiles,
+  parseSigningKey,
+  readPublicKeyArg,
+  readSecretKeyFile,
+  readSigningKey,
+} from "./keys/key-files.js";
+// The local Nix
+export { FlakeEvalError, resolveFlakeRef } from "./local-store/flake-eval.js";
+export { type PathInfo, PathInfoError, queryPathInfos, resolveStorePath } from "./local-store/path-info.js";
+// Nix formats
+export { type CacheInfo, formatCacheInfo, parseCacheInfo } from "./nix/cache-info.js";
+export {
+  formatHashBase64,
+  formatHashHex,
+  formatHashNix32,
+  formatHashSRI,
+  type Hash,
+  type HashAlgo,
+  HashParseError,
+  hashBytes,
+  hashEquals,
+  parseHash,
+} from "./nix/hash.js";
+export { type NarEntry, NarError, parseNar, validateNar } from "./nix/nar-decode.js";
+export { encodeNar, NarEncodeError, narHashOfPath } from "./nix/nar-encode.js";
+export { extractNar, NarExtractError } from "./nix/nar-extract.js";
+export { listNar, NarLookupError, narFileContents, narListingJson } from "./nix/nar-list.js";
+export {
+  buildNarInfo,
+  formatNarInfo,
+  type NarInfo,
+  NarInfoError,
+  narInfoFingerprint,
+  parseNarInfo,
+  signNarInfo,
+  verifyNarInfo,
+} from "./nix/narinfo.js";
+export { nix32Decode, nix32Encode } from "./nix/nix32.js";
+export {
+  formatPublicKey,
+  formatSecretKey,
+  generateSecretKey,
+  KeyFormatError,
+  type PublicKey,
+  parsePublicKey,
+  parseSecretKey,
+  publicKeyOf,
+  type SecretKey,
+} from "./nix/signing.js";
+export {
+  DEFAULT_STORE_DIR,
+  isStoreHash,
+  parseStorePath,
+  parseStorePathBase,
+  type StorePath,
+  StorePathError,
+} from "./nix/store-path.js";
+// Push: plan (what the cache lacks, dependencies first), then upload
+export { type PushPlan, planPush, topoSort } from "./push/plan.js";
+export { type PushEvent, type PushOptions, type PushSummary, push } from "./push/push.js";
+export { formatMarkdownSummary, formatTable, whatIsMissing } from "./report/verify-report.js";
+// The embedded server (as src/server/server.ts exports it)
+export {
+  DEFAULT_LISTEN,
+  DEFAULT_MAX_UPLOAD_BYTES,
+  MAX_HEADER_BYTES,
+  MAX_NARINFO_BYTES,
+  parseListen,
+  type RunningServer,
+  type ServerOptions,
+  startServer,
+} from "./server/server.js";
+// Targets: garnix.yaml semantics, resolution to store paths
+export {
+  DEFAULT_INCLUDE,
+  GarnixConfigError,
+  parseGarnixConfig,
+  parsePattern,
+} from "./targets/garnix-config.js";
+export { type ResolvedTargets, type ResolveOptions, resolveTargets, type Target } from "./targets/resolve.js";
+export { attrText, CANDIDATE_SYSTEMS, isCandidate, matchPattern, selectPaths } from "./targets/select.js";
+export { storePathTargets } from "./targets/store-paths.js";
+// Small pieces a caller of the above needs
+export { abortOnSigint } from "./util/abort.js";
+// Errors
+export {
+  ERROR_KINDS,
+  type ErrorCode,
+  errorCode,
+  errorMessage,
+  exitCodeOf,
+  httpStatusOf,
+  NixcacheError,
+} from "./util/errors.js";
+export { type Limiter, limiter, mapLimit } from "./util/limiter.js";
+export { formatDuration, parseDuration, parseSize } from "./util/quantity.js";
+// Verify and its reports
+export {
+  type TargetCheck,
+  type TargetStatus,
+  type VerifyOptions,
+  type VerifyProgress,
+  type VerifyReport,
+  verifyExitCode,
+  verifyTargets,
+} from "./verify/verify.js";
