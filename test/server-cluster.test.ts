@@ -9,7 +9,7 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { ServerDb } from "../src/server/db.js";
+import { openMetadata } from "../src/server/stores.js";
 import { NIXCACHE_BIN, runCli } from "./helpers/cli.js";
 import { makeUpload, narInfoText, type Upload } from "./server-fixtures.js";
 
@@ -151,11 +151,11 @@ test("two workers serve one cache: pushes through one are read through the other
     await until("the workers have exited", () => !workers.some(running));
     server = undefined;
 
-    const db = ServerDb.open(data);
+    const meta = await openMetadata({ dataDir: data });
     try {
-      for (const x of uploads) assert.equal(db.getUpload("main", x.url)?.narSize, x.nar.length);
+      for (const x of uploads) assert.equal((await meta.getNar("main", x.url))?.narSize, x.nar.length);
     } finally {
-      db.close();
+      await meta.close();
     }
   } finally {
     server?.child.kill("SIGKILL");
