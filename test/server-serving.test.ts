@@ -13,7 +13,7 @@ import { adminCreateCache, adminCreateToken } from "../src/server/admin.js";
 import { ingestNarInfo } from "../src/server/ingest/narinfo.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
 import { openMetadata } from "../src/server/stores.js";
-import { makeUpload, narInfoText, type Upload } from "./server-fixtures.js";
+import { makeUpload, narInfoText, type Upload, waitFor } from "./server-fixtures.js";
 
 let data: string;
 let srv: RunningServer;
@@ -101,7 +101,7 @@ test("a client that leaves in the middle of a NAR does not disturb the server", 
   const before = fds();
   for (let i = 0; i < 5; i++) await leaveEarly(huge);
   // The server closes the file of every abandoned download.
-  for (let i = 0; i < 100 && fds() > before; i++) await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => fds() <= before, 5000).catch(() => {});
   assert.ok(fds() <= before, `open files: ${before} before, ${fds()} after`);
   const r = await getBytes(`/main/${big.url}`);
   assert.ok(r.body.equals(big.file));
@@ -159,10 +159,10 @@ test("a path committed by another process is served at once, and a replacement s
     await ingestNarInfo(other, { cache: "main", hash: u.hash, text: narInfoText(signed) });
     // Another process's change is noticed within the cache's recheck interval (a second).
     let sigs: string[] = [];
-    for (let i = 0; i < 100 && !sigs.some((s) => s.startsWith("elsewhere-1:")); i++) {
-      await new Promise((r) => setTimeout(r, 100));
+    await waitFor(async () => {
       sigs = parseNarInfo((await getBytes(`/main/${u.hash}.narinfo`)).body.toString()).sigs;
-    }
+      return sigs.some((s) => s.startsWith("elsewhere-1:"));
+    }).catch(() => {});
     assert.ok(
       sigs.some((s) => s.startsWith("elsewhere-1:")),
       "the replaced narinfo is served within 10 s",

@@ -12,7 +12,7 @@ import { parseNarInfo, verifyNarInfo } from "../src/nix/narinfo.js";
 import { generateSecretKey, parsePublicKey, publicKeyOf } from "../src/nix/signing.js";
 import { adminCreateCache, adminCreateToken, adminRevokeToken } from "../src/server/admin.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
-import { compress, makeNar, makeUpload, narInfoText, type Upload } from "./server-fixtures.js";
+import { compress, makeNar, makeUpload, narInfoText, type Upload, waitFor } from "./server-fixtures.js";
 
 let data: string;
 let srv: RunningServer;
@@ -220,11 +220,13 @@ describe("ingest", () => {
       });
       req.on("error", () => resolve());
       req.on("response", () => resolve());
-      req.write(u.file.subarray(0, 50_000), () => setTimeout(() => req.destroy(), 50));
+      // Cut off once the server is receiving (its staged file exists), not after a guessed delay.
+      req.write(u.file.subarray(0, 50_000), () => {
+        waitFor(() => readdirSync(join(data, "tmp")).length > 0).then(() => req.destroy());
+      });
     });
-    // The server notices the closed connection; wait for it by polling for the clean state.
-    for (let i = 0; i < 100 && readdirSync(join(data, "tmp")).length > 0; i++)
-      await new Promise((r) => setTimeout(r, 20));
+    // The server notices the closed connection and drops the staged file.
+    await waitFor(() => readdirSync(join(data, "tmp")).length === 0);
     assert.deepEqual(readdirSync(join(data, "tmp")), []);
     assert.equal(blobFiles(data).length, before);
     const r = await put(`/main/${u.hash}.narinfo`, narInfoText(u.narinfo), writeToken);
@@ -392,9 +394,11 @@ describe("shutdown", () => {
         req.write(nar.subarray(0, 1000));
         // Once the server is receiving (its temporary file exists), ask it to stop, then finish sending.
         const waitForUpload = async () => {
-          while (readdirSync(join(dir, "tmp")).length === 0) await new Promise((r) => setTimeout(r, 5));
+          await waitFor(() => readdirSync(join(dir, "tmp")).length > 0);
           void s.close();
-          setTimeout(() => req.end(nar.subarray(1000)), 50);
+          // The rest is sent once the server has stopped accepting: the upload is in flight at shutdown.
+          await waitFor(() => !s.app.server.listening);
+          req.end(nar.subarray(1000));
         };
         waitForUpload().catch(reject);
       });
