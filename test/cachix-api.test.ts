@@ -10,8 +10,7 @@ import { CachixCache } from "../src/caches/cachix/cache.js";
 import { formatHashNix32 } from "../src/nix/hash.js";
 import { narInfoFingerprint, parseNarInfo, verifyNarInfo } from "../src/nix/narinfo.js";
 import { generateSecretKey, parsePublicKey, signRaw } from "../src/nix/signing.js";
-import { adminCreateCache, adminCreateToken } from "../src/server/admin.js";
-import { adminCreatePersonalToken } from "../src/server/cachix-admin.js";
+import { adminCreateCache, adminCreatePersonalToken, adminCreateToken } from "../src/server/admin.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
 import { tempDir } from "./helpers/nix.js";
 import { makeUpload, narInfoCreateFor, type Upload } from "./server-fixtures.js";
@@ -28,17 +27,17 @@ before(async () => {
   dir = tempDir("nixcache-cachix-api-");
   srv = await startServer({ dataDir: dir.path, port: 0 });
   api = `${srv.url}/api/v1`;
-  personal = adminCreatePersonalToken(dir.path, { account: "alice", expiresAt: null }).token;
+  personal = (await adminCreatePersonalToken(dir.path, { account: "alice", expiresAt: null })).token;
   const r = await call("POST", "/cache/team", personal, {
     isPublic: false,
     generateSigningKey: true,
     accountID: null,
   });
   assert.equal(r.status, 200, r.text);
-  write = adminCreateToken(dir.path, { cache: "team", perm: "write", expiresAt: null }).token;
-  read = adminCreateToken(dir.path, { cache: "team", perm: "read", expiresAt: null }).token;
-  adminCreateCache(dir.path, { name: "other", isPublic: true, priority: 41 });
-  otherWrite = adminCreateToken(dir.path, { cache: "other", perm: "write", expiresAt: null }).token;
+  write = (await adminCreateToken(dir.path, { cache: "team", perm: "write", expiresAt: null })).token;
+  read = (await adminCreateToken(dir.path, { cache: "team", perm: "read", expiresAt: null })).token;
+  await adminCreateCache(dir.path, { name: "other", isPublic: true, priority: 41 });
+  otherWrite = (await adminCreateToken(dir.path, { cache: "other", perm: "write", expiresAt: null })).token;
 });
 
 after(async () => {
@@ -365,8 +364,8 @@ test("multipart refusals: corrupt parts, wrong hashes, abort, replay, expiry; no
   const d2 = tempDir("nixcache-cachix-ttl-");
   const s2 = await startServer({ dataDir: d2.path, port: 0, cachixPartUrlTtlMs: 0 });
   try {
-    adminCreateCache(d2.path, { name: "c", isPublic: true, priority: 41 });
-    const w = adminCreateToken(d2.path, { cache: "c", perm: "write", expiresAt: null }).token;
+    await adminCreateCache(d2.path, { name: "c", isPublic: true, priority: 41 });
+    const w = (await adminCreateToken(d2.path, { cache: "c", perm: "write", expiresAt: null })).token;
     const c = (await (
       await fetch(`${s2.url}/api/v1/cache/c/multipart-nar`, {
         method: "POST",

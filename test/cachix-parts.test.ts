@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { promisify } from "node:util";
 import { CachixCache } from "../src/caches/cachix/cache.js";
 import { push } from "../src/push/push.js";
-import { adminCreatePersonalToken } from "../src/server/cachix-admin.js";
+import { adminCreatePersonalToken } from "../src/server/admin.js";
 import { startServer } from "../src/server/server.js";
 import { buildTrivial, nixSync, requireNix, tempDir } from "./helpers/nix.js";
 
@@ -15,7 +15,7 @@ test("multipart push: many parts per NAR, 6 NARs at once, part memory within its
   requireNix();
   const dir = tempDir("nixcache-cachix-parts-");
   const srv = await startServer({ dataDir: dir.path, port: 0 });
-  const token = adminCreatePersonalToken(dir.path, { account: "parts", expiresAt: null }).token;
+  const token = (await adminCreatePersonalToken(dir.path, { account: "parts", expiresAt: null })).token;
   const partSize = 64 * 1024;
   const budget = 3 * partSize;
   const cache = new CachixCache("parts", {

@@ -7,10 +7,10 @@ import { existsSync } from "node:fs";
 import { mkdir, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import Database from "better-sqlite3";
 import { CachixApi, CachixApiError } from "../src/caches/cachix/client.js";
-import { adminCreatePersonalToken } from "../src/server/cachix-admin.js";
-import { cachixDb } from "../src/server/cachix-db.js";
-import { PART_URL_TTL_MS } from "../src/server/cachix-uploads.js";
+import { adminCreatePersonalToken } from "../src/server/admin.js";
+import { PART_URL_TTL_MS } from "../src/server/ingest/part-urls.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
 import { tempDir } from "./helpers/nix.js";
 import { makeUpload, narInfoCreateFor } from "./server-fixtures.js";
@@ -18,7 +18,7 @@ import { makeUpload, narInfoCreateFor } from "./server-fixtures.js";
 test("server start aborts stale multipart uploads and removes their parts; live ones are kept", async () => {
   const dir = tempDir("nixcache-cachix-stale-");
   let srv: RunningServer | undefined = await startServer({ dataDir: dir.path, port: 0 });
-  const token = adminCreatePersonalToken(dir.path, { account: "sweeper", expiresAt: null }).token;
+  const token = (await adminCreatePersonalToken(dir.path, { account: "sweeper", expiresAt: null })).token;
   const client = (s: RunningServer) => new CachixApi({ apiUrl: `${s.url}/api/v1`, token });
   let api = client(srv);
   try {
@@ -48,8 +48,10 @@ test("server start aborts stale multipart uploads and removes their parts; live 
 
     // Time passes for the first three: two part-URL lifetimes ago, as the database and files say.
     const longAgo = Date.now() - 2 * PART_URL_TTL_MS;
-    const setCreated = srv.db.db.prepare("UPDATE cachix_multipart SET created_at = ? WHERE nar_id = ?");
+    const sqlite = new Database(join(dir.path, "nixcache.db"));
+    const setCreated = sqlite.prepare("UPDATE cachix_multipart SET created_at = ? WHERE nar_id = ?");
     for (const id of [a.narId, b.narId, c.narId]) setCreated.run(longAgo, id);
+    sqlite.close();
     await utimes(join(partsDir(a.narId), "1"), longAgo / 1000, longAgo / 1000);
     // A part directory no upload owns (a crash between an abort's state change and its removal).
     const orphan = partsDir(randomUUID());
@@ -60,15 +62,15 @@ test("server start aborts stale multipart uploads and removes their parts; live 
     await srv.close();
     srv = await startServer({ dataDir: dir.path, port: 0 });
     api = client(srv);
-    const store = cachixDb(srv.db);
+    const meta = srv.meta;
 
     for (const [what, id] of [
       ["abandoned", a.narId],
       ["empty", b.narId],
     ] as const) {
-      assert.equal(store.upload(id)?.state, "aborted", what);
+      assert.equal((await meta.getMultipart(id))?.state, "aborted", what);
       assert.equal(existsSync(partsDir(id)), false, `${what}: part files removed`);
-      assert.deepEqual(store.parts(id), [], `${what}: part rows removed`);
+      assert.deepEqual(await meta.parts(id), [], `${what}: part rows removed`);
     }
     assert.equal(existsSync(orphan), false, "orphan part directory removed");
     // The abandoned upload's part URL (still within its own lifetime; the restarted server
@@ -94,7 +96,7 @@ test("server start aborts stale multipart uploads and removes their parts; live 
       ["slow", c, cPart, slowNar],
       ["fresh", d, dPart, freshNar],
     ] as const) {
-      assert.equal(store.upload(up.narId)?.state, "open", what);
+      assert.equal((await meta.getMultipart(up.narId))?.state, "open", what);
       await api.complete("stale", up.narId, up.uploadId, {
         parts: [{ partNumber: 1, eTag: part.eTag }],
         narInfoCreate: narInfoCreateFor(u),

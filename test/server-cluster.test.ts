@@ -6,10 +6,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { ServerDb } from "../src/server/db.js";
+import { openMetadata } from "../src/server/stores.js";
 import { NIXCACHE_BIN, runCli } from "./helpers/cli.js";
 import { makeUpload, narInfoText, type Upload } from "./server-fixtures.js";
 
@@ -57,9 +58,22 @@ function running(pid: number): boolean {
   }
 }
 
-async function until(what: string, cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
-  assert.ok(cond(), what);
+async function until(what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 300 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(await cond(), what);
+}
+
+/** Whether nothing accepts connections at `url` any more (every worker has stopped listening). */
+function refusesConnections(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const s = connect(Number(port), hostname);
+    s.on("connect", () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.on("error", () => resolve(true));
+  });
 }
 
 /** Starts a NAR upload on its own connection and sends the first piece; `finish` sends the rest. */
@@ -141,7 +155,8 @@ test("two workers serve one cache: pushes through one are read through the other
       workers.every((pid) => uploadingPids(data).has(pid)),
     );
     server.child.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 100));
+    const url = server.url;
+    await until("the workers have stopped accepting", () => refusesConnections(url));
     for (const s of started) s.finish();
     assert.deepEqual(await Promise.all(started.map((s) => s.status)), [204, 204, 204, 204]);
     assert.equal(await server.exited, 0);
@@ -151,11 +166,11 @@ test("two workers serve one cache: pushes through one are read through the other
     await until("the workers have exited", () => !workers.some(running));
     server = undefined;
 
-    const db = ServerDb.open(data);
+    const meta = await openMetadata({ dataDir: data });
     try {
-      for (const x of uploads) assert.equal(db.getUpload("main", x.url)?.narSize, x.nar.length);
+      for (const x of uploads) assert.equal((await meta.getNar("main", x.url))?.narSize, x.nar.length);
     } finally {
-      db.close();
+      await meta.close();
     }
   } finally {
     server?.child.kill("SIGKILL");

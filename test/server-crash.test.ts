@@ -9,7 +9,7 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { ServerDb } from "../src/server/db.js";
+import { openMetadata } from "../src/server/stores.js";
 import { NIXCACHE_BIN, runCli } from "./helpers/cli.js";
 import { makeUpload, narInfoText, type Upload } from "./server-fixtures.js";
 
@@ -110,12 +110,12 @@ test("SIGKILL during 20 concurrent uploads leaves no narinfo without its NAR and
     const again = await spawnServer(data);
     child = again.child;
     assert.deepEqual(readdirSync(join(data, "tmp")), []);
-    const db = ServerDb.open(data);
+    const meta = await openMetadata({ dataDir: data });
     let checked = 0;
     try {
-      for (const row of db.narInfoBlobs()) {
+      for (const row of await meta.narInfoBlobs()) {
         assert.ok(row.blob, `narinfo ${row.hash} points at ${row.url}, which has no upload`);
-        const up = db.getUpload(row.cache, row.url);
+        const up = await meta.getNar(row.cache, row.url);
         const path = join(data, "blobs", row.blob.slice(0, 2), row.blob);
         const bytes = readFileSync(path);
         assert.equal(bytes.length, up?.fileSize);
@@ -134,7 +134,7 @@ test("SIGKILL during 20 concurrent uploads leaves no narinfo without its NAR and
         }
       }
     } finally {
-      db.close();
+      await meta.close();
     }
     // The restarted server accepts the interrupted uploads again.
     const retry = await Promise.all(uploads.slice(15).map((u) => slowUpload(again.url, token, u, () => {})));

@@ -88,3 +88,12 @@ export function narInfoCreateFor(u: Upload, overrides: Record<string, unknown> =
 }
 
 export { formatHashNix32, text };
+
+/** Resolves once `cond` holds (checked every few milliseconds); rejects after `timeoutMs`. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

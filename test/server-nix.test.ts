@@ -66,9 +66,9 @@ before(async () => {
   requireNix();
   dir = await mkdtemp(join(tmpdir(), "nixcache-server-nix-"));
   const data = join(dir, "data");
-  publicKey = adminCreateCache(data, { name: "ci", isPublic: true, priority: 41 }).publicKey;
-  writeToken = adminCreateToken(data, { cache: "ci", perm: "write", expiresAt: null }).token;
-  const readToken = adminCreateToken(data, { cache: "ci", perm: "read", expiresAt: null }).token;
+  publicKey = (await adminCreateCache(data, { name: "ci", isPublic: true, priority: 41 })).publicKey;
+  writeToken = (await adminCreateToken(data, { cache: "ci", perm: "write", expiresAt: null })).token;
+  const readToken = (await adminCreateToken(data, { cache: "ci", perm: "read", expiresAt: null })).token;
   srv = await startServer({ dataDir: data, port: 0 });
   netrcWrite = join(dir, "netrc-write");
   netrcRead = join(dir, "netrc-read");
@@ -94,7 +94,7 @@ test("nix copy fills the cache; nix-store -r substitutes it back; nix path-info 
     netrcWrite,
     top,
   ]);
-  assert.equal(adminListCaches(join(dir, "data"))[0]?.narinfos, 2);
+  assert.equal((await adminListCaches(join(dir, "data")))[0]?.narinfos, 2);
 
   const info = JSON.parse(
     await nix("nix", ["path-info", "--json", "--store", `${srv.url}/ci`, top]),

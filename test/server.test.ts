@@ -12,7 +12,7 @@ import { parseNarInfo, verifyNarInfo } from "../src/nix/narinfo.js";
 import { generateSecretKey, parsePublicKey, publicKeyOf } from "../src/nix/signing.js";
 import { adminCreateCache, adminCreateToken, adminRevokeToken } from "../src/server/admin.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
-import { compress, makeNar, makeUpload, narInfoText, type Upload } from "./server-fixtures.js";
+import { compress, makeNar, makeUpload, narInfoText, type Upload, waitFor } from "./server-fixtures.js";
 
 let data: string;
 let srv: RunningServer;
@@ -50,12 +50,12 @@ async function pushUpload(cache: string, u: Upload, token = writeToken): Promise
 
 before(async () => {
   data = await mkdtemp(join(tmpdir(), "nixcache-server-"));
-  mainKey = adminCreateCache(data, { name: "main", isPublic: true, priority: 30 }).publicKey;
-  adminCreateCache(data, { name: "other", isPublic: true, priority: 41 });
-  adminCreateCache(data, { name: "secret", isPublic: false, priority: 41 });
-  writeToken = adminCreateToken(data, { cache: "main", perm: "write", expiresAt: null }).token;
-  readToken = adminCreateToken(data, { cache: "main", perm: "read", expiresAt: null }).token;
-  privReadToken = adminCreateToken(data, { cache: "secret", perm: "read", expiresAt: null }).token;
+  mainKey = (await adminCreateCache(data, { name: "main", isPublic: true, priority: 30 })).publicKey;
+  await adminCreateCache(data, { name: "other", isPublic: true, priority: 41 });
+  await adminCreateCache(data, { name: "secret", isPublic: false, priority: 41 });
+  writeToken = (await adminCreateToken(data, { cache: "main", perm: "write", expiresAt: null })).token;
+  readToken = (await adminCreateToken(data, { cache: "main", perm: "read", expiresAt: null })).token;
+  privReadToken = (await adminCreateToken(data, { cache: "secret", perm: "read", expiresAt: null })).token;
   srv = await startServer({ dataDir: data, port: 0, maxUploadBytes: 4 << 20, log: (l) => logs.push(l) });
 });
 
@@ -220,11 +220,13 @@ describe("ingest", () => {
       });
       req.on("error", () => resolve());
       req.on("response", () => resolve());
-      req.write(u.file.subarray(0, 50_000), () => setTimeout(() => req.destroy(), 50));
+      // Cut off once the server is receiving (its staged file exists), not after a guessed delay.
+      req.write(u.file.subarray(0, 50_000), () => {
+        waitFor(() => readdirSync(join(data, "tmp")).length > 0).then(() => req.destroy());
+      });
     });
-    // The server notices the closed connection; wait for it by polling for the clean state.
-    for (let i = 0; i < 100 && readdirSync(join(data, "tmp")).length > 0; i++)
-      await new Promise((r) => setTimeout(r, 20));
+    // The server notices the closed connection and drops the staged file.
+    await waitFor(() => readdirSync(join(data, "tmp")).length === 0);
     assert.deepEqual(readdirSync(join(data, "tmp")), []);
     assert.equal(blobFiles(data).length, before);
     const r = await put(`/main/${u.hash}.narinfo`, narInfoText(u.narinfo), writeToken);
@@ -246,7 +248,8 @@ describe("ingest", () => {
     const u = await makeUpload("shared");
     const before = blobFiles(data).length;
     await pushUpload("main", u);
-    const otherWrite = adminCreateToken(data, { cache: "other", perm: "write", expiresAt: null }).token;
+    const otherWrite = (await adminCreateToken(data, { cache: "other", perm: "write", expiresAt: null }))
+      .token;
     await pushUpload("other", u, otherWrite);
     assert.equal(blobFiles(data).length, before + 1);
     assert.equal((await fetch(`${srv.url}/other/${u.url}`)).status, 200);
@@ -295,17 +298,21 @@ describe("auth", () => {
   });
 
   test("a revoked token is refused", async () => {
-    const { token, row } = adminCreateToken(data, { cache: "main", perm: "write", expiresAt: null });
+    const { token, row } = await adminCreateToken(data, { cache: "main", perm: "write", expiresAt: null });
     const u = await makeUpload("revoked");
     assert.equal((await put(`/main/${u.url}`, u.file, token)).status, 204);
-    adminRevokeToken(data, row.id);
+    await adminRevokeToken(data, row.id);
     const r = await put(`/main/${u.hash}.narinfo`, narInfoText(u.narinfo), token);
     assert.equal(r.status, 401);
     assert.match(await r.text(), /has been revoked/);
   });
 
   test("an expired token is refused", async () => {
-    const { token } = adminCreateToken(data, { cache: "main", perm: "write", expiresAt: Date.now() - 1 });
+    const { token } = await adminCreateToken(data, {
+      cache: "main",
+      perm: "write",
+      expiresAt: Date.now() - 1,
+    });
     const r = await put("/main/nix-cache-info", "StoreDir: /nix/store\n", token);
     assert.equal(r.status, 401);
     assert.match(await r.text(), /has expired/);
@@ -369,8 +376,8 @@ describe("shutdown", () => {
   test("close() lets an in-flight upload finish and commit", async () => {
     const dir = await mkdtemp(join(tmpdir(), "nixcache-shutdown-"));
     try {
-      adminCreateCache(dir, { name: "c", isPublic: true, priority: 41 });
-      const tok = adminCreateToken(dir, { cache: "c", perm: "write", expiresAt: null }).token;
+      await adminCreateCache(dir, { name: "c", isPublic: true, priority: 41 });
+      const tok = (await adminCreateToken(dir, { cache: "c", perm: "write", expiresAt: null })).token;
       const s = await startServer({ dataDir: dir, port: 0 });
       const nar = await makeNar("slow", 300_000);
       const url = `/c/nar/slow.nar`;
@@ -387,9 +394,11 @@ describe("shutdown", () => {
         req.write(nar.subarray(0, 1000));
         // Once the server is receiving (its temporary file exists), ask it to stop, then finish sending.
         const waitForUpload = async () => {
-          while (readdirSync(join(dir, "tmp")).length === 0) await new Promise((r) => setTimeout(r, 5));
+          await waitFor(() => readdirSync(join(dir, "tmp")).length > 0);
           void s.close();
-          setTimeout(() => req.end(nar.subarray(1000)), 50);
+          // The rest is sent once the server has stopped accepting: the upload is in flight at shutdown.
+          await waitFor(() => !s.app.server.listening);
+          req.end(nar.subarray(1000));
         };
         waitForUpload().catch(reject);
       });
@@ -397,7 +406,7 @@ describe("shutdown", () => {
       await s.close();
       const again = await startServer({ dataDir: dir, port: 0 });
       try {
-        const up = again.db.getUpload("c", "nar/slow.nar");
+        const up = await again.meta.getNar("c", "nar/slow.nar");
         assert.equal(up?.narSize, nar.length);
         assert.equal(
           up?.narHash,

@@ -4,11 +4,11 @@
 // Usage: node --import tsx bench/serve/export-static.ts DATA CACHE OUTDIR
 import { linkSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ServerDb } from "../../src/server/db.js";
+import { openMetadata } from "../../src/server/stores.js";
 
 const [data, cache, out] = process.argv.slice(2) as [string, string, string];
-const db = ServerDb.open(data);
-const row = db.getCache(cache);
+const meta = await openMetadata({ dataDir: data });
+const row = await meta.getCache(cache);
 if (!row) throw new Error(`no cache ${cache}`);
 mkdirSync(join(out, "nar"), { recursive: true });
 writeFileSync(
@@ -18,11 +18,11 @@ writeFileSync(
 const hashes: string[] = [];
 const nars: Array<{ url: string; size: number }> = [];
 const seen = new Set<string>();
-for (const r of db.narInfoBlobs()) {
+for (const r of await meta.narInfoBlobs()) {
   if (r.cache !== cache || !r.blob) continue;
-  const text = db.getNarInfoText(cache, r.hash) as string;
+  const text = (await meta.getNarInfo(cache, r.hash)) as string;
   writeFileSync(join(out, `${r.hash}.narinfo`), text);
-  const up = db.getUpload(cache, r.url);
+  const up = await meta.getNar(cache, r.url);
   hashes.push(r.hash);
   // Paths with identical contents share one NAR URL: link and fetch it once.
   if (!seen.has(r.url)) {
@@ -31,5 +31,5 @@ for (const r of db.narInfoBlobs()) {
     nars.push({ url: r.url, size: up?.fileSize ?? 0 });
   }
 }
-db.close();
+await meta.close();
 process.stdout.write(`${JSON.stringify({ hashes, nars })}\n`);

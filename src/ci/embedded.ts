@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import { adminCreateCache, adminCreateToken, adminListCaches, adminListTokens } from "../server/admin.js";
-import { hashToken, tokenId } from "../server/auth.js";
+import { hashToken, tokenId, tokenState } from "../server/auth/tokens.js";
 import { defaultDataDir } from "../server/data-dir.js";
 import { NixcacheError } from "../util/errors.js";
 
@@ -101,12 +101,7 @@ async function ensureToken(dataDir: string, cache: string): Promise<string> {
   if (token) {
     const id = tokenId(hashToken(token));
     const row = (await adminListTokens(dataDir)).find((t) => t.id === id);
-    const usable =
-      row &&
-      row.revokedAt === null &&
-      (row.expiresAt === null || row.expiresAt > Date.now()) &&
-      row.cache === cache &&
-      row.perm !== "read";
+    const usable = row && tokenState(row) === "active" && row.cache === cache && row.perm !== "read";
     if (usable) return token;
   }
   const created = await adminCreateToken(dataDir, {

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
-import { AdminError, adminCreateCache, adminListCaches } from "../server/admin.js";
+import { adminCreateCache, adminListCaches } from "../server/admin.js";
 import { defaultDataDir } from "../server/data-dir.js";
+import { AdminError } from "../server/errors.js";
 import { printJson, UserError } from "./output.js";
 
 const DATA_HELP = "server data directory (default: $NIXCACHE_DATA, else $XDG_DATA_HOME/nixcache)";
@@ -28,14 +29,14 @@ export function registerCacheCommands(program: Command): void {
         "  # then: trusted-public-keys = <printed key>, substituters = http://HOST:7080/main",
     )
     .action(
-      (
+      async (
         name: string,
         o: { data?: string; private?: boolean; priority: string; keyName?: string; json?: boolean },
       ) => {
         const priority = /^\d+$/.test(o.priority) ? Number(o.priority) : Number.NaN;
         if (Number.isNaN(priority))
           throw new UserError(`--priority ${JSON.stringify(o.priority)} is not a whole number`, 2);
-        const row = admin(() =>
+        const row = await admin(() =>
           adminCreateCache(o.data ?? defaultDataDir(), {
             name,
             isPublic: !o.private,
@@ -60,8 +61,8 @@ export function registerCacheCommands(program: Command): void {
     .option("--data <dir>", DATA_HELP)
     .option("--json", "print an array of {name, public, priority, publicKey, narinfos, createdAt}")
     .addHelpText("after", "\nExample:\n  nixcache cache list --data /var/lib/nixcache --json")
-    .action((o: { data?: string; json?: boolean }) => {
-      const rows = admin(() => adminListCaches(o.data ?? defaultDataDir()));
+    .action(async (o: { data?: string; json?: boolean }) => {
+      const rows = await admin(() => adminListCaches(o.data ?? defaultDataDir()));
       if (o.json) {
         printJson(
           rows.map((r) => ({
@@ -87,9 +88,9 @@ export function registerCacheCommands(program: Command): void {
 }
 
 /** Turns the admin layer's refusals into user errors (exit 1) with their message as is. */
-export function admin<T>(f: () => T): T {
+export async function admin<T>(f: () => Promise<T>): Promise<T> {
   try {
-    return f();
+    return await f();
   } catch (e) {
     if (e instanceof AdminError) throw new UserError(e.message);
     throw e;

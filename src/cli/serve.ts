@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import type { Command } from "commander";
 import { defaultDataDir } from "../server/data-dir.js";
+import { ClusterStartError } from "../server/errors.js";
 import { DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD_BYTES, parseListen, startServer } from "../server/server.js";
 import { parseSize } from "../util/quantity.js";
 import { UserError } from "./output.js";
@@ -82,8 +83,10 @@ export function registerServeCommands(program: Command): void {
                 ),
               );
         const server = await started.catch((e: NodeJS.ErrnoException) => {
-          if (e.code === "EADDRINUSE") throw new UserError(`${o.listen} is already in use`);
-          if (e.code === "EACCES")
+          // A worker's start failure carries the system error's code on its own field.
+          const code = e instanceof ClusterStartError ? e.systemCode : e.code;
+          if (code === "EADDRINUSE") throw new UserError(`${o.listen} is already in use`);
+          if (code === "EACCES")
             throw new UserError(`no permission to listen on ${o.listen} or to use ${dataDir}`);
           throw e;
         });

@@ -1,9 +1,14 @@
 import type { Command } from "commander";
 import { z } from "zod";
-import { adminCreateToken, adminListTokens, adminRevokeToken } from "../server/admin.js";
-import { adminCreatePersonalToken } from "../server/cachix-admin.js";
+import {
+  adminCreatePersonalToken,
+  adminCreateToken,
+  adminListTokens,
+  adminRevokeToken,
+} from "../server/admin.js";
+import { tokenState } from "../server/auth/tokens.js";
 import { defaultDataDir } from "../server/data-dir.js";
-import { PERMISSIONS, type Permission } from "../server/db.js";
+import { PERMISSIONS, type Permission, type TokenRow } from "../server/metadata/types.js";
 import { parseDuration } from "../util/quantity.js";
 import { readStdin } from "../util/stdin.js";
 import { admin } from "./cache.js";
@@ -62,7 +67,7 @@ export function registerTokenCommands(program: Command): void {
         "  # CACHIX_AUTH_TOKEN=$(cat personal.token) nixcache provision cachix://main --cachix-api http://HOST:7080/api/v1",
     )
     .action(
-      (o: {
+      async (o: {
         data?: string;
         cache?: string;
         perm?: string;
@@ -79,7 +84,7 @@ export function registerTokenCommands(program: Command): void {
               "a personal token is for an account: drop --cache/--perm, or drop --personal",
               2,
             );
-          const { token: text } = admin(() =>
+          const { token: text } = await admin(() =>
             adminCreatePersonalToken(o.data ?? defaultDataDir(), {
               account: o.account as string,
               expiresAt,
@@ -98,7 +103,7 @@ export function registerTokenCommands(program: Command): void {
         const perm = Perm.safeParse(o.perm);
         if (!perm.success)
           throw new UserError(`--perm ${JSON.stringify(o.perm)} must be read, write or admin`, 2);
-        const { token: text } = admin(() =>
+        const { token: text } = await admin(() =>
           adminCreateToken(o.data ?? defaultDataDir(), {
             cache: o.cache as string,
             perm: perm.data,
@@ -125,7 +130,7 @@ export function registerTokenCommands(program: Command): void {
     .action(async (arg: string, o: { data?: string; json?: boolean }) => {
       const idOrToken = arg === "-" ? (await readStdin()).trim() : arg;
       if (!idOrToken) throw new UserError("no token given on stdin", 2);
-      const row = admin(() => adminRevokeToken(o.data ?? defaultDataDir(), idOrToken));
+      const row = await admin(() => adminRevokeToken(o.data ?? defaultDataDir(), idOrToken));
       if (o.json) printJson(tokenJson(row));
       else process.stderr.write(`revoked ${row.id} (${row.perm} on ${row.cache})\n`);
     });
@@ -138,17 +143,12 @@ export function registerTokenCommands(program: Command): void {
     .option("--data <dir>", DATA_HELP)
     .option("--json", "print an array of {id, cache, perm, description, createdAt, expiresAt, revokedAt}")
     .addHelpText("after", "\nExample:\n  nixcache token list --data /var/lib/nixcache")
-    .action((o: { data?: string; json?: boolean }) => {
-      const rows = admin(() => adminListTokens(o.data ?? defaultDataDir()));
+    .action(async (o: { data?: string; json?: boolean }) => {
+      const rows = await admin(() => adminListTokens(o.data ?? defaultDataDir()));
       if (o.json) return printJson(rows.map(tokenJson));
       const now = Date.now();
       for (const r of rows) {
-        const state =
-          r.revokedAt !== null
-            ? "revoked"
-            : r.expiresAt !== null && r.expiresAt <= now
-              ? "expired"
-              : "active";
+        const state = tokenState(r, now);
         const exp = r.expiresAt === null ? "never expires" : `expires ${new Date(r.expiresAt).toISOString()}`;
         process.stdout.write(
           `${r.id}\t${r.kind === "personal" ? `personal:${r.account}` : r.cache}\t${r.perm}\t${state}\t${exp}${r.description ? `\t${r.description}` : ""}\n`,
@@ -157,7 +157,7 @@ export function registerTokenCommands(program: Command): void {
     });
 }
 
-function tokenJson(r: ReturnType<typeof adminListTokens>[number]) {
+function tokenJson(r: TokenRow) {
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
   return {
     id: r.id,

@@ -1,24 +1,28 @@
-// Offline administration of a data directory: caches and tokens. Safe while a server runs on the
-// same directory (SQLite WAL with a busy timeout); the server reads caches and tokens per request.
+// Administration of a server's metadata: caches and tokens, through the metadata store, so it
+// works wherever the metadata lives. Safe while a server runs on the same data directory (the
+// server reads caches and tokens per request). The CLI's `cache` and `token` commands only render.
 import { z } from "zod";
-import { createToken, hashToken, isTokenId, tokenId } from "./auth.js";
-import { type CacheRow, DbError, type Permission, ServerDb, type TokenRow } from "./db.js";
-import { CacheName } from "./routes/nix.js";
+import { hashToken, isTokenId, mintToken, tokenId } from "./auth/tokens.js";
+import { AdminError, DbError } from "./errors.js";
+import { AccountName, CacheName, validationMessage } from "./metadata/names.js";
+import type { MetadataStore } from "./metadata/store.js";
+import type { CacheRow, Permission, TokenRow } from "./metadata/types.js";
+import { type StoreLocation, withMetadata } from "./stores.js";
 
-export class AdminError extends Error {
-  override name = "AdminError";
+/** Where the metadata is: a data directory, or a full location. */
+export type AdminTarget = string | StoreLocation;
+
+async function withStore<T>(at: AdminTarget, f: (meta: MetadataStore) => Promise<T>): Promise<T> {
+  try {
+    return await withMetadata(typeof at === "string" ? { dataDir: at } : at, f);
+  } catch (e) {
+    if (e instanceof DbError) throw new AdminError(e.code, e.message, { cause: e });
+    throw e;
+  }
 }
 
-function withDb<T>(dataDir: string, f: (db: ServerDb) => T): T {
-  const db = ServerDb.open(dataDir);
-  try {
-    return f(db);
-  } catch (e) {
-    if (e instanceof DbError) throw new AdminError(e.message);
-    throw e;
-  } finally {
-    db.close();
-  }
+function where(at: AdminTarget): string {
+  return typeof at === "string" ? at : at.dataDir;
 }
 
 const CreateCacheInput = z.object({
@@ -31,46 +35,67 @@ const CreateCacheInput = z.object({
     .optional(),
 });
 
-export function validationMessage(e: z.ZodError): string {
-  return e.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; ");
-}
-
 /** Creates a cache with a fresh managed signing key; returns it with its public key. */
-export function adminCreateCache(dataDir: string, input: z.input<typeof CreateCacheInput>): CacheRow {
+export async function adminCreateCache(
+  at: AdminTarget,
+  input: z.input<typeof CreateCacheInput>,
+): Promise<CacheRow> {
   const parsed = CreateCacheInput.safeParse(input);
-  if (!parsed.success) throw new AdminError(validationMessage(parsed.error));
-  return withDb(dataDir, (db) => db.createCache(parsed.data));
+  if (!parsed.success) throw new AdminError("usage", validationMessage(parsed.error));
+  return withStore(at, (meta) => meta.createCache(parsed.data));
 }
 
-export function adminListCaches(dataDir: string): Array<CacheRow & { narinfos: number }> {
-  return withDb(dataDir, (db) => db.listCaches());
+export async function adminListCaches(at: AdminTarget): Promise<Array<CacheRow & { narinfos: number }>> {
+  return withStore(at, (meta) => meta.listCaches());
 }
 
 /** Creates a token for an existing cache; the returned token text is the only copy. */
-export function adminCreateToken(
-  dataDir: string,
+export async function adminCreateToken(
+  at: AdminTarget,
   opts: { cache: string; perm: Permission; expiresAt: number | null; description?: string },
-): { token: string; row: TokenRow } {
-  return withDb(dataDir, (db) => {
-    if (!db.getCache(opts.cache))
-      throw new AdminError(`no cache named ${JSON.stringify(opts.cache)} in ${dataDir}`);
-    return createToken(db, opts);
+): Promise<{ token: string; row: TokenRow }> {
+  return withStore(at, async (meta) => {
+    if (!(await meta.getCache(opts.cache)))
+      throw new AdminError("notFound", `no cache named ${JSON.stringify(opts.cache)} in ${where(at)}`);
+    return mintToken(meta, { kind: "cache", ...opts });
+  });
+}
+
+/**
+ * Creates a personal token for an account (creating the account when it is new). A personal token
+ * acts for its account on the Cachix API: it creates caches (owned by the account), their tokens,
+ * and administers them. The returned token text is the only copy.
+ */
+export async function adminCreatePersonalToken(
+  at: AdminTarget,
+  opts: { account: string; expiresAt: number | null; description?: string; email?: string },
+): Promise<{ token: string; row: TokenRow }> {
+  const name = AccountName.safeParse(opts.account);
+  if (!name.success) throw new AdminError("usage", `--account: ${validationMessage(name.error)}`);
+  return withStore(at, async (meta) => {
+    await meta.ensureAccount(name.data, { email: opts.email });
+    return mintToken(meta, {
+      kind: "personal",
+      account: name.data,
+      expiresAt: opts.expiresAt,
+      description: opts.description,
+    });
   });
 }
 
 /** Revokes a token named by its id (`tok_…`) or by the token itself. */
-export function adminRevokeToken(dataDir: string, idOrToken: string): TokenRow {
+export async function adminRevokeToken(at: AdminTarget, idOrToken: string): Promise<TokenRow> {
   const id = isTokenId(idOrToken) ? idOrToken : tokenId(hashToken(idOrToken));
-  return withDb(dataDir, (db) => {
-    const row = db.findTokenById(id);
-    if (!row) throw new AdminError(isTokenId(idOrToken) ? `no token ${id}` : "no such token");
-    if (!db.revokeToken(id)) throw new AdminError(`token ${id} was already revoked`);
-    const updated = db.findTokenById(id);
-    if (!updated) throw new AdminError(`token ${id} vanished`);
+  return withStore(at, async (meta) => {
+    const row = await meta.tokenById(id);
+    if (!row) throw new AdminError("notFound", isTokenId(idOrToken) ? `no token ${id}` : "no such token");
+    if (!(await meta.revokeToken(id))) throw new AdminError("conflict", `token ${id} was already revoked`);
+    const updated = await meta.tokenById(id);
+    if (!updated) throw new AdminError("internal", `token ${id} vanished`);
     return updated;
   });
 }
 
-export function adminListTokens(dataDir: string): TokenRow[] {
-  return withDb(dataDir, (db) => db.listTokens());
+export async function adminListTokens(at: AdminTarget): Promise<TokenRow[]> {
+  return withStore(at, (meta) => meta.listTokens());
 }

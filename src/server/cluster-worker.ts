@@ -1,5 +1,6 @@
 // Entry point of one `nixcache serve --workers N` worker process (forked by cluster.ts).
 
+import { NixcacheError } from "../util/errors.js";
 import { WORKER_ENV, type WorkerMessage, type WorkerOptions } from "./cluster.js";
 import { startServer } from "./server.js";
 
@@ -44,5 +45,7 @@ try {
 } catch (e) {
   const err = e as NodeJS.ErrnoException;
   stopping = true;
-  send({ type: "failed", message: err.message, code: err.code }, () => process.exit(1));
+  // Only a system error's code (EADDRINUSE, EACCES) means something to the primary.
+  const systemCode = e instanceof NixcacheError ? undefined : err.code;
+  send({ type: "failed", message: err.message, systemCode }, () => process.exit(1));
 }

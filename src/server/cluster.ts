@@ -11,10 +11,11 @@
 import cluster, { type Worker } from "node:cluster";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BlobStore } from "./blobs.js";
-import { sweepStaleUploads } from "./cachix-uploads.js";
-import { ServerDb } from "./db.js";
+import { NixcacheError } from "../util/errors.js";
+import { ClusterStartError } from "./errors.js";
+import { sweepStaleUploads } from "./ingest/stale-uploads.js";
 import type { ServerOptions } from "./server.js";
+import { openStorage, withMetadata } from "./stores.js";
 
 /** What a worker is started with (JSON in its environment: functions cannot cross). */
 export interface WorkerOptions extends Omit<ServerOptions, "log" | "clearTmp"> {
@@ -24,7 +25,7 @@ export interface WorkerOptions extends Omit<ServerOptions, "log" | "clearTmp"> {
 
 export type WorkerMessage =
   | { type: "listening"; url: string }
-  | { type: "failed"; message: string; code?: string };
+  | { type: "failed"; message: string; systemCode?: string };
 
 export const WORKER_ENV = "NIXCACHE_SERVE_WORKER";
 
@@ -35,25 +36,16 @@ export interface RunningCluster {
   close(): Promise<void>;
 }
 
-export class ClusterStartError extends Error {
-  constructor(
-    message: string,
-    readonly code?: string,
-  ) {
-    super(message);
-  }
-}
-
 /** Starts `count` worker processes serving `opts`; resolves once all of them listen. */
 export async function startCluster(
   opts: WorkerOptions,
   count: number,
   events: (line: string) => void = () => {},
 ): Promise<RunningCluster> {
-  // Once, before any worker: the schema (concurrent first opens would race on it) and tmp/.
-  const db = ServerDb.open(opts.dataDir);
-  await sweepStaleUploads(db, opts.dataDir, opts.cachixPartUrlTtlMs).finally(() => db.close());
-  await new BlobStore(opts.dataDir).init({ clearTmp: true });
+  // Once, before any worker: migrations, dead multipart uploads, staged writes.
+  const storage = openStorage(opts);
+  await storage.init({ clearStaging: true });
+  await withMetadata(opts, (meta) => sweepStaleUploads(meta, storage, opts.cachixPartUrlTtlMs));
 
   const self = fileURLToPath(import.meta.url);
   cluster.setupPrimary({ exec: join(dirname(self), `cluster-worker${extname(self)}`) });
@@ -76,7 +68,7 @@ export async function startCluster(
           // Started while the cluster was being closed: it missed the request, so ask again.
           if (closing) w.send({ type: "shutdown" });
           resolve(m.url);
-        } else if (m.type === "failed") reject(new ClusterStartError(m.message, m.code));
+        } else if (m.type === "failed") reject(new ClusterStartError(m.message, m.systemCode));
       });
       w.on("exit", (code, signal) => {
         live.delete(w);
@@ -125,7 +117,11 @@ export async function startCluster(
         );
         const codes = await Promise.all(exits);
         const failed = codes.filter((c) => c !== 0).length;
-        if (failed) throw new Error(`${failed} of ${codes.length} server workers did not stop cleanly`);
+        if (failed)
+          throw new NixcacheError(
+            "internal",
+            `${failed} of ${codes.length} server workers did not stop cleanly`,
+          );
       })();
       return closed;
     },

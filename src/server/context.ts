@@ -1,12 +1,12 @@
-import type { BlobStore } from "./blobs.js";
-import type { ServerDb } from "./db.js";
-import type { NarInfoCache } from "./narinfo-cache.js";
+import type { NarInfoCache } from "./metadata/narinfo-cache.js";
+import type { MetadataStore } from "./metadata/store.js";
+import type { StorageBackend } from "./storage/backend.js";
 
-/** What route modules share: storage, metadata, limits, and the hooks for shutdown and errors. */
+/** What route modules share: the two seams, limits, and the hooks for shutdown and errors. */
 export interface ServerContext {
-  db: ServerDb;
-  blobs: BlobStore;
-  /** Narinfo responses kept in memory (the hot read path). */
+  meta: MetadataStore;
+  storage: StorageBackend;
+  /** Narinfo responses kept in memory in front of `meta` (the hot read path). */
   narinfos: NarInfoCache;
   maxUploadBytes: number;
   maxNarInfoBytes: number;

@@ -1,13 +1,14 @@
 // The embedded binary cache server: wiring of storage, metadata, routes, request logs and shutdown.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import Fastify, { type FastifyInstance } from "fastify";
-import { BlobStore } from "./blobs.js";
-import { sweepStaleUploads } from "./cachix-uploads.js";
+import { NixcacheError } from "../util/errors.js";
 import type { ServerContext } from "./context.js";
-import { ServerDb } from "./db.js";
-import { NarInfoCache } from "./narinfo-cache.js";
+import { sweepStaleUploads } from "./ingest/stale-uploads.js";
+import { NarInfoCache } from "./metadata/narinfo-cache.js";
+import type { MetadataStore } from "./metadata/store.js";
 import { registerCachixRoutes } from "./routes/cachix.js";
 import { pathOnly, registerNixRoutes } from "./routes/nix.js";
+import { openMetadata, openStorage } from "./stores.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:7080";
 export const DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024 ** 3;
@@ -34,23 +35,24 @@ export interface RunningServer {
   url: string;
   port: number;
   app: FastifyInstance;
-  db: ServerDb;
-  /** Stops accepting, lets in-flight uploads commit, then closes the database. */
+  meta: MetadataStore;
+  /** Stops accepting, lets in-flight uploads commit, then closes the metadata store. */
   close(): Promise<void>;
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const db = ServerDb.open(opts.dataDir);
-  const blobs = new BlobStore(opts.dataDir);
-  await blobs.init({ clearTmp: opts.clearTmp });
-  // Like tmp/, what dead multipart uploads left is cleared by one process only (not a worker).
-  if (opts.clearTmp ?? true) await sweepStaleUploads(db, opts.dataDir, opts.cachixPartUrlTtlMs);
+  const meta = await openMetadata(opts);
+  const storage = openStorage(opts);
+  const clearStaging = opts.clearTmp ?? true;
+  await storage.init({ clearStaging });
+  // Like staged writes, what dead multipart uploads left is cleared by one process only (not a worker).
+  if (clearStaging) await sweepStaleUploads(meta, storage, opts.cachixPartUrlTtlMs);
   const inflight = new Set<Promise<unknown>>();
   const log = opts.log;
   const ctx: ServerContext = {
-    db,
-    blobs,
-    narinfos: new NarInfoCache(db.db),
+    meta,
+    storage,
+    narinfos: new NarInfoCache(meta),
     maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     maxNarInfoBytes: MAX_NARINFO_BYTES,
     track(work) {
@@ -100,25 +102,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
 
   registerNixRoutes(app, ctx);
-  registerCachixRoutes(app, ctx, { dataDir: opts.dataDir, partUrlTtlMs: opts.cachixPartUrlTtlMs });
-  const address = await app.listen({ host: opts.host ?? "127.0.0.1", port: opts.port ?? 7080 });
+  registerCachixRoutes(app, ctx, { partUrlTtlMs: opts.cachixPartUrlTtlMs });
+  await app.listen({ host: opts.host ?? "127.0.0.1", port: opts.port ?? 7080 });
   const port = (app.server as Server).address() as { port: number };
   const url = formatBase(opts.host ?? "127.0.0.1", port.port);
-  void address;
 
   let closing: Promise<void> | undefined;
   return {
     url,
     port: port.port,
     app,
-    db,
+    meta,
     close() {
       closing ??= (async () => {
         // Keep-alive connections still busy when we stop are closed as soon as they go idle.
         (app.server as Server).keepAliveTimeout = 1;
         await app.close();
         await Promise.allSettled([...inflight]);
-        db.close();
+        await meta.close();
       })();
       return closing;
     },
@@ -135,6 +136,6 @@ export function parseListen(s: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(s);
   const port = m ? Number(m[3]) : Number.NaN;
   if (!m || port > 65535)
-    throw new Error(`--listen ${JSON.stringify(s)} is not HOST:PORT (e.g. 127.0.0.1:7080)`);
+    throw new NixcacheError("usage", `--listen ${JSON.stringify(s)} is not HOST:PORT (e.g. 127.0.0.1:7080)`);
   return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
 }

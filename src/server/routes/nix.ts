@@ -1,25 +1,21 @@
 // The Nix HTTP binary cache protocol, one cache per first path segment: `/<cache>/nix-cache-info`,
 // `/<cache>/<hash>.narinfo`, `/<cache>/<hash>.ls`, `/<cache>/nar/<file>`, `/<cache>/log/<drv>`.
-import { open } from "node:fs/promises";
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { formatCacheInfo, parseCacheInfo } from "../../nix/cache-info.js";
-import { DEFAULT_STORE_DIR } from "../../nix/store-path.js";
-import { authorize } from "../auth.js";
+import { DEFAULT_STORE_DIR, isStoreHash } from "../../nix/store-path.js";
+import { authorizeRequest } from "../auth/authorize.js";
 import type { ServerContext } from "../context.js";
-import type { CacheRow, Permission } from "../db.js";
-import { IngestError, ingestNar, ingestNarInfo } from "../ingest.js";
-import { sendFileRange } from "../send-file.js";
+import { HttpError } from "../errors.js";
+import { ingestNar } from "../ingest/nar.js";
+import { ingestNarInfo } from "../ingest/narinfo.js";
+import { CacheName } from "../metadata/names.js";
+import type { CacheRow, Permission, SideFileKind } from "../metadata/types.js";
+import { errorReply } from "./errors.js";
+import { parseRange } from "./range.js";
+import { sendBlobRange } from "./send-blob.js";
 
-/** Cache names: lower-case, URL- and file-safe, and never one of the server's own top-level paths. */
-export const CacheName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "cache names are 1-64 characters of a-z, 0-9, '.', '_', '-'")
-  .refine((n) => !RESERVED.has(n), "this name is reserved by the server");
-const RESERVED = new Set(["api", "healthz", "metrics", "static"]);
-
-const HashPart = /^[0-9a-df-np-sv-z]{32}$/;
 const NarFile = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z+_.=-]{0,200}$/, "invalid NAR file name");
 const LogName = z
   .string()
@@ -28,31 +24,22 @@ const LogName = z
 type Params = { cache: string; file?: string };
 type Req = FastifyRequest<{ Params: Params }>;
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 function fail(reply: FastifyReply, status: number, message: string): FastifyReply {
   return reply.code(status).type("text/plain; charset=utf-8").send(`${message}\n`);
 }
 
 export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const { db, blobs } = ctx;
+  const { meta, storage } = ctx;
 
   /** Resolves the cache and checks permission; replies and returns undefined when refused. */
-  function access(req: Req, reply: FastifyReply, needed: Permission): CacheRow | undefined {
+  async function access(req: Req, reply: FastifyReply, needed: Permission): Promise<CacheRow | undefined> {
     const name = req.params.cache;
-    const cache = CacheName.safeParse(name).success ? db.getCache(name) : undefined;
+    const cache = CacheName.safeParse(name).success ? await meta.getCache(name) : undefined;
     if (!cache) {
       fail(reply, 404, `no cache named ${JSON.stringify(name)} on this server`);
       return undefined;
     }
-    const auth = authorize(db, cache, req.headers.authorization, needed);
+    const auth = await authorizeRequest(meta, cache, req.headers.authorization, needed);
     if (!auth.ok) {
       reply.header("www-authenticate", 'Basic realm="nixcache"');
       fail(reply, auth.status, auth.message);
@@ -65,8 +52,8 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
   app.get("/healthz", async (_req, reply) => reply.send({ ok: true }));
 
   // --- nix-cache-info ---
-  const cacheInfo = (req: Req, reply: FastifyReply) => {
-    const cache = access(req, reply, "read");
+  const cacheInfo = async (req: Req, reply: FastifyReply) => {
+    const cache = await access(req, reply, "read");
     if (!cache) return reply;
     const body = formatCacheInfo({
       storeDir: DEFAULT_STORE_DIR,
@@ -79,7 +66,7 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
   app.head("/:cache/nix-cache-info", cacheInfo);
   // `nix copy --to` PUTs nix-cache-info when it finds none; ours is generated, so only check it agrees.
   app.put("/:cache/nix-cache-info", async (req: Req, reply) => {
-    const cache = access(req, reply, "write");
+    const cache = await access(req, reply, "write");
     if (!cache) return reply;
     const text = (await readSmallBody(req.raw, ctx.maxNarInfoBytes)).toString("utf8");
     let storeDir: string;
@@ -94,22 +81,39 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
   });
 
   // --- <hash>.narinfo and <hash>.ls ---
-  const getTopFile = (req: Req, reply: FastifyReply) => {
+  const getTopFile = async (req: Req, reply: FastifyReply) => {
     const file = req.params.file ?? "";
     const { hash, ext } = splitTopFile(file);
     if (!hash) return fail(reply, 404, `not found: ${file}`);
-    if (!access(req, reply, "read")) return reply;
+    if (!(await access(req, reply, "read"))) return reply;
     if (ext === "narinfo") {
-      const cache = req.params.cache;
-      const body = ctx.narinfos.get(cache, hash, () => db.getNarInfoText(cache, hash));
+      const body = await ctx.narinfos.get(req.params.cache, hash);
       if (body === undefined) return fail(reply, 404, `no narinfo for ${hash} in this cache`);
       return reply.type("text/x-nix-narinfo").send(body);
     }
-    const f = db.getFile(req.params.cache, "ls", hash);
-    if (!f) return fail(reply, 404, `no listing for ${hash} in this cache`);
+    return sendSideFile(reply, req.params.cache, "ls", hash, `no listing for ${hash} in this cache`);
+  };
+
+  async function sendSideFile(
+    reply: FastifyReply,
+    cache: string,
+    kind: SideFileKind,
+    name: string,
+    missing: string,
+  ) {
+    const f = await meta.getSideFile(cache, kind, name);
+    if (!f) return fail(reply, 404, missing);
     if (f.contentEncoding) reply.header("content-encoding", f.contentEncoding);
     return reply.type(f.contentType).send(f.body);
-  };
+  }
+
+  async function putSideFile(req: Req, kind: SideFileKind, name: string, body: Buffer, type: string) {
+    await meta.putSideFile(req.params.cache, kind, name, {
+      body,
+      contentType: req.headers["content-type"] ?? type,
+      contentEncoding: req.headers["content-encoding"] ?? null,
+    });
+  }
   app.get("/:cache/:file", getTopFile);
   app.head("/:cache/:file", getTopFile);
   app.put("/:cache/:file", async (req: Req, reply) => {
@@ -117,17 +121,11 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const { hash, ext } = splitTopFile(file);
     if (!hash)
       return fail(reply, 400, `cannot PUT ${JSON.stringify(file)}: expected <hash>.narinfo or <hash>.ls`);
-    if (!access(req, reply, "write")) return reply;
+    if (!(await access(req, reply, "write"))) return reply;
     const body = await readSmallBody(req.raw, ctx.maxNarInfoBytes);
-    if (ext === "narinfo") {
-      ingestNarInfo({ db, cache: req.params.cache, hash, text: body.toString("utf8") });
-      return reply.code(204).send();
-    }
-    db.putFile(req.params.cache, "ls", hash, {
-      body,
-      contentType: req.headers["content-type"] ?? "application/json",
-      contentEncoding: req.headers["content-encoding"] ?? null,
-    });
+    if (ext === "narinfo")
+      await ingestNarInfo(meta, { cache: req.params.cache, hash, text: body.toString("utf8") });
+    else await putSideFile(req, "ls", hash, body, "application/json");
     return reply.code(204).send();
   });
 
@@ -136,8 +134,8 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const file = req.params.file ?? "";
     if (!NarFile.safeParse(file).success)
       return fail(reply, 400, `invalid NAR file name ${JSON.stringify(file)}`);
-    if (!access(req, reply, "read")) return reply;
-    const nar = db.visibleNar(req.params.cache, `nar/${file}`);
+    if (!(await access(req, reply, "read"))) return reply;
+    const nar = await meta.visibleNar(req.params.cache, `nar/${file}`);
     if (!nar) return fail(reply, 404, `no NAR nar/${file} in this cache`);
     reply.header("accept-ranges", "bytes").type("application/x-nix-nar");
     const range = parseRange(req.headers.range, nar.fileSize);
@@ -151,10 +149,10 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     reply.header("content-length", String(end - start + 1));
     if (req.method === "HEAD" || end < start) return reply.send();
     // Opened before the reply is taken over, so a missing blob is still an ordinary 500.
-    const fh = await open(blobs.path(nar.blob), "r");
+    const blob = await storage.openBlob(nar.blob);
     reply.hijack();
     reply.raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
-    void sendFileRange(reply.raw, fh, start, end);
+    void sendBlobRange(reply.raw, blob, start, end);
     return reply;
   };
   app.get("/:cache/nar/:file", getNar);
@@ -163,11 +161,9 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const file = req.params.file ?? "";
     if (!NarFile.safeParse(file).success)
       return fail(reply, 400, `invalid NAR file name ${JSON.stringify(file)}`);
-    if (!access(req, reply, "write")) return reply;
+    if (!(await access(req, reply, "write"))) return reply;
     await ctx.track(
-      ingestNar({
-        db,
-        blobs,
+      ingestNar(ctx, {
         cache: req.params.cache,
         url: `nar/${file}`,
         body: req.raw,
@@ -178,40 +174,30 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
   });
 
   // --- build logs ---
-  const getLog = (req: Req, reply: FastifyReply) => {
+  const getLog = async (req: Req, reply: FastifyReply) => {
     const file = req.params.file ?? "";
     if (!LogName.safeParse(file).success) return fail(reply, 400, `invalid log name ${JSON.stringify(file)}`);
-    if (!access(req, reply, "read")) return reply;
-    const f = db.getFile(req.params.cache, "log", file);
-    if (!f) return fail(reply, 404, `no build log for ${file} in this cache`);
-    if (f.contentEncoding) reply.header("content-encoding", f.contentEncoding);
-    return reply.type(f.contentType).send(f.body);
+    if (!(await access(req, reply, "read"))) return reply;
+    return sendSideFile(reply, req.params.cache, "log", file, `no build log for ${file} in this cache`);
   };
   app.get("/:cache/log/:file", getLog);
   app.head("/:cache/log/:file", getLog);
   app.put("/:cache/log/:file", async (req: Req, reply) => {
     const file = req.params.file ?? "";
     if (!LogName.safeParse(file).success) return fail(reply, 400, `invalid log name ${JSON.stringify(file)}`);
-    if (!access(req, reply, "write")) return reply;
+    if (!(await access(req, reply, "write"))) return reply;
     const body = await readSmallBody(req.raw, ctx.maxUploadBytes);
-    db.putFile(req.params.cache, "log", file, {
-      body,
-      contentType: req.headers["content-type"] ?? "text/plain; charset=utf-8",
-      contentEncoding: req.headers["content-encoding"] ?? null,
-    });
+    await putSideFile(req, "log", file, body, "text/plain; charset=utf-8");
     return reply.code(204).send();
   });
 
   app.setNotFoundHandler((req, reply) => fail(reply, 404, `not found: ${req.method} ${pathOnly(req.url)}`));
+  // The Nix protocol's errors are plain text; a refused oversized body also ends the connection,
+  // since the rest of it is never read.
   app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof IngestError || err instanceof HttpError) {
-      if (err.status === 413) reply.header("connection", "close");
-      return fail(reply, err.status, err.message);
-    }
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status && status >= 400 && status < 500) return fail(reply, status, (err as Error).message);
-    ctx.logError(err);
-    return fail(reply, 500, "internal server error");
+    const { status, message } = errorReply(err, ctx.logError);
+    if (status === 413) reply.header("connection", "close");
+    return fail(reply, status, message);
   });
 }
 
@@ -219,7 +205,7 @@ function splitTopFile(file: string): { hash?: string; ext?: "narinfo" | "ls" } {
   const dot = file.indexOf(".");
   const hash = file.slice(0, dot);
   const ext = file.slice(dot + 1);
-  if (dot !== 32 || !HashPart.test(hash) || (ext !== "narinfo" && ext !== "ls")) return {};
+  if (dot !== 32 || !isStoreHash(hash) || (ext !== "narinfo" && ext !== "ls")) return {};
   return { hash, ext };
 }
 
@@ -228,41 +214,16 @@ export function pathOnly(url: string): string {
   return q < 0 ? url : url.slice(0, q);
 }
 
-/** One `bytes=` range (multi-range requests get the whole file, which RFC 9110 allows). */
-function parseRange(
-  header: string | undefined,
-  size: number,
-): { start: number; end: number } | "unsatisfiable" | undefined {
-  if (!header) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m) return undefined;
-  const [, a, b] = m as unknown as [string, string, string];
-  if (a === "" && b === "") return undefined;
-  let start: number;
-  let end: number;
-  if (a === "") {
-    const n = Number(b);
-    if (n === 0) return "unsatisfiable";
-    start = Math.max(0, size - n);
-    end = size - 1;
-  } else {
-    start = Number(a);
-    end = b === "" ? size - 1 : Math.min(Number(b), size - 1);
-  }
-  if (start >= size || start > end) return "unsatisfiable";
-  return { start, end };
-}
-
 /** Reads a small request body, refusing (413) anything over `limit` bytes. */
 async function readSmallBody(raw: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(raw.headers["content-length"] ?? 0);
   if (declared > limit)
-    throw new HttpError(413, `body of ${declared} bytes exceeds the limit of ${limit} bytes`);
+    throw new HttpError("tooLarge", `body of ${declared} bytes exceeds the limit of ${limit} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of raw as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new HttpError(413, `body exceeds the limit of ${limit} bytes`);
+    if (size > limit) throw new HttpError("tooLarge", `body exceeds the limit of ${limit} bytes`);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);

@@ -1,11 +1,11 @@
-// Sends a byte range of a file on an HTTP response at the speed of the socket. A piped
+// Sends a byte range of a blob on an HTTP response at the speed of the socket. A piped
 // fs.ReadStream alternates: read one chunk, wait until the socket drains it, read the next, so
 // the socket sits idle during every read and each chunk is a fresh 1 MiB allocation for the GC.
 // Here a few chunks are kept queued on the socket while the next one is read, and chunk buffers
 // are reused once the socket has taken their bytes (measured: about twice the single-connection
 // throughput of the piped stream; bench/serve/RESULTS.md).
-import type { FileHandle } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
+import type { BlobReader } from "../storage/backend.js";
 
 const CHUNK = 1 << 20;
 /** Chunks queued on one response: enough to cover a read's latency, bounded per connection. */
@@ -23,12 +23,12 @@ function giveBuffer(b: Buffer): void {
 }
 
 /**
- * Writes bytes `start..end` (inclusive) of `fh` to `res`, then ends it; headers must be set.
- * Takes ownership of `fh` and closes it. A client that goes away stops the reads; a read error
+ * Writes bytes `start..end` (inclusive) of `blob` to `res`, then ends it; headers must be set.
+ * Takes ownership of `blob` and closes it. A client that goes away stops the reads; a read error
  * (or a file shorter than promised) destroys the response, so the client sees a cut-off body
  * rather than a short one with a valid length.
  */
-export async function sendFileRange(res: ServerResponse, fh: FileHandle, start: number, end: number) {
+export async function sendBlobRange(res: ServerResponse, blob: BlobReader, start: number, end: number) {
   let pos = start;
   let queued = 0;
   let wake: (() => void) | undefined;
@@ -49,7 +49,7 @@ export async function sendFileRange(res: ServerResponse, fh: FileHandle, start: 
       }
       const buf = takeBuffer();
       const want = Math.min(CHUNK, end - pos + 1);
-      const { bytesRead } = await fh.read(buf, 0, want, pos);
+      const { bytesRead } = await blob.read(buf, 0, want, pos);
       if (bytesRead === 0) throw new Error(`file ended ${end - pos + 1} bytes early`);
       if (gone) break;
       pos += bytesRead;
@@ -66,6 +66,6 @@ export async function sendFileRange(res: ServerResponse, fh: FileHandle, start: 
     res.destroy(err as Error);
   } finally {
     res.off("close", onClose);
-    await fh.close().catch(() => {});
+    await blob.close().catch(() => {});
   }
 }

@@ -1,0 +1,99 @@
+// NAR ingest: verify, then commit. Only a complete, valid upload becomes a blob, and a blob is
+// durably stored before the NAR is recorded (still invisible until a narinfo names it).
+import type { Readable } from "node:stream";
+import type { Compression } from "../../codec/compression.js";
+import { formatHashNix32 } from "../../nix/hash.js";
+import { IngestError } from "../errors.js";
+import type { MetadataStore } from "../metadata/store.js";
+import type { ReceivedNar } from "../metadata/types.js";
+import type { StorageBackend } from "../storage/backend.js";
+import { type Received, receiveNar } from "./receive.js";
+
+export interface IngestTarget {
+  meta: MetadataStore;
+  storage: StorageBackend;
+}
+
+/** The compression a NAR URL's extension declares (`.nar`, `.nar.zst`, `.nar.xz`). */
+export function compressionOfNarUrl(name: string): Compression {
+  if (name.endsWith(".nar")) return "none";
+  if (name.endsWith(".nar.zst")) return "zstd";
+  if (name.endsWith(".nar.xz")) return "xz";
+  const ext = /\.nar\.([A-Za-z0-9]+)$/.exec(name)?.[1];
+  if (ext) {
+    const known: Record<string, string> = { bz2: "bzip2", br: "br", lz4: "lz4", lzip: "lzip" };
+    throw new IngestError(
+      "invalid",
+      `unsupported NAR compression ${JSON.stringify(known[ext] ?? ext)} (from ${name}): this server accepts .nar, .nar.zst and .nar.xz`,
+      { status: 415 },
+    );
+  }
+  throw new IngestError(
+    "invalid",
+    `NAR URL ${JSON.stringify(name)} does not end in .nar, .nar.zst or .nar.xz`,
+  );
+}
+
+/** A verified NAR in staging: `commit` stores and records it (still invisible), `discard` drops it. */
+export interface VerifiedNar {
+  received: Received;
+  commit(cache: string, url: string): Promise<ReceivedNar>;
+  discard(): Promise<void>;
+}
+
+/**
+ * Receives and verifies a NAR without storing it yet, for callers that check what the client
+ * claimed first (the Cachix API's multipart `complete`).
+ */
+export async function receiveVerifiedNar(
+  t: IngestTarget,
+  body: Readable,
+  compression: Compression,
+  maxBytes: number,
+): Promise<VerifiedNar> {
+  const staged = await t.storage.stageBlob();
+  let received: Received;
+  try {
+    received = await receiveNar(body, compression, staged, maxBytes);
+  } catch (e) {
+    await staged.discard();
+    throw e;
+  }
+  return {
+    received,
+    discard: () => staged.discard(),
+    async commit(cache, url) {
+      try {
+        await staged.commit(received.blob);
+      } catch (e) {
+        await staged.discard();
+        throw e;
+      }
+      const nar = {
+        cache,
+        url,
+        blob: received.blob,
+        compression,
+        narHash: formatHashNix32(received.narHash),
+        narSize: received.narSize,
+        fileHash: formatHashNix32(received.fileHash),
+        fileSize: received.fileSize,
+      };
+      if (!(await t.meta.recordNar(nar)))
+        throw new IngestError(
+          "conflict",
+          `${url} already serves a different NAR in cache ${cache}; a served NAR URL never changes`,
+        );
+      return { ...nar, visible: false };
+    },
+  };
+}
+
+/** Receives one NAR PUT to `url` (e.g. `nar/<filehash>.nar.zst`), verifies, stores and records it. */
+export async function ingestNar(
+  t: IngestTarget,
+  o: { cache: string; url: string; body: Readable; maxBytes: number },
+): Promise<ReceivedNar> {
+  const nar = await receiveVerifiedNar(t, o.body, compressionOfNarUrl(o.url), o.maxBytes);
+  return nar.commit(o.cache, o.url);
+}

@@ -1,0 +1,82 @@
+// Narinfo ingest: a narinfo is accepted only when it agrees with a NAR this cache received; it is
+// then completed with what was measured, signed with the cache's key (client signatures are kept)
+// and committed together with the NAR's visibility.
+import { parseCompression } from "../../codec/compression.js";
+import { formatHashNix32, type Hash, hashEquals, parseHash } from "../../nix/hash.js";
+import { formatNarInfo, type NarInfo, NarInfoError, parseNarInfo, signNarInfo } from "../../nix/narinfo.js";
+import { parseStorePath, StorePathError } from "../../nix/store-path.js";
+import { IngestError } from "../errors.js";
+import type { MetadataStore } from "../metadata/store.js";
+
+export interface NarInfoIngest {
+  cache: string;
+  /** The hash part from the request URL (`<hash>.narinfo`). */
+  hash: string;
+  text: string;
+  /** Sign with the cache's managed key (default true; false for a self-signed Cachix-API cache). */
+  sign?: boolean;
+}
+
+function parseOrRefuse(text: string): NarInfo {
+  try {
+    const ni = parseNarInfo(text);
+    parseStorePath(ni.storePath);
+    return ni;
+  } catch (e) {
+    if (e instanceof NarInfoError || e instanceof StorePathError)
+      throw new IngestError("invalid", `invalid narinfo: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Checks a narinfo against the NAR received for its URL, signs it and commits it; returns the stored text. */
+export async function ingestNarInfo(meta: MetadataStore, o: NarInfoIngest): Promise<string> {
+  const ni = parseOrRefuse(o.text);
+  const sp = parseStorePath(ni.storePath);
+  if (sp.hash !== o.hash)
+    throw new IngestError(
+      "invalid",
+      `narinfo StorePath ${ni.storePath} does not match the URL's hash ${o.hash}`,
+    );
+  const url = stripQuery(ni.url);
+  if (!url.startsWith("nar/"))
+    throw new IngestError(
+      "invalid",
+      `narinfo URL ${JSON.stringify(ni.url)} must point under nar/ in this cache`,
+    );
+  try {
+    parseCompression(ni.compression);
+  } catch (e) {
+    throw new IngestError("invalid", `invalid narinfo: ${(e as Error).message}`, { status: 415 });
+  }
+  const nar = await meta.getNar(o.cache, url);
+  if (!nar)
+    throw new IngestError(
+      "invalid",
+      `narinfo for ${ni.storePath} refers to ${url}, which this cache has not received: upload the NAR first`,
+    );
+  const mismatch = (what: string, claimed: string | number, actual: string | number) =>
+    new IngestError(
+      "invalid",
+      `narinfo for ${ni.storePath} claims ${what} ${claimed}, but the NAR received at ${url} has ${actual}`,
+    );
+  const fileHash: Hash = parseHash(nar.fileHash); // stored in our own `sha256:<nix32>` form
+  if (ni.compression !== nar.compression) throw mismatch("Compression", ni.compression, nar.compression);
+  if (formatHashNix32(ni.narHash) !== nar.narHash)
+    throw mismatch("NarHash", formatHashNix32(ni.narHash), nar.narHash);
+  if (ni.narSize !== nar.narSize) throw mismatch("NarSize", ni.narSize, nar.narSize);
+  if (ni.fileHash && !hashEquals(ni.fileHash, fileHash))
+    throw mismatch("FileHash", formatHashNix32(ni.fileHash), nar.fileHash);
+  if (ni.fileSize !== undefined && ni.fileSize !== nar.fileSize)
+    throw mismatch("FileSize", ni.fileSize, nar.fileSize);
+  const complete = { ...ni, url, fileHash, fileSize: nar.fileSize };
+  const signed = o.sign === false ? complete : signNarInfo(complete, await meta.signingKey(o.cache));
+  const text = formatNarInfo(signed);
+  await meta.commitNarInfo({ cache: o.cache, hash: o.hash, storePath: ni.storePath, url, text });
+  return text;
+}
+
+function stripQuery(url: string): string {
+  const q = url.indexOf("?");
+  return q < 0 ? url : url.slice(0, q);
+}

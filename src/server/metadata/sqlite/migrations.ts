@@ -1,0 +1,167 @@
+// Numbered schema migrations of the SQLite metadata. `schema_version` holds one row per applied
+// migration; opening a database applies the missing ones in order, each in its own immediate
+// transaction, so two processes opening at once cannot both apply one. Data directories made
+// before this scheme have no `schema_version`: migrations 1-3 are written to apply to any shape
+// those left (IF NOT EXISTS, columns added only when absent), so such a directory opens as is.
+// A migration, once released, never changes: a new change is a new number.
+import type Database from "better-sqlite3";
+import { NixcacheError } from "../../../util/errors.js";
+
+interface Migration {
+  version: number;
+  name: string;
+  up(db: Database.Database): void;
+}
+
+function hasColumn(db: Database.Database, table: string, column: string): boolean {
+  return (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).some(
+    (c) => c.name === column,
+  );
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "caches, NAR uploads, narinfos, tokens, side files",
+    up: (db) =>
+      db.exec(`
+CREATE TABLE IF NOT EXISTS caches (
+  name TEXT PRIMARY KEY,
+  is_public INTEGER NOT NULL,
+  priority INTEGER NOT NULL,
+  secret_key TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+-- One row per NAR URL received for a cache. Invisible until a narinfo that names it commits.
+CREATE TABLE IF NOT EXISTS uploads (
+  cache TEXT NOT NULL REFERENCES caches(name),
+  url TEXT NOT NULL,
+  blob TEXT NOT NULL,
+  compression TEXT NOT NULL,
+  nar_hash TEXT NOT NULL,
+  nar_size INTEGER NOT NULL,
+  file_hash TEXT NOT NULL,
+  file_size INTEGER NOT NULL,
+  visible INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (cache, url)
+);
+CREATE INDEX IF NOT EXISTS uploads_blob ON uploads(blob);
+CREATE TABLE IF NOT EXISTS narinfos (
+  cache TEXT NOT NULL REFERENCES caches(name),
+  hash TEXT NOT NULL,
+  store_path TEXT NOT NULL,
+  url TEXT NOT NULL,
+  text TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (cache, hash)
+);
+CREATE TABLE IF NOT EXISTS tokens (
+  hash TEXT PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  cache TEXT NOT NULL,
+  perm TEXT NOT NULL,
+  description TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  revoked_at INTEGER
+);
+-- Small side files (.ls listings, build logs): kept inline, bounded by the upload limit.
+CREATE TABLE IF NOT EXISTS files (
+  cache TEXT NOT NULL REFERENCES caches(name),
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  body BLOB NOT NULL,
+  content_type TEXT NOT NULL,
+  content_encoding TEXT,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (cache, kind, name)
+);`),
+  },
+  {
+    version: 2,
+    name: "token kinds: personal tokens act for an account (older rows are cache tokens)",
+    up: (db) => {
+      if (!hasColumn(db, "tokens", "kind"))
+        db.exec("ALTER TABLE tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'cache'");
+      if (!hasColumn(db, "tokens", "account")) db.exec("ALTER TABLE tokens ADD COLUMN account TEXT");
+    },
+  },
+  {
+    version: 3,
+    name: "Cachix API: accounts, cache settings, client keys, multipart uploads, server secrets",
+    up: (db) =>
+      db.exec(`
+CREATE TABLE IF NOT EXISTS accounts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  slug TEXT NOT NULL UNIQUE,
+  email TEXT,
+  fullname TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cachix_caches (
+  cache TEXT PRIMARY KEY REFERENCES caches(name),
+  owner TEXT,
+  managed INTEGER NOT NULL DEFAULT 1,
+  compression TEXT NOT NULL DEFAULT 'ZSTD'
+);
+-- Public keys of clients that sign their own narinfos (cSig); the name is what Sig: lines carry.
+CREATE TABLE IF NOT EXISTS cachix_keys (
+  cache TEXT NOT NULL REFERENCES caches(name),
+  name TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (cache, public_key)
+);
+CREATE TABLE IF NOT EXISTS cachix_multipart (
+  nar_id TEXT PRIMARY KEY,
+  upload_id TEXT NOT NULL,
+  cache TEXT NOT NULL REFERENCES caches(name),
+  compression TEXT NOT NULL,
+  state TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cachix_parts (
+  nar_id TEXT NOT NULL REFERENCES cachix_multipart(nar_id),
+  part INTEGER NOT NULL,
+  etag TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  PRIMARY KEY (nar_id, part)
+);
+CREATE TABLE IF NOT EXISTS server_secrets (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);`),
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+function currentVersion(db: Database.Database): number {
+  return (db.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_version").pluck().get() as number) ?? 0;
+}
+
+/** Brings the database to SCHEMA_VERSION; refuses one written by a newer nixcache. */
+export function migrate(db: Database.Database): number {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at INTEGER NOT NULL
+)`);
+  const record = db.prepare("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)");
+  for (const m of MIGRATIONS) {
+    db.transaction(() => {
+      if (currentVersion(db) >= m.version) return;
+      m.up(db);
+      record.run(m.version, m.name, Date.now());
+    }).immediate();
+  }
+  const version = currentVersion(db);
+  if (version > SCHEMA_VERSION)
+    throw new NixcacheError(
+      "usage",
+      `this data directory has metadata schema version ${version}, newer than this nixcache knows (${SCHEMA_VERSION}): upgrade nixcache`,
+    );
+  return version;
+}

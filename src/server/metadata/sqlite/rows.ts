@@ -1,0 +1,104 @@
+// Rows as SQLite returns them, and their conversion to the metadata records.
+import type { CacheRow, MultipartUpload, Permission, ReceivedNar, TokenRow } from "../types.js";
+
+export interface RawCache {
+  name: string;
+  is_public: number;
+  priority: number;
+  public_key: string;
+  created_at: number;
+  owner: string | null;
+  managed: number;
+  compression: string;
+}
+
+export interface RawNar {
+  cache: string;
+  url: string;
+  blob: string;
+  compression: string;
+  nar_hash: string;
+  nar_size: number;
+  file_hash: string;
+  file_size: number;
+  visible: number;
+}
+
+export interface RawToken {
+  hash: string;
+  id: string;
+  cache: string;
+  perm: Permission;
+  description: string | null;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  kind: string;
+  account: string | null;
+}
+
+export interface RawMultipart {
+  nar_id: string;
+  upload_id: string;
+  cache: string;
+  compression: MultipartUpload["compression"];
+  state: MultipartUpload["state"];
+  created_at: number;
+}
+
+/** Caches with their Cachix settings; a cache made before those existed gets the defaults. */
+export const CACHE_COLUMNS = `c.name, c.is_public, c.priority, c.public_key, c.created_at, s.owner,
+  COALESCE(s.managed, 1) AS managed, COALESCE(s.compression, 'ZSTD') AS compression
+  FROM caches c LEFT JOIN cachix_caches s ON s.cache = c.name`;
+
+export function cacheFromRow(r: RawCache): CacheRow {
+  return {
+    name: r.name,
+    isPublic: r.is_public === 1,
+    priority: r.priority,
+    publicKey: r.public_key,
+    createdAt: r.created_at,
+    owner: r.owner,
+    managed: r.managed === 1,
+    compression: r.compression === "XZ" ? "XZ" : "ZSTD",
+  };
+}
+
+export function narFromRow(r: RawNar): ReceivedNar {
+  return {
+    cache: r.cache,
+    url: r.url,
+    blob: r.blob,
+    compression: r.compression,
+    narHash: r.nar_hash,
+    narSize: r.nar_size,
+    fileHash: r.file_hash,
+    fileSize: r.file_size,
+    visible: r.visible === 1,
+  };
+}
+
+export function tokenFromRow(r: RawToken): TokenRow {
+  return {
+    id: r.id,
+    cache: r.cache,
+    perm: r.perm,
+    description: r.description,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+    kind: r.kind === "personal" ? "personal" : "cache",
+    account: r.account ?? null,
+  };
+}
+
+export function multipartFromRow(r: RawMultipart): MultipartUpload {
+  return {
+    narId: r.nar_id,
+    uploadId: r.upload_id,
+    cache: r.cache,
+    compression: r.compression,
+    state: r.state,
+    createdAt: r.created_at,
+  };
+}

@@ -1,0 +1,99 @@
+// The SQL of the SQLite metadata store, prepared once per connection.
+import type Database from "better-sqlite3";
+import { CACHE_COLUMNS } from "./rows.js";
+
+export function prepareStatements(db: Database.Database) {
+  const p = (sql: string) => db.prepare(sql);
+  return {
+    getCache: p(`SELECT ${CACHE_COLUMNS} WHERE c.name = ?`),
+    listCaches: p(
+      `SELECT ${CACHE_COLUMNS.replace(
+        "FROM",
+        ", (SELECT COUNT(*) FROM narinfos n WHERE n.cache = c.name) AS narinfos FROM",
+      )} ORDER BY c.name`,
+    ),
+    insertCache: p(
+      "INSERT INTO caches (name, is_public, priority, secret_key, public_key, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    insertSettings: p("INSERT INTO cachix_caches (cache, owner, managed, compression) VALUES (?, ?, ?, ?)"),
+    setPublic: p("UPDATE caches SET is_public = ? WHERE name = ?"),
+    setCompression: p(
+      `INSERT INTO cachix_caches (cache, compression) VALUES (?, ?)
+       ON CONFLICT (cache) DO UPDATE SET compression = excluded.compression`,
+    ),
+    getSecretKey: p("SELECT secret_key FROM caches WHERE name = ?").pluck(),
+    clientKeys: p("SELECT name, public_key FROM cachix_keys WHERE cache = ? ORDER BY created_at, name"),
+    insertClientKey: p(
+      "INSERT OR IGNORE INTO cachix_keys (cache, name, public_key, created_at) VALUES (?, ?, ?, ?)",
+    ),
+
+    getNar: p("SELECT * FROM uploads WHERE cache = ? AND url = ?"),
+    // A URL that is visible keeps its blob: a served NAR URL never changes.
+    putNar: p(
+      `INSERT INTO uploads (cache, url, blob, compression, nar_hash, nar_size, file_hash, file_size, visible, created_at)
+       VALUES (@cache, @url, @blob, @compression, @narHash, @narSize, @fileHash, @fileSize, 0, @now)
+       ON CONFLICT (cache, url) DO UPDATE SET blob = excluded.blob, compression = excluded.compression,
+         nar_hash = excluded.nar_hash, nar_size = excluded.nar_size, file_hash = excluded.file_hash,
+         file_size = excluded.file_size, created_at = excluded.created_at
+       WHERE uploads.visible = 0 OR uploads.blob = excluded.blob`,
+    ),
+    visibleNar: p("SELECT blob, file_size FROM uploads WHERE cache = ? AND url = ? AND visible = 1"),
+    markVisible: p("UPDATE uploads SET visible = 1 WHERE cache = ? AND url = ?"),
+    getNarInfo: p("SELECT text FROM narinfos WHERE cache = ? AND hash = ?").pluck(),
+    putNarInfo: p(
+      `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (cache, hash) DO UPDATE SET store_path = excluded.store_path, url = excluded.url,
+         text = excluded.text, created_at = excluded.created_at`,
+    ),
+    narInfoBlobs: p(
+      "SELECT n.cache, n.hash, n.url, u.blob FROM narinfos n LEFT JOIN uploads u ON u.cache = n.cache AND u.url = n.url",
+    ),
+    allBlobs: p("SELECT DISTINCT blob FROM uploads").pluck(),
+
+    getFile: p(
+      "SELECT body, content_type, content_encoding FROM files WHERE cache = ? AND kind = ? AND name = ?",
+    ),
+    putFile: p(
+      `INSERT INTO files (cache, kind, name, body, content_type, content_encoding, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (cache, kind, name) DO UPDATE SET body = excluded.body,
+         content_type = excluded.content_type, content_encoding = excluded.content_encoding,
+         created_at = excluded.created_at`,
+    ),
+
+    insertToken: p(
+      `INSERT INTO tokens (hash, id, cache, perm, description, created_at, expires_at, kind, account)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    tokenByHash: p("SELECT * FROM tokens WHERE hash = ?"),
+    tokenById: p("SELECT * FROM tokens WHERE id = ?"),
+    revokeToken: p("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"),
+    listTokens: p("SELECT * FROM tokens ORDER BY created_at, id"),
+    tokensOfAccount: p(
+      `SELECT * FROM tokens WHERE (kind = 'personal' AND account = @account)
+         OR (kind = 'cache' AND cache IN (SELECT cache FROM cachix_caches WHERE owner = @account))
+       ORDER BY created_at, id`,
+    ),
+    accountBySlug: p("SELECT * FROM accounts WHERE slug = ?"),
+    insertAccount: p(
+      "INSERT OR IGNORE INTO accounts (slug, email, fullname, created_at) VALUES (?, ?, ?, ?)",
+    ),
+
+    insertMultipart: p(
+      "INSERT INTO cachix_multipart (nar_id, upload_id, cache, compression, state, created_at) VALUES (?, ?, ?, ?, 'open', ?)",
+    ),
+    multipart: p("SELECT * FROM cachix_multipart WHERE nar_id = ?"),
+    openMultipartsBefore: p(
+      "SELECT nar_id FROM cachix_multipart WHERE state = 'open' AND created_at < ? ORDER BY created_at",
+    ).pluck(),
+    finishMultipart: p("UPDATE cachix_multipart SET state = ? WHERE nar_id = ? AND state = 'open'"),
+    putPart: p(
+      `INSERT INTO cachix_parts (nar_id, part, etag, size) VALUES (?, ?, ?, ?)
+       ON CONFLICT (nar_id, part) DO UPDATE SET etag = excluded.etag, size = excluded.size`,
+    ),
+    parts: p("SELECT part, etag, size FROM cachix_parts WHERE nar_id = ? ORDER BY part"),
+    deleteParts: p("DELETE FROM cachix_parts WHERE nar_id = ?"),
+    secret: p("SELECT value FROM server_secrets WHERE name = ?").pluck(),
+    insertSecret: p("INSERT OR IGNORE INTO server_secrets (name, value) VALUES (?, ?)"),
+  };
+}

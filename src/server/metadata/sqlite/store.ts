@@ -1,0 +1,325 @@
+// The MetadataStore in one SQLite file (WAL) inside the data directory: safe to share between the
+// workers of `serve --workers` and the admin commands (short write transactions, a busy timeout).
+import { randomBytes } from "node:crypto";
+import { closeSync, mkdirSync, openSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import {
+  formatPublicKey,
+  formatSecretKey,
+  generateSecretKey,
+  parseSecretKey,
+  publicKeyOf,
+  type SecretKey,
+} from "../../../nix/signing.js";
+import { DbError } from "../../errors.js";
+import type { MetadataStore } from "../store.js";
+import type {
+  AccountRow,
+  CacheRow,
+  MultipartUpload,
+  NarInfoBlob,
+  NewCache,
+  NewToken,
+  PartRow,
+  ReceivedNar,
+  SideFile,
+  SideFileKind,
+  TokenRow,
+} from "../types.js";
+import { migrate } from "./migrations.js";
+import {
+  cacheFromRow,
+  multipartFromRow,
+  narFromRow,
+  type RawCache,
+  type RawMultipart,
+  type RawNar,
+  type RawToken,
+  tokenFromRow,
+} from "./rows.js";
+import { prepareStatements } from "./statements.js";
+
+export const DB_FILE = "nixcache.db";
+
+/** Creates the file with mode 0600 first, so the signing keys inside are never world-readable. */
+function createPrivateFile(path: string): void {
+  closeSync(openSync(path, "a", 0o600));
+}
+
+export class SqliteMetadataStore implements MetadataStore {
+  private readonly st;
+  private readonly keys = new Map<string, SecretKey>();
+  private readonly cacheRows = new Map<string, { row: CacheRow | undefined; until: number }>();
+  readonly changes;
+
+  private constructor(private readonly sqlite: Database.Database) {
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("synchronous = NORMAL");
+    sqlite.pragma("busy_timeout = 5000");
+    sqlite.pragma("foreign_keys = ON");
+    migrate(sqlite);
+    this.st = prepareStatements(sqlite);
+    const totalChanges = sqlite.prepare("SELECT total_changes()").pluck();
+    const dataVersion = sqlite.prepare("PRAGMA data_version").pluck();
+    this.changes = {
+      local: () => totalChanges.get() as number,
+      external: () => dataVersion.get() as number,
+    };
+  }
+
+  /** Opens (creating and migrating when needed) the database of a data directory. */
+  static open(dataDir: string): SqliteMetadataStore {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const file = join(dataDir, DB_FILE);
+    createPrivateFile(file);
+    return new SqliteMetadataStore(new Database(file));
+  }
+
+  async close(): Promise<void> {
+    if (this.sqlite.open) this.sqlite.close();
+  }
+
+  // --- caches ---
+
+  async createCache(c: NewCache): Promise<CacheRow> {
+    const key = generateSecretKey(c.keyName ?? `${c.name}-1`);
+    const publicKey = formatPublicKey(publicKeyOf(key));
+    const row: CacheRow = {
+      name: c.name,
+      isPublic: c.isPublic,
+      priority: c.priority,
+      publicKey,
+      createdAt: Date.now(),
+      owner: c.owner ?? null,
+      managed: c.managed ?? true,
+      compression: "ZSTD",
+    };
+    try {
+      this.sqlite.transaction(() => {
+        this.st.insertCache.run(
+          row.name,
+          row.isPublic ? 1 : 0,
+          row.priority,
+          formatSecretKey(key),
+          publicKey,
+          row.createdAt,
+        );
+        this.st.insertSettings.run(row.name, row.owner, row.managed ? 1 : 0, row.compression);
+      })();
+    } catch (e) {
+      if ((e as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY")
+        throw new DbError("conflict", `cache ${JSON.stringify(c.name)} already exists`);
+      throw e;
+    }
+    this.cacheRows.delete(c.name);
+    return row;
+  }
+
+  /**
+   * Rows are remembered for a second: every request needs one, and `cache create` runs in another
+   * process, so a short lifetime is what lets new caches appear without a restart.
+   */
+  async getCache(name: string): Promise<CacheRow | undefined> {
+    const now = Date.now();
+    const hit = this.cacheRows.get(name);
+    if (hit && hit.until > now) return hit.row;
+    const r = this.st.getCache.get(name) as RawCache | undefined;
+    const row = r && cacheFromRow(r);
+    if (this.cacheRows.size > 10_000) this.cacheRows.clear();
+    this.cacheRows.set(name, { row, until: now + 1000 });
+    return row;
+  }
+
+  async listCaches(): Promise<Array<CacheRow & { narinfos: number }>> {
+    return (this.st.listCaches.all() as Array<RawCache & { narinfos: number }>).map((r) => ({
+      ...cacheFromRow(r),
+      narinfos: r.narinfos,
+    }));
+  }
+
+  async updateCache(
+    name: string,
+    change: Partial<Pick<CacheRow, "isPublic" | "compression">>,
+  ): Promise<void> {
+    this.sqlite.transaction(() => {
+      if (change.isPublic !== undefined) this.st.setPublic.run(change.isPublic ? 1 : 0, name);
+      if (change.compression !== undefined) this.st.setCompression.run(name, change.compression);
+    })();
+    this.cacheRows.delete(name);
+  }
+
+  /** Held in memory after first use. */
+  async signingKey(cache: string): Promise<SecretKey> {
+    let k = this.keys.get(cache);
+    if (!k) {
+      const text = this.st.getSecretKey.get(cache) as string | undefined;
+      if (text === undefined) throw new DbError("notFound", `no cache named ${JSON.stringify(cache)}`);
+      k = parseSecretKey(text);
+      this.keys.set(cache, k);
+    }
+    return k;
+  }
+
+  async clientKeys(cache: string): Promise<string[]> {
+    return (this.st.clientKeys.all(cache) as Array<{ name: string; public_key: string }>).map(
+      (k) => `${k.name}:${k.public_key}`,
+    );
+  }
+
+  async addClientKey(cache: string, name: string, publicKeyB64: string): Promise<boolean> {
+    return this.st.insertClientKey.run(cache, name, publicKeyB64, Date.now()).changes > 0;
+  }
+
+  // --- NARs and narinfos ---
+
+  async recordNar(nar: Omit<ReceivedNar, "visible">): Promise<boolean> {
+    return this.st.putNar.run({ ...nar, now: Date.now() }).changes > 0;
+  }
+
+  async getNar(cache: string, url: string): Promise<ReceivedNar | undefined> {
+    const r = this.st.getNar.get(cache, url) as RawNar | undefined;
+    return r && narFromRow(r);
+  }
+
+  async visibleNar(cache: string, url: string): Promise<{ blob: string; fileSize: number } | undefined> {
+    const r = this.st.visibleNar.get(cache, url) as { blob: string; file_size: number } | undefined;
+    return r && { blob: r.blob, fileSize: r.file_size };
+  }
+
+  async commitNarInfo(n: { cache: string; hash: string; storePath: string; url: string; text: string }) {
+    this.sqlite.transaction(() => {
+      this.st.markVisible.run(n.cache, n.url);
+      this.st.putNarInfo.run(n.cache, n.hash, n.storePath, n.url, n.text, Date.now());
+    })();
+  }
+
+  async getNarInfo(cache: string, hash: string): Promise<string | undefined> {
+    return this.st.getNarInfo.get(cache, hash) as string | undefined;
+  }
+
+  async missingNarInfos(cache: string, hashes: readonly string[]): Promise<string[]> {
+    return hashes.filter((h) => this.st.getNarInfo.get(cache, h) === undefined);
+  }
+
+  async narInfoBlobs(): Promise<NarInfoBlob[]> {
+    return this.st.narInfoBlobs.all() as NarInfoBlob[];
+  }
+
+  async allBlobs(): Promise<string[]> {
+    return this.st.allBlobs.all() as string[];
+  }
+
+  // --- side files ---
+
+  async putSideFile(cache: string, kind: SideFileKind, name: string, f: SideFile): Promise<void> {
+    this.st.putFile.run(cache, kind, name, f.body, f.contentType, f.contentEncoding, Date.now());
+  }
+
+  async getSideFile(cache: string, kind: SideFileKind, name: string): Promise<SideFile | undefined> {
+    const r = this.st.getFile.get(cache, kind, name) as
+      | { body: Buffer; content_type: string; content_encoding: string | null }
+      | undefined;
+    return r && { body: r.body, contentType: r.content_type, contentEncoding: r.content_encoding };
+  }
+
+  // --- tokens and accounts ---
+
+  async insertToken(t: NewToken): Promise<TokenRow> {
+    const [cache, perm, account] = t.kind === "cache" ? [t.cache, t.perm, null] : ["", "admin", t.account];
+    this.st.insertToken.run(
+      t.hash,
+      t.id,
+      cache,
+      perm,
+      t.description ?? null,
+      Date.now(),
+      t.expiresAt,
+      t.kind,
+      account,
+    );
+    const row = await this.tokenById(t.id);
+    if (!row) throw new DbError("internal", "token was not stored");
+    return row;
+  }
+
+  async tokenByHash(hash: string): Promise<TokenRow | undefined> {
+    const r = this.st.tokenByHash.get(hash) as RawToken | undefined;
+    return r && tokenFromRow(r);
+  }
+
+  async tokenById(id: string): Promise<TokenRow | undefined> {
+    const r = this.st.tokenById.get(id) as RawToken | undefined;
+    return r && tokenFromRow(r);
+  }
+
+  async revokeToken(id: string): Promise<boolean> {
+    return this.st.revokeToken.run(Date.now(), id).changes > 0;
+  }
+
+  async listTokens(): Promise<TokenRow[]> {
+    return (this.st.listTokens.all() as RawToken[]).map(tokenFromRow);
+  }
+
+  async tokensOfAccount(account: string): Promise<TokenRow[]> {
+    return (this.st.tokensOfAccount.all({ account }) as RawToken[]).map(tokenFromRow);
+  }
+
+  async account(slug: string): Promise<AccountRow | undefined> {
+    const r = this.st.accountBySlug.get(slug) as
+      | { id: number; slug: string; email: string | null; fullname: string | null; created_at: number }
+      | undefined;
+    return r && { id: r.id, slug: r.slug, email: r.email, fullname: r.fullname, createdAt: r.created_at };
+  }
+
+  async ensureAccount(slug: string, opts: { email?: string; fullname?: string } = {}): Promise<AccountRow> {
+    const existing = await this.account(slug);
+    if (existing) return existing;
+    this.st.insertAccount.run(slug, opts.email ?? null, opts.fullname ?? null, Date.now());
+    const row = await this.account(slug);
+    if (!row) throw new DbError("internal", "account was not stored");
+    return row;
+  }
+
+  // --- multipart uploads ---
+
+  async createMultipart(cache: string, compression: MultipartUpload["compression"]) {
+    const narId = globalThis.crypto.randomUUID();
+    const uploadId = randomBytes(24).toString("base64url");
+    this.st.insertMultipart.run(narId, uploadId, cache, compression, Date.now());
+    return (await this.getMultipart(narId)) as MultipartUpload;
+  }
+
+  async getMultipart(narId: string): Promise<MultipartUpload | undefined> {
+    const r = this.st.multipart.get(narId) as RawMultipart | undefined;
+    return r && multipartFromRow(r);
+  }
+
+  async openMultipartsBefore(time: number): Promise<string[]> {
+    return this.st.openMultipartsBefore.all(time) as string[];
+  }
+
+  async finishMultipart(narId: string, state: "completed" | "aborted"): Promise<boolean> {
+    return this.st.finishMultipart.run(state, narId).changes > 0;
+  }
+
+  async putPart(narId: string, p: PartRow): Promise<void> {
+    this.st.putPart.run(narId, p.part, p.etag, p.size);
+  }
+
+  async parts(narId: string): Promise<PartRow[]> {
+    return this.st.parts.all(narId) as PartRow[];
+  }
+
+  async deleteParts(narId: string): Promise<void> {
+    this.st.deleteParts.run(narId);
+  }
+
+  /** Kept inside the 0600 database. */
+  async secret(name: string): Promise<Buffer> {
+    const existing = this.st.secret.get(name) as string | undefined;
+    if (existing) return Buffer.from(existing, "base64");
+    this.st.insertSecret.run(name, randomBytes(32).toString("base64"));
+    return Buffer.from(this.st.secret.get(name) as string, "base64");
+  }
+}

@@ -1,0 +1,113 @@
+// The records of the server's metadata, as every MetadataStore implementation hands them out.
+
+export type Permission = "read" | "write" | "admin";
+export const PERMISSIONS: readonly Permission[] = ["read", "write", "admin"];
+const RANK: Record<Permission, number> = { read: 1, write: 2, admin: 3 };
+
+/** Whether a granted permission covers the one needed (admin ⊇ write ⊇ read). */
+export function permits(granted: Permission, needed: Permission): boolean {
+  return RANK[granted] >= RANK[needed];
+}
+
+export type CachixCompression = "XZ" | "ZSTD";
+
+export interface CacheRow {
+  name: string;
+  isPublic: boolean;
+  priority: number;
+  /** The managed signing key's public half, `name:base64`. */
+  publicKey: string;
+  createdAt: number;
+  /** The account whose personal tokens administer the cache; null for caches made offline. */
+  owner: string | null;
+  /** Whether the server signs narinfos with the cache's own key (Cachix's "managed" caches). */
+  managed: boolean;
+  /** The Cachix API's preferred compression for this cache. */
+  compression: CachixCompression;
+}
+
+export interface NewCache {
+  name: string;
+  isPublic: boolean;
+  priority: number;
+  keyName?: string;
+  owner?: string | null;
+  managed?: boolean;
+}
+
+/** A NAR received for a URL of a cache; invisible until a narinfo that names it commits. */
+export interface ReceivedNar {
+  cache: string;
+  url: string;
+  /** The blob's name in storage: the SHA-256 (hex) of the stored file. */
+  blob: string;
+  compression: string;
+  narHash: string;
+  narSize: number;
+  fileHash: string;
+  fileSize: number;
+  visible: boolean;
+}
+
+export interface TokenRow {
+  id: string;
+  cache: string;
+  perm: Permission;
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  description: string | null;
+  /** `cache` tokens hold `perm` on `cache`; `personal` tokens act for `account` (cache is ""). */
+  kind: "cache" | "personal";
+  account: string | null;
+}
+
+/** What a token is for: one cache with a permission, or (personal) everything its account owns. */
+export type TokenGrant = { expiresAt: number | null; description?: string } & (
+  | { kind: "cache"; cache: string; perm: Permission }
+  | { kind: "personal"; account: string }
+);
+
+/** What is stored of a new token: its hash, never its text. */
+export type NewToken = TokenGrant & { hash: string; id: string };
+
+export interface AccountRow {
+  id: number;
+  slug: string;
+  email: string | null;
+  fullname: string | null;
+  createdAt: number;
+}
+
+/** Small side files served beside narinfos: `.ls` listings and build logs. */
+export type SideFileKind = "ls" | "log";
+
+export interface SideFile {
+  body: Buffer;
+  contentType: string;
+  contentEncoding: string | null;
+}
+
+/** A multipart NAR upload of the Cachix API. */
+export interface MultipartUpload {
+  narId: string;
+  uploadId: string;
+  cache: string;
+  compression: "zstd" | "xz";
+  state: "open" | "completed" | "aborted";
+  createdAt: number;
+}
+
+export interface PartRow {
+  part: number;
+  etag: string;
+  size: number;
+}
+
+/** A narinfo with the blob its URL resolves to (null when the URL has no NAR): for checks. */
+export interface NarInfoBlob {
+  cache: string;
+  hash: string;
+  url: string;
+  blob: string | null;
+}
