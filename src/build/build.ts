@@ -4,7 +4,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { WritableBinaryCache } from "../caches/types.js";
-import { PathLookup } from "../verify/lookup.js";
 import { runNixProgram } from "../local-store/nix-command.js";
 import { buildableSystems, type NixConfig, readNixConfig } from "../local-store/nix-config.js";
 import { invalidPaths, realise } from "../local-store/realise.js";
@@ -13,6 +12,7 @@ import { parseStorePath } from "../nix/store-path.js";
 import { CacheUnavailableError, type PushEvent, type PushOptions, PushSession } from "../push/session.js";
 import { type ResolveOptions, resolveTargets, type Target } from "../targets/resolve.js";
 import { errorMessage } from "../util/errors.js";
+import { PathLookup } from "../verify/lookup.js";
 import { type Upstream, UpstreamFilter } from "./trust.js";
 
 export type BuildStatus = "cached" | "built" | "failed" | "not-built-here" | "eval-failed";

@@ -2,10 +2,10 @@
 import { request } from "undici";
 import { CachixCache } from "../caches/cachix/cache.js";
 import type { BinaryCache } from "../caches/types.js";
-import { PathLookup } from "../verify/lookup.js";
 import type { PathInfo } from "../local-store/path-info.js";
 import { type PublicKey, parsePublicKey } from "../nix/signing.js";
 import { parseStorePath } from "../nix/store-path.js";
+import { PathLookup } from "../verify/lookup.js";
 
 /** cache.nixos.org, the default upstream when the machine's Nix uses it. */
 export const NIXOS_CACHE = "https://cache.nixos.org";

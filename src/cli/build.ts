@@ -1,12 +1,14 @@
-import { appendFile, mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Command, Option } from "commander";
 import type { BuildOptions, BuildReport, PushTarget } from "../build/build.js";
 import type { Upstream } from "../build/trust.js";
 import { COMPRESSIONS, type Compression } from "../codec/compression.js";
+import { appendStepSummary, inGitHubActions, stepSummaryFile } from "../github/step-summary.js";
+import { readSigningKey } from "../keys/key-files.js";
 import type { NixConfig } from "../local-store/nix-config.js";
-import { parseSecretKey, type SecretKey } from "../nix/signing.js";
+import { abortOnSigint } from "../util/abort.js";
 import { exitCodeOf } from "../util/errors.js";
 import { printJson, UserError } from "./output.js";
 import { addTargetFlags, loadTargets, type TargetFlags } from "./targets.js";
@@ -80,40 +82,6 @@ function intFlag(v: string | undefined, flag: string, min: number, max: number):
   return Number(v);
 }
 
-async function readSigningKey(file: string): Promise<SecretKey> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    throw new UserError(`cannot read signing key ${file}: ${(e as NodeJS.ErrnoException).code}`, 2);
-  }
-  try {
-    return parseSecretKey(text);
-  } catch (e) {
-    throw new UserError(`signing key ${file}: ${(e as Error).message}`, 2);
-  }
-}
-
-/** SIGINT → abort: the first Ctrl-C stops the build and the uploads, a second exits at once. */
-export function abortOnSigint(what: string): {
-  signal: AbortSignal;
-  dispose: () => void;
-  interrupted: () => boolean;
-} {
-  const ac = new AbortController();
-  const onSigint = () => {
-    if (ac.signal.aborted) process.exit(130);
-    process.stderr.write(`\nnixcache: interrupted; stopping ${what} (Ctrl-C again to quit at once)\n`);
-    ac.abort(new Error("interrupted"));
-  };
-  process.on("SIGINT", onSigint);
-  return {
-    signal: ac.signal,
-    dispose: () => process.off("SIGINT", onSigint),
-    interrupted: () => ac.signal.aborted,
-  };
-}
-
 export interface PreparedBuild {
   options: BuildOptions;
   nixConfig: NixConfig;
@@ -132,7 +100,7 @@ export async function prepareBuild(urls: readonly string[], flags: BuildFlags): 
   intFlag(flags.cores, "--cores", 0, 4096);
   if (flags.upstreamKey && !flags.upstream && flags.upstreamFilter)
     throw new UserError("--upstream-key needs --upstream", 2);
-  const signingKey = flags.signingKey ? await readSigningKey(flags.signingKey) : undefined;
+  const signingKey = flags.signingKey ? (await readSigningKey(flags.signingKey)).key : undefined;
   const trustedKeys = setup.parsePublicKeys(flags.trustedKey ?? [], "--trusted-key");
   const upstreamKeys = setup.parsePublicKeys(flags.upstreamKey ?? [], "--upstream-key");
   const nixConfig = await readNixConfig();
@@ -178,22 +146,26 @@ export async function prepareBuild(urls: readonly string[], flags: BuildFlags): 
   return { options, nixConfig, close };
 }
 
-/** Writes the GitHub step summary (appended: the file is shared by the job's steps). */
+/** Writes the GitHub step summary when there is one to write (`--summary`, or the job's own). */
 export async function writeSummary(file: string | undefined, markdown: string): Promise<void> {
-  const target = file ?? process.env.GITHUB_STEP_SUMMARY;
-  if (target) await appendFile(target, markdown);
+  const target = stepSummaryFile(file);
+  if (target) await appendStepSummary(target, markdown);
 }
 
 async function runBuild(flags: BuildFlags): Promise<number> {
   const [{ build }, report, { BuildProgress }] = await Promise.all([
     import("../build/build.js"),
-    import("../report/build-report.js"),
+    import("../build/render.js"),
     import("./build-progress.js"),
   ]);
   const urls = flags.push ?? [];
   if (urls.length === 0) process.stderr.write("nixcache: warning: no --push cache given: building only\n");
   const prepared = await prepareBuild(urls, flags);
-  const abort = abortOnSigint("the build and uploads");
+  const abort = abortOnSigint(() =>
+    process.stderr.write(
+      "\nnixcache: interrupted; stopping the build and uploads (Ctrl-C again to quit at once)\n",
+    ),
+  );
   const progress = new BuildProgress(!!process.stderr.isTTY && !flags.json);
   let result: BuildReport;
   try {
@@ -208,9 +180,9 @@ async function runBuild(flags: BuildFlags): Promise<number> {
   else process.stdout.write(report.formatBuildTable(result));
   process.stderr.write(`nixcache: build logs in ${result.summary.logDir}\n`);
   await writeSummary(flags.summary, report.formatBuildMarkdown(result));
-  if (process.env.GITHUB_ACTIONS === "true")
+  if (inGitHubActions())
     (flags.json ? process.stderr : process.stdout).write(report.formatBuildAnnotations(result));
-  if (abort.interrupted()) return 130;
+  if (abort.interrupted) return 130;
   return result.summary.ok ? 0 : 1;
 }
 

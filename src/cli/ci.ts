@@ -1,14 +1,9 @@
 import type { Command } from "commander";
 import type { CiReport } from "../ci/ci.js";
 import type { EmbeddedServer } from "../ci/embedded.js";
-import {
-  abortOnSigint,
-  addBuildFlags,
-  type BuildFlags,
-  buildJson,
-  prepareBuild,
-  writeSummary,
-} from "./build.js";
+import { inGitHubActions } from "../github/step-summary.js";
+import { abortOnSigint } from "../util/abort.js";
+import { addBuildFlags, type BuildFlags, buildJson, prepareBuild, writeSummary } from "./build.js";
 import { printJson, UserError } from "./output.js";
 
 interface CiFlags extends BuildFlags {
@@ -53,7 +48,7 @@ function substituterLines(e: EmbeddedServer): string {
 async function runCi(flags: CiFlags): Promise<number> {
   const [{ ci }, report, { BuildProgress }] = await Promise.all([
     import("../ci/ci.js"),
-    import("../report/ci-report.js"),
+    import("../ci/render.js"),
     import("./build-progress.js"),
   ]);
   let embedded: EmbeddedServer | undefined;
@@ -84,7 +79,11 @@ async function runCi(flags: CiFlags): Promise<number> {
     );
   }
   const prepared = await prepareBuild(urls, embedded ? { ...flags, token: embedded.token } : flags);
-  const abort = abortOnSigint("the build and uploads");
+  const abort = abortOnSigint(() =>
+    process.stderr.write(
+      "\nnixcache: interrupted; stopping the build and uploads (Ctrl-C again to quit at once)\n",
+    ),
+  );
   const progress = new BuildProgress(!!process.stderr.isTTY && !flags.json);
   let result: CiReport;
   try {
@@ -94,7 +93,7 @@ async function runCi(flags: CiFlags): Promise<number> {
     abort.dispose();
     await prepared.close();
   }
-  const { formatFailedLogs } = await import("../report/build-report.js");
+  const { formatFailedLogs } = await import("../build/render.js");
   process.stderr.write(formatFailedLogs(result.build));
   if (flags.json) printJson(ciJson(result, embedded));
   else {
@@ -103,9 +102,9 @@ async function runCi(flags: CiFlags): Promise<number> {
   }
   process.stderr.write(`nixcache: build logs in ${result.build.summary.logDir}\n`);
   await writeSummary(flags.summary, report.formatCiMarkdown(result));
-  if (process.env.GITHUB_ACTIONS === "true")
+  if (inGitHubActions())
     (flags.json ? process.stderr : process.stdout).write(report.formatCiAnnotations(result));
-  if (abort.interrupted()) return 130;
+  if (abort.interrupted) return 130;
   return result.summary.ok ? 0 : 1;
 }
 

@@ -1,15 +1,10 @@
 // GitHub Actions workflow commands (`::error title=…::message`): what a step prints so that the run's
 // page shows its failures as annotations.
 import { whatIsMissing } from "../report/verify-report.js";
+import { errorAnnotation } from "../report/workflow-commands.js";
 import type { VerifyReport } from "../verify/verify.js";
 
-const escData = (s: string) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
-const escProp = (s: string) => escData(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
-
-/** One `::error` line, escaped as the runner expects (newlines and `%` in data, `:`/`,` in properties). */
-export function errorAnnotation(title: string, message: string): string {
-  return `::error title=${escProp(title)}::${escData(message)}`;
-}
+export { errorAnnotation };
 
 /** `::error` workflow commands, one per target that is not ok. */
 export function formatAnnotations(r: VerifyReport): string {

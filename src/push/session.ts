@@ -2,8 +2,9 @@
 // outputs as soon as they are built), each closure path uploaded at most once per session.
 // Within a session a narinfo is committed only after the narinfos of every reference the session
 // is pushing, whichever `add` brought them, so the cache is consistent at every instant.
-import type { Compression } from "../codec/compression.js";
+
 import type { StagedPath, UploadInfo, WritableBinaryCache } from "../caches/types.js";
+import type { Compression } from "../codec/compression.js";
 import { type PathInfo, queryPathInfos } from "../local-store/path-info.js";
 import { narInfoFingerprint } from "../nix/narinfo.js";
 import { type SecretKey, signDetached } from "../nix/signing.js";

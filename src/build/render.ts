@@ -1,7 +1,9 @@
 // Renderers for `nixcache build` reports: terminal table, GitHub step summary, annotations.
 // Data in, text out: nothing here does I/O.
-import type { BuildReport, BuildStatus, BuildTarget } from "../build/build.js";
+
+import { errorAnnotation } from "../report/workflow-commands.js";
 import { formatBytes } from "../util/bytes.js";
+import type { BuildReport, BuildStatus, BuildTarget } from "./build.js";
 
 const LABEL: Record<BuildStatus, string> = {
   cached: "cached",
@@ -93,21 +95,14 @@ export function formatBuildMarkdown(r: BuildReport): string {
   return `${out.join("\n")}\n`;
 }
 
-const escapeData = (s: string) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
-
 /** `::error` lines for failed targets and caches that failed. */
 export function formatBuildAnnotations(r: BuildReport): string {
   const out: string[] = [];
-  for (const t of r.targets) {
+  for (const t of r.targets)
     if (t.status === "failed" || t.status === "eval-failed")
-      out.push(
-        `::error title=nixcache build: ${escapeData(t.attr)}::${escapeData(`${t.system}: ${t.error ?? t.status}`)}`,
-      );
-  }
+      out.push(errorAnnotation(`nixcache build: ${t.attr}`, `${t.system}: ${t.error ?? t.status}`));
   for (const c of r.summary.caches)
     if (c.status === "failed")
-      out.push(
-        `::error title=nixcache push: ${escapeData(c.url)}::${escapeData(c.reason ?? "some paths failed")}`,
-      );
+      out.push(errorAnnotation(`nixcache push: ${c.url}`, c.reason ?? "some paths failed"));
   return out.length > 0 ? `${out.join("\n")}\n` : "";
 }

@@ -1,6 +1,8 @@
 // Renderers for `nixcache ci` reports (data in, text out).
-import type { CiReport, CiTarget } from "../ci/ci.js";
-import { buildSummaryLine, formatBuildAnnotations } from "./build-report.js";
+
+import { buildSummaryLine, formatBuildAnnotations } from "../build/render.js";
+import { errorAnnotation } from "../report/workflow-commands.js";
+import type { CiReport, CiTarget } from "./ci.js";
 
 const VERIFY_LABEL: Record<CiTarget["verify"], string> = {
   ok: "substitutable",
@@ -60,8 +62,6 @@ export function formatCiMarkdown(r: CiReport): string {
   return `${out.join("\n")}\n\n`;
 }
 
-const escapeData = (s: string) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
-
 export function formatCiAnnotations(r: CiReport): string {
   const out = [formatBuildAnnotations(r.build)];
   for (const t of r.targets)
@@ -72,7 +72,7 @@ export function formatCiAnnotations(r: CiReport): string {
       t.verify !== "ok"
     )
       out.push(
-        `::error title=nixcache ci: ${escapeData(t.attr)}::${escapeData(`${t.system}: ${VERIFY_LABEL[t.verify]}: ${detail(t)}`)}\n`,
+        `${errorAnnotation(`nixcache ci: ${t.attr}`, `${t.system}: ${VERIFY_LABEL[t.verify]}: ${detail(t)}`)}\n`,
       );
   return out.join("");
 }

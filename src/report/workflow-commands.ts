@@ -1,0 +1,9 @@
+// GitHub Actions workflow-command text (`::error title=…::message`), escaped as the runner expects:
+// pure formatting that every report renderer shares.
+const escData = (s: string) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+const escProp = (s: string) => escData(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
+
+/** One `::error` line (newlines and `%` escaped in the message, `:`/`,` too in the title). */
+export function errorAnnotation(title: string, message: string): string {
+  return `::error title=${escProp(title)}::${escData(message)}`;
+}
