@@ -2,8 +2,11 @@
 import type Database from "better-sqlite3";
 import { CACHE_COLUMNS } from "./rows.js";
 
+/** A prepared statement: an interface, so that this module's declarations can name it. */
+export interface Stmt extends Database.Statement<unknown[], unknown> {}
+
 export function prepareStatements(db: Database.Database) {
-  const p = (sql: string) => db.prepare(sql);
+  const p = (sql: string): Stmt => db.prepare(sql);
   return {
     getCache: p(`SELECT ${CACHE_COLUMNS} WHERE c.name = ?`),
     listCaches: p(
