@@ -52,14 +52,15 @@ drop_outputs() { # delete the flake's outputs and their closure from the local s
 }
 
 for r in $(seq "$ROUNDS"); do
-  order=(nix nixcache serial)
-  if [ $((r % 2)) -eq 0 ]; then order=(serial nixcache nix); fi
+  order=(nix nixcache nopush serial)
+  if [ $((r % 2)) -eq 0 ]; then order=(serial nopush nixcache nix); fi
   for tool in "${order[@]}"; do
     f=$(flake_for "cold-$tool-$r-$RANDOM")
     mapfile -t inst < <(installables "$f")
     case $tool in
       nix) time_of cold-nix-build nix build --no-link "${inst[@]}" >/dev/null ;;
-      nixcache) time_of cold-nixcache-build nixcache build --flake "$f" --push "$cache" --no-upstream-filter >/dev/null ;;
+      nixcache) time_of cold-nixcache-build nixcache build --flake "path:$PWD/$f" --push "$cache" --no-upstream-filter >/dev/null ;;
+      nopush) time_of cold-nixcache-build-nopush nixcache build --flake "path:$PWD/$f" >/dev/null ;;
       serial) time_of cold-nix-build-then-copy bash -c 'nix build --no-link "$@" && nix copy --to "'"$cache"'?compression=zstd" --option netrc-file "'"$out/netrc"'" "$@"' _ "${inst[@]}" >/dev/null ;;
     esac
     [ "$tool" = nixcache ] && warmflake=$f
@@ -68,8 +69,8 @@ for r in $(seq "$ROUNDS"); do
   # Warm: the nixcache round's flake is entirely in the cache; its outputs are gone locally.
   f=$warmflake
   mapfile -t inst < <(installables "$f")
-  time_of warm-nixcache-targets nixcache targets --flake "$f" >/dev/null
-  time_of warm-nixcache-build nixcache build --flake "$f" --push "$cache" --no-upstream-filter >/dev/null
+  time_of warm-nixcache-targets nixcache targets --flake "path:$PWD/$f" >/dev/null
+  time_of warm-nixcache-build nixcache build --flake "path:$PWD/$f" --push "$cache" --no-upstream-filter >/dev/null
   grep -q "already cached, 0 to build" "$out/last.log" || { echo "warm build was not all cached" >&2; cat "$out/last.log" >&2; exit 1; }
   time_of warm-nix-build-substitute nix build --no-link --option substituters "$cache" --option trusted-public-keys "$(cat "$out/pk")" --option narinfo-cache-positive-ttl 0 "${inst[@]}" >/dev/null
   drop_outputs "$f"
@@ -79,6 +80,7 @@ median() { grep "^$1 " "$runs" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} EN
 all() { grep "^$1 " "$runs" | awk '{printf "%s%.2f", (NR>1?", ":""), $2}'; }
 ratio() { echo "scale=3; $1 / $2" | bc; }
 cn=$(median cold-nix-build); cc=$(median cold-nixcache-build); cs=$(median cold-nix-build-then-copy)
+cp=$(median cold-nixcache-build-nopush)
 we=$(median warm-nixcache-targets); wb=$(median warm-nixcache-build); ws=$(median warm-nix-build-substitute)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 cat >bench/build/RESULTS.md <<MD
@@ -94,12 +96,17 @@ Machine: $(nproc) cores, $(uname -m), $(nix --version); load average at the end:
 | cold | \`nix build\` (no push) | $cn | $(all cold-nix-build) |
 | cold | \`nixcache build --push\` | $cc | $(all cold-nixcache-build) |
 | cold | \`nix build\` then \`nix copy --to\` | $cs | $(all cold-nix-build-then-copy) |
+| cold | \`nixcache build\` without \`--push\` (same build, no upload) | $cp | $(all cold-nixcache-build-nopush) |
 | warm | \`nixcache targets\` (evaluation only) | $we | $(all warm-nixcache-targets) |
 | warm | \`nixcache build --push\` (all cached) | $wb | $(all warm-nixcache-build) |
 | warm | \`nix build\` substituting from the cache | $ws | $(all warm-nix-build-substitute) |
 
 - **cold:** \`nixcache build --push\` / \`nix build\` = **$(ratio "$cc" "$cn")×** (goal ≤ 1.08×);
-  / serial \`nix build\` + \`nix copy\` = **$(ratio "$cc" "$cs")×**.
+  / serial \`nix build\` + \`nix copy\` = **$(ratio "$cc" "$cs")×**; what the push itself costs:
+  / \`nixcache build\` without \`--push\` = **$(ratio "$cc" "$cp")×**. (Nix 2.8's \`nix build\` of
+  several installables evaluates the flake once per installable — 12 × ~1 s here — where
+  nixcache evaluates once and realises the derivations, so the last ratio is the one that
+  isolates the upload.)
 - **warm:** \`nixcache build --push\` / \`nixcache targets\` = **$(ratio "$wb" "$we")×** (goal ≤ 1.5×);
   / \`nix build\` substituting = **$(ratio "$wb" "$ws")×** (nothing is downloaded by nixcache).
 

@@ -9,9 +9,9 @@ import { buildableSystems, type NixConfig, readNixConfig } from "../local-store/
 import { invalidPaths, realise } from "../local-store/realise.js";
 import type { PublicKey } from "../nix/signing.js";
 import { parseStorePath } from "../nix/store-path.js";
-import { CacheUnavailableError, type PushEvent, type PushOptions, PushSession } from "../push/session.js";
+import type { PushEvent, PushOptions, PushSession as PushSessionClass } from "../push/session.js";
 import { type ResolveOptions, resolveTargets, type Target } from "../targets/resolve.js";
-import { errorMessage } from "../util/errors.js";
+import { errorCode, errorMessage } from "../util/errors.js";
 import { PathLookup } from "../verify/lookup.js";
 import { type Upstream, UpstreamFilter } from "./trust.js";
 
@@ -164,9 +164,12 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
   });
 
   const filter = new UpstreamFilter(opts.upstreams ?? []);
-  const sessions = opts.push.map(
+  // The push machinery (NAR encoder, codecs) loads only when something is to be pushed.
+  const { PushSession } =
+    toBuild.length > 0 ? await import("../push/session.js") : { PushSession: undefined };
+  const sessions = (PushSession ? opts.push : []).map(
     (p) =>
-      new PushSession(p.cache, {
+      new (PushSession as typeof PushSessionClass)(p.cache, {
         ...opts.pushOptions,
         signal: opts.signal,
         exclude: (paths) => filter.served(paths),
@@ -190,7 +193,7 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
         else r.push[url] = [...res.outcomes.values()].includes("pushed") ? "pushed" : "already";
       } catch (e) {
         const reason = errorMessage(e);
-        if (e instanceof CacheUnavailableError && s.down === reason && !downReported.has(i)) {
+        if (errorCode(e) === "unavailable" && s.down === reason && !downReported.has(i)) {
           downReported.add(i);
           emit({ type: "cache-down", cache: url, reason });
         }
@@ -306,25 +309,39 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
   );
   await Promise.all(pushing);
 
-  const caches = sessions.map((s): PushCacheSummary => {
-    const failedTargets = report.filter(
-      (r) => r.push[s.cache.url]?.startsWith("failed: ") && r.status !== "failed",
-    );
-    const sum = s.summary;
-    const out: PushCacheSummary = {
-      url: s.cache.url,
-      status: s.down !== undefined || sum.failed.length > 0 || failedTargets.length > 0 ? "failed" : "ok",
-      pushedPaths: sum.pushed.length,
-      alreadyPaths: sum.skipped.length,
-      filteredPaths: sum.filtered.length,
-      failedPaths: sum.failed.length,
-      narBytes: sum.narBytes,
-      fileBytes: sum.fileBytes,
-    };
-    const reason = s.down ?? sum.failed[0]?.error;
-    if (reason !== undefined) out.reason = reason;
-    return out;
+  const idle = (url: string): PushCacheSummary => ({
+    url,
+    status: "ok",
+    pushedPaths: 0,
+    alreadyPaths: 0,
+    filteredPaths: 0,
+    failedPaths: 0,
+    narBytes: 0,
+    fileBytes: 0,
   });
+  const caches =
+    sessions.length === 0
+      ? opts.push.map((p) => idle(p.cache.url))
+      : sessions.map((s): PushCacheSummary => {
+          const failedTargets = report.filter(
+            (r) => r.push[s.cache.url]?.startsWith("failed: ") && r.status !== "failed",
+          );
+          const sum = s.summary;
+          const out: PushCacheSummary = {
+            url: s.cache.url,
+            status:
+              s.down !== undefined || sum.failed.length > 0 || failedTargets.length > 0 ? "failed" : "ok",
+            pushedPaths: sum.pushed.length,
+            alreadyPaths: sum.skipped.length,
+            filteredPaths: sum.filtered.length,
+            failedPaths: sum.failed.length,
+            narBytes: sum.narBytes,
+            fileBytes: sum.fileBytes,
+          };
+          const reason = s.down ?? sum.failed[0]?.error;
+          if (reason !== undefined) out.reason = reason;
+          return out;
+        });
   const count = (s: BuildStatus) => report.filter((r) => r.status === s).length;
   const pushOk = caches.every((c) => c.status === "ok");
   const buildOk = report.every(

@@ -1,6 +1,5 @@
 // Which keys a push cache is trusted to sign with, and the upstream filter.
 import { request } from "undici";
-import { CachixCache } from "../caches/cachix/cache.js";
 import type { BinaryCache } from "../caches/types.js";
 import type { PathInfo } from "../local-store/path-info.js";
 import { type PublicKey, parsePublicKey } from "../nix/signing.js";
@@ -29,7 +28,12 @@ export function keysFrom(texts: readonly string[]): PublicKey[] {
  */
 export async function advertisedKeys(cache: BinaryCache, token?: string): Promise<PublicKey[]> {
   try {
-    if (cache instanceof CachixCache) return keysFrom((await cache.describe()).publicSigningKeys);
+    if (cache.url.startsWith("cachix://")) {
+      // Loaded only for Cachix caches: its client and schemas cost start-up time.
+      const { CachixCache } = await import("../caches/cachix/cache.js");
+      if (cache instanceof CachixCache) return keysFrom((await cache.describe()).publicSigningKeys);
+      return [];
+    }
     const u = new URL(cache.url);
     if (u.protocol !== "http:" && u.protocol !== "https:") return [];
     const name = u.pathname.replace(/\/+$/, "").split("/").pop();

@@ -1,6 +1,6 @@
 // Where a command's credentials and API come from when the user did not say: the conventional
 // environment variables, in one precedence for every command (and never printed).
-import { DEFAULT_CACHIX_API } from "../cachix-api/schemas.js";
+import { DEFAULT_CACHIX_API } from "../cachix-api/constants.js";
 
 /**
  * The token for `cachix://` caches and the Cachix API: `flag` (--token), else `CACHIX_AUTH_TOKEN`

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { NIX32_ALPHABET } from "../nix/nix32.js";
 
 /** Where cachix's own client points by default. */
-export const DEFAULT_CACHIX_API = "https://app.cachix.org/api/v1";
+export { DEFAULT_CACHIX_API } from "./constants.js";
 
 /** The most hashes the bulk narinfo query takes at once (what cachix's client sends per call). */
 export const NARINFO_BULK_MAX = 32768;

@@ -90,28 +90,33 @@ export interface PreparedBuild {
 
 /** Flags → build options: Nix config, targets, push caches and upstreams opened. */
 export async function prepareBuild(urls: readonly string[], flags: BuildFlags): Promise<PreparedBuild> {
-  const [{ readNixConfig }, setup] = await Promise.all([
-    import("../local-store/nix-config.js"),
-    import("../build/setup.js"),
-  ]);
   const level = intFlag(flags.compressionLevel, "--compression-level", 0, 22);
   const jobs = intFlag(flags.jobs, "--jobs", 1, 256) ?? 8;
   intFlag(flags.maxJobs === "auto" ? undefined : flags.maxJobs, "--max-jobs", 0, 4096);
   intFlag(flags.cores, "--cores", 0, 4096);
   if (flags.upstreamKey && !flags.upstream && flags.upstreamFilter)
     throw new UserError("--upstream-key needs --upstream", 2);
+  // Evaluation runs in a Nix process: start it first, and load the rest while Nix evaluates.
+  const targetsP = loadTargets(flags);
+  targetsP.catch(() => {});
+  const [{ readNixConfig }, setup] = await Promise.all([
+    import("../local-store/nix-config.js"),
+    import("../build/setup.js"),
+  ]);
   const signingKey = flags.signingKey ? (await readSigningKey(flags.signingKey)).key : undefined;
   const trustedKeys = setup.parsePublicKeys(flags.trustedKey ?? [], "--trusted-key");
   const upstreamKeys = setup.parsePublicKeys(flags.upstreamKey ?? [], "--upstream-key");
-  const nixConfig = await readNixConfig();
-  const { targets } = await loadTargets(flags);
+  const nixConfigP = readNixConfig();
   let push: PushTarget[] = [];
   let upstreams: Upstream[] = [];
   const close = async () => {
     await Promise.all([...push.map((p) => p.cache.close()), ...upstreams.map((u) => u.cache.close())]);
   };
+  let nixConfig: NixConfig;
+  let targets: Awaited<typeof targetsP>["targets"];
   try {
-    push = await setup.openPushTargets(urls, {
+    nixConfig = await nixConfigP;
+    const pushP = setup.openPushTargets(urls, {
       token: flags.token,
       netrcFile: flags.netrcFile,
       cachixApi: flags.cachixApi,
@@ -125,9 +130,16 @@ export async function prepareBuild(urls: readonly string[], flags: BuildFlags): 
       keys: upstreamKeys,
     };
     if (flags.upstream) choice.urls = flags.upstream;
-    upstreams = await setup.openUpstreams(choice, nixConfig);
+    const upstreamsP = setup.openUpstreams(choice, nixConfig);
+    const [p, u, t] = await Promise.allSettled([pushP, upstreamsP, targetsP]);
+    if (p.status === "fulfilled") push = p.value;
+    if (u.status === "fulfilled") upstreams = u.value;
+    for (const r of [t, p, u]) if (r.status === "rejected") throw r.reason;
+    targets = (t as PromiseFulfilledResult<Awaited<typeof targetsP>>).value.targets;
   } catch (e) {
     await close();
+    targetsP.catch(() => {});
+    if (e instanceof UserError) throw e;
     throw new UserError((e as Error).message, exitCodeOf(e) === 2 ? 2 : 1);
   }
   const logDir = flags.logDir ?? (await mkdtemp(path.join(tmpdir(), "nixcache-logs-")));
@@ -153,14 +165,16 @@ export async function writeSummary(file: string | undefined, markdown: string): 
 }
 
 async function runBuild(flags: BuildFlags): Promise<number> {
+  const urls = flags.push ?? [];
+  if (urls.length === 0) process.stderr.write("nixcache: warning: no --push cache given: building only\n");
+  const preparing = prepareBuild(urls, flags);
+  preparing.catch(() => {});
   const [{ build }, report, { BuildProgress }] = await Promise.all([
     import("../build/build.js"),
     import("../build/render.js"),
     import("./build-progress.js"),
   ]);
-  const urls = flags.push ?? [];
-  if (urls.length === 0) process.stderr.write("nixcache: warning: no --push cache given: building only\n");
-  const prepared = await prepareBuild(urls, flags);
+  const prepared = await preparing;
   const abort = abortOnSigint(() =>
     process.stderr.write(
       "\nnixcache: interrupted; stopping the build and uploads (Ctrl-C again to quit at once)\n",

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { type CachixApi, openCachixApi } from "../caches/cachix/client.js";
 import { inspectToken, type TokenInspection } from "../cachix/inspect.js";
 import { formatInspection } from "../cachix/inspect-report.js";
-import { DEFAULT_CACHIX_API } from "../cachix-api/schemas.js";
+import { DEFAULT_CACHIX_API } from "../cachix-api/constants.js";
 import { printJson, UserError } from "./output.js";
 
 export const CACHIX_API_HELP = `Cachix-compatible API (default: $NIXCACHE_CACHIX_API, else ${DEFAULT_CACHIX_API})`;

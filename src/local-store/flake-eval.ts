@@ -77,7 +77,13 @@ export function resolveFlakeRef(input: string, cwd = process.cwd()): FlakeSource
       `flake reference ${JSON.stringify(input)} must not name an attribute (drop "#...")`,
     );
   }
-  const isPath = input.startsWith(".") || input.startsWith("/") || input.startsWith("path:");
+  // Like the nix CLI, a reference without a scheme that names an existing directory is a path
+  // (`examples/demo-flake` as well as `./examples/demo-flake`).
+  const isPath =
+    input.startsWith(".") ||
+    input.startsWith("/") ||
+    input.startsWith("path:") ||
+    (!input.includes(":") && existsSync(path.resolve(cwd, input)));
   if (!isPath) return { input, ref: input };
   const dir = path.resolve(cwd, input.startsWith("path:") ? input.slice(5) : input);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
