@@ -76,13 +76,15 @@ for r in $(seq "$ROUNDS"); do
   drop_outputs "$f"
 done
 
-median() { grep "^$1 " "$runs" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+median() { grep "^$1 " "$runs" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}'; }
 all() { grep "^$1 " "$runs" | awk '{printf "%s%.2f", (NR>1?", ":""), $2}'; }
 ratio() { echo "scale=3; $1 / $2" | bc; }
 cn=$(median cold-nix-build); cc=$(median cold-nixcache-build); cs=$(median cold-nix-build-then-copy)
 cp=$(median cold-nixcache-build-nopush)
 we=$(median warm-nixcache-targets); wb=$(median warm-nixcache-build); ws=$(median warm-nix-build-substitute)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
+# The hand-written "## Notes" section of RESULTS.md survives a rerun.
+notes=$(sed -n '/^## Notes/,$p' bench/build/RESULTS.md 2>/dev/null || true)
 cat >bench/build/RESULTS.md <<MD
 # bench/build results
 
@@ -110,6 +112,7 @@ Machine: $(nproc) cores, $(uname -m), $(nix --version); load average at the end:
 - **warm:** \`nixcache build --push\` / \`nixcache targets\` = **$(ratio "$wb" "$we")×** (goal ≤ 1.5×);
   / \`nix build\` substituting = **$(ratio "$wb" "$ws")×** (nothing is downloaded by nixcache).
 
-Rerun: \`bash bench/build/run.sh\` (ROUNDS=N, TARGETS=N).
+Rerun: \`bash bench/build/run.sh\` (ROUNDS=N, TARGETS=N, EVAL_WORK=N).
 MD
+[ -z "$notes" ] || printf '\n%s\n' "$notes" >>bench/build/RESULTS.md
 cat bench/build/RESULTS.md
