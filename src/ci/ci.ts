@@ -4,26 +4,19 @@
 import {
   type BuildOptions,
   type BuildReport,
-  type BuildStatus,
+  type BuildTargetJson,
   build,
-  type PushStatus,
+  targetJson,
 } from "../build/build.js";
 import type { TargetStatus, VerifyReport } from "../verify/verify.js";
 import { verifyTargets } from "../verify/verify.js";
 
-export interface CiTarget {
-  attr: string;
-  system: string;
-  status: BuildStatus;
-  outPath: string | null;
-  push: Record<string, PushStatus>;
-  log: string | null;
+export type CiTarget = BuildTargetJson & {
   /** What verify found in the caches afterwards (targets of every system are checked). */
   verify: TargetStatus;
   /** Closure paths no cache has, or that are unsigned. */
   missing: string[];
-  error?: string;
-}
+};
 
 export interface CiReport {
   targets: CiTarget[];
@@ -57,12 +50,7 @@ export async function ci(opts: CiOptions): Promise<CiReport> {
   const merged: CiTarget[] = b.targets.map((t, i) => {
     const check = v.targets[i];
     const out: CiTarget = {
-      attr: t.attr,
-      system: t.system,
-      status: t.status,
-      outPath: t.outPath,
-      push: t.push,
-      log: t.log,
+      ...targetJson(t),
       verify: check?.status ?? "error",
       missing: [...(check?.missing ?? []), ...(check?.unsigned ?? [])],
     };

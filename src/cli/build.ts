@@ -2,7 +2,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Command, Option } from "commander";
-import type { BuildOptions, BuildReport, PushTarget } from "../build/build.js";
+import { type BuildOptions, type BuildReport, type PushTarget, targetJson } from "../build/build.js";
 import type { Upstream } from "../build/trust.js";
 import { COMPRESSIONS, type Compression } from "../codec/compression.js";
 import { appendStepSummary, inGitHubActions, stepSummaryFile } from "../github/step-summary.js";
@@ -169,26 +169,8 @@ async function runBuild(flags: BuildFlags): Promise<number> {
   if (urls.length === 0) process.stderr.write("nixcache: warning: no --push cache given: building only\n");
   const preparing = prepareBuild(urls, flags);
   preparing.catch(() => {});
-  const [{ build }, report, { BuildProgress }] = await Promise.all([
-    import("../build/build.js"),
-    import("../build/render.js"),
-    import("./build-progress.js"),
-  ]);
-  const prepared = await preparing;
-  const abort = abortOnSigint(() =>
-    process.stderr.write(
-      "\nnixcache: interrupted; stopping the build and uploads (Ctrl-C again to quit at once)\n",
-    ),
-  );
-  const progress = new BuildProgress(!!process.stderr.isTTY && !flags.json);
-  let result: BuildReport;
-  try {
-    result = await build({ ...prepared.options, signal: abort.signal, onEvent: (e) => progress.event(e) });
-  } finally {
-    progress.stop();
-    abort.dispose();
-    await prepared.close();
-  }
+  const [{ build }, report] = await Promise.all([import("../build/build.js"), import("../build/render.js")]);
+  const { result, interrupted } = await runWithProgress(await preparing, !!flags.json, build);
   process.stderr.write(report.formatFailedLogs(result));
   if (flags.json) printJson(buildJson(result));
   else process.stdout.write(report.formatBuildTable(result));
@@ -196,22 +178,44 @@ async function runBuild(flags: BuildFlags): Promise<number> {
   await writeSummary(flags.summary, report.formatBuildMarkdown(result));
   if (inGitHubActions())
     (flags.json ? process.stderr : process.stdout).write(report.formatBuildAnnotations(result));
-  if (abort.interrupted) return 130;
+  if (interrupted) return 130;
   return result.summary.ok ? 0 : 1;
+}
+
+/**
+ * Runs `build` or `ci` with live progress on a terminal and Ctrl-C as cancellation, then
+ * releases the caches.
+ */
+export async function runWithProgress<R>(
+  prepared: PreparedBuild,
+  json: boolean,
+  run: (opts: BuildOptions) => Promise<R>,
+): Promise<{ result: R; interrupted: boolean }> {
+  const { BuildProgress } = await import("./build-progress.js");
+  const abort = abortOnSigint(() =>
+    process.stderr.write(
+      "\nnixcache: interrupted; stopping the build and uploads (Ctrl-C again to quit at once)\n",
+    ),
+  );
+  const progress = new BuildProgress(!!process.stderr.isTTY && !json);
+  try {
+    const result = await run({
+      ...prepared.options,
+      signal: abort.signal,
+      onEvent: (e) => progress.event(e),
+    });
+    return { result, interrupted: abort.interrupted };
+  } finally {
+    progress.stop();
+    abort.dispose();
+    await prepared.close();
+  }
 }
 
 /** The `--json` contract: targets with attr, system, status, outPath, push, log; and a summary. */
 export function buildJson(r: BuildReport): unknown {
   return {
-    targets: r.targets.map((t) => ({
-      attr: t.attr,
-      system: t.system,
-      status: t.status,
-      outPath: t.outPath,
-      push: t.push,
-      log: t.log,
-      ...(t.error !== undefined ? { error: t.error } : {}),
-    })),
+    targets: r.targets.map(targetJson),
     summary: r.summary,
   };
 }

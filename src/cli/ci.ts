@@ -2,8 +2,14 @@ import type { Command } from "commander";
 import type { CiReport } from "../ci/ci.js";
 import type { EmbeddedServer } from "../ci/embedded.js";
 import { inGitHubActions } from "../github/step-summary.js";
-import { abortOnSigint } from "../util/abort.js";
-import { addBuildFlags, type BuildFlags, buildJson, prepareBuild, writeSummary } from "./build.js";
+import {
+  addBuildFlags,
+  type BuildFlags,
+  buildJson,
+  prepareBuild,
+  runWithProgress,
+  writeSummary,
+} from "./build.js";
 import { printJson, UserError } from "./output.js";
 
 interface CiFlags extends BuildFlags {
@@ -46,11 +52,7 @@ function substituterLines(e: EmbeddedServer): string {
 }
 
 async function runCi(flags: CiFlags): Promise<number> {
-  const [{ ci }, report, { BuildProgress }] = await Promise.all([
-    import("../ci/ci.js"),
-    import("../ci/render.js"),
-    import("./build-progress.js"),
-  ]);
+  const [{ ci }, report] = await Promise.all([import("../ci/ci.js"), import("../ci/render.js")]);
   let embedded: EmbeddedServer | undefined;
   let urls = flags.cache ?? [];
   if (urls.length === 0) {
@@ -79,20 +81,7 @@ async function runCi(flags: CiFlags): Promise<number> {
     );
   }
   const prepared = await prepareBuild(urls, embedded ? { ...flags, token: embedded.token } : flags);
-  const abort = abortOnSigint(() =>
-    process.stderr.write(
-      "\nnixcache: interrupted; stopping the build and uploads (Ctrl-C again to quit at once)\n",
-    ),
-  );
-  const progress = new BuildProgress(!!process.stderr.isTTY && !flags.json);
-  let result: CiReport;
-  try {
-    result = await ci({ ...prepared.options, signal: abort.signal, onEvent: (e) => progress.event(e) });
-  } finally {
-    progress.stop();
-    abort.dispose();
-    await prepared.close();
-  }
+  const { result, interrupted } = await runWithProgress(prepared, !!flags.json, ci);
   const { formatFailedLogs } = await import("../build/render.js");
   process.stderr.write(formatFailedLogs(result.build));
   if (flags.json) printJson(ciJson(result, embedded));
@@ -104,7 +93,7 @@ async function runCi(flags: CiFlags): Promise<number> {
   await writeSummary(flags.summary, report.formatCiMarkdown(result));
   if (inGitHubActions())
     (flags.json ? process.stderr : process.stdout).write(report.formatCiAnnotations(result));
-  if (abort.interrupted) return 130;
+  if (interrupted) return 130;
   return result.summary.ok ? 0 : 1;
 }
 
