@@ -149,9 +149,30 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
   const entries = targets.map((t, i) => ({ t, r: report[i] as BuildTarget }));
   const candidates = entries.filter((e) => e.r.status === "built");
 
+  // A cache that cannot be used is found out once, up front, not once per lookup and upload
+  // (each of which would wait out its own retries).
+  const down = await Promise.all(
+    opts.push.map((p) =>
+      candidates.length === 0
+        ? undefined
+        : p.cache.ensureCacheInfo().then(
+            () => undefined,
+            (e: unknown) => errorMessage(e),
+          ),
+    ),
+  );
+  const downReported = new Set<number>();
+  down.forEach((reason, i) => {
+    const url = opts.push[i]?.cache.url;
+    if (reason === undefined || url === undefined) return;
+    downReported.add(i);
+    emit({ type: "cache-down", cache: url, reason });
+  });
+
   // What each push cache already holds, signed by a key it is trusted with.
   const cachedIn = await Promise.all(
-    opts.push.map(async (p) => {
+    opts.push.map(async (p, i) => {
+      if (down[i] !== undefined) return new Set<Target>();
       const lookup = new PathLookup([p.cache], p.trustedKeys, 32);
       const held = new Set<Target>();
       await Promise.all(
@@ -194,6 +215,10 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
         onEvent: (event) => emit({ type: "push", cache: p.cache.url, event }),
       }),
   );
+  sessions.forEach((s, i) => {
+    const reason = down[i];
+    if (reason !== undefined) s.markDown(reason);
+  });
 
   // Pushing a finished target to every cache that lacks it; each target once.
   const pushing: Promise<void>[] = [];
@@ -225,7 +250,6 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
       }),
     );
   };
-  const downReported = new Set<number>();
 
   // Outputs already valid locally need no build: straight to the push.
   const pending = new Map<Target, BuildTarget>();
@@ -327,9 +351,10 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
   );
   await Promise.all(pushing);
 
-  const idle = (url: string): PushCacheSummary => ({
+  const idle = (url: string, reason?: string): PushCacheSummary => ({
     url,
-    status: "ok",
+    status: reason === undefined ? "ok" : "failed",
+    ...(reason === undefined ? {} : { reason }),
     pushedPaths: 0,
     alreadyPaths: 0,
     filteredPaths: 0,
@@ -339,7 +364,7 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
   });
   const caches =
     sessions.length === 0
-      ? opts.push.map((p) => idle(p.cache.url))
+      ? opts.push.map((p, i) => idle(p.cache.url, down[i]))
       : sessions.map((s): PushCacheSummary => {
           const failedTargets = report.filter(
             (r) => r.push[s.cache.url]?.startsWith("failed: ") && r.status !== "failed",

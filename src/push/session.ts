@@ -123,6 +123,11 @@ export class PushSession {
     return this.downReason;
   }
 
+  /** Marks the cache unusable (found out elsewhere): every later `add` fails with `reason`. */
+  markDown(reason: string): void {
+    this.downReason ??= reason;
+  }
+
   private prepare(): Promise<void> {
     this.prepared ??= (async () => {
       const info = await this.cache.ensureCacheInfo();
