@@ -1,9 +1,7 @@
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { type Command, Option } from "commander";
-import type { BuildOptions, BuildReport, PushTarget } from "../build/build.js";
-import type { Upstream } from "../build/trust.js";
+import type { BuildReport } from "../build/build.js";
+import { buildJson } from "../build/render.js";
+import type { BuildSetup, PreparedBuild as LibraryPreparedBuild, UpstreamChoice } from "../build/setup.js";
 import { COMPRESSIONS, type Compression } from "../codec/compression.js";
 import { appendStepSummary, inGitHubActions, stepSummaryFile } from "../github/step-summary.js";
 import { readSigningKey } from "../keys/key-files.js";
@@ -82,11 +80,7 @@ function intFlag(v: string | undefined, flag: string, min: number, max: number):
   return Number(v);
 }
 
-export interface PreparedBuild {
-  options: BuildOptions;
-  nixConfig: NixConfig;
-  close: () => Promise<void>;
-}
+export type PreparedBuild = LibraryPreparedBuild & { nixConfig: NixConfig };
 
 /** Flags → build options: Nix config, targets, push caches and upstreams opened. */
 export async function prepareBuild(urls: readonly string[], flags: BuildFlags): Promise<PreparedBuild> {
@@ -105,45 +99,32 @@ export async function prepareBuild(urls: readonly string[], flags: BuildFlags): 
   const upstreamKeys = setup.parsePublicKeys(flags.upstreamKey ?? [], "--upstream-key");
   const nixConfig = await readNixConfig();
   const { targets } = await loadTargets(flags);
-  let push: PushTarget[] = [];
-  let upstreams: Upstream[] = [];
-  const close = async () => {
-    await Promise.all([...push.map((p) => p.cache.close()), ...upstreams.map((u) => u.cache.close())]);
-  };
-  try {
-    push = await setup.openPushTargets(urls, {
-      token: flags.token,
-      netrcFile: flags.netrcFile,
-      cachixApi: flags.cachixApi,
-      trustedKeys,
-      signingKey,
-      nixConfig,
-      connections: Math.max(16, jobs * 2),
-    });
-    const choice: Parameters<typeof setup.openUpstreams>[0] = {
-      disabled: !flags.upstreamFilter,
-      keys: upstreamKeys,
-    };
-    if (flags.upstream) choice.urls = flags.upstream;
-    upstreams = await setup.openUpstreams(choice, nixConfig);
-  } catch (e) {
-    await close();
-    throw new UserError((e as Error).message, exitCodeOf(e) === 2 ? 2 : 1);
-  }
-  const logDir = flags.logDir ?? (await mkdtemp(path.join(tmpdir(), "nixcache-logs-")));
-  const options: BuildOptions = {
+  const upstream: UpstreamChoice = { disabled: !flags.upstreamFilter, keys: upstreamKeys };
+  if (flags.upstream) upstream.urls = flags.upstream;
+  const s: BuildSetup = {
+    push: urls,
     targets,
     nixConfig,
-    push,
-    upstreams,
+    token: flags.token,
+    netrcFile: flags.netrcFile,
+    cachixApi: flags.cachixApi,
+    trustedKeys,
+    signingKey,
+    upstream,
     keepGoing: flags.keepGoing === true,
-    logDir,
     requirePush: flags.requirePush === true,
-    pushOptions: { compression: flags.compression, level, jobs, signingKey },
+    compression: flags.compression,
+    compressionLevel: level,
+    jobs,
   };
-  if (flags.maxJobs !== undefined) options.maxJobs = flags.maxJobs;
-  if (flags.cores !== undefined) options.cores = flags.cores;
-  return { options, nixConfig, close };
+  if (flags.logDir !== undefined) s.logDir = flags.logDir;
+  if (flags.maxJobs !== undefined) s.maxJobs = flags.maxJobs;
+  if (flags.cores !== undefined) s.cores = flags.cores;
+  try {
+    return { ...(await setup.prepareBuild(s)), nixConfig };
+  } catch (e) {
+    throw new UserError((e as Error).message, exitCodeOf(e) === 2 ? 2 : 1);
+  }
 }
 
 /** Writes the GitHub step summary when there is one to write (`--summary`, or the job's own). */
@@ -184,22 +165,6 @@ async function runBuild(flags: BuildFlags): Promise<number> {
     (flags.json ? process.stderr : process.stdout).write(report.formatBuildAnnotations(result));
   if (abort.interrupted) return 130;
   return result.summary.ok ? 0 : 1;
-}
-
-/** The `--json` contract: targets with attr, system, status, outPath, push, log; and a summary. */
-export function buildJson(r: BuildReport): unknown {
-  return {
-    targets: r.targets.map((t) => ({
-      attr: t.attr,
-      system: t.system,
-      status: t.status,
-      outPath: t.outPath,
-      push: t.push,
-      log: t.log,
-      ...(t.error !== undefined ? { error: t.error } : {}),
-    })),
-    summary: r.summary,
-  };
 }
 
 export function registerBuildCommands(program: Command): void {

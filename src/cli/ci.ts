@@ -1,9 +1,10 @@
 import type { Command } from "commander";
 import type { CiReport } from "../ci/ci.js";
 import type { EmbeddedServer } from "../ci/embedded.js";
+import { ciJson } from "../ci/render.js";
 import { inGitHubActions } from "../github/step-summary.js";
 import { abortOnSigint } from "../util/abort.js";
-import { addBuildFlags, type BuildFlags, buildJson, prepareBuild, writeSummary } from "./build.js";
+import { addBuildFlags, type BuildFlags, prepareBuild, writeSummary } from "./build.js";
 import { printJson, UserError } from "./output.js";
 
 interface CiFlags extends BuildFlags {
@@ -12,15 +13,9 @@ interface CiFlags extends BuildFlags {
   port?: string;
 }
 
-function ciJson(r: CiReport, embedded?: EmbeddedServer): unknown {
-  const build = buildJson(r.build) as { summary: unknown };
+function ciJsonWithEmbedded(r: CiReport, embedded?: EmbeddedServer): unknown {
   return {
-    targets: r.targets,
-    summary: {
-      ...r.summary,
-      build: build.summary,
-      verify: { complete: r.verify.complete, counts: r.verify.counts },
-    },
+    ...(ciJson(r) as object),
     ...(embedded
       ? {
           embedded: {
@@ -95,7 +90,7 @@ async function runCi(flags: CiFlags): Promise<number> {
   }
   const { formatFailedLogs } = await import("../build/render.js");
   process.stderr.write(formatFailedLogs(result.build));
-  if (flags.json) printJson(ciJson(result, embedded));
+  if (flags.json) printJson(ciJsonWithEmbedded(result, embedded));
   else {
     process.stdout.write(report.formatCiTable(result));
     if (embedded) process.stdout.write(substituterLines(embedded));
