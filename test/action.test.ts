@@ -2,7 +2,6 @@
 // under plain `node`, with the INPUT_* variables and the GITHUB_OUTPUT / GITHUB_STEP_SUMMARY /
 // GITHUB_STATE files the runner sets, against a real `nixcache serve`, building a real flake.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -13,40 +12,19 @@ import { request } from "undici";
 import { applyNixSetup, ignoredSettings, restoreNixSetup } from "../src/github/nix-setup.js";
 import { startServer } from "../src/server/server.js";
 import { nixOutPath, writeFlake } from "./fixtures/flakes/make-flake.js";
-import { runCli } from "./helpers/cli.js";
+import { type CliResult, runCli, runNode } from "./helpers/cli.js";
 import { requireNix, tempDir } from "./helpers/nix.js";
 
 const DIST = fileURLToPath(new URL("../dist/action/", import.meta.url));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs a bundled entry as the runner does: `node <file>` with the step's environment. */
-function runEntry(entry: "main" | "post", env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const base = { ...process.env };
-    // Nothing of this machine's own GitHub or Nix user config leaks into the step.
-    for (const k of Object.keys(base))
-      if (k.startsWith("INPUT_") || k.startsWith("GITHUB_") || k.startsWith("STATE_")) delete base[k];
-    delete base.NIX_USER_CONF_FILES;
-    const child = spawn(process.execPath, [path.join(DIST, `${entry}.mjs`)], {
-      env: { ...base, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function runEntry(entry: "main" | "post", env: NodeJS.ProcessEnv): Promise<CliResult> {
+  const base = { ...process.env };
+  // Nothing of this machine's own GitHub or Nix user config leaks into the step.
+  for (const k of Object.keys(base))
+    if (k.startsWith("INPUT_") || k.startsWith("GITHUB_") || k.startsWith("STATE_")) delete base[k];
+  delete base.NIX_USER_CONF_FILES;
+  return runNode(path.join(DIST, `${entry}.mjs`), [], { baseEnv: base, env });
 }
 
 /** The runner's file commands (`name<<DELIM\nvalue\nDELIM`), as the runner reads them. */

@@ -257,5 +257,17 @@ describe("nixcache workflow", { concurrency: false }, () => {
     ]);
     assert.equal(file.code, 2);
     assert.match(file.stderr, /cachix:\/\/NAME or http\(s\)/);
+    const help = await runCli(["workflow", "--help"]);
+    assert.equal(help.code, 0);
+    for (const text of [
+      "--check",
+      "--runner",
+      "--action-ref",
+      "aarch64-darwin",
+      "CACHIX_AUTH_TOKEN",
+      "NIXCACHE_TOKEN",
+      "Exit status",
+    ])
+      assert.ok(help.stdout.includes(text), `--help mentions ${text}`);
   });
 });

@@ -7,12 +7,13 @@
 // step added meanwhile survives) and our netrc file.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { homedir, userInfo } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { defaultNetrcFile } from "../http/netrc.js";
 import type { NixConfig } from "../local-store/nix-config.js";
+import { readTextIfExists } from "../util/files.js";
 
 const BEGIN =
   "# nixcache-action: begin (added for this job by the nixcache Action; its post step removes it)";
@@ -43,15 +44,6 @@ export function userNixConfFile(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(xdg, "nix", "nix.conf");
 }
 
-async function readOr(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  }
-}
-
 /** `text` without our block (and the newline that ended it). */
 export function withoutBlock(text: string): string {
   const start = text.indexOf(BEGIN);
@@ -80,11 +72,11 @@ export async function applyNixSetup(
 ): Promise<{ state: NixSetupState; lines: string[] }> {
   const env = opts.env ?? process.env;
   const confFile = userNixConfFile(env);
-  const before = await readOr(confFile);
+  const before = await readTextIfExists(confFile);
   let netrcFile: string | undefined;
   if (plan.netrc.length > 0) {
     // The netrc Nix would read now (before our block points it elsewhere): its entries stay usable.
-    const previous = (await readOr(defaultNetrcFile(env))) ?? "";
+    const previous = (await readTextIfExists(defaultNetrcFile(env))) ?? "";
     netrcFile = path.join(opts.tempDir, "nixcache-action.netrc");
     await mkdir(opts.tempDir, { recursive: true });
     const ours = plan.netrc.map((e) => `machine ${e.machine} password ${e.password}\n`).join("");
@@ -109,7 +101,7 @@ export async function applyNixSetup(
 
 /** Takes back what applyNixSetup changed. */
 export async function restoreNixSetup(state: NixSetupState): Promise<void> {
-  const now = await readOr(state.confFile);
+  const now = await readTextIfExists(state.confFile);
   if (now !== undefined) {
     const rest = withoutBlock(now);
     if (rest !== now) {

@@ -3,11 +3,12 @@
 // it; "Cache Only" verifies afterwards that every target (and its closure) is substitutable.
 // Neither lists targets: both run the nixcache Action, which reads the same config at run time.
 // Only the systems of the target set (which runners to start) are fixed at generation time.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { stringify } from "yaml";
 import { NixcacheError } from "../util/errors.js";
+import { readTextIfExists } from "../util/files.js";
 
 /** A GitHub Actions expression, `${{ … }}`. */
 const gh = (expression: string): string => `\${{ ${expression} }}`;
@@ -299,21 +300,12 @@ export interface CheckResult {
   differ: Array<{ name: string; diff: string }>;
 }
 
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  }
-}
-
 /** Compares the files in `dir` with what would be generated. */
 export async function checkWorkflows(dir: string, files: readonly GeneratedFile[]): Promise<CheckResult> {
   const res: CheckResult = { ok: [], differ: [] };
   for (const f of files) {
     const file = path.join(dir, f.name);
-    const disk = await readIfExists(file);
+    const disk = await readTextIfExists(file);
     if (disk === f.content) {
       res.ok.push(f.name);
       continue;
@@ -337,7 +329,7 @@ export async function writeWorkflows(dir: string, files: readonly GeneratedFile[
   const changed: string[] = [];
   for (const f of files) {
     const file = path.join(dir, f.name);
-    if ((await readIfExists(file)) === f.content) continue;
+    if ((await readTextIfExists(file)) === f.content) continue;
     await writeFile(file, f.content);
     changed.push(f.name);
   }

@@ -29301,10 +29301,23 @@ function verifyAnnotations(r) {
 // src/github/nix-setup.ts
 import { execFile } from "node:child_process";
 import { existsSync as existsSync3 } from "node:fs";
-import { chmod as chmod2, mkdir as mkdir3, readFile as readFile2, rm as rm2, writeFile as writeFile3 } from "node:fs/promises";
+import { chmod as chmod2, mkdir as mkdir3, rm as rm2, writeFile as writeFile3 } from "node:fs/promises";
 import { homedir, userInfo } from "node:os";
 import path5 from "node:path";
 import { promisify } from "node:util";
+
+// src/util/files.ts
+import { readFile as readFile2 } from "node:fs/promises";
+async function readTextIfExists(file) {
+  try {
+    return await readFile2(file, "utf8");
+  } catch (e) {
+    if (e.code === "ENOENT") return void 0;
+    throw e;
+  }
+}
+
+// src/github/nix-setup.ts
 var BEGIN = "# nixcache-action: begin (added for this job by the nixcache Action; its post step removes it)";
 var END = "# nixcache-action: end";
 function userNixConfFile(env = process.env) {
@@ -29312,14 +29325,6 @@ function userNixConfFile(env = process.env) {
   if (first) return first;
   const xdg = env.XDG_CONFIG_HOME || path5.join(homedir(), ".config");
   return path5.join(xdg, "nix", "nix.conf");
-}
-async function readOr(file) {
-  try {
-    return await readFile2(file, "utf8");
-  } catch (e) {
-    if (e.code === "ENOENT") return void 0;
-    throw e;
-  }
 }
 function withoutBlock(text) {
   const start = text.indexOf(BEGIN);
@@ -29338,10 +29343,10 @@ function planLines(plan, netrcFile) {
 async function applyNixSetup(plan, opts) {
   const env = opts.env ?? process.env;
   const confFile = userNixConfFile(env);
-  const before = await readOr(confFile);
+  const before = await readTextIfExists(confFile);
   let netrcFile;
   if (plan.netrc.length > 0) {
-    const previous = await readOr(defaultNetrcFile(env)) ?? "";
+    const previous = await readTextIfExists(defaultNetrcFile(env)) ?? "";
     netrcFile = path5.join(opts.tempDir, "nixcache-action.netrc");
     await mkdir3(opts.tempDir, { recursive: true });
     const ours = plan.netrc.map((e) => `machine ${e.machine} password ${e.password}
@@ -29366,7 +29371,7 @@ async function applyNixSetup(plan, opts) {
   return { state, lines };
 }
 async function restoreNixSetup(state) {
-  const now = await readOr(state.confFile);
+  const now = await readTextIfExists(state.confFile);
   if (now !== void 0) {
     const rest = withoutBlock(now);
     if (rest !== now) {
