@@ -13,7 +13,7 @@ import { applyNixSetup, ignoredSettings, restoreNixSetup } from "../src/github/n
 import { startServer } from "../src/server/server.js";
 import { nixOutPath, writeFlake } from "./fixtures/flakes/make-flake.js";
 import { type CliResult, runCli, runNode } from "./helpers/cli.js";
-import { requireNix, tempDir } from "./helpers/nix.js";
+import { buildTrivial, requireNix, tempDir } from "./helpers/nix.js";
 
 const DIST = fileURLToPath(new URL("../dist/action/", import.meta.url));
 
@@ -234,6 +234,65 @@ describe("the nixcache Action (bundled) against nixcache serve", { concurrency: 
     const o = fileCommands(await readFile(s.files.output, "utf8"));
     assert.equal(o.failed, "0");
     assert.match(await readFile(s.files.summary, "utf8"), /nixcache verify/i);
+  });
+
+  test("ci: build (everything cached by now) and verify in one step; the report is ci --json's", async () => {
+    const s = await step("ci", { command: "ci", cache: cacheUrl, token, flake });
+    const r = await runEntry("main", s.env);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const o = fileCommands(await readFile(s.files.output, "utf8"));
+    assert.deepEqual([o.built, o.cached, o.failed, o.pushed], ["0", "2", "0", "0"]);
+    const report = JSON.parse(await readFile(o.report ?? "", "utf8")) as {
+      targets: Array<{ attr: string; status: string; verify: string }>;
+      summary: { ok: boolean; otherSystemsMissing: number; verify: { complete: boolean } };
+    };
+    assert.equal(report.summary.ok, true);
+    // The macOS target is not built here, and not in the cache: reported, not failing the step.
+    assert.equal(report.summary.otherSystemsMissing, 1);
+    for (const t of report.targets)
+      assert.equal(t.verify, t.status === "not-built-here" ? "missing" : "ok", t.attr);
+    assert.match(await readFile(s.files.summary, "utf8"), /### nixcache ci: ✅/);
+    assert.match(r.stdout, /^::group::Build, push and verify$/m);
+  });
+
+  test("push: store paths from extra-args, signed with the masked signing key", async () => {
+    const keys = path.join(dir.path, "keys");
+    await mkdir(keys, { recursive: true });
+    const gen = await runCli([
+      "key",
+      "generate",
+      "action-test-1",
+      "--secret",
+      path.join(keys, "sk"),
+      "--public",
+      path.join(keys, "pk"),
+    ]);
+    assert.equal(gen.code, 0, gen.stderr);
+    const secretKey = (await readFile(path.join(keys, "sk"), "utf8")).trim();
+    const secretPart = secretKey.slice(secretKey.indexOf(":") + 1);
+    const storePath = buildTrivial(`action-push-${path.basename(dir.path)}`);
+    const s = await step("push", {
+      command: "push",
+      cache: cacheUrl,
+      token,
+      "signing-key": secretKey,
+      "extra-args": storePath,
+    });
+    const r = await runEntry("main", s.env);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    // Both the key and its secret half are masked before anything else, and printed nowhere else.
+    const lines = r.stdout.split("\n");
+    assert.deepEqual(lines.slice(0, 3), [
+      `::add-mask::${token}`,
+      `::add-mask::${secretKey}`,
+      `::add-mask::${secretPart}`,
+    ]);
+    assert.equal(count(r.stdout + r.stderr, secretPart), 2);
+    const o = fileCommands(await readFile(s.files.output, "utf8"));
+    assert.deepEqual([o.pushed, o.failed], ["1", "0"]);
+    const res = await request(`${cacheUrl}/${path.basename(storePath).slice(0, 32)}.narinfo`);
+    assert.equal(res.statusCode, 200);
+    assert.match(await res.body.text(), /^Sig: action-test-1:/m);
   });
 
   test("bad inputs fail the step with the reason, and print no secret", async () => {

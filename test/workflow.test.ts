@@ -4,8 +4,10 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from "@actions/workflow-parser";
 import { parse } from "yaml";
+import { type ActionCommand, parseExtraArgs } from "../src/github/action-inputs.js";
 import { writeFlake } from "./fixtures/flakes/make-flake.js";
 import { runCli } from "./helpers/cli.js";
 import { requireNix, tempDir } from "./helpers/nix.js";
@@ -163,6 +165,18 @@ describe("nixcache workflow", { concurrency: false }, () => {
       assert.equal(vstep?.with?.command, "verify");
       assert.equal(vstep?.with?.upstream, "https://cache.nixos.org");
       assert.match(vstep?.with?.["extra-args"] ?? "", /--closure --wait \S+/);
+      // What the workflows pass is what the Action takes: its inputs, and flags its parser accepts.
+      const action = parse(
+        await readFile(fileURLToPath(new URL("../action.yml", import.meta.url)), "utf8"),
+      ) as {
+        inputs: Record<string, unknown>;
+      };
+      for (const st of [step, vstep]) {
+        for (const k of Object.keys(st?.with ?? {}))
+          assert.ok(k in action.inputs, `${k} is not an input of action.yml`);
+        const command = st?.with?.command as ActionCommand;
+        parseExtraArgs(command, (st?.with?.["extra-args"] ?? "").split(/\s+/).filter(Boolean));
+      }
       if (c.cache.startsWith("cachix://")) {
         assert.match(step?.with?.token ?? "", /secrets\.CACHIX_AUTH_TOKEN/);
         assert.match(
