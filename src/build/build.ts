@@ -67,6 +67,13 @@ export interface BuildReport {
   };
 }
 
+/** What every report shows of a target (the `--json` contract's fields, error aside). */
+export type TargetOutcome = Pick<BuildTarget, "attr" | "system" | "status" | "outPath" | "push" | "log">;
+
+export function targetOutcome(t: BuildTarget): TargetOutcome {
+  return { attr: t.attr, system: t.system, status: t.status, outPath: t.outPath, push: t.push, log: t.log };
+}
+
 export type BuildEvent =
   | { type: "evaluated"; targets: number; toBuild: number; cached: number; notBuiltHere: number }
   | { type: "target"; attr: string; system: string; phase: "building" | "pushing" | "done" | "failed" }

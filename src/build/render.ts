@@ -3,7 +3,7 @@
 
 import { type Annotation, formatAnnotationLines } from "../report/workflow-commands.js";
 import { formatBytes } from "../util/bytes.js";
-import type { BuildReport, BuildStatus, BuildTarget } from "./build.js";
+import { type BuildReport, type BuildStatus, type BuildTarget, targetOutcome } from "./build.js";
 
 const LABEL: Record<BuildStatus, string> = {
   cached: "cached",
@@ -119,12 +119,7 @@ export function formatBuildAnnotations(r: BuildReport): string {
 export function buildJson(r: BuildReport): unknown {
   return {
     targets: r.targets.map((t) => ({
-      attr: t.attr,
-      system: t.system,
-      status: t.status,
-      outPath: t.outPath,
-      push: t.push,
-      log: t.log,
+      ...targetOutcome(t),
       ...(t.error !== undefined ? { error: t.error } : {}),
     })),
     summary: r.summary,

@@ -7,6 +7,7 @@ import {
   type BuildStatus,
   build,
   type PushStatus,
+  targetOutcome,
 } from "../build/build.js";
 import type { TargetStatus, VerifyReport } from "../verify/verify.js";
 import { verifyTargets } from "../verify/verify.js";
@@ -57,12 +58,7 @@ export async function ci(opts: CiOptions): Promise<CiReport> {
   const merged: CiTarget[] = b.targets.map((t, i) => {
     const check = v.targets[i];
     const out: CiTarget = {
-      attr: t.attr,
-      system: t.system,
-      status: t.status,
-      outPath: t.outPath,
-      push: t.push,
-      log: t.log,
+      ...targetOutcome(t),
       verify: check?.status ?? "error",
       missing: [...(check?.missing ?? []), ...(check?.unsigned ?? [])],
     };

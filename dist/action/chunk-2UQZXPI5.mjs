@@ -28224,6 +28224,9 @@ var UpstreamFilter = class {
 };
 
 // src/build/build.ts
+function targetOutcome(t) {
+  return { attr: t.attr, system: t.system, status: t.status, outPath: t.outPath, push: t.push, log: t.log };
+}
 var TAIL_LINES = 25;
 function logName(t) {
   const base = `${t.system}.${t.attr}`.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 200);
@@ -28564,12 +28567,7 @@ function buildAnnotations(r) {
 function buildJson(r) {
   return {
     targets: r.targets.map((t) => ({
-      attr: t.attr,
-      system: t.system,
-      status: t.status,
-      outPath: t.outPath,
-      push: t.push,
-      log: t.log,
+      ...targetOutcome(t),
       ...t.error !== void 0 ? { error: t.error } : {}
     })),
     summary: r.summary
@@ -28931,12 +28929,7 @@ async function ci(opts) {
   const merged = b.targets.map((t, i) => {
     const check = v.targets[i];
     const out = {
-      attr: t.attr,
-      system: t.system,
-      status: t.status,
-      outPath: t.outPath,
-      push: t.push,
-      log: t.log,
+      ...targetOutcome(t),
       verify: check?.status ?? "error",
       missing: [...check?.missing ?? [], ...check?.unsigned ?? []]
     };
