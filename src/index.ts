@@ -23,9 +23,38 @@ export type {
 } from "./caches/types.js";
 export * as cachixApi from "./cachix-api/schemas.js";
 // Compression
-export { COMPRESSIONS, type Compression, narExtension, parseCompression } from "./codec/compression.js";
-export { errorAnnotation, formatAnnotations } from "./github/annotations.js";
+export {
+  COMPRESSIONS,
+  type Compression,
+  codecBackendName,
+  compressionUnsupported,
+  defaultCompression,
+  narExtension,
+  parseCompression,
+} from "./codec/compression.js";
+// GitHub Actions: annotations, step summary, the generated workflows, the Action's Nix set-up
+export { errorAnnotation, formatAnnotations, verifyAnnotations } from "./github/annotations.js";
+export {
+  applyNixSetup,
+  ignoredSettings,
+  type NixSetupState,
+  type NixTrust,
+  nixTrust,
+  restoreNixSetup,
+  type SubstituterPlan,
+  userNixConfFile,
+} from "./github/nix-setup.js";
 export { appendStepSummary, inGitHubActions, stepSummaryFile } from "./github/step-summary.js";
+export {
+  checkWorkflows,
+  DEFAULT_RUNNERS,
+  type GeneratedFile,
+  generateWorkflows,
+  parseRunnerFlags,
+  regenerateCommand,
+  type WorkflowOptions,
+  writeWorkflows,
+} from "./github/workflow.js";
 // Key files
 export {
   generateKeyFiles,

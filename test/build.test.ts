@@ -250,8 +250,9 @@ describe("nixcache build (real nix, real nixcache serve)", () => {
     const b = await serveCache();
     const refused = await brokenServer(401);
     const erroring = await brokenServer(500);
-    const down = await brokenServer(500);
-    await down.close(); // nothing listens there any more: connection refused
+    // Port 1 (tcpmux) has no listener: connection refused. (A port closed by the test could be
+    // handed to another test's server meanwhile.)
+    const down = { url: "http://127.0.0.1:1/main" };
     const f = path.join(work.path, "two-caches");
     await writeFlake(
       f,

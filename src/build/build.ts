@@ -34,24 +34,6 @@ export interface BuildTarget {
   logTail?: string[];
 }
 
-/** A target as `--json` shows it (the contract scripts and the Action rely on). */
-export type BuildTargetJson = Pick<BuildTarget, "attr" | "system" | "status" | "outPath" | "push" | "log"> & {
-  error?: string;
-};
-
-export function targetJson(t: BuildTarget): BuildTargetJson {
-  const out: BuildTargetJson = {
-    attr: t.attr,
-    system: t.system,
-    status: t.status,
-    outPath: t.outPath,
-    push: t.push,
-    log: t.log,
-  };
-  if (t.error !== undefined) out.error = t.error;
-  return out;
-}
-
 export interface PushCacheSummary {
   url: string;
   /** `failed` when the cache could not be used at all, or some path failed to upload. */
@@ -83,6 +65,13 @@ export interface BuildReport {
     /** Every buildable target cached or built (and pushed, with requirePush). */
     ok: boolean;
   };
+}
+
+/** What every report shows of a target (the `--json` contract's fields, error aside). */
+export type TargetOutcome = Pick<BuildTarget, "attr" | "system" | "status" | "outPath" | "push" | "log">;
+
+export function targetOutcome(t: BuildTarget): TargetOutcome {
+  return { attr: t.attr, system: t.system, status: t.status, outPath: t.outPath, push: t.push, log: t.log };
 }
 
 export type BuildEvent =

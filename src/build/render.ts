@@ -1,9 +1,9 @@
 // Renderers for `nixcache build` reports: terminal table, GitHub step summary, annotations.
 // Data in, text out: nothing here does I/O.
 
-import { errorAnnotation } from "../report/workflow-commands.js";
+import { type Annotation, formatAnnotationLines } from "../report/workflow-commands.js";
 import { formatBytes } from "../util/bytes.js";
-import type { BuildReport, BuildStatus, BuildTarget } from "./build.js";
+import { type BuildReport, type BuildStatus, type BuildTarget, targetOutcome } from "./build.js";
 
 const LABEL: Record<BuildStatus, string> = {
   cached: "cached",
@@ -95,14 +95,38 @@ export function formatBuildMarkdown(r: BuildReport): string {
   return `${out.join("\n")}\n`;
 }
 
-/** `::error` lines for failed targets and caches that failed. */
-export function formatBuildAnnotations(r: BuildReport): string {
-  const out: string[] = [];
+/** Error annotations: failed targets and caches that failed. */
+export function buildAnnotations(r: BuildReport): Annotation[] {
+  const out: Annotation[] = [];
   for (const t of r.targets)
     if (t.status === "failed" || t.status === "eval-failed")
-      out.push(errorAnnotation(`nixcache build: ${t.attr}`, `${t.system}: ${t.error ?? t.status}`));
+      out.push({ title: `nixcache build: ${t.attr}`, message: `${t.system}: ${t.error ?? t.status}` });
   for (const c of r.summary.caches)
     if (c.status === "failed")
-      out.push(errorAnnotation(`nixcache push: ${c.url}`, c.reason ?? "some paths failed"));
-  return out.length > 0 ? `${out.join("\n")}\n` : "";
+      out.push({ title: `nixcache push: ${c.url}`, message: c.reason ?? "some paths failed" });
+  return out;
+}
+
+/** `::error` lines for failed targets and caches that failed. */
+export function formatBuildAnnotations(r: BuildReport): string {
+  return formatAnnotationLines(buildAnnotations(r));
+}
+
+/**
+ * The `--json` contract of `nixcache build` (and the Action's report): targets with attr, system,
+ * status, outPath, push, log (and error); and the summary.
+ */
+export function buildJson(r: BuildReport): unknown {
+  return {
+    targets: r.targets.map((t) => ({
+      ...targetOutcome(t),
+      ...(t.error !== undefined ? { error: t.error } : {}),
+    })),
+    summary: r.summary,
+  };
+}
+
+/** Paths pushed to the caches in this run (summed over caches). */
+export function pushedPaths(r: BuildReport): number {
+  return r.summary.caches.reduce((n, c) => n + c.pushedPaths, 0);
 }

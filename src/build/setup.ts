@@ -1,10 +1,15 @@
 // Turning what a user names (cache URLs, keys, upstreams) into what `build` runs with.
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { cacheToken } from "../caches/credentials.js";
 import { openCache } from "../caches/open.js";
 import type { NixConfig } from "../local-store/nix-config.js";
 import { type PublicKey, parsePublicKey, publicKeyOf, type SecretKey } from "../nix/signing.js";
+import type { PushOptions } from "../push/session.js";
+import type { Target } from "../targets/resolve.js";
 import { NixcacheError } from "../util/errors.js";
-import type { PushTarget } from "./build.js";
+import type { BuildOptions, PushTarget } from "./build.js";
 import { keysFrom, NIXOS_CACHE, NIXOS_CACHE_KEY, trustedKeysFor, type Upstream } from "./trust.js";
 
 export interface PushCacheOptions {
@@ -103,4 +108,80 @@ export async function openUpstreams(choice: UpstreamChoice, nixConfig: NixConfig
     out.push({ cache, keys });
   }
   return out;
+}
+
+export interface BuildSetup {
+  /** Caches to push to. */
+  push: readonly string[];
+  targets: Target[];
+  nixConfig: NixConfig;
+  token?: string;
+  netrcFile?: string;
+  cachixApi?: string;
+  trustedKeys?: readonly PublicKey[];
+  signingKey?: SecretKey;
+  upstream?: UpstreamChoice;
+  /** Where per-target logs go; default a new temporary directory. */
+  logDir?: string;
+  keepGoing?: boolean;
+  requirePush?: boolean;
+  compression?: PushOptions["compression"];
+  compressionLevel?: number;
+  /** NAR uploads in flight per cache. */
+  jobs?: number;
+  maxJobs?: string;
+  cores?: string;
+}
+
+export interface PreparedBuild {
+  options: BuildOptions;
+  /** Closes the push caches and upstreams (call once the build has run). */
+  close: () => Promise<void>;
+}
+
+/**
+ * What the CLI and the Action both do before `build`/`ci`: open the push caches (with the keys
+ * each is trusted with) and the upstreams, and put the options together.
+ */
+export async function prepareBuild(s: BuildSetup): Promise<PreparedBuild> {
+  const jobs = s.jobs ?? 8;
+  let push: PushTarget[] = [];
+  let upstreams: Upstream[] = [];
+  const close = async () => {
+    await Promise.all([...push.map((p) => p.cache.close()), ...upstreams.map((u) => u.cache.close())]);
+  };
+  try {
+    push = await openPushTargets(s.push, {
+      token: s.token,
+      netrcFile: s.netrcFile,
+      cachixApi: s.cachixApi,
+      trustedKeys: s.trustedKeys,
+      signingKey: s.signingKey,
+      nixConfig: s.nixConfig,
+      connections: Math.max(16, jobs * 2),
+    });
+    upstreams = await openUpstreams(s.upstream ?? {}, s.nixConfig);
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  const logDir = s.logDir ?? (await mkdtemp(path.join(tmpdir(), "nixcache-logs-")));
+  const options: BuildOptions = {
+    targets: s.targets,
+    nixConfig: s.nixConfig,
+    push,
+    upstreams,
+    keepGoing: s.keepGoing === true,
+    logDir,
+    requirePush: s.requirePush === true,
+    pushOptions: {
+      compression: s.compression ?? "zstd",
+      level: s.compressionLevel,
+      jobs,
+      signingKey: s.signingKey,
+    },
+  };
+  if (s.maxJobs !== undefined) options.maxJobs = s.maxJobs;
+  if (s.cores !== undefined) options.cores = s.cores;
+  return { options, close };
 }

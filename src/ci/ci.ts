@@ -4,19 +4,27 @@
 import {
   type BuildOptions,
   type BuildReport,
-  type BuildTargetJson,
+  type BuildStatus,
   build,
-  targetJson,
+  type PushStatus,
+  targetOutcome,
 } from "../build/build.js";
 import type { TargetStatus, VerifyReport } from "../verify/verify.js";
 import { verifyTargets } from "../verify/verify.js";
 
-export type CiTarget = BuildTargetJson & {
+export interface CiTarget {
+  attr: string;
+  system: string;
+  status: BuildStatus;
+  outPath: string | null;
+  push: Record<string, PushStatus>;
+  log: string | null;
   /** What verify found in the caches afterwards (targets of every system are checked). */
   verify: TargetStatus;
   /** Closure paths no cache has, or that are unsigned. */
   missing: string[];
-};
+  error?: string;
+}
 
 export interface CiReport {
   targets: CiTarget[];
@@ -50,7 +58,7 @@ export async function ci(opts: CiOptions): Promise<CiReport> {
   const merged: CiTarget[] = b.targets.map((t, i) => {
     const check = v.targets[i];
     const out: CiTarget = {
-      ...targetJson(t),
+      ...targetOutcome(t),
       verify: check?.status ?? "error",
       missing: [...(check?.missing ?? []), ...(check?.unsigned ?? [])],
     };

@@ -1,7 +1,7 @@
 // Renderers for `nixcache ci` reports (data in, text out).
 
-import { buildSummaryLine, formatBuildAnnotations } from "../build/render.js";
-import { errorAnnotation } from "../report/workflow-commands.js";
+import { buildAnnotations, buildJson, buildSummaryLine } from "../build/render.js";
+import { type Annotation, formatAnnotationLines } from "../report/workflow-commands.js";
 import type { CiReport, CiTarget } from "./ci.js";
 
 const VERIFY_LABEL: Record<CiTarget["verify"], string> = {
@@ -62,8 +62,9 @@ export function formatCiMarkdown(r: CiReport): string {
   return `${out.join("\n")}\n\n`;
 }
 
-export function formatCiAnnotations(r: CiReport): string {
-  const out = [formatBuildAnnotations(r.build)];
+/** Error annotations: the build's, and targets built here that are not substitutable. */
+export function ciAnnotations(r: CiReport): Annotation[] {
+  const out = buildAnnotations(r.build);
   for (const t of r.targets)
     if (
       t.status !== "not-built-here" &&
@@ -71,8 +72,26 @@ export function formatCiAnnotations(r: CiReport): string {
       t.status !== "eval-failed" &&
       t.verify !== "ok"
     )
-      out.push(
-        `${errorAnnotation(`nixcache ci: ${t.attr}`, `${t.system}: ${VERIFY_LABEL[t.verify]}: ${detail(t)}`)}\n`,
-      );
-  return out.join("");
+      out.push({
+        title: `nixcache ci: ${t.attr}`,
+        message: `${t.system}: ${VERIFY_LABEL[t.verify]}: ${detail(t)}`,
+      });
+  return out;
+}
+
+export function formatCiAnnotations(r: CiReport): string {
+  return formatAnnotationLines(ciAnnotations(r));
+}
+
+/** The `--json` contract of `nixcache ci` (and the Action's report for `ci`). */
+export function ciJson(r: CiReport): unknown {
+  const build = buildJson(r.build) as { summary: unknown };
+  return {
+    targets: r.targets,
+    summary: {
+      ...r.summary,
+      build: build.summary,
+      verify: { complete: r.verify.complete, counts: r.verify.counts },
+    },
+  };
 }

@@ -1,9 +1,7 @@
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { type Command, Option } from "commander";
-import { type BuildOptions, type BuildReport, type PushTarget, targetJson } from "../build/build.js";
-import type { Upstream } from "../build/trust.js";
+import type { BuildOptions } from "../build/build.js";
+import { buildJson } from "../build/render.js";
+import type { BuildSetup, PreparedBuild as LibraryPreparedBuild, UpstreamChoice } from "../build/setup.js";
 import { COMPRESSIONS, type Compression } from "../codec/compression.js";
 import { appendStepSummary, inGitHubActions, stepSummaryFile } from "../github/step-summary.js";
 import { readSigningKey } from "../keys/key-files.js";
@@ -82,11 +80,7 @@ function intFlag(v: string | undefined, flag: string, min: number, max: number):
   return Number(v);
 }
 
-export interface PreparedBuild {
-  options: BuildOptions;
-  nixConfig: NixConfig;
-  close: () => Promise<void>;
-}
+export type PreparedBuild = LibraryPreparedBuild & { nixConfig: NixConfig };
 
 /** Flags → build options: Nix config, targets, push caches and upstreams opened. */
 export async function prepareBuild(urls: readonly string[], flags: BuildFlags): Promise<PreparedBuild> {
@@ -96,7 +90,8 @@ export async function prepareBuild(urls: readonly string[], flags: BuildFlags): 
   intFlag(flags.cores, "--cores", 0, 4096);
   if (flags.upstreamKey && !flags.upstream && flags.upstreamFilter)
     throw new UserError("--upstream-key needs --upstream", 2);
-  // Evaluation runs in a Nix process: start it first, and load the rest while Nix evaluates.
+  // Evaluation runs in a Nix process: start it first and load the rest while Nix evaluates
+  // (bench/build: most of a warm run is evaluation).
   const targetsP = loadTargets(flags);
   targetsP.catch(() => {});
   const [{ readNixConfig }, setup] = await Promise.all([
@@ -106,56 +101,34 @@ export async function prepareBuild(urls: readonly string[], flags: BuildFlags): 
   const signingKey = flags.signingKey ? (await readSigningKey(flags.signingKey)).key : undefined;
   const trustedKeys = setup.parsePublicKeys(flags.trustedKey ?? [], "--trusted-key");
   const upstreamKeys = setup.parsePublicKeys(flags.upstreamKey ?? [], "--upstream-key");
-  const nixConfigP = readNixConfig();
-  let push: PushTarget[] = [];
-  let upstreams: Upstream[] = [];
-  const close = async () => {
-    await Promise.all([...push.map((p) => p.cache.close()), ...upstreams.map((u) => u.cache.close())]);
-  };
-  let nixConfig: NixConfig;
-  let targets: Awaited<typeof targetsP>["targets"];
-  try {
-    nixConfig = await nixConfigP;
-    const pushP = setup.openPushTargets(urls, {
-      token: flags.token,
-      netrcFile: flags.netrcFile,
-      cachixApi: flags.cachixApi,
-      trustedKeys,
-      signingKey,
-      nixConfig,
-      connections: Math.max(16, jobs * 2),
-    });
-    const choice: Parameters<typeof setup.openUpstreams>[0] = {
-      disabled: !flags.upstreamFilter,
-      keys: upstreamKeys,
-    };
-    if (flags.upstream) choice.urls = flags.upstream;
-    const upstreamsP = setup.openUpstreams(choice, nixConfig);
-    const [p, u, t] = await Promise.allSettled([pushP, upstreamsP, targetsP]);
-    if (p.status === "fulfilled") push = p.value;
-    if (u.status === "fulfilled") upstreams = u.value;
-    for (const r of [t, p, u]) if (r.status === "rejected") throw r.reason;
-    targets = (t as PromiseFulfilledResult<Awaited<typeof targetsP>>).value.targets;
-  } catch (e) {
-    await close();
-    targetsP.catch(() => {});
-    if (e instanceof UserError) throw e;
-    throw new UserError((e as Error).message, exitCodeOf(e) === 2 ? 2 : 1);
-  }
-  const logDir = flags.logDir ?? (await mkdtemp(path.join(tmpdir(), "nixcache-logs-")));
-  const options: BuildOptions = {
+  const nixConfig = await readNixConfig();
+  const { targets } = await targetsP;
+  const upstream: UpstreamChoice = { disabled: !flags.upstreamFilter, keys: upstreamKeys };
+  if (flags.upstream) upstream.urls = flags.upstream;
+  const s: BuildSetup = {
+    push: urls,
     targets,
     nixConfig,
-    push,
-    upstreams,
+    token: flags.token,
+    netrcFile: flags.netrcFile,
+    cachixApi: flags.cachixApi,
+    trustedKeys,
+    signingKey,
+    upstream,
     keepGoing: flags.keepGoing === true,
-    logDir,
     requirePush: flags.requirePush === true,
-    pushOptions: { compression: flags.compression, level, jobs, signingKey },
+    compression: flags.compression,
+    compressionLevel: level,
+    jobs,
   };
-  if (flags.maxJobs !== undefined) options.maxJobs = flags.maxJobs;
-  if (flags.cores !== undefined) options.cores = flags.cores;
-  return { options, nixConfig, close };
+  if (flags.logDir !== undefined) s.logDir = flags.logDir;
+  if (flags.maxJobs !== undefined) s.maxJobs = flags.maxJobs;
+  if (flags.cores !== undefined) s.cores = flags.cores;
+  try {
+    return { ...(await setup.prepareBuild(s)), nixConfig };
+  } catch (e) {
+    throw new UserError((e as Error).message, exitCodeOf(e) === 2 ? 2 : 1);
+  }
 }
 
 /** Writes the GitHub step summary when there is one to write (`--summary`, or the job's own). */
@@ -182,10 +155,7 @@ async function runBuild(flags: BuildFlags): Promise<number> {
   return result.summary.ok ? 0 : 1;
 }
 
-/**
- * Runs `build` or `ci` with live progress on a terminal and Ctrl-C as cancellation, then
- * releases the caches.
- */
+/** Runs `build` or `ci` with live progress on a terminal and Ctrl-C as cancellation, then releases the caches. */
 export async function runWithProgress<R>(
   prepared: PreparedBuild,
   json: boolean,
@@ -210,14 +180,6 @@ export async function runWithProgress<R>(
     abort.dispose();
     await prepared.close();
   }
-}
-
-/** The `--json` contract: targets with attr, system, status, outPath, push, log; and a summary. */
-export function buildJson(r: BuildReport): unknown {
-  return {
-    targets: r.targets.map(targetJson),
-    summary: r.summary,
-  };
 }
 
 export function registerBuildCommands(program: Command): void {

@@ -1,15 +1,9 @@
 import type { Command } from "commander";
 import type { CiReport } from "../ci/ci.js";
 import type { EmbeddedServer } from "../ci/embedded.js";
+import { ciJson } from "../ci/render.js";
 import { inGitHubActions } from "../github/step-summary.js";
-import {
-  addBuildFlags,
-  type BuildFlags,
-  buildJson,
-  prepareBuild,
-  runWithProgress,
-  writeSummary,
-} from "./build.js";
+import { addBuildFlags, type BuildFlags, prepareBuild, runWithProgress, writeSummary } from "./build.js";
 import { printJson, UserError } from "./output.js";
 
 interface CiFlags extends BuildFlags {
@@ -18,15 +12,9 @@ interface CiFlags extends BuildFlags {
   port?: string;
 }
 
-function ciJson(r: CiReport, embedded?: EmbeddedServer): unknown {
-  const build = buildJson(r.build) as { summary: unknown };
+function ciJsonWithEmbedded(r: CiReport, embedded?: EmbeddedServer): unknown {
   return {
-    targets: r.targets,
-    summary: {
-      ...r.summary,
-      build: build.summary,
-      verify: { complete: r.verify.complete, counts: r.verify.counts },
-    },
+    ...(ciJson(r) as object),
     ...(embedded
       ? {
           embedded: {
@@ -84,7 +72,7 @@ async function runCi(flags: CiFlags): Promise<number> {
   const { result, interrupted } = await runWithProgress(prepared, !!flags.json, ci);
   const { formatFailedLogs } = await import("../build/render.js");
   process.stderr.write(formatFailedLogs(result.build));
-  if (flags.json) printJson(ciJson(result, embedded));
+  if (flags.json) printJson(ciJsonWithEmbedded(result, embedded));
   else {
     process.stdout.write(report.formatCiTable(result));
     if (embedded) process.stdout.write(substituterLines(embedded));

@@ -40,6 +40,11 @@ const GROUPS: CommandGroup[] = [
     load: async () => (await import("./verify.js")).registerVerifyCommands,
   },
   {
+    name: "workflow",
+    summary: "write the GitHub Actions workflows (build+push per system, Cache Only verify) for this flake",
+    load: async () => (await import("./workflow.js")).registerWorkflowCommands,
+  },
+  {
     name: "serve",
     summary: "run the embedded binary cache server",
     load: async () => (await import("./serve.js")).registerServeCommands,

@@ -4,9 +4,9 @@ import { formatAnnotations } from "../github/annotations.js";
 import { appendStepSummary, inGitHubActions, stepSummaryFile } from "../github/step-summary.js";
 import { readPublicKeyArg } from "../keys/key-files.js";
 import { KeyFormatError, type PublicKey } from "../nix/signing.js";
-import { formatMarkdownSummary, formatTable } from "../report/verify-report.js";
+import { formatMarkdownSummary, formatTable, waitProgressLine } from "../report/verify-report.js";
 import { storePathTargets } from "../targets/store-paths.js";
-import { formatDuration, parseDuration } from "../util/quantity.js";
+import { parseDuration } from "../util/quantity.js";
 import { type VerifyProgress, verifyExitCode, verifyTargets } from "../verify/verify.js";
 import { printJson, UserError } from "./output.js";
 import { addTargetFlags, loadTargets, type TargetFlags } from "./targets.js";
@@ -62,10 +62,7 @@ async function progressReporter(
       }
       stop();
       // Always printed (CI logs are not terminals): the wait can be long and should show life.
-      process.stderr.write(
-        `nixcache: ${p.incomplete} of ${p.total} targets not yet in the cache; ` +
-          `checking again in ${formatDuration(p.nextInMs)} (gives up in ${formatDuration(p.remainingMs)})\n`,
-      );
+      process.stderr.write(`nixcache: ${waitProgressLine(p)}\n`);
     },
   };
 }

@@ -3,9 +3,9 @@
 import { createHash } from "node:crypto";
 import { pipeline, Readable } from "node:stream";
 import { encodeNarBorrowed } from "../nix/nar-encode.js";
-import { sharedCompressPool } from "./compress-pool.js";
+import { backend } from "./backend.js";
 import { type Compression, compressor } from "./compression.js";
-import type { CompressOptions, FileStats } from "./types.js";
+import type { CompressedStream, CompressOptions } from "./types.js";
 
 export type { CompressOptions, FileStats } from "./types.js";
 
@@ -13,14 +13,15 @@ export type { CompressOptions, FileStats } from "./types.js";
  * Compresses `source` and hashes the compressed bytes in the same pass. `stats()` is valid after
  * the returned iterable has ended. An error in the source ends the iterable with that error;
  * a consumer that stops early closes the source. zstd runs in the shared thread pool
- * (compress-pool.ts); xz (itself threaded by liblzma) and none run here.
+ * (compress-pool.ts) when the codec backend has one; xz (itself threaded by liblzma), none, and
+ * node:zlib's zstd (on libuv's threads) run here.
  */
 export function compressAndHash(
   source: AsyncIterable<Buffer>,
   compression: Compression,
   opts: CompressOptions = {},
-): { chunks: AsyncIterable<Buffer>; stats: () => FileStats; sourceError: () => unknown } {
-  if (compression === "zstd") return sharedCompressPool().compress(source, opts);
+): CompressedStream {
+  if (compression === "zstd" && backend.zstdPool) return backend.zstdPool().compress(source, opts);
   const hash = createHash("sha256");
   const narHash = opts.checkNar ? createHash("sha256") : undefined;
   let fileSize = 0;
@@ -91,8 +92,8 @@ export function compressPathAndHash(
   fsPath: string,
   compression: Compression,
   opts: Omit<CompressOptions, "borrowed"> & { maxSize?: number },
-): { chunks: AsyncIterable<Buffer>; stats: () => FileStats; sourceError: () => unknown } {
-  if (compression === "zstd") return sharedCompressPool().compressPath(fsPath, opts);
+): CompressedStream {
+  if (compression === "zstd" && backend.zstdPool) return backend.zstdPool().compressPath(fsPath, opts);
   return compressAndHash(upTo(encodeNarBorrowed(fsPath), opts.maxSize), compression, {
     ...opts,
     borrowed: true,

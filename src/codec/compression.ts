@@ -1,26 +1,9 @@
-import { createRequire } from "node:module";
 import type { Transform } from "node:stream";
-import { PassThrough } from "node:stream";
-import type * as Lzma from "lzma-native";
-import type * as Zstd from "zstd-napi";
 import { NixcacheError } from "../util/errors.js";
+import { backend } from "./backend.js";
+import type { Compression } from "./types.js";
 
-// The native codecs load on first use: commands that only read narinfos (verify, targets) start
-// faster without them.
-const require = createRequire(import.meta.url);
-let zstdModule: typeof Zstd | undefined;
-let lzmaModule: typeof Lzma | undefined;
-const zstd = (): typeof Zstd => {
-  zstdModule ??= require("zstd-napi") as typeof Zstd;
-  return zstdModule;
-};
-const lzma = (): typeof Lzma => {
-  lzmaModule ??= require("lzma-native") as typeof Lzma;
-  return lzmaModule;
-};
-
-/** The NAR compressions nixcache reads and writes. Nix also knows bzip2 and br; we refuse those clearly. */
-export type Compression = "zstd" | "xz" | "none";
+export type { Compression } from "./types.js";
 
 export const COMPRESSIONS: readonly Compression[] = ["zstd", "xz", "none"];
 
@@ -42,26 +25,31 @@ export function narExtension(c: Compression): string {
   return c === "zstd" ? ".nar.zst" : c === "xz" ? ".nar.xz" : ".nar";
 }
 
+/** Which codec implementation this build carries (native addons, or node:zlib in the Action). */
+export function codecBackendName(): string {
+  return backend.name;
+}
+
+/** Why this process cannot write `c`, or undefined when it can. */
+export function compressionUnsupported(c: Compression): string | undefined {
+  return backend.unsupportedReason(c);
+}
+
+/**
+ * zstd when this process has it, else `none` (the portable build on a Node without zstd in
+ * node:zlib), with the reason: callers say so rather than fail.
+ */
+export function defaultCompression(): { compression: Compression; fallback?: string } {
+  const why = backend.unsupportedReason("zstd");
+  return why === undefined ? { compression: "zstd" } : { compression: "none", fallback: why };
+}
+
 /** A streaming compressor. zstd level 2 and xz preset 6 match what cachix and Nix use by default. */
 export function compressor(c: Compression, level?: number): Transform {
-  switch (c) {
-    case "zstd":
-      return new (zstd().CompressStream)({ compressionLevel: level ?? 2 });
-    case "xz":
-      return lzma().createCompressor({ preset: (level ?? 6) as Lzma.Preset }) as unknown as Transform;
-    case "none":
-      return new PassThrough();
-  }
+  return backend.compressor(c, level);
 }
 
 /** A streaming decompressor; malformed input makes the stream error. */
 export function decompressor(c: Compression): Transform {
-  switch (c) {
-    case "zstd":
-      return new (zstd().DecompressStream)();
-    case "xz":
-      return lzma().createDecompressor() as unknown as Transform;
-    case "none":
-      return new PassThrough();
-  }
+  return backend.decompressor(c);
 }

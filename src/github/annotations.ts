@@ -1,14 +1,14 @@
 // GitHub Actions workflow commands (`::error title=…::message`): what a step prints so that the run's
 // page shows its failures as annotations.
 import { whatIsMissing } from "../report/verify-report.js";
-import { errorAnnotation } from "../report/workflow-commands.js";
+import { type Annotation, errorAnnotation, formatAnnotationLines } from "../report/workflow-commands.js";
 import type { VerifyReport } from "../verify/verify.js";
 
 export { errorAnnotation };
 
-/** `::error` workflow commands, one per target that is not ok. */
-export function formatAnnotations(r: VerifyReport): string {
-  const lines: string[] = [];
+/** Error annotations, one per target that is not ok. */
+export function verifyAnnotations(r: VerifyReport): Annotation[] {
+  const lines: Annotation[] = [];
   const caches = r.caches.join(", ");
   for (const t of r.targets) {
     let title: string;
@@ -33,7 +33,12 @@ export function formatAnnotations(r: VerifyReport): string {
         msg = `${t.attr} (${t.system}) failed to evaluate: ${t.error ?? ""}`;
         break;
     }
-    lines.push(errorAnnotation(title, msg));
+    lines.push({ title, message: msg });
   }
-  return lines.length > 0 ? `${lines.join("\n")}\n` : "";
+  return lines;
+}
+
+/** `::error` workflow commands, one per target that is not ok. */
+export function formatAnnotations(r: VerifyReport): string {
+  return formatAnnotationLines(verifyAnnotations(r));
 }

@@ -1,3 +1,4 @@
+import { formatDuration } from "../util/quantity.js";
 import type { TargetCheck, TargetStatus, VerifyReport } from "../verify/verify.js";
 import { bySystem } from "./by-system.js";
 
@@ -97,4 +98,17 @@ export function formatMarkdownSummary(r: VerifyReport): string {
 /** The `--json` document. */
 export function reportJson(r: VerifyReport): unknown {
   return r;
+}
+
+/** The line that says `verify --wait` is still waiting (CI logs are not terminals: always printed). */
+export function waitProgressLine(p: {
+  incomplete: number;
+  total: number;
+  nextInMs: number;
+  remainingMs: number;
+}): string {
+  return (
+    `${p.incomplete} of ${p.total} targets not yet in the cache; ` +
+    `checking again in ${formatDuration(p.nextInMs)} (gives up in ${formatDuration(p.remainingMs)})`
+  );
 }

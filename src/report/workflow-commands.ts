@@ -7,3 +7,14 @@ const escProp = (s: string) => escData(s).replace(/:/g, "%3A").replace(/,/g, "%2
 export function errorAnnotation(title: string, message: string): string {
   return `::error title=${escProp(title)}::${escData(message)}`;
 }
+
+/** An error annotation as data: the CLI prints it as a workflow command, the Action hands it to core.error. */
+export interface Annotation {
+  title: string;
+  message: string;
+}
+
+/** `::error` lines, one per annotation, newline terminated (empty when there are none). */
+export function formatAnnotationLines(list: readonly Annotation[]): string {
+  return list.map((a) => `${errorAnnotation(a.title, a.message)}\n`).join("");
+}

@@ -15,9 +15,21 @@ export function runCli(
   args: string[],
   opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<CliResult> {
+  return runNode(NIXCACHE_BIN, args, opts);
+}
+
+/**
+ * Runs a script under this `node` without blocking the event loop, capturing everything. The
+ * child's environment is `baseEnv` (default this process's) with `env` over it.
+ */
+export function runNode(
+  script: string,
+  args: string[],
+  opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; baseEnv?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [NIXCACHE_BIN, ...args], {
-      env: { ...process.env, ...opts.env },
+    const child = spawn(process.execPath, [script, ...args], {
+      env: { ...(opts.baseEnv ?? process.env), ...opts.env },
       cwd: opts.cwd,
       stdio: ["pipe", "pipe", "pipe"],
     });

@@ -1,0 +1,263 @@
+import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
+import {
+  NixcacheError
+} from "./chunk-UYTMGDW4.mjs";
+
+// node_modules/yocto-queue/index.js
+var Node = class {
+  value;
+  next;
+  constructor(value) {
+    this.value = value;
+  }
+};
+var Queue = class {
+  #head;
+  #tail;
+  #size;
+  constructor() {
+    this.clear();
+  }
+  enqueue(value) {
+    const node = new Node(value);
+    if (this.#head) {
+      this.#tail.next = node;
+      this.#tail = node;
+    } else {
+      this.#head = node;
+      this.#tail = node;
+    }
+    this.#size++;
+  }
+  dequeue() {
+    const current = this.#head;
+    if (!current) {
+      return;
+    }
+    this.#head = this.#head.next;
+    this.#size--;
+    if (!this.#head) {
+      this.#tail = void 0;
+    }
+    return current.value;
+  }
+  peek() {
+    if (!this.#head) {
+      return;
+    }
+    return this.#head.value;
+  }
+  clear() {
+    this.#head = void 0;
+    this.#tail = void 0;
+    this.#size = 0;
+  }
+  get size() {
+    return this.#size;
+  }
+  *[Symbol.iterator]() {
+    let current = this.#head;
+    while (current) {
+      yield current.value;
+      current = current.next;
+    }
+  }
+  *drain() {
+    while (this.#head) {
+      yield this.dequeue();
+    }
+  }
+};
+
+// node_modules/p-limit/index.js
+function pLimit(concurrency) {
+  let rejectOnClear = false;
+  if (typeof concurrency === "object") {
+    ({ concurrency, rejectOnClear = false } = concurrency);
+  }
+  validateConcurrency(concurrency);
+  if (typeof rejectOnClear !== "boolean") {
+    throw new TypeError("Expected `rejectOnClear` to be a boolean");
+  }
+  const queue = new Queue();
+  let activeCount = 0;
+  const resumeNext = () => {
+    if (activeCount < concurrency && queue.size > 0) {
+      activeCount++;
+      queue.dequeue().run();
+    }
+  };
+  const next = () => {
+    activeCount--;
+    resumeNext();
+  };
+  const run = async (function_, resolve, arguments_) => {
+    const result = (async () => function_(...arguments_))();
+    resolve(result);
+    try {
+      await result;
+    } catch {
+    }
+    next();
+  };
+  const enqueue = (function_, resolve, reject, arguments_) => {
+    const queueItem = { reject };
+    new Promise((internalResolve) => {
+      queueItem.run = internalResolve;
+      queue.enqueue(queueItem);
+    }).then(run.bind(void 0, function_, resolve, arguments_));
+    if (activeCount < concurrency) {
+      resumeNext();
+    }
+  };
+  const generator = (function_, ...arguments_) => new Promise((resolve, reject) => {
+    enqueue(function_, resolve, reject, arguments_);
+  });
+  Object.defineProperties(generator, {
+    activeCount: {
+      get: () => activeCount
+    },
+    pendingCount: {
+      get: () => queue.size
+    },
+    clearQueue: {
+      value() {
+        if (!rejectOnClear) {
+          queue.clear();
+          return;
+        }
+        const abortError = AbortSignal.abort().reason;
+        while (queue.size > 0) {
+          queue.dequeue().reject(abortError);
+        }
+      }
+    },
+    concurrency: {
+      get: () => concurrency,
+      set(newConcurrency) {
+        validateConcurrency(newConcurrency);
+        concurrency = newConcurrency;
+        queueMicrotask(() => {
+          while (activeCount < concurrency && queue.size > 0) {
+            resumeNext();
+          }
+        });
+      }
+    },
+    map: {
+      async value(iterable, function_) {
+        const promises = [];
+        try {
+          Array.from(iterable, (value, index) => {
+            const promise = generator(function_, value, index);
+            promises.push(promise);
+            return promise;
+          });
+        } catch (error) {
+          for (const promise of promises) {
+            promise.catch(() => {
+            });
+          }
+          throw error;
+        }
+        return Promise.all(promises);
+      }
+    }
+  });
+  return generator;
+}
+function validateConcurrency(concurrency) {
+  if (!((Number.isInteger(concurrency) || concurrency === Number.POSITIVE_INFINITY) && concurrency > 0)) {
+    throw new TypeError("Expected `concurrency` to be a number from 1 and up");
+  }
+}
+
+// src/util/limiter.ts
+function limiter(concurrency) {
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+  const limit = pLimit(concurrency);
+  return {
+    run: (fn) => limit(fn),
+    get active() {
+      return limit.activeCount;
+    },
+    get pending() {
+      return limit.pendingCount;
+    },
+    concurrency
+  };
+}
+function mapLimit(items, concurrency, fn) {
+  const l = limiter(concurrency);
+  return Promise.all(Array.from(items, (item, i) => l.run(() => fn(item, i))));
+}
+
+// src/http/netrc.ts
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+function parseNetrc(text) {
+  const entries = [];
+  const lines = text.split("\n");
+  let cur;
+  for (let i = 0; i < lines.length; i++) {
+    const toks = (lines[i] ?? "").trim().split(/\s+/).filter(Boolean);
+    for (let j = 0; j < toks.length; j++) {
+      const t = toks[j];
+      const next = () => toks[++j];
+      if (t === "machine") {
+        cur = { machine: next() ?? "" };
+        entries.push(cur);
+      } else if (t === "default") {
+        cur = { machine: null };
+        entries.push(cur);
+      } else if (t === "login" && cur) cur.login = next();
+      else if (t === "password" && cur) cur.password = next();
+      else if (t === "account" && cur) next();
+      else if (t === "macdef") {
+        while (i + 1 < lines.length && (lines[i + 1] ?? "").trim() !== "") i++;
+        break;
+      }
+    }
+  }
+  return entries;
+}
+function netrcLookup(entries, host) {
+  return entries.find((e) => e.machine === host) ?? entries.find((e) => e.machine === null);
+}
+function defaultNetrcFile(env = process.env) {
+  const confDir = env.NIX_CONF_DIR ?? "/etc/nix";
+  const sources = [env.NIX_CONFIG ?? ""];
+  const xdg = env.XDG_CONFIG_HOME ?? join(homedir(), ".config");
+  for (const f of [join(xdg, "nix", "nix.conf"), join(confDir, "nix.conf")]) {
+    try {
+      sources.push(readFileSync(f, "utf8"));
+    } catch {
+    }
+  }
+  for (const text of sources) {
+    const m = /^\s*netrc-file\s*=\s*(\S+)\s*$/m.exec(text);
+    if (m?.[1]) return m[1];
+  }
+  return join(confDir, "netrc");
+}
+function readNetrcCredentials(file, host) {
+  let text;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    if (e.code === "ENOENT") return void 0;
+    throw new NixcacheError("usage", `cannot read netrc file ${file}: ${e.message}`);
+  }
+  const entry = netrcLookup(parseNetrc(text), host);
+  if (!entry?.password) return void 0;
+  return { login: entry.login ?? "", password: entry.password };
+}
+
+export {
+  limiter,
+  mapLimit,
+  defaultNetrcFile,
+  readNetrcCredentials
+};

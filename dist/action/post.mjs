@@ -1,0 +1,11 @@
+import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
+import {
+  post
+} from "./chunk-2UQZXPI5.mjs";
+import "./chunk-GRXTCMVS.mjs";
+import "./chunk-MKGLEJX7.mjs";
+import "./chunk-R5SEV3YO.mjs";
+import "./chunk-UYTMGDW4.mjs";
+
+// src/action/post.ts
+await post();

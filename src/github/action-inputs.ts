@@ -1,0 +1,150 @@
+// The nixcache Action's inputs (action.yml) and the run's context, read with @actions/core. The
+// token and the signing key are masked (`::add-mask::`) as the very first thing, before anything
+// that could print them.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import * as core from "@actions/core";
+import { NixcacheError } from "../util/errors.js";
+
+export const ACTION_COMMANDS = ["build", "push", "verify", "ci"] as const;
+export type ActionCommand = (typeof ACTION_COMMANDS)[number];
+
+export interface ActionInputs {
+  command: ActionCommand;
+  caches: string[];
+  token?: string;
+  /** A Nix secret key, `name:base64` (the text, as a secret holds it). */
+  signingKey?: string;
+  config?: string;
+  flake: string;
+  upstreams: string[];
+  extraArgs: string[];
+}
+
+/** Reads the inputs; the token and key are masked before anything else is printed. */
+export function readActionInputs(): ActionInputs {
+  const token = core.getInput("token");
+  const signingKey = core.getInput("signing-key");
+  if (token) core.setSecret(token);
+  if (signingKey) {
+    core.setSecret(signingKey);
+    // The secret half alone too: a message could quote just that.
+    const secret = signingKey.slice(signingKey.indexOf(":") + 1);
+    if (secret && secret !== signingKey) core.setSecret(secret);
+  }
+  const command = core.getInput("command") || "build";
+  if (!(ACTION_COMMANDS as readonly string[]).includes(command))
+    throw new NixcacheError(
+      "usage",
+      `input command: ${JSON.stringify(command)} is not one of ${ACTION_COMMANDS.join(", ")}`,
+    );
+  const lines = (name: string) =>
+    core
+      .getMultilineInput(name)
+      .map((l) => l.trim())
+      .filter(Boolean);
+  const out: ActionInputs = {
+    command: command as ActionCommand,
+    caches: lines("cache"),
+    flake: core.getInput("flake") || ".",
+    upstreams: lines("upstream"),
+    extraArgs: core.getInput("extra-args").split(/\s+/).filter(Boolean),
+  };
+  if (token) out.token = token;
+  if (signingKey) out.signingKey = signingKey;
+  const config = core.getInput("config");
+  if (config) out.config = config;
+  return out;
+}
+
+/** The flags `extra-args` may carry, per command (anything else is refused, naming it). */
+const FLAGS = {
+  build: {
+    "keep-going": { type: "boolean" },
+    "require-push": { type: "boolean" },
+    "no-upstream-filter": { type: "boolean" },
+    system: { type: "string", multiple: true },
+    branch: { type: "string" },
+    "trusted-key": { type: "string", multiple: true },
+    "upstream-key": { type: "string", multiple: true },
+    "max-jobs": { type: "string" },
+    cores: { type: "string" },
+    compression: { type: "string" },
+    "compression-level": { type: "string" },
+    jobs: { type: "string" },
+    "cachix-api": { type: "string" },
+    "log-dir": { type: "string" },
+  },
+  verify: {
+    closure: { type: "boolean" },
+    wait: { type: "string" },
+    interval: { type: "string" },
+    system: { type: "string", multiple: true },
+    branch: { type: "string" },
+    "trusted-key": { type: "string", multiple: true },
+    concurrency: { type: "string" },
+    "cachix-api": { type: "string" },
+  },
+  push: {
+    compression: { type: "string" },
+    "compression-level": { type: "string" },
+    jobs: { type: "string" },
+    "cachix-api": { type: "string" },
+  },
+} as const;
+
+export type ExtraArgs = {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+};
+
+/** Parses `extra-args` (whitespace-separated, like the CLI's flags) for `command`. */
+export function parseExtraArgs(command: ActionCommand, args: readonly string[]): ExtraArgs {
+  const options = command === "ci" ? { ...FLAGS.build, ...FLAGS.verify } : FLAGS[command];
+  try {
+    const r = parseArgs({ args: [...args], options, strict: true, allowPositionals: command === "push" });
+    return { values: r.values as ExtraArgs["values"], positionals: r.positionals };
+  } catch (e) {
+    throw new NixcacheError("usage", `input extra-args: ${(e as Error).message}`);
+  }
+}
+
+/** What the run is: the event and, for a pull request, whether it comes from a fork. */
+export interface RunContext {
+  event: string;
+  /** A pull request from another repository: GitHub gives it no secrets. */
+  forkPullRequest: boolean;
+  /** The branch being built (garnix.yaml `branch:` sections), when there is one. */
+  branch?: string;
+  /** Where the report and other files of this job go. */
+  tempDir: string;
+}
+
+interface EventPayload {
+  pull_request?: { head?: { repo?: { full_name?: string } | null } };
+  workflow_run?: { head_branch?: string };
+}
+
+export function runContext(env: NodeJS.ProcessEnv = process.env): RunContext {
+  let payload: EventPayload = {};
+  if (env.GITHUB_EVENT_PATH) {
+    try {
+      payload = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, "utf8")) as EventPayload;
+    } catch {}
+  }
+  const event = env.GITHUB_EVENT_NAME ?? "";
+  const head = payload.pull_request?.head?.repo?.full_name;
+  const forkPullRequest =
+    event.startsWith("pull_request") && (head === undefined || head !== env.GITHUB_REPOSITORY);
+  const ctx: RunContext = {
+    event,
+    forkPullRequest,
+    tempDir: env.RUNNER_TEMP || "/tmp",
+  };
+  const branch =
+    env.GITHUB_HEAD_REF ||
+    payload.workflow_run?.head_branch ||
+    (env.GITHUB_REF?.startsWith("refs/heads/") ? env.GITHUB_REF.slice("refs/heads/".length) : undefined);
+  if (branch) ctx.branch = branch;
+  return ctx;
+}
