@@ -4,39 +4,47 @@ import {
   cacheToken,
   cachixApiUrl,
   cachixToken,
-  external_exports,
   parseSigningKey
-} from "./chunk-GRXTCMVS.mjs";
+} from "./chunk-QXQIJIR4.mjs";
+import {
+  NixCommandError,
+  PushSession,
+  planPush,
+  queryPathInfos,
+  resolveStorePath,
+  runNix,
+  runNixProgram
+} from "./chunk-X5TRHF7O.mjs";
+import {
+  external_exports
+} from "./chunk-IP6XW7U6.mjs";
 import {
   defaultNetrcFile,
   limiter,
   mapLimit
-} from "./chunk-MKGLEJX7.mjs";
+} from "./chunk-6XG6BMJ5.mjs";
 import {
   require_undici
-} from "./chunk-R5SEV3YO.mjs";
+} from "./chunk-RF5ZVBA4.mjs";
+import {
+  compressionUnsupported,
+  defaultCompression,
+  parseCompression
+} from "./chunk-ZZWQQJ6G.mjs";
 import {
   DEFAULT_STORE_DIR,
   NixcacheError,
   __commonJS,
   __require,
   __toESM,
-  compressionUnsupported,
-  defaultCompression,
-  encodeNar,
+  errorCode,
   errorMessage,
-  formatHashNix32,
-  hashEquals,
-  narInfoFingerprint,
-  parseCompression,
-  parseHash,
   parsePublicKey,
   parseStorePath,
   parseStorePathBase,
   publicKeyOf,
-  signDetached,
   verifyNarInfo
-} from "./chunk-UYTMGDW4.mjs";
+} from "./chunk-RWGQ7TF5.mjs";
 
 // node_modules/tunnel/lib/tunnel.js
 var require_tunnel = __commonJS({
@@ -354,8 +362,8 @@ var require_errors = __commonJS({
     "use strict";
     var kUndiciError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR");
     var UndiciError = class extends Error {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "UndiciError";
         this.code = "UND_ERR";
       }
@@ -366,10 +374,10 @@ var require_errors = __commonJS({
     };
     var kConnectTimeoutError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_CONNECT_TIMEOUT");
     var ConnectTimeoutError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "ConnectTimeoutError";
-        this.message = message2 || "Connect Timeout Error";
+        this.message = message || "Connect Timeout Error";
         this.code = "UND_ERR_CONNECT_TIMEOUT";
       }
       static [Symbol.hasInstance](instance) {
@@ -379,10 +387,10 @@ var require_errors = __commonJS({
     };
     var kHeadersTimeoutError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HEADERS_TIMEOUT");
     var HeadersTimeoutError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "HeadersTimeoutError";
-        this.message = message2 || "Headers Timeout Error";
+        this.message = message || "Headers Timeout Error";
         this.code = "UND_ERR_HEADERS_TIMEOUT";
       }
       static [Symbol.hasInstance](instance) {
@@ -392,10 +400,10 @@ var require_errors = __commonJS({
     };
     var kHeadersOverflowError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HEADERS_OVERFLOW");
     var HeadersOverflowError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "HeadersOverflowError";
-        this.message = message2 || "Headers Overflow Error";
+        this.message = message || "Headers Overflow Error";
         this.code = "UND_ERR_HEADERS_OVERFLOW";
       }
       static [Symbol.hasInstance](instance) {
@@ -405,10 +413,10 @@ var require_errors = __commonJS({
     };
     var kBodyTimeoutError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_BODY_TIMEOUT");
     var BodyTimeoutError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "BodyTimeoutError";
-        this.message = message2 || "Body Timeout Error";
+        this.message = message || "Body Timeout Error";
         this.code = "UND_ERR_BODY_TIMEOUT";
       }
       static [Symbol.hasInstance](instance) {
@@ -418,10 +426,10 @@ var require_errors = __commonJS({
     };
     var kResponseStatusCodeError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RESPONSE_STATUS_CODE");
     var ResponseStatusCodeError = class extends UndiciError {
-      constructor(message2, statusCode, headers, body) {
-        super(message2);
+      constructor(message, statusCode, headers, body) {
+        super(message);
         this.name = "ResponseStatusCodeError";
-        this.message = message2 || "Response Status Code Error";
+        this.message = message || "Response Status Code Error";
         this.code = "UND_ERR_RESPONSE_STATUS_CODE";
         this.body = body;
         this.status = statusCode;
@@ -435,10 +443,10 @@ var require_errors = __commonJS({
     };
     var kInvalidArgumentError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_INVALID_ARG");
     var InvalidArgumentError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "InvalidArgumentError";
-        this.message = message2 || "Invalid Argument Error";
+        this.message = message || "Invalid Argument Error";
         this.code = "UND_ERR_INVALID_ARG";
       }
       static [Symbol.hasInstance](instance) {
@@ -448,10 +456,10 @@ var require_errors = __commonJS({
     };
     var kInvalidReturnValueError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_INVALID_RETURN_VALUE");
     var InvalidReturnValueError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "InvalidReturnValueError";
-        this.message = message2 || "Invalid Return Value Error";
+        this.message = message || "Invalid Return Value Error";
         this.code = "UND_ERR_INVALID_RETURN_VALUE";
       }
       static [Symbol.hasInstance](instance) {
@@ -461,10 +469,10 @@ var require_errors = __commonJS({
     };
     var kAbortError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_ABORT");
     var AbortError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "AbortError";
-        this.message = message2 || "The operation was aborted";
+        this.message = message || "The operation was aborted";
         this.code = "UND_ERR_ABORT";
       }
       static [Symbol.hasInstance](instance) {
@@ -474,10 +482,10 @@ var require_errors = __commonJS({
     };
     var kRequestAbortedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_ABORTED");
     var RequestAbortedError = class extends AbortError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "AbortError";
-        this.message = message2 || "Request aborted";
+        this.message = message || "Request aborted";
         this.code = "UND_ERR_ABORTED";
       }
       static [Symbol.hasInstance](instance) {
@@ -487,10 +495,10 @@ var require_errors = __commonJS({
     };
     var kInformationalError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_INFO");
     var InformationalError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "InformationalError";
-        this.message = message2 || "Request information";
+        this.message = message || "Request information";
         this.code = "UND_ERR_INFO";
       }
       static [Symbol.hasInstance](instance) {
@@ -500,10 +508,10 @@ var require_errors = __commonJS({
     };
     var kRequestContentLengthMismatchError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_REQ_CONTENT_LENGTH_MISMATCH");
     var RequestContentLengthMismatchError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "RequestContentLengthMismatchError";
-        this.message = message2 || "Request body length does not match content-length header";
+        this.message = message || "Request body length does not match content-length header";
         this.code = "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH";
       }
       static [Symbol.hasInstance](instance) {
@@ -513,10 +521,10 @@ var require_errors = __commonJS({
     };
     var kResponseContentLengthMismatchError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RES_CONTENT_LENGTH_MISMATCH");
     var ResponseContentLengthMismatchError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "ResponseContentLengthMismatchError";
-        this.message = message2 || "Response body length does not match content-length header";
+        this.message = message || "Response body length does not match content-length header";
         this.code = "UND_ERR_RES_CONTENT_LENGTH_MISMATCH";
       }
       static [Symbol.hasInstance](instance) {
@@ -526,10 +534,10 @@ var require_errors = __commonJS({
     };
     var kClientDestroyedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_DESTROYED");
     var ClientDestroyedError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "ClientDestroyedError";
-        this.message = message2 || "The client is destroyed";
+        this.message = message || "The client is destroyed";
         this.code = "UND_ERR_DESTROYED";
       }
       static [Symbol.hasInstance](instance) {
@@ -539,10 +547,10 @@ var require_errors = __commonJS({
     };
     var kClientClosedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_CLOSED");
     var ClientClosedError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "ClientClosedError";
-        this.message = message2 || "The client is closed";
+        this.message = message || "The client is closed";
         this.code = "UND_ERR_CLOSED";
       }
       static [Symbol.hasInstance](instance) {
@@ -552,10 +560,10 @@ var require_errors = __commonJS({
     };
     var kSocketError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_SOCKET");
     var SocketError = class extends UndiciError {
-      constructor(message2, socket) {
-        super(message2);
+      constructor(message, socket) {
+        super(message);
         this.name = "SocketError";
-        this.message = message2 || "Socket error";
+        this.message = message || "Socket error";
         this.code = "UND_ERR_SOCKET";
         this.socket = socket;
       }
@@ -566,10 +574,10 @@ var require_errors = __commonJS({
     };
     var kNotSupportedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_NOT_SUPPORTED");
     var NotSupportedError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "NotSupportedError";
-        this.message = message2 || "Not supported error";
+        this.message = message || "Not supported error";
         this.code = "UND_ERR_NOT_SUPPORTED";
       }
       static [Symbol.hasInstance](instance) {
@@ -579,10 +587,10 @@ var require_errors = __commonJS({
     };
     var kBalancedPoolMissingUpstreamError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_BPL_MISSING_UPSTREAM");
     var BalancedPoolMissingUpstreamError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "MissingUpstreamError";
-        this.message = message2 || "No upstream has been added to the BalancedPool";
+        this.message = message || "No upstream has been added to the BalancedPool";
         this.code = "UND_ERR_BPL_MISSING_UPSTREAM";
       }
       static [Symbol.hasInstance](instance) {
@@ -592,8 +600,8 @@ var require_errors = __commonJS({
     };
     var kHTTPParserError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HTTP_PARSER");
     var HTTPParserError = class extends Error {
-      constructor(message2, code, data) {
-        super(message2);
+      constructor(message, code, data) {
+        super(message);
         this.name = "HTTPParserError";
         this.code = code ? `HPE_${code}` : void 0;
         this.data = data ? data.toString() : void 0;
@@ -605,10 +613,10 @@ var require_errors = __commonJS({
     };
     var kResponseExceededMaxSizeError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RES_EXCEEDED_MAX_SIZE");
     var ResponseExceededMaxSizeError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "ResponseExceededMaxSizeError";
-        this.message = message2 || "Response content exceeded max size";
+        this.message = message || "Response content exceeded max size";
         this.code = "UND_ERR_RES_EXCEEDED_MAX_SIZE";
       }
       static [Symbol.hasInstance](instance) {
@@ -618,10 +626,10 @@ var require_errors = __commonJS({
     };
     var kRequestRetryError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_REQ_RETRY");
     var RequestRetryError = class extends UndiciError {
-      constructor(message2, code, { headers, data }) {
-        super(message2);
+      constructor(message, code, { headers, data }) {
+        super(message);
         this.name = "RequestRetryError";
-        this.message = message2 || "Request retry error";
+        this.message = message || "Request retry error";
         this.code = "UND_ERR_REQ_RETRY";
         this.statusCode = code;
         this.data = data;
@@ -634,10 +642,10 @@ var require_errors = __commonJS({
     };
     var kResponseError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RESPONSE");
     var ResponseError = class extends UndiciError {
-      constructor(message2, code, { headers, data }) {
-        super(message2);
+      constructor(message, code, { headers, data }) {
+        super(message);
         this.name = "ResponseError";
-        this.message = message2 || "Response error";
+        this.message = message || "Response error";
         this.code = "UND_ERR_RESPONSE";
         this.statusCode = code;
         this.data = data;
@@ -650,10 +658,10 @@ var require_errors = __commonJS({
     };
     var kSecureProxyConnectionError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_PRX_TLS");
     var SecureProxyConnectionError = class extends UndiciError {
-      constructor(cause, message2, options) {
-        super(message2, { cause, ...options ?? {} });
+      constructor(cause, message, options) {
+        super(message, { cause, ...options ?? {} });
         this.name = "SecureProxyConnectionError";
-        this.message = message2 || "Secure Proxy Connection failed";
+        this.message = message || "Secure Proxy Connection failed";
         this.code = "UND_ERR_PRX_TLS";
         this.cause = cause;
       }
@@ -664,10 +672,10 @@ var require_errors = __commonJS({
     };
     var kMessageSizeExceededError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_WS_MESSAGE_SIZE_EXCEEDED");
     var MessageSizeExceededError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "MessageSizeExceededError";
-        this.message = message2 || "Max decompressed message size exceeded";
+        this.message = message || "Max decompressed message size exceeded";
         this.code = "UND_ERR_WS_MESSAGE_SIZE_EXCEEDED";
       }
       static [Symbol.hasInstance](instance) {
@@ -2678,14 +2686,14 @@ var require_connect = __commonJS({
       if (socket == null) {
         return;
       }
-      let message2 = "Connect Timeout Error";
+      let message = "Connect Timeout Error";
       if (Array.isArray(socket.autoSelectFamilyAttemptedAddresses)) {
-        message2 += ` (attempted addresses: ${socket.autoSelectFamilyAttemptedAddresses.join(", ")},`;
+        message += ` (attempted addresses: ${socket.autoSelectFamilyAttemptedAddresses.join(", ")},`;
       } else {
-        message2 += ` (attempted address: ${opts.hostname}:${opts.port},`;
+        message += ` (attempted address: ${opts.hostname}:${opts.port},`;
       }
-      message2 += ` timeout: ${opts.timeout}ms)`;
-      util.destroy(socket, new ConnectTimeoutError(message2));
+      message += ` timeout: ${opts.timeout}ms)`;
+      util.destroy(socket, new ConnectTimeoutError(message));
     }
     module.exports = buildConnector;
   }
@@ -3667,15 +3675,15 @@ var require_webidl = __commonJS({
     webidl.converters = {};
     webidl.util = {};
     webidl.errors = {};
-    webidl.errors.exception = function(message2) {
-      return new TypeError(`${message2.header}: ${message2.message}`);
+    webidl.errors.exception = function(message) {
+      return new TypeError(`${message.header}: ${message.message}`);
     };
     webidl.errors.conversionFailed = function(context) {
       const plural = context.types.length === 1 ? "" : " one of";
-      const message2 = `${context.argument} could not be converted to${plural}: ${context.types.join(", ")}.`;
+      const message = `${context.argument} could not be converted to${plural}: ${context.types.join(", ")}.`;
       return webidl.errors.exception({
         header: context.prefix,
-        message: message2
+        message
       });
     };
     webidl.errors.invalidArgument = function(context) {
@@ -6000,12 +6008,12 @@ var require_client_h1 = __commonJS({
           return new ResponseContentLengthMismatchError();
         }
         const ptr = llhttp.llhttp_get_error_reason(this.ptr);
-        let message2 = "";
+        let message = "";
         if (ptr) {
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
-          message2 = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
+          message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message2, constants3.ERROR[ret], data);
+        return new HTTPParserError(message, constants3.ERROR[ret], data);
       }
       destroy() {
         assert(this.ptr != null);
@@ -9763,9 +9771,9 @@ var require_util3 = __commonJS({
         chunks = [];
         length = 0;
       }
-      const message2 = `Response status code ${statusCode}${statusMessage ? `: ${statusMessage}` : ""}`;
+      const message = `Response status code ${statusCode}${statusMessage ? `: ${statusMessage}` : ""}`;
       if (statusCode === 204 || !contentType || !length) {
-        queueMicrotask(() => callback(new ResponseStatusCodeError(message2, statusCode, headers)));
+        queueMicrotask(() => callback(new ResponseStatusCodeError(message, statusCode, headers)));
         return;
       }
       const stackTraceLimit = Error.stackTraceLimit;
@@ -9781,7 +9789,7 @@ var require_util3 = __commonJS({
       } finally {
         Error.stackTraceLimit = stackTraceLimit;
       }
-      queueMicrotask(() => callback(new ResponseStatusCodeError(message2, statusCode, headers, payload)));
+      queueMicrotask(() => callback(new ResponseStatusCodeError(message, statusCode, headers, payload)));
     }
     var isContentTypeApplicationJson = (contentType) => {
       return contentType.length > 15 && contentType[11] === "/" && contentType[0] === "a" && contentType[1] === "p" && contentType[2] === "p" && contentType[3] === "l" && contentType[4] === "i" && contentType[5] === "c" && contentType[6] === "a" && contentType[7] === "t" && contentType[8] === "i" && contentType[9] === "o" && contentType[10] === "n" && contentType[12] === "j" && contentType[13] === "s" && contentType[14] === "o" && contentType[15] === "n";
@@ -10608,11 +10616,11 @@ var require_mock_errors = __commonJS({
     var { UndiciError } = require_errors();
     var kMockNotMatchedError = /* @__PURE__ */ Symbol.for("undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED");
     var MockNotMatchedError = class _MockNotMatchedError extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         Error.captureStackTrace(this, _MockNotMatchedError);
         this.name = "MockNotMatchedError";
-        this.message = message2 || "The request does not match any registered mock dispatches";
+        this.message = message || "The request does not match any registered mock dispatches";
         this.code = "UND_MOCK_ERR_MOCK_NOT_MATCHED";
       }
       static [Symbol.hasInstance](instance) {
@@ -18261,15 +18269,15 @@ var require_websocket = __commonJS({
       this.ws[kResponse].socket.resume();
     }
     function onParserError(err) {
-      let message2;
+      let message;
       let code;
       if (err instanceof CloseEvent) {
-        message2 = err.reason;
+        message = err.reason;
         code = err.code;
       } else {
-        message2 = err.message;
+        message = err.message;
       }
-      fireEvent("error", this, () => new ErrorEvent("error", { error: err, message: message2 }));
+      fireEvent("error", this, () => new ErrorEvent("error", { error: err, message }));
       closeWebSocketConnection(this, code);
     }
     module.exports = {
@@ -22826,22 +22834,22 @@ var require_errors2 = __commonJS({
   "node_modules/yaml/dist/errors.js"(exports) {
     "use strict";
     var YAMLError = class extends Error {
-      constructor(name, pos, code, message2) {
+      constructor(name, pos, code, message) {
         super();
         this.name = name;
         this.code = code;
-        this.message = message2;
+        this.message = message;
         this.pos = pos;
       }
     };
     var YAMLParseError2 = class extends YAMLError {
-      constructor(pos, code, message2) {
-        super("YAMLParseError", pos, code, message2);
+      constructor(pos, code, message) {
+        super("YAMLParseError", pos, code, message);
       }
     };
     var YAMLWarning = class extends YAMLError {
-      constructor(pos, code, message2) {
-        super("YAMLWarning", pos, code, message2);
+      constructor(pos, code, message) {
+        super("YAMLWarning", pos, code, message);
       }
     };
     var prettifyError = (src, lc) => (error2) => {
@@ -23521,8 +23529,8 @@ var require_compose_collection = __commonJS({
         const { anchor, newlineAfterProp: nl } = props;
         const lastProp = anchor && tagToken ? anchor.offset > tagToken.offset ? anchor : tagToken : anchor ?? tagToken;
         if (lastProp && (!nl || nl.offset < lastProp.offset)) {
-          const message2 = "Missing newline after block sequence props";
-          onError(lastProp, "MISSING_CHAR", message2);
+          const message = "Missing newline after block sequence props";
+          onError(lastProp, "MISSING_CHAR", message);
         }
       }
       const expType = token.type === "block-map" ? "map" : token.type === "block-seq" ? "seq" : token.start.source === "{" ? "map" : "seq";
@@ -23594,15 +23602,15 @@ var require_resolve_block_scalar = __commonJS({
             trimIndent = indent.length;
         } else {
           if (indent.length < trimIndent) {
-            const message2 = "Block scalars with more-indented leading empty lines must use an explicit indentation indicator";
-            onError(offset + indent.length, "MISSING_CHAR", message2);
+            const message = "Block scalars with more-indented leading empty lines must use an explicit indentation indicator";
+            onError(offset + indent.length, "MISSING_CHAR", message);
           }
           if (header.indent === 0)
             trimIndent = indent.length;
           contentStart = i;
           if (trimIndent === 0 && !ctx.atRoot) {
-            const message2 = "Block scalar values in collections must be indented";
-            onError(offset, "BAD_INDENT", message2);
+            const message = "Block scalar values in collections must be indented";
+            onError(offset, "BAD_INDENT", message);
           }
           break;
         }
@@ -23625,8 +23633,8 @@ var require_resolve_block_scalar = __commonJS({
           content = content.slice(0, -1);
         if (content && indent.length < trimIndent) {
           const src = header.indent ? "explicit indentation indicator" : "first line";
-          const message2 = `Block scalar lines must not be less indented than their ${src}`;
-          onError(offset - content.length - (crlf ? 2 : 1), "BAD_INDENT", message2);
+          const message = `Block scalar lines must not be less indented than their ${src}`;
+          onError(offset - content.length - (crlf ? 2 : 1), "BAD_INDENT", message);
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
@@ -23704,8 +23712,8 @@ var require_resolve_block_scalar = __commonJS({
             break;
           case "comment":
             if (strict && !hasSpace) {
-              const message2 = "Comments must be separated from other tokens by white space characters";
-              onError(token, "MISSING_CHAR", message2);
+              const message = "Comments must be separated from other tokens by white space characters";
+              onError(token, "MISSING_CHAR", message);
             }
             length += token.source.length;
             comment = token.source.substring(1);
@@ -23716,8 +23724,8 @@ var require_resolve_block_scalar = __commonJS({
             break;
           /* istanbul ignore next should not happen */
           default: {
-            const message2 = `Unexpected token in block scalar header: ${token.type}`;
-            onError(token, "UNEXPECTED_TOKEN", message2);
+            const message = `Unexpected token in block scalar header: ${token.type}`;
+            onError(token, "UNEXPECTED_TOKEN", message);
             const ts = token.source;
             if (ts && typeof ts === "string")
               length += ts.length;
@@ -24110,13 +24118,13 @@ var require_compose_node = __commonJS({
             if (anchor)
               node.anchor = anchor.source.substring(1);
           } catch (error2) {
-            const message2 = error2 instanceof Error ? error2.message : String(error2);
-            onError(token, "RESOURCE_EXHAUSTION", message2);
+            const message = error2 instanceof Error ? error2.message : String(error2);
+            onError(token, "RESOURCE_EXHAUSTION", message);
           }
           break;
         default: {
-          const message2 = token.type === "error" ? token.message : `Unsupported token (type: ${token.type})`;
-          onError(token, "UNEXPECTED_TOKEN", message2);
+          const message = token.type === "error" ? token.message : `Unsupported token (type: ${token.type})`;
+          onError(token, "UNEXPECTED_TOKEN", message);
           isSrcToken = false;
         }
       }
@@ -24272,12 +24280,12 @@ var require_composer = __commonJS({
         this.prelude = [];
         this.errors = [];
         this.warnings = [];
-        this.onError = (source, code, message2, warning2) => {
+        this.onError = (source, code, message, warning2) => {
           const pos = getErrorPos(source);
           if (warning2)
-            this.warnings.push(new errors.YAMLWarning(pos, code, message2));
+            this.warnings.push(new errors.YAMLWarning(pos, code, message));
           else
-            this.errors.push(new errors.YAMLParseError(pos, code, message2));
+            this.errors.push(new errors.YAMLParseError(pos, code, message));
         };
         this.directives = new directives.Directives({ version: options.version || "1.2" });
         this.options = options;
@@ -24347,10 +24355,10 @@ ${cb}` : comment;
           console.dir(token, { depth: null });
         switch (token.type) {
           case "directive":
-            this.directives.add(token.source, (offset, message2, warning2) => {
+            this.directives.add(token.source, (offset, message, warning2) => {
               const pos = getErrorPos(token);
               pos[0] += offset;
-              this.onError(pos, "BAD_DIRECTIVE", message2, warning2);
+              this.onError(pos, "BAD_DIRECTIVE", message, warning2);
             });
             this.prelude.push(token.source);
             this.atDirectives = true;
@@ -24439,12 +24447,12 @@ var require_cst_scalar = __commonJS({
     var stringifyString = require_stringifyString();
     function resolveAsScalar(token, strict = true, onError) {
       if (token) {
-        const _onError = (pos, code, message2) => {
+        const _onError = (pos, code, message) => {
           const offset = typeof pos === "number" ? pos : Array.isArray(pos) ? pos[0] : pos.offset;
           if (onError)
-            onError(offset, code, message2);
+            onError(offset, code, message);
           else
-            throw new errors.YAMLParseError([offset, offset + 1], code, message2);
+            throw new errors.YAMLParseError([offset, offset + 1], code, message);
         };
         switch (token.type) {
           case "scalar":
@@ -25604,8 +25612,8 @@ var require_parser = __commonJS({
         }
         const type = cst.tokenType(source);
         if (!type) {
-          const message2 = `Not a YAML token: ${source}`;
-          yield* this.pop({ type: "error", offset: this.offset, message: message2, source });
+          const message = `Not a YAML token: ${source}`;
+          yield* this.pop({ type: "error", offset: this.offset, message, source });
           this.offset += source.length;
         } else if (type === "scalar") {
           this.atNewLine = false;
@@ -25695,8 +25703,8 @@ var require_parser = __commonJS({
       *pop(error2) {
         const token = error2 ?? this.stack.pop();
         if (!token) {
-          const message2 = "Tried to pop an empty stack";
-          yield { type: "error", offset: this.offset, source: "", message: message2 };
+          const message = "Tried to pop an empty stack";
+          yield { type: "error", offset: this.offset, source: "", message };
         } else if (this.stack.length === 0) {
           yield token;
         } else {
@@ -26514,22 +26522,22 @@ function toCommandProperties(annotationProperties) {
 }
 
 // node_modules/@actions/core/lib/command.js
-function issueCommand(command, properties, message2) {
-  const cmd = new Command(command, properties, message2);
+function issueCommand(command, properties, message) {
+  const cmd = new Command(command, properties, message);
   process.stdout.write(cmd.toString() + os.EOL);
 }
-function issue(name, message2 = "") {
-  issueCommand(name, {}, message2);
+function issue(name, message = "") {
+  issueCommand(name, {}, message);
 }
 var CMD_STRING = "::";
 var Command = class {
-  constructor(command, properties, message2) {
+  constructor(command, properties, message) {
     if (!command) {
       command = "missing.command";
     }
     this.command = command;
     this.properties = properties;
-    this.message = message2;
+    this.message = message;
   }
   toString() {
     let cmdStr = CMD_STRING + this.command;
@@ -26565,7 +26573,7 @@ function escapeProperty(s) {
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os2 from "os";
-function issueFileCommand(command, message2) {
+function issueFileCommand(command, message) {
   const filePath = process.env[`GITHUB_${command}`];
   if (!filePath) {
     throw new Error(`Unable to find environment variable for file command ${command}`);
@@ -26573,7 +26581,7 @@ function issueFileCommand(command, message2) {
   if (!fs.existsSync(filePath)) {
     throw new Error(`Missing file at path: ${filePath}`);
   }
-  fs.appendFileSync(filePath, `${toCommandValue(message2)}${os2.EOL}`, {
+  fs.appendFileSync(filePath, `${toCommandValue(message)}${os2.EOL}`, {
     encoding: "utf8"
   });
 }
@@ -27009,21 +27017,21 @@ function setOutput(name, value) {
   process.stdout.write(os4.EOL);
   issueCommand("set-output", { name }, toCommandValue(value));
 }
-function setFailed(message2) {
+function setFailed(message) {
   process.exitCode = ExitCode.Failure;
-  error(message2);
+  error(message);
 }
-function error(message2, properties = {}) {
-  issueCommand("error", toCommandProperties(properties), message2 instanceof Error ? message2.toString() : message2);
+function error(message, properties = {}) {
+  issueCommand("error", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
-function warning(message2, properties = {}) {
-  issueCommand("warning", toCommandProperties(properties), message2 instanceof Error ? message2.toString() : message2);
+function warning(message, properties = {}) {
+  issueCommand("warning", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
-function notice(message2, properties = {}) {
-  issueCommand("notice", toCommandProperties(properties), message2 instanceof Error ? message2.toString() : message2);
+function notice(message, properties = {}) {
+  issueCommand("notice", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
-function info(message2) {
-  process.stdout.write(message2 + os4.EOL);
+function info(message) {
+  process.stdout.write(message + os4.EOL);
 }
 function startGroup(name) {
   issue("group", name);
@@ -27057,56 +27065,6 @@ function getState(name) {
 // src/build/build.ts
 import { mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
 import path3 from "node:path";
-
-// src/local-store/nix-command.ts
-import { spawn } from "node:child_process";
-var NixCommandError = class extends NixcacheError {
-  constructor(message2, exitCode, stderr) {
-    super("unavailable", message2);
-    this.exitCode = exitCode;
-    this.stderr = stderr;
-  }
-  exitCode;
-  stderr;
-};
-var NIX_FEATURE_ARGS = ["--extra-experimental-features", "nix-command flakes"];
-function runNixProgram(program, args, opts = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, {
-      cwd: opts.cwd,
-      env: opts.env ?? process.env,
-      stdio: ["pipe", "pipe", "pipe"]
-    });
-    const out = [];
-    const err = [];
-    child.stdout.on("data", (d) => out.push(d));
-    child.stderr.on("data", (d) => {
-      err.push(d);
-      opts.onStderr?.(d);
-    });
-    child.on("error", (e) => {
-      const msg = e.code === "ENOENT" ? `${program} is not installed or not on PATH` : `cannot run ${program}: ${e.message}`;
-      reject(new NixCommandError(msg, null, ""));
-    });
-    child.on("close", (code) => {
-      const stderr = Buffer.concat(err).toString("utf8");
-      if (code === 0) resolve(Buffer.concat(out).toString("utf8"));
-      else {
-        const tail = stderr.trim().split("\n").slice(-15).join("\n");
-        reject(
-          new NixCommandError(`${program} ${args.join(" ")} failed (exit ${code}):
-${tail}`, code, stderr)
-        );
-      }
-    });
-    child.stdin.on("error", () => {
-    });
-    child.stdin.end(opts.input ?? "");
-  });
-}
-function runNix(args, opts = {}) {
-  return runNixProgram("nix", [...NIX_FEATURE_ARGS, ...args], opts);
-}
 
 // src/local-store/nix-config.ts
 var settingSchema = external_exports.union([external_exports.object({ value: external_exports.unknown() }).passthrough(), external_exports.unknown()]);
@@ -27158,7 +27116,7 @@ function buildableSystems(c) {
 }
 
 // src/local-store/realise.ts
-import { spawn as spawn2 } from "node:child_process";
+import { spawn } from "node:child_process";
 var ACT_BUILD = 105;
 var ACT_SUBSTITUTE = 108;
 var RES_BUILD_LOG_LINE = 101;
@@ -27233,7 +27191,7 @@ function realise(drvs, opts) {
       if (e.type === "error") errors.push(e.message);
       opts.onEvent(e);
     });
-    const child = spawn2("nix-store", args, { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn("nix-store", args, { stdio: ["ignore", "ignore", "pipe"] });
     const onAbort = () => child.kill("SIGINT");
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     let rest = "";
@@ -27266,402 +27224,6 @@ async function invalidPaths(paths) {
   return new Set(out.split("\n").filter(Boolean));
 }
 
-// src/local-store/path-info.ts
-import { realpath } from "node:fs/promises";
-var PathInfoError = class extends NixcacheError {
-  constructor(message2, options) {
-    super("failed", message2, options);
-  }
-};
-var entrySchema = external_exports.object({
-  path: external_exports.string().optional(),
-  valid: external_exports.boolean().optional(),
-  narHash: external_exports.string().optional(),
-  narSize: external_exports.number().int().nonnegative().optional(),
-  references: external_exports.array(external_exports.string()).optional(),
-  deriver: external_exports.string().nullable().optional(),
-  signatures: external_exports.array(external_exports.string()).nullable().optional(),
-  // Newest Nix may write the content address as an object; older ones as the text form.
-  ca: external_exports.union([external_exports.string(), external_exports.null(), external_exports.record(external_exports.string(), external_exports.unknown())]).optional()
-});
-var oldShape = external_exports.array(entrySchema);
-var newShape = external_exports.record(external_exports.string(), entrySchema.nullable());
-function parsePathInfoJson(text, storeDir = DEFAULT_STORE_DIR) {
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new PathInfoError(`nix path-info printed invalid JSON: ${e.message}`);
-  }
-  const pairs = [];
-  if (Array.isArray(json)) {
-    const r = oldShape.safeParse(json);
-    if (!r.success) throw new PathInfoError(`unexpected nix path-info JSON: ${external_exports.prettifyError(r.error)}`);
-    for (const e of r.data) {
-      if (!e.path) throw new PathInfoError("nix path-info JSON has an entry without a path");
-      pairs.push([e.path, e]);
-    }
-  } else {
-    const r = newShape.safeParse(json);
-    if (!r.success) throw new PathInfoError(`unexpected nix path-info JSON: ${external_exports.prettifyError(r.error)}`);
-    pairs.push(...Object.entries(r.data));
-  }
-  const infos = [];
-  const invalid = [];
-  for (const [path7, e] of pairs) {
-    if (e === null || e.valid === false) {
-      invalid.push(path7);
-      continue;
-    }
-    infos.push(toPathInfo(path7, e, storeDir));
-  }
-  return { infos, invalid };
-}
-function toPathInfo(path7, e, storeDir) {
-  const where = `nix path-info for ${path7}`;
-  try {
-    parseStorePath(path7, storeDir);
-    if (e.narHash === void 0 || e.narSize === void 0)
-      throw new PathInfoError("lacks narHash or narSize");
-    const info2 = {
-      path: path7,
-      narHash: parseHash(e.narHash),
-      narSize: e.narSize,
-      references: (e.references ?? []).map((r) => parseStorePath(r, storeDir).path).sort(),
-      signatures: e.signatures ?? []
-    };
-    if (e.deriver) info2.deriver = parseStorePath(e.deriver, storeDir).path;
-    const ca = formatCa(e.ca);
-    if (ca) info2.ca = ca;
-    return info2;
-  } catch (err) {
-    throw new PathInfoError(`${where}: ${err.message}`);
-  }
-}
-function formatCa(ca) {
-  if (ca === void 0 || ca === null) return void 0;
-  if (typeof ca === "string") return ca;
-  const method = ca.method;
-  const hash = ca.hash;
-  if (typeof method !== "string" || typeof hash !== "string")
-    throw new PathInfoError(`unrecognised content address ${JSON.stringify(ca)}`);
-  const h = parseHash(hash);
-  if (method === "text") return `text:${formatHashNix32(h)}`;
-  if (method === "nar") return `fixed:r:${formatHashNix32(h)}`;
-  if (method === "flat") return `fixed:${formatHashNix32(h)}`;
-  throw new PathInfoError(`unrecognised content-address method ${JSON.stringify(method)}`);
-}
-async function queryPathInfos(paths, opts = {}) {
-  if (paths.length === 0) return [];
-  const args = ["path-info", "--json"];
-  if (opts.recursive) args.push("--recursive");
-  const out = await runNix([...args, "--", ...paths]);
-  const { infos, invalid } = parsePathInfoJson(out, opts.storeDir);
-  if (invalid.length > 0) throw new PathInfoError(`not valid in the local Nix store: ${invalid.join(", ")}`);
-  return infos;
-}
-async function resolveStorePath(arg, storeDir = DEFAULT_STORE_DIR) {
-  let real = arg;
-  if (!arg.startsWith(`${storeDir}/`) || arg.slice(storeDir.length + 1).includes("/")) {
-    try {
-      real = await realpath(arg);
-    } catch (e) {
-      throw new PathInfoError(
-        `${arg}: ${e.code === "ENOENT" ? "no such file" : e.message}`
-      );
-    }
-  }
-  if (!real.startsWith(`${storeDir}/`))
-    throw new PathInfoError(`${arg} is not in the Nix store (${storeDir})`);
-  const top = real.slice(storeDir.length + 1).split("/")[0] ?? "";
-  try {
-    return parseStorePath(`${storeDir}/${top}`, storeDir).path;
-  } catch (e) {
-    throw new PathInfoError(`${arg}: ${e.message}`);
-  }
-}
-
-// src/push/plan.ts
-async function planPush(cache, closure) {
-  const hashOf2 = (p) => parseStorePath(p.path).hash;
-  const missing = await cache.missing(closure.map(hashOf2));
-  const toPush = topoSort(closure.filter((p) => missing.has(hashOf2(p))));
-  const skipped = closure.filter((p) => !missing.has(hashOf2(p)));
-  return { closure, toPush, skipped };
-}
-function topoSort(paths) {
-  const byPath = new Map(paths.map((p) => [p.path, p]));
-  const state = /* @__PURE__ */ new Map();
-  const out = [];
-  for (const root of paths) {
-    if (state.has(root.path)) continue;
-    const stack = [{ p: root, i: 0 }];
-    state.set(root.path, "visiting");
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1];
-      const refs = top.p.references;
-      if (top.i < refs.length) {
-        const r = refs[top.i++];
-        const child = r === top.p.path ? void 0 : byPath.get(r);
-        if (!child) continue;
-        const s = state.get(r);
-        if (s === "visiting") throw new Error(`reference cycle through ${r}`);
-        if (s === "done") continue;
-        state.set(r, "visiting");
-        stack.push({ p: child, i: 0 });
-      } else {
-        state.set(top.p.path, "done");
-        out.push(top.p);
-        stack.pop();
-      }
-    }
-  }
-  return out;
-}
-
-// src/push/verified-nar.ts
-import { createHash } from "node:crypto";
-var NarMismatchError = class extends NixcacheError {
-  constructor(message2, options) {
-    super("failed", message2, options);
-  }
-};
-async function* verifiedNar(path7, expected) {
-  checkAlgo(path7, expected);
-  const h = createHash("sha256");
-  let size = 0;
-  for await (const chunk of encodeNar(path7)) {
-    size += chunk.length;
-    if (size > expected.narSize) throw tooLarge(path7, expected);
-    h.update(chunk);
-    yield chunk;
-  }
-  checkNar(path7, expected, size, { algo: "sha256", digest: h.digest() });
-}
-function checkNar(path7, expected, size, hash) {
-  checkAlgo(path7, expected);
-  if (size > expected.narSize) throw tooLarge(path7, expected);
-  if (size !== expected.narSize)
-    throw mismatch(path7, `is ${size} bytes, the Nix database says ${expected.narSize}`);
-  if (!hashEquals(hash, expected.narHash)) {
-    throw mismatch(
-      path7,
-      `has hash ${formatHashNix32(hash)}, the Nix database says ${formatHashNix32(expected.narHash)}`
-    );
-  }
-}
-function checkAlgo(path7, expected) {
-  if (expected.narHash.algo !== "sha256")
-    throw new NarMismatchError(
-      `${path7}: only sha256 NAR hashes can be checked, got ${expected.narHash.algo}`
-    );
-}
-function tooLarge(path7, expected) {
-  return mismatch(path7, `is larger than the registered ${expected.narSize} bytes`);
-}
-function mismatch(path7, what) {
-  return new NarMismatchError(
-    `the NAR of ${path7} ${what}: the store path was modified after it was registered (repair it with \`nix-store --verify --check-contents --repair\`); not uploaded`
-  );
-}
-
-// src/push/session.ts
-var CacheUnavailableError = class extends NixcacheError {
-  constructor(message2, options) {
-    super("unavailable", message2, options);
-  }
-};
-var message = (e) => e instanceof Error ? e.message : String(e);
-var Slots = class {
-  constructor(limit) {
-    this.limit = limit;
-  }
-  limit;
-  running = 0;
-  waiting = [];
-  async acquire() {
-    if (this.running < this.limit) {
-      this.running++;
-      return;
-    }
-    await new Promise((r) => this.waiting.push(r));
-  }
-  release() {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running--;
-  }
-};
-var PushSession = class {
-  constructor(cache, opts = {}) {
-    this.cache = cache;
-    this.opts = opts;
-    this.emit = opts.onEvent ?? (() => {
-    });
-    this.slots = new Slots(Math.max(1, opts.jobs ?? 8));
-    this.summary = {
-      cache: cache.url,
-      dryRun: false,
-      pushed: [],
-      skipped: [],
-      filtered: [],
-      failed: [],
-      narBytes: 0,
-      fileBytes: 0,
-      compression: opts.compression ?? "zstd"
-    };
-  }
-  cache;
-  opts;
-  summary;
-  /** Settles when the path is committed (or known present); rejects when it was not published. */
-  states = /* @__PURE__ */ new Map();
-  prepared;
-  downReason;
-  slots;
-  emit;
-  /** Why this cache cannot be used, once that is known (every later `add` fails with it). */
-  get down() {
-    return this.downReason;
-  }
-  prepare() {
-    this.prepared ??= (async () => {
-      const info2 = await this.cache.ensureCacheInfo();
-      if (info2.storeDir !== DEFAULT_STORE_DIR)
-        throw new Error(`${this.cache.url} is a cache for store ${info2.storeDir}, not ${DEFAULT_STORE_DIR}`);
-    })();
-    return this.prepared;
-  }
-  fail(e) {
-    this.downReason ??= message(e);
-    throw e instanceof CacheUnavailableError ? e : new CacheUnavailableError(message(e), { cause: e });
-  }
-  /**
-   * Pushes the runtime closures of `paths` (or the given `closure`, already queried) and resolves
-   * once every path of it is published or has failed. Paths an earlier `add` handles are not
-   * uploaded again. Throws CacheUnavailableError when the cache cannot be used at all.
-   */
-  async add(paths, closure) {
-    if (this.downReason !== void 0) throw new CacheUnavailableError(this.downReason);
-    const infos = closure ?? await queryPathInfos(paths, { recursive: true });
-    try {
-      await this.prepare();
-    } catch (e) {
-      this.fail(e);
-    }
-    const fresh = infos.filter((p) => !this.states.has(p.path));
-    if (fresh.length > 0) await this.start(fresh, infos.length);
-    const outcomes = /* @__PURE__ */ new Map();
-    const failed = [];
-    await Promise.all(
-      infos.map(async (p) => {
-        try {
-          outcomes.set(p.path, await this.states.get(p.path));
-        } catch (e) {
-          failed.push({ path: p.path, error: this.opts.signal?.aborted ? "interrupted" : message(e) });
-        }
-      })
-    );
-    return { outcomes, failed };
-  }
-  /** Plans `fresh` (what the cache lacks, minus what upstream serves) and starts its uploads. */
-  async start(fresh, closureSize) {
-    const hashOf2 = (p) => parseStorePath(p.path).hash;
-    let missing;
-    let excluded = /* @__PURE__ */ new Set();
-    try {
-      missing = await this.cache.missing(fresh.map(hashOf2));
-    } catch (e) {
-      this.fail(e);
-    }
-    const lacking = fresh.filter((p) => missing.has(hashOf2(p)));
-    if (this.opts.exclude && lacking.length > 0) excluded = await this.opts.exclude(lacking);
-    for (const p of fresh) {
-      if (this.states.has(p.path)) continue;
-      if (!missing.has(hashOf2(p))) {
-        this.summary.skipped.push(p.path);
-        this.states.set(p.path, Promise.resolve("already"));
-      } else if (excluded.has(p.path)) {
-        this.summary.filtered.push(p.path);
-        this.states.set(p.path, Promise.resolve("filtered"));
-      }
-    }
-    const order = topoSort(lacking.filter((p) => !this.states.has(p.path)));
-    this.emit({
-      type: "planned",
-      closure: closureSize,
-      toPush: order.length,
-      skipped: closureSize - order.length,
-      narBytes: order.reduce((n, p) => n + p.narSize, 0)
-    });
-    for (const p of order) {
-      const done = this.pushOne(p).catch((e) => {
-        const error2 = this.opts.signal?.aborted ? "interrupted" : message(e);
-        this.summary.failed.push({ path: p.path, error: error2 });
-        this.emit({ type: "failed", path: p.path, error: error2 });
-        throw e;
-      });
-      done.catch(() => {
-      });
-      this.states.set(p.path, done);
-    }
-  }
-  async pushOne(p) {
-    const { opts, cache } = this;
-    let staged;
-    await this.slots.acquire();
-    try {
-      opts.signal?.throwIfAborted();
-      this.emit({ type: "started", path: p.path });
-      staged = await cache.uploadNar({
-        info: uploadInfo(p, opts.signingKey),
-        compression: this.summary.compression,
-        level: opts.level,
-        nar: () => verifiedNar(p.path, p),
-        narSource: { fsPath: p.path, check: (size, hash) => checkNar(p.path, p, size, hash) },
-        onProgress: (n) => this.emit({ type: "progress", path: p.path, narBytes: n }),
-        signal: opts.signal
-      });
-    } finally {
-      this.slots.release();
-    }
-    for (const r of p.references) {
-      if (r === p.path) continue;
-      const dep = this.states.get(r);
-      if (!dep) continue;
-      try {
-        await dep;
-      } catch {
-        throw new Error(`not published because its reference ${r} failed`);
-      }
-    }
-    opts.signal?.throwIfAborted();
-    await staged.commit();
-    this.summary.pushed.push(p.path);
-    this.summary.narBytes += p.narSize;
-    this.summary.fileBytes += staged.narInfo.fileSize ?? 0;
-    this.emit({ type: "pushed", path: p.path, narSize: p.narSize, fileSize: staged.narInfo.fileSize ?? 0 });
-    return "pushed";
-  }
-};
-function uploadInfo(p, key) {
-  const base = (full) => parseStorePath(full).base;
-  const info2 = {
-    storePath: p.path,
-    narHash: p.narHash,
-    narSize: p.narSize,
-    references: p.references.map(base).sort(),
-    sigs: [...p.signatures]
-  };
-  if (p.deriver) info2.deriver = base(p.deriver);
-  if (p.ca) info2.ca = p.ca;
-  if (key) {
-    const sig = signDetached(key, narInfoFingerprint(info2));
-    info2.sigs = [...info2.sigs.filter((s) => !s.startsWith(`${key.name}:`)), sig];
-  }
-  return info2;
-}
-
 // src/targets/resolve.ts
 import { readFile } from "node:fs/promises";
 import path2 from "node:path";
@@ -27671,8 +27233,8 @@ import { existsSync as existsSync2, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 var FlakeEvalError = class extends NixcacheError {
-  constructor(message2, options) {
-    super("invalid", message2, options);
+  constructor(message, options) {
+    super("invalid", message, options);
   }
 };
 function findGitRoot(dir) {
@@ -27687,7 +27249,7 @@ function resolveFlakeRef(input, cwd = process.cwd()) {
       `flake reference ${JSON.stringify(input)} must not name an attribute (drop "#...")`
     );
   }
-  const isPath = input.startsWith(".") || input.startsWith("/") || input.startsWith("path:");
+  const isPath = input.startsWith(".") || input.startsWith("/") || input.startsWith("path:") || !input.includes(":") && existsSync2(path.resolve(cwd, input));
   if (!isPath) return { input, ref: input };
   const dir = path.resolve(cwd, input.startsWith("path:") ? input.slice(5) : input);
   if (!existsSync2(dir) || !statSync(dir).isDirectory()) {
@@ -27833,8 +27395,8 @@ in if builtins.pathExists p then builtins.readFile p else null`;
 // src/targets/garnix-config.ts
 var import_yaml = __toESM(require_dist(), 1);
 var GarnixConfigError = class extends NixcacheError {
-  constructor(message2, options) {
-    super("usage", message2, options);
+  constructor(message, options) {
+    super("usage", message, options);
   }
 };
 var DEFAULT_INCLUDE = [
@@ -28166,7 +27728,11 @@ function keysFrom(texts) {
 }
 async function advertisedKeys(cache, token) {
   try {
-    if (cache instanceof CachixCache) return keysFrom((await cache.describe()).publicSigningKeys);
+    if (cache.url.startsWith("cachix://")) {
+      const { CachixCache: CachixCache2 } = await import("./cache-VEHG5OWE.mjs");
+      if (cache instanceof CachixCache2) return keysFrom((await cache.describe()).publicSigningKeys);
+      return [];
+    }
     const u = new URL(cache.url);
     if (u.protocol !== "http:" && u.protocol !== "https:") return [];
     const name = u.pathname.replace(/\/+$/, "").split("/").pop();
@@ -28253,8 +27819,24 @@ async function build(opts) {
   }));
   const entries = targets.map((t, i) => ({ t, r: report[i] }));
   const candidates = entries.filter((e) => e.r.status === "built");
+  const down = await Promise.all(
+    opts.push.map(
+      (p) => candidates.length === 0 ? void 0 : p.cache.ensureCacheInfo().then(
+        () => void 0,
+        (e) => errorMessage(e)
+      )
+    )
+  );
+  const downReported = /* @__PURE__ */ new Set();
+  down.forEach((reason, i) => {
+    const url = opts.push[i]?.cache.url;
+    if (reason === void 0 || url === void 0) return;
+    downReported.add(i);
+    emit({ type: "cache-down", cache: url, reason });
+  });
   const cachedIn = await Promise.all(
-    opts.push.map(async (p) => {
+    opts.push.map(async (p, i) => {
+      if (down[i] !== void 0) return /* @__PURE__ */ new Set();
       const lookup = new PathLookup([p.cache], p.trustedKeys, 32);
       const held = /* @__PURE__ */ new Set();
       await Promise.all(
@@ -28284,14 +27866,19 @@ async function build(opts) {
     notBuiltHere: report.filter((r) => r.status === "not-built-here").length
   });
   const filter = new UpstreamFilter(opts.upstreams ?? []);
-  const sessions = opts.push.map(
-    (p) => new PushSession(p.cache, {
+  const { PushSession: PushSession2 } = toBuild.length > 0 ? await import("./session-VB7U24XG.mjs") : { PushSession: void 0 };
+  const sessions = (PushSession2 ? opts.push : []).map(
+    (p) => new PushSession2(p.cache, {
       ...opts.pushOptions,
       signal: opts.signal,
       exclude: (paths) => filter.served(paths),
       onEvent: (event) => emit({ type: "push", cache: p.cache.url, event })
     })
   );
+  sessions.forEach((s, i) => {
+    const reason = down[i];
+    if (reason !== void 0) s.markDown(reason);
+  });
   const pushing = [];
   const pushed = /* @__PURE__ */ new Set();
   const pushTarget = (t, r) => {
@@ -28307,7 +27894,7 @@ async function build(opts) {
         else r.push[url] = [...res.outcomes.values()].includes("pushed") ? "pushed" : "already";
       } catch (e) {
         const reason = errorMessage(e);
-        if (e instanceof CacheUnavailableError && s.down === reason && !downReported.has(i)) {
+        if (errorCode(e) === "unavailable" && s.down === reason && !downReported.has(i)) {
           downReported.add(i);
           emit({ type: "cache-down", cache: url, reason });
         }
@@ -28321,7 +27908,6 @@ async function build(opts) {
       })
     );
   };
-  const downReported = /* @__PURE__ */ new Set();
   const pending = /* @__PURE__ */ new Map();
   if (toBuild.length > 0) {
     const invalid = await invalidPaths(toBuild.flatMap(({ t }) => outputsOf(t)));
@@ -28409,7 +27995,18 @@ async function build(opts) {
     })
   );
   await Promise.all(pushing);
-  const caches = sessions.map((s) => {
+  const idle = (url, reason) => ({
+    url,
+    status: reason === void 0 ? "ok" : "failed",
+    ...reason === void 0 ? {} : { reason },
+    pushedPaths: 0,
+    alreadyPaths: 0,
+    filteredPaths: 0,
+    failedPaths: 0,
+    narBytes: 0,
+    fileBytes: 0
+  });
+  const caches = sessions.length === 0 ? opts.push.map((p, i) => idle(p.cache.url, down[i])) : sessions.map((s) => {
     const failedTargets = report.filter(
       (r) => r.push[s.cache.url]?.startsWith("failed: ") && r.status !== "failed"
     );
@@ -28598,16 +28195,16 @@ async function openCache(url, opts = {}) {
     // Each backend is loaded when its scheme is used: a command reading one HTTP cache should not
     // pay for the Cachix client's schemas at start-up.
     case "file:": {
-      const { FileCache } = await import("./file-cache-XGTGW2GC.mjs");
+      const { FileCache } = await import("./file-cache-R4JFNALM.mjs");
       return new FileCache(fileURLToPath2(u));
     }
     case "http:":
     case "https:": {
-      const { HttpCache } = await import("./http-cache-AEMLXRXG.mjs");
+      const { HttpCache } = await import("./http-cache-7RDZ66FA.mjs");
       return new HttpCache(url, opts);
     }
     case "cachix:": {
-      const { CachixCache: CachixCache2 } = await import("./cache-XMAQ3KC5.mjs");
+      const { CachixCache: CachixCache2 } = await import("./cache-VEHG5OWE.mjs");
       return new CachixCache2(u.hostname || u.pathname.replace(/^\/+/, ""), {
         apiUrl: cachixApiUrl(opts.cachixApi),
         token: cachixToken(opts.token),

@@ -1,18 +1,20 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
-  NixcacheError,
-  buildNarInfo,
-  checkStoreHash,
   compressAndHash,
   compressPathAndHash,
   formatCacheInfo,
-  formatNarInfo,
   narExtension,
+  parseCacheInfo
+} from "./chunk-ZZWQQJ6G.mjs";
+import {
+  NixcacheError,
+  buildNarInfo,
+  checkStoreHash,
+  formatNarInfo,
   nix32Encode,
-  parseCacheInfo,
   parseNarInfo,
   parseStorePath
-} from "./chunk-UYTMGDW4.mjs";
+} from "./chunk-RWGQ7TF5.mjs";
 
 // src/caches/file-cache.ts
 import { randomBytes } from "node:crypto";

@@ -5,9 +5,11 @@ import {
   PART_MEMORY,
   PART_SIZE,
   compressedBound
-} from "./chunk-GRXTCMVS.mjs";
-import "./chunk-R5SEV3YO.mjs";
-import "./chunk-UYTMGDW4.mjs";
+} from "./chunk-QXQIJIR4.mjs";
+import "./chunk-IP6XW7U6.mjs";
+import "./chunk-RF5ZVBA4.mjs";
+import "./chunk-ZZWQQJ6G.mjs";
+import "./chunk-RWGQ7TF5.mjs";
 export {
   CachixCache,
   PARTS_IN_FLIGHT,

@@ -3,29 +3,31 @@ import {
   defaultNetrcFile,
   mapLimit,
   readNetrcCredentials
-} from "./chunk-MKGLEJX7.mjs";
+} from "./chunk-6XG6BMJ5.mjs";
 import {
   codeForStatus,
   createPool,
   request
-} from "./chunk-R5SEV3YO.mjs";
+} from "./chunk-RF5ZVBA4.mjs";
 import {
   DEFAULT_CACHE_INFO
-} from "./chunk-36YO7FKR.mjs";
+} from "./chunk-VLDETZU5.mjs";
+import {
+  compressAndHash,
+  compressPathAndHash,
+  formatCacheInfo,
+  narExtension,
+  parseCacheInfo
+} from "./chunk-ZZWQQJ6G.mjs";
 import {
   NixcacheError,
   buildNarInfo,
   checkStoreHash,
-  compressAndHash,
-  compressPathAndHash,
-  formatCacheInfo,
   formatNarInfo,
-  narExtension,
   nix32Encode,
-  parseCacheInfo,
   parseNarInfo,
   parseStorePath
-} from "./chunk-UYTMGDW4.mjs";
+} from "./chunk-RWGQ7TF5.mjs";
 
 // src/caches/http-cache.ts
 import { Readable } from "node:stream";

@@ -2,8 +2,9 @@ import { createRequire as __nixcacheRequire } from "node:module"; const require 
 import {
   DEFAULT_CACHE_INFO,
   FileCache
-} from "./chunk-36YO7FKR.mjs";
-import "./chunk-UYTMGDW4.mjs";
+} from "./chunk-VLDETZU5.mjs";
+import "./chunk-ZZWQQJ6G.mjs";
+import "./chunk-RWGQ7TF5.mjs";
 export {
   DEFAULT_CACHE_INFO,
   FileCache

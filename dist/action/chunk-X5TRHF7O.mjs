@@ -1,0 +1,479 @@
+import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
+import {
+  external_exports
+} from "./chunk-IP6XW7U6.mjs";
+import {
+  DEFAULT_STORE_DIR,
+  NixcacheError,
+  encodeNar,
+  formatHashNix32,
+  hashEquals,
+  narInfoFingerprint,
+  parseHash,
+  parseStorePath,
+  signDetached
+} from "./chunk-RWGQ7TF5.mjs";
+
+// src/local-store/path-info.ts
+import { realpath } from "node:fs/promises";
+
+// src/local-store/nix-command.ts
+import { spawn } from "node:child_process";
+var NixCommandError = class extends NixcacheError {
+  constructor(message2, exitCode, stderr) {
+    super("unavailable", message2);
+    this.exitCode = exitCode;
+    this.stderr = stderr;
+  }
+  exitCode;
+  stderr;
+};
+var NIX_FEATURE_ARGS = ["--extra-experimental-features", "nix-command flakes"];
+function runNixProgram(program, args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ["pipe", "pipe", "pipe"]
+    });
+    const out = [];
+    const err = [];
+    child.stdout.on("data", (d) => out.push(d));
+    child.stderr.on("data", (d) => {
+      err.push(d);
+      opts.onStderr?.(d);
+    });
+    child.on("error", (e) => {
+      const msg = e.code === "ENOENT" ? `${program} is not installed or not on PATH` : `cannot run ${program}: ${e.message}`;
+      reject(new NixCommandError(msg, null, ""));
+    });
+    child.on("close", (code) => {
+      const stderr = Buffer.concat(err).toString("utf8");
+      if (code === 0) resolve(Buffer.concat(out).toString("utf8"));
+      else {
+        const tail = stderr.trim().split("\n").slice(-15).join("\n");
+        reject(
+          new NixCommandError(`${program} ${args.join(" ")} failed (exit ${code}):
+${tail}`, code, stderr)
+        );
+      }
+    });
+    child.stdin.on("error", () => {
+    });
+    child.stdin.end(opts.input ?? "");
+  });
+}
+function runNix(args, opts = {}) {
+  return runNixProgram("nix", [...NIX_FEATURE_ARGS, ...args], opts);
+}
+
+// src/local-store/path-info.ts
+var PathInfoError = class extends NixcacheError {
+  constructor(message2, options) {
+    super("failed", message2, options);
+  }
+};
+var entrySchema = external_exports.object({
+  path: external_exports.string().optional(),
+  valid: external_exports.boolean().optional(),
+  narHash: external_exports.string().optional(),
+  narSize: external_exports.number().int().nonnegative().optional(),
+  references: external_exports.array(external_exports.string()).optional(),
+  deriver: external_exports.string().nullable().optional(),
+  signatures: external_exports.array(external_exports.string()).nullable().optional(),
+  // Newest Nix may write the content address as an object; older ones as the text form.
+  ca: external_exports.union([external_exports.string(), external_exports.null(), external_exports.record(external_exports.string(), external_exports.unknown())]).optional()
+});
+var oldShape = external_exports.array(entrySchema);
+var newShape = external_exports.record(external_exports.string(), entrySchema.nullable());
+function parsePathInfoJson(text, storeDir = DEFAULT_STORE_DIR) {
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new PathInfoError(`nix path-info printed invalid JSON: ${e.message}`);
+  }
+  const pairs = [];
+  if (Array.isArray(json)) {
+    const r = oldShape.safeParse(json);
+    if (!r.success) throw new PathInfoError(`unexpected nix path-info JSON: ${external_exports.prettifyError(r.error)}`);
+    for (const e of r.data) {
+      if (!e.path) throw new PathInfoError("nix path-info JSON has an entry without a path");
+      pairs.push([e.path, e]);
+    }
+  } else {
+    const r = newShape.safeParse(json);
+    if (!r.success) throw new PathInfoError(`unexpected nix path-info JSON: ${external_exports.prettifyError(r.error)}`);
+    pairs.push(...Object.entries(r.data));
+  }
+  const infos = [];
+  const invalid = [];
+  for (const [path, e] of pairs) {
+    if (e === null || e.valid === false) {
+      invalid.push(path);
+      continue;
+    }
+    infos.push(toPathInfo(path, e, storeDir));
+  }
+  return { infos, invalid };
+}
+function toPathInfo(path, e, storeDir) {
+  const where = `nix path-info for ${path}`;
+  try {
+    parseStorePath(path, storeDir);
+    if (e.narHash === void 0 || e.narSize === void 0)
+      throw new PathInfoError("lacks narHash or narSize");
+    const info = {
+      path,
+      narHash: parseHash(e.narHash),
+      narSize: e.narSize,
+      references: (e.references ?? []).map((r) => parseStorePath(r, storeDir).path).sort(),
+      signatures: e.signatures ?? []
+    };
+    if (e.deriver) info.deriver = parseStorePath(e.deriver, storeDir).path;
+    const ca = formatCa(e.ca);
+    if (ca) info.ca = ca;
+    return info;
+  } catch (err) {
+    throw new PathInfoError(`${where}: ${err.message}`);
+  }
+}
+function formatCa(ca) {
+  if (ca === void 0 || ca === null) return void 0;
+  if (typeof ca === "string") return ca;
+  const method = ca.method;
+  const hash = ca.hash;
+  if (typeof method !== "string" || typeof hash !== "string")
+    throw new PathInfoError(`unrecognised content address ${JSON.stringify(ca)}`);
+  const h = parseHash(hash);
+  if (method === "text") return `text:${formatHashNix32(h)}`;
+  if (method === "nar") return `fixed:r:${formatHashNix32(h)}`;
+  if (method === "flat") return `fixed:${formatHashNix32(h)}`;
+  throw new PathInfoError(`unrecognised content-address method ${JSON.stringify(method)}`);
+}
+async function queryPathInfos(paths, opts = {}) {
+  if (paths.length === 0) return [];
+  const args = ["path-info", "--json"];
+  if (opts.recursive) args.push("--recursive");
+  const out = await runNix([...args, "--", ...paths]);
+  const { infos, invalid } = parsePathInfoJson(out, opts.storeDir);
+  if (invalid.length > 0) throw new PathInfoError(`not valid in the local Nix store: ${invalid.join(", ")}`);
+  return infos;
+}
+async function resolveStorePath(arg, storeDir = DEFAULT_STORE_DIR) {
+  let real = arg;
+  if (!arg.startsWith(`${storeDir}/`) || arg.slice(storeDir.length + 1).includes("/")) {
+    try {
+      real = await realpath(arg);
+    } catch (e) {
+      throw new PathInfoError(
+        `${arg}: ${e.code === "ENOENT" ? "no such file" : e.message}`
+      );
+    }
+  }
+  if (!real.startsWith(`${storeDir}/`))
+    throw new PathInfoError(`${arg} is not in the Nix store (${storeDir})`);
+  const top = real.slice(storeDir.length + 1).split("/")[0] ?? "";
+  try {
+    return parseStorePath(`${storeDir}/${top}`, storeDir).path;
+  } catch (e) {
+    throw new PathInfoError(`${arg}: ${e.message}`);
+  }
+}
+
+// src/push/plan.ts
+async function planPush(cache, closure) {
+  const hashOf = (p) => parseStorePath(p.path).hash;
+  const missing = await cache.missing(closure.map(hashOf));
+  const toPush = topoSort(closure.filter((p) => missing.has(hashOf(p))));
+  const skipped = closure.filter((p) => !missing.has(hashOf(p)));
+  return { closure, toPush, skipped };
+}
+function topoSort(paths) {
+  const byPath = new Map(paths.map((p) => [p.path, p]));
+  const state = /* @__PURE__ */ new Map();
+  const out = [];
+  for (const root of paths) {
+    if (state.has(root.path)) continue;
+    const stack = [{ p: root, i: 0 }];
+    state.set(root.path, "visiting");
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const refs = top.p.references;
+      if (top.i < refs.length) {
+        const r = refs[top.i++];
+        const child = r === top.p.path ? void 0 : byPath.get(r);
+        if (!child) continue;
+        const s = state.get(r);
+        if (s === "visiting") throw new Error(`reference cycle through ${r}`);
+        if (s === "done") continue;
+        state.set(r, "visiting");
+        stack.push({ p: child, i: 0 });
+      } else {
+        state.set(top.p.path, "done");
+        out.push(top.p);
+        stack.pop();
+      }
+    }
+  }
+  return out;
+}
+
+// src/push/verified-nar.ts
+import { createHash } from "node:crypto";
+var NarMismatchError = class extends NixcacheError {
+  constructor(message2, options) {
+    super("failed", message2, options);
+  }
+};
+async function* verifiedNar(path, expected) {
+  checkAlgo(path, expected);
+  const h = createHash("sha256");
+  let size = 0;
+  for await (const chunk of encodeNar(path)) {
+    size += chunk.length;
+    if (size > expected.narSize) throw tooLarge(path, expected);
+    h.update(chunk);
+    yield chunk;
+  }
+  checkNar(path, expected, size, { algo: "sha256", digest: h.digest() });
+}
+function checkNar(path, expected, size, hash) {
+  checkAlgo(path, expected);
+  if (size > expected.narSize) throw tooLarge(path, expected);
+  if (size !== expected.narSize)
+    throw mismatch(path, `is ${size} bytes, the Nix database says ${expected.narSize}`);
+  if (!hashEquals(hash, expected.narHash)) {
+    throw mismatch(
+      path,
+      `has hash ${formatHashNix32(hash)}, the Nix database says ${formatHashNix32(expected.narHash)}`
+    );
+  }
+}
+function checkAlgo(path, expected) {
+  if (expected.narHash.algo !== "sha256")
+    throw new NarMismatchError(
+      `${path}: only sha256 NAR hashes can be checked, got ${expected.narHash.algo}`
+    );
+}
+function tooLarge(path, expected) {
+  return mismatch(path, `is larger than the registered ${expected.narSize} bytes`);
+}
+function mismatch(path, what) {
+  return new NarMismatchError(
+    `the NAR of ${path} ${what}: the store path was modified after it was registered (repair it with \`nix-store --verify --check-contents --repair\`); not uploaded`
+  );
+}
+
+// src/push/session.ts
+var CacheUnavailableError = class extends NixcacheError {
+  constructor(message2, options) {
+    super("unavailable", message2, options);
+  }
+};
+var message = (e) => e instanceof Error ? e.message : String(e);
+var Slots = class {
+  constructor(limit) {
+    this.limit = limit;
+  }
+  limit;
+  running = 0;
+  waiting = [];
+  async acquire() {
+    if (this.running < this.limit) {
+      this.running++;
+      return;
+    }
+    await new Promise((r) => this.waiting.push(r));
+  }
+  release() {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running--;
+  }
+};
+var PushSession = class {
+  constructor(cache, opts = {}) {
+    this.cache = cache;
+    this.opts = opts;
+    this.emit = opts.onEvent ?? (() => {
+    });
+    this.slots = new Slots(Math.max(1, opts.jobs ?? 8));
+    this.summary = {
+      cache: cache.url,
+      dryRun: false,
+      pushed: [],
+      skipped: [],
+      filtered: [],
+      failed: [],
+      narBytes: 0,
+      fileBytes: 0,
+      compression: opts.compression ?? "zstd"
+    };
+  }
+  cache;
+  opts;
+  summary;
+  /** Settles when the path is committed (or known present); rejects when it was not published. */
+  states = /* @__PURE__ */ new Map();
+  prepared;
+  downReason;
+  slots;
+  emit;
+  /** Why this cache cannot be used, once that is known (every later `add` fails with it). */
+  get down() {
+    return this.downReason;
+  }
+  /** Marks the cache unusable (found out elsewhere): every later `add` fails with `reason`. */
+  markDown(reason) {
+    this.downReason ??= reason;
+  }
+  prepare() {
+    this.prepared ??= (async () => {
+      const info = await this.cache.ensureCacheInfo();
+      if (info.storeDir !== DEFAULT_STORE_DIR)
+        throw new Error(`${this.cache.url} is a cache for store ${info.storeDir}, not ${DEFAULT_STORE_DIR}`);
+    })();
+    return this.prepared;
+  }
+  fail(e) {
+    this.downReason ??= message(e);
+    throw e instanceof CacheUnavailableError ? e : new CacheUnavailableError(message(e), { cause: e });
+  }
+  /**
+   * Pushes the runtime closures of `paths` (or the given `closure`, already queried) and resolves
+   * once every path of it is published or has failed. Paths an earlier `add` handles are not
+   * uploaded again. Throws CacheUnavailableError when the cache cannot be used at all.
+   */
+  async add(paths, closure) {
+    if (this.downReason !== void 0) throw new CacheUnavailableError(this.downReason);
+    const infos = closure ?? await queryPathInfos(paths, { recursive: true });
+    try {
+      await this.prepare();
+    } catch (e) {
+      this.fail(e);
+    }
+    const fresh = infos.filter((p) => !this.states.has(p.path));
+    if (fresh.length > 0) await this.start(fresh, infos.length);
+    const outcomes = /* @__PURE__ */ new Map();
+    const failed = [];
+    await Promise.all(
+      infos.map(async (p) => {
+        try {
+          outcomes.set(p.path, await this.states.get(p.path));
+        } catch (e) {
+          failed.push({ path: p.path, error: this.opts.signal?.aborted ? "interrupted" : message(e) });
+        }
+      })
+    );
+    return { outcomes, failed };
+  }
+  /** Plans `fresh` (what the cache lacks, minus what upstream serves) and starts its uploads. */
+  async start(fresh, closureSize) {
+    const hashOf = (p) => parseStorePath(p.path).hash;
+    let missing;
+    let excluded = /* @__PURE__ */ new Set();
+    try {
+      missing = await this.cache.missing(fresh.map(hashOf));
+    } catch (e) {
+      this.fail(e);
+    }
+    const lacking = fresh.filter((p) => missing.has(hashOf(p)));
+    if (this.opts.exclude && lacking.length > 0) excluded = await this.opts.exclude(lacking);
+    for (const p of fresh) {
+      if (this.states.has(p.path)) continue;
+      if (!missing.has(hashOf(p))) {
+        this.summary.skipped.push(p.path);
+        this.states.set(p.path, Promise.resolve("already"));
+      } else if (excluded.has(p.path)) {
+        this.summary.filtered.push(p.path);
+        this.states.set(p.path, Promise.resolve("filtered"));
+      }
+    }
+    const order = topoSort(lacking.filter((p) => !this.states.has(p.path)));
+    this.emit({
+      type: "planned",
+      closure: closureSize,
+      toPush: order.length,
+      skipped: closureSize - order.length,
+      narBytes: order.reduce((n, p) => n + p.narSize, 0)
+    });
+    for (const p of order) {
+      const done = this.pushOne(p).catch((e) => {
+        const error = this.opts.signal?.aborted ? "interrupted" : message(e);
+        this.summary.failed.push({ path: p.path, error });
+        this.emit({ type: "failed", path: p.path, error });
+        throw e;
+      });
+      done.catch(() => {
+      });
+      this.states.set(p.path, done);
+    }
+  }
+  async pushOne(p) {
+    const { opts, cache } = this;
+    let staged;
+    await this.slots.acquire();
+    try {
+      opts.signal?.throwIfAborted();
+      this.emit({ type: "started", path: p.path });
+      staged = await cache.uploadNar({
+        info: uploadInfo(p, opts.signingKey),
+        compression: this.summary.compression,
+        level: opts.level,
+        nar: () => verifiedNar(p.path, p),
+        narSource: { fsPath: p.path, check: (size, hash) => checkNar(p.path, p, size, hash) },
+        onProgress: (n) => this.emit({ type: "progress", path: p.path, narBytes: n }),
+        signal: opts.signal
+      });
+    } finally {
+      this.slots.release();
+    }
+    for (const r of p.references) {
+      if (r === p.path) continue;
+      const dep = this.states.get(r);
+      if (!dep) continue;
+      try {
+        await dep;
+      } catch {
+        throw new Error(`not published because its reference ${r} failed`);
+      }
+    }
+    opts.signal?.throwIfAborted();
+    await staged.commit();
+    this.summary.pushed.push(p.path);
+    this.summary.narBytes += p.narSize;
+    this.summary.fileBytes += staged.narInfo.fileSize ?? 0;
+    this.emit({ type: "pushed", path: p.path, narSize: p.narSize, fileSize: staged.narInfo.fileSize ?? 0 });
+    return "pushed";
+  }
+};
+function uploadInfo(p, key) {
+  const base = (full) => parseStorePath(full).base;
+  const info = {
+    storePath: p.path,
+    narHash: p.narHash,
+    narSize: p.narSize,
+    references: p.references.map(base).sort(),
+    sigs: [...p.signatures]
+  };
+  if (p.deriver) info.deriver = base(p.deriver);
+  if (p.ca) info.ca = p.ca;
+  if (key) {
+    const sig = signDetached(key, narInfoFingerprint(info));
+    info.sigs = [...info.sigs.filter((s) => !s.startsWith(`${key.name}:`)), sig];
+  }
+  return info;
+}
+
+export {
+  NixCommandError,
+  runNixProgram,
+  runNix,
+  queryPathInfos,
+  resolveStorePath,
+  planPush,
+  CacheUnavailableError,
+  PushSession,
+  uploadInfo
+};
