@@ -198,7 +198,7 @@ test("a token without the secrets permission: each secret fails naming the scope
   assertNoSecrets(r.stdout + r.stderr);
   assert.match(
     r.stdout,
-    /secret\s+EXTRA_SECRET\s+FAILED to set: .*HTTP 403 \(Resource not accessible by personal access token\)/,
+    /secret\s+EXTRA_SECRET\s+FAILED to set \(from ci\.env:2\): .*HTTP 403 \(Resource not accessible by personal access token\)/,
   );
   assert.match(
     r.stdout,
