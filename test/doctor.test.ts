@@ -226,3 +226,51 @@ test("doctor: usage errors exit 2", async () => {
   assert.equal(none.code, 2, none.stderr);
   assert.match(none.stderr, /no flake\.nix/);
 });
+
+test("a cache that answers slowly is slow (a warning); one whose nix-cache-info is 404 or for another store is invalid", async () => {
+  const { createServer } = await import("node:http");
+  const server = createServer((req, res) => {
+    const send = (status: number, body: string) =>
+      res.writeHead(status, { "content-type": "text/plain" }).end(body);
+    if (req.url === "/slow/nix-cache-info") {
+      // A slow server: it answers 400 ms late (doctor's --slow below is 200 ms).
+      setTimeout(() => send(200, "StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 50\n"), 400);
+    } else if (req.url === "/other/nix-cache-info") send(200, "StoreDir: /gnu/store\n");
+    else send(404, "no");
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const dir = join(tmp.path, "slow-flake");
+  await writeFlake(
+    dir,
+    "{ }",
+    undefined,
+    `  nixConfig.extra-substituters = [ "${base}/slow" "${base}/missing" "${base}/other" ];\n`,
+  );
+  try {
+    const r = await runCli(["doctor", "--json", "--no-coverage", "--slow", "200ms"], {
+      cwd: dir,
+      env: { NIX_CONFIG: `${BASE_NIX_CONFIG}\naccept-flake-config = true` },
+    });
+    const rep = JSON.parse(r.stdout) as Report;
+    const sub = (p: string) => rep.substituters.find((s) => s.url === `${base}${p}`);
+    assert.equal(sub("/slow")?.status, "slow", JSON.stringify(sub("/slow")));
+    assert.ok((sub("/slow")?.ms ?? 0) >= 200);
+    assert.ok(rep.warnings.some((w) => w.startsWith(`${base}/slow is slow`)));
+    assert.equal(sub("/missing")?.status, "invalid");
+    assert.match(sub("/missing")?.reason ?? "", /answered HTTP 404 \(not a binary cache at this URL/);
+    assert.equal(sub("/other")?.status, "invalid");
+    assert.match(sub("/other")?.reason ?? "", /StoreDir \/gnu\/store, not \/nix\/store: Nix refuses it/);
+    // Two fixes (the invalid ones, each an edit of the list line), none for the slow cache.
+    assert.equal(rep.fixes.length, 2, rep.fixes.join("\n"));
+    assert.equal(r.code, 1);
+    assert.ok(rep.fixes.every((f) => f.startsWith("substituter that is not a usable cache")));
+    const fixed = applyEdits(await readFile(join(dir, "flake.nix"), "utf8"), rep.edits);
+    assert.match(
+      fixed,
+      new RegExp(`nixConfig\\.extra-substituters = \\[ "${base.replace(/[.]/g, "\\.")}/slow" \\];`),
+    );
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});

@@ -52,9 +52,9 @@ export type EditOp = { remove: string } | { replace: string; with: string };
 const opValue = (op: EditOp) => ("remove" in op ? op.remove : op.replace);
 
 /**
- * The line edits that carry out `ops` on `text`. A value is found on the first line whose string
- * literal holds it as a whole word (a list element, or one word of a space-separated string),
- * comment lines skipped; a removed list element takes its space with it, and a line left with an
+ * The line edits that carry out `ops` on `text`, on every line whose string literal holds the value
+ * as a whole word (a list element, or one word of a space-separated string), comment lines
+ * skipped; a removed list element takes its space with it, and a line left with an
  * empty attribute (`x = [ ];`) or nothing is deleted. Ops on the same line make one edit. An op
  * whose value no line holds (a computed one) is left out: `edits.flatMap(e => e.values)` says which
  * were found.
@@ -70,7 +70,6 @@ export function planEdits(text: string, file: string, ops: readonly EditOp[]): F
       const after = "remove" in op ? removeFromLine(cur.now, value) : replaceInLine(cur.now, value, op.with);
       if (after === undefined) continue;
       byLine.set(i, { now: after, values: [...cur.values, value] });
-      break;
     }
   }
   return [...byLine]
