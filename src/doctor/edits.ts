@@ -23,18 +23,27 @@ const EMPTY_ATTR = /^\s*[A-Za-z0-9_."-]+\s*=\s*(\[\s*\]|"")\s*;\s*(#.*)?$/;
 
 const GONE = "\u2063nixcache-removed\u2063";
 
-/** The line with `value` taken out of its string literal (or the literal taken out of its list). */
-function removeFromLine(line: string, value: string): string | undefined {
+/**
+ * The line with the first string literal that holds `value` as a whole word rewritten: `words`
+ * gets that literal's words and returns the new ones (none: the literal goes). Undefined when no
+ * literal holds it.
+ */
+function rewriteLiteral(line: string, value: string, words: (w: string[]) => string[]): string | undefined {
   let changed = false;
   const out = line.replace(STRING_LITERAL, (lit, body: string) => {
-    if (changed) return lit;
-    const words = body.split(/\s+/).filter(Boolean);
-    if (!words.includes(value)) return lit;
+    const ws = body.split(/\s+/).filter(Boolean);
+    if (changed || !ws.includes(value)) return lit;
     changed = true;
-    const rest = words.filter((w) => w !== value);
+    const rest = words(ws);
     return rest.length === 0 ? GONE : `"${rest.join(" ")}"`;
   });
-  if (!changed) return undefined;
+  return changed ? out : undefined;
+}
+
+/** The line with `value` taken out of its string literal (or the literal taken out of its list). */
+function removeFromLine(line: string, value: string): string | undefined {
+  const out = rewriteLiteral(line, value, (ws) => ws.filter((w) => w !== value));
+  if (out === undefined) return undefined;
   // A removed list element takes one neighbouring space with it.
   for (const [from, to] of [
     [` ${GONE} `, " "],
@@ -45,6 +54,9 @@ function removeFromLine(line: string, value: string): string | undefined {
     if (out.includes(from)) return out.replace(from, to);
   return out;
 }
+
+const replaceInLine = (line: string, value: string, by: string) =>
+  rewriteLiteral(line, value, (ws) => ws.map((w) => (w === value ? by : w)));
 
 /** One change to a file: take a value out, or put another in its place. */
 export type EditOp = { remove: string } | { replace: string; with: string };
@@ -88,18 +100,6 @@ export function removalEdits(text: string, file: string, values: readonly string
     file,
     values.map((remove) => ({ remove })),
   );
-}
-
-function replaceInLine(line: string, value: string, by: string): string | undefined {
-  let changed = false;
-  const out = line.replace(STRING_LITERAL, (lit, body: string) => {
-    if (changed) return lit;
-    const words = body.split(/\s+/).filter(Boolean);
-    if (!words.includes(value)) return lit;
-    changed = true;
-    return `"${words.map((w) => (w === value ? by : w)).join(" ")}"`;
-  });
-  return changed ? out : undefined;
 }
 
 /** An edit in words: `flake.nix line 7: delete the line \`"https://x"\``. */

@@ -10,8 +10,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { FlakeEvalError, type FlakeSource, nixErrorMessage, readFlakeFile } from "./flake-eval.js";
-import { NixCommandError, runNix } from "./nix-command.js";
+import { evalImpureJson, FlakeEvalError, type FlakeSource, readFlakeFile } from "./flake-eval.js";
 import { listOf } from "./nix-config.js";
 
 export interface FlakeNixConfig {
@@ -46,16 +45,11 @@ export async function readFlakeNixConfig(flake: FlakeSource): Promise<FlakeNixCo
   }
   try {
     const evaluated = file ?? path.join(tmp as string, "flake.nix");
-    let out: string;
-    try {
-      out = await runNix(["eval", "--json", "--impure", "--expr", EXPR], {
-        env: { ...process.env, NIXCACHE_FLAKE_NIX: evaluated },
-      });
-    } catch (e) {
-      const why = e instanceof NixCommandError ? nixErrorMessage(e.stderr) : (e as Error).message;
-      throw new FlakeEvalError(`cannot evaluate nixConfig of ${flake.input}: ${why}`);
-    }
-    const raw = JSON.parse(out) as unknown;
+    const raw = await evalImpureJson(
+      EXPR,
+      { NIXCACHE_FLAKE_NIX: evaluated },
+      (why) => new FlakeEvalError(`cannot evaluate nixConfig of ${flake.input}: ${why}`),
+    );
     if (raw === null || typeof raw !== "object" || Array.isArray(raw))
       throw new FlakeEvalError(`nixConfig of ${flake.input} is not an attribute set`);
     const r = raw as Record<string, unknown>;

@@ -5,8 +5,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { nixErrorMessage } from "../local-store/flake-eval.js";
-import { NixCommandError, runNix } from "../local-store/nix-command.js";
+import { evalImpureJson } from "../local-store/flake-eval.js";
 import { NixcacheError } from "../util/errors.js";
 import { type AgeIdentity, decryptAge } from "./age.js";
 
@@ -27,16 +26,11 @@ export async function readSecretsNix(dir: string, shown = dir): Promise<Map<stri
   const file = path.join(dir, "secrets.nix");
   if (!existsSync(file))
     throw new NixcacheError("usage", `${shown} is not an agenix directory: it has no secrets.nix`);
-  let out: string;
-  try {
-    out = await runNix(["eval", "--json", "--impure", "--expr", EXPR], {
-      env: { ...process.env, NIXCACHE_SECRETS_NIX: file },
-    });
-  } catch (e) {
-    const why = e instanceof NixCommandError ? nixErrorMessage(e.stderr) : (e as Error).message;
-    throw new NixcacheError("usage", `cannot evaluate ${path.join(shown, "secrets.nix")}: ${why}`);
-  }
-  const json = JSON.parse(out) as Record<string, unknown>;
+  const json = (await evalImpureJson(
+    EXPR,
+    { NIXCACHE_SECRETS_NIX: file },
+    (why) => new NixcacheError("usage", `cannot evaluate ${path.join(shown, "secrets.nix")}: ${why}`),
+  )) as Record<string, unknown>;
   return new Map(
     Object.entries(json).map(([f, keys]) => [
       f,
