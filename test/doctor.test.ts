@@ -274,3 +274,35 @@ test("a cache that answers slowly is slow (a warning); one whose nix-cache-info 
     await new Promise<void>((r) => server.close(() => r()));
   }
 });
+
+test("a flake named by URL (git+file:) is read through builtins.getFlake: the same verdicts, the edits in words", async () => {
+  const dir = join(tmp.path, "git-flake");
+  await writeFlake(dir, "{ }", undefined, `  nixConfig.extra-substituters = [ "${DEAD_NAME}" ];\n`);
+  const git = (...args: string[]) =>
+    runNixProgram("git", ["-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", ...args]);
+  await git("init", "-q");
+  await git("add", "flake.nix");
+  await git("commit", "-qm", "flake");
+  const r = await runCli(["doctor", "--json", "--no-coverage", "--flake", `git+file://${dir}`], {
+    env: { NIX_CONFIG: `${BASE_NIX_CONFIG}\naccept-flake-config = true` },
+  });
+  assert.equal(r.code, 1, r.stderr);
+  const rep = JSON.parse(r.stdout) as Report & { flakeFile: string | null };
+  assert.equal(rep.flakeFile, null);
+  assert.equal(rep.substituters[0]?.status, "dead");
+  assert.deepEqual(rep.edits, []);
+  assert.match(
+    rep.fixes[0] ?? "",
+    new RegExp(`change ${DEAD_NAME.replace(/[.]/g, "\\.")} in the flake's nixConfig$`),
+  );
+});
+
+test("--help documents the JSON contract and the exit status", async () => {
+  const r = await runCli(["doctor", "--help"]);
+  assert.equal(r.code, 0);
+  assert.match(
+    r.stdout,
+    /"substituters": \[\{"url", "status": "ok"\|"dead"\|"invalid"\|"slow", "reason", "ms"/,
+  );
+  assert.match(r.stdout, /Exit status: 0 when nothing needs fixing, 1 when anything does/);
+});

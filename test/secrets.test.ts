@@ -190,6 +190,20 @@ test("--dry-run shows names and what would change, writes nothing, prints no val
     gh.log.slice(before).join("\n"),
   );
   assert.deepEqual(gh.secrets, stored);
+  // With no token at all, a dry run still lists the names; variables cannot be compared.
+  const blind = await sync(["--dry-run", "--from", dotenv, "--variable", "X_Y=1"], { GITHUB_TOKEN: "" });
+  assert.equal(blind.code, 0, blind.stderr);
+  assert.match(blind.stdout, /secret\s+EXTRA_SECRET\s+would set/);
+  assert.match(blind.stdout, /variable\s+X_Y\s+would set \(from --variable\) \(not compared: no token\)/);
+  assertNoSecrets(blind.stdout + blind.stderr);
+});
+
+test("--help says the token, the scopes and the secrets policy", async () => {
+  const r = await runCli(["secrets", "sync", "--help"]);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /GITHUB_TOKEN, else GH_TOKEN/);
+  assert.match(r.stdout, /Secrets are always set/);
+  assert.match(r.stdout, /"Secrets: write" and "Variables: write"/);
 });
 
 test("a token without the secrets permission: each secret fails naming the scope; variables still sync", async () => {
