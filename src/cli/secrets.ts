@@ -41,7 +41,10 @@ export function registerSecretsCommands(program: Command): void {
       collect,
     )
     .option("--dry-run", "say what would change (names only) and change nothing")
-    .option("--api-url <url>", "GitHub REST API base (GitHub Enterprise: https://HOST/api/v3)")
+    .option(
+      "--api-url <url>",
+      "GitHub REST API base (GitHub Enterprise: https://HOST/api/v3); default $GITHUB_API_URL, else https://api.github.com",
+    )
     .option("--json", "print the report as JSON")
     .addHelpText(
       "after",

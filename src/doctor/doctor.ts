@@ -225,7 +225,15 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
     subsIn.map(async ({ key: url, sources }) => {
       const p = await probeSubstituter(url, { timeoutMs, slowMs: opts.slowMs, netrcFile: netrc });
       const check: SubstituterCheck = { ...p, sources, samples: 0, signedBy: [], trustedBy: null };
-      if (p.status === "dead") check.cost = deadCost(p, attempts, connectTimeoutS);
+      if (p.status === "dead") {
+        const hangS =
+          p.stage === "cache-info"
+            ? numberSetting(nixConf.raw, "stalled-download-timeout", 300)
+            : connectTimeoutS > 0
+              ? connectTimeoutS
+              : 300;
+        check.cost = deadCost(p, attempts, hangS);
+      }
       return check;
     }),
   );

@@ -205,15 +205,16 @@ export interface DeadCost {
  * Nix treats a failed connection as transient: it tries `download-attempts` times (default 5),
  * waiting 250 ms · 2^(n-1+u) between tries (u uniform in [0, 0.5]), before it gives up on the
  * substituter for the rest of that invocation; every new `nix` process pays again, since nothing
- * about a cache that never answered is kept in the disk cache. A connection that hangs waits
- * `connect-timeout` per try (0 means curl's own default, 300 s).
+ * about a cache that never answered is kept in the disk cache. A try that hangs lasts until a
+ * timeout: `connect-timeout` while connecting (0 means curl's own, 300 s), `stalled-download-timeout`
+ * (300 s) once connected; the caller passes the one that applies as `hangS`.
  */
-export function deadCost(probe: ProbeResult, attempts = 5, connectTimeoutS = 0): DeadCost {
+export function deadCost(probe: ProbeResult, attempts = 5, hangS = 300): DeadCost {
   const n = Math.max(1, attempts);
   let backoffMin = 0;
   for (let k = 1; k < n; k++) backoffMin += 250 * 2 ** (k - 1);
   const backoffMax = backoffMin * Math.SQRT2;
-  const perTry = probe.timedOut ? (connectTimeoutS > 0 ? connectTimeoutS * 1000 : 300_000) : probe.ms;
+  const perTry = probe.timedOut ? hangS * 1000 : probe.ms;
   const minMs = Math.round(n * perTry + backoffMin);
   const maxMs = Math.round(n * perTry + backoffMax);
   const range = probe.timedOut ? `up to ${secs(maxMs)}` : `about ${secs(minMs)}–${secs(maxMs)}`;

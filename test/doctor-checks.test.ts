@@ -1,9 +1,13 @@
-// The edits doctor proposes for flake.nix, on the layouts flakes use: one value per line, several
-// on one line, a space-separated string; and what a dead cache costs by Nix's retry settings.
+// The checks of doctor that need no server: the edits it proposes for flake.nix (one value per
+// line, several on one line, a space-separated string), what a dead cache costs by Nix's retry
+// settings, and whether Nix applies a flake's nixConfig for a given user.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { flakeConfigFindings } from "../src/doctor/checks.js";
+import { flakeConfigTrust } from "../src/doctor/doctor.js";
 import { applyEdits, describeEdit, planEdits, removalEdits } from "../src/doctor/edits.js";
 import { deadCost } from "../src/doctor/probe.js";
+import { parseNixConfigJson } from "../src/local-store/nix-config.js";
 
 const FLAKE = `{
   nixConfig = {
@@ -62,4 +66,31 @@ test("what a dead cache costs follows download-attempts and the backoff; a hangi
   assert.ok(deadCost(refused, 1).maxMs < 10);
   const hanging = deadCost({ ...refused, timedOut: true }, 5, 3);
   assert.match(hanging.text, /^up to 2\d\.\d s/);
+  assert.ok(deadCost({ ...refused, timedOut: true }).minMs >= 5 * 300_000);
+});
+
+test("an untrusted user's flake substituters are ignored unless trusted-substituters lists them", () => {
+  // As `nix show-config --json` prints a multi-user install's settings.
+  const conf = parseNixConfigJson(
+    JSON.stringify({
+      system: { value: "x86_64-linux" },
+      "trusted-users": { value: ["root", "@wheel"] },
+      "trusted-substituters": { value: ["https://ok.example.org"] },
+      "accept-flake-config": { value: false },
+    }),
+  );
+  const alice = { uid: 1000, gid: 1000, username: "alice-nixcache-test", homedir: "/home/a", shell: null };
+  const t = flakeConfigTrust(conf, alice);
+  assert.deepEqual([t.trustedUser, t.acceptFlakeConfig], [false, false]);
+  const fixes = flakeConfigFindings(t, ["https://ok.example.org", "https://mine.cachix.org"], true).map(
+    (f) => f.fix,
+  );
+  assert.equal(fixes.length, 2);
+  assert.match(fixes[0] ?? "", /accept-flake-config = true/);
+  assert.match(
+    fixes[1] ?? "",
+    /alice-nixcache-test is not a trusted user, so Nix ignores the flake's substituters https:\/\/mine\.cachix\.org: add them to `trusted-substituters`/,
+  );
+  assert.equal(flakeConfigTrust(conf, { ...alice, uid: 0, username: "root" }).trustedUser, true);
+  assert.deepEqual(flakeConfigFindings(t, [], false), []);
 });
