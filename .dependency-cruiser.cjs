@@ -1,12 +1,12 @@
 // The layering of src/, written down once (README "Development" draws it). Each folder may import
 // only the folders listed for it (and itself); index.ts, the public API, may import anything.
 // Arrows point one way:
-//   cli, action → (build, ci, doctor, migrate, github, server, cachix) → (push, verify, report, targets)
+//   cli, action → (build, ci, doctor, migrate, github, server, cachix) → (push, verify, report, targets, secrets)
 //   → caches → (codec, http, local-store, cachix-api, keys) → (nix, util)
 // `npm test` runs `depcruise src` (scripts/test.sh): an upward import or a cycle fails it.
 const base = ["nix", "util"];
 const io = ["codec", "http", "local-store", "cachix-api", "keys"];
-const library = ["push", "verify", "report", "targets"];
+const library = ["push", "verify", "report", "targets", "secrets"];
 const below = (...layers) => layers.flat();
 
 /** folder → the folders it may import. */
@@ -23,6 +23,9 @@ const allowed = {
   verify: below(library, "caches", io, base),
   report: below(library, "caches", io, base),
   targets: below(library, "caches", io, base),
+  // Secret sources (dotenv, JSON, env, age, agenix): read files and evaluate secrets.nix with Nix;
+  // beside targets so that github (the sync), doctor and migrate can all read them.
+  secrets: below(io, base),
   build: ["push", "verify", "report", "targets", "caches", "local-store", "keys", "util", "nix"],
   // The embedded default of `ci` starts and administers nixcache's own server (a sibling layer).
   ci: [

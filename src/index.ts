@@ -32,8 +32,43 @@ export {
   narExtension,
   parseCompression,
 } from "./codec/compression.js";
+// Doctor: checks that return data, one report, one exit status (migrate reuses the checks)
+export {
+  type ConfigSource,
+  checkKey,
+  type Finding,
+  flakeConfigFindings,
+  type KeyCheck,
+  type KeyStatus,
+  keyFindings,
+  type SubstituterCheck,
+  signatureFacts,
+  substituterFindings,
+} from "./doctor/checks.js";
+export { defaultDiskCacheFile, readDiskCache } from "./doctor/disk-cache.js";
+export {
+  type DoctorOptions,
+  type DoctorReport,
+  doctorExitCode,
+  flakeConfigTrust,
+  runDoctor,
+} from "./doctor/doctor.js";
+export {
+  applyEdits,
+  describeEdit,
+  type EditOp,
+  type FileEdit,
+  planEdits,
+  removalEdits,
+} from "./doctor/edits.js";
+export { deadCost, type ProbeResult, probeSubstituter, type SubstituterStatus } from "./doctor/probe.js";
+export { formatDoctorReport } from "./doctor/render.js";
 // GitHub Actions: annotations, step summary, the generated workflows, the Action's Nix set-up
-export { errorAnnotation, formatAnnotations, verifyAnnotations } from "./github/annotations.js";
+export {
+  errorAnnotation,
+  formatAnnotations,
+  verifyAnnotations,
+} from "./github/annotations.js";
 export {
   applyNixSetup,
   ignoredSettings,
@@ -44,6 +79,18 @@ export {
   type SubstituterPlan,
   userNixConfFile,
 } from "./github/nix-setup.js";
+// GitHub Actions secrets and variables
+export { GitHubApiError, githubClient, githubToken } from "./github/rest.js";
+export { sealForGitHub } from "./github/sealed-box.js";
+export {
+  actionsName,
+  formatSyncReport,
+  type NamedValue,
+  parseRepo,
+  type SyncItem,
+  type SyncReport,
+  syncActions,
+} from "./github/secrets.js";
 export { appendStepSummary, inGitHubActions, stepSummaryFile } from "./github/step-summary.js";
 export {
   checkWorkflows,
@@ -65,6 +112,7 @@ export {
 } from "./keys/key-files.js";
 // The local Nix
 export { FlakeEvalError, resolveFlakeRef } from "./local-store/flake-eval.js";
+export { type FlakeNixConfig, readFlakeNixConfig } from "./local-store/flake-nix-config.js";
 export { type PathInfo, PathInfoError, queryPathInfos, resolveStorePath } from "./local-store/path-info.js";
 // Nix formats
 export { type CacheInfo, formatCacheInfo, parseCacheInfo } from "./nix/cache-info.js";
@@ -118,6 +166,17 @@ export {
 export { type PushPlan, planPush, topoSort } from "./push/plan.js";
 export { type PushEvent, type PushOptions, type PushSummary, push } from "./push/push.js";
 export { formatMarkdownSummary, formatTable, whatIsMissing } from "./report/verify-report.js";
+// Secret sources: dotenv, JSON, environment, age files, agenix directories
+export { type AgeIdentity, decryptAge, readIdentityFile } from "./secrets/age.js";
+export { readAgenixDir, readSecretsNix, secretNameOfFile } from "./secrets/agenix.js";
+export {
+  parseDotenv,
+  parseJsonSecrets,
+  readEnvSource,
+  readSecretSource,
+  SecretSourceError,
+  type SourcedValue,
+} from "./secrets/sources.js";
 // The embedded server (as src/server/server.ts exports it)
 export {
   DEFAULT_LISTEN,

@@ -1,7 +1,7 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   main
-} from "./chunk-JM3WXM3B.mjs";
+} from "./chunk-FHYNCY65.mjs";
 import "./chunk-QXQIJIR4.mjs";
 import "./chunk-X5TRHF7O.mjs";
 import "./chunk-IP6XW7U6.mjs";

@@ -65,6 +65,16 @@ const GROUPS: CommandGroup[] = [
     load: async () => (await import("./provision.js")).registerProvisionCommands,
   },
   {
+    name: "doctor",
+    summary: "check the flake's substituters and keys: alive, valid, signing, covering the targets",
+    load: async () => (await import("./doctor.js")).registerDoctorCommands,
+  },
+  {
+    name: "secrets",
+    summary: "sync GitHub Actions secrets and variables (dotenv, JSON, env, agenix sources)",
+    load: async () => (await import("./secrets.js")).registerSecretsCommands,
+  },
+  {
     name: "nar",
     summary: "NAR plumbing: dump, hash, ls, cat, extract (byte-compatible with nix-store)",
     load: async () => (await import("./nar.js")).registerNarCommands,

@@ -267,6 +267,25 @@ async function bisect(base: Spec, paths: string[][], conc: number): Promise<Targ
   }
 }
 
+/**
+ * Evaluates `expr` impurely (it may read files and the environment; its inputs come through `env`,
+ * so nothing needs quoting) and parses the JSON Nix prints. A failure rejects with `failed(why)`,
+ * `why` being Nix's own message without its trace.
+ */
+export async function evalImpureJson(
+  expr: string,
+  env: Record<string, string>,
+  failed: (why: string) => Error,
+): Promise<unknown> {
+  let out: string;
+  try {
+    out = await runNix(["eval", "--json", "--impure", "--expr", expr], { env: { ...process.env, ...env } });
+  } catch (e) {
+    throw failed(errorText(e));
+  }
+  return JSON.parse(out) as unknown;
+}
+
 /** Reads a file from the flake's source tree (for remote flakes' `garnix.yaml`); null when absent. */
 export async function readFlakeFile(flake: FlakeSource, relPath: string): Promise<string | null> {
   const expr = `
@@ -274,12 +293,9 @@ let
   f = builtins.getFlake (builtins.getEnv "NIXCACHE_FLAKE");
   p = f.outPath + "/" + builtins.getEnv "NIXCACHE_FILE";
 in if builtins.pathExists p then builtins.readFile p else null`;
-  try {
-    const out = await runNix(["eval", "--json", "--impure", "--expr", expr], {
-      env: { ...process.env, NIXCACHE_FLAKE: flake.ref, NIXCACHE_FILE: relPath },
-    });
-    return JSON.parse(out) as string | null;
-  } catch (e) {
-    throw new FlakeEvalError(`cannot read ${relPath} from flake ${flake.input}: ${errorText(e)}`);
-  }
+  return (await evalImpureJson(
+    expr,
+    { NIXCACHE_FLAKE: flake.ref, NIXCACHE_FILE: relPath },
+    (why) => new FlakeEvalError(`cannot read ${relPath} from flake ${flake.input}: ${why}`),
+  )) as string | null;
 }

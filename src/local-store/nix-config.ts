@@ -26,7 +26,8 @@ function settingValue(setting: unknown): unknown {
   return setting;
 }
 
-function listOf(v: unknown): string[] {
+/** A setting that is a list of strings, as Nix prints it (a JSON list, or one space-separated string). */
+export function listOf(v: unknown): string[] {
   if (Array.isArray(v)) return v.filter((x): x is string => typeof x === "string" && x !== "");
   if (typeof v === "string") return v.split(/\s+/).filter(Boolean);
   return [];

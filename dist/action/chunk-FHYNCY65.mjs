@@ -27376,20 +27376,26 @@ async function bisect(base, paths, conc) {
     return halves.flat();
   }
 }
+async function evalImpureJson(expr, env, failed) {
+  let out;
+  try {
+    out = await runNix(["eval", "--json", "--impure", "--expr", expr], { env: { ...process.env, ...env } });
+  } catch (e) {
+    throw failed(errorText(e));
+  }
+  return JSON.parse(out);
+}
 async function readFlakeFile(flake, relPath) {
   const expr = `
 let
   f = builtins.getFlake (builtins.getEnv "NIXCACHE_FLAKE");
   p = f.outPath + "/" + builtins.getEnv "NIXCACHE_FILE";
 in if builtins.pathExists p then builtins.readFile p else null`;
-  try {
-    const out = await runNix(["eval", "--json", "--impure", "--expr", expr], {
-      env: { ...process.env, NIXCACHE_FLAKE: flake.ref, NIXCACHE_FILE: relPath }
-    });
-    return JSON.parse(out);
-  } catch (e) {
-    throw new FlakeEvalError(`cannot read ${relPath} from flake ${flake.input}: ${errorText(e)}`);
-  }
+  return await evalImpureJson(
+    expr,
+    { NIXCACHE_FLAKE: flake.ref, NIXCACHE_FILE: relPath },
+    (why) => new FlakeEvalError(`cannot read ${relPath} from flake ${flake.input}: ${why}`)
+  );
 }
 
 // src/targets/garnix-config.ts

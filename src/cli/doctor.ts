@@ -1,0 +1,82 @@
+import type { Command } from "commander";
+import { parseDuration } from "../util/quantity.js";
+import { printJson, UserError } from "./output.js";
+
+interface DoctorFlags {
+  flake: string;
+  json?: boolean;
+  timeout: string;
+  slow: string;
+  coverage: boolean;
+  samples: string;
+}
+
+function duration(text: string, flag: string): number {
+  try {
+    const ms = parseDuration(text);
+    if (ms <= 0) throw new Error("must be longer than 0s");
+    return ms;
+  } catch (e) {
+    throw new UserError(`${flag}: ${(e as Error).message}`, 2);
+  }
+}
+
+export function registerDoctorCommands(program: Command): void {
+  program
+    .command("doctor")
+    .description(
+      "Check the substituters and trusted keys a flake's nixConfig (and the local Nix configuration) " +
+        "makes Nix use: each cache resolves, connects and serves a valid nix-cache-info for /nix/store, " +
+        "and how long that takes; each key is well formed and really signs what its cache serves " +
+        "(sampled narinfos); the target set's coverage in the live caches; keys with no cache, caches " +
+        "with no trusted key, a nixConfig Nix will ignore (accept-flake-config, trusted-users), and " +
+        "unsigned narinfos in Nix's own disk cache for a cache that signs on the server. A dead cache " +
+        "is named with what it costs each Nix call and the exact edit that removes it from flake.nix.",
+    )
+    .option("--flake <ref>", "flake reference (a directory, git+file:, github:, ...)", ".")
+    .option("--json", "print the report as JSON (a contract; see the README)")
+    .option(
+      "--timeout <duration>",
+      "deadline for each connection step (resolve, connect, nix-cache-info)",
+      "5s",
+    )
+    .option("--slow <duration>", "a live cache answering slower than this is reported slow", "2s")
+    .option("--samples <n>", "narinfos sampled per cache to check its signatures", "8")
+    .option("--no-coverage", "do not evaluate the target set (faster; no coverage, fewer samples)")
+    .addHelpText(
+      "after",
+      "\nExit status: 0 when nothing needs fixing, 1 when anything does (a dead or invalid cache, a\n" +
+        "malformed, wrong or orphaned key, a cache no trusted key signs, a nixConfig Nix ignores, stale\n" +
+        "unsigned narinfos in Nix's disk cache), 2 on usage errors. Slow caches and targets not yet in a\n" +
+        "cache are warnings.\n\n" +
+        'JSON: {"substituters": [{"url", "status": "ok"|"dead"|"invalid"|"slow", "reason", "ms", ...}],\n' +
+        '       "keys": [{"key", "status": "ok"|"invalid"|"wrong"|"no-cache"|"unchecked", "reason", ...}],\n' +
+        '       "fixes": ["<edit in words>", ...], "edits": [{file, line, action, text, replacement}], ...}\n\n' +
+        "Examples:\n  nixcache doctor\n  nixcache doctor --flake ./my-flake --json --timeout 2s",
+    )
+    .action(async (flags: DoctorFlags) => {
+      const samples = Number(flags.samples);
+      if (!Number.isInteger(samples) || samples < 0)
+        throw new UserError(`--samples must be a whole number, got ${JSON.stringify(flags.samples)}`, 2);
+      const timeoutMs = duration(flags.timeout, "--timeout");
+      const slowMs = duration(flags.slow, "--slow");
+      const [{ runDoctor, doctorExitCode }, { formatDoctorReport }, { FlakeEvalError }] = await Promise.all([
+        import("../doctor/doctor.js"),
+        import("../doctor/render.js"),
+        import("../local-store/flake-eval.js"),
+      ]);
+      const report = await runDoctor({
+        flake: flags.flake,
+        timeoutMs,
+        slowMs,
+        samples,
+        coverage: flags.coverage,
+      }).catch((e: unknown) => {
+        if (e instanceof FlakeEvalError) throw new UserError(e.message, 2);
+        throw e;
+      });
+      if (flags.json) printJson(report);
+      else process.stdout.write(formatDoctorReport(report));
+      process.exitCode = doctorExitCode(report);
+    });
+}
