@@ -124,7 +124,7 @@ test("provision, inspect, push through cachix:// and substitute with real nix", 
     assert.match(text.stdout, /create a cache +no /);
     const unknown = await cli(["token", "inspect", "--cache", "nope"], write);
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /Binary cache nope does not exist\./);
+    assert.match(unknown.stderr, /cache nope is private or does not exist/);
     const jwtLike = `${Buffer.from('{"alg":"HS256"}').toString("base64url")}.${Buffer.from('{"jti":"abc","scope":"cache"}').toString("base64url")}.c2ln`;
     assert.deepEqual(decodeJwtClaims(jwtLike), { jti: "abc", scope: "cache" });
     const jwtInspect = await cli(["token", "inspect", "--json"], jwtLike);

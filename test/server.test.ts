@@ -70,9 +70,10 @@ describe("reads", () => {
     const r = await fetch(`${srv.url}/main/nix-cache-info`);
     assert.equal(r.status, 200);
     assert.equal(await r.text(), "StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 30\n");
+    // To a caller without access, an unknown cache answers as a private one does (issue 9, item 15).
     const missing = await fetch(`${srv.url}/nope/nix-cache-info`);
-    assert.equal(missing.status, 404);
-    assert.match(await missing.text(), /no cache named "nope"/);
+    assert.equal(missing.status, 401);
+    assert.match(await missing.text(), /cache nope is private or does not exist/);
   });
 
   test("an absent narinfo is a 404 (what Nix expects for a miss)", async () => {

@@ -54,13 +54,27 @@ export function compressor(c: Compression, level?: number): Transform {
   }
 }
 
-/** A streaming decompressor; malformed input makes the stream error. */
+/**
+ * Memory an xz stream may need to decode (its dictionary, mostly). xz's presets use at most 64 MiB;
+ * a stream that claims more is refused rather than allowed to grow the process.
+ */
+export const XZ_MEMLIMIT = 128 << 20;
+
+/**
+ * A streaming decompressor; malformed input makes the stream error. xz is decoded as Nix decodes
+ * it (liblzma's stream decoder with concatenated streams): stream padding must be a multiple of
+ * four zero bytes, and nothing but padding or another stream may follow a stream. Unbounded
+ * output per input chunk: readers of untrusted data use decompressBounded.
+ */
 export function decompressor(c: Compression): Transform {
   switch (c) {
     case "zstd":
       return new (zstd().DecompressStream)();
     case "xz":
-      return lzma().createDecompressor() as unknown as Transform;
+      return lzma().createStream("streamDecoder", {
+        flags: (lzma() as unknown as { CONCATENATED: number }).CONCATENATED,
+        memlimit: XZ_MEMLIMIT,
+      } as unknown as Lzma.LzmaOptions) as unknown as Transform;
     case "none":
       return new PassThrough();
   }
