@@ -310,7 +310,7 @@ test("multipart refusals: corrupt parts, wrong hashes, abort, replay, expiry; no
     parts: up2.parts,
     narInfoCreate: narInfoCreateFor(u2),
   });
-  assert.equal(again.status, 400);
+  assert.equal(again.status, 409, "a second complete loses (issue 9, item 7)");
   assert.equal(await narinfoStatus(u2.hash), 200);
   assert.deepEqual(
     await readdir(join(dir.path, "multipart")).then((d) => d.filter((x) => x === up2.narId)),
