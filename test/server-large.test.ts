@@ -69,7 +69,9 @@ async function healthDuring(server: Served, data: string, work: Promise<unknown>
 }
 
 for (const compression of ["zstd", "xz"] as const) {
-  test(`nix copy of a 4 GiB NAR with ${compression}: accepted, server peak RSS under 400 MB, /healthz answered meanwhile`, async (t) => {
+  test(`nix copy of a 4 GiB NAR with ${compression}: accepted, server peak RSS under 400 MB, /healthz answered meanwhile`, {
+    timeout: 600_000,
+  }, async (t) => {
     const { data, netrc, server } = await setUpServer(compression);
     try {
       const copy = nixAsync(
@@ -123,7 +125,9 @@ async function* zeroNar(size: number): AsyncGenerator<Buffer> {
   yield str(")");
 }
 
-test("a zstd bomb (2 GiB NAR in a few KB) is refused with 413 at the --max-nar-size bound, /healthz answered meanwhile", async () => {
+test("a zstd bomb (2 GiB NAR in a few KB) is refused with 413 at the --max-nar-size bound, /healthz answered meanwhile", {
+  timeout: 600_000,
+}, async () => {
   const chunks: Buffer[] = [];
   for await (const c of Readable.from(zeroNar(2 * 1024 ** 3)).pipe(compressor("zstd"))) chunks.push(c);
   const bomb = Buffer.concat(chunks);

@@ -58,7 +58,9 @@ function rawPut(base: string, token: string, u: Upload, sent: number): Promise<S
   });
 }
 
-test("a slow nix copy outlasting the no-progress timeout many times completes; a stalled upload is cut and leaves nothing", async () => {
+test("a slow nix copy outlasting the no-progress timeout many times completes; a stalled upload is cut and leaves nothing", {
+  timeout: 120_000,
+}, async () => {
   const { data, token, netrc } = await setUp("slow");
   const srv = await startServer({ dataDir: data, port: 0, noProgressTimeoutMs: 1000 });
   // About 6 s at 256 KB/s: six times the timeout, so only a no-progress timeout lets it through.
@@ -99,7 +101,9 @@ test("a slow nix copy outlasting the no-progress timeout many times completes; a
   }
 });
 
-test("uploads reset mid-way (50 raw PUTs, and nix copy cut by a reset) leak no temporary file or fd; SIGTERM ends serve --workers 2", async () => {
+test("uploads reset mid-way (50 raw PUTs, and nix copy cut by a reset) leak no temporary file or fd; SIGTERM ends serve --workers 2", {
+  timeout: 120_000,
+}, async () => {
   const { data, token, netrc } = await setUp("reset");
   // A short no-progress timeout: the upload held open at the end is cut soon after SIGTERM.
   const server = await serve(data, ["--workers", "2", "--quiet", "--stall-timeout", "3s"]);
