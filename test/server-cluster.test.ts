@@ -2,8 +2,7 @@
 // directory, a path pushed through one is visible through the other, SIGTERM lets every worker
 // finish its uploads, and a SIGKILLed primary takes its workers with it.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
@@ -11,57 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { openMetadata } from "../src/server/stores.js";
-import { NIXCACHE_BIN, runCli } from "./helpers/cli.js";
+import { runCli } from "./helpers/cli.js";
+import { childrenOf, running, type Served, serve, until } from "./helpers/serve.js";
 import { makeUpload, narInfoText, type Upload } from "./server-fixtures.js";
-
-interface Served {
-  child: ChildProcess;
-  url: string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-async function serve(data: string, workers: string): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    [NIXCACHE_BIN, "serve", "--data", data, "--listen", "127.0.0.1:0", "--workers", workers],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let err = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /^listening on (http:\/\/\S+)\n/.exec(out);
-      if (m) resolve(m[1] as string);
-    });
-    void exited.then((code) => reject(new Error(`server exited (${code}) before listening: ${err}`)));
-  });
-  return { child, url, stderr: () => err, exited };
-}
-
-function childrenOf(pid: number): number[] {
-  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();
-  return text ? text.split(/\s+/).map(Number) : [];
-}
-
-/** Alive and not a zombie. */
-function running(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
-
-async function until(what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 300 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 50));
-  assert.ok(await cond(), what);
-}
 
 /** Whether nothing accepts connections at `url` any more (every worker has stopped listening). */
 function refusesConnections(url: string): Promise<boolean> {
@@ -112,7 +63,7 @@ test("two workers serve one cache: pushes through one are read through the other
   const { data, token } = await setUp("nixcache-cluster-");
   let server: Served | undefined;
   try {
-    server = await serve(data, "2");
+    server = await serve(data, ["--workers", "2"]);
     const workers = childrenOf(server.child.pid as number);
     assert.equal(workers.length, 2, "two worker processes");
 
@@ -182,7 +133,7 @@ test("SIGKILL of the primary takes its workers down; a restart finds a consisten
   const { data, token } = await setUp("nixcache-cluster-kill-");
   let server: Served | undefined;
   try {
-    server = await serve(data, "2");
+    server = await serve(data, ["--workers", "2"]);
     const workers = childrenOf(server.child.pid as number);
     const uploads = await Promise.all(
       Array.from({ length: 4 }, (_, i) => makeUpload(`cut-${i}`, "none", 100_000)),
@@ -195,7 +146,7 @@ test("SIGKILL of the primary takes its workers down; a restart finds a consisten
     for (const s of started) s.finish();
     for (const s of await Promise.all(started.map((s) => s.status))) assert.ok(s instanceof Error);
 
-    server = await serve(data, "2");
+    server = await serve(data, ["--workers", "2"]);
     assert.deepEqual(readdirSync(join(data, "tmp")), [], "tmp/ was cleared before the workers started");
     // The interrupted uploads are accepted again.
     const again = uploads.map((x) => startUpload(server?.url as string, token, x));

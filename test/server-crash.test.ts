@@ -1,7 +1,7 @@
 // Fault tests on the real `nixcache serve` process: SIGKILL in the middle of 20 concurrent uploads
 // must leave a consistent data directory, and the CLI's admin commands behave as documented.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -10,30 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { openMetadata } from "../src/server/stores.js";
-import { NIXCACHE_BIN, runCli } from "./helpers/cli.js";
+import { runCli } from "./helpers/cli.js";
+import { serve } from "./helpers/serve.js";
 import { makeUpload, narInfoText, type Upload } from "./server-fixtures.js";
-
-async function spawnServer(
-  data: string,
-): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [NIXCACHE_BIN, "serve", "--data", data, "--listen", "127.0.0.1:0"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let err = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /^listening on (http:\/\/\S+)\n/.exec(out);
-      if (m) resolve(m[1] as string);
-    });
-    child.on("exit", (code) => reject(new Error(`server exited (${code}) before listening: ${err}`)));
-  });
-  return { child, url, stderr: () => err };
-}
 
 /** Sends a NAR slowly (in pieces), then its narinfo. Resolves with the narinfo status, or an error. */
 function slowUpload(
@@ -85,7 +64,7 @@ test("SIGKILL during 20 concurrent uploads leaves no narinfo without its NAR and
     const uploads = await Promise.all(
       Array.from({ length: 20 }, (_, i) => makeUpload(`crash-${i}`, "none", 100_000 + i * 60_000)),
     );
-    const server = await spawnServer(data);
+    const server = await serve(data);
     child = server.child;
     let committed = 0;
     let killed = false;
@@ -107,7 +86,7 @@ test("SIGKILL during 20 concurrent uploads leaves no narinfo without its NAR and
     );
 
     // Restart: tmp/ is cleared, and every narinfo's NAR is a complete blob with the recorded hash.
-    const again = await spawnServer(data);
+    const again = await serve(data);
     child = again.child;
     assert.deepEqual(readdirSync(join(data, "tmp")), []);
     const meta = await openMetadata({ dataDir: data });

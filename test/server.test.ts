@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { formatHashNix32 } from "../src/nix/hash.js";
 import { parseNarInfo, verifyNarInfo } from "../src/nix/narinfo.js";
+import { nix32Encode } from "../src/nix/nix32.js";
 import { generateSecretKey, parsePublicKey, publicKeyOf } from "../src/nix/signing.js";
 import { adminCreateCache, adminCreateToken, adminRevokeToken } from "../src/server/admin.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
@@ -70,9 +71,10 @@ describe("reads", () => {
     const r = await fetch(`${srv.url}/main/nix-cache-info`);
     assert.equal(r.status, 200);
     assert.equal(await r.text(), "StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 30\n");
+    // To a caller without access, an unknown cache answers as a private one does (issue 9, item 15).
     const missing = await fetch(`${srv.url}/nope/nix-cache-info`);
-    assert.equal(missing.status, 404);
-    assert.match(await missing.text(), /no cache named "nope"/);
+    assert.equal(missing.status, 401);
+    assert.match(await missing.text(), /cache nope is private or does not exist/);
   });
 
   test("an absent narinfo is a 404 (what Nix expects for a miss)", async () => {
@@ -343,7 +345,8 @@ describe("bounds", () => {
       "/main/..%2Fnixcache.db",
     ]) {
       const r = await fetch(`${srv.url}${path}`);
-      assert.ok(r.status === 400 || r.status === 404, `${path}: ${r.status}`);
+      // 401: an invalid cache name answers as an unknown (or private) cache does (issue 9, item 15).
+      assert.ok(r.status === 400 || r.status === 404 || r.status === 401, `${path}: ${r.status}`);
       const body = Buffer.from(await r.arrayBuffer());
       assert.ok(!body.includes("SQLite format"), path);
     }
@@ -380,7 +383,9 @@ describe("shutdown", () => {
       const tok = (await adminCreateToken(dir, { cache: "c", perm: "write", expiresAt: null })).token;
       const s = await startServer({ dataDir: dir, port: 0 });
       const nar = await makeNar("slow", 300_000);
-      const url = `/c/nar/slow.nar`;
+      // Named by its content, as every NAR must be (issue 9, item 8).
+      const name = `nar/${nix32Encode(createHash("sha256").update(nar).digest())}.nar`;
+      const url = `/c/${name}`;
       const status = new Promise<number>((resolve, reject) => {
         const req = httpRequest(`${s.url}${url}`, {
           method: "PUT",
@@ -406,7 +411,7 @@ describe("shutdown", () => {
       await s.close();
       const again = await startServer({ dataDir: dir, port: 0 });
       try {
-        const up = await again.meta.getNar("c", "nar/slow.nar");
+        const up = await again.meta.getNar("c", name);
         assert.equal(up?.narSize, nar.length);
         assert.equal(
           up?.narHash,

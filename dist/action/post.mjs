@@ -1,14 +1,14 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   post
-} from "./chunk-FHYNCY65.mjs";
-import "./chunk-QXQIJIR4.mjs";
-import "./chunk-X5TRHF7O.mjs";
-import "./chunk-IP6XW7U6.mjs";
-import "./chunk-6XG6BMJ5.mjs";
-import "./chunk-RF5ZVBA4.mjs";
-import "./chunk-ZZWQQJ6G.mjs";
-import "./chunk-RWGQ7TF5.mjs";
+} from "./chunk-U6IJY3C6.mjs";
+import "./chunk-VZHC6LA5.mjs";
+import "./chunk-N4ZM3N4J.mjs";
+import "./chunk-UEBIMLTP.mjs";
+import "./chunk-ZFSTHO26.mjs";
+import "./chunk-URC3GVE2.mjs";
+import "./chunk-WPJ6VEY4.mjs";
+import "./chunk-LFQFR25N.mjs";
 
 // src/action/post.ts
 await post();

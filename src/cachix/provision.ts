@@ -58,11 +58,13 @@ export async function provision(api: CachixApi, req: ProvisionRequest): Promise<
     existing = await api.getCache(name);
   } catch (e) {
     if (!(e instanceof CachixApiError) || (e.status !== 404 && e.status !== 401)) throw e;
+    // 401 is also what a cache that does not exist answers to a token without access to it (no
+    // enumeration of private caches), so the remedy covers both.
     if (e.status === 401)
       throw new ProvisionRefused(
         cacheAccessMessage(name, e, req.hasToken),
         [remedies.createCacheByHand(name, req.isPublic)],
-        remedies.adminOnCache(name),
+        `${remedies.adminOnCache(name)}; if it does not exist yet, ${remedies.personalToken}`,
       );
   }
   const ownKey = req.key?.kind === "own" ? req.key.publicKey : undefined;

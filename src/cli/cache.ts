@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { adminCreateCache, adminListCaches } from "../server/admin.js";
 import { defaultDataDir } from "../server/data-dir.js";
 import { AdminError } from "../server/errors.js";
+import { escapeControl } from "../util/terminal.js";
 import { printJson, UserError } from "./output.js";
 
 const DATA_HELP = "server data directory (default: $NIXCACHE_DATA, else $XDG_DATA_HOME/nixcache)";
@@ -82,7 +83,7 @@ export function registerCacheCommands(program: Command): void {
       }
       for (const r of rows)
         process.stdout.write(
-          `${r.name}\t${r.isPublic ? "public" : "private"}\tpriority ${r.priority}\t${r.narinfos} paths\t${r.publicKey}\n`,
+          `${[r.name, r.isPublic ? "public" : "private", `priority ${r.priority}`, `${r.narinfos} paths`, r.publicKey].map(escapeControl).join("\t")}\n`,
         );
     });
 }

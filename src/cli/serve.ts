@@ -1,9 +1,21 @@
 import { availableParallelism } from "node:os";
 import type { Command } from "commander";
+import { DEFAULT_MAX_CONNECTIONS_PER_CLIENT, DEFAULT_NO_PROGRESS_TIMEOUT_MS } from "../server/connections.js";
 import { defaultDataDir } from "../server/data-dir.js";
 import { ClusterStartError } from "../server/errors.js";
-import { DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD_BYTES, parseListen, startServer } from "../server/server.js";
-import { parseSize } from "../util/quantity.js";
+import { DEFAULT_SWEEP_INTERVAL_MS } from "../server/ingest/sweep.js";
+import {
+  DEFAULT_LISTEN,
+  DEFAULT_MAX_LOG_BYTES,
+  DEFAULT_MAX_NAR_BYTES,
+  DEFAULT_MAX_OPEN_UPLOADS,
+  DEFAULT_MAX_UPLOAD_BYTES,
+  parseListen,
+  parsePublicUrl,
+  type ServerOptions,
+  startServer,
+} from "../server/server.js";
+import { parseDuration, parseSize } from "../util/quantity.js";
 import { UserError } from "./output.js";
 
 /** Default of `--workers`; see bench/serve/RESULTS.md for the measurements behind it. */
@@ -18,13 +30,71 @@ function parseWorkers(s: string): number {
   return n;
 }
 
-/** `--max-upload`: `512M`, `8G`, `1048576` → bytes. */
-function maxUpload(s: string): number {
+/** A size flag: `512M`, `8G`, `1048576` → bytes. */
+function size(flag: string, s: string): number {
   try {
     return parseSize(s);
   } catch {
-    throw new UserError(`--max-upload ${JSON.stringify(s)} is not a size like 512M or 8G`, 2);
+    throw new UserError(`${flag} ${JSON.stringify(s)} is not a size like 512M or 8G`, 2);
   }
+}
+
+/** A duration flag: `60s`, `10m` → milliseconds (`0` turns it off where that is allowed). */
+function duration(flag: string, s: string): number {
+  try {
+    return parseDuration(s);
+  } catch {
+    throw new UserError(`${flag} ${JSON.stringify(s)} is not a duration like 60s or 10m`, 2);
+  }
+}
+
+function count(flag: string, s: string, min: number): number {
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || n < min)
+    throw new UserError(`${flag} ${JSON.stringify(s)} must be a whole number ≥ ${min}`, 2);
+  return n;
+}
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+interface ServeFlags {
+  data?: string;
+  listen: string;
+  publicUrl?: string;
+  maxUpload: string;
+  maxNarSize: string;
+  maxLogSize: string;
+  stallTimeout: string;
+  maxConnectionsPerClient: string;
+  maxOpenUploads: string;
+  sweepInterval: string;
+  quiet?: boolean;
+  workers: string;
+}
+
+/** The flags that become server options (the same for one process and for workers). */
+function serverOptions(o: ServeFlags, dataDir: string, listen: { host: string; port: number }) {
+  let publicUrl: string | undefined;
+  try {
+    publicUrl = o.publicUrl === undefined ? undefined : parsePublicUrl(o.publicUrl);
+  } catch (e) {
+    throw new UserError((e as Error).message, 2);
+  }
+  const sweepIntervalMs = duration("--sweep-interval", o.sweepInterval);
+  if (sweepIntervalMs < 1000) throw new UserError("--sweep-interval must be at least 1s", 2);
+  return {
+    dataDir,
+    ...listen,
+    publicUrl,
+    maxUploadBytes: size("--max-upload", o.maxUpload),
+    maxNarBytes: size("--max-nar-size", o.maxNarSize),
+    maxLogBytes: size("--max-log-size", o.maxLogSize),
+    noProgressTimeoutMs: duration("--stall-timeout", o.stallTimeout),
+    maxConnectionsPerClient: count("--max-connections-per-client", o.maxConnectionsPerClient, 0),
+    maxOpenUploads: count("--max-open-uploads", o.maxOpenUploads, 1),
+    sweepIntervalMs,
+  } satisfies Omit<ServerOptions, "log">;
 }
 
 export function registerServeCommands(program: Command): void {
@@ -35,14 +105,52 @@ export function registerServeCommands(program: Command): void {
         "cache at http://HOST:PORT/<cache>/ that `nix copy --to` writes to and Nix substitutes from. " +
         "Uploads are verified (NAR hash and size) before they are stored and signed with the cache's key. " +
         "Prints `listening on URL` on stdout, then one JSON line per request on stderr. SIGTERM/SIGINT " +
-        "stop accepting, let in-flight uploads finish, and exit.",
+        "stop accepting, let in-flight uploads finish (connections still open after 30 s are cut), and exit.",
     )
     .option("--data <dir>", "data directory (default: $NIXCACHE_DATA, else $XDG_DATA_HOME/nixcache)")
     .option("--listen <host:port>", "address to listen on", DEFAULT_LISTEN)
     .option(
+      "--public-url <url>",
+      "base URL clients reach this server at, used in the URLs it hands out (the Cachix API's cache " +
+        "uri and part upload URLs); never taken from the request's Host header (default: the listen address)",
+    )
+    .option(
       "--max-upload <size>",
-      "largest NAR upload accepted, e.g. 512M, 8G",
-      `${DEFAULT_MAX_UPLOAD_BYTES / 1024 ** 3}G`,
+      "largest NAR upload accepted, as sent (compressed), e.g. 512M, 8G",
+      `${DEFAULT_MAX_UPLOAD_BYTES / GiB}G`,
+    )
+    .option(
+      "--max-nar-size <size>",
+      "largest NAR accepted after decompression; a decompression bomb is refused (413) as soon as it passes this",
+      `${DEFAULT_MAX_NAR_BYTES / GiB}G`,
+    )
+    .option(
+      "--max-log-size <size>",
+      "largest build log accepted (413 beyond)",
+      `${DEFAULT_MAX_LOG_BYTES / MiB}M`,
+    )
+    .option(
+      "--stall-timeout <duration>",
+      "cut a connection whose client sends or reads nothing for this long (uploads and downloads of any " +
+        "length work as long as bytes move; there is no whole-request deadline); 0 turns it off",
+      `${DEFAULT_NO_PROGRESS_TIMEOUT_MS / 1000}s`,
+    )
+    .option(
+      "--max-connections-per-client <n>",
+      "connections one client address may hold at once; more are answered 429 (0: no limit; raise it " +
+        "behind a proxy that connects from one address)",
+      String(DEFAULT_MAX_CONNECTIONS_PER_CLIENT),
+    )
+    .option(
+      "--max-open-uploads <n>",
+      "multipart uploads (Cachix API) one token may have open at once; more are answered 429",
+      String(DEFAULT_MAX_OPEN_UPLOADS),
+    )
+    .option(
+      "--sweep-interval <duration>",
+      "how often abandoned multipart uploads, NARs no narinfo names and unreferenced blobs are removed " +
+        "while the server runs (each once idle for an hour)",
+      `${DEFAULT_SWEEP_INTERVAL_MS / 60_000}m`,
     )
     .option("--quiet", "no request logs")
     .option(
@@ -59,52 +167,46 @@ export function registerServeCommands(program: Command): void {
         "  nixcache serve --data ./data --listen :7080 --workers auto --quiet   # a dedicated machine\n" +
         "  nix copy --to 'http://127.0.0.1:7080/main?compression=zstd' --option netrc-file ./netrc ./result",
     )
-    .action(
-      async (o: { data?: string; listen: string; maxUpload: string; quiet?: boolean; workers: string }) => {
-        let listen: { host: string; port: number };
-        try {
-          listen = parseListen(o.listen);
-        } catch (e) {
-          throw new UserError((e as Error).message, 2);
-        }
-        const workers = parseWorkers(o.workers);
-        const dataDir = o.data ?? defaultDataDir();
-        const maxUploadBytes = maxUpload(o.maxUpload);
-        const stderrLine = (line: string) => process.stderr.write(`${line}\n`);
-        // One worker is the plain in-process server; more are forked processes (loaded only then).
-        const started: Promise<{ url: string; close(): Promise<void> }> =
-          workers === 1
-            ? startServer({ dataDir, ...listen, maxUploadBytes, log: o.quiet ? undefined : stderrLine })
-            : import("../server/cluster.js").then((c) =>
-                c.startCluster(
-                  { dataDir, ...listen, maxUploadBytes, logRequests: !o.quiet },
-                  workers,
-                  stderrLine,
-                ),
-              );
-        const server = await started.catch((e: NodeJS.ErrnoException) => {
-          // A worker's start failure carries the system error's code on its own field.
-          const code = e instanceof ClusterStartError ? e.systemCode : e.code;
-          if (code === "EADDRINUSE") throw new UserError(`${o.listen} is already in use`);
-          if (code === "EACCES")
-            throw new UserError(`no permission to listen on ${o.listen} or to use ${dataDir}`);
-          throw e;
-        });
-        process.stdout.write(`listening on ${server.url}\n`);
-        await new Promise<void>((resolve) => {
-          const stop = (sig: string) => {
-            process.stderr.write(
-              `${JSON.stringify({ time: new Date().toISOString(), event: "shutdown", signal: sig })}\n`,
+    .action(async (o: ServeFlags) => {
+      let listen: { host: string; port: number };
+      try {
+        listen = parseListen(o.listen);
+      } catch (e) {
+        throw new UserError((e as Error).message, 2);
+      }
+      const workers = parseWorkers(o.workers);
+      const dataDir = o.data ?? defaultDataDir();
+      const serverOpts = serverOptions(o, dataDir, listen);
+      const stderrLine = (line: string) => process.stderr.write(`${line}\n`);
+      // One worker is the plain in-process server; more are forked processes (loaded only then).
+      const started: Promise<{ url: string; close(): Promise<void> }> =
+        workers === 1
+          ? startServer({ ...serverOpts, log: o.quiet ? undefined : stderrLine })
+          : import("../server/cluster.js").then((c) =>
+              c.startCluster({ ...serverOpts, logRequests: !o.quiet }, workers, stderrLine),
             );
-            server.close().then(resolve, (e) => {
-              process.stderr.write(`nixcache: error during shutdown: ${(e as Error).message}\n`);
-              process.exitCode = 1;
-              resolve();
-            });
-          };
-          process.once("SIGTERM", () => stop("SIGTERM"));
-          process.once("SIGINT", () => stop("SIGINT"));
-        });
-      },
-    );
+      const server = await started.catch((e: NodeJS.ErrnoException) => {
+        // A worker's start failure carries the system error's code on its own field.
+        const code = e instanceof ClusterStartError ? e.systemCode : e.code;
+        if (code === "EADDRINUSE") throw new UserError(`${o.listen} is already in use`);
+        if (code === "EACCES")
+          throw new UserError(`no permission to listen on ${o.listen} or to use ${dataDir}`);
+        throw e;
+      });
+      process.stdout.write(`listening on ${server.url}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (sig: string) => {
+          process.stderr.write(
+            `${JSON.stringify({ time: new Date().toISOString(), event: "shutdown", signal: sig })}\n`,
+          );
+          server.close().then(resolve, (e) => {
+            process.stderr.write(`nixcache: error during shutdown: ${(e as Error).message}\n`);
+            process.exitCode = 1;
+            resolve();
+          });
+        };
+        process.once("SIGTERM", () => stop("SIGTERM"));
+        process.once("SIGINT", () => stop("SIGINT"));
+      });
+    });
 }

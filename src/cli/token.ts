@@ -11,6 +11,7 @@ import { defaultDataDir } from "../server/data-dir.js";
 import { PERMISSIONS, type Permission, type TokenRow } from "../server/metadata/types.js";
 import { parseDuration } from "../util/quantity.js";
 import { readStdin } from "../util/stdin.js";
+import { escapeControl } from "../util/terminal.js";
 import { admin } from "./cache.js";
 import { printJson, UserError } from "./output.js";
 import { registerTokenInspect } from "./token-inspect.js";
@@ -150,9 +151,9 @@ export function registerTokenCommands(program: Command): void {
       for (const r of rows) {
         const state = tokenState(r, now);
         const exp = r.expiresAt === null ? "never expires" : `expires ${new Date(r.expiresAt).toISOString()}`;
-        process.stdout.write(
-          `${r.id}\t${r.kind === "personal" ? `personal:${r.account}` : r.cache}\t${r.perm}\t${state}\t${exp}${r.description ? `\t${r.description}` : ""}\n`,
-        );
+        const owner = r.kind === "personal" ? `personal:${r.account}` : r.cache;
+        const fields = [r.id, owner, r.perm, state, exp, ...(r.description ? [r.description] : [])];
+        process.stdout.write(`${fields.map(escapeControl).join("\t")}\n`);
       }
     });
 }

@@ -6,6 +6,7 @@ import { PassThrough } from "node:stream";
 import type * as Lzma from "lzma-native";
 import type * as Zstd from "zstd-napi";
 import { sharedCompressPool } from "./compress-pool.js";
+import { XZ_MEMLIMIT } from "./limits.js";
 import type { CodecBackend, Compression } from "./types.js";
 
 // The addons load on first use: commands that only read narinfos (verify, targets) start faster
@@ -41,7 +42,11 @@ export const backend: CodecBackend = {
       case "zstd":
         return new (zstd().DecompressStream)();
       case "xz":
-        return lzma().createDecompressor() as unknown as Transform;
+        // As Nix decodes it: liblzma's stream decoder over concatenated streams, memory bounded.
+        return lzma().createStream("streamDecoder", {
+          flags: (lzma() as unknown as { CONCATENATED: number }).CONCATENATED,
+          memlimit: XZ_MEMLIMIT,
+        } as unknown as Lzma.LzmaOptions) as unknown as Transform;
       case "none":
         return new PassThrough();
     }

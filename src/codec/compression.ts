@@ -49,7 +49,14 @@ export function compressor(c: Compression, level?: number): Transform {
   return backend.compressor(c, level);
 }
 
-/** A streaming decompressor; malformed input makes the stream error. */
+export { XZ_MEMLIMIT } from "./limits.js";
+
+/**
+ * A streaming decompressor; malformed input makes the stream error. xz is decoded as Nix decodes
+ * it (liblzma's stream decoder with concatenated streams): stream padding must be a multiple of
+ * four zero bytes, and nothing but padding or another stream may follow a stream. Unbounded
+ * output per input chunk: readers of untrusted data use decompressBounded.
+ */
 export function decompressor(c: Compression): Transform {
   return backend.decompressor(c);
 }

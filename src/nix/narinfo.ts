@@ -82,6 +82,30 @@ export function buildNarInfo(path: NarInfoPath, file: NarInfoFile): NarInfo {
 
 export const MAX_NARINFO_SIZE = 1 << 20;
 
+/**
+ * Checks a content address as Nix parses one: `text:sha256:<hash>` or `fixed:[r:]<algo>:<hash>`
+ * (hash in base16, nix32 or base64); returns it unchanged.
+ */
+export function parseContentAddress(ca: string): string {
+  const bad = (why: string) =>
+    new NarInfoError(
+      `invalid content address ${JSON.stringify(ca)}: ${why} (expected text:sha256:<hash> or fixed:[r:]<algo>:<hash>)`,
+    );
+  let hash: string;
+  if (ca.startsWith("text:")) hash = ca.slice(5);
+  else if (ca.startsWith("fixed:")) hash = ca.slice(ca.startsWith("fixed:r:") ? 8 : 6);
+  else throw bad("unknown method");
+  if (!/^[a-z0-9]+:/.test(hash)) throw bad("the hash does not name its algorithm");
+  try {
+    const h = parseHash(hash);
+    if (ca.startsWith("text:") && h.algo !== "sha256") throw bad("text: addresses are sha256");
+  } catch (e) {
+    if (e instanceof HashParseError) throw bad(e.message);
+    throw e;
+  }
+  return ca;
+}
+
 /** Parses a narinfo. Errors name the offending line; unknown keys go to `extra`. */
 export function parseNarInfo(text: string, storeDir = DEFAULT_STORE_DIR): NarInfo {
   if (text.length > MAX_NARINFO_SIZE)
@@ -131,8 +155,11 @@ export function parseNarInfo(text: string, storeDir = DEFAULT_STORE_DIR): NarInf
           out.narSize = parseSize(value, key);
           break;
         case "References":
+          // A set, as Nix reads it: sorted, each once (duplicates would change the fingerprint).
           out.references =
-            value === "" ? [] : value.split(" ").map((r) => parseStorePathBase(r, storeDir).base);
+            value === ""
+              ? []
+              : [...new Set(value.split(" ").map((r) => parseStorePathBase(r, storeDir).base))].sort();
           break;
         case "Deriver":
           out.deriver = value === "unknown-deriver" ? undefined : parseStorePathBase(value, storeDir).base;
@@ -144,7 +171,7 @@ export function parseNarInfo(text: string, storeDir = DEFAULT_STORE_DIR): NarInf
           out.sigs.push(value);
           break;
         case "CA":
-          out.ca = value;
+          out.ca = parseContentAddress(value);
           break;
         default:
           out.extra.push([key, value]);
@@ -211,7 +238,7 @@ export function narInfoFingerprint(
   storeDir = DEFAULT_STORE_DIR,
 ): string {
   if (ni.narHash.algo !== "sha256") throw new NarInfoError("only sha256 NAR hashes can be fingerprinted");
-  const refs = ni.references.map((r) => `${storeDir}/${r}`).sort();
+  const refs = [...new Set(ni.references)].map((r) => `${storeDir}/${r}`).sort();
   return `1;${ni.storePath};${formatHashNix32(ni.narHash)};${ni.narSize};${refs.join(",")}`;
 }
 

@@ -13,9 +13,9 @@ import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NixcacheError } from "../util/errors.js";
 import { ClusterStartError } from "./errors.js";
-import { sweepStaleUploads } from "./ingest/stale-uploads.js";
-import type { ServerOptions } from "./server.js";
-import { openStorage, withMetadata } from "./stores.js";
+import { DEFAULT_SWEEP_INTERVAL_MS, startSweeper, sweep } from "./ingest/sweep.js";
+import { type ServerOptions, sweepOptionsOf } from "./server.js";
+import { openMetadata, openStorage } from "./stores.js";
 
 /** What a worker is started with (JSON in its environment: functions cannot cross). */
 export interface WorkerOptions extends Omit<ServerOptions, "log" | "clearTmp"> {
@@ -42,10 +42,28 @@ export async function startCluster(
   count: number,
   events: (line: string) => void = () => {},
 ): Promise<RunningCluster> {
-  // Once, before any worker: migrations, dead multipart uploads, staged writes.
+  // Once, before any worker: migrations, staged writes, what clients left behind; then the sweep
+  // runs here periodically, in this one process.
   const storage = openStorage(opts);
   await storage.init({ clearStaging: true });
-  await withMetadata(opts, (meta) => sweepStaleUploads(meta, storage, opts.cachixPartUrlTtlMs));
+  const meta = await openMetadata(opts);
+  const sweepOpts = sweepOptionsOf(opts);
+  try {
+    await sweep(meta, storage, sweepOpts);
+  } catch (e) {
+    await meta.close();
+    throw e;
+  }
+  const sweeper = startSweeper(meta, storage, {
+    ...sweepOpts,
+    intervalMs: opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS,
+    onError: (e) =>
+      events(JSON.stringify({ time: new Date().toISOString(), level: "error", error: String(e) })),
+  });
+  const stopSweeping = async () => {
+    await sweeper.stop();
+    await meta.close();
+  };
 
   const self = fileURLToPath(import.meta.url);
   cluster.setupPrimary({ exec: join(dirname(self), `cluster-worker${extname(self)}`) });
@@ -97,6 +115,7 @@ export async function startCluster(
     closing = true;
     for (const w of live) w.process.kill("SIGKILL");
     await Promise.all([...live].map((w) => new Promise((r) => w.once("exit", r))));
+    await stopSweeping();
     throw e;
   }
 
@@ -116,6 +135,7 @@ export async function startCluster(
             }),
         );
         const codes = await Promise.all(exits);
+        await stopSweeping();
         const failed = codes.filter((c) => c !== 0).length;
         if (failed)
           throw new NixcacheError(

@@ -9,7 +9,15 @@ export interface ServerContext {
   /** Narinfo responses kept in memory in front of `meta` (the hot read path). */
   narinfos: NarInfoCache;
   maxUploadBytes: number;
+  /** Largest NAR after decompression. */
+  maxNarBytes: number;
   maxNarInfoBytes: number;
+  /** Largest build log. */
+  maxLogBytes: number;
+  /** Multipart uploads one token may have open at once. */
+  maxOpenUploads: number;
+  /** The base URL clients reach this server at (for URLs handed out); never taken from `Host`. */
+  publicUrl(): string;
   /** Registers an in-flight upload so shutdown can wait for it to commit. */
   track<T>(work: Promise<T>): Promise<T>;
   logError(err: unknown): void;

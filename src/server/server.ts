@@ -1,27 +1,43 @@
 // The embedded binary cache server: wiring of storage, metadata, routes, request logs and shutdown.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import Fastify, { type FastifyInstance } from "fastify";
 import { NixcacheError } from "../util/errors.js";
+import { createHttpServer, type HttpLimits } from "./connections.js";
 import type { ServerContext } from "./context.js";
-import { sweepStaleUploads } from "./ingest/stale-uploads.js";
+import { DEFAULT_SWEEP_INTERVAL_MS, type SweepOptions, startSweeper, sweep } from "./ingest/sweep.js";
 import { NarInfoCache } from "./metadata/narinfo-cache.js";
 import type { MetadataStore } from "./metadata/store.js";
 import { registerCachixRoutes } from "./routes/cachix.js";
+import { stillWaiting } from "./routes/continue.js";
 import { pathOnly, registerNixRoutes } from "./routes/nix.js";
 import { openMetadata, openStorage } from "./stores.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:7080";
 export const DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024 ** 3;
+/** Largest NAR after decompression: far above real store paths, far below what a bomb reaches. */
+export const DEFAULT_MAX_NAR_BYTES = 64 * 1024 ** 3;
+export const DEFAULT_MAX_LOG_BYTES = 64 * 1024 ** 2;
+export const DEFAULT_MAX_OPEN_UPLOADS = 100;
+/** How long in-flight requests get to finish at shutdown before their connections are cut. */
+export const SHUTDOWN_GRACE_MS = 30_000;
 /** narinfos, nix-cache-info and listings are small; this bounds what is read into memory. */
 export const MAX_NARINFO_BYTES = 64 * 1024;
 /** Request line plus headers; Nix's are a few hundred bytes. */
 export const MAX_HEADER_BYTES = 16 * 1024;
 
-export interface ServerOptions {
+export interface ServerOptions extends HttpLimits, SweepOptions {
   dataDir: string;
   host?: string;
   port?: number;
+  /** Base URL of the server as clients reach it (default: the listen address). */
+  publicUrl?: string;
   maxUploadBytes?: number;
+  maxNarBytes?: number;
+  maxLogBytes?: number;
+  maxOpenUploads?: number;
+  /** How often the sweep of abandoned uploads and orphans runs (default 10 minutes). */
+  sweepIntervalMs?: number;
+  shutdownGraceMs?: number;
   /** Lifetime of the Cachix API's presigned part URLs (default one hour). */
   cachixPartUrlTtlMs?: number;
   /** Receives one JSON line per request (default: none). */
@@ -45,16 +61,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const storage = openStorage(opts);
   const clearStaging = opts.clearTmp ?? true;
   await storage.init({ clearStaging });
-  // Like staged writes, what dead multipart uploads left is cleared by one process only (not a worker).
-  if (clearStaging) await sweepStaleUploads(meta, storage, opts.cachixPartUrlTtlMs);
+  // Like staged writes, what clients left behind is cleared by one process only (not a worker).
+  const sweepOpts = sweepOptionsOf(opts);
+  if (clearStaging) await sweep(meta, storage, sweepOpts);
   const inflight = new Set<Promise<unknown>>();
   const log = opts.log;
+  let publicUrl = opts.publicUrl;
   const ctx: ServerContext = {
     meta,
     storage,
     narinfos: new NarInfoCache(meta),
     maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+    maxNarBytes: opts.maxNarBytes ?? DEFAULT_MAX_NAR_BYTES,
     maxNarInfoBytes: MAX_NARINFO_BYTES,
+    maxLogBytes: opts.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES,
+    maxOpenUploads: opts.maxOpenUploads ?? DEFAULT_MAX_OPEN_UPLOADS,
+    publicUrl: () => publicUrl ?? "",
     track(work) {
       inflight.add(work);
       const done = () => inflight.delete(work);
@@ -72,12 +94,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return503OnClosing: true,
     forceCloseConnections: "idle",
     routerOptions: { maxParamLength: 300 },
-    // Node's own server, so the header limit is explicit; it answers `Expect: 100-continue` itself.
+    // Node's own server: explicit header limit, no whole-request deadline, a no-progress timeout,
+    // a cap on connections per client, and `Expect: 100-continue` left to the handlers.
     serverFactory: (handler) =>
-      createServer(
-        { maxHeaderSize: MAX_HEADER_BYTES },
-        handler as (req: IncomingMessage, res: ServerResponse) => void,
-      ),
+      createHttpServer(handler as (req: IncomingMessage, res: ServerResponse) => void, {
+        ...opts,
+        maxHeaderBytes: MAX_HEADER_BYTES,
+      }),
+  });
+  // An answer sent before the body was asked for (the client never sends it) or read to its end
+  // (a refusal mid-way): the connection cannot carry another request.
+  app.addHook("onSend", (req, reply, payload, done) => {
+    if (stillWaiting(req.raw) || !req.raw.complete) reply.header("connection", "close");
+    done(null, payload);
   });
   // Bodies are streamed by the routes themselves (NARs are never buffered), whatever their type.
   app.removeAllContentTypeParsers();
@@ -106,6 +135,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await app.listen({ host: opts.host ?? "127.0.0.1", port: opts.port ?? 7080 });
   const port = (app.server as Server).address() as { port: number };
   const url = formatBase(opts.host ?? "127.0.0.1", port.port);
+  publicUrl ??= url;
+  const sweeper = clearStaging
+    ? startSweeper(meta, storage, {
+        ...sweepOpts,
+        intervalMs: opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS,
+        onError: (e) => ctx.logError(e),
+      })
+    : undefined;
 
   let closing: Promise<void> | undefined;
   return {
@@ -115,15 +152,41 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     meta,
     close() {
       closing ??= (async () => {
-        // Keep-alive connections still busy when we stop are closed as soon as they go idle.
-        (app.server as Server).keepAliveTimeout = 1;
-        await app.close();
-        await Promise.allSettled([...inflight]);
+        // Keep-alive connections still busy when we stop are closed as soon as they go idle; any
+        // still open after the grace (a client that stalls) are cut, so shutdown always ends.
+        const server = app.server as Server;
+        server.keepAliveTimeout = 1;
+        const cut = setTimeout(() => server.closeAllConnections(), opts.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
+        try {
+          await app.close();
+          await Promise.allSettled([...inflight]);
+        } finally {
+          clearTimeout(cut);
+        }
+        await sweeper?.stop();
         await meta.close();
       })();
       return closing;
     },
   };
+}
+
+export function sweepOptionsOf(o: SweepOptions & { cachixPartUrlTtlMs?: number }): SweepOptions {
+  return { staleUploadMs: o.staleUploadMs ?? o.cachixPartUrlTtlMs, orphanGraceMs: o.orphanGraceMs };
+}
+
+/** `--public-url`: an http(s) URL without query or fragment; the trailing slash is dropped. */
+export function parsePublicUrl(s: string): string {
+  let u: URL | undefined;
+  try {
+    u = new URL(s);
+  } catch {}
+  if (!u || (u.protocol !== "http:" && u.protocol !== "https:") || u.search || u.hash || u.username)
+    throw new NixcacheError(
+      "usage",
+      `--public-url ${JSON.stringify(s)} is not an http(s) URL without query (e.g. https://cache.example.org)`,
+    );
+  return u.href.replace(/\/+$/, "");
 }
 
 function formatBase(host: string, port: number): string {

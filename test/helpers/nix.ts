@@ -30,12 +30,22 @@ export function nixSync(program: string, args: string[], input?: string | Buffer
  * Runs a Nix program without blocking the event loop: needed whenever the server Nix talks to
  * runs in the test's own process.
  */
-export function nixAsync(program: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) =>
-    execFile(program, args, (err, _stdout, stderr) =>
+export function nixAsync(
+  program: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; onStart?: (pid: number) => void } = {},
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(program, args, { env: opts.env ?? process.env }, (err, _stdout, stderr) =>
       err ? reject(new Error(`${program} ${args.join(" ")} failed: ${stderr}`)) : resolve(),
-    ),
-  );
+    );
+    if (child.pid !== undefined) opts.onStart?.(child.pid);
+  });
+}
+
+/** Nix's narinfo disk cache in a fresh directory under `dir`: each call sees the server afresh. */
+export function freshNixEnv(dir: string): NodeJS.ProcessEnv {
+  return { ...process.env, XDG_CACHE_HOME: mkdtempSync(join(dir, "xdg-")) };
 }
 
 export function tempDir(prefix = "nixcache-test-"): { path: string; cleanup: () => void } {

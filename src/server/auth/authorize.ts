@@ -1,5 +1,5 @@
 // Request authorization. `authorize` is a pure decision over a cache and the presented token;
-// `identify` and `authorizeRequest` fetch what it needs from the metadata store.
+// `identify` fetches what it needs from the metadata store; `resolveCache` adds the cache lookup.
 import type { MetadataStore } from "../metadata/store.js";
 import { type CacheRow, type Permission, permits, type TokenRow } from "../metadata/types.js";
 import { hashToken, tokenFromHeader } from "./tokens.js";
@@ -15,9 +15,9 @@ export type AuthResult = { ok: true; token?: TokenRow } | { ok: false; status: 4
 /** Checks a token row: unknown, revoked and expired tokens do not work. */
 export function identity(row: TokenRow | undefined, now = Date.now()): Identity {
   if (!row) return { kind: "invalid", message: "unknown token" };
-  if (row.revokedAt !== null) return { kind: "invalid", message: `token ${row.id} has been revoked` };
+  if (row.revokedAt !== null) return { kind: "invalid", message: "this token has been revoked" };
   if (row.expiresAt !== null && row.expiresAt <= now)
-    return { kind: "invalid", message: `token ${row.id} has expired` };
+    return { kind: "invalid", message: "this token has expired" };
   return { kind: "token", token: row };
 }
 
@@ -33,6 +33,15 @@ export async function identify(
 }
 
 /**
+ * What a caller without read access hears about a private cache, word for word what it hears
+ * about a cache that does not exist: nobody can find out which private caches a server has.
+ * Messages never name token ids either (they are half of what a log reader would need).
+ */
+export function hiddenCache(name: string): string {
+  return `cache ${name} is private or does not exist: a token with read access to it is required`;
+}
+
+/**
  * Decides whether `who` may do `needed` on `cache`. Anonymous reads of public caches pass; a
  * token that is presented must be valid even where none is needed, so a revoked token never
  * silently degrades to anonymous access. Denials are 401: Nix treats 401 on a narinfo as absent.
@@ -44,10 +53,9 @@ export function authorize(cache: CacheRow, who: Identity, needed: Permission): A
     return {
       ok: false,
       status: 401,
-      message:
-        needed === "read"
-          ? `cache ${cache.name} is private: a token with read permission is required`
-          : `${needed} access to cache ${cache.name} requires a token`,
+      message: cache.isPublic
+        ? `${needed} access to cache ${cache.name} requires a token`
+        : hiddenCache(cache.name),
     };
   }
   if (who.kind === "invalid") return { ok: false, status: 401, message: who.message };
@@ -59,18 +67,24 @@ export function authorize(cache: CacheRow, who: Identity, needed: Permission): A
     return {
       ok: false,
       status: 401,
-      message: `personal token ${row.id} (account ${row.account}) has no access to cache ${cache.name}`,
+      message: cache.isPublic
+        ? `this personal token (of account ${row.account}) has no ${needed} access to cache ${cache.name}`
+        : hiddenCache(cache.name),
     };
   }
   if (row.cache !== cache.name) {
     if (publicRead) return { ok: true };
-    return { ok: false, status: 401, message: `token ${row.id} is not valid for cache ${cache.name}` };
+    return {
+      ok: false,
+      status: 401,
+      message: cache.isPublic ? `this token is not valid for cache ${cache.name}` : hiddenCache(cache.name),
+    };
   }
   if (!permits(row.perm, needed))
     return {
       ok: false,
       status: 401,
-      message: `token ${row.id} has ${row.perm} permission on cache ${cache.name}; ${needed} is required`,
+      message: `this token has ${row.perm} permission on cache ${cache.name}; ${needed} is required`,
     };
   return { ok: true, token: row };
 }
@@ -81,13 +95,23 @@ export function permissionOn(cache: CacheRow, who: Identity): Permission | undef
   return undefined;
 }
 
-/** `authorize` for a request's Authorization header. */
-export async function authorizeRequest(
-  meta: Pick<MetadataStore, "tokenByHash">,
-  cache: CacheRow,
-  header: string | undefined,
+/**
+ * The cache named `name` if `who` may do `needed` on it, else the refusal. A cache that does not
+ * exist is refused exactly as a private one is (401, same words), except to personal tokens (404):
+ * they may create caches, and a creation would tell them anyway.
+ */
+export function resolveCache(
+  name: string,
+  cache: CacheRow | undefined,
+  who: Identity,
   needed: Permission,
-  now = Date.now(),
-): Promise<AuthResult> {
-  return authorize(cache, await identify(meta, header, now), needed);
+): { ok: true; cache: CacheRow } | { ok: false; status: 401 | 403 | 404; message: string } {
+  if (!cache) {
+    if (who.kind === "invalid") return { ok: false, status: 401, message: who.message };
+    if (who.kind === "token" && who.token.kind === "personal")
+      return { ok: false, status: 404, message: `Binary cache ${name} does not exist.` };
+    return { ok: false, status: 401, message: hiddenCache(name) };
+  }
+  const auth = authorize(cache, who, needed);
+  return auth.ok ? { ok: true, cache } : auth;
 }

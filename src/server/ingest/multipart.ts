@@ -14,10 +14,13 @@ import type { MultipartUpload } from "../metadata/types.js";
 import { type IngestTarget, receiveVerifiedNar } from "./nar.js";
 import { ingestNarInfo } from "./narinfo.js";
 import { type PartUrlQuery, PartUrls } from "./part-urls.js";
+import { NarTooLargeError } from "./receive.js";
 
 export interface MultipartOptions extends IngestTarget {
   /** Largest part, and largest assembled NAR, in stored bytes. */
   maxBytes: number;
+  /** Largest NAR after decompression (and never more than the client's cNarSize). */
+  maxNarBytes: number;
   /** Registers work that shutdown must wait for. */
   track<T>(work: Promise<T>): Promise<T>;
   partUrlTtlMs?: number;
@@ -25,8 +28,6 @@ export interface MultipartOptions extends IngestTarget {
 
 export class MultipartUploads {
   readonly partUrls: PartUrls;
-  /** Uploads whose `complete` is running: their parts must not change under it. */
-  private readonly completing = new Set<string>();
 
   constructor(private readonly o: MultipartOptions) {
     this.partUrls = new PartUrls(o.meta, o.partUrlTtlMs);
@@ -46,10 +47,10 @@ export class MultipartUploads {
       throw new IngestError("notFound", `no upload ${narId} with that uploadId`);
     if (!contentMD5) throw new IngestError("invalid", "the Content-MD5 header is required");
     await this.partUrls.check(up, part, q, contentMD5);
-    if (up.state !== "open" || this.completing.has(narId))
+    if (up.state !== "open")
       throw new IngestError(
         "notFound",
-        `upload ${narId} is ${up.state === "open" ? "being completed" : up.state}: its part URLs no longer work`,
+        `upload ${narId} is ${up.state === "completing" ? "being completed" : up.state}: its part URLs no longer work`,
       );
 
     const staged = await storage.stagePart(narId, part);
@@ -78,7 +79,7 @@ export class MultipartUploads {
       );
     // complete/abort may have won while the body streamed: then this part is dropped.
     const now = await meta.getMultipart(narId);
-    if (now?.state !== "open" || this.completing.has(narId))
+    if (now?.state !== "open")
       throw await refuse(
         new IngestError("notFound", `upload ${narId} ended while part ${part} was being sent`),
       );
@@ -88,13 +89,19 @@ export class MultipartUploads {
     return etag;
   }
 
-  /** Drops an open upload and its parts. */
+  /** The refusal of a state change that another request (in any process) got to first. */
+  private async lost(narId: string): Promise<IngestError> {
+    const state = (await this.o.meta.getMultipart(narId))?.state;
+    return new IngestError(
+      "conflict",
+      state === "completing" ? `upload ${narId} is being completed` : `upload ${narId} was already ${state}`,
+    );
+  }
+
+  /** Drops an open upload and its parts; 409 when it is no longer open. */
   async abort(up: MultipartUpload): Promise<void> {
-    if (this.completing.has(up.narId))
-      throw new IngestError("conflict", `upload ${up.narId} is being completed`);
-    if (up.state === "completed")
-      throw new IngestError("invalid", `upload ${up.narId} was already completed`);
-    await this.o.meta.finishMultipart(up.narId, "aborted");
+    if (!(await this.o.meta.transitionMultipart(up.narId, "open", "aborted")))
+      throw await this.lost(up.narId);
     await this.dropParts(up.narId);
   }
 
@@ -103,25 +110,40 @@ export class MultipartUploads {
     await this.o.storage.deleteParts(narId);
   }
 
-  /** Verifies the parts and the NAR against what the client claims, then publishes the narinfo. */
+  /**
+   * Verifies the parts and the NAR against what the client claims, then publishes the narinfo.
+   * One `complete` per upload wins, whatever the number of processes: the upload moves from open
+   * to completing in the metadata store first (the loser, or a later complete or abort, gets 409),
+   * and back to open when verification refuses it, so the client may try again.
+   */
   async complete(up: MultipartUpload, body: CompletedMultipartUpload): Promise<void> {
-    if (up.state !== "open") throw new IngestError("invalid", `upload ${up.narId} was already ${up.state}`);
-    if (this.completing.has(up.narId))
-      throw new IngestError("conflict", `upload ${up.narId} is already being completed`);
-    this.completing.add(up.narId);
+    const { meta } = this.o;
+    if (!(await meta.transitionMultipart(up.narId, "open", "completing"))) throw await this.lost(up.narId);
+    let published = false;
     try {
-      await this.o.track(this.verifyAndCommit(up, body));
-    } finally {
-      this.completing.delete(up.narId);
+      await this.o.track(
+        this.verifyAndCommit(up, body, () => {
+          published = true;
+        }),
+      );
+    } catch (e) {
+      if (!published) await meta.transitionMultipart(up.narId, "completing", "open");
+      throw e;
     }
   }
 
-  /** The listed parts in order, each checked against the part stored under its number. */
+  /**
+   * The listed parts in order, each checked against the part stored under its number. `parts:
+   * null` (what the cachix client sends when a part's PUT answer had no ETag) means the parts
+   * stored, which must then be numbered 1..n; the assembled NAR is verified either way.
+   */
   private async listedParts(up: MultipartUpload, body: CompletedMultipartUpload): Promise<number[]> {
-    if (!body.parts)
-      throw new IngestError("invalid", "parts is null: every uploaded part's ETag must be listed");
-    const listed = [...body.parts].sort((a, b) => a.partNumber - b.partNumber);
-    const stored = new Map((await this.o.meta.parts(up.narId)).map((p) => [p.part, p]));
+    const storedRows = await this.o.meta.parts(up.narId);
+    const listed = [...(body.parts ?? storedRows.map((p) => ({ partNumber: p.part, eTag: p.etag })))].sort(
+      (a, b) => a.partNumber - b.partNumber,
+    );
+    if (listed.length === 0) throw new IngestError("invalid", `upload ${up.narId} has no parts`);
+    const stored = new Map(storedRows.map((p) => [p.part, p]));
     listed.forEach((p, i) => {
       if (p.partNumber !== i + 1)
         throw new IngestError(
@@ -139,7 +161,11 @@ export class MultipartUploads {
     return listed.map((p) => p.partNumber);
   }
 
-  private async verifyAndCommit(up: MultipartUpload, body: CompletedMultipartUpload): Promise<void> {
+  private async verifyAndCommit(
+    up: MultipartUpload,
+    body: CompletedMultipartUpload,
+    onPublished: () => void,
+  ): Promise<void> {
     const { meta, storage } = this.o;
     const nic = body.narInfoCreate;
     const cache = await meta.getCache(up.cache);
@@ -147,7 +173,7 @@ export class MultipartUploads {
     // Everything that can be checked without reading the NAR is checked first.
     const parts = await this.listedParts(up, body);
     const storePath = `/nix/store/${nic.cStoreHash}-${nic.cStoreSuffix}`;
-    const references = [...nic.cReferences].sort();
+    const references = [...new Set(nic.cReferences)].sort();
     const narHash = parseHash(nic.cNarHash);
     const sigs: string[] = [];
     if (nic.cSig !== null) sigs.push(await this.clientSignature(up.cache, nic, storePath, references));
@@ -157,12 +183,18 @@ export class MultipartUploads {
         `cache ${up.cache} is self-signed (no managed key): cSig is required (set CACHIX_SIGNING_KEY)`,
       );
 
-    const nar = await receiveVerifiedNar(
-      this.o,
-      storage.readParts(up.narId, parts),
-      up.compression,
-      this.o.maxBytes,
-    );
+    // A bomb is cut off as soon as it inflates past what the client said the NAR is.
+    const nar = await receiveVerifiedNar(this.o, storage.readParts(up.narId, parts), up.compression, {
+      maxBytes: this.o.maxBytes,
+      maxNarBytes: Math.min(this.o.maxNarBytes, nic.cNarSize),
+    }).catch((e: unknown) => {
+      if (e instanceof NarTooLargeError && e.limit < this.o.maxNarBytes)
+        throw new IngestError(
+          "invalid",
+          `narInfoCreate for ${storePath} claims cNarSize ${nic.cNarSize}, but the uploaded NAR is larger`,
+        );
+      throw e;
+    });
     const r = nar.received;
     const mismatch = (what: string, claimed: string | number, actual: string | number) =>
       new IngestError(
@@ -204,7 +236,8 @@ export class MultipartUploads {
       text: formatNarInfo(ni),
       sign: managed,
     });
-    await meta.finishMultipart(up.narId, "completed");
+    onPublished();
+    await meta.transitionMultipart(up.narId, "completing", "completed");
     await this.dropParts(up.narId);
   }
 

@@ -1,13 +1,14 @@
 // NAR ingest: verify, then commit. Only a complete, valid upload becomes a blob, and a blob is
 // durably stored before the NAR is recorded (still invisible until a narinfo names it).
 import type { Readable } from "node:stream";
-import type { Compression } from "../../codec/compression.js";
+import { type Compression, narExtension } from "../../codec/compression.js";
 import { formatHashNix32 } from "../../nix/hash.js";
+import { nix32Encode } from "../../nix/nix32.js";
 import { IngestError } from "../errors.js";
 import type { MetadataStore } from "../metadata/store.js";
 import type { ReceivedNar } from "../metadata/types.js";
 import type { StorageBackend } from "../storage/backend.js";
-import { type Received, receiveNar } from "./receive.js";
+import { type Received, type ReceiveLimits, receiveNar } from "./receive.js";
 
 export interface IngestTarget {
   meta: MetadataStore;
@@ -49,12 +50,12 @@ export async function receiveVerifiedNar(
   t: IngestTarget,
   body: Readable,
   compression: Compression,
-  maxBytes: number,
+  limits: ReceiveLimits,
 ): Promise<VerifiedNar> {
   const staged = await t.storage.stageBlob();
   let received: Received;
   try {
-    received = await receiveNar(body, compression, staged, maxBytes);
+    received = await receiveNar(body, compression, staged, limits);
   } catch (e) {
     await staged.discard();
     throw e;
@@ -89,11 +90,26 @@ export async function receiveVerifiedNar(
   };
 }
 
-/** Receives one NAR PUT to `url` (e.g. `nar/<filehash>.nar.zst`), verifies, stores and records it. */
+/**
+ * Receives one NAR PUT to `url`, verifies, stores and records it. The URL must be named by the
+ * content: `nar/<nix32 of its FileHash>.nar[.ext]` as Nix names it (or of its NarHash, as clients
+ * that stream before the file hash is known do). A NAR under any other name could squat the URL
+ * of a file still to come, and Nix, finding it there, would never upload the real one.
+ */
 export async function ingestNar(
   t: IngestTarget,
-  o: { cache: string; url: string; body: Readable; maxBytes: number },
+  o: { cache: string; url: string; body: Readable; limits: ReceiveLimits },
 ): Promise<ReceivedNar> {
-  const nar = await receiveVerifiedNar(t, o.body, compressionOfNarUrl(o.url), o.maxBytes);
+  const compression = compressionOfNarUrl(o.url);
+  const nar = await receiveVerifiedNar(t, o.body, compression, o.limits);
+  const named = (h: Buffer) => `nar/${nix32Encode(h)}${narExtension(compression)}`;
+  const expected = named(nar.received.fileHash.digest);
+  if (o.url !== expected && o.url !== named(nar.received.narHash.digest)) {
+    await nar.discard();
+    throw new IngestError(
+      "invalid",
+      `${o.url} is not named by its content: a NAR with this content belongs at ${expected}`,
+    );
+  }
   return nar.commit(o.cache, o.url);
 }

@@ -1,11 +1,12 @@
 // Receiving a NAR, storage-agnostic: the upload is hashed as stored (FileHash/FileSize) and
 // written to a staged blob, decompressed and parsed as it streams (NarHash/NarSize). Nothing is
 // committed here; the caller compares what was measured with what was claimed, then commits.
+// Memory stays bounded whatever the upload's size or compression ratio (decompressBounded), and
+// the NAR is pulled through at the pace the slowest stage allows.
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { type Compression, decompressor } from "../../codec/compression.js";
+import { DecompressedSizeError, decompressBounded } from "../../codec/bounded-decompress.js";
+import type { Compression } from "../../codec/compression.js";
 import type { Hash } from "../../nix/hash.js";
 import { NarError, validateNar } from "../../nix/nar-decode.js";
 import { IngestError } from "../errors.js";
@@ -20,83 +21,87 @@ export interface Received {
   narSize: number;
 }
 
+export interface ReceiveLimits {
+  /** Largest upload, in stored (compressed) bytes. */
+  maxBytes: number;
+  /** Largest NAR after decompression: refuses decompression bombs as they inflate. */
+  maxNarBytes: number;
+}
+
+/** The NAR inflated past `maxNarBytes` (a decompression bomb, or a NAR larger than claimed). */
+export class NarTooLargeError extends IngestError {
+  constructor(
+    message: string,
+    readonly limit: number,
+  ) {
+    super("tooLarge", message);
+  }
+}
+
 const tooLarge = (maxBytes: number) =>
   new IngestError("tooLarge", `upload exceeds the limit of ${maxBytes} bytes`);
 const truncatedAfter = (n: number) =>
   new IngestError("invalid", `upload was truncated: the connection closed after ${n} bytes`);
+
+/**
+ * The chunks of `body`, never destroying it when the reader stops early (so a refusal can still
+ * be answered); a body whose connection closed before its end, even before this was called, is
+ * an IngestError saying so.
+ */
+async function* bodyChunks(body: Readable, counted: () => number): AsyncGenerator<Buffer> {
+  if (body.destroyed && !body.readableEnded) throw truncatedAfter(counted());
+  const it = body.iterator({ destroyOnReturn: false });
+  for (;;) {
+    let r: IteratorResult<Buffer>;
+    try {
+      r = await it.next();
+    } catch (e) {
+      throw new IngestError("invalid", truncatedAfter(counted()).message, { cause: e });
+    }
+    if (r.done) return;
+    yield r.value;
+  }
+}
 
 /** Streams `body` into `staged`, verifying it is a complete NAR in `compression`. */
 export async function receiveNar(
   body: Readable,
   compression: Compression,
   staged: StagedWrite,
-  maxBytes: number,
+  limits: ReceiveLimits,
 ): Promise<Received> {
   const fileHasher = createHash("sha256");
   let fileSize = 0;
-  let overLimit = false;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
+  async function* stored(): AsyncGenerator<Buffer> {
+    for await (const chunk of bodyChunks(body, () => fileSize)) {
       fileSize += chunk.length;
-      if (fileSize > maxBytes) {
-        overLimit = true;
-        cb(tooLarge(maxBytes));
-        return;
-      }
+      if (fileSize > limits.maxBytes) throw tooLarge(limits.maxBytes);
       fileHasher.update(chunk);
-      staged.write(chunk).then(
-        () => cb(null, chunk),
-        (e: Error) => cb(e),
-      );
-    },
-  });
-  const decomp = decompressor(compression);
-  // The request is piped by hand, not through pipeline(): pipeline would destroy the request (and
-  // with it the socket) on a refusal, and the client would never see the 4xx that says why.
-  let truncated = false;
-  tap.on("error", () => {});
-  const onClose = () => {
-    if (!body.readableEnded) {
-      truncated = true;
-      tap.destroy(truncatedAfter(fileSize));
+      await staged.write(chunk);
+      yield chunk;
     }
-  };
-  const onError = (e: Error) => tap.destroy(e);
-  body.on("close", onClose);
-  body.on("error", onError);
-  body.pipe(tap);
-  const flow = pipeline(tap, decomp).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  const validation = validateNar(decomp).then(
-    (v) => ({ v }),
-    (e: unknown) => ({ e }),
-  );
-  const [flowErr, val] = await Promise.all([flow, validation]);
-  body.off("close", onClose);
-  body.off("error", onError);
-  body.unpipe(tap);
-  if (overLimit) throw tooLarge(maxBytes);
-  if (truncated) throw truncatedAfter(fileSize);
-  if ("e" in val) {
-    if (val.e instanceof NarError) throw new IngestError("invalid", `${val.e.message} (after decompression)`);
-    if (flowErr) throw decompressionError(flowErr, compression, fileSize);
-    throw val.e;
   }
-  if (flowErr) throw decompressionError(flowErr, compression, fileSize);
+  let v: { narSize: number; narHash: Hash };
+  try {
+    v = await validateNar(decompressBounded(stored(), compression, limits.maxNarBytes));
+  } catch (e) {
+    throw refusal(e, compression, fileSize);
+  }
   const digest = fileHasher.digest();
   return {
     blob: digest.toString("hex"),
     fileHash: { algo: "sha256", digest },
     fileSize,
-    narHash: val.v.narHash,
-    narSize: val.v.narSize,
+    narHash: v.narHash,
+    narSize: v.narSize,
   };
 }
 
-function decompressionError(e: unknown, compression: Compression, at: number): Error {
+function refusal(e: unknown, compression: Compression, at: number): Error {
   if (e instanceof IngestError) return e;
+  if (e instanceof DecompressedSizeError)
+    return new NarTooLargeError(`${e.message} (after ${at} bytes of upload)`, e.limit);
+  if (e instanceof NarError) return new IngestError("invalid", `${e.message} (after decompression)`);
   const msg = e instanceof Error ? e.message : String(e);
   if (compression === "none") return new IngestError("invalid", `upload failed after ${at} bytes: ${msg}`);
   return new IngestError("invalid", `upload is not valid ${compression} data (after ${at} bytes): ${msg}`);

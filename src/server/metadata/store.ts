@@ -6,6 +6,7 @@ import type { SecretKey } from "../../nix/signing.js";
 import type {
   AccountRow,
   CacheRow,
+  MultipartState,
   MultipartUpload,
   NarInfoBlob,
   NewCache,
@@ -54,6 +55,12 @@ export interface MetadataStore {
   /** Every narinfo with its blob, and every blob any NAR names: for consistency checks and GC. */
   narInfoBlobs(): Promise<NarInfoBlob[]>;
   allBlobs(): Promise<string[]>;
+  /** Whether any NAR record or side file names the blob. */
+  blobReferenced(blob: string): Promise<boolean>;
+  /** NARs received before `time` that no narinfo has made visible (abandoned or refused uploads). */
+  invisibleNarsBefore(time: number): Promise<Array<{ cache: string; url: string; blob: string }>>;
+  /** Drops such a record, unless it became visible or was received again since; true when dropped. */
+  deleteInvisibleNar(cache: string, url: string, before: number): Promise<boolean>;
 
   // --- side files ---
   putSideFile(cache: string, kind: SideFileKind, name: string, f: SideFile): Promise<void>;
@@ -73,12 +80,22 @@ export interface MetadataStore {
   ensureAccount(slug: string, opts?: { email?: string; fullname?: string }): Promise<AccountRow>;
 
   // --- multipart uploads (the parts' bytes are in storage; their records are here) ---
-  createMultipart(cache: string, compression: MultipartUpload["compression"]): Promise<MultipartUpload>;
+  /** Opens an upload; `tokenId` is the token that opened it (for the per-token limit). */
+  createMultipart(
+    cache: string,
+    compression: MultipartUpload["compression"],
+    tokenId?: string | null,
+  ): Promise<MultipartUpload>;
+  /** How many uploads opened by the token are still open or completing. */
+  openMultipartsOf(tokenId: string): Promise<number>;
   getMultipart(narId: string): Promise<MultipartUpload | undefined>;
-  /** NAR ids of uploads still open that were created before `time` (ms since the epoch). */
+  /** NAR ids of uploads still open (or completing) created before `time` (ms since the epoch). */
   openMultipartsBefore(time: number): Promise<string[]>;
-  /** Ends an open upload; false when it was not open (so only one of complete/abort wins). */
-  finishMultipart(narId: string, state: "completed" | "aborted"): Promise<boolean>;
+  /**
+   * Moves an upload from state `from` to `to`, atomically across processes (compare and set):
+   * true for the one caller that made the change, false for every other (it was not in `from`).
+   */
+  transitionMultipart(narId: string, from: MultipartState, to: MultipartState): Promise<boolean>;
   putPart(narId: string, part: PartRow): Promise<void>;
   parts(narId: string): Promise<PartRow[]>;
   deleteParts(narId: string): Promise<void>;

@@ -83,10 +83,15 @@ export interface AccountRow {
 export type SideFileKind = "ls" | "log";
 
 export interface SideFile {
+  /** The bytes, when stored inline (`.ls` listings, and logs from before logs became blobs). */
   body: Buffer;
+  /** The blob holding the bytes instead (build logs), or null. */
+  blob: string | null;
   contentType: string;
   contentEncoding: string | null;
 }
+
+export type MultipartState = "open" | "completing" | "completed" | "aborted";
 
 /** A multipart NAR upload of the Cachix API. */
 export interface MultipartUpload {
@@ -94,7 +99,8 @@ export interface MultipartUpload {
   uploadId: string;
   cache: string;
   compression: "zstd" | "xz";
-  state: "open" | "completed" | "aborted";
+  /** `completing` while one `complete` verifies it: from there only completed (or back to open). */
+  state: MultipartState;
   createdAt: number;
 }
 

@@ -6,7 +6,8 @@ import type { ServerContext } from "../context.js";
 import { ApiError } from "../errors.js";
 import { MultipartUploads } from "../ingest/multipart.js";
 import type { CacheRow, MultipartUpload } from "../metadata/types.js";
-import { type CachixRequests, drain, origin, type Req, readJson, sendJson } from "./cachix-request.js";
+import { type CachixRequests, drain, type Req, readJson, sendJson } from "./cachix-request.js";
+import { bodyAfterContinue } from "./continue.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -26,6 +27,7 @@ export function registerCachixMultipartRoutes(
     meta,
     storage: ctx.storage,
     maxBytes: ctx.maxUploadBytes,
+    maxNarBytes: ctx.maxNarBytes,
     track: (w) => ctx.track(w),
     partUrlTtlMs: opts.partUrlTtlMs,
   });
@@ -46,7 +48,15 @@ export function registerCachixMultipartRoutes(
     const c = req.query.compression ?? (cache.compression === "XZ" ? "xz" : "zst");
     if (c !== "zst" && c !== "xz") throw new ApiError("invalid", `Wrong compression method: ${c}`);
     await drain(req.raw);
-    const up = await meta.createMultipart(cache.name, c === "xz" ? "xz" : "zstd");
+    const caller = await calls.caller(req);
+    const tokenId = caller.kind === "anonymous" ? null : caller.token.id;
+    if (tokenId !== null && (await meta.openMultipartsOf(tokenId)) >= ctx.maxOpenUploads)
+      throw new ApiError(
+        "tooLarge",
+        `this token has ${ctx.maxOpenUploads} multipart uploads open, the server's limit: complete or abort some first`,
+        { status: 429 },
+      );
+    const up = await meta.createMultipart(cache.name, c === "xz" ? "xz" : "zstd", tokenId);
     return sendJson(reply, { narId: up.narId, uploadId: up.uploadId });
   });
 
@@ -61,7 +71,9 @@ export function registerCachixMultipartRoutes(
       );
     const body = await readJson(req.raw, SigningData);
     if (up.state !== "open") throw new ApiError("invalid", `upload ${up.narId} was already ${up.state}`);
-    return sendJson(reply, { uploadUrl: await uploads.partUrls.url(origin(req), up, part, body.contentMD5) });
+    return sendJson(reply, {
+      uploadUrl: await uploads.partUrls.url(ctx.publicUrl(), up, part, body.contentMD5),
+    });
   });
 
   api.post("/cache/:name/multipart-nar/:narId/complete", async (req: Req, reply) => {
@@ -91,7 +103,7 @@ export function registerCachixMultipartRoutes(
       part,
       req.query,
       typeof md5 === "string" ? md5 : undefined,
-      req.raw as AsyncIterable<Buffer>,
+      bodyAfterContinue(req.raw),
     );
     return reply.code(200).header("etag", etag).send();
   });

@@ -5,11 +5,14 @@ import type { IncomingMessage } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
 import type { Permission as CachixPermission } from "../../cachix-api/schemas.js";
-import { authorize, type Identity, identify, permissionOn } from "../auth/authorize.js";
+import { NixcacheError } from "../../util/errors.js";
+import { decodeUtf8 } from "../../util/utf8.js";
+import { type Identity, identify, permissionOn, resolveCache } from "../auth/authorize.js";
 import { ApiError } from "../errors.js";
 import { CacheName } from "../metadata/names.js";
 import type { MetadataStore } from "../metadata/store.js";
 import type { AccountRow, CacheRow, Permission, TokenRow } from "../metadata/types.js";
+import { allowBody } from "./continue.js";
 
 export const JSON_LIMIT = 4 * 1024 * 1024;
 export const TO_CACHIX: Record<Permission, CachixPermission> = {
@@ -45,7 +48,7 @@ export class CachixRequests {
     const token = identity.token;
     if (token.kind === "personal") {
       const account = token.account === null ? undefined : await this.meta.account(token.account);
-      if (!account) throw new ApiError("unauthorized", `token ${token.id} belongs to no account`);
+      if (!account) throw new ApiError("unauthorized", "this personal token belongs to no account");
       return { kind: "personal", identity, token, account };
     }
     return { kind: "cache", identity, token };
@@ -58,7 +61,7 @@ export class CachixRequests {
         "unauthorized",
         c.kind === "anonymous"
           ? `${what} needs a personal token`
-          : `${what} needs a personal token; token ${c.token.id} is a cache token (${c.token.perm} on ${c.token.cache})`,
+          : `${what} needs a personal token; this is a cache token (${c.token.perm} on ${c.token.cache})`,
       );
     return c;
   }
@@ -69,13 +72,17 @@ export class CachixRequests {
     return cache;
   }
 
-  /** The cache, when the caller may do `needed` on it; 404 when it does not exist, 401 otherwise. */
+  /**
+   * The cache, when the caller may do `needed` on it; 401 otherwise, and alike whether the cache
+   * is private or does not exist (404 for that only to personal tokens: resolveCache).
+   */
   async access(req: Req, needed: Permission): Promise<CacheRow> {
-    const cache = await this.findCache(req.params.name);
-    const auth = authorize(cache, (await this.caller(req)).identity, needed);
-    if (!auth.ok) throw new ApiError("unauthorized", auth.message);
-    (req as { cacheName?: string }).cacheName = cache.name;
-    return cache;
+    const name = req.params.name ?? "";
+    const found = CacheName.safeParse(name).success ? await this.meta.getCache(name) : undefined;
+    const r = resolveCache(name, found, (await this.caller(req)).identity, needed);
+    if (!r.ok) throw new ApiError(r.status === 404 ? "notFound" : "unauthorized", r.message);
+    (req as { cacheName?: string }).cacheName = r.cache.name;
+    return r.cache;
   }
 
   /** The highest permission the caller has on the cache, or undefined. */
@@ -84,16 +91,13 @@ export class CachixRequests {
   }
 }
 
-export function origin(req: Req): string {
-  return `${req.protocol}://${req.host}`;
-}
-
 export function sendJson(reply: FastifyReply, value: unknown): FastifyReply {
   return reply.type("application/json").send(JSON.stringify(value));
 }
 
 /** Reads and ignores a body (calls that take none), still bounded. */
 export async function drain(raw: IncomingMessage): Promise<void> {
+  allowBody(raw);
   let size = 0;
   for await (const c of raw as AsyncIterable<Buffer>) {
     size += c.length;
@@ -103,6 +107,7 @@ export async function drain(raw: IncomingMessage): Promise<void> {
 
 /** Reads a bounded JSON body and checks it against the schema; 400 names what was wrong. */
 export async function readJson<S extends z.ZodType>(raw: IncomingMessage, schema: S): Promise<z.infer<S>> {
+  allowBody(raw);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of raw as AsyncIterable<Buffer>) {
@@ -112,8 +117,9 @@ export async function readJson<S extends z.ZodType>(raw: IncomingMessage, schema
   }
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch {
+    value = JSON.parse(decodeUtf8(Buffer.concat(chunks), "request body"));
+  } catch (e) {
+    if (e instanceof NixcacheError) throw new ApiError("invalid", e.message);
     throw new ApiError("invalid", "request body is not valid JSON");
   }
   const parsed = schema.safeParse(value);

@@ -19,7 +19,7 @@ import { CacheName } from "../metadata/names.js";
 import type { CacheRow } from "../metadata/types.js";
 import { registerCachixAccountRoutes } from "./cachix-accounts.js";
 import { registerCachixMultipartRoutes } from "./cachix-multipart.js";
-import { CachixRequests, origin, type Req, readJson, sendJson, TO_CACHIX } from "./cachix-request.js";
+import { CachixRequests, type Req, readJson, sendJson, TO_CACHIX } from "./cachix-request.js";
 import { errorReply } from "./errors.js";
 
 const HashList = z
@@ -63,16 +63,11 @@ export function registerCachixRoutes(
 
       // --- caches ---
       api.get("/cache/:name", async (req: Req, reply) => {
-        const cache = await calls.findCache(req.params.name);
-        const perm = await calls.permissionOn(req, cache);
-        if (!perm)
-          throw new ApiError(
-            "unauthorized",
-            `cache ${cache.name} is private: a token with access to it is required`,
-          );
+        const cache = await calls.access(req, "read");
+        const perm = (await calls.permissionOn(req, cache)) ?? "read";
         return sendJson(reply, {
           name: cache.name,
-          uri: `${origin(req)}/${cache.name}`,
+          uri: `${ctx.publicUrl()}/${cache.name}`,
           isPublic: cache.isPublic,
           publicSigningKeys: await publicKeys(cache),
           githubUsername: cache.owner,

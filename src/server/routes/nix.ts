@@ -5,13 +5,17 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { formatCacheInfo, parseCacheInfo } from "../../nix/cache-info.js";
 import { DEFAULT_STORE_DIR, isStoreHash } from "../../nix/store-path.js";
-import { authorizeRequest } from "../auth/authorize.js";
+import { decodeUtf8 } from "../../util/utf8.js";
+import { identify, resolveCache } from "../auth/authorize.js";
 import type { ServerContext } from "../context.js";
 import { HttpError } from "../errors.js";
+import { receiveLog } from "../ingest/log.js";
 import { ingestNar } from "../ingest/nar.js";
 import { ingestNarInfo } from "../ingest/narinfo.js";
 import { CacheName } from "../metadata/names.js";
-import type { CacheRow, Permission, SideFileKind } from "../metadata/types.js";
+import type { CacheRow, Permission, SideFile, SideFileKind } from "../metadata/types.js";
+import type { BlobReader } from "../storage/backend.js";
+import { allowBody } from "./continue.js";
 import { errorReply } from "./errors.js";
 import { parseRange } from "./range.js";
 import { sendBlobRange } from "./send-blob.js";
@@ -34,19 +38,15 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
   /** Resolves the cache and checks permission; replies and returns undefined when refused. */
   async function access(req: Req, reply: FastifyReply, needed: Permission): Promise<CacheRow | undefined> {
     const name = req.params.cache;
-    const cache = CacheName.safeParse(name).success ? await meta.getCache(name) : undefined;
-    if (!cache) {
-      fail(reply, 404, `no cache named ${JSON.stringify(name)} on this server`);
+    const found = CacheName.safeParse(name).success ? await meta.getCache(name) : undefined;
+    const r = resolveCache(name, found, await identify(meta, req.headers.authorization), needed);
+    if (!r.ok) {
+      if (r.status === 401) reply.header("www-authenticate", 'Basic realm="nixcache"');
+      fail(reply, r.status, r.message);
       return undefined;
     }
-    const auth = await authorizeRequest(meta, cache, req.headers.authorization, needed);
-    if (!auth.ok) {
-      reply.header("www-authenticate", 'Basic realm="nixcache"');
-      fail(reply, auth.status, auth.message);
-      return undefined;
-    }
-    (req as { cacheName?: string }).cacheName = cache.name;
-    return cache;
+    (req as { cacheName?: string }).cacheName = r.cache.name;
+    return r.cache;
   }
 
   app.get("/healthz", async (_req, reply) => reply.send({ ok: true }));
@@ -91,27 +91,37 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
       if (body === undefined) return fail(reply, 404, `no narinfo for ${hash} in this cache`);
       return reply.type("text/x-nix-narinfo").send(body);
     }
-    return sendSideFile(reply, req.params.cache, "ls", hash, `no listing for ${hash} in this cache`);
+    return sendSideFile(req, reply, "ls", hash, `no listing for ${hash} in this cache`);
   };
 
+  /**
+   * Listings and logs are served with their own fixed type, whatever the writer sent, and with
+   * `nosniff`: a writer must not be able to make a browser render a log as HTML.
+   */
   async function sendSideFile(
+    req: Req,
     reply: FastifyReply,
-    cache: string,
     kind: SideFileKind,
     name: string,
     missing: string,
   ) {
-    const f = await meta.getSideFile(cache, kind, name);
+    const f = await meta.getSideFile(req.params.cache, kind, name);
     if (!f) return fail(reply, 404, missing);
+    reply.header("x-content-type-options", "nosniff").type(SIDE_FILE_TYPES[kind]);
     if (f.contentEncoding) reply.header("content-encoding", f.contentEncoding);
-    return reply.type(f.contentType).send(f.body);
+    if (f.blob === null) return reply.send(f.body);
+    const size = await storage.blobSize(f.blob);
+    if (size === undefined) throw new Error(`blob ${f.blob} of ${kind} ${name} is missing`);
+    reply.header("content-length", String(size));
+    if (req.method === "HEAD" || size === 0) return reply.send();
+    return sendBlob(reply, await storage.openBlob(f.blob), 0, size - 1);
   }
 
-  async function putSideFile(req: Req, kind: SideFileKind, name: string, body: Buffer, type: string) {
+  async function putSideFile(req: Req, kind: SideFileKind, name: string, f: Pick<SideFile, "body" | "blob">) {
     await meta.putSideFile(req.params.cache, kind, name, {
-      body,
-      contentType: req.headers["content-type"] ?? type,
-      contentEncoding: req.headers["content-encoding"] ?? null,
+      ...f,
+      contentType: SIDE_FILE_TYPES[kind],
+      contentEncoding: contentEncoding(req.headers["content-encoding"]),
     });
   }
   app.get("/:cache/:file", getTopFile);
@@ -124,8 +134,8 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     if (!(await access(req, reply, "write"))) return reply;
     const body = await readSmallBody(req.raw, ctx.maxNarInfoBytes);
     if (ext === "narinfo")
-      await ingestNarInfo(meta, { cache: req.params.cache, hash, text: body.toString("utf8") });
-    else await putSideFile(req, "ls", hash, body, "application/json");
+      await ingestNarInfo(meta, { cache: req.params.cache, hash, text: decodeUtf8(body, "narinfo") });
+    else await putSideFile(req, "ls", hash, { body, blob: null });
     return reply.code(204).send();
   });
 
@@ -149,11 +159,7 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     reply.header("content-length", String(end - start + 1));
     if (req.method === "HEAD" || end < start) return reply.send();
     // Opened before the reply is taken over, so a missing blob is still an ordinary 500.
-    const blob = await storage.openBlob(nar.blob);
-    reply.hijack();
-    reply.raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
-    void sendBlobRange(reply.raw, blob, start, end);
-    return reply;
+    return sendBlob(reply, await storage.openBlob(nar.blob), start, end);
   };
   app.get("/:cache/nar/:file", getNar);
   app.head("/:cache/nar/:file", getNar);
@@ -162,12 +168,13 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     if (!NarFile.safeParse(file).success)
       return fail(reply, 400, `invalid NAR file name ${JSON.stringify(file)}`);
     if (!(await access(req, reply, "write"))) return reply;
+    allowBody(req.raw);
     await ctx.track(
       ingestNar(ctx, {
         cache: req.params.cache,
         url: `nar/${file}`,
         body: req.raw,
-        maxBytes: ctx.maxUploadBytes,
+        limits: { maxBytes: ctx.maxUploadBytes, maxNarBytes: ctx.maxNarBytes },
       }),
     );
     return reply.code(204).send();
@@ -178,7 +185,7 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const file = req.params.file ?? "";
     if (!LogName.safeParse(file).success) return fail(reply, 400, `invalid log name ${JSON.stringify(file)}`);
     if (!(await access(req, reply, "read"))) return reply;
-    return sendSideFile(reply, req.params.cache, "log", file, `no build log for ${file} in this cache`);
+    return sendSideFile(req, reply, "log", file, `no build log for ${file} in this cache`);
   };
   app.get("/:cache/log/:file", getLog);
   app.head("/:cache/log/:file", getLog);
@@ -186,8 +193,9 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const file = req.params.file ?? "";
     if (!LogName.safeParse(file).success) return fail(reply, 400, `invalid log name ${JSON.stringify(file)}`);
     if (!(await access(req, reply, "write"))) return reply;
-    const body = await readSmallBody(req.raw, ctx.maxUploadBytes);
-    await putSideFile(req, "log", file, body, "text/plain; charset=utf-8");
+    allowBody(req.raw);
+    const blob = await ctx.track(receiveLog(ctx, req.raw, ctx.maxLogBytes));
+    await putSideFile(req, "log", file, { body: Buffer.alloc(0), blob });
     return reply.code(204).send();
   });
 
@@ -199,6 +207,27 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     if (status === 413) reply.header("connection", "close");
     return fail(reply, status, message);
   });
+}
+
+const SIDE_FILE_TYPES: Record<SideFileKind, string> = {
+  ls: "application/json",
+  log: "text/plain; charset=utf-8",
+};
+
+/** A writer's Content-Encoding (Nix's `log-compression`, `ls-compression`), if it is a plain token. */
+function contentEncoding(h: string | undefined): string | null {
+  if (h === undefined || h === "" || h === "identity") return null;
+  if (!/^[a-z0-9-]{1,32}$/i.test(h))
+    throw new HttpError("invalid", `unsupported Content-Encoding ${JSON.stringify(h.slice(0, 40))}`);
+  return h.toLowerCase();
+}
+
+/** Takes the reply over and streams bytes `start..end` of the blob on it (headers already set). */
+function sendBlob(reply: FastifyReply, blob: BlobReader, start: number, end: number): FastifyReply {
+  reply.hijack();
+  reply.raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
+  void sendBlobRange(reply.raw, blob, start, end);
+  return reply;
 }
 
 function splitTopFile(file: string): { hash?: string; ext?: "narinfo" | "ls" } {
@@ -216,6 +245,7 @@ export function pathOnly(url: string): string {
 
 /** Reads a small request body, refusing (413) anything over `limit` bytes. */
 async function readSmallBody(raw: IncomingMessage, limit: number): Promise<Buffer> {
+  allowBody(raw);
   const declared = Number(raw.headers["content-length"] ?? 0);
   if (declared > limit)
     throw new HttpError("tooLarge", `body of ${declared} bytes exceeds the limit of ${limit} bytes`);

@@ -3,7 +3,8 @@ export type ByteRange = { start: number; end: number };
 /**
  * One `bytes=` range of a `size`-byte body, inclusive; undefined means the whole body (no header,
  * one that is not a single byte range: multi-range requests get the whole file, which RFC 9110
- * allows), "unsatisfiable" a range that is outside it (416).
+ * allows, or an invalid one such as `bytes=9-3`, whose last position is before its first: RFC 9110
+ * says to ignore the header then), "unsatisfiable" a range that is outside it (416).
  */
 export function parseRange(
   header: string | undefined,
@@ -22,6 +23,7 @@ export function parseRange(
     start = Math.max(0, size - n);
     end = size - 1;
   } else {
+    if (b !== "" && Number(b) < Number(a)) return undefined;
     start = Number(a);
     end = b === "" ? size - 1 : Math.min(Number(b), size - 1);
   }

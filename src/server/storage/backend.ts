@@ -42,6 +42,8 @@ export interface StorageBackend {
   openBlob(hash: string): Promise<BlobReader>;
   /** A blob's bytes `start..end` (inclusive; default the whole blob) as a stream. */
   readBlob(hash: string, range?: { start: number; end: number }): Readable;
+  /** When the blob was last written or re-committed (ms since the epoch), or undefined. */
+  blobModified(hash: string): Promise<number | undefined>;
   deleteBlob(hash: string): Promise<void>;
   listBlobs(): Promise<string[]>;
 

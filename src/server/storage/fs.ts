@@ -4,7 +4,7 @@
 // whatever moment the process dies at.
 import { randomBytes } from "node:crypto";
 import { constants, createReadStream } from "node:fs";
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { BlobReader, StagedBlob, StagedPart, StorageBackend } from "./backend.js";
@@ -52,6 +52,9 @@ export class FsStorage implements StorageBackend {
     const dest = this.blobPath(hash);
     if ((await this.blobSize(hash)) !== undefined) {
       await unlink(tempPath);
+      // Committed again: fresh for the orphan sweep, which drops only blobs unnamed for a while.
+      const now = new Date();
+      await utimes(dest, now, now).catch(() => {});
       return;
     }
     const dir = join(this.blobDir, hash.slice(0, 2));
@@ -80,6 +83,10 @@ export class FsStorage implements StorageBackend {
 
   readBlob(hash: string, range?: { start: number; end: number }): Readable {
     return createReadStream(this.blobPath(hash), { ...range, highWaterMark: READ_CHUNK });
+  }
+
+  async blobModified(hash: string): Promise<number | undefined> {
+    return (await stat(this.blobPath(hash)).catch(() => undefined))?.mtimeMs;
   }
 
   async deleteBlob(hash: string): Promise<void> {

@@ -134,6 +134,18 @@ CREATE TABLE IF NOT EXISTS server_secrets (
   value TEXT NOT NULL
 );`),
   },
+  {
+    version: 4,
+    name: "build logs as blobs; multipart uploads know the token that opened them",
+    up: (db) => {
+      if (!hasColumn(db, "files", "blob")) db.exec("ALTER TABLE files ADD COLUMN blob TEXT");
+      if (!hasColumn(db, "cachix_multipart", "token_id"))
+        db.exec("ALTER TABLE cachix_multipart ADD COLUMN token_id TEXT");
+      db.exec(`CREATE INDEX IF NOT EXISTS files_blob ON files(blob);
+CREATE INDEX IF NOT EXISTS uploads_invisible ON uploads(visible, created_at);
+CREATE INDEX IF NOT EXISTS cachix_multipart_token ON cachix_multipart(token_id, state);`);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -51,15 +51,24 @@ export function prepareStatements(db: Database.Database) {
     narInfoBlobs: p(
       "SELECT n.cache, n.hash, n.url, u.blob FROM narinfos n LEFT JOIN uploads u ON u.cache = n.cache AND u.url = n.url",
     ),
-    allBlobs: p("SELECT DISTINCT blob FROM uploads").pluck(),
+    allBlobs: p("SELECT blob FROM uploads UNION SELECT blob FROM files WHERE blob IS NOT NULL").pluck(),
+    blobReferenced: p(
+      "SELECT EXISTS (SELECT 1 FROM uploads WHERE blob = @blob) OR EXISTS (SELECT 1 FROM files WHERE blob = @blob)",
+    ).pluck(),
+    invisibleNarsBefore: p(
+      "SELECT cache, url, blob FROM uploads WHERE visible = 0 AND created_at < ? ORDER BY created_at",
+    ),
+    deleteInvisibleNar: p(
+      "DELETE FROM uploads WHERE cache = ? AND url = ? AND visible = 0 AND created_at < ?",
+    ),
 
     getFile: p(
-      "SELECT body, content_type, content_encoding FROM files WHERE cache = ? AND kind = ? AND name = ?",
+      "SELECT body, blob, content_type, content_encoding FROM files WHERE cache = ? AND kind = ? AND name = ?",
     ),
     putFile: p(
-      `INSERT INTO files (cache, kind, name, body, content_type, content_encoding, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (cache, kind, name) DO UPDATE SET body = excluded.body,
+      `INSERT INTO files (cache, kind, name, body, blob, content_type, content_encoding, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (cache, kind, name) DO UPDATE SET body = excluded.body, blob = excluded.blob,
          content_type = excluded.content_type, content_encoding = excluded.content_encoding,
          created_at = excluded.created_at`,
     ),
@@ -83,13 +92,16 @@ export function prepareStatements(db: Database.Database) {
     ),
 
     insertMultipart: p(
-      "INSERT INTO cachix_multipart (nar_id, upload_id, cache, compression, state, created_at) VALUES (?, ?, ?, ?, 'open', ?)",
+      "INSERT INTO cachix_multipart (nar_id, upload_id, cache, compression, state, created_at, token_id) VALUES (?, ?, ?, ?, 'open', ?, ?)",
     ),
     multipart: p("SELECT * FROM cachix_multipart WHERE nar_id = ?"),
     openMultipartsBefore: p(
-      "SELECT nar_id FROM cachix_multipart WHERE state = 'open' AND created_at < ? ORDER BY created_at",
+      "SELECT nar_id FROM cachix_multipart WHERE state IN ('open', 'completing') AND created_at < ? ORDER BY created_at",
     ).pluck(),
-    finishMultipart: p("UPDATE cachix_multipart SET state = ? WHERE nar_id = ? AND state = 'open'"),
+    openMultipartsOf: p(
+      "SELECT COUNT(*) FROM cachix_multipart WHERE token_id = ? AND state IN ('open', 'completing')",
+    ).pluck(),
+    transitionMultipart: p("UPDATE cachix_multipart SET state = ? WHERE nar_id = ? AND state = ?"),
     putPart: p(
       `INSERT INTO cachix_parts (nar_id, part, etag, size) VALUES (?, ?, ?, ?)
        ON CONFLICT (nar_id, part) DO UPDATE SET etag = excluded.etag, size = excluded.size`,

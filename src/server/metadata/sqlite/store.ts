@@ -17,6 +17,7 @@ import type { MetadataStore } from "../store.js";
 import type {
   AccountRow,
   CacheRow,
+  MultipartState,
   MultipartUpload,
   NarInfoBlob,
   NewCache,
@@ -210,17 +211,31 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.st.allBlobs.all() as string[];
   }
 
+  async blobReferenced(blob: string): Promise<boolean> {
+    return this.st.blobReferenced.get({ blob }) === 1;
+  }
+
+  async invisibleNarsBefore(time: number): Promise<Array<{ cache: string; url: string; blob: string }>> {
+    return this.st.invisibleNarsBefore.all(time) as Array<{ cache: string; url: string; blob: string }>;
+  }
+
+  async deleteInvisibleNar(cache: string, url: string, before: number): Promise<boolean> {
+    return this.st.deleteInvisibleNar.run(cache, url, before).changes > 0;
+  }
+
   // --- side files ---
 
   async putSideFile(cache: string, kind: SideFileKind, name: string, f: SideFile): Promise<void> {
-    this.st.putFile.run(cache, kind, name, f.body, f.contentType, f.contentEncoding, Date.now());
+    this.st.putFile.run(cache, kind, name, f.body, f.blob, f.contentType, f.contentEncoding, Date.now());
   }
 
   async getSideFile(cache: string, kind: SideFileKind, name: string): Promise<SideFile | undefined> {
     const r = this.st.getFile.get(cache, kind, name) as
-      | { body: Buffer; content_type: string; content_encoding: string | null }
+      | { body: Buffer; blob: string | null; content_type: string; content_encoding: string | null }
       | undefined;
-    return r && { body: r.body, contentType: r.content_type, contentEncoding: r.content_encoding };
+    return (
+      r && { body: r.body, blob: r.blob, contentType: r.content_type, contentEncoding: r.content_encoding }
+    );
   }
 
   // --- tokens and accounts ---
@@ -283,10 +298,14 @@ export class SqliteMetadataStore implements MetadataStore {
 
   // --- multipart uploads ---
 
-  async createMultipart(cache: string, compression: MultipartUpload["compression"]) {
+  async createMultipart(
+    cache: string,
+    compression: MultipartUpload["compression"],
+    tokenId: string | null = null,
+  ) {
     const narId = globalThis.crypto.randomUUID();
     const uploadId = randomBytes(24).toString("base64url");
-    this.st.insertMultipart.run(narId, uploadId, cache, compression, Date.now());
+    this.st.insertMultipart.run(narId, uploadId, cache, compression, Date.now(), tokenId);
     return (await this.getMultipart(narId)) as MultipartUpload;
   }
 
@@ -299,8 +318,13 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.st.openMultipartsBefore.all(time) as string[];
   }
 
-  async finishMultipart(narId: string, state: "completed" | "aborted"): Promise<boolean> {
-    return this.st.finishMultipart.run(state, narId).changes > 0;
+  async openMultipartsOf(tokenId: string): Promise<number> {
+    return this.st.openMultipartsOf.get(tokenId) as number;
+  }
+
+  /** One UPDATE … WHERE state = from: SQLite serialises writers, so exactly one caller wins. */
+  async transitionMultipart(narId: string, from: MultipartState, to: MultipartState): Promise<boolean> {
+    return this.st.transitionMultipart.run(to, narId, from).changes > 0;
   }
 
   async putPart(narId: string, p: PartRow): Promise<void> {

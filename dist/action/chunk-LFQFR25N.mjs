@@ -337,6 +337,24 @@ function buildNarInfo(path, file) {
   };
 }
 var MAX_NARINFO_SIZE = 1 << 20;
+function parseContentAddress(ca) {
+  const bad = (why) => new NarInfoError(
+    `invalid content address ${JSON.stringify(ca)}: ${why} (expected text:sha256:<hash> or fixed:[r:]<algo>:<hash>)`
+  );
+  let hash;
+  if (ca.startsWith("text:")) hash = ca.slice(5);
+  else if (ca.startsWith("fixed:")) hash = ca.slice(ca.startsWith("fixed:r:") ? 8 : 6);
+  else throw bad("unknown method");
+  if (!/^[a-z0-9]+:/.test(hash)) throw bad("the hash does not name its algorithm");
+  try {
+    const h = parseHash(hash);
+    if (ca.startsWith("text:") && h.algo !== "sha256") throw bad("text: addresses are sha256");
+  } catch (e) {
+    if (e instanceof HashParseError) throw bad(e.message);
+    throw e;
+  }
+  return ca;
+}
 function parseNarInfo(text, storeDir = DEFAULT_STORE_DIR) {
   if (text.length > MAX_NARINFO_SIZE)
     throw new NarInfoError(`narinfo is ${text.length} bytes, over the limit of ${MAX_NARINFO_SIZE}`);
@@ -385,7 +403,7 @@ function parseNarInfo(text, storeDir = DEFAULT_STORE_DIR) {
           out.narSize = parseSize(value, key);
           break;
         case "References":
-          out.references = value === "" ? [] : value.split(" ").map((r) => parseStorePathBase(r, storeDir).base);
+          out.references = value === "" ? [] : [...new Set(value.split(" ").map((r) => parseStorePathBase(r, storeDir).base))].sort();
           break;
         case "Deriver":
           out.deriver = value === "unknown-deriver" ? void 0 : parseStorePathBase(value, storeDir).base;
@@ -397,7 +415,7 @@ function parseNarInfo(text, storeDir = DEFAULT_STORE_DIR) {
           out.sigs.push(value);
           break;
         case "CA":
-          out.ca = value;
+          out.ca = parseContentAddress(value);
           break;
         default:
           out.extra.push([key, value]);
@@ -464,7 +482,7 @@ NarSize: ${ni.narSize}
 }
 function narInfoFingerprint(ni, storeDir = DEFAULT_STORE_DIR) {
   if (ni.narHash.algo !== "sha256") throw new NarInfoError("only sha256 NAR hashes can be fingerprinted");
-  const refs = ni.references.map((r) => `${storeDir}/${r}`).sort();
+  const refs = [...new Set(ni.references)].map((r) => `${storeDir}/${r}`).sort();
   return `1;${ni.storePath};${formatHashNix32(ni.narHash)};${ni.narSize};${refs.join(",")}`;
 }
 function verifyNarInfo(ni, trusted, storeDir = DEFAULT_STORE_DIR) {

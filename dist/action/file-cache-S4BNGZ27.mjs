@@ -2,9 +2,9 @@ import { createRequire as __nixcacheRequire } from "node:module"; const require 
 import {
   DEFAULT_CACHE_INFO,
   FileCache
-} from "./chunk-VLDETZU5.mjs";
-import "./chunk-ZZWQQJ6G.mjs";
-import "./chunk-RWGQ7TF5.mjs";
+} from "./chunk-AIA2B53Y.mjs";
+import "./chunk-WPJ6VEY4.mjs";
+import "./chunk-LFQFR25N.mjs";
 export {
   DEFAULT_CACHE_INFO,
   FileCache

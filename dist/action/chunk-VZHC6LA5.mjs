@@ -1,18 +1,18 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   external_exports
-} from "./chunk-IP6XW7U6.mjs";
+} from "./chunk-UEBIMLTP.mjs";
 import {
   Pools,
   codeForStatus,
   request
-} from "./chunk-RF5ZVBA4.mjs";
+} from "./chunk-URC3GVE2.mjs";
 import {
   compressAndHash,
   compressPathAndHash,
   narExtension,
   parseCacheInfo
-} from "./chunk-ZZWQQJ6G.mjs";
+} from "./chunk-WPJ6VEY4.mjs";
 import {
   KeyFormatError,
   NIX32_ALPHABET,
@@ -27,7 +27,7 @@ import {
   parseStorePath,
   secretKeyFromSeed,
   signRaw
-} from "./chunk-RWGQ7TF5.mjs";
+} from "./chunk-LFQFR25N.mjs";
 
 // src/cachix-api/constants.ts
 var DEFAULT_CACHIX_API = "https://app.cachix.org/api/v1";

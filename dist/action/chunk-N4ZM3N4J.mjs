@@ -1,7 +1,7 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   external_exports
-} from "./chunk-IP6XW7U6.mjs";
+} from "./chunk-UEBIMLTP.mjs";
 import {
   DEFAULT_STORE_DIR,
   NixcacheError,
@@ -12,7 +12,7 @@ import {
   parseHash,
   parseStorePath,
   signDetached
-} from "./chunk-RWGQ7TF5.mjs";
+} from "./chunk-LFQFR25N.mjs";
 
 // src/local-store/path-info.ts
 import { realpath } from "node:fs/promises";

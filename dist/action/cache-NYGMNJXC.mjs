@@ -5,11 +5,11 @@ import {
   PART_MEMORY,
   PART_SIZE,
   compressedBound
-} from "./chunk-QXQIJIR4.mjs";
-import "./chunk-IP6XW7U6.mjs";
-import "./chunk-RF5ZVBA4.mjs";
-import "./chunk-ZZWQQJ6G.mjs";
-import "./chunk-RWGQ7TF5.mjs";
+} from "./chunk-VZHC6LA5.mjs";
+import "./chunk-UEBIMLTP.mjs";
+import "./chunk-URC3GVE2.mjs";
+import "./chunk-WPJ6VEY4.mjs";
+import "./chunk-LFQFR25N.mjs";
 export {
   CachixCache,
   PARTS_IN_FLIGHT,

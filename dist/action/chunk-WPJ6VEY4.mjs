@@ -3,7 +3,7 @@ import {
   DEFAULT_STORE_DIR,
   NixcacheError,
   encodeNarBorrowed
-} from "./chunk-RWGQ7TF5.mjs";
+} from "./chunk-LFQFR25N.mjs";
 
 // src/codec/portable.ts
 import { PassThrough } from "node:stream";
@@ -35,6 +35,9 @@ var backend = {
     return z.createZstdDecompress();
   }
 };
+
+// src/codec/limits.ts
+var XZ_MEMLIMIT = 128 << 20;
 
 // src/codec/compression.ts
 var COMPRESSIONS = ["zstd", "xz", "none"];

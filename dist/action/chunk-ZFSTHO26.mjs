@@ -1,7 +1,7 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   NixcacheError
-} from "./chunk-RWGQ7TF5.mjs";
+} from "./chunk-LFQFR25N.mjs";
 
 // node_modules/yocto-queue/index.js
 var Node = class {

@@ -5,7 +5,7 @@ import {
   formatCacheInfo,
   narExtension,
   parseCacheInfo
-} from "./chunk-ZZWQQJ6G.mjs";
+} from "./chunk-WPJ6VEY4.mjs";
 import {
   NixcacheError,
   buildNarInfo,
@@ -14,7 +14,7 @@ import {
   nix32Encode,
   parseNarInfo,
   parseStorePath
-} from "./chunk-RWGQ7TF5.mjs";
+} from "./chunk-LFQFR25N.mjs";
 
 // src/caches/file-cache.ts
 import { randomBytes } from "node:crypto";

@@ -3,22 +3,22 @@ import {
   defaultNetrcFile,
   mapLimit,
   readNetrcCredentials
-} from "./chunk-6XG6BMJ5.mjs";
+} from "./chunk-ZFSTHO26.mjs";
 import {
   codeForStatus,
   createPool,
   request
-} from "./chunk-RF5ZVBA4.mjs";
+} from "./chunk-URC3GVE2.mjs";
 import {
   DEFAULT_CACHE_INFO
-} from "./chunk-VLDETZU5.mjs";
+} from "./chunk-AIA2B53Y.mjs";
 import {
   compressAndHash,
   compressPathAndHash,
   formatCacheInfo,
   narExtension,
   parseCacheInfo
-} from "./chunk-ZZWQQJ6G.mjs";
+} from "./chunk-WPJ6VEY4.mjs";
 import {
   NixcacheError,
   buildNarInfo,
@@ -27,7 +27,7 @@ import {
   nix32Encode,
   parseNarInfo,
   parseStorePath
-} from "./chunk-RWGQ7TF5.mjs";
+} from "./chunk-LFQFR25N.mjs";
 
 // src/caches/http-cache.ts
 import { Readable } from "node:stream";

@@ -3,9 +3,9 @@ import {
   CacheUnavailableError,
   PushSession,
   uploadInfo
-} from "./chunk-X5TRHF7O.mjs";
-import "./chunk-IP6XW7U6.mjs";
-import "./chunk-RWGQ7TF5.mjs";
+} from "./chunk-N4ZM3N4J.mjs";
+import "./chunk-UEBIMLTP.mjs";
+import "./chunk-LFQFR25N.mjs";
 export {
   CacheUnavailableError,
   PushSession,

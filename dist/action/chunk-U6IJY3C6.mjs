@@ -5,7 +5,7 @@ import {
   cachixApiUrl,
   cachixToken,
   parseSigningKey
-} from "./chunk-QXQIJIR4.mjs";
+} from "./chunk-VZHC6LA5.mjs";
 import {
   NixCommandError,
   PushSession,
@@ -14,23 +14,23 @@ import {
   resolveStorePath,
   runNix,
   runNixProgram
-} from "./chunk-X5TRHF7O.mjs";
+} from "./chunk-N4ZM3N4J.mjs";
 import {
   external_exports
-} from "./chunk-IP6XW7U6.mjs";
+} from "./chunk-UEBIMLTP.mjs";
 import {
   defaultNetrcFile,
   limiter,
   mapLimit
-} from "./chunk-6XG6BMJ5.mjs";
+} from "./chunk-ZFSTHO26.mjs";
 import {
   require_undici
-} from "./chunk-RF5ZVBA4.mjs";
+} from "./chunk-URC3GVE2.mjs";
 import {
   compressionUnsupported,
   defaultCompression,
   parseCompression
-} from "./chunk-ZZWQQJ6G.mjs";
+} from "./chunk-WPJ6VEY4.mjs";
 import {
   DEFAULT_STORE_DIR,
   NixcacheError,
@@ -44,7 +44,7 @@ import {
   parseStorePathBase,
   publicKeyOf,
   verifyNarInfo
-} from "./chunk-RWGQ7TF5.mjs";
+} from "./chunk-LFQFR25N.mjs";
 
 // node_modules/tunnel/lib/tunnel.js
 var require_tunnel = __commonJS({
@@ -27735,7 +27735,7 @@ function keysFrom(texts) {
 async function advertisedKeys(cache, token) {
   try {
     if (cache.url.startsWith("cachix://")) {
-      const { CachixCache: CachixCache2 } = await import("./cache-VEHG5OWE.mjs");
+      const { CachixCache: CachixCache2 } = await import("./cache-NYGMNJXC.mjs");
       if (cache instanceof CachixCache2) return keysFrom((await cache.describe()).publicSigningKeys);
       return [];
     }
@@ -27872,7 +27872,7 @@ async function build(opts) {
     notBuiltHere: report.filter((r) => r.status === "not-built-here").length
   });
   const filter = new UpstreamFilter(opts.upstreams ?? []);
-  const { PushSession: PushSession2 } = toBuild.length > 0 ? await import("./session-VB7U24XG.mjs") : { PushSession: void 0 };
+  const { PushSession: PushSession2 } = toBuild.length > 0 ? await import("./session-5LT6BJA2.mjs") : { PushSession: void 0 };
   const sessions = (PushSession2 ? opts.push : []).map(
     (p) => new PushSession2(p.cache, {
       ...opts.pushOptions,
@@ -28201,16 +28201,16 @@ async function openCache(url, opts = {}) {
     // Each backend is loaded when its scheme is used: a command reading one HTTP cache should not
     // pay for the Cachix client's schemas at start-up.
     case "file:": {
-      const { FileCache } = await import("./file-cache-R4JFNALM.mjs");
+      const { FileCache } = await import("./file-cache-S4BNGZ27.mjs");
       return new FileCache(fileURLToPath2(u));
     }
     case "http:":
     case "https:": {
-      const { HttpCache } = await import("./http-cache-7RDZ66FA.mjs");
+      const { HttpCache } = await import("./http-cache-O63LQCET.mjs");
       return new HttpCache(url, opts);
     }
     case "cachix:": {
-      const { CachixCache: CachixCache2 } = await import("./cache-VEHG5OWE.mjs");
+      const { CachixCache: CachixCache2 } = await import("./cache-NYGMNJXC.mjs");
       return new CachixCache2(u.hostname || u.pathname.replace(/^\/+/, ""), {
         apiUrl: cachixApiUrl(opts.cachixApi),
         token: cachixToken(opts.token),

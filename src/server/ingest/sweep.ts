@@ -1,0 +1,109 @@
+// Clean-up of what clients leave behind, at start and then periodically while the server runs
+// (in one process only: the single server, or the primary of a cluster): multipart uploads left
+// open, NARs that no narinfo ever made visible, and blobs that nothing names any more (a refused
+// upload's, a dropped NAR's).
+import type { MetadataStore } from "../metadata/store.js";
+import type { StorageBackend } from "../storage/backend.js";
+import { PART_URL_TTL_MS } from "./part-urls.js";
+
+/** How long a NAR may wait for its narinfo, and an unnamed blob for its record, before it goes. */
+export const ORPHAN_GRACE_MS = 60 * 60 * 1000;
+export const DEFAULT_SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+
+export interface SweepOptions {
+  /** Idle time after which an open multipart upload is dropped (default: a part URL's lifetime). */
+  staleUploadMs?: number;
+  /** Age after which an invisible NAR or an unnamed blob is dropped (default one hour). */
+  orphanGraceMs?: number;
+}
+
+export interface SweepResult {
+  aborted: string[];
+  nars: number;
+  blobs: number;
+}
+
+/**
+ * Drops multipart uploads left open (or completing, by a process that died) and idle for longer
+ * than `staleUploadMs`: each is marked aborted and its parts removed, as an abort would. An upload
+ * counts as idle from its creation or its last part received, whichever is later, so a long upload
+ * still receiving parts is kept. Also removes the parts of uploads that are not open (left by a
+ * crash between the state change and the removal).
+ */
+async function sweepUploads(meta: MetadataStore, storage: StorageBackend, ttlMs: number, now: number) {
+  const aborted: string[] = [];
+  for (const narId of await meta.openMultipartsBefore(now - ttlMs)) {
+    const last = (await storage.partsLastWritten(narId)) ?? 0;
+    if (last >= now - ttlMs) continue;
+    const up = await meta.getMultipart(narId);
+    if (!up || (up.state !== "open" && up.state !== "completing")) continue;
+    if (!(await meta.transitionMultipart(narId, up.state, "aborted"))) continue;
+    await meta.deleteParts(narId);
+    await storage.deleteParts(narId);
+    aborted.push(narId);
+  }
+  for (const narId of await storage.listPartUploads()) {
+    const state = (await meta.getMultipart(narId))?.state;
+    if (state === "open" || state === "completing") continue;
+    await meta.deleteParts(narId);
+    await storage.deleteParts(narId);
+  }
+  return aborted;
+}
+
+/** NAR records no narinfo made visible within the grace, then blobs nothing names. */
+async function sweepOrphans(meta: MetadataStore, storage: StorageBackend, graceMs: number, now: number) {
+  const before = now - graceMs;
+  let nars = 0;
+  for (const n of await meta.invisibleNarsBefore(before))
+    if (await meta.deleteInvisibleNar(n.cache, n.url, before)) nars++;
+  const named = new Set(await meta.allBlobs());
+  let blobs = 0;
+  for (const hash of await storage.listBlobs()) {
+    if (named.has(hash)) continue;
+    // A blob committed moments ago may not be recorded yet: only old ones go, checked once more.
+    const modified = await storage.blobModified(hash);
+    if (modified === undefined || modified >= before || (await meta.blobReferenced(hash))) continue;
+    await storage.deleteBlob(hash);
+    blobs++;
+  }
+  return { nars, blobs };
+}
+
+export async function sweep(
+  meta: MetadataStore,
+  storage: StorageBackend,
+  o: SweepOptions = {},
+  now = Date.now(),
+): Promise<SweepResult> {
+  const aborted = await sweepUploads(meta, storage, o.staleUploadMs ?? PART_URL_TTL_MS, now);
+  const orphans = await sweepOrphans(meta, storage, o.orphanGraceMs ?? ORPHAN_GRACE_MS, now);
+  return { aborted, ...orphans };
+}
+
+/** Runs `sweep` every `intervalMs` (never two at once) until stopped; failures are reported. */
+export function startSweeper(
+  meta: MetadataStore,
+  storage: StorageBackend,
+  o: SweepOptions & { intervalMs: number; onError(e: unknown): void },
+): { stop(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    running ??= sweep(meta, storage, o).then(
+      () => {
+        running = undefined;
+      },
+      (e: unknown) => {
+        running = undefined;
+        o.onError(e);
+      },
+    );
+  }, o.intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
