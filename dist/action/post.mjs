@@ -1,12 +1,12 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   post
-} from "./chunk-FHYNCY65.mjs";
-import "./chunk-QXQIJIR4.mjs";
-import "./chunk-X5TRHF7O.mjs";
-import "./chunk-IP6XW7U6.mjs";
-import "./chunk-6XG6BMJ5.mjs";
-import "./chunk-RF5ZVBA4.mjs";
+} from "./chunk-YRHNHLO6.mjs";
+import "./chunk-4NKH5RVK.mjs";
+import "./chunk-BTNXF22B.mjs";
+import "./chunk-MVL5K36L.mjs";
+import "./chunk-IDD2O5Q3.mjs";
+import "./chunk-CNX3KPFB.mjs";
 import "./chunk-ZZWQQJ6G.mjs";
 import "./chunk-RWGQ7TF5.mjs";
 

@@ -5,9 +5,9 @@ import {
   PART_MEMORY,
   PART_SIZE,
   compressedBound
-} from "./chunk-QXQIJIR4.mjs";
-import "./chunk-IP6XW7U6.mjs";
-import "./chunk-RF5ZVBA4.mjs";
+} from "./chunk-4NKH5RVK.mjs";
+import "./chunk-MVL5K36L.mjs";
+import "./chunk-CNX3KPFB.mjs";
 import "./chunk-ZZWQQJ6G.mjs";
 import "./chunk-RWGQ7TF5.mjs";
 export {

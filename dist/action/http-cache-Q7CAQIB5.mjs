@@ -3,12 +3,12 @@ import {
   defaultNetrcFile,
   mapLimit,
   readNetrcCredentials
-} from "./chunk-6XG6BMJ5.mjs";
+} from "./chunk-IDD2O5Q3.mjs";
 import {
   codeForStatus,
   createPool,
   request
-} from "./chunk-RF5ZVBA4.mjs";
+} from "./chunk-CNX3KPFB.mjs";
 import {
   DEFAULT_CACHE_INFO
 } from "./chunk-VLDETZU5.mjs";

@@ -3,8 +3,8 @@ import {
   CacheUnavailableError,
   PushSession,
   uploadInfo
-} from "./chunk-X5TRHF7O.mjs";
-import "./chunk-IP6XW7U6.mjs";
+} from "./chunk-BTNXF22B.mjs";
+import "./chunk-MVL5K36L.mjs";
 import "./chunk-RWGQ7TF5.mjs";
 export {
   CacheUnavailableError,

@@ -1,7 +1,7 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   external_exports
-} from "./chunk-IP6XW7U6.mjs";
+} from "./chunk-MVL5K36L.mjs";
 import {
   DEFAULT_STORE_DIR,
   NixcacheError,

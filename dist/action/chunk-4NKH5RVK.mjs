@@ -1,12 +1,12 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   external_exports
-} from "./chunk-IP6XW7U6.mjs";
+} from "./chunk-MVL5K36L.mjs";
 import {
   Pools,
   codeForStatus,
   request
-} from "./chunk-RF5ZVBA4.mjs";
+} from "./chunk-CNX3KPFB.mjs";
 import {
   compressAndHash,
   compressPathAndHash,
