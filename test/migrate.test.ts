@@ -261,3 +261,24 @@ test("apply stops before cleanup while verify fails, resumes after the push, rol
     "rollback leaves the tree as committed",
   );
 });
+
+test("a cache the token cannot create: the manual steps; --help says how to give GitHub", async () => {
+  const res = await migrate(["plan", "--to", `${srv.url}/other`, "--upstream", "none"]);
+  assert.equal(res.code, 0, res.stderr);
+  const cache = step(JSON.parse(res.stdout) as ReportJson, "cache") as StepJson & { manualSteps?: string[] };
+  assert.equal(cache.status, "manual");
+  assert.ok(
+    cache.manualSteps?.some((m) => m.includes("nixcache cache create other")),
+    cache.detail,
+  );
+  const help = await runCli(["migrate", "apply", "--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--repo OWNER\/NAME and a token in GITHUB_TOKEN or GH_TOKEN/);
+  assert.match(help.stdout, /rollback restores every file byte for byte/);
+  const none = await runCli(["migrate", "status", "--flake", repo, "--json"]);
+  assert.equal(
+    (JSON.parse(none.stdout) as { active: boolean }).active,
+    false,
+    "no state left after rollback",
+  );
+});
