@@ -57,6 +57,8 @@ async function options(flags: Flags) {
   ]);
   if (!flags.to) throw new UserError("--to CACHE is needed (cachix://NAME or http(s)://HOST/NAME)", 2);
   const env = process.env;
+  if (flags.ciTokenEnv !== undefined && !env[flags.ciTokenEnv])
+    throw new UserError(`--ci-token-env ${flags.ciTokenEnv}: $${flags.ciTokenEnv} is not set`, 2);
   const upstreams = flags.upstream ?? ["https://cache.nixos.org"];
   const noUpstream = upstreams.length === 1 && upstreams[0] === "none";
   return {
@@ -68,7 +70,7 @@ async function options(flags: Flags) {
     ...(flags.trustedKey ? { trustedKeys: flags.trustedKey } : {}),
     ...(flags.repo ? { repo: flags.repo } : {}),
     ...(flags.githubApiUrl ? { githubApiUrl: flags.githubApiUrl } : {}),
-    ...(flags.ciTokenEnv ? { ciToken: env[flags.ciTokenEnv] ?? "" } : {}),
+    ...(flags.ciTokenEnv ? { ciToken: env[flags.ciTokenEnv] as string } : {}),
     actionRef: flags.actionRef ?? defaultActionRef(),
     ...(flags.branch ? { branch: flags.branch } : {}),
     runners: parseRunnerFlags(flags.runner ?? []),
