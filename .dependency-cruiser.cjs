@@ -42,7 +42,9 @@ const allowed = {
     "nix",
   ],
   doctor: below(library, "caches", io, base),
-  migrate: below(library, "caches", io, base),
+  // migrate composes the other commands' libraries: provisioning (cachix), secrets and workflows
+  // (github), flake.nix edits (doctor). None of them imports migrate.
+  migrate: below(["doctor", "github", "cachix"], library, "caches", io, base),
   github: below(library, "caches", io, base),
   cachix: below(library, "caches", io, base),
   server: ["codec", "cachix-api", "http", "nix", "util"],

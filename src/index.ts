@@ -114,6 +114,26 @@ export {
 export { FlakeEvalError, resolveFlakeRef } from "./local-store/flake-eval.js";
 export { type FlakeNixConfig, readFlakeNixConfig } from "./local-store/flake-nix-config.js";
 export { type PathInfo, PathInfoError, queryPathInfos, resolveStorePath } from "./local-store/path-info.js";
+// Migrate: the steps from Garnix to an own cache, a state file, plan/apply/status/rollback
+export {
+  type MigrateOptions,
+  MigrationContext,
+  PROVIDERS,
+  parseTargetCache,
+  TARGETS_FILE,
+} from "./migrate/context.js";
+export {
+  applyMigration,
+  type MigrationReport,
+  type MigrationStatus,
+  migrationStatus,
+  planMigration,
+  type RollbackReport,
+  rollbackMigration,
+  STEPS,
+} from "./migrate/runner.js";
+export { loadState, type MigrationState, STATE_FILE } from "./migrate/state.js";
+export type { Step, StepReport, StepStatus } from "./migrate/steps/types.js";
 // Nix formats
 export { type CacheInfo, formatCacheInfo, parseCacheInfo } from "./nix/cache-info.js";
 export {

@@ -75,6 +75,11 @@ const GROUPS: CommandGroup[] = [
     load: async () => (await import("./secrets.js")).registerSecretsCommands,
   },
   {
+    name: "migrate",
+    summary: "move from Garnix to your own cache: plan, apply (resumable), status, rollback",
+    load: async () => (await import("./migrate.js")).registerMigrateCommands,
+  },
+  {
     name: "nar",
     summary: "NAR plumbing: dump, hash, ls, cat, extract (byte-compatible with nix-store)",
     load: async () => (await import("./nar.js")).registerNarCommands,

@@ -17,7 +17,7 @@ interface WorkflowFlags {
 }
 
 /** `uses:` of this version's Action when --action-ref is not given. */
-function defaultActionRef(): string {
+export function defaultActionRef(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
     version: string;
   };

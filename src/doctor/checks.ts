@@ -4,7 +4,7 @@
 import type { NarInfo } from "../nix/narinfo.js";
 import { verifyNarInfo } from "../nix/narinfo.js";
 import { KeyFormatError, type PublicKey, parsePublicKey } from "../nix/signing.js";
-import { describeEdit, type EditOp, type FileEdit, planEdits } from "./edits.js";
+import { describeEdit, type EditOp, type FileEdit, opValue, planEdits } from "./edits.js";
 import type { DeadCost, ProbeResult } from "./probe.js";
 
 /** Where a setting came from: the flake's `nixConfig` or the local Nix configuration. */
@@ -149,16 +149,15 @@ function flakeEdits(
   flakeFile: { name: string; text: string } | null,
   ops: readonly EditOp[],
 ): { ops: EditOp[]; edits: FileEdit[]; words: string } {
-  const value = (op: EditOp) => ("remove" in op ? op.remove : op.replace);
   if (!flakeFile)
     return {
       ops: [...ops],
       edits: [],
-      words: `change ${ops.map(value).join(", ")} in the flake's nixConfig`,
+      words: `change ${ops.map(opValue).join(", ")} in the flake's nixConfig`,
     };
   const edits = planEdits(flakeFile.text, flakeFile.name, ops);
   const found = new Set(edits.flatMap((e) => e.values));
-  const lost = ops.map(value).filter((v) => !found.has(v));
+  const lost = ops.map(opValue).filter((v) => !found.has(v));
   const words = [
     ...edits.map(describeEdit),
     ...lost.map((v) => `change ${v} in nixConfig of ${flakeFile.name} (it is not written literally there)`),

@@ -12,7 +12,7 @@ export interface FileEdit {
   /** `delete`: remove the line; `replace`: the line becomes `replacement`. */
   action: "delete" | "replace";
   replacement?: string;
-  /** The values the edit removes or replaces. */
+  /** The values the edit removes, replaces or adds. */
   values: string[];
 }
 
@@ -58,14 +58,37 @@ function removeFromLine(line: string, value: string): string | undefined {
 const replaceInLine = (line: string, value: string, by: string) =>
   rewriteLiteral(line, value, (ws) => ws.map((w) => (w === value ? by : w)));
 
-/** One change to a file: take a value out, or put another in its place. */
-export type EditOp = { remove: string } | { replace: string; with: string };
+/**
+ * The line with `value` added next to `anchor`: a list element `"anchor"` gets a sibling
+ * `"anchor" "value"`; one word of a space-separated string gets a word after it.
+ */
+function addToLine(line: string, anchor: string, value: string): string | undefined {
+  let changed = false;
+  const out = line.replace(STRING_LITERAL, (lit, body: string) => {
+    const ws = body.split(/\s+/).filter(Boolean);
+    if (changed || !ws.includes(anchor)) return lit;
+    changed = true;
+    if (ws.length === 1) return `${lit} ${JSON.stringify(value)}`;
+    return `"${ws.flatMap((w) => (w === anchor ? [w, value] : [w])).join(" ")}"`;
+  });
+  return changed ? out : undefined;
+}
 
-const opValue = (op: EditOp) => ("remove" in op ? op.remove : op.replace);
+/** One change to a file: take a value out, put another in its place, or add one beside another. */
+export type EditOp = { remove: string } | { replace: string; with: string } | { add: string; after: string };
+
+/** The value an op takes out, replaces, or adds (what `FileEdit.values` names). */
+export const opValue = (op: EditOp) => ("remove" in op ? op.remove : "replace" in op ? op.replace : op.add);
+
+function applyOp(line: string, op: EditOp): string | undefined {
+  if ("remove" in op) return removeFromLine(line, op.remove);
+  if ("replace" in op) return replaceInLine(line, op.replace, op.with);
+  return addToLine(line, op.after, op.add);
+}
 
 /**
  * The line edits that carry out `ops` on `text`, on every line whose string literal holds the value
- * as a whole word (a list element, or one word of a space-separated string), comment lines
+ * (for an `add`, its anchor, and only the first such line) as a whole word (a list element, or one word of a space-separated string), comment lines
  * skipped; a removed list element takes its space with it, and a line left with an
  * empty attribute (`x = [ ];`) or nothing is deleted. Ops on the same line make one edit. An op
  * whose value no line holds (a computed one) is left out: `edits.flatMap(e => e.values)` says which
@@ -75,13 +98,16 @@ export function planEdits(text: string, file: string, ops: readonly EditOp[]): F
   const lines = text.split("\n");
   const byLine = new Map<number, { now: string; values: string[] }>();
   for (const op of ops) {
-    const value = opValue(op);
+    // The value a line must hold for the op to apply there (an add's anchor).
+    const value = "add" in op ? op.after : opValue(op);
     for (const [i, line] of lines.entries()) {
       if (/^\s*#/.test(line) || !line.includes(value)) continue;
       const cur = byLine.get(i) ?? { now: line, values: [] };
-      const after = "remove" in op ? removeFromLine(cur.now, value) : replaceInLine(cur.now, value, op.with);
+      const after = applyOp(cur.now, op);
       if (after === undefined) continue;
-      byLine.set(i, { now: after, values: [...cur.values, value] });
+      byLine.set(i, { now: after, values: [...cur.values, opValue(op)] });
+      // A value is added once, beside the first line that holds its anchor.
+      if ("add" in op) break;
     }
   }
   return [...byLine]
