@@ -9,7 +9,7 @@ import { buildableSystems, type NixConfig, readNixConfig } from "../local-store/
 import { invalidPaths, realise } from "../local-store/realise.js";
 import type { PublicKey } from "../nix/signing.js";
 import { parseStorePath } from "../nix/store-path.js";
-import type { PushEvent, PushOptions, PushSession as PushSessionClass } from "../push/session.js";
+import type { PushEvent, PushOptions } from "../push/session.js";
 import { type ResolveOptions, resolveTargets, type Target } from "../targets/resolve.js";
 import { errorCode, errorMessage } from "../util/errors.js";
 import { PathLookup } from "../verify/lookup.js";
@@ -193,21 +193,20 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
 
   const filter = new UpstreamFilter(opts.upstreams ?? []);
   // The push machinery (NAR encoder, codecs) loads only when something is to be pushed.
-  const { PushSession } =
-    toBuild.length > 0 ? await import("../push/session.js") : { PushSession: undefined };
-  const sessions = (PushSession ? opts.push : []).map(
-    (p) =>
-      new (PushSession as typeof PushSessionClass)(p.cache, {
-        ...opts.pushOptions,
-        signal: opts.signal,
-        exclude: (paths) => filter.served(paths),
-        onEvent: (event) => emit({ type: "push", cache: p.cache.url, event }),
-      }),
-  );
-  sessions.forEach((s, i) => {
-    const reason = down[i];
-    if (reason !== undefined) s.markDown(reason);
-  });
+  const { PushSession } = toBuild.length > 0 ? await import("../push/session.js") : { PushSession: null };
+  const sessions = PushSession
+    ? opts.push.map((p, i) => {
+        const session = new PushSession(p.cache, {
+          ...opts.pushOptions,
+          signal: opts.signal,
+          exclude: (paths) => filter.served(paths),
+          onEvent: (event) => emit({ type: "push", cache: p.cache.url, event }),
+        });
+        const reason = down[i];
+        if (reason !== undefined) session.markDown(reason);
+        return session;
+      })
+    : [];
 
   // Pushing a finished target to every cache that lacks it; each target once.
   const pushing: Promise<void>[] = [];

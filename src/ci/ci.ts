@@ -4,21 +4,15 @@
 import {
   type BuildOptions,
   type BuildReport,
-  type BuildStatus,
   build,
-  type PushStatus,
+  type TargetOutcome,
   targetOutcome,
 } from "../build/build.js";
 import type { TargetStatus, VerifyReport } from "../verify/verify.js";
 import { verifyTargets } from "../verify/verify.js";
 
-export interface CiTarget {
-  attr: string;
-  system: string;
-  status: BuildStatus;
-  outPath: string | null;
-  push: Record<string, PushStatus>;
-  log: string | null;
+/** A target's build outcome with what verify found for it afterwards. */
+export interface CiTarget extends TargetOutcome {
   /** What verify found in the caches afterwards (targets of every system are checked). */
   verify: TargetStatus;
   /** Closure paths no cache has, or that are unsigned. */

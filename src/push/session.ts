@@ -3,13 +3,14 @@
 // Within a session a narinfo is committed only after the narinfos of every reference the session
 // is pushing, whichever `add` brought them, so the cache is consistent at every instant.
 
-import type { StagedPath, UploadInfo, WritableBinaryCache } from "../caches/types.js";
+import type { UploadInfo, WritableBinaryCache } from "../caches/types.js";
 import type { Compression } from "../codec/compression.js";
 import { type PathInfo, queryPathInfos } from "../local-store/path-info.js";
 import { narInfoFingerprint } from "../nix/narinfo.js";
 import { type SecretKey, signDetached } from "../nix/signing.js";
 import { DEFAULT_STORE_DIR, parseStorePath } from "../nix/store-path.js";
 import { NixcacheError } from "../util/errors.js";
+import { type Limiter, limiter } from "../util/limiter.js";
 import { topoSort } from "./plan.js";
 import { checkNar, verifiedNar } from "./verified-nar.js";
 
@@ -71,32 +72,14 @@ export class CacheUnavailableError extends NixcacheError {
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-/** A counting semaphore for the NAR uploads of one session. */
-class Slots {
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(private readonly limit: number) {}
-  async acquire(): Promise<void> {
-    if (this.running < this.limit) {
-      this.running++;
-      return;
-    }
-    await new Promise<void>((r) => this.waiting.push(r));
-  }
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running--;
-  }
-}
-
 export class PushSession {
   readonly summary: PushSummary;
   /** Settles when the path is committed (or known present); rejects when it was not published. */
   private readonly states = new Map<string, Promise<PathOutcome>>();
   private prepared?: Promise<void>;
   private downReason?: string;
-  private readonly slots: Slots;
+  /** NAR uploads in flight; a slot is held for the upload only, not the wait for references. */
+  private readonly uploads: Limiter;
   private readonly emit: (e: PushEvent) => void;
 
   constructor(
@@ -104,7 +87,7 @@ export class PushSession {
     private readonly opts: PushOptions = {},
   ) {
     this.emit = opts.onEvent ?? (() => {});
-    this.slots = new Slots(Math.max(1, opts.jobs ?? 8));
+    this.uploads = limiter(Math.max(1, opts.jobs ?? 8));
     this.summary = {
       cache: cache.url,
       dryRun: false,
@@ -217,12 +200,10 @@ export class PushSession {
 
   private async pushOne(p: PathInfo): Promise<PathOutcome> {
     const { opts, cache } = this;
-    let staged: StagedPath;
-    await this.slots.acquire();
-    try {
+    const staged = await this.uploads.run(() => {
       opts.signal?.throwIfAborted();
       this.emit({ type: "started", path: p.path });
-      staged = await cache.uploadNar({
+      return cache.uploadNar({
         info: uploadInfo(p, opts.signingKey),
         compression: this.summary.compression,
         level: opts.level,
@@ -231,9 +212,7 @@ export class PushSession {
         onProgress: (n) => this.emit({ type: "progress", path: p.path, narBytes: n }),
         signal: opts.signal,
       });
-    } finally {
-      this.slots.release();
-    }
+    });
     for (const r of p.references) {
       if (r === p.path) continue;
       const dep = this.states.get(r);
