@@ -1,5 +1,5 @@
 // Which keys a push cache is trusted to sign with, and the upstream filter.
-import { request } from "undici";
+import { publishedSigningKeys } from "../caches/published-keys.js";
 import type { BinaryCache } from "../caches/types.js";
 import type { PathInfo } from "../local-store/path-info.js";
 import { type PublicKey, parsePublicKey } from "../nix/signing.js";
@@ -16,44 +16,29 @@ export function keysFrom(texts: readonly string[]): PublicKey[] {
   for (const t of texts) {
     try {
       out.push(parsePublicKey(t));
-    } catch {}
+    } catch {
+      // A malformed key vouches for nothing: left out.
+    }
   }
   return out;
 }
 
 /**
- * The public keys a cache says it signs with: a Cachix cache's `publicSigningKeys`, or the same
- * from a nixcache server's Cachix-compatible API (`/api/v1/cache/<name>` beside the Nix
- * protocol's `/<name>`). Any other cache advertises none; failures mean none.
+ * The public keys a cache says it signs with: a Cachix cache's `publicSigningKeys` from its API,
+ * or what an HTTP cache publishes (see publishedSigningKeys). Any other cache advertises none;
+ * failures mean none.
  */
 export async function advertisedKeys(cache: BinaryCache, token?: string): Promise<PublicKey[]> {
+  if (!cache.url.startsWith("cachix://"))
+    return keysFrom(await publishedSigningKeys(cache.url, token === undefined ? {} : { token }));
   try {
-    if (cache.url.startsWith("cachix://")) {
-      // Loaded only for Cachix caches: its client and schemas cost start-up time.
-      const { CachixCache } = await import("../caches/cachix/cache.js");
-      if (cache instanceof CachixCache) return keysFrom((await cache.describe()).publicSigningKeys);
-      return [];
-    }
-    const u = new URL(cache.url);
-    if (u.protocol !== "http:" && u.protocol !== "https:") return [];
-    const name = u.pathname.replace(/\/+$/, "").split("/").pop();
-    if (!name) return [];
-    const api = new URL(`/api/v1/cache/${encodeURIComponent(name)}`, u.origin);
-    const res = await request(api, {
-      headers: { authorization: `Bearer ${token ?? ""}`, accept: "application/json" },
-      headersTimeout: 10_000,
-      bodyTimeout: 10_000,
-    });
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      return [];
-    }
-    const body = (await res.body.json()) as { publicSigningKeys?: unknown };
-    const keys = Array.isArray(body.publicSigningKeys) ? body.publicSigningKeys : [];
-    return keysFrom(keys.filter((k): k is string => typeof k === "string"));
+    // Loaded only for Cachix caches: its client and schemas cost start-up time.
+    const { CachixCache } = await import("../caches/cachix/cache.js");
+    if (cache instanceof CachixCache) return keysFrom((await cache.describe()).publicSigningKeys);
   } catch {
-    return [];
+    // The API could not say: no advertised keys (the push itself reports what is wrong).
   }
+  return [];
 }
 
 /** The keys trusted for a push cache: the given ones and what it advertises, without repeats. */

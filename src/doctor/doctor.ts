@@ -5,8 +5,8 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { request } from "undici";
 import { openCache } from "../caches/open.js";
+import { publishedSigningKeys } from "../caches/published-keys.js";
 import type { BinaryCache } from "../caches/types.js";
 import { resolveFlakeRef } from "../local-store/flake-eval.js";
 import { type FlakeNixConfig, readFlakeNixConfig } from "../local-store/flake-nix-config.js";
@@ -140,40 +140,6 @@ function merge<T extends string>(
 }
 
 const normUrl = (u: string) => u.replace(/\/+$/, "");
-
-/**
- * The public keys a cache publishes, when it says: the Cachix API (`*.cachix.org`) or a
- * Cachix-compatible server beside the cache (nixcache serve: `/api/v1/cache/<name>`). Best effort.
- */
-async function publishedKeys(url: string, timeoutMs: number): Promise<string[]> {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return [];
-  }
-  const cachix = /^([a-z0-9-]+)\.cachix\.org$/.exec(u.hostname);
-  const name = cachix ? cachix[1] : u.pathname.split("/").filter(Boolean).pop();
-  if (!name) return [];
-  const api = cachix ? "https://app.cachix.org/api/v1" : `${u.origin}/api/v1`;
-  try {
-    const res = await request(`${api}/cache/${encodeURIComponent(name)}`, {
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      return [];
-    }
-    const body = (await res.body.json()) as { publicSigningKeys?: unknown };
-    return Array.isArray(body.publicSigningKeys)
-      ? body.publicSigningKeys.filter((k): k is string => typeof k === "string")
-      : [];
-  } catch {
-    return [];
-  }
-}
 
 async function sampleCache(cache: BinaryCache, hashes: readonly string[]): Promise<Sample[]> {
   const found = await mapLimit(hashes, 8, async (h) => {
@@ -310,7 +276,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   const knownKeys = new Map<string, string[]>();
   await Promise.all(
     [...wanting].map(async (url) => {
-      const published = await publishedKeys(url, timeoutMs);
+      const published = await publishedSigningKeys(url, { timeoutMs });
       const mine = samples.filter((s) => normUrl(s.cache) === normUrl(url));
       // Only keys that really verify what the cache serves.
       const real = published.filter((text) => {
