@@ -1,12 +1,13 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   post
-} from "./chunk-U6IJY3C6.mjs";
-import "./chunk-VZHC6LA5.mjs";
-import "./chunk-N4ZM3N4J.mjs";
+} from "./chunk-BMHCEKBR.mjs";
+import "./chunk-JZ3Z2ALQ.mjs";
+import "./chunk-2LKPY5G7.mjs";
 import "./chunk-UEBIMLTP.mjs";
-import "./chunk-ZFSTHO26.mjs";
+import "./chunk-6LJQC4UZ.mjs";
 import "./chunk-URC3GVE2.mjs";
+import "./chunk-UPCQ43US.mjs";
 import "./chunk-WPJ6VEY4.mjs";
 import "./chunk-LFQFR25N.mjs";
 

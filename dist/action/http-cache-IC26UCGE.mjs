@@ -1,14 +1,16 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   defaultNetrcFile,
-  mapLimit,
   readNetrcCredentials
-} from "./chunk-ZFSTHO26.mjs";
+} from "./chunk-6LJQC4UZ.mjs";
 import {
   codeForStatus,
   createPool,
   request
 } from "./chunk-URC3GVE2.mjs";
+import {
+  mapLimit
+} from "./chunk-UPCQ43US.mjs";
 import {
   DEFAULT_CACHE_INFO
 } from "./chunk-AIA2B53Y.mjs";

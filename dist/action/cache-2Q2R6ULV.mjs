@@ -5,7 +5,7 @@ import {
   PART_MEMORY,
   PART_SIZE,
   compressedBound
-} from "./chunk-VZHC6LA5.mjs";
+} from "./chunk-JZ3Z2ALQ.mjs";
 import "./chunk-UEBIMLTP.mjs";
 import "./chunk-URC3GVE2.mjs";
 import "./chunk-WPJ6VEY4.mjs";

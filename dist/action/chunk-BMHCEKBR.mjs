@@ -1,11 +1,12 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   CachixCache,
+  DEFAULT_CACHIX_API,
   cacheToken,
   cachixApiUrl,
   cachixToken,
   parseSigningKey
-} from "./chunk-VZHC6LA5.mjs";
+} from "./chunk-JZ3Z2ALQ.mjs";
 import {
   NixCommandError,
   PushSession,
@@ -14,18 +15,20 @@ import {
   resolveStorePath,
   runNix,
   runNixProgram
-} from "./chunk-N4ZM3N4J.mjs";
+} from "./chunk-2LKPY5G7.mjs";
 import {
   external_exports
 } from "./chunk-UEBIMLTP.mjs";
 import {
-  defaultNetrcFile,
-  limiter,
-  mapLimit
-} from "./chunk-ZFSTHO26.mjs";
+  defaultNetrcFile
+} from "./chunk-6LJQC4UZ.mjs";
 import {
   require_undici
 } from "./chunk-URC3GVE2.mjs";
+import {
+  limiter,
+  mapLimit
+} from "./chunk-UPCQ43US.mjs";
 import {
   compressionUnsupported,
   defaultCompression,
@@ -27718,8 +27721,35 @@ var PathLookup = class {
   }
 };
 
-// src/build/trust.ts
+// src/caches/published-keys.ts
 var import_undici2 = __toESM(require_undici(), 1);
+async function publishedSigningKeys(url, opts = {}) {
+  const timeoutMs = opts.timeoutMs ?? 1e4;
+  try {
+    const u = new URL(url);
+    if (u.protocol !== "http:" && u.protocol !== "https:") return [];
+    const cachix = /^([a-z0-9-]+)\.cachix\.org$/.exec(u.hostname);
+    const name = cachix ? cachix[1] : u.pathname.split("/").filter(Boolean).pop();
+    if (!name) return [];
+    const api = cachix ? DEFAULT_CACHIX_API : `${u.origin}/api/v1`;
+    const res = await (0, import_undici2.request)(`${api}/cache/${encodeURIComponent(name)}`, {
+      headers: { authorization: `Bearer ${opts.token ?? ""}`, accept: "application/json" },
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs)
+    });
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      return [];
+    }
+    const body = await res.body.json();
+    return Array.isArray(body.publicSigningKeys) ? body.publicSigningKeys.filter((k) => typeof k === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+// src/build/trust.ts
 var NIXOS_CACHE = "https://cache.nixos.org";
 var NIXOS_CACHE_KEY = "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=";
 function keysFrom(texts) {
@@ -27733,32 +27763,14 @@ function keysFrom(texts) {
   return out;
 }
 async function advertisedKeys(cache, token) {
+  if (!cache.url.startsWith("cachix://"))
+    return keysFrom(await publishedSigningKeys(cache.url, token === void 0 ? {} : { token }));
   try {
-    if (cache.url.startsWith("cachix://")) {
-      const { CachixCache: CachixCache2 } = await import("./cache-NYGMNJXC.mjs");
-      if (cache instanceof CachixCache2) return keysFrom((await cache.describe()).publicSigningKeys);
-      return [];
-    }
-    const u = new URL(cache.url);
-    if (u.protocol !== "http:" && u.protocol !== "https:") return [];
-    const name = u.pathname.replace(/\/+$/, "").split("/").pop();
-    if (!name) return [];
-    const api = new URL(`/api/v1/cache/${encodeURIComponent(name)}`, u.origin);
-    const res = await (0, import_undici2.request)(api, {
-      headers: { authorization: `Bearer ${token ?? ""}`, accept: "application/json" },
-      headersTimeout: 1e4,
-      bodyTimeout: 1e4
-    });
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      return [];
-    }
-    const body = await res.body.json();
-    const keys = Array.isArray(body.publicSigningKeys) ? body.publicSigningKeys : [];
-    return keysFrom(keys.filter((k) => typeof k === "string"));
+    const { CachixCache: CachixCache2 } = await import("./cache-2Q2R6ULV.mjs");
+    if (cache instanceof CachixCache2) return keysFrom((await cache.describe()).publicSigningKeys);
   } catch {
-    return [];
   }
+  return [];
 }
 async function trustedKeysFor(cache, given, token) {
   const all = [...given, ...await advertisedKeys(cache, token)];
@@ -27872,19 +27884,18 @@ async function build(opts) {
     notBuiltHere: report.filter((r) => r.status === "not-built-here").length
   });
   const filter = new UpstreamFilter(opts.upstreams ?? []);
-  const { PushSession: PushSession2 } = toBuild.length > 0 ? await import("./session-5LT6BJA2.mjs") : { PushSession: void 0 };
-  const sessions = (PushSession2 ? opts.push : []).map(
-    (p) => new PushSession2(p.cache, {
+  const { PushSession: PushSession2 } = toBuild.length > 0 ? await import("./session-PQAXBCJI.mjs") : { PushSession: null };
+  const sessions = PushSession2 ? opts.push.map((p, i) => {
+    const session = new PushSession2(p.cache, {
       ...opts.pushOptions,
       signal: opts.signal,
       exclude: (paths) => filter.served(paths),
       onEvent: (event) => emit({ type: "push", cache: p.cache.url, event })
-    })
-  );
-  sessions.forEach((s, i) => {
+    });
     const reason = down[i];
-    if (reason !== void 0) s.markDown(reason);
-  });
+    if (reason !== void 0) session.markDown(reason);
+    return session;
+  }) : [];
   const pushing = [];
   const pushed = /* @__PURE__ */ new Set();
   const pushTarget = (t, r) => {
@@ -28206,11 +28217,11 @@ async function openCache(url, opts = {}) {
     }
     case "http:":
     case "https:": {
-      const { HttpCache } = await import("./http-cache-O63LQCET.mjs");
+      const { HttpCache } = await import("./http-cache-IC26UCGE.mjs");
       return new HttpCache(url, opts);
     }
     case "cachix:": {
-      const { CachixCache: CachixCache2 } = await import("./cache-NYGMNJXC.mjs");
+      const { CachixCache: CachixCache2 } = await import("./cache-2Q2R6ULV.mjs");
       return new CachixCache2(u.hostname || u.pathname.replace(/^\/+/, ""), {
         apiUrl: cachixApiUrl(opts.cachixApi),
         token: cachixToken(opts.token),

@@ -3,8 +3,9 @@ import {
   CacheUnavailableError,
   PushSession,
   uploadInfo
-} from "./chunk-N4ZM3N4J.mjs";
+} from "./chunk-2LKPY5G7.mjs";
 import "./chunk-UEBIMLTP.mjs";
+import "./chunk-UPCQ43US.mjs";
 import "./chunk-LFQFR25N.mjs";
 export {
   CacheUnavailableError,

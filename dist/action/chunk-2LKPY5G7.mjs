@@ -3,6 +3,9 @@ import {
   external_exports
 } from "./chunk-UEBIMLTP.mjs";
 import {
+  limiter
+} from "./chunk-UPCQ43US.mjs";
+import {
   DEFAULT_STORE_DIR,
   NixcacheError,
   encodeNar,
@@ -272,33 +275,13 @@ var CacheUnavailableError = class extends NixcacheError {
   }
 };
 var message = (e) => e instanceof Error ? e.message : String(e);
-var Slots = class {
-  constructor(limit) {
-    this.limit = limit;
-  }
-  limit;
-  running = 0;
-  waiting = [];
-  async acquire() {
-    if (this.running < this.limit) {
-      this.running++;
-      return;
-    }
-    await new Promise((r) => this.waiting.push(r));
-  }
-  release() {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running--;
-  }
-};
 var PushSession = class {
   constructor(cache, opts = {}) {
     this.cache = cache;
     this.opts = opts;
     this.emit = opts.onEvent ?? (() => {
     });
-    this.slots = new Slots(Math.max(1, opts.jobs ?? 8));
+    this.uploads = limiter(Math.max(1, opts.jobs ?? 8));
     this.summary = {
       cache: cache.url,
       dryRun: false,
@@ -318,7 +301,8 @@ var PushSession = class {
   states = /* @__PURE__ */ new Map();
   prepared;
   downReason;
-  slots;
+  /** NAR uploads in flight; a slot is held for the upload only, not the wait for references. */
+  uploads;
   emit;
   /** Why this cache cannot be used, once that is known (every later `add` fails with it). */
   get down() {
@@ -412,12 +396,10 @@ var PushSession = class {
   }
   async pushOne(p) {
     const { opts, cache } = this;
-    let staged;
-    await this.slots.acquire();
-    try {
+    const staged = await this.uploads.run(() => {
       opts.signal?.throwIfAborted();
       this.emit({ type: "started", path: p.path });
-      staged = await cache.uploadNar({
+      return cache.uploadNar({
         info: uploadInfo(p, opts.signingKey),
         compression: this.summary.compression,
         level: opts.level,
@@ -426,9 +408,7 @@ var PushSession = class {
         onProgress: (n) => this.emit({ type: "progress", path: p.path, narBytes: n }),
         signal: opts.signal
       });
-    } finally {
-      this.slots.release();
-    }
+    });
     for (const r of p.references) {
       if (r === p.path) continue;
       const dep = this.states.get(r);

@@ -635,6 +635,7 @@ function compressedBound(narSize) {
 }
 
 export {
+  DEFAULT_CACHIX_API,
   parseSigningKey,
   cachixToken,
   cacheToken,
