@@ -39,7 +39,7 @@ time_of() {
   local t0 t1; t0=$(now)
   "$@" >"$out/last.log" 2>&1 || { echo "FAILED: $label" >&2; tail -20 "$out/last.log" >&2; exit 1; }
   t1=$(now)
-  local s; s=$(echo "$t1 - $t0" | bc)
+  local s; s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')
   echo "$label $s" >>"$runs"
   echo "$s"
 }
@@ -78,7 +78,7 @@ done
 
 median() { grep "^$1 " "$runs" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}'; }
 all() { grep "^$1 " "$runs" | awk '{printf "%s%.2f", (NR>1?", ":""), $2}'; }
-ratio() { echo "scale=3; $1 / $2" | bc; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 cn=$(median cold-nix-build); cc=$(median cold-nixcache-build); cs=$(median cold-nix-build-then-copy)
 cp=$(median cold-nixcache-build-nopush)
 we=$(median warm-nixcache-targets); wb=$(median warm-nixcache-build); ws=$(median warm-nix-build-substitute)

@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export NIX_CONFIG=$'substituters =\nexperimental-features = nix-command flakes\nwarn-dirty = false'
-command -v /usr/bin/time >/dev/null || { echo "install GNU time: apt-get install -y time" >&2; exit 1; }
+bash scripts/setup-bench.sh
 rounds="${ROUNDS:-3}"
 server_kind="${BENCH_SERVER:-nginx}"
 nginx="${NGINX:-/usr/sbin/nginx}"

@@ -7,8 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export NIX_CONFIG=$'substituters =\nexperimental-features = nix-command flakes\nwarn-dirty = false'
-command -v nginx >/dev/null || command -v /usr/sbin/nginx >/dev/null ||
-  DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light >&2
+bash scripts/setup-bench.sh
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
 npm run --silent build

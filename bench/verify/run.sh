@@ -5,5 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export NIX_CONFIG=$'substituters =\nexperimental-features = nix-command flakes\nwarn-dirty = false'
+bash scripts/setup-bench.sh
 npm run --silent build
 node --import tsx bench/verify/bench.ts
