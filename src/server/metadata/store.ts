@@ -10,6 +10,7 @@ import type {
   MultipartUpload,
   NarInfoBlob,
   NewCache,
+  NewMultipart,
   NewToken,
   PartRow,
   ReceivedNar,
@@ -80,12 +81,12 @@ export interface MetadataStore {
   ensureAccount(slug: string, opts?: { email?: string; fullname?: string }): Promise<AccountRow>;
 
   // --- multipart uploads (the parts' bytes are in storage; their records are here) ---
-  /** Opens an upload; `tokenId` is the token that opened it (for the per-token limit). */
-  createMultipart(
-    cache: string,
-    compression: MultipartUpload["compression"],
-    tokenId?: string | null,
-  ): Promise<MultipartUpload>;
+  /**
+   * Opens an upload; `tokenId` is the token that opened it (for the per-token limit). `narId` and
+   * `uploadId` are generated when not given (storage that runs its own multipart uploads, S3,
+   * names them first: the upload id is then the object store's).
+   */
+  createMultipart(u: NewMultipart): Promise<MultipartUpload>;
   /** How many uploads opened by the token are still open or completing. */
   openMultipartsOf(tokenId: string): Promise<number>;
   getMultipart(narId: string): Promise<MultipartUpload | undefined>;

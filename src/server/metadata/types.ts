@@ -104,6 +104,14 @@ export interface MultipartUpload {
   createdAt: number;
 }
 
+export interface NewMultipart {
+  cache: string;
+  compression: MultipartUpload["compression"];
+  tokenId?: string | null;
+  narId?: string;
+  uploadId?: string;
+}
+
 export interface PartRow {
   part: number;
   etag: string;

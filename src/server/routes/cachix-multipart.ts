@@ -56,7 +56,11 @@ export function registerCachixMultipartRoutes(
         `this token has ${ctx.maxOpenUploads} multipart uploads open, the server's limit: complete or abort some first`,
         { status: 429 },
       );
-    const up = await meta.createMultipart(cache.name, c === "xz" ? "xz" : "zstd", tokenId);
+    const up = await meta.createMultipart({
+      cache: cache.name,
+      compression: c === "xz" ? "xz" : "zstd",
+      tokenId,
+    });
     return sendJson(reply, { narId: up.narId, uploadId: up.uploadId });
   });
 

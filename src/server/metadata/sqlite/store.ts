@@ -21,6 +21,7 @@ import type {
   MultipartUpload,
   NarInfoBlob,
   NewCache,
+  NewMultipart,
   NewToken,
   PartRow,
   ReceivedNar,
@@ -298,14 +299,10 @@ export class SqliteMetadataStore implements MetadataStore {
 
   // --- multipart uploads ---
 
-  async createMultipart(
-    cache: string,
-    compression: MultipartUpload["compression"],
-    tokenId: string | null = null,
-  ) {
-    const narId = globalThis.crypto.randomUUID();
-    const uploadId = randomBytes(24).toString("base64url");
-    this.st.insertMultipart.run(narId, uploadId, cache, compression, Date.now(), tokenId);
+  async createMultipart(u: NewMultipart) {
+    const narId = u.narId ?? globalThis.crypto.randomUUID();
+    const uploadId = u.uploadId ?? randomBytes(24).toString("base64url");
+    this.st.insertMultipart.run(narId, uploadId, u.cache, u.compression, Date.now(), u.tokenId ?? null);
     return (await this.getMultipart(narId)) as MultipartUpload;
   }
 
