@@ -1,11 +1,9 @@
 import type { Command } from "commander";
 import { adminCreateCache, adminListCaches } from "../server/admin.js";
-import { defaultDataDir } from "../server/data-dir.js";
 import { AdminError } from "../server/errors.js";
 import { escapeControl } from "../util/terminal.js";
 import { printJson, UserError } from "./output.js";
-
-const DATA_HELP = "server data directory (default: $NIXCACHE_DATA, else $XDG_DATA_HOME/nixcache)";
+import { addStoreOptions, type StoreFlags, storeLocation } from "./store-flags.js";
 
 export function registerCacheCommands(program: Command): void {
   const cache = program
@@ -19,7 +17,6 @@ export function registerCacheCommands(program: Command): void {
         "on stdout, ready for `trusted-public-keys`. The secret key never leaves the data directory.",
     )
     .argument("<name>", "cache name: 1-64 of a-z 0-9 . _ -; served at http://HOST:PORT/<name>")
-    .option("--data <dir>", DATA_HELP)
     .option("--private", "require a token with read permission for reads (default: public)")
     .option("--priority <n>", "Priority in nix-cache-info; lower wins (cache.nixos.org is 40)", "41")
     .option("--key-name <name>", "signing key name (default: <name>-1)")
@@ -32,13 +29,18 @@ export function registerCacheCommands(program: Command): void {
     .action(
       async (
         name: string,
-        o: { data?: string; private?: boolean; priority: string; keyName?: string; json?: boolean },
+        o: StoreFlags & {
+          private?: boolean;
+          priority: string;
+          keyName?: string;
+          json?: boolean;
+        },
       ) => {
         const priority = /^\d+$/.test(o.priority) ? Number(o.priority) : Number.NaN;
         if (Number.isNaN(priority))
           throw new UserError(`--priority ${JSON.stringify(o.priority)} is not a whole number`, 2);
         const row = await admin(() =>
-          adminCreateCache(o.data ?? defaultDataDir(), {
+          adminCreateCache(storeLocation(o), {
             name,
             isPublic: !o.private,
             priority,
@@ -59,11 +61,10 @@ export function registerCacheCommands(program: Command): void {
   cache
     .command("list")
     .description("List the caches of a data directory with their visibility, priority, size and public key.")
-    .option("--data <dir>", DATA_HELP)
     .option("--json", "print an array of {name, public, priority, publicKey, narinfos, createdAt}")
     .addHelpText("after", "\nExample:\n  nixcache cache list --data /var/lib/nixcache --json")
-    .action(async (o: { data?: string; json?: boolean }) => {
-      const rows = await admin(() => adminListCaches(o.data ?? defaultDataDir()));
+    .action(async (o: StoreFlags & { json?: boolean }) => {
+      const rows = await admin(() => adminListCaches(storeLocation(o)));
       if (o.json) {
         printJson(
           rows.map((r) => ({
@@ -86,6 +87,8 @@ export function registerCacheCommands(program: Command): void {
           `${[r.name, r.isPublic ? "public" : "private", `priority ${r.priority}`, `${r.narinfos} paths`, r.publicKey].map(escapeControl).join("\t")}\n`,
         );
     });
+
+  for (const c of cache.commands) addStoreOptions(c);
 }
 
 /** Turns the admin layer's refusals into user errors (exit 1) with their message as is. */

@@ -1,7 +1,6 @@
 import { availableParallelism } from "node:os";
 import type { Command } from "commander";
 import { DEFAULT_MAX_CONNECTIONS_PER_CLIENT, DEFAULT_NO_PROGRESS_TIMEOUT_MS } from "../server/connections.js";
-import { defaultDataDir } from "../server/data-dir.js";
 import { ClusterStartError } from "../server/errors.js";
 import { DEFAULT_SWEEP_INTERVAL_MS } from "../server/ingest/sweep.js";
 import {
@@ -15,8 +14,10 @@ import {
   type ServerOptions,
   startServer,
 } from "../server/server.js";
+import type { StoreLocation } from "../server/stores.js";
 import { parseDuration, parseSize } from "../util/quantity.js";
 import { UserError } from "./output.js";
+import { addStoreOptions, type StoreFlags, storeLocation } from "./store-flags.js";
 
 /** Default of `--workers`; see bench/serve/RESULTS.md for the measurements behind it. */
 const DEFAULT_WORKERS = "1";
@@ -58,8 +59,7 @@ function count(flag: string, s: string, min: number): number {
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
-interface ServeFlags {
-  data?: string;
+interface ServeFlags extends StoreFlags {
   listen: string;
   publicUrl?: string;
   maxUpload: string;
@@ -74,7 +74,7 @@ interface ServeFlags {
 }
 
 /** The flags that become server options (the same for one process and for workers). */
-function serverOptions(o: ServeFlags, dataDir: string, listen: { host: string; port: number }) {
+function serverOptions(o: ServeFlags, at: StoreLocation, listen: { host: string; port: number }) {
   let publicUrl: string | undefined;
   try {
     publicUrl = o.publicUrl === undefined ? undefined : parsePublicUrl(o.publicUrl);
@@ -84,7 +84,7 @@ function serverOptions(o: ServeFlags, dataDir: string, listen: { host: string; p
   const sweepIntervalMs = duration("--sweep-interval", o.sweepInterval);
   if (sweepIntervalMs < 1000) throw new UserError("--sweep-interval must be at least 1s", 2);
   return {
-    dataDir,
+    ...at,
     ...listen,
     publicUrl,
     maxUploadBytes: size("--max-upload", o.maxUpload),
@@ -98,8 +98,8 @@ function serverOptions(o: ServeFlags, dataDir: string, listen: { host: string; p
 }
 
 export function registerServeCommands(program: Command): void {
-  program
-    .command("serve")
+  const serve = program.command("serve");
+  addStoreOptions(serve)
     .description(
       "Run the embedded binary cache server. Each cache of the data directory is a Nix HTTP binary " +
         "cache at http://HOST:PORT/<cache>/ that `nix copy --to` writes to and Nix substitutes from. " +
@@ -107,7 +107,6 @@ export function registerServeCommands(program: Command): void {
         "Prints `listening on URL` on stdout, then one JSON line per request on stderr. SIGTERM/SIGINT " +
         "stop accepting, let in-flight uploads finish (connections still open after 30 s are cut), and exit.",
     )
-    .option("--data <dir>", "data directory (default: $NIXCACHE_DATA, else $XDG_DATA_HOME/nixcache)")
     .option("--listen <host:port>", "address to listen on", DEFAULT_LISTEN)
     .option(
       "--public-url <url>",
@@ -165,6 +164,9 @@ export function registerServeCommands(program: Command): void {
         "  nixcache token create --data ./data --cache main --perm write > token\n" +
         "  nixcache serve --data ./data --listen 127.0.0.1:7080\n" +
         "  nixcache serve --data ./data --listen :7080 --workers auto --quiet   # a dedicated machine\n" +
+        "  # stateless replicas behind a load balancer, sharing PostgreSQL and a bucket:\n" +
+        "  nixcache serve --db postgres://nixcache@db:5432/nixcache \\\n" +
+        "    --storage 's3://nix-cache?endpoint=https://s3.example.com&region=us-east-1' --listen :7080\n" +
         "  nix copy --to 'http://127.0.0.1:7080/main?compression=zstd' --option netrc-file ./netrc ./result",
     )
     .action(async (o: ServeFlags) => {
@@ -175,8 +177,8 @@ export function registerServeCommands(program: Command): void {
         throw new UserError((e as Error).message, 2);
       }
       const workers = parseWorkers(o.workers);
-      const dataDir = o.data ?? defaultDataDir();
-      const serverOpts = serverOptions(o, dataDir, listen);
+      const at = storeLocation(o);
+      const serverOpts = serverOptions(o, at, listen);
       const stderrLine = (line: string) => process.stderr.write(`${line}\n`);
       // One worker is the plain in-process server; more are forked processes (loaded only then).
       const started: Promise<{ url: string; close(): Promise<void> }> =
@@ -190,7 +192,7 @@ export function registerServeCommands(program: Command): void {
         const code = e instanceof ClusterStartError ? e.systemCode : e.code;
         if (code === "EADDRINUSE") throw new UserError(`${o.listen} is already in use`);
         if (code === "EACCES")
-          throw new UserError(`no permission to listen on ${o.listen} or to use ${dataDir}`);
+          throw new UserError(`no permission to listen on ${o.listen} or to use ${at.dataDir ?? at.storage}`);
         throw e;
       });
       process.stdout.write(`listening on ${server.url}\n`);

@@ -7,16 +7,15 @@ import {
   adminRevokeToken,
 } from "../server/admin.js";
 import { tokenState } from "../server/auth/tokens.js";
-import { defaultDataDir } from "../server/data-dir.js";
 import { PERMISSIONS, type Permission, type TokenRow } from "../server/metadata/types.js";
 import { parseDuration } from "../util/quantity.js";
 import { readStdin } from "../util/stdin.js";
 import { escapeControl } from "../util/terminal.js";
 import { admin } from "./cache.js";
 import { printJson, UserError } from "./output.js";
+import { addStoreOptions, type StoreFlags, storeLocation } from "./store-flags.js";
 import { registerTokenInspect } from "./token-inspect.js";
 
-const DATA_HELP = "server data directory (default: $NIXCACHE_DATA, else $XDG_DATA_HOME/nixcache)";
 /** `90d`, `12h`, `1y`, ... → milliseconds; a lifetime must be longer than nothing. */
 function parseExpires(s: string): number {
   let ms = 0;
@@ -50,7 +49,6 @@ export function registerTokenCommands(program: Command): void {
         "nothing else). Only its hash is stored: this is the one time it is shown. Nix sends it as the " +
         "password of a netrc entry; other clients as `Authorization: Bearer`.",
     )
-    .option("--data <dir>", DATA_HELP)
     .option("--cache <name>", "the cache the token is for (a cache token)")
     .option("--perm <perm>", "read | write | admin (each includes the ones before)")
     .option(
@@ -68,15 +66,16 @@ export function registerTokenCommands(program: Command): void {
         "  # CACHIX_AUTH_TOKEN=$(cat personal.token) nixcache provision cachix://main --cachix-api http://HOST:7080/api/v1",
     )
     .action(
-      async (o: {
-        data?: string;
-        cache?: string;
-        perm?: string;
-        personal?: boolean;
-        account?: string;
-        expires?: string;
-        description?: string;
-      }) => {
+      async (
+        o: StoreFlags & {
+          cache?: string;
+          perm?: string;
+          personal?: boolean;
+          account?: string;
+          expires?: string;
+          description?: string;
+        },
+      ) => {
         const expiresAt = o.expires ? Date.now() + parseExpires(o.expires) : null;
         if (o.personal) {
           if (!o.account) throw new UserError("--personal needs --account NAME", 2);
@@ -86,7 +85,7 @@ export function registerTokenCommands(program: Command): void {
               2,
             );
           const { token: text } = await admin(() =>
-            adminCreatePersonalToken(o.data ?? defaultDataDir(), {
+            adminCreatePersonalToken(storeLocation(o), {
               account: o.account as string,
               expiresAt,
               description: o.description,
@@ -105,7 +104,7 @@ export function registerTokenCommands(program: Command): void {
         if (!perm.success)
           throw new UserError(`--perm ${JSON.stringify(o.perm)} must be read, write or admin`, 2);
         const { token: text } = await admin(() =>
-          adminCreateToken(o.data ?? defaultDataDir(), {
+          adminCreateToken(storeLocation(o), {
             cache: o.cache as string,
             perm: perm.data,
             expiresAt,
@@ -125,13 +124,12 @@ export function registerTokenCommands(program: Command): void {
         "it from stdin so it never appears in a process list. Takes effect on the server's next request.",
     )
     .argument("<id-or-token>", "tok_… id, the token, or - for stdin")
-    .option("--data <dir>", DATA_HELP)
     .option("--json", "print the revoked token's record as JSON")
     .addHelpText("after", "\nExample:\n  nixcache token revoke tok_3f2a9c1b7d4e --data /var/lib/nixcache")
-    .action(async (arg: string, o: { data?: string; json?: boolean }) => {
+    .action(async (arg: string, o: StoreFlags & { json?: boolean }) => {
       const idOrToken = arg === "-" ? (await readStdin()).trim() : arg;
       if (!idOrToken) throw new UserError("no token given on stdin", 2);
-      const row = await admin(() => adminRevokeToken(o.data ?? defaultDataDir(), idOrToken));
+      const row = await admin(() => adminRevokeToken(storeLocation(o), idOrToken));
       if (o.json) printJson(tokenJson(row));
       else process.stderr.write(`revoked ${row.id} (${row.perm} on ${row.cache})\n`);
     });
@@ -141,11 +139,10 @@ export function registerTokenCommands(program: Command): void {
     .description(
       "List the tokens of a data directory (ids and permissions; tokens themselves are not stored).",
     )
-    .option("--data <dir>", DATA_HELP)
     .option("--json", "print an array of {id, cache, perm, description, createdAt, expiresAt, revokedAt}")
     .addHelpText("after", "\nExample:\n  nixcache token list --data /var/lib/nixcache")
-    .action(async (o: { data?: string; json?: boolean }) => {
-      const rows = await admin(() => adminListTokens(o.data ?? defaultDataDir()));
+    .action(async (o: StoreFlags & { json?: boolean }) => {
+      const rows = await admin(() => adminListTokens(storeLocation(o)));
       if (o.json) return printJson(rows.map(tokenJson));
       const now = Date.now();
       for (const r of rows) {
@@ -156,6 +153,8 @@ export function registerTokenCommands(program: Command): void {
         process.stdout.write(`${fields.map(escapeControl).join("\t")}\n`);
       }
     });
+
+  for (const c of token.commands) if (c.name() !== "inspect") addStoreOptions(c);
 }
 
 function tokenJson(r: TokenRow) {

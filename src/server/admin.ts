@@ -7,7 +7,7 @@ import { AdminError, DbError } from "./errors.js";
 import { AccountName, CacheName, validationMessage } from "./metadata/names.js";
 import type { MetadataStore } from "./metadata/store.js";
 import type { CacheRow, Permission, TokenRow } from "./metadata/types.js";
-import { type StoreLocation, withMetadata } from "./stores.js";
+import { describeLocation, type StoreLocation, withMetadata } from "./stores.js";
 
 /** Where the metadata is: a data directory, or a full location. */
 export type AdminTarget = string | StoreLocation;
@@ -22,7 +22,7 @@ async function withStore<T>(at: AdminTarget, f: (meta: MetadataStore) => Promise
 }
 
 function where(at: AdminTarget): string {
-  return typeof at === "string" ? at : at.dataDir;
+  return typeof at === "string" ? at : describeLocation(at);
 }
 
 const CreateCacheInput = z.object({

@@ -10,7 +10,7 @@ import type { MetadataStore } from "./metadata/store.js";
 import { registerCachixRoutes } from "./routes/cachix.js";
 import { stillWaiting } from "./routes/continue.js";
 import { pathOnly, registerNixRoutes } from "./routes/nix.js";
-import { openMetadata, openStorage } from "./stores.js";
+import { openMetadata, openStorage, type StoreLocation } from "./stores.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:7080";
 export const DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024 ** 3;
@@ -25,8 +25,8 @@ export const MAX_NARINFO_BYTES = 64 * 1024;
 /** Request line plus headers; Nix's are a few hundred bytes. */
 export const MAX_HEADER_BYTES = 16 * 1024;
 
-export interface ServerOptions extends HttpLimits, SweepOptions {
-  dataDir: string;
+/** Where the state is (StoreLocation: `--data`, or `--db` and `--storage`), how to listen, limits. */
+export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
   host?: string;
   port?: number;
   /** Base URL of the server as clients reach it (default: the listen address). */

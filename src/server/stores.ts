@@ -1,22 +1,77 @@
-// Opening the server's two seams from where they live. Today both are in one data directory
-// (SQLite + the filesystem); other locations (a database URL, an object store) are added here.
-
+// Opening the server's two seams from where users say they live: `--data DIR` (SQLite and the
+// filesystem under DIR, the embedded default), or `--db URL` and `--storage URL` (SQLite or
+// PostgreSQL; a directory or an S3-compatible bucket). Every command that touches a server's state
+// (serve, cache, token, gc, pin, data copy) opens it through here.
+import { dirname } from "node:path";
+import { NixcacheError } from "../util/errors.js";
+import {
+  type DbLocation,
+  dataDirLocations,
+  parseDbUrl,
+  parseStorageUrl,
+  redactUrl,
+  type StorageLocation,
+} from "./locations.js";
 import { SqliteMetadataStore } from "./metadata/sqlite/store.js";
 import type { MetadataStore } from "./metadata/store.js";
 import type { StorageBackend } from "./storage/backend.js";
 import { FsStorage } from "./storage/fs.js";
 
 export interface StoreLocation {
-  dataDir: string;
+  /** SQLite + files under this directory, for whichever of `db`/`storage` is not given. */
+  dataDir?: string;
+  /** `sqlite:///path/nixcache.db` or `postgres://user@host:port/dbname`. */
+  db?: string;
+  /** `file:///path` or `s3://BUCKET[/PREFIX]?endpoint=URL&region=R&path-style=1`. */
+  storage?: string;
+}
+
+export interface ResolvedLocation {
+  db: DbLocation;
+  storage: StorageLocation;
+}
+
+/**
+ * The two locations. Given only one of `db` and `storage`, the other comes from `dataDir`, which
+ * must then be given: a replica behind a load balancer must not quietly keep half its state on
+ * its own disk.
+ */
+export function resolveLocation(at: StoreLocation): ResolvedLocation {
+  const fromDir = at.dataDir === undefined ? undefined : dataDirLocations(at.dataDir);
+  const db = at.db !== undefined ? parseDbUrl(at.db) : fromDir?.db;
+  const storage = at.storage !== undefined ? parseStorageUrl(at.storage) : fromDir?.storage;
+  if (!db || !storage)
+    throw new NixcacheError(
+      "usage",
+      at.db === undefined && at.storage === undefined
+        ? "say where the server's state is: --data DIR, or --db URL with --storage URL"
+        : `${at.db === undefined ? "--db" : "--storage"} is missing: give --db URL and --storage URL together (or --data DIR for the other)`,
+    );
+  return { db, storage };
+}
+
+/** Where the state is, for messages (passwords redacted). */
+export function describeLocation(at: StoreLocation): string {
+  const { db, storage } = resolveLocation(at);
+  const d = db.kind === "sqlite" ? db.file : redactUrl(db.url);
+  const s =
+    storage.kind === "file"
+      ? storage.dir
+      : `s3://${storage.bucket}${storage.prefix ? `/${storage.prefix}` : ""}`;
+  return `metadata ${d}, storage ${s}`;
 }
 
 /** Opens the metadata store, applying any migrations it lacks. */
 export async function openMetadata(at: StoreLocation): Promise<MetadataStore> {
-  return SqliteMetadataStore.open(at.dataDir);
+  const { db } = resolveLocation(at);
+  if (db.kind === "sqlite") return SqliteMetadataStore.open(dirname(db.file));
+  throw new NixcacheError("usage", "PostgreSQL metadata is not available in this build");
 }
 
 export function openStorage(at: StoreLocation): StorageBackend {
-  return new FsStorage(at.dataDir);
+  const { storage } = resolveLocation(at);
+  if (storage.kind === "file") return new FsStorage(storage.dir);
+  throw new NixcacheError("usage", "S3 storage is not available in this build");
 }
 
 /** Runs `f` with the metadata store open, and closes it after. */
