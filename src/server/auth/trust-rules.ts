@@ -11,6 +11,10 @@
 // within one field: `repo:ORG/*:ref:refs/heads/main` is every repository's main branch, and never
 // `repo:ORG/REPO:pull_request`; a rule has to say `**` to span fields. `/` is an ordinary
 // character: `refs/heads/*` is every branch, `release/1.0` included.
+//
+// GitHub names the base branch in the `sub` of `pull_request_target` and `workflow_run` jobs,
+// which may run a pull request's code: a write rule meant for pushes only also says
+// `claims: { event_name: "push" }`.
 import { z } from "zod";
 
 export type TrustPermission = "read" | "write";
