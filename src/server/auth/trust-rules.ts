@@ -12,8 +12,8 @@
 // `repo:ORG/REPO:pull_request`; a rule has to say `**` to span fields. `/` is an ordinary
 // character: `refs/heads/*` is every branch, `release/1.0` included.
 //
-// GitHub names the base branch in the `sub` of `pull_request_target` and `workflow_run` jobs,
-// which may run a pull request's code: a write rule meant for pushes only also says
+// GitHub's `sub` does not say which event started a job: `workflow_run` and `workflow_dispatch`
+// jobs on main carry main's subject too. A write rule meant for pushes only also says
 // `claims: { event_name: "push" }`.
 import { z } from "zod";
 
