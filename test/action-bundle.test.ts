@@ -62,6 +62,8 @@ test("the bundle holds no native addon, and action.yml runs it on node24", async
     "config",
     "extra-args",
     "flake",
+    "oidc",
+    "oidc-audience",
     "signing-key",
     "token",
     "upstream",

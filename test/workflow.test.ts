@@ -1,5 +1,6 @@
 // `nixcache workflow`: the generated files are valid to GitHub's own parser, follow the target
-// set's systems, carry no target list, are idempotent, and `--check` catches hand edits.
+// set's systems, carry no target list, are idempotent, and `--check` catches hand edits; with
+// `--auth oidc` they ask for id-token: write and carry no secret.
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -8,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from "@actions/workflow-parser";
 import { parse } from "yaml";
 import { type ActionCommand, parseExtraArgs } from "../src/github/action-inputs.js";
+import { generateWorkflows, regenerateCommand } from "../src/github/workflow.js";
 import { writeFlake } from "./fixtures/flakes/make-flake.js";
 import { runCli } from "./helpers/cli.js";
 import { requireNix, tempDir } from "./helpers/nix.js";
@@ -283,5 +285,55 @@ describe("nixcache workflow", { concurrency: false }, () => {
       "Exit status",
     ])
       assert.ok(help.stdout.includes(text), `--help mentions ${text}`);
+  });
+});
+
+// Generated from options directly: no flake (and no Nix) needed.
+describe("nixcache workflow --auth oidc", () => {
+  const base = {
+    systems: ["x86_64-linux", "aarch64-darwin"],
+    cache: "https://cache.example.org/main",
+    actionRef: "example-org/nixcache@v1",
+  };
+
+  test("id-token: write, oidc: true in the Action step, and no token secret", async () => {
+    const files = generateWorkflows({ ...base, auth: "oidc" });
+    assert.equal(files.length, 2);
+    for (const f of files) {
+      await assertValidWorkflow(f.name, f.content);
+      const wf = parse(f.content) as Workflow;
+      assert.deepEqual(wf.permissions, { contents: "read", "id-token": "write" });
+      const steps = Object.values(wf.jobs).flatMap((j) => j.steps);
+      const action = steps.find((s) => s.uses === base.actionRef);
+      assert.equal(action?.with?.oidc, "true");
+      assert.equal(action?.with?.token, undefined);
+      assert.doesNotMatch(f.content, /secrets\./);
+      assert.match(f.content, /--auth oidc/);
+    }
+    assert.equal(
+      regenerateCommand({ ...base, auth: "oidc" }),
+      "nixcache workflow --cache https://cache.example.org/main --auth oidc --action-ref example-org/nixcache@v1",
+    );
+  });
+
+  test("the default (token) is unchanged; OIDC needs a nixcache server; --auth is checked", async () => {
+    const plain = generateWorkflows(base);
+    assert.deepEqual(plain, generateWorkflows({ ...base, auth: "token" }));
+    for (const f of plain) {
+      const wf = parse(f.content) as Workflow;
+      assert.deepEqual(wf.permissions, { contents: "read" });
+      const action = Object.values(wf.jobs)
+        .flatMap((j) => j.steps)
+        .find((s) => s.uses === base.actionRef);
+      assert.equal(action?.with?.token, `${"$"}{{ secrets.NIXCACHE_TOKEN }}`);
+      assert.equal(action?.with?.oidc, undefined);
+    }
+    assert.throws(
+      () => generateWorkflows({ ...base, cache: "cachix://mycache", auth: "oidc" }),
+      /Cachix has no OIDC/,
+    );
+    const bad = await runCli(["workflow", "--cache", base.cache, "--auth", "secret"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--auth "secret": expected token or oidc/);
   });
 });

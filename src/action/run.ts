@@ -47,6 +47,7 @@ import {
   restoreNixSetup,
   type SubstituterPlan,
 } from "../github/nix-setup.js";
+import { oidcLogin } from "../github/oidc-login.js";
 import { parseSigningKey } from "../keys/key-files.js";
 import { type NixConfig, readNixConfig } from "../local-store/nix-config.js";
 import { resolveStorePath } from "../local-store/path-info.js";
@@ -218,10 +219,21 @@ function buildCounts(r: BuildReport): Outcome["counts"] {
   return { built: s.built, cached: s.cached, failed: s.failed + s.evalFailed, pushed: pushedPaths(r) };
 }
 
-async function runBuildOrCi(inputs: ActionInputs, ctx: RunContext, x: ExtraArgs): Promise<Outcome> {
+async function runBuildOrCi(
+  inputs: ActionInputs,
+  ctx: RunContext,
+  x: ExtraArgs,
+  /** Why OIDC gave this run no token, or one that may not write (a pull request). */
+  noOidcPush?: string,
+): Promise<Outcome> {
   // A pull request from a fork has no secrets: build and read the cache, do not push, say so.
   let pushTo = inputs.caches;
-  if (!inputs.token) {
+  if (noOidcPush !== undefined) {
+    core.notice(`${noOidcPush}: the job builds and reads the cache but does not push.`, {
+      title: "nixcache: not pushing",
+    });
+    pushTo = [];
+  } else if (!inputs.token) {
     if (ctx.forkPullRequest) {
       core.notice(
         "This pull request comes from a fork, and GitHub gives such runs no secrets: the job builds and reads the cache but does not push.",
@@ -369,6 +381,35 @@ async function runPush(inputs: ActionInputs, x: ExtraArgs): Promise<Outcome> {
   return out;
 }
 
+/**
+ * `oidc: true`: exchanges the job's identity token for the cache token (into `inputs.token`).
+ * Returns why the job must not push, when it got no token or one that cannot write.
+ */
+async function loginWithOidc(
+  inputs: ActionInputs,
+  ctx: RunContext,
+  x: ExtraArgs,
+): Promise<string | undefined> {
+  const login = await core.group("Exchange the job's OIDC identity token for a cache token", () =>
+    oidcLogin({ caches: inputs.caches, audience: inputs.oidcAudience, ctx, cachixApi: str(x, "cachix-api") }),
+  );
+  if (login.kind === "skipped") {
+    if (inputs.command === "verify" || inputs.command === "push")
+      core.notice(`${login.reason}: going on without a cache token.`, { title: "nixcache: no token" });
+    return login.reason;
+  }
+  inputs.token = login.token;
+  if (login.writable || inputs.command === "verify") return undefined;
+  const readOnly = `cache token this job got through OIDC may not write to every cache (${JSON.stringify(login.grant.caches)})`;
+  // Pull requests are meant to get read access only; anywhere else it is a missing rule.
+  if (!ctx.event.startsWith("pull_request"))
+    throw new NixcacheError(
+      "forbidden",
+      `input oidc: the ${readOnly}: add a write trust rule for this job on the server`,
+    );
+  return `The ${readOnly}`;
+}
+
 /** The Action's main step. Never throws: a failure fails the step with its message. */
 export async function main(): Promise<void> {
   let inputs: ActionInputs;
@@ -383,10 +424,12 @@ export async function main(): Promise<void> {
     const x = parseExtraArgs(inputs.command, inputs.extraArgs);
     if (inputs.caches.length === 0)
       throw new NixcacheError("usage", "input cache: name at least one cache URL");
+    // The exchanged token is then the job's cache token, as input token would be.
+    const noOidcPush = inputs.oidc ? await loginWithOidc(inputs, ctx, x) : undefined;
     let outcome: Outcome;
     if (inputs.command === "verify") outcome = await runVerify(inputs, ctx, x, await readNixConfig());
     else if (inputs.command === "push") outcome = await runPush(inputs, x);
-    else outcome = await runBuildOrCi(inputs, ctx, x);
+    else outcome = await runBuildOrCi(inputs, ctx, x, noOidcPush);
 
     core.info(outcome.table);
     await mkdir(ctx.tempDir, { recursive: true });

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import type { Command } from "commander";
 import { DEFAULT_MAX_CONNECTIONS_PER_CLIENT, DEFAULT_NO_PROGRESS_TIMEOUT_MS } from "../server/connections.js";
@@ -71,6 +72,38 @@ interface ServeFlags extends StoreFlags {
   sweepInterval: string;
   quiet?: boolean;
   workers: string;
+  metricsTokenFile?: string;
+}
+
+/**
+ * The token /metrics requires: the first line of --metrics-token-file, else $NIXCACHE_METRICS_TOKEN,
+ * else none (open). Never a flag's value: that would show in `ps`.
+ */
+function metricsToken(file: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  let token: string | undefined;
+  let from: string;
+  if (file !== undefined) {
+    from = `--metrics-token-file ${file}`;
+    try {
+      token = readFileSync(file, "utf8").split(/\r?\n/)[0]?.trim() ?? "";
+    } catch (e) {
+      throw new UserError(
+        `cannot read ${from}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        2,
+      );
+    }
+  } else {
+    from = "NIXCACHE_METRICS_TOKEN";
+    token = env.NIXCACHE_METRICS_TOKEN;
+    if (token === undefined || token === "") return undefined;
+    token = token.trim();
+  }
+  if (!/^[\x21-\x7e]{16,512}$/.test(token))
+    throw new UserError(
+      `the metrics token (${from}) must be 16 to 512 printable characters without spaces`,
+      2,
+    );
+  return token;
 }
 
 /** The flags that become server options (the same for one process and for workers). */
@@ -94,6 +127,7 @@ function serverOptions(o: ServeFlags, at: StoreLocation, listen: { host: string;
     maxConnectionsPerClient: count("--max-connections-per-client", o.maxConnectionsPerClient, 0),
     maxOpenUploads: count("--max-open-uploads", o.maxOpenUploads, 1),
     sweepIntervalMs,
+    metricsToken: metricsToken(o.metricsTokenFile),
   } satisfies Omit<ServerOptions, "log">;
 }
 
@@ -150,6 +184,11 @@ export function registerServeCommands(program: Command): void {
       "how often abandoned multipart uploads, NARs no narinfo names and unreferenced blobs are removed " +
         "while the server runs (each once idle for an hour)",
       `${DEFAULT_SWEEP_INTERVAL_MS / 60_000}m`,
+    )
+    .option(
+      "--metrics-token-file <file>",
+      "require `Authorization: Bearer <token>` for /metrics, the token being this file's first line " +
+        "(default: $NIXCACHE_METRICS_TOKEN when set, else /metrics is open)",
     )
     .option("--quiet", "no request logs")
     .option(

@@ -14,6 +14,7 @@ interface WorkflowFlags {
   runner?: string[];
   actionRef?: string;
   branch: string;
+  auth: string;
 }
 
 /** `uses:` of this version's Action when --action-ref is not given. */
@@ -33,6 +34,11 @@ async function runWorkflow(flags: WorkflowFlags): Promise<number> {
       throw new UserError(errorMessage(e), 2);
     }
   })();
+  if (!(wf.WORKFLOW_AUTHS as readonly string[]).includes(flags.auth))
+    throw new UserError(
+      `--auth ${JSON.stringify(flags.auth)}: expected ${wf.WORKFLOW_AUTHS.join(" or ")}`,
+      2,
+    );
   // The systems come from the target set; the targets themselves are read again at run time.
   const { targets } = await loadTargets({ flake: flags.flake, config: flags.config, branch: flags.branch });
   const opts: Parameters<typeof wf.generateWorkflows>[0] = {
@@ -43,6 +49,7 @@ async function runWorkflow(flags: WorkflowFlags): Promise<number> {
     flake: flags.flake,
     branch: flags.branch,
   };
+  if (flags.auth === "oidc") opts.auth = "oidc";
   if (flags.config !== undefined) opts.config = flags.config;
   if (flags.out !== undefined) opts.out = flags.out;
   let files: ReturnType<typeof wf.generateWorkflows>;
@@ -104,17 +111,25 @@ export function registerWorkflowCommands(program: Command): void {
       "the default branch: its pushes build and push; Cache Only follows them",
       "main",
     )
+    .option(
+      "--auth <how>",
+      "how the jobs get their cache token: token (a repository secret) or oidc (the job's OIDC identity " +
+        "token exchanged at the nixcache server under its trust rules: permissions id-token: write, no secret)",
+      "token",
+    )
     .addHelpText(
       "after",
       "\nRunners by default: x86_64-linux ubuntu-24.04, aarch64-linux ubuntu-24.04-arm, x86_64-darwin\n" +
         "macos-13, aarch64-darwin macos-14. Secrets and variables the files use: CACHIX_AUTH_TOKEN and\n" +
-        "CACHIX_CACHE_NAME for cachix://, NIXCACHE_TOKEN for an http(s) cache. Pull requests from forks\n" +
-        "get no secrets: their jobs build and read the cache without pushing.\n" +
+        "CACHIX_CACHE_NAME for cachix://, NIXCACHE_TOKEN for an http(s) cache (none with --auth oidc).\n" +
+        "Pull requests from forks get no secrets (nor an OIDC identity token): their jobs build and read\n" +
+        "the cache without pushing.\n" +
         "Exit status: 0 written (or, with --check, up to date), 1 when --check finds a difference,\n" +
         "2 on usage errors.\n\n" +
         "Examples:\n" +
         "  nixcache workflow --cache cachix://mycache\n" +
         "  nixcache workflow --cache https://cache.example.org/main --runner x86_64-linux=ubuntu-latest\n" +
+        "  nixcache workflow --cache https://cache.example.org/main --auth oidc   # no stored secret\n" +
         "  nixcache workflow --cache cachix://mycache --check      # in CI: fails on hand edits",
     )
     .action(async (flags: WorkflowFlags) => {

@@ -6,6 +6,9 @@ import { parseArgs } from "node:util";
 import * as core from "@actions/core";
 import { NixcacheError } from "../util/errors.js";
 
+/** What `oidc-audience` defaults to (and a nixcache server expects unless configured otherwise). */
+export const DEFAULT_OIDC_AUDIENCE = "nixcache";
+
 export const ACTION_COMMANDS = ["build", "push", "verify", "ci"] as const;
 export type ActionCommand = (typeof ACTION_COMMANDS)[number];
 
@@ -19,6 +22,18 @@ export interface ActionInputs {
   flake: string;
   upstreams: string[];
   extraArgs: string[];
+  /** Get the token by exchanging the job's OIDC identity token at the caches' server. */
+  oidc: boolean;
+  /** The audience the identity token is requested for (the server's configured one). */
+  oidcAudience: string;
+}
+
+/** A boolean input as the runner passes it (YAML 1.2 core schema's spellings); empty is false. */
+function booleanInput(name: string): boolean {
+  const v = core.getInput(name);
+  if (["", "false", "False", "FALSE"].includes(v)) return false;
+  if (["true", "True", "TRUE"].includes(v)) return true;
+  throw new NixcacheError("usage", `input ${name}: ${JSON.stringify(v)} is not true or false`);
 }
 
 /** Reads the inputs; the token and key are masked before anything else is printed. */
@@ -49,7 +64,14 @@ export function readActionInputs(): ActionInputs {
     flake: core.getInput("flake") || ".",
     upstreams: lines("upstream"),
     extraArgs: core.getInput("extra-args").split(/\s+/).filter(Boolean),
+    oidc: booleanInput("oidc"),
+    oidcAudience: core.getInput("oidc-audience") || DEFAULT_OIDC_AUDIENCE,
   };
+  if (out.oidc && token)
+    throw new NixcacheError(
+      "usage",
+      "input oidc: true gets the token from the server; leave input token empty",
+    );
   if (token) out.token = token;
   if (signingKey) out.signingKey = signingKey;
   const config = core.getInput("config");

@@ -52,7 +52,15 @@ export interface WorkflowOptions {
   out?: string;
   /** How to wait for the cache in Cache Only (`verify --wait`). */
   verifyWait?: string;
+  /**
+   * How the jobs get their cache token: `token`, a repository secret (default), or `oidc`, the
+   * job's OIDC identity token exchanged at the nixcache server (no stored secret).
+   */
+  auth?: WorkflowAuth;
 }
+
+export const WORKFLOW_AUTHS = ["token", "oidc"] as const;
+export type WorkflowAuth = (typeof WORKFLOW_AUTHS)[number];
 
 export interface GeneratedFile {
   /** File name inside the workflows directory. */
@@ -75,17 +83,33 @@ export function parseRunnerFlags(flags: readonly string[]): Record<string, strin
   return out;
 }
 
-/** What the workflows pass to the Action for this cache: its URL and the token secret. */
+/** What the workflows pass to the Action for this cache: its URL and the token secret (or OIDC). */
 interface CacheWiring {
   /** The `cache` input (may hold an expression). */
   cache: string;
-  /** The `token` input. */
-  token: string;
+  /** The `token` input; none with OIDC. */
+  token?: string;
+  oidc?: true;
   /** Secrets and variables the repository must define, for the header. */
   needs: string[];
 }
 
-function cacheWiring(url: string): CacheWiring {
+function cacheWiring(url: string, auth: WorkflowAuth = "token"): CacheWiring {
+  if (auth === "oidc") {
+    if (!/^https?:\/\/[^/]+\/./i.test(url))
+      throw new NixcacheError(
+        "usage",
+        `--auth oidc needs a nixcache server cache, http(s)://HOST/<cache> (Cachix has no OIDC token exchange), not ${JSON.stringify(url)}`,
+      );
+    const wired = cacheWiring(url);
+    return {
+      cache: wired.cache,
+      oidc: true,
+      needs: [
+        "a trust rule on the cache's server granting this repository's default branch write (OIDC: no stored secret)",
+      ],
+    };
+  }
   const cachix = /^cachix:\/\/([A-Za-z0-9][A-Za-z0-9_-]*)\/?$/i.exec(url);
   if (cachix?.[1])
     return {
@@ -138,6 +162,7 @@ export function regenerateCommand(o: WorkflowOptions): string {
   if (o.config !== undefined) args.push("--config", o.config);
   args.push("--cache", o.cache);
   if (o.branch !== undefined && o.branch !== "main") args.push("--branch", o.branch);
+  if (o.auth === "oidc") args.push("--auth", "oidc");
   for (const [system, label] of Object.entries(o.runners ?? {}).sort(([a], [b]) => a.localeCompare(b)))
     args.push("--runner", `${system}=${label}`);
   args.push("--action-ref", o.actionRef);
@@ -182,7 +207,9 @@ function header(
 }
 
 function actionInputs(o: WorkflowOptions, w: CacheWiring, command: string): Record<string, string> {
-  const with_: Record<string, string> = { command, cache: w.cache, token: w.token };
+  const with_: Record<string, string> = { command, cache: w.cache };
+  if (w.token !== undefined) with_.token = w.token;
+  if (w.oidc) with_.oidc = "true";
   if (o.flake !== undefined && o.flake !== ".") with_.flake = o.flake;
   if (o.config !== undefined) with_.config = o.config;
   return with_;
@@ -194,7 +221,9 @@ function render(head: string, doc: unknown): string {
 
 /** Both workflow files, deterministic for the same options (so --check can compare). */
 export function generateWorkflows(o: WorkflowOptions): GeneratedFile[] {
-  const wiring = cacheWiring(o.cache);
+  const wiring = cacheWiring(o.cache, o.auth);
+  // OIDC: the job asks GitHub for its identity token, which needs id-token: write.
+  const permissions = wiring.oidc ? { contents: "read", "id-token": "write" } : { contents: "read" };
   const jobs = runnersFor(o.systems, o.runners);
   if (jobs.length === 0)
     throw new NixcacheError("usage", "the target set is empty: there is nothing for a workflow to build");
@@ -210,7 +239,7 @@ export function generateWorkflows(o: WorkflowOptions): GeneratedFile[] {
       pull_request: null,
       workflow_dispatch: null,
     },
-    permissions: { contents: "read" },
+    permissions,
     concurrency: { group: `${gh("github.workflow")}-${gh("github.ref")}`, "cancel-in-progress": true },
     jobs: {
       build: {
@@ -221,8 +250,9 @@ export function generateWorkflows(o: WorkflowOptions): GeneratedFile[] {
           checkout,
           installNix,
           {
-            // Pull requests from forks get no secrets: the token is empty there, and the Action
-            // then builds and reads the cache without pushing, and says so.
+            // Pull requests from forks get no secrets (nor, with OIDC, an identity token; and the
+            // trust rules grant pull requests no write): the Action then builds and reads the
+            // cache without pushing, and says so.
             name: "nixcache build",
             uses: o.actionRef,
             with: { ...actionInputs(o, wiring, "build"), "extra-args": "--keep-going" },
@@ -238,7 +268,7 @@ export function generateWorkflows(o: WorkflowOptions): GeneratedFile[] {
       workflow_run: { workflows: [BUILD_WORKFLOW_NAME], types: ["completed"], branches: [branch] },
       workflow_dispatch: null,
     },
-    permissions: { contents: "read" },
+    permissions,
     concurrency: { group: `${gh("github.workflow")}-${gh("github.ref")}`, "cancel-in-progress": true },
     jobs: {
       verify: {
@@ -264,14 +294,19 @@ export function generateWorkflows(o: WorkflowOptions): GeneratedFile[] {
     },
   };
 
-  const needsRead = wiring.needs.map((n) => n.replace("(write token)", "(read access for private caches)"));
+  const needsRead = wiring.oidc
+    ? ["for a private cache, a trust rule granting this repository's default branch read (OIDC)"]
+    : wiring.needs.map((n) => n.replace("(write token)", "(read access for private caches)"));
+  const prs = wiring.oidc
+    ? "Pull requests get no cache token (forks get no OIDC identity token, and trust rules for the default branch do not match them): they build and read the cache but do not push."
+    : "Pull requests from forks get no secrets: they build and read the cache but do not push.";
   return [
     {
       name: BUILD_WORKFLOW_FILE,
       content: render(
         header(
           o,
-          "builds the target set on one runner per system and pushes it to the cache. Pull requests from forks get no secrets: they build and read the cache but do not push.",
+          `builds the target set on one runner per system and pushes it to the cache. ${prs}`,
           systems,
           wiring.needs,
         ),

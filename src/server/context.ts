@@ -1,5 +1,6 @@
 import type { NarInfoCache } from "./metadata/narinfo-cache.js";
 import type { MetadataStore } from "./metadata/store.js";
+import type { ServerMetrics } from "./metrics.js";
 import type { StorageBackend } from "./storage/backend.js";
 
 /** What route modules share: the two seams, limits, and the hooks for shutdown and errors. */
@@ -8,6 +9,8 @@ export interface ServerContext {
   storage: StorageBackend;
   /** Narinfo responses kept in memory in front of `meta` (the hot read path). */
   narinfos: NarInfoCache;
+  /** Prometheus metrics; routes count what hooks cannot see (narinfo cache hits). */
+  metrics: ServerMetrics;
   maxUploadBytes: number;
   /** Largest NAR after decompression. */
   maxNarBytes: number;

@@ -7,6 +7,7 @@ import type { ServerContext } from "./context.js";
 import { DEFAULT_SWEEP_INTERVAL_MS, type SweepOptions, startSweeper, sweep } from "./ingest/sweep.js";
 import { NarInfoCache } from "./metadata/narinfo-cache.js";
 import type { MetadataStore } from "./metadata/store.js";
+import { registerMetrics, reportsDbPool, ServerMetrics } from "./metrics.js";
 import { registerCachixRoutes } from "./routes/cachix.js";
 import { stillWaiting } from "./routes/continue.js";
 import { pathOnly, registerNixRoutes } from "./routes/nix.js";
@@ -44,6 +45,8 @@ export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
   log?: (line: string) => void;
   /** Whether to clear tmp/ at start (default true; false in the workers of a cluster). */
   clearTmp?: boolean;
+  /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string;
 }
 
 export interface RunningServer {
@@ -52,6 +55,8 @@ export interface RunningServer {
   port: number;
   app: FastifyInstance;
   meta: MetadataStore;
+  /** The server's Prometheus metrics (the GC reports its runs to `metrics.gc`). */
+  metrics: ServerMetrics;
   /** Stops accepting, lets in-flight uploads commit, then closes the metadata store. */
   close(): Promise<void>;
 }
@@ -67,9 +72,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const inflight = new Set<Promise<unknown>>();
   const log = opts.log;
   let publicUrl = opts.publicUrl;
+  const metrics = new ServerMetrics({ caches: () => meta.listCaches(), onError: (e) => ctx.logError(e) });
+  if (reportsDbPool(meta)) metrics.registerDbPool(() => meta.poolStats());
   const ctx: ServerContext = {
     meta,
     storage,
+    metrics,
     narinfos: new NarInfoCache(meta),
     maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     maxNarBytes: opts.maxNarBytes ?? DEFAULT_MAX_NAR_BYTES,
@@ -130,6 +138,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   }
 
+  registerMetrics(app, metrics, { token: opts.metricsToken });
   registerNixRoutes(app, ctx);
   registerCachixRoutes(app, ctx, { partUrlTtlMs: opts.cachixPartUrlTtlMs });
   await app.listen({ host: opts.host ?? "127.0.0.1", port: opts.port ?? 7080 });
@@ -150,6 +159,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     port: port.port,
     app,
     meta,
+    metrics,
     close() {
       closing ??= (async () => {
         // Keep-alive connections still busy when we stop are closed as soon as they go idle; any

@@ -159,7 +159,7 @@ export function registerCachixRoutes(
         const hash = file.endsWith(".narinfo") ? file.slice(0, -8) : "";
         if (!isStoreHash(hash)) throw new ApiError("notFound", `not found: ${file}`);
         const cache = await calls.access(req, "read");
-        const body = await ctx.narinfos.get(cache.name, hash);
+        const body = await ctx.metrics.narinfoLookup(ctx.narinfos.get(cache.name, hash));
         if (body === undefined)
           throw new ApiError("notFound", `no narinfo for ${hash} in cache ${cache.name}`);
         reply.type("text/x-nix-narinfo");

@@ -87,7 +87,7 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     if (!hash) return fail(reply, 404, `not found: ${file}`);
     if (!(await access(req, reply, "read"))) return reply;
     if (ext === "narinfo") {
-      const body = await ctx.narinfos.get(req.params.cache, hash);
+      const body = await ctx.metrics.narinfoLookup(ctx.narinfos.get(req.params.cache, hash));
       if (body === undefined) return fail(reply, 404, `no narinfo for ${hash} in this cache`);
       return reply.type("text/x-nix-narinfo").send(body);
     }

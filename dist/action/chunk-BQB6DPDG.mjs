@@ -1,12 +1,12 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   external_exports
-} from "./chunk-UEBIMLTP.mjs";
+} from "./chunk-K7VUJOVE.mjs";
 import {
   Pools,
   codeForStatus,
   request
-} from "./chunk-URC3GVE2.mjs";
+} from "./chunk-XJO3ANFW.mjs";
 import {
   compressAndHash,
   compressPathAndHash,

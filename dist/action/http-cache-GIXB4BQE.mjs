@@ -7,10 +7,10 @@ import {
   codeForStatus,
   createPool,
   request
-} from "./chunk-URC3GVE2.mjs";
+} from "./chunk-XJO3ANFW.mjs";
 import {
   mapLimit
-} from "./chunk-UPCQ43US.mjs";
+} from "./chunk-BLT3HJ3U.mjs";
 import {
   DEFAULT_CACHE_INFO
 } from "./chunk-AIA2B53Y.mjs";
