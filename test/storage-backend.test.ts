@@ -261,6 +261,30 @@ describe("S3 only", () => {
     assert.deepEqual(await s3Leftovers(storage), []);
   });
 
+  test("a reader slower than the idle timeout still gets every byte (the window is reopened)", async () => {
+    const loc = await s3Location();
+    const writer = S3Storage.open(loc);
+    await writer.init();
+    const data = randomBytes(9 * MiB);
+    const hash = await store(writer, data, MiB);
+    const reader = S3Storage.open(loc, { idleTimeoutMs: 1000 });
+    const r = await reader.openBlob(hash);
+    try {
+      const buf = Buffer.alloc(MiB);
+      const out: Buffer[] = [];
+      for (let pos = 0; pos < data.length; ) {
+        const { bytesRead } = await r.read(buf, 0, MiB, pos);
+        out.push(Buffer.from(buf.subarray(0, bytesRead)));
+        pos += bytesRead;
+        // A client that stalls: the GET in progress times out meanwhile.
+        if (pos === MiB) await new Promise((res) => setTimeout(res, 2500));
+      }
+      assert.ok(Buffer.concat(out).equals(data));
+    } finally {
+      await r.close();
+    }
+  });
+
   test("init: a bucket that cannot be created is a clear error", async () => {
     const loc = await s3Location();
     const saved = process.env.AWS_SECRET_ACCESS_KEY;
