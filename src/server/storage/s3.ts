@@ -200,17 +200,10 @@ export class S3Storage implements StorageBackend {
   /** The error for a failed request: "unavailable" (503) when storage is down or unreachable. */
   fail(what: string, e: unknown): NixcacheError {
     if (e instanceof NixcacheError) return e;
-    if (isUnavailable(e))
-      return new NixcacheError(
-        "unavailable",
-        `object storage unreachable (${this.where}): ${what}: ${detail(e)}`,
-        {
-          cause: e,
-        },
-      );
-    return new NixcacheError("internal", `object storage (${this.where}) refused ${what}: ${detail(e)}`, {
-      cause: e,
-    });
+    const [code, text] = isUnavailable(e)
+      ? (["unavailable", `object storage unreachable (${this.where}): ${what}`] as const)
+      : (["internal", `object storage (${this.where}) refused ${what}`] as const);
+    return new NixcacheError(code, `${text}: ${detail(e)}`, { cause: e });
   }
 
   /** Sends one command; failures become NixcacheErrors naming the operation. */
@@ -240,7 +233,7 @@ export class S3Storage implements StorageBackend {
       if (httpStatus(e) === 403 || errName(e) === "Forbidden")
         throw new NixcacheError(
           "forbidden",
-          `object storage refused access to bucket ${Bucket} (${this.where}): ${detail(e)}; check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or the AWS profile) and the bucket's policy`,
+          `object storage refused access to bucket ${Bucket} (${this.where}): ${detail(e)}; these credentials may not use it (nor create it, if it does not exist): check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or the AWS profile) and the bucket's policy`,
           { cause: e },
         );
       if (!isMissing(e) && errName(e) !== "NoSuchBucket") throw this.fail(`HeadBucket ${Bucket}`, e);
@@ -523,8 +516,9 @@ export class S3Storage implements StorageBackend {
     // The first window is asked for at once: one round trip says whether the blob exists and
     // brings its first bytes (most reads start at 0).
     const first = await this.get(key, { start: 0, end: READ_WINDOW_MIN - 1 });
+    // Internal, as a missing file is on disk: only a recorded blob is ever opened.
     if (!first)
-      throw new NixcacheError("notFound", `blob ${hash} is missing from object storage (${this.where})`);
+      throw new NixcacheError("internal", `blob ${hash} is missing from object storage (${this.where})`);
     return new S3ObjectReader(this, key, first);
   }
 
@@ -540,7 +534,7 @@ export class S3Storage implements StorageBackend {
         const start = o.range?.start ?? 0;
         const first = await self.get(o.key, { start, end: start + READ_WINDOW_MIN - 1 });
         if (!first)
-          throw new NixcacheError("notFound", `${what} is missing from object storage (${self.where})`);
+          throw new NixcacheError("internal", `${what} is missing from object storage (${self.where})`);
         const reader = new S3ObjectReader(self, o.key, first, start);
         try {
           const end = Math.min(o.range?.end ?? Number.POSITIVE_INFINITY, reader.size - 1);
@@ -656,6 +650,7 @@ class S3Write {
   /** The multipart upload is complete: the object at `key` exists. */
   private assembled = false;
   private state: "open" | "committed" | "discarded" = "open";
+  private failure: unknown;
 
   constructor(
     private readonly s3: S3Storage,
@@ -666,6 +661,7 @@ class S3Write {
 
   async write(chunk: Buffer): Promise<void> {
     if (this.state !== "open") throw new Error(`write to a staged object after it was ${this.state}`);
+    if (this.failure !== undefined) throw this.failure;
     let off = 0;
     while (off < chunk.length) {
       const n = Math.min(this.partBytes - this.len, chunk.length - off);
@@ -688,11 +684,17 @@ class S3Write {
     this.buf = grown;
   }
 
-  /** Waits for the part in flight; rethrows its failure. */
+  /** Waits for the part in flight; rethrows its failure (and every later call does too). */
   private async settle(): Promise<void> {
     const p = this.inflight;
     this.inflight = undefined;
-    await p;
+    try {
+      await p;
+    } catch (e) {
+      // A part is missing: nothing more may be written or committed, only discarded.
+      this.failure ??= e;
+    }
+    if (this.failure !== undefined) throw this.failure;
   }
 
   private async sendPart(): Promise<void> {
@@ -811,7 +813,7 @@ class S3ObjectReader implements BlobReader {
     const r = await this.s3.get(this.key, { start: pos, end }, this.etag || undefined);
     if (!r)
       throw new NixcacheError(
-        "notFound",
+        "internal",
         `object ${this.key} disappeared while being read (${this.s3.where})`,
       );
     this.win = this.window(r.body, pos, end);
