@@ -285,6 +285,22 @@ describe("S3 only", () => {
     }
   });
 
+  test("init with clearStaging drops staged writes a dead process left, once old enough", async () => {
+    const loc = await s3Location();
+    const dead = S3Storage.open(loc, { partBytes: 5 * MiB });
+    await dead.init();
+    const staged = await dead.stageBlob();
+    await staged.write(randomBytes(6 * MiB)); // one part sent: a multipart upload in staging/
+    assert.equal((await dead.listMultipart("staging/")).length, 1);
+    // Another replica starting now keeps it (it may be in progress there) ...
+    await S3Storage.open(loc).init({ clearStaging: true });
+    assert.equal((await dead.listMultipart("staging/")).length, 1);
+    // ... one that finds it older than its grace drops it.
+    await new Promise((r) => setTimeout(r, 1100));
+    await S3Storage.open(loc, { stagingGraceMs: 0 }).init({ clearStaging: true });
+    assert.deepEqual(await s3Leftovers(dead), []);
+  });
+
   test("init: a bucket that cannot be created is a clear error", async () => {
     const loc = await s3Location();
     const saved = process.env.AWS_SECRET_ACCESS_KEY;
