@@ -166,6 +166,18 @@ for (const [name, make] of Object.entries(subjects)) {
       } finally {
         await r.close();
       }
+      // Opened where reading starts (a range request), then read elsewhere too.
+      const from = 5 * MiB + 1;
+      const r2 = await s().openBlob(hash, from);
+      try {
+        for (const pos of [from, from + 100, 0]) {
+          const b = Buffer.alloc(1000);
+          assert.equal((await r2.read(b, 0, 1000, pos)).bytesRead, 1000);
+          assert.ok(b.equals(data.subarray(pos, pos + 1000)), `read at ${pos}`);
+        }
+      } finally {
+        await r2.close();
+      }
     });
 
     test("missing blobs: size undefined, open rejects, delete is quiet", async () => {

@@ -168,7 +168,7 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     reply.header("content-length", String(end - start + 1));
     if (req.method === "HEAD" || end < start) return reply.send();
     // Opened before the reply is taken over, so a missing blob is still an ordinary 500.
-    return sendBlob(reply, await storage.openBlob(nar.blob), start, end);
+    return sendBlob(reply, await storage.openBlob(nar.blob, start), start, end);
   };
   app.get("/:cache/nar/:file", getNar);
   app.head("/:cache/nar/:file", getNar);

@@ -39,8 +39,11 @@ export interface StorageBackend {
   stageBlob(): Promise<StagedBlob>;
   /** The blob's size, or undefined when there is no such blob. */
   blobSize(hash: string): Promise<number | undefined>;
-  /** Opens a blob for range reads (rejects when it does not exist). */
-  openBlob(hash: string): Promise<BlobReader>;
+  /**
+   * Opens a blob for range reads (rejects when it does not exist); `from` is where reading will
+   * likely start (an object store fetches from there at once).
+   */
+  openBlob(hash: string, from?: number): Promise<BlobReader>;
   /** A blob's bytes `start..end` (inclusive; default the whole blob) as a stream. */
   readBlob(hash: string, range?: { start: number; end: number }): Readable;
   /** When the blob was last written or re-committed (ms since the epoch), or undefined. */

@@ -511,15 +511,15 @@ export class S3Storage implements StorageBackend {
     return (await this.head(this.blobKey(hash)))?.size;
   }
 
-  async openBlob(hash: string): Promise<BlobReader> {
+  async openBlob(hash: string, from = 0): Promise<BlobReader> {
     const key = this.blobKey(hash);
     // The first window is asked for at once: one round trip says whether the blob exists and
-    // brings its first bytes (most reads start at 0).
-    const first = await this.get(key, { start: 0, end: READ_WINDOW_MIN - 1 });
+    // brings the first bytes to be read.
+    const first = await this.get(key, { start: from, end: from + READ_WINDOW_MIN - 1 });
     // Internal, as a missing file is on disk: only a recorded blob is ever opened.
     if (!first)
       throw new NixcacheError("internal", `blob ${hash} is missing from object storage (${this.where})`);
-    return new S3ObjectReader(this, key, first);
+    return new S3ObjectReader(this, key, first, from);
   }
 
   readBlob(hash: string, range?: Range): Readable {
