@@ -44,7 +44,7 @@ export async function startCluster(
 ): Promise<RunningCluster> {
   // Once, before any worker: migrations, staged writes, what clients left behind; then the sweep
   // runs here periodically, in this one process.
-  const storage = openStorage(opts);
+  const storage = await openStorage(opts);
   await storage.init({ clearStaging: true });
   const meta = await openMetadata(opts);
   const sweepOpts = sweepOptionsOf(opts);

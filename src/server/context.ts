@@ -19,6 +19,8 @@ export interface ServerContext {
   maxLogBytes: number;
   /** Multipart uploads one token may have open at once. */
   maxOpenUploads: number;
+  /** Redirect GETs of public caches' NARs to storage's presigned URLs (when it has them). */
+  narRedirect: boolean;
   /** The base URL clients reach this server at (for URLs handed out); never taken from `Host`. */
   publicUrl(): string;
   /** Registers an in-flight upload so shutdown can wait for it to commit. */

@@ -11,6 +11,7 @@ import { registerMetrics, reportsDbPool, ServerMetrics } from "./metrics.js";
 import { registerCachixRoutes } from "./routes/cachix.js";
 import { stillWaiting } from "./routes/continue.js";
 import { pathOnly, registerNixRoutes } from "./routes/nix.js";
+import type { StorageBackend } from "./storage/backend.js";
 import { openMetadata, openStorage, type StoreLocation } from "./stores.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:7080";
@@ -43,6 +44,11 @@ export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
   cachixPartUrlTtlMs?: number;
   /** Receives one JSON line per request (default: none). */
   log?: (line: string) => void;
+  /**
+   * Answer GETs of a public cache's NARs with a redirect to a short-lived URL of the object
+   * store, when storage can make one (S3); private caches always stream.
+   */
+  narRedirect?: boolean;
   /** Whether to clear tmp/ at start (default true; false in the workers of a cluster). */
   clearTmp?: boolean;
   /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>`. */
@@ -63,12 +69,18 @@ export interface RunningServer {
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const meta = await openMetadata(opts);
-  const storage = openStorage(opts);
   const clearStaging = opts.clearTmp ?? true;
-  await storage.init({ clearStaging });
-  // Like staged writes, what clients left behind is cleared by one process only (not a worker).
   const sweepOpts = sweepOptionsOf(opts);
-  if (clearStaging) await sweep(meta, storage, sweepOpts);
+  let storage: StorageBackend;
+  try {
+    storage = await openStorage(opts);
+    await storage.init({ clearStaging });
+    // Like staged writes, what clients left behind is cleared by one process only (not a worker).
+    if (clearStaging) await sweep(meta, storage, sweepOpts);
+  } catch (e) {
+    await meta.close();
+    throw e;
+  }
   const inflight = new Set<Promise<unknown>>();
   const log = opts.log;
   let publicUrl = opts.publicUrl;
@@ -84,6 +96,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     maxNarInfoBytes: MAX_NARINFO_BYTES,
     maxLogBytes: opts.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES,
     maxOpenUploads: opts.maxOpenUploads ?? DEFAULT_MAX_OPEN_UPLOADS,
+    narRedirect: opts.narRedirect ?? false,
     publicUrl: () => publicUrl ?? "",
     track(work) {
       inflight.add(work);

@@ -68,10 +68,13 @@ export async function openMetadata(at: StoreLocation): Promise<MetadataStore> {
   throw new NixcacheError("usage", "PostgreSQL metadata is not available in this build");
 }
 
-export function openStorage(at: StoreLocation): StorageBackend {
+/** The blob storage (not yet initialised: call `init`). */
+export async function openStorage(at: StoreLocation): Promise<StorageBackend> {
   const { storage } = resolveLocation(at);
   if (storage.kind === "file") return new FsStorage(storage.dir);
-  throw new NixcacheError("usage", "S3 storage is not available in this build");
+  // Loaded only when used: the AWS SDK is large, and most servers keep blobs on disk.
+  const { S3Storage } = await import("./storage/s3.js");
+  return S3Storage.open(storage);
 }
 
 /** Runs `f` with the metadata store open, and closes it after. */

@@ -2,18 +2,24 @@
 // staged in storage; `complete` streams them in order through the same verified NAR ingest as the
 // Nix side: the NAR's file hash and size, NAR hash and size must match `narInfoCreate` before
 // anything is stored, and the narinfo is signed by the cache's key when the cache is managed.
-import { createHash } from "node:crypto";
+// Storage that runs multipart uploads itself (S3: `storage.direct`) takes the parts at its own
+// presigned URLs, so NAR bytes never pass through here on the way in; `complete` assembles them
+// there and reads the object back once for the same verification, then commits it by a copy.
+import { createHash, randomUUID } from "node:crypto";
+import type { Readable } from "node:stream";
 import type { CompletedMultipartUpload, NarInfoCreate } from "../../cachix-api/schemas.js";
 import { narExtension } from "../../codec/compression.js";
 import { formatHashNix32, parseHash } from "../../nix/hash.js";
 import { formatNarInfo, type NarInfo, narInfoFingerprint } from "../../nix/narinfo.js";
 import { nix32Encode } from "../../nix/nix32.js";
 import { parsePublicKey, verifyRaw } from "../../nix/signing.js";
+import { errorCode } from "../../util/errors.js";
 import { IngestError } from "../errors.js";
-import type { MultipartUpload } from "../metadata/types.js";
+import type { MultipartUpload, NewMultipart, PartRow } from "../metadata/types.js";
+import type { AssembledUpload, StagedBlob } from "../storage/backend.js";
 import { type IngestTarget, receiveVerifiedNar } from "./nar.js";
 import { ingestNarInfo } from "./narinfo.js";
-import { type PartUrlQuery, PartUrls } from "./part-urls.js";
+import { PART_URL_TTL_MS, type PartUrlQuery, PartUrls } from "./part-urls.js";
 import { NarTooLargeError } from "./receive.js";
 
 export interface MultipartOptions extends IngestTarget {
@@ -26,11 +32,38 @@ export interface MultipartOptions extends IngestTarget {
   partUrlTtlMs?: number;
 }
 
+/** How far a `complete` got: published (the narinfo is in), assembled (by direct storage). */
+interface Progress {
+  published: boolean;
+  assembled?: AssembledUpload;
+}
+
 export class MultipartUploads {
   readonly partUrls: PartUrls;
 
   constructor(private readonly o: MultipartOptions) {
     this.partUrls = new PartUrls(o.meta, o.partUrlTtlMs);
+  }
+
+  /** Opens an upload: with direct storage, the upload is the store's and named by it. */
+  async create(u: Omit<NewMultipart, "narId" | "uploadId">): Promise<MultipartUpload> {
+    const direct = this.o.storage.direct;
+    if (!direct) return this.o.meta.createMultipart(u);
+    const narId = randomUUID();
+    const uploadId = await direct.createUpload(narId);
+    try {
+      return await this.o.meta.createMultipart({ ...u, narId, uploadId });
+    } catch (e) {
+      await direct.abort(narId, uploadId).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** The presigned URL for one part: storage's own with direct storage, else this server's. */
+  async partUrl(base: string, up: MultipartUpload, part: number, contentMD5: string): Promise<string> {
+    const direct = this.o.storage.direct;
+    if (!direct) return this.partUrls.url(base, up, part, contentMD5);
+    return direct.partUrl(up.narId, up.uploadId, part, contentMD5, this.o.partUrlTtlMs ?? PART_URL_TTL_MS);
   }
 
   /** Receives one part sent to a presigned URL; returns its quoted ETag (the MD5 in hex, as S3 does). */
@@ -42,6 +75,11 @@ export class MultipartUploads {
     body: AsyncIterable<Buffer>,
   ): Promise<string> {
     const { meta, storage, maxBytes } = this.o;
+    if (storage.direct)
+      throw new IngestError(
+        "notFound",
+        "this server's uploads go to object storage directly: ask for a new part URL",
+      );
     const up = await meta.getMultipart(narId);
     if (!up || up.uploadId !== q.uploadId)
       throw new IngestError("notFound", `no upload ${narId} with that uploadId`);
@@ -107,27 +145,34 @@ export class MultipartUploads {
 
   private async dropParts(narId: string): Promise<void> {
     await this.o.meta.deleteParts(narId);
-    await this.o.storage.deleteParts(narId);
+    const direct = this.o.storage.direct;
+    if (!direct) return this.o.storage.deleteParts(narId);
+    const up = await this.o.meta.getMultipart(narId);
+    await direct.abort(narId, up?.uploadId);
   }
 
   /**
    * Verifies the parts and the NAR against what the client claims, then publishes the narinfo.
    * One `complete` per upload wins, whatever the number of processes: the upload moves from open
    * to completing in the metadata store first (the loser, or a later complete or abort, gets 409),
-   * and back to open when verification refuses it, so the client may try again.
+   * and back to open when verification refuses it, so the client may try again. An upload whose
+   * parts direct storage already assembled and the verification refused is aborted instead: its
+   * parts are gone with the object.
    */
   async complete(up: MultipartUpload, body: CompletedMultipartUpload): Promise<void> {
     const { meta } = this.o;
     if (!(await meta.transitionMultipart(up.narId, "open", "completing"))) throw await this.lost(up.narId);
-    let published = false;
+    const progress: Progress = { published: false };
     try {
-      await this.o.track(
-        this.verifyAndCommit(up, body, () => {
-          published = true;
-        }),
-      );
+      await this.o.track(this.verifyAndCommit(up, body, progress));
     } catch (e) {
-      if (!published) await meta.transitionMultipart(up.narId, "completing", "open");
+      if (!progress.published) {
+        // Refused once assembled: the object goes, and its parts with it. Storage down: it stays,
+        // for a complete once storage is back.
+        const consumed = progress.assembled !== undefined && errorCode(e) !== "unavailable";
+        if (consumed) await progress.assembled?.discard().catch(() => {});
+        await meta.transitionMultipart(up.narId, "completing", consumed ? "aborted" : "open");
+      }
       throw e;
     }
   }
@@ -137,8 +182,11 @@ export class MultipartUploads {
    * null` (what the cachix client sends when a part's PUT answer had no ETag) means the parts
    * stored, which must then be numbered 1..n; the assembled NAR is verified either way.
    */
-  private async listedParts(up: MultipartUpload, body: CompletedMultipartUpload): Promise<number[]> {
-    const storedRows = await this.o.meta.parts(up.narId);
+  private async listedParts(
+    up: MultipartUpload,
+    body: CompletedMultipartUpload,
+    storedRows: PartRow[],
+  ): Promise<Array<{ part: number; etag: string }>> {
     const listed = [...(body.parts ?? storedRows.map((p) => ({ partNumber: p.part, eTag: p.etag })))].sort(
       (a, b) => a.partNumber - b.partNumber,
     );
@@ -158,20 +206,61 @@ export class MultipartUploads {
           `part ${p.partNumber}: ETag ${p.eTag} does not match the uploaded part (${s.etag})`,
         );
     });
-    return listed.map((p) => p.partNumber);
+    return listed.map((p) => ({ part: p.partNumber, etag: p.eTag }));
+  }
+
+  /**
+   * The parts of a direct upload, checked as `listedParts` does against what storage holds, and
+   * against its part sizes (which only storage saw). An upload storage no longer holds open was
+   * assembled by an earlier `complete` that failed after (storage unreachable): the listed parts
+   * are then taken as given, and storage checks they are the ones its object was made of.
+   */
+  private async directParts(
+    up: MultipartUpload,
+    body: CompletedMultipartUpload,
+  ): Promise<Array<{ part: number; etag: string }>> {
+    const direct = this.o.storage.direct as NonNullable<typeof this.o.storage.direct>;
+    const stored = await direct.listParts(up.narId, up.uploadId);
+    if (!stored) {
+      if (body.parts && body.parts.length > 0)
+        return [...body.parts]
+          .sort((a, b) => a.partNumber - b.partNumber)
+          .map((p) => ({ part: p.partNumber, etag: p.eTag }));
+      throw new IngestError("invalid", `upload ${up.narId} has no parts in object storage any more`);
+    }
+    const listed = await this.listedParts(up, body, stored);
+    const size = new Map(stored.map((p) => [p.part, p.size]));
+    let total = 0;
+    listed.forEach((p, i) => {
+      const n = size.get(p.part) ?? 0;
+      total += n;
+      if (i < listed.length - 1 && n < direct.minPartBytes)
+        throw new IngestError(
+          "invalid",
+          `part ${p.part} is ${n} bytes: object storage needs every part but the last to be at least ${direct.minPartBytes} bytes`,
+        );
+    });
+    if (total > this.o.maxBytes)
+      throw new IngestError("tooLarge", `upload exceeds the limit of ${this.o.maxBytes} bytes`);
+    return listed;
   }
 
   private async verifyAndCommit(
     up: MultipartUpload,
     body: CompletedMultipartUpload,
-    onPublished: () => void,
+    progress: Progress,
   ): Promise<void> {
+    const onPublished = () => {
+      progress.published = true;
+    };
     const { meta, storage } = this.o;
     const nic = body.narInfoCreate;
     const cache = await meta.getCache(up.cache);
     const managed = cache?.managed ?? true;
     // Everything that can be checked without reading the NAR is checked first.
-    const parts = await this.listedParts(up, body);
+    const parts = storage.direct
+      ? await this.directParts(up, body)
+      : await this.listedParts(up, body, await meta.parts(up.narId));
     const storePath = `/nix/store/${nic.cStoreHash}-${nic.cStoreSuffix}`;
     const references = [...new Set(nic.cReferences)].sort();
     const narHash = parseHash(nic.cNarHash);
@@ -183,11 +272,22 @@ export class MultipartUploads {
         `cache ${up.cache} is self-signed (no managed key): cSig is required (set CACHIX_SIGNING_KEY)`,
       );
 
+    let source: Readable;
+    let into: StagedBlob | undefined;
+    if (storage.direct) {
+      const a = await storage.direct.complete(up.narId, up.uploadId, parts);
+      progress.assembled = a;
+      source = a.read();
+      // The bytes are in storage already: verification writes nothing, the commit copies there.
+      into = { write: async () => {}, commit: (hash) => a.commit(hash), discard: async () => {} };
+    } else
+      source = storage.readParts(
+        up.narId,
+        parts.map((p) => p.part),
+      );
     // A bomb is cut off as soon as it inflates past what the client said the NAR is.
-    const nar = await receiveVerifiedNar(this.o, storage.readParts(up.narId, parts), up.compression, {
-      maxBytes: this.o.maxBytes,
-      maxNarBytes: Math.min(this.o.maxNarBytes, nic.cNarSize),
-    }).catch((e: unknown) => {
+    const limits = { maxBytes: this.o.maxBytes, maxNarBytes: Math.min(this.o.maxNarBytes, nic.cNarSize) };
+    const nar = await receiveVerifiedNar(this.o, source, up.compression, limits, into).catch((e: unknown) => {
       if (e instanceof NarTooLargeError && e.limit < this.o.maxNarBytes)
         throw new IngestError(
           "invalid",

@@ -7,7 +7,7 @@ import { nix32Encode } from "../../nix/nix32.js";
 import { IngestError } from "../errors.js";
 import type { MetadataStore } from "../metadata/store.js";
 import type { ReceivedNar } from "../metadata/types.js";
-import type { StorageBackend } from "../storage/backend.js";
+import type { StagedBlob, StorageBackend } from "../storage/backend.js";
 import { type Received, type ReceiveLimits, receiveNar } from "./receive.js";
 
 export interface IngestTarget {
@@ -44,15 +44,18 @@ export interface VerifiedNar {
 
 /**
  * Receives and verifies a NAR without storing it yet, for callers that check what the client
- * claimed first (the Cachix API's multipart `complete`).
+ * claimed first (the Cachix API's multipart `complete`). `staged` is where the bytes go (default
+ * a new staged blob); a NAR already in storage passes one that writes nothing and commits by a
+ * server-side copy, so its bytes are read once and never written through the server again.
  */
 export async function receiveVerifiedNar(
   t: IngestTarget,
   body: Readable,
   compression: Compression,
   limits: ReceiveLimits,
+  into?: StagedBlob,
 ): Promise<VerifiedNar> {
-  const staged = await t.storage.stageBlob();
+  const staged = into ?? (await t.storage.stageBlob());
   let received: Received;
   try {
     received = await receiveNar(body, compression, staged, limits);

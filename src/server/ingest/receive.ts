@@ -9,6 +9,7 @@ import { DecompressedSizeError, decompressBounded } from "../../codec/bounded-de
 import type { Compression } from "../../codec/compression.js";
 import type { Hash } from "../../nix/hash.js";
 import { NarError, validateNar } from "../../nix/nar-decode.js";
+import { NixcacheError } from "../../util/errors.js";
 import { IngestError } from "../errors.js";
 import type { StagedWrite } from "../storage/backend.js";
 
@@ -56,6 +57,9 @@ async function* bodyChunks(body: Readable, counted: () => number): AsyncGenerato
     try {
       r = await it.next();
     } catch (e) {
+      // The body may come from storage (a multipart upload being verified): its failure is not
+      // the client's truncated upload.
+      if (isStorageFailure(e)) throw e;
       throw new IngestError("invalid", truncatedAfter(counted()).message, { cause: e });
     }
     if (r.done) return;
@@ -97,8 +101,13 @@ export async function receiveNar(
   };
 }
 
+/** Storage failed (down, or refused a request): a server-side failure, never the upload's fault. */
+function isStorageFailure(e: unknown): boolean {
+  return e instanceof NixcacheError && (e.code === "unavailable" || e.code === "internal");
+}
+
 function refusal(e: unknown, compression: Compression, at: number): Error {
-  if (e instanceof IngestError) return e;
+  if (e instanceof IngestError || isStorageFailure(e)) return e as Error;
   if (e instanceof DecompressedSizeError)
     return new NarTooLargeError(`${e.message} (after ${at} bytes of upload)`, e.limit);
   if (e instanceof NarError) return new IngestError("invalid", `${e.message} (after decompression)`);

@@ -28,18 +28,23 @@ export interface SweepResult {
  * than `staleUploadMs`: each is marked aborted and its parts removed, as an abort would. An upload
  * counts as idle from its creation or its last part received, whichever is later, so a long upload
  * still receiving parts is kept. Also removes the parts of uploads that are not open (left by a
- * crash between the state change and the removal).
+ * crash between the state change and the removal). Uploads that direct storage (S3) runs itself
+ * are aborted there the same way.
  */
 async function sweepUploads(meta: MetadataStore, storage: StorageBackend, ttlMs: number, now: number) {
   const aborted: string[] = [];
+  const direct = storage.direct;
   for (const narId of await meta.openMultipartsBefore(now - ttlMs)) {
-    const last = (await storage.partsLastWritten(narId)) ?? 0;
-    if (last >= now - ttlMs) continue;
     const up = await meta.getMultipart(narId);
     if (!up || (up.state !== "open" && up.state !== "completing")) continue;
+    let last = (await storage.partsLastWritten(narId)) ?? 0;
+    if (direct)
+      for (const p of (await direct.listParts(narId, up.uploadId)) ?? []) last = Math.max(last, p.modified);
+    if (last >= now - ttlMs) continue;
     if (!(await meta.transitionMultipart(narId, up.state, "aborted"))) continue;
     await meta.deleteParts(narId);
     await storage.deleteParts(narId);
+    await direct?.abort(narId, up.uploadId);
     aborted.push(narId);
   }
   for (const narId of await storage.listPartUploads()) {
@@ -47,6 +52,14 @@ async function sweepUploads(meta: MetadataStore, storage: StorageBackend, ttlMs:
     if (state === "open" || state === "completing") continue;
     await meta.deleteParts(narId);
     await storage.deleteParts(narId);
+  }
+  for (const u of (await direct?.listUploads()) ?? []) {
+    const up = await meta.getMultipart(u.narId);
+    if (up?.state === "open" || up?.state === "completing") continue;
+    // Storage names an upload before its record is written: one without a record goes only once
+    // it is old, never while its creation is still under way.
+    if (!up && u.since >= now - ttlMs) continue;
+    await direct?.abort(u.narId, u.uploadId ?? undefined);
   }
   return aborted;
 }

@@ -1,5 +1,6 @@
 // The Cachix API's multipart NAR upload: create, presigned part URLs, complete, abort, and the
-// part PUTs themselves (ingest/multipart.ts does the work).
+// part PUTs themselves (ingest/multipart.ts does the work). With direct storage (S3) the part
+// URLs are the object store's, and the PUT route here is never handed out.
 import type { FastifyInstance } from "fastify";
 import { CompletedMultipartUpload, SigningData } from "../../cachix-api/schemas.js";
 import type { ServerContext } from "../context.js";
@@ -56,7 +57,7 @@ export function registerCachixMultipartRoutes(
         `this token has ${ctx.maxOpenUploads} multipart uploads open, the server's limit: complete or abort some first`,
         { status: 429 },
       );
-    const up = await meta.createMultipart({
+    const up = await uploads.create({
       cache: cache.name,
       compression: c === "xz" ? "xz" : "zstd",
       tokenId,
@@ -76,7 +77,7 @@ export function registerCachixMultipartRoutes(
     const body = await readJson(req.raw, SigningData);
     if (up.state !== "open") throw new ApiError("invalid", `upload ${up.narId} was already ${up.state}`);
     return sendJson(reply, {
-      uploadUrl: await uploads.partUrls.url(ctx.publicUrl(), up, part, body.contentMD5),
+      uploadUrl: await uploads.partUrl(ctx.publicUrl(), up, part, body.contentMD5),
     });
   });
 

@@ -13,6 +13,12 @@ export function errorReply(err: unknown, logError: (err: unknown) => void): Erro
   if (err instanceof RequestError) return { status: err.status, message: err.message };
   if (err instanceof NixcacheError && httpStatusOf(err) < 500)
     return { status: httpStatusOf(err), message: err.message };
+  // Storage or another dependency is down: the client may retry (Nix and cachix do on 503), and
+  // the message says what is down (it names no secret). Logged too, for the operator.
+  if (err instanceof NixcacheError && err.code === "unavailable") {
+    logError(err);
+    return { status: 503, message: err.message };
+  }
   // Fastify's own refusals (a malformed URL, a header it cannot parse) carry a 4xx statusCode.
   const status = (err as { statusCode?: number }).statusCode;
   if (status && status >= 400 && status < 500) return { status, message: (err as Error).message };

@@ -144,9 +144,18 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const file = req.params.file ?? "";
     if (!NarFile.safeParse(file).success)
       return fail(reply, 400, `invalid NAR file name ${JSON.stringify(file)}`);
-    if (!(await access(req, reply, "read"))) return reply;
+    const cache = await access(req, reply, "read");
+    if (!cache) return reply;
     const nar = await meta.visibleNar(req.params.cache, `nar/${file}`);
     if (!nar) return fail(reply, 404, `no NAR nar/${file} in this cache`);
+    // Anyone may read a public cache, so a URL that lets anyone read the NAR gives nothing away;
+    // a private cache's NARs are only ever sent after the token was checked.
+    if (req.method === "GET" && ctx.narRedirect && cache.isPublic && storage.presignGet) {
+      const url = await storage.presignGet(nar.blob, NAR_REDIRECT_TTL_MS, {
+        contentType: "application/x-nix-nar",
+      });
+      return reply.code(302).header("location", url).header("cache-control", "no-store").send();
+    }
     reply.header("accept-ranges", "bytes").type("application/x-nix-nar");
     const range = parseRange(req.headers.range, nar.fileSize);
     if (range === "unsatisfiable") {
@@ -159,7 +168,7 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     reply.header("content-length", String(end - start + 1));
     if (req.method === "HEAD" || end < start) return reply.send();
     // Opened before the reply is taken over, so a missing blob is still an ordinary 500.
-    return sendBlob(reply, await storage.openBlob(nar.blob), start, end);
+    return sendBlob(reply, await storage.openBlob(nar.blob, start), start, end);
   };
   app.get("/:cache/nar/:file", getNar);
   app.head("/:cache/nar/:file", getNar);
@@ -208,6 +217,9 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     return fail(reply, status, message);
   });
 }
+
+/** How long a NAR redirect's URL works: enough to start the download, no longer. */
+const NAR_REDIRECT_TTL_MS = 5 * 60 * 1000;
 
 const SIDE_FILE_TYPES: Record<SideFileKind, string> = {
   ls: "application/json",
