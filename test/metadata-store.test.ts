@@ -3,15 +3,18 @@
 // second store object on the same database plays another process or replica.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { statSync } from "node:fs";
+import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
-import { describe, test } from "node:test";
+import { before, describe, test } from "node:test";
+import pg from "pg";
 import { DbError } from "../src/server/errors.js";
+import { SCHEMA_VERSION as PG_SCHEMA_VERSION } from "../src/server/metadata/postgres/migrations.js";
 import { PostgresMetadataStore } from "../src/server/metadata/postgres/store.js";
 import { SqliteMetadataStore } from "../src/server/metadata/sqlite/store.js";
 import type { MetadataStore } from "../src/server/metadata/store.js";
 import { tempDir } from "./helpers/nix.js";
-import { freshDatabase } from "./helpers/postgres.js";
+import { freshDatabase, type LocalPostgres, startPostgres } from "./helpers/postgres.js";
 
 interface Database {
   /** Another store object on the same database. */
@@ -497,4 +500,143 @@ test("sqlite: openFile creates a private database file and its directory", async
   } finally {
     dir.cleanup();
   }
+});
+
+async function sql(url: string, text: string, params: unknown[] = []): Promise<pg.QueryResultRow[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Whether `external` holds still between two reads (it moves on every read while disconnected). */
+function steady(meta: MetadataStore): boolean {
+  const first = meta.changes.external();
+  return meta.changes.external() === first;
+}
+
+function isUnavailable(e: unknown): boolean {
+  return (
+    e instanceof DbError && e.code === "unavailable" && /^metadata database unreachable: /.test(e.message)
+  );
+}
+
+describe("PostgreSQL only", () => {
+  test("replicas starting at once on a fresh database apply each migration once", async () => {
+    const url = await freshDatabase();
+    const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresMetadataStore.open(url)));
+    try {
+      await stores[0]?.createCache({ name: "c", isPublic: true, priority: 40 });
+      for (const s of stores) assert.equal((await s.getCache("c"))?.name, "c");
+      const versions = await sql(url, "SELECT version FROM schema_version ORDER BY version");
+      assert.deepEqual(
+        versions.map((r) => r.version),
+        Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => i + 1),
+      );
+    } finally {
+      for (const s of stores) await s.close();
+    }
+  });
+
+  test("a database from a newer nixcache is refused with the reason", async () => {
+    const url = await freshDatabase();
+    await (await PostgresMetadataStore.open(url)).close();
+    await sql(url, "INSERT INTO schema_version VALUES ($1, 'from the future', 0)", [PG_SCHEMA_VERSION + 1]);
+    await assert.rejects(PostgresMetadataStore.open(url), /newer than this nixcache knows/);
+  });
+
+  test("an unreachable server fails opening as unavailable, without the password", async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, "127.0.0.1", () => {
+        const port = (s.address() as { port: number }).port;
+        s.close(() => resolve(port));
+      });
+    });
+    await assert.rejects(
+      PostgresMetadataStore.open(`postgres://nixcache:pw-in-url-42@127.0.0.1:${closed}/x`),
+      (e: unknown) => {
+        assert.ok(e instanceof DbError && e.code === "unavailable", String(e));
+        assert.doesNotMatch(e.message, /pw-in-url-42/);
+        assert.match(e.message, /127\.0\.0\.1/);
+        return true;
+      },
+    );
+  });
+
+  describe("on a server of this test's own", () => {
+    let server: LocalPostgres;
+    before(() => {
+      server = startPostgres();
+    });
+
+    test("a restart of PostgreSQL: calls fail as unavailable (503), then work again by themselves", async () => {
+      const url = await freshDatabase(server.url);
+      const a = await PostgresMetadataStore.open(url, { connectTimeoutMs: 2000 });
+      const b = await PostgresMetadataStore.open(url);
+      try {
+        await a.createCache({ name: "c", isPublic: true, priority: 40 });
+        await push(a, "c", h("before"));
+        server.stop();
+        await assert.rejects(a.getNarInfo("c", h("before")), isUnavailable);
+        await assert.rejects(push(a, "c", h("during")), isUnavailable);
+        // The listener noticed: until it is back, nothing cached in front may be trusted.
+        await waitFor("the listener to notice", () => !steady(a));
+        server.start();
+        assert.notEqual(await a.getNarInfo("c", h("before")), undefined);
+        assert.equal((await push(a, "c", h("after"))).visible, true);
+        // The listener reconnects (backoff) and hears other replicas again.
+        await waitFor("the listener to reconnect", () => steady(a));
+        const seen = a.changes.external();
+        // b's pooled connections died with the server too: the pool replaced them by itself.
+        await b.createCache({ name: "d", isPublic: true, priority: 40 });
+        await waitFor("a notification after the restart", () => a.changes.external() !== seen);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    test("a URL without a password takes it from PGPASSFILE; a wrong one is never shown", async () => {
+      const role = "pw_user";
+      const password = "pw-from-pgpass-7f3a";
+      await sql(server.url, `CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+      await sql(server.url, `CREATE DATABASE pw_db OWNER ${role}`);
+      // Trust for everyone else; this role must authenticate with its password.
+      const hba = join(server.dir, "data", "pg_hba.conf");
+      writeFileSync(hba, `host all ${role} 127.0.0.1/32 scram-sha-256\n${readFileSync(hba, "utf8")}`);
+      await sql(server.url, "SELECT pg_reload_conf()");
+      const dir = tempDir("nixcache-pgpass-");
+      const saved = process.env.PGPASSFILE;
+      try {
+        const passfile = join(dir.path, "pgpass");
+        writeFileSync(passfile, `127.0.0.1:${server.port}:pw_db:${role}:${password}\n`);
+        chmodSync(passfile, 0o600);
+        process.env.PGPASSFILE = passfile;
+        const url = `postgres://${role}@127.0.0.1:${server.port}/pw_db`;
+        const meta = await PostgresMetadataStore.open(url);
+        await meta.createCache({ name: "c", isPublic: true, priority: 40 });
+        await meta.close();
+
+        process.env.PGPASSFILE = join(dir.path, "none");
+        await assert.rejects(PostgresMetadataStore.open(url), (e: unknown) => e instanceof DbError);
+        const wrong = "wrong-pw-in-url-9c1e";
+        await assert.rejects(
+          PostgresMetadataStore.open(`postgres://${role}:${wrong}@127.0.0.1:${server.port}/pw_db`),
+          (e: unknown) => {
+            assert.ok(e instanceof DbError && e.code === "unavailable", String(e));
+            assert.doesNotMatch(e.message, new RegExp(wrong));
+            assert.match(e.message, /password authentication failed/);
+            return true;
+          },
+        );
+      } finally {
+        if (saved === undefined) delete process.env.PGPASSFILE;
+        else process.env.PGPASSFILE = saved;
+        dir.cleanup();
+      }
+    });
+  });
 });

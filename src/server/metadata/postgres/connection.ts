@@ -34,6 +34,28 @@ export function clientConfig(url: string, o: { connectTimeoutMs?: number } = {})
   };
 }
 
+/**
+ * pg leaves the socket open when a connection attempt fails on the client's side (a SCRAM
+ * challenge with no password to answer it): it would linger until the server's authentication
+ * timeout, one per attempt. This client closes it.
+ */
+export class Client extends pg.Client {
+  override connect(): Promise<pg.Client>;
+  override connect(callback: (err: Error) => void): void;
+  override connect(callback?: (err: Error) => void): Promise<pg.Client> | undefined {
+    if (!callback)
+      return super.connect().catch((e: unknown) => {
+        this.connection.stream.destroy();
+        throw e;
+      });
+    super.connect((err: Error) => {
+      if (err) this.connection.stream.destroy();
+      callback(err);
+    });
+    return undefined;
+  }
+}
+
 const NETWORK_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
@@ -63,6 +85,8 @@ export function isConnectionError(e: unknown): boolean {
 
 function describe(e: unknown): string {
   if (e instanceof AggregateError && e.errors.length > 0) return describe(e.errors[0]);
+  if (e instanceof Error && /client password must be a (non-empty )?string/.test(e.message))
+    return "the server asks for a password and none was given (in the URL, PGPASSWORD, or PGPASSFILE / ~/.pgpass)";
   if (e instanceof Error) return e.message || String((e as { code?: unknown }).code ?? e.name);
   return String(e);
 }
@@ -119,7 +143,7 @@ const MAX_BACKOFF_MS = 5000;
  */
 export class ChangeListener {
   private count = 0;
-  private client: pg.Client | undefined;
+  private client: Client | undefined;
   private closed = false;
   private backoff = MIN_BACKOFF_MS;
   private timer: NodeJS.Timeout | undefined;
@@ -145,7 +169,7 @@ export class ChangeListener {
   }
 
   private async connect(): Promise<void> {
-    const c = new pg.Client(this.config);
+    const c = new Client(this.config);
     c.on("error", () => this.lost(c));
     c.on("end", () => this.lost(c));
     c.on("notification", (n) => {
@@ -167,7 +191,7 @@ export class ChangeListener {
     this.count++; // whatever was notified while no one listened
   }
 
-  private lost(c: pg.Client): void {
+  private lost(c: Client): void {
     if (this.client !== c) return;
     this.client = undefined;
     c.end().catch(() => {});
