@@ -226,10 +226,12 @@ export class PostgresMetadataStore implements MetadataStore {
     return row;
   }
 
+  /** Visible narinfos as all minus pending: the primary key's index and the small pending one. */
   async listCaches(): Promise<Array<CacheRow & { narinfos: number }>> {
     const rows = await this.rows<RawCache & { narinfos: number }>(
       `SELECT ${CACHE_COLUMNS},
-         (SELECT COUNT(*) FROM narinfos n WHERE n.cache = c.name AND n.visible) AS narinfos
+         (SELECT COUNT(*) FROM narinfos n WHERE n.cache = c.name)
+           - (SELECT COUNT(*) FROM narinfos n WHERE n.cache = c.name AND NOT n.visible) AS narinfos
        FROM caches c ORDER BY name COLLATE "C"`,
     );
     return rows.map((r) => ({ ...cacheFromRow(r), narinfos: r.narinfos }));
@@ -330,39 +332,41 @@ export class PostgresMetadataStore implements MetadataStore {
   async commitNarInfo(n: NarInfoCommit): Promise<{ visible: boolean; missing: string[] }> {
     const refs = closureReferences(n.hash, n.references);
     return this.tx(async (c) => {
-      await this.lockNarInfos(c, n.cache);
-      const state = (
-        await c.query<{ was: boolean | null; missing: string[] }>(
-          `SELECT (SELECT visible FROM narinfos WHERE cache = $1 AND hash = $2) AS was,
-             ARRAY(SELECT r FROM unnest($3::text[]) WITH ORDINALITY AS t(r, i)
-                   WHERE NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = $1 AND n.hash = t.r AND n.visible)
-                     AND NOT EXISTS (SELECT 1 FROM upstream_paths u WHERE u.cache = $1 AND u.hash = t.r)
-                   ORDER BY i) AS missing`,
-          [n.cache, n.hash, refs],
-        )
-      ).rows[0] as { was: boolean | null; missing: string[] };
-      const visible = state.was === true || state.missing.length === 0;
+      // Before the lock: it does not bear on closures, and keeps the serialised part short.
       await c.query("UPDATE uploads SET visible = TRUE WHERE cache = $1 AND url = $2 AND NOT visible", [
         n.cache,
         n.url,
       ]);
-      await c.query(
-        `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (cache, hash) DO UPDATE SET store_path = excluded.store_path, url = excluded.url,
-           text = excluded.text, created_at = excluded.created_at, visible = excluded.visible`,
-        [n.cache, n.hash, n.storePath, n.url, n.text, Date.now(), visible],
-      );
+      await this.lockNarInfos(c, n.cache);
+      // One statement: which references are missing, what the row was (`prev` reads the snapshot
+      // before the upsert), and the upsert; a visible narinfo stays visible.
+      const state = (
+        await c.query<{ was: boolean | null; missing: string[]; visible: boolean }>(
+          `WITH prev AS (SELECT visible FROM narinfos WHERE cache = $1 AND hash = $2),
+           missing AS (
+             SELECT ARRAY(SELECT t.r FROM unnest($6::text[]) WITH ORDINALITY AS t(r, i)
+               WHERE NOT EXISTS (SELECT 1 FROM narinfos x WHERE x.cache = $1 AND x.hash = t.r AND x.visible)
+                 AND NOT EXISTS (SELECT 1 FROM upstream_paths u WHERE u.cache = $1 AND u.hash = t.r)
+               ORDER BY t.i) AS refs)
+           INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible)
+           SELECT $1, $2, $3, $4, $5, $7, COALESCE((SELECT visible FROM prev), FALSE) OR cardinality(m.refs) = 0
+           FROM missing m
+           ON CONFLICT (cache, hash) DO UPDATE SET store_path = excluded.store_path, url = excluded.url,
+             text = excluded.text, created_at = excluded.created_at, visible = excluded.visible
+           RETURNING visible, (SELECT visible FROM prev) AS was, (SELECT refs FROM missing) AS missing`,
+          [n.cache, n.hash, n.storePath, n.url, n.text, refs, Date.now()],
+        )
+      ).rows[0] as { was: boolean | null; missing: string[]; visible: boolean };
       // A pending narinfo committed again waits for what its new text references.
       if (state.was === false)
         await c.query("DELETE FROM narinfo_waits WHERE cache = $1 AND hash = $2", [n.cache, n.hash]);
-      if (!visible)
+      if (!state.visible)
         await c.query(
           "INSERT INTO narinfo_waits (cache, ref, hash) SELECT $1, r, $3 FROM unnest($2::text[]) AS r ON CONFLICT DO NOTHING",
           [n.cache, state.missing, n.hash],
         );
       else if (state.was !== true) await this.release(c, n.cache, [n.hash]);
-      return { visible, missing: state.missing };
+      return { visible: state.visible, missing: state.missing };
     });
   }
 

@@ -9,10 +9,13 @@ export function prepareStatements(db: Database.Database) {
   const p = (sql: string): Stmt => db.prepare(sql);
   return {
     getCache: p(`SELECT ${CACHE_COLUMNS} WHERE c.name = ?`),
+    // Visible narinfos as all minus pending: both counts read an index (the primary key's, the
+    // small pending one), never every row.
     listCaches: p(
       `SELECT ${CACHE_COLUMNS.replace(
         "FROM",
-        ", (SELECT COUNT(*) FROM narinfos n WHERE n.cache = c.name AND n.visible = 1) AS narinfos FROM",
+        `, (SELECT COUNT(*) FROM narinfos n WHERE n.cache = c.name)
+          - (SELECT COUNT(*) FROM narinfos n WHERE n.cache = c.name AND n.visible = 0) AS narinfos FROM`,
       )} ORDER BY c.name`,
     ),
     insertCache: p(

@@ -208,7 +208,8 @@ export class SqliteMetadataStore implements MetadataStore {
         const visible = was === 1 || missing.length === 0;
         this.st.markVisible.run(n.cache, n.url);
         this.st.putNarInfo.run(n.cache, n.hash, n.storePath, n.url, n.text, Date.now(), visible ? 1 : 0);
-        this.st.dropWaitsOf.run(n.cache, n.hash);
+        // A pending narinfo committed again waits for what its new text references.
+        if (was === 0) this.st.dropWaitsOf.run(n.cache, n.hash);
         if (!visible) for (const r of missing) this.st.insertWait.run(n.cache, r, n.hash);
         else if (was !== 1) this.release(n.cache, [n.hash]);
         return { visible, missing };
