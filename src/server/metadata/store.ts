@@ -137,7 +137,8 @@ export interface MetadataStore {
   /**
    * Synchronous, cheap change counters for caches kept in front of the store (the narinfo cache):
    * `local` moves on every write through this store object; `external` on writes by other
-   * processes, and may cost a query (call it sparingly).
+   * processes, and may cost a query (call it sparingly). SQLite reads its data_version; PostgreSQL
+   * counts the notifications of other store objects (and moves on every call while it cannot).
    */
   readonly changes: { local(): number; external(): number };
 }
