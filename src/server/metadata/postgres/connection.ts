@@ -29,8 +29,10 @@ export function clientConfig(url: string, o: { connectTimeoutMs?: number } = {})
     types: TYPES,
     application_name: "nixcache",
     connectionTimeoutMillis: o.connectTimeoutMs ?? 10_000,
-    // A dead peer (network partition) is noticed by the kernel instead of hanging forever.
+    // A peer gone silent (a network partition) is noticed by TCP keepalive within minutes, not the
+    // system's default two hours.
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   };
 }
 
@@ -39,7 +41,7 @@ export function clientConfig(url: string, o: { connectTimeoutMs?: number } = {})
  * challenge with no password to answer it): it would linger until the server's authentication
  * timeout, one per attempt. This client closes it.
  */
-export class Client extends pg.Client {
+export class ClosingClient extends pg.Client {
   override connect(): Promise<pg.Client>;
   override connect(callback: (err: Error) => void): void;
   override connect(callback?: (err: Error) => void): Promise<pg.Client> | undefined {
@@ -143,7 +145,7 @@ const MAX_BACKOFF_MS = 5000;
  */
 export class ChangeListener {
   private count = 0;
-  private client: Client | undefined;
+  private client: ClosingClient | undefined;
   private closed = false;
   private backoff = MIN_BACKOFF_MS;
   private timer: NodeJS.Timeout | undefined;
@@ -169,7 +171,7 @@ export class ChangeListener {
   }
 
   private async connect(): Promise<void> {
-    const c = new Client(this.config);
+    const c = new ClosingClient(this.config);
     c.on("error", () => this.lost(c));
     c.on("end", () => this.lost(c));
     c.on("notification", (n) => {
@@ -191,7 +193,7 @@ export class ChangeListener {
     this.count++; // whatever was notified while no one listened
   }
 
-  private lost(c: Client): void {
+  private lost(c: ClosingClient): void {
     if (this.client !== c) return;
     this.client = undefined;
     c.end().catch(() => {});

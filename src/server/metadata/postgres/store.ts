@@ -35,7 +35,7 @@ import type {
 import {
   CHANGES_CHANNEL,
   ChangeListener,
-  Client,
+  ClosingClient,
   clientConfig,
   ErrorMapper,
   isConnectionError,
@@ -100,7 +100,7 @@ export class PostgresMetadataStore implements MetadataStore {
   static async open(url: string, opts: PostgresOptions = {}): Promise<PostgresMetadataStore> {
     const errors = new ErrorMapper(url);
     const config = clientConfig(url, { connectTimeoutMs: opts.connectTimeoutMs });
-    const pool = new pg.Pool({ ...config, max: opts.poolSize ?? 10, Client });
+    const pool = new pg.Pool({ ...config, max: opts.poolSize ?? 10, Client: ClosingClient });
     // An idle connection that dies (a server restart) is dropped from the pool, which opens a new
     // one on the next call; without a listener the event would end the process.
     pool.on("error", () => {});
