@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { request } from "undici";
+import type { MetadataStore } from "../src/server/metadata/store.js";
 import { startServer } from "../src/server/server.js";
 import { nix, writeFlake } from "./fixtures/flakes/make-flake.js";
 import { NIXCACHE_BIN, runCli } from "./helpers/cli.js";
@@ -19,6 +20,7 @@ interface Served {
   cache: string;
   token: string;
   publicKey: string;
+  meta: MetadataStore;
   close: () => Promise<void>;
 }
 
@@ -35,6 +37,7 @@ async function serveCache(): Promise<Served> {
     cache: `${srv.url}/main`,
     token: tok.stdout.trim(),
     publicKey: made.stdout.trim(),
+    meta: srv.meta,
     close: async () => {
       await srv.close();
       dir.cleanup();
@@ -357,8 +360,17 @@ describe("nixcache build (real nix, real nixcache serve)", () => {
       const r = JSON.parse(res.stdout) as BuildJson;
       assert.equal(byAttr(r, "packages.x86_64-linux.top").push[c.cache], "pushed");
       assert.equal(r.summary.caches[0]?.filteredPaths, 1);
-      assert.equal(await narInfoStatus(c.cache, topOut), 200);
       assert.equal(await narInfoStatus(c.cache, depOut), 404, "the upstream's path is not copied");
+      // top is served once its closure is: when the server knows the upstream serves dep (what a
+      // resolver of pending references records).
+      assert.equal(await narInfoStatus(c.cache, topOut), 404);
+      assert.equal(await c.meta.pendingCount("main"), 1);
+      assert.deepEqual(await c.meta.pendingReferences("main", 10), [
+        { cache: "main", hash: path.basename(depOut).slice(0, 32) },
+      ]);
+      await c.meta.markUpstream("main", [path.basename(depOut).slice(0, 32)]);
+      assert.equal(await narInfoStatus(c.cache, topOut), 200);
+      assert.equal(await narInfoStatus(c.cache, depOut), 404);
 
       // Without --upstream-key only the keys the machine's Nix trusts count: upstream-1 is not one.
       const untrusted = await runCli([

@@ -214,6 +214,8 @@ describe("items 8, 9: content-named NARs; normalised narinfos", () => {
     const a = `${"a".repeat(32)}-a`;
     const b = `${"b".repeat(32)}-b`;
     const u = await makeUpload("refs");
+    // Present for the closure rule without being pushed: served by an upstream.
+    await s.srv.meta.markUpstream("main", [a.slice(0, 32), b.slice(0, 32)]);
     const text = narInfoText(u.narinfo).replace(/^References: .*$/m, `References: ${b} ${a} ${b}`);
     const r = await push(s, u, text);
     assert.equal(r.status, 204, await r.text());

@@ -94,6 +94,7 @@ for (const [what, schema] of [
       assert.equal(cache?.managed, true);
       assert.equal(cache?.compression, "ZSTD");
       assert.equal((await meta.listCaches())[0]?.narinfos, 1);
+      assert.equal(await meta.pendingCount("old"), 0, "narinfos from before closure visibility stay visible");
       const token = await meta.tokenByHash(createHash("sha256").update(TOKEN).digest("hex"));
       assert.equal(token?.kind, "cache");
       assert.equal(token?.perm, "read");

@@ -29,6 +29,7 @@ async function commit(meta: MetadataStore, hash: string, text: string): Promise<
     storePath: `/nix/store/${hash}-x`,
     url: `nar/${hash}.nar`,
     text,
+    references: [],
   });
 }
 

@@ -112,6 +112,16 @@ describe("ingest", () => {
     assert.equal(head.headers.get("content-length"), String(u.file.length));
   });
 
+  test("a narinfo is served only once its whole closure is (dependents pushed first wait)", async () => {
+    const [lib, app] = [await makeUpload("lib-1.0"), await makeUpload("app-1.0")];
+    const base = (u: Upload) => u.storePath.slice("/nix/store/".length);
+    app.narinfo.references = [base(lib), base(app)];
+    await pushUpload("main", app);
+    assert.equal((await fetch(`${srv.url}/main/${app.hash}.narinfo`)).status, 404, "lib is not here yet");
+    await pushUpload("main", lib);
+    for (const u of [lib, app]) assert.equal((await fetch(`${srv.url}/main/${u.hash}.narinfo`)).status, 200);
+  });
+
   test("Range requests return the requested bytes", async () => {
     const u = await makeUpload("ranged", "none", 5000);
     await pushUpload("main", u);

@@ -1,10 +1,10 @@
 // Narinfo ingest: a narinfo is accepted only when it agrees with a NAR this cache received; it is
 // then completed with what was measured, signed with the cache's key (client signatures are kept)
-// and committed together with the NAR's visibility.
+// and committed together with the NAR's visibility. It is served once its closure is (store.ts).
 import { parseCompression } from "../../codec/compression.js";
 import { formatHashNix32, type Hash, hashEquals, parseHash } from "../../nix/hash.js";
 import { formatNarInfo, type NarInfo, NarInfoError, parseNarInfo, signNarInfo } from "../../nix/narinfo.js";
-import { parseStorePath, StorePathError } from "../../nix/store-path.js";
+import { parseStorePath, STORE_HASH_LENGTH, StorePathError } from "../../nix/store-path.js";
 import { IngestError } from "../errors.js";
 import type { MetadataStore } from "../metadata/store.js";
 
@@ -72,7 +72,9 @@ export async function ingestNarInfo(meta: MetadataStore, o: NarInfoIngest): Prom
   const complete = { ...ni, url, fileHash, fileSize: nar.fileSize };
   const signed = o.sign === false ? complete : signNarInfo(complete, await meta.signingKey(o.cache));
   const text = formatNarInfo(signed);
-  await meta.commitNarInfo({ cache: o.cache, hash: o.hash, storePath: ni.storePath, url, text });
+  // Parsed references are validated base names `<hash>-<name>`: the hash is their first 32 characters.
+  const references = ni.references.map((r) => r.slice(0, STORE_HASH_LENGTH));
+  await meta.commitNarInfo({ cache: o.cache, hash: o.hash, storePath: ni.storePath, url, text, references });
   return text;
 }
 

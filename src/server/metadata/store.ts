@@ -1,7 +1,7 @@
 // The server's metadata seam: caches and their keys, received NARs, narinfos, side files, tokens,
 // accounts and multipart uploads. Asynchronous because a networked database (PostgreSQL) is; the
-// SQLite implementation (sqlite/) answers from the same process. Routes, ingest and admin code
-// use only this interface, so another implementation needs no change there.
+// SQLite implementation (sqlite/) answers from the same process; the PostgreSQL one (postgres/)
+// is shared by replicas. Routes, ingest and admin code use only this interface.
 import type { SecretKey } from "../../nix/signing.js";
 import type {
   AccountRow,
@@ -9,6 +9,7 @@ import type {
   MultipartState,
   MultipartUpload,
   NarInfoBlob,
+  NarInfoCommit,
   NewCache,
   NewMultipart,
   NewToken,
@@ -27,6 +28,7 @@ export interface MetadataStore {
   createCache(c: NewCache): Promise<CacheRow>;
   /** A cache by name; may be up to a second stale for changes made by other processes. */
   getCache(name: string): Promise<CacheRow | undefined>;
+  /** Every cache with its count of visible narinfos (what users are served; pendingCount has the rest). */
   listCaches(): Promise<Array<CacheRow & { narinfos: number }>>;
   updateCache(name: string, change: Partial<Pick<CacheRow, "isPublic" | "compression">>): Promise<void>;
   /** The cache's managed secret key. Never leaves the server. */
@@ -37,28 +39,56 @@ export interface MetadataStore {
   addClientKey(cache: string, name: string, publicKeyB64: string): Promise<boolean>;
 
   // --- NARs and narinfos ---
+  //
+  // Closure-complete visibility (Cachix's rule): a narinfo is served only once every path it
+  // references is, here or upstream (markUpstream). One committed before its references is stored
+  // pending: getNarInfo answers undefined and missingNarInfos lists it, until the commit (or the
+  // upstream mark) that completes its closure makes it and every dependent waiting on it visible,
+  // transitively, in that same transaction. Visibility never goes back: re-committing a visible
+  // narinfo replaces its text and keeps it visible (its dependents rely on it). A pending narinfo
+  // holds its NAR like a visible one: NAR records, narInfoBlobs, allBlobs and the sweep see it.
+
   /** Records a received NAR (invisible). False when the URL already serves a different blob. */
   recordNar(nar: Omit<ReceivedNar, "visible">): Promise<boolean>;
   getNar(cache: string, url: string): Promise<ReceivedNar | undefined>;
-  /** The blob behind a NAR URL, only once a narinfo has made it visible. */
+  /**
+   * The blob behind a NAR URL, once a narinfo naming it has been committed (that narinfo may still
+   * be pending: only narinfo lookups follow the closure rule, and a NAR URL is learnt from one).
+   */
   visibleNar(cache: string, url: string): Promise<{ blob: string; fileSize: number } | undefined>;
-  /** Makes the NAR at `url` visible and stores the narinfo, atomically. */
-  commitNarInfo(n: {
-    cache: string;
-    hash: string;
-    storePath: string;
-    url: string;
-    text: string;
-  }): Promise<void>;
+  /**
+   * Stores the narinfo and makes the NAR at `url` visible, atomically; the narinfo itself becomes
+   * visible when all its `references` are (and then releases the narinfos waiting on it).
+   * `missing`: the references (hash parts) neither visible here nor marked upstream.
+   */
+  commitNarInfo(n: NarInfoCommit): Promise<{ visible: boolean; missing: string[] }>;
+  /** A visible narinfo's text; undefined when there is none or it is pending. */
   getNarInfo(cache: string, hash: string): Promise<string | undefined>;
-  /** The hashes (of those given) that have no narinfo in the cache. */
+  /** The hashes (of those given, in order) that have no visible narinfo in the cache (pending count). */
   missingNarInfos(cache: string, hashes: readonly string[]): Promise<string[]>;
-  /** Every narinfo with its blob, and every blob any NAR names: for consistency checks and GC. */
+  /**
+   * Records that these paths are served by an upstream cache (cache.nixos.org …): they count as
+   * present for closure purposes (they are not served here). Returns the hashes of the narinfos
+   * this made visible.
+   */
+  markUpstream(cache: string, hashes: readonly string[]): Promise<string[]>;
+  /**
+   * Missing references of pending narinfos that have no narinfo here at all (neither visible nor
+   * pending), distinct, at most `limit`: what a resolver should look for upstream. All caches when
+   * `cache` is undefined.
+   */
+  pendingReferences(
+    cache: string | undefined,
+    limit: number,
+  ): Promise<Array<{ cache: string; hash: string }>>;
+  /** How many narinfos of the cache wait for their closure. */
+  pendingCount(cache: string): Promise<number>;
+  /** Every narinfo (pending ones too) with its blob, and every blob any NAR names: for checks and GC. */
   narInfoBlobs(): Promise<NarInfoBlob[]>;
   allBlobs(): Promise<string[]>;
   /** Whether any NAR record or side file names the blob. */
   blobReferenced(blob: string): Promise<boolean>;
-  /** NARs received before `time` that no narinfo has made visible (abandoned or refused uploads). */
+  /** NARs received before `time` that no narinfo has been committed for (abandoned or refused uploads). */
   invisibleNarsBefore(time: number): Promise<Array<{ cache: string; url: string; blob: string }>>;
   /** Drops such a record, unless it became visible or was received again since; true when dropped. */
   deleteInvisibleNar(cache: string, url: string, before: number): Promise<boolean>;
@@ -107,7 +137,8 @@ export interface MetadataStore {
   /**
    * Synchronous, cheap change counters for caches kept in front of the store (the narinfo cache):
    * `local` moves on every write through this store object; `external` on writes by other
-   * processes, and may cost a query (call it sparingly).
+   * processes, and may cost a query (call it sparingly). SQLite reads its data_version; PostgreSQL
+   * counts the notifications of other store objects (and moves on every call while it cannot).
    */
   readonly changes: { local(): number; external(): number };
 }

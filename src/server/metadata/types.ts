@@ -118,6 +118,17 @@ export interface PartRow {
   size: number;
 }
 
+/** A narinfo to store (MetadataStore.commitNarInfo). */
+export interface NarInfoCommit {
+  cache: string;
+  hash: string;
+  storePath: string;
+  url: string;
+  text: string;
+  /** Hash parts (32 nix32 characters) of its References; a self-reference is ignored. */
+  references: readonly string[];
+}
+
 /** A narinfo with the blob its URL resolves to (null when the URL has no NAR): for checks. */
 export interface NarInfoBlob {
   cache: string;

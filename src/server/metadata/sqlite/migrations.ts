@@ -146,6 +146,32 @@ CREATE INDEX IF NOT EXISTS uploads_invisible ON uploads(visible, created_at);
 CREATE INDEX IF NOT EXISTS cachix_multipart_token ON cachix_multipart(token_id, state);`);
     },
   },
+  {
+    version: 5,
+    name: "closure-complete visibility: pending narinfos, the references they wait for, upstream paths",
+    // Narinfos stored before this were served as soon as they were committed: they stay visible.
+    // Only unresolved edges are kept (none when references are pushed first, as Nix does), keyed
+    // by the awaited reference so that its arrival finds its dependents by index.
+    up: (db) => {
+      if (!hasColumn(db, "narinfos", "visible"))
+        db.exec("ALTER TABLE narinfos ADD COLUMN visible INTEGER NOT NULL DEFAULT 1");
+      db.exec(`CREATE INDEX IF NOT EXISTS narinfos_pending ON narinfos(cache, url) WHERE visible = 0;
+CREATE TABLE IF NOT EXISTS narinfo_waits (
+  cache TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  PRIMARY KEY (cache, ref, hash)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS narinfo_waits_hash ON narinfo_waits(cache, hash);
+-- Paths an upstream cache serves: present for closure purposes, not served here.
+CREATE TABLE IF NOT EXISTS upstream_paths (
+  cache TEXT NOT NULL REFERENCES caches(name),
+  hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (cache, hash)
+) WITHOUT ROWID;`);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

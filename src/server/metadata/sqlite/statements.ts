@@ -9,10 +9,13 @@ export function prepareStatements(db: Database.Database) {
   const p = (sql: string): Stmt => db.prepare(sql);
   return {
     getCache: p(`SELECT ${CACHE_COLUMNS} WHERE c.name = ?`),
+    // Visible narinfos as all minus pending: both counts read an index (the primary key's, the
+    // small pending one), never every row.
     listCaches: p(
       `SELECT ${CACHE_COLUMNS.replace(
         "FROM",
-        ", (SELECT COUNT(*) FROM narinfos n WHERE n.cache = c.name) AS narinfos FROM",
+        `, (SELECT COUNT(*) FROM narinfos n WHERE n.cache = c.name)
+          - (SELECT COUNT(*) FROM narinfos n WHERE n.cache = c.name AND n.visible = 0) AS narinfos FROM`,
       )} ORDER BY c.name`,
     ),
     insertCache: p(
@@ -42,12 +45,34 @@ export function prepareStatements(db: Database.Database) {
     ),
     visibleNar: p("SELECT blob, file_size FROM uploads WHERE cache = ? AND url = ? AND visible = 1"),
     markVisible: p("UPDATE uploads SET visible = 1 WHERE cache = ? AND url = ?"),
-    getNarInfo: p("SELECT text FROM narinfos WHERE cache = ? AND hash = ?").pluck(),
+    getNarInfo: p("SELECT text FROM narinfos WHERE cache = ? AND hash = ? AND visible = 1").pluck(),
+    narInfoVisible: p("SELECT visible FROM narinfos WHERE cache = ? AND hash = ?").pluck(),
     putNarInfo: p(
-      `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (cache, hash) DO UPDATE SET store_path = excluded.store_path, url = excluded.url,
-         text = excluded.text, created_at = excluded.created_at`,
+         text = excluded.text, created_at = excluded.created_at, visible = excluded.visible`,
     ),
+    /** Whether a path counts for closures: a visible narinfo here, or served upstream. */
+    present: p(
+      `SELECT EXISTS (SELECT 1 FROM narinfos WHERE cache = @cache AND hash = @hash AND visible = 1)
+         OR EXISTS (SELECT 1 FROM upstream_paths WHERE cache = @cache AND hash = @hash)`,
+    ).pluck(),
+    dropWaitsOf: p("DELETE FROM narinfo_waits WHERE cache = ? AND hash = ?"),
+    insertWait: p("INSERT OR IGNORE INTO narinfo_waits (cache, ref, hash) VALUES (?, ?, ?)"),
+    /** The narinfos that were waiting for `ref`, which is now present. */
+    releaseWaiters: p("DELETE FROM narinfo_waits WHERE cache = ? AND ref = ? RETURNING hash").pluck(),
+    stillWaits: p("SELECT EXISTS (SELECT 1 FROM narinfo_waits WHERE cache = ? AND hash = ?)").pluck(),
+    setVisible: p("UPDATE narinfos SET visible = 1 WHERE cache = ? AND hash = ? AND visible = 0"),
+    insertUpstream: p("INSERT OR IGNORE INTO upstream_paths (cache, hash, created_at) VALUES (?, ?, ?)"),
+    pendingReferencesOf: p(
+      `SELECT DISTINCT w.cache, w.ref AS hash FROM narinfo_waits w WHERE w.cache = ?
+         AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = w.cache AND n.hash = w.ref) LIMIT ?`,
+    ),
+    pendingReferences: p(
+      `SELECT DISTINCT w.cache, w.ref AS hash FROM narinfo_waits w
+         WHERE NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = w.cache AND n.hash = w.ref) LIMIT ?`,
+    ),
+    pendingCount: p("SELECT COUNT(*) FROM narinfos WHERE cache = ? AND visible = 0").pluck(),
     narInfoBlobs: p(
       "SELECT n.cache, n.hash, n.url, u.blob FROM narinfos n LEFT JOIN uploads u ON u.cache = n.cache AND u.url = n.url",
     ),

@@ -2,7 +2,7 @@
 // workers of `serve --workers` and the admin commands (short write transactions, a busy timeout).
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import {
   formatPublicKey,
@@ -13,6 +13,7 @@ import {
   type SecretKey,
 } from "../../../nix/signing.js";
 import { DbError } from "../../errors.js";
+import { closureReferences } from "../closure.js";
 import type { MetadataStore } from "../store.js";
 import type {
   AccountRow,
@@ -20,6 +21,7 @@ import type {
   MultipartState,
   MultipartUpload,
   NarInfoBlob,
+  NarInfoCommit,
   NewCache,
   NewMultipart,
   NewToken,
@@ -72,8 +74,12 @@ export class SqliteMetadataStore implements MetadataStore {
 
   /** Opens (creating and migrating when needed) the database of a data directory. */
   static open(dataDir: string): SqliteMetadataStore {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const file = join(dataDir, DB_FILE);
+    return SqliteMetadataStore.openFile(join(dataDir, DB_FILE));
+  }
+
+  /** Opens (creating and migrating when needed) a database file (`--db sqlite:///path/file.db`). */
+  static openFile(file: string): SqliteMetadataStore {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     createPrivateFile(file);
     return new SqliteMetadataStore(new Database(file));
   }
@@ -189,11 +195,70 @@ export class SqliteMetadataStore implements MetadataStore {
     return r && { blob: r.blob, fileSize: r.file_size };
   }
 
-  async commitNarInfo(n: { cache: string; hash: string; storePath: string; url: string; text: string }) {
-    this.sqlite.transaction(() => {
-      this.st.markVisible.run(n.cache, n.url);
-      this.st.putNarInfo.run(n.cache, n.hash, n.storePath, n.url, n.text, Date.now());
-    })();
+  /**
+   * An immediate transaction: the presence checks run under the write lock, so no commit of a
+   * reference can land between them and this narinfo's waits being recorded.
+   */
+  async commitNarInfo(n: NarInfoCommit): Promise<{ visible: boolean; missing: string[] }> {
+    const refs = closureReferences(n.hash, n.references);
+    return this.sqlite
+      .transaction(() => {
+        const was = this.st.narInfoVisible.get(n.cache, n.hash) as number | undefined;
+        const missing = refs.filter((r) => this.st.present.get({ cache: n.cache, hash: r }) !== 1);
+        const visible = was === 1 || missing.length === 0;
+        this.st.markVisible.run(n.cache, n.url);
+        this.st.putNarInfo.run(n.cache, n.hash, n.storePath, n.url, n.text, Date.now(), visible ? 1 : 0);
+        // A pending narinfo committed again waits for what its new text references.
+        if (was === 0) this.st.dropWaitsOf.run(n.cache, n.hash);
+        if (!visible) for (const r of missing) this.st.insertWait.run(n.cache, r, n.hash);
+        else if (was !== 1) this.release(n.cache, [n.hash]);
+        return { visible, missing };
+      })
+      .immediate();
+  }
+
+  /**
+   * Makes visible every narinfo whose last awaited reference is among `present`, then those
+   * waiting on them, and so on (store paths form no cycles); returns the hashes made visible.
+   */
+  private release(cache: string, present: readonly string[]): string[] {
+    const released: string[] = [];
+    const queue = [...present];
+    for (let h = queue.pop(); h !== undefined; h = queue.pop()) {
+      for (const d of this.st.releaseWaiters.all(cache, h) as string[]) {
+        if (this.st.stillWaits.get(cache, d) === 1) continue;
+        if (this.st.setVisible.run(cache, d).changes > 0) {
+          released.push(d);
+          queue.push(d);
+        }
+      }
+    }
+    return released;
+  }
+
+  async markUpstream(cache: string, hashes: readonly string[]): Promise<string[]> {
+    return this.sqlite
+      .transaction(() => {
+        const now = Date.now();
+        for (const h of hashes) this.st.insertUpstream.run(cache, h, now);
+        return this.release(cache, hashes);
+      })
+      .immediate();
+  }
+
+  async pendingReferences(
+    cache: string | undefined,
+    limit: number,
+  ): Promise<Array<{ cache: string; hash: string }>> {
+    return (
+      cache === undefined
+        ? this.st.pendingReferences.all(limit)
+        : this.st.pendingReferencesOf.all(cache, limit)
+    ) as Array<{ cache: string; hash: string }>;
+  }
+
+  async pendingCount(cache: string): Promise<number> {
+    return this.st.pendingCount.get(cache) as number;
   }
 
   async getNarInfo(cache: string, hash: string): Promise<string | undefined> {

@@ -1,0 +1,187 @@
+// Numbered schema migrations of the PostgreSQL metadata, recorded in `schema_version` (one row per
+// applied migration). Replicas may start at once: the whole run holds a session advisory lock, so
+// exactly one applies each migration and the others find it done. A migration, once released,
+// never changes: a new change is a new number. Same semantics as the SQLite schema (sqlite/),
+// without its history: the Cachix settings live on `caches`, and closure visibility is there from
+// the start. Times are milliseconds since the epoch and sizes bytes, both BIGINT.
+import type pg from "pg";
+import { NixcacheError } from "../../../util/errors.js";
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "caches, NARs, narinfos with closure visibility, tokens, side files, accounts, multipart uploads, secrets",
+    sql: `
+CREATE TABLE caches (
+  name TEXT PRIMARY KEY,
+  is_public BOOLEAN NOT NULL,
+  priority INTEGER NOT NULL,
+  secret_key TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  owner TEXT,
+  managed BOOLEAN NOT NULL DEFAULT TRUE,
+  compression TEXT NOT NULL DEFAULT 'ZSTD'
+);
+-- One row per NAR URL received for a cache; visible once a narinfo naming it is committed.
+CREATE TABLE uploads (
+  cache TEXT NOT NULL REFERENCES caches(name),
+  url TEXT NOT NULL,
+  blob TEXT NOT NULL,
+  compression TEXT NOT NULL,
+  nar_hash TEXT NOT NULL,
+  nar_size BIGINT NOT NULL,
+  file_hash TEXT NOT NULL,
+  file_size BIGINT NOT NULL,
+  visible BOOLEAN NOT NULL DEFAULT FALSE,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (cache, url)
+);
+CREATE INDEX uploads_blob ON uploads(blob);
+CREATE INDEX uploads_invisible ON uploads(created_at) WHERE NOT visible;
+-- visible: its whole closure is here or upstream (store.ts); pending ones are few.
+CREATE TABLE narinfos (
+  cache TEXT NOT NULL REFERENCES caches(name),
+  hash TEXT NOT NULL,
+  store_path TEXT NOT NULL,
+  url TEXT NOT NULL,
+  text TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  visible BOOLEAN NOT NULL,
+  PRIMARY KEY (cache, hash)
+);
+CREATE INDEX narinfos_pending ON narinfos(cache, url) WHERE NOT visible;
+-- The references pending narinfos wait for, keyed by the reference so its arrival finds them.
+CREATE TABLE narinfo_waits (
+  cache TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  PRIMARY KEY (cache, ref, hash)
+);
+CREATE INDEX narinfo_waits_hash ON narinfo_waits(cache, hash);
+-- Paths an upstream cache serves: present for closure purposes, not served here.
+CREATE TABLE upstream_paths (
+  cache TEXT NOT NULL REFERENCES caches(name),
+  hash TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (cache, hash)
+);
+CREATE TABLE tokens (
+  hash TEXT PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  cache TEXT NOT NULL,
+  perm TEXT NOT NULL,
+  description TEXT,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT,
+  revoked_at BIGINT,
+  kind TEXT NOT NULL,
+  account TEXT
+);
+CREATE INDEX tokens_account ON tokens(account) WHERE account IS NOT NULL;
+-- Small side files (.ls listings inline; build logs as blobs).
+CREATE TABLE files (
+  cache TEXT NOT NULL REFERENCES caches(name),
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  body BYTEA NOT NULL,
+  blob TEXT,
+  content_type TEXT NOT NULL,
+  content_encoding TEXT,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (cache, kind, name)
+);
+CREATE INDEX files_blob ON files(blob) WHERE blob IS NOT NULL;
+CREATE TABLE accounts (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  slug TEXT NOT NULL UNIQUE,
+  email TEXT,
+  fullname TEXT,
+  created_at BIGINT NOT NULL
+);
+-- Public keys of clients that sign their own narinfos (cSig); the name is what Sig: lines carry.
+CREATE TABLE client_keys (
+  cache TEXT NOT NULL REFERENCES caches(name),
+  name TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (cache, public_key)
+);
+CREATE TABLE multipart (
+  nar_id TEXT PRIMARY KEY,
+  upload_id TEXT NOT NULL,
+  cache TEXT NOT NULL REFERENCES caches(name),
+  compression TEXT NOT NULL,
+  state TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  token_id TEXT
+);
+CREATE INDEX multipart_token ON multipart(token_id, state);
+CREATE INDEX multipart_open ON multipart(created_at) WHERE state IN ('open', 'completing');
+CREATE TABLE parts (
+  nar_id TEXT NOT NULL REFERENCES multipart(nar_id),
+  part INTEGER NOT NULL,
+  etag TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  PRIMARY KEY (nar_id, part)
+);
+CREATE TABLE server_secrets (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);`,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The advisory lock migrations run under (any constant no other user of the database takes). */
+const MIGRATION_LOCK = 1_852_405_859; // "nixc" in ASCII
+
+/** Brings the database to SCHEMA_VERSION; refuses one written by a newer nixcache. */
+export async function migrate(client: pg.ClientBase, where: string): Promise<number> {
+  await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+  try {
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_version (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at BIGINT NOT NULL
+)`);
+    const current = async () =>
+      Number(
+        (await client.query<{ v: number }>("SELECT COALESCE(MAX(version), 0) AS v FROM schema_version"))
+          .rows[0]?.v ?? 0,
+      );
+    let version = await current();
+    if (version > SCHEMA_VERSION)
+      throw new NixcacheError(
+        "usage",
+        `the metadata database ${where} has schema version ${version}, newer than this nixcache knows (${SCHEMA_VERSION}): upgrade nixcache`,
+      );
+    for (const m of MIGRATIONS) {
+      if (version >= m.version) continue;
+      await client.query("BEGIN");
+      try {
+        await client.query(m.sql);
+        await client.query("INSERT INTO schema_version (version, name, applied_at) VALUES ($1, $2, $3)", [
+          m.version,
+          m.name,
+          Date.now(),
+        ]);
+        await client.query("COMMIT");
+      } catch (e) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw e;
+      }
+      version = m.version;
+    }
+    return version;
+  } finally {
+    await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => {});
+  }
+}

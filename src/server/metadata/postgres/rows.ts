@@ -1,0 +1,132 @@
+// Rows as PostgreSQL returns them (BIGINT already parsed to number by the pool's type parser),
+// and their conversion to the metadata records.
+import type {
+  AccountRow,
+  CacheRow,
+  MultipartUpload,
+  Permission,
+  ReceivedNar,
+  SideFile,
+  TokenRow,
+} from "../types.js";
+
+export interface RawCache {
+  name: string;
+  is_public: boolean;
+  priority: number;
+  public_key: string;
+  created_at: number;
+  owner: string | null;
+  managed: boolean;
+  compression: string;
+}
+
+export const CACHE_COLUMNS = "name, is_public, priority, public_key, created_at, owner, managed, compression";
+
+export function cacheFromRow(r: RawCache): CacheRow {
+  return {
+    name: r.name,
+    isPublic: r.is_public,
+    priority: r.priority,
+    publicKey: r.public_key,
+    createdAt: r.created_at,
+    owner: r.owner,
+    managed: r.managed,
+    compression: r.compression === "XZ" ? "XZ" : "ZSTD",
+  };
+}
+
+export interface RawNar {
+  cache: string;
+  url: string;
+  blob: string;
+  compression: string;
+  nar_hash: string;
+  nar_size: number;
+  file_hash: string;
+  file_size: number;
+  visible: boolean;
+}
+
+export function narFromRow(r: RawNar): ReceivedNar {
+  return {
+    cache: r.cache,
+    url: r.url,
+    blob: r.blob,
+    compression: r.compression,
+    narHash: r.nar_hash,
+    narSize: r.nar_size,
+    fileHash: r.file_hash,
+    fileSize: r.file_size,
+    visible: r.visible,
+  };
+}
+
+export interface RawToken {
+  id: string;
+  cache: string;
+  perm: Permission;
+  description: string | null;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  kind: string;
+  account: string | null;
+}
+
+export function tokenFromRow(r: RawToken): TokenRow {
+  return {
+    id: r.id,
+    cache: r.cache,
+    perm: r.perm,
+    description: r.description,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+    kind: r.kind === "personal" ? "personal" : "cache",
+    account: r.account,
+  };
+}
+
+export interface RawAccount {
+  id: number;
+  slug: string;
+  email: string | null;
+  fullname: string | null;
+  created_at: number;
+}
+
+export function accountFromRow(r: RawAccount): AccountRow {
+  return { id: r.id, slug: r.slug, email: r.email, fullname: r.fullname, createdAt: r.created_at };
+}
+
+export interface RawMultipart {
+  nar_id: string;
+  upload_id: string;
+  cache: string;
+  compression: MultipartUpload["compression"];
+  state: MultipartUpload["state"];
+  created_at: number;
+}
+
+export function multipartFromRow(r: RawMultipart): MultipartUpload {
+  return {
+    narId: r.nar_id,
+    uploadId: r.upload_id,
+    cache: r.cache,
+    compression: r.compression,
+    state: r.state,
+    createdAt: r.created_at,
+  };
+}
+
+export interface RawFile {
+  body: Buffer;
+  blob: string | null;
+  content_type: string;
+  content_encoding: string | null;
+}
+
+export function fileFromRow(r: RawFile): SideFile {
+  return { body: r.body, blob: r.blob, contentType: r.content_type, contentEncoding: r.content_encoding };
+}

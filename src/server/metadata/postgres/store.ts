@@ -1,0 +1,663 @@
+// The MetadataStore in PostgreSQL, shared by any number of server replicas. Every write runs in a
+// transaction that also NOTIFYs CHANGES_CHANNEL, so the other replicas' `changes.external()` moves
+// (their narinfo caches drop what they hold). While the database is unreachable each call fails
+// with DbError (unavailable), which routes answer with 503; the pool opens new connections on the
+// next call, so service resumes by itself once the database is back.
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import {
+  formatPublicKey,
+  formatSecretKey,
+  generateSecretKey,
+  parseSecretKey,
+  publicKeyOf,
+  type SecretKey,
+} from "../../../nix/signing.js";
+import { DbError } from "../../errors.js";
+import { closureReferences } from "../closure.js";
+import type { MetadataStore } from "../store.js";
+import type {
+  AccountRow,
+  CacheRow,
+  MultipartState,
+  MultipartUpload,
+  NarInfoBlob,
+  NarInfoCommit,
+  NewCache,
+  NewMultipart,
+  NewToken,
+  PartRow,
+  ReceivedNar,
+  SideFile,
+  SideFileKind,
+  TokenRow,
+} from "../types.js";
+import {
+  CHANGES_CHANNEL,
+  ChangeListener,
+  ClosingClient,
+  clientConfig,
+  ErrorMapper,
+  isConnectionError,
+} from "./connection.js";
+import { migrate } from "./migrations.js";
+import {
+  accountFromRow,
+  CACHE_COLUMNS,
+  cacheFromRow,
+  fileFromRow,
+  multipartFromRow,
+  narFromRow,
+  type RawAccount,
+  type RawCache,
+  type RawFile,
+  type RawMultipart,
+  type RawNar,
+  type RawToken,
+  tokenFromRow,
+} from "./rows.js";
+
+export interface PostgresOptions {
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** How long a new connection may take before the call fails as unavailable (default 10 s). */
+  connectTimeoutMs?: number;
+}
+
+const UNIQUE_VIOLATION = "23505";
+
+type Tx = pg.PoolClient;
+
+export class PostgresMetadataStore implements MetadataStore {
+  private readonly keys = new Map<string, SecretKey>();
+  private readonly cacheRows = new Map<string, { row: CacheRow | undefined; until: number }>();
+  private writes = 0;
+  /** Ends every write: the payload names this object, so its own listener does not count it. */
+  private readonly notifyAndCommit: string;
+
+  /**
+   * `external` moves when another store object (another replica, an admin command) commits a
+   * write: its NOTIFY reaches the listener within milliseconds. The narinfo cache reads it at most
+   * once a second, so a replica serves another's change after at most 1 s + the notification's
+   * latency; while the listener is disconnected every read moves it, so nothing stale is trusted.
+   */
+  readonly changes: { local(): number; external(): number };
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly errors: ErrorMapper,
+    private readonly listener: ChangeListener,
+    self: string,
+  ) {
+    this.notifyAndCommit = `NOTIFY ${CHANGES_CHANNEL}, '${self}'; COMMIT`;
+    this.changes = { local: () => this.writes, external: () => this.listener.value() };
+  }
+
+  /**
+   * Connects to `url` (`postgres://user@host:port/dbname`; PG* variables and ~/.pgpass fill in
+   * what it leaves out), applies missing migrations and starts listening for changes.
+   */
+  static async open(url: string, opts: PostgresOptions = {}): Promise<PostgresMetadataStore> {
+    const errors = new ErrorMapper(url);
+    const config = clientConfig(url, { connectTimeoutMs: opts.connectTimeoutMs });
+    const pool = new pg.Pool({ ...config, max: opts.poolSize ?? 10, Client: ClosingClient });
+    // An idle connection that dies (a server restart) is dropped from the pool, which opens a new
+    // one on the next call; without a listener the event would end the process.
+    pool.on("error", () => {});
+    const self = randomBytes(8).toString("hex");
+    const listener = new ChangeListener(config, self);
+    try {
+      const client = await pool.connect();
+      try {
+        await migrate(client, errors.where);
+      } finally {
+        client.release();
+      }
+      await listener.start();
+    } catch (e) {
+      await listener.close();
+      await pool.end().catch(() => {});
+      throw errors.opening(e);
+    }
+    return new PostgresMetadataStore(pool, errors, listener, self);
+  }
+
+  async close(): Promise<void> {
+    await this.listener.close();
+    await this.pool.end();
+  }
+
+  // --- plumbing ---
+
+  private async rows<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(sql, params)).rows;
+    } catch (e) {
+      throw this.errors.map(e);
+    }
+  }
+
+  private async one<R extends pg.QueryResultRow>(
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<R | undefined> {
+    return (await this.rows<R>(sql, params))[0];
+  }
+
+  /** Runs `f` in a transaction that notifies the other replicas when it commits. */
+  private async tx<T>(f: (c: Tx) => Promise<T>): Promise<T> {
+    let c: Tx;
+    try {
+      c = await this.pool.connect();
+    } catch (e) {
+      throw this.errors.map(e);
+    }
+    let broken: Error | undefined;
+    try {
+      await c.query("BEGIN");
+      const result = await f(c);
+      await c.query(this.notifyAndCommit);
+      return result;
+    } catch (e) {
+      if (isConnectionError(e)) broken = e as Error;
+      else await c.query("ROLLBACK").catch((r: Error) => (broken = r));
+      throw this.errors.map(e);
+    } finally {
+      // A failed commit may still have committed: count it, caches in front re-read either way.
+      this.writes++;
+      c.release(broken);
+    }
+  }
+
+  /** One write statement (in a transaction, for its notification); the number of rows it changed. */
+  private async write(sql: string, params: unknown[]): Promise<number> {
+    return this.tx(async (c) => (await c.query(sql, params)).rowCount ?? 0);
+  }
+
+  // --- caches ---
+
+  async createCache(c: NewCache): Promise<CacheRow> {
+    const key = generateSecretKey(c.keyName ?? `${c.name}-1`);
+    const publicKey = formatPublicKey(publicKeyOf(key));
+    const row: CacheRow = {
+      name: c.name,
+      isPublic: c.isPublic,
+      priority: c.priority,
+      publicKey,
+      createdAt: Date.now(),
+      owner: c.owner ?? null,
+      managed: c.managed ?? true,
+      compression: "ZSTD",
+    };
+    try {
+      await this.write(
+        `INSERT INTO caches (name, is_public, priority, secret_key, public_key, created_at, owner, managed, compression)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [
+          row.name,
+          row.isPublic,
+          row.priority,
+          formatSecretKey(key),
+          publicKey,
+          row.createdAt,
+          row.owner,
+          row.managed,
+          row.compression,
+        ],
+      );
+    } catch (e) {
+      if ((e as { code?: string }).code === UNIQUE_VIOLATION)
+        throw new DbError("conflict", `cache ${JSON.stringify(c.name)} already exists`);
+      throw e;
+    }
+    this.cacheRows.delete(c.name);
+    return row;
+  }
+
+  /** Rows are remembered for a second, as in SQLite: every request needs one. */
+  async getCache(name: string): Promise<CacheRow | undefined> {
+    const now = Date.now();
+    const hit = this.cacheRows.get(name);
+    if (hit && hit.until > now) return hit.row;
+    const r = await this.one<RawCache>(`SELECT ${CACHE_COLUMNS} FROM caches WHERE name = $1`, [name]);
+    const row = r && cacheFromRow(r);
+    if (this.cacheRows.size > 10_000) this.cacheRows.clear();
+    this.cacheRows.set(name, { row, until: now + 1000 });
+    return row;
+  }
+
+  /** Visible narinfos as all minus pending: the primary key's index and the small pending one. */
+  async listCaches(): Promise<Array<CacheRow & { narinfos: number }>> {
+    const rows = await this.rows<RawCache & { narinfos: number }>(
+      `SELECT ${CACHE_COLUMNS},
+         (SELECT COUNT(*) FROM narinfos n WHERE n.cache = c.name)
+           - (SELECT COUNT(*) FROM narinfos n WHERE n.cache = c.name AND NOT n.visible) AS narinfos
+       FROM caches c ORDER BY name COLLATE "C"`,
+    );
+    return rows.map((r) => ({ ...cacheFromRow(r), narinfos: r.narinfos }));
+  }
+
+  async updateCache(
+    name: string,
+    change: Partial<Pick<CacheRow, "isPublic" | "compression">>,
+  ): Promise<void> {
+    await this.write(
+      "UPDATE caches SET is_public = COALESCE($2, is_public), compression = COALESCE($3, compression) WHERE name = $1",
+      [name, change.isPublic ?? null, change.compression ?? null],
+    );
+    this.cacheRows.delete(name);
+  }
+
+  /** Held in memory after first use. */
+  async signingKey(cache: string): Promise<SecretKey> {
+    let k = this.keys.get(cache);
+    if (!k) {
+      const r = await this.one<{ secret_key: string }>("SELECT secret_key FROM caches WHERE name = $1", [
+        cache,
+      ]);
+      if (!r) throw new DbError("notFound", `no cache named ${JSON.stringify(cache)}`);
+      k = parseSecretKey(r.secret_key);
+      this.keys.set(cache, k);
+    }
+    return k;
+  }
+
+  async clientKeys(cache: string): Promise<string[]> {
+    const rows = await this.rows<{ name: string; public_key: string }>(
+      `SELECT name, public_key FROM client_keys WHERE cache = $1 ORDER BY created_at, name COLLATE "C"`,
+      [cache],
+    );
+    return rows.map((k) => `${k.name}:${k.public_key}`);
+  }
+
+  async addClientKey(cache: string, name: string, publicKeyB64: string): Promise<boolean> {
+    const n = await this.write(
+      `INSERT INTO client_keys (cache, name, public_key, created_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (cache, public_key) DO NOTHING`,
+      [cache, name, publicKeyB64, Date.now()],
+    );
+    return n > 0;
+  }
+
+  // --- NARs and narinfos ---
+
+  async recordNar(nar: Omit<ReceivedNar, "visible">): Promise<boolean> {
+    // A URL that is visible keeps its blob: a served NAR URL never changes.
+    const n = await this.write(
+      `INSERT INTO uploads (cache, url, blob, compression, nar_hash, nar_size, file_hash, file_size, visible, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE, $9)
+       ON CONFLICT (cache, url) DO UPDATE SET blob = excluded.blob, compression = excluded.compression,
+         nar_hash = excluded.nar_hash, nar_size = excluded.nar_size, file_hash = excluded.file_hash,
+         file_size = excluded.file_size, created_at = excluded.created_at
+       WHERE NOT uploads.visible OR uploads.blob = excluded.blob`,
+      [
+        nar.cache,
+        nar.url,
+        nar.blob,
+        nar.compression,
+        nar.narHash,
+        nar.narSize,
+        nar.fileHash,
+        nar.fileSize,
+        Date.now(),
+      ],
+    );
+    return n > 0;
+  }
+
+  async getNar(cache: string, url: string): Promise<ReceivedNar | undefined> {
+    const r = await this.one<RawNar>("SELECT * FROM uploads WHERE cache = $1 AND url = $2", [cache, url]);
+    return r && narFromRow(r);
+  }
+
+  async visibleNar(cache: string, url: string): Promise<{ blob: string; fileSize: number } | undefined> {
+    const r = await this.one<{ blob: string; file_size: number }>(
+      "SELECT blob, file_size FROM uploads WHERE cache = $1 AND url = $2 AND visible",
+      [cache, url],
+    );
+    return r && { blob: r.blob, fileSize: r.file_size };
+  }
+
+  /**
+   * Narinfo commits of one cache are serialised by a transaction-scoped advisory lock. Without it,
+   * A (referencing B) and B committed at once on two connections could each read the other as not
+   * yet visible under their own snapshot: A would wait for B, and B's cascade, not seeing A's wait
+   * row, would never release it. Under the lock each commit's reads (READ COMMITTED: one snapshot
+   * per statement) see every commit that held the lock before it.
+   */
+  private async lockNarInfos(c: Tx, cache: string): Promise<void> {
+    await c.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`nixcache narinfos ${cache}`]);
+  }
+
+  async commitNarInfo(n: NarInfoCommit): Promise<{ visible: boolean; missing: string[] }> {
+    const refs = closureReferences(n.hash, n.references);
+    return this.tx(async (c) => {
+      // Before the lock: it does not bear on closures, and keeps the serialised part short.
+      await c.query("UPDATE uploads SET visible = TRUE WHERE cache = $1 AND url = $2 AND NOT visible", [
+        n.cache,
+        n.url,
+      ]);
+      await this.lockNarInfos(c, n.cache);
+      // One statement: which references are missing, what the row was (`prev` reads the snapshot
+      // before the upsert), and the upsert; a visible narinfo stays visible.
+      const state = (
+        await c.query<{ was: boolean | null; missing: string[]; visible: boolean }>(
+          `WITH prev AS (SELECT visible FROM narinfos WHERE cache = $1 AND hash = $2),
+           missing AS (
+             SELECT ARRAY(SELECT t.r FROM unnest($6::text[]) WITH ORDINALITY AS t(r, i)
+               WHERE NOT EXISTS (SELECT 1 FROM narinfos x WHERE x.cache = $1 AND x.hash = t.r AND x.visible)
+                 AND NOT EXISTS (SELECT 1 FROM upstream_paths u WHERE u.cache = $1 AND u.hash = t.r)
+               ORDER BY t.i) AS refs)
+           INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible)
+           SELECT $1, $2, $3, $4, $5, $7, COALESCE((SELECT visible FROM prev), FALSE) OR cardinality(m.refs) = 0
+           FROM missing m
+           ON CONFLICT (cache, hash) DO UPDATE SET store_path = excluded.store_path, url = excluded.url,
+             text = excluded.text, created_at = excluded.created_at, visible = excluded.visible
+           RETURNING visible, (SELECT visible FROM prev) AS was, (SELECT refs FROM missing) AS missing`,
+          [n.cache, n.hash, n.storePath, n.url, n.text, refs, Date.now()],
+        )
+      ).rows[0] as { was: boolean | null; missing: string[]; visible: boolean };
+      // A pending narinfo committed again waits for what its new text references.
+      if (state.was === false)
+        await c.query("DELETE FROM narinfo_waits WHERE cache = $1 AND hash = $2", [n.cache, n.hash]);
+      if (!state.visible)
+        await c.query(
+          "INSERT INTO narinfo_waits (cache, ref, hash) SELECT $1, r, $3 FROM unnest($2::text[]) AS r ON CONFLICT DO NOTHING",
+          [n.cache, state.missing, n.hash],
+        );
+      else if (state.was !== true) await this.release(c, n.cache, [n.hash]);
+      return { visible: state.visible, missing: state.missing };
+    });
+  }
+
+  /**
+   * Makes visible every narinfo whose last awaited reference is among `present`, then those
+   * waiting on them, level by level (store paths form no cycles); returns the hashes made visible.
+   */
+  private async release(c: Tx, cache: string, present: readonly string[]): Promise<string[]> {
+    const released: string[] = [];
+    let level = [...present];
+    while (level.length > 0) {
+      const waiters = await c.query<{ hash: string }>(
+        "DELETE FROM narinfo_waits WHERE cache = $1 AND ref = ANY($2::text[]) RETURNING hash",
+        [cache, level],
+      );
+      if (waiters.rows.length === 0) break;
+      const freed = await c.query<{ hash: string }>(
+        `UPDATE narinfos n SET visible = TRUE
+         WHERE n.cache = $1 AND n.hash = ANY($2::text[]) AND NOT n.visible
+           AND NOT EXISTS (SELECT 1 FROM narinfo_waits w WHERE w.cache = $1 AND w.hash = n.hash)
+         RETURNING n.hash`,
+        [cache, [...new Set(waiters.rows.map((r) => r.hash))]],
+      );
+      level = freed.rows.map((r) => r.hash);
+      released.push(...level);
+    }
+    return released;
+  }
+
+  async markUpstream(cache: string, hashes: readonly string[]): Promise<string[]> {
+    if (hashes.length === 0) return [];
+    return this.tx(async (c) => {
+      await this.lockNarInfos(c, cache);
+      await c.query(
+        `INSERT INTO upstream_paths (cache, hash, created_at) SELECT $1, h, $3 FROM unnest($2::text[]) AS h
+         ON CONFLICT DO NOTHING`,
+        [cache, [...new Set(hashes)], Date.now()],
+      );
+      return this.release(c, cache, hashes);
+    });
+  }
+
+  async pendingReferences(
+    cache: string | undefined,
+    limit: number,
+  ): Promise<Array<{ cache: string; hash: string }>> {
+    return this.rows<{ cache: string; hash: string }>(
+      `SELECT DISTINCT w.cache, w.ref AS hash FROM narinfo_waits w
+       WHERE ($1::text IS NULL OR w.cache = $1)
+         AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = w.cache AND n.hash = w.ref)
+       LIMIT $2`,
+      [cache ?? null, limit],
+    );
+  }
+
+  async pendingCount(cache: string): Promise<number> {
+    const r = await this.one<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM narinfos WHERE cache = $1 AND NOT visible",
+      [cache],
+    );
+    return r?.n ?? 0;
+  }
+
+  async getNarInfo(cache: string, hash: string): Promise<string | undefined> {
+    const r = await this.one<{ text: string }>(
+      "SELECT text FROM narinfos WHERE cache = $1 AND hash = $2 AND visible",
+      [cache, hash],
+    );
+    return r?.text;
+  }
+
+  /** One query for any number of hashes (the Cachix client asks for tens of thousands at once). */
+  async missingNarInfos(cache: string, hashes: readonly string[]): Promise<string[]> {
+    if (hashes.length === 0) return [];
+    const rows = await this.rows<{ h: string }>(
+      `SELECT t.h FROM unnest($2::text[]) WITH ORDINALITY AS t(h, i)
+       WHERE NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = $1 AND n.hash = t.h AND n.visible)
+       ORDER BY t.i`,
+      [cache, hashes],
+    );
+    return rows.map((r) => r.h);
+  }
+
+  async narInfoBlobs(): Promise<NarInfoBlob[]> {
+    return this.rows<NarInfoBlob>(
+      "SELECT n.cache, n.hash, n.url, u.blob FROM narinfos n LEFT JOIN uploads u ON u.cache = n.cache AND u.url = n.url",
+    );
+  }
+
+  async allBlobs(): Promise<string[]> {
+    const rows = await this.rows<{ blob: string }>(
+      "SELECT blob FROM uploads UNION SELECT blob FROM files WHERE blob IS NOT NULL",
+    );
+    return rows.map((r) => r.blob);
+  }
+
+  async blobReferenced(blob: string): Promise<boolean> {
+    const r = await this.one<{ referenced: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM uploads WHERE blob = $1)
+         OR EXISTS (SELECT 1 FROM files WHERE blob = $1) AS referenced`,
+      [blob],
+    );
+    return r?.referenced === true;
+  }
+
+  async invisibleNarsBefore(time: number): Promise<Array<{ cache: string; url: string; blob: string }>> {
+    return this.rows<{ cache: string; url: string; blob: string }>(
+      "SELECT cache, url, blob FROM uploads WHERE NOT visible AND created_at < $1 ORDER BY created_at",
+      [time],
+    );
+  }
+
+  async deleteInvisibleNar(cache: string, url: string, before: number): Promise<boolean> {
+    const n = await this.write(
+      "DELETE FROM uploads WHERE cache = $1 AND url = $2 AND NOT visible AND created_at < $3",
+      [cache, url, before],
+    );
+    return n > 0;
+  }
+
+  // --- side files ---
+
+  async putSideFile(cache: string, kind: SideFileKind, name: string, f: SideFile): Promise<void> {
+    await this.write(
+      `INSERT INTO files (cache, kind, name, body, blob, content_type, content_encoding, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (cache, kind, name) DO UPDATE SET body = excluded.body, blob = excluded.blob,
+         content_type = excluded.content_type, content_encoding = excluded.content_encoding,
+         created_at = excluded.created_at`,
+      [cache, kind, name, f.body, f.blob, f.contentType, f.contentEncoding, Date.now()],
+    );
+  }
+
+  async getSideFile(cache: string, kind: SideFileKind, name: string): Promise<SideFile | undefined> {
+    const r = await this.one<RawFile>(
+      "SELECT body, blob, content_type, content_encoding FROM files WHERE cache = $1 AND kind = $2 AND name = $3",
+      [cache, kind, name],
+    );
+    return r && fileFromRow(r);
+  }
+
+  // --- tokens and accounts ---
+
+  async insertToken(t: NewToken): Promise<TokenRow> {
+    const [cache, perm, account] = t.kind === "cache" ? [t.cache, t.perm, null] : ["", "admin", t.account];
+    const row = await this.tx(
+      async (c) =>
+        (
+          await c.query<RawToken>(
+            `INSERT INTO tokens (hash, id, cache, perm, description, created_at, expires_at, kind, account)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+            [t.hash, t.id, cache, perm, t.description ?? null, Date.now(), t.expiresAt, t.kind, account],
+          )
+        ).rows[0],
+    );
+    if (!row) throw new DbError("internal", "token was not stored");
+    return tokenFromRow(row);
+  }
+
+  async tokenByHash(hash: string): Promise<TokenRow | undefined> {
+    const r = await this.one<RawToken>("SELECT * FROM tokens WHERE hash = $1", [hash]);
+    return r && tokenFromRow(r);
+  }
+
+  async tokenById(id: string): Promise<TokenRow | undefined> {
+    const r = await this.one<RawToken>("SELECT * FROM tokens WHERE id = $1", [id]);
+    return r && tokenFromRow(r);
+  }
+
+  async revokeToken(id: string): Promise<boolean> {
+    const n = await this.write("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", [
+      Date.now(),
+      id,
+    ]);
+    return n > 0;
+  }
+
+  async listTokens(): Promise<TokenRow[]> {
+    return (await this.rows<RawToken>(`SELECT * FROM tokens ORDER BY created_at, id COLLATE "C"`)).map(
+      tokenFromRow,
+    );
+  }
+
+  async tokensOfAccount(account: string): Promise<TokenRow[]> {
+    const rows = await this.rows<RawToken>(
+      `SELECT * FROM tokens WHERE (kind = 'personal' AND account = $1)
+         OR (kind = 'cache' AND cache IN (SELECT name FROM caches WHERE owner = $1))
+       ORDER BY created_at, id COLLATE "C"`,
+      [account],
+    );
+    return rows.map(tokenFromRow);
+  }
+
+  async account(slug: string): Promise<AccountRow | undefined> {
+    const r = await this.one<RawAccount>("SELECT * FROM accounts WHERE slug = $1", [slug]);
+    return r && accountFromRow(r);
+  }
+
+  /** Insert-if-absent then read: two replicas creating the same account get the same row. */
+  async ensureAccount(slug: string, opts: { email?: string; fullname?: string } = {}): Promise<AccountRow> {
+    const existing = await this.account(slug);
+    if (existing) return existing;
+    await this.write(
+      `INSERT INTO accounts (slug, email, fullname, created_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (slug) DO NOTHING`,
+      [slug, opts.email ?? null, opts.fullname ?? null, Date.now()],
+    );
+    const row = await this.account(slug);
+    if (!row) throw new DbError("internal", "account was not stored");
+    return row;
+  }
+
+  // --- multipart uploads ---
+
+  async createMultipart(u: NewMultipart): Promise<MultipartUpload> {
+    const narId = u.narId ?? globalThis.crypto.randomUUID();
+    const uploadId = u.uploadId ?? randomBytes(24).toString("base64url");
+    const row = await this.tx(
+      async (c) =>
+        (
+          await c.query<RawMultipart>(
+            `INSERT INTO multipart (nar_id, upload_id, cache, compression, state, created_at, token_id)
+             VALUES ($1, $2, $3, $4, 'open', $5, $6) RETURNING *`,
+            [narId, uploadId, u.cache, u.compression, Date.now(), u.tokenId ?? null],
+          )
+        ).rows[0],
+    );
+    if (!row) throw new DbError("internal", "multipart upload was not stored");
+    return multipartFromRow(row);
+  }
+
+  async getMultipart(narId: string): Promise<MultipartUpload | undefined> {
+    const r = await this.one<RawMultipart>("SELECT * FROM multipart WHERE nar_id = $1", [narId]);
+    return r && multipartFromRow(r);
+  }
+
+  async openMultipartsBefore(time: number): Promise<string[]> {
+    const rows = await this.rows<{ nar_id: string }>(
+      "SELECT nar_id FROM multipart WHERE state IN ('open', 'completing') AND created_at < $1 ORDER BY created_at",
+      [time],
+    );
+    return rows.map((r) => r.nar_id);
+  }
+
+  async openMultipartsOf(tokenId: string): Promise<number> {
+    const r = await this.one<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM multipart WHERE token_id = $1 AND state IN ('open', 'completing')",
+      [tokenId],
+    );
+    return r?.n ?? 0;
+  }
+
+  /** One UPDATE … WHERE state = from: the row lock makes exactly one caller, in any process, win. */
+  async transitionMultipart(narId: string, from: MultipartState, to: MultipartState): Promise<boolean> {
+    const n = await this.write("UPDATE multipart SET state = $1 WHERE nar_id = $2 AND state = $3", [
+      to,
+      narId,
+      from,
+    ]);
+    return n === 1;
+  }
+
+  async putPart(narId: string, p: PartRow): Promise<void> {
+    await this.write(
+      `INSERT INTO parts (nar_id, part, etag, size) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (nar_id, part) DO UPDATE SET etag = excluded.etag, size = excluded.size`,
+      [narId, p.part, p.etag, p.size],
+    );
+  }
+
+  async parts(narId: string): Promise<PartRow[]> {
+    return this.rows<PartRow>("SELECT part, etag, size FROM parts WHERE nar_id = $1 ORDER BY part", [narId]);
+  }
+
+  async deleteParts(narId: string): Promise<void> {
+    await this.write("DELETE FROM parts WHERE nar_id = $1", [narId]);
+  }
+
+  /** Insert-if-absent then read: replicas racing on first use all get the one stored value. */
+  async secret(name: string): Promise<Buffer> {
+    const read = async () =>
+      (await this.one<{ value: string }>("SELECT value FROM server_secrets WHERE name = $1", [name]))?.value;
+    let value = await read();
+    if (value === undefined) {
+      await this.write(
+        "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        [name, randomBytes(32).toString("base64")],
+      );
+      value = await read();
+    }
+    if (value === undefined) throw new DbError("internal", "server secret was not stored");
+    return Buffer.from(value, "base64");
+  }
+}

@@ -1,0 +1,642 @@
+// The MetadataStore contract, run against both implementations: SQLite (a temporary data
+// directory) and PostgreSQL (a fresh database on a real server, test/helpers/postgres.ts). A
+// second store object on the same database plays another process or replica.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { before, describe, test } from "node:test";
+import pg from "pg";
+import { DbError } from "../src/server/errors.js";
+import { SCHEMA_VERSION as PG_SCHEMA_VERSION } from "../src/server/metadata/postgres/migrations.js";
+import { PostgresMetadataStore } from "../src/server/metadata/postgres/store.js";
+import { SqliteMetadataStore } from "../src/server/metadata/sqlite/store.js";
+import type { MetadataStore } from "../src/server/metadata/store.js";
+import { tempDir } from "./helpers/nix.js";
+import { freshDatabase, type LocalPostgres, startPostgres } from "./helpers/postgres.js";
+
+interface Database {
+  /** Another store object on the same database. */
+  open(): Promise<MetadataStore>;
+  cleanup(): void;
+}
+
+const BACKENDS: Array<{ name: string; fresh(): Promise<Database> }> = [
+  {
+    name: "sqlite",
+    async fresh() {
+      const dir = tempDir("nixcache-meta-");
+      return { open: async () => SqliteMetadataStore.open(dir.path), cleanup: dir.cleanup };
+    },
+  },
+  {
+    name: "postgres",
+    async fresh() {
+      const url = await freshDatabase();
+      return { open: () => PostgresMetadataStore.open(url, { poolSize: 4 }), cleanup() {} };
+    },
+  },
+];
+
+/** A store path hash part: 32 characters of Nix's base-32 alphabet, distinct per label. */
+function h(label: string): string {
+  const alphabet = "0123456789abcdfghijklmnpqrsvwxyz";
+  const d = createHash("sha256").update(label).digest();
+  return Array.from(d.subarray(0, 32), (b) => alphabet[b % 32]).join("");
+}
+
+/** Receives a NAR for `hash` and commits its narinfo, as ingest does. */
+async function push(meta: MetadataStore, cache: string, hash: string, references: string[] = []) {
+  const url = `nar/${hash}.nar`;
+  assert.ok(
+    await meta.recordNar({
+      cache,
+      url,
+      blob: createHash("sha256").update(hash).digest("hex"),
+      compression: "none",
+      narHash: `sha256:${hash}`,
+      narSize: 100,
+      fileHash: `sha256:${hash}`,
+      fileSize: 100,
+    }),
+  );
+  return meta.commitNarInfo({
+    cache,
+    hash,
+    storePath: `/nix/store/${hash}-p`,
+    url,
+    text: `StorePath: /nix/store/${hash}-p\nReferences: ${references.join(" ")}\n`,
+    references,
+  });
+}
+
+async function visible(meta: MetadataStore, cache: string, hashes: string[]): Promise<boolean[]> {
+  const missing = new Set(await meta.missingNarInfos(cache, hashes));
+  const texts = await Promise.all(hashes.map((x) => meta.getNarInfo(cache, x)));
+  return hashes.map((x, i) => {
+    assert.equal(texts[i] !== undefined, !missing.has(x), `getNarInfo and missingNarInfos agree on ${x}`);
+    return !missing.has(x);
+  });
+}
+
+async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function shuffled<T>(xs: readonly T[]): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j] as T, a[i] as T];
+  }
+  return a;
+}
+
+for (const backend of BACKENDS) {
+  describe(`MetadataStore on ${backend.name}`, () => {
+    /** Runs `f` with `n` store objects on one fresh database, each with a cache "c". */
+    async function withStores(n: number, f: (...stores: MetadataStore[]) => Promise<void>): Promise<void> {
+      const db = await backend.fresh();
+      const stores: MetadataStore[] = [];
+      try {
+        for (let i = 0; i < n; i++) stores.push(await db.open());
+        await stores[0]?.createCache({ name: "c", isPublic: true, priority: 40 });
+        await f(...stores);
+      } finally {
+        for (const s of stores) await s.close();
+        db.cleanup();
+      }
+    }
+
+    test("caches: create, conflict, read, list, update, keys", () =>
+      withStores(2, async (a, b) => {
+        const made = await a.createCache({ name: "d", isPublic: false, priority: 30, keyName: "d-key" });
+        assert.match(made.publicKey, /^d-key:/);
+        await assert.rejects(
+          b.createCache({ name: "d", isPublic: true, priority: 1 }),
+          (e: unknown) => e instanceof DbError && e.code === "conflict",
+        );
+        assert.deepEqual(await b.getCache("d"), made);
+        assert.equal(await b.getCache("nope"), undefined);
+        await b.updateCache("d", { isPublic: true, compression: "XZ" });
+        const d = await b.getCache("d");
+        assert.equal(d?.isPublic, true);
+        assert.equal(d?.compression, "XZ");
+        assert.equal(d?.priority, 30);
+        assert.deepEqual(
+          (await a.listCaches()).map((x) => [x.name, x.narinfos]),
+          [
+            ["c", 0],
+            ["d", 0],
+          ],
+        );
+        const key = await a.signingKey("d");
+        assert.deepEqual(await b.signingKey("d"), key);
+        await assert.rejects(
+          a.signingKey("nope"),
+          (e: unknown) => e instanceof DbError && e.code === "notFound",
+        );
+        const [first, again] = await Promise.all([
+          a.addClientKey("d", "ci-1", "QUJD"),
+          b.addClientKey("d", "ci-1", "QUJD"),
+        ]);
+        assert.equal(Number(first) + Number(again), 1, "one of two racing adds stores the key");
+        assert.equal(await a.addClientKey("d", "ci-2", "REVG"), true);
+        assert.deepEqual(await b.clientKeys("d"), ["ci-1:QUJD", "ci-2:REVG"]);
+      }));
+
+    test("tokens and accounts", () =>
+      withStores(2, async (a, b) => {
+        const cacheToken = await a.insertToken({
+          kind: "cache",
+          cache: "c",
+          perm: "write",
+          hash: "h1",
+          id: "tok_1",
+          expiresAt: 5_000_000_000_000,
+          description: "ci",
+        });
+        assert.equal(cacheToken.perm, "write");
+        assert.equal(cacheToken.expiresAt, 5_000_000_000_000);
+        assert.equal(cacheToken.revokedAt, null);
+        assert.deepEqual(await b.tokenByHash("h1"), cacheToken);
+        assert.deepEqual(await b.tokenById("tok_1"), cacheToken);
+        assert.equal(await b.tokenByHash("nope"), undefined);
+
+        const accounts = await Promise.all([
+          a.ensureAccount("alice", { email: "a@example.org" }),
+          b.ensureAccount("alice"),
+          a.ensureAccount("alice"),
+          b.ensureAccount("alice"),
+        ]);
+        assert.equal(new Set(accounts.map((x) => x.id)).size, 1, "racing ensureAccount makes one account");
+        assert.equal((await a.account("alice"))?.slug, "alice");
+        assert.equal(await a.account("bob"), undefined);
+        await a.createCache({ name: "owned", isPublic: true, priority: 40, owner: "alice" });
+        const personal = await a.insertToken({
+          kind: "personal",
+          account: "alice",
+          hash: "h2",
+          id: "tok_2",
+          expiresAt: null,
+        });
+        assert.equal(personal.kind, "personal");
+        assert.equal(personal.account, "alice");
+        const ownedToken = await a.insertToken({
+          kind: "cache",
+          cache: "owned",
+          perm: "read",
+          hash: "h3",
+          id: "tok_3",
+          expiresAt: null,
+        });
+        assert.deepEqual(
+          (await b.tokensOfAccount("alice")).map((t) => t.id),
+          [personal.id, ownedToken.id],
+        );
+        assert.deepEqual(
+          (await b.listTokens()).map((t) => t.id),
+          ["tok_1", "tok_2", "tok_3"],
+        );
+        assert.equal(await b.revokeToken("tok_1"), true);
+        assert.equal(await a.revokeToken("tok_1"), false);
+        assert.equal(typeof (await a.tokenById("tok_1"))?.revokedAt, "number");
+      }));
+
+    test("NARs: recorded invisible, visible once a narinfo names them, swept when abandoned", () =>
+      withStores(1, async (a) => {
+        const nar = {
+          cache: "c",
+          url: "nar/x.nar",
+          blob: "b".repeat(64),
+          compression: "none",
+          narHash: "sha256:n",
+          narSize: 5_000_000_000,
+          fileHash: "sha256:f",
+          fileSize: 4_000_000_000,
+        };
+        assert.equal(await a.recordNar(nar), true);
+        assert.deepEqual(await a.getNar("c", nar.url), { ...nar, visible: false });
+        assert.equal(await a.visibleNar("c", nar.url), undefined);
+        assert.equal(
+          await a.recordNar({ ...nar, blob: "c".repeat(64) }),
+          true,
+          "an invisible URL takes a new blob",
+        );
+        assert.equal(await a.recordNar(nar), true);
+        assert.deepEqual(await a.allBlobs(), ["b".repeat(64)]);
+        assert.equal(await a.blobReferenced("b".repeat(64)), true);
+        assert.equal(await a.blobReferenced("c".repeat(64)), false);
+        const hash = h("x");
+        assert.deepEqual(
+          await a.commitNarInfo({
+            cache: "c",
+            hash,
+            storePath: `/nix/store/${hash}-x`,
+            url: nar.url,
+            text: "x",
+            references: [],
+          }),
+          { visible: true, missing: [] },
+        );
+        assert.deepEqual(await a.visibleNar("c", nar.url), { blob: "b".repeat(64), fileSize: 4_000_000_000 });
+        assert.equal(
+          await a.recordNar({ ...nar, blob: "c".repeat(64) }),
+          false,
+          "a served URL keeps its blob",
+        );
+        assert.equal(await a.recordNar(nar), true, "the same blob again is fine");
+        assert.deepEqual(await a.narInfoBlobs(), [{ cache: "c", hash, url: nar.url, blob: "b".repeat(64) }]);
+
+        await a.recordNar({ ...nar, url: "nar/abandoned.nar", blob: "d".repeat(64) });
+        const later = Date.now() + 1000;
+        assert.deepEqual(await a.invisibleNarsBefore(later), [
+          { cache: "c", url: "nar/abandoned.nar", blob: "d".repeat(64) },
+        ]);
+        assert.equal(await a.deleteInvisibleNar("c", nar.url, later), false, "a visible NAR stays");
+        assert.equal(await a.deleteInvisibleNar("c", "nar/abandoned.nar", later), true);
+        assert.equal(await a.getNar("c", "nar/abandoned.nar"), undefined);
+      }));
+
+    test("side files", () =>
+      withStores(1, async (a) => {
+        const body = Buffer.from([0, 1, 2, 255]);
+        await a.putSideFile("c", "ls", h("x"), {
+          body,
+          blob: null,
+          contentType: "application/json",
+          contentEncoding: "br",
+        });
+        assert.deepEqual(await a.getSideFile("c", "ls", h("x")), {
+          body,
+          blob: null,
+          contentType: "application/json",
+          contentEncoding: "br",
+        });
+        await a.putSideFile("c", "log", "drv", {
+          body: Buffer.alloc(0),
+          blob: "e".repeat(64),
+          contentType: "text/plain",
+          contentEncoding: null,
+        });
+        assert.equal((await a.getSideFile("c", "log", "drv"))?.blob, "e".repeat(64));
+        assert.equal(await a.getSideFile("c", "log", h("x")), undefined);
+        assert.equal(await a.blobReferenced("e".repeat(64)), true);
+        assert.deepEqual(await a.allBlobs(), ["e".repeat(64)]);
+      }));
+
+    test("missingNarInfos keeps order and duplicates, and answers for 32768 hashes", () =>
+      withStores(1, async (a) => {
+        const [x, y, z] = [h("x"), h("y"), h("z")];
+        await push(a, "c", y);
+        assert.deepEqual(await a.missingNarInfos("c", [z, y, x, z]), [z, x, z]);
+        assert.deepEqual(await a.missingNarInfos("c", []), []);
+        const many = Array.from({ length: 32_768 }, (_, i) => h(`many-${i}`));
+        const missing = await a.missingNarInfos("c", [...many, y]);
+        assert.equal(missing.length, many.length);
+        assert.equal(missing[0], many[0]);
+      }));
+
+    test("closure: references pushed first (as Nix does) are visible at each commit", () =>
+      withStores(1, async (a) => {
+        const [lib, app] = [h("lib"), h("app")];
+        assert.deepEqual(await push(a, "c", lib), { visible: true, missing: [] });
+        assert.deepEqual(await push(a, "c", app, [lib]), { visible: true, missing: [] });
+        assert.deepEqual(await visible(a, "c", [lib, app]), [true, true]);
+        assert.equal(await a.pendingCount("c"), 0);
+        assert.equal((await a.listCaches())[0]?.narinfos, 2);
+      }));
+
+    test("closure: dependents pushed first stay missing until the last reference, then all appear", () =>
+      withStores(2, async (a, b) => {
+        // app → lib → libc
+        const [app, lib, libc] = [h("app"), h("lib"), h("libc")];
+        assert.deepEqual(await push(a, "c", app, [lib]), { visible: false, missing: [lib] });
+        assert.equal(await b.getNarInfo("c", app), undefined);
+        assert.deepEqual(await b.missingNarInfos("c", [app]), [app]);
+        assert.equal(await b.pendingCount("c"), 1);
+        assert.deepEqual(await b.pendingReferences("c", 10), [{ cache: "c", hash: lib }]);
+        assert.deepEqual(await b.pendingReferences(undefined, 10), [{ cache: "c", hash: lib }]);
+        assert.equal((await b.listCaches())[0]?.narinfos, 0, "counts shown to users are of visible narinfos");
+        assert.equal((await b.narInfoBlobs()).length, 1, "a pending narinfo still holds its NAR");
+        assert.equal((await b.invisibleNarsBefore(Date.now() + 1000)).length, 0, "nor is its NAR swept");
+
+        assert.deepEqual(await push(b, "c", lib, [libc]), { visible: false, missing: [libc] });
+        assert.deepEqual(await visible(a, "c", [app, lib]), [false, false]);
+        // lib has a (pending) narinfo: only libc is left to look for upstream.
+        assert.deepEqual(await a.pendingReferences("c", 10), [{ cache: "c", hash: libc }]);
+        assert.equal(await a.pendingCount("c"), 2);
+
+        assert.deepEqual(await push(a, "c", libc), { visible: true, missing: [] });
+        assert.deepEqual(await visible(b, "c", [app, lib, libc]), [true, true, true]);
+        assert.equal(await b.pendingCount("c"), 0);
+        assert.deepEqual(await b.pendingReferences("c", 10), []);
+        assert.equal((await b.listCaches())[0]?.narinfos, 3);
+      }));
+
+    test("closure: a diamond appears at once when its bottom arrives", () =>
+      withStores(1, async (a) => {
+        // top → left, right; left, right → bottom
+        const [top, left, right, bottom] = [h("top"), h("left"), h("right"), h("bottom")];
+        assert.deepEqual((await push(a, "c", top, [left, right])).missing.sort(), [left, right].sort());
+        assert.deepEqual(await push(a, "c", left, [bottom]), { visible: false, missing: [bottom] });
+        assert.deepEqual(await visible(a, "c", [top, left]), [false, false]);
+        assert.deepEqual(await push(a, "c", right, [bottom]), { visible: false, missing: [bottom] });
+        assert.equal(await a.pendingCount("c"), 3);
+        assert.deepEqual(await push(a, "c", bottom), { visible: true, missing: [] });
+        assert.deepEqual(await visible(a, "c", [top, left, right, bottom]), [true, true, true, true]);
+      }));
+
+    test("closure: a self-reference never blocks", () =>
+      withStores(1, async (a) => {
+        const self = h("self");
+        assert.deepEqual(await push(a, "c", self, [self]), { visible: true, missing: [] });
+        assert.notEqual(await a.getNarInfo("c", self), undefined);
+      }));
+
+    test("closure: paths marked upstream count as present, and release what waits on them", () =>
+      withStores(2, async (a, b) => {
+        const [app, glibc, bash] = [h("app"), h("glibc"), h("bash")];
+        await a.markUpstream("c", [bash]);
+        assert.deepEqual(await push(a, "c", app, [glibc, bash]), { visible: false, missing: [glibc] });
+        assert.deepEqual(await b.pendingReferences("c", 10), [{ cache: "c", hash: glibc }]);
+        assert.deepEqual(await b.markUpstream("c", [glibc]), [app]);
+        assert.deepEqual(await visible(a, "c", [app, glibc, bash]), [true, false, false]);
+        assert.deepEqual(await b.markUpstream("c", [glibc]), [], "marking again releases nothing");
+        assert.deepEqual(await b.markUpstream("c", []), []);
+      }));
+
+    test("closure: committing again replaces the text; pending ones are recomputed, visible ones stay", () =>
+      withStores(1, async (a) => {
+        const [x, y, gone] = [h("x"), h("y"), h("gone")];
+        assert.equal((await push(a, "c", x, [gone])).visible, false);
+        // The same path committed again with the references it really has (none missing).
+        assert.deepEqual(
+          await a.commitNarInfo({
+            cache: "c",
+            hash: x,
+            storePath: `/nix/store/${x}-p`,
+            url: `nar/${x}.nar`,
+            text: "second",
+            references: [],
+          }),
+          { visible: true, missing: [] },
+        );
+        assert.equal(await a.getNarInfo("c", x), "second");
+        assert.deepEqual(await a.pendingReferences("c", 10), []);
+        // A visible narinfo stays visible (its dependents rely on it), whatever it now names.
+        await push(a, "c", y, [x]);
+        assert.deepEqual(
+          await a.commitNarInfo({
+            cache: "c",
+            hash: x,
+            storePath: `/nix/store/${x}-p`,
+            url: `nar/${x}.nar`,
+            text: "third",
+            references: [gone],
+          }),
+          { visible: true, missing: [gone] },
+        );
+        assert.equal(await a.getNarInfo("c", x), "third");
+        assert.deepEqual(await visible(a, "c", [x, y]), [true, true]);
+        assert.equal(await a.pendingCount("c"), 0);
+      }));
+
+    test("closure: concurrent commits of a graph in random order from several stores all become visible", () =>
+      withStores(3, async (...stores) => {
+        // A layered graph: each node references up to three of the layer below (plus diamonds).
+        const layers = [6, 6, 6, 6, 6].map((n, l) => Array.from({ length: n }, (_, i) => h(`g-${l}-${i}`)));
+        const refs = new Map<string, string[]>();
+        layers.forEach((layer, l) => {
+          const below = layers[l + 1] ?? [];
+          for (const [i, node] of layer.entries())
+            refs.set(
+              node,
+              below.length === 0
+                ? []
+                : [...new Set([i, i + 1, i * 2].map((k) => below[k % below.length] as string))],
+            );
+        });
+        const nodes = shuffled([...refs.keys()]);
+        await Promise.all(
+          nodes.map((node, i) => push(stores[i % stores.length] as MetadataStore, "c", node, refs.get(node))),
+        );
+        const a = stores[0] as MetadataStore;
+        assert.deepEqual(await a.missingNarInfos("c", nodes), []);
+        assert.equal(await a.pendingCount("c"), 0);
+      }));
+
+    test("multipart: racing transitions have exactly one winner", () =>
+      withStores(2, async (a, b) => {
+        const up = await a.createMultipart({ cache: "c", compression: "zstd", tokenId: "tok_1" });
+        assert.equal(up.state, "open");
+        assert.deepEqual(await b.getMultipart(up.narId), up);
+        assert.equal(await b.openMultipartsOf("tok_1"), 1);
+        const named = await a.createMultipart({
+          cache: "c",
+          compression: "xz",
+          narId: "n-1",
+          uploadId: "u-1",
+        });
+        assert.equal(named.uploadId, "u-1");
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            (i % 2 ? a : b).transitionMultipart(up.narId, "open", "completing"),
+          ),
+        );
+        assert.equal(results.filter(Boolean).length, 1);
+        assert.equal((await a.getMultipart(up.narId))?.state, "completing");
+        assert.equal(await a.openMultipartsOf("tok_1"), 1, "completing still counts as open");
+        assert.deepEqual((await a.openMultipartsBefore(Date.now() + 1000)).sort(), [up.narId, "n-1"].sort());
+        await a.putPart(up.narId, { part: 2, etag: "e2", size: 10 });
+        await a.putPart(up.narId, { part: 1, etag: "e1", size: 6_000_000_000 });
+        await b.putPart(up.narId, { part: 2, etag: "e2b", size: 11 });
+        assert.deepEqual(await b.parts(up.narId), [
+          { part: 1, etag: "e1", size: 6_000_000_000 },
+          { part: 2, etag: "e2b", size: 11 },
+        ]);
+        await a.deleteParts(up.narId);
+        assert.deepEqual(await b.parts(up.narId), []);
+        assert.equal(await b.transitionMultipart(up.narId, "completing", "completed"), true);
+        assert.equal(await a.openMultipartsOf("tok_1"), 0);
+      }));
+
+    test("secrets: racing first uses agree on one value", () =>
+      withStores(2, async (a, b) => {
+        const all = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).secret("part-urls")),
+        );
+        assert.equal(all[0]?.length, 32);
+        for (const s of all) assert.deepEqual(s, all[0]);
+        assert.notDeepEqual(await a.secret("other"), all[0]);
+      }));
+
+    test("changes: local moves on own writes, external on another store's", () =>
+      withStores(2, async (a, b) => {
+        const local = a.changes.local();
+        await a.createCache({ name: "mine", isPublic: true, priority: 1 });
+        assert.notEqual(a.changes.local(), local);
+        const external = a.changes.external();
+        await b.createCache({ name: "theirs", isPublic: true, priority: 1 });
+        await waitFor("a notification of b's write", () => a.changes.external() !== external);
+      }));
+  });
+}
+
+test("sqlite: openFile creates a private database file and its directory", async () => {
+  const dir = tempDir("nixcache-meta-file-");
+  try {
+    const file = join(dir.path, "nested", "meta.db");
+    const meta = SqliteMetadataStore.openFile(file);
+    await meta.createCache({ name: "c", isPublic: true, priority: 40 });
+    await meta.close();
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir.path, "nested")).mode & 0o777, 0o700);
+  } finally {
+    dir.cleanup();
+  }
+});
+
+async function sql(url: string, text: string, params: unknown[] = []): Promise<pg.QueryResultRow[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Whether `external` holds still between two reads (it moves on every read while disconnected). */
+function steady(meta: MetadataStore): boolean {
+  const first = meta.changes.external();
+  return meta.changes.external() === first;
+}
+
+function isUnavailable(e: unknown): boolean {
+  return (
+    e instanceof DbError && e.code === "unavailable" && /^metadata database unreachable: /.test(e.message)
+  );
+}
+
+describe("PostgreSQL only", () => {
+  test("replicas starting at once on a fresh database apply each migration once", async () => {
+    const url = await freshDatabase();
+    const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresMetadataStore.open(url)));
+    try {
+      await stores[0]?.createCache({ name: "c", isPublic: true, priority: 40 });
+      for (const s of stores) assert.equal((await s.getCache("c"))?.name, "c");
+      const versions = await sql(url, "SELECT version FROM schema_version ORDER BY version");
+      assert.deepEqual(
+        versions.map((r) => r.version),
+        Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => i + 1),
+      );
+    } finally {
+      for (const s of stores) await s.close();
+    }
+  });
+
+  test("a database from a newer nixcache is refused with the reason", async () => {
+    const url = await freshDatabase();
+    await (await PostgresMetadataStore.open(url)).close();
+    await sql(url, "INSERT INTO schema_version VALUES ($1, 'from the future', 0)", [PG_SCHEMA_VERSION + 1]);
+    await assert.rejects(PostgresMetadataStore.open(url), /newer than this nixcache knows/);
+  });
+
+  test("an unreachable server fails opening as unavailable, without the password", async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, "127.0.0.1", () => {
+        const port = (s.address() as { port: number }).port;
+        s.close(() => resolve(port));
+      });
+    });
+    await assert.rejects(
+      PostgresMetadataStore.open(`postgres://nixcache:pw-in-url-42@127.0.0.1:${closed}/x`),
+      (e: unknown) => {
+        assert.ok(e instanceof DbError && e.code === "unavailable", String(e));
+        assert.doesNotMatch(e.message, /pw-in-url-42/);
+        assert.match(e.message, /127\.0\.0\.1/);
+        return true;
+      },
+    );
+  });
+
+  describe("on a server of this test's own", () => {
+    let server: LocalPostgres;
+    before(() => {
+      server = startPostgres();
+    });
+
+    test("a restart of PostgreSQL: calls fail as unavailable (503), then work again by themselves", async () => {
+      const url = await freshDatabase(server.url);
+      const a = await PostgresMetadataStore.open(url, { connectTimeoutMs: 2000 });
+      const b = await PostgresMetadataStore.open(url);
+      try {
+        await a.createCache({ name: "c", isPublic: true, priority: 40 });
+        await push(a, "c", h("before"));
+        server.stop();
+        await assert.rejects(a.getNarInfo("c", h("before")), isUnavailable);
+        await assert.rejects(push(a, "c", h("during")), isUnavailable);
+        // The listener noticed: until it is back, nothing cached in front may be trusted.
+        await waitFor("the listener to notice", () => !steady(a));
+        server.start();
+        assert.notEqual(await a.getNarInfo("c", h("before")), undefined);
+        assert.equal((await push(a, "c", h("after"))).visible, true);
+        // The listener reconnects (backoff) and hears other replicas again.
+        await waitFor("the listener to reconnect", () => steady(a));
+        const seen = a.changes.external();
+        // b's pooled connections died with the server too: the pool replaced them by itself.
+        await b.createCache({ name: "d", isPublic: true, priority: 40 });
+        await waitFor("a notification after the restart", () => a.changes.external() !== seen);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    test("a URL without a password takes it from PGPASSFILE; a wrong one is never shown", async () => {
+      const role = "pw_user";
+      const password = "pw-from-pgpass-7f3a";
+      await sql(server.url, `CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+      await sql(server.url, `CREATE DATABASE pw_db OWNER ${role}`);
+      // Trust for everyone else; this role must authenticate with its password.
+      const hba = join(server.dir, "data", "pg_hba.conf");
+      writeFileSync(hba, `host all ${role} 127.0.0.1/32 scram-sha-256\n${readFileSync(hba, "utf8")}`);
+      await sql(server.url, "SELECT pg_reload_conf()");
+      const dir = tempDir("nixcache-pgpass-");
+      const saved = process.env.PGPASSFILE;
+      try {
+        const passfile = join(dir.path, "pgpass");
+        writeFileSync(passfile, `127.0.0.1:${server.port}:pw_db:${role}:${password}\n`);
+        chmodSync(passfile, 0o600);
+        process.env.PGPASSFILE = passfile;
+        const url = `postgres://${role}@127.0.0.1:${server.port}/pw_db`;
+        const meta = await PostgresMetadataStore.open(url);
+        await meta.createCache({ name: "c", isPublic: true, priority: 40 });
+        await meta.close();
+
+        process.env.PGPASSFILE = join(dir.path, "none");
+        await assert.rejects(PostgresMetadataStore.open(url), (e: unknown) => e instanceof DbError);
+        const wrong = "wrong-pw-in-url-9c1e";
+        await assert.rejects(
+          PostgresMetadataStore.open(`postgres://${role}:${wrong}@127.0.0.1:${server.port}/pw_db`),
+          (e: unknown) => {
+            assert.ok(e instanceof DbError && e.code === "unavailable", String(e));
+            assert.doesNotMatch(e.message, new RegExp(wrong));
+            assert.match(e.message, /password authentication failed/);
+            return true;
+          },
+        );
+      } finally {
+        if (saved === undefined) delete process.env.PGPASSFILE;
+        else process.env.PGPASSFILE = saved;
+        dir.cleanup();
+      }
+    });
+  });
+});
