@@ -16,6 +16,7 @@ import {
   startServer,
 } from "../server/server.js";
 import type { StoreLocation } from "../server/stores.js";
+import { parseUpstreams, type Upstream } from "../server/upstreams.js";
 import { parseDuration, parseSize } from "../util/quantity.js";
 import { UserError } from "./output.js";
 import { addStoreOptions, type StoreFlags, storeLocation } from "./store-flags.js";
@@ -61,6 +62,8 @@ const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
 interface ServeFlags extends StoreFlags {
+  upstream?: string[] | false;
+  upstreamKey?: string[];
   listen: string;
   publicUrl?: string;
   maxUpload: string;
@@ -116,9 +119,19 @@ function serverOptions(o: ServeFlags, at: StoreLocation, listen: { host: string;
   }
   const sweepIntervalMs = duration("--sweep-interval", o.sweepInterval);
   if (sweepIntervalMs < 1000) throw new UserError("--sweep-interval must be at least 1s", 2);
+  let upstreams: Upstream[] | undefined;
+  try {
+    if (o.upstream === false) upstreams = [];
+    else if (o.upstream !== undefined) upstreams = parseUpstreams(o.upstream, o.upstreamKey ?? []);
+    else if (o.upstreamKey) throw new UserError("--upstream-key needs --upstream", 2);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError((e as Error).message, 2);
+  }
   return {
     ...at,
     ...listen,
+    upstreams,
     publicUrl,
     maxUploadBytes: size("--max-upload", o.maxUpload),
     maxNarBytes: size("--max-nar-size", o.maxNarSize),
@@ -190,6 +203,14 @@ export function registerServeCommands(program: Command): void {
       "require `Authorization: Bearer <token>` for /metrics, the token being this file's first line " +
         "(default: $NIXCACHE_METRICS_TOKEN when set, else /metrics is open)",
     )
+    .option(
+      "--upstream <url...>",
+      "caches whose paths count as present when a narinfo's closure is checked (a narinfo is served " +
+        "only once all its references are): what `nixcache build` leaves out because upstream has it " +
+        "(default: https://cache.nixos.org with its key; --no-upstream for none)",
+    )
+    .option("--upstream-key <key...>", "public keys an upstream's narinfos must be signed with")
+    .option("--no-upstream", "no upstream caches: every reference must be pushed here")
     .option("--quiet", "no request logs")
     .option(
       "--workers <n>",

@@ -26,4 +26,6 @@ export interface ServerContext {
   /** Registers an in-flight upload so shutdown can wait for it to commit. */
   track<T>(work: Promise<T>): Promise<T>;
   logError(err: unknown): void;
+  /** Told the references a committed narinfo waits for (the upstream resolver's queue). */
+  onMissingReferences?: (cache: string, hashes: string[]) => void;
 }

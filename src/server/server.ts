@@ -2,6 +2,7 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import Fastify, { type FastifyInstance } from "fastify";
 import { NixcacheError } from "../util/errors.js";
+import { every } from "../util/periodic.js";
 import { createHttpServer, type HttpLimits } from "./connections.js";
 import type { ServerContext } from "./context.js";
 import { DEFAULT_SWEEP_INTERVAL_MS, type SweepOptions, startSweeper, sweep } from "./ingest/sweep.js";
@@ -13,6 +14,7 @@ import { stillWaiting } from "./routes/continue.js";
 import { pathOnly, registerNixRoutes } from "./routes/nix.js";
 import type { StorageBackend } from "./storage/backend.js";
 import { openMetadata, openStorage, type StoreLocation } from "./stores.js";
+import { defaultUpstreams, type Upstream, UpstreamResolver } from "./upstreams.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:7080";
 export const DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024 ** 3;
@@ -53,6 +55,13 @@ export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
   clearTmp?: boolean;
   /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>`. */
   metricsToken?: string;
+  /**
+   * Caches whose signed paths count as present for the closure rule (default: cache.nixos.org
+   * with its key, what `nixcache build` leaves out by default; [] for none).
+   */
+  upstreams?: Upstream[];
+  /** How often references that pending narinfos wait for are looked up again (default 5 minutes). */
+  upstreamRecheckMs?: number;
 }
 
 export interface RunningServer {
@@ -107,7 +116,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     logError(err) {
       log?.(JSON.stringify({ time: new Date().toISOString(), level: "error", error: String(err) }));
     },
+    onMissingReferences: (cache, hashes) => resolver.enqueue(cache, hashes),
   };
+  const resolver = new UpstreamResolver(meta, opts.upstreams ?? defaultUpstreams(), {
+    onError: (e) => ctx.logError(e),
+  });
 
   const app = Fastify({
     logger: false,
@@ -165,6 +178,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         onError: (e) => ctx.logError(e),
       })
     : undefined;
+  // Every replica rechecks: lookups are idempotent, and a lone replica must not depend on another.
+  const rechecker =
+    resolver.upstreams.length > 0
+      ? every(
+          opts.upstreamRecheckMs ?? 5 * 60_000,
+          () => resolver.recheck(),
+          (e) => ctx.logError(e),
+        )
+      : undefined;
 
   let closing: Promise<void> | undefined;
   return {
@@ -187,6 +209,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           clearTimeout(cut);
         }
         await sweeper?.stop();
+        await rechecker?.stop();
+        await resolver.close();
         await meta.close();
       })();
       return closing;

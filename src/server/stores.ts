@@ -2,7 +2,6 @@
 // filesystem under DIR, the embedded default), or `--db URL` and `--storage URL` (SQLite or
 // PostgreSQL; a directory or an S3-compatible bucket). Every command that touches a server's state
 // (serve, cache, token, gc, pin, data copy) opens it through here.
-import { dirname } from "node:path";
 import { NixcacheError } from "../util/errors.js";
 import {
   type DbLocation,
@@ -64,8 +63,10 @@ export function describeLocation(at: StoreLocation): string {
 /** Opens the metadata store, applying any migrations it lacks. */
 export async function openMetadata(at: StoreLocation): Promise<MetadataStore> {
   const { db } = resolveLocation(at);
-  if (db.kind === "sqlite") return SqliteMetadataStore.open(dirname(db.file));
-  throw new NixcacheError("usage", "PostgreSQL metadata is not available in this build");
+  if (db.kind === "sqlite") return SqliteMetadataStore.openFile(db.file);
+  // Loaded only when used, like the S3 client.
+  const { PostgresMetadataStore } = await import("./metadata/postgres/store.js");
+  return PostgresMetadataStore.open(db.url);
 }
 
 /** The blob storage (not yet initialised: call `init`). */

@@ -30,6 +30,8 @@ export interface MultipartOptions extends IngestTarget {
   /** Registers work that shutdown must wait for. */
   track<T>(work: Promise<T>): Promise<T>;
   partUrlTtlMs?: number;
+  /** See NarInfoIngest.onMissing. */
+  onMissing?: (cache: string, hashes: string[]) => void;
 }
 
 /** How far a `complete` got: published (the narinfo is in), assembled (by direct storage). */
@@ -335,6 +337,7 @@ export class MultipartUploads {
       hash: nic.cStoreHash,
       text: formatNarInfo(ni),
       sign: managed,
+      onMissing: this.o.onMissing,
     });
     onPublished();
     await meta.transitionMultipart(up.narId, "completing", "completed");

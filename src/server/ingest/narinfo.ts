@@ -15,6 +15,11 @@ export interface NarInfoIngest {
   text: string;
   /** Sign with the cache's managed key (default true; false for a self-signed Cachix-API cache). */
   sign?: boolean;
+  /**
+   * Told the references that are not in the cache yet (the narinfo waits for them): the server's
+   * upstream resolver looks for them in upstream caches.
+   */
+  onMissing?: (cache: string, hashes: string[]) => void;
 }
 
 function parseOrRefuse(text: string): NarInfo {
@@ -74,7 +79,15 @@ export async function ingestNarInfo(meta: MetadataStore, o: NarInfoIngest): Prom
   const text = formatNarInfo(signed);
   // Parsed references are validated base names `<hash>-<name>`: the hash is their first 32 characters.
   const references = ni.references.map((r) => r.slice(0, STORE_HASH_LENGTH));
-  await meta.commitNarInfo({ cache: o.cache, hash: o.hash, storePath: ni.storePath, url, text, references });
+  const { missing } = await meta.commitNarInfo({
+    cache: o.cache,
+    hash: o.hash,
+    storePath: ni.storePath,
+    url,
+    text,
+    references,
+  });
+  if (missing.length > 0) o.onMissing?.(o.cache, missing);
   return text;
 }
 

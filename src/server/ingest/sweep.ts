@@ -2,6 +2,8 @@
 // (in one process only: the single server, or the primary of a cluster): multipart uploads left
 // open, NARs that no narinfo ever made visible, and blobs that nothing names any more (a refused
 // upload's, a dropped NAR's).
+
+import { every, type Periodic } from "../../util/periodic.js";
 import type { MetadataStore } from "../metadata/store.js";
 import type { StorageBackend } from "../storage/backend.js";
 import { PART_URL_TTL_MS } from "./part-urls.js";
@@ -99,24 +101,6 @@ export function startSweeper(
   meta: MetadataStore,
   storage: StorageBackend,
   o: SweepOptions & { intervalMs: number; onError(e: unknown): void },
-): { stop(): Promise<void> } {
-  let running: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    running ??= sweep(meta, storage, o).then(
-      () => {
-        running = undefined;
-      },
-      (e: unknown) => {
-        running = undefined;
-        o.onError(e);
-      },
-    );
-  }, o.intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+): Periodic {
+  return every(o.intervalMs, () => sweep(meta, storage, o), o.onError);
 }

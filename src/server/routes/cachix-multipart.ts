@@ -31,6 +31,7 @@ export function registerCachixMultipartRoutes(
     maxNarBytes: ctx.maxNarBytes,
     track: (w) => ctx.track(w),
     partUrlTtlMs: opts.partUrlTtlMs,
+    onMissing: ctx.onMissingReferences,
   });
 
   async function openUpload(req: Req, cache: CacheRow): Promise<MultipartUpload> {

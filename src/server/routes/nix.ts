@@ -134,7 +134,12 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     if (!(await access(req, reply, "write"))) return reply;
     const body = await readSmallBody(req.raw, ctx.maxNarInfoBytes);
     if (ext === "narinfo")
-      await ingestNarInfo(meta, { cache: req.params.cache, hash, text: decodeUtf8(body, "narinfo") });
+      await ingestNarInfo(meta, {
+        cache: req.params.cache,
+        hash,
+        text: decodeUtf8(body, "narinfo"),
+        onMissing: ctx.onMissingReferences,
+      });
     else await putSideFile(req, "ls", hash, { body, blob: null });
     return reply.code(204).send();
   });
