@@ -24,6 +24,10 @@ export interface CacheRow {
   managed: boolean;
   /** The Cachix API's preferred compression for this cache. */
   compression: CachixCompression;
+  /** How long a narinfo is kept after its last push or fetch, in ms; null keeps everything forever. */
+  retentionMs: number | null;
+  /** The most the cache's NARs may take in storage, in bytes; null for no limit. */
+  quotaBytes: number | null;
 }
 
 export interface NewCache {
@@ -135,4 +139,64 @@ export interface NarInfoBlob {
   hash: string;
   url: string;
   blob: string | null;
+}
+
+/** Which revisions of a pin it keeps: the newest N, those added in the last N days, or all. */
+export type PinKeep = { revisions: number } | { days: number } | "all";
+
+/** One store path a pin names (a pin with `keep` is a channel of several, newest first). */
+export interface PinRevision {
+  storePath: string;
+  hash: string;
+  /** Paths inside the store path the pin exposes (Cachix's artifacts; stored, not served). */
+  artifacts: string[];
+  createdAt: number;
+}
+
+/** A named pin: its revisions (newest first) and their closures are kept by the GC. */
+export interface PinRow {
+  cache: string;
+  name: string;
+  keep: PinKeep;
+  createdAt: number;
+  revisions: PinRevision[];
+}
+
+export interface NewPin {
+  cache: string;
+  name: string;
+  storePath: string;
+  hash: string;
+  artifacts?: string[];
+  /** What the pin keeps from now on; undefined leaves it as it was (a new pin keeps all). */
+  keep?: PinKeep;
+}
+
+/** What marking found in one cache (MetadataStore.gcMark). */
+export interface GcMarkResult {
+  /** Narinfos of the cache, pending ones included. */
+  paths: number;
+  /** Narinfos outside every root's closure, marked now or before. */
+  marked: number;
+}
+
+/** Ends of one GC delete transaction (MetadataStore.gcDeleteBatch). */
+export interface GcBatch {
+  /** Hashes of the narinfos deleted. */
+  deleted: string[];
+  /** Candidates that turned out to be needed again (fetched, pinned or referenced meanwhile). */
+  survived: number;
+  /** NAR records dropped with them (no narinfo names their URL any more). */
+  nars: Array<{ blob: string; fileSize: number }>;
+}
+
+/** The GC's thresholds for one cache, all in ms since the epoch. */
+export interface GcThresholds {
+  /** Scratch rows of this run are kept under this name. */
+  run: string;
+  now: number;
+  /** Narinfos pushed or fetched at or after this are roots. */
+  cutoff: number;
+  /** Narinfos marked before this (and still unreachable) are deleted. */
+  markedBefore: number;
 }
