@@ -19,6 +19,7 @@ import { CacheName } from "../metadata/names.js";
 import type { CacheRow } from "../metadata/types.js";
 import { registerCachixAccountRoutes } from "./cachix-accounts.js";
 import { registerCachixMultipartRoutes } from "./cachix-multipart.js";
+import { registerCachixPinRoutes } from "./cachix-pins.js";
 import { CachixRequests, type Req, readJson, sendJson, TO_CACHIX } from "./cachix-request.js";
 import { errorReply } from "./errors.js";
 
@@ -162,6 +163,7 @@ export function registerCachixRoutes(
         const body = await ctx.metrics.narinfoLookup(ctx.narinfos.get(cache.name, hash));
         if (body === undefined)
           throw new ApiError("notFound", `no narinfo for ${hash} in cache ${cache.name}`);
+        ctx.access.record(cache.name, hash);
         reply.type("text/x-nix-narinfo");
         return req.method === "HEAD" ? reply.send() : reply.send(body);
       };
@@ -171,10 +173,17 @@ export function registerCachixRoutes(
       api.post("/cache/:name/narinfo", async (req: Req, reply) => {
         const cache = await calls.access(req, "read");
         const hashes = await readJson(req.raw, HashList);
-        return sendJson(reply, [...new Set(await meta.missingNarInfos(cache.name, hashes))]);
+        const missing = new Set(await meta.missingNarInfos(cache.name, hashes));
+        // A client that learns a path is here (a push about to reference it) counts as a fetch.
+        ctx.access.recordMany(
+          cache.name,
+          hashes.filter((h) => !missing.has(h)),
+        );
+        return sendJson(reply, [...missing]);
       });
 
       registerCachixMultipartRoutes(api, ctx, calls, opts);
+      registerCachixPinRoutes(api, ctx, calls);
       registerCachixAccountRoutes(api, ctx, calls);
     },
     { prefix: "/api/v1" },

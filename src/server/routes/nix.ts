@@ -12,6 +12,7 @@ import { HttpError } from "../errors.js";
 import { receiveLog } from "../ingest/log.js";
 import { ingestNar } from "../ingest/nar.js";
 import { ingestNarInfo } from "../ingest/narinfo.js";
+import { refuseOverQuota } from "../ingest/quota.js";
 import { CacheName } from "../metadata/names.js";
 import type { CacheRow, Permission, SideFile, SideFileKind } from "../metadata/types.js";
 import type { BlobReader } from "../storage/backend.js";
@@ -89,6 +90,7 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     if (ext === "narinfo") {
       const body = await ctx.metrics.narinfoLookup(ctx.narinfos.get(req.params.cache, hash));
       if (body === undefined) return fail(reply, 404, `no narinfo for ${hash} in this cache`);
+      ctx.access.record(req.params.cache, hash);
       return reply.type("text/x-nix-narinfo").send(body);
     }
     return sendSideFile(req, reply, "ls", hash, `no listing for ${hash} in this cache`);
@@ -181,7 +183,11 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const file = req.params.file ?? "";
     if (!NarFile.safeParse(file).success)
       return fail(reply, 400, `invalid NAR file name ${JSON.stringify(file)}`);
-    if (!(await access(req, reply, "write"))) return reply;
+    const cache = await access(req, reply, "write");
+    if (!cache) return reply;
+    // Before the body is asked for (100-continue): a full cache is refused without reading it.
+    const declared = req.headers["content-length"];
+    await refuseOverQuota(meta, cache, declared === undefined ? undefined : Number(declared));
     allowBody(req.raw);
     await ctx.track(
       ingestNar(ctx, {
