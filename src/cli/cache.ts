@@ -106,6 +106,8 @@ export function registerCacheCommands(program: Command): void {
         },
       ) => {
         if (o.public && o.private) throw new UserError("--public and --private contradict each other", 2);
+        if (!o.public && !o.private && o.retention === undefined && o.quota === undefined)
+          throw new UserError("nothing to change: give --retention, --quota, --public or --private", 2);
         const row = await admin(() =>
           adminUpdateCache(storeLocation(o), name, {
             isPublic: o.public ? true : o.private ? false : undefined,

@@ -24,6 +24,7 @@ import type { AccessTracker } from "./access.js";
 import { deleteUnnamedBlobs, type SweepOptions, type SweepResult, sweep } from "./ingest/sweep.js";
 import { BLOB_CLAIM_TTL_MS } from "./metadata/limits.js";
 import type { MetadataStore } from "./metadata/store.js";
+import type { GcBatch } from "./metadata/types.js";
 import type { GcMetrics } from "./metrics.js";
 import type { StorageBackend } from "./storage/backend.js";
 
@@ -42,7 +43,7 @@ export interface GcOptions {
   /** Count what would be deleted; change nothing. */
   dryRun?: boolean;
   /** Accesses this process knows of that may not be stored yet (the server's, batched). */
-  access?: Pick<AccessTracker, "recent" | "flush">;
+  access?: Pick<AccessTracker, "protect" | "settled" | "flush">;
   /** The sweep's thresholds; false: no sweep. */
   sweep?: SweepOptions | false;
   /** Narinfos per delete transaction (default 1000). */
@@ -146,14 +147,26 @@ export async function collectGarbage(
         await meta.gcFinish();
         continue;
       }
-      const recent = o.access?.recent.bind(o.access);
+      const access = o.access;
       for (;;) {
         await hold();
-        const batch = await meta.gcDeleteBatch(cache.name, {
-          ...t,
-          limit: o.batchSize ?? BATCH,
-          protect: recent && ((hashes) => recent(cache.name, hashes)),
-        });
+        let asked: readonly string[] = [];
+        let batch: GcBatch | undefined;
+        try {
+          batch = await meta.gcDeleteBatch(cache.name, {
+            ...t,
+            limit: o.batchSize ?? BATCH,
+            protect:
+              access &&
+              ((hashes) => {
+                asked = hashes;
+                return access.protect(cache.name, hashes);
+              }),
+          });
+        } finally {
+          // A failed transaction deleted nothing; one that may have committed counts as deleted.
+          access?.settled(cache.name, asked, batch?.deleted ?? asked);
+        }
         if (!batch) break;
         entry.deletedPaths += batch.deleted.length;
         entry.keptPaths -= batch.deleted.length;
@@ -187,7 +200,7 @@ async function settleClaims(meta: MetadataStore, storage: StorageBackend, now: n
 export interface GcScheduleOptions {
   intervalMs: number;
   graceMs?: number;
-  access?: Pick<AccessTracker, "recent" | "flush">;
+  access?: Pick<AccessTracker, "protect" | "settled" | "flush">;
   sweep?: SweepOptions;
   metrics?: GcMetrics;
   /** Told of each run's report (a log line). */

@@ -82,6 +82,8 @@ export interface RunningServer {
   metrics: ServerMetrics;
   /** The periodic garbage collector (undefined when `gcIntervalMs` is 0); `runNow` runs it at once. */
   gc?: Periodic;
+  /** Narinfo accesses not yet written (what a GC in this process must not delete). */
+  access: AccessTracker;
   /** Stops accepting, lets in-flight uploads commit, then closes the metadata store. */
   close(): Promise<void>;
 }
@@ -222,6 +224,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     meta,
     metrics,
     gc,
+    access: ctx.access,
     close() {
       closing ??= (async () => {
         // Keep-alive connections still busy when we stop are closed as soon as they go idle; any

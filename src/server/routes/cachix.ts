@@ -160,10 +160,10 @@ export function registerCachixRoutes(
         const hash = file.endsWith(".narinfo") ? file.slice(0, -8) : "";
         if (!isStoreHash(hash)) throw new ApiError("notFound", `not found: ${file}`);
         const cache = await calls.access(req, "read");
+        const started = ctx.access.lookupStarted();
         const body = await ctx.metrics.narinfoLookup(ctx.narinfos.get(cache.name, hash));
-        if (body === undefined)
+        if (body === undefined || !ctx.access.hit(cache.name, hash, started))
           throw new ApiError("notFound", `no narinfo for ${hash} in cache ${cache.name}`);
-        ctx.access.record(cache.name, hash);
         reply.type("text/x-nix-narinfo");
         return req.method === "HEAD" ? reply.send() : reply.send(body);
       };
@@ -173,12 +173,11 @@ export function registerCachixRoutes(
       api.post("/cache/:name/narinfo", async (req: Req, reply) => {
         const cache = await calls.access(req, "read");
         const hashes = await readJson(req.raw, HashList);
+        const started = ctx.access.lookupStarted();
         const missing = new Set(await meta.missingNarInfos(cache.name, hashes));
         // A client that learns a path is here (a push about to reference it) counts as a fetch.
-        ctx.access.recordMany(
-          cache.name,
-          hashes.filter((h) => !missing.has(h)),
-        );
+        for (const h of hashes)
+          if (!missing.has(h) && !ctx.access.hit(cache.name, h, started)) missing.add(h);
         return sendJson(reply, [...missing]);
       });
 

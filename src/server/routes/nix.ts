@@ -88,9 +88,10 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     if (!hash) return fail(reply, 404, `not found: ${file}`);
     if (!(await access(req, reply, "read"))) return reply;
     if (ext === "narinfo") {
+      const started = ctx.access.lookupStarted();
       const body = await ctx.metrics.narinfoLookup(ctx.narinfos.get(req.params.cache, hash));
-      if (body === undefined) return fail(reply, 404, `no narinfo for ${hash} in this cache`);
-      ctx.access.record(req.params.cache, hash);
+      if (body === undefined || !ctx.access.hit(req.params.cache, hash, started))
+        return fail(reply, 404, `no narinfo for ${hash} in this cache`);
       return reply.type("text/x-nix-narinfo").send(body);
     }
     return sendSideFile(req, reply, "ls", hash, `no listing for ${hash} in this cache`);

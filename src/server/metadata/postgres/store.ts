@@ -293,33 +293,39 @@ export class PostgresMetadataStore implements MetadataStore {
 
   /**
    * Under the blob's lock (claimBlobs takes it too) and the cache row's (the quota check and the
-   * usage trigger's update are then one step for concurrent recorders).
+   * usage trigger's update are then one step for concurrent recorders). Rows are locked in the
+   * order a GC delete locks them (narinfos, then the NAR record, then the cache), so the two never
+   * deadlock.
    */
   async recordNar(nar: Omit<ReceivedNar, "visible">): Promise<boolean> {
     return this.tx(async (c) => {
       await lockBlobs(c, [nar.blob]);
       const now = Date.now();
+      // A NAR received again for a URL a narinfo has: that narinfo is being pushed again (an
+      // access). One a GC holds is being deleted: skipped (its NAR record is then recorded anew).
+      await c.query(
+        `UPDATE narinfos SET accessed_at = $3 WHERE ctid IN (SELECT ctid FROM narinfos
+           WHERE cache = $1 AND url = $2 AND accessed_at < $3 FOR UPDATE SKIP LOCKED)`,
+        [nar.cache, nar.url, now],
+      );
+      const old = (
+        await c.query<{ file_size: number; visible: boolean; blob: string }>(
+          "SELECT file_size, visible, blob FROM uploads WHERE cache = $1 AND url = $2 FOR UPDATE",
+          [nar.cache, nar.url],
+        )
+      ).rows[0];
       const state = (
-        await c.query<{
-          claimed: boolean;
-          quota_bytes: number | null;
-          used_bytes: number;
-          old_size: number | null;
-          old_visible: boolean | null;
-          old_blob: string | null;
-        }>(
-          `SELECT EXISTS (SELECT 1 FROM blob_claims WHERE blob = $3 AND claimed_at > $4) AS claimed,
-             c.quota_bytes, c.used_bytes, u.file_size AS old_size, u.visible AS old_visible, u.blob AS old_blob
-           FROM caches c LEFT JOIN uploads u ON u.cache = c.name AND u.url = $2
-           WHERE c.name = $1 FOR NO KEY UPDATE OF c`,
-          [nar.cache, nar.url, nar.blob, now - BLOB_CLAIM_TTL_MS],
+        await c.query<{ claimed: boolean; quota_bytes: number | null; used_bytes: number }>(
+          `SELECT EXISTS (SELECT 1 FROM blob_claims WHERE blob = $2 AND claimed_at > $3) AS claimed,
+             c.quota_bytes, c.used_bytes FROM caches c WHERE c.name = $1 FOR NO KEY UPDATE`,
+          [nar.cache, nar.blob, now - BLOB_CLAIM_TTL_MS],
         )
       ).rows[0];
       if (state?.claimed) throw new DbError("unavailable", claimedMessage(nar.blob));
       if (state && state.quota_bytes !== null) {
         // A served URL keeps its blob (the upsert changes nothing then): only a change adds bytes.
-        const replaces = state.old_size === null || !state.old_visible || state.old_blob === nar.blob;
-        const adding = nar.fileSize - (state.old_size ?? 0);
+        const replaces = !old || !old.visible || old.blob === nar.blob;
+        const adding = nar.fileSize - (old?.file_size ?? 0);
         if (replaces && !withinQuota(state.used_bytes, adding, state.quota_bytes))
           throw new DbError("tooLarge", quotaMessage(nar.cache, state.used_bytes, adding, state.quota_bytes));
       }

@@ -58,6 +58,10 @@ export function prepareStatements(db: Database.Database) {
     ),
     dropRefsOf: p("DELETE FROM narinfo_refs WHERE cache = ? AND hash = ?"),
     insertRef: p("INSERT OR IGNORE INTO narinfo_refs (cache, hash, ref) VALUES (?, ?, ?)"),
+    // A NAR received again for a URL a narinfo has: that narinfo is being pushed again (an access).
+    touchByUrl: p(
+      "UPDATE narinfos SET accessed_at = @now WHERE cache = @cache AND url = @url AND accessed_at < @now",
+    ),
     cacheLimits: p("SELECT quota_bytes, used_bytes FROM caches WHERE name = ?"),
     blobClaimed: p("SELECT EXISTS (SELECT 1 FROM blob_claims WHERE blob = ? AND claimed_at > ?)").pluck(),
     /** Whether a path counts for closures: a visible narinfo here, or served upstream. */

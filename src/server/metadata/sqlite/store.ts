@@ -202,6 +202,7 @@ export class SqliteMetadataStore implements MetadataStore {
         const now = Date.now();
         if (this.st.blobClaimed.get(nar.blob, now - BLOB_CLAIM_TTL_MS) === 1)
           throw new DbError("unavailable", claimedMessage(nar.blob));
+        this.st.touchByUrl.run({ now, cache: nar.cache, url: nar.url });
         const limits = this.st.cacheLimits.get(nar.cache) as
           | { quota_bytes: number | null; used_bytes: number }
           | undefined;
