@@ -596,16 +596,18 @@ for (const backend of BACKENDS) {
         await push(a, "c", racer, [oldApp]);
         const deleted: string[] = [];
         let survived = 0;
+        let nars = 0;
         for (;;) {
           const batch = await b.gcDeleteBatch("c", { ...second, limit: 10 });
           if (!batch) break;
           deleted.push(...batch.deleted);
           survived += batch.survived;
-          assert.equal(batch.nars.length, batch.deleted.length);
+          nars += batch.nars.length;
         }
         await b.gcFinish();
         assert.deepEqual(deleted.sort(), [pending, unique].sort());
         assert.equal(survived, 1);
+        assert.equal(nars, 2, "their NAR records went after them");
         assert.deepEqual(await visible(a, "c", [oldApp, lib, libc, unique, pinned, pinDep, newApp, racer]), [
           true,
           true,
@@ -670,6 +672,34 @@ for (const backend of BACKENDS) {
         const at = (x: string) => order.findIndex((batch) => batch.includes(x));
         assert.ok(at(top) < at(mid) && at(mid) < at(bottom) && at(side) < at(bottom), JSON.stringify(order));
         assert.deepEqual(await visible(a, "c", [kept, keptDep, bottom]), [true, true, false]);
+      }));
+
+    test("GC: references and NAR records outlive a deleted narinfo by the linger", () =>
+      withStores(1, async (a) => {
+        const [top, bottom] = [h("linger-top"), h("linger-bottom")];
+        await push(a, "c", bottom);
+        await push(a, "c", top, [bottom]);
+        const now = Date.now() + 100;
+        await a.gcMark("c", { run: "m", now: now - 50, cutoff: now, markedBefore: 0 });
+        const t = { run: "l", now, cutoff: now, markedBefore: now - 10, lingerMs: 300, limit: 10 };
+        assert.equal((await a.gcPlan("c", t)).paths, 2);
+        const first = await a.gcDeleteBatch("c", t);
+        assert.deepEqual(first?.deleted, [top]);
+        const waiting = await a.gcDeleteBatch("c", t);
+        assert.deepEqual(waiting?.deleted, []);
+        assert.deepEqual(waiting?.nars, []);
+        assert.ok((waiting?.retryInMs ?? 0) > 100, JSON.stringify(waiting));
+        assert.notEqual(await a.getNarInfo("c", bottom), undefined, "its reference is still served");
+        assert.notEqual(await a.visibleNar("c", `nar/${top}.nar`), undefined, "and its NAR");
+        await new Promise((r) => setTimeout(r, waiting?.retryInMs));
+        const second = await a.gcDeleteBatch("c", t);
+        assert.deepEqual(second?.deleted, [bottom]);
+        assert.equal(second?.nars.length, 1, "the top's NAR record");
+        assert.equal(await a.visibleNar("c", `nar/${top}.nar`), undefined);
+        await new Promise((r) => setTimeout(r, 320));
+        assert.equal((await a.gcDeleteBatch("c", t))?.nars.length, 1, "the bottom's");
+        assert.equal(await a.gcDeleteBatch("c", t), undefined);
+        await a.gcFinish();
       }));
 
     test("GC: dry runs count without changing anything", () =>

@@ -14,6 +14,7 @@ import {
   adminUpdateCache,
 } from "../src/server/admin.js";
 import { collectGarbage, GcBusyError } from "../src/server/gc.js";
+import type { MetadataStore } from "../src/server/metadata/store.js";
 import { type RunningServer, type ServerOptions, startServer } from "../src/server/server.js";
 import { openMetadata, openStorage, type StoreLocation } from "../src/server/stores.js";
 import { apiClient } from "./helpers/cachix.js";
@@ -347,6 +348,10 @@ describe("on the filesystem and SQLite", () => {
       assert.equal(cli.code, 1);
       assert.match(cli.stderr, /another garbage collection is running/);
       await other.releaseLease("gc", "someone-else");
+      const unknown = await runCli(["gc", "--data", dir.path, "--cache", "nope"]);
+      assert.equal(unknown.code, 1);
+      assert.match(unknown.stderr, /no cache named "nope"/);
+      assert.equal((await runCli(["gc", "--data", dir.path, "--grace", "soon"])).code, 2);
       const dry = await runCli(["gc", "--data", dir.path, "--json", "--dry-run"]);
       assert.equal(dry.code, 0, dry.stderr);
       const report = JSON.parse(dry.stdout) as Record<string, Record<string, unknown>>;
@@ -395,12 +400,20 @@ for (const backend of RACE_BACKENDS)
     const storage = await openStorage(at);
     await storage.init({ clearStaging: false });
     const c = cacheClient(srv.url, "r", token);
-    const gc = () => collectGarbage(srv.meta, storage, { graceMs: 0, access: srv.access, batchSize: 1 });
+    // A few ms between delete transactions (a busier database), so that the GC's batches spread
+    // over the time the clients' requests arrive in: on a local SQLite they would all be done first.
+    const paced: MetadataStore = Object.assign(Object.create(srv.meta) as MetadataStore, {
+      gcDeleteBatch: async (...args: Parameters<MetadataStore["gcDeleteBatch"]>) => {
+        await sleep(3);
+        return srv.meta.gcDeleteBatch(...args);
+      },
+    });
+    const gc = () => collectGarbage(paced, storage, { graceMs: 0, access: srv.access, batchSize: 1 });
     let reuploaded = 0;
     let deleted = 0;
     try {
       for (let round = 0; round < 3; round++) {
-        const deps = await Promise.all(Array.from({ length: 10 }, (_, i) => makeUpload(`dep-${round}-${i}`)));
+        const deps = await Promise.all(Array.from({ length: 20 }, (_, i) => makeUpload(`dep-${round}-${i}`)));
         for (const d of deps) await c.push(d);
         await sleep(1100);
         await gc(); // marks the deps (and earlier rounds' paths)
@@ -409,7 +422,7 @@ for (const backend of RACE_BACKENDS)
         const [report] = await Promise.all([
           gc(),
           ...deps.map(async (d, i) => {
-            await sleep(Math.random() * 150);
+            await sleep(Math.random() < 0.5 ? Math.random() * 5 : Math.random() * 150);
             // As Nix does: ask whether the reference is there, upload it only when it is not.
             if ((await c.status(`${d.hash}.narinfo`, "HEAD")) !== 200) {
               reuploaded++;
@@ -425,7 +438,7 @@ for (const backend of RACE_BACKENDS)
       assert.ok(deleted > 0, "the GC did delete");
       // How the races went (informative: both outcomes are correct).
       console.log(
-        `${backend.name}: ${reuploaded} of 30 references were deleted before their check and pushed again`,
+        `${backend.name}: ${reuploaded} of 60 references were deleted before their check and pushed again`,
       );
     } finally {
       await srv.close();

@@ -8,7 +8,9 @@
 //   3. narinfos marked longer than the grace ago, and not needed by anything that stays, are
 //      deleted in small transactions, dependents before their references, each re-checked under
 //      the lock narinfo commits take: one pushed, fetched, pinned or referenced meanwhile stays
-//      with its closure, so no visible narinfo ever lacks a reference;
+//      with its closure, so no visible narinfo ever lacks a reference. A reference goes only
+//      `lingerMs` after its last dependent, and a NAR record that long after its narinfo: other
+//      processes may still serve a deleted narinfo from memory for a second;
 //   4. blobs no NAR record or side file names any more are deleted from storage (claimed first,
 //      against uploads of the same content meanwhile);
 //   5. the sweep of stale multipart uploads, abandoned NARs and orphan blobs (ingest/sweep.ts).
@@ -34,6 +36,9 @@ export const GC_LEASE = "gc";
 /** The lease outlives a stalled holder by this much; a working GC renews it before each step. */
 const LEASE_TTL_MS = 5 * 60 * 1000;
 const BATCH = 1000;
+/** Twice the narinfo cache's recheck interval: a stale copy elsewhere is gone by then. */
+export const DEFAULT_LINGER_MS = 2000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface GcOptions {
   /** Only this cache (default: every cache; the sweep runs only then). */
@@ -48,6 +53,11 @@ export interface GcOptions {
   sweep?: SweepOptions | false;
   /** Narinfos per delete transaction (default 1000). */
   batchSize?: number;
+  /**
+   * How long a deleted narinfo's references and NAR record outlive it (default 2 s): other
+   * processes' narinfo caches may serve it for up to a second (NarInfoCache) after it is gone.
+   */
+  lingerMs?: number;
   now?: number;
 }
 
@@ -133,6 +143,7 @@ export async function collectGarbage(
         now,
         cutoff: now - cache.retentionMs,
         markedBefore: now - (o.graceMs ?? DEFAULT_GC_GRACE_MS),
+        lingerMs: o.lingerMs ?? DEFAULT_LINGER_MS,
       };
       await hold();
       const marked = await meta.gcMark(cache.name, { ...t, dryRun: o.dryRun });
@@ -168,6 +179,7 @@ export async function collectGarbage(
           access?.settled(cache.name, asked, batch?.deleted ?? asked);
         }
         if (!batch) break;
+        if (batch.retryInMs !== undefined) await sleep(batch.retryInMs);
         entry.deletedPaths += batch.deleted.length;
         entry.keptPaths -= batch.deleted.length;
         entry.markedPaths -= batch.deleted.length;

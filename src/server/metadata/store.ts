@@ -212,8 +212,10 @@ export interface MetadataStore {
    * narinfos that no remaining narinfo references (dependents go before their references, so no
    * closure is ever broken), re-checking each: one pushed, fetched (per the store or `protect`,
    * the accesses this process has not stored yet), pinned or referenced since stays, and so does
-   * its closure. Drops their references, waits, listings and the NAR records no narinfo names any
-   * more. Undefined when nothing planned is left to delete.
+   * its closure. Drops their references, waits and listings. A narinfo becomes ready `lingerMs`
+   * after its last referrer went, and the NAR records of deleted narinfos (those no narinfo names
+   * any more) are dropped `lingerMs` after them: what another process still serves from memory
+   * stays whole. Undefined when nothing planned is left; `retryInMs` when nothing is ready yet.
    */
   gcDeleteBatch(
     cache: string,

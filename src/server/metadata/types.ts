@@ -186,8 +186,10 @@ export interface GcBatch {
   deleted: string[];
   /** Candidates that turned out to be needed again (fetched, pinned or referenced meanwhile). */
   survived: number;
-  /** NAR records dropped with them (no narinfo names their URL any more). */
+  /** NAR records dropped (of narinfos deleted at least `lingerMs` ago; no narinfo names them). */
   nars: Array<{ blob: string; fileSize: number }>;
+  /** Nothing was ready yet: ask again after this long (what is left waits out `lingerMs`). */
+  retryInMs?: number;
 }
 
 /** The GC's thresholds for one cache, all in ms since the epoch. */
@@ -199,4 +201,9 @@ export interface GcThresholds {
   cutoff: number;
   /** Narinfos marked before this (and still unreachable) are deleted. */
   markedBefore: number;
+  /**
+   * How long a deleted narinfo's references and NAR record outlive it (default 0): other
+   * processes may serve it from memory for a moment after it is gone (NarInfoCache).
+   */
+  lingerMs?: number;
 }

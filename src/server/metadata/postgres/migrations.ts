@@ -237,9 +237,17 @@ CREATE UNLOGGED TABLE gc_doomed (
   hash TEXT NOT NULL,
   url TEXT NOT NULL,
   referrers INTEGER NOT NULL DEFAULT 0,
+  freed_at BIGINT NOT NULL DEFAULT 0,
   PRIMARY KEY (run, hash)
 );
-CREATE INDEX gc_doomed_free ON gc_doomed(run, referrers);`,
+CREATE INDEX gc_doomed_free ON gc_doomed(run, referrers, freed_at);
+CREATE UNLOGGED TABLE gc_nars (
+  run TEXT NOT NULL,
+  url TEXT NOT NULL,
+  deleted_at BIGINT NOT NULL,
+  PRIMARY KEY (run, url)
+);
+CREATE INDEX gc_nars_at ON gc_nars(run, deleted_at);`,
   },
 ];
 

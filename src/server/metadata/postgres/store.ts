@@ -992,52 +992,78 @@ export class PostgresMetadataStore implements MetadataStore {
   ): Promise<GcBatch | undefined> {
     return this.tx(async (c) => {
       await this.lockNarInfos(c, cache);
-      const batch = (
-        await c.query<{ hash: string }>(
-          "SELECT hash FROM gc_doomed WHERE run = $1 AND referrers = 0 LIMIT $2",
-          [t.run, t.limit],
-        )
-      ).rows.map((r) => r.hash);
-      if (batch.length === 0) return undefined;
-      const spared = [...(t.protect?.(batch) ?? [])];
-      const deleted = await c.query<{ hash: string; url: string }>(
-        `DELETE FROM narinfos n WHERE n.cache = $1 AND n.hash = ANY($2::text[]) AND NOT (n.hash = ANY($3::text[]))
-           AND n.gc_marked_at < $4 AND n.accessed_at < $5
-           AND NOT EXISTS (SELECT 1 FROM pin_entries e WHERE e.cache = $1 AND e.hash = n.hash)
-           AND NOT EXISTS (SELECT 1 FROM narinfo_refs r WHERE r.cache = $1 AND r.ref = n.hash)
-         RETURNING n.hash, n.url`,
-        [cache, batch, spared, t.markedBefore, t.cutoff],
-      );
-      const hashes = deleted.rows.map((r) => r.hash);
-      await c.query(
-        `WITH gone AS (DELETE FROM narinfo_refs WHERE cache = $1 AND hash = ANY($2::text[]) RETURNING ref)
-         UPDATE gc_doomed d SET referrers = d.referrers - x.n
-         FROM (SELECT ref, COUNT(*) AS n FROM gone GROUP BY ref) x WHERE d.run = $3 AND d.hash = x.ref`,
-        [cache, hashes, t.run],
-      );
-      await c.query("DELETE FROM narinfo_waits WHERE cache = $1 AND hash = ANY($2::text[])", [cache, hashes]);
-      await c.query("DELETE FROM files WHERE cache = $1 AND kind = 'ls' AND name = ANY($2::text[])", [
-        cache,
-        hashes,
-      ]);
+      const now = Date.now();
+      const ready = now - (t.lingerMs ?? 0);
       const nars = await c.query<{ blob: string; file_size: number }>(
-        `DELETE FROM uploads u WHERE u.cache = $1 AND u.url = ANY($2::text[])
+        `WITH due AS (DELETE FROM gc_nars WHERE (run, url) IN
+             (SELECT run, url FROM gc_nars WHERE run = $2 AND deleted_at <= $3 LIMIT $4) RETURNING url)
+         DELETE FROM uploads u USING due WHERE u.cache = $1 AND u.url = due.url
            AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = $1 AND n.url = u.url)
          RETURNING u.blob, u.file_size`,
-        [cache, [...new Set(deleted.rows.map((r) => r.url))]],
+        [cache, t.run, ready, t.limit],
       );
-      await c.query("DELETE FROM gc_doomed WHERE run = $1 AND hash = ANY($2::text[])", [t.run, batch]);
-      return {
-        deleted: hashes,
-        survived: batch.length - hashes.length,
+      const batch = (
+        await c.query<{ hash: string }>(
+          "SELECT hash FROM gc_doomed WHERE run = $1 AND referrers = 0 AND freed_at <= $2 LIMIT $3",
+          [t.run, ready, t.limit],
+        )
+      ).rows.map((r) => r.hash);
+      const out: GcBatch = {
+        deleted: [],
+        survived: 0,
         nars: nars.rows.map((r) => ({ blob: r.blob, fileSize: r.file_size })),
       };
+      if (batch.length > 0) {
+        const spared = [...(t.protect?.(batch) ?? [])];
+        const deleted = await c.query<{ hash: string; url: string }>(
+          `DELETE FROM narinfos n WHERE n.cache = $1 AND n.hash = ANY($2::text[]) AND NOT (n.hash = ANY($3::text[]))
+             AND n.gc_marked_at < $4 AND n.accessed_at < $5
+             AND NOT EXISTS (SELECT 1 FROM pin_entries e WHERE e.cache = $1 AND e.hash = n.hash)
+             AND NOT EXISTS (SELECT 1 FROM narinfo_refs r WHERE r.cache = $1 AND r.ref = n.hash)
+           RETURNING n.hash, n.url`,
+          [cache, batch, spared, t.markedBefore, t.cutoff],
+        );
+        const hashes = deleted.rows.map((r) => r.hash);
+        await c.query(
+          `WITH gone AS (DELETE FROM narinfo_refs WHERE cache = $1 AND hash = ANY($2::text[]) RETURNING ref)
+           UPDATE gc_doomed d SET referrers = d.referrers - x.n, freed_at = $4
+           FROM (SELECT ref, COUNT(*) AS n FROM gone GROUP BY ref) x WHERE d.run = $3 AND d.hash = x.ref`,
+          [cache, hashes, t.run, now],
+        );
+        await c.query("DELETE FROM narinfo_waits WHERE cache = $1 AND hash = ANY($2::text[])", [
+          cache,
+          hashes,
+        ]);
+        await c.query("DELETE FROM files WHERE cache = $1 AND kind = 'ls' AND name = ANY($2::text[])", [
+          cache,
+          hashes,
+        ]);
+        await c.query(
+          `INSERT INTO gc_nars (run, url, deleted_at) SELECT DISTINCT $1, url, $3::bigint FROM unnest($2::text[]) AS url
+           ON CONFLICT DO NOTHING`,
+          [t.run, deleted.rows.map((r) => r.url), now],
+        );
+        await c.query("DELETE FROM gc_doomed WHERE run = $1 AND hash = ANY($2::text[])", [t.run, batch]);
+        out.deleted = hashes;
+        out.survived = batch.length - hashes.length;
+      }
+      if (batch.length > 0 || out.nars.length > 0) return out;
+      const next = (
+        await c.query<{ at: number | null }>(
+          `SELECT LEAST((SELECT MIN(freed_at) FROM gc_doomed WHERE run = $1 AND referrers = 0),
+                        (SELECT MIN(deleted_at) FROM gc_nars WHERE run = $1)) AS at`,
+          [t.run],
+        )
+      ).rows[0]?.at;
+      if (next === null || next === undefined) return undefined;
+      return { ...out, retryInMs: Math.max(1, next + (t.lingerMs ?? 0) - now) };
     });
   }
 
   async gcFinish(): Promise<void> {
     await this.tx(async (c) => {
       await c.query("DELETE FROM gc_doomed");
+      await c.query("DELETE FROM gc_nars");
       await c.query("DELETE FROM gc_reach");
     });
   }

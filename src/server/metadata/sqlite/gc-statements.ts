@@ -20,10 +20,18 @@ CREATE TEMP TABLE IF NOT EXISTS gc_doomed (
   hash TEXT NOT NULL,
   url TEXT NOT NULL,
   referrers INTEGER NOT NULL DEFAULT 0,
+  freed_at INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (run, hash)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS temp.gc_doomed_free ON gc_doomed(run, referrers);
-CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
+CREATE INDEX IF NOT EXISTS temp.gc_doomed_free ON gc_doomed(run, referrers, freed_at);
+CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);
+CREATE TEMP TABLE IF NOT EXISTS gc_nars (
+  run TEXT NOT NULL,
+  url TEXT NOT NULL,
+  deleted_at INTEGER NOT NULL,
+  PRIMARY KEY (run, url)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS temp.gc_nars_at ON gc_nars(run, deleted_at);`);
   const p = (sql: string): Stmt => db.prepare(sql);
   return {
     setRetention: p("UPDATE caches SET retention_ms = ? WHERE name = ?"),
@@ -131,7 +139,14 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
          GROUP BY blob)`,
     ).pluck(),
 
-    freeBatch: p("SELECT hash, url FROM temp.gc_doomed WHERE run = ? AND referrers = 0 LIMIT ?"),
+    freeBatch: p(
+      "SELECT hash, url FROM temp.gc_doomed WHERE run = ? AND referrers = 0 AND freed_at <= ? LIMIT ?",
+    ),
+    nextFree: p("SELECT MIN(freed_at) FROM temp.gc_doomed WHERE run = ? AND referrers = 0").pluck(),
+    readyNars: p("SELECT url FROM temp.gc_nars WHERE run = ? AND deleted_at <= ? LIMIT ?").pluck(),
+    nextNar: p("SELECT MIN(deleted_at) FROM temp.gc_nars WHERE run = ?").pluck(),
+    lingerNar: p("INSERT OR IGNORE INTO temp.gc_nars (run, url, deleted_at) VALUES (?, ?, ?)"),
+    dropLingering: p("DELETE FROM temp.gc_nars WHERE run = ? AND url = ?"),
     // The re-check, under the write lock: still marked long enough, not accessed, pinned or referenced.
     deletable: p(
       `SELECT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = @cache AND n.hash = @hash
@@ -141,7 +156,9 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
     ).pluck(),
     deleteNarInfo: p("DELETE FROM narinfos WHERE cache = ? AND hash = ?"),
     deleteRefs: p("DELETE FROM narinfo_refs WHERE cache = ? AND hash = ? RETURNING ref").pluck(),
-    releaseReferrer: p("UPDATE temp.gc_doomed SET referrers = referrers - 1 WHERE run = ? AND hash = ?"),
+    releaseReferrer: p(
+      "UPDATE temp.gc_doomed SET referrers = referrers - 1, freed_at = ? WHERE run = ? AND hash = ?",
+    ),
     deleteWaits: p("DELETE FROM narinfo_waits WHERE cache = ? AND hash = ?"),
     deleteListing: p("DELETE FROM files WHERE cache = ? AND kind = 'ls' AND name = ?"),
     deleteNar: p(
@@ -151,6 +168,7 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
     ),
     dropDoomed: p("DELETE FROM temp.gc_doomed WHERE run = ? AND hash = ?"),
     finish: p("DELETE FROM temp.gc_doomed"),
+    finishNars: p("DELETE FROM temp.gc_nars"),
     finishReach: p("DELETE FROM temp.gc_reach"),
 
     referenced: p(

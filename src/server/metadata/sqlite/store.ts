@@ -597,10 +597,16 @@ export class SqliteMetadataStore implements MetadataStore {
     const g = this.gc;
     return this.sqlite
       .transaction(() => {
-        const batch = g.freeBatch.all(t.run, t.limit) as Array<{ hash: string; url: string }>;
-        if (batch.length === 0) return undefined;
-        const spared = t.protect?.(batch.map((b) => b.hash)) ?? new Set<string>();
+        const now = Date.now();
+        const ready = now - (t.lingerMs ?? 0);
         const out: GcBatch = { deleted: [], survived: 0, nars: [] };
+        for (const url of g.readyNars.all(t.run, ready, t.limit) as string[]) {
+          g.dropLingering.run(t.run, url);
+          const nar = g.deleteNar.get({ cache, url }) as { blob: string; file_size: number } | undefined;
+          if (nar) out.nars.push({ blob: nar.blob, fileSize: nar.file_size });
+        }
+        const batch = g.freeBatch.all(t.run, ready, t.limit) as Array<{ hash: string; url: string }>;
+        const spared = batch.length > 0 ? (t.protect?.(batch.map((b) => b.hash)) ?? new Set()) : new Set();
         for (const { hash, url } of batch) {
           g.dropDoomed.run(t.run, hash);
           const args = { cache, hash, cutoff: t.cutoff, markedBefore: t.markedBefore };
@@ -609,20 +615,25 @@ export class SqliteMetadataStore implements MetadataStore {
             continue;
           }
           g.deleteNarInfo.run(cache, hash);
-          for (const ref of g.deleteRefs.all(cache, hash) as string[]) g.releaseReferrer.run(t.run, ref);
+          for (const ref of g.deleteRefs.all(cache, hash) as string[]) g.releaseReferrer.run(now, t.run, ref);
           g.deleteWaits.run(cache, hash);
           g.deleteListing.run(cache, hash);
-          const nar = g.deleteNar.get({ cache, url }) as { blob: string; file_size: number } | undefined;
-          if (nar) out.nars.push({ blob: nar.blob, fileSize: nar.file_size });
+          g.lingerNar.run(t.run, url, now);
           out.deleted.push(hash);
         }
-        return out;
+        if (batch.length > 0 || out.nars.length > 0) return out;
+        const next = [g.nextFree.get(t.run), g.nextNar.get(t.run)].filter(
+          (x): x is number => typeof x === "number",
+        );
+        if (next.length === 0) return undefined;
+        return { ...out, retryInMs: Math.max(1, Math.min(...next) + (t.lingerMs ?? 0) - now) };
       })
       .immediate();
   }
 
   async gcFinish(): Promise<void> {
     this.gc.finish.run();
+    this.gc.finishNars.run();
     this.gc.finishReach.run();
   }
 
