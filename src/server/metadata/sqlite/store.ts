@@ -553,25 +553,32 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   /**
-   * One transaction, not immediate: the closure query reads a snapshot, and only the (few)
-   * changed marks take the write lock. It runs synchronously: a server on SQLite answers nothing
-   * else meanwhile (seconds for millions of narinfos; PostgreSQL servers are not held up).
+   * The closure query reads one snapshot into a TEMP table (no write lock: other writers go on);
+   * then one immediate transaction changes the (few) marks that differ. It all runs synchronously:
+   * a server on SQLite answers nothing else meanwhile (about a second per 100,000 narinfos;
+   * servers on PostgreSQL are not held up).
    */
   async gcMark(cache: string, t: GcThresholds & { dryRun?: boolean }): Promise<GcMarkResult> {
     const g = this.gc;
-    return this.sqlite.transaction(() => {
-      const args = { cache, run: t.run, now: t.now, cutoff: t.cutoff };
-      if (!t.dryRun) g.pruneExpiredPins.run(args);
+    const args = { cache, run: t.run, now: t.now, cutoff: t.cutoff };
+    if (!t.dryRun) g.pruneExpiredPins.run(args);
+    this.sqlite.transaction(() => {
       g.clearReach.run(t.run);
       g.reach.run(args);
-      if (!t.dryRun) {
-        g.unmark.run(args);
-        g.mark.run(args);
-      }
-      const result = { paths: g.paths.get(cache) as number, marked: g.unreached.get(args) as number };
-      g.clearReach.run(t.run);
-      return result;
     })();
+    try {
+      return this.sqlite
+        .transaction(() => {
+          if (!t.dryRun) {
+            g.unmark.run(args);
+            g.mark.run(args);
+          }
+          return { paths: g.paths.get(cache) as number, marked: g.unreached.get(args) as number };
+        })
+        .immediate();
+    } finally {
+      g.clearReach.run(t.run);
+    }
   }
 
   async gcPlan(cache: string, t: GcThresholds): Promise<{ paths: number; bytes: number }> {
