@@ -3,6 +3,7 @@
 // SQLite implementation (sqlite/) answers from the same process; the PostgreSQL one (postgres/)
 // is shared by replicas. Routes, ingest and admin code use only this interface.
 import type { SecretKey } from "../../nix/signing.js";
+import type { RecordKind, RecordPage, RecordTypes } from "./records.js";
 import type {
   AccountRow,
   CacheRow,
@@ -133,6 +134,12 @@ export interface MetadataStore {
 
   /** A random server secret by name, created on first use (e.g. the key that signs part URLs). */
   secret(name: string): Promise<Buffer>;
+
+  // --- records, for copying a server's state and bulk loads (records.ts) ---
+  /** One page of records of a kind, in key order, after the cursor `after` (null: from the start). */
+  exportRecords<K extends RecordKind>(kind: K, after: string | null, limit: number): Promise<RecordPage<K>>;
+  /** Writes the records not there yet (same key), keeping those that are; returns how many were new. */
+  importRecords<K extends RecordKind>(kind: K, records: ReadonlyArray<RecordTypes[K]>): Promise<number>;
 
   /**
    * Synchronous, cheap change counters for caches kept in front of the store (the narinfo cache):

@@ -15,6 +15,7 @@ import {
 } from "../../../nix/signing.js";
 import { DbError } from "../../errors.js";
 import { closureReferences } from "../closure.js";
+import type { RecordKind, RecordPage, RecordTypes } from "../records.js";
 import type { MetadataStore } from "../store.js";
 import type {
   AccountRow,
@@ -41,6 +42,7 @@ import {
   isConnectionError,
 } from "./connection.js";
 import { migrate } from "./migrations.js";
+import { exportRecords as exportPgRecords, importRecords as importPgRecords } from "./records.js";
 import {
   accountFromRow,
   CACHE_COLUMNS,
@@ -659,5 +661,20 @@ export class PostgresMetadataStore implements MetadataStore {
     }
     if (value === undefined) throw new DbError("internal", "server secret was not stored");
     return Buffer.from(value, "base64");
+  }
+  async exportRecords<K extends RecordKind>(
+    kind: K,
+    after: string | null,
+    limit: number,
+  ): Promise<RecordPage<K>> {
+    return exportPgRecords((sql, params) => this.rows(sql, params), kind, after, limit);
+  }
+
+  async importRecords<K extends RecordKind>(
+    kind: K,
+    records: ReadonlyArray<RecordTypes[K]>,
+  ): Promise<number> {
+    if (records.length === 0) return 0;
+    return this.tx((c) => importPgRecords(c, kind, records));
   }
 }

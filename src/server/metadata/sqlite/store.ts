@@ -14,6 +14,7 @@ import {
 } from "../../../nix/signing.js";
 import { DbError } from "../../errors.js";
 import { closureReferences } from "../closure.js";
+import type { RecordKind, RecordPage, RecordTypes } from "../records.js";
 import type { MetadataStore } from "../store.js";
 import type {
   AccountRow,
@@ -32,6 +33,7 @@ import type {
   TokenRow,
 } from "../types.js";
 import { migrate } from "./migrations.js";
+import { exportRecords as exportSqliteRecords, importRecords as importSqliteRecords } from "./records.js";
 import {
   cacheFromRow,
   multipartFromRow,
@@ -407,5 +409,19 @@ export class SqliteMetadataStore implements MetadataStore {
     if (existing) return Buffer.from(existing, "base64");
     this.st.insertSecret.run(name, randomBytes(32).toString("base64"));
     return Buffer.from(this.st.secret.get(name) as string, "base64");
+  }
+  async exportRecords<K extends RecordKind>(
+    kind: K,
+    after: string | null,
+    limit: number,
+  ): Promise<RecordPage<K>> {
+    return exportSqliteRecords(this.sqlite, kind, after, limit);
+  }
+
+  async importRecords<K extends RecordKind>(
+    kind: K,
+    records: ReadonlyArray<RecordTypes[K]>,
+  ): Promise<number> {
+    return importSqliteRecords(this.sqlite, kind, records);
   }
 }
