@@ -70,6 +70,8 @@ export interface RunningServer {
   port: number;
   app: FastifyInstance;
   meta: MetadataStore;
+  /** The blob storage it serves from. */
+  storage: StorageBackend;
   /** The server's Prometheus metrics (the GC reports its runs to `metrics.gc`). */
   metrics: ServerMetrics;
   /** Stops accepting, lets in-flight uploads commit, then closes the metadata store. */
@@ -194,6 +196,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     port: port.port,
     app,
     meta,
+    storage,
     metrics,
     close() {
       closing ??= (async () => {
