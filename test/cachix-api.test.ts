@@ -3,7 +3,6 @@
 // cSig handling, and the cachix:// backend's wording for refusals.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { CachixCache } from "../src/caches/cachix/cache.js";
 import { formatHashNix32 } from "../src/nix/hash.js";

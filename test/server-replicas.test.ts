@@ -72,14 +72,18 @@ test("a narinfo accepted by one replica is served by the others at once", async 
 
 test("a multipart upload started on one replica gets its part URL from another and completes on a third", async () => {
   const u = await makeUpload("moving", "zstd", 6 << 20);
-  const [a, b, c] = [0, 1, 2].map((i) => apiClient(`${r(i).url}/api/v1`));
-  const created = await a?.call("POST", "/cache/main/multipart-nar?compression=zst", token);
-  const { narId, uploadId } = created?.json as { narId: string; uploadId: string };
+  const [a, b, c] = [0, 1, 2].map((i) => apiClient(`${r(i).url}/api/v1`)) as [
+    ReturnType<typeof apiClient>,
+    ReturnType<typeof apiClient>,
+    ReturnType<typeof apiClient>,
+  ];
+  const created = await a.call("POST", "/cache/main/multipart-nar?compression=zst", token);
+  const { narId, uploadId } = created.json as { narId: string; uploadId: string };
   const parts = [u.file.subarray(0, 5 << 20), u.file.subarray(5 << 20)];
   const done: Array<{ partNumber: number; eTag: string }> = [];
   for (const [i, part] of parts.entries()) {
     const md5 = createHash("md5").update(part).digest("base64");
-    const asked = await b?.call(
+    const asked = await b.call(
       "POST",
       `/cache/main/multipart-nar/${narId}?uploadId=${uploadId}&partNumber=${i + 1}`,
       token,
@@ -87,7 +91,7 @@ test("a multipart upload started on one replica gets its part URL from another a
         contentMD5: md5,
       },
     );
-    const url = (asked?.json as { uploadUrl: string }).uploadUrl;
+    const url = (asked.json as { uploadUrl: string }).uploadUrl;
     const sent = await fetch(url, {
       method: "PUT",
       headers: { "content-md5": md5 },
@@ -96,7 +100,7 @@ test("a multipart upload started on one replica gets its part URL from another a
     assert.equal(sent.status, 200, await sent.text());
     done.push({ partNumber: i + 1, eTag: sent.headers.get("etag") ?? "" });
   }
-  const completed = await c?.call(
+  const completed = await c.call(
     "POST",
     `/cache/main/multipart-nar/${narId}/complete?uploadId=${uploadId}`,
     token,
@@ -105,7 +109,7 @@ test("a multipart upload started on one replica gets its part URL from another a
       narInfoCreate: narInfoCreateFor(u),
     },
   );
-  assert.equal(completed?.status, 200, completed?.text);
+  assert.equal(completed.status, 200, completed.text);
   assert.equal(await status(`${r(0).url}/main/${u.hash}.narinfo`), 200);
 });
 
