@@ -62,6 +62,7 @@ const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
 interface ServeFlags extends StoreFlags {
+  narRedirect?: boolean;
   upstream?: string[] | false;
   upstreamKey?: string[];
   listen: string;
@@ -132,6 +133,7 @@ function serverOptions(o: ServeFlags, at: StoreLocation, listen: { host: string;
     ...at,
     ...listen,
     upstreams,
+    narRedirect: o.narRedirect ?? false,
     publicUrl,
     maxUploadBytes: size("--max-upload", o.maxUpload),
     maxNarBytes: size("--max-nar-size", o.maxNarSize),
@@ -211,6 +213,11 @@ export function registerServeCommands(program: Command): void {
     )
     .option("--upstream-key <key...>", "public keys an upstream's narinfos must be signed with")
     .option("--no-upstream", "no upstream caches: every reference must be pushed here")
+    .option(
+      "--nar-redirect",
+      "with S3 storage: answer NAR GETs of public caches with a 302 to a short-lived presigned URL of the " +
+        "object store (Nix follows it), so NAR bytes bypass the server; private caches always stream",
+    )
     .option("--quiet", "no request logs")
     .option(
       "--workers <n>",
