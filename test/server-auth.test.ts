@@ -27,6 +27,7 @@ const token = (over: Partial<TokenRow> = {}): TokenRow => ({
   description: null,
   kind: "cache",
   account: null,
+  grants: null,
   ...over,
 });
 
