@@ -560,10 +560,11 @@ for (const backend of BACKENDS) {
           expiresAt: null,
         });
         assert.equal(plain.grants, null);
-        assert.deepEqual(
-          (await b.listTokens()).map((t) => `${t.id} ${t.kind}`).sort(),
-          ["tok_c cache", "tok_o oidc", "tok_r oidc"],
-        );
+        assert.deepEqual((await b.listTokens()).map((t) => `${t.id} ${t.kind}`).sort(), [
+          "tok_c cache",
+          "tok_o oidc",
+          "tok_r oidc",
+        ]);
       }));
   });
 }
