@@ -3,7 +3,7 @@
 // auth/oidc-exchange.ts; this wires it to the metadata store. Refusals are the Cachix API's
 // `{"error": …}` replies: 401 with the reason, 503 while the issuer cannot be reached.
 import type { FastifyInstance } from "fastify";
-import type { OidcClaims } from "../auth/oidc.js";
+import { type OidcClaims, OidcError } from "../auth/oidc.js";
 import { exchangeOidcToken } from "../auth/oidc-exchange.js";
 import { mintToken } from "../auth/tokens.js";
 import type { ServerContext } from "../context.js";
@@ -40,7 +40,12 @@ export function registerOidcRoutes(api: FastifyInstance, ctx: ServerContext): vo
         ttlMs: oidc.tokenTtlMs,
       },
       req.headers.authorization,
-    );
+    ).catch((e: unknown) => {
+      // The client hears 503; the operator should hear that an issuer is unreachable (the message
+      // names the issuer and the failure, never a token).
+      if (e instanceof OidcError && e.reason === "issuerUnavailable") ctx.logError(e);
+      throw e;
+    });
     // The answer holds a secret: no cache, no proxy, may keep it.
     reply.header("cache-control", "no-store");
     return sendJson(reply, answer);
