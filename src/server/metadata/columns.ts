@@ -1,5 +1,6 @@
-// JSON columns both metadata stores keep as text (token grants, trust rule claims), read back
-// defensively: a row written by hand or damaged yields nothing rather than a wider permission.
+// What both metadata stores write and read the same way: the columns of each token kind, the JSON
+// they keep as text (oidc token grants, trust rule claims), and trust rule ids. JSON is read back
+// defensively: a row written by hand or damaged yields less, never a wider permission.
 import { randomBytes } from "node:crypto";
 import type { CacheGrants, GrantPermission, NewToken, Permission, TokenRow } from "./types.js";
 
