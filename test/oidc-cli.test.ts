@@ -283,6 +283,21 @@ describe("nixcache serve --oidc-issuer", () => {
     }
   });
 
+  test("without the flags the server starts and its exchange answers 404", async () => {
+    const s = await serve(join(dir.path, "plain"));
+    try {
+      const r = await fetch(`${s.url}/api/v1/oidc/token`, {
+        method: "POST",
+        headers: { authorization: "Bearer x" },
+      });
+      assert.equal(r.status, 404);
+      assert.match(((await r.json()) as { error: string }).error, /started without --oidc-issuer/);
+    } finally {
+      s.child.kill("SIGTERM");
+      await s.exited;
+    }
+  });
+
   test("a served process exchanges identity tokens for its audiences, with the lifetime asked for", async () => {
     assert.equal((await runCli(["cache", "create", "main", "--data", data, "--private"])).code, 0);
     const rule = await runCli([

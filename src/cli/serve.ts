@@ -259,8 +259,7 @@ export function registerServeCommands(program: Command): void {
     .option(
       "--oidc-token-ttl <duration>",
       "lifetime of the tokens the exchange mints, from the exchange (not tied to the identity token's " +
-        "few minutes), 1m to 24h",
-      `${DEFAULT_OIDC_TOKEN_TTL_MS / 3_600_000}h`,
+        `few minutes), 1m to 24h (default: ${DEFAULT_OIDC_TOKEN_TTL_MS / 3_600_000}h)`,
     )
     .option("--quiet", "no request logs")
     .option(
