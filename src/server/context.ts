@@ -1,3 +1,4 @@
+import type { OidcVerifier } from "./auth/oidc.js";
 import type { NarInfoCache } from "./metadata/narinfo-cache.js";
 import type { MetadataStore } from "./metadata/store.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -28,4 +29,6 @@ export interface ServerContext {
   logError(err: unknown): void;
   /** Told the references a committed narinfo waits for (the upstream resolver's queue). */
   onMissingReferences?: (cache: string, hashes: string[]) => void;
+  /** The OIDC token exchange, when the server trusts issuers (`serve --oidc-issuer`). */
+  oidc?: { verifier: OidcVerifier; tokenTtlMs: number };
 }

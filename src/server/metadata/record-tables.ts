@@ -73,6 +73,21 @@ export const TABLES: Record<RecordKind, TableSpec> = {
       c("revoked_at", "revokedAt", "int"),
       c("kind", "kind"),
       c("account", "account"),
+      c("grants", "grants"),
+    ],
+  },
+  trustRules: {
+    sqlite: "trust_rules",
+    postgres: "trust_rules",
+    key: ["id"],
+    columns: [
+      c("id", "id"),
+      c("cache", "cache"),
+      c("issuer", "issuer"),
+      c("subject", "subject"),
+      c("claims", "claims"),
+      c("perm", "perm"),
+      c("created_at", "createdAt", "int"),
     ],
   },
   secrets: {

@@ -39,8 +39,21 @@ export interface TokenRecord {
   createdAt: number;
   expiresAt: number | null;
   revokedAt: number | null;
-  kind: "cache" | "personal";
+  kind: "cache" | "personal" | "oidc";
   account: string | null;
+  /** oidc tokens: JSON of cache → read|write; null otherwise. */
+  grants: string | null;
+}
+
+export interface TrustRuleRecord {
+  id: string;
+  cache: string;
+  issuer: string;
+  subject: string;
+  /** JSON of claim name → pattern. */
+  claims: string;
+  perm: string;
+  createdAt: number;
 }
 
 export interface NarRecord {
@@ -103,6 +116,7 @@ export interface RecordTypes {
   narinfos: NarInfoRecord;
   upstream: UpstreamRecord;
   sideFiles: SideFileRecord;
+  trustRules: TrustRuleRecord;
 }
 
 export type RecordKind = keyof RecordTypes;
@@ -118,6 +132,7 @@ export const RECORD_KINDS: readonly RecordKind[] = [
   "narinfos",
   "upstream",
   "sideFiles",
+  "trustRules",
 ];
 
 export interface RecordPage<K extends RecordKind> {

@@ -14,11 +14,13 @@ import type {
   NewCache,
   NewMultipart,
   NewToken,
+  NewTrustRule,
   PartRow,
   ReceivedNar,
   SideFile,
   SideFileKind,
   TokenRow,
+  TrustRuleRow,
 } from "./types.js";
 
 export interface MetadataStore {
@@ -148,4 +150,12 @@ export interface MetadataStore {
    * counts the notifications of other store objects (and moves on every call while it cannot).
    */
   readonly changes: { local(): number; external(): number };
+
+  // --- OIDC trust rules (which identity tokens the exchange gives which permission on a cache) ---
+  /** Stores a rule (validated by the caller) under a fresh id; DbError notFound for an unknown cache. */
+  addTrustRule(rule: NewTrustRule): Promise<TrustRuleRow>;
+  /** The rules of one cache, or of one issuer, or all; oldest first. */
+  trustRules(filter?: { cache?: string; issuer?: string }): Promise<TrustRuleRow[]>;
+  /** Deletes the cache's rule `id`; false when the cache has no such rule. */
+  removeTrustRule(cache: string, id: string): Promise<boolean>;
 }

@@ -21,6 +21,7 @@ import { registerCachixAccountRoutes } from "./cachix-accounts.js";
 import { registerCachixMultipartRoutes } from "./cachix-multipart.js";
 import { CachixRequests, type Req, readJson, sendJson, TO_CACHIX } from "./cachix-request.js";
 import { errorReply } from "./errors.js";
+import { registerOidcRoutes } from "./oidc.js";
 
 const HashList = z
   .array(z.string().refine(isStoreHash, "expected 32-character store path hashes"))
@@ -176,6 +177,7 @@ export function registerCachixRoutes(
 
       registerCachixMultipartRoutes(api, ctx, calls, opts);
       registerCachixAccountRoutes(api, ctx, calls);
+      registerOidcRoutes(api, ctx);
     },
     { prefix: "/api/v1" },
   );

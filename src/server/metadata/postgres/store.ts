@@ -15,6 +15,7 @@ import {
 } from "../../../nix/signing.js";
 import { DbError } from "../../errors.js";
 import { closureReferences } from "../closure.js";
+import { newTrustRuleId, tokenColumns } from "../columns.js";
 import type { RecordKind, RecordPage, RecordTypes } from "../records.js";
 import type { MetadataStore } from "../store.js";
 import type {
@@ -27,11 +28,13 @@ import type {
   NewCache,
   NewMultipart,
   NewToken,
+  NewTrustRule,
   PartRow,
   ReceivedNar,
   SideFile,
   SideFileKind,
   TokenRow,
+  TrustRuleRow,
 } from "../types.js";
 import {
   CHANGES_CHANNEL,
@@ -56,7 +59,9 @@ import {
   type RawMultipart,
   type RawNar,
   type RawToken,
+  type RawTrustRule,
   tokenFromRow,
+  trustRuleFromRow,
 } from "./rows.js";
 
 export interface PostgresOptions {
@@ -67,6 +72,7 @@ export interface PostgresOptions {
 }
 
 const UNIQUE_VIOLATION = "23505";
+const FOREIGN_KEY_VIOLATION = "23503";
 
 type Tx = pg.PoolClient;
 
@@ -513,14 +519,25 @@ export class PostgresMetadataStore implements MetadataStore {
   // --- tokens and accounts ---
 
   async insertToken(t: NewToken): Promise<TokenRow> {
-    const [cache, perm, account] = t.kind === "cache" ? [t.cache, t.perm, null] : ["", "admin", t.account];
+    const { cache, perm, account, grants } = tokenColumns(t);
     const row = await this.tx(
       async (c) =>
         (
           await c.query<RawToken>(
-            `INSERT INTO tokens (hash, id, cache, perm, description, created_at, expires_at, kind, account)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
-            [t.hash, t.id, cache, perm, t.description ?? null, Date.now(), t.expiresAt, t.kind, account],
+            `INSERT INTO tokens (hash, id, cache, perm, description, created_at, expires_at, kind, account, grants)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+            [
+              t.hash,
+              t.id,
+              cache,
+              perm,
+              t.description ?? null,
+              Date.now(),
+              t.expiresAt,
+              t.kind,
+              account,
+              grants,
+            ],
           )
         ).rows[0],
     );
@@ -676,5 +693,44 @@ export class PostgresMetadataStore implements MetadataStore {
   ): Promise<number> {
     if (records.length === 0) return 0;
     return this.tx((c) => importPgRecords(c, kind, records));
+  }
+
+  // --- OIDC trust rules ---
+
+  async addTrustRule(rule: NewTrustRule): Promise<TrustRuleRow> {
+    const row: TrustRuleRow = {
+      id: newTrustRuleId(),
+      cache: rule.cache,
+      issuer: rule.issuer,
+      subject: rule.subject,
+      claims: { ...rule.claims },
+      perm: rule.perm,
+      createdAt: Date.now(),
+    };
+    try {
+      await this.write(
+        `INSERT INTO trust_rules (id, cache, issuer, subject, claims, perm, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [row.id, row.cache, row.issuer, row.subject, JSON.stringify(row.claims), row.perm, row.createdAt],
+      );
+    } catch (e) {
+      if ((e as { code?: string }).code === FOREIGN_KEY_VIOLATION)
+        throw new DbError("notFound", `no cache named ${JSON.stringify(rule.cache)}`);
+      throw e;
+    }
+    return row;
+  }
+
+  async trustRules(filter: { cache?: string; issuer?: string } = {}): Promise<TrustRuleRow[]> {
+    const rows = await this.rows<RawTrustRule>(
+      `SELECT * FROM trust_rules WHERE ($1::text IS NULL OR cache = $1)
+         AND ($2::text IS NULL OR issuer = $2) ORDER BY seq`,
+      [filter.cache ?? null, filter.issuer ?? null],
+    );
+    return rows.map(trustRuleFromRow);
+  }
+
+  async removeTrustRule(cache: string, id: string): Promise<boolean> {
+    return (await this.write("DELETE FROM trust_rules WHERE cache = $1 AND id = $2", [cache, id])) > 0;
   }
 }

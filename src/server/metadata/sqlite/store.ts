@@ -14,6 +14,7 @@ import {
 } from "../../../nix/signing.js";
 import { DbError } from "../../errors.js";
 import { closureReferences } from "../closure.js";
+import { newTrustRuleId, tokenColumns } from "../columns.js";
 import type { RecordKind, RecordPage, RecordTypes } from "../records.js";
 import type { MetadataStore } from "../store.js";
 import type {
@@ -26,11 +27,13 @@ import type {
   NewCache,
   NewMultipart,
   NewToken,
+  NewTrustRule,
   PartRow,
   ReceivedNar,
   SideFile,
   SideFileKind,
   TokenRow,
+  TrustRuleRow,
 } from "../types.js";
 import { migrate } from "./migrations.js";
 import { exportRecords as exportSqliteRecords, importRecords as importSqliteRecords } from "./records.js";
@@ -42,7 +45,9 @@ import {
   type RawMultipart,
   type RawNar,
   type RawToken,
+  type RawTrustRule,
   tokenFromRow,
+  trustRuleFromRow,
 } from "./rows.js";
 import { prepareStatements } from "./statements.js";
 
@@ -309,7 +314,7 @@ export class SqliteMetadataStore implements MetadataStore {
   // --- tokens and accounts ---
 
   async insertToken(t: NewToken): Promise<TokenRow> {
-    const [cache, perm, account] = t.kind === "cache" ? [t.cache, t.perm, null] : ["", "admin", t.account];
+    const { cache, perm, account, grants } = tokenColumns(t);
     this.st.insertToken.run(
       t.hash,
       t.id,
@@ -320,6 +325,7 @@ export class SqliteMetadataStore implements MetadataStore {
       t.expiresAt,
       t.kind,
       account,
+      grants,
     );
     const row = await this.tokenById(t.id);
     if (!row) throw new DbError("internal", "token was not stored");
@@ -423,5 +429,37 @@ export class SqliteMetadataStore implements MetadataStore {
     records: ReadonlyArray<RecordTypes[K]>,
   ): Promise<number> {
     return importSqliteRecords(this.sqlite, kind, records);
+  }
+
+  // --- OIDC trust rules ---
+
+  async addTrustRule(rule: NewTrustRule): Promise<TrustRuleRow> {
+    const row: TrustRuleRow = {
+      id: newTrustRuleId(),
+      cache: rule.cache,
+      issuer: rule.issuer,
+      subject: rule.subject,
+      claims: { ...rule.claims },
+      perm: rule.perm,
+      createdAt: Date.now(),
+    };
+    try {
+      this.st.insertTrustRule.run({ ...row, claims: JSON.stringify(row.claims) });
+    } catch (e) {
+      if ((e as { code?: string }).code === "SQLITE_CONSTRAINT_FOREIGNKEY")
+        throw new DbError("notFound", `no cache named ${JSON.stringify(rule.cache)}`);
+      throw e;
+    }
+    return row;
+  }
+
+  async trustRules(filter: { cache?: string; issuer?: string } = {}): Promise<TrustRuleRow[]> {
+    return (
+      this.st.trustRules.all({ cache: filter.cache ?? null, issuer: filter.issuer ?? null }) as RawTrustRule[]
+    ).map(trustRuleFromRow);
+  }
+
+  async removeTrustRule(cache: string, id: string): Promise<boolean> {
+    return this.st.removeTrustRule.run(cache, id).changes > 0;
   }
 }
