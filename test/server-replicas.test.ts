@@ -221,3 +221,11 @@ test("SIGKILL of a replica mid-upload: the other keeps serving, nothing dangles,
     await two.exited;
   }
 });
+
+test("a replica on PostgreSQL reports its connection pool in /metrics", async () => {
+  const text = await (await fetch(`${r(0).url}/metrics`)).text();
+  const m = /^nixcache_db_pool_connections (\d+)$/m.exec(text);
+  assert.ok(m, `nixcache_db_pool_connections is exported:\n${text.slice(0, 2000)}`);
+  assert.ok(Number(m[1]) >= 1, "the pool holds a connection after the tests above");
+  assert.match(text, /^nixcache_db_pool_waiting_requests \d+$/m);
+});

@@ -135,6 +135,11 @@ export class PostgresMetadataStore implements MetadataStore {
     await this.pool.end();
   }
 
+  /** Connections of the pool, for the `nixcache_db_pool_*` metrics. */
+  poolStats(): { total: number; idle: number; waiting: number } {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+  }
+
   // --- plumbing ---
 
   private async rows<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
