@@ -445,3 +445,72 @@ for (const backend of RACE_BACKENDS)
       dir.cleanup();
     }
   });
+
+test("nixcache data copy carries retention, quota, access times, references and pins", async () => {
+  const dir = tempDir("nixcache-gc-copy-");
+  const from = { dataDir: join(dir.path, "from") };
+  const to = { db: await freshDatabase(), storage: `file://${join(dir.path, "to")}` };
+  try {
+    await adminCreateCache(from.dataDir, {
+      name: "k",
+      isPublic: true,
+      priority: 41,
+      retentionMs: 86_400_000,
+      quotaBytes: 1 << 30,
+    });
+    const token = (await adminCreateToken(from.dataDir, { cache: "k", perm: "write", expiresAt: null }))
+      .token;
+    const srv = await startServer({ ...from, port: 0, upstreams: [], gcIntervalMs: 0 });
+    const [dep, top] = [await makeUpload("copy-dep"), await makeUpload("copy-top")];
+    try {
+      const c = cacheClient(srv.url, "k", token);
+      await c.push(dep);
+      await c.push(top, [dep]);
+      await srv.meta.addPin({
+        cache: "k",
+        name: "rel",
+        storePath: top.storePath,
+        hash: top.hash,
+        keep: { revisions: 2 },
+      });
+    } finally {
+      await srv.close();
+    }
+    const copied = await runCli([
+      "data",
+      "copy",
+      "--from",
+      from.dataDir,
+      "--db",
+      to.db,
+      "--storage",
+      to.storage,
+    ]);
+    assert.equal(copied.code, 0, copied.stderr);
+    const meta = await openMetadata(to);
+    try {
+      const row = await meta.getCache("k");
+      assert.deepEqual([row?.retentionMs, row?.quotaBytes], [86_400_000, 1 << 30]);
+      assert.equal(await meta.cacheUsage("k"), dep.file.length + top.file.length);
+      const pins = await meta.listPins("k");
+      assert.deepEqual(
+        pins.map((p) => [p.name, p.keep, p.revisions.map((r) => r.storePath)]),
+        [["rel", { revisions: 2 }, [top.storePath]]],
+      );
+      // Far in the future nothing is recent: only the pin, and the reference it reaches, are kept.
+      const later = Date.now() + 10 * 86_400_000;
+      const marked = await meta.gcMark("k", {
+        run: "x",
+        now: later,
+        cutoff: later,
+        markedBefore: 0,
+        dryRun: true,
+      });
+      assert.deepEqual(marked, { paths: 2, marked: 0 }, "the references came along");
+    } finally {
+      await meta.close();
+    }
+  } finally {
+    dir.cleanup();
+  }
+});

@@ -1,13 +1,13 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   main
-} from "./chunk-FBNVJBGG.mjs";
-import "./chunk-BQB6DPDG.mjs";
-import "./chunk-CPS4GBBL.mjs";
-import "./chunk-K7VUJOVE.mjs";
+} from "./chunk-RGUT6KGX.mjs";
+import "./chunk-JZ3Z2ALQ.mjs";
+import "./chunk-2LKPY5G7.mjs";
+import "./chunk-UEBIMLTP.mjs";
 import "./chunk-6LJQC4UZ.mjs";
-import "./chunk-XJO3ANFW.mjs";
-import "./chunk-BLT3HJ3U.mjs";
+import "./chunk-URC3GVE2.mjs";
+import "./chunk-UPCQ43US.mjs";
 import "./chunk-WPJ6VEY4.mjs";
 import "./chunk-LFQFR25N.mjs";
 

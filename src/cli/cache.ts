@@ -5,6 +5,7 @@ import type { CacheRow } from "../server/metadata/types.js";
 import { formatBytes } from "../util/bytes.js";
 import { parseDuration, parseSize } from "../util/quantity.js";
 import { escapeControl } from "../util/terminal.js";
+import { registerTrustCommands } from "./cache-trust.js";
 import { printJson, UserError } from "./output.js";
 import { addStoreOptions, type StoreFlags, storeLocation } from "./store-flags.js";
 
@@ -12,7 +13,7 @@ export function registerCacheCommands(program: Command): void {
   const cache = program
     .command("cache")
     .description(
-      "administer the caches of a `nixcache serve` data directory (offline; safe while it runs): create, update, list",
+      "administer the caches of a `nixcache serve` data directory (offline; safe while it runs): create, update (retention, quota), list, and their OIDC trust rules",
     );
 
   cache
@@ -145,6 +146,8 @@ export function registerCacheCommands(program: Command): void {
     });
 
   for (const c of cache.commands) addStoreOptions(c);
+  // After the loop: the group takes no store flags, its subcommands do.
+  registerTrustCommands(cache);
 }
 
 type ListedCache = CacheRow & { narinfos: number; bytes: number };

@@ -1,4 +1,5 @@
 import type { AccessTracker } from "./access.js";
+import type { OidcVerifier } from "./auth/oidc.js";
 import type { NarInfoCache } from "./metadata/narinfo-cache.js";
 import type { MetadataStore } from "./metadata/store.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -29,6 +30,8 @@ export interface ServerContext {
   logError(err: unknown): void;
   /** Told the references a committed narinfo waits for (the upstream resolver's queue). */
   onMissingReferences?: (cache: string, hashes: string[]) => void;
+  /** The OIDC token exchange, when the server trusts issuers (`serve --oidc-issuer`). */
+  oidc?: { verifier: OidcVerifier; tokenTtlMs: number };
   /** Last-access times of narinfos (for retention), batched in memory. */
   access: AccessTracker;
 }

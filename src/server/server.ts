@@ -4,6 +4,8 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { NixcacheError } from "../util/errors.js";
 import { every, type Periodic } from "../util/periodic.js";
 import { AccessTracker } from "./access.js";
+import { type OidcIssuerConfig, OidcVerifier, type OidcVerifierOptions } from "./auth/oidc.js";
+import { DEFAULT_OIDC_TOKEN_TTL_MS } from "./auth/oidc-exchange.js";
 import { createHttpServer, type HttpLimits } from "./connections.js";
 import type { ServerContext } from "./context.js";
 import { DEFAULT_GC_INTERVAL_MS, type GcReport, gcTotals, startGc } from "./gc.js";
@@ -70,6 +72,29 @@ export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
   gcIntervalMs?: number;
   /** How long the GC leaves a narinfo marked before it deletes it (default one hour). */
   gcGraceMs?: number;
+  /**
+   * Issuers whose OIDC identity tokens `POST /api/v1/oidc/token` exchanges for cache tokens, each
+   * with the audiences its tokens may name (`serve --oidc-issuer`, `--oidc-audience`). None: the
+   * exchange answers 404.
+   */
+  oidcIssuers?: OidcIssuerConfig[];
+  /** Lifetime of the tokens the exchange mints (default 6 h: DEFAULT_OIDC_TOKEN_TTL_MS). */
+  oidcTokenTtlMs?: number;
+  /** Tuning of the identity token checks: clock tolerance, key refresh cooldown, timeouts. */
+  oidcVerifier?: OidcVerifierOptions;
+}
+
+/** The exchange's verifier and token lifetime, or undefined without issuers; bad config is a usage error. */
+function oidcExchange(opts: ServerOptions): ServerContext["oidc"] {
+  if (!opts.oidcIssuers?.length) return undefined;
+  const tokenTtlMs = opts.oidcTokenTtlMs ?? DEFAULT_OIDC_TOKEN_TTL_MS;
+  if (!(tokenTtlMs > 0)) throw new NixcacheError("usage", "the OIDC token lifetime must be positive");
+  try {
+    return { verifier: new OidcVerifier(opts.oidcIssuers, opts.oidcVerifier), tokenTtlMs };
+  } catch (e) {
+    if (e instanceof TypeError) throw new NixcacheError("usage", `--oidc-issuer: ${e.message}`);
+    throw e;
+  }
 }
 
 export interface RunningServer {
@@ -78,6 +103,8 @@ export interface RunningServer {
   port: number;
   app: FastifyInstance;
   meta: MetadataStore;
+  /** The blob storage it serves from. */
+  storage: StorageBackend;
   /** The server's Prometheus metrics (the GC reports its runs to `metrics.gc`). */
   metrics: ServerMetrics;
   /** The periodic garbage collector (undefined when `gcIntervalMs` is 0); `runNow` runs it at once. */
@@ -89,6 +116,7 @@ export interface RunningServer {
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const oidc = oidcExchange(opts);
   const meta = await openMetadata(opts);
   const clearStaging = opts.clearTmp ?? true;
   const sweepOpts = sweepOptionsOf(opts);
@@ -130,6 +158,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
     onMissingReferences: (cache, hashes) => resolver.enqueue(cache, hashes),
     access: new AccessTracker(meta, { flushMs: opts.accessFlushMs, onError: (e) => ctx.logError(e) }),
+    oidc,
   };
   const resolver = new UpstreamResolver(meta, opts.upstreams ?? defaultUpstreams(), {
     onError: (e) => ctx.logError(e),
@@ -222,6 +251,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     port: port.port,
     app,
     meta,
+    storage,
     metrics,
     gc,
     access: ctx.access,

@@ -1,5 +1,5 @@
 // Pins as both metadata stores keep them: `pins` (name, what it keeps) and `pin_entries` (its
-// revisions, the newest with the highest id).
+// revisions; the newest is the latest created_at, then the highest id).
 import type { PinKeep, PinRow } from "./types.js";
 
 export interface RawPinRow {

@@ -61,15 +61,30 @@ export interface TokenRow {
   expiresAt: number | null;
   revokedAt: number | null;
   description: string | null;
-  /** `cache` tokens hold `perm` on `cache`; `personal` tokens act for `account` (cache is ""). */
-  kind: "cache" | "personal";
+  /**
+   * `cache` tokens hold `perm` on `cache`; `personal` tokens act for `account` (cache is "");
+   * `oidc` tokens (minted by the OIDC exchange) hold `grants` (cache is "", perm the highest grant).
+   */
+  kind: "cache" | "personal" | "oidc";
   account: string | null;
+  /** `oidc` tokens: the permission per cache; null for the other kinds. */
+  grants: CacheGrants | null;
 }
 
-/** What a token is for: one cache with a permission, or (personal) everything its account owns. */
+/** What the trust rules can grant on a cache (never admin). */
+export type GrantPermission = Exclude<Permission, "admin">;
+
+/** The permission an `oidc` token holds per cache name. */
+export type CacheGrants = Readonly<Record<string, GrantPermission>>;
+
+/**
+ * What a token is for: one cache with a permission, (personal) everything its account owns, or
+ * (oidc) several caches with a permission each.
+ */
 export type TokenGrant = { expiresAt: number | null; description?: string } & (
   | { kind: "cache"; cache: string; perm: Permission }
   | { kind: "personal"; account: string }
+  | { kind: "oidc"; grants: CacheGrants }
 );
 
 /** What is stored of a new token: its hash, never its text. */
@@ -140,6 +155,24 @@ export interface NarInfoBlob {
   url: string;
   blob: string | null;
 }
+
+/** An OIDC trust rule as stored (auth/trust-rules.ts matches them), with its id. */
+export interface TrustRuleRow {
+  /** `rule_` and 8 hex digits. */
+  id: string;
+  cache: string;
+  issuer: string;
+  subject: string;
+  /** Patterns for other claims; {} when there are none. */
+  claims: Record<string, string>;
+  perm: GrantPermission;
+  createdAt: number;
+}
+
+/** A rule to store (validated by TrustRuleSchema first). */
+export type NewTrustRule = Omit<TrustRuleRow, "id" | "createdAt" | "claims"> & {
+  claims?: Record<string, string>;
+};
 
 /** Which revisions of a pin it keeps: the newest N, those added in the last N days, or all. */
 export type PinKeep = { revisions: number } | { days: number } | "all";

@@ -249,9 +249,30 @@ CREATE UNLOGGED TABLE gc_nars (
 );
 CREATE INDEX gc_nars_at ON gc_nars(run, deleted_at);`,
   },
+  {
+    version: 3,
+    name: "OIDC: trust rules per cache; tokens minted by the exchange hold a permission per cache",
+    sql: `
+-- grants: a JSON object cache → read|write (oidc tokens only); claims: claim name → pattern.
+ALTER TABLE tokens ADD COLUMN grants TEXT;
+CREATE TABLE trust_rules (
+  id TEXT PRIMARY KEY,
+  cache TEXT NOT NULL REFERENCES caches(name),
+  issuer TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  claims TEXT NOT NULL,
+  perm TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  -- Insertion order, for listings (several rules may be added in one millisecond).
+  seq BIGINT GENERATED ALWAYS AS IDENTITY
+);
+CREATE INDEX trust_rules_issuer ON trust_rules(issuer);
+CREATE INDEX trust_rules_cache ON trust_rules(cache);`,
+  },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
+/** The newest version; numbers may have gaps while branches that each add one are merged. */
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
 
 /** The advisory lock migrations run under (any constant no other user of the database takes). */
 const MIGRATION_LOCK = 1_852_405_859; // "nixc" in ASCII
@@ -270,14 +291,21 @@ export async function migrate(client: pg.ClientBase, where: string): Promise<num
         (await client.query<{ v: number }>("SELECT COALESCE(MAX(version), 0) AS v FROM schema_version"))
           .rows[0]?.v ?? 0,
       );
-    let version = await current();
+    const version = await current();
     if (version > SCHEMA_VERSION)
       throw new NixcacheError(
         "usage",
         `the metadata database ${where} has schema version ${version}, newer than this nixcache knows (${SCHEMA_VERSION}): upgrade nixcache`,
       );
+    // Each migration missing from schema_version is applied, not only those above the highest: one
+    // numbered below another that is already applied (a gap filled by a later release) still runs.
+    const done = new Set(
+      (await client.query<{ version: number }>("SELECT version FROM schema_version")).rows.map((r) =>
+        Number(r.version),
+      ),
+    );
     for (const m of MIGRATIONS) {
-      if (version >= m.version) continue;
+      if (done.has(m.version)) continue;
       await client.query("BEGIN");
       try {
         await client.query(m.sql);
@@ -291,9 +319,8 @@ export async function migrate(client: pg.ClientBase, where: string): Promise<num
         await client.query("ROLLBACK").catch(() => {});
         throw e;
       }
-      version = m.version;
     }
-    return version;
+    return await current();
   } finally {
     await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => {});
   }

@@ -15,8 +15,10 @@ import {
 } from "../../../nix/signing.js";
 import { DbError } from "../../errors.js";
 import { closureReferences } from "../closure.js";
+import { newTrustRuleId, tokenColumns } from "../columns.js";
 import { BLOB_CLAIM_TTL_MS, claimedMessage, quotaMessage, withinQuota } from "../limits.js";
 import { keepColumns, pinsFromRows, type RawPinRow } from "../pins.js";
+import type { RecordKind, RecordPage, RecordTypes } from "../records.js";
 import type { MetadataStore } from "../store.js";
 import type {
   AccountRow,
@@ -32,12 +34,14 @@ import type {
   NewMultipart,
   NewPin,
   NewToken,
+  NewTrustRule,
   PartRow,
   PinRow,
   ReceivedNar,
   SideFile,
   SideFileKind,
   TokenRow,
+  TrustRuleRow,
 } from "../types.js";
 import {
   CHANGES_CHANNEL,
@@ -48,6 +52,7 @@ import {
   isConnectionError,
 } from "./connection.js";
 import { migrate } from "./migrations.js";
+import { exportRecords as exportPgRecords, importRecords as importPgRecords } from "./records.js";
 import {
   accountFromRow,
   CACHE_COLUMNS,
@@ -61,7 +66,9 @@ import {
   type RawMultipart,
   type RawNar,
   type RawToken,
+  type RawTrustRule,
   tokenFromRow,
+  trustRuleFromRow,
 } from "./rows.js";
 
 export interface PostgresOptions {
@@ -72,6 +79,7 @@ export interface PostgresOptions {
 }
 
 const UNIQUE_VIOLATION = "23505";
+const FOREIGN_KEY_VIOLATION = "23503";
 
 type Tx = pg.PoolClient;
 
@@ -132,6 +140,11 @@ export class PostgresMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     await this.listener.close();
     await this.pool.end();
+  }
+
+  /** Connections of the pool, for the `nixcache_db_pool_*` metrics. */
+  poolStats(): { total: number; idle: number; waiting: number } {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
 
   // --- plumbing ---
@@ -324,7 +337,7 @@ export class PostgresMetadataStore implements MetadataStore {
       if (state?.claimed) throw new DbError("unavailable", claimedMessage(nar.blob));
       if (state && state.quota_bytes !== null) {
         // A served URL keeps its blob (the upsert changes nothing then): only a change adds bytes.
-        const replaces = !old || !old.visible || old.blob === nar.blob;
+        const replaces = !old?.visible || old.blob === nar.blob;
         const adding = nar.fileSize - (old?.file_size ?? 0);
         if (replaces && !withinQuota(state.used_bytes, adding, state.quota_bytes))
           throw new DbError("tooLarge", quotaMessage(nar.cache, state.used_bytes, adding, state.quota_bytes));
@@ -578,14 +591,25 @@ export class PostgresMetadataStore implements MetadataStore {
   // --- tokens and accounts ---
 
   async insertToken(t: NewToken): Promise<TokenRow> {
-    const [cache, perm, account] = t.kind === "cache" ? [t.cache, t.perm, null] : ["", "admin", t.account];
+    const { cache, perm, account, grants } = tokenColumns(t);
     const row = await this.tx(
       async (c) =>
         (
           await c.query<RawToken>(
-            `INSERT INTO tokens (hash, id, cache, perm, description, created_at, expires_at, kind, account)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
-            [t.hash, t.id, cache, perm, t.description ?? null, Date.now(), t.expiresAt, t.kind, account],
+            `INSERT INTO tokens (hash, id, cache, perm, description, created_at, expires_at, kind, account, grants)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+            [
+              t.hash,
+              t.id,
+              cache,
+              perm,
+              t.description ?? null,
+              Date.now(),
+              t.expiresAt,
+              t.kind,
+              account,
+              grants,
+            ],
           )
         ).rows[0],
     );
@@ -727,6 +751,60 @@ export class PostgresMetadataStore implements MetadataStore {
     if (value === undefined) throw new DbError("internal", "server secret was not stored");
     return Buffer.from(value, "base64");
   }
+  async exportRecords<K extends RecordKind>(
+    kind: K,
+    after: string | null,
+    limit: number,
+  ): Promise<RecordPage<K>> {
+    return exportPgRecords((sql, params) => this.rows(sql, params), kind, after, limit);
+  }
+
+  async importRecords<K extends RecordKind>(
+    kind: K,
+    records: ReadonlyArray<RecordTypes[K]>,
+  ): Promise<number> {
+    if (records.length === 0) return 0;
+    return this.tx((c) => importPgRecords(c, kind, records));
+  }
+
+  // --- OIDC trust rules ---
+
+  async addTrustRule(rule: NewTrustRule): Promise<TrustRuleRow> {
+    const row: TrustRuleRow = {
+      id: newTrustRuleId(),
+      cache: rule.cache,
+      issuer: rule.issuer,
+      subject: rule.subject,
+      claims: { ...rule.claims },
+      perm: rule.perm,
+      createdAt: Date.now(),
+    };
+    try {
+      await this.write(
+        `INSERT INTO trust_rules (id, cache, issuer, subject, claims, perm, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [row.id, row.cache, row.issuer, row.subject, JSON.stringify(row.claims), row.perm, row.createdAt],
+      );
+    } catch (e) {
+      if ((e as { code?: string }).code === FOREIGN_KEY_VIOLATION)
+        throw new DbError("notFound", `no cache named ${JSON.stringify(rule.cache)}`);
+      throw e;
+    }
+    return row;
+  }
+
+  async trustRules(filter: { cache?: string; issuer?: string } = {}): Promise<TrustRuleRow[]> {
+    const rows = await this.rows<RawTrustRule>(
+      `SELECT * FROM trust_rules WHERE ($1::text IS NULL OR cache = $1)
+         AND ($2::text IS NULL OR issuer = $2) ORDER BY seq`,
+      [filter.cache ?? null, filter.issuer ?? null],
+    );
+    return rows.map(trustRuleFromRow);
+  }
+
+  async removeTrustRule(cache: string, id: string): Promise<boolean> {
+    return (await this.write("DELETE FROM trust_rules WHERE cache = $1 AND id = $2", [cache, id])) > 0;
+  }
 
   // --- retention, quotas and access times ---
 
@@ -824,9 +902,11 @@ export class PostgresMetadataStore implements MetadataStore {
         `DELETE FROM pin_entries e USING pins p
          WHERE p.cache = $1 AND p.name = $2 AND e.cache = p.cache AND e.pin = p.name AND (
            (p.keep_revisions IS NOT NULL AND e.id NOT IN
-              (SELECT id FROM pin_entries WHERE cache = $1 AND pin = $2 ORDER BY id DESC LIMIT p.keep_revisions))
+              (SELECT id FROM pin_entries WHERE cache = $1 AND pin = $2
+                 ORDER BY created_at DESC, id DESC LIMIT p.keep_revisions))
            OR (p.keep_days IS NOT NULL AND e.created_at < $3 - p.keep_days * 86400000::bigint
-              AND e.id < (SELECT MAX(id) FROM pin_entries WHERE cache = $1 AND pin = $2)))`,
+              AND e.id <> (SELECT id FROM pin_entries WHERE cache = $1 AND pin = $2
+                           ORDER BY created_at DESC, id DESC LIMIT 1)))`,
         [p.cache, p.name, now],
       );
       return (await this.pinsOf(c, p.cache, p.name))[0] as PinRow;
@@ -838,7 +918,7 @@ export class PostgresMetadataStore implements MetadataStore {
       `SELECT p.name, p.keep_revisions, p.keep_days, p.created_at, e.hash, e.store_path, e.artifacts,
          e.created_at AS added_at
        FROM pins p LEFT JOIN pin_entries e ON e.cache = p.cache AND e.pin = p.name
-       WHERE p.cache = $1 AND ($2::text IS NULL OR p.name = $2) ORDER BY p.name COLLATE "C", e.id DESC`,
+       WHERE p.cache = $1 AND ($2::text IS NULL OR p.name = $2) ORDER BY p.name COLLATE "C", e.created_at DESC, e.id DESC`,
       [cache, name],
     );
     return pinsFromRows(cache, rows.rows);
@@ -887,7 +967,8 @@ export class PostgresMetadataStore implements MetadataStore {
           `DELETE FROM pin_entries WHERE id IN (
              SELECT e.id FROM pin_entries e JOIN pins p ON p.cache = e.cache AND p.name = e.pin
              WHERE e.cache = $1 AND p.keep_days IS NOT NULL AND e.created_at < $2 - p.keep_days * 86400000::bigint
-               AND e.id < (SELECT MAX(x.id) FROM pin_entries x WHERE x.cache = e.cache AND x.pin = e.pin))`,
+               AND e.id <> (SELECT x.id FROM pin_entries x WHERE x.cache = e.cache AND x.pin = e.pin
+                            ORDER BY x.created_at DESC, x.id DESC LIMIT 1))`,
           [cache, t.now],
         );
       await c.query("DELETE FROM gc_reach WHERE run = $1", [t.run]);

@@ -4,10 +4,14 @@
 import type Database from "better-sqlite3";
 import type { Stmt } from "./statements.js";
 
-/** Pin revisions older than their pin's `keep_days` (the newest of each pin always stays). */
+/**
+ * Pin revisions older than their pin's `keep_days` (the newest of each pin always stays). Newest
+ * is by created_at, then id (a data copy renumbers ids).
+ */
 const EXPIRED_PIN_ENTRIES = `SELECT e.id FROM pin_entries e JOIN pins p ON p.cache = e.cache AND p.name = e.pin
   WHERE e.cache = @cache AND p.keep_days IS NOT NULL AND e.created_at < @now - p.keep_days * 86400000
-    AND e.id < (SELECT MAX(x.id) FROM pin_entries x WHERE x.cache = e.cache AND x.pin = e.pin)`;
+    AND e.id <> (SELECT x.id FROM pin_entries x WHERE x.cache = e.cache AND x.pin = e.pin
+                 ORDER BY x.created_at DESC, x.id DESC LIMIT 1)`;
 
 export function prepareGcStatements(db: Database.Database) {
   db.exec(`CREATE TEMP TABLE IF NOT EXISTS gc_reach (
@@ -56,14 +60,15 @@ CREATE INDEX IF NOT EXISTS temp.gc_nars_at ON gc_nars(run, deleted_at);`);
     ),
     pruneRevisions: p(
       `DELETE FROM pin_entries WHERE cache = @cache AND pin = @pin AND id NOT IN
-         (SELECT id FROM pin_entries WHERE cache = @cache AND pin = @pin ORDER BY id DESC LIMIT @keep)`,
+         (SELECT id FROM pin_entries WHERE cache = @cache AND pin = @pin
+          ORDER BY created_at DESC, id DESC LIMIT @keep)`,
     ),
     pruneDays: p(`DELETE FROM pin_entries WHERE id IN (${EXPIRED_PIN_ENTRIES} AND e.pin = @pin)`),
     pins: p(
       `SELECT p.name, p.keep_revisions, p.keep_days, p.created_at, e.hash, e.store_path, e.artifacts,
          e.created_at AS added_at
        FROM pins p LEFT JOIN pin_entries e ON e.cache = p.cache AND e.pin = p.name
-       WHERE p.cache = @cache AND (@name IS NULL OR p.name = @name) ORDER BY p.name, e.id DESC`,
+       WHERE p.cache = @cache AND (@name IS NULL OR p.name = @name) ORDER BY p.name, e.created_at DESC, e.id DESC`,
     ),
     removePin: p("DELETE FROM pins WHERE cache = ? AND name = ?"),
 

@@ -6,20 +6,12 @@
 // A migration, once released, never changes: a new change is a new number.
 import type Database from "better-sqlite3";
 import { NixcacheError } from "../../../util/errors.js";
+import { referencesInText } from "../closure.js";
 
 interface Migration {
   version: number;
   name: string;
   up(db: Database.Database): void;
-}
-
-/** The hash parts of a narinfo text's `References:` line (what migration 6 copies out). */
-function referencesInText(text: string): string[] {
-  const line = /^References:[ \t]*(.*)$/m.exec(text)?.[1] ?? "";
-  return line
-    .split(/\s+/)
-    .filter((r) => r.length >= 32)
-    .map((r) => r.slice(0, 32));
 }
 
 function hasColumn(db: Database.Database, table: string, column: string): boolean {
@@ -265,12 +257,36 @@ CREATE TABLE IF NOT EXISTS blob_claims (
       }
     },
   },
+  {
+    version: 7,
+    name: "OIDC: trust rules per cache; tokens minted by the exchange hold a permission per cache",
+    up: (db) => {
+      if (!hasColumn(db, "tokens", "grants")) db.exec("ALTER TABLE tokens ADD COLUMN grants TEXT");
+      db.exec(`-- claims: a JSON object of claim name → pattern; grants (tokens): cache → read|write.
+CREATE TABLE IF NOT EXISTS trust_rules (
+  id TEXT PRIMARY KEY,
+  cache TEXT NOT NULL REFERENCES caches(name),
+  issuer TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  claims TEXT NOT NULL,
+  perm TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trust_rules_issuer ON trust_rules(issuer);
+CREATE INDEX IF NOT EXISTS trust_rules_cache ON trust_rules(cache);`);
+    },
+  },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
+/** The newest version; numbers may have gaps while branches that each add one are merged. */
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
 
 function currentVersion(db: Database.Database): number {
   return (db.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_version").pluck().get() as number) ?? 0;
+}
+
+function applied(db: Database.Database, version: number): boolean {
+  return db.prepare("SELECT 1 FROM schema_version WHERE version = ?").pluck().get(version) === 1;
 }
 
 /** Brings the database to SCHEMA_VERSION; refuses one written by a newer nixcache. */
@@ -281,18 +297,25 @@ export function migrate(db: Database.Database): number {
   applied_at INTEGER NOT NULL
 )`);
   const record = db.prepare("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)");
+  const newer = () => {
+    const version = currentVersion(db);
+    if (version > SCHEMA_VERSION)
+      throw new NixcacheError(
+        "usage",
+        `this data directory has metadata schema version ${version}, newer than this nixcache knows (${SCHEMA_VERSION}): upgrade nixcache`,
+      );
+    return version;
+  };
+  // Refused before anything is applied: a newer schema is not ours to change.
+  newer();
+  // Each migration missing from schema_version is applied, not only those above the highest: one
+  // numbered below another that is already applied (a gap filled by a later release) still runs.
   for (const m of MIGRATIONS) {
     db.transaction(() => {
-      if (currentVersion(db) >= m.version) return;
+      if (applied(db, m.version)) return;
       m.up(db);
       record.run(m.version, m.name, Date.now());
     }).immediate();
   }
-  const version = currentVersion(db);
-  if (version > SCHEMA_VERSION)
-    throw new NixcacheError(
-      "usage",
-      `this data directory has metadata schema version ${version}, newer than this nixcache knows (${SCHEMA_VERSION}): upgrade nixcache`,
-    );
-  return version;
+  return newer();
 }

@@ -1,0 +1,172 @@
+// The metadata as plain records, the same for every MetadataStore implementation: what `nixcache
+// data copy` moves from one store to another (SQLite → PostgreSQL), and what bulk loads write.
+// Open multipart uploads are not records: they live minutes, and their parts are in storage.
+
+export interface CacheRecord {
+  name: string;
+  isPublic: boolean;
+  priority: number;
+  /** The managed signing key, Nix's `name:base64` secret form. */
+  secretKey: string;
+  publicKey: string;
+  createdAt: number;
+  owner: string | null;
+  managed: boolean;
+  compression: "XZ" | "ZSTD";
+  /** ms; null: kept forever. Absent in records written before retention existed. */
+  retentionMs?: number | null;
+  quotaBytes?: number | null;
+}
+
+export interface ClientKeyRecord {
+  cache: string;
+  name: string;
+  publicKey: string;
+  createdAt: number;
+}
+
+export interface AccountRecord {
+  slug: string;
+  email: string | null;
+  fullname: string | null;
+  createdAt: number;
+}
+
+/** A token as stored: its SHA-256 hash, never its text. */
+export interface TokenRecord {
+  hash: string;
+  id: string;
+  cache: string;
+  perm: string;
+  description: string | null;
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  kind: "cache" | "personal" | "oidc";
+  account: string | null;
+  /** oidc tokens: JSON of cache → read|write; null otherwise. */
+  grants: string | null;
+}
+
+export interface TrustRuleRecord {
+  id: string;
+  cache: string;
+  issuer: string;
+  subject: string;
+  /** JSON of claim name → pattern. */
+  claims: string;
+  perm: string;
+  createdAt: number;
+}
+
+export interface NarRecord {
+  cache: string;
+  url: string;
+  blob: string;
+  compression: string;
+  narHash: string;
+  narSize: number;
+  fileHash: string;
+  fileSize: number;
+  visible: boolean;
+  createdAt: number;
+}
+
+export interface NarInfoRecord {
+  cache: string;
+  hash: string;
+  storePath: string;
+  url: string;
+  text: string;
+  createdAt: number;
+  /** Whether its closure was complete (served) in the source; copied as is. */
+  visible: boolean;
+  /** For a pending one: the references (hash parts) it still waits for. */
+  waitsFor: string[];
+  /** Last push or fetch (ms); absent: its createdAt. */
+  accessedAt?: number;
+  /** Its references' hash parts, self-reference left out (the GC follows them); absent: read from `text`. */
+  references?: string[];
+}
+
+/** A pin of a cache (its revisions are PinRevisionRecords). */
+export interface PinRecord {
+  cache: string;
+  name: string;
+  keepRevisions: number | null;
+  keepDays: number | null;
+  createdAt: number;
+}
+
+export interface PinRevisionRecord {
+  cache: string;
+  pin: string;
+  hash: string;
+  storePath: string;
+  /** JSON array of paths inside the store path. */
+  artifacts: string;
+  createdAt: number;
+}
+
+/** A reference known to be served by an upstream cache (counts as present for the closure rule). */
+export interface UpstreamRecord {
+  cache: string;
+  hash: string;
+  createdAt: number;
+}
+
+export interface SideFileRecord {
+  cache: string;
+  kind: "ls" | "log";
+  name: string;
+  body: Buffer;
+  blob: string | null;
+  contentType: string;
+  contentEncoding: string | null;
+  createdAt: number;
+}
+
+export interface SecretRecord {
+  name: string;
+  /** base64 */
+  value: string;
+}
+
+export interface RecordTypes {
+  caches: CacheRecord;
+  accounts: AccountRecord;
+  clientKeys: ClientKeyRecord;
+  tokens: TokenRecord;
+  secrets: SecretRecord;
+  nars: NarRecord;
+  narinfos: NarInfoRecord;
+  upstream: UpstreamRecord;
+  sideFiles: SideFileRecord;
+  trustRules: TrustRuleRecord;
+  pins: PinRecord;
+  pinRevisions: PinRevisionRecord;
+}
+
+export type RecordKind = keyof RecordTypes;
+
+/** In an order where every record's dependencies (its cache) come first. */
+export const RECORD_KINDS: readonly RecordKind[] = [
+  "caches",
+  "accounts",
+  "clientKeys",
+  "tokens",
+  "secrets",
+  "nars",
+  "narinfos",
+  "upstream",
+  "sideFiles",
+  "trustRules",
+  "pins",
+  "pinRevisions",
+];
+
+export interface RecordPage<K extends RecordKind> {
+  records: Array<RecordTypes[K]>;
+  /** Cursor for the next page (pass as `after`), or null after the last. */
+  next: string | null;
+}
