@@ -1,6 +1,7 @@
 // GC over N narinfos on PostgreSQL: the time and peak memory of `nixcache gc` (two runs: the first
 // marks, the second deletes), and the narinfo GET latency of a `nixcache serve` on the same
-// database meanwhile. Rows are bulk-loaded with SQL (generate_series) matching the schema.
+// database meanwhile. Rows are bulk-loaded with MetadataStore.importRecords (what `nixcache data
+// copy` writes with), references included.
 //
 // The graph: N/1000 "builds" of 1000 paths each, pushed an hour apart (build b is N/1000 - b hours
 // old). Inside a build, path j references paths j/2, j/3, j/5 (a wide DAG, about 10 deep); every
@@ -19,6 +20,7 @@ import { performance } from "node:perf_hooks";
 import pg from "pg";
 import { Pool } from "undici";
 import { PostgresMetadataStore } from "../../src/server/metadata/postgres/store.js";
+import type { NarInfoRecord, NarRecord } from "../../src/server/metadata/records.js";
 
 const [server, ...scales] = process.argv.slice(2);
 if (!server || scales.length === 0) throw new Error("usage: bench.ts PG_SERVER_URL N [N ...]");
@@ -26,41 +28,75 @@ const BIN = new URL("../../bin/nixcache", import.meta.url).pathname;
 const PER_BUILD = 1000;
 const HOUR = 3_600_000;
 
-const hashSql = (x: string) => `translate(md5('n' || (${x})), 'e', 'z')`;
+/** NAR records and narinfos of paths lo..hi-1, as `nixcache data copy` writes them. */
+function records(lo: number, hi: number, n: number, now: number) {
+  const builds = n / PER_BUILD;
+  const nars: NarRecord[] = [];
+  const narinfos: NarInfoRecord[] = [];
+  for (let i = lo; i < hi; i++) {
+    const h = hashOf(i);
+    const b = Math.floor(i / PER_BUILD);
+    const j = i % PER_BUILD;
+    const t = now - (builds - b) * HOUR;
+    const fs = 10_000 + (i % 5000);
+    const url = `nar/${h}.nar.zst`;
+    const refs =
+      j === 0
+        ? []
+        : [
+            ...new Set([
+              b * PER_BUILD + Math.floor(j / 2),
+              b * PER_BUILD + Math.floor(j / 3),
+              b * PER_BUILD + Math.floor(j / 5),
+              ...(i % 100 === 1 && b > 0 ? [j] : []),
+            ]),
+          ]
+            .filter((r) => r !== i)
+            .map(hashOf);
+    const blob = createHash("sha256").update(`blob ${i}`).digest("hex");
+    nars.push({
+      cache: "bench",
+      url,
+      blob,
+      compression: "zstd",
+      narHash: `sha256:${h}${h}`,
+      narSize: fs * 3,
+      fileHash: `sha256:${h}${h}`,
+      fileSize: fs,
+      visible: true,
+      createdAt: t,
+    });
+    const sp = `/nix/store/${h}-p${i}`;
+    narinfos.push({
+      cache: "bench",
+      hash: h,
+      storePath: sp,
+      url,
+      text:
+        `StorePath: ${sp}\nURL: ${url}\nCompression: zstd\nFileHash: sha256:${h}${h}\nFileSize: ${fs}\n` +
+        `NarHash: sha256:${h}${h}\nNarSize: ${fs * 3}\nReferences: ${refs.map((r) => `${r}-p`).join(" ")}\n` +
+        `Sig: bench-1:${"A".repeat(86)}==\n`,
+      createdAt: t,
+      visible: true,
+      waitsFor: [],
+      accessedAt: t,
+      references: refs,
+    });
+  }
+  return { nars, narinfos };
+}
 
-async function load(url: string, n: number, now: number): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
+/** Bulk-loads through importRecords (the path `nixcache data copy` takes), then analyzes. */
+async function load(meta: PostgresMetadataStore, db: string, n: number, now: number): Promise<void> {
+  for (let lo = 0; lo < n; lo += 5000) {
+    const page = records(lo, Math.min(n, lo + 5000), n, now);
+    await meta.importRecords("nars", page.nars);
+    await meta.importRecords("narinfos", page.narinfos);
+  }
+  const c = new pg.Client({ connectionString: db });
   await c.connect();
   try {
-    await c.query("SET synchronous_commit = off");
-    const builds = n / PER_BUILD;
-    const step = 100_000;
-    for (let lo = 0; lo < n; lo += step) {
-      const hi = Math.min(n, lo + step);
-      const rows = `(SELECT i, ${hashSql("i")} AS h, 10000 + i % 5000 AS fs,
-          ${now}::bigint - (${builds} - i / ${PER_BUILD}) * ${HOUR}::bigint AS t
-        FROM generate_series(${lo}, ${hi - 1}) AS i) x`;
-      await c.query(`INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible, accessed_at)
-        SELECT 'bench', h, '/nix/store/' || h || '-p' || i, 'nar/' || h || '.nar.zst',
-          'StorePath: /nix/store/' || h || '-p' || i || E'\\nURL: nar/' || h || E'.nar.zst\\nCompression: zstd\\nFileHash: sha256:'
-            || h || h || E'\\nFileSize: ' || fs || E'\\nNarHash: sha256:' || h || h || E'\\nNarSize: ' || fs * 3
-            || E'\\nReferences: \\nSig: bench-1:' || repeat('A', 86) || E'==\\n',
-          t, TRUE, t FROM ${rows}`);
-      await c.query(`INSERT INTO uploads (cache, url, blob, compression, nar_hash, nar_size, file_hash, file_size, visible, created_at)
-        SELECT 'bench', 'nar/' || h || '.nar.zst', md5('b' || i) || md5('c' || i), 'zstd', 'sha256:x', fs * 3, 'sha256:x', fs, TRUE, t
-        FROM ${rows}`);
-      await c.query(`INSERT INTO narinfo_refs (cache, hash, ref)
-        SELECT DISTINCT 'bench', ${hashSql("i")}, ${hashSql("r")}
-        FROM generate_series(${lo}, ${hi - 1}) AS i,
-          LATERAL (VALUES ((i / ${PER_BUILD}) * ${PER_BUILD} + (i % ${PER_BUILD}) / 2),
-                          ((i / ${PER_BUILD}) * ${PER_BUILD} + (i % ${PER_BUILD}) / 3),
-                          ((i / ${PER_BUILD}) * ${PER_BUILD} + (i % ${PER_BUILD}) / 5),
-                          (CASE WHEN i % 100 = 1 AND i >= ${PER_BUILD} THEN i % ${PER_BUILD} END)) AS v(r)
-        WHERE i % ${PER_BUILD} > 0 AND r IS NOT NULL AND r <> i`);
-    }
-    await c.query("VACUUM ANALYZE narinfos");
-    await c.query("VACUUM ANALYZE uploads");
-    await c.query("VACUUM ANALYZE narinfo_refs");
+    for (const t of ["narinfos", "uploads", "narinfo_refs"]) await c.query(`VACUUM ANALYZE ${t}`);
   } finally {
     await c.end();
   }
@@ -200,9 +236,9 @@ for (const scale of scales) {
   await meta.createCache({ name: "bench", isPublic: true, priority: 41 });
   const builds = n / PER_BUILD;
   await meta.setCacheLimits("bench", { retentionMs: Math.round(builds * 0.7) * HOUR - HOUR / 2 });
-  await meta.close();
   const t0 = performance.now();
-  await load(db, n, now);
+  await load(meta, db, n, now);
+  await meta.close();
   const loadSeconds = (performance.now() - t0) / 1000;
   process.stderr.write(`loaded ${n} narinfos in ${loadSeconds.toFixed(1)} s\n`);
 
