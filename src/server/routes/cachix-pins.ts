@@ -5,7 +5,7 @@
 // served (no `/serve` endpoint); `keep: null` leaves what the pin keeps as it was (a new pin keeps
 // every revision, as on Cachix); pinning needs write permission, listing read.
 import type { FastifyInstance } from "fastify";
-import { PinCreate, type PinKeep as WirePinKeep } from "../../cachix-api/schemas.js";
+import { PinCreate, type PinKeep as WirePinKeep } from "../../cachix-api/pins.js";
 import { parseStorePath, StorePathError } from "../../nix/store-path.js";
 import type { ServerContext } from "../context.js";
 import { ApiError, DbError } from "../errors.js";

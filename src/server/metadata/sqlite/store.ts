@@ -609,7 +609,7 @@ export class SqliteMetadataStore implements MetadataStore {
   /**
    * The closure query reads one snapshot into a TEMP table (no write lock: other writers go on);
    * then one immediate transaction changes the (few) marks that differ. It all runs synchronously:
-   * a server on SQLite answers nothing else meanwhile (about a second per 100,000 narinfos;
+   * a server on SQLite answers nothing else meanwhile (noticeable with millions of narinfos;
    * servers on PostgreSQL are not held up).
    */
   async gcMark(cache: string, t: GcThresholds & { dryRun?: boolean }): Promise<GcMarkResult> {
