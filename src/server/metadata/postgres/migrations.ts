@@ -136,14 +136,59 @@ CREATE TABLE server_secrets (
   value TEXT NOT NULL
 );`,
   },
+  {
+    version: 4,
+    name: "dashboard: CI reports, push activity per minute, narinfo lookups per hour, indexes for usage",
+    // As SQLite's migration 8: counts arrive aggregated (server/activity.ts); the indexes make a
+    // cache's last push and its bytes index reads at any size.
+    sql: `
+CREATE TABLE ci_reports (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  cache TEXT NOT NULL REFERENCES caches(name),
+  kind TEXT NOT NULL,
+  commit_id TEXT,
+  branch TEXT,
+  run_id TEXT,
+  run_url TEXT,
+  token_id TEXT,
+  created_at BIGINT NOT NULL,
+  ok BOOLEAN NOT NULL,
+  counts TEXT NOT NULL,
+  targets TEXT NOT NULL
+);
+CREATE INDEX ci_reports_branch ON ci_reports(cache, branch, id);
+CREATE INDEX ci_reports_run ON ci_reports(cache, run_id) WHERE run_id IS NOT NULL;
+CREATE TABLE push_activity (
+  cache TEXT NOT NULL,
+  minute BIGINT NOT NULL,
+  token_id TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  paths BIGINT NOT NULL,
+  bytes BIGINT NOT NULL,
+  PRIMARY KEY (cache, minute, token_id, run_id)
+);
+CREATE TABLE narinfo_lookups (
+  cache TEXT NOT NULL,
+  hour BIGINT NOT NULL,
+  hits BIGINT NOT NULL,
+  misses BIGINT NOT NULL,
+  PRIMARY KEY (cache, hour)
+);
+CREATE INDEX narinfos_created ON narinfos(cache, created_at);
+CREATE INDEX uploads_served_bytes ON uploads(cache, file_size) WHERE visible;`,
+  },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
+/**
+ * The newest version. Versions are applied by what `schema_version` lacks, not by a running
+ * maximum: branches developed side by side take numbers ahead of time (SQLite's migrations.ts).
+ */
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
 
 /** The advisory lock migrations run under (any constant no other user of the database takes). */
 const MIGRATION_LOCK = 1_852_405_859; // "nixc" in ASCII
 
-/** Brings the database to SCHEMA_VERSION; refuses one written by a newer nixcache. */
+/** Applies every migration the database lacks; refuses one written by a newer nixcache. */
 export async function migrate(client: pg.ClientBase, where: string): Promise<number> {
   await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
   try {
@@ -152,19 +197,22 @@ export async function migrate(client: pg.ClientBase, where: string): Promise<num
   name TEXT NOT NULL,
   applied_at BIGINT NOT NULL
 )`);
-    const current = async () =>
-      Number(
-        (await client.query<{ v: number }>("SELECT COALESCE(MAX(version), 0) AS v FROM schema_version"))
-          .rows[0]?.v ?? 0,
+    const applied = async () =>
+      new Set(
+        (await client.query<{ v: number }>("SELECT version AS v FROM schema_version")).rows.map((r) =>
+          Number(r.v),
+        ),
       );
-    let version = await current();
-    if (version > SCHEMA_VERSION)
+    const known = new Set(MIGRATIONS.map((m) => m.version));
+    let done = await applied();
+    const unknown = [...done].filter((v) => !known.has(v));
+    if (unknown.length > 0)
       throw new NixcacheError(
         "usage",
-        `the metadata database ${where} has schema version ${version}, newer than this nixcache knows (${SCHEMA_VERSION}): upgrade nixcache`,
+        `the metadata database ${where} has schema version ${Math.max(...unknown)}, newer than this nixcache knows (${SCHEMA_VERSION}): upgrade nixcache`,
       );
-    for (const m of MIGRATIONS) {
-      if (version >= m.version) continue;
+    for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
+      if (done.has(m.version)) continue;
       await client.query("BEGIN");
       try {
         await client.query(m.sql);
@@ -178,9 +226,9 @@ export async function migrate(client: pg.ClientBase, where: string): Promise<num
         await client.query("ROLLBACK").catch(() => {});
         throw e;
       }
-      version = m.version;
     }
-    return version;
+    done = await applied();
+    return Math.max(0, ...done);
   } finally {
     await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => {});
   }

@@ -172,34 +172,83 @@ CREATE TABLE IF NOT EXISTS upstream_paths (
 ) WITHOUT ROWID;`);
     },
   },
+  {
+    version: 8,
+    name: "dashboard: CI reports, push activity per minute, narinfo lookups per hour, indexes for usage",
+    // Counts are aggregated in memory and added in one short transaction now and then
+    // (server/activity.ts), so the write rate does not follow the request rate. The two indexes
+    // make a cache's last push and its bytes index reads at any size.
+    up: (db) =>
+      db.exec(`
+CREATE TABLE IF NOT EXISTS ci_reports (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  cache TEXT NOT NULL REFERENCES caches(name),
+  kind TEXT NOT NULL,
+  commit_id TEXT,
+  branch TEXT,
+  run_id TEXT,
+  run_url TEXT,
+  token_id TEXT,
+  created_at INTEGER NOT NULL,
+  ok INTEGER NOT NULL,
+  counts TEXT NOT NULL,
+  targets TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ci_reports_branch ON ci_reports(cache, branch, id);
+CREATE INDEX IF NOT EXISTS ci_reports_run ON ci_reports(cache, run_id) WHERE run_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS push_activity (
+  cache TEXT NOT NULL,
+  minute INTEGER NOT NULL,
+  token_id TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  paths INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  PRIMARY KEY (cache, minute, token_id, run_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS narinfo_lookups (
+  cache TEXT NOT NULL,
+  hour INTEGER NOT NULL,
+  hits INTEGER NOT NULL,
+  misses INTEGER NOT NULL,
+  PRIMARY KEY (cache, hour)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS narinfos_created ON narinfos(cache, created_at);
+CREATE INDEX IF NOT EXISTS uploads_served_bytes ON uploads(cache, visible, file_size);`),
+  },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
+/**
+ * The newest version. Versions are applied by what `schema_version` lacks, not by a running
+ * maximum: branches developed side by side take numbers ahead of time, so a release may know a
+ * version before the ones below it land, and each is still applied once, in order.
+ */
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
 
-function currentVersion(db: Database.Database): number {
-  return (db.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_version").pluck().get() as number) ?? 0;
+function appliedVersions(db: Database.Database): Set<number> {
+  return new Set(db.prepare("SELECT version FROM schema_version").pluck().all() as number[]);
 }
 
-/** Brings the database to SCHEMA_VERSION; refuses one written by a newer nixcache. */
+/** Applies every migration the database lacks; refuses one written by a newer nixcache. */
 export function migrate(db: Database.Database): number {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
   version INTEGER PRIMARY KEY,
   name TEXT NOT NULL,
   applied_at INTEGER NOT NULL
 )`);
+  const known = new Set(MIGRATIONS.map((m) => m.version));
+  const unknown = [...appliedVersions(db)].filter((v) => !known.has(v));
+  if (unknown.length > 0)
+    throw new NixcacheError(
+      "usage",
+      `this data directory has metadata schema version ${Math.max(...unknown)}, newer than this nixcache knows (${SCHEMA_VERSION}): upgrade nixcache`,
+    );
   const record = db.prepare("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)");
-  for (const m of MIGRATIONS) {
+  for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
     db.transaction(() => {
-      if (currentVersion(db) >= m.version) return;
+      if (appliedVersions(db).has(m.version)) return;
       m.up(db);
       record.run(m.version, m.name, Date.now());
     }).immediate();
   }
-  const version = currentVersion(db);
-  if (version > SCHEMA_VERSION)
-    throw new NixcacheError(
-      "usage",
-      `this data directory has metadata schema version ${version}, newer than this nixcache knows (${SCHEMA_VERSION}): upgrade nixcache`,
-    );
-  return version;
+  return Math.max(0, ...appliedVersions(db));
 }

@@ -14,19 +14,26 @@ import {
 } from "../../../nix/signing.js";
 import { DbError } from "../../errors.js";
 import { closureReferences } from "../closure.js";
-import type { MetadataStore } from "../store.js";
+import { pushFromRow, type RawPush, type RawReport, reportFromRow } from "../dashboard-rows.js";
+import { ACTIVITY_KEPT_MS, type MetadataStore, REPORTS_KEPT_PER_BRANCH } from "../store.js";
 import type {
   AccountRow,
+  ActivityBatch,
   CacheRow,
+  CacheUsage,
   MultipartState,
   MultipartUpload,
   NarInfoBlob,
   NarInfoCommit,
   NewCache,
   NewMultipart,
+  NewReport,
   NewToken,
   PartRow,
+  PathRecord,
+  PushActivityRow,
   ReceivedNar,
+  ReportRow,
   SideFile,
   SideFileKind,
   TokenRow,
@@ -55,6 +62,9 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly st;
   private readonly keys = new Map<string, SecretKey>();
   private readonly cacheRows = new Map<string, { row: CacheRow | undefined; until: number }>();
+  /** Changes made by recordActivity: left out of `changes.local()` (see the interface). */
+  private quietChanges = 0;
+  private readonly totalChanges;
   readonly changes;
 
   private constructor(private readonly sqlite: Database.Database) {
@@ -65,9 +75,10 @@ export class SqliteMetadataStore implements MetadataStore {
     migrate(sqlite);
     this.st = prepareStatements(sqlite);
     const totalChanges = sqlite.prepare("SELECT total_changes()").pluck();
+    this.totalChanges = () => totalChanges.get() as number;
     const dataVersion = sqlite.prepare("PRAGMA data_version").pluck();
     this.changes = {
-      local: () => totalChanges.get() as number,
+      local: () => this.totalChanges() - this.quietChanges,
       external: () => dataVersion.get() as number,
     };
   }
@@ -407,5 +418,103 @@ export class SqliteMetadataStore implements MetadataStore {
     if (existing) return Buffer.from(existing, "base64");
     this.st.insertSecret.run(name, randomBytes(32).toString("base64"));
     return Buffer.from(this.st.secret.get(name) as string, "base64");
+  }
+
+  // --- the dashboard ---
+
+  async recordActivity(batch: ActivityBatch): Promise<void> {
+    const before = this.totalChanges();
+    this.sqlite.transaction(() => {
+      for (const p of batch.pushes)
+        this.st.addPushes.run(p.cache, p.minute, p.tokenId ?? "", p.run ?? "", p.paths, p.bytes);
+      for (const l of batch.lookups) this.st.addLookups.run(l.cache, l.hour, l.hits, l.misses);
+      if (batch.prune) {
+        const cutoff = Date.now() - ACTIVITY_KEPT_MS;
+        this.st.prunePushes.run(cutoff);
+        this.st.pruneLookups.run(cutoff);
+      }
+    })();
+    this.quietChanges += this.totalChanges() - before;
+  }
+
+  async insertReport(r: NewReport): Promise<ReportRow> {
+    const id = this.sqlite.transaction(() => {
+      const id = this.st.insertReport.get({ ...r, ok: r.ok ? 1 : 0, createdAt: Date.now() }) as number;
+      this.st.pruneReports.run({ cache: r.cache, branch: r.branch, keep: REPORTS_KEPT_PER_BRANCH });
+      return id;
+    })();
+    const { targets: _, ...row } = (await this.getReport(r.cache, id)) as ReportRow;
+    return row;
+  }
+
+  async listReports(
+    cache: string,
+    q: { branch?: string | null; before?: number; limit: number },
+  ): Promise<ReportRow[]> {
+    const before = q.before ?? Number.MAX_SAFE_INTEGER;
+    const rows = (
+      q.branch === undefined
+        ? this.st.reportsOf.all(cache, before, q.limit)
+        : this.st.reportsOfBranch.all(cache, q.branch, before, q.limit)
+    ) as RawReport[];
+    return rows.map(reportFromRow);
+  }
+
+  async latestReports(cache: string): Promise<ReportRow[]> {
+    return (this.st.latestReports.all(cache) as RawReport[]).map(reportFromRow);
+  }
+
+  async getReport(cache: string, id: number): Promise<ReportRow | undefined> {
+    const r = this.st.report.get(cache, id) as RawReport | undefined;
+    return r && reportFromRow(r);
+  }
+
+  async reportsOfRuns(cache: string, runs: readonly string[]): Promise<ReportRow[]> {
+    if (runs.length === 0) return [];
+    return (this.st.reportsOfRuns.all(cache, JSON.stringify(runs)) as RawReport[]).map(reportFromRow);
+  }
+
+  async cacheUsage(cache: string, since: number): Promise<CacheUsage> {
+    const lookups = this.st.lookupsSince.get(cache, since) as { hits: number; misses: number };
+    return {
+      bytes: this.st.servedBytes.get(cache) as number,
+      pending: this.st.pendingCount.get(cache) as number,
+      lastPushAt: (this.st.lastPushAt.get(cache) as number | null) ?? null,
+      hits: lookups.hits,
+      misses: lookups.misses,
+    };
+  }
+
+  async recentPushes(cache: string, q: { before?: number; limit: number }): Promise<PushActivityRow[]> {
+    const rows = this.st.recentPushes.all({
+      cache,
+      before: q.before ?? Number.MAX_SAFE_INTEGER,
+      limit: q.limit,
+    }) as RawPush[];
+    return rows.map(pushFromRow);
+  }
+
+  async pathRecord(cache: string, hash: string): Promise<PathRecord> {
+    const upstream = this.st.isUpstream.get(cache, hash) === 1;
+    const r = this.st.narInfoRecord.get(cache, hash) as
+      | { hash: string; store_path: string; url: string; text: string; visible: number; created_at: number }
+      | undefined;
+    if (!r) return { upstream };
+    const waits =
+      r.visible === 1
+        ? []
+        : (this.st.waitsOf.all(cache, hash) as Array<{ hash: string; store_path: string | null }>);
+    return {
+      upstream,
+      narinfo: {
+        hash: r.hash,
+        storePath: r.store_path,
+        url: r.url,
+        text: r.text,
+        visible: r.visible === 1,
+        createdAt: r.created_at,
+        waitingFor: waits.map((w) => ({ hash: w.hash, storePath: w.store_path })),
+      },
+    };
   }
 }
