@@ -39,6 +39,7 @@ const allowed = {
     "targets",
     "caches",
     "local-store",
+    "ui-api",
     "keys",
     "util",
     "nix",

@@ -3,6 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import Fastify, { type FastifyInstance } from "fastify";
 import { NixcacheError } from "../util/errors.js";
 import { every } from "../util/periodic.js";
+import { ActivityRecorder } from "./activity.js";
 import { createHttpServer, type HttpLimits } from "./connections.js";
 import type { ServerContext } from "./context.js";
 import { DEFAULT_SWEEP_INTERVAL_MS, type SweepOptions, startSweeper, sweep } from "./ingest/sweep.js";
@@ -12,6 +13,9 @@ import { registerMetrics, reportsDbPool, ServerMetrics } from "./metrics.js";
 import { registerCachixRoutes } from "./routes/cachix.js";
 import { stillWaiting } from "./routes/continue.js";
 import { pathOnly, registerNixRoutes } from "./routes/nix.js";
+import { registerUiRoutes } from "./routes/ui.js";
+import { registerUiAssets } from "./routes/ui-assets.js";
+import { type DashboardSources, dashboardSources } from "./routes/ui-sources.js";
 import type { StorageBackend } from "./storage/backend.js";
 import { openMetadata, openStorage, type StoreLocation } from "./stores.js";
 import { defaultUpstreams, type Upstream, UpstreamResolver } from "./upstreams.js";
@@ -62,6 +66,10 @@ export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
   upstreams?: Upstream[];
   /** How often references that pending narinfos wait for are looked up again (default 5 minutes). */
   upstreamRecheckMs?: number;
+  /** How often the dashboard's counts (pushes, narinfo lookups) are written (default 10 s). */
+  activityFlushMs?: number;
+  /** What the dashboard shows that other parts own (pins, GC, trust rules); default dashboardSources. */
+  dashboard?: DashboardSources;
 }
 
 export interface RunningServer {
@@ -116,6 +124,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     logError(err) {
       log?.(JSON.stringify({ time: new Date().toISOString(), level: "error", error: String(err) }));
     },
+    activity: new ActivityRecorder(meta, { flushMs: opts.activityFlushMs, onError: (e) => ctx.logError(e) }),
     onMissingReferences: (cache, hashes) => resolver.enqueue(cache, hashes),
   };
   const resolver = new UpstreamResolver(meta, opts.upstreams ?? defaultUpstreams(), {
@@ -167,6 +176,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerMetrics(app, metrics, { token: opts.metricsToken });
   registerNixRoutes(app, ctx);
   registerCachixRoutes(app, ctx, { partUrlTtlMs: opts.cachixPartUrlTtlMs });
+  registerUiRoutes(app, ctx, opts.dashboard ?? dashboardSources(meta));
+  registerUiAssets(app);
   await app.listen({ host: opts.host ?? "127.0.0.1", port: opts.port ?? 7080 });
   const port = (app.server as Server).address() as { port: number };
   const url = formatBase(opts.host ?? "127.0.0.1", port.port);
@@ -210,6 +221,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         }
         await sweeper?.stop();
         await rechecker?.stop();
+        await ctx.activity.close().catch((e: unknown) => ctx.logError(e));
         await resolver.close();
         await meta.close();
       })();
