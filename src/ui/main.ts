@@ -1,7 +1,7 @@
 // The dashboard's entry point: a hash router over the views, the header's sign-in state, and what
 // a refusal shows (the token form for 401, the server's words otherwise). Read-only: the page
 // only ever GETs.
-import { ApiError, setToken, token } from "./api.js";
+import { ApiError, setToken, token, viewer } from "./api.js";
 import { h, replace } from "./dom.js";
 import { notice, routes } from "./parts.js";
 import { cachesView, cacheView, historyView, loginView, pathView, reportView, type View } from "./views.js";
@@ -46,7 +46,13 @@ function renderSession(): void {
     session,
     signedIn
       ? [
-          h("span", { class: "small" }, "Using a token"),
+          h(
+            "span",
+            { class: "small who-am-i" },
+            viewer?.kind === "token" && viewer.description
+              ? ["Token: ", h("span", { class: "who" }, viewer.description)]
+              : "Using a token",
+          ),
           h(
             "button",
             {
@@ -122,10 +128,17 @@ async function render(): Promise<void> {
   // A slower answer for a view the user already left is not shown.
   if (mine !== generation) return;
   main.removeAttribute("aria-busy");
+  renderSession();
   show(v);
 }
 
-// In-page anchors (the skip link's `#main`) are not routes.
+// The skip link moves focus without touching the URL: the hash is the router's.
+document.querySelector("a.skip")?.addEventListener("click", (e) => {
+  e.preventDefault();
+  main.focus();
+});
+
+// Other in-page anchors are not routes either.
 window.addEventListener("hashchange", () => {
   if (window.location.hash === "" || window.location.hash.startsWith("#/")) void render();
 });
