@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The whole test command: Nix set-up, build, format/lint, type check, layering, then every test.
+# The whole test command: Nix and browser set-up, build, format/lint, type check, layering, then
+# every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-nix.sh
+bash scripts/setup-browser.sh
 npm run --silent build
 npx biome check --error-on-warnings .
 npx tsc --noEmit
