@@ -70,9 +70,8 @@ async function progressReporter(
 
 /** `--path`: targets named by store path; flake-selection flags make no sense beside it. */
 async function pathTargets(flags: VerifyFlags) {
-  const clash = [flags.config && "--config", flags.branch && "--branch", flags.system && "--system"].filter(
-    Boolean,
-  );
+  // --branch stays allowed: with --path it names only the report's branch.
+  const clash = [flags.config && "--config", flags.system && "--system"].filter(Boolean);
   if (flags.flake !== "." || clash.length > 0) {
     throw new UserError(`--path cannot be combined with ${flags.flake !== "." ? "--flake" : clash[0]}`, 2);
   }
