@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The whole test command: Nix and browser set-up, build, format/lint, type check, layering, then
-# every test.
+# The whole test command: Nix, browser and storage engines set up, build, format/lint, type check,
+# layering, then every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-nix.sh
 bash scripts/setup-browser.sh
+bash scripts/setup-services.sh
 npm run --silent build
 npx biome check --error-on-warnings .
 npx tsc --noEmit
@@ -12,8 +13,28 @@ npx tsc --noEmit
 # listed in .dependency-cruiser-known-violations.json are being fixed; the list only shrinks.
 npx depcruise src --config .dependency-cruiser.cjs --ignore-known --output-type err
 shopt -s globstar nullglob
-files=(test/**/*.test.ts)
-if [ "$#" -gt 0 ]; then files=("$@"); fi
 # Tests that need Nix get a config with no substituters so nothing waits on cache.nixos.org.
 export NIX_CONFIG=$'substituters =\nexperimental-features = nix-command flakes\nwarn-dirty = false'
-node --import tsx --test --test-concurrency=2 --test-reporter=spec "${files[@]}"
+# One PostgreSQL and one S3 endpoint (Swift) for the whole run; each test takes a fresh database
+# and bucket on them.
+svc="$(mktemp -d)"
+trap 'bash scripts/services.sh stop "$svc"; rm -rf "$svc"' EXIT
+eval "$(bash scripts/services.sh start "$svc")"
+run() { node --import tsx --test --test-concurrency=2 --test-reporter=spec "$@"; }
+if [ "$#" -gt 0 ]; then
+  run "$@"
+  exit
+fi
+# This one stops and starts its own Swift's object server: it must not share one.
+own_swift=(test/server-s3.test.ts)
+files=()
+for f in test/**/*.test.ts; do [[ " ${own_swift[*]} " == *" $f "* ]] || files+=("$f"); done
+run "${files[@]}"
+env -u NIXCACHE_TEST_S3 node --import tsx --test --test-reporter=spec "${own_swift[@]}"
+# The server's behaviour tests (ingest, auth, multipart, crash, Nix interop) again on the other
+# backends: {filesystem, S3} x {SQLite, PostgreSQL}.
+matrix=(test/server.test.ts test/cachix-api.test.ts test/server-crash.test.ts test/server-nix.test.ts)
+for backend in postgres+file sqlite+s3 postgres+s3; do
+  echo "== server behaviour on $backend" >&2
+  NIXCACHE_TEST_BACKEND=$backend run "${matrix[@]}"
+done

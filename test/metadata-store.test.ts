@@ -489,6 +489,84 @@ for (const backend of BACKENDS) {
         await waitFor("a notification of b's write", () => a.changes.external() !== external);
       }));
 
+    test("OIDC: trust rules per cache, by issuer; oidc tokens keep their grants", () =>
+      withStores(2, async (a, b) => {
+        await a.createCache({ name: "d", isPublic: false, priority: 40 });
+        const iss = "https://token.actions.githubusercontent.com";
+        const main = await a.addTrustRule({
+          cache: "c",
+          issuer: iss,
+          subject: "repo:org/flake:ref:refs/heads/main",
+          claims: { event_name: "push" },
+          perm: "write",
+        });
+        assert.match(main.id, /^rule_[0-9a-f]{8}$/);
+        assert.deepEqual(main.claims, { event_name: "push" });
+        const pr = await a.addTrustRule({
+          cache: "c",
+          issuer: iss,
+          subject: "repo:org/flake:**",
+          perm: "read",
+        });
+        assert.deepEqual(pr.claims, {}, "no claims stored as none");
+        const other = await b.addTrustRule({
+          cache: "d",
+          issuer: "http://127.0.0.1:1",
+          subject: "x",
+          perm: "read",
+        });
+        await assert.rejects(
+          a.addTrustRule({ cache: "nope", issuer: iss, subject: "repo:org/x", perm: "read" }),
+          (e: unknown) => e instanceof DbError && e.code === "notFound",
+        );
+        assert.deepEqual(await b.trustRules({ cache: "c" }), [main, pr]);
+        assert.deepEqual(await b.trustRules({ issuer: iss }), [main, pr]);
+        assert.deepEqual(await b.trustRules({ issuer: other.issuer }), [other]);
+        assert.deepEqual(await b.trustRules({ cache: "d", issuer: iss }), []);
+        assert.deepEqual((await a.trustRules()).map((r) => r.id).sort(), [main.id, pr.id, other.id].sort());
+        assert.equal(await b.removeTrustRule("d", main.id), false, "a rule is removed only from its cache");
+        assert.equal(await b.removeTrustRule("c", main.id), true);
+        assert.equal(await a.removeTrustRule("c", main.id), false);
+        assert.deepEqual(await a.trustRules({ cache: "c" }), [pr]);
+
+        const oidc = await a.insertToken({
+          kind: "oidc",
+          grants: { c: "write", d: "read" },
+          hash: "ho",
+          id: "tok_o",
+          expiresAt: 5_000_000_000_000,
+          description: "repo:org/flake:ref:refs/heads/main",
+        });
+        assert.equal(oidc.kind, "oidc");
+        assert.deepEqual(oidc.grants, { c: "write", d: "read" });
+        assert.equal(oidc.perm, "write", "perm is the highest grant");
+        assert.equal(oidc.cache, "");
+        assert.equal(oidc.account, null);
+        assert.deepEqual(await b.tokenByHash("ho"), oidc);
+        const readOnly = await b.insertToken({
+          kind: "oidc",
+          grants: { c: "read" },
+          hash: "hr",
+          id: "tok_r",
+          expiresAt: 1,
+        });
+        assert.equal(readOnly.perm, "read");
+        const plain = await a.insertToken({
+          kind: "cache",
+          cache: "c",
+          perm: "read",
+          hash: "hc",
+          id: "tok_c",
+          expiresAt: null,
+        });
+        assert.equal(plain.grants, null);
+        assert.deepEqual((await b.listTokens()).map((t) => `${t.id} ${t.kind}`).sort(), [
+          "tok_c cache",
+          "tok_o oidc",
+          "tok_r oidc",
+        ]);
+      }));
+
     test("dashboard: activity adds up without moving the change counters", () =>
       withStores(2, async (a, b) => {
         const tok = await a.insertToken({
@@ -658,7 +736,7 @@ describe("PostgreSQL only", () => {
       const versions = await sql(url, "SELECT version FROM schema_version ORDER BY version");
       assert.deepEqual(
         versions.map((r) => r.version),
-        PG_MIGRATIONS.map((m) => m.version).sort((a, b) => a - b),
+        PG_MIGRATIONS.map((m) => m.version),
       );
     } finally {
       for (const s of stores) await s.close();

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { authorize, identity, permissionOn } from "../src/server/auth/authorize.js";
-import { tokenFromHeader, tokenState } from "../src/server/auth/tokens.js";
+import { describeGrant, tokenFromHeader, tokenState } from "../src/server/auth/tokens.js";
 import type { CacheRow, TokenRow } from "../src/server/metadata/types.js";
 
 const cache = (over: Partial<CacheRow> = {}): CacheRow => ({
@@ -27,6 +27,7 @@ const token = (over: Partial<TokenRow> = {}): TokenRow => ({
   description: null,
   kind: "cache",
   account: null,
+  grants: null,
   ...over,
 });
 
@@ -87,6 +88,35 @@ describe("authorize", () => {
     });
     assert.deepEqual(identity(undefined), { kind: "invalid", message: "unknown token" });
     assert.equal(identity(token({ expiresAt: 1001 }), 1000).kind, "token");
+  });
+
+  test("an oidc token holds a permission per granted cache, and nothing elsewhere", () => {
+    const t = token({ kind: "oidc", cache: "", perm: "write", grants: { main: "write", docs: "read" } });
+    assert.equal(authorize(cache({ isPublic: false }), holding(t), "write").ok, true);
+    const admin = authorize(cache(), holding(t), "admin");
+    assert.match(!admin.ok ? admin.message : "", /has write permission on cache main; admin is required/);
+    const docs = cache({ name: "docs", isPublic: false });
+    assert.equal(authorize(docs, holding(t), "read").ok, true);
+    const push = authorize(docs, holding(t), "write");
+    assert.deepEqual(push, {
+      ok: false,
+      status: 401,
+      message: "this token has read permission on cache docs; write is required",
+    });
+    const other = authorize(cache({ name: "other", isPublic: false }), holding(t), "read");
+    assert.match(!other.ok ? other.message : "", /cache other is private or does not exist/);
+    // Its empty `cache` field and inherited properties grant nothing.
+    assert.equal(authorize(cache({ name: "constructor", isPublic: false }), holding(t), "read").ok, false);
+    assert.equal(authorize(cache({ name: "", isPublic: false }), holding(t), "read").ok, false);
+    assert.equal(permissionOn(cache({ isPublic: false }), holding(t)), "write");
+    assert.equal(permissionOn(docs, holding(t)), "read");
+    assert.equal(describeGrant(t), "read on docs, write on main");
+    const expired = identity(token({ ...t, expiresAt: 1000 }), 1000);
+    assert.deepEqual(authorize(cache(), expired, "read"), {
+      ok: false,
+      status: 401,
+      message: "this token has expired",
+    });
   });
 
   test("permissionOn is the highest permission held", () => {

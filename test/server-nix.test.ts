@@ -10,10 +10,13 @@ import { after, before, test } from "node:test";
 import { runNixProgram } from "../src/local-store/nix-command.js";
 import { adminCreateCache, adminCreateToken, adminListCaches } from "../src/server/admin.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
+import type { StoreLocation } from "../src/server/stores.js";
+import { testStores } from "./helpers/backends.js";
 import { runCli } from "./helpers/cli.js";
 import { nixSync, requireNix } from "./helpers/nix.js";
 
 let dir: string;
+let at: StoreLocation;
 let srv: RunningServer;
 let publicKey: string;
 let netrcWrite: string;
@@ -65,11 +68,12 @@ function substitute(cache: string, paths: string[]): Promise<string> {
 before(async () => {
   requireNix();
   dir = await mkdtemp(join(tmpdir(), "nixcache-server-nix-"));
-  const data = join(dir, "data");
+  at = await testStores(join(dir, "data"));
+  const data = at;
   publicKey = (await adminCreateCache(data, { name: "ci", isPublic: true, priority: 41 })).publicKey;
   writeToken = (await adminCreateToken(data, { cache: "ci", perm: "write", expiresAt: null })).token;
   const readToken = (await adminCreateToken(data, { cache: "ci", perm: "read", expiresAt: null })).token;
-  srv = await startServer({ dataDir: data, port: 0 });
+  srv = await startServer({ ...at, port: 0 });
   netrcWrite = join(dir, "netrc-write");
   netrcRead = join(dir, "netrc-read");
   await writeFile(netrcWrite, `machine 127.0.0.1 login nix password ${writeToken}\n`, { mode: 0o600 });
@@ -94,7 +98,7 @@ test("nix copy fills the cache; nix-store -r substitutes it back; nix path-info 
     netrcWrite,
     top,
   ]);
-  assert.equal((await adminListCaches(join(dir, "data")))[0]?.narinfos, 2);
+  assert.equal((await adminListCaches(at))[0]?.narinfos, 2);
 
   const info = JSON.parse(
     await nix("nix", ["path-info", "--json", "--store", `${srv.url}/ci`, top]),

@@ -1,7 +1,6 @@
 // The server over HTTP, in-process: protocol, verify-then-commit ingest, auth, bounds.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
@@ -13,9 +12,12 @@ import { nix32Encode } from "../src/nix/nix32.js";
 import { generateSecretKey, parsePublicKey, publicKeyOf } from "../src/nix/signing.js";
 import { adminCreateCache, adminCreateToken, adminRevokeToken } from "../src/server/admin.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
+import type { StoreLocation } from "../src/server/stores.js";
+import { storedBlobs, testStores } from "./helpers/backends.js";
 import { compress, makeNar, makeUpload, narInfoText, type Upload, waitFor } from "./server-fixtures.js";
 
 let data: string;
+let at: StoreLocation;
 let srv: RunningServer;
 let mainKey: string;
 let writeToken: string;
@@ -23,11 +25,8 @@ let readToken: string;
 let privReadToken: string;
 const logs: string[] = [];
 
-function blobFiles(dir: string): string[] {
-  const out: string[] = [];
-  const root = join(dir, "blobs");
-  for (const shard of readdirSync(root)) for (const f of readdirSync(join(root, shard))) out.push(f);
-  return out;
+async function blobCount(): Promise<number> {
+  return (await storedBlobs(at)).length;
 }
 
 function put(path: string, body: Uint8Array | string, token?: string, headers: Record<string, string> = {}) {
@@ -51,13 +50,14 @@ async function pushUpload(cache: string, u: Upload, token = writeToken): Promise
 
 before(async () => {
   data = await mkdtemp(join(tmpdir(), "nixcache-server-"));
-  mainKey = (await adminCreateCache(data, { name: "main", isPublic: true, priority: 30 })).publicKey;
-  await adminCreateCache(data, { name: "other", isPublic: true, priority: 41 });
-  await adminCreateCache(data, { name: "secret", isPublic: false, priority: 41 });
-  writeToken = (await adminCreateToken(data, { cache: "main", perm: "write", expiresAt: null })).token;
-  readToken = (await adminCreateToken(data, { cache: "main", perm: "read", expiresAt: null })).token;
-  privReadToken = (await adminCreateToken(data, { cache: "secret", perm: "read", expiresAt: null })).token;
-  srv = await startServer({ dataDir: data, port: 0, maxUploadBytes: 4 << 20, log: (l) => logs.push(l) });
+  at = await testStores(data);
+  mainKey = (await adminCreateCache(at, { name: "main", isPublic: true, priority: 30 })).publicKey;
+  await adminCreateCache(at, { name: "other", isPublic: true, priority: 41 });
+  await adminCreateCache(at, { name: "secret", isPublic: false, priority: 41 });
+  writeToken = (await adminCreateToken(at, { cache: "main", perm: "write", expiresAt: null })).token;
+  readToken = (await adminCreateToken(at, { cache: "main", perm: "read", expiresAt: null })).token;
+  privReadToken = (await adminCreateToken(at, { cache: "secret", perm: "read", expiresAt: null })).token;
+  srv = await startServer({ ...at, port: 0, maxUploadBytes: 4 << 20, log: (l) => logs.push(l) });
 });
 
 after(async () => {
@@ -188,7 +188,7 @@ describe("ingest", () => {
   });
 
   test("a corrupted upload is refused and leaves nothing behind", async () => {
-    const before = blobFiles(data).length;
+    const before = await blobCount();
     const u = await makeUpload("corrupt", "zstd", 2000);
     // Cut short: the zstd frame (or the NAR inside it) ends early.
     let r = await put(`/main/${u.url}`, u.file.subarray(0, u.file.length - 20), writeToken);
@@ -202,8 +202,8 @@ describe("ingest", () => {
     assert.match(await r.text(), /invalid NAR: .* at byte offset/);
     r = await put(`/main/${u.hash}.narinfo`, narInfoText(u.narinfo), writeToken);
     assert.equal(r.status, 400);
-    assert.equal(blobFiles(data).length, before);
-    assert.deepEqual(readdirSync(join(data, "tmp")), []);
+    assert.equal(await blobCount(), before);
+    assert.deepEqual(await srv.storage.listStaged(), []);
     // A flipped byte inside file contents still decodes, but then cannot match the narinfo.
     const flipped = Buffer.from(u.file);
     flipped[flipped.length - 100] = (flipped[flipped.length - 100] ?? 0) ^ 0xff;
@@ -223,7 +223,7 @@ describe("ingest", () => {
   });
 
   test("a truncated upload stores nothing", async () => {
-    const before = blobFiles(data).length;
+    const before = await blobCount();
     const u = await makeUpload("truncated", "none", 100_000);
     await new Promise<void>((resolve) => {
       const req = httpRequest(`${srv.url}/main/${u.url}`, {
@@ -234,13 +234,13 @@ describe("ingest", () => {
       req.on("response", () => resolve());
       // Cut off once the server is receiving (its staged file exists), not after a guessed delay.
       req.write(u.file.subarray(0, 50_000), () => {
-        waitFor(() => readdirSync(join(data, "tmp")).length > 0).then(() => req.destroy());
+        waitFor(async () => (await srv.storage.listStaged()).length > 0).then(() => req.destroy());
       });
     });
     // The server notices the closed connection and drops the staged file.
-    await waitFor(() => readdirSync(join(data, "tmp")).length === 0);
-    assert.deepEqual(readdirSync(join(data, "tmp")), []);
-    assert.equal(blobFiles(data).length, before);
+    await waitFor(async () => (await srv.storage.listStaged()).length === 0);
+    assert.deepEqual(await srv.storage.listStaged(), []);
+    assert.equal(await blobCount(), before);
     const r = await put(`/main/${u.hash}.narinfo`, narInfoText(u.narinfo), writeToken);
     assert.equal(r.status, 400);
   });
@@ -253,25 +253,24 @@ describe("ingest", () => {
       assert.equal(r.status, 413);
       assert.match(await r.text(), /exceeds the limit of 4194304 bytes/);
     }
-    assert.deepEqual(readdirSync(join(data, "tmp")), []);
+    assert.deepEqual(await srv.storage.listStaged(), []);
   });
 
   test("identical NARs pushed to two caches are stored once", async () => {
     const u = await makeUpload("shared");
-    const before = blobFiles(data).length;
+    const before = await blobCount();
     await pushUpload("main", u);
-    const otherWrite = (await adminCreateToken(data, { cache: "other", perm: "write", expiresAt: null }))
-      .token;
+    const otherWrite = (await adminCreateToken(at, { cache: "other", perm: "write", expiresAt: null })).token;
     await pushUpload("other", u, otherWrite);
-    assert.equal(blobFiles(data).length, before + 1);
+    assert.equal(await blobCount(), before + 1);
     assert.equal((await fetch(`${srv.url}/other/${u.url}`)).status, 200);
   });
 
   test("concurrent uploads of the same path all succeed with one stored copy", async () => {
     const u = await makeUpload("racy", "zstd", 200_000);
-    const before = blobFiles(data).length;
+    const before = await blobCount();
     await Promise.all(Array.from({ length: 8 }, () => pushUpload("main", u)));
-    assert.equal(blobFiles(data).length, before + 1);
+    assert.equal(await blobCount(), before + 1);
     const nar = await fetch(`${srv.url}/main/${u.url}`);
     assert.deepEqual(Buffer.from(await nar.arrayBuffer()), u.file);
   });
@@ -310,17 +309,17 @@ describe("auth", () => {
   });
 
   test("a revoked token is refused", async () => {
-    const { token, row } = await adminCreateToken(data, { cache: "main", perm: "write", expiresAt: null });
+    const { token, row } = await adminCreateToken(at, { cache: "main", perm: "write", expiresAt: null });
     const u = await makeUpload("revoked");
     assert.equal((await put(`/main/${u.url}`, u.file, token)).status, 204);
-    await adminRevokeToken(data, row.id);
+    await adminRevokeToken(at, row.id);
     const r = await put(`/main/${u.hash}.narinfo`, narInfoText(u.narinfo), token);
     assert.equal(r.status, 401);
     assert.match(await r.text(), /has been revoked/);
   });
 
   test("an expired token is refused", async () => {
-    const { token } = await adminCreateToken(data, {
+    const { token } = await adminCreateToken(at, {
       cache: "main",
       perm: "write",
       expiresAt: Date.now() - 1,
@@ -389,9 +388,10 @@ describe("shutdown", () => {
   test("close() lets an in-flight upload finish and commit", async () => {
     const dir = await mkdtemp(join(tmpdir(), "nixcache-shutdown-"));
     try {
-      await adminCreateCache(dir, { name: "c", isPublic: true, priority: 41 });
-      const tok = (await adminCreateToken(dir, { cache: "c", perm: "write", expiresAt: null })).token;
-      const s = await startServer({ dataDir: dir, port: 0 });
+      const here = await testStores(dir);
+      await adminCreateCache(here, { name: "c", isPublic: true, priority: 41 });
+      const tok = (await adminCreateToken(here, { cache: "c", perm: "write", expiresAt: null })).token;
+      const s = await startServer({ ...here, port: 0 });
       const nar = await makeNar("slow", 300_000);
       // Named by its content, as every NAR must be (issue 9, item 8).
       const name = `nar/${nix32Encode(createHash("sha256").update(nar).digest())}.nar`;
@@ -409,7 +409,7 @@ describe("shutdown", () => {
         req.write(nar.subarray(0, 1000));
         // Once the server is receiving (its temporary file exists), ask it to stop, then finish sending.
         const waitForUpload = async () => {
-          await waitFor(() => readdirSync(join(dir, "tmp")).length > 0);
+          await waitFor(async () => (await s.storage.listStaged()).length > 0);
           void s.close();
           // The rest is sent once the server has stopped accepting: the upload is in flight at shutdown.
           await waitFor(() => !s.app.server.listening);
@@ -419,7 +419,7 @@ describe("shutdown", () => {
       });
       assert.equal(await status, 204);
       await s.close();
-      const again = await startServer({ dataDir: dir, port: 0 });
+      const again = await startServer({ ...here, port: 0 });
       try {
         const up = await again.meta.getNar("c", name);
         assert.equal(up?.narSize, nar.length);

@@ -116,6 +116,13 @@ before(async () => {
   privRead = (await grant("priv", "read", "dashboard reader")).token;
   const r = await grant("pub", "read");
   revoked = r.token;
+  await srv.meta.addTrustRule({
+    cache: "pub",
+    issuer: "https://token.actions.githubusercontent.com",
+    subject: "repo:me/app:ref:refs/heads/main",
+    claims: { event_name: "push" },
+    perm: "write",
+  });
   await srv.meta.revokeToken(r.row.id);
 });
 
@@ -190,7 +197,14 @@ describe("dashboard API", () => {
     const v = await json<CacheResponse>("/api/v1/ui/caches/pub");
     assert.equal(v.cache.name, "pub");
     assert.equal(v.pins, undefined, "no pin source: no pins field");
-    assert.equal(v.trustRules, undefined);
+    assert.deepEqual(v.trustRules, [
+      {
+        issuer: "https://token.actions.githubusercontent.com",
+        subject: "repo:me/app:ref:refs/heads/main",
+        claims: { event_name: "push" },
+        perm: "write",
+      },
+    ]);
     assert.equal(v.cache.quotaBytes, undefined);
     assert.deepEqual(
       v.branches.map((b) => b.branch),

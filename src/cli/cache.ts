@@ -2,13 +2,16 @@ import type { Command } from "commander";
 import { adminCreateCache, adminListCaches } from "../server/admin.js";
 import { AdminError } from "../server/errors.js";
 import { escapeControl } from "../util/terminal.js";
+import { registerTrustCommands } from "./cache-trust.js";
 import { printJson, UserError } from "./output.js";
 import { addStoreOptions, type StoreFlags, storeLocation } from "./store-flags.js";
 
 export function registerCacheCommands(program: Command): void {
   const cache = program
     .command("cache")
-    .description("administer the caches of a `nixcache serve` data directory (offline; safe while it runs)");
+    .description(
+      "administer the caches of a `nixcache serve` data directory and their OIDC trust rules (offline; safe while it runs)",
+    );
 
   cache
     .command("create")
@@ -89,6 +92,8 @@ export function registerCacheCommands(program: Command): void {
     });
 
   for (const c of cache.commands) addStoreOptions(c);
+  // After the loop: the group takes no store flags, its subcommands do.
+  registerTrustCommands(cache);
 }
 
 /** Turns the admin layer's refusals into user errors (exit 1) with their message as is. */

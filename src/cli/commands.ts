@@ -50,6 +50,12 @@ const GROUPS: CommandGroup[] = [
     load: async () => (await import("./serve.js")).registerServeCommands,
   },
   {
+    name: "data",
+    summary:
+      "copy a server's state to other backends (data directory → PostgreSQL + S3), verified, resumable",
+    load: async () => (await import("./data.js")).registerDataCommands,
+  },
+  {
     name: "cache",
     summary: "create and list caches in a server data directory",
     load: async () => (await import("./cache.js")).registerCacheCommands,

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import type { Command } from "commander";
+import { DEFAULT_OIDC_AUDIENCE, DEFAULT_OIDC_TOKEN_TTL_MS } from "../server/auth/oidc-exchange.js";
+import { GITHUB_ACTIONS_ISSUER, issuerUrlProblem } from "../server/auth/trust-rules.js";
 import { DEFAULT_MAX_CONNECTIONS_PER_CLIENT, DEFAULT_NO_PROGRESS_TIMEOUT_MS } from "../server/connections.js";
 import { ClusterStartError } from "../server/errors.js";
 import { DEFAULT_SWEEP_INTERVAL_MS } from "../server/ingest/sweep.js";
@@ -62,6 +64,7 @@ const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
 interface ServeFlags extends StoreFlags {
+  narRedirect?: boolean;
   upstream?: string[] | false;
   upstreamKey?: string[];
   listen: string;
@@ -76,6 +79,37 @@ interface ServeFlags extends StoreFlags {
   quiet?: boolean;
   workers: string;
   metricsTokenFile?: string;
+  oidcIssuer?: string[];
+  oidcAudience?: string[];
+  oidcTokenTtl?: string;
+}
+
+/** Longest `--oidc-token-ttl`: exchanged tokens are meant to die with the job that got them. */
+const MAX_OIDC_TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** `--oidc-issuer`, `--oidc-audience`, `--oidc-token-ttl` → server options (plain data). */
+function oidcOptions(o: ServeFlags): Pick<ServerOptions, "oidcIssuers" | "oidcTokenTtlMs"> {
+  const issuers = o.oidcIssuer ?? [];
+  if (issuers.length === 0) {
+    if (o.oidcAudience || o.oidcTokenTtl)
+      throw new UserError("--oidc-audience and --oidc-token-ttl need --oidc-issuer", 2);
+    return {};
+  }
+  const audiences = o.oidcAudience ?? [DEFAULT_OIDC_AUDIENCE];
+  for (const issuer of issuers) {
+    const problem = issuerUrlProblem(issuer);
+    if (problem) throw new UserError(`--oidc-issuer: ${problem}`, 2);
+  }
+  if (new Set(issuers).size !== issuers.length)
+    throw new UserError("--oidc-issuer: an issuer is given twice", 2);
+  if (audiences.some((a) => a.trim() === "")) throw new UserError("--oidc-audience must not be empty", 2);
+  let oidcTokenTtlMs: number | undefined;
+  if (o.oidcTokenTtl !== undefined) {
+    oidcTokenTtlMs = duration("--oidc-token-ttl", o.oidcTokenTtl);
+    if (oidcTokenTtlMs < 60_000 || oidcTokenTtlMs > MAX_OIDC_TOKEN_TTL_MS)
+      throw new UserError("--oidc-token-ttl must be from 1m to 24h", 2);
+  }
+  return { oidcIssuers: issuers.map((issuer) => ({ issuer, audiences })), oidcTokenTtlMs };
 }
 
 /**
@@ -132,6 +166,7 @@ function serverOptions(o: ServeFlags, at: StoreLocation, listen: { host: string;
     ...at,
     ...listen,
     upstreams,
+    narRedirect: o.narRedirect ?? false,
     publicUrl,
     maxUploadBytes: size("--max-upload", o.maxUpload),
     maxNarBytes: size("--max-nar-size", o.maxNarSize),
@@ -141,6 +176,7 @@ function serverOptions(o: ServeFlags, at: StoreLocation, listen: { host: string;
     maxOpenUploads: count("--max-open-uploads", o.maxOpenUploads, 1),
     sweepIntervalMs,
     metricsToken: metricsToken(o.metricsTokenFile),
+    ...oidcOptions(o),
   } satisfies Omit<ServerOptions, "log">;
 }
 
@@ -211,6 +247,27 @@ export function registerServeCommands(program: Command): void {
     )
     .option("--upstream-key <key...>", "public keys an upstream's narinfos must be signed with")
     .option("--no-upstream", "no upstream caches: every reference must be pushed here")
+    .option(
+      "--nar-redirect",
+      "with S3 storage: answer NAR GETs of public caches with a 302 to a short-lived presigned URL of the " +
+        "object store (Nix follows it), so NAR bytes bypass the server; private caches always stream",
+    )
+    .option(
+      "--oidc-issuer <url...>",
+      "exchange identity tokens of this OIDC issuer (repeatable), e.g. GitHub Actions' " +
+        `${GITHUB_ACTIONS_ISSUER}, at POST /api/v1/oidc/token for short-lived cache tokens, under the ` +
+        "caches' trust rules (`nixcache cache trust add`); without it the exchange answers 404",
+    )
+    .option(
+      "--oidc-audience <aud...>",
+      "the audiences identity tokens may name (any one of them), for every --oidc-issuer " +
+        `(default: ${DEFAULT_OIDC_AUDIENCE}, what the Action's oidc-audience asks for)`,
+    )
+    .option(
+      "--oidc-token-ttl <duration>",
+      "lifetime of the tokens the exchange mints, from the exchange (not tied to the identity token's " +
+        `few minutes), 1m to 24h (default: ${DEFAULT_OIDC_TOKEN_TTL_MS / 3_600_000}h)`,
+    )
     .option("--quiet", "no request logs")
     .option(
       "--workers <n>",
@@ -227,7 +284,9 @@ export function registerServeCommands(program: Command): void {
         "  # stateless replicas behind a load balancer, sharing PostgreSQL and a bucket:\n" +
         "  nixcache serve --db postgres://nixcache@db:5432/nixcache \\\n" +
         "    --storage 's3://nix-cache?endpoint=https://s3.example.com&region=us-east-1' --listen :7080\n" +
-        "  nix copy --to 'http://127.0.0.1:7080/main?compression=zstd' --option netrc-file ./netrc ./result",
+        "  nix copy --to 'http://127.0.0.1:7080/main?compression=zstd' --option netrc-file ./netrc ./result\n" +
+        "  # CI pushes with no stored secret: GitHub Actions' identity tokens for trust rules' tokens\n" +
+        `  nixcache serve --data ./data --oidc-issuer ${GITHUB_ACTIONS_ISSUER}`,
     )
     .action(async (o: ServeFlags) => {
       let listen: { host: string; port: number };

@@ -6,7 +6,7 @@ import {
   adminListTokens,
   adminRevokeToken,
 } from "../server/admin.js";
-import { tokenState } from "../server/auth/tokens.js";
+import { describeGrant, tokenState } from "../server/auth/tokens.js";
 import { PERMISSIONS, type Permission, type TokenRow } from "../server/metadata/types.js";
 import { parseDuration } from "../util/quantity.js";
 import { readStdin } from "../util/stdin.js";
@@ -131,15 +131,20 @@ export function registerTokenCommands(program: Command): void {
       if (!idOrToken) throw new UserError("no token given on stdin", 2);
       const row = await admin(() => adminRevokeToken(storeLocation(o), idOrToken));
       if (o.json) printJson(tokenJson(row));
-      else process.stderr.write(`revoked ${row.id} (${row.perm} on ${row.cache})\n`);
+      else process.stderr.write(`revoked ${row.id} (${escapeControl(describeGrant(row))})\n`);
     });
 
   token
     .command("list")
     .description(
-      "List the tokens of a data directory (ids and permissions; tokens themselves are not stored).",
+      "List the tokens of a data directory (ids and permissions; tokens themselves are not stored): " +
+        "id, cache (personal:ACCOUNT for personal tokens, oidc:CACHE=PERM,… for tokens the OIDC exchange " +
+        "minted, whose description is the CI job's identity `sub`), perm, state, expiry, description.",
     )
-    .option("--json", "print an array of {id, cache, perm, description, createdAt, expiresAt, revokedAt}")
+    .option(
+      "--json",
+      "print an array of {id, cache, perm, description, createdAt, expiresAt, revokedAt, kind, account, grants}",
+    )
     .addHelpText("after", "\nExample:\n  nixcache token list --data /var/lib/nixcache")
     .action(async (o: StoreFlags & { json?: boolean }) => {
       const rows = await admin(() => adminListTokens(storeLocation(o)));
@@ -148,7 +153,15 @@ export function registerTokenCommands(program: Command): void {
       for (const r of rows) {
         const state = tokenState(r, now);
         const exp = r.expiresAt === null ? "never expires" : `expires ${new Date(r.expiresAt).toISOString()}`;
-        const owner = r.kind === "personal" ? `personal:${r.account}` : r.cache;
+        const owner =
+          r.kind === "personal"
+            ? `personal:${r.account}`
+            : r.kind === "oidc"
+              ? `oidc:${Object.entries(r.grants ?? {})
+                  .map(([c, p]) => `${c}=${p}`)
+                  .sort()
+                  .join(",")}`
+              : r.cache;
         const fields = [r.id, owner, r.perm, state, exp, ...(r.description ? [r.description] : [])];
         process.stdout.write(`${fields.map(escapeControl).join("\t")}\n`);
       }
@@ -169,5 +182,6 @@ function tokenJson(r: TokenRow) {
     revokedAt: iso(r.revokedAt),
     kind: r.kind,
     account: r.account,
+    grants: r.grants,
   };
 }

@@ -1,12 +1,13 @@
-// Administration of a server's metadata: caches and tokens, through the metadata store, so it
+// Administration of a server's metadata: caches, tokens and trust rules, through the metadata store, so it
 // works wherever the metadata lives. Safe while a server runs on the same data directory (the
 // server reads caches and tokens per request). The CLI's `cache` and `token` commands only render.
 import { z } from "zod";
 import { hashToken, isTokenId, mintToken, tokenId } from "./auth/tokens.js";
+import { TrustRuleSchema } from "./auth/trust-rules.js";
 import { AdminError, DbError } from "./errors.js";
 import { AccountName, CacheName, validationMessage } from "./metadata/names.js";
 import type { MetadataStore } from "./metadata/store.js";
-import type { CacheRow, Permission, TokenRow } from "./metadata/types.js";
+import type { CacheRow, Permission, TokenRow, TrustRuleRow } from "./metadata/types.js";
 import { describeLocation, type StoreLocation, withMetadata } from "./stores.js";
 
 /** Where the metadata is: a data directory, or a full location. */
@@ -98,4 +99,44 @@ export async function adminRevokeToken(at: AdminTarget, idOrToken: string): Prom
 
 export async function adminListTokens(at: AdminTarget): Promise<TokenRow[]> {
   return withStore(at, (meta) => meta.listTokens());
+}
+
+async function existingCache(meta: MetadataStore, at: AdminTarget, name: string): Promise<CacheRow> {
+  const cache = await meta.getCache(name);
+  if (!cache) throw new AdminError("notFound", `no cache named ${JSON.stringify(name)} in ${where(at)}`);
+  return cache;
+}
+
+/**
+ * Adds an OIDC trust rule to a cache: identity tokens of `issuer` whose `sub` (and each named
+ * claim) match the patterns get `perm` on the cache through `POST /api/v1/oidc/token`. Checked
+ * by TrustRuleSchema (a GitHub rule must pin the repository owner, patterns start literally).
+ */
+export async function adminAddTrustRule(
+  at: AdminTarget,
+  input: { cache: string; issuer: string; subject: string; claims?: Record<string, string>; perm: string },
+): Promise<TrustRuleRow> {
+  const parsed = TrustRuleSchema.safeParse(input);
+  if (!parsed.success) throw new AdminError("usage", validationMessage(parsed.error));
+  return withStore(at, async (meta) => {
+    await existingCache(meta, at, parsed.data.cache);
+    return meta.addTrustRule(parsed.data);
+  });
+}
+
+/** The trust rules of one cache (it must exist), or of every cache. */
+export async function adminListTrustRules(at: AdminTarget, cache?: string): Promise<TrustRuleRow[]> {
+  return withStore(at, async (meta) => {
+    if (cache !== undefined) await existingCache(meta, at, cache);
+    return meta.trustRules(cache === undefined ? {} : { cache });
+  });
+}
+
+/** Removes a cache's trust rule by id; tokens it already granted stay valid until they expire. */
+export async function adminRemoveTrustRule(at: AdminTarget, cache: string, id: string): Promise<void> {
+  return withStore(at, async (meta) => {
+    await existingCache(meta, at, cache);
+    if (!(await meta.removeTrustRule(cache, id)))
+      throw new AdminError("notFound", `cache ${cache} has no trust rule ${JSON.stringify(id)}`);
+  });
 }

@@ -1,4 +1,5 @@
 import type { ActivityRecorder } from "./activity.js";
+import type { OidcVerifier } from "./auth/oidc.js";
 import type { NarInfoCache } from "./metadata/narinfo-cache.js";
 import type { MetadataStore } from "./metadata/store.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -31,4 +32,6 @@ export interface ServerContext {
   activity: ActivityRecorder;
   /** Told the references a committed narinfo waits for (the upstream resolver's queue). */
   onMissingReferences?: (cache: string, hashes: string[]) => void;
+  /** The OIDC token exchange, when the server trusts issuers (`serve --oidc-issuer`). */
+  oidc?: { verifier: OidcVerifier; tokenTtlMs: number };
 }

@@ -4,6 +4,8 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { NixcacheError } from "../util/errors.js";
 import { every } from "../util/periodic.js";
 import { ActivityRecorder } from "./activity.js";
+import { type OidcIssuerConfig, OidcVerifier, type OidcVerifierOptions } from "./auth/oidc.js";
+import { DEFAULT_OIDC_TOKEN_TTL_MS } from "./auth/oidc-exchange.js";
 import { createHttpServer, type HttpLimits } from "./connections.js";
 import type { ServerContext } from "./context.js";
 import { DEFAULT_SWEEP_INTERVAL_MS, type SweepOptions, startSweeper, sweep } from "./ingest/sweep.js";
@@ -70,6 +72,29 @@ export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
   activityFlushMs?: number;
   /** What the dashboard shows that other parts own (pins, GC, trust rules); default dashboardSources. */
   dashboard?: DashboardSources;
+  /**
+   * Issuers whose OIDC identity tokens `POST /api/v1/oidc/token` exchanges for cache tokens, each
+   * with the audiences its tokens may name (`serve --oidc-issuer`, `--oidc-audience`). None: the
+   * exchange answers 404.
+   */
+  oidcIssuers?: OidcIssuerConfig[];
+  /** Lifetime of the tokens the exchange mints (default 6 h: DEFAULT_OIDC_TOKEN_TTL_MS). */
+  oidcTokenTtlMs?: number;
+  /** Tuning of the identity token checks: clock tolerance, key refresh cooldown, timeouts. */
+  oidcVerifier?: OidcVerifierOptions;
+}
+
+/** The exchange's verifier and token lifetime, or undefined without issuers; bad config is a usage error. */
+function oidcExchange(opts: ServerOptions): ServerContext["oidc"] {
+  if (!opts.oidcIssuers?.length) return undefined;
+  const tokenTtlMs = opts.oidcTokenTtlMs ?? DEFAULT_OIDC_TOKEN_TTL_MS;
+  if (!(tokenTtlMs > 0)) throw new NixcacheError("usage", "the OIDC token lifetime must be positive");
+  try {
+    return { verifier: new OidcVerifier(opts.oidcIssuers, opts.oidcVerifier), tokenTtlMs };
+  } catch (e) {
+    if (e instanceof TypeError) throw new NixcacheError("usage", `--oidc-issuer: ${e.message}`);
+    throw e;
+  }
 }
 
 export interface RunningServer {
@@ -78,6 +103,8 @@ export interface RunningServer {
   port: number;
   app: FastifyInstance;
   meta: MetadataStore;
+  /** The blob storage it serves from. */
+  storage: StorageBackend;
   /** The server's Prometheus metrics (the GC reports its runs to `metrics.gc`). */
   metrics: ServerMetrics;
   /** Stops accepting, lets in-flight uploads commit, then closes the metadata store. */
@@ -85,6 +112,7 @@ export interface RunningServer {
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const oidc = oidcExchange(opts);
   const meta = await openMetadata(opts);
   const clearStaging = opts.clearTmp ?? true;
   const sweepOpts = sweepOptionsOf(opts);
@@ -126,6 +154,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
     activity: new ActivityRecorder(meta, { flushMs: opts.activityFlushMs, onError: (e) => ctx.logError(e) }),
     onMissingReferences: (cache, hashes) => resolver.enqueue(cache, hashes),
+    oidc,
   };
   const resolver = new UpstreamResolver(meta, opts.upstreams ?? defaultUpstreams(), {
     onError: (e) => ctx.logError(e),
@@ -205,6 +234,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     port: port.port,
     app,
     meta,
+    storage,
     metrics,
     close() {
       closing ??= (async () => {

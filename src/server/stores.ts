@@ -30,39 +30,47 @@ export interface ResolvedLocation {
   storage: StorageLocation;
 }
 
-/**
- * The two locations. Given only one of `db` and `storage`, the other comes from `dataDir`, which
- * must then be given: a replica behind a load balancer must not quietly keep half its state on
- * its own disk.
- */
-export function resolveLocation(at: StoreLocation): ResolvedLocation {
-  const fromDir = at.dataDir === undefined ? undefined : dataDirLocations(at.dataDir);
-  const db = at.db !== undefined ? parseDbUrl(at.db) : fromDir?.db;
-  const storage = at.storage !== undefined ? parseStorageUrl(at.storage) : fromDir?.storage;
-  if (!db || !storage)
-    throw new NixcacheError(
-      "usage",
-      at.db === undefined && at.storage === undefined
-        ? "say where the server's state is: --data DIR, or --db URL with --storage URL"
-        : `${at.db === undefined ? "--db" : "--storage"} is missing: give --db URL and --storage URL together (or --data DIR for the other)`,
-    );
-  return { db, storage };
+function missing(what: "--db" | "--storage", at: StoreLocation): NixcacheError {
+  return new NixcacheError(
+    "usage",
+    at.db === undefined && at.storage === undefined
+      ? "say where the server's state is: --data DIR, or --db URL with --storage URL"
+      : `${what} is missing: give --db URL and --storage URL together (or --data DIR for the other)`,
+  );
 }
 
-/** Where the state is, for messages (passwords redacted). */
+/** The metadata's location: `db`, else the SQLite file under `dataDir`. */
+export function resolveDb(at: StoreLocation): DbLocation {
+  if (at.db !== undefined) return parseDbUrl(at.db);
+  if (at.dataDir !== undefined) return dataDirLocations(at.dataDir).db;
+  throw missing("--db", at);
+}
+
+/** The blobs' location: `storage`, else the files under `dataDir`. */
+export function resolveStorage(at: StoreLocation): StorageLocation {
+  if (at.storage !== undefined) return parseStorageUrl(at.storage);
+  if (at.dataDir !== undefined) return dataDirLocations(at.dataDir).storage;
+  throw missing("--storage", at);
+}
+
+/**
+ * Both locations (what a server needs). Given only one of `db` and `storage`, the other comes
+ * from `dataDir`, which must then be given: a replica behind a load balancer must not quietly keep
+ * half its state on its own disk.
+ */
+export function resolveLocation(at: StoreLocation): ResolvedLocation {
+  return { db: resolveDb(at), storage: resolveStorage(at) };
+}
+
+/** Where the metadata is, for messages (passwords redacted). */
 export function describeLocation(at: StoreLocation): string {
-  const { db, storage } = resolveLocation(at);
-  const d = db.kind === "sqlite" ? db.file : redactUrl(db.url);
-  const s =
-    storage.kind === "file"
-      ? storage.dir
-      : `s3://${storage.bucket}${storage.prefix ? `/${storage.prefix}` : ""}`;
-  return `metadata ${d}, storage ${s}`;
+  const db = resolveDb(at);
+  return db.kind === "sqlite" ? db.file : redactUrl(db.url);
 }
 
 /** Opens the metadata store, applying any migrations it lacks. */
 export async function openMetadata(at: StoreLocation): Promise<MetadataStore> {
-  const { db } = resolveLocation(at);
+  const db = resolveDb(at);
   if (db.kind === "sqlite") return SqliteMetadataStore.openFile(db.file);
   // Loaded only when used, like the S3 client.
   const { PostgresMetadataStore } = await import("./metadata/postgres/store.js");
@@ -71,7 +79,7 @@ export async function openMetadata(at: StoreLocation): Promise<MetadataStore> {
 
 /** The blob storage (not yet initialised: call `init`). */
 export async function openStorage(at: StoreLocation): Promise<StorageBackend> {
-  const { storage } = resolveLocation(at);
+  const storage = resolveStorage(at);
   if (storage.kind === "file") return new FsStorage(storage.dir);
   // Loaded only when used: the AWS SDK is large, and most servers keep blobs on disk.
   const { S3Storage } = await import("./storage/s3.js");

@@ -55,7 +55,7 @@ export interface Viewer {
   kind: "anonymous" | "token";
   /** The token's description, kind and permission, when a token was presented. */
   description?: string | null;
-  tokenKind?: "cache" | "personal";
+  tokenKind?: "cache" | "personal" | "oidc";
   /** Set when the presented token does not work: why (unknown, revoked, expired). */
   invalid?: string;
 }
@@ -153,7 +153,7 @@ export interface PushRow {
   /** Start of the minute the pushes were counted in (ms). */
   at: number;
   /** The token's description; null for a token without one, or none at all. */
-  token: { description: string | null; perm: string; kind: "cache" | "personal" } | null;
+  token: { description: string | null; perm: string; kind: "cache" | "personal" | "oidc" } | null;
   paths: number;
   bytes: number;
   /** The CI run that pushed, with the report it uploaded when there is one. */

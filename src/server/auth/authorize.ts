@@ -72,7 +72,10 @@ export function authorize(cache: CacheRow, who: Identity, needed: Permission): A
         : hiddenCache(cache.name),
     };
   }
-  if (row.cache !== cache.name) {
+  // A cache token holds one permission on one cache; an oidc token one per cache it was granted.
+  const held =
+    row.kind === "oidc" ? grantOn(row, cache.name) : row.cache === cache.name ? row.perm : undefined;
+  if (held === undefined) {
     if (publicRead) return { ok: true };
     return {
       ok: false,
@@ -80,13 +83,18 @@ export function authorize(cache: CacheRow, who: Identity, needed: Permission): A
       message: cache.isPublic ? `this token is not valid for cache ${cache.name}` : hiddenCache(cache.name),
     };
   }
-  if (!permits(row.perm, needed))
+  if (!permits(held, needed))
     return {
       ok: false,
       status: 401,
-      message: `this token has ${row.perm} permission on cache ${cache.name}; ${needed} is required`,
+      message: `this token has ${held} permission on cache ${cache.name}; ${needed} is required`,
     };
   return { ok: true, token: row };
+}
+
+/** An oidc token's permission on a cache; own properties only (a cache may be named `constructor`). */
+function grantOn(row: TokenRow, cache: string): Permission | undefined {
+  return row.grants && Object.hasOwn(row.grants, cache) ? row.grants[cache] : undefined;
 }
 
 /** The highest permission `who` has on the cache, or undefined. */

@@ -5,8 +5,15 @@ import type { OidcClaims, OidcVerifier } from "./oidc.js";
 import { OidcError } from "./oidc.js";
 import { matchRules, type TrustPermission, type TrustRule } from "./trust-rules.js";
 
-/** Long enough for a job that exchanges at its start to push at its end (GitHub's limit: 6 h). */
+/**
+ * Long enough for a job that exchanges at its start to push at its end (GitHub's limit: 6 h).
+ * Counted from the exchange, not capped at the identity token's `exp`: GitHub's identity tokens
+ * live minutes, so a cap would leave a long build unable to push.
+ */
 export const DEFAULT_OIDC_TOKEN_TTL_MS = 6 * 60 * 60 * 1000;
+
+/** The audience a server expects by default: what the Action asks for (github/action-inputs.ts). */
+export const DEFAULT_OIDC_AUDIENCE = "nixcache";
 
 /** What the minter is asked for. */
 export interface OidcGrantRequest {

@@ -53,3 +53,13 @@ export function tokenState(t: TokenRow, now = Date.now()): "active" | "revoked" 
   if (t.expiresAt !== null && t.expiresAt <= now) return "expired";
   return "active";
 }
+
+/** What a token may do, for messages and listings: `write on main`, `read on a, write on b`. */
+export function describeGrant(t: Pick<TokenRow, "kind" | "cache" | "perm" | "account" | "grants">): string {
+  if (t.kind === "personal") return `acts for account ${t.account}`;
+  if (t.kind === "oidc") {
+    const grants = Object.entries(t.grants ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    return grants.length === 0 ? "no cache" : grants.map(([c, p]) => `${p} on ${c}`).join(", ");
+  }
+  return `${t.perm} on ${t.cache}`;
+}

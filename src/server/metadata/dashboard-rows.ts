@@ -61,6 +61,10 @@ export function pushFromRow(r: RawPush): PushActivityRow {
     token:
       r.perm === null
         ? null
-        : { description: r.description, perm: r.perm, kind: r.kind === "personal" ? "personal" : "cache" },
+        : {
+            description: r.description,
+            perm: r.perm,
+            kind: r.kind === "personal" || r.kind === "oidc" ? r.kind : "cache",
+          },
   };
 }

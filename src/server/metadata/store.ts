@@ -3,6 +3,7 @@
 // SQLite implementation (sqlite/) answers from the same process; the PostgreSQL one (postgres/)
 // is shared by replicas. Routes, ingest and admin code use only this interface.
 import type { SecretKey } from "../../nix/signing.js";
+import type { RecordKind, RecordPage, RecordTypes } from "./records.js";
 import type {
   AccountRow,
   ActivityBatch,
@@ -16,6 +17,7 @@ import type {
   NewMultipart,
   NewReport,
   NewToken,
+  NewTrustRule,
   PartRow,
   PathRecord,
   PushActivityRow,
@@ -24,6 +26,7 @@ import type {
   SideFile,
   SideFileKind,
   TokenRow,
+  TrustRuleRow,
 } from "./types.js";
 
 export interface MetadataStore {
@@ -140,6 +143,12 @@ export interface MetadataStore {
   /** A random server secret by name, created on first use (e.g. the key that signs part URLs). */
   secret(name: string): Promise<Buffer>;
 
+  // --- records, for copying a server's state and bulk loads (records.ts) ---
+  /** One page of records of a kind, in key order, after the cursor `after` (null: from the start). */
+  exportRecords<K extends RecordKind>(kind: K, after: string | null, limit: number): Promise<RecordPage<K>>;
+  /** Writes the records not there yet (same key), keeping those that are; returns how many were new. */
+  importRecords<K extends RecordKind>(kind: K, records: ReadonlyArray<RecordTypes[K]>): Promise<number>;
+
   /**
    * Synchronous, cheap change counters for caches kept in front of the store (the narinfo cache):
    * `local` moves on every write through this store object; `external` on writes by other
@@ -148,6 +157,13 @@ export interface MetadataStore {
    */
   readonly changes: { local(): number; external(): number };
 
+  // --- OIDC trust rules (which identity tokens the exchange gives which permission on a cache) ---
+  /** Stores a rule (validated by the caller) under a fresh id; DbError notFound for an unknown cache. */
+  addTrustRule(rule: NewTrustRule): Promise<TrustRuleRow>;
+  /** The rules of one cache, or of one issuer, or all; oldest first. */
+  trustRules(filter?: { cache?: string; issuer?: string }): Promise<TrustRuleRow[]>;
+  /** Deletes the cache's rule `id`; false when the cache has no such rule. */
+  removeTrustRule(cache: string, id: string): Promise<boolean>;
   // --- the dashboard: CI reports, push activity, narinfo lookups ---
   //
   // Activity is counted in memory and added now and then (server/activity.ts). It bears on no

@@ -57,15 +57,30 @@ export interface TokenRow {
   expiresAt: number | null;
   revokedAt: number | null;
   description: string | null;
-  /** `cache` tokens hold `perm` on `cache`; `personal` tokens act for `account` (cache is ""). */
-  kind: "cache" | "personal";
+  /**
+   * `cache` tokens hold `perm` on `cache`; `personal` tokens act for `account` (cache is "");
+   * `oidc` tokens (minted by the OIDC exchange) hold `grants` (cache is "", perm the highest grant).
+   */
+  kind: "cache" | "personal" | "oidc";
   account: string | null;
+  /** `oidc` tokens: the permission per cache; null for the other kinds. */
+  grants: CacheGrants | null;
 }
 
-/** What a token is for: one cache with a permission, or (personal) everything its account owns. */
+/** What the trust rules can grant on a cache (never admin). */
+export type GrantPermission = Exclude<Permission, "admin">;
+
+/** The permission an `oidc` token holds per cache name. */
+export type CacheGrants = Readonly<Record<string, GrantPermission>>;
+
+/**
+ * What a token is for: one cache with a permission, (personal) everything its account owns, or
+ * (oidc) several caches with a permission each.
+ */
 export type TokenGrant = { expiresAt: number | null; description?: string } & (
   | { kind: "cache"; cache: string; perm: Permission }
   | { kind: "personal"; account: string }
+  | { kind: "oidc"; grants: CacheGrants }
 );
 
 /** What is stored of a new token: its hash, never its text. */
@@ -137,6 +152,23 @@ export interface NarInfoBlob {
   blob: string | null;
 }
 
+/** An OIDC trust rule as stored (auth/trust-rules.ts matches them), with its id. */
+export interface TrustRuleRow {
+  /** `rule_` and 8 hex digits. */
+  id: string;
+  cache: string;
+  issuer: string;
+  subject: string;
+  /** Patterns for other claims; {} when there are none. */
+  claims: Record<string, string>;
+  perm: GrantPermission;
+  createdAt: number;
+}
+
+/** A rule to store (validated by TrustRuleSchema first). */
+export type NewTrustRule = Omit<TrustRuleRow, "id" | "createdAt" | "claims"> & {
+  claims?: Record<string, string>;
+};
 // --- the dashboard's records ---
 
 /** Pushes counted in memory for one cache, minute, token and CI run (server/activity.ts). */
@@ -206,11 +238,11 @@ export interface CacheUsage {
 
 /** A row of the recent pushes: one cache, minute, token and run. */
 export interface PushActivityRow extends PushCount {
-  token: { description: string | null; perm: Permission; kind: "cache" | "personal" } | null;
+  token: { description: string | null; perm: Permission; kind: TokenRow["kind"] } | null;
 }
 
 /** A narinfo as stored, visible or pending, for the path lookup. */
-export interface NarInfoRecord {
+export interface StoredNarInfo {
   hash: string;
   storePath: string;
   url: string;
@@ -223,7 +255,7 @@ export interface NarInfoRecord {
 
 /** What the cache knows of a hash part: its narinfo (visible or pending), or that upstream serves it. */
 export interface PathRecord {
-  narinfo?: NarInfoRecord;
+  narinfo?: StoredNarInfo;
   /** Marked as served by an upstream cache (markUpstream). */
   upstream: boolean;
 }

@@ -8,6 +8,7 @@ import type { Permission as CachixPermission } from "../../cachix-api/schemas.js
 import { NixcacheError } from "../../util/errors.js";
 import { decodeUtf8 } from "../../util/utf8.js";
 import { type Identity, identify, permissionOn, resolveCache } from "../auth/authorize.js";
+import { describeGrant } from "../auth/tokens.js";
 import { ApiError } from "../errors.js";
 import { CacheName } from "../metadata/names.js";
 import type { MetadataStore } from "../metadata/store.js";
@@ -31,7 +32,7 @@ export type Req = FastifyRequest<{
   Querystring: Record<string, string | undefined>;
 }>;
 
-/** Who is calling: nobody, a cache token, or a personal token with its account. */
+/** Who is calling: nobody, a cache token (an oidc token's too), or a personal token with its account. */
 export type Caller =
   | { kind: "anonymous"; identity: Identity }
   | { kind: "cache"; identity: Identity; token: TokenRow }
@@ -61,7 +62,7 @@ export class CachixRequests {
         "unauthorized",
         c.kind === "anonymous"
           ? `${what} needs a personal token`
-          : `${what} needs a personal token; this is a cache token (${c.token.perm} on ${c.token.cache})`,
+          : `${what} needs a personal token; this is a cache token (${describeGrant(c.token)})`,
       );
     return c;
   }

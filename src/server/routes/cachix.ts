@@ -21,6 +21,7 @@ import { registerCachixAccountRoutes } from "./cachix-accounts.js";
 import { registerCachixMultipartRoutes } from "./cachix-multipart.js";
 import { CachixRequests, type Req, readJson, sendJson, TO_CACHIX } from "./cachix-request.js";
 import { errorReply } from "./errors.js";
+import { registerOidcRoutes } from "./oidc.js";
 import { registerReportRoutes } from "./reports.js";
 
 const HashList = z
@@ -178,6 +179,7 @@ export function registerCachixRoutes(
       registerCachixMultipartRoutes(api, ctx, calls, opts);
       registerReportRoutes(api, ctx, calls);
       registerCachixAccountRoutes(api, ctx, calls);
+      registerOidcRoutes(api, ctx);
     },
     { prefix: "/api/v1" },
   );

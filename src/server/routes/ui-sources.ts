@@ -17,9 +17,17 @@ export interface DashboardSources {
 }
 
 /**
- * The sources this server has. Pins, GC runs, retention, quotas and last access (the gc branch)
- * and trust rules (the oidc branch) are wired here once their MetadataStore methods exist.
+ * The sources this server has: trust rules. Pins, GC runs, retention, quotas and last access (the
+ * gc branch) are wired here once their MetadataStore methods exist.
  */
-export function dashboardSources(_meta: MetadataStore): DashboardSources {
-  return {};
+export function dashboardSources(meta: MetadataStore): DashboardSources {
+  return {
+    trustRules: async (cache) =>
+      (await meta.trustRules({ cache })).map((r) => ({
+        issuer: r.issuer,
+        subject: r.subject,
+        ...(Object.keys(r.claims).length > 0 ? { claims: r.claims } : {}),
+        perm: r.perm,
+      })),
+  };
 }

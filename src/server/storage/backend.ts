@@ -37,6 +37,11 @@ export interface StorageBackend {
   init(opts?: { clearStaging?: boolean }): Promise<void>;
 
   stageBlob(): Promise<StagedBlob>;
+  /**
+   * Staged writes neither committed nor discarded: this process's in progress, and what storage
+   * holds of others' (a dead process's leftovers until `init` clears them). For checks and tests.
+   */
+  listStaged(): Promise<string[]>;
   /** The blob's size, or undefined when there is no such blob. */
   blobSize(hash: string): Promise<number | undefined>;
   /**

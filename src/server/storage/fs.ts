@@ -42,6 +42,10 @@ export class FsStorage implements StorageBackend {
     return join(this.partsDir, upload);
   }
 
+  async listStaged(): Promise<string[]> {
+    return (await readdir(this.tmpDir).catch(() => [] as string[])).sort();
+  }
+
   async stageBlob(): Promise<StagedBlob> {
     const path = join(this.tmpDir, `upload-${process.pid}-${randomBytes(8).toString("hex")}`);
     const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);

@@ -502,9 +502,22 @@ export class S3Storage implements StorageBackend {
 
   // --- StorageBackend ---
 
+  /** Staged writes of this process not yet committed or discarded (small ones are only in memory). */
+  readonly staging = new Set<string>();
+
   async stageBlob(): Promise<StagedBlob> {
     const staging = this.key(`staging/${Date.now()}-${randomBytes(12).toString("hex")}`);
+    this.staging.add(staging);
     return new S3Write(this, staging, this.partBytes, (w, hash) => w.finish({ blob: hash }));
+  }
+
+  async listStaged(): Promise<string[]> {
+    const prefix = this.key("staging/");
+    const stored = [
+      ...(await this.listObjects(prefix)).map((o) => o.key),
+      ...(await this.listMultipart(prefix)).map((u) => u.key),
+    ];
+    return [...new Set([...this.staging, ...stored])].sort();
   }
 
   async blobSize(hash: string): Promise<number | undefined> {
@@ -760,6 +773,7 @@ class S3Write {
   }
 
   private release(): void {
+    this.s3.staging.delete(this.key);
     this.buf = Buffer.alloc(0);
     this.spare = undefined;
     this.len = 0;

@@ -1,5 +1,6 @@
 // Rows as PostgreSQL returns them (BIGINT already parsed to number by the pool's type parser),
 // and their conversion to the metadata records.
+import { claimsFromText, grantsFromText, tokenKind } from "../columns.js";
 import type {
   AccountRow,
   CacheRow,
@@ -8,6 +9,7 @@ import type {
   ReceivedNar,
   SideFile,
   TokenRow,
+  TrustRuleRow,
 } from "../types.js";
 
 export interface RawCache {
@@ -72,6 +74,7 @@ export interface RawToken {
   revoked_at: number | null;
   kind: string;
   account: string | null;
+  grants: string | null;
 }
 
 export function tokenFromRow(r: RawToken): TokenRow {
@@ -83,8 +86,9 @@ export function tokenFromRow(r: RawToken): TokenRow {
     createdAt: r.created_at,
     expiresAt: r.expires_at,
     revokedAt: r.revoked_at,
-    kind: r.kind === "personal" ? "personal" : "cache",
+    kind: tokenKind(r.kind),
     account: r.account,
+    grants: tokenKind(r.kind) === "oidc" ? grantsFromText(r.grants) : null,
   };
 }
 
@@ -129,4 +133,27 @@ export interface RawFile {
 
 export function fileFromRow(r: RawFile): SideFile {
   return { body: r.body, blob: r.blob, contentType: r.content_type, contentEncoding: r.content_encoding };
+}
+
+export interface RawTrustRule {
+  id: string;
+  cache: string;
+  issuer: string;
+  subject: string;
+  claims: string;
+  perm: string;
+  created_at: number;
+}
+
+export function trustRuleFromRow(r: RawTrustRule): TrustRuleRow {
+  return {
+    id: r.id,
+    cache: r.cache,
+    issuer: r.issuer,
+    subject: r.subject,
+    claims: claimsFromText(r.claims),
+    // Anything but write is read: a damaged row never grants more.
+    perm: r.perm === "write" ? "write" : "read",
+    createdAt: r.created_at,
+  };
 }

@@ -15,7 +15,9 @@ import {
 } from "../../../nix/signing.js";
 import { DbError } from "../../errors.js";
 import { closureReferences } from "../closure.js";
+import { newTrustRuleId, tokenColumns } from "../columns.js";
 import { pushFromRow, type RawPush, type RawReport, reportFromRow } from "../dashboard-rows.js";
+import type { RecordKind, RecordPage, RecordTypes } from "../records.js";
 import { ACTIVITY_KEPT_MS, type MetadataStore, REPORTS_KEPT_PER_BRANCH } from "../store.js";
 import type {
   AccountRow,
@@ -30,6 +32,7 @@ import type {
   NewMultipart,
   NewReport,
   NewToken,
+  NewTrustRule,
   PartRow,
   PathRecord,
   PushActivityRow,
@@ -38,6 +41,7 @@ import type {
   SideFile,
   SideFileKind,
   TokenRow,
+  TrustRuleRow,
 } from "../types.js";
 import {
   CHANGES_CHANNEL,
@@ -48,6 +52,7 @@ import {
   isConnectionError,
 } from "./connection.js";
 import { migrate } from "./migrations.js";
+import { exportRecords as exportPgRecords, importRecords as importPgRecords } from "./records.js";
 import {
   accountFromRow,
   CACHE_COLUMNS,
@@ -61,7 +66,9 @@ import {
   type RawMultipart,
   type RawNar,
   type RawToken,
+  type RawTrustRule,
   tokenFromRow,
+  trustRuleFromRow,
 } from "./rows.js";
 
 /** A report's columns with its uploader's token description (`ci_reports r`, `tokens t`). */
@@ -77,6 +84,7 @@ export interface PostgresOptions {
 }
 
 const UNIQUE_VIOLATION = "23505";
+const FOREIGN_KEY_VIOLATION = "23503";
 
 type Tx = pg.PoolClient;
 
@@ -137,6 +145,11 @@ export class PostgresMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     await this.listener.close();
     await this.pool.end();
+  }
+
+  /** Connections of the pool, for the `nixcache_db_pool_*` metrics. */
+  poolStats(): { total: number; idle: number; waiting: number } {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
 
   // --- plumbing ---
@@ -523,14 +536,25 @@ export class PostgresMetadataStore implements MetadataStore {
   // --- tokens and accounts ---
 
   async insertToken(t: NewToken): Promise<TokenRow> {
-    const [cache, perm, account] = t.kind === "cache" ? [t.cache, t.perm, null] : ["", "admin", t.account];
+    const { cache, perm, account, grants } = tokenColumns(t);
     const row = await this.tx(
       async (c) =>
         (
           await c.query<RawToken>(
-            `INSERT INTO tokens (hash, id, cache, perm, description, created_at, expires_at, kind, account)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
-            [t.hash, t.id, cache, perm, t.description ?? null, Date.now(), t.expiresAt, t.kind, account],
+            `INSERT INTO tokens (hash, id, cache, perm, description, created_at, expires_at, kind, account, grants)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+            [
+              t.hash,
+              t.id,
+              cache,
+              perm,
+              t.description ?? null,
+              Date.now(),
+              t.expiresAt,
+              t.kind,
+              account,
+              grants,
+            ],
           )
         ).rows[0],
     );
@@ -671,6 +695,60 @@ export class PostgresMetadataStore implements MetadataStore {
     }
     if (value === undefined) throw new DbError("internal", "server secret was not stored");
     return Buffer.from(value, "base64");
+  }
+  async exportRecords<K extends RecordKind>(
+    kind: K,
+    after: string | null,
+    limit: number,
+  ): Promise<RecordPage<K>> {
+    return exportPgRecords((sql, params) => this.rows(sql, params), kind, after, limit);
+  }
+
+  async importRecords<K extends RecordKind>(
+    kind: K,
+    records: ReadonlyArray<RecordTypes[K]>,
+  ): Promise<number> {
+    if (records.length === 0) return 0;
+    return this.tx((c) => importPgRecords(c, kind, records));
+  }
+
+  // --- OIDC trust rules ---
+
+  async addTrustRule(rule: NewTrustRule): Promise<TrustRuleRow> {
+    const row: TrustRuleRow = {
+      id: newTrustRuleId(),
+      cache: rule.cache,
+      issuer: rule.issuer,
+      subject: rule.subject,
+      claims: { ...rule.claims },
+      perm: rule.perm,
+      createdAt: Date.now(),
+    };
+    try {
+      await this.write(
+        `INSERT INTO trust_rules (id, cache, issuer, subject, claims, perm, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [row.id, row.cache, row.issuer, row.subject, JSON.stringify(row.claims), row.perm, row.createdAt],
+      );
+    } catch (e) {
+      if ((e as { code?: string }).code === FOREIGN_KEY_VIOLATION)
+        throw new DbError("notFound", `no cache named ${JSON.stringify(rule.cache)}`);
+      throw e;
+    }
+    return row;
+  }
+
+  async trustRules(filter: { cache?: string; issuer?: string } = {}): Promise<TrustRuleRow[]> {
+    const rows = await this.rows<RawTrustRule>(
+      `SELECT * FROM trust_rules WHERE ($1::text IS NULL OR cache = $1)
+         AND ($2::text IS NULL OR issuer = $2) ORDER BY seq`,
+      [filter.cache ?? null, filter.issuer ?? null],
+    );
+    return rows.map(trustRuleFromRow);
+  }
+
+  async removeTrustRule(cache: string, id: string): Promise<boolean> {
+    return (await this.write("DELETE FROM trust_rules WHERE cache = $1 AND id = $2", [cache, id])) > 0;
   }
 
   // --- the dashboard ---

@@ -173,6 +173,25 @@ CREATE TABLE IF NOT EXISTS upstream_paths (
     },
   },
   {
+    version: 7,
+    name: "OIDC: trust rules per cache; tokens minted by the exchange hold a permission per cache",
+    up: (db) => {
+      if (!hasColumn(db, "tokens", "grants")) db.exec("ALTER TABLE tokens ADD COLUMN grants TEXT");
+      db.exec(`-- claims: a JSON object of claim name → pattern; grants (tokens): cache → read|write.
+CREATE TABLE IF NOT EXISTS trust_rules (
+  id TEXT PRIMARY KEY,
+  cache TEXT NOT NULL REFERENCES caches(name),
+  issuer TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  claims TEXT NOT NULL,
+  perm TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trust_rules_issuer ON trust_rules(issuer);
+CREATE INDEX IF NOT EXISTS trust_rules_cache ON trust_rules(cache);`);
+    },
+  },
+  {
     version: 8,
     name: "dashboard: CI reports, push activity per minute, narinfo lookups per hour, indexes for usage",
     // Counts are aggregated in memory and added in one short transaction now and then
@@ -217,38 +236,44 @@ CREATE INDEX IF NOT EXISTS uploads_served_bytes ON uploads(cache, visible, file_
   },
 ];
 
-/**
- * The newest version. Versions are applied by what `schema_version` lacks, not by a running
- * maximum: branches developed side by side take numbers ahead of time, so a release may know a
- * version before the ones below it land, and each is still applied once, in order.
- */
+/** The newest version; numbers may have gaps while branches that each add one are merged. */
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
 
-function appliedVersions(db: Database.Database): Set<number> {
-  return new Set(db.prepare("SELECT version FROM schema_version").pluck().all() as number[]);
+function currentVersion(db: Database.Database): number {
+  return (db.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_version").pluck().get() as number) ?? 0;
 }
 
-/** Applies every migration the database lacks; refuses one written by a newer nixcache. */
+function applied(db: Database.Database, version: number): boolean {
+  return db.prepare("SELECT 1 FROM schema_version WHERE version = ?").pluck().get(version) === 1;
+}
+
+/** Brings the database to SCHEMA_VERSION; refuses one written by a newer nixcache. */
 export function migrate(db: Database.Database): number {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
   version INTEGER PRIMARY KEY,
   name TEXT NOT NULL,
   applied_at INTEGER NOT NULL
 )`);
-  const known = new Set(MIGRATIONS.map((m) => m.version));
-  const unknown = [...appliedVersions(db)].filter((v) => !known.has(v));
-  if (unknown.length > 0)
-    throw new NixcacheError(
-      "usage",
-      `this data directory has metadata schema version ${Math.max(...unknown)}, newer than this nixcache knows (${SCHEMA_VERSION}): upgrade nixcache`,
-    );
   const record = db.prepare("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)");
-  for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
+  const newer = () => {
+    const version = currentVersion(db);
+    if (version > SCHEMA_VERSION)
+      throw new NixcacheError(
+        "usage",
+        `this data directory has metadata schema version ${version}, newer than this nixcache knows (${SCHEMA_VERSION}): upgrade nixcache`,
+      );
+    return version;
+  };
+  // Refused before anything is applied: a newer schema is not ours to change.
+  newer();
+  // Each migration missing from schema_version is applied, not only those above the highest: one
+  // numbered below another that is already applied (a gap filled by a later release) still runs.
+  for (const m of MIGRATIONS) {
     db.transaction(() => {
-      if (appliedVersions(db).has(m.version)) return;
+      if (applied(db, m.version)) return;
       m.up(db);
       record.run(m.version, m.name, Date.now());
     }).immediate();
   }
-  return Math.max(0, ...appliedVersions(db));
+  return newer();
 }

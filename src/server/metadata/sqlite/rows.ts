@@ -1,5 +1,6 @@
 // Rows as SQLite returns them, and their conversion to the metadata records.
-import type { CacheRow, MultipartUpload, Permission, ReceivedNar, TokenRow } from "../types.js";
+import { claimsFromText, grantsFromText, tokenKind } from "../columns.js";
+import type { CacheRow, MultipartUpload, Permission, ReceivedNar, TokenRow, TrustRuleRow } from "../types.js";
 
 export interface RawCache {
   name: string;
@@ -35,6 +36,7 @@ export interface RawToken {
   revoked_at: number | null;
   kind: string;
   account: string | null;
+  grants: string | null;
 }
 
 export interface RawMultipart {
@@ -87,8 +89,9 @@ export function tokenFromRow(r: RawToken): TokenRow {
     createdAt: r.created_at,
     expiresAt: r.expires_at,
     revokedAt: r.revoked_at,
-    kind: r.kind === "personal" ? "personal" : "cache",
+    kind: tokenKind(r.kind),
     account: r.account ?? null,
+    grants: tokenKind(r.kind) === "oidc" ? grantsFromText(r.grants) : null,
   };
 }
 
@@ -103,6 +106,28 @@ export function multipartFromRow(r: RawMultipart): MultipartUpload {
   };
 }
 
+export interface RawTrustRule {
+  id: string;
+  cache: string;
+  issuer: string;
+  subject: string;
+  claims: string;
+  perm: string;
+  created_at: number;
+}
+
+export function trustRuleFromRow(r: RawTrustRule): TrustRuleRow {
+  return {
+    id: r.id,
+    cache: r.cache,
+    issuer: r.issuer,
+    subject: r.subject,
+    claims: claimsFromText(r.claims),
+    // Anything but write is read: a damaged row never grants more.
+    perm: r.perm === "write" ? "write" : "read",
+    createdAt: r.created_at,
+  };
+}
 /** A report's columns with its uploader's token description (`ci_reports r`, `tokens t`). */
 export const REPORT_COLUMNS = `r.id, r.cache, r.kind, r.commit_id, r.branch, r.run_id, r.run_url, r.token_id,
   r.created_at, r.ok, r.counts, t.description AS token_description

@@ -99,8 +99,8 @@ export function prepareStatements(db: Database.Database) {
     ),
 
     insertToken: p(
-      `INSERT INTO tokens (hash, id, cache, perm, description, created_at, expires_at, kind, account)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO tokens (hash, id, cache, perm, description, created_at, expires_at, kind, account, grants)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     tokenByHash: p("SELECT * FROM tokens WHERE hash = ?"),
     tokenById: p("SELECT * FROM tokens WHERE id = ?"),
@@ -136,6 +136,15 @@ export function prepareStatements(db: Database.Database) {
     secret: p("SELECT value FROM server_secrets WHERE name = ?").pluck(),
     insertSecret: p("INSERT OR IGNORE INTO server_secrets (name, value) VALUES (?, ?)"),
 
+    insertTrustRule: p(
+      `INSERT INTO trust_rules (id, cache, issuer, subject, claims, perm, created_at)
+       VALUES (@id, @cache, @issuer, @subject, @claims, @perm, @createdAt)`,
+    ),
+    trustRules: p(
+      `SELECT * FROM trust_rules WHERE (@cache IS NULL OR cache = @cache)
+         AND (@issuer IS NULL OR issuer = @issuer) ORDER BY rowid`,
+    ),
+    removeTrustRule: p("DELETE FROM trust_rules WHERE cache = ? AND id = ?"),
     // --- the dashboard ---
     addPushes: p(
       `INSERT INTO push_activity (cache, minute, token_id, run_id, paths, bytes) VALUES (?, ?, ?, ?, ?, ?)

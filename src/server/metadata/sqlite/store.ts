@@ -14,7 +14,9 @@ import {
 } from "../../../nix/signing.js";
 import { DbError } from "../../errors.js";
 import { closureReferences } from "../closure.js";
+import { newTrustRuleId, tokenColumns } from "../columns.js";
 import { pushFromRow, type RawPush, type RawReport, reportFromRow } from "../dashboard-rows.js";
+import type { RecordKind, RecordPage, RecordTypes } from "../records.js";
 import { ACTIVITY_KEPT_MS, type MetadataStore, REPORTS_KEPT_PER_BRANCH } from "../store.js";
 import type {
   AccountRow,
@@ -29,6 +31,7 @@ import type {
   NewMultipart,
   NewReport,
   NewToken,
+  NewTrustRule,
   PartRow,
   PathRecord,
   PushActivityRow,
@@ -37,8 +40,10 @@ import type {
   SideFile,
   SideFileKind,
   TokenRow,
+  TrustRuleRow,
 } from "../types.js";
 import { migrate } from "./migrations.js";
+import { exportRecords as exportSqliteRecords, importRecords as importSqliteRecords } from "./records.js";
 import {
   cacheFromRow,
   multipartFromRow,
@@ -47,7 +52,9 @@ import {
   type RawMultipart,
   type RawNar,
   type RawToken,
+  type RawTrustRule,
   tokenFromRow,
+  trustRuleFromRow,
 } from "./rows.js";
 import { prepareStatements } from "./statements.js";
 
@@ -318,7 +325,7 @@ export class SqliteMetadataStore implements MetadataStore {
   // --- tokens and accounts ---
 
   async insertToken(t: NewToken): Promise<TokenRow> {
-    const [cache, perm, account] = t.kind === "cache" ? [t.cache, t.perm, null] : ["", "admin", t.account];
+    const { cache, perm, account, grants } = tokenColumns(t);
     this.st.insertToken.run(
       t.hash,
       t.id,
@@ -329,6 +336,7 @@ export class SqliteMetadataStore implements MetadataStore {
       t.expiresAt,
       t.kind,
       account,
+      grants,
     );
     const row = await this.tokenById(t.id);
     if (!row) throw new DbError("internal", "token was not stored");
@@ -418,6 +426,52 @@ export class SqliteMetadataStore implements MetadataStore {
     if (existing) return Buffer.from(existing, "base64");
     this.st.insertSecret.run(name, randomBytes(32).toString("base64"));
     return Buffer.from(this.st.secret.get(name) as string, "base64");
+  }
+  async exportRecords<K extends RecordKind>(
+    kind: K,
+    after: string | null,
+    limit: number,
+  ): Promise<RecordPage<K>> {
+    return exportSqliteRecords(this.sqlite, kind, after, limit);
+  }
+
+  async importRecords<K extends RecordKind>(
+    kind: K,
+    records: ReadonlyArray<RecordTypes[K]>,
+  ): Promise<number> {
+    return importSqliteRecords(this.sqlite, kind, records);
+  }
+
+  // --- OIDC trust rules ---
+
+  async addTrustRule(rule: NewTrustRule): Promise<TrustRuleRow> {
+    const row: TrustRuleRow = {
+      id: newTrustRuleId(),
+      cache: rule.cache,
+      issuer: rule.issuer,
+      subject: rule.subject,
+      claims: { ...rule.claims },
+      perm: rule.perm,
+      createdAt: Date.now(),
+    };
+    try {
+      this.st.insertTrustRule.run({ ...row, claims: JSON.stringify(row.claims) });
+    } catch (e) {
+      if ((e as { code?: string }).code === "SQLITE_CONSTRAINT_FOREIGNKEY")
+        throw new DbError("notFound", `no cache named ${JSON.stringify(rule.cache)}`);
+      throw e;
+    }
+    return row;
+  }
+
+  async trustRules(filter: { cache?: string; issuer?: string } = {}): Promise<TrustRuleRow[]> {
+    return (
+      this.st.trustRules.all({ cache: filter.cache ?? null, issuer: filter.issuer ?? null }) as RawTrustRule[]
+    ).map(trustRuleFromRow);
+  }
+
+  async removeTrustRule(cache: string, id: string): Promise<boolean> {
+    return this.st.removeTrustRule.run(cache, id).changes > 0;
   }
 
   // --- the dashboard ---

@@ -1,0 +1,85 @@
+import type { Command } from "commander";
+import { type CopyProgress, type CopyReport, copyDataBetween } from "../server/copy-data.js";
+import { RECORD_KINDS } from "../server/metadata/records.js";
+import { formatBytes } from "../util/bytes.js";
+import { printJson, UserError } from "./output.js";
+import { addStoreOptions, type StoreFlags, storeLocation } from "./store-flags.js";
+
+interface CopyFlags extends StoreFlags {
+  from?: string;
+  fromDb?: string;
+  fromStorage?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+function progressLine(p: CopyProgress): string {
+  return `nixcache: copied ${p.records} ${p.kind}, ${p.blobs} blobs (${formatBytes(p.bytes)})`;
+}
+
+function summary(r: CopyReport): string {
+  const verb = r.dryRun ? "would copy" : "copied";
+  const lines = RECORD_KINDS.filter((k) => r.records[k] > 0).map(
+    (k) => `  ${k}: ${r.records[k]} read${r.dryRun ? "" : `, ${r.written[k]} new in the target`}`,
+  );
+  lines.push(
+    `  blobs: ${verb} ${r.blobsCopied} (${formatBytes(r.bytesCopied)}), ${r.blobsPresent} already in the target`,
+  );
+  for (const b of r.badBlobs) lines.push(`  BAD blob ${b.blob}: ${b.problem}`);
+  if (r.skippedRecords > 0) lines.push(`  ${r.skippedRecords} records left out because their blob is bad`);
+  return `${r.dryRun ? "dry run: nothing was written\n" : ""}${lines.join("\n")}\n`;
+}
+
+export function registerDataCommands(program: Command): void {
+  const data = program
+    .command("data")
+    .description("move a server's state between backends (a data directory → PostgreSQL + S3)");
+  const copy = data
+    .command("copy")
+    .description(
+      "Copy every cache, token, narinfo, NAR and side file from one server state to another, checking " +
+        "each blob's SHA-256 on the way. Records are written only after their blobs, so the target never " +
+        "names a missing blob. Safe to interrupt: running it again resumes (what the target has is kept). " +
+        "Stop the server (or let its uploads finish) first: open multipart uploads are not copied. " +
+        "Exit status 1 when a blob was missing or corrupt in the source (those paths are left out).",
+    )
+    .option("--from <dir>", "source data directory (SQLite + files)")
+    .option("--from-db <url>", "source metadata database (instead of --from)")
+    .option("--from-storage <url>", "source blob storage (instead of --from)")
+    .option("--dry-run", "read everything and say what would be copied; write nothing")
+    .option("--json", "print the report as JSON");
+  addStoreOptions(copy)
+    .addHelpText(
+      "after",
+      "\nThe target is given with --db and --storage (or --data).\n\nExample:\n" +
+        "  nixcache data copy --from /var/lib/nixcache --dry-run \\\n" +
+        "    --db postgres://nixcache@db/nixcache --storage 's3://nix-cache?endpoint=https://s3.example.com'\n" +
+        "  nixcache data copy --from /var/lib/nixcache \\\n" +
+        "    --db postgres://nixcache@db/nixcache --storage 's3://nix-cache?endpoint=https://s3.example.com'",
+    )
+    .action(async (o: CopyFlags) => {
+      if (o.from === undefined && o.fromDb === undefined && o.fromStorage === undefined)
+        throw new UserError("say what to copy: --from DIR (or --from-db URL and --from-storage URL)", 2);
+      if (o.data === undefined && o.db === undefined && o.storage === undefined)
+        throw new UserError("say where to copy to: --db URL and --storage URL (or --data DIR)", 2);
+      const from = { dataDir: o.from, db: o.fromDb, storage: o.fromStorage };
+      const tty = process.stderr.isTTY && !o.json;
+      let last = 0;
+      const report = await copyDataBetween(from, storeLocation(o), {
+        dryRun: o.dryRun,
+        onProgress: (p) => {
+          const now = Date.now();
+          if (now - last < (tty ? 200 : 5000)) return;
+          last = now;
+          process.stderr.write(tty ? `\r${progressLine(p)}\x1b[K` : `${progressLine(p)}\n`);
+        },
+      }).catch((e: unknown) => {
+        if (tty) process.stderr.write("\n");
+        throw e;
+      });
+      if (tty) process.stderr.write("\r\x1b[K");
+      if (o.json) printJson(report);
+      else process.stdout.write(summary(report));
+      if (report.badBlobs.length > 0) process.exitCode = 1;
+    });
+}

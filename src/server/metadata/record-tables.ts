@@ -1,0 +1,227 @@
+// Where each kind of record (records.ts) lives in the two schemas: table, key and columns. The
+// SQLite and PostgreSQL stores export and import records from this one description; what does not
+// fit a plain table (a cache's Cachix settings, the references a pending narinfo waits for) each
+// store adds itself.
+import type { RecordKind } from "./records.js";
+
+export type ColumnType = "text" | "int" | "bool" | "bytes";
+
+export interface Column {
+  column: string;
+  field: string;
+  type: ColumnType;
+}
+
+export interface TableSpec {
+  sqlite: string;
+  postgres: string;
+  /** Columns that order and identify rows (the export cursor). */
+  key: readonly string[];
+  columns: readonly Column[];
+}
+
+const c = (column: string, field: string, type: ColumnType = "text"): Column => ({ column, field, type });
+
+export const TABLES: Record<RecordKind, TableSpec> = {
+  caches: {
+    sqlite: "caches",
+    postgres: "caches",
+    key: ["name"],
+    columns: [
+      c("name", "name"),
+      c("is_public", "isPublic", "bool"),
+      c("priority", "priority", "int"),
+      c("secret_key", "secretKey"),
+      c("public_key", "publicKey"),
+      c("created_at", "createdAt", "int"),
+    ],
+  },
+  accounts: {
+    sqlite: "accounts",
+    postgres: "accounts",
+    key: ["slug"],
+    columns: [
+      c("slug", "slug"),
+      c("email", "email"),
+      c("fullname", "fullname"),
+      c("created_at", "createdAt", "int"),
+    ],
+  },
+  clientKeys: {
+    sqlite: "cachix_keys",
+    postgres: "client_keys",
+    key: ["cache", "public_key"],
+    columns: [
+      c("cache", "cache"),
+      c("name", "name"),
+      c("public_key", "publicKey"),
+      c("created_at", "createdAt", "int"),
+    ],
+  },
+  tokens: {
+    sqlite: "tokens",
+    postgres: "tokens",
+    key: ["hash"],
+    columns: [
+      c("hash", "hash"),
+      c("id", "id"),
+      c("cache", "cache"),
+      c("perm", "perm"),
+      c("description", "description"),
+      c("created_at", "createdAt", "int"),
+      c("expires_at", "expiresAt", "int"),
+      c("revoked_at", "revokedAt", "int"),
+      c("kind", "kind"),
+      c("account", "account"),
+      c("grants", "grants"),
+    ],
+  },
+  trustRules: {
+    sqlite: "trust_rules",
+    postgres: "trust_rules",
+    key: ["id"],
+    columns: [
+      c("id", "id"),
+      c("cache", "cache"),
+      c("issuer", "issuer"),
+      c("subject", "subject"),
+      c("claims", "claims"),
+      c("perm", "perm"),
+      c("created_at", "createdAt", "int"),
+    ],
+  },
+  secrets: {
+    sqlite: "server_secrets",
+    postgres: "server_secrets",
+    key: ["name"],
+    columns: [c("name", "name"), c("value", "value")],
+  },
+  nars: {
+    sqlite: "uploads",
+    postgres: "uploads",
+    key: ["cache", "url"],
+    columns: [
+      c("cache", "cache"),
+      c("url", "url"),
+      c("blob", "blob"),
+      c("compression", "compression"),
+      c("nar_hash", "narHash"),
+      c("nar_size", "narSize", "int"),
+      c("file_hash", "fileHash"),
+      c("file_size", "fileSize", "int"),
+      c("visible", "visible", "bool"),
+      c("created_at", "createdAt", "int"),
+    ],
+  },
+  narinfos: {
+    sqlite: "narinfos",
+    postgres: "narinfos",
+    key: ["cache", "hash"],
+    columns: [
+      c("cache", "cache"),
+      c("hash", "hash"),
+      c("store_path", "storePath"),
+      c("url", "url"),
+      c("text", "text"),
+      c("created_at", "createdAt", "int"),
+      c("visible", "visible", "bool"),
+    ],
+  },
+  upstream: {
+    sqlite: "upstream_paths",
+    postgres: "upstream_paths",
+    key: ["cache", "hash"],
+    columns: [c("cache", "cache"), c("hash", "hash"), c("created_at", "createdAt", "int")],
+  },
+  sideFiles: {
+    sqlite: "files",
+    postgres: "files",
+    key: ["cache", "kind", "name"],
+    columns: [
+      c("cache", "cache"),
+      c("kind", "kind"),
+      c("name", "name"),
+      c("body", "body", "bytes"),
+      c("blob", "blob"),
+      c("content_type", "contentType"),
+      c("content_encoding", "contentEncoding"),
+      c("created_at", "createdAt", "int"),
+    ],
+  },
+  reports: {
+    sqlite: "ci_reports",
+    postgres: "ci_reports",
+    key: ["id"],
+    columns: [
+      c("id", "id", "int"),
+      c("cache", "cache"),
+      c("kind", "kind"),
+      c("commit_id", "commit"),
+      c("branch", "branch"),
+      c("run_id", "runId"),
+      c("run_url", "runUrl"),
+      c("token_id", "tokenId"),
+      c("created_at", "createdAt", "int"),
+      c("ok", "ok", "bool"),
+      c("counts", "counts"),
+      c("targets", "targets"),
+    ],
+  },
+  pushActivity: {
+    sqlite: "push_activity",
+    postgres: "push_activity",
+    key: ["cache", "minute", "token_id", "run_id"],
+    columns: [
+      c("cache", "cache"),
+      c("minute", "minute", "int"),
+      c("token_id", "tokenId"),
+      c("run_id", "runId"),
+      c("paths", "paths", "int"),
+      c("bytes", "bytes", "int"),
+    ],
+  },
+  narinfoLookups: {
+    sqlite: "narinfo_lookups",
+    postgres: "narinfo_lookups",
+    key: ["cache", "hour"],
+    columns: [
+      c("cache", "cache"),
+      c("hour", "hour", "int"),
+      c("hits", "hits", "int"),
+      c("misses", "misses", "int"),
+    ],
+  },
+};
+
+/** The cursor after `record`: its key values, as JSON. */
+export function cursorOf(spec: TableSpec, record: Record<string, unknown>): string {
+  return JSON.stringify(
+    spec.key.map((k) => record[spec.columns.find((col) => col.column === k)?.field ?? k]),
+  );
+}
+
+export function parseCursor(spec: TableSpec, cursor: string | null): unknown[] | null {
+  if (cursor === null) return null;
+  const v = JSON.parse(cursor) as unknown;
+  if (!Array.isArray(v) || v.length !== spec.key.length) throw new Error(`bad export cursor ${cursor}`);
+  return v;
+}
+
+/** A row (column → value, as a driver returns it) as a record (field → value). */
+export function recordFromRow(spec: TableSpec, row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const col of spec.columns) {
+    const v = row[col.column];
+    out[col.field] =
+      v === null || v === undefined
+        ? null
+        : col.type === "int"
+          ? Number(v)
+          : col.type === "bool"
+            ? v === true || v === 1 || v === "1"
+            : col.type === "bytes"
+              ? Buffer.from(v as Uint8Array)
+              : v;
+  }
+  return out;
+}

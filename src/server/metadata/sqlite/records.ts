@@ -1,0 +1,87 @@
+// Export and import of records (../records.ts) for the SQLite store: pages in key order, and
+// insert-or-keep writes in one transaction per batch (a resumed copy may send a page again).
+import type Database from "better-sqlite3";
+import { cursorOf, parseCursor, recordFromRow, TABLES } from "../record-tables.js";
+import type { CacheRecord, NarInfoRecord, RecordKind, RecordPage, RecordTypes } from "../records.js";
+
+function toSql(v: unknown): unknown {
+  if (typeof v === "boolean") return v ? 1 : 0;
+  return v ?? null;
+}
+
+export function exportRecords<K extends RecordKind>(
+  db: Database.Database,
+  kind: K,
+  after: string | null,
+  limit: number,
+): RecordPage<K> {
+  const spec = TABLES[kind];
+  const t = "t";
+  const cols = spec.columns.map((c) => `${t}.${c.column}`);
+  let extra = "";
+  let join = "";
+  if (kind === "caches") {
+    extra = ", s.owner, s.managed, s.compression";
+    join = " LEFT JOIN cachix_caches s ON s.cache = t.name";
+  } else if (kind === "narinfos") {
+    extra =
+      ", (SELECT group_concat(w.ref) FROM narinfo_waits w WHERE w.cache = t.cache AND w.hash = t.hash) AS waits";
+  }
+  const key = spec.key.map((k) => `${t}.${k}`);
+  const from = parseCursor(spec, after);
+  const where = from ? ` WHERE (${key.join(", ")}) > (${key.map(() => "?").join(", ")})` : "";
+  const rows = db
+    .prepare(
+      `SELECT ${cols.join(", ")}${extra} FROM ${spec.sqlite} ${t}${join}${where} ORDER BY ${key.join(", ")} LIMIT ?`,
+    )
+    .all(...(from ?? []), limit) as Array<Record<string, unknown>>;
+  const records = rows.map((row) => {
+    const r = recordFromRow(spec, row);
+    if (kind === "caches") {
+      r.owner = row.owner ?? null;
+      r.managed = row.managed === null || row.managed === undefined ? true : row.managed === 1;
+      r.compression = row.compression ?? "ZSTD";
+    } else if (kind === "narinfos") {
+      r.waitsFor = typeof row.waits === "string" && row.waits ? row.waits.split(",") : [];
+    }
+    return r;
+  }) as unknown as Array<RecordTypes[K]>;
+  const last = records[records.length - 1];
+  return {
+    records,
+    next: records.length < limit || !last ? null : cursorOf(spec, last as unknown as Record<string, unknown>),
+  };
+}
+
+/** Inserts the records that are not there yet; returns how many were. */
+export function importRecords<K extends RecordKind>(
+  db: Database.Database,
+  kind: K,
+  records: ReadonlyArray<RecordTypes[K]>,
+): number {
+  const spec = TABLES[kind];
+  const insert = db.prepare(
+    `INSERT OR IGNORE INTO ${spec.sqlite} (${spec.columns.map((c) => c.column).join(", ")}) VALUES (${spec.columns.map(() => "?").join(", ")})`,
+  );
+  const settings = db.prepare(
+    "INSERT OR IGNORE INTO cachix_caches (cache, owner, managed, compression) VALUES (?, ?, ?, ?)",
+  );
+  const wait = db.prepare("INSERT OR IGNORE INTO narinfo_waits (cache, ref, hash) VALUES (?, ?, ?)");
+  let n = 0;
+  db.transaction(() => {
+    for (const rec of records) {
+      const r = rec as unknown as Record<string, unknown>;
+      const added = insert.run(...spec.columns.map((c) => toSql(r[c.field]))).changes > 0;
+      if (!added) continue;
+      n++;
+      if (kind === "caches") {
+        const cr = rec as unknown as CacheRecord;
+        settings.run(cr.name, cr.owner, cr.managed ? 1 : 0, cr.compression);
+      } else if (kind === "narinfos") {
+        const ni = rec as unknown as NarInfoRecord;
+        for (const ref of ni.waitsFor) wait.run(ni.cache, ref, ni.hash);
+      }
+    }
+  })();
+  return n;
+}
