@@ -1,5 +1,5 @@
 // The dashboard's first view at scale: a cache of 100,000 paths (narinfos and their NARs loaded in
-// bulk with SQL, there being no import method), 100 CI reports of 200 targets, a week of push
+// bulk through MetadataStore.importRecords, as `data copy` writes them), 100 CI reports of 200 targets, a week of push
 // activity; then the calls the page makes to open the cache (`/caches`, `/caches/main`,
 // `/caches/main/pushes`) and a path lookup, timed by the server itself (its Server-Timing header:
 // the handler's time, not the network's). The peer is the same server at 1,000 paths: the ratio
@@ -9,9 +9,10 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import Database from "better-sqlite3";
 import pg from "pg";
+import type { RecordTypes } from "../../src/server/metadata/records.js";
 import { SqliteMetadataStore } from "../../src/server/metadata/sqlite/store.js";
+import type { MetadataStore } from "../../src/server/metadata/store.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import type { ReportTargetUpload } from "../../src/ui-api/types.js";
 
@@ -61,52 +62,42 @@ function reportTargets(k: number): ReportTargetUpload[] {
   return out;
 }
 
-async function loadSqlite(file: string, n: number): Promise<void> {
-  const db = new Database(file);
-  const putUpload = db.prepare(
-    "INSERT INTO uploads (cache, url, blob, compression, nar_hash, nar_size, file_hash, file_size, visible, created_at) VALUES ('main', ?, ?, 'zstd', 'sha256:x', ?, 'sha256:y', ?, 1, ?)",
-  );
-  const putNarInfo = db.prepare(
-    "INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible) VALUES ('main', ?, ?, ?, ?, ?, 1)",
-  );
-  db.transaction(() => {
-    for (const r of rows(n)) {
-      putUpload.run(r.url, createHash("sha256").update(r.url).digest("hex"), r.size * 4, r.size, r.at);
-      putNarInfo.run(r.hash, r.storePath, r.url, r.text, r.at);
-    }
-  })();
-  db.close();
-}
-
-async function loadPostgres(url: string, n: number): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    const all = [...rows(n)];
-    for (let i = 0; i < all.length; i += 5000) {
-      const b = all.slice(i, i + 5000);
-      await c.query(
-        `INSERT INTO uploads (cache, url, blob, compression, nar_hash, nar_size, file_hash, file_size, visible, created_at)
-         SELECT 'main', u, md5(u), 'zstd', 'sha256:x', s * 4, 'sha256:y', s, TRUE, t
-         FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS x(u, s, t)`,
-        [b.map((r) => r.url), b.map((r) => r.size), b.map((r) => r.at)],
-      );
-      await c.query(
-        `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible)
-         SELECT 'main', h, p, u, x, t, TRUE FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS y(h, p, u, x, t)`,
-        [
-          b.map((r) => r.hash),
-          b.map((r) => r.storePath),
-          b.map((r) => r.url),
-          b.map((r) => r.text),
-          b.map((r) => r.at),
-        ],
-      );
-    }
-    await c.query("ANALYZE");
-  } finally {
-    await c.end();
+/** The paths through the store's bulk load (importRecords), in pages as `data copy` writes them. */
+async function loadPaths(meta: MetadataStore, n: number): Promise<void> {
+  let nars: RecordTypes["nars"][] = [];
+  let narinfos: RecordTypes["narinfos"][] = [];
+  const flush = async () => {
+    await meta.importRecords("nars", nars);
+    await meta.importRecords("narinfos", narinfos);
+    nars = [];
+    narinfos = [];
+  };
+  for (const r of rows(n)) {
+    nars.push({
+      cache: "main",
+      url: r.url,
+      blob: createHash("sha256").update(r.url).digest("hex"),
+      compression: "zstd",
+      narHash: "sha256:x",
+      narSize: r.size * 4,
+      fileHash: "sha256:y",
+      fileSize: r.size,
+      visible: true,
+      createdAt: r.at,
+    });
+    narinfos.push({
+      cache: "main",
+      hash: r.hash,
+      storePath: r.storePath,
+      url: r.url,
+      text: r.text,
+      createdAt: r.at,
+      visible: true,
+      waitsFor: [],
+    });
+    if (nars.length === 5000) await flush();
   }
+  await flush();
 }
 
 /** Reports and push activity through the store's own methods (what a week of CI leaves). */
@@ -195,8 +186,8 @@ async function runSqlite(n: number): Promise<Result> {
   try {
     const meta = SqliteMetadataStore.open(dir);
     await meta.createCache({ name: "main", isPublic: true, priority: 40 });
+    await loadPaths(meta, n);
     await meta.close();
-    await loadSqlite(path.join(dir, "nixcache.db"), n);
     const srv = await startServer({ dataDir: dir, port: 0, upstreams: [] });
     try {
       await loadActivity(srv);
@@ -222,8 +213,12 @@ async function runPostgres(server: string, n: number): Promise<Result> {
     const { PostgresMetadataStore } = await import("../../src/server/metadata/postgres/store.js");
     const meta = await PostgresMetadataStore.open(u.href);
     await meta.createCache({ name: "main", isPublic: true, priority: 40 });
+    await loadPaths(meta, n);
     await meta.close();
-    await loadPostgres(u.href, n);
+    const c = new pg.Client({ connectionString: u.href });
+    await c.connect();
+    await c.query("ANALYZE");
+    await c.end();
     const srv = await startServer({ db: u.href, storage: `file://${dir}`, port: 0, upstreams: [] });
     try {
       await loadActivity(srv);
