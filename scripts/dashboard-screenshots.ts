@@ -3,7 +3,7 @@
 // package that fails to build (pushing as a CI run would, with its run named), then the page in
 // Debian's chromium at 1280 and 375 px. Run: node --import tsx scripts/dashboard-screenshots.ts
 // (after npm run build; needs Nix and chromium, like the tests).
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -34,27 +34,42 @@ try {
       'inherit (linux) greeting hello; manual = mk "x86_64-linux" "demo-manual" "exit 1" [ ];',
     ),
   );
-  const commit = "3f9c2e1d0b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d";
-  const nixcache = (run: string, ...args: string[]) => {
-    const r = spawnSync(
-      process.execPath,
-      [path.join(ROOT, "bin", "nixcache"), ...args, "--flake", flake, "--commit", commit, "--branch", "main"],
-      {
-        encoding: "utf8",
-        env: {
-          ...process.env,
-          NIXCACHE_TOKEN: token,
-          NIXCACHE_RUN: `me/app#${run}`,
-          NIXCACHE_RUN_URL: `https://github.com/me/app/actions/runs/${run}`,
-          NIX_CONFIG: "substituters =\nexperimental-features = nix-command flakes\nwarn-dirty = false",
+  // Asynchronous: the server runs in this process, and must answer while the command runs.
+  const nixcache = (run: string, commit: string, ...args: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        [path.join(ROOT, "bin", "nixcache"), ...args, "--flake", flake, "--commit", commit],
+        {
+          stdio: ["ignore", "ignore", "inherit"],
+          env: {
+            ...process.env,
+            NIXCACHE_TOKEN: token,
+            NIXCACHE_RUN: `me/app#${run}`,
+            NIXCACHE_RUN_URL: `https://github.com/me/app/actions/runs/${run}`,
+            NIX_CONFIG: "substituters =\nexperimental-features = nix-command flakes\nwarn-dirty = false",
+          },
         },
-      },
-    );
-    process.stderr.write(r.stderr);
-  };
-  // The build job, then the Cache Only check of the same commit (as the generated workflows run them).
-  nixcache("9120431", "ci", "--cache", `${srv.url}/main`, "--keep-going");
-  nixcache("9120433", "verify", "--closure", "--cache", `${srv.url}/main`);
+      );
+      child.on("error", reject);
+      child.on("close", () => resolve());
+    });
+  // The build job of main, and the Cache Only check of a feature branch (a second tab).
+  const [main, feature] = [
+    "3f9c2e1d0b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d",
+    "8e1b44c07d2a9f3e6b5c4d3a2b1c0d9e8f7a6b5c",
+  ];
+  await nixcache(
+    "9120433",
+    feature,
+    "verify",
+    "--closure",
+    "--cache",
+    `${srv.url}/main`,
+    "--branch",
+    "feature/docs",
+  );
+  await nixcache("9120431", main, "ci", "--cache", `${srv.url}/main`, "--keep-going", "--branch", "main");
   const browser = await chromium.launch({
     executablePath: process.env.NIXCACHE_TEST_CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu"],

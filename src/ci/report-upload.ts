@@ -22,7 +22,7 @@ export function ciReportUpload(r: CiReport, ctx: ReportContext): ReportUpload {
     // Another system's target the caches do not have yet: not built (by this run), rather than missing.
     if (t.status === "not-built-here" && cell.status === "missing") {
       cell.status = "not-built";
-      cell.detail = `not built here (${t.system}); not in the cache yet`;
+      delete cell.detail;
     } else if (t.status === "failed") {
       cell.detail = detailText(`build failed${t.error ? `: ${t.error}` : ""}`);
     }

@@ -91,7 +91,8 @@ function cellContent(cache: string, c: MatrixCell): Child[] {
     ["unsigned", c.unsigned, c.unsignedCount],
   ];
   for (const [what, paths, count] of members) {
-    if (count === 0) continue;
+    // A target no machine built yet lacks its whole closure: the word says it all.
+    if (count === 0 || c.status === "not-built") continue;
     out.push(
       h(
         "details",
@@ -120,6 +121,13 @@ export function matrixTable(cache: string, r: ReportMatrix): HTMLElement {
     "table",
     { class: "matrix" },
     h("caption", { class: "sr-only" }, caption),
+    // Fixed layout: every system gets the same width, whatever its cells say.
+    h(
+      "colgroup",
+      null,
+      h("col", { class: "target-col" }),
+      r.systems.map(() => h("col")),
+    ),
     h(
       "thead",
       null,
@@ -140,13 +148,16 @@ export function matrixTable(cache: string, r: ReportMatrix): HTMLElement {
           h("th", { scope: "row" }, attrText(row.target)),
           r.systems.map((s) => {
             const c = row.cells[s];
-            if (!c) return h("td", { class: "cell none" }, h("span", { class: "muted" }, "not a target"));
+            if (!c)
+              return h("td", { class: "cell none" }, h("span", { class: "muted" }, "not a target here"));
             return h("td", { class: `cell st-${c.status}`, title: c.attr }, cellContent(cache, c));
           }),
         ),
       ),
     ),
   );
+  // A custom property through the CSSOM (not a style attribute, which the policy forbids).
+  table.style.setProperty("--systems", String(r.systems.length));
   return h(
     "div",
     null,

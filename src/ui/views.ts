@@ -189,7 +189,7 @@ function facts(s: CacheSummary): HTMLElement {
     ],
     ["Stored", storedText(s)],
     ["Last push", time(s.lastPushAt)],
-    ["Narinfo hits, last 24 h", hitRate(s)],
+    ["Narinfo hits (24 h)", hitRate(s)],
   ];
   if (s.retentionMs !== undefined)
     items.push([
