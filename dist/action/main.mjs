@@ -1,7 +1,7 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   main
-} from "./chunk-J33LHSQ6.mjs";
+} from "./chunk-UCIC5U4O.mjs";
 import "./chunk-BQB6DPDG.mjs";
 import "./chunk-CPS4GBBL.mjs";
 import "./chunk-K7VUJOVE.mjs";

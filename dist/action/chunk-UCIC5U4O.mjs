@@ -29554,7 +29554,7 @@ function ciReportUpload(r, ctx) {
     const cell = { ...base, ...verifyCell(check) };
     if (t.status === "not-built-here" && cell.status === "missing") {
       cell.status = "not-built";
-      cell.detail = `not built here (${t.system}); not in the cache yet`;
+      delete cell.detail;
     } else if (t.status === "failed") {
       cell.detail = detailText(`build failed${t.error ? `: ${t.error}` : ""}`);
     }
