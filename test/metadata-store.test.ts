@@ -613,13 +613,13 @@ for (const backend of BACKENDS) {
           fileHash: "sha256:x",
           fileSize: 7,
         });
-        const usage = await b.cacheUsage("c", Date.now() - 24 * 3600_000);
+        const usage = await b.dashboardUsage("c", Date.now() - 24 * 3600_000);
         assert.equal(usage.bytes, 200, "NARs a narinfo names count, a pending one's too");
         assert.equal(usage.pending, 1);
         assert.equal(usage.hits, 3);
         assert.equal(usage.misses, 1);
         assert.ok(usage.lastPushAt !== null && usage.lastPushAt > Date.now() - 60_000);
-        assert.deepEqual(await b.cacheUsage("d-none", 0), {
+        assert.deepEqual(await b.dashboardUsage("d-none", 0), {
           bytes: 0,
           pending: 0,
           lastPushAt: null,

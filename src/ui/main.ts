@@ -70,13 +70,16 @@ function renderSession(): void {
   );
 }
 
+let firstView = true;
+
 function show(v: View): void {
   document.title = `${v.title} · nixcache`;
   replace(main, ...v.body);
-  // Focus moves to the new heading, so keyboard and screen-reader users land on what changed.
+  // After a navigation, focus moves to the new heading, so keyboard and screen-reader users land
+  // on what changed (the link they followed is gone); the first view leaves focus where it is.
   const h1 = main.querySelector("h1");
-  if (h1 instanceof HTMLElement && document.activeElement !== document.body)
-    h1.focus({ preventScroll: true });
+  if (h1 instanceof HTMLElement && !firstView) h1.focus({ preventScroll: true });
+  firstView = false;
 }
 
 let generation = 0;

@@ -8,7 +8,7 @@ import type {
   AccountRow,
   ActivityBatch,
   CacheRow,
-  CacheUsage,
+  DashboardUsage,
   MultipartState,
   MultipartUpload,
   NarInfoBlob,
@@ -190,7 +190,7 @@ export interface MetadataStore {
   /** The newest report naming each of these runs, no targets. */
   reportsOfRuns(cache: string, runs: readonly string[]): Promise<ReportRow[]>;
   /** Bytes served, pending narinfos, last push, and narinfo lookups counted since `since`. */
-  cacheUsage(cache: string, since: number): Promise<CacheUsage>;
+  dashboardUsage(cache: string, since: number): Promise<DashboardUsage>;
   /**
    * Pushes, newest minute first, of minutes before `before`: at least `limit` rows when there are
    * as many, and whole minutes (the last minute's rows all come).

@@ -225,7 +225,7 @@ export interface ReportRow extends Omit<NewReport, "targets"> {
 }
 
 /** What the dashboard shows of a cache beside its row, gathered in one call. */
-export interface CacheUsage {
+export interface DashboardUsage {
   /** Bytes (as stored) of the NARs committed narinfos name: pending ones' too, not abandoned uploads. */
   bytes: number;
   pending: number;

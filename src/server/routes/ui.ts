@@ -119,7 +119,7 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext, sourc
     latest?: readonly ReportRow[],
   ): Promise<CacheSummary> {
     const [usage, quota, retention, gc, reports] = await Promise.all([
-      meta.cacheUsage(cache.name, Date.now() - DAY),
+      meta.dashboardUsage(cache.name, Date.now() - DAY),
       sources.quotaBytes?.(cache.name),
       sources.retentionMs?.(cache.name),
       sources.lastGc?.(cache.name),

@@ -23,7 +23,7 @@ import type {
   AccountRow,
   ActivityBatch,
   CacheRow,
-  CacheUsage,
+  DashboardUsage,
   MultipartState,
   MultipartUpload,
   NarInfoBlob,
@@ -883,8 +883,8 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   /** One round trip; each part reads an index (uploads_served_bytes, narinfos_created, keys). */
-  async cacheUsage(cache: string, since: number): Promise<CacheUsage> {
-    const r = await this.one<CacheUsage>(
+  async dashboardUsage(cache: string, since: number): Promise<DashboardUsage> {
+    const r = await this.one<DashboardUsage>(
       `SELECT
          (SELECT COALESCE(SUM(file_size), 0) FROM uploads WHERE cache = $1 AND visible)::bigint AS bytes,
          (SELECT COUNT(*) FROM narinfos WHERE cache = $1 AND NOT visible) AS pending,

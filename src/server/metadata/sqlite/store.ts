@@ -22,7 +22,7 @@ import type {
   AccountRow,
   ActivityBatch,
   CacheRow,
-  CacheUsage,
+  DashboardUsage,
   MultipartState,
   MultipartUpload,
   NarInfoBlob,
@@ -528,7 +528,7 @@ export class SqliteMetadataStore implements MetadataStore {
     return (this.st.reportsOfRuns.all(cache, JSON.stringify(runs)) as RawReport[]).map(reportFromRow);
   }
 
-  async cacheUsage(cache: string, since: number): Promise<CacheUsage> {
+  async dashboardUsage(cache: string, since: number): Promise<DashboardUsage> {
     const lookups = this.st.lookupsSince.get(cache, since) as { hits: number; misses: number };
     return {
       bytes: this.st.servedBytes.get(cache) as number,
