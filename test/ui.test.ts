@@ -252,7 +252,11 @@ describe("a private cache", () => {
     await w.page.locator("#path-q").press("Enter");
     await w.page.waitForSelector("h1.path-title");
     assert.match((await w.page.locator("main").textContent()) ?? "", /not in this cache/);
-    assert.equal(await w.page.evaluate(() => document.activeElement?.tagName), "H1", "focus follows the view");
+    assert.equal(
+      await w.page.evaluate(() => document.activeElement?.tagName),
+      "H1",
+      "focus follows the view",
+    );
 
     // Signing out forgets the token: the cache is refused again.
     await w.page.getByRole("button", { name: "Sign out" }).click();

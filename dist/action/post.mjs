@@ -1,13 +1,13 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   post
-} from "./chunk-UCIC5U4O.mjs";
-import "./chunk-BQB6DPDG.mjs";
-import "./chunk-CPS4GBBL.mjs";
-import "./chunk-K7VUJOVE.mjs";
-import "./chunk-SZA5BCUW.mjs";
-import "./chunk-XJO3ANFW.mjs";
-import "./chunk-BLT3HJ3U.mjs";
+} from "./chunk-OAQSNJBL.mjs";
+import "./chunk-JZ3Z2ALQ.mjs";
+import "./chunk-2LKPY5G7.mjs";
+import "./chunk-UEBIMLTP.mjs";
+import "./chunk-FY4M5DHA.mjs";
+import "./chunk-URC3GVE2.mjs";
+import "./chunk-UPCQ43US.mjs";
 import "./chunk-AIA2B53Y.mjs";
 import "./chunk-WPJ6VEY4.mjs";
 import "./chunk-LFQFR25N.mjs";

@@ -69,7 +69,7 @@ export interface CacheSummary {
   paths: number;
   /** Narinfos waiting for their closure. */
   pendingPaths: number;
-  /** Bytes of the NARs served (as stored, compressed). */
+  /** Bytes of the NARs its narinfos name, pending ones' included (as stored, compressed). */
   bytes: number;
   lastPushAt: number | null;
   /** Narinfo lookups over the last 24 hours: found and not found. */

@@ -2,9 +2,9 @@ import { createRequire as __nixcacheRequire } from "node:module"; const require 
 import {
   HttpCache,
   HttpCacheError
-} from "./chunk-SZA5BCUW.mjs";
-import "./chunk-XJO3ANFW.mjs";
-import "./chunk-BLT3HJ3U.mjs";
+} from "./chunk-FY4M5DHA.mjs";
+import "./chunk-URC3GVE2.mjs";
+import "./chunk-UPCQ43US.mjs";
 import "./chunk-AIA2B53Y.mjs";
 import "./chunk-WPJ6VEY4.mjs";
 import "./chunk-LFQFR25N.mjs";

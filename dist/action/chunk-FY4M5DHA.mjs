@@ -3,10 +3,10 @@ import {
   codeForStatus,
   createPool,
   request
-} from "./chunk-XJO3ANFW.mjs";
+} from "./chunk-URC3GVE2.mjs";
 import {
   mapLimit
-} from "./chunk-BLT3HJ3U.mjs";
+} from "./chunk-UPCQ43US.mjs";
 import {
   DEFAULT_CACHE_INFO
 } from "./chunk-AIA2B53Y.mjs";

@@ -5,9 +5,9 @@ import {
   PART_MEMORY,
   PART_SIZE,
   compressedBound
-} from "./chunk-BQB6DPDG.mjs";
-import "./chunk-K7VUJOVE.mjs";
-import "./chunk-XJO3ANFW.mjs";
+} from "./chunk-JZ3Z2ALQ.mjs";
+import "./chunk-UEBIMLTP.mjs";
+import "./chunk-URC3GVE2.mjs";
 import "./chunk-WPJ6VEY4.mjs";
 import "./chunk-LFQFR25N.mjs";
 export {

@@ -3,9 +3,9 @@ import {
   CacheUnavailableError,
   PushSession,
   uploadInfo
-} from "./chunk-CPS4GBBL.mjs";
-import "./chunk-K7VUJOVE.mjs";
-import "./chunk-BLT3HJ3U.mjs";
+} from "./chunk-2LKPY5G7.mjs";
+import "./chunk-UEBIMLTP.mjs";
+import "./chunk-UPCQ43US.mjs";
 import "./chunk-LFQFR25N.mjs";
 export {
   CacheUnavailableError,

@@ -1,10 +1,10 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   external_exports
-} from "./chunk-K7VUJOVE.mjs";
+} from "./chunk-UEBIMLTP.mjs";
 import {
   limiter
-} from "./chunk-BLT3HJ3U.mjs";
+} from "./chunk-UPCQ43US.mjs";
 import {
   DEFAULT_STORE_DIR,
   NixcacheError,

@@ -1,12 +1,12 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   external_exports
-} from "./chunk-K7VUJOVE.mjs";
+} from "./chunk-UEBIMLTP.mjs";
 import {
   Pools,
   codeForStatus,
   request
-} from "./chunk-XJO3ANFW.mjs";
+} from "./chunk-URC3GVE2.mjs";
 import {
   compressAndHash,
   compressPathAndHash,
