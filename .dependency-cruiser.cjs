@@ -5,7 +5,7 @@
 //   → caches → (codec, http, local-store, cachix-api, keys) → (nix, util)
 // `npm test` runs `depcruise src` (scripts/test.sh): an upward import or a cycle fails it.
 const base = ["nix", "util"];
-const io = ["codec", "http", "local-store", "cachix-api", "keys"];
+const io = ["codec", "http", "local-store", "cachix-api", "ui-api", "keys"];
 const library = ["push", "verify", "report", "targets", "secrets"];
 const below = (...layers) => layers.flat();
 
@@ -17,6 +17,8 @@ const allowed = {
   http: base,
   "local-store": base,
   "cachix-api": base,
+  // The dashboard's wire types (its JSON API, the CI report upload): server, clients and the page.
+  "ui-api": [],
   keys: base,
   caches: below(io, base),
   push: below(library, "caches", io, base),
@@ -37,6 +39,7 @@ const allowed = {
     "targets",
     "caches",
     "local-store",
+    "ui-api",
     "keys",
     "util",
     "nix",
@@ -47,7 +50,9 @@ const allowed = {
   migrate: below(["doctor", "github", "cachix"], library, "caches", io, base),
   github: below(library, "caches", io, base),
   cachix: below(library, "caches", io, base),
-  server: ["codec", "cachix-api", "http", "nix", "util"],
+  server: ["codec", "cachix-api", "ui-api", "http", "nix", "util"],
+  // The dashboard's page, bundled for the browser: nothing of Node's, only the wire types.
+  ui: ["ui-api"],
   cli: below(["build", "ci", "doctor", "migrate", "github", "server", "cachix"], library, "caches", io, base),
   // The Action runs on GitHub's runners from a bundle that must carry no native addon: never the
   // server (SQLite, fastify). Its bundle test checks the same from the output side.

@@ -31,6 +31,9 @@ export async function buildActionBundle(outDir: string = ACTION_DIST): Promise<s
   await mkdir(outDir, { recursive: true });
   await build({
     absWorkingDir: ROOT,
+    // A worktree's node_modules may be a symlink to another checkout's: keep the paths the bundle's
+    // comments name (`// node_modules/…`) as they are here, so every checkout builds the same bytes.
+    preserveSymlinks: true,
     entryPoints: { main: "src/action/main.ts", post: "src/action/post.ts" },
     outdir: outDir,
     outExtension: { ".js": ".mjs" },

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The whole test command: Nix set-up, build, format/lint, type check, layering, then every test.
+# The whole test command: Nix, browser and storage engines set up, build, format/lint, type check,
+# layering, then every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-nix.sh
+bash scripts/setup-browser.sh
 bash scripts/setup-services.sh
 npm run --silent build
 npx biome check --error-on-warnings .

@@ -27,6 +27,7 @@ let privToken: string;
 const pushed: Upload[] = [];
 let pending: Upload;
 const narinfoTexts = new Map<string, string>();
+let reportId: number;
 
 const base = (u: Upload) => u.storePath.slice("/nix/store/".length);
 
@@ -79,6 +80,22 @@ before(async () => {
       assert.equal(r.status, 200);
       narinfoTexts.set(u.hash, await r.text());
     }
+    // A CI report for the dashboard (pushes above were counted too).
+    const rep = await fetch(`${srv.url}/api/v1/cache/main/reports`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${writeToken}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        version: 1,
+        kind: "ci",
+        commit: "abcd1234",
+        branch: "main",
+        run: null,
+        ok: true,
+        targets: [],
+      }),
+    });
+    assert.equal(rep.status, 201, await rep.clone().text());
+    reportId = ((await rep.json()) as { id: number }).id;
   } finally {
     await srv.close();
   }
@@ -121,6 +138,8 @@ test("a dry run reads everything and writes nothing; the copy then serves the sa
   assert.equal(dr.dryRun, true);
   assert.equal(dr.records.narinfos, 4);
   assert.equal(dr.records.trustRules, 1);
+  assert.equal(dr.records.reports, 1);
+  assert.ok(dr.records.pushActivity >= 1, "the dashboard's push counts");
   assert.equal(dr.blobsCopied, 5, "four NARs and the log");
   assert.equal(await tables(db), 0, "not even the schema was made");
 
@@ -158,6 +177,24 @@ test("a dry run reads everything and writes nothing; the copy then serves the sa
     assert.equal((await fetch(`${srv.url}/main/${pending.hash}.narinfo`)).status, 404, "still waiting");
     const log = await fetch(`${srv.url}/main/log/${base(pushed[1] as Upload)}`);
     assert.equal(await log.text(), "build log\n");
+    // The dashboard's report came with its id; a new one gets the next.
+    const ui = (await (await fetch(`${srv.url}/api/v1/ui/caches/main`)).json()) as { report: { id: number } };
+    assert.equal(ui.report.id, reportId);
+    const next = await fetch(`${srv.url}/api/v1/cache/main/reports`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${writeToken}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        version: 1,
+        kind: "verify",
+        commit: null,
+        branch: "main",
+        run: null,
+        ok: true,
+        targets: [],
+      }),
+    });
+    assert.equal(next.status, 201, await next.clone().text());
+    assert.ok(((await next.json()) as { id: number }).id > reportId);
     // The tokens came along: the old write token pushes to the new backends.
     const u = await makeUpload("after-move");
     await put(`${srv.url}/main/${u.url}`, u.file, writeToken);

@@ -15,7 +15,7 @@ import {
 } from "../src/server/metadata/postgres/migrations.js";
 import { PostgresMetadataStore } from "../src/server/metadata/postgres/store.js";
 import { SqliteMetadataStore } from "../src/server/metadata/sqlite/store.js";
-import type { MetadataStore } from "../src/server/metadata/store.js";
+import { type MetadataStore, REPORTS_KEPT_PER_BRANCH } from "../src/server/metadata/store.js";
 import { tempDir } from "./helpers/nix.js";
 import { freshDatabase, type LocalPostgres, startPostgres } from "./helpers/postgres.js";
 
@@ -909,6 +909,127 @@ for (const backend of BACKENDS) {
           "tok_o oidc",
           "tok_r oidc",
         ]);
+      }));
+
+    test("dashboard: activity adds up without moving the change counters", () =>
+      withStores(2, async (a, b) => {
+        const tok = await a.insertToken({
+          kind: "cache",
+          cache: "c",
+          perm: "write",
+          hash: "ht",
+          id: "tok_ci",
+          expiresAt: null,
+          description: "CI <pushes>",
+        });
+        const local = a.changes.local();
+        const minute = Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
+        const batch = {
+          pushes: [
+            { cache: "c", minute, tokenId: tok.id, run: "run-1", paths: 2, bytes: 300 },
+            { cache: "c", minute: minute + 60_000, tokenId: null, run: null, paths: 1, bytes: 5 },
+          ],
+          lookups: [{ cache: "c", hour: Date.now() - 3600_000, hits: 3, misses: 1 }],
+        };
+        await a.recordActivity(batch);
+        await b.recordActivity({ ...batch, lookups: [], prune: true });
+        assert.equal(a.changes.local(), local, "activity does not empty the narinfo cache in front");
+        const pushes = await b.recentPushes("c", { limit: 10 });
+        assert.deepEqual(
+          pushes.map((p) => [p.minute, p.tokenId, p.run, p.paths, p.bytes, p.token?.description ?? null]),
+          [
+            [minute + 60_000, null, null, 2, 10, null],
+            [minute, "tok_ci", "run-1", 4, 600, "CI <pushes>"],
+          ],
+        );
+        // Pages are whole minutes: a limit of 1 still gives every row of the last minute.
+        assert.equal((await a.recentPushes("c", { limit: 1, before: minute + 60_000 })).length, 1);
+        assert.deepEqual(await a.recentPushes("c", { limit: 5, before: minute }), []);
+        await push(a, "c", h("p1"));
+        await push(a, "c", h("p2"), [h("p3")]);
+        await a.recordNar({
+          cache: "c",
+          url: "nar/abandoned.nar",
+          blob: "b".repeat(64),
+          compression: "none",
+          narHash: "sha256:x",
+          narSize: 7,
+          fileHash: "sha256:x",
+          fileSize: 7,
+        });
+        const usage = await b.dashboardUsage("c", Date.now() - 24 * 3600_000);
+        assert.equal(usage.bytes, 200, "NARs a narinfo names count, a pending one's too");
+        assert.equal(usage.pending, 1);
+        assert.equal(usage.hits, 3);
+        assert.equal(usage.misses, 1);
+        assert.ok(usage.lastPushAt !== null && usage.lastPushAt > Date.now() - 60_000);
+        assert.deepEqual(await b.dashboardUsage("d-none", 0), {
+          bytes: 0,
+          pending: 0,
+          lastPushAt: null,
+          hits: 0,
+          misses: 0,
+        });
+
+        const pending = await b.pathRecord("c", h("p2"));
+        assert.equal(pending.narinfo?.visible, false);
+        assert.deepEqual(pending.narinfo?.waitingFor, [{ hash: h("p3"), storePath: null }]);
+        assert.equal((await b.pathRecord("c", h("p1"))).narinfo?.visible, true);
+        assert.deepEqual(await b.pathRecord("c", h("p3")), { upstream: false });
+        await a.markUpstream("c", [h("p3")]);
+        const up = await b.pathRecord("c", h("p3"));
+        assert.equal(up.upstream, true);
+        assert.equal(up.narinfo, undefined);
+        assert.equal((await b.pathRecord("c", h("p2"))).narinfo?.visible, true);
+      }));
+
+    test("dashboard: reports per branch, newest first, history kept to a bound", () =>
+      withStores(2, async (a, b) => {
+        const base = {
+          cache: "c",
+          kind: "ci",
+          commit: null,
+          runId: null,
+          runUrl: null,
+          tokenId: null,
+          ok: true,
+          counts: "{}",
+          targets: "[]",
+        };
+        const first = await a.insertReport({ ...base, branch: "main", commit: "aaaa", runId: "r1" });
+        assert.equal(first.targets, undefined);
+        assert.equal(first.commit, "aaaa");
+        const feature = await b.insertReport({ ...base, branch: "feature", ok: false });
+        const noBranch = await a.insertReport({ ...base, branch: null });
+        const second = await a.insertReport({ ...base, branch: "main", runId: "r1", targets: '[{"x":1}]' });
+        assert.deepEqual(
+          (await b.latestReports("c")).map((r) => r.id),
+          [second.id, noBranch.id, feature.id],
+        );
+        assert.equal((await b.getReport("c", second.id))?.targets, '[{"x":1}]');
+        assert.equal(await b.getReport("other", second.id), undefined, "reports are per cache");
+        assert.deepEqual(
+          (await b.listReports("c", { branch: "main", limit: 10 })).map((r) => r.id),
+          [second.id, first.id],
+        );
+        assert.deepEqual(
+          (await b.listReports("c", { branch: null, limit: 10 })).map((r) => r.id),
+          [noBranch.id],
+        );
+        assert.deepEqual(
+          (await b.listReports("c", { limit: 2, before: second.id })).map((r) => r.id),
+          [noBranch.id, feature.id],
+        );
+        assert.deepEqual(
+          (await b.reportsOfRuns("c", ["r1", "r2"])).map((r) => r.id),
+          [second.id],
+        );
+        assert.equal((await b.getReport("c", feature.id))?.ok, false);
+        for (let i = 0; i < REPORTS_KEPT_PER_BRANCH; i++) await a.insertReport({ ...base, branch: "main" });
+        const main = await b.listReports("c", { branch: "main", limit: 1000 });
+        assert.equal(main.length, REPORTS_KEPT_PER_BRANCH);
+        assert.ok(!main.some((r) => r.id === second.id), "the oldest went");
+        assert.equal((await b.listReports("c", { branch: "feature", limit: 10 })).length, 1);
       }));
   });
 }

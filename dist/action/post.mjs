@@ -1,13 +1,14 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   post
-} from "./chunk-RGUT6KGX.mjs";
+} from "./chunk-OAQSNJBL.mjs";
 import "./chunk-JZ3Z2ALQ.mjs";
 import "./chunk-2LKPY5G7.mjs";
 import "./chunk-UEBIMLTP.mjs";
-import "./chunk-6LJQC4UZ.mjs";
+import "./chunk-FY4M5DHA.mjs";
 import "./chunk-URC3GVE2.mjs";
 import "./chunk-UPCQ43US.mjs";
+import "./chunk-AIA2B53Y.mjs";
 import "./chunk-WPJ6VEY4.mjs";
 import "./chunk-LFQFR25N.mjs";
 

@@ -20,10 +20,12 @@ import { type BuildSetup, parsePublicKeys, prepareBuild, type UpstreamChoice } f
 import { advertisedKeys, keysFrom, NIXOS_CACHE, NIXOS_CACHE_KEY } from "../build/trust.js";
 import { CachixCache } from "../caches/cachix/cache.js";
 import { cacheToken } from "../caches/credentials.js";
+import { HttpCache } from "../caches/http-cache.js";
 import { openCache } from "../caches/open.js";
 import { openAndProbeCaches } from "../caches/probe.js";
 import { ci } from "../ci/ci.js";
 import { ciAnnotations, ciJson, ciSummaryLine, formatCiMarkdown, formatCiTable } from "../ci/render.js";
+import { ciReportUpload } from "../ci/report-upload.js";
 import {
   type Compression,
   compressionUnsupported,
@@ -54,9 +56,11 @@ import { resolveStorePath } from "../local-store/path-info.js";
 import { type PublicKey, publicKeyOf, type SecretKey } from "../nix/signing.js";
 import { type PushSummary, push } from "../push/push.js";
 import { formatPushSummary } from "../report/push-report.js";
+import { type ReportContext, reportContext, sendReport, verifyReportUpload } from "../report/upload.js";
 import { formatMarkdownSummary, formatTable, reportJson, waitProgressLine } from "../report/verify-report.js";
 import type { Annotation } from "../report/workflow-commands.js";
 import { resolveTargets, type Target } from "../targets/resolve.js";
+import type { ReportUpload } from "../ui-api/types.js";
 import { errorMessage, NixcacheError } from "../util/errors.js";
 import { parseDuration } from "../util/quantity.js";
 import { verifyExitCode, verifyTargets } from "../verify/verify.js";
@@ -254,6 +258,7 @@ async function runBuildOrCi(
       const r = await core.group("Build, push and verify", () =>
         ci({ ...prepared.options, onEvent: logEvent }),
       );
+      await uploadReport(inputs, ctx, x, pushTo, (c) => ciReportUpload(r, c));
       return {
         ok: r.summary.ok,
         line: ciSummaryLine(r),
@@ -319,6 +324,9 @@ async function runVerify(
       opts.wait = { timeoutMs: parseDuration(wait), intervalMs: parseDuration(str(x, "interval") ?? "30s") };
     const r = await core.group("Verify the cache", () => verifyTargets(targets, opts));
     const notOk = r.targets.filter((t) => t.status !== "ok").length;
+    await uploadReport(inputs, ctx, x, inputs.caches, (c) =>
+      verifyReportUpload(r, c, verifyExitCode(r) === 0),
+    );
     return {
       ok: verifyExitCode(r) === 0,
       line: `${r.targets.length - notOk}/${r.targets.length} targets substitutable${x.values.closure ? " with their closures" : ""}`,
@@ -331,6 +339,32 @@ async function runVerify(
   } finally {
     await Promise.all(caches.map((c) => c.close()));
   }
+}
+
+/**
+ * The dashboard report, as the CLI sends it (cli/report-flags.ts): to `--report-to`, else the first
+ * cache that is a nixcache server. A failed upload is a warning, never the step's failure.
+ */
+async function uploadReport(
+  inputs: ActionInputs,
+  ctx: RunContext,
+  x: ExtraArgs,
+  caches: readonly string[],
+  make: (c: ReportContext) => ReportUpload,
+): Promise<void> {
+  if (x.values["no-report"] === true) return;
+  const context = await reportContext({ commit: str(x, "commit"), branch: str(x, "branch") ?? ctx.branch });
+  const explicit = str(x, "report-to");
+  const outcome = await sendReport(make(context), {
+    ...(explicit !== undefined ? { explicit } : {}),
+    candidates: caches,
+    open: async (url) => new HttpCache(url, { token: cacheToken(url, inputs.token) }),
+  });
+  if (outcome.kind === "uploaded") core.info(`Report uploaded: ${outcome.url}`);
+  else if (outcome.kind === "failed")
+    core.warning(`the report was not uploaded to ${outcome.cache}: ${outcome.reason}`, {
+      title: "nixcache report",
+    });
 }
 
 async function runPush(inputs: ActionInputs, x: ExtraArgs): Promise<Outcome> {

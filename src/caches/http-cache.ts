@@ -16,8 +16,10 @@ import { type CacheInfo, formatCacheInfo, parseCacheInfo } from "../nix/cache-in
 import { buildNarInfo, formatNarInfo, type NarInfo, parseNarInfo } from "../nix/narinfo.js";
 import { nix32Encode } from "../nix/nix32.js";
 import { checkStoreHash, parseStorePath } from "../nix/store-path.js";
+import type { ReportUpload } from "../ui-api/types.js";
 import { NixcacheError } from "../util/errors.js";
 import { mapLimit } from "../util/limiter.js";
+import { ciRun } from "./ci-run.js";
 import { DEFAULT_CACHE_INFO } from "./file-cache.js";
 import type { NarUpload, StagedPath, WritableBinaryCache } from "./types.js";
 
@@ -29,7 +31,13 @@ export interface HttpCacheOptions {
   /** Connections kept open to the server (default 16); requests beyond wait their turn. */
   connections?: number;
   retry?: RetryPolicy;
+  /** The CI run pushes are part of (default: from the environment, ci-run.ts); told to nixcache servers only. */
+  run?: string | null;
 }
+
+/** What a nixcache server sets on nix-cache-info (src/server/routes/nix.ts). */
+const NIXCACHE_SERVER_HEADER = "x-nixcache-server";
+const RUN_HEADER = "x-nixcache-run";
 
 /** A request the server refused for good (a 4xx other than 408/429), or could not be sent. */
 export class HttpCacheError extends NixcacheError {
@@ -47,6 +55,9 @@ export class HttpCache implements WritableBinaryCache {
   private readonly base: string;
   private readonly auth?: string;
   private readonly retry: RetryPolicy;
+  private readonly run: string | null;
+  /** Whether the server said it is nixcache's (learnt from nix-cache-info). */
+  private nixcache: boolean | undefined;
 
   constructor(url: string, opts: HttpCacheOptions = {}) {
     const u = new URL(url);
@@ -67,15 +78,18 @@ export class HttpCache implements WritableBinaryCache {
     }
     this.pool = createPool(u.origin, { connections: opts.connections });
     this.retry = opts.retry ?? {};
+    this.run = opts.run === undefined ? (ciRun()?.id ?? null) : opts.run;
   }
 
   async cacheInfo(): Promise<CacheInfo> {
     const r = await this.send("GET", "nix-cache-info", { okStatuses: [200] });
+    this.nixcache = r.headers[NIXCACHE_SERVER_HEADER] !== undefined;
     return parseCacheInfo(r.text);
   }
 
   async ensureCacheInfo(): Promise<CacheInfo> {
     const r = await this.send("GET", "nix-cache-info", { okStatuses: [200, 404] });
+    this.nixcache = r.headers[NIXCACHE_SERVER_HEADER] !== undefined;
     if (r.status === 200) return parseCacheInfo(r.text);
     await this.send("PUT", "nix-cache-info", {
       body: () => Buffer.from(formatCacheInfo(DEFAULT_CACHE_INFO)),
@@ -202,6 +216,52 @@ export class HttpCache implements WritableBinaryCache {
     await this.pool.close();
   }
 
+  /** Whether this cache is served by nixcache's server (asks once, when no probe told yet). */
+  async isNixcacheServer(): Promise<boolean> {
+    if (this.nixcache === undefined) await this.cacheInfo().catch(() => {});
+    return this.nixcache === true;
+  }
+
+  /**
+   * Uploads a CI report to a nixcache server's `POST /api/v1/cache/<name>/reports` (beside the
+   * cache: `http://host/prefix/main` → `http://host/prefix/api/v1/cache/main/reports`), with the
+   * cache's credentials. Returns the report's id and its page on the dashboard.
+   */
+  async uploadReport(report: ReportUpload): Promise<{ id: number; url: string }> {
+    const cut = this.base.lastIndexOf("/");
+    const name = this.base.slice(cut + 1);
+    const path = `${this.base.slice(0, cut)}/api/v1/cache/${encodeURIComponent(name)}/reports`;
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      accept: "application/json",
+    };
+    if (this.auth) headers.authorization = this.auth;
+    const body = Buffer.from(JSON.stringify(report));
+    const what = `POST ${this.url.slice(0, this.url.length - this.base.length)}${path}`;
+    const r = await request(
+      this.pool,
+      {
+        method: "POST",
+        path,
+        what,
+        headers,
+        body: () => body,
+        failed: (msg) => new HttpCacheError(msg),
+        refused: (status, b, w) => {
+          let said = b.toString("utf8").trim().slice(0, 500);
+          try {
+            said = String((JSON.parse(said) as { error?: unknown }).error ?? said);
+          } catch {}
+          return new HttpCacheError(`${w}: HTTP ${status}${said ? `: ${said}` : ""}`, status);
+        },
+      },
+      // A report is worth a short retry, not the long one a NAR gets: the command is done.
+      { ...this.retry, attempts: Math.min(this.retry.attempts ?? 3, 3), maxRetryAfterMs: 10_000 },
+    );
+    const answer = JSON.parse(r.body.toString("utf8")) as { id: number; url: string };
+    return { id: answer.id, url: answer.url };
+  }
+
   /** One request with retries; resolves for `okStatuses` (default 2xx), throws otherwise. */
   private async send(
     method: "GET" | "HEAD" | "PUT",
@@ -215,10 +275,11 @@ export class HttpCache implements WritableBinaryCache {
       binary?: boolean;
       fatal?: () => unknown;
     } = {},
-  ): Promise<{ status: number; text: string; body: Buffer }> {
+  ): Promise<{ status: number; text: string; body: Buffer; headers: Record<string, unknown> }> {
     const headers: Record<string, string> = {};
     if (this.auth) headers.authorization = this.auth;
     if (o.contentType) headers["content-type"] = o.contentType;
+    if (method === "PUT" && this.run !== null && this.nixcache === true) headers[RUN_HEADER] = this.run;
     const r = await request(
       this.pool,
       {
@@ -242,7 +303,12 @@ export class HttpCache implements WritableBinaryCache {
       },
       this.retry,
     );
-    return { status: r.status, text: o.binary ? "" : r.body.toString("utf8"), body: r.body };
+    return {
+      status: r.status,
+      text: o.binary ? "" : r.body.toString("utf8"),
+      body: r.body,
+      headers: r.headers,
+    };
   }
 }
 

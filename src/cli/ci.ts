@@ -5,8 +5,9 @@ import { ciJson } from "../ci/render.js";
 import { inGitHubActions } from "../github/step-summary.js";
 import { addBuildFlags, type BuildFlags, prepareBuild, runWithProgress, writeSummary } from "./build.js";
 import { printJson, UserError } from "./output.js";
+import { addReportFlags, type ReportFlags, uploadReportOf } from "./report-flags.js";
 
-interface CiFlags extends BuildFlags {
+interface CiFlags extends BuildFlags, ReportFlags {
   cache?: string[];
   data?: string;
   port?: string;
@@ -82,6 +83,13 @@ async function runCi(flags: CiFlags): Promise<number> {
   if (inGitHubActions())
     (flags.json ? process.stderr : process.stdout).write(report.formatCiAnnotations(result));
   if (interrupted) return 130;
+  const { ciReportUpload } = await import("../ci/report-upload.js");
+  await uploadReportOf(
+    flags,
+    urls,
+    (ctx) => ciReportUpload(result, ctx),
+    (url) => (embedded && url === embedded.cacheUrl ? embedded.token : flags.token),
+  );
   return result.summary.ok ? 0 : 1;
 }
 
@@ -105,11 +113,12 @@ export function registerCiCommands(program: Command): void {
       "--port <port>",
       "port of the embedded server when it is started (default 7080, else a free one)",
     );
-  addBuildFlags(cmd)
+  addReportFlags(addBuildFlags(cmd))
     .addHelpText(
       "after",
       "\nExit status: 0 when every target this machine builds is cached or built and substitutable\n" +
-        "(closure included), 1 otherwise, 2 on usage errors.\n\n" +
+        "(closure included), 1 otherwise, 2 on usage errors. The report goes to the dashboard of the\n" +
+        "first cache that is a nixcache server (--report-to, --no-report); a failed upload only warns.\n\n" +
         "Examples:\n" +
         "  nixcache ci --flake ./examples/demo-flake          # the embedded default\n" +
         "  nixcache ci --cache cachix://mycache --branch main --json\n" +

@@ -200,7 +200,7 @@ export function registerServeCommands(program: Command): void {
       "Run the embedded binary cache server. Each cache of the data directory is a Nix HTTP binary " +
         "cache at http://HOST:PORT/<cache>/ that `nix copy --to` writes to and Nix substitutes from. " +
         "Uploads are verified (NAR hash and size) before they are stored and signed with the cache's key. " +
-        "Prints `listening on URL` on stdout, then one JSON line per request on stderr. SIGTERM/SIGINT " +
+        "Prints `listening on URL` (and the dashboard's URL/ui/) on stdout, then one JSON line per request on stderr. SIGTERM/SIGINT " +
         "stop accepting, let in-flight uploads finish (connections still open after 30 s are cut), and exit.",
     )
     .option("--listen <host:port>", "address to listen on", DEFAULT_LISTEN)
@@ -338,7 +338,7 @@ export function registerServeCommands(program: Command): void {
           throw new UserError(`no permission to listen on ${o.listen} or to use ${at.dataDir ?? at.storage}`);
         throw e;
       });
-      process.stdout.write(`listening on ${server.url}\n`);
+      process.stdout.write(`listening on ${server.url}\ndashboard at ${server.url}/ui/\n`);
       await new Promise<void>((resolve) => {
         const stop = (sig: string) => {
           process.stderr.write(

@@ -9,9 +9,10 @@ import { storePathTargets } from "../targets/store-paths.js";
 import { parseDuration } from "../util/quantity.js";
 import { type VerifyProgress, verifyExitCode, verifyTargets } from "../verify/verify.js";
 import { printJson, UserError } from "./output.js";
+import { addReportFlags, type ReportFlags, uploadReportOf } from "./report-flags.js";
 import { addTargetFlags, loadTargets, type TargetFlags } from "./targets.js";
 
-interface VerifyFlags extends TargetFlags {
+interface VerifyFlags extends TargetFlags, ReportFlags {
   cache: string[];
   trustedKey?: string[];
   closure?: boolean;
@@ -69,9 +70,8 @@ async function progressReporter(
 
 /** `--path`: targets named by store path; flake-selection flags make no sense beside it. */
 async function pathTargets(flags: VerifyFlags) {
-  const clash = [flags.config && "--config", flags.branch && "--branch", flags.system && "--system"].filter(
-    Boolean,
-  );
+  // --branch stays allowed: with --path it names only the report's branch.
+  const clash = [flags.config && "--config", flags.system && "--system"].filter(Boolean);
   if (flags.flake !== "." || clash.length > 0) {
     throw new UserError(`--path cannot be combined with ${flags.flake !== "." ? "--flake" : clash[0]}`, 2);
   }
@@ -120,7 +120,9 @@ export function registerVerifyCommands(program: Command): void {
     .addHelpText(
       "after",
       "\nExit status: 0 when everything is present (and signed), 1 when anything is missing or\n" +
-        "unsigned, 2 on usage errors or when a target fails to evaluate.\n" +
+        "unsigned, 2 on usage errors or when a target fails to evaluate. The report goes to the\n" +
+        "dashboard of the first cache that is a nixcache server (--report-to, --no-report); a failed\n" +
+        "upload only warns (uploading needs a token that may write the cache).\n" +
         "Under GitHub Actions, missing targets are also reported as ::error annotations.\n\n" +
         "Examples:\n" +
         "  nixcache verify --cache https://mycache.cachix.org --trusted-key 'mycache.cachix.org-1:AbC...='\n" +
@@ -129,7 +131,7 @@ export function registerVerifyCommands(program: Command): void {
         "  nixcache verify --cache http://localhost:8080/main --wait 45m --interval 30s\n" +
         "  nixcache verify --closure --path ./result --cache http://localhost:7080/main",
     );
-  addTargetFlags(cmd).action(async (flags: VerifyFlags) => {
+  addReportFlags(addTargetFlags(cmd)).action(async (flags: VerifyFlags) => {
     const keys: PublicKey[] = [];
     for (const [i, k] of (flags.trustedKey ?? []).entries()) {
       try {
@@ -179,6 +181,10 @@ export function registerVerifyCommands(program: Command): void {
       if (summaryFile) await appendStepSummary(summaryFile, formatMarkdownSummary(report));
       if (inGitHubActions()) (flags.json ? process.stderr : process.stdout).write(formatAnnotations(report));
       process.exitCode = verifyExitCode(report);
+      const { verifyReportUpload } = await import("../report/upload.js");
+      await uploadReportOf({ ...flags, flake: flags.path ? "." : flags.flake }, flags.cache, (ctx) =>
+        verifyReportUpload(report, ctx, process.exitCode === 0),
+      );
     } finally {
       await Promise.all(caches.map((c) => c.close()));
     }

@@ -106,6 +106,10 @@ const FLAGS = {
     "trusted-key": { type: "string", multiple: true },
     concurrency: { type: "string" },
     "cachix-api": { type: "string" },
+    // The dashboard report (ci and verify): where to, none, and the commit it is for.
+    "report-to": { type: "string" },
+    "no-report": { type: "boolean" },
+    commit: { type: "string" },
   },
   push: {
     compression: { type: "string" },

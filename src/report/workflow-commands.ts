@@ -18,3 +18,8 @@ export interface Annotation {
 export function formatAnnotationLines(list: readonly Annotation[]): string {
   return list.map((a) => `${errorAnnotation(a.title, a.message)}\n`).join("");
 }
+
+/** One `::warning` line, escaped as errorAnnotation's. */
+export function warningAnnotation(title: string, message: string): string {
+  return `::warning title=${escProp(title)}::${escData(message)}`;
+}

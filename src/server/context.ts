@@ -1,4 +1,5 @@
 import type { AccessTracker } from "./access.js";
+import type { ActivityRecorder } from "./activity.js";
 import type { OidcVerifier } from "./auth/oidc.js";
 import type { NarInfoCache } from "./metadata/narinfo-cache.js";
 import type { MetadataStore } from "./metadata/store.js";
@@ -28,6 +29,8 @@ export interface ServerContext {
   /** Registers an in-flight upload so shutdown can wait for it to commit. */
   track<T>(work: Promise<T>): Promise<T>;
   logError(err: unknown): void;
+  /** Pushes and narinfo lookups counted for the dashboard. */
+  activity: ActivityRecorder;
   /** Told the references a committed narinfo waits for (the upstream resolver's queue). */
   onMissingReferences?: (cache: string, hashes: string[]) => void;
   /** The OIDC token exchange, when the server trusts issuers (`serve --oidc-issuer`). */

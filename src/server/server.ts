@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { NixcacheError } from "../util/errors.js";
 import { every, type Periodic } from "../util/periodic.js";
 import { AccessTracker } from "./access.js";
+import { ActivityRecorder } from "./activity.js";
 import { type OidcIssuerConfig, OidcVerifier, type OidcVerifierOptions } from "./auth/oidc.js";
 import { DEFAULT_OIDC_TOKEN_TTL_MS } from "./auth/oidc-exchange.js";
 import { createHttpServer, type HttpLimits } from "./connections.js";
@@ -16,6 +17,9 @@ import { registerMetrics, reportsDbPool, ServerMetrics } from "./metrics.js";
 import { registerCachixRoutes } from "./routes/cachix.js";
 import { stillWaiting } from "./routes/continue.js";
 import { pathOnly, registerNixRoutes } from "./routes/nix.js";
+import { registerUiRoutes } from "./routes/ui.js";
+import { registerUiAssets } from "./routes/ui-assets.js";
+import { type DashboardSources, dashboardSources } from "./routes/ui-sources.js";
 import type { StorageBackend } from "./storage/backend.js";
 import { openMetadata, openStorage, type StoreLocation } from "./stores.js";
 import { defaultUpstreams, type Upstream, UpstreamResolver } from "./upstreams.js";
@@ -72,6 +76,10 @@ export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
   gcIntervalMs?: number;
   /** How long the GC leaves a narinfo marked before it deletes it (default one hour). */
   gcGraceMs?: number;
+  /** How often the dashboard's counts (pushes, narinfo lookups) are written (default 10 s). */
+  activityFlushMs?: number;
+  /** What the dashboard shows that other parts own (pins, GC, trust rules); default dashboardSources. */
+  dashboard?: DashboardSources;
   /**
    * Issuers whose OIDC identity tokens `POST /api/v1/oidc/token` exchanges for cache tokens, each
    * with the audiences its tokens may name (`serve --oidc-issuer`, `--oidc-audience`). None: the
@@ -156,6 +164,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     logError(err) {
       log?.(JSON.stringify({ time: new Date().toISOString(), level: "error", error: String(err) }));
     },
+    activity: new ActivityRecorder(meta, { flushMs: opts.activityFlushMs, onError: (e) => ctx.logError(e) }),
     onMissingReferences: (cache, hashes) => resolver.enqueue(cache, hashes),
     access: new AccessTracker(meta, { flushMs: opts.accessFlushMs, onError: (e) => ctx.logError(e) }),
     oidc,
@@ -209,6 +218,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerMetrics(app, metrics, { token: opts.metricsToken });
   registerNixRoutes(app, ctx);
   registerCachixRoutes(app, ctx, { partUrlTtlMs: opts.cachixPartUrlTtlMs });
+  registerUiRoutes(app, ctx, opts.dashboard ?? dashboardSources(meta));
+  registerUiAssets(app);
   await app.listen({ host: opts.host ?? "127.0.0.1", port: opts.port ?? 7080 });
   const port = (app.server as Server).address() as { port: number };
   const url = formatBase(opts.host ?? "127.0.0.1", port.port);
@@ -272,6 +283,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         await sweeper?.stop();
         await rechecker?.stop();
         await ctx.access.close().catch((e) => ctx.logError(e));
+        await ctx.activity.close().catch((e: unknown) => ctx.logError(e));
         await resolver.close();
         await meta.close();
       })();

@@ -34,8 +34,11 @@ function parseOrRefuse(text: string): NarInfo {
   }
 }
 
-/** Checks a narinfo against the NAR received for its URL, signs it and commits it; returns the stored text. */
-export async function ingestNarInfo(meta: MetadataStore, o: NarInfoIngest): Promise<string> {
+/** Checks a narinfo against the NAR received for its URL, signs it and commits it. */
+export async function ingestNarInfo(
+  meta: MetadataStore,
+  o: NarInfoIngest,
+): Promise<{ text: string; fileSize: number }> {
   const ni = parseOrRefuse(o.text);
   const sp = parseStorePath(ni.storePath);
   if (sp.hash !== o.hash)
@@ -88,7 +91,7 @@ export async function ingestNarInfo(meta: MetadataStore, o: NarInfoIngest): Prom
     references,
   });
   if (missing.length > 0) o.onMissing?.(o.cache, missing);
-  return text;
+  return { text, fileSize: nar.fileSize };
 }
 
 function stripQuery(url: string): string {

@@ -178,6 +178,49 @@ export const TABLES: Record<RecordKind, TableSpec> = {
       c("created_at", "createdAt", "int"),
     ],
   },
+  reports: {
+    sqlite: "ci_reports",
+    postgres: "ci_reports",
+    key: ["id"],
+    columns: [
+      c("id", "id", "int"),
+      c("cache", "cache"),
+      c("kind", "kind"),
+      c("commit_id", "commit"),
+      c("branch", "branch"),
+      c("run_id", "runId"),
+      c("run_url", "runUrl"),
+      c("token_id", "tokenId"),
+      c("created_at", "createdAt", "int"),
+      c("ok", "ok", "bool"),
+      c("counts", "counts"),
+      c("targets", "targets"),
+    ],
+  },
+  pushActivity: {
+    sqlite: "push_activity",
+    postgres: "push_activity",
+    key: ["cache", "minute", "token_id", "run_id"],
+    columns: [
+      c("cache", "cache"),
+      c("minute", "minute", "int"),
+      c("token_id", "tokenId"),
+      c("run_id", "runId"),
+      c("paths", "paths", "int"),
+      c("bytes", "bytes", "int"),
+    ],
+  },
+  narinfoLookups: {
+    sqlite: "narinfo_lookups",
+    postgres: "narinfo_lookups",
+    key: ["cache", "hour"],
+    columns: [
+      c("cache", "cache"),
+      c("hour", "hour", "int"),
+      c("hits", "hits", "int"),
+      c("misses", "misses", "int"),
+    ],
+  },
 };
 
 /** The cursor after `record`: its key values, as JSON. */

@@ -132,6 +132,40 @@ export interface SecretRecord {
   value: string;
 }
 
+/** An uploaded CI report (the dashboard's coverage), as stored; `counts` and `targets` are JSON. */
+export interface ReportRecord {
+  id: number;
+  cache: string;
+  kind: string;
+  commit: string | null;
+  branch: string | null;
+  runId: string | null;
+  runUrl: string | null;
+  tokenId: string | null;
+  createdAt: number;
+  ok: boolean;
+  counts: string;
+  targets: string;
+}
+
+/** Pushes of one cache, minute, token and CI run ("" for none). */
+export interface PushActivityRecord {
+  cache: string;
+  minute: number;
+  tokenId: string;
+  runId: string;
+  paths: number;
+  bytes: number;
+}
+
+/** Narinfo lookups of one cache and hour. */
+export interface NarinfoLookupRecord {
+  cache: string;
+  hour: number;
+  hits: number;
+  misses: number;
+}
+
 export interface RecordTypes {
   caches: CacheRecord;
   accounts: AccountRecord;
@@ -145,6 +179,9 @@ export interface RecordTypes {
   trustRules: TrustRuleRecord;
   pins: PinRecord;
   pinRevisions: PinRevisionRecord;
+  reports: ReportRecord;
+  pushActivity: PushActivityRecord;
+  narinfoLookups: NarinfoLookupRecord;
 }
 
 export type RecordKind = keyof RecordTypes;
@@ -163,6 +200,9 @@ export const RECORD_KINDS: readonly RecordKind[] = [
   "trustRules",
   "pins",
   "pinRevisions",
+  "reports",
+  "pushActivity",
+  "narinfoLookups",
 ];
 
 export interface RecordPage<K extends RecordKind> {

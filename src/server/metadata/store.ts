@@ -6,7 +6,9 @@ import type { SecretKey } from "../../nix/signing.js";
 import type { RecordKind, RecordPage, RecordTypes } from "./records.js";
 import type {
   AccountRow,
+  ActivityBatch,
   CacheRow,
+  DashboardUsage,
   GcBatch,
   GcMarkResult,
   GcThresholds,
@@ -17,11 +19,15 @@ import type {
   NewCache,
   NewMultipart,
   NewPin,
+  NewReport,
   NewToken,
   NewTrustRule,
   PartRow,
+  PathRecord,
   PinRow,
+  PushActivityRow,
   ReceivedNar,
+  ReportRow,
   SideFile,
   SideFileKind,
   TokenRow,
@@ -248,4 +254,43 @@ export interface MetadataStore {
   releaseBlobClaims(blobs: readonly string[]): Promise<void>;
   /** Claims made before `time` (by a run that died before deleting and releasing them). */
   blobClaimsBefore(time: number): Promise<string[]>;
+  // --- the dashboard: CI reports, push activity, narinfo lookups ---
+  //
+  // Activity is counted in memory and added now and then (server/activity.ts). It bears on no
+  // narinfo, so it does not move `changes.local()`, and on PostgreSQL it notifies nobody: a flush
+  // must not empty the narinfo caches in front of the store. (SQLite's data_version, which other
+  // connections read as `external`, moves on any commit: one reset per flush and worker at most.)
+
+  /** Adds the counts (upserts: pushes per cache, minute, token, run; lookups per cache, hour). */
+  recordActivity(batch: ActivityBatch): Promise<void>;
+  /** Stores a report; keeps only the newest REPORTS_KEPT_PER_BRANCH of its cache and branch. */
+  insertReport(r: NewReport): Promise<ReportRow>;
+  /**
+   * Reports of a cache, newest first, without their targets: of one branch (null: those without
+   * one) or of all (undefined); `before`: ids below it only.
+   */
+  listReports(
+    cache: string,
+    q: { branch?: string | null; before?: number; limit: number },
+  ): Promise<ReportRow[]>;
+  /** The newest report of each branch (those without a branch count as one), newest first, no targets. */
+  latestReports(cache: string): Promise<ReportRow[]>;
+  /** One report with its targets. */
+  getReport(cache: string, id: number): Promise<ReportRow | undefined>;
+  /** The newest report naming each of these runs, no targets. */
+  reportsOfRuns(cache: string, runs: readonly string[]): Promise<ReportRow[]>;
+  /** Bytes served, pending narinfos, last push, and narinfo lookups counted since `since`. */
+  dashboardUsage(cache: string, since: number): Promise<DashboardUsage>;
+  /**
+   * Pushes, newest minute first, of minutes before `before`: at least `limit` rows when there are
+   * as many, and whole minutes (the last minute's rows all come).
+   */
+  recentPushes(cache: string, q: { before?: number; limit: number }): Promise<PushActivityRow[]>;
+  /** The narinfo of a hash part whether visible or pending, and whether upstream serves it. */
+  pathRecord(cache: string, hash: string): Promise<PathRecord>;
 }
+
+/** Reports kept per cache and branch: the history the dashboard offers. */
+export const REPORTS_KEPT_PER_BRANCH = 100;
+/** Push activity and narinfo lookups older than this are dropped at a flush. */
+export const ACTIVITY_KEPT_MS = 90 * 24 * 3600_000;

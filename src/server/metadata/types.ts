@@ -240,3 +240,94 @@ export interface GcThresholds {
    */
   lingerMs?: number;
 }
+
+// --- the dashboard's records ---
+
+/** Pushes counted in memory for one cache, minute, token and CI run (server/activity.ts). */
+export interface PushCount {
+  cache: string;
+  /** Start of the minute (ms since the epoch). */
+  minute: number;
+  tokenId: string | null;
+  run: string | null;
+  paths: number;
+  bytes: number;
+}
+
+/** Narinfo lookups counted in memory for one cache and hour. */
+export interface LookupCount {
+  cache: string;
+  /** Start of the hour (ms since the epoch). */
+  hour: number;
+  hits: number;
+  misses: number;
+}
+
+/** What the server counted since its last flush: added to what is stored. */
+export interface ActivityBatch {
+  pushes: readonly PushCount[];
+  lookups: readonly LookupCount[];
+  /** Also drop counts older than ACTIVITY_KEPT_MS (asked for now and then, not at every flush). */
+  prune?: boolean;
+}
+
+/** An uploaded CI report (`nixcache ci`/`verify --report-to`). */
+export interface NewReport {
+  cache: string;
+  kind: string;
+  commit: string | null;
+  branch: string | null;
+  runId: string | null;
+  runUrl: string | null;
+  tokenId: string | null;
+  ok: boolean;
+  /** JSON of the status counts. */
+  counts: string;
+  /** JSON of the targets, as uploaded (checked). */
+  targets: string;
+}
+
+export interface ReportRow extends Omit<NewReport, "targets"> {
+  id: number;
+  createdAt: number;
+  /** The uploading token's description, if it has one. */
+  tokenDescription: string | null;
+  /** Only where asked for (getReport): lists leave it out. */
+  targets?: string;
+}
+
+/** What the dashboard shows of a cache beside its row, gathered in one call. */
+export interface DashboardUsage {
+  /** Bytes (as stored) of the NARs committed narinfos name: pending ones' too, not abandoned uploads. */
+  bytes: number;
+  pending: number;
+  /** When the newest narinfo was committed. */
+  lastPushAt: number | null;
+  /** Narinfo lookups since the time asked for. */
+  hits: number;
+  misses: number;
+}
+
+/** A row of the recent pushes: one cache, minute, token and run. */
+export interface PushActivityRow extends PushCount {
+  token: { description: string | null; perm: Permission; kind: TokenRow["kind"] } | null;
+}
+
+/** A narinfo as stored, visible or pending, for the path lookup. */
+export interface StoredNarInfo {
+  hash: string;
+  storePath: string;
+  url: string;
+  text: string;
+  visible: boolean;
+  createdAt: number;
+  /** The references it waits for (pending only), with their store paths when stored here (pending too). */
+  waitingFor: Array<{ hash: string; storePath: string | null }>;
+}
+
+/** What the cache knows of a hash part: its narinfo (visible or pending), or that upstream serves it. */
+export interface PathRecord {
+  narinfo?: StoredNarInfo;
+  /** Marked as served by an upstream cache (markUpstream). */
+  upstream: boolean;
+}

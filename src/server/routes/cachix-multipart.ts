@@ -3,6 +3,7 @@
 // URLs are the object store's, and the PUT route here is never handed out.
 import type { FastifyInstance } from "fastify";
 import { CompletedMultipartUpload, SigningData } from "../../cachix-api/schemas.js";
+import { runOf } from "../activity.js";
 import type { ServerContext } from "../context.js";
 import { ApiError } from "../errors.js";
 import { MultipartUploads } from "../ingest/multipart.js";
@@ -90,6 +91,14 @@ export function registerCachixMultipartRoutes(
     const up = await openUpload(req, cache);
     const body = await readJson(req.raw, CompletedMultipartUpload);
     await uploads.complete(up, body);
+    const caller = await calls.caller(req);
+    // complete checked cFileSize against the assembled NAR: it is the size stored.
+    ctx.activity.pushed(
+      cache.name,
+      caller.kind === "anonymous" ? null : caller.token.id,
+      runOf(req.headers),
+      body.narInfoCreate.cFileSize,
+    );
     return reply.code(200).send();
   });
 

@@ -23,6 +23,7 @@ import { registerCachixPinRoutes } from "./cachix-pins.js";
 import { CachixRequests, type Req, readJson, sendJson, TO_CACHIX } from "./cachix-request.js";
 import { errorReply } from "./errors.js";
 import { registerOidcRoutes } from "./oidc.js";
+import { registerReportRoutes } from "./reports.js";
 
 const HashList = z
   .array(z.string().refine(isStoreHash, "expected 32-character store path hashes"))
@@ -184,6 +185,7 @@ export function registerCachixRoutes(
 
       registerCachixMultipartRoutes(api, ctx, calls, opts);
       registerCachixPinRoutes(api, ctx, calls);
+      registerReportRoutes(api, ctx, calls);
       registerCachixAccountRoutes(api, ctx, calls);
       registerOidcRoutes(api, ctx);
     },

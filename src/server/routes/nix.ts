@@ -6,6 +6,7 @@ import { z } from "zod";
 import { formatCacheInfo, parseCacheInfo } from "../../nix/cache-info.js";
 import { DEFAULT_STORE_DIR, isStoreHash } from "../../nix/store-path.js";
 import { decodeUtf8 } from "../../util/utf8.js";
+import { runOf } from "../activity.js";
 import { identify, resolveCache } from "../auth/authorize.js";
 import type { ServerContext } from "../context.js";
 import { HttpError } from "../errors.js";
@@ -20,6 +21,9 @@ import { allowBody } from "./continue.js";
 import { errorReply } from "./errors.js";
 import { parseRange } from "./range.js";
 import { sendBlobRange } from "./send-blob.js";
+
+/** Set on nix-cache-info: this is a nixcache server (its dashboard API and report upload exist). */
+export const NIXCACHE_SERVER_HEADER = "x-nixcache-server";
 
 const NarFile = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z+_.=-]{0,200}$/, "invalid NAR file name");
 const LogName = z
@@ -40,13 +44,15 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
   async function access(req: Req, reply: FastifyReply, needed: Permission): Promise<CacheRow | undefined> {
     const name = req.params.cache;
     const found = CacheName.safeParse(name).success ? await meta.getCache(name) : undefined;
-    const r = resolveCache(name, found, await identify(meta, req.headers.authorization), needed);
+    const who = await identify(meta, req.headers.authorization);
+    const r = resolveCache(name, found, who, needed);
     if (!r.ok) {
       if (r.status === 401) reply.header("www-authenticate", 'Basic realm="nixcache"');
       fail(reply, r.status, r.message);
       return undefined;
     }
     (req as { cacheName?: string }).cacheName = r.cache.name;
+    (req as { tokenId?: string }).tokenId = who.kind === "token" ? who.token.id : undefined;
     return r.cache;
   }
 
@@ -61,7 +67,8 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
       wantMassQuery: true,
       priority: cache.priority,
     });
-    return reply.type("text/x-nix-cache-info").send(body);
+    // Tells nixcache's clients they may name their CI run and upload reports (src/caches/http-cache.ts).
+    return reply.type("text/x-nix-cache-info").header(NIXCACHE_SERVER_HEADER, "1").send(body);
   };
   app.get("/:cache/nix-cache-info", cacheInfo);
   app.head("/:cache/nix-cache-info", cacheInfo);
@@ -90,6 +97,8 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     if (ext === "narinfo") {
       const started = ctx.access.lookupStarted();
       const body = await ctx.metrics.narinfoLookup(ctx.narinfos.get(req.params.cache, hash));
+      // GETs are what substituters send; HEADs come from pushers asking what is missing.
+      if (req.method === "GET") ctx.activity.lookedUp(req.params.cache, body !== undefined);
       if (body === undefined || !ctx.access.hit(req.params.cache, hash, started))
         return fail(reply, 404, `no narinfo for ${hash} in this cache`);
       return reply.type("text/x-nix-narinfo").send(body);
@@ -136,14 +145,20 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
       return fail(reply, 400, `cannot PUT ${JSON.stringify(file)}: expected <hash>.narinfo or <hash>.ls`);
     if (!(await access(req, reply, "write"))) return reply;
     const body = await readSmallBody(req.raw, ctx.maxNarInfoBytes);
-    if (ext === "narinfo")
-      await ingestNarInfo(meta, {
+    if (ext === "narinfo") {
+      const { fileSize } = await ingestNarInfo(meta, {
         cache: req.params.cache,
         hash,
         text: decodeUtf8(body, "narinfo"),
         onMissing: ctx.onMissingReferences,
       });
-    else await putSideFile(req, "ls", hash, { body, blob: null });
+      ctx.activity.pushed(
+        req.params.cache,
+        (req as { tokenId?: string }).tokenId ?? null,
+        runOf(req.headers),
+        fileSize,
+      );
+    } else await putSideFile(req, "ls", hash, { body, blob: null });
     return reply.code(204).send();
   });
 

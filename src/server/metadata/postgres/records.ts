@@ -33,11 +33,11 @@ export async function exportRecords<K extends RecordKind>(
   const key = spec.key.map((k) => `t.${k}`);
   const from = parseCursor(spec, after);
   const params: unknown[] = [...(from ?? []), limit];
-  // COLLATE "C": the same byte order as SQLite's, so a cursor means the same on both.
-  const order = key.map((k) => `${k} COLLATE "C"`).join(", ");
-  const whereC = from
-    ? ` WHERE (${key.map((k) => `${k} COLLATE "C"`).join(", ")}) > (${key.map((_, i) => `$${i + 1}`).join(", ")})`
-    : "";
+  // COLLATE "C" on text: the same byte order as SQLite's, so a cursor means the same on both.
+  const isText = (k: string) => (spec.columns.find((col) => col.column === k)?.type ?? "text") === "text";
+  const keyC = spec.key.map((k) => (isText(k) ? `t.${k} COLLATE "C"` : `t.${k}`));
+  const order = keyC.join(", ");
+  const whereC = from ? ` WHERE (${keyC.join(", ")}) > (${key.map((_, i) => `$${i + 1}`).join(", ")})` : "";
   const rows = await q(
     `SELECT ${cols.join(", ")}${extra} FROM ${spec.postgres} t${whereC} ORDER BY ${order} LIMIT $${params.length}`,
     params,
@@ -109,5 +109,10 @@ export async function importRecords<K extends RecordKind>(
         [refs.map((r) => r[0]), refs.map((r) => r[1]), refs.map((r) => r[2])],
       );
   }
+  // Reports keep their ids (pages link to them): the identity goes on after the highest copied.
+  if (kind === "reports")
+    await c.query(
+      "SELECT setval(pg_get_serial_sequence('ci_reports', 'id'), GREATEST((SELECT MAX(id) FROM ci_reports), 1))",
+    );
   return res.rowCount ?? 0;
 }

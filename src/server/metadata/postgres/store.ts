@@ -16,13 +16,16 @@ import {
 import { DbError } from "../../errors.js";
 import { closureReferences } from "../closure.js";
 import { newTrustRuleId, tokenColumns } from "../columns.js";
+import { pushFromRow, type RawPush, type RawReport, reportFromRow } from "../dashboard-rows.js";
 import { BLOB_CLAIM_TTL_MS, claimedMessage, quotaMessage, withinQuota } from "../limits.js";
 import { keepColumns, pinsFromRows, type RawPinRow } from "../pins.js";
 import type { RecordKind, RecordPage, RecordTypes } from "../records.js";
-import type { MetadataStore } from "../store.js";
+import { ACTIVITY_KEPT_MS, type MetadataStore, REPORTS_KEPT_PER_BRANCH } from "../store.js";
 import type {
   AccountRow,
+  ActivityBatch,
   CacheRow,
+  DashboardUsage,
   GcBatch,
   GcMarkResult,
   GcThresholds,
@@ -33,11 +36,15 @@ import type {
   NewCache,
   NewMultipart,
   NewPin,
+  NewReport,
   NewToken,
   NewTrustRule,
   PartRow,
+  PathRecord,
   PinRow,
+  PushActivityRow,
   ReceivedNar,
+  ReportRow,
   SideFile,
   SideFileKind,
   TokenRow,
@@ -70,6 +77,11 @@ import {
   tokenFromRow,
   trustRuleFromRow,
 } from "./rows.js";
+
+/** A report's columns with its uploader's token description (`ci_reports r`, `tokens t`). */
+const REPORT_COLUMNS = `r.id, r.cache, r.kind, r.commit_id, r.branch, r.run_id, r.run_url, r.token_id,
+  r.created_at, r.ok, r.counts, t.description AS token_description
+  FROM ci_reports r LEFT JOIN tokens t ON t.id = r.token_id`;
 
 export interface PostgresOptions {
   /** Connections in the pool (default 10). */
@@ -1185,6 +1197,208 @@ export class PostgresMetadataStore implements MetadataStore {
       [time],
     );
     return rows.map((r) => r.blob);
+  }
+
+  // --- the dashboard ---
+
+  /**
+   * A transaction of its own that notifies nobody and is not counted in `changes`: activity bears
+   * on no narinfo, and a flush must not empty every replica's narinfo cache. Rows come sorted by
+   * key (server/activity.ts), so replicas flushing at once take row locks in one order.
+   */
+  async recordActivity(batch: ActivityBatch): Promise<void> {
+    let c: Tx;
+    try {
+      c = await this.pool.connect();
+    } catch (e) {
+      throw this.errors.map(e);
+    }
+    let broken: Error | undefined;
+    try {
+      await c.query("BEGIN");
+      const p = batch.pushes;
+      if (p.length > 0)
+        await c.query(
+          `INSERT INTO push_activity (cache, minute, token_id, run_id, paths, bytes)
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+           ON CONFLICT (cache, minute, token_id, run_id) DO UPDATE
+             SET paths = push_activity.paths + excluded.paths, bytes = push_activity.bytes + excluded.bytes`,
+          [
+            p.map((x) => x.cache),
+            p.map((x) => x.minute),
+            p.map((x) => x.tokenId ?? ""),
+            p.map((x) => x.run ?? ""),
+            p.map((x) => x.paths),
+            p.map((x) => x.bytes),
+          ],
+        );
+      const l = batch.lookups;
+      if (l.length > 0)
+        await c.query(
+          `INSERT INTO narinfo_lookups (cache, hour, hits, misses)
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
+           ON CONFLICT (cache, hour) DO UPDATE
+             SET hits = narinfo_lookups.hits + excluded.hits, misses = narinfo_lookups.misses + excluded.misses`,
+          [l.map((x) => x.cache), l.map((x) => x.hour), l.map((x) => x.hits), l.map((x) => x.misses)],
+        );
+      if (batch.prune) {
+        const cutoff = Date.now() - ACTIVITY_KEPT_MS;
+        await c.query("DELETE FROM push_activity WHERE minute < $1", [cutoff]);
+        await c.query("DELETE FROM narinfo_lookups WHERE hour < $1", [cutoff]);
+      }
+      await c.query("COMMIT");
+    } catch (e) {
+      if (isConnectionError(e)) broken = e as Error;
+      else await c.query("ROLLBACK").catch((r: Error) => (broken = r));
+      throw this.errors.map(e);
+    } finally {
+      c.release(broken);
+    }
+  }
+
+  async insertReport(r: NewReport): Promise<ReportRow> {
+    const id = await this.tx(async (c) => {
+      const row = (
+        await c.query<{ id: number }>(
+          `INSERT INTO ci_reports (cache, kind, commit_id, branch, run_id, run_url, token_id, created_at, ok, counts, targets)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+          [
+            r.cache,
+            r.kind,
+            r.commit,
+            r.branch,
+            r.runId,
+            r.runUrl,
+            r.tokenId,
+            Date.now(),
+            r.ok,
+            r.counts,
+            r.targets,
+          ],
+        )
+      ).rows[0];
+      await c.query(
+        `DELETE FROM ci_reports WHERE cache = $1 AND branch IS NOT DISTINCT FROM $2 AND id <= (
+           SELECT id FROM ci_reports WHERE cache = $1 AND branch IS NOT DISTINCT FROM $2
+           ORDER BY id DESC LIMIT 1 OFFSET $3)`,
+        [r.cache, r.branch, REPORTS_KEPT_PER_BRANCH],
+      );
+      return Number(row?.id);
+    });
+    const report = await this.getReport(r.cache, id);
+    if (!report) throw new DbError("internal", "report was not stored");
+    const { targets: _, ...row } = report;
+    return row;
+  }
+
+  async listReports(
+    cache: string,
+    q: { branch?: string | null; before?: number; limit: number },
+  ): Promise<ReportRow[]> {
+    const rows = await this.rows<RawReport>(
+      `SELECT ${REPORT_COLUMNS} WHERE r.cache = $1 AND r.id < $2
+         AND ($3::boolean OR r.branch IS NOT DISTINCT FROM $4) ORDER BY r.id DESC LIMIT $5`,
+      [cache, q.before ?? Number.MAX_SAFE_INTEGER, q.branch === undefined, q.branch ?? null, q.limit],
+    );
+    return rows.map(reportFromRow);
+  }
+
+  async latestReports(cache: string): Promise<ReportRow[]> {
+    const rows = await this.rows<RawReport>(
+      `SELECT ${REPORT_COLUMNS} WHERE r.id IN (SELECT MAX(id) FROM ci_reports WHERE cache = $1 GROUP BY branch)
+       ORDER BY r.id DESC`,
+      [cache],
+    );
+    return rows.map(reportFromRow);
+  }
+
+  async getReport(cache: string, id: number): Promise<ReportRow | undefined> {
+    const r = await this.one<RawReport>(
+      `SELECT ${REPORT_COLUMNS.replace(" FROM", ", r.targets FROM")} WHERE r.cache = $1 AND r.id = $2`,
+      [cache, id],
+    );
+    return r && reportFromRow(r);
+  }
+
+  async reportsOfRuns(cache: string, runs: readonly string[]): Promise<ReportRow[]> {
+    if (runs.length === 0) return [];
+    const rows = await this.rows<RawReport>(
+      `SELECT ${REPORT_COLUMNS} WHERE r.id IN (SELECT MAX(id) FROM ci_reports
+         WHERE cache = $1 AND run_id = ANY($2::text[]) GROUP BY run_id)`,
+      [cache, [...runs]],
+    );
+    return rows.map(reportFromRow);
+  }
+
+  /** One round trip; each part reads an index (uploads_served_bytes, narinfos_created, keys). */
+  async dashboardUsage(cache: string, since: number): Promise<DashboardUsage> {
+    const r = await this.one<DashboardUsage>(
+      `SELECT
+         (SELECT COALESCE(SUM(file_size), 0) FROM uploads WHERE cache = $1 AND visible)::bigint AS bytes,
+         (SELECT COUNT(*) FROM narinfos WHERE cache = $1 AND NOT visible) AS pending,
+         (SELECT MAX(created_at) FROM narinfos WHERE cache = $1) AS "lastPushAt",
+         (SELECT COALESCE(SUM(hits), 0) FROM narinfo_lookups WHERE cache = $1 AND hour >= $2)::bigint AS hits,
+         (SELECT COALESCE(SUM(misses), 0) FROM narinfo_lookups WHERE cache = $1 AND hour >= $2)::bigint AS misses`,
+      [cache, since],
+    );
+    return {
+      bytes: Number(r?.bytes ?? 0),
+      pending: Number(r?.pending ?? 0),
+      lastPushAt: r?.lastPushAt === null || r?.lastPushAt === undefined ? null : Number(r.lastPushAt),
+      hits: Number(r?.hits ?? 0),
+      misses: Number(r?.misses ?? 0),
+    };
+  }
+
+  async recentPushes(cache: string, q: { before?: number; limit: number }): Promise<PushActivityRow[]> {
+    const rows = await this.rows<RawPush>(
+      `SELECT a.cache, a.minute, a.token_id, a.run_id, a.paths, a.bytes, t.description, t.perm, t.kind
+       FROM push_activity a LEFT JOIN tokens t ON t.id = a.token_id
+       WHERE a.cache = $1 AND a.minute < $2 AND a.minute >= COALESCE((SELECT MIN(minute) FROM
+         (SELECT minute FROM push_activity WHERE cache = $1 AND minute < $2 ORDER BY minute DESC LIMIT $3) m), 0)
+       ORDER BY a.minute DESC, a.token_id COLLATE "C", a.run_id COLLATE "C"`,
+      [cache, q.before ?? Number.MAX_SAFE_INTEGER, q.limit],
+    );
+    return rows.map(pushFromRow);
+  }
+
+  async pathRecord(cache: string, hash: string): Promise<PathRecord> {
+    const r = await this.one<{
+      hash: string | null;
+      store_path: string;
+      url: string;
+      text: string;
+      visible: boolean;
+      created_at: number;
+      upstream: boolean;
+    }>(
+      `SELECT n.hash, n.store_path, n.url, n.text, n.visible, n.created_at,
+         EXISTS (SELECT 1 FROM upstream_paths u WHERE u.cache = $1 AND u.hash = $2) AS upstream
+       FROM (SELECT 1) one LEFT JOIN narinfos n ON n.cache = $1 AND n.hash = $2`,
+      [cache, hash],
+    );
+    const upstream = r?.upstream === true;
+    if (!r || r.hash === null) return { upstream };
+    const waits = r.visible
+      ? []
+      : await this.rows<{ hash: string; store_path: string | null }>(
+          `SELECT w.ref AS hash, n.store_path FROM narinfo_waits w
+           LEFT JOIN narinfos n ON n.cache = w.cache AND n.hash = w.ref
+           WHERE w.cache = $1 AND w.hash = $2 ORDER BY w.ref COLLATE "C"`,
+          [cache, hash],
+        );
+    return {
+      upstream,
+      narinfo: {
+        hash: r.hash,
+        storePath: r.store_path,
+        url: r.url,
+        text: r.text,
+        visible: r.visible,
+        createdAt: r.created_at,
+        waitingFor: waits.map((w) => ({ hash: w.hash, storePath: w.store_path })),
+      },
+    };
   }
 }
 

@@ -276,6 +276,49 @@ CREATE INDEX IF NOT EXISTS trust_rules_issuer ON trust_rules(issuer);
 CREATE INDEX IF NOT EXISTS trust_rules_cache ON trust_rules(cache);`);
     },
   },
+  {
+    version: 8,
+    name: "dashboard: CI reports, push activity per minute, narinfo lookups per hour, indexes for usage",
+    // Counts are aggregated in memory and added in one short transaction now and then
+    // (server/activity.ts), so the write rate does not follow the request rate. The two indexes
+    // make a cache's last push and its bytes index reads at any size.
+    up: (db) =>
+      db.exec(`
+CREATE TABLE IF NOT EXISTS ci_reports (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  cache TEXT NOT NULL REFERENCES caches(name),
+  kind TEXT NOT NULL,
+  commit_id TEXT,
+  branch TEXT,
+  run_id TEXT,
+  run_url TEXT,
+  token_id TEXT,
+  created_at INTEGER NOT NULL,
+  ok INTEGER NOT NULL,
+  counts TEXT NOT NULL,
+  targets TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ci_reports_branch ON ci_reports(cache, branch, id);
+CREATE INDEX IF NOT EXISTS ci_reports_run ON ci_reports(cache, run_id) WHERE run_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS push_activity (
+  cache TEXT NOT NULL,
+  minute INTEGER NOT NULL,
+  token_id TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  paths INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  PRIMARY KEY (cache, minute, token_id, run_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS narinfo_lookups (
+  cache TEXT NOT NULL,
+  hour INTEGER NOT NULL,
+  hits INTEGER NOT NULL,
+  misses INTEGER NOT NULL,
+  PRIMARY KEY (cache, hour)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS narinfos_created ON narinfos(cache, created_at);
+CREATE INDEX IF NOT EXISTS uploads_served_bytes ON uploads(cache, visible, file_size);`),
+  },
 ];
 
 /** The newest version; numbers may have gaps while branches that each add one are merged. */

@@ -132,3 +132,7 @@ export function trustRuleFromRow(r: RawTrustRule): TrustRuleRow {
     createdAt: r.created_at,
   };
 }
+/** A report's columns with its uploader's token description (`ci_reports r`, `tokens t`). */
+export const REPORT_COLUMNS = `r.id, r.cache, r.kind, r.commit_id, r.branch, r.run_id, r.run_url, r.token_id,
+  r.created_at, r.ok, r.counts, t.description AS token_description
+  FROM ci_reports r LEFT JOIN tokens t ON t.id = r.token_id`;

@@ -1,6 +1,6 @@
 // The SQL of the SQLite metadata store, prepared once per connection.
 import type Database from "better-sqlite3";
-import { CACHE_COLUMNS } from "./rows.js";
+import { CACHE_COLUMNS, REPORT_COLUMNS } from "./rows.js";
 
 /** A prepared statement: an interface, so that this module's declarations can name it. */
 export interface Stmt extends Database.Statement<unknown[], unknown> {}
@@ -157,5 +157,60 @@ export function prepareStatements(db: Database.Database) {
          AND (@issuer IS NULL OR issuer = @issuer) ORDER BY rowid`,
     ),
     removeTrustRule: p("DELETE FROM trust_rules WHERE cache = ? AND id = ?"),
+    // --- the dashboard ---
+    addPushes: p(
+      `INSERT INTO push_activity (cache, minute, token_id, run_id, paths, bytes) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (cache, minute, token_id, run_id)
+       DO UPDATE SET paths = paths + excluded.paths, bytes = bytes + excluded.bytes`,
+    ),
+    addLookups: p(
+      `INSERT INTO narinfo_lookups (cache, hour, hits, misses) VALUES (?, ?, ?, ?)
+       ON CONFLICT (cache, hour) DO UPDATE SET hits = hits + excluded.hits, misses = misses + excluded.misses`,
+    ),
+    prunePushes: p("DELETE FROM push_activity WHERE minute < ?"),
+    pruneLookups: p("DELETE FROM narinfo_lookups WHERE hour < ?"),
+    insertReport: p(
+      `INSERT INTO ci_reports (cache, kind, commit_id, branch, run_id, run_url, token_id, created_at, ok, counts, targets)
+       VALUES (@cache, @kind, @commit, @branch, @runId, @runUrl, @tokenId, @createdAt, @ok, @counts, @targets)
+       RETURNING id`,
+    ).pluck(),
+    pruneReports: p(
+      `DELETE FROM ci_reports WHERE cache = @cache AND branch IS @branch AND id <= (
+         SELECT id FROM ci_reports WHERE cache = @cache AND branch IS @branch ORDER BY id DESC LIMIT 1 OFFSET @keep)`,
+    ),
+    reportsOf: p(`SELECT ${REPORT_COLUMNS} WHERE r.cache = ? AND r.id < ? ORDER BY r.id DESC LIMIT ?`),
+    reportsOfBranch: p(
+      `SELECT ${REPORT_COLUMNS} WHERE r.cache = ? AND r.branch IS ? AND r.id < ? ORDER BY r.id DESC LIMIT ?`,
+    ),
+    latestReports: p(
+      `SELECT ${REPORT_COLUMNS} WHERE r.id IN (SELECT MAX(id) FROM ci_reports WHERE cache = ? GROUP BY branch)
+       ORDER BY r.id DESC`,
+    ),
+    report: p(`SELECT ${REPORT_COLUMNS.replace(" FROM", ", r.targets FROM")} WHERE r.cache = ? AND r.id = ?`),
+    reportsOfRuns: p(
+      `SELECT ${REPORT_COLUMNS} WHERE r.id IN (SELECT MAX(id) FROM ci_reports
+         WHERE cache = ? AND run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id)`,
+    ),
+    // Each reads an index only: uploads_served_bytes, narinfos_created, the lookups' key.
+    servedBytes: p("SELECT COALESCE(SUM(file_size), 0) FROM uploads WHERE cache = ? AND visible = 1").pluck(),
+    lastPushAt: p("SELECT MAX(created_at) FROM narinfos WHERE cache = ?").pluck(),
+    lookupsSince: p(
+      "SELECT COALESCE(SUM(hits), 0) AS hits, COALESCE(SUM(misses), 0) AS misses FROM narinfo_lookups WHERE cache = ? AND hour >= ?",
+    ),
+    recentPushes: p(
+      `SELECT a.cache, a.minute, a.token_id, a.run_id, a.paths, a.bytes, t.description, t.perm, t.kind
+       FROM push_activity a LEFT JOIN tokens t ON t.id = a.token_id
+       WHERE a.cache = @cache AND a.minute < @before AND a.minute >= COALESCE((SELECT MIN(minute) FROM
+         (SELECT minute FROM push_activity WHERE cache = @cache AND minute < @before ORDER BY minute DESC LIMIT @limit)), 0)
+       ORDER BY a.minute DESC, a.token_id, a.run_id`,
+    ),
+    narInfoRecord: p(
+      "SELECT hash, store_path, url, text, visible, created_at FROM narinfos WHERE cache = ? AND hash = ?",
+    ),
+    waitsOf: p(
+      `SELECT w.ref AS hash, n.store_path FROM narinfo_waits w
+       LEFT JOIN narinfos n ON n.cache = w.cache AND n.hash = w.ref WHERE w.cache = ? AND w.hash = ? ORDER BY w.ref`,
+    ),
+    isUpstream: p("SELECT EXISTS (SELECT 1 FROM upstream_paths WHERE cache = ? AND hash = ?)").pluck(),
   };
 }

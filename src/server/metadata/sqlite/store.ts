@@ -15,13 +15,16 @@ import {
 import { DbError } from "../../errors.js";
 import { closureReferences } from "../closure.js";
 import { newTrustRuleId, tokenColumns } from "../columns.js";
+import { pushFromRow, type RawPush, type RawReport, reportFromRow } from "../dashboard-rows.js";
 import { BLOB_CLAIM_TTL_MS, claimedMessage, quotaMessage, withinQuota } from "../limits.js";
 import { keepColumns, pinsFromRows, type RawPinRow } from "../pins.js";
 import type { RecordKind, RecordPage, RecordTypes } from "../records.js";
-import type { MetadataStore } from "../store.js";
+import { ACTIVITY_KEPT_MS, type MetadataStore, REPORTS_KEPT_PER_BRANCH } from "../store.js";
 import type {
   AccountRow,
+  ActivityBatch,
   CacheRow,
+  DashboardUsage,
   GcBatch,
   GcMarkResult,
   GcThresholds,
@@ -32,11 +35,15 @@ import type {
   NewCache,
   NewMultipart,
   NewPin,
+  NewReport,
   NewToken,
   NewTrustRule,
   PartRow,
+  PathRecord,
   PinRow,
+  PushActivityRow,
   ReceivedNar,
+  ReportRow,
   SideFile,
   SideFileKind,
   TokenRow,
@@ -69,10 +76,14 @@ function createPrivateFile(path: string): void {
 export class SqliteMetadataStore implements MetadataStore {
   private readonly st;
   private gcSt: ReturnType<typeof prepareGcStatements> | undefined;
-  /** Rows changed by access-time writes: they change nothing served, so `changes.local` ignores them. */
+  /**
+   * Rows changed by access-time writes and by recordActivity: they change nothing served, so
+   * `changes.local` ignores them.
+   */
   private quietChanges = 0;
   private readonly keys = new Map<string, SecretKey>();
   private readonly cacheRows = new Map<string, { row: CacheRow | undefined; until: number }>();
+  private readonly totalChanges;
   readonly changes;
 
   private constructor(private readonly sqlite: Database.Database) {
@@ -83,9 +94,10 @@ export class SqliteMetadataStore implements MetadataStore {
     migrate(sqlite);
     this.st = prepareStatements(sqlite);
     const totalChanges = sqlite.prepare("SELECT total_changes()").pluck();
+    this.totalChanges = () => totalChanges.get() as number;
     const dataVersion = sqlite.prepare("PRAGMA data_version").pluck();
     this.changes = {
-      local: () => (totalChanges.get() as number) - this.quietChanges,
+      local: () => this.totalChanges() - this.quietChanges,
       external: () => dataVersion.get() as number,
     };
   }
@@ -724,5 +736,103 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async blobClaimsBefore(time: number): Promise<string[]> {
     return this.gc.claimsBefore.all(time) as string[];
+  }
+
+  // --- the dashboard ---
+
+  async recordActivity(batch: ActivityBatch): Promise<void> {
+    const before = this.totalChanges();
+    this.sqlite.transaction(() => {
+      for (const p of batch.pushes)
+        this.st.addPushes.run(p.cache, p.minute, p.tokenId ?? "", p.run ?? "", p.paths, p.bytes);
+      for (const l of batch.lookups) this.st.addLookups.run(l.cache, l.hour, l.hits, l.misses);
+      if (batch.prune) {
+        const cutoff = Date.now() - ACTIVITY_KEPT_MS;
+        this.st.prunePushes.run(cutoff);
+        this.st.pruneLookups.run(cutoff);
+      }
+    })();
+    this.quietChanges += this.totalChanges() - before;
+  }
+
+  async insertReport(r: NewReport): Promise<ReportRow> {
+    const id = this.sqlite.transaction(() => {
+      const id = this.st.insertReport.get({ ...r, ok: r.ok ? 1 : 0, createdAt: Date.now() }) as number;
+      this.st.pruneReports.run({ cache: r.cache, branch: r.branch, keep: REPORTS_KEPT_PER_BRANCH });
+      return id;
+    })();
+    const { targets: _, ...row } = (await this.getReport(r.cache, id)) as ReportRow;
+    return row;
+  }
+
+  async listReports(
+    cache: string,
+    q: { branch?: string | null; before?: number; limit: number },
+  ): Promise<ReportRow[]> {
+    const before = q.before ?? Number.MAX_SAFE_INTEGER;
+    const rows = (
+      q.branch === undefined
+        ? this.st.reportsOf.all(cache, before, q.limit)
+        : this.st.reportsOfBranch.all(cache, q.branch, before, q.limit)
+    ) as RawReport[];
+    return rows.map(reportFromRow);
+  }
+
+  async latestReports(cache: string): Promise<ReportRow[]> {
+    return (this.st.latestReports.all(cache) as RawReport[]).map(reportFromRow);
+  }
+
+  async getReport(cache: string, id: number): Promise<ReportRow | undefined> {
+    const r = this.st.report.get(cache, id) as RawReport | undefined;
+    return r && reportFromRow(r);
+  }
+
+  async reportsOfRuns(cache: string, runs: readonly string[]): Promise<ReportRow[]> {
+    if (runs.length === 0) return [];
+    return (this.st.reportsOfRuns.all(cache, JSON.stringify(runs)) as RawReport[]).map(reportFromRow);
+  }
+
+  async dashboardUsage(cache: string, since: number): Promise<DashboardUsage> {
+    const lookups = this.st.lookupsSince.get(cache, since) as { hits: number; misses: number };
+    return {
+      bytes: this.st.servedBytes.get(cache) as number,
+      pending: this.st.pendingCount.get(cache) as number,
+      lastPushAt: (this.st.lastPushAt.get(cache) as number | null) ?? null,
+      hits: lookups.hits,
+      misses: lookups.misses,
+    };
+  }
+
+  async recentPushes(cache: string, q: { before?: number; limit: number }): Promise<PushActivityRow[]> {
+    const rows = this.st.recentPushes.all({
+      cache,
+      before: q.before ?? Number.MAX_SAFE_INTEGER,
+      limit: q.limit,
+    }) as RawPush[];
+    return rows.map(pushFromRow);
+  }
+
+  async pathRecord(cache: string, hash: string): Promise<PathRecord> {
+    const upstream = this.st.isUpstream.get(cache, hash) === 1;
+    const r = this.st.narInfoRecord.get(cache, hash) as
+      | { hash: string; store_path: string; url: string; text: string; visible: number; created_at: number }
+      | undefined;
+    if (!r) return { upstream };
+    const waits =
+      r.visible === 1
+        ? []
+        : (this.st.waitsOf.all(cache, hash) as Array<{ hash: string; store_path: string | null }>);
+    return {
+      upstream,
+      narinfo: {
+        hash: r.hash,
+        storePath: r.store_path,
+        url: r.url,
+        text: r.text,
+        visible: r.visible === 1,
+        createdAt: r.created_at,
+        waitingFor: waits.map((w) => ({ hash: w.hash, storePath: w.store_path })),
+      },
+    };
   }
 }

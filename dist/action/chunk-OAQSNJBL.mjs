@@ -20,8 +20,10 @@ import {
   external_exports
 } from "./chunk-UEBIMLTP.mjs";
 import {
+  HttpCache,
+  ciRun,
   defaultNetrcFile
-} from "./chunk-6LJQC4UZ.mjs";
+} from "./chunk-FY4M5DHA.mjs";
 import {
   codeForStatus,
   createPool,
@@ -29019,8 +29021,8 @@ async function openCache(url, opts = {}) {
     }
     case "http:":
     case "https:": {
-      const { HttpCache } = await import("./http-cache-IC26UCGE.mjs");
-      return new HttpCache(url, opts);
+      const { HttpCache: HttpCache2 } = await import("./http-cache-75CHTFVO.mjs");
+      return new HttpCache2(url, opts);
     }
     case "cachix:": {
       const { CachixCache: CachixCache2 } = await import("./cache-2Q2R6ULV.mjs");
@@ -29441,6 +29443,134 @@ function ciJson(r) {
   };
 }
 
+// src/report/upload.ts
+import { execFile } from "node:child_process";
+
+// src/ui-api/types.ts
+var REPORT_MAX_LISTED = 50;
+
+// src/report/upload.ts
+var MAX_DETAIL = 500;
+function detailText(s) {
+  if (s === void 0 || s === "") return void 0;
+  const one = s.replace(/\s+/g, " ").trim();
+  return one.length > MAX_DETAIL ? `${one.slice(0, MAX_DETAIL - 1)}…` : one;
+}
+function listed(paths) {
+  return { paths: paths.slice(0, REPORT_MAX_LISTED), count: paths.length };
+}
+function verifyCell(t) {
+  const missing = listed(t.missing);
+  const unsigned = listed(t.unsigned);
+  const status = t.status === "error" ? "eval-failed" : t.status === "ok" ? "ok" : t.status === "unsigned" || t.status === "incomplete" && t.missing.length === 0 ? "unsigned" : "missing";
+  const cell = {
+    status,
+    missing: missing.paths,
+    missingCount: missing.count,
+    unsigned: unsigned.paths,
+    unsignedCount: unsigned.count
+  };
+  const detail2 = status === "ok" ? void 0 : detailText(t.error);
+  if (detail2 !== void 0) cell.detail = detail2;
+  return cell;
+}
+function verifyReportUpload(r, ctx, ok) {
+  return {
+    version: 1,
+    kind: "verify",
+    commit: ctx.commit,
+    branch: ctx.branch,
+    run: ctx.run,
+    ok,
+    targets: r.targets.map((t) => ({ attr: t.attr, system: t.system, outPath: t.outPath, ...verifyCell(t) }))
+  };
+}
+function git(dir, args) {
+  return new Promise((resolve) => {
+    execFile(
+      "git",
+      ["-C", dir, ...args],
+      { timeout: 5e3, encoding: "utf8" },
+      (err, out) => resolve(err ? void 0 : out.trim() || void 0)
+    );
+  });
+}
+async function reportContext(o, env = process.env) {
+  const inActions = env.GITHUB_ACTIONS === "true";
+  let commit = o.commit ?? (inActions ? env.GITHUB_SHA : void 0);
+  let branch = o.branch ?? (inActions ? env.GITHUB_HEAD_REF || env.GITHUB_REF_NAME : void 0);
+  if (o.dir !== void 0 && (commit === void 0 || branch === void 0)) {
+    const [c, b] = await Promise.all([
+      commit === void 0 ? git(o.dir, ["rev-parse", "HEAD"]) : commit,
+      branch === void 0 ? git(o.dir, ["rev-parse", "--abbrev-ref", "HEAD"]) : branch
+    ]);
+    commit = c;
+    branch = b === "HEAD" ? void 0 : b;
+  }
+  const hex = commit?.toLowerCase();
+  return {
+    commit: hex !== void 0 && /^[0-9a-f]{4,64}$/.test(hex) ? hex : null,
+    branch: branch ? branch.slice(0, 255) : null,
+    run: ciRun(env) ?? null
+  };
+}
+async function sendReport(report, o) {
+  const urls = o.explicit !== void 0 ? [o.explicit] : o.candidates.filter((u) => /^https?:\/\//i.test(u));
+  for (const url of urls) {
+    let cache;
+    try {
+      cache = await o.open(url);
+      if (!await cache.isNixcacheServer()) {
+        if (o.explicit !== void 0)
+          return { kind: "failed", cache: url, reason: "it is not a nixcache server (or did not answer)" };
+        continue;
+      }
+      const r = await cache.uploadReport(report);
+      return { kind: "uploaded", cache: url, id: r.id, url: r.url };
+    } catch (e) {
+      return { kind: "failed", cache: url, reason: errorMessage(e) };
+    } finally {
+      await cache?.close();
+    }
+  }
+  return { kind: "none", reason: "no cache is a nixcache server" };
+}
+
+// src/ci/report-upload.ts
+function ciReportUpload(r, ctx) {
+  const targets = r.targets.map((t, i) => {
+    const check = r.verify.targets[i];
+    const base = { attr: t.attr, system: t.system, outPath: t.outPath };
+    if (t.status === "eval-failed" || !check)
+      return {
+        ...base,
+        status: "eval-failed",
+        missing: [],
+        missingCount: 0,
+        unsigned: [],
+        unsignedCount: 0,
+        ...detailText(t.error) ? { detail: detailText(t.error) } : {}
+      };
+    const cell = { ...base, ...verifyCell(check) };
+    if (t.status === "not-built-here" && cell.status === "missing") {
+      cell.status = "not-built";
+      delete cell.detail;
+    } else if (t.status === "failed") {
+      cell.detail = detailText(`build failed${t.error ? `: ${t.error}` : ""}`);
+    }
+    return cell;
+  });
+  return {
+    version: 1,
+    kind: "ci",
+    commit: ctx.commit,
+    branch: ctx.branch,
+    run: ctx.run,
+    ok: r.summary.ok,
+    targets
+  };
+}
+
 // src/github/action-inputs.ts
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -29513,7 +29643,11 @@ var FLAGS = {
     branch: { type: "string" },
     "trusted-key": { type: "string", multiple: true },
     concurrency: { type: "string" },
-    "cachix-api": { type: "string" }
+    "cachix-api": { type: "string" },
+    // The dashboard report (ci and verify): where to, none, and the commit it is for.
+    "report-to": { type: "string" },
+    "no-report": { type: "boolean" },
+    commit: { type: "string" }
   },
   push: {
     compression: { type: "string" },
@@ -29722,7 +29856,7 @@ function verifyAnnotations(r) {
 }
 
 // src/github/nix-setup.ts
-import { execFile } from "node:child_process";
+import { execFile as execFile2 } from "node:child_process";
 import { existsSync as existsSync3 } from "node:fs";
 import { chmod as chmod2, mkdir as mkdir3, rm as rm2, writeFile as writeFile3 } from "node:fs/promises";
 import { homedir, userInfo } from "node:os";
@@ -29809,7 +29943,7 @@ async function nixTrust(config, env = process.env) {
   const user = userInfo().username;
   let groups = [];
   try {
-    const { stdout } = await promisify(execFile)("id", ["-Gn"], { encoding: "utf8" });
+    const { stdout } = await promisify(execFile2)("id", ["-Gn"], { encoding: "utf8" });
     groups = stdout.split(/\s+/).filter(Boolean);
   } catch {
   }
@@ -30219,6 +30353,7 @@ async function runBuildOrCi(inputs, ctx, x, noOidcPush) {
         "Build, push and verify",
         () => ci({ ...prepared.options, onEvent: logEvent })
       );
+      await uploadReport(inputs, ctx, x, pushTo, (c) => ciReportUpload(r2, c));
       return {
         ok: r2.summary.ok,
         line: ciSummaryLine(r2),
@@ -30279,6 +30414,13 @@ async function runVerify(inputs, ctx, x, nixConfig) {
       opts.wait = { timeoutMs: parseDuration(wait), intervalMs: parseDuration(str(x, "interval") ?? "30s") };
     const r = await group("Verify the cache", () => verifyTargets(targets, opts));
     const notOk = r.targets.filter((t) => t.status !== "ok").length;
+    await uploadReport(
+      inputs,
+      ctx,
+      x,
+      inputs.caches,
+      (c) => verifyReportUpload(r, c, verifyExitCode(r) === 0)
+    );
     return {
       ok: verifyExitCode(r) === 0,
       line: `${r.targets.length - notOk}/${r.targets.length} targets substitutable${x.values.closure ? " with their closures" : ""}`,
@@ -30291,6 +30433,21 @@ async function runVerify(inputs, ctx, x, nixConfig) {
   } finally {
     await Promise.all(caches.map((c) => c.close()));
   }
+}
+async function uploadReport(inputs, ctx, x, caches, make) {
+  if (x.values["no-report"] === true) return;
+  const context = await reportContext({ commit: str(x, "commit"), branch: str(x, "branch") ?? ctx.branch });
+  const explicit = str(x, "report-to");
+  const outcome = await sendReport(make(context), {
+    ...explicit !== void 0 ? { explicit } : {},
+    candidates: caches,
+    open: async (url) => new HttpCache(url, { token: cacheToken(url, inputs.token) })
+  });
+  if (outcome.kind === "uploaded") info(`Report uploaded: ${outcome.url}`);
+  else if (outcome.kind === "failed")
+    warning(`the report was not uploaded to ${outcome.cache}: ${outcome.reason}`, {
+      title: "nixcache report"
+    });
 }
 async function runPush(inputs, x) {
   if (x.positionals.length === 0)

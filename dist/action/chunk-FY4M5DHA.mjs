@@ -1,9 +1,5 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
-  defaultNetrcFile,
-  readNetrcCredentials
-} from "./chunk-6LJQC4UZ.mjs";
-import {
   codeForStatus,
   createPool,
   request
@@ -33,6 +29,89 @@ import {
 
 // src/caches/http-cache.ts
 import { Readable } from "node:stream";
+
+// src/http/netrc.ts
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+function parseNetrc(text) {
+  const entries = [];
+  const lines = text.split("\n");
+  let cur;
+  for (let i = 0; i < lines.length; i++) {
+    const toks = (lines[i] ?? "").trim().split(/\s+/).filter(Boolean);
+    for (let j = 0; j < toks.length; j++) {
+      const t = toks[j];
+      const next = () => toks[++j];
+      if (t === "machine") {
+        cur = { machine: next() ?? "" };
+        entries.push(cur);
+      } else if (t === "default") {
+        cur = { machine: null };
+        entries.push(cur);
+      } else if (t === "login" && cur) cur.login = next();
+      else if (t === "password" && cur) cur.password = next();
+      else if (t === "account" && cur) next();
+      else if (t === "macdef") {
+        while (i + 1 < lines.length && (lines[i + 1] ?? "").trim() !== "") i++;
+        break;
+      }
+    }
+  }
+  return entries;
+}
+function netrcLookup(entries, host) {
+  return entries.find((e) => e.machine === host) ?? entries.find((e) => e.machine === null);
+}
+function defaultNetrcFile(env = process.env) {
+  const confDir = env.NIX_CONF_DIR ?? "/etc/nix";
+  const sources = [env.NIX_CONFIG ?? ""];
+  const xdg = env.XDG_CONFIG_HOME ?? join(homedir(), ".config");
+  for (const f of [join(xdg, "nix", "nix.conf"), join(confDir, "nix.conf")]) {
+    try {
+      sources.push(readFileSync(f, "utf8"));
+    } catch {
+    }
+  }
+  for (const text of sources) {
+    const m = /^\s*netrc-file\s*=\s*(\S+)\s*$/m.exec(text);
+    if (m?.[1]) return m[1];
+  }
+  return join(confDir, "netrc");
+}
+function readNetrcCredentials(file, host) {
+  let text;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    if (e.code === "ENOENT") return void 0;
+    throw new NixcacheError("usage", `cannot read netrc file ${file}: ${e.message}`);
+  }
+  const entry = netrcLookup(parseNetrc(text), host);
+  if (!entry?.password) return void 0;
+  return { login: entry.login ?? "", password: entry.password };
+}
+
+// src/caches/ci-run.ts
+var PRINTABLE = /^[\x21-\x7e][\x20-\x7e]{0,199}$/;
+function ciRun(env = process.env) {
+  if (env.NIXCACHE_RUN) {
+    if (!PRINTABLE.test(env.NIXCACHE_RUN)) return void 0;
+    return { id: env.NIXCACHE_RUN, url: env.NIXCACHE_RUN_URL || null };
+  }
+  const repo = env.GITHUB_REPOSITORY;
+  const run = env.GITHUB_RUN_ID;
+  if (env.GITHUB_ACTIONS !== "true" || !repo || !run || !/^\d+$/.test(run)) return void 0;
+  const attempt = env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== "1" ? env.GITHUB_RUN_ATTEMPT : void 0;
+  const id = `${repo}#${run}${attempt ? `/${attempt}` : ""}`;
+  if (!PRINTABLE.test(id)) return void 0;
+  const server = (env.GITHUB_SERVER_URL || "https://github.com").replace(/\/+$/, "");
+  return { id, url: `${server}/${repo}/actions/runs/${run}${attempt ? `/attempts/${attempt}` : ""}` };
+}
+
+// src/caches/http-cache.ts
+var NIXCACHE_SERVER_HEADER = "x-nixcache-server";
+var RUN_HEADER = "x-nixcache-run";
 var HttpCacheError = class extends NixcacheError {
   constructor(message, status) {
     super(status === void 0 ? "unavailable" : codeForStatus(status), message);
@@ -46,6 +125,9 @@ var HttpCache = class {
   base;
   auth;
   retry;
+  run;
+  /** Whether the server said it is nixcache's (learnt from nix-cache-info). */
+  nixcache;
   constructor(url, opts = {}) {
     const u = new URL(url);
     if (u.protocol !== "http:" && u.protocol !== "https:")
@@ -65,13 +147,16 @@ var HttpCache = class {
     }
     this.pool = createPool(u.origin, { connections: opts.connections });
     this.retry = opts.retry ?? {};
+    this.run = opts.run === void 0 ? ciRun()?.id ?? null : opts.run;
   }
   async cacheInfo() {
     const r = await this.send("GET", "nix-cache-info", { okStatuses: [200] });
+    this.nixcache = r.headers[NIXCACHE_SERVER_HEADER] !== void 0;
     return parseCacheInfo(r.text);
   }
   async ensureCacheInfo() {
     const r = await this.send("GET", "nix-cache-info", { okStatuses: [200, 404] });
+    this.nixcache = r.headers[NIXCACHE_SERVER_HEADER] !== void 0;
     if (r.status === 200) return parseCacheInfo(r.text);
     await this.send("PUT", "nix-cache-info", {
       body: () => Buffer.from(formatCacheInfo(DEFAULT_CACHE_INFO)),
@@ -181,11 +266,58 @@ var HttpCache = class {
   async close() {
     await this.pool.close();
   }
+  /** Whether this cache is served by nixcache's server (asks once, when no probe told yet). */
+  async isNixcacheServer() {
+    if (this.nixcache === void 0) await this.cacheInfo().catch(() => {
+    });
+    return this.nixcache === true;
+  }
+  /**
+   * Uploads a CI report to a nixcache server's `POST /api/v1/cache/<name>/reports` (beside the
+   * cache: `http://host/prefix/main` → `http://host/prefix/api/v1/cache/main/reports`), with the
+   * cache's credentials. Returns the report's id and its page on the dashboard.
+   */
+  async uploadReport(report) {
+    const cut = this.base.lastIndexOf("/");
+    const name = this.base.slice(cut + 1);
+    const path = `${this.base.slice(0, cut)}/api/v1/cache/${encodeURIComponent(name)}/reports`;
+    const headers = {
+      "content-type": "application/json",
+      accept: "application/json"
+    };
+    if (this.auth) headers.authorization = this.auth;
+    const body = Buffer.from(JSON.stringify(report));
+    const what = `POST ${this.url.slice(0, this.url.length - this.base.length)}${path}`;
+    const r = await request(
+      this.pool,
+      {
+        method: "POST",
+        path,
+        what,
+        headers,
+        body: () => body,
+        failed: (msg) => new HttpCacheError(msg),
+        refused: (status, b, w) => {
+          let said = b.toString("utf8").trim().slice(0, 500);
+          try {
+            said = String(JSON.parse(said).error ?? said);
+          } catch {
+          }
+          return new HttpCacheError(`${w}: HTTP ${status}${said ? `: ${said}` : ""}`, status);
+        }
+      },
+      // A report is worth a short retry, not the long one a NAR gets: the command is done.
+      { ...this.retry, attempts: Math.min(this.retry.attempts ?? 3, 3), maxRetryAfterMs: 1e4 }
+    );
+    const answer = JSON.parse(r.body.toString("utf8"));
+    return { id: answer.id, url: answer.url };
+  }
   /** One request with retries; resolves for `okStatuses` (default 2xx), throws otherwise. */
   async send(method, rel, o = {}) {
     const headers = {};
     if (this.auth) headers.authorization = this.auth;
     if (o.contentType) headers["content-type"] = o.contentType;
+    if (method === "PUT" && this.run !== null && this.nixcache === true) headers[RUN_HEADER] = this.run;
     const r = await request(
       this.pool,
       {
@@ -209,7 +341,12 @@ var HttpCache = class {
       },
       this.retry
     );
-    return { status: r.status, text: o.binary ? "" : r.body.toString("utf8"), body: r.body };
+    return {
+      status: r.status,
+      text: o.binary ? "" : r.body.toString("utf8"),
+      body: r.body,
+      headers: r.headers
+    };
   }
 };
 var WHOLE_LIMIT = 1024 * 1024;
@@ -221,7 +358,10 @@ async function* resume(head, it) {
     yield r.value;
   }
 }
+
 export {
-  HttpCache,
-  HttpCacheError
+  defaultNetrcFile,
+  ciRun,
+  HttpCacheError,
+  HttpCache
 };

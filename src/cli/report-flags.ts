@@ -1,0 +1,69 @@
+// `--report-to`, `--no-report` and `--commit` of `ci` and `verify`: after the command, its report
+// goes to the dashboard of a nixcache server. Never changes the exit status: a failed upload is a
+// warning (and a GitHub Actions ::warning), so an unreachable dashboard cannot fail CI.
+import path from "node:path";
+import type { Command } from "commander";
+import { cacheToken } from "../caches/credentials.js";
+import type { ReportContext } from "../report/upload.js";
+import { warningAnnotation } from "../report/workflow-commands.js";
+import type { ReportUpload } from "../ui-api/types.js";
+
+export interface ReportFlags {
+  reportTo?: string;
+  report: boolean;
+  commit?: string;
+  branch?: string;
+  flake: string;
+  netrcFile?: string;
+}
+
+export function addReportFlags(cmd: Command): Command {
+  return cmd
+    .option(
+      "--report-to <url>",
+      "upload the JSON report to this nixcache server's cache (http(s)://HOST/<cache>; default: the first cache that is a nixcache server)",
+    )
+    .option("--no-report", "upload no report")
+    .option(
+      "--commit <sha>",
+      "the commit the report is for (default: $GITHUB_SHA, else git rev-parse HEAD in the flake)",
+    );
+}
+
+/** The flake's directory when it is a local path (for git's commit and branch). */
+function localDir(f: string): string | undefined {
+  if (f.startsWith("path:")) return path.resolve(f.slice(5).replace(/\?.*$/, ""));
+  if (/^[a-z][a-z0-9+.-]*:/i.test(f)) return undefined;
+  return path.resolve(f);
+}
+
+/**
+ * Uploads the report built by `make` (given the commit, branch and run) unless --no-report;
+ * `candidates` are the command's caches, `token` the token for one of them.
+ */
+export async function uploadReportOf(
+  flags: ReportFlags,
+  candidates: readonly string[],
+  make: (ctx: ReportContext) => ReportUpload,
+  token?: (url: string) => string | undefined,
+): Promise<void> {
+  if (!flags.report) return;
+  const [{ reportContext, sendReport }, { HttpCache }] = await Promise.all([
+    import("../report/upload.js"),
+    import("../caches/http-cache.js"),
+  ]);
+  const ctx = await reportContext({ commit: flags.commit, branch: flags.branch, dir: localDir(flags.flake) });
+  const outcome = await sendReport(make(ctx), {
+    explicit: flags.reportTo,
+    candidates,
+    open: async (url) =>
+      new HttpCache(url, { token: token?.(url) ?? cacheToken(url), netrcFile: flags.netrcFile }),
+  });
+  if (outcome.kind === "uploaded") process.stderr.write(`nixcache: report uploaded: ${outcome.url}\n`);
+  else if (outcome.kind === "failed") {
+    const msg = `the report was not uploaded to ${outcome.cache}: ${outcome.reason}`;
+    process.stderr.write(`nixcache: warning: ${msg}\n`);
+    if (process.env.GITHUB_ACTIONS === "true")
+      process.stderr.write(`${warningAnnotation("nixcache report", msg)}\n`);
+  }
+}

@@ -1,0 +1,354 @@
+// The dashboard's JSON API, `GET /api/v1/ui/...` (wire types in src/ui-api/types.ts): read-only,
+// aggregated here so the page makes one call per view. The caller is who the Authorization header
+// says, as everywhere: anonymous callers see public caches, a token also what it may read, and a
+// private cache is refused in the words used for one that does not exist. Nothing here writes.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { NarInfoError, narInfoFingerprint, parseNarInfo } from "../../nix/narinfo.js";
+import { type PublicKey, parsePublicKey, verifyDetached } from "../../nix/signing.js";
+import { isStoreHash, STORE_HASH_LENGTH } from "../../nix/store-path.js";
+import type {
+  CacheResponse,
+  CacheSummary,
+  CachesResponse,
+  Page,
+  PathDetail,
+  PushRow,
+  ReportMatrix,
+  ReportSummary,
+  ReportTargetUpload,
+  SignatureView,
+  StatusCounts,
+  Viewer,
+} from "../../ui-api/types.js";
+import { authorize, hiddenCache, type Identity, identify } from "../auth/authorize.js";
+import type { ServerContext } from "../context.js";
+import { CacheName } from "../metadata/names.js";
+import type { CacheRow, ReportRow } from "../metadata/types.js";
+import { errorReply } from "./errors.js";
+import { reportMatrix } from "./ui-matrix.js";
+import type { DashboardSources } from "./ui-sources.js";
+
+export const UI_API_PREFIX = "/api/v1/ui";
+const DAY = 24 * 3600_000;
+const DEFAULT_PAGE = 20;
+const MAX_PAGE = 100;
+/** Branches a report of which makes the default matrix, in this order; else the newest report's. */
+const DEFAULT_BRANCHES = ["main", "master", "trunk"];
+
+type Req = FastifyRequest<{
+  Params: { name?: string; id?: string };
+  Querystring: Record<string, string | undefined>;
+}>;
+
+class UiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function sendJson(reply: FastifyReply, value: unknown): FastifyReply {
+  return reply.type("application/json; charset=utf-8").send(JSON.stringify(value));
+}
+
+function pageLimit(q: string | undefined): number {
+  const n = Number(q ?? DEFAULT_PAGE);
+  if (!Number.isInteger(n) || n < 1) throw new UiError(400, "limit must be a positive integer");
+  return Math.min(n, MAX_PAGE);
+}
+
+function cursor(q: string | undefined): number | undefined {
+  if (q === undefined) return undefined;
+  const n = Number(q);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UiError(400, "before must be a non-negative integer");
+  return n;
+}
+
+function viewerOf(who: Identity): Viewer {
+  if (who.kind === "anonymous") return { kind: "anonymous" };
+  if (who.kind === "invalid") return { kind: "anonymous", invalid: who.message };
+  return { kind: "token", description: who.token.description, tokenKind: who.token.kind };
+}
+
+export function reportSummary(r: ReportRow): ReportSummary {
+  return {
+    id: r.id,
+    kind: r.kind === "verify" ? "verify" : "ci",
+    commit: r.commit,
+    branch: r.branch,
+    run: r.runId === null ? null : { id: r.runId, url: r.runUrl },
+    createdAt: r.createdAt,
+    ok: r.ok,
+    counts: JSON.parse(r.counts) as StatusCounts,
+    by: r.tokenDescription,
+  };
+}
+
+function matrixOf(r: ReportRow): ReportMatrix {
+  const targets = JSON.parse(r.targets ?? "[]") as ReportTargetUpload[];
+  return { ...reportSummary(r), ...reportMatrix(targets) };
+}
+
+/** The report a cache's page opens with: of `branch` when asked, else of a default branch, else the newest. */
+function chooseBranch(latest: readonly ReportRow[], asked: string | undefined): ReportRow | undefined {
+  if (asked !== undefined) return latest.find((r) => (r.branch ?? "") === asked);
+  for (const b of DEFAULT_BRANCHES) {
+    const r = latest.find((x) => x.branch === b);
+    if (r) return r;
+  }
+  return latest[0];
+}
+
+export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext, sources: DashboardSources): void {
+  const { meta } = ctx;
+
+  /** The cache if the caller may read it; otherwise the refusal a private cache gets. */
+  async function readable(req: Req): Promise<{ cache: CacheRow; who: Identity }> {
+    const who = await identify(meta, req.headers.authorization);
+    if (who.kind === "invalid") throw new UiError(401, who.message);
+    const name = req.params.name ?? "";
+    const cache = CacheName.safeParse(name).success ? await meta.getCache(name) : undefined;
+    if (!cache || !authorize(cache, who, "read").ok) throw new UiError(401, hiddenCache(name));
+    return { cache, who };
+  }
+
+  async function summary(
+    cache: CacheRow & { narinfos: number },
+    latest?: readonly ReportRow[],
+  ): Promise<CacheSummary> {
+    const [usage, quota, retention, gc, reports] = await Promise.all([
+      meta.dashboardUsage(cache.name, Date.now() - DAY),
+      sources.quotaBytes?.(cache.name),
+      sources.retentionMs?.(cache.name),
+      sources.lastGc?.(cache.name),
+      latest ?? meta.latestReports(cache.name),
+    ]);
+    const s: CacheSummary = {
+      name: cache.name,
+      isPublic: cache.isPublic,
+      publicKey: cache.publicKey,
+      paths: cache.narinfos,
+      pendingPaths: usage.pending,
+      bytes: usage.bytes,
+      lastPushAt: usage.lastPushAt,
+      narinfo24h: { hits: usage.hits, misses: usage.misses },
+    };
+    if (quota !== undefined) s.quotaBytes = quota;
+    if (retention !== undefined) s.retentionMs = retention;
+    if (gc !== undefined) s.gc = gc;
+    const chosen = chooseBranch(reports, undefined);
+    s.coverage = chosen ? reportSummary(chosen) : null;
+    return s;
+  }
+
+  /** Counts up to this moment: what this process counted is written before it is read. */
+  async function fresh(): Promise<void> {
+    await ctx.activity.flush().catch((e: unknown) => ctx.logError(e));
+  }
+
+  app.register(
+    async (api) => {
+      const started = new WeakMap<object, number>();
+      api.addHook("onRequest", (req, _reply, done) => {
+        started.set(req, performance.now());
+        done();
+      });
+      api.addHook("onSend", (req, reply, payload, done) => {
+        const ms = performance.now() - (started.get(req) ?? performance.now());
+        reply
+          .header("cache-control", "no-store")
+          .header("x-content-type-options", "nosniff")
+          .header("content-security-policy", "default-src 'none'; frame-ancestors 'none'")
+          // The handler's own time, for the dashboard's bench (bench/ui) and for operators.
+          .header("server-timing", `app;dur=${ms.toFixed(2)}`);
+        done(null, payload);
+      });
+      api.setErrorHandler((err, _req, reply) => {
+        if (err instanceof UiError) return sendJson(reply.code(err.status), { error: err.message });
+        const { status, message } = errorReply(err, ctx.logError);
+        return sendJson(reply.code(status), { error: message });
+      });
+      api.setNotFoundHandler((req, reply) =>
+        sendJson(reply.code(404), {
+          error: `no such dashboard call: ${req.method} ${req.url.replace(/\?.*$/, "")}`,
+        }),
+      );
+
+      api.get("/caches", async (req: Req, reply) => {
+        const who = await identify(meta, req.headers.authorization);
+        if (who.kind === "invalid") throw new UiError(401, who.message);
+        await fresh();
+        const all = await meta.listCaches();
+        const visible = all.filter((c) => authorize(c, who, "read").ok);
+        const caches = await Promise.all(visible.map((c) => summary(c)));
+        return sendJson(reply, { viewer: viewerOf(who), caches } satisfies CachesResponse);
+      });
+
+      api.get("/caches/:name", async (req: Req, reply) => {
+        const { cache, who } = await readable(req);
+        await fresh();
+        const latest = await meta.latestReports(cache.name);
+        const chosen = chooseBranch(latest, req.query.branch);
+        const counted = (await meta.listCaches()).find((c) => c.name === cache.name);
+        const [s, full, pins, trustRules] = await Promise.all([
+          summary({ ...cache, narinfos: counted?.narinfos ?? 0 }, latest),
+          chosen ? meta.getReport(cache.name, chosen.id) : undefined,
+          sources.pins?.(cache.name),
+          sources.trustRules?.(cache.name),
+        ]);
+        const body: CacheResponse = {
+          viewer: viewerOf(who),
+          cache: s,
+          branches: latest.map(reportSummary),
+          report: full ? matrixOf(full) : null,
+        };
+        if (pins !== undefined) body.pins = pins;
+        if (trustRules !== undefined) body.trustRules = trustRules;
+        return sendJson(reply, body);
+      });
+
+      api.get("/caches/:name/reports", async (req: Req, reply) => {
+        const { cache } = await readable(req);
+        const limit = pageLimit(req.query.limit);
+        const branch = req.query.branch;
+        const rows = await meta.listReports(cache.name, {
+          // `?branch=` (empty) asks for the reports that named no branch.
+          branch: branch === undefined ? undefined : branch === "" ? null : branch,
+          before: cursor(req.query.before),
+          limit,
+        });
+        const page: Page<ReportSummary> = {
+          items: rows.map(reportSummary),
+          next: rows.length === limit ? (rows.at(-1)?.id ?? null) : null,
+        };
+        return sendJson(reply, page);
+      });
+
+      api.get("/caches/:name/reports/:id", async (req: Req, reply) => {
+        const { cache } = await readable(req);
+        const id = Number(req.params.id);
+        const r = Number.isSafeInteger(id) ? await meta.getReport(cache.name, id) : undefined;
+        if (!r) throw new UiError(404, `no report ${req.params.id} for cache ${cache.name}`);
+        return sendJson(reply, matrixOf(r));
+      });
+
+      api.get("/caches/:name/pushes", async (req: Req, reply) => {
+        const { cache } = await readable(req);
+        await fresh();
+        const limit = pageLimit(req.query.limit);
+        const rows = await meta.recentPushes(cache.name, { before: cursor(req.query.before), limit });
+        const runs = [...new Set(rows.flatMap((r) => (r.run === null ? [] : [r.run])))];
+        const reports = new Map((await meta.reportsOfRuns(cache.name, runs)).map((r) => [r.runId, r]));
+        const items: PushRow[] = rows.map((r) => {
+          const report = r.run === null ? undefined : reports.get(r.run);
+          return {
+            at: r.minute,
+            token: r.token,
+            paths: r.paths,
+            bytes: r.bytes,
+            run:
+              r.run === null
+                ? null
+                : {
+                    id: r.run,
+                    ...(report
+                      ? {
+                          report: {
+                            id: report.id,
+                            commit: report.commit,
+                            branch: report.branch,
+                            url: report.runUrl,
+                          },
+                        }
+                      : {}),
+                  },
+          };
+        });
+        const page: Page<PushRow> = {
+          items,
+          next: rows.length >= limit ? (rows.at(-1)?.minute ?? null) : null,
+        };
+        return sendJson(reply, page);
+      });
+
+      // `?q=` a store path, its base name, or a hash part.
+      api.get("/caches/:name/path", async (req: Req, reply) => {
+        const { cache } = await readable(req);
+        const hash = hashOfQuery(req.query.q ?? "");
+        if (!hash)
+          throw new UiError(
+            400,
+            "expected a store path (/nix/store/<hash>-<name>), its base name, or its 32-character hash",
+          );
+        const [rec, lastAccess, pins] = await Promise.all([
+          meta.pathRecord(cache.name, hash),
+          sources.lastAccess?.(cache.name, hash),
+          sources.pinsKeeping?.(cache.name, hash),
+        ]);
+        const n = rec.narinfo;
+        const detail: PathDetail = {
+          hash,
+          storePath: n?.storePath ?? null,
+          state: n ? (n.visible ? "visible" : "pending") : rec.upstream ? "upstream" : "absent",
+          narinfo: n?.text ?? null,
+          narSize: null,
+          fileSize: null,
+          compression: null,
+          references: [],
+          signatures: [],
+          waitingFor: n?.waitingFor ?? [],
+          createdAt: n?.createdAt ?? null,
+        };
+        if (n) {
+          try {
+            const ni = parseNarInfo(n.text);
+            detail.narSize = ni.narSize;
+            detail.fileSize = ni.fileSize ?? null;
+            detail.compression = ni.compression;
+            detail.references = ni.references.map((r) => `/nix/store/${r}`);
+            detail.signatures = signatures(ni, await cacheKeys(cache));
+          } catch (e) {
+            if (!(e instanceof NarInfoError)) throw e;
+          }
+        }
+        if (lastAccess !== undefined) detail.lastAccessAt = lastAccess;
+        if (pins !== undefined) detail.pins = pins;
+        return sendJson(reply, detail);
+      });
+    },
+    { prefix: UI_API_PREFIX },
+  );
+
+  /** The keys the cache publishes: its managed key (when it signs) and its clients' keys. */
+  async function cacheKeys(cache: CacheRow): Promise<PublicKey[]> {
+    const texts = [...(cache.managed ? [cache.publicKey] : []), ...(await meta.clientKeys(cache.name))];
+    return texts.flatMap((t) => {
+      try {
+        return [parsePublicKey(t)];
+      } catch {
+        return [];
+      }
+    });
+  }
+}
+
+function signatures(ni: ReturnType<typeof parseNarInfo>, keys: readonly PublicKey[]): SignatureView[] {
+  const fp = narInfoFingerprint(ni);
+  return ni.sigs.map((sig) => {
+    const keyName = sig.slice(0, Math.max(0, sig.indexOf(":")));
+    const named = keys.filter((k) => k.name === keyName);
+    if (named.length === 0) return { keyName, state: "unknown" };
+    return { keyName, state: verifyDetached(fp, sig, named) ? "valid" : "invalid" };
+  });
+}
+
+/** The hash part of a store path, a base name or a bare hash; undefined when it is none of them. */
+export function hashOfQuery(q: string): string | undefined {
+  const s = q.trim().replace(/^\/nix\/store\//, "");
+  const hash = s.slice(0, STORE_HASH_LENGTH);
+  if (!isStoreHash(hash)) return undefined;
+  if (s.length > STORE_HASH_LENGTH && s[STORE_HASH_LENGTH] !== "-") return undefined;
+  return hash;
+}

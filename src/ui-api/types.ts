@@ -1,0 +1,195 @@
+// The dashboard's wire types: what `GET /api/v1/ui/...` answers and what `nixcache ci` and
+// `nixcache verify` upload to `POST /api/v1/cache/:name/reports`. Types and plain constants only
+// (no zod, no Node), so the browser bundle (src/ui/) imports them without pulling in anything.
+//
+// Fields that come from features merged later (quota, retention, GC runs, pins, trust rules,
+// per-path last access) are optional: absent means "this server does not know", and the page
+// leaves their sections out.
+
+/** What a coverage cell says, in words as much as in colour. */
+export const CELL_STATUSES = ["ok", "missing", "unsigned", "eval-failed", "not-built"] as const;
+export type CellStatus = (typeof CELL_STATUSES)[number];
+
+export const REPORT_KINDS = ["ci", "verify"] as const;
+export type ReportKind = (typeof REPORT_KINDS)[number];
+
+/** Most closure members a report lists per target (the count says how many there were). */
+export const REPORT_MAX_LISTED = 50;
+export const REPORT_MAX_TARGETS = 5000;
+
+/** One target of an uploaded report. */
+export interface ReportTargetUpload {
+  /** The flake attribute, e.g. `packages.x86_64-linux.hello`. */
+  attr: string;
+  system: string;
+  status: CellStatus;
+  outPath: string | null;
+  /** Closure members (the output included) no cache has; at most REPORT_MAX_LISTED. */
+  missing: string[];
+  missingCount: number;
+  /** Closure members present without a trusted signature; at most REPORT_MAX_LISTED. */
+  unsigned: string[];
+  unsignedCount: number;
+  /** Why, in a line: the evaluation error, "build failed", a cache error. */
+  detail?: string;
+}
+
+/** The body of `POST /api/v1/cache/:name/reports` (a write token of the cache). */
+export interface ReportUpload {
+  version: 1;
+  kind: ReportKind;
+  /** The commit built (hex), when known. */
+  commit: string | null;
+  branch: string | null;
+  /** The CI run, as pushes of the same run name it (`X-Nixcache-Run`). */
+  run: { id: string; url: string | null } | null;
+  /** Whether the command succeeded (its exit status 0). */
+  ok: boolean;
+  targets: ReportTargetUpload[];
+}
+
+export type StatusCounts = Record<CellStatus, number> & { total: number };
+
+/** Who the page is talking as (never the token itself). */
+export interface Viewer {
+  kind: "anonymous" | "token";
+  /** The token's description, kind and permission, when a token was presented. */
+  description?: string | null;
+  tokenKind?: "cache" | "personal" | "oidc";
+  /** Set when the presented token does not work: why (unknown, revoked, expired). */
+  invalid?: string;
+}
+
+export interface CacheSummary {
+  name: string;
+  isPublic: boolean;
+  /** The managed signing key, `name:base64`. */
+  publicKey: string;
+  /** Visible narinfos (paths served). */
+  paths: number;
+  /** Narinfos waiting for their closure. */
+  pendingPaths: number;
+  /** Bytes of the NARs its narinfos name, pending ones' included (as stored, compressed). */
+  bytes: number;
+  lastPushAt: number | null;
+  /** Narinfo lookups over the last 24 hours: found and not found. */
+  narinfo24h: { hits: number; misses: number };
+  quotaBytes?: number | null;
+  /** How long unpinned paths are kept after their last push or fetch (ms), null: forever. */
+  retentionMs?: number | null;
+  gc?: { lastRunAt: number; freedBytes: number; pathsDeleted: number } | null;
+  /** The newest report's verdict (of the default branch when it has one). */
+  coverage?: ReportSummary | null;
+}
+
+export interface CachesResponse {
+  viewer: Viewer;
+  caches: CacheSummary[];
+}
+
+export interface ReportSummary {
+  id: number;
+  kind: ReportKind;
+  commit: string | null;
+  branch: string | null;
+  run: { id: string; url: string | null } | null;
+  createdAt: number;
+  ok: boolean;
+  counts: StatusCounts;
+  /** The uploading token's description (never the token). */
+  by: string | null;
+}
+
+export interface MatrixCell {
+  status: CellStatus;
+  attr: string;
+  outPath: string | null;
+  missing: string[];
+  missingCount: number;
+  unsigned: string[];
+  unsignedCount: number;
+  detail?: string;
+}
+
+/** A report as a matrix: one row per target (the attribute without its system), one column per system. */
+export interface ReportMatrix extends ReportSummary {
+  systems: string[];
+  rows: Array<{ target: string; cells: Record<string, MatrixCell> }>;
+}
+
+export interface Pin {
+  name: string;
+  storePath: string;
+  createdAt?: number;
+  /** When the pin lapses (ms), null: never. */
+  expiresAt?: number | null;
+}
+
+export interface TrustRuleView {
+  issuer: string;
+  subject: string;
+  claims?: Record<string, string>;
+  perm: "read" | "write";
+}
+
+export interface CacheResponse {
+  viewer: Viewer;
+  cache: CacheSummary;
+  /** The newest report of each branch, newest first. */
+  branches: ReportSummary[];
+  /** The matrix of the chosen branch's newest report (`?branch=`, default: the default branch). */
+  report: ReportMatrix | null;
+  pins?: Pin[] | null;
+  trustRules?: TrustRuleView[] | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass as `?before=` for the next (older) page; null at the end. */
+  next: number | null;
+}
+
+export interface PushRow {
+  /** Start of the minute the pushes were counted in (ms). */
+  at: number;
+  /** The token's description; null for a token without one, or none at all. */
+  token: { description: string | null; perm: string; kind: "cache" | "personal" | "oidc" } | null;
+  paths: number;
+  bytes: number;
+  /** The CI run that pushed, with the report it uploaded when there is one. */
+  run: {
+    id: string;
+    report?: { id: number; commit: string | null; branch: string | null; url: string | null };
+  } | null;
+}
+
+export interface SignatureView {
+  keyName: string;
+  /** `valid`: verifies with a key the cache publishes; `unknown`: a key it does not publish. */
+  state: "valid" | "invalid" | "unknown";
+}
+
+export interface PathDetail {
+  hash: string;
+  storePath: string | null;
+  /**
+   * `visible`: served, closure complete; `pending`: stored, waiting for references; `upstream`:
+   * served by an upstream cache (counted present for closures); `absent`: not in this cache.
+   */
+  state: "visible" | "pending" | "upstream" | "absent";
+  narinfo: string | null;
+  narSize: number | null;
+  fileSize: number | null;
+  compression: string | null;
+  references: string[];
+  signatures: SignatureView[];
+  /** References a pending path waits for (hash parts, with the store path when known). */
+  waitingFor: Array<{ hash: string; storePath: string | null }>;
+  createdAt: number | null;
+  lastAccessAt?: number | null;
+  pins?: string[] | null;
+}
+
+export interface ApiErrorBody {
+  error: string;
+}

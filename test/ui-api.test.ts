@@ -1,0 +1,327 @@
+// The dashboard's server side: the report upload a write token authorizes, the read-only JSON API
+// under /api/v1/ui (who sees which cache, the matrix, pushes per token and run, the path lookup,
+// narinfo hit counts), and the page's headers. The browser side is test/ui.test.ts.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { mintToken } from "../src/server/auth/tokens.js";
+import { type RunningServer, startServer } from "../src/server/server.js";
+import type {
+  CacheResponse,
+  CachesResponse,
+  Page,
+  PathDetail,
+  PushRow,
+  ReportMatrix,
+  ReportSummary,
+  ReportUpload,
+} from "../src/ui-api/types.js";
+import { tempDir } from "./helpers/nix.js";
+import { makeUpload, narInfoText, type Upload } from "./server-fixtures.js";
+
+let dir: ReturnType<typeof tempDir>;
+let srv: RunningServer;
+let write: string;
+let read: string;
+let privRead: string;
+let revoked: string;
+
+function call(
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  return fetch(`${srv.url}${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...headers,
+    },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+async function json<T>(path: string, token?: string): Promise<T> {
+  const r = await call("GET", path, token);
+  assert.equal(r.status, 200, `${path}: ${await r.clone().text()}`);
+  return (await r.json()) as T;
+}
+
+async function push(cache: string, u: Upload, token: string, run?: string): Promise<void> {
+  const h: Record<string, string> = run ? { "x-nixcache-run": run } : {};
+  const nar = await fetch(`${srv.url}/${cache}/${u.url}`, {
+    method: "PUT",
+    body: new Uint8Array(u.file),
+    headers: { authorization: `Bearer ${token}` },
+  });
+  assert.equal(nar.status, 204);
+  const r = await fetch(`${srv.url}/${cache}/${u.hash}.narinfo`, {
+    method: "PUT",
+    body: narInfoText(u.narinfo),
+    headers: { authorization: `Bearer ${token}`, ...h },
+  });
+  assert.equal(r.status, 204, await r.text());
+}
+
+const target = (
+  attr: string,
+  system: string,
+  status: ReportUpload["targets"][number]["status"],
+  extra = {},
+) => ({
+  attr,
+  system,
+  status,
+  outPath: `/nix/store/${"0".repeat(32)}-x`,
+  missing: [],
+  missingCount: 0,
+  unsigned: [],
+  unsignedCount: 0,
+  ...extra,
+});
+
+function report(over: Partial<ReportUpload> = {}): ReportUpload {
+  return {
+    version: 1,
+    kind: "ci",
+    commit: "0123456789abcdef0123456789abcdef01234567",
+    branch: "main",
+    run: { id: "me/app#42", url: "https://github.com/me/app/actions/runs/42" },
+    ok: false,
+    targets: [
+      target("packages.x86_64-linux.hello", "x86_64-linux", "ok"),
+      target("packages.x86_64-linux.broken", "x86_64-linux", "missing", {
+        missing: ["/nix/store/11111111111111111111111111111111-dep"],
+        missingCount: 3,
+        detail: "build failed",
+      }),
+      target("packages.aarch64-darwin.hello", "aarch64-darwin", "not-built"),
+      target('packages.x86_64-linux."<img src=x onerror=alert(1)>"', "x86_64-linux", "eval-failed"),
+    ],
+    ...over,
+  };
+}
+
+before(async () => {
+  dir = tempDir("nixcache-ui-api-");
+  srv = await startServer({ dataDir: dir.path, port: 0, upstreams: [], activityFlushMs: 60_000 });
+  await srv.meta.createCache({ name: "pub", isPublic: true, priority: 40 });
+  await srv.meta.createCache({ name: "priv", isPublic: false, priority: 40 });
+  const grant = (cache: string, perm: "read" | "write", description?: string) =>
+    mintToken(srv.meta, { kind: "cache", cache, perm, expiresAt: null, description });
+  write = (await grant("pub", "write", "CI <script>alert(1)</script>")).token;
+  read = (await grant("pub", "read")).token;
+  privRead = (await grant("priv", "read", "dashboard reader")).token;
+  const r = await grant("pub", "read");
+  revoked = r.token;
+  await srv.meta.addTrustRule({
+    cache: "pub",
+    issuer: "https://token.actions.githubusercontent.com",
+    subject: "repo:me/app:ref:refs/heads/main",
+    claims: { event_name: "push" },
+    perm: "write",
+  });
+  await srv.meta.revokeToken(r.row.id);
+});
+
+after(async () => {
+  await srv.close();
+  dir.cleanup();
+});
+
+describe("report upload", () => {
+  test("a write token uploads; read tokens, anonymous callers and bad bodies are refused", async () => {
+    const ok = await call("POST", "/api/v1/cache/pub/reports", write, report());
+    assert.equal(ok.status, 201);
+    const made = (await ok.json()) as { id: number; url: string };
+    assert.equal(made.url, `${srv.url}/ui/#/cache/pub/report/${made.id}`);
+    assert.equal((await call("POST", "/api/v1/cache/pub/reports", read, report())).status, 401);
+    assert.equal((await call("POST", "/api/v1/cache/pub/reports", undefined, report())).status, 401);
+    assert.equal((await call("POST", "/api/v1/cache/priv/reports", write, report())).status, 401);
+    const bad = await call("POST", "/api/v1/cache/pub/reports", write, { ...report(), commit: "not hex" });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: string }).error, /commit/);
+    const badStatus = report({
+      targets: [target("a", "s", "ok"), { ...target("b", "s", "ok"), status: "fine" as "ok" }],
+    });
+    assert.equal((await call("POST", "/api/v1/cache/pub/reports", write, badStatus)).status, 400);
+    assert.equal((await call("POST", "/api/v1/cache/pub/reports", write, "{")).status, 400);
+  });
+});
+
+describe("dashboard API", () => {
+  test("anonymous callers see public caches only; a private one is refused as one that does not exist", async () => {
+    const anon = await json<CachesResponse>("/api/v1/ui/caches");
+    assert.deepEqual(anon.viewer, { kind: "anonymous" });
+    assert.deepEqual(
+      anon.caches.map((c) => c.name),
+      ["pub"],
+    );
+    const priv = await call("GET", "/api/v1/ui/caches/priv");
+    const none = await call("GET", "/api/v1/ui/caches/nope");
+    assert.equal(priv.status, 401);
+    assert.equal(none.status, 401);
+    assert.equal(
+      ((await priv.json()) as { error: string }).error.replace("priv", "X"),
+      ((await none.json()) as { error: string }).error.replace("nope", "X"),
+    );
+    for (const p of [
+      "/api/v1/ui/caches/priv/pushes",
+      "/api/v1/ui/caches/priv/reports",
+      "/api/v1/ui/caches/priv/path?q=x",
+    ])
+      assert.equal((await call("GET", p)).status, 401, p);
+
+    const withToken = await json<CachesResponse>("/api/v1/ui/caches", privRead);
+    assert.deepEqual(withToken.viewer, {
+      kind: "token",
+      description: "dashboard reader",
+      tokenKind: "cache",
+    });
+    assert.deepEqual(
+      withToken.caches.map((c) => c.name),
+      ["priv", "pub"],
+    );
+    const gone = await call("GET", "/api/v1/ui/caches", revoked);
+    assert.equal(gone.status, 401);
+    assert.match(((await gone.json()) as { error: string }).error, /revoked/);
+  });
+
+  test("the cache view: summary, latest report per branch as a matrix, history, pages", async () => {
+    await call("POST", "/api/v1/cache/pub/reports", write, report({ branch: "feature/x", ok: true }));
+    const latest = (await (await call("POST", "/api/v1/cache/pub/reports", write, report())).json()) as {
+      id: number;
+    };
+    const v = await json<CacheResponse>("/api/v1/ui/caches/pub");
+    assert.equal(v.cache.name, "pub");
+    assert.equal(v.pins, undefined, "no pin source: no pins field");
+    assert.deepEqual(v.trustRules, [
+      {
+        issuer: "https://token.actions.githubusercontent.com",
+        subject: "repo:me/app:ref:refs/heads/main",
+        claims: { event_name: "push" },
+        perm: "write",
+      },
+    ]);
+    assert.equal(v.cache.quotaBytes, undefined);
+    assert.deepEqual(
+      v.branches.map((b) => b.branch),
+      ["main", "feature/x"],
+    );
+    const m = v.report as ReportMatrix;
+    assert.equal(m.id, latest.id, "main is the default branch");
+    assert.equal(m.by, "CI <script>alert(1)</script>", "the token's description, never the token");
+    assert.ok(!JSON.stringify(v).includes(write));
+    assert.deepEqual(m.systems, ["aarch64-darwin", "x86_64-linux"]);
+    assert.deepEqual(
+      m.rows.map((r) => r.target),
+      ['packages."<img src=x onerror=alert(1)>"', "packages.broken", "packages.hello"],
+    );
+    const hello = m.rows.find((r) => r.target === "packages.hello");
+    assert.equal(hello?.cells["x86_64-linux"]?.status, "ok");
+    assert.equal(hello?.cells["aarch64-darwin"]?.status, "not-built");
+    const broken = m.rows.find((r) => r.target === "packages.broken")?.cells["x86_64-linux"];
+    assert.equal(broken?.status, "missing");
+    assert.equal(broken?.missingCount, 3);
+    assert.equal(broken?.detail, "build failed");
+    assert.deepEqual(m.counts, {
+      ok: 1,
+      missing: 1,
+      unsigned: 0,
+      "eval-failed": 1,
+      "not-built": 1,
+      total: 4,
+    });
+    assert.equal(v.cache.coverage?.id, latest.id);
+
+    const feature = await json<CacheResponse>("/api/v1/ui/caches/pub?branch=feature%2Fx");
+    assert.equal(feature.report?.branch, "feature/x");
+    assert.equal(feature.report?.ok, true);
+
+    const page1 = await json<Page<ReportSummary>>("/api/v1/ui/caches/pub/reports?branch=main&limit=1");
+    assert.equal(page1.items.length, 1);
+    assert.equal(page1.items[0]?.id, latest.id);
+    assert.ok(page1.next !== null);
+    const page2 = await json<Page<ReportSummary>>(
+      `/api/v1/ui/caches/pub/reports?branch=main&limit=1&before=${page1.next}`,
+    );
+    assert.ok((page2.items[0]?.id ?? Infinity) < latest.id);
+    const one = await json<ReportMatrix>(`/api/v1/ui/caches/pub/reports/${latest.id}`);
+    assert.equal(one.rows.length, 3);
+    assert.equal((await call("GET", "/api/v1/ui/caches/pub/reports/999999")).status, 404);
+    assert.equal((await call("GET", "/api/v1/ui/caches/pub/reports?limit=x")).status, 400);
+  });
+
+  test("pushes are counted per minute, token and CI run, and narinfo GETs as hits and misses", async () => {
+    const [a, b, c] = [await makeUpload("a-1"), await makeUpload("b-1"), await makeUpload("c-1")];
+    await push("pub", a, write, "me/app#42");
+    await push("pub", b, write, "me/app#42");
+    await push("pub", c, write);
+    assert.equal((await fetch(`${srv.url}/pub/${a.hash}.narinfo`)).status, 200);
+    assert.equal((await fetch(`${srv.url}/pub/${"1".repeat(32)}.narinfo`)).status, 404);
+    // HEADs are pushers asking what is missing: not lookups.
+    assert.equal((await fetch(`${srv.url}/pub/${"2".repeat(32)}.narinfo`, { method: "HEAD" })).status, 404);
+    const pushes = await json<Page<PushRow>>("/api/v1/ui/caches/pub/pushes", read);
+    const rows = pushes.items.map((p) => [p.paths, p.bytes, p.token?.description, p.run?.id ?? null]);
+    const bytes = (us: Upload[]) => us.reduce((n, u) => n + u.file.length, 0);
+    assert.deepEqual(
+      rows.sort((x, y) => String(x[3]).localeCompare(String(y[3]))),
+      [
+        [2, bytes([a, b]), "CI <script>alert(1)</script>", "me/app#42"],
+        [1, bytes([c]), "CI <script>alert(1)</script>", null],
+      ].sort((x, y) => String(x[3]).localeCompare(String(y[3]))),
+    );
+    const withRun = pushes.items.find((p) => p.run !== null);
+    assert.equal(
+      withRun?.run?.report?.commit,
+      "0123456789abcdef0123456789abcdef01234567",
+      "the run's report",
+    );
+    const s = (await json<CacheResponse>("/api/v1/ui/caches/pub")).cache;
+    assert.equal(s.paths, 3);
+    assert.equal(s.bytes, bytes([a, b, c]));
+    assert.deepEqual(s.narinfo24h, { hits: 1, misses: 1 });
+    assert.ok(s.lastPushAt !== null && Date.now() - s.lastPushAt < 60_000);
+  });
+
+  test("path lookup: served, pending (with what it waits for), absent; signatures checked", async () => {
+    const [lib, app] = [await makeUpload("lib-2"), await makeUpload("app-2")];
+    app.narinfo.references = [lib.storePath.slice(11)];
+    await push("pub", app, write);
+    const pending = await json<PathDetail>(
+      `/api/v1/ui/caches/pub/path?q=${encodeURIComponent(app.storePath)}`,
+    );
+    assert.equal(pending.state, "pending");
+    assert.deepEqual(pending.waitingFor, [{ hash: lib.hash, storePath: null }]);
+    assert.deepEqual(pending.signatures, [{ keyName: "pub-1", state: "valid" }]);
+    assert.equal(pending.narSize, app.nar.length);
+    assert.equal(pending.lastAccessAt, undefined, "no last-access source: no field");
+    await push("pub", lib, write);
+    const served = await json<PathDetail>(`/api/v1/ui/caches/pub/path?q=${app.hash}`);
+    assert.equal(served.state, "visible");
+    assert.deepEqual(served.references, [lib.storePath]);
+    const absent = await json<PathDetail>(`/api/v1/ui/caches/pub/path?q=${"3".repeat(32)}-x`);
+    assert.equal(absent.state, "absent");
+    assert.equal(absent.narinfo, null);
+    assert.equal((await call("GET", "/api/v1/ui/caches/pub/path?q=nonsense")).status, 400);
+  });
+
+  test("headers: strict CSP on the page and the API, no framing, no caching of answers", async () => {
+    const page = await fetch(`${srv.url}/ui/`);
+    assert.equal(page.status, 200);
+    const csp = page.headers.get("content-security-policy") ?? "";
+    for (const d of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"])
+      assert.ok(csp.includes(d), `${d} in ${csp}`);
+    assert.ok(!csp.includes("unsafe"));
+    assert.equal(page.headers.get("x-frame-options"), "DENY");
+    assert.match(await page.text(), /<script type="module" src="app.js"><\/script>/);
+    assert.equal((await fetch(`${srv.url}/ui`, { redirect: "manual" })).status, 301);
+    const api = await call("GET", "/api/v1/ui/caches");
+    assert.equal(api.headers.get("cache-control"), "no-store");
+    assert.match(api.headers.get("server-timing") ?? "", /^app;dur=\d/);
+    assert.match(api.headers.get("content-security-policy") ?? "", /frame-ancestors 'none'/);
+    assert.equal((await call("GET", "/api/v1/ui/nothing")).status, 404);
+  });
+});

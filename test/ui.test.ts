@@ -1,0 +1,285 @@
+// The dashboard in a real browser (Debian's chromium): after a real `nixcache ci` run its
+// coverage matrix says exactly what CI found; a private cache shows the token form and no data;
+// hostile names render as text and run nothing; the page asks nothing of any other server; it is
+// usable by keyboard and at 375 px. Screenshots land in test-output/ui/ for a person to look at.
+import assert from "node:assert/strict";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { Browser } from "playwright-core";
+import { mintToken } from "../src/server/auth/tokens.js";
+import { type RunningServer, startServer } from "../src/server/server.js";
+import type { ReportUpload } from "../src/ui-api/types.js";
+import { writeFlake } from "./fixtures/flakes/make-flake.js";
+import { assertOnlyFrom, launch, watchedPage } from "./helpers/browser.js";
+import { runCli } from "./helpers/cli.js";
+import { requireNix, tempDir } from "./helpers/nix.js";
+import { makeUpload, narInfoText } from "./server-fixtures.js";
+
+const XSS = "<img src=x onerror=alert(1)>";
+const COMMIT = "5eb1c0ffee5eb1c0ffee5eb1c0ffee5eb1c0ffee";
+
+let browser: Browser;
+
+before(async () => {
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+interface MatrixRow {
+  target: string;
+  cells: Array<{ cls: string; status: string }>;
+}
+
+async function matrix(page: import("playwright-core").Page): Promise<MatrixRow[]> {
+  await page.waitForSelector("table.matrix");
+  return page.$$eval("table.matrix tbody tr", (rows) =>
+    rows.map((r) => ({
+      target: r.querySelector("th")?.textContent ?? "",
+      cells: [...r.querySelectorAll("td")].map((td) => ({
+        cls: td.className,
+        status: td.querySelector(".status")?.textContent?.trim() ?? "",
+      })),
+    })),
+  );
+}
+
+describe("after a real nixcache ci run (embedded server)", () => {
+  test("the matrix shows exactly the failed target as missing, the rest ok; names are text", async () => {
+    requireNix();
+    const work = tempDir("nixcache-ui-ci-");
+    const env = { XDG_DATA_HOME: path.join(work.path, "xdg"), NIXCACHE_DATA: "" };
+    let pid: number | undefined;
+    try {
+      const f = path.join(work.path, "flake");
+      await writeFlake(
+        f,
+        `let g = leaf "x86_64-linux" "ui-greeting"; in {
+          packages.x86_64-linux.hello = mk "x86_64-linux" "ui-hello" "echo \${g} > $out";
+          packages.x86_64-linux.greeting = g;
+          packages.x86_64-linux.broken = mk "x86_64-linux" "ui-broken" "echo no; exit 1";
+          packages.x86_64-linux."${XSS}" = leaf "x86_64-linux" "ui-xss";
+          checks.x86_64-linux.runs = leaf "x86_64-linux" "ui-check";
+        }`,
+        `builds:\n  include:\n    - "*.x86_64-linux.*"\n`,
+      );
+      const res = await runCli(
+        ["ci", "--flake", f, "--port", "0", "--keep-going", "--json", "--commit", COMMIT, "--branch", "main"],
+        { env },
+      );
+      assert.equal(res.code, 1, "one target fails to build");
+      const out = JSON.parse(res.stdout) as {
+        targets: Array<{ attr: string; status: string; verify: string }>;
+        embedded: { cacheUrl: string; pid: number };
+      };
+      pid = out.embedded.pid;
+      assert.match(
+        res.stderr,
+        /nixcache: report uploaded: http:\/\/127\.0\.0\.1:\d+\/ui\/#\/cache\/main\/report\/\d+/,
+      );
+      assert.equal(out.targets.find((t) => t.attr === "packages.x86_64-linux.broken")?.status, "failed");
+      const origin = new URL(out.embedded.cacheUrl).origin;
+
+      for (const width of [1280, 375]) {
+        const w = await watchedPage(browser, width);
+        await w.page.goto(`${origin}/ui/#/cache/main`);
+        const rows = await matrix(w.page);
+        assert.deepEqual(
+          rows.map((r) => r.target),
+          ["checks.runs", `packages."${XSS}"`, "packages.broken", "packages.greeting", "packages.hello"],
+        );
+        for (const r of rows) {
+          assert.equal(r.cells.length, 1, "one system");
+          const expected = r.target === "packages.broken" ? "missing" : "ok";
+          assert.match(r.cells[0]?.cls ?? "", new RegExp(`\\bst-${expected}\\b`), r.target);
+          assert.equal(r.cells[0]?.status, `${expected === "ok" ? "✓" : "✗"} ${expected}`, r.target);
+        }
+        // The missing cell lists (and links to) what is missing: the broken output itself.
+        const link = w.page.locator("td.st-missing details a");
+        await w.page.locator("td.st-missing details summary").click();
+        assert.match((await link.first().textContent()) ?? "", /-ui-broken$/);
+        assert.equal(await w.page.locator("main img").count(), 0, "the attribute name made no element");
+        assert.match((await w.page.locator(".report-line").textContent()) ?? "", /5eb1c0ffee5e on main/);
+        // Pushes were counted for the embedded token, named by its description.
+        await w.page.waitForSelector("table.pushes");
+        assert.match(
+          (await w.page.locator("table.pushes").textContent()) ?? "",
+          /nixcache ci \(embedded default\)/,
+        );
+        if (width === 375) {
+          const overflow = await w.page.evaluate(
+            () => document.documentElement.scrollWidth - window.innerWidth,
+          );
+          assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+        }
+        await w.screenshot(`ci-matrix-${width}`);
+
+        await link.first().click();
+        await w.page.waitForSelector("h1.path-title");
+        assert.match((await w.page.locator("main").textContent()) ?? "", /not in this cache/);
+        await w.screenshot(`path-missing-${width}`);
+        assert.deepEqual(w.dialogs, []);
+        assert.deepEqual(w.errors, []);
+        assertOnlyFrom(w, origin);
+        await w.page.close();
+      }
+    } finally {
+      if (pid) process.kill(pid, "SIGTERM");
+      work.cleanup();
+    }
+  });
+});
+
+describe("a private cache", () => {
+  let dir: ReturnType<typeof tempDir>;
+  let srv: RunningServer;
+  let readToken: string;
+  let writeToken: string;
+
+  before(async () => {
+    dir = tempDir("nixcache-ui-private-");
+    srv = await startServer({ dataDir: dir.path, port: 0, upstreams: [] });
+    await srv.meta.createCache({ name: "secret", isPublic: false, priority: 40 });
+    readToken = (await mintToken(srv.meta, { kind: "cache", cache: "secret", perm: "read", expiresAt: null }))
+      .token;
+    writeToken = (
+      await mintToken(srv.meta, {
+        kind: "cache",
+        cache: "secret",
+        perm: "write",
+        expiresAt: null,
+        description: `CI ${XSS} <script>alert(3)</script>`,
+      })
+    ).token;
+    const u = await makeUpload(`tool-${"x".repeat(4)}`);
+    const auth = { authorization: `Bearer ${writeToken}` };
+    await fetch(`${srv.url}/secret/${u.url}`, { method: "PUT", body: new Uint8Array(u.file), headers: auth });
+    await fetch(`${srv.url}/secret/${u.hash}.narinfo`, {
+      method: "PUT",
+      body: narInfoText(u.narinfo),
+      headers: { ...auth, "x-nixcache-run": `run ${XSS}` },
+    });
+    const report: ReportUpload = {
+      version: 1,
+      kind: "verify",
+      commit: COMMIT,
+      branch: `feature/${XSS}`,
+      run: { id: "me/app#7", url: "javascript:alert(4)" },
+      ok: true,
+      targets: [
+        {
+          attr: `packages.x86_64-linux."${XSS}"`,
+          system: "x86_64-linux",
+          status: "ok",
+          outPath: u.storePath,
+          missing: [],
+          missingCount: 0,
+          unsigned: [],
+          unsignedCount: 0,
+        },
+      ],
+    };
+    const bad = await fetch(`${srv.url}/api/v1/cache/secret/reports`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify(report),
+    });
+    assert.equal(bad.status, 400, "a javascript: run URL is refused");
+    const ok = await fetch(`${srv.url}/api/v1/cache/secret/reports`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ ...report, run: { id: `me/app#7 ${XSS}`, url: null } }),
+    });
+    assert.equal(ok.status, 201, await ok.text());
+  });
+
+  after(async () => {
+    await srv.close();
+    dir.cleanup();
+  });
+
+  test("without a token: the token form and no data; with one: the cache, the token never shown", async () => {
+    const w = await watchedPage(browser, 1280);
+    await w.page.goto(`${srv.url}/ui/#/cache/secret`);
+    await w.page.waitForSelector("form.login");
+    assert.equal(await w.page.locator("h1").textContent(), "A token is needed");
+    assert.equal(await w.page.locator("table").count(), 0, "no data without a token");
+    const text = (await w.page.locator("main").textContent()) ?? "";
+    assert.doesNotMatch(text, /tool-xxxx|feature|Signing key/);
+    await w.screenshot("private-login-1280");
+
+    // Keyboard only: Tab to the token field, type, Enter.
+    await w.page.locator("#token").focus();
+    await w.page.keyboard.type(readToken);
+    await w.page.keyboard.press("Enter");
+    await w.page.waitForSelector("table.matrix");
+    assert.equal(await w.page.locator("#token").count(), 0);
+    const html = await w.page.content();
+    assert.ok(!html.includes(readToken) && !html.includes(writeToken), "no token in the DOM");
+    assert.equal(await w.page.evaluate(() => sessionStorage.getItem("nixcache.token")), readToken);
+    assert.equal(await w.page.evaluate(() => localStorage.length), 0);
+    assert.ok(!w.requests.some((u) => u.includes(readToken)), "the token never goes in a URL");
+
+    const rows = await matrix(w.page);
+    assert.deepEqual(
+      rows.map((r) => r.target),
+      [`packages."${XSS}"`],
+    );
+    await w.page.waitForSelector("table.pushes");
+    const pushes = (await w.page.locator("table.pushes").textContent()) ?? "";
+    assert.ok(pushes.includes(`CI ${XSS} <script>alert(3)</script>`), "the description as text");
+    assert.ok(pushes.includes(`run ${XSS}`));
+    assert.ok((await w.page.locator(".tabs, .report-line").first().textContent())?.includes(XSS));
+    assert.equal(await w.page.locator("main img, main script").count(), 0);
+    await w.screenshot("private-signed-in-1280");
+
+    // Keyboard: after a reload (the token stays for the tab) the skip link comes first and leads
+    // into the content; the lookup form works with Enter.
+    await w.page.reload();
+    await w.page.waitForSelector("table.matrix");
+    await w.page.keyboard.press("Tab");
+    assert.equal(await w.page.evaluate(() => document.activeElement?.textContent), "Skip to the content");
+    await w.page.keyboard.press("Enter");
+    await w.page.keyboard.press("Tab");
+    assert.equal(
+      await w.page.evaluate(() => document.activeElement?.closest("main") !== null),
+      true,
+      "the next stop is in the content",
+    );
+    await w.page.locator("#path-q").fill("/nix/store/00000000000000000000000000000000-nothing");
+    await w.page.locator("#path-q").press("Enter");
+    await w.page.waitForSelector("h1.path-title");
+    assert.match((await w.page.locator("main").textContent()) ?? "", /not in this cache/);
+    assert.equal(
+      await w.page.evaluate(() => document.activeElement?.tagName),
+      "H1",
+      "focus follows the view",
+    );
+
+    // Signing out forgets the token: the cache is refused again.
+    await w.page.getByRole("button", { name: "Sign out" }).click();
+    await w.page.waitForSelector("form.login");
+    assert.equal(await w.page.evaluate(() => sessionStorage.getItem("nixcache.token")), null);
+
+    assert.deepEqual(w.dialogs, [], "no attacker's script ran");
+    assert.deepEqual(
+      w.errors.filter((e) => !/401/.test(e)),
+      [],
+    );
+    assertOnlyFrom(w, srv.url);
+    await w.page.close();
+  });
+
+  test("the list of caches: anonymous sees no private cache, and is told a token shows more", async () => {
+    const w = await watchedPage(browser, 375);
+    await w.page.goto(`${srv.url}/ui/`);
+    await w.page.waitForSelector(".notice");
+    assert.match((await w.page.locator("main").textContent()) ?? "", /no public cache here/i);
+    assert.doesNotMatch((await w.page.locator("main").textContent()) ?? "", /secret/);
+    await w.screenshot("caches-anonymous-375");
+    assertOnlyFrom(w, srv.url);
+    await w.page.close();
+  });
+});
