@@ -405,12 +405,14 @@ export class PostgresMetadataStore implements MetadataStore {
   async commitNarInfo(n: NarInfoCommit): Promise<{ visible: boolean; missing: string[] }> {
     const refs = closureReferences(n.hash, n.references);
     return this.tx(async (c) => {
-      // Before the lock: it does not bear on closures, and keeps the serialised part short.
+      // The lock first, before any row lock: a commit holding the upload's row while it waited
+      // for the lock closed a cycle with recordNar (which locks the narinfo's row, then the
+      // upload's) and a commit holding the lock (which needs that narinfo's row): a deadlock.
+      await this.lockNarInfos(c, n.cache);
       await c.query("UPDATE uploads SET visible = TRUE WHERE cache = $1 AND url = $2 AND NOT visible", [
         n.cache,
         n.url,
       ]);
-      await this.lockNarInfos(c, n.cache);
       // One statement: which references are missing, what the row was (`prev` reads the snapshot
       // before the upsert), and the upsert; a visible narinfo stays visible.
       const state = (
