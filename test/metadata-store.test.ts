@@ -479,6 +479,350 @@ for (const backend of BACKENDS) {
         assert.notDeepEqual(await a.secret("other"), all[0]);
       }));
 
+    test("usage: a counter of the NARs' file sizes, kept by every change; quotas refuse what would pass them", () =>
+      withStores(2, async (a, b) => {
+        const nar = (url: string, blob: string, fileSize: number) => ({
+          cache: "c",
+          url,
+          blob,
+          compression: "none",
+          narHash: "sha256:n",
+          narSize: fileSize,
+          fileHash: "sha256:f",
+          fileSize,
+        });
+        assert.equal(await a.cacheUsage("c"), 0);
+        await a.recordNar(nar("nar/1.nar", "1".repeat(64), 100));
+        await b.recordNar(nar("nar/2.nar", "2".repeat(64), 50));
+        assert.equal(await a.cacheUsage("c"), 150);
+        // An invisible URL received again replaces its record, and its size.
+        await a.recordNar(nar("nar/2.nar", "3".repeat(64), 70));
+        assert.equal(await b.cacheUsage("c"), 170);
+        assert.deepEqual(
+          (await b.listCaches()).map((x) => [x.name, x.bytes, x.quotaBytes, x.retentionMs]),
+          [["c", 170, null, null]],
+        );
+        await b.setCacheLimits("c", { quotaBytes: 200, retentionMs: 86_400_000 });
+        const row = await a.getCache("c");
+        assert.equal(row?.quotaBytes, 200);
+        assert.equal(row?.retentionMs, 86_400_000);
+        await assert.rejects(a.recordNar(nar("nar/4.nar", "4".repeat(64), 31)), (e: unknown) => {
+          assert.ok(e instanceof DbError && e.code === "tooLarge", String(e));
+          assert.match(e.message, /cache "c" is over its quota: it uses 170 B \(170 bytes\) of 200 B/);
+          return true;
+        });
+        assert.equal(await a.getNar("c", "nar/4.nar"), undefined, "nothing recorded");
+        assert.equal(
+          await a.recordNar(nar("nar/4.nar", "4".repeat(64), 30)),
+          true,
+          "up to the quota is fine",
+        );
+        assert.equal(
+          await a.recordNar(nar("nar/4.nar", "4".repeat(64), 30)),
+          true,
+          "the same NAR again adds nothing",
+        );
+        assert.equal(await a.cacheUsage("c"), 200);
+        // Smaller than before: a replacement that frees bytes is never refused.
+        assert.equal(await a.recordNar(nar("nar/2.nar", "5".repeat(64), 20)), true);
+        assert.equal(await a.cacheUsage("c"), 150);
+        assert.equal(await a.deleteInvisibleNar("c", "nar/2.nar", Date.now() + 1000), true);
+        assert.equal(await b.cacheUsage("c"), 130);
+        await a.setCacheLimits("c", { quotaBytes: null });
+        assert.equal(await a.recordNar(nar("nar/6.nar", "6".repeat(64), 1000)), true);
+        assert.equal(await a.cacheUsage("c"), 1130);
+        await assert.rejects(
+          a.setCacheLimits("nope", { quotaBytes: 1 }),
+          (e: unknown) => e instanceof DbError && e.code === "notFound",
+        );
+      }));
+
+    test("access times: later ones win, and they move no change counter", () =>
+      withStores(1, async (a) => {
+        const x = h("accessed");
+        await push(a, "c", x);
+        await a.setCacheLimits("c", { retentionMs: 1000 });
+        const later = Date.now() + 60_000;
+        const t = { run: "r", now: later + 10_000, cutoff: later, markedBefore: 0 };
+        assert.equal((await a.gcMark("c", { ...t, dryRun: true })).marked, 1, "pushed before the cutoff");
+        const local = a.changes.local();
+        await a.recordAccess([
+          { cache: "c", hash: x, at: later + 5 },
+          { cache: "c", hash: x, at: later + 1 },
+          { cache: "c", hash: h("no such narinfo"), at: later },
+        ]);
+        assert.equal(a.changes.local(), local);
+        await a.recordAccess([{ cache: "c", hash: x, at: later - 1 }]);
+        assert.equal((await a.gcMark("c", { ...t, cutoff: later + 5, dryRun: true })).marked, 0);
+        assert.equal((await a.gcMark("c", { ...t, cutoff: later + 6, dryRun: true })).marked, 1);
+      }));
+
+    test("GC: roots are pins and recent narinfos; their closures stay, the rest goes after the grace", () =>
+      withStores(2, async (a, b) => {
+        // old app → lib → libc; new app → lib; unique (old); pinned → pinDep; pending → missing
+        const [oldApp, lib, libc, unique, pinned, pinDep, pending] = [
+          "oldApp",
+          "lib",
+          "libc",
+          "unique",
+          "pinned",
+          "pinDep",
+          "pending",
+        ].map(h) as [string, string, string, string, string, string, string];
+        await push(a, "c", libc);
+        await push(a, "c", lib, [libc]);
+        await push(a, "c", oldApp, [lib]);
+        await push(a, "c", unique);
+        await push(a, "c", pinDep);
+        await push(a, "c", pinned, [pinDep]);
+        assert.equal((await push(a, "c", pending, [h("missing")])).visible, false);
+        await b.addPin({ cache: "c", name: "release", storePath: `/nix/store/${pinned}-p`, hash: pinned });
+        await new Promise((r) => setTimeout(r, 5));
+        const cutoff = Date.now();
+        const newApp = h("newApp");
+        await push(b, "c", newApp, [lib]);
+        await a.setCacheLimits("c", { retentionMs: 1000 });
+        const usage = await a.cacheUsage("c");
+
+        const first = { run: "r1", now: cutoff + 10, cutoff, markedBefore: cutoff + 10 - 5 };
+        assert.deepEqual(await a.gcMark("c", first), { paths: 8, marked: 3 });
+        assert.deepEqual(await a.gcPlan("c", first), { paths: 0, bytes: 0 }, "marked now: not yet");
+        // A later run: marked long enough ago.
+        const second = { run: "r2", now: cutoff + 20, cutoff, markedBefore: cutoff + 15 };
+        assert.deepEqual(await b.gcMark("c", second), { paths: 8, marked: 3 });
+        assert.deepEqual(await b.gcPlan("c", second), { paths: 3, bytes: 300 });
+        // Meanwhile a push references oldApp: it stays, with its closure.
+        const racer = h("racer");
+        await push(a, "c", racer, [oldApp]);
+        const deleted: string[] = [];
+        let survived = 0;
+        let nars = 0;
+        for (;;) {
+          const batch = await b.gcDeleteBatch("c", { ...second, limit: 10 });
+          if (!batch) break;
+          deleted.push(...batch.deleted);
+          survived += batch.survived;
+          nars += batch.nars.length;
+        }
+        await b.gcFinish();
+        assert.deepEqual(deleted.sort(), [pending, unique].sort());
+        assert.equal(survived, 1);
+        assert.equal(nars, 2, "their NAR records went after them");
+        assert.deepEqual(await visible(a, "c", [oldApp, lib, libc, unique, pinned, pinDep, newApp, racer]), [
+          true,
+          true,
+          true,
+          false,
+          true,
+          true,
+          true,
+          true,
+        ]);
+        assert.equal(await a.pendingCount("c"), 0, "the pending one went too");
+        assert.equal(await a.getNar("c", `nar/${unique}.nar`), undefined, "its NAR record with it");
+        assert.equal(await a.cacheUsage("c"), usage + 100 - 200);
+        assert.equal(await b.blobReferenced(createHash("sha256").update(unique).digest("hex")), false);
+      }));
+
+    test("GC: dependents go before their references, batch by batch; fetched ones stay with their closure", () =>
+      withStores(1, async (a) => {
+        // top → mid → bottom; side → bottom; kept → keptDep (fetched during the GC)
+        const [top, mid, bottom, side, kept, keptDep] = [
+          "top",
+          "mid",
+          "bottom",
+          "side",
+          "kept",
+          "keptDep",
+        ].map(h) as [string, string, string, string, string, string];
+        await push(a, "c", bottom);
+        await push(a, "c", mid, [bottom]);
+        await push(a, "c", top, [mid]);
+        await push(a, "c", side, [bottom]);
+        await push(a, "c", keptDep);
+        await push(a, "c", kept, [keptDep]);
+        await a.setCacheLimits("c", { retentionMs: 1000 });
+        const now = Date.now() + 100;
+        await a.gcMark("c", { run: "m", now: now - 50, cutoff: now, markedBefore: 0 });
+        const t = { run: "d", now, cutoff: now, markedBefore: now - 10 };
+        assert.equal((await a.gcPlan("c", t)).paths, 6);
+        const refs = new Map([
+          [top, [mid]],
+          [mid, [bottom]],
+          [side, [bottom]],
+          [kept, [keptDep]],
+        ]);
+        const order: string[][] = [];
+        const gone = new Set<string>();
+        for (;;) {
+          const batch = await a.gcDeleteBatch("c", {
+            ...t,
+            limit: 1,
+            protect: (hashes) => new Set(hashes.filter((x) => x === kept)),
+          });
+          if (!batch) break;
+          order.push(batch.deleted);
+          for (const x of batch.deleted) gone.add(x);
+          // After every batch, every narinfo left has its references.
+          for (const [x, xs] of refs)
+            if (!gone.has(x)) for (const r of xs) assert.ok(!gone.has(r), `${r} went before ${x}`);
+        }
+        const flat = order.flat();
+        assert.deepEqual(flat.sort(), [top, mid, bottom, side].sort());
+        const at = (x: string) => order.findIndex((batch) => batch.includes(x));
+        assert.ok(at(top) < at(mid) && at(mid) < at(bottom) && at(side) < at(bottom), JSON.stringify(order));
+        assert.deepEqual(await visible(a, "c", [kept, keptDep, bottom]), [true, true, false]);
+      }));
+
+    test("GC: references and NAR records outlive a deleted narinfo by the linger", () =>
+      withStores(1, async (a) => {
+        const [top, bottom] = [h("linger-top"), h("linger-bottom")];
+        await push(a, "c", bottom);
+        await push(a, "c", top, [bottom]);
+        const now = Date.now() + 100;
+        await a.gcMark("c", { run: "m", now: now - 50, cutoff: now, markedBefore: 0 });
+        const t = { run: "l", now, cutoff: now, markedBefore: now - 10, lingerMs: 300, limit: 10 };
+        assert.equal((await a.gcPlan("c", t)).paths, 2);
+        const first = await a.gcDeleteBatch("c", t);
+        assert.deepEqual(first?.deleted, [top]);
+        const waiting = await a.gcDeleteBatch("c", t);
+        assert.deepEqual(waiting?.deleted, []);
+        assert.deepEqual(waiting?.nars, []);
+        assert.ok((waiting?.retryInMs ?? 0) > 100, JSON.stringify(waiting));
+        assert.notEqual(await a.getNarInfo("c", bottom), undefined, "its reference is still served");
+        assert.notEqual(await a.visibleNar("c", `nar/${top}.nar`), undefined, "and its NAR");
+        await new Promise((r) => setTimeout(r, waiting?.retryInMs));
+        const second = await a.gcDeleteBatch("c", t);
+        assert.deepEqual(second?.deleted, [bottom]);
+        assert.equal(second?.nars.length, 1, "the top's NAR record");
+        assert.equal(await a.visibleNar("c", `nar/${top}.nar`), undefined);
+        await new Promise((r) => setTimeout(r, 320));
+        assert.equal((await a.gcDeleteBatch("c", t))?.nars.length, 1, "the bottom's");
+        assert.equal(await a.gcDeleteBatch("c", t), undefined);
+        await a.gcFinish();
+      }));
+
+    test("GC: dry runs count without changing anything", () =>
+      withStores(1, async (a) => {
+        const x = h("dry");
+        await push(a, "c", x);
+        const now = Date.now() + 100;
+        const t = { run: "dry", now, cutoff: now, markedBefore: now + 1 };
+        assert.deepEqual(await a.gcMark("c", { ...t, dryRun: true }), { paths: 1, marked: 1 });
+        assert.deepEqual(await a.gcPlan("c", t), { paths: 0, bytes: 0 }, "nothing was marked");
+        await a.gcFinish();
+        assert.notEqual(await a.getNarInfo("c", x), undefined);
+      }));
+
+    test("pins: only visible paths, channels keep their newest N, removal", () =>
+      withStores(2, async (a, b) => {
+        const [p1, p2, p3] = [h("p1"), h("p2"), h("p3")];
+        for (const x of [p1, p2, p3]) await push(a, "c", x);
+        await push(a, "c", h("waiting"), [h("absent")]);
+        const sp = (x: string) => `/nix/store/${x}-p`;
+        for (const [path, hash] of [
+          [sp(h("unknown")), h("unknown")],
+          [sp(h("waiting")), h("waiting")],
+          [`/nix/store/${p1}-other-name`, p1],
+        ] as const)
+          await assert.rejects(
+            a.addPin({ cache: "c", name: "x", storePath: path, hash }),
+            (e: unknown) => e instanceof DbError && e.code === "notFound" && e.message.includes(path),
+          );
+        assert.deepEqual(await a.listPins("c"), [], "a refused pin leaves nothing");
+        await a.addPin({ cache: "c", name: "main", storePath: sp(p1), hash: p1, keep: { revisions: 2 } });
+        await b.addPin({ cache: "c", name: "main", storePath: sp(p2), hash: p2 });
+        const third = await a.addPin({
+          cache: "c",
+          name: "main",
+          storePath: sp(p3),
+          hash: p3,
+          artifacts: ["bin/x"],
+        });
+        assert.deepEqual(third.keep, { revisions: 2 });
+        assert.deepEqual(
+          third.revisions.map((r) => r.hash),
+          [p3, p2],
+        );
+        assert.deepEqual(third.revisions[0]?.artifacts, ["bin/x"]);
+        // Pinned again: the newest revision.
+        const again = await b.addPin({ cache: "c", name: "main", storePath: sp(p2), hash: p2 });
+        assert.deepEqual(
+          again.revisions.map((r) => r.hash),
+          [p2, p3],
+        );
+        await a.addPin({ cache: "c", name: "v1", storePath: sp(p1), hash: p1, keep: { days: 3 } });
+        const pins = await b.listPins("c");
+        assert.deepEqual(
+          pins.map((p) => [p.name, p.keep, p.revisions.map((r) => r.storePath)]),
+          [
+            ["main", { revisions: 2 }, [sp(p2), sp(p3)]],
+            ["v1", { days: 3 }, [sp(p1)]],
+          ],
+        );
+        assert.equal(await a.removePin("c", "main"), true);
+        assert.equal(await b.removePin("c", "main"), false);
+        assert.deepEqual(
+          (await a.listPins("c")).map((p) => p.name),
+          ["v1"],
+        );
+      }));
+
+    test("leases: one holder at a time, renewed by it, free once released or expired", () =>
+      withStores(2, async (a, b) => {
+        const results = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).acquireLease("gc", `holder-${i}`, 60_000)),
+        );
+        assert.equal(results.filter(Boolean).length, 1, "racing holders: one wins");
+        const winner = `holder-${results.indexOf(true)}`;
+        assert.equal(await a.acquireLease("gc", winner, 60_000), true, "the holder renews");
+        assert.equal(await b.acquireLease("gc", "other", 60_000), false);
+        await b.releaseLease("gc", "other");
+        assert.equal(await b.acquireLease("gc", "other", 60_000), false, "only the holder releases");
+        await a.releaseLease("gc", winner);
+        assert.equal(await b.acquireLease("gc", "other", 50), true);
+        await new Promise((r) => setTimeout(r, 120));
+        assert.equal(await a.acquireLease("gc", winner, 60_000), true, "an expired lease is free");
+      }));
+
+    test("blob claims: only unnamed blobs, and a claimed blob is refused to NAR records meanwhile", () =>
+      withStores(2, async (a, b) => {
+        const named = h("named");
+        await push(a, "c", named);
+        const namedBlob = createHash("sha256").update(named).digest("hex");
+        const free = "f".repeat(64);
+        assert.deepEqual(await b.claimBlobs([namedBlob, free, free]), [free]);
+        assert.deepEqual(await a.blobClaimsBefore(Date.now() + 1000), [free]);
+        const nar = {
+          cache: "c",
+          url: "nar/f.nar",
+          blob: free,
+          compression: "none",
+          narHash: "sha256:n",
+          narSize: 1,
+          fileHash: "sha256:f",
+          fileSize: 1,
+        };
+        await assert.rejects(
+          a.recordNar(nar),
+          (e: unknown) =>
+            e instanceof DbError && e.code === "unavailable" && /garbage collector/.test(e.message),
+        );
+        await assert.rejects(
+          a.putSideFile("c", "log", "drv", {
+            body: Buffer.alloc(0),
+            blob: free,
+            contentType: "text/plain",
+            contentEncoding: null,
+          }),
+          (e: unknown) => e instanceof DbError && e.code === "unavailable",
+        );
+        await b.releaseBlobClaims([free]);
+        assert.deepEqual(await a.blobClaimsBefore(Date.now() + 1000), []);
+        assert.equal(await a.recordNar(nar), true);
+        assert.deepEqual(await b.claimBlobs([free]), [], "named now");
+      }));
+
     test("changes: local moves on own writes, external on another store's", () =>
       withStores(2, async (a, b) => {
         const local = a.changes.local();
@@ -740,6 +1084,46 @@ describe("PostgreSQL only", () => {
       );
     } finally {
       for (const s of stores) await s.close();
+    }
+  });
+
+  test("migration 2 copies references out of narinfo texts, counts bytes used, starts access times at push", async () => {
+    const url = await freshDatabase();
+    const first = PG_MIGRATIONS[0];
+    assert.ok(first);
+    await sql(
+      url,
+      `${first.sql};
+CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL);
+INSERT INTO schema_version VALUES (1, 'first', 0);
+INSERT INTO caches (name, is_public, priority, secret_key, public_key, created_at) VALUES ('old', TRUE, 40, 's', 'p', 0);
+INSERT INTO uploads VALUES ('old', 'nar/a.nar', 'ba', 'none', 'n', 10, 'f', 7, TRUE, 0),
+  ('old', 'nar/b.nar', 'bb', 'none', 'n', 10, 'f', 5, TRUE, 0)`,
+    );
+    const [app, lib, libc] = [h("app"), h("lib"), h("libc")];
+    const text = (x: string, refs: string[]) =>
+      `StorePath: /nix/store/${x}-x\nURL: nar/a.nar\nReferences: ${refs.map((r) => `${r}-name`).join(" ")}\nSig: k:s\n`;
+    await sql(
+      url,
+      `INSERT INTO narinfos VALUES ('old', $1, 'sp', 'nar/a.nar', $4, 1234, TRUE), ('old', $2, 'sp', 'nar/b.nar', $5, 1, TRUE),
+        ('old', $3, 'sp', 'nar/b.nar', 'StorePath: legacy\n', 1, TRUE)`,
+      [app, lib, libc, text(app, [lib, libc, app]), text(lib, [])],
+    );
+    const meta = await PostgresMetadataStore.open(url);
+    try {
+      assert.equal(await meta.cacheUsage("old"), 12);
+      const refs = await sql(url, "SELECT hash, ref FROM narinfo_refs ORDER BY ref");
+      assert.deepEqual(
+        refs.map((r) => [r.hash, r.ref]).sort(),
+        [
+          [app, lib],
+          [app, libc],
+        ].sort(),
+      );
+      const times = await sql(url, "SELECT accessed_at FROM narinfos WHERE hash = $1", [app]);
+      assert.equal(times[0]?.accessed_at, "1234");
+    } finally {
+      await meta.close();
     }
   });
 

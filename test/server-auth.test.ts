@@ -14,6 +14,8 @@ const cache = (over: Partial<CacheRow> = {}): CacheRow => ({
   owner: null,
   managed: true,
   compression: "ZSTD",
+  retentionMs: null,
+  quotaBytes: null,
   ...over,
 });
 

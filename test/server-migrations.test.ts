@@ -130,6 +130,37 @@ for (const [what, schema] of [
   });
 }
 
+test("migration 6 copies references out of narinfo texts and counts the bytes each cache uses", async () => {
+  const dir = legacyDataDir(FIRST_RELEASE + LAST_UNVERSIONED);
+  try {
+    const [dep, other] = ["1".repeat(32), "2".repeat(32)];
+    const db = new Database(join(dir.path, "nixcache.db"));
+    db.prepare("INSERT INTO narinfos VALUES ('old', ?, ?, 'nar/x.nar', ?, 7)").run(
+      "3".repeat(32),
+      `/nix/store/${"3".repeat(32)}-y`,
+      `StorePath: /nix/store/${"3".repeat(32)}-y\nReferences: ${dep}-dep ${other}-other ${"3".repeat(32)}-y\n`,
+    );
+    db.close();
+    const meta = await openMetadata({ dataDir: dir.path });
+    assert.equal(await meta.cacheUsage("old"), 8);
+    await meta.close();
+    const sqlite = new Database(join(dir.path, "nixcache.db"), { readonly: true });
+    const refs = sqlite.prepare("SELECT hash, ref FROM narinfo_refs ORDER BY ref").all();
+    const accessed = sqlite
+      .prepare("SELECT accessed_at FROM narinfos WHERE hash = ?")
+      .pluck()
+      .get("3".repeat(32));
+    sqlite.close();
+    assert.deepEqual(refs, [
+      { hash: "3".repeat(32), ref: dep },
+      { hash: "3".repeat(32), ref: other },
+    ]);
+    assert.equal(accessed, 7, "access times start at the push");
+  } finally {
+    dir.cleanup();
+  }
+});
+
 test("a database from a newer nixcache is refused with the reason", async () => {
   const dir = tempDir("nixcache-newer-");
   try {

@@ -57,8 +57,18 @@ const GROUPS: CommandGroup[] = [
   },
   {
     name: "cache",
-    summary: "create and list caches in a server data directory",
+    summary: "create, update (retention, quota) and list caches in a server data directory",
     load: async () => (await import("./cache.js")).registerCacheCommands,
+  },
+  {
+    name: "pin",
+    summary: "pin store paths of a server cache: kept with their closures by the GC",
+    load: async () => (await import("./pin.js")).registerPinCommands,
+  },
+  {
+    name: "gc",
+    summary: "collect garbage in a server's caches: retention, pins, closures, orphan blobs",
+    load: async () => (await import("./gc.js")).registerGcCommands,
   },
   {
     name: "token",

@@ -5,6 +5,7 @@ import { DEFAULT_OIDC_AUDIENCE, DEFAULT_OIDC_TOKEN_TTL_MS } from "../server/auth
 import { GITHUB_ACTIONS_ISSUER, issuerUrlProblem } from "../server/auth/trust-rules.js";
 import { DEFAULT_MAX_CONNECTIONS_PER_CLIENT, DEFAULT_NO_PROGRESS_TIMEOUT_MS } from "../server/connections.js";
 import { ClusterStartError } from "../server/errors.js";
+import { DEFAULT_GC_GRACE_MS, DEFAULT_GC_INTERVAL_MS } from "../server/gc.js";
 import { DEFAULT_SWEEP_INTERVAL_MS } from "../server/ingest/sweep.js";
 import {
   DEFAULT_LISTEN,
@@ -76,6 +77,8 @@ interface ServeFlags extends StoreFlags {
   maxConnectionsPerClient: string;
   maxOpenUploads: string;
   sweepInterval: string;
+  gcInterval: string;
+  gcGrace: string;
   quiet?: boolean;
   workers: string;
   metricsTokenFile?: string;
@@ -143,6 +146,14 @@ function metricsToken(file: string | undefined, env: NodeJS.ProcessEnv = process
   return token;
 }
 
+/** `--gc-interval`: a duration of at least 1s, or `0`/`off` for no GC in this server. */
+function gcInterval(s: string): number {
+  if (s === "off") return 0;
+  const ms = duration("--gc-interval", s);
+  if (ms !== 0 && ms < 1000) throw new UserError("--gc-interval must be at least 1s (or 0/off)", 2);
+  return ms;
+}
+
 /** The flags that become server options (the same for one process and for workers). */
 function serverOptions(o: ServeFlags, at: StoreLocation, listen: { host: string; port: number }) {
   let publicUrl: string | undefined;
@@ -175,6 +186,8 @@ function serverOptions(o: ServeFlags, at: StoreLocation, listen: { host: string;
     maxConnectionsPerClient: count("--max-connections-per-client", o.maxConnectionsPerClient, 0),
     maxOpenUploads: count("--max-open-uploads", o.maxOpenUploads, 1),
     sweepIntervalMs,
+    gcIntervalMs: gcInterval(o.gcInterval),
+    gcGraceMs: duration("--gc-grace", o.gcGrace),
     metricsToken: metricsToken(o.metricsTokenFile),
     ...oidcOptions(o),
   } satisfies Omit<ServerOptions, "log">;
@@ -233,6 +246,17 @@ export function registerServeCommands(program: Command): void {
       "how often abandoned multipart uploads, NARs no narinfo names and unreferenced blobs are removed " +
         "while the server runs (each once idle for an hour)",
       `${DEFAULT_SWEEP_INTERVAL_MS / 60_000}m`,
+    )
+    .option(
+      "--gc-interval <duration>",
+      "how often the garbage collector runs (caches with a retention: `nixcache cache update --retention`); " +
+        "one replica at a time runs it, under a lease in the metadata database; 0 or off: never here",
+      `${DEFAULT_GC_INTERVAL_MS / 60_000}m`,
+    )
+    .option(
+      "--gc-grace <duration>",
+      "how long the GC leaves a narinfo marked as unreachable before it deletes it",
+      `${DEFAULT_GC_GRACE_MS / 60_000}m`,
     )
     .option(
       "--metrics-token-file <file>",

@@ -1,14 +1,17 @@
-// Administration of a server's metadata: caches, tokens and trust rules, through the metadata store, so it
+// Administration of a server's metadata: caches, tokens, trust rules, pins and GC, through the metadata store, so it
 // works wherever the metadata lives. Safe while a server runs on the same data directory (the
 // server reads caches and tokens per request). The CLI's `cache` and `token` commands only render.
 import { z } from "zod";
+import { parseStorePath } from "../nix/store-path.js";
+import { NixcacheError } from "../util/errors.js";
 import { hashToken, isTokenId, mintToken, tokenId } from "./auth/tokens.js";
 import { TrustRuleSchema } from "./auth/trust-rules.js";
 import { AdminError, DbError } from "./errors.js";
-import { AccountName, CacheName, validationMessage } from "./metadata/names.js";
+import { collectGarbage, GcBusyError, type GcOptions, type GcReport } from "./gc.js";
+import { AccountName, CacheName, PinName, validationMessage } from "./metadata/names.js";
 import type { MetadataStore } from "./metadata/store.js";
-import type { CacheRow, Permission, TokenRow, TrustRuleRow } from "./metadata/types.js";
-import { describeLocation, type StoreLocation, withMetadata } from "./stores.js";
+import type { CacheRow, Permission, PinKeep, PinRow, TokenRow, TrustRuleRow } from "./metadata/types.js";
+import { describeLocation, openMetadata, openStorage, type StoreLocation, withMetadata } from "./stores.js";
 
 /** Where the metadata is: a data directory, or a full location. */
 export type AdminTarget = string | StoreLocation;
@@ -26,6 +29,12 @@ function where(at: AdminTarget): string {
   return typeof at === "string" ? at : describeLocation(at);
 }
 
+/** Retention in ms (null: forever) and quota in bytes (null: none), as `cache create/update` take them. */
+const Limits = {
+  retentionMs: z.number().int().min(1000, "a retention is at least 1s").nullable().optional(),
+  quotaBytes: z.number().int().min(0).nullable().optional(),
+};
+
 const CreateCacheInput = z.object({
   name: CacheName,
   isPublic: z.boolean(),
@@ -34,6 +43,7 @@ const CreateCacheInput = z.object({
     .string()
     .regex(/^[^:\s]+$/, "a key name has no ':' or whitespace")
     .optional(),
+  ...Limits,
 });
 
 /** Creates a cache with a fresh managed signing key; returns it with its public key. */
@@ -43,11 +53,119 @@ export async function adminCreateCache(
 ): Promise<CacheRow> {
   const parsed = CreateCacheInput.safeParse(input);
   if (!parsed.success) throw new AdminError("usage", validationMessage(parsed.error));
-  return withStore(at, (meta) => meta.createCache(parsed.data));
+  const { retentionMs, quotaBytes, ...cache } = parsed.data;
+  return withStore(at, async (meta) => {
+    const row = await meta.createCache(cache);
+    if (retentionMs == null && quotaBytes == null) return row;
+    await meta.setCacheLimits(row.name, { retentionMs, quotaBytes });
+    return { ...row, retentionMs: retentionMs ?? null, quotaBytes: quotaBytes ?? null };
+  });
 }
 
-export async function adminListCaches(at: AdminTarget): Promise<Array<CacheRow & { narinfos: number }>> {
+export async function adminListCaches(
+  at: AdminTarget,
+): Promise<Array<CacheRow & { narinfos: number; bytes: number }>> {
   return withStore(at, (meta) => meta.listCaches());
+}
+
+const UpdateCacheInput = z.object({ isPublic: z.boolean().optional(), ...Limits });
+
+/** Changes a cache's visibility, retention or quota; returns it as it is now. */
+export async function adminUpdateCache(
+  at: AdminTarget,
+  name: string,
+  change: z.input<typeof UpdateCacheInput>,
+): Promise<CacheRow & { narinfos: number; bytes: number }> {
+  const parsed = UpdateCacheInput.safeParse(change);
+  if (!parsed.success) throw new AdminError("usage", validationMessage(parsed.error));
+  const { isPublic, retentionMs, quotaBytes } = parsed.data;
+  if (isPublic === undefined && retentionMs === undefined && quotaBytes === undefined)
+    throw new AdminError("usage", "nothing to change: give --retention, --quota, --public or --private");
+  return withStore(at, async (meta) => {
+    if (!(await meta.getCache(name)))
+      throw new AdminError("notFound", `no cache named ${JSON.stringify(name)} in ${where(at)}`);
+    await meta.setCacheLimits(name, { retentionMs, quotaBytes });
+    if (isPublic !== undefined) await meta.updateCache(name, { isPublic });
+    const row = (await meta.listCaches()).find((c) => c.name === name);
+    if (!row) throw new AdminError("notFound", `cache ${JSON.stringify(name)} vanished`);
+    return row;
+  });
+}
+
+/** `/nix/store/<hash>-<name>`, checked, with its hash part. */
+function pinnedPath(storePath: string): { storePath: string; hash: string } {
+  try {
+    const sp = parseStorePath(storePath);
+    return { storePath: sp.path, hash: sp.hash };
+  } catch (e) {
+    throw new AdminError(
+      "usage",
+      `${JSON.stringify(storePath)} is not a store path: ${(e as Error).message}`,
+    );
+  }
+}
+
+/**
+ * Pins a store path of the cache under `name` (a new revision of it), keeping the path and its
+ * closure through every GC. The path must have a visible narinfo in the cache.
+ */
+export async function adminAddPin(
+  at: AdminTarget,
+  o: { cache: string; name: string; storePath: string; keep?: PinKeep; artifacts?: string[] },
+): Promise<PinRow> {
+  const name = PinName.safeParse(o.name);
+  if (!name.success) throw new AdminError("usage", `pin name: ${validationMessage(name.error)}`);
+  const path = pinnedPath(o.storePath);
+  return withStore(at, async (meta) => {
+    if (!(await meta.getCache(o.cache)))
+      throw new AdminError("notFound", `no cache named ${JSON.stringify(o.cache)} in ${where(at)}`);
+    return meta.addPin({ cache: o.cache, name: name.data, ...path, keep: o.keep, artifacts: o.artifacts });
+  });
+}
+
+export async function adminListPins(at: AdminTarget, cache: string): Promise<PinRow[]> {
+  return withStore(at, async (meta) => {
+    if (!(await meta.getCache(cache)))
+      throw new AdminError("notFound", `no cache named ${JSON.stringify(cache)} in ${where(at)}`);
+    return meta.listPins(cache);
+  });
+}
+
+export async function adminRemovePin(at: AdminTarget, cache: string, name: string): Promise<void> {
+  return withStore(at, async (meta) => {
+    if (!(await meta.getCache(cache)))
+      throw new AdminError("notFound", `no cache named ${JSON.stringify(cache)} in ${where(at)}`);
+    if (!(await meta.removePin(cache, name)))
+      throw new AdminError(
+        "notFound",
+        `cache ${JSON.stringify(cache)} has no pin named ${JSON.stringify(name)}`,
+      );
+  });
+}
+
+/**
+ * One garbage collection over the server's state (`nixcache gc`): safe while servers run on it
+ * (they hold the lease in turn; a running one makes this fail as busy).
+ */
+export async function adminGc(at: StoreLocation, o: Omit<GcOptions, "access">): Promise<GcReport> {
+  try {
+    const meta = await openMetadata(at);
+    try {
+      const storage = await openStorage(at);
+      await storage.init({ clearStaging: false });
+      return await collectGarbage(meta, storage, o);
+    } finally {
+      await meta.close();
+    }
+  } catch (e) {
+    if (
+      e instanceof DbError ||
+      e instanceof GcBusyError ||
+      (e instanceof NixcacheError && e.code === "notFound")
+    )
+      throw new AdminError(e.code, e.message, { cause: e });
+    throw e;
+  }
 }
 
 /** Creates a token for an existing cache; the returned token text is the only copy. */

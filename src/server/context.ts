@@ -1,3 +1,4 @@
+import type { AccessTracker } from "./access.js";
 import type { ActivityRecorder } from "./activity.js";
 import type { OidcVerifier } from "./auth/oidc.js";
 import type { NarInfoCache } from "./metadata/narinfo-cache.js";
@@ -34,4 +35,6 @@ export interface ServerContext {
   onMissingReferences?: (cache: string, hashes: string[]) => void;
   /** The OIDC token exchange, when the server trusts issuers (`serve --oidc-issuer`). */
   oidc?: { verifier: OidcVerifier; tokenTtlMs: number };
+  /** Last-access times of narinfos (for retention), batched in memory. */
+  access: AccessTracker;
 }

@@ -43,8 +43,8 @@ export interface DbPoolStats {
 }
 
 export interface ServerMetricsOptions {
-  /** The caches with their narinfo counts, read at each scrape (MetadataStore.listCaches). */
-  caches?: () => Promise<ReadonlyArray<{ name: string; narinfos: number }>>;
+  /** The caches with their narinfo counts and bytes used, read at each scrape (MetadataStore.listCaches). */
+  caches?: () => Promise<ReadonlyArray<{ name: string; narinfos: number; bytes?: number }>>;
   /** Where a failure to read them is reported (the scrape goes on without those gauges). */
   onError?: (err: unknown) => void;
   /** prom-client's process and Node.js metrics (default true). */
@@ -68,6 +68,8 @@ export class ServerMetrics {
   private readonly narinfoHits: Counter;
   private readonly narinfoMisses: Counter;
   private poolRegistered = false;
+  /** Forgets what the last scrape read (the cache listing). */
+  private newScrape = () => {};
 
   constructor(opts: ServerMetricsOptions = {}) {
     const registers = [this.registry];
@@ -113,8 +115,17 @@ export class ServerMetrics {
       registers,
     });
 
-    const caches = opts.caches;
-    if (caches) {
+    const listCaches = opts.caches;
+    if (listCaches) {
+      // One listing per scrape (render) for both per-cache gauges.
+      let listing: ReturnType<typeof listCaches> | undefined;
+      this.newScrape = () => {
+        listing = undefined;
+      };
+      const caches = () => {
+        listing ??= listCaches();
+        return listing;
+      };
       // Read at scrape time; a cache gone since the last scrape disappears with the reset.
       new Gauge({
         name: "nixcache_cache_paths",
@@ -127,6 +138,20 @@ export class ServerMetrics {
             for (const c of await caches()) this.set({ cache: c.name }, c.narinfos);
           } catch (e) {
             opts.onError?.(e);
+          }
+        },
+      });
+      new Gauge({
+        name: "nixcache_cache_bytes",
+        help: "Bytes the NARs of each cache take in storage (what its quota counts).",
+        labelNames: ["cache"],
+        registers,
+        async collect() {
+          this.reset();
+          try {
+            for (const c of await caches()) if (c.bytes !== undefined) this.set({ cache: c.name }, c.bytes);
+          } catch {
+            // Reported once, by the paths gauge.
           }
         },
       });
@@ -230,6 +255,7 @@ export class ServerMetrics {
 
   /** The text exposition (Prometheus format 0.0.4). */
   render(): Promise<string> {
+    this.newScrape();
     return this.registry.metrics();
   }
 

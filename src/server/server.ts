@@ -2,12 +2,14 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import Fastify, { type FastifyInstance } from "fastify";
 import { NixcacheError } from "../util/errors.js";
-import { every } from "../util/periodic.js";
+import { every, type Periodic } from "../util/periodic.js";
+import { AccessTracker } from "./access.js";
 import { ActivityRecorder } from "./activity.js";
 import { type OidcIssuerConfig, OidcVerifier, type OidcVerifierOptions } from "./auth/oidc.js";
 import { DEFAULT_OIDC_TOKEN_TTL_MS } from "./auth/oidc-exchange.js";
 import { createHttpServer, type HttpLimits } from "./connections.js";
 import type { ServerContext } from "./context.js";
+import { DEFAULT_GC_INTERVAL_MS, type GcReport, gcTotals, startGc } from "./gc.js";
 import { DEFAULT_SWEEP_INTERVAL_MS, type SweepOptions, startSweeper, sweep } from "./ingest/sweep.js";
 import { NarInfoCache } from "./metadata/narinfo-cache.js";
 import type { MetadataStore } from "./metadata/store.js";
@@ -68,6 +70,12 @@ export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
   upstreams?: Upstream[];
   /** How often references that pending narinfos wait for are looked up again (default 5 minutes). */
   upstreamRecheckMs?: number;
+  /** How often narinfo access times kept in memory are written (default 30 s; also at shutdown). */
+  accessFlushMs?: number;
+  /** How often the garbage collector runs (default one hour; 0: never). One replica at a time runs it. */
+  gcIntervalMs?: number;
+  /** How long the GC leaves a narinfo marked before it deletes it (default one hour). */
+  gcGraceMs?: number;
   /** How often the dashboard's counts (pushes, narinfo lookups) are written (default 10 s). */
   activityFlushMs?: number;
   /** What the dashboard shows that other parts own (pins, GC, trust rules); default dashboardSources. */
@@ -107,6 +115,10 @@ export interface RunningServer {
   storage: StorageBackend;
   /** The server's Prometheus metrics (the GC reports its runs to `metrics.gc`). */
   metrics: ServerMetrics;
+  /** The periodic garbage collector (undefined when `gcIntervalMs` is 0); `runNow` runs it at once. */
+  gc?: Periodic;
+  /** Narinfo accesses not yet written (what a GC in this process must not delete). */
+  access: AccessTracker;
   /** Stops accepting, lets in-flight uploads commit, then closes the metadata store. */
   close(): Promise<void>;
 }
@@ -154,6 +166,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
     activity: new ActivityRecorder(meta, { flushMs: opts.activityFlushMs, onError: (e) => ctx.logError(e) }),
     onMissingReferences: (cache, hashes) => resolver.enqueue(cache, hashes),
+    access: new AccessTracker(meta, { flushMs: opts.accessFlushMs, onError: (e) => ctx.logError(e) }),
     oidc,
   };
   const resolver = new UpstreamResolver(meta, opts.upstreams ?? defaultUpstreams(), {
@@ -228,6 +241,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         )
       : undefined;
 
+  const gcInterval = opts.gcIntervalMs ?? DEFAULT_GC_INTERVAL_MS;
+  const gc =
+    gcInterval > 0
+      ? startGc(meta, storage, {
+          intervalMs: gcInterval,
+          graceMs: opts.gcGraceMs,
+          access: ctx.access,
+          sweep: sweepOpts,
+          metrics: metrics.gc,
+          onRun: (r) =>
+            log?.(JSON.stringify({ time: new Date().toISOString(), event: "gc", ...gcLogLine(r) })),
+          onError: (e) => ctx.logError(e),
+        })
+      : undefined;
+
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -236,6 +264,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     meta,
     storage,
     metrics,
+    gc,
+    access: ctx.access,
     close() {
       closing ??= (async () => {
         // Keep-alive connections still busy when we stop are closed as soon as they go idle; any
@@ -249,8 +279,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         } finally {
           clearTimeout(cut);
         }
+        await gc?.stop();
         await sweeper?.stop();
         await rechecker?.stop();
+        await ctx.access.close().catch((e) => ctx.logError(e));
         await ctx.activity.close().catch((e: unknown) => ctx.logError(e));
         await resolver.close();
         await meta.close();
@@ -290,4 +322,13 @@ export function parseListen(s: string): { host: string; port: number } {
   if (!m || port > 65535)
     throw new NixcacheError("usage", `--listen ${JSON.stringify(s)} is not HOST:PORT (e.g. 127.0.0.1:7080)`);
   return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
+}
+
+/** A GC run in one log line: totals and the caches that lost something. */
+function gcLogLine(r: GcReport) {
+  const { paths, bytes } = gcTotals(r);
+  const caches = Object.fromEntries(
+    Object.entries(r.caches).filter(([, c]) => c.deletedPaths > 0 || c.markedPaths > 0),
+  );
+  return { seconds: r.durationSeconds, deletedPaths: paths, deletedBytes: bytes, caches };
 }

@@ -20,6 +20,7 @@ import type { AssembledUpload, StagedBlob } from "../storage/backend.js";
 import { type IngestTarget, receiveVerifiedNar } from "./nar.js";
 import { ingestNarInfo } from "./narinfo.js";
 import { PART_URL_TTL_MS, type PartUrlQuery, PartUrls } from "./part-urls.js";
+import { QuotaError } from "./quota.js";
 import { NarTooLargeError } from "./receive.js";
 
 export interface MultipartOptions extends IngestTarget {
@@ -173,7 +174,10 @@ export class MultipartUploads {
         // for a complete once storage is back.
         const consumed = progress.assembled !== undefined && errorCode(e) !== "unavailable";
         if (consumed) await progress.assembled?.discard().catch(() => {});
-        await meta.transitionMultipart(up.narId, "completing", consumed ? "aborted" : "open");
+        // Over the quota: trying again cannot help, so the upload ends and its parts go now.
+        const full = e instanceof QuotaError;
+        await meta.transitionMultipart(up.narId, "completing", consumed || full ? "aborted" : "open");
+        if (full) await this.dropParts(up.narId).catch(() => {});
       }
       throw e;
     }

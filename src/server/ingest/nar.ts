@@ -4,10 +4,12 @@ import type { Readable } from "node:stream";
 import { type Compression, narExtension } from "../../codec/compression.js";
 import { formatHashNix32 } from "../../nix/hash.js";
 import { nix32Encode } from "../../nix/nix32.js";
+import { errorCode } from "../../util/errors.js";
 import { IngestError } from "../errors.js";
 import type { MetadataStore } from "../metadata/store.js";
 import type { ReceivedNar } from "../metadata/types.js";
 import type { StagedBlob, StorageBackend } from "../storage/backend.js";
+import { checkQuota, QuotaError } from "./quota.js";
 import { type Received, type ReceiveLimits, receiveNar } from "./receive.js";
 
 export interface IngestTarget {
@@ -68,6 +70,7 @@ export async function receiveVerifiedNar(
     discard: () => staged.discard(),
     async commit(cache, url) {
       try {
+        await checkQuota(t.meta, cache, url, received.blob, received.fileSize);
         await staged.commit(received.blob);
       } catch (e) {
         await staged.discard();
@@ -83,11 +86,28 @@ export async function receiveVerifiedNar(
         fileHash: formatHashNix32(received.fileHash),
         fileSize: received.fileSize,
       };
-      if (!(await t.meta.recordNar(nar)))
+      let recorded: boolean;
+      try {
+        recorded = await t.meta.recordNar(nar);
+      } catch (e) {
+        // Another upload filled the quota since the check: the blob stays unnamed (the sweep's).
+        if (errorCode(e) === "tooLarge") throw new QuotaError((e as Error).message, { cause: e });
+        throw e;
+      }
+      if (!recorded)
         throw new IngestError(
           "conflict",
           `${url} already serves a different NAR in cache ${cache}; a served NAR URL never changes`,
         );
+      // Committing a blob that exists already writes nothing: a GC may have deleted it since,
+      // between its claim (before this record) and now. Then the record goes, and the client retries.
+      if ((await t.storage.blobSize(received.blob)) === undefined) {
+        await t.meta.deleteInvisibleNar(cache, url, Date.now() + 1);
+        throw new IngestError(
+          "unavailable",
+          `the stored copy of ${url} was deleted by the garbage collector while it was uploaded: retry`,
+        );
+      }
       return { ...nar, visible: false };
     },
   };

@@ -23,6 +23,46 @@ export interface SweepResult {
   aborted: string[];
   nars: number;
   blobs: number;
+  /** Bytes of the blobs deleted. */
+  bytes: number;
+}
+
+/** Blobs deleted from storage at once (object stores take one request each). */
+const DELETE_CONCURRENCY = 8;
+
+/**
+ * Deletes from storage the blobs of `blobs` that nothing names, each claimed first (claimBlobs:
+ * a NAR recorded meanwhile with that blob is refused until it is gone, and retried by its client).
+ * `blobs` maps each to its size when known. Returns how many were deleted and their bytes.
+ */
+export async function deleteUnnamedBlobs(
+  meta: MetadataStore,
+  storage: StorageBackend,
+  blobs: ReadonlyMap<string, number | undefined>,
+): Promise<{ blobs: number; bytes: number }> {
+  const claimed = await meta.claimBlobs([...blobs.keys()]);
+  let bytes = 0;
+  const done: string[] = [];
+  let failure: unknown;
+  const queue = [...claimed];
+  await Promise.all(
+    Array.from({ length: Math.min(DELETE_CONCURRENCY, queue.length) }, async () => {
+      for (let b = queue.shift(); b !== undefined; b = queue.shift()) {
+        try {
+          const size = blobs.get(b) ?? (await storage.blobSize(b)) ?? 0;
+          await storage.deleteBlob(b);
+          bytes += size;
+          done.push(b);
+        } catch (e) {
+          failure ??= e;
+        }
+      }
+    }),
+  );
+  // A blob whose deletion failed keeps its claim: the next run finds it (blobClaimsBefore).
+  await meta.releaseBlobClaims(done);
+  if (failure !== undefined) throw failure;
+  return { blobs: done.length, bytes };
 }
 
 /**
@@ -74,15 +114,18 @@ async function sweepOrphans(meta: MetadataStore, storage: StorageBackend, graceM
     if (await meta.deleteInvisibleNar(n.cache, n.url, before)) nars++;
   const named = new Set(await meta.allBlobs());
   let blobs = 0;
+  let bytes = 0;
   for (const hash of await storage.listBlobs()) {
     if (named.has(hash)) continue;
-    // A blob committed moments ago may not be recorded yet: only old ones go, checked once more.
+    // A blob committed moments ago may not be recorded yet: only old ones go, checked once more
+    // (under a claim, against records being made right now).
     const modified = await storage.blobModified(hash);
-    if (modified === undefined || modified >= before || (await meta.blobReferenced(hash))) continue;
-    await storage.deleteBlob(hash);
-    blobs++;
+    if (modified === undefined || modified >= before) continue;
+    const gone = await deleteUnnamedBlobs(meta, storage, new Map([[hash, undefined]]));
+    blobs += gone.blobs;
+    bytes += gone.bytes;
   }
-  return { nars, blobs };
+  return { nars, blobs, bytes };
 }
 
 export async function sweep(

@@ -5,3 +5,12 @@
 export function closureReferences(hash: string, references: readonly string[]): string[] {
   return [...new Set(references)].filter((r) => r !== hash);
 }
+
+/** The hash parts of a narinfo text's `References:` line (for records that carry no references). */
+export function referencesInText(text: string): string[] {
+  const line = /^References:[ \t]*(.*)$/m.exec(text)?.[1] ?? "";
+  return line
+    .split(/\s+/)
+    .filter((r) => r.length >= 32)
+    .map((r) => r.slice(0, 32));
+}

@@ -14,6 +14,14 @@ export const AccountName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/, "account names are 1-39 characters of A-Z, a-z, 0-9, '_', '-'");
 
+/** Pin names (Cachix's: a version, a branch, a channel); one URL path segment. */
+export const PinName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/,
+    "pin names are 1-128 characters of A-Z, a-z, 0-9, '.', '_', '+', '-', starting with a letter or digit",
+  );
+
 export function validationMessage(e: z.ZodError): string {
   return e.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; ");
 }

@@ -2,7 +2,8 @@
 // SQLite and PostgreSQL stores export and import records from this one description; what does not
 // fit a plain table (a cache's Cachix settings, the references a pending narinfo waits for) each
 // store adds itself.
-import type { RecordKind } from "./records.js";
+import { closureReferences, referencesInText } from "./closure.js";
+import type { NarInfoRecord, RecordKind, RecordTypes } from "./records.js";
 
 export type ColumnType = "text" | "int" | "bool" | "bytes";
 
@@ -34,6 +35,8 @@ export const TABLES: Record<RecordKind, TableSpec> = {
       c("secret_key", "secretKey"),
       c("public_key", "publicKey"),
       c("created_at", "createdAt", "int"),
+      c("retention_ms", "retentionMs", "int"),
+      c("quota_bytes", "quotaBytes", "int"),
     ],
   },
   accounts: {
@@ -125,6 +128,33 @@ export const TABLES: Record<RecordKind, TableSpec> = {
       c("text", "text"),
       c("created_at", "createdAt", "int"),
       c("visible", "visible", "bool"),
+      c("accessed_at", "accessedAt", "int"),
+    ],
+  },
+  pins: {
+    sqlite: "pins",
+    postgres: "pins",
+    key: ["cache", "name"],
+    columns: [
+      c("cache", "cache"),
+      c("name", "name"),
+      c("keep_revisions", "keepRevisions", "int"),
+      c("keep_days", "keepDays", "int"),
+      c("created_at", "createdAt", "int"),
+    ],
+  },
+  // Revisions are ordered by created_at (then by id, which a copy renumbers).
+  pinRevisions: {
+    sqlite: "pin_entries",
+    postgres: "pin_entries",
+    key: ["cache", "pin", "hash"],
+    columns: [
+      c("cache", "cache"),
+      c("pin", "pin"),
+      c("hash", "hash"),
+      c("store_path", "storePath"),
+      c("artifacts", "artifacts"),
+      c("created_at", "createdAt", "int"),
     ],
   },
   upstream: {
@@ -224,4 +254,16 @@ export function recordFromRow(spec: TableSpec, row: Record<string, unknown>): Re
               : v;
   }
   return out;
+}
+
+/** A record with what older writers (and bulk loaders) leave out filled in: a narinfo's access time. */
+export function withDefaults<K extends RecordKind>(kind: K, r: RecordTypes[K]): RecordTypes[K] {
+  if (kind !== "narinfos") return r;
+  const n = r as NarInfoRecord;
+  return { ...n, accessedAt: n.accessedAt ?? n.createdAt } as RecordTypes[K];
+}
+
+/** A narinfo record's references for the GC: as given, or read from its text. */
+export function referencesOf(n: NarInfoRecord): string[] {
+  return closureReferences(n.hash, n.references ?? referencesInText(n.text));
 }

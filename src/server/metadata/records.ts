@@ -13,6 +13,9 @@ export interface CacheRecord {
   owner: string | null;
   managed: boolean;
   compression: "XZ" | "ZSTD";
+  /** ms; null: kept forever. Absent in records written before retention existed. */
+  retentionMs?: number | null;
+  quotaBytes?: number | null;
 }
 
 export interface ClientKeyRecord {
@@ -80,6 +83,29 @@ export interface NarInfoRecord {
   visible: boolean;
   /** For a pending one: the references (hash parts) it still waits for. */
   waitsFor: string[];
+  /** Last push or fetch (ms); absent: its createdAt. */
+  accessedAt?: number;
+  /** Its references' hash parts, self-reference left out (the GC follows them); absent: read from `text`. */
+  references?: string[];
+}
+
+/** A pin of a cache (its revisions are PinRevisionRecords). */
+export interface PinRecord {
+  cache: string;
+  name: string;
+  keepRevisions: number | null;
+  keepDays: number | null;
+  createdAt: number;
+}
+
+export interface PinRevisionRecord {
+  cache: string;
+  pin: string;
+  hash: string;
+  storePath: string;
+  /** JSON array of paths inside the store path. */
+  artifacts: string;
+  createdAt: number;
 }
 
 /** A reference known to be served by an upstream cache (counts as present for the closure rule). */
@@ -151,6 +177,8 @@ export interface RecordTypes {
   upstream: UpstreamRecord;
   sideFiles: SideFileRecord;
   trustRules: TrustRuleRecord;
+  pins: PinRecord;
+  pinRevisions: PinRevisionRecord;
   reports: ReportRecord;
   pushActivity: PushActivityRecord;
   narinfoLookups: NarinfoLookupRecord;
@@ -170,6 +198,8 @@ export const RECORD_KINDS: readonly RecordKind[] = [
   "upstream",
   "sideFiles",
   "trustRules",
+  "pins",
+  "pinRevisions",
   "reports",
   "pushActivity",
   "narinfoLookups",

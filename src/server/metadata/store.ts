@@ -9,17 +9,22 @@ import type {
   ActivityBatch,
   CacheRow,
   DashboardUsage,
+  GcBatch,
+  GcMarkResult,
+  GcThresholds,
   MultipartState,
   MultipartUpload,
   NarInfoBlob,
   NarInfoCommit,
   NewCache,
   NewMultipart,
+  NewPin,
   NewReport,
   NewToken,
   NewTrustRule,
   PartRow,
   PathRecord,
+  PinRow,
   PushActivityRow,
   ReceivedNar,
   ReportRow,
@@ -37,8 +42,11 @@ export interface MetadataStore {
   createCache(c: NewCache): Promise<CacheRow>;
   /** A cache by name; may be up to a second stale for changes made by other processes. */
   getCache(name: string): Promise<CacheRow | undefined>;
-  /** Every cache with its count of visible narinfos (what users are served; pendingCount has the rest). */
-  listCaches(): Promise<Array<CacheRow & { narinfos: number }>>;
+  /**
+   * Every cache with its count of visible narinfos (what users are served; pendingCount has the
+   * rest) and the bytes its NARs take in storage (cacheUsage).
+   */
+  listCaches(): Promise<Array<CacheRow & { narinfos: number; bytes: number }>>;
   updateCache(name: string, change: Partial<Pick<CacheRow, "isPublic" | "compression">>): Promise<void>;
   /** The cache's managed secret key. Never leaves the server. */
   signingKey(cache: string): Promise<SecretKey>;
@@ -57,7 +65,11 @@ export interface MetadataStore {
   // narinfo replaces its text and keeps it visible (its dependents rely on it). A pending narinfo
   // holds its NAR like a visible one: NAR records, narInfoBlobs, allBlobs and the sweep see it.
 
-  /** Records a received NAR (invisible). False when the URL already serves a different blob. */
+  /**
+   * Records a received NAR (invisible). False when the URL already serves a different blob.
+   * Refuses (DbError tooLarge) a NAR that would take the cache over its quota, and (DbError
+   * unavailable: retry) one whose blob the GC is deleting from storage right now (claimBlobs).
+   */
   recordNar(nar: Omit<ReceivedNar, "visible">): Promise<boolean>;
   getNar(cache: string, url: string): Promise<ReceivedNar | undefined>;
   /**
@@ -66,7 +78,8 @@ export interface MetadataStore {
    */
   visibleNar(cache: string, url: string): Promise<{ blob: string; fileSize: number } | undefined>;
   /**
-   * Stores the narinfo and makes the NAR at `url` visible, atomically; the narinfo itself becomes
+   * Stores the narinfo (its references too, for the GC; its access time is now) and makes the NAR
+   * at `url` visible, atomically; the narinfo itself becomes
    * visible when all its `references` are (and then releases the narinfos waiting on it).
    * `missing`: the references (hash parts) neither visible here nor marked upstream.
    */
@@ -164,6 +177,83 @@ export interface MetadataStore {
   trustRules(filter?: { cache?: string; issuer?: string }): Promise<TrustRuleRow[]>;
   /** Deletes the cache's rule `id`; false when the cache has no such rule. */
   removeTrustRule(cache: string, id: string): Promise<boolean>;
+
+  // --- retention, quotas and access times ---
+
+  /**
+   * Sets how long the cache keeps a narinfo after its last push or fetch (null: forever) and the
+   * most its NARs may take in storage (null: no limit); an undefined field is left as it is. A new
+   * retention drops the GC's marks in the cache (they were made under the old one).
+   */
+  setCacheLimits(
+    name: string,
+    limits: { retentionMs?: number | null; quotaBytes?: number | null },
+  ): Promise<void>;
+  /** Bytes the cache's NAR records take in storage (their file sizes): a maintained counter, no scan. */
+  cacheUsage(cache: string): Promise<number>;
+  /**
+   * Stores last-access times of narinfos (the later of the stored and the given one is kept);
+   * narinfos that do not exist are skipped. Reads are batched in memory before they come here.
+   */
+  recordAccess(accesses: ReadonlyArray<{ cache: string; hash: string; at: number }>): Promise<void>;
+
+  // --- pins ---
+  //
+  // A pin names store paths (revisions, newest first) whose closures the GC keeps. Adding a path
+  // under a pin's name makes it the newest revision; the pin's `keep` then drops older ones.
+
+  /** Adds a revision; DbError notFound unless the store path has a visible narinfo in the cache. */
+  addPin(p: NewPin): Promise<PinRow>;
+  /** The cache's pins by name. */
+  listPins(cache: string): Promise<PinRow[]>;
+  /** Drops a pin with all its revisions; false when there was none. */
+  removePin(cache: string, name: string): Promise<boolean>;
+
+  // --- garbage collection (gc.ts runs it; these are its steps) ---
+
+  /**
+   * Takes the lease `name` for `ttlMs` when it is free, expired, or held by `holder` already
+   * (renewal); false when another holder has it. One GC at a time across processes and replicas.
+   */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
+  /**
+   * Marks the cache's narinfos outside the closures of its roots (pins, and narinfos pushed or
+   * fetched at or after `cutoff`) and unmarks those inside; with `dryRun` only counts. Revisions
+   * of pins kept for some days that are older are dropped first. The closure is computed in the
+   * database (a recursive query over the references), never in memory.
+   */
+  gcMark(cache: string, t: GcThresholds & { dryRun?: boolean }): Promise<GcMarkResult>;
+  /**
+   * Selects what this run deletes: narinfos marked before `markedBefore`, not roots, and not in
+   * the closure of any narinfo that stays. Returns how many, and how many bytes of storage their
+   * deletion frees (blobs nothing else names).
+   */
+  gcPlan(cache: string, t: GcThresholds): Promise<{ paths: number; bytes: number }>;
+  /**
+   * Deletes, in one transaction serialised with narinfo commits, up to `limit` of the planned
+   * narinfos that no remaining narinfo references (dependents go before their references, so no
+   * closure is ever broken), re-checking each: one pushed, fetched (per the store or `protect`,
+   * the accesses this process has not stored yet), pinned or referenced since stays, and so does
+   * its closure. Drops their references, waits and listings. A narinfo becomes ready `lingerMs`
+   * after its last referrer went, and the NAR records of deleted narinfos (those no narinfo names
+   * any more) are dropped `lingerMs` after them: what another process still serves from memory
+   * stays whole. Undefined when nothing planned is left; `retryInMs` when nothing is ready yet.
+   */
+  gcDeleteBatch(
+    cache: string,
+    t: GcThresholds & { limit: number; protect?: (hashes: readonly string[]) => ReadonlySet<string> },
+  ): Promise<GcBatch | undefined>;
+  /** Drops the GC's scratch rows, of every run (one runs at a time, under the lease; others died). */
+  gcFinish(): Promise<void>;
+  /**
+   * Claims the blobs no NAR record or side file names, for deletion from storage; returns those
+   * claimed. While a claim is fresh, recordNar refuses the blob.
+   */
+  claimBlobs(blobs: readonly string[]): Promise<string[]>;
+  releaseBlobClaims(blobs: readonly string[]): Promise<void>;
+  /** Claims made before `time` (by a run that died before deleting and releasing them). */
+  blobClaimsBefore(time: number): Promise<string[]>;
   // --- the dashboard: CI reports, push activity, narinfo lookups ---
   //
   // Activity is counted in memory and added now and then (server/activity.ts). It bears on no

@@ -24,6 +24,10 @@ export interface CacheRow {
   managed: boolean;
   /** The Cachix API's preferred compression for this cache. */
   compression: CachixCompression;
+  /** How long a narinfo is kept after its last push or fetch, in ms; null keeps everything forever. */
+  retentionMs: number | null;
+  /** The most the cache's NARs may take in storage, in bytes; null for no limit. */
+  quotaBytes: number | null;
 }
 
 export interface NewCache {
@@ -169,6 +173,74 @@ export interface TrustRuleRow {
 export type NewTrustRule = Omit<TrustRuleRow, "id" | "createdAt" | "claims"> & {
   claims?: Record<string, string>;
 };
+
+/** Which revisions of a pin it keeps: the newest N, those added in the last N days, or all. */
+export type PinKeep = { revisions: number } | { days: number } | "all";
+
+/** One store path a pin names (a pin with `keep` is a channel of several, newest first). */
+export interface PinRevision {
+  storePath: string;
+  hash: string;
+  /** Paths inside the store path the pin exposes (Cachix's artifacts; stored, not served). */
+  artifacts: string[];
+  createdAt: number;
+}
+
+/** A named pin: its revisions (newest first) and their closures are kept by the GC. */
+export interface PinRow {
+  cache: string;
+  name: string;
+  keep: PinKeep;
+  createdAt: number;
+  revisions: PinRevision[];
+}
+
+export interface NewPin {
+  cache: string;
+  name: string;
+  storePath: string;
+  hash: string;
+  artifacts?: string[];
+  /** What the pin keeps from now on; undefined leaves it as it was (a new pin keeps all). */
+  keep?: PinKeep;
+}
+
+/** What marking found in one cache (MetadataStore.gcMark). */
+export interface GcMarkResult {
+  /** Narinfos of the cache, pending ones included. */
+  paths: number;
+  /** Narinfos outside every root's closure, marked now or before. */
+  marked: number;
+}
+
+/** Ends of one GC delete transaction (MetadataStore.gcDeleteBatch). */
+export interface GcBatch {
+  /** Hashes of the narinfos deleted. */
+  deleted: string[];
+  /** Candidates that turned out to be needed again (fetched, pinned or referenced meanwhile). */
+  survived: number;
+  /** NAR records dropped (of narinfos deleted at least `lingerMs` ago; no narinfo names them). */
+  nars: Array<{ blob: string; fileSize: number }>;
+  /** Nothing was ready yet: ask again after this long (what is left waits out `lingerMs`). */
+  retryInMs?: number;
+}
+
+/** The GC's thresholds for one cache, all in ms since the epoch. */
+export interface GcThresholds {
+  /** Scratch rows of this run are kept under this name. */
+  run: string;
+  now: number;
+  /** Narinfos pushed or fetched at or after this are roots. */
+  cutoff: number;
+  /** Narinfos marked before this (and still unreachable) are deleted. */
+  markedBefore: number;
+  /**
+   * How long a deleted narinfo's references and NAR record outlive it (default 0): other
+   * processes may serve it from memory for a moment after it is gone (NarInfoCache).
+   */
+  lingerMs?: number;
+}
+
 // --- the dashboard's records ---
 
 /** Pushes counted in memory for one cache, minute, token and CI run (server/activity.ts). */

@@ -7,6 +7,7 @@ import { runOf } from "../activity.js";
 import type { ServerContext } from "../context.js";
 import { ApiError } from "../errors.js";
 import { MultipartUploads } from "../ingest/multipart.js";
+import { refuseOverQuota } from "../ingest/quota.js";
 import type { CacheRow, MultipartUpload } from "../metadata/types.js";
 import { type CachixRequests, drain, type Req, readJson, sendJson } from "./cachix-request.js";
 import { bodyAfterContinue } from "./continue.js";
@@ -51,6 +52,8 @@ export function registerCachixMultipartRoutes(
     const c = req.query.compression ?? (cache.compression === "XZ" ? "xz" : "zst");
     if (c !== "zst" && c !== "xz") throw new ApiError("invalid", `Wrong compression method: ${c}`);
     await drain(req.raw);
+    // A full cache is refused before any part is sent; `complete` checks the NAR's own size.
+    await refuseOverQuota(meta, cache, undefined);
     const caller = await calls.caller(req);
     const tokenId = caller.kind === "anonymous" ? null : caller.token.id;
     if (tokenId !== null && (await meta.openMultipartsOf(tokenId)) >= ctx.maxOpenUploads)

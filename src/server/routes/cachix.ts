@@ -19,6 +19,7 @@ import { CacheName } from "../metadata/names.js";
 import type { CacheRow } from "../metadata/types.js";
 import { registerCachixAccountRoutes } from "./cachix-accounts.js";
 import { registerCachixMultipartRoutes } from "./cachix-multipart.js";
+import { registerCachixPinRoutes } from "./cachix-pins.js";
 import { CachixRequests, type Req, readJson, sendJson, TO_CACHIX } from "./cachix-request.js";
 import { errorReply } from "./errors.js";
 import { registerOidcRoutes } from "./oidc.js";
@@ -161,8 +162,9 @@ export function registerCachixRoutes(
         const hash = file.endsWith(".narinfo") ? file.slice(0, -8) : "";
         if (!isStoreHash(hash)) throw new ApiError("notFound", `not found: ${file}`);
         const cache = await calls.access(req, "read");
+        const started = ctx.access.lookupStarted();
         const body = await ctx.metrics.narinfoLookup(ctx.narinfos.get(cache.name, hash));
-        if (body === undefined)
+        if (body === undefined || !ctx.access.hit(cache.name, hash, started))
           throw new ApiError("notFound", `no narinfo for ${hash} in cache ${cache.name}`);
         reply.type("text/x-nix-narinfo");
         return req.method === "HEAD" ? reply.send() : reply.send(body);
@@ -173,11 +175,17 @@ export function registerCachixRoutes(
       api.post("/cache/:name/narinfo", async (req: Req, reply) => {
         const cache = await calls.access(req, "read");
         const hashes = await readJson(req.raw, HashList);
-        return sendJson(reply, [...new Set(await meta.missingNarInfos(cache.name, hashes))]);
+        const started = ctx.access.lookupStarted();
+        const missing = new Set(await meta.missingNarInfos(cache.name, hashes));
+        // A client that learns a path is here (a push about to reference it) counts as a fetch.
+        for (const h of hashes)
+          if (!missing.has(h) && !ctx.access.hit(cache.name, h, started)) missing.add(h);
+        return sendJson(reply, [...missing]);
       });
 
       registerCachixMultipartRoutes(api, ctx, calls, opts);
       registerReportRoutes(api, ctx, calls);
+      registerCachixPinRoutes(api, ctx, calls);
       registerCachixAccountRoutes(api, ctx, calls);
       registerOidcRoutes(api, ctx);
     },

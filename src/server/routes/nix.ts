@@ -13,6 +13,7 @@ import { HttpError } from "../errors.js";
 import { receiveLog } from "../ingest/log.js";
 import { ingestNar } from "../ingest/nar.js";
 import { ingestNarInfo } from "../ingest/narinfo.js";
+import { refuseOverQuota } from "../ingest/quota.js";
 import { CacheName } from "../metadata/names.js";
 import type { CacheRow, Permission, SideFile, SideFileKind } from "../metadata/types.js";
 import type { BlobReader } from "../storage/backend.js";
@@ -94,10 +95,12 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     if (!hash) return fail(reply, 404, `not found: ${file}`);
     if (!(await access(req, reply, "read"))) return reply;
     if (ext === "narinfo") {
+      const started = ctx.access.lookupStarted();
       const body = await ctx.metrics.narinfoLookup(ctx.narinfos.get(req.params.cache, hash));
+      const found = body !== undefined && ctx.access.hit(req.params.cache, hash, started);
       // GETs are what substituters send; HEADs come from pushers asking what is missing.
-      if (req.method === "GET") ctx.activity.lookedUp(req.params.cache, body !== undefined);
-      if (body === undefined) return fail(reply, 404, `no narinfo for ${hash} in this cache`);
+      if (req.method === "GET") ctx.activity.lookedUp(req.params.cache, found);
+      if (body === undefined || !found) return fail(reply, 404, `no narinfo for ${hash} in this cache`);
       return reply.type("text/x-nix-narinfo").send(body);
     }
     return sendSideFile(req, reply, "ls", hash, `no listing for ${hash} in this cache`);
@@ -196,7 +199,11 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const file = req.params.file ?? "";
     if (!NarFile.safeParse(file).success)
       return fail(reply, 400, `invalid NAR file name ${JSON.stringify(file)}`);
-    if (!(await access(req, reply, "write"))) return reply;
+    const cache = await access(req, reply, "write");
+    if (!cache) return reply;
+    // Before the body is asked for (100-continue): a full cache is refused without reading it.
+    const declared = req.headers["content-length"];
+    await refuseOverQuota(meta, cache, declared === undefined ? undefined : Number(declared));
     allowBody(req.raw);
     await ctx.track(
       ingestNar(ctx, {

@@ -137,6 +137,119 @@ CREATE TABLE server_secrets (
 );`,
   },
   {
+    version: 2,
+    name: "GC and quotas: retention, quota and bytes used per cache, access times, GC marks, references, pins, leases, blob claims",
+    // References were only in the narinfo text: they are copied out of it here (the GC follows them
+    // in SQL), and stored at each commit from now on. Access times start at the push time. The
+    // GC's scratch tables are UNLOGGED: rebuilt by every run, they need no WAL.
+    sql: `
+ALTER TABLE caches ADD COLUMN retention_ms BIGINT, ADD COLUMN quota_bytes BIGINT,
+  ADD COLUMN used_bytes BIGINT NOT NULL DEFAULT 0;
+UPDATE caches c SET used_bytes = COALESCE((SELECT SUM(u.file_size) FROM uploads u WHERE u.cache = c.name), 0);
+ALTER TABLE narinfos ADD COLUMN accessed_at BIGINT, ADD COLUMN gc_marked_at BIGINT;
+UPDATE narinfos SET accessed_at = created_at;
+ALTER TABLE narinfos ALTER COLUMN accessed_at SET NOT NULL;
+CREATE INDEX narinfos_accessed ON narinfos(cache, accessed_at);
+CREATE INDEX narinfos_url ON narinfos(cache, url);
+CREATE INDEX narinfos_marked ON narinfos(cache, gc_marked_at) WHERE gc_marked_at IS NOT NULL;
+
+-- used_bytes follows every change of uploads, one update per statement and cache.
+CREATE FUNCTION nixcache_uploads_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE caches c SET used_bytes = c.used_bytes + d.bytes
+    FROM (SELECT cache, SUM(file_size) AS bytes FROM new_rows GROUP BY cache) d WHERE c.name = d.cache;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION nixcache_uploads_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE caches c SET used_bytes = c.used_bytes - d.bytes
+    FROM (SELECT cache, SUM(file_size) AS bytes FROM old_rows GROUP BY cache) d WHERE c.name = d.cache;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION nixcache_uploads_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE caches c SET used_bytes = c.used_bytes + d.bytes
+    FROM (SELECT cache, SUM(b) AS bytes FROM (
+            SELECT cache, file_size AS b FROM new_rows UNION ALL SELECT cache, -file_size FROM old_rows) x
+          GROUP BY cache) d
+    WHERE c.name = d.cache AND d.bytes <> 0;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER uploads_used_insert AFTER INSERT ON uploads REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION nixcache_uploads_inserted();
+CREATE TRIGGER uploads_used_delete AFTER DELETE ON uploads REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION nixcache_uploads_deleted();
+CREATE TRIGGER uploads_used_update AFTER UPDATE ON uploads REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION nixcache_uploads_updated();
+
+-- Every reference of every narinfo (pending ones too), self-references left out.
+CREATE TABLE narinfo_refs (
+  cache TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  PRIMARY KEY (cache, hash, ref)
+);
+CREATE INDEX narinfo_refs_ref ON narinfo_refs(cache, ref);
+INSERT INTO narinfo_refs (cache, hash, ref)
+SELECT DISTINCT n.cache, n.hash, left(r, 32)
+FROM narinfos n,
+  LATERAL regexp_split_to_table(substring(n.text from '(?:^|\\n)References:[ \\t]*([^\\n\\r]*)'), '\\s+') AS r
+WHERE length(r) >= 32 AND left(r, 32) <> n.hash;
+
+CREATE TABLE pins (
+  cache TEXT NOT NULL REFERENCES caches(name),
+  name TEXT NOT NULL,
+  keep_revisions INTEGER,
+  keep_days INTEGER,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (cache, name)
+);
+CREATE TABLE pin_entries (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  cache TEXT NOT NULL,
+  pin TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  store_path TEXT NOT NULL,
+  artifacts TEXT NOT NULL DEFAULT '[]',
+  created_at BIGINT NOT NULL,
+  UNIQUE (cache, pin, hash),
+  FOREIGN KEY (cache, pin) REFERENCES pins(cache, name) ON DELETE CASCADE
+);
+CREATE INDEX pin_entries_hash ON pin_entries(cache, hash);
+-- Work that one replica at a time does (the GC): whoever holds the row until it expires.
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+-- Blobs being deleted from storage: a NAR naming one is refused meanwhile (retry).
+CREATE TABLE blob_claims (
+  blob TEXT PRIMARY KEY,
+  claimed_at BIGINT NOT NULL
+);
+CREATE UNLOGGED TABLE gc_reach (
+  run TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  PRIMARY KEY (run, hash)
+);
+CREATE UNLOGGED TABLE gc_doomed (
+  run TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  url TEXT NOT NULL,
+  referrers INTEGER NOT NULL DEFAULT 0,
+  freed_at BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (run, hash)
+);
+CREATE INDEX gc_doomed_free ON gc_doomed(run, referrers, freed_at);
+CREATE UNLOGGED TABLE gc_nars (
+  run TEXT NOT NULL,
+  url TEXT NOT NULL,
+  deleted_at BIGINT NOT NULL,
+  PRIMARY KEY (run, url)
+);
+CREATE INDEX gc_nars_at ON gc_nars(run, deleted_at);`,
+  },
+  {
     version: 3,
     name: "OIDC: trust rules per cache; tokens minted by the exchange hold a permission per cache",
     sql: `

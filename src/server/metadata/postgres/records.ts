@@ -2,7 +2,15 @@
 // INSERT … SELECT FROM unnest(arrays) … ON CONFLICT DO NOTHING per batch: a page of thousands of
 // rows is one round trip, which is what makes a copy (and a bulk load) of a million narinfos fast.
 import type pg from "pg";
-import { type ColumnType, cursorOf, parseCursor, recordFromRow, TABLES } from "../record-tables.js";
+import {
+  type ColumnType,
+  cursorOf,
+  parseCursor,
+  recordFromRow,
+  referencesOf,
+  TABLES,
+  withDefaults,
+} from "../record-tables.js";
 import type { NarInfoRecord, RecordKind, RecordPage, RecordTypes } from "../records.js";
 
 const PG_TYPE: Record<ColumnType, string> = { text: "text", int: "bigint", bool: "boolean", bytes: "bytea" };
@@ -19,7 +27,8 @@ export async function exportRecords<K extends RecordKind>(
     kind === "caches"
       ? ", t.owner, t.managed, t.compression"
       : kind === "narinfos"
-        ? ", ARRAY(SELECT w.ref FROM narinfo_waits w WHERE w.cache = t.cache AND w.hash = t.hash ORDER BY w.ref) AS waits"
+        ? ", ARRAY(SELECT w.ref FROM narinfo_waits w WHERE w.cache = t.cache AND w.hash = t.hash ORDER BY w.ref) AS waits" +
+          ', ARRAY(SELECT r.ref FROM narinfo_refs r WHERE r.cache = t.cache AND r.hash = t.hash ORDER BY r.ref COLLATE "C") AS refs'
         : "";
   const key = spec.key.map((k) => `t.${k}`);
   const from = parseCursor(spec, after);
@@ -39,7 +48,10 @@ export async function exportRecords<K extends RecordKind>(
       r.owner = row.owner ?? null;
       r.managed = row.managed !== false;
       r.compression = row.compression ?? "ZSTD";
-    } else if (kind === "narinfos") r.waitsFor = (row.waits as string[] | null) ?? [];
+    } else if (kind === "narinfos") {
+      r.waitsFor = (row.waits as string[] | null) ?? [];
+      r.references = (row.refs as string[] | null) ?? [];
+    }
     return r;
   }) as unknown as Array<RecordTypes[K]>;
   const last = records[records.length - 1];
@@ -53,9 +65,10 @@ export async function exportRecords<K extends RecordKind>(
 export async function importRecords<K extends RecordKind>(
   c: pg.ClientBase,
   kind: K,
-  records: ReadonlyArray<RecordTypes[K]>,
+  given: ReadonlyArray<RecordTypes[K]>,
 ): Promise<number> {
-  if (records.length === 0) return 0;
+  if (given.length === 0) return 0;
+  const records = given.map((r) => withDefaults(kind, r));
   const spec = TABLES[kind];
   const columns = [...spec.columns];
   if (kind === "caches")
@@ -85,6 +98,15 @@ export async function importRecords<K extends RecordKind>(
         `INSERT INTO narinfo_waits (cache, ref, hash) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
          ON CONFLICT DO NOTHING`,
         [waits.map((w) => w[0]), waits.map((w) => w[1]), waits.map((w) => w[2])],
+      );
+    const refs = (records as unknown as NarInfoRecord[]).flatMap((n) =>
+      referencesOf(n).map((ref) => [n.cache, n.hash, ref] as const),
+    );
+    if (refs.length > 0)
+      await c.query(
+        `INSERT INTO narinfo_refs (cache, hash, ref) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+         ON CONFLICT DO NOTHING`,
+        [refs.map((r) => r[0]), refs.map((r) => r[1]), refs.map((r) => r[2])],
       );
   }
   // Reports keep their ids (pages link to them): the identity goes on after the highest copied.

@@ -21,9 +21,12 @@ export interface RawCache {
   owner: string | null;
   managed: boolean;
   compression: string;
+  retention_ms: number | null;
+  quota_bytes: number | null;
 }
 
-export const CACHE_COLUMNS = "name, is_public, priority, public_key, created_at, owner, managed, compression";
+export const CACHE_COLUMNS =
+  "name, is_public, priority, public_key, created_at, owner, managed, compression, retention_ms, quota_bytes";
 
 export function cacheFromRow(r: RawCache): CacheRow {
   return {
@@ -35,6 +38,8 @@ export function cacheFromRow(r: RawCache): CacheRow {
     owner: r.owner,
     managed: r.managed,
     compression: r.compression === "XZ" ? "XZ" : "ZSTD",
+    retentionMs: r.retention_ms,
+    quotaBytes: r.quota_bytes,
   };
 }
 

@@ -17,6 +17,8 @@ import { DbError } from "../../errors.js";
 import { closureReferences } from "../closure.js";
 import { newTrustRuleId, tokenColumns } from "../columns.js";
 import { pushFromRow, type RawPush, type RawReport, reportFromRow } from "../dashboard-rows.js";
+import { BLOB_CLAIM_TTL_MS, claimedMessage, quotaMessage, withinQuota } from "../limits.js";
+import { keepColumns, pinsFromRows, type RawPinRow } from "../pins.js";
 import type { RecordKind, RecordPage, RecordTypes } from "../records.js";
 import { ACTIVITY_KEPT_MS, type MetadataStore, REPORTS_KEPT_PER_BRANCH } from "../store.js";
 import type {
@@ -24,17 +26,22 @@ import type {
   ActivityBatch,
   CacheRow,
   DashboardUsage,
+  GcBatch,
+  GcMarkResult,
+  GcThresholds,
   MultipartState,
   MultipartUpload,
   NarInfoBlob,
   NarInfoCommit,
   NewCache,
   NewMultipart,
+  NewPin,
   NewReport,
   NewToken,
   NewTrustRule,
   PartRow,
   PathRecord,
+  PinRow,
   PushActivityRow,
   ReceivedNar,
   ReportRow,
@@ -213,6 +220,8 @@ export class PostgresMetadataStore implements MetadataStore {
       owner: c.owner ?? null,
       managed: c.managed ?? true,
       compression: "ZSTD",
+      retentionMs: null,
+      quotaBytes: null,
     };
     try {
       await this.write(
@@ -252,14 +261,15 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   /** Visible narinfos as all minus pending: the primary key's index and the small pending one. */
-  async listCaches(): Promise<Array<CacheRow & { narinfos: number }>> {
-    const rows = await this.rows<RawCache & { narinfos: number }>(
+  async listCaches(): Promise<Array<CacheRow & { narinfos: number; bytes: number }>> {
+    const rows = await this.rows<RawCache & { narinfos: number; bytes: number }>(
       `SELECT ${CACHE_COLUMNS},
          (SELECT COUNT(*) FROM narinfos n WHERE n.cache = c.name)
-           - (SELECT COUNT(*) FROM narinfos n WHERE n.cache = c.name AND NOT n.visible) AS narinfos
+           - (SELECT COUNT(*) FROM narinfos n WHERE n.cache = c.name AND NOT n.visible) AS narinfos,
+         used_bytes AS bytes
        FROM caches c ORDER BY name COLLATE "C"`,
     );
-    return rows.map((r) => ({ ...cacheFromRow(r), narinfos: r.narinfos }));
+    return rows.map((r) => ({ ...cacheFromRow(r), narinfos: r.narinfos, bytes: r.bytes }));
   }
 
   async updateCache(
@@ -306,28 +316,66 @@ export class PostgresMetadataStore implements MetadataStore {
 
   // --- NARs and narinfos ---
 
+  /**
+   * Under the blob's lock (claimBlobs takes it too) and the cache row's (the quota check and the
+   * usage trigger's update are then one step for concurrent recorders). Rows are locked in the
+   * order a GC delete locks them (narinfos, then the NAR record, then the cache), so the two never
+   * deadlock.
+   */
   async recordNar(nar: Omit<ReceivedNar, "visible">): Promise<boolean> {
-    // A URL that is visible keeps its blob: a served NAR URL never changes.
-    const n = await this.write(
-      `INSERT INTO uploads (cache, url, blob, compression, nar_hash, nar_size, file_hash, file_size, visible, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE, $9)
-       ON CONFLICT (cache, url) DO UPDATE SET blob = excluded.blob, compression = excluded.compression,
-         nar_hash = excluded.nar_hash, nar_size = excluded.nar_size, file_hash = excluded.file_hash,
-         file_size = excluded.file_size, created_at = excluded.created_at
-       WHERE NOT uploads.visible OR uploads.blob = excluded.blob`,
-      [
-        nar.cache,
-        nar.url,
-        nar.blob,
-        nar.compression,
-        nar.narHash,
-        nar.narSize,
-        nar.fileHash,
-        nar.fileSize,
-        Date.now(),
-      ],
-    );
-    return n > 0;
+    return this.tx(async (c) => {
+      await lockBlobs(c, [nar.blob]);
+      const now = Date.now();
+      // A NAR received again for a URL a narinfo has: that narinfo is being pushed again (an
+      // access). One a GC holds is being deleted: skipped (its NAR record is then recorded anew).
+      await c.query(
+        `UPDATE narinfos SET accessed_at = $3 WHERE ctid IN (SELECT ctid FROM narinfos
+           WHERE cache = $1 AND url = $2 AND accessed_at < $3 FOR UPDATE SKIP LOCKED)`,
+        [nar.cache, nar.url, now],
+      );
+      const old = (
+        await c.query<{ file_size: number; visible: boolean; blob: string }>(
+          "SELECT file_size, visible, blob FROM uploads WHERE cache = $1 AND url = $2 FOR UPDATE",
+          [nar.cache, nar.url],
+        )
+      ).rows[0];
+      const state = (
+        await c.query<{ claimed: boolean; quota_bytes: number | null; used_bytes: number }>(
+          `SELECT EXISTS (SELECT 1 FROM blob_claims WHERE blob = $2 AND claimed_at > $3) AS claimed,
+             c.quota_bytes, c.used_bytes FROM caches c WHERE c.name = $1 FOR NO KEY UPDATE`,
+          [nar.cache, nar.blob, now - BLOB_CLAIM_TTL_MS],
+        )
+      ).rows[0];
+      if (state?.claimed) throw new DbError("unavailable", claimedMessage(nar.blob));
+      if (state && state.quota_bytes !== null) {
+        // A served URL keeps its blob (the upsert changes nothing then): only a change adds bytes.
+        const replaces = !old?.visible || old.blob === nar.blob;
+        const adding = nar.fileSize - (old?.file_size ?? 0);
+        if (replaces && !withinQuota(state.used_bytes, adding, state.quota_bytes))
+          throw new DbError("tooLarge", quotaMessage(nar.cache, state.used_bytes, adding, state.quota_bytes));
+      }
+      // A URL that is visible keeps its blob: a served NAR URL never changes.
+      const r = await c.query(
+        `INSERT INTO uploads (cache, url, blob, compression, nar_hash, nar_size, file_hash, file_size, visible, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE, $9)
+         ON CONFLICT (cache, url) DO UPDATE SET blob = excluded.blob, compression = excluded.compression,
+           nar_hash = excluded.nar_hash, nar_size = excluded.nar_size, file_hash = excluded.file_hash,
+           file_size = excluded.file_size, created_at = excluded.created_at
+         WHERE NOT uploads.visible OR uploads.blob = excluded.blob`,
+        [
+          nar.cache,
+          nar.url,
+          nar.blob,
+          nar.compression,
+          nar.narHash,
+          nar.narSize,
+          nar.fileHash,
+          nar.fileSize,
+          now,
+        ],
+      );
+      return (r.rowCount ?? 0) > 0;
+    });
   }
 
   async getNar(cache: string, url: string): Promise<ReceivedNar | undefined> {
@@ -373,15 +421,23 @@ export class PostgresMetadataStore implements MetadataStore {
                WHERE NOT EXISTS (SELECT 1 FROM narinfos x WHERE x.cache = $1 AND x.hash = t.r AND x.visible)
                  AND NOT EXISTS (SELECT 1 FROM upstream_paths u WHERE u.cache = $1 AND u.hash = t.r)
                ORDER BY t.i) AS refs)
-           INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible)
-           SELECT $1, $2, $3, $4, $5, $7, COALESCE((SELECT visible FROM prev), FALSE) OR cardinality(m.refs) = 0
+           INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible, accessed_at)
+           SELECT $1, $2, $3, $4, $5, $7, COALESCE((SELECT visible FROM prev), FALSE) OR cardinality(m.refs) = 0, $7
            FROM missing m
            ON CONFLICT (cache, hash) DO UPDATE SET store_path = excluded.store_path, url = excluded.url,
-             text = excluded.text, created_at = excluded.created_at, visible = excluded.visible
+             text = excluded.text, created_at = excluded.created_at, visible = excluded.visible,
+             accessed_at = excluded.accessed_at, gc_marked_at = NULL
            RETURNING visible, (SELECT visible FROM prev) AS was, (SELECT refs FROM missing) AS missing`,
           [n.cache, n.hash, n.storePath, n.url, n.text, refs, Date.now()],
         )
       ).rows[0] as { was: boolean | null; missing: string[]; visible: boolean };
+      // The references, for the GC (a push is an access, and takes back a GC mark: above).
+      await c.query(
+        `WITH gone AS (DELETE FROM narinfo_refs WHERE cache = $1 AND hash = $2 AND NOT (ref = ANY($3::text[])))
+         INSERT INTO narinfo_refs (cache, hash, ref) SELECT $1, $2, r FROM unnest($3::text[]) AS r
+         ON CONFLICT DO NOTHING`,
+        [n.cache, n.hash, refs],
+      );
       // A pending narinfo committed again waits for what its new text references.
       if (state.was === false)
         await c.query("DELETE FROM narinfo_waits WHERE cache = $1 AND hash = $2", [n.cache, n.hash]);
@@ -515,14 +571,25 @@ export class PostgresMetadataStore implements MetadataStore {
   // --- side files ---
 
   async putSideFile(cache: string, kind: SideFileKind, name: string, f: SideFile): Promise<void> {
-    await this.write(
-      `INSERT INTO files (cache, kind, name, body, blob, content_type, content_encoding, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (cache, kind, name) DO UPDATE SET body = excluded.body, blob = excluded.blob,
-         content_type = excluded.content_type, content_encoding = excluded.content_encoding,
-         created_at = excluded.created_at`,
-      [cache, kind, name, f.body, f.blob, f.contentType, f.contentEncoding, Date.now()],
-    );
+    await this.tx(async (c) => {
+      const now = Date.now();
+      if (f.blob !== null) {
+        await lockBlobs(c, [f.blob]);
+        const claimed = await c.query("SELECT 1 FROM blob_claims WHERE blob = $1 AND claimed_at > $2", [
+          f.blob,
+          now - BLOB_CLAIM_TTL_MS,
+        ]);
+        if ((claimed.rowCount ?? 0) > 0) throw new DbError("unavailable", claimedMessage(f.blob));
+      }
+      await c.query(
+        `INSERT INTO files (cache, kind, name, body, blob, content_type, content_encoding, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (cache, kind, name) DO UPDATE SET body = excluded.body, blob = excluded.blob,
+           content_type = excluded.content_type, content_encoding = excluded.content_encoding,
+           created_at = excluded.created_at`,
+        [cache, kind, name, f.body, f.blob, f.contentType, f.contentEncoding, now],
+      );
+    });
   }
 
   async getSideFile(cache: string, kind: SideFileKind, name: string): Promise<SideFile | undefined> {
@@ -751,6 +818,387 @@ export class PostgresMetadataStore implements MetadataStore {
     return (await this.write("DELETE FROM trust_rules WHERE cache = $1 AND id = $2", [cache, id])) > 0;
   }
 
+  // --- retention, quotas and access times ---
+
+  async setCacheLimits(
+    name: string,
+    limits: { retentionMs?: number | null; quotaBytes?: number | null },
+  ): Promise<void> {
+    await this.tx(async (c) => {
+      const before = (
+        await c.query<{ retention_ms: number | null }>(
+          "SELECT retention_ms FROM caches WHERE name = $1 FOR NO KEY UPDATE",
+          [name],
+        )
+      ).rows[0];
+      if (!before) throw new DbError("notFound", `no cache named ${JSON.stringify(name)}`);
+      if (limits.retentionMs !== undefined && limits.retentionMs !== before.retention_ms) {
+        await c.query("UPDATE caches SET retention_ms = $2 WHERE name = $1", [name, limits.retentionMs]);
+        await c.query(
+          "UPDATE narinfos SET gc_marked_at = NULL WHERE cache = $1 AND gc_marked_at IS NOT NULL",
+          [name],
+        );
+      }
+      if (limits.quotaBytes !== undefined)
+        await c.query("UPDATE caches SET quota_bytes = $2 WHERE name = $1", [name, limits.quotaBytes]);
+    });
+    this.cacheRows.delete(name);
+  }
+
+  async cacheUsage(cache: string): Promise<number> {
+    return (
+      (await this.one<{ used_bytes: number }>("SELECT used_bytes FROM caches WHERE name = $1", [cache]))
+        ?.used_bytes ?? 0
+    );
+  }
+
+  /**
+   * One statement for the whole batch, outside the notifying transactions: access times change
+   * nothing served, so the other replicas' narinfo caches need not hear of them.
+   */
+  async recordAccess(accesses: ReadonlyArray<{ cache: string; hash: string; at: number }>): Promise<void> {
+    if (accesses.length === 0) return;
+    await this.rows(
+      `UPDATE narinfos n SET accessed_at = v.at
+       FROM (SELECT cache, hash, MAX(at) AS at FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(cache, hash, at)
+             GROUP BY cache, hash) v
+       WHERE n.cache = v.cache AND n.hash = v.hash AND n.accessed_at < v.at`,
+      [accesses.map((a) => a.cache), accesses.map((a) => a.hash), accesses.map((a) => a.at)],
+    );
+  }
+
+  // --- pins ---
+
+  async addPin(p: NewPin): Promise<PinRow> {
+    return this.tx(async (c) => {
+      const now = Date.now();
+      // Under the cache's narinfo lock: a GC batch deciding on this path waits, then sees the pin.
+      await this.lockNarInfos(c, p.cache);
+      const stored = (
+        await c.query<{ store_path: string }>(
+          "SELECT store_path FROM narinfos WHERE cache = $1 AND hash = $2 AND visible",
+          [p.cache, p.hash],
+        )
+      ).rows[0]?.store_path;
+      if (stored === undefined)
+        throw new DbError(
+          "notFound",
+          `cache ${JSON.stringify(p.cache)} has no store path ${p.storePath}: push it (with its closure) first`,
+        );
+      if (stored !== p.storePath)
+        throw new DbError(
+          "notFound",
+          `cache ${JSON.stringify(p.cache)} has ${stored} for hash ${p.hash}, not ${p.storePath}`,
+        );
+      await c.query("INSERT INTO pins (cache, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", [
+        p.cache,
+        p.name,
+        now,
+      ]);
+      if (p.keep !== undefined)
+        await c.query("UPDATE pins SET keep_revisions = $3, keep_days = $4 WHERE cache = $1 AND name = $2", [
+          p.cache,
+          p.name,
+          ...keepColumns(p.keep),
+        ]);
+      await c.query("DELETE FROM pin_entries WHERE cache = $1 AND pin = $2 AND hash = $3", [
+        p.cache,
+        p.name,
+        p.hash,
+      ]);
+      await c.query(
+        "INSERT INTO pin_entries (cache, pin, hash, store_path, artifacts, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        [p.cache, p.name, p.hash, p.storePath, JSON.stringify(p.artifacts ?? []), now],
+      );
+      await c.query(
+        `DELETE FROM pin_entries e USING pins p
+         WHERE p.cache = $1 AND p.name = $2 AND e.cache = p.cache AND e.pin = p.name AND (
+           (p.keep_revisions IS NOT NULL AND e.id NOT IN
+              (SELECT id FROM pin_entries WHERE cache = $1 AND pin = $2
+                 ORDER BY created_at DESC, id DESC LIMIT p.keep_revisions))
+           OR (p.keep_days IS NOT NULL AND e.created_at < $3 - p.keep_days * 86400000::bigint
+              AND e.id <> (SELECT id FROM pin_entries WHERE cache = $1 AND pin = $2
+                           ORDER BY created_at DESC, id DESC LIMIT 1)))`,
+        [p.cache, p.name, now],
+      );
+      return (await this.pinsOf(c, p.cache, p.name))[0] as PinRow;
+    });
+  }
+
+  private async pinsOf(c: pg.ClientBase | pg.Pool, cache: string, name: string | null): Promise<PinRow[]> {
+    const rows = await c.query<RawPinRow>(
+      `SELECT p.name, p.keep_revisions, p.keep_days, p.created_at, e.hash, e.store_path, e.artifacts,
+         e.created_at AS added_at
+       FROM pins p LEFT JOIN pin_entries e ON e.cache = p.cache AND e.pin = p.name
+       WHERE p.cache = $1 AND ($2::text IS NULL OR p.name = $2) ORDER BY p.name COLLATE "C", e.created_at DESC, e.id DESC`,
+      [cache, name],
+    );
+    return pinsFromRows(cache, rows.rows);
+  }
+
+  async listPins(cache: string): Promise<PinRow[]> {
+    try {
+      return await this.pinsOf(this.pool, cache, null);
+    } catch (e) {
+      throw this.errors.map(e);
+    }
+  }
+
+  async removePin(cache: string, name: string): Promise<boolean> {
+    return (await this.write("DELETE FROM pins WHERE cache = $1 AND name = $2", [cache, name])) > 0;
+  }
+
+  // --- garbage collection ---
+
+  /** Expiry by the database's clock: replicas' clocks may disagree, the database's is one. */
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    const n = await this.write(
+      `WITH now AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms)
+       INSERT INTO leases (name, holder, expires_at) SELECT $1, $2, ms + $3 FROM now
+       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+       WHERE leases.expires_at < (SELECT ms FROM now) OR leases.holder = excluded.holder`,
+      [name, holder, ttlMs],
+    );
+    return n > 0;
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.write("DELETE FROM leases WHERE name = $1 AND holder = $2", [name, holder]);
+  }
+
+  /**
+   * One transaction: the closure query reads one snapshot; commits go on meanwhile (they take no
+   * lock this holds, but the marked rows). Hash joins over millions of rows want more than the
+   * default work_mem: this transaction raises its own.
+   */
+  async gcMark(cache: string, t: GcThresholds & { dryRun?: boolean }): Promise<GcMarkResult> {
+    return this.tx(async (c) => {
+      await c.query("SET LOCAL work_mem = '256MB'");
+      if (!t.dryRun)
+        await c.query(
+          `DELETE FROM pin_entries WHERE id IN (
+             SELECT e.id FROM pin_entries e JOIN pins p ON p.cache = e.cache AND p.name = e.pin
+             WHERE e.cache = $1 AND p.keep_days IS NOT NULL AND e.created_at < $2 - p.keep_days * 86400000::bigint
+               AND e.id <> (SELECT x.id FROM pin_entries x WHERE x.cache = e.cache AND x.pin = e.pin
+                            ORDER BY x.created_at DESC, x.id DESC LIMIT 1))`,
+          [cache, t.now],
+        );
+      await c.query("DELETE FROM gc_reach WHERE run = $1", [t.run]);
+      // Roots: pinned paths and what was pushed or fetched within the retention; then their closure.
+      await c.query(
+        `WITH RECURSIVE live(hash) AS (
+           SELECT hash FROM (SELECT hash FROM narinfos WHERE cache = $1 AND accessed_at >= $2
+                             UNION SELECT hash FROM pin_entries WHERE cache = $1) roots
+           UNION
+           SELECT r.ref FROM live JOIN narinfo_refs r ON r.cache = $1 AND r.hash = live.hash)
+         INSERT INTO gc_reach (run, hash) SELECT $3, hash FROM live`,
+        [cache, t.cutoff, t.run],
+      );
+      if (!t.dryRun) {
+        await c.query(
+          `UPDATE narinfos n SET gc_marked_at = NULL WHERE n.cache = $1 AND n.gc_marked_at IS NOT NULL
+             AND EXISTS (SELECT 1 FROM gc_reach g WHERE g.run = $2 AND g.hash = n.hash)`,
+          [cache, t.run],
+        );
+        await c.query(
+          `UPDATE narinfos n SET gc_marked_at = $3 WHERE n.cache = $1 AND n.gc_marked_at IS NULL
+             AND NOT EXISTS (SELECT 1 FROM gc_reach g WHERE g.run = $2 AND g.hash = n.hash)`,
+          [cache, t.run, t.now],
+        );
+      }
+      const counts = (
+        await c.query<{ paths: number; marked: number }>(
+          `SELECT COUNT(*)::bigint AS paths, (COUNT(*) FILTER (WHERE NOT EXISTS
+             (SELECT 1 FROM gc_reach g WHERE g.run = $2 AND g.hash = n.hash)))::bigint AS marked
+           FROM narinfos n WHERE n.cache = $1`,
+          [cache, t.run],
+        )
+      ).rows[0];
+      await c.query("DELETE FROM gc_reach WHERE run = $1", [t.run]);
+      return { paths: counts?.paths ?? 0, marked: counts?.marked ?? 0 };
+    });
+  }
+
+  async gcPlan(cache: string, t: GcThresholds): Promise<{ paths: number; bytes: number }> {
+    return this.tx(async (c) => {
+      await c.query("SET LOCAL work_mem = '256MB'");
+      await c.query("DELETE FROM gc_doomed WHERE run = $1", [t.run]);
+      // Marked long enough, not roots (pushed, fetched or pinned since would make them roots).
+      await c.query(
+        `INSERT INTO gc_doomed (run, hash, url)
+         SELECT $2, n.hash, n.url FROM narinfos n
+         WHERE n.cache = $1 AND n.gc_marked_at < $4 AND n.accessed_at < $3
+           AND NOT EXISTS (SELECT 1 FROM pin_entries e WHERE e.cache = $1 AND e.hash = n.hash)`,
+        [cache, t.run, t.cutoff, t.markedBefore],
+      );
+      // What a narinfo that stays references, directly or not, stays too.
+      await c.query(
+        `WITH RECURSIVE saved(hash) AS (
+           SELECT r.ref FROM gc_doomed d JOIN narinfo_refs r ON r.cache = $1 AND r.ref = d.hash
+           WHERE d.run = $2 AND NOT EXISTS (SELECT 1 FROM gc_doomed x WHERE x.run = $2 AND x.hash = r.hash)
+           UNION
+           SELECT r.ref FROM saved JOIN narinfo_refs r ON r.cache = $1 AND r.hash = saved.hash
+           WHERE EXISTS (SELECT 1 FROM gc_doomed x WHERE x.run = $2 AND x.hash = r.ref))
+         DELETE FROM gc_doomed d USING saved WHERE d.run = $2 AND d.hash = saved.hash`,
+        [cache, t.run],
+      );
+      // Every referrer of what is left is planned too: the count is how many must go before it.
+      await c.query(
+        `UPDATE gc_doomed d SET referrers = x.n
+         FROM (SELECT r.ref, COUNT(*) AS n FROM gc_doomed g JOIN narinfo_refs r ON r.cache = $1 AND r.ref = g.hash
+               WHERE g.run = $2 GROUP BY r.ref) x
+         WHERE d.run = $2 AND d.hash = x.ref`,
+        [cache, t.run],
+      );
+      // Blobs of planned NAR records that nothing staying names: a URL no staying narinfo has,
+      // and no other record or side file with the blob.
+      const r = (
+        await c.query<{ paths: number; bytes: number }>(
+          `WITH gone AS (
+             SELECT u.cache, u.url, u.blob, u.file_size FROM uploads u
+             WHERE u.cache = $1 AND u.url IN (SELECT url FROM gc_doomed WHERE run = $2)
+               AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = $1 AND n.url = u.url
+                 AND NOT EXISTS (SELECT 1 FROM gc_doomed x WHERE x.run = $2 AND x.hash = n.hash))),
+           freed AS (
+             SELECT blob, MAX(file_size) AS size FROM gone g
+             WHERE NOT EXISTS (SELECT 1 FROM uploads o WHERE o.blob = g.blob
+                 AND NOT EXISTS (SELECT 1 FROM gone x WHERE x.cache = o.cache AND x.url = o.url))
+               AND NOT EXISTS (SELECT 1 FROM files f WHERE f.blob = g.blob)
+             GROUP BY blob)
+           SELECT (SELECT COUNT(*) FROM gc_doomed WHERE run = $2)::bigint AS paths,
+             (SELECT COALESCE(SUM(size), 0) FROM freed)::bigint AS bytes`,
+          [cache, t.run],
+        )
+      ).rows[0];
+      return { paths: r?.paths ?? 0, bytes: r?.bytes ?? 0 };
+    });
+  }
+
+  /**
+   * Under the cache's narinfo lock, which commits take too: a commit that references a candidate
+   * either lands first (the candidate then has a referrer and stays) or after (it finds the path
+   * gone and waits for it, pending): it never sees a closure that is being broken.
+   */
+  async gcDeleteBatch(
+    cache: string,
+    t: GcThresholds & { limit: number; protect?: (hashes: readonly string[]) => ReadonlySet<string> },
+  ): Promise<GcBatch | undefined> {
+    return this.tx(async (c) => {
+      await this.lockNarInfos(c, cache);
+      const now = Date.now();
+      const ready = now - (t.lingerMs ?? 0);
+      const nars = await c.query<{ blob: string; file_size: number }>(
+        `WITH due AS (DELETE FROM gc_nars WHERE (run, url) IN
+             (SELECT run, url FROM gc_nars WHERE run = $2 AND deleted_at <= $3 LIMIT $4) RETURNING url)
+         DELETE FROM uploads u USING due WHERE u.cache = $1 AND u.url = due.url
+           AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = $1 AND n.url = u.url)
+         RETURNING u.blob, u.file_size`,
+        [cache, t.run, ready, t.limit],
+      );
+      const batch = (
+        await c.query<{ hash: string }>(
+          "SELECT hash FROM gc_doomed WHERE run = $1 AND referrers = 0 AND freed_at <= $2 LIMIT $3",
+          [t.run, ready, t.limit],
+        )
+      ).rows.map((r) => r.hash);
+      const out: GcBatch = {
+        deleted: [],
+        survived: 0,
+        nars: nars.rows.map((r) => ({ blob: r.blob, fileSize: r.file_size })),
+      };
+      if (batch.length > 0) {
+        const spared = [...(t.protect?.(batch) ?? [])];
+        const deleted = await c.query<{ hash: string; url: string }>(
+          `DELETE FROM narinfos n WHERE n.cache = $1 AND n.hash = ANY($2::text[]) AND NOT (n.hash = ANY($3::text[]))
+             AND n.gc_marked_at < $4 AND n.accessed_at < $5
+             AND NOT EXISTS (SELECT 1 FROM pin_entries e WHERE e.cache = $1 AND e.hash = n.hash)
+             AND NOT EXISTS (SELECT 1 FROM narinfo_refs r WHERE r.cache = $1 AND r.ref = n.hash)
+           RETURNING n.hash, n.url`,
+          [cache, batch, spared, t.markedBefore, t.cutoff],
+        );
+        const hashes = deleted.rows.map((r) => r.hash);
+        await c.query(
+          `WITH gone AS (DELETE FROM narinfo_refs WHERE cache = $1 AND hash = ANY($2::text[]) RETURNING ref)
+           UPDATE gc_doomed d SET referrers = d.referrers - x.n, freed_at = $4
+           FROM (SELECT ref, COUNT(*) AS n FROM gone GROUP BY ref) x WHERE d.run = $3 AND d.hash = x.ref`,
+          [cache, hashes, t.run, now],
+        );
+        await c.query("DELETE FROM narinfo_waits WHERE cache = $1 AND hash = ANY($2::text[])", [
+          cache,
+          hashes,
+        ]);
+        await c.query("DELETE FROM files WHERE cache = $1 AND kind = 'ls' AND name = ANY($2::text[])", [
+          cache,
+          hashes,
+        ]);
+        await c.query(
+          `INSERT INTO gc_nars (run, url, deleted_at) SELECT DISTINCT $1, url, $3::bigint FROM unnest($2::text[]) AS url
+           ON CONFLICT DO NOTHING`,
+          [t.run, deleted.rows.map((r) => r.url), now],
+        );
+        await c.query("DELETE FROM gc_doomed WHERE run = $1 AND hash = ANY($2::text[])", [t.run, batch]);
+        out.deleted = hashes;
+        out.survived = batch.length - hashes.length;
+      }
+      if (batch.length > 0 || out.nars.length > 0) return out;
+      const next = (
+        await c.query<{ at: number | null }>(
+          `SELECT LEAST((SELECT MIN(freed_at) FROM gc_doomed WHERE run = $1 AND referrers = 0),
+                        (SELECT MIN(deleted_at) FROM gc_nars WHERE run = $1)) AS at`,
+          [t.run],
+        )
+      ).rows[0]?.at;
+      if (next === null || next === undefined) return undefined;
+      return { ...out, retryInMs: Math.max(1, next + (t.lingerMs ?? 0) - now) };
+    });
+  }
+
+  async gcFinish(): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query("DELETE FROM gc_doomed");
+      await c.query("DELETE FROM gc_nars");
+      await c.query("DELETE FROM gc_reach");
+    });
+  }
+
+  async claimBlobs(blobs: readonly string[]): Promise<string[]> {
+    const all = [...new Set(blobs)];
+    if (all.length === 0) return [];
+    return this.tx(async (c) => {
+      await lockBlobs(c, all);
+      const free = (
+        await c.query<{ blob: string }>(
+          `SELECT b AS blob FROM unnest($1::text[]) AS b
+           WHERE NOT EXISTS (SELECT 1 FROM uploads u WHERE u.blob = b)
+             AND NOT EXISTS (SELECT 1 FROM files f WHERE f.blob = b)`,
+          [all],
+        )
+      ).rows.map((r) => r.blob);
+      const taken = new Set(free);
+      await c.query("DELETE FROM blob_claims WHERE blob = ANY($1::text[])", [
+        all.filter((b) => !taken.has(b)),
+      ]);
+      await c.query(
+        `INSERT INTO blob_claims (blob, claimed_at) SELECT b, $2 FROM unnest($1::text[]) AS b
+         ON CONFLICT (blob) DO UPDATE SET claimed_at = excluded.claimed_at`,
+        [free, Date.now()],
+      );
+      return free;
+    });
+  }
+
+  async releaseBlobClaims(blobs: readonly string[]): Promise<void> {
+    if (blobs.length > 0) await this.write("DELETE FROM blob_claims WHERE blob = ANY($1::text[])", [blobs]);
+  }
+
+  async blobClaimsBefore(time: number): Promise<string[]> {
+    const rows = await this.rows<{ blob: string }>(
+      `SELECT blob FROM blob_claims WHERE claimed_at < $1 ORDER BY blob COLLATE "C"`,
+      [time],
+    );
+    return rows.map((r) => r.blob);
+  }
+
   // --- the dashboard ---
 
   /**
@@ -952,4 +1400,16 @@ export class PostgresMetadataStore implements MetadataStore {
       },
     };
   }
+}
+
+/**
+ * Transaction-scoped locks on blob names, in one order (no two lockers deadlock): recording a NAR
+ * and claiming its blob for deletion exclude each other.
+ */
+async function lockBlobs(c: Tx, blobs: readonly string[]): Promise<void> {
+  await c.query(
+    `SELECT pg_advisory_xact_lock(hashtextextended('nixcache blob ' || b, 0))
+     FROM (SELECT DISTINCT b FROM unnest($1::text[]) AS b ORDER BY b) s`,
+    [blobs],
+  );
 }

@@ -6,6 +6,7 @@
 // A migration, once released, never changes: a new change is a new number.
 import type Database from "better-sqlite3";
 import { NixcacheError } from "../../../util/errors.js";
+import { referencesInText } from "../closure.js";
 
 interface Migration {
   version: number;
@@ -170,6 +171,90 @@ CREATE TABLE IF NOT EXISTS upstream_paths (
   created_at INTEGER NOT NULL,
   PRIMARY KEY (cache, hash)
 ) WITHOUT ROWID;`);
+    },
+  },
+  {
+    version: 6,
+    name: "GC and quotas: retention, quota and bytes used per cache, access times, GC marks, references, pins, leases, blob claims",
+    // References were only in the narinfo text: they are copied out of it here (the GC follows them
+    // in SQL), and stored at each commit from now on. Access times start at the push time.
+    up: (db) => {
+      const add = (table: string, column: string, type: string) => {
+        if (!hasColumn(db, table, column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+      };
+      add("caches", "retention_ms", "INTEGER");
+      add("caches", "quota_bytes", "INTEGER");
+      add("caches", "used_bytes", "INTEGER NOT NULL DEFAULT 0");
+      add("narinfos", "accessed_at", "INTEGER NOT NULL DEFAULT 0");
+      add("narinfos", "gc_marked_at", "INTEGER");
+      db.exec(`UPDATE narinfos SET accessed_at = created_at WHERE accessed_at = 0;
+UPDATE caches SET used_bytes = (SELECT COALESCE(SUM(u.file_size), 0) FROM uploads u WHERE u.cache = caches.name);
+CREATE INDEX IF NOT EXISTS narinfos_accessed ON narinfos(cache, accessed_at);
+CREATE INDEX IF NOT EXISTS narinfos_url ON narinfos(cache, url);
+CREATE INDEX IF NOT EXISTS narinfos_marked ON narinfos(cache, gc_marked_at) WHERE gc_marked_at IS NOT NULL;
+-- used_bytes follows every change of uploads, whichever code makes it.
+CREATE TRIGGER IF NOT EXISTS uploads_used_insert AFTER INSERT ON uploads BEGIN
+  UPDATE caches SET used_bytes = used_bytes + NEW.file_size WHERE name = NEW.cache;
+END;
+CREATE TRIGGER IF NOT EXISTS uploads_used_delete AFTER DELETE ON uploads BEGIN
+  UPDATE caches SET used_bytes = used_bytes - OLD.file_size WHERE name = OLD.cache;
+END;
+CREATE TRIGGER IF NOT EXISTS uploads_used_update AFTER UPDATE OF cache, file_size ON uploads BEGIN
+  UPDATE caches SET used_bytes = used_bytes - OLD.file_size WHERE name = OLD.cache;
+  UPDATE caches SET used_bytes = used_bytes + NEW.file_size WHERE name = NEW.cache;
+END;
+-- Every reference of every narinfo (pending ones too), self-references left out.
+CREATE TABLE IF NOT EXISTS narinfo_refs (
+  cache TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  PRIMARY KEY (cache, hash, ref)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS narinfo_refs_ref ON narinfo_refs(cache, ref);
+CREATE TABLE IF NOT EXISTS pins (
+  cache TEXT NOT NULL REFERENCES caches(name),
+  name TEXT NOT NULL,
+  keep_revisions INTEGER,
+  keep_days INTEGER,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (cache, name)
+);
+CREATE TABLE IF NOT EXISTS pin_entries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  cache TEXT NOT NULL,
+  pin TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  store_path TEXT NOT NULL,
+  artifacts TEXT NOT NULL DEFAULT '[]',
+  created_at INTEGER NOT NULL,
+  UNIQUE (cache, pin, hash),
+  FOREIGN KEY (cache, pin) REFERENCES pins(cache, name) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS pin_entries_hash ON pin_entries(cache, hash);
+-- Work that one process at a time does (the GC): whoever holds the row until it expires.
+CREATE TABLE IF NOT EXISTS leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+-- Blobs being deleted from storage: a NAR naming one is refused meanwhile (retry).
+CREATE TABLE IF NOT EXISTS blob_claims (
+  blob TEXT PRIMARY KEY,
+  claimed_at INTEGER NOT NULL
+) WITHOUT ROWID;`);
+      const insert = db.prepare("INSERT OR IGNORE INTO narinfo_refs (cache, hash, ref) VALUES (?, ?, ?)");
+      // Pages, not one iterator: a connection that iterates cannot write, and memory stays bounded.
+      const page = db.prepare(
+        "SELECT cache, hash, text FROM narinfos WHERE (cache, hash) > (?, ?) ORDER BY cache, hash LIMIT 1000",
+      );
+      for (let after = ["", ""]; ; ) {
+        const rows = page.all(...after) as Array<{ cache: string; hash: string; text: string }>;
+        for (const n of rows)
+          for (const ref of referencesInText(n.text)) if (ref !== n.hash) insert.run(n.cache, n.hash, ref);
+        const last = rows.at(-1);
+        if (!last) break;
+        after = [last.cache, last.hash];
+      }
     },
   },
   {

@@ -1,7 +1,14 @@
 // Export and import of records (../records.ts) for the SQLite store: pages in key order, and
 // insert-or-keep writes in one transaction per batch (a resumed copy may send a page again).
 import type Database from "better-sqlite3";
-import { cursorOf, parseCursor, recordFromRow, TABLES } from "../record-tables.js";
+import {
+  cursorOf,
+  parseCursor,
+  recordFromRow,
+  referencesOf,
+  TABLES,
+  withDefaults,
+} from "../record-tables.js";
 import type { CacheRecord, NarInfoRecord, RecordKind, RecordPage, RecordTypes } from "../records.js";
 
 function toSql(v: unknown): unknown {
@@ -25,7 +32,8 @@ export function exportRecords<K extends RecordKind>(
     join = " LEFT JOIN cachix_caches s ON s.cache = t.name";
   } else if (kind === "narinfos") {
     extra =
-      ", (SELECT group_concat(w.ref) FROM narinfo_waits w WHERE w.cache = t.cache AND w.hash = t.hash) AS waits";
+      ", (SELECT group_concat(w.ref) FROM narinfo_waits w WHERE w.cache = t.cache AND w.hash = t.hash) AS waits" +
+      ", (SELECT group_concat(r.ref) FROM narinfo_refs r WHERE r.cache = t.cache AND r.hash = t.hash) AS refs";
   }
   const key = spec.key.map((k) => `${t}.${k}`);
   const from = parseCursor(spec, after);
@@ -43,6 +51,7 @@ export function exportRecords<K extends RecordKind>(
       r.compression = row.compression ?? "ZSTD";
     } else if (kind === "narinfos") {
       r.waitsFor = typeof row.waits === "string" && row.waits ? row.waits.split(",") : [];
+      r.references = typeof row.refs === "string" && row.refs ? row.refs.split(",").sort() : [];
     }
     return r;
   }) as unknown as Array<RecordTypes[K]>;
@@ -67,10 +76,11 @@ export function importRecords<K extends RecordKind>(
     "INSERT OR IGNORE INTO cachix_caches (cache, owner, managed, compression) VALUES (?, ?, ?, ?)",
   );
   const wait = db.prepare("INSERT OR IGNORE INTO narinfo_waits (cache, ref, hash) VALUES (?, ?, ?)");
+  const ref = db.prepare("INSERT OR IGNORE INTO narinfo_refs (cache, hash, ref) VALUES (?, ?, ?)");
   let n = 0;
   db.transaction(() => {
     for (const rec of records) {
-      const r = rec as unknown as Record<string, unknown>;
+      const r = withDefaults(kind, rec) as unknown as Record<string, unknown>;
       const added = insert.run(...spec.columns.map((c) => toSql(r[c.field]))).changes > 0;
       if (!added) continue;
       n++;
@@ -79,7 +89,8 @@ export function importRecords<K extends RecordKind>(
         settings.run(cr.name, cr.owner, cr.managed ? 1 : 0, cr.compression);
       } else if (kind === "narinfos") {
         const ni = rec as unknown as NarInfoRecord;
-        for (const ref of ni.waitsFor) wait.run(ni.cache, ref, ni.hash);
+        for (const w of ni.waitsFor) wait.run(ni.cache, w, ni.hash);
+        for (const x of referencesOf(ni)) ref.run(ni.cache, ni.hash, x);
       }
     }
   })();

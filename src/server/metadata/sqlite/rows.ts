@@ -11,6 +11,8 @@ export interface RawCache {
   owner: string | null;
   managed: number;
   compression: string;
+  retention_ms: number | null;
+  quota_bytes: number | null;
 }
 
 export interface RawNar {
@@ -49,7 +51,7 @@ export interface RawMultipart {
 }
 
 /** Caches with their Cachix settings; a cache made before those existed gets the defaults. */
-export const CACHE_COLUMNS = `c.name, c.is_public, c.priority, c.public_key, c.created_at, s.owner,
+export const CACHE_COLUMNS = `c.name, c.is_public, c.priority, c.public_key, c.created_at, c.retention_ms, c.quota_bytes, s.owner,
   COALESCE(s.managed, 1) AS managed, COALESCE(s.compression, 'ZSTD') AS compression
   FROM caches c LEFT JOIN cachix_caches s ON s.cache = c.name`;
 
@@ -63,6 +65,8 @@ export function cacheFromRow(r: RawCache): CacheRow {
     owner: r.owner,
     managed: r.managed === 1,
     compression: r.compression === "XZ" ? "XZ" : "ZSTD",
+    retentionMs: r.retention_ms,
+    quotaBytes: r.quota_bytes,
   };
 }
 

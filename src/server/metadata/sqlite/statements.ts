@@ -15,7 +15,8 @@ export function prepareStatements(db: Database.Database) {
       `SELECT ${CACHE_COLUMNS.replace(
         "FROM",
         `, (SELECT COUNT(*) FROM narinfos n WHERE n.cache = c.name)
-          - (SELECT COUNT(*) FROM narinfos n WHERE n.cache = c.name AND n.visible = 0) AS narinfos FROM`,
+          - (SELECT COUNT(*) FROM narinfos n WHERE n.cache = c.name AND n.visible = 0) AS narinfos,
+          c.used_bytes AS bytes FROM`,
       )} ORDER BY c.name`,
     ),
     insertCache: p(
@@ -47,11 +48,22 @@ export function prepareStatements(db: Database.Database) {
     markVisible: p("UPDATE uploads SET visible = 1 WHERE cache = ? AND url = ?"),
     getNarInfo: p("SELECT text FROM narinfos WHERE cache = ? AND hash = ? AND visible = 1").pluck(),
     narInfoVisible: p("SELECT visible FROM narinfos WHERE cache = ? AND hash = ?").pluck(),
+    // A push is an access, and takes back a GC mark.
     putNarInfo: p(
-      `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible) VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible, accessed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (cache, hash) DO UPDATE SET store_path = excluded.store_path, url = excluded.url,
-         text = excluded.text, created_at = excluded.created_at, visible = excluded.visible`,
+         text = excluded.text, created_at = excluded.created_at, visible = excluded.visible,
+         accessed_at = excluded.accessed_at, gc_marked_at = NULL`,
     ),
+    dropRefsOf: p("DELETE FROM narinfo_refs WHERE cache = ? AND hash = ?"),
+    insertRef: p("INSERT OR IGNORE INTO narinfo_refs (cache, hash, ref) VALUES (?, ?, ?)"),
+    // A NAR received again for a URL a narinfo has: that narinfo is being pushed again (an access).
+    touchByUrl: p(
+      "UPDATE narinfos SET accessed_at = @now WHERE cache = @cache AND url = @url AND accessed_at < @now",
+    ),
+    cacheLimits: p("SELECT quota_bytes, used_bytes FROM caches WHERE name = ?"),
+    blobClaimed: p("SELECT EXISTS (SELECT 1 FROM blob_claims WHERE blob = ? AND claimed_at > ?)").pluck(),
     /** Whether a path counts for closures: a visible narinfo here, or served upstream. */
     present: p(
       `SELECT EXISTS (SELECT 1 FROM narinfos WHERE cache = @cache AND hash = @hash AND visible = 1)

@@ -16,6 +16,8 @@ import { DbError } from "../../errors.js";
 import { closureReferences } from "../closure.js";
 import { newTrustRuleId, tokenColumns } from "../columns.js";
 import { pushFromRow, type RawPush, type RawReport, reportFromRow } from "../dashboard-rows.js";
+import { BLOB_CLAIM_TTL_MS, claimedMessage, quotaMessage, withinQuota } from "../limits.js";
+import { keepColumns, pinsFromRows, type RawPinRow } from "../pins.js";
 import type { RecordKind, RecordPage, RecordTypes } from "../records.js";
 import { ACTIVITY_KEPT_MS, type MetadataStore, REPORTS_KEPT_PER_BRANCH } from "../store.js";
 import type {
@@ -23,17 +25,22 @@ import type {
   ActivityBatch,
   CacheRow,
   DashboardUsage,
+  GcBatch,
+  GcMarkResult,
+  GcThresholds,
   MultipartState,
   MultipartUpload,
   NarInfoBlob,
   NarInfoCommit,
   NewCache,
   NewMultipart,
+  NewPin,
   NewReport,
   NewToken,
   NewTrustRule,
   PartRow,
   PathRecord,
+  PinRow,
   PushActivityRow,
   ReceivedNar,
   ReportRow,
@@ -42,6 +49,7 @@ import type {
   TokenRow,
   TrustRuleRow,
 } from "../types.js";
+import { prepareGcStatements } from "./gc-statements.js";
 import { migrate } from "./migrations.js";
 import { exportRecords as exportSqliteRecords, importRecords as importSqliteRecords } from "./records.js";
 import {
@@ -67,10 +75,14 @@ function createPrivateFile(path: string): void {
 
 export class SqliteMetadataStore implements MetadataStore {
   private readonly st;
+  private gcSt: ReturnType<typeof prepareGcStatements> | undefined;
+  /**
+   * Rows changed by access-time and dashboard-activity writes: they change nothing served, so
+   * `changes.local` ignores them.
+   */
+  private quietChanges = 0;
   private readonly keys = new Map<string, SecretKey>();
   private readonly cacheRows = new Map<string, { row: CacheRow | undefined; until: number }>();
-  /** Changes made by recordActivity: left out of `changes.local()` (see the interface). */
-  private quietChanges = 0;
   private readonly totalChanges;
   readonly changes;
 
@@ -120,6 +132,8 @@ export class SqliteMetadataStore implements MetadataStore {
       owner: c.owner ?? null,
       managed: c.managed ?? true,
       compression: "ZSTD",
+      retentionMs: null,
+      quotaBytes: null,
     };
     try {
       this.sqlite.transaction(() => {
@@ -157,10 +171,11 @@ export class SqliteMetadataStore implements MetadataStore {
     return row;
   }
 
-  async listCaches(): Promise<Array<CacheRow & { narinfos: number }>> {
-    return (this.st.listCaches.all() as Array<RawCache & { narinfos: number }>).map((r) => ({
+  async listCaches(): Promise<Array<CacheRow & { narinfos: number; bytes: number }>> {
+    return (this.st.listCaches.all() as Array<RawCache & { narinfos: number; bytes: number }>).map((r) => ({
       ...cacheFromRow(r),
       narinfos: r.narinfos,
+      bytes: r.bytes,
     }));
   }
 
@@ -199,8 +214,31 @@ export class SqliteMetadataStore implements MetadataStore {
 
   // --- NARs and narinfos ---
 
+  /** Checked and recorded in one immediate transaction: no other writer between check and insert. */
   async recordNar(nar: Omit<ReceivedNar, "visible">): Promise<boolean> {
-    return this.st.putNar.run({ ...nar, now: Date.now() }).changes > 0;
+    return this.sqlite
+      .transaction(() => {
+        const now = Date.now();
+        if (this.st.blobClaimed.get(nar.blob, now - BLOB_CLAIM_TTL_MS) === 1)
+          throw new DbError("unavailable", claimedMessage(nar.blob));
+        this.st.touchByUrl.run({ now, cache: nar.cache, url: nar.url });
+        const limits = this.st.cacheLimits.get(nar.cache) as
+          | { quota_bytes: number | null; used_bytes: number }
+          | undefined;
+        if (limits && limits.quota_bytes !== null) {
+          const old = this.st.getNar.get(nar.cache, nar.url) as RawNar | undefined;
+          // A served URL keeps its blob (putNar changes nothing then): only a change can add bytes.
+          const replaces = !old || old.visible === 0 || old.blob === nar.blob;
+          const adding = nar.fileSize - (old?.file_size ?? 0);
+          if (replaces && !withinQuota(limits.used_bytes, adding, limits.quota_bytes))
+            throw new DbError(
+              "tooLarge",
+              quotaMessage(nar.cache, limits.used_bytes, adding, limits.quota_bytes),
+            );
+        }
+        return this.st.putNar.run({ ...nar, now }).changes > 0;
+      })
+      .immediate();
   }
 
   async getNar(cache: string, url: string): Promise<ReceivedNar | undefined> {
@@ -225,7 +263,10 @@ export class SqliteMetadataStore implements MetadataStore {
         const missing = refs.filter((r) => this.st.present.get({ cache: n.cache, hash: r }) !== 1);
         const visible = was === 1 || missing.length === 0;
         this.st.markVisible.run(n.cache, n.url);
-        this.st.putNarInfo.run(n.cache, n.hash, n.storePath, n.url, n.text, Date.now(), visible ? 1 : 0);
+        const now = Date.now();
+        this.st.putNarInfo.run(n.cache, n.hash, n.storePath, n.url, n.text, now, visible ? 1 : 0, now);
+        this.st.dropRefsOf.run(n.cache, n.hash);
+        for (const r of refs) this.st.insertRef.run(n.cache, n.hash, r);
         // A pending narinfo committed again waits for what its new text references.
         if (was === 0) this.st.dropWaitsOf.run(n.cache, n.hash);
         if (!visible) for (const r of missing) this.st.insertWait.run(n.cache, r, n.hash);
@@ -310,7 +351,14 @@ export class SqliteMetadataStore implements MetadataStore {
   // --- side files ---
 
   async putSideFile(cache: string, kind: SideFileKind, name: string, f: SideFile): Promise<void> {
-    this.st.putFile.run(cache, kind, name, f.body, f.blob, f.contentType, f.contentEncoding, Date.now());
+    this.sqlite
+      .transaction(() => {
+        const now = Date.now();
+        if (f.blob !== null && this.st.blobClaimed.get(f.blob, now - BLOB_CLAIM_TTL_MS) === 1)
+          throw new DbError("unavailable", claimedMessage(f.blob));
+        this.st.putFile.run(cache, kind, name, f.body, f.blob, f.contentType, f.contentEncoding, now);
+      })
+      .immediate();
   }
 
   async getSideFile(cache: string, kind: SideFileKind, name: string): Promise<SideFile | undefined> {
@@ -472,6 +520,222 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async removeTrustRule(cache: string, id: string): Promise<boolean> {
     return this.st.removeTrustRule.run(cache, id).changes > 0;
+  }
+
+  // --- retention, quotas and access times ---
+
+  private get gc(): ReturnType<typeof prepareGcStatements> {
+    this.gcSt ??= prepareGcStatements(this.sqlite);
+    return this.gcSt;
+  }
+
+  async setCacheLimits(
+    name: string,
+    limits: { retentionMs?: number | null; quotaBytes?: number | null },
+  ): Promise<void> {
+    this.sqlite
+      .transaction(() => {
+        const before = this.gc.retentionOf.get(name) as number | null | undefined;
+        if (before === undefined) throw new DbError("notFound", `no cache named ${JSON.stringify(name)}`);
+        if (limits.retentionMs !== undefined && limits.retentionMs !== before) {
+          this.gc.setRetention.run(limits.retentionMs, name);
+          this.gc.clearMarks.run(name);
+        }
+        if (limits.quotaBytes !== undefined) this.gc.setQuota.run(limits.quotaBytes, name);
+      })
+      .immediate();
+    this.cacheRows.delete(name);
+  }
+
+  async cacheUsage(cache: string): Promise<number> {
+    return (this.gc.usage.get(cache) as number | undefined) ?? 0;
+  }
+
+  async recordAccess(accesses: ReadonlyArray<{ cache: string; hash: string; at: number }>): Promise<void> {
+    if (accesses.length === 0) return;
+    this.sqlite.transaction(() => {
+      for (const a of accesses) this.quietChanges += this.gc.access.run(a).changes;
+    })();
+  }
+
+  // --- pins ---
+
+  async addPin(p: NewPin): Promise<PinRow> {
+    return this.sqlite
+      .transaction(() => {
+        const now = Date.now();
+        const stored = this.gc.visibleStorePath.get(p.cache, p.hash) as string | undefined;
+        if (stored === undefined)
+          throw new DbError(
+            "notFound",
+            `cache ${JSON.stringify(p.cache)} has no store path ${p.storePath}: push it (with its closure) first`,
+          );
+        if (stored !== p.storePath)
+          throw new DbError(
+            "notFound",
+            `cache ${JSON.stringify(p.cache)} has ${stored} for hash ${p.hash}, not ${p.storePath}`,
+          );
+        this.gc.ensurePin.run(p.cache, p.name, now);
+        if (p.keep !== undefined) this.gc.setPinKeep.run(...keepColumns(p.keep), p.cache, p.name);
+        this.gc.dropPinEntry.run(p.cache, p.name, p.hash);
+        this.gc.insertPinEntry.run(
+          p.cache,
+          p.name,
+          p.hash,
+          p.storePath,
+          JSON.stringify(p.artifacts ?? []),
+          now,
+        );
+        const pin = this.pinsOf(p.cache, p.name)[0] as PinRow;
+        if (typeof pin.keep === "object" && "revisions" in pin.keep)
+          this.gc.pruneRevisions.run({ cache: p.cache, pin: p.name, keep: pin.keep.revisions });
+        else if (typeof pin.keep === "object") this.gc.pruneDays.run({ cache: p.cache, pin: p.name, now });
+        return this.pinsOf(p.cache, p.name)[0] as PinRow;
+      })
+      .immediate();
+  }
+
+  private pinsOf(cache: string, name: string | null): PinRow[] {
+    return pinsFromRows(cache, this.gc.pins.all({ cache, name }) as RawPinRow[]);
+  }
+
+  async listPins(cache: string): Promise<PinRow[]> {
+    return this.pinsOf(cache, null);
+  }
+
+  async removePin(cache: string, name: string): Promise<boolean> {
+    return this.gc.removePin.run(cache, name).changes > 0;
+  }
+
+  // --- garbage collection ---
+
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    return this.gc.acquireLease.run({ name, holder, until: now + ttlMs, now }).changes > 0;
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    this.gc.releaseLease.run(name, holder);
+  }
+
+  /**
+   * The closure query reads one snapshot into a TEMP table (no write lock: other writers go on);
+   * then one immediate transaction changes the (few) marks that differ. It all runs synchronously:
+   * a server on SQLite answers nothing else meanwhile (noticeable with millions of narinfos;
+   * servers on PostgreSQL are not held up).
+   */
+  async gcMark(cache: string, t: GcThresholds & { dryRun?: boolean }): Promise<GcMarkResult> {
+    const g = this.gc;
+    const args = { cache, run: t.run, now: t.now, cutoff: t.cutoff };
+    if (!t.dryRun) g.pruneExpiredPins.run(args);
+    this.sqlite.transaction(() => {
+      g.clearReach.run(t.run);
+      g.reach.run(args);
+    })();
+    try {
+      return this.sqlite
+        .transaction(() => {
+          if (!t.dryRun) {
+            g.unmark.run(args);
+            g.mark.run(args);
+          }
+          return { paths: g.paths.get(cache) as number, marked: g.unreached.get(args) as number };
+        })
+        .immediate();
+    } finally {
+      g.clearReach.run(t.run);
+    }
+  }
+
+  async gcPlan(cache: string, t: GcThresholds): Promise<{ paths: number; bytes: number }> {
+    const g = this.gc;
+    return this.sqlite.transaction(() => {
+      const args = { cache, run: t.run, cutoff: t.cutoff, markedBefore: t.markedBefore };
+      g.clearDoomed.run(t.run);
+      g.eligible.run(args);
+      g.saved.run(args);
+      g.countReferrers.run(args);
+      return {
+        paths: g.planned.get(t.run) as number,
+        bytes: g.plannedBytes.get({ cache, run: t.run }) as number,
+      };
+    })();
+  }
+
+  /** Synchronous under the write lock: no request of this process, and no other writer, in between. */
+  async gcDeleteBatch(
+    cache: string,
+    t: GcThresholds & { limit: number; protect?: (hashes: readonly string[]) => ReadonlySet<string> },
+  ): Promise<GcBatch | undefined> {
+    const g = this.gc;
+    return this.sqlite
+      .transaction(() => {
+        const now = Date.now();
+        const ready = now - (t.lingerMs ?? 0);
+        const out: GcBatch = { deleted: [], survived: 0, nars: [] };
+        for (const url of g.readyNars.all(t.run, ready, t.limit) as string[]) {
+          g.dropLingering.run(t.run, url);
+          const nar = g.deleteNar.get({ cache, url }) as { blob: string; file_size: number } | undefined;
+          if (nar) out.nars.push({ blob: nar.blob, fileSize: nar.file_size });
+        }
+        const batch = g.freeBatch.all(t.run, ready, t.limit) as Array<{ hash: string; url: string }>;
+        const spared = batch.length > 0 ? (t.protect?.(batch.map((b) => b.hash)) ?? new Set()) : new Set();
+        for (const { hash, url } of batch) {
+          g.dropDoomed.run(t.run, hash);
+          const args = { cache, hash, cutoff: t.cutoff, markedBefore: t.markedBefore };
+          if (spared.has(hash) || g.deletable.get(args) !== 1) {
+            out.survived++;
+            continue;
+          }
+          g.deleteNarInfo.run(cache, hash);
+          for (const ref of g.deleteRefs.all(cache, hash) as string[]) g.releaseReferrer.run(now, t.run, ref);
+          g.deleteWaits.run(cache, hash);
+          g.deleteListing.run(cache, hash);
+          g.lingerNar.run(t.run, url, now);
+          out.deleted.push(hash);
+        }
+        if (batch.length > 0 || out.nars.length > 0) return out;
+        const next = [g.nextFree.get(t.run), g.nextNar.get(t.run)].filter(
+          (x): x is number => typeof x === "number",
+        );
+        if (next.length === 0) return undefined;
+        return { ...out, retryInMs: Math.max(1, Math.min(...next) + (t.lingerMs ?? 0) - now) };
+      })
+      .immediate();
+  }
+
+  async gcFinish(): Promise<void> {
+    this.gc.finish.run();
+    this.gc.finishNars.run();
+    this.gc.finishReach.run();
+  }
+
+  async claimBlobs(blobs: readonly string[]): Promise<string[]> {
+    const g = this.gc;
+    return this.sqlite
+      .transaction(() => {
+        const now = Date.now();
+        const claimed: string[] = [];
+        for (const blob of new Set(blobs)) {
+          if (g.referenced.get({ blob }) === 1) g.unclaim.run(blob);
+          else {
+            g.claim.run(blob, now);
+            claimed.push(blob);
+          }
+        }
+        return claimed;
+      })
+      .immediate();
+  }
+
+  async releaseBlobClaims(blobs: readonly string[]): Promise<void> {
+    this.sqlite.transaction(() => {
+      for (const b of blobs) this.gc.unclaim.run(b);
+    })();
+  }
+
+  async blobClaimsBefore(time: number): Promise<string[]> {
+    return this.gc.claimsBefore.all(time) as string[];
   }
 
   // --- the dashboard ---

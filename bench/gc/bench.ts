@@ -1,0 +1,287 @@
+// GC over N narinfos on PostgreSQL: the time and peak memory of `nixcache gc` (two runs: the first
+// marks, the second deletes), and the narinfo GET latency of a `nixcache serve` on the same
+// database meanwhile. Rows are bulk-loaded with MetadataStore.importRecords (what `nixcache data
+// copy` writes with), references included.
+//
+// The graph: N/1000 "builds" of 1000 paths each, pushed an hour apart (build b is N/1000 - b hours
+// old). Inside a build, path j references paths j/2, j/3, j/5 (a wide DAG, about 10 deep); every
+// build's paths j ≡ 1 (mod 100) also reference build 0's path j (a long-lived base, like glibc).
+// The retention is 70% of the builds' span: the oldest 30% of builds are garbage, except build 0
+// (referenced by every recent build). The blobs are not in storage (deleting a missing file costs
+// what unlinking does).
+//
+// Usage: node --import tsx bench/gc/bench.ts PG_SERVER_URL N [N ...]   (bench/gc/run.sh)
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import pg from "pg";
+import { Pool } from "undici";
+import { PostgresMetadataStore } from "../../src/server/metadata/postgres/store.js";
+import type { NarInfoRecord, NarRecord } from "../../src/server/metadata/records.js";
+
+const [server, ...scales] = process.argv.slice(2);
+if (!server || scales.length === 0) throw new Error("usage: bench.ts PG_SERVER_URL N [N ...]");
+const BIN = new URL("../../bin/nixcache", import.meta.url).pathname;
+const PER_BUILD = 1000;
+const HOUR = 3_600_000;
+
+/** NAR records and narinfos of paths lo..hi-1, as `nixcache data copy` writes them. */
+function records(lo: number, hi: number, n: number, now: number) {
+  const builds = n / PER_BUILD;
+  const nars: NarRecord[] = [];
+  const narinfos: NarInfoRecord[] = [];
+  for (let i = lo; i < hi; i++) {
+    const h = hashOf(i);
+    const b = Math.floor(i / PER_BUILD);
+    const j = i % PER_BUILD;
+    const t = now - (builds - b) * HOUR;
+    const fs = 10_000 + (i % 5000);
+    const url = `nar/${h}.nar.zst`;
+    const refs =
+      j === 0
+        ? []
+        : [
+            ...new Set([
+              b * PER_BUILD + Math.floor(j / 2),
+              b * PER_BUILD + Math.floor(j / 3),
+              b * PER_BUILD + Math.floor(j / 5),
+              ...(i % 100 === 1 && b > 0 ? [j] : []),
+            ]),
+          ]
+            .filter((r) => r !== i)
+            .map(hashOf);
+    const blob = createHash("sha256").update(`blob ${i}`).digest("hex");
+    nars.push({
+      cache: "bench",
+      url,
+      blob,
+      compression: "zstd",
+      narHash: `sha256:${h}${h}`,
+      narSize: fs * 3,
+      fileHash: `sha256:${h}${h}`,
+      fileSize: fs,
+      visible: true,
+      createdAt: t,
+    });
+    const sp = `/nix/store/${h}-p${i}`;
+    narinfos.push({
+      cache: "bench",
+      hash: h,
+      storePath: sp,
+      url,
+      text:
+        `StorePath: ${sp}\nURL: ${url}\nCompression: zstd\nFileHash: sha256:${h}${h}\nFileSize: ${fs}\n` +
+        `NarHash: sha256:${h}${h}\nNarSize: ${fs * 3}\nReferences: ${refs.map((r) => `${r}-p`).join(" ")}\n` +
+        `Sig: bench-1:${"A".repeat(86)}==\n`,
+      createdAt: t,
+      visible: true,
+      waitsFor: [],
+      accessedAt: t,
+      references: refs,
+    });
+  }
+  return { nars, narinfos };
+}
+
+/** Bulk-loads through importRecords (the path `nixcache data copy` takes), then analyzes. */
+async function load(meta: PostgresMetadataStore, db: string, n: number, now: number): Promise<void> {
+  for (let lo = 0; lo < n; lo += 5000) {
+    const page = records(lo, Math.min(n, lo + 5000), n, now);
+    await meta.importRecords("nars", page.nars);
+    await meta.importRecords("narinfos", page.narinfos);
+  }
+  const c = new pg.Client({ connectionString: db });
+  await c.connect();
+  try {
+    for (const t of ["narinfos", "uploads", "narinfo_refs"]) await c.query(`VACUUM ANALYZE ${t}`);
+  } finally {
+    await c.end();
+  }
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+}
+
+/** Runs `nixcache ARGS` under GNU time: wall seconds, peak RSS (MiB), stdout. */
+function timed(args: string[]): Promise<{ seconds: number; rssMiB: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("/usr/bin/time", ["-f", "TIME %e %M", process.execPath, BIN, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("close", (code) => {
+      const m = /TIME ([\d.]+) (\d+)/.exec(err);
+      if (code !== 0 || !m) return reject(new Error(`nixcache ${args.join(" ")} failed (${code}): ${err}`));
+      resolve({ seconds: Number(m[1]), rssMiB: Number(m[2]) / 1024, stdout: out });
+    });
+  });
+}
+
+async function serve(db: string, storage: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      "serve",
+      "--db",
+      db,
+      "--storage",
+      storage,
+      "--listen",
+      "127.0.0.1:0",
+      "--quiet",
+      "--gc-interval",
+      "off",
+      "--no-upstream",
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (d) => {
+      out += d;
+      const m = /listening on (\S+)/.exec(out);
+      if (m) resolve(m[1] as string);
+    });
+    child.on("exit", (code) => reject(new Error(`serve exited (${code})`)));
+  });
+  return { child, url };
+}
+
+interface Sample {
+  at: number;
+  ms: number;
+}
+
+/** GETs random narinfos of live builds with `concurrency` clients until stopped. */
+function loadGenerator(url: string, n: number, concurrency: number) {
+  const pool = new Pool(url, { connections: concurrency });
+  const samples: Sample[] = [];
+  let errors = 0;
+  let stop = false;
+  // Random paths of builds within the retention: what the GC keeps (so every answer is a 200),
+  // drawn from all of them, so most lookups miss the server's narinfo cache and go to PostgreSQL.
+  const liveFrom = Math.ceil(n * 0.3) + PER_BUILD;
+  const running = (async () => {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (!stop) {
+          const h = hashOf(liveFrom + Math.floor(Math.random() * (n - liveFrom)));
+          const t0 = performance.now();
+          try {
+            const r = await pool.request({ method: "GET", path: `/bench/${h}.narinfo` });
+            await r.body.dump();
+            if (r.statusCode !== 200) errors++;
+          } catch {
+            errors++;
+          }
+          samples.push({ at: Date.now(), ms: performance.now() - t0 });
+        }
+      }),
+    );
+  })();
+  return {
+    samples,
+    errors: () => errors,
+    async stop() {
+      stop = true;
+      await running;
+      await pool.close();
+    },
+  };
+}
+
+/** The hash of path i, as the SQL computes it. */
+function hashOf(i: number): string {
+  return createHash("md5").update(`n${i}`).digest("hex").replaceAll("e", "z");
+}
+
+function latency(samples: Sample[], from: number, to: number) {
+  const ms = samples
+    .filter((s) => s.at >= from && s.at < to)
+    .map((s) => s.ms)
+    .sort((a, b) => a - b);
+  return {
+    requests: ms.length,
+    perSecond: Math.round(ms.length / ((to - from) / 1000)),
+    p50: Number(quantile(ms, 0.5).toFixed(2)),
+    p99: Number(quantile(ms, 0.99).toFixed(2)),
+    max: Number((ms.at(-1) ?? Number.NaN).toFixed(2)),
+  };
+}
+
+const results: unknown[] = [];
+for (const scale of scales) {
+  const n = Number(scale);
+  const name = `nixcache_gc_bench_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(server);
+  u.pathname = `/${name}`;
+  const db = u.toString();
+  const blobs = mkdtempSync(join(tmpdir(), "nixcache-gc-bench-"));
+  const storage = `file://${blobs}`;
+  const now = Date.now();
+  const meta = await PostgresMetadataStore.open(db);
+  await meta.createCache({ name: "bench", isPublic: true, priority: 41 });
+  const builds = n / PER_BUILD;
+  await meta.setCacheLimits("bench", { retentionMs: Math.round(builds * 0.7) * HOUR - HOUR / 2 });
+  const t0 = performance.now();
+  await load(meta, db, n, now);
+  await meta.close();
+  const loadSeconds = (performance.now() - t0) / 1000;
+  process.stderr.write(`loaded ${n} narinfos in ${loadSeconds.toFixed(1)} s\n`);
+
+  const srv = await serve(db, storage);
+  const gen = loadGenerator(srv.url, n, 8);
+  await new Promise((r) => setTimeout(r, 10_000));
+  const baselineEnd = Date.now();
+  const gcArgs = ["gc", "--db", db, "--storage", storage, "--grace", "0s", "--json"];
+  const mark = await timed(gcArgs);
+  const markEnd = Date.now();
+  const del = await timed(gcArgs);
+  const delEnd = Date.now();
+  await gen.stop();
+  srv.child.kill("SIGTERM");
+  const report = JSON.parse(del.stdout) as Record<string, { deletedPaths: number; keptPaths: number }>;
+  const markReport = JSON.parse(mark.stdout) as Record<string, { markedPaths: number }>;
+  const result = {
+    narinfos: n,
+    loadSeconds: Number(loadSeconds.toFixed(1)),
+    mark: {
+      seconds: mark.seconds,
+      peakRssMiB: Number(mark.rssMiB.toFixed(0)),
+      marked: markReport.bench?.markedPaths,
+    },
+    delete: {
+      seconds: del.seconds,
+      peakRssMiB: Number(del.rssMiB.toFixed(0)),
+      deleted: report.bench?.deletedPaths,
+      kept: report.bench?.keptPaths,
+    },
+    latencyMs: {
+      baseline: latency(gen.samples, baselineEnd - 10_000, baselineEnd),
+      duringMark: latency(gen.samples, baselineEnd, markEnd),
+      duringDelete: latency(gen.samples, markEnd, delEnd),
+      errors: gen.errors(),
+    },
+  };
+  results.push(result);
+  process.stderr.write(`${JSON.stringify(result)}\n`);
+  rmSync(blobs, { recursive: true, force: true });
+  const drop = new pg.Client({ connectionString: server });
+  await drop.connect();
+  await drop.query(`DROP DATABASE ${name} WITH (FORCE)`);
+  await drop.end();
+}
+process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

@@ -1,0 +1,35 @@
+// The Cachix API's pin wire types (Cachix.Types.PinCreate), apart from schemas.ts: only the
+// server speaks them, so the Action's bundle (which bundles schemas.ts) does not carry them.
+import { z } from "zod";
+
+/**
+ * Cachix's `Keep` (Cachix.Types.PinCreate) as aeson encodes it by default: a tagged object,
+ * `{"tag": "Revisions", "contents": 3}`, `{"tag": "Days", "contents": 30}`, `{"tag": "Forever"}`.
+ */
+export const PinKeep = z.discriminatedUnion("tag", [
+  z.object({ tag: z.literal("Revisions"), contents: z.number().int().min(1).max(100_000) }),
+  z.object({ tag: z.literal("Days"), contents: z.number().int().min(1).max(100_000) }),
+  z.object({ tag: z.literal("Forever") }),
+]);
+export type PinKeep = z.infer<typeof PinKeep>;
+
+/** `POST /api/v1/cache/{name}/pin`, as cachix client's `cachix pin` sends it. */
+export const PinCreate = z.object({
+  name: z.string(),
+  storePath: z.string(),
+  artifacts: z.array(z.string().max(4096)).max(1000).default([]),
+  keep: PinKeep.nullable().optional(),
+});
+export type PinCreate = z.infer<typeof PinCreate>;
+
+/** A pin as nixcache's `GET /api/v1/cache/{name}/pin` lists it (cachix's client has no such call). */
+export const PinInfo = z.object({
+  name: z.string(),
+  storePath: z.string().nullable(),
+  keep: PinKeep.nullable(),
+  createdOn: z.string(),
+  revisions: z.array(
+    z.object({ storePath: z.string(), artifacts: z.array(z.string()), createdOn: z.string() }),
+  ),
+});
+export const PinList = z.array(PinInfo);

@@ -1,0 +1,254 @@
+// Reference-aware garbage collection. Per cache with a retention (caches kept forever are left
+// alone, though their records keep shared blobs alive):
+//
+//   1. roots are the cache's pins and every narinfo pushed or fetched within its retention; the
+//      closure of the roots is computed in the database (a recursive query over the references
+//      stored at commit), so memory stays flat whatever the number of narinfos;
+//   2. narinfos outside it are marked (those inside lose an earlier mark);
+//   3. narinfos marked longer than the grace ago, and not needed by anything that stays, are
+//      deleted in small transactions, dependents before their references, each re-checked under
+//      the lock narinfo commits take: one pushed, fetched, pinned or referenced meanwhile stays
+//      with its closure, so no visible narinfo ever lacks a reference. A reference goes only
+//      `lingerMs` after its last dependent, and a NAR record that long after its narinfo: other
+//      processes may still serve a deleted narinfo from memory for a second;
+//   4. blobs no NAR record or side file names any more are deleted from storage (claimed first,
+//      against uploads of the same content meanwhile);
+//   5. the sweep of stale multipart uploads, abandoned NARs and orphan blobs (ingest/sweep.ts).
+//
+// Pending narinfos (closure incomplete) are collected like the rest once older than the
+// retention. One GC runs at a time across processes and replicas: it holds a lease row in the
+// metadata database, renewed while it works.
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { NixcacheError } from "../util/errors.js";
+import { every, type Periodic } from "../util/periodic.js";
+import type { AccessTracker } from "./access.js";
+import { deleteUnnamedBlobs, type SweepOptions, type SweepResult, sweep } from "./ingest/sweep.js";
+import { BLOB_CLAIM_TTL_MS } from "./metadata/limits.js";
+import type { MetadataStore } from "./metadata/store.js";
+import type { GcBatch } from "./metadata/types.js";
+import type { GcMetrics } from "./metrics.js";
+import type { StorageBackend } from "./storage/backend.js";
+
+export const DEFAULT_GC_INTERVAL_MS = 60 * 60 * 1000;
+export const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
+export const GC_LEASE = "gc";
+/** The lease outlives a stalled holder by this much; a working GC renews it before each step. */
+const LEASE_TTL_MS = 5 * 60 * 1000;
+const BATCH = 1000;
+/** Twice the narinfo cache's recheck interval: a stale copy elsewhere is gone by then. */
+export const DEFAULT_LINGER_MS = 2000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface GcOptions {
+  /** Only this cache (default: every cache; the sweep runs only then). */
+  cache?: string;
+  /** How long a narinfo stays marked before it is deleted (default one hour). */
+  graceMs?: number;
+  /** Count what would be deleted; change nothing. */
+  dryRun?: boolean;
+  /** Accesses this process knows of that may not be stored yet (the server's, batched). */
+  access?: Pick<AccessTracker, "protect" | "settled" | "flush">;
+  /** The sweep's thresholds; false: no sweep. */
+  sweep?: SweepOptions | false;
+  /** Narinfos per delete transaction (default 1000). */
+  batchSize?: number;
+  /**
+   * How long a deleted narinfo's references and NAR record outlive it (default 2 s): other
+   * processes' narinfo caches may serve it for up to a second (NarInfoCache) after it is gone.
+   */
+  lingerMs?: number;
+  now?: number;
+}
+
+/** What one cache lost and kept. */
+export interface GcCacheReport {
+  deletedPaths: number;
+  /** Bytes of storage freed (blobs deleted because nothing named them any more). */
+  deletedBytes: number;
+  /** Narinfos left, pending ones included. */
+  keptPaths: number;
+  /** Narinfos outside every root's closure now (deleted by a later run once the grace is over). */
+  markedPaths: number;
+  /** Its retention in ms; null: kept forever (nothing is deleted). */
+  retentionMs: number | null;
+}
+
+export interface GcReport {
+  caches: Record<string, GcCacheReport>;
+  sweep?: SweepResult;
+  dryRun: boolean;
+  durationSeconds: number;
+}
+
+/** Another process holds the GC lease. */
+export class GcBusyError extends NixcacheError {
+  constructor() {
+    super("conflict", "another garbage collection is running (it holds the GC lease): try again later");
+  }
+}
+
+function emptyReport(dryRun: boolean): GcReport {
+  return { caches: {}, dryRun, durationSeconds: 0 };
+}
+
+/** Totals over caches (and the sweep), for metrics. */
+export function gcTotals(r: GcReport): { paths: number; bytes: number } {
+  let paths = 0;
+  let bytes = r.sweep?.bytes ?? 0;
+  for (const c of Object.values(r.caches)) {
+    paths += c.deletedPaths;
+    bytes += c.deletedBytes;
+  }
+  return { paths, bytes };
+}
+
+/**
+ * Runs one collection. Throws GcBusyError when another holds the lease. `report` is filled as the
+ * run goes, so a run that fails part-way still tells what it did.
+ */
+export async function collectGarbage(
+  meta: MetadataStore,
+  storage: StorageBackend,
+  o: GcOptions = {},
+  report: GcReport = emptyReport(o.dryRun ?? false),
+): Promise<GcReport> {
+  const started = Date.now();
+  const holder = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+  const hold = async () => {
+    if (!(await meta.acquireLease(GC_LEASE, holder, LEASE_TTL_MS))) throw new GcBusyError();
+  };
+  await hold();
+  try {
+    await o.access?.flush();
+    const now = o.now ?? Date.now();
+    const caches = (await meta.listCaches()).filter((c) => o.cache === undefined || c.name === o.cache);
+    if (o.cache !== undefined && caches.length === 0)
+      throw new NixcacheError("notFound", `no cache named ${JSON.stringify(o.cache)}`);
+    await meta.gcFinish();
+    if (!o.dryRun) await settleClaims(meta, storage, now);
+    const runId = randomBytes(6).toString("hex");
+    for (const cache of caches) {
+      const entry: GcCacheReport = {
+        deletedPaths: 0,
+        deletedBytes: 0,
+        keptPaths: cache.narinfos + (await meta.pendingCount(cache.name)),
+        markedPaths: 0,
+        retentionMs: cache.retentionMs,
+      };
+      report.caches[cache.name] = entry;
+      if (cache.retentionMs === null) continue;
+      const t = {
+        run: `${runId}/${cache.name}`,
+        now,
+        cutoff: now - cache.retentionMs,
+        markedBefore: now - (o.graceMs ?? DEFAULT_GC_GRACE_MS),
+        lingerMs: o.lingerMs ?? DEFAULT_LINGER_MS,
+      };
+      await hold();
+      const marked = await meta.gcMark(cache.name, { ...t, dryRun: o.dryRun });
+      entry.keptPaths = marked.paths;
+      entry.markedPaths = marked.marked;
+      const plan = await meta.gcPlan(cache.name, t);
+      if (o.dryRun) {
+        entry.deletedPaths = plan.paths;
+        entry.deletedBytes = plan.bytes;
+        entry.keptPaths = marked.paths - plan.paths;
+        entry.markedPaths = marked.marked - plan.paths;
+        await meta.gcFinish();
+        continue;
+      }
+      const access = o.access;
+      for (;;) {
+        await hold();
+        let asked: readonly string[] = [];
+        let batch: GcBatch | undefined;
+        try {
+          batch = await meta.gcDeleteBatch(cache.name, {
+            ...t,
+            limit: o.batchSize ?? BATCH,
+            protect:
+              access &&
+              ((hashes) => {
+                asked = hashes;
+                return access.protect(cache.name, hashes);
+              }),
+          });
+        } finally {
+          // A failed transaction deleted nothing; one that may have committed counts as deleted.
+          access?.settled(cache.name, asked, batch?.deleted ?? asked);
+        }
+        if (!batch) break;
+        if (batch.retryInMs !== undefined) await sleep(batch.retryInMs);
+        entry.deletedPaths += batch.deleted.length;
+        entry.keptPaths -= batch.deleted.length;
+        entry.markedPaths -= batch.deleted.length;
+        const sizes = new Map<string, number>();
+        for (const n of batch.nars) sizes.set(n.blob, n.fileSize);
+        entry.deletedBytes += (await deleteUnnamedBlobs(meta, storage, sizes)).bytes;
+      }
+      await meta.gcFinish();
+    }
+    if (o.cache === undefined && !o.dryRun && o.sweep !== false) {
+      await hold();
+      report.sweep = await sweep(meta, storage, o.sweep || {});
+    }
+    return report;
+  } finally {
+    report.durationSeconds = (Date.now() - started) / 1000;
+    await meta.releaseLease(GC_LEASE, holder).catch(() => {});
+  }
+}
+
+/**
+ * Claims left by a run that died between claiming and deleting: still unnamed, the blob goes now
+ * (a fresh claim again shuts out uploads of it); named meanwhile, the claim is dropped.
+ */
+async function settleClaims(meta: MetadataStore, storage: StorageBackend, now: number): Promise<void> {
+  const stale = await meta.blobClaimsBefore(now - Math.min(LEASE_TTL_MS, BLOB_CLAIM_TTL_MS));
+  if (stale.length > 0) await deleteUnnamedBlobs(meta, storage, new Map(stale.map((b) => [b, undefined])));
+}
+
+export interface GcScheduleOptions {
+  intervalMs: number;
+  graceMs?: number;
+  access?: Pick<AccessTracker, "protect" | "settled" | "flush">;
+  sweep?: SweepOptions;
+  metrics?: GcMetrics;
+  /** Told of each run's report (a log line). */
+  onRun?: (r: GcReport) => void;
+  onError(e: unknown): void;
+}
+
+/**
+ * Runs the GC every `intervalMs` inside `serve`. Every replica schedules it; the lease lets one at
+ * a time run it, the others skip that round. Each run is reported to the metrics, failed or not.
+ */
+export function startGc(meta: MetadataStore, storage: StorageBackend, o: GcScheduleOptions): Periodic {
+  return every(
+    o.intervalMs,
+    async () => {
+      const report = emptyReport(false);
+      try {
+        await collectGarbage(meta, storage, { graceMs: o.graceMs, access: o.access, sweep: o.sweep }, report);
+      } catch (e) {
+        if (e instanceof GcBusyError) return;
+        record(o.metrics, report, false);
+        throw e;
+      }
+      record(o.metrics, report, true);
+      o.onRun?.(report);
+    },
+    o.onError,
+  );
+}
+
+function record(metrics: GcMetrics | undefined, report: GcReport, ok: boolean): void {
+  const { paths, bytes } = gcTotals(report);
+  metrics?.recordRun({
+    durationSeconds: report.durationSeconds,
+    pathsDeleted: paths,
+    bytesDeleted: bytes,
+    ok,
+  });
+}
