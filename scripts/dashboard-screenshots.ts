@@ -70,6 +70,20 @@ try {
     "feature/docs",
   );
   await nixcache("9120431", main, "ci", "--cache", `${srv.url}/main`, "--keep-going", "--branch", "main");
+  // What the GC's side shows: retention and a quota, a pin, a run.
+  await srv.meta.setCacheLimits("main", { retentionMs: 30 * 86400_000, quotaBytes: 50 * 1024 ** 3 });
+  const hello = (await (await fetch(`${srv.url}/api/v1/ui/caches/main`)).json()) as {
+    report: { rows: Array<{ target: string; cells: Record<string, { outPath: string | null }> }> };
+  };
+  const out = hello.report.rows.find((r) => r.target === "packages.hello")?.cells["x86_64-linux"]?.outPath;
+  if (out)
+    await srv.meta.addPin({ cache: "main", name: "release-0.3", storePath: out, hash: out.slice(11, 43) });
+  await srv.meta.recordGcRun({
+    cache: "main",
+    endedAt: Date.now() - 40 * 60_000,
+    deletedPaths: 0,
+    deletedBytes: 0,
+  });
   const browser = await chromium.launch({
     executablePath: process.env.NIXCACHE_TEST_CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu"],

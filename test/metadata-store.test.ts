@@ -958,13 +958,11 @@ for (const backend of BACKENDS) {
           fileSize: 7,
         });
         const usage = await b.dashboardUsage("c", Date.now() - 24 * 3600_000);
-        assert.equal(usage.bytes, 200, "NARs a narinfo names count, a pending one's too");
         assert.equal(usage.pending, 1);
         assert.equal(usage.hits, 3);
         assert.equal(usage.misses, 1);
         assert.ok(usage.lastPushAt !== null && usage.lastPushAt > Date.now() - 60_000);
         assert.deepEqual(await b.dashboardUsage("d-none", 0), {
-          bytes: 0,
           pending: 0,
           lastPushAt: null,
           hits: 0,
@@ -981,6 +979,35 @@ for (const backend of BACKENDS) {
         assert.equal(up.upstream, true);
         assert.equal(up.narinfo, undefined);
         assert.equal((await b.pathRecord("c", h("p2"))).narinfo?.visible, true);
+      }));
+
+    test("dashboard: the last GC run, the pins whose closures keep a path, access times", () =>
+      withStores(2, async (a, b) => {
+        assert.equal(await b.lastGcRun("c"), undefined);
+        await a.recordGcRun({ cache: "c", endedAt: 1000, deletedPaths: 3, deletedBytes: 300 });
+        await a.recordGcRun({ cache: "c", endedAt: 2000, deletedPaths: 1, deletedBytes: 10 });
+        assert.deepEqual(await b.lastGcRun("c"), {
+          cache: "c",
+          endedAt: 2000,
+          deletedPaths: 1,
+          deletedBytes: 10,
+        });
+        await push(a, "c", h("lib"));
+        await push(a, "c", h("app"), [h("lib")]);
+        await push(a, "c", h("other"));
+        await a.addPin({
+          cache: "c",
+          name: "release",
+          storePath: `/nix/store/${h("app")}-p`,
+          hash: h("app"),
+        });
+        await a.addPin({ cache: "c", name: "aux", storePath: `/nix/store/${h("lib")}-p`, hash: h("lib") });
+        assert.deepEqual(await b.pinsKeeping("c", h("lib")), ["aux", "release"], "through app's references");
+        assert.deepEqual(await b.pinsKeeping("c", h("app")), ["release"]);
+        assert.deepEqual(await b.pinsKeeping("c", h("other")), []);
+        await a.recordAccess([{ cache: "c", hash: h("other"), at: Date.now() + 60_000 }]);
+        const rec = await b.pathRecord("c", h("other"));
+        assert.ok((rec.narinfo?.accessedAt ?? 0) > Date.now(), "the recorded access time");
       }));
 
     test("dashboard: reports per branch, newest first, history kept to a bound", () =>

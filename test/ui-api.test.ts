@@ -196,7 +196,7 @@ describe("dashboard API", () => {
     };
     const v = await json<CacheResponse>("/api/v1/ui/caches/pub");
     assert.equal(v.cache.name, "pub");
-    assert.equal(v.pins, undefined, "no pin source: no pins field");
+    assert.deepEqual(v.pins, []);
     assert.deepEqual(v.trustRules, [
       {
         issuer: "https://token.actions.githubusercontent.com",
@@ -205,7 +205,9 @@ describe("dashboard API", () => {
         perm: "write",
       },
     ]);
-    assert.equal(v.cache.quotaBytes, undefined);
+    assert.equal(v.cache.quotaBytes, null);
+    assert.equal(v.cache.retentionMs, null);
+    assert.equal(v.cache.gc, null, "no GC run yet");
     assert.deepEqual(
       v.branches.map((b) => b.branch),
       ["main", "feature/x"],
@@ -297,7 +299,8 @@ describe("dashboard API", () => {
     assert.deepEqual(pending.waitingFor, [{ hash: lib.hash, storePath: null }]);
     assert.deepEqual(pending.signatures, [{ keyName: "pub-1", state: "valid" }]);
     assert.equal(pending.narSize, app.nar.length);
-    assert.equal(pending.lastAccessAt, undefined, "no last-access source: no field");
+    assert.ok((pending.lastAccessAt ?? 0) >= (pending.createdAt ?? Infinity), "pushing is an access");
+    assert.deepEqual(pending.pins, []);
     await push("pub", lib, write);
     const served = await json<PathDetail>(`/api/v1/ui/caches/pub/path?q=${app.hash}`);
     assert.equal(served.state, "visible");
@@ -306,6 +309,39 @@ describe("dashboard API", () => {
     assert.equal(absent.state, "absent");
     assert.equal(absent.narinfo, null);
     assert.equal((await call("GET", "/api/v1/ui/caches/pub/path?q=nonsense")).status, 400);
+  });
+
+  test("retention, quota, the last GC run and pins, as the GC's metadata has them", async () => {
+    await srv.meta.setCacheLimits("pub", { retentionMs: 30 * 86400_000, quotaBytes: 1024 ** 3 });
+    await srv.meta.recordGcRun({
+      cache: "pub",
+      endedAt: Date.now() - 60_000,
+      deletedPaths: 7,
+      deletedBytes: 7000,
+    });
+    const [lib, app] = [await makeUpload("pinned-lib"), await makeUpload("pinned-app")];
+    app.narinfo.references = [lib.storePath.slice(11)];
+    await push("pub", lib, write);
+    await push("pub", app, write);
+    await srv.meta.addPin({ cache: "pub", name: "release-1.0", storePath: app.storePath, hash: app.hash });
+    const v = await json<CacheResponse>("/api/v1/ui/caches/pub");
+    assert.equal(v.cache.retentionMs, 30 * 86400_000);
+    assert.equal(v.cache.quotaBytes, 1024 ** 3);
+    assert.deepEqual(
+      { paths: v.cache.gc?.pathsDeleted, bytes: v.cache.gc?.freedBytes },
+      { paths: 7, bytes: 7000 },
+    );
+    assert.deepEqual(v.pins, [
+      {
+        name: "release-1.0",
+        storePath: app.storePath,
+        revisions: 1,
+        keep: "every revision",
+        createdAt: v.pins?.[0]?.createdAt,
+      },
+    ]);
+    const d = await json<PathDetail>(`/api/v1/ui/caches/pub/path?q=${lib.hash}`);
+    assert.deepEqual(d.pins, ["release-1.0"], "kept through app's closure");
   });
 
   test("headers: strict CSP on the page and the API, no framing, no caching of answers", async () => {

@@ -161,6 +161,14 @@ describe("a private cache", () => {
       body: narInfoText(u.narinfo),
       headers: { ...auth, "x-nixcache-run": `run ${XSS}` },
     });
+    await srv.meta.setCacheLimits("secret", { retentionMs: 14 * 86400_000, quotaBytes: 10 * 1024 ** 3 });
+    await srv.meta.recordGcRun({
+      cache: "secret",
+      endedAt: Date.now() - 3600_000,
+      deletedPaths: 12,
+      deletedBytes: 5 << 20,
+    });
+    await srv.meta.addPin({ cache: "secret", name: `v1 ${XSS}`, storePath: u.storePath, hash: u.hash });
     const report: ReportUpload = {
       version: 1,
       kind: "verify",
@@ -232,6 +240,13 @@ describe("a private cache", () => {
     assert.ok(pushes.includes(`CI ${XSS} <script>alert(3)</script>`), "the description as text");
     assert.ok(pushes.includes(`run ${XSS}`));
     assert.ok((await w.page.locator(".tabs, .report-line").first().textContent())?.includes(XSS));
+    const facts = (await w.page.locator("dl.facts").textContent()) ?? "";
+    assert.match(facts, /of 10 GiB/, "the quota");
+    assert.match(facts, /14 days after the last push or fetch/);
+    assert.match(facts, /freed 5\.0 MiB \(12 paths\)/);
+    assert.ok(
+      ((await w.page.locator("section[aria-labelledby=pins]").textContent()) ?? "").includes(`v1 ${XSS}`),
+    );
     assert.equal(await w.page.locator("main img, main script").count(), 0);
     await w.screenshot("private-signed-in-1280");
 

@@ -189,6 +189,17 @@ export async function collectGarbage(
       }
       await meta.gcFinish();
     }
+    // What each cache lost, for the dashboard (a run that failed part-way records nothing).
+    if (!o.dryRun) {
+      const endedAt = Date.now();
+      for (const [cache, e] of Object.entries(report.caches))
+        await meta.recordGcRun({
+          cache,
+          endedAt,
+          deletedPaths: e.deletedPaths,
+          deletedBytes: e.deletedBytes,
+        });
+    }
     if (o.cache === undefined && !o.dryRun && o.sweep !== false) {
       await hold();
       report.sweep = await sweep(meta, storage, o.sweep || {});

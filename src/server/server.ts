@@ -19,7 +19,6 @@ import { stillWaiting } from "./routes/continue.js";
 import { pathOnly, registerNixRoutes } from "./routes/nix.js";
 import { registerUiRoutes } from "./routes/ui.js";
 import { registerUiAssets } from "./routes/ui-assets.js";
-import { type DashboardSources, dashboardSources } from "./routes/ui-sources.js";
 import type { StorageBackend } from "./storage/backend.js";
 import { openMetadata, openStorage, type StoreLocation } from "./stores.js";
 import { defaultUpstreams, type Upstream, UpstreamResolver } from "./upstreams.js";
@@ -78,8 +77,6 @@ export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
   gcGraceMs?: number;
   /** How often the dashboard's counts (pushes, narinfo lookups) are written (default 10 s). */
   activityFlushMs?: number;
-  /** What the dashboard shows that other parts own (pins, GC, trust rules); default dashboardSources. */
-  dashboard?: DashboardSources;
   /**
    * Issuers whose OIDC identity tokens `POST /api/v1/oidc/token` exchanges for cache tokens, each
    * with the audiences its tokens may name (`serve --oidc-issuer`, `--oidc-audience`). None: the
@@ -218,7 +215,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerMetrics(app, metrics, { token: opts.metricsToken });
   registerNixRoutes(app, ctx);
   registerCachixRoutes(app, ctx, { partUrlTtlMs: opts.cachixPartUrlTtlMs });
-  registerUiRoutes(app, ctx, opts.dashboard ?? dashboardSources(meta));
+  registerUiRoutes(app, ctx);
   registerUiAssets(app);
   await app.listen({ host: opts.host ?? "127.0.0.1", port: opts.port ?? 7080 });
   const port = (app.server as Server).address() as { port: number };

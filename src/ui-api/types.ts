@@ -2,9 +2,8 @@
 // `nixcache verify` upload to `POST /api/v1/cache/:name/reports`. Types and plain constants only
 // (no zod, no Node), so the browser bundle (src/ui/) imports them without pulling in anything.
 //
-// Fields that come from features merged later (quota, retention, GC runs, pins, trust rules,
-// per-path last access) are optional: absent means "this server does not know", and the page
-// leaves their sections out.
+// Optional fields are those a server may not know (an older server, or another implementation):
+// absent, the page leaves their sections out.
 
 /** What a coverage cell says, in words as much as in colour. */
 export const CELL_STATUSES = ["ok", "missing", "unsigned", "eval-failed", "not-built"] as const;
@@ -69,7 +68,7 @@ export interface CacheSummary {
   paths: number;
   /** Narinfos waiting for their closure. */
   pendingPaths: number;
-  /** Bytes of the NARs its narinfos name, pending ones' included (as stored, compressed). */
+  /** Bytes its NARs take in storage (as stored, compressed): what the quota counts. */
   bytes: number;
   lastPushAt: number | null;
   /** Narinfo lookups over the last 24 hours: found and not found. */
@@ -119,10 +118,12 @@ export interface ReportMatrix extends ReportSummary {
 
 export interface Pin {
   name: string;
-  storePath: string;
-  createdAt?: number;
-  /** When the pin lapses (ms), null: never. */
-  expiresAt?: number | null;
+  /** Its newest revision (the GC keeps the closures of the revisions it keeps). */
+  storePath: string | null;
+  revisions: number;
+  /** What it keeps, in words: "every revision", "the newest 3 revisions", "revisions of the last 30 days". */
+  keep: string;
+  createdAt: number;
 }
 
 export interface TrustRuleView {

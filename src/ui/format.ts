@@ -59,6 +59,7 @@ export function formatDuration(ms: number): string {
 export function percent(part: number, whole: number): string {
   if (whole === 0) return "–";
   const p = (part / whole) * 100;
+  if (p > 0 && p < 0.1) return "<0.1%";
   return `${p >= 99.95 || p === 0 ? p.toFixed(0) : p.toFixed(1)}%`;
 }
 

@@ -23,6 +23,7 @@ import {
   shortCommit,
 } from "./format.js";
 import {
+  attrText,
   branchName,
   countsLine,
   legend,
@@ -205,7 +206,9 @@ function facts(s: CacheSummary): HTMLElement {
         ? "never run"
         : [
             time(s.gc.lastRunAt),
-            `: freed ${formatBytes(s.gc.freedBytes)} (${plural(s.gc.pathsDeleted, "path")})`,
+            s.gc.pathsDeleted === 0 && s.gc.freedBytes === 0
+              ? ": nothing to free"
+              : `: freed ${formatBytes(s.gc.freedBytes)} (${plural(s.gc.pathsDeleted, "path")})`,
           ],
     ]);
   items.push(["Signing key", h("code", { class: "key" }, s.publicKey)]);
@@ -389,26 +392,26 @@ function lookupForm(cache: string, value = ""): HTMLElement {
   );
 }
 
-function pinsSection(pins: Pin[]): HTMLElement {
+function pinsSection(cache: string, pins: Pin[]): HTMLElement {
   return h(
     "section",
     { attrs: { "aria-labelledby": "pins" } },
     h("h2", { id: "pins" }, "Pins"),
     pins.length === 0
-      ? h("p", null, "No pins: garbage collection keeps paths by retention only.")
+      ? h("p", null, "No pins: the GC keeps paths by retention only.")
       : scrolling(
           "Pins",
           h(
             "table",
             { class: "stack" },
-            h("caption", null, "Pins keep their store path's closure (change them with nixcache pin)"),
+            h("caption", null, "The GC keeps the closures of pinned paths (change pins with nixcache pin)"),
             h(
               "thead",
               null,
               h(
                 "tr",
                 null,
-                ["Name", "Store path", "Expires"].map((c) => h("th", { scope: "col" }, c)),
+                ["Name", "Newest revision", "Revisions", "Keeps"].map((c) => h("th", { scope: "col" }, c)),
               ),
             ),
             h(
@@ -421,10 +424,13 @@ function pinsSection(pins: Pin[]): HTMLElement {
                   h("th", { scope: "row" }, p.name),
                   h(
                     "td",
-                    { attrs: { "data-label": "Store path" } },
-                    h("span", { class: "attr" }, baseName(p.storePath)),
+                    { attrs: { "data-label": "Newest revision" } },
+                    p.storePath
+                      ? h("a", { href: routes.path(cache, p.storePath) }, attrText(baseName(p.storePath)))
+                      : "–",
                   ),
-                  h("td", { attrs: { "data-label": "Expires" } }, p.expiresAt ? time(p.expiresAt) : "never"),
+                  h("td", { attrs: { "data-label": "Revisions" } }, formatCount(p.revisions)),
+                  h("td", { attrs: { "data-label": "Keeps" } }, p.keep),
                 ),
               ),
             ),
@@ -503,7 +509,7 @@ export async function cacheView(cache: string, branch?: string): Promise<View> {
         h("h2", { id: "lookup" }, "Look up a path"),
         lookupForm(s.name),
       ),
-      r.pins === undefined || r.pins === null ? null : pinsSection(r.pins),
+      r.pins === undefined || r.pins === null ? null : pinsSection(s.name, r.pins),
       r.trustRules === undefined || r.trustRules === null ? null : trustSection(r.trustRules),
     ],
   };

@@ -11,6 +11,7 @@ import type {
   DashboardUsage,
   GcBatch,
   GcMarkResult,
+  GcRunRow,
   GcThresholds,
   MultipartState,
   MultipartUpload,
@@ -279,7 +280,7 @@ export interface MetadataStore {
   getReport(cache: string, id: number): Promise<ReportRow | undefined>;
   /** The newest report naming each of these runs, no targets. */
   reportsOfRuns(cache: string, runs: readonly string[]): Promise<ReportRow[]>;
-  /** Bytes served, pending narinfos, last push, and narinfo lookups counted since `since`. */
+  /** Pending narinfos, last push, and narinfo lookups counted since `since`. */
   dashboardUsage(cache: string, since: number): Promise<DashboardUsage>;
   /**
    * Pushes, newest minute first, of minutes before `before`: at least `limit` rows when there are
@@ -288,6 +289,12 @@ export interface MetadataStore {
   recentPushes(cache: string, q: { before?: number; limit: number }): Promise<PushActivityRow[]>;
   /** The narinfo of a hash part whether visible or pending, and whether upstream serves it. */
   pathRecord(cache: string, hash: string): Promise<PathRecord>;
+  /** Records what a GC run did in a cache (the last run is kept). */
+  recordGcRun(run: GcRunRow): Promise<void>;
+  /** The cache's last GC run, if one ran. */
+  lastGcRun(cache: string): Promise<GcRunRow | undefined>;
+  /** Names of the cache's pins whose revisions' closures (narinfo_refs) hold the path `hash`. */
+  pinsKeeping(cache: string, hash: string): Promise<string[]>;
 }
 
 /** Reports kept per cache and branch: the history the dashboard offers. */

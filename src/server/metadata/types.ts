@@ -298,8 +298,6 @@ export interface ReportRow extends Omit<NewReport, "targets"> {
 
 /** What the dashboard shows of a cache beside its row, gathered in one call. */
 export interface DashboardUsage {
-  /** Bytes (as stored) of the NARs committed narinfos name: pending ones' too, not abandoned uploads. */
-  bytes: number;
   pending: number;
   /** When the newest narinfo was committed. */
   lastPushAt: number | null;
@@ -321,6 +319,8 @@ export interface StoredNarInfo {
   text: string;
   visible: boolean;
   createdAt: number;
+  /** Its last push or fetch (what retention counts from). */
+  accessedAt: number;
   /** The references it waits for (pending only), with their store paths when stored here (pending too). */
   waitingFor: Array<{ hash: string; storePath: string | null }>;
 }
@@ -330,4 +330,13 @@ export interface PathRecord {
   narinfo?: StoredNarInfo;
   /** Marked as served by an upstream cache (markUpstream). */
   upstream: boolean;
+}
+
+/** A cache's part of a garbage collection run (what the dashboard shows of the last one). */
+export interface GcRunRow {
+  cache: string;
+  endedAt: number;
+  deletedPaths: number;
+  /** Bytes of storage freed. */
+  deletedBytes: number;
 }

@@ -184,8 +184,8 @@ export function registerCachixRoutes(
       });
 
       registerCachixMultipartRoutes(api, ctx, calls, opts);
-      registerCachixPinRoutes(api, ctx, calls);
       registerReportRoutes(api, ctx, calls);
+      registerCachixPinRoutes(api, ctx, calls);
       registerCachixAccountRoutes(api, ctx, calls);
       registerOidcRoutes(api, ctx);
     },

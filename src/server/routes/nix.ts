@@ -97,10 +97,10 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     if (ext === "narinfo") {
       const started = ctx.access.lookupStarted();
       const body = await ctx.metrics.narinfoLookup(ctx.narinfos.get(req.params.cache, hash));
+      const found = body !== undefined && ctx.access.hit(req.params.cache, hash, started);
       // GETs are what substituters send; HEADs come from pushers asking what is missing.
-      if (req.method === "GET") ctx.activity.lookedUp(req.params.cache, body !== undefined);
-      if (body === undefined || !ctx.access.hit(req.params.cache, hash, started))
-        return fail(reply, 404, `no narinfo for ${hash} in this cache`);
+      if (req.method === "GET") ctx.activity.lookedUp(req.params.cache, found);
+      if (body === undefined || !found) return fail(reply, 404, `no narinfo for ${hash} in this cache`);
       return reply.type("text/x-nix-narinfo").send(body);
     }
     return sendSideFile(req, reply, "ls", hash, `no listing for ${hash} in this cache`);

@@ -12,6 +12,7 @@ import type {
   CachesResponse,
   Page,
   PathDetail,
+  Pin,
   PushRow,
   ReportMatrix,
   ReportSummary,
@@ -23,10 +24,9 @@ import type {
 import { authorize, hiddenCache, type Identity, identify } from "../auth/authorize.js";
 import type { ServerContext } from "../context.js";
 import { CacheName } from "../metadata/names.js";
-import type { CacheRow, ReportRow } from "../metadata/types.js";
+import type { CacheRow, PinRow, ReportRow } from "../metadata/types.js";
 import { errorReply } from "./errors.js";
 import { reportMatrix } from "./ui-matrix.js";
-import type { DashboardSources } from "./ui-sources.js";
 
 export const UI_API_PREFIX = "/api/v1/ui";
 const DAY = 24 * 3600_000;
@@ -101,7 +101,7 @@ function chooseBranch(latest: readonly ReportRow[], asked: string | undefined): 
   return latest[0];
 }
 
-export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext, sources: DashboardSources): void {
+export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { meta } = ctx;
 
   /** The cache if the caller may read it; otherwise the refusal a private cache gets. */
@@ -114,15 +114,14 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext, sourc
     return { cache, who };
   }
 
+  /** `cache` as listCaches has it: with its visible narinfos and its bytes (the quota's counter). */
   async function summary(
-    cache: CacheRow & { narinfos: number },
+    cache: CacheRow & { narinfos: number; bytes: number },
     latest?: readonly ReportRow[],
   ): Promise<CacheSummary> {
-    const [usage, quota, retention, gc, reports] = await Promise.all([
+    const [usage, gc, reports] = await Promise.all([
       meta.dashboardUsage(cache.name, Date.now() - DAY),
-      sources.quotaBytes?.(cache.name),
-      sources.retentionMs?.(cache.name),
-      sources.lastGc?.(cache.name),
+      meta.lastGcRun(cache.name),
       latest ?? meta.latestReports(cache.name),
     ]);
     const s: CacheSummary = {
@@ -131,13 +130,13 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext, sourc
       publicKey: cache.publicKey,
       paths: cache.narinfos,
       pendingPaths: usage.pending,
-      bytes: usage.bytes,
+      bytes: cache.bytes,
       lastPushAt: usage.lastPushAt,
       narinfo24h: { hits: usage.hits, misses: usage.misses },
+      quotaBytes: cache.quotaBytes,
+      retentionMs: cache.retentionMs,
+      gc: gc ? { lastRunAt: gc.endedAt, freedBytes: gc.deletedBytes, pathsDeleted: gc.deletedPaths } : null,
     };
-    if (quota !== undefined) s.quotaBytes = quota;
-    if (retention !== undefined) s.retentionMs = retention;
-    if (gc !== undefined) s.gc = gc;
     const chosen = chooseBranch(reports, undefined);
     s.coverage = chosen ? reportSummary(chosen) : null;
     return s;
@@ -192,20 +191,25 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext, sourc
         const latest = await meta.latestReports(cache.name);
         const chosen = chooseBranch(latest, req.query.branch);
         const counted = (await meta.listCaches()).find((c) => c.name === cache.name);
-        const [s, full, pins, trustRules] = await Promise.all([
-          summary({ ...cache, narinfos: counted?.narinfos ?? 0 }, latest),
+        const [s, full, pins, rules] = await Promise.all([
+          summary({ ...cache, narinfos: counted?.narinfos ?? 0, bytes: counted?.bytes ?? 0 }, latest),
           chosen ? meta.getReport(cache.name, chosen.id) : undefined,
-          sources.pins?.(cache.name),
-          sources.trustRules?.(cache.name),
+          meta.listPins(cache.name),
+          meta.trustRules({ cache: cache.name }),
         ]);
         const body: CacheResponse = {
           viewer: viewerOf(who),
           cache: s,
           branches: latest.map(reportSummary),
           report: full ? matrixOf(full) : null,
+          pins: pins.map(pinView),
+          trustRules: rules.map((r) => ({
+            issuer: r.issuer,
+            subject: r.subject,
+            ...(Object.keys(r.claims).length > 0 ? { claims: r.claims } : {}),
+            perm: r.perm,
+          })),
         };
-        if (pins !== undefined) body.pins = pins;
-        if (trustRules !== undefined) body.trustRules = trustRules;
         return sendJson(reply, body);
       });
 
@@ -282,10 +286,11 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext, sourc
             400,
             "expected a store path (/nix/store/<hash>-<name>), its base name, or its 32-character hash",
           );
-        const [rec, lastAccess, pins] = await Promise.all([
+        // Access times are batched in memory (AccessTracker): this process's are written first.
+        await ctx.access.flush().catch((e: unknown) => ctx.logError(e));
+        const [rec, pins] = await Promise.all([
           meta.pathRecord(cache.name, hash),
-          sources.lastAccess?.(cache.name, hash),
-          sources.pinsKeeping?.(cache.name, hash),
+          meta.pinsKeeping(cache.name, hash),
         ]);
         const n = rec.narinfo;
         const detail: PathDetail = {
@@ -300,6 +305,8 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext, sourc
           signatures: [],
           waitingFor: n?.waitingFor ?? [],
           createdAt: n?.createdAt ?? null,
+          lastAccessAt: n?.accessedAt ?? null,
+          pins,
         };
         if (n) {
           try {
@@ -313,8 +320,6 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext, sourc
             if (!(e instanceof NarInfoError)) throw e;
           }
         }
-        if (lastAccess !== undefined) detail.lastAccessAt = lastAccess;
-        if (pins !== undefined) detail.pins = pins;
         return sendJson(reply, detail);
       });
     },
@@ -332,6 +337,23 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext, sourc
       }
     });
   }
+}
+
+/** A pin as the page lists it: its newest revision and what it keeps. */
+function pinView(p: PinRow): Pin {
+  const keep =
+    p.keep === "all"
+      ? "every revision"
+      : "revisions" in p.keep
+        ? `the newest ${p.keep.revisions} revision${p.keep.revisions === 1 ? "" : "s"}`
+        : `revisions of the last ${p.keep.days} day${p.keep.days === 1 ? "" : "s"}`;
+  return {
+    name: p.name,
+    storePath: p.revisions[0]?.storePath ?? null,
+    revisions: p.revisions.length,
+    keep,
+    createdAt: p.createdAt,
+  };
 }
 
 function signatures(ni: ReturnType<typeof parseNarInfo>, keys: readonly PublicKey[]): SignatureView[] {

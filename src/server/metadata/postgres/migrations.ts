@@ -271,9 +271,9 @@ CREATE INDEX trust_rules_cache ON trust_rules(cache);`,
   },
   {
     version: 4,
-    name: "dashboard: CI reports, push activity per minute, narinfo lookups per hour, indexes for usage",
-    // As SQLite's migration 8: counts arrive aggregated (server/activity.ts); the indexes make a
-    // cache's last push and its bytes index reads at any size.
+    name: "dashboard: CI reports, push activity per minute, narinfo lookups per hour, the last GC run per cache",
+    // As SQLite's migration 8: counts arrive aggregated (server/activity.ts); the index makes a
+    // cache's last push an index read at any size (its bytes are migration 2's counter).
     sql: `
 -- By default, not always: a data copy carries ids over (pages link to reports by id).
 CREATE TABLE ci_reports (
@@ -309,7 +309,12 @@ CREATE TABLE narinfo_lookups (
   PRIMARY KEY (cache, hour)
 );
 CREATE INDEX narinfos_created ON narinfos(cache, created_at);
-CREATE INDEX uploads_served_bytes ON uploads(cache, file_size) WHERE visible;`,
+CREATE TABLE gc_last_runs (
+  cache TEXT PRIMARY KEY REFERENCES caches(name),
+  ended_at BIGINT NOT NULL,
+  deleted_paths BIGINT NOT NULL,
+  deleted_bytes BIGINT NOT NULL
+);`,
   },
 ];
 

@@ -28,6 +28,7 @@ import type {
   DashboardUsage,
   GcBatch,
   GcMarkResult,
+  GcRunRow,
   GcThresholds,
   MultipartState,
   MultipartUpload,
@@ -1332,11 +1333,10 @@ export class PostgresMetadataStore implements MetadataStore {
     return rows.map(reportFromRow);
   }
 
-  /** One round trip; each part reads an index (uploads_served_bytes, narinfos_created, keys). */
+  /** One round trip; each part reads an index (the pending one, narinfos_created, keys). */
   async dashboardUsage(cache: string, since: number): Promise<DashboardUsage> {
     const r = await this.one<DashboardUsage>(
       `SELECT
-         (SELECT COALESCE(SUM(file_size), 0) FROM uploads WHERE cache = $1 AND visible)::bigint AS bytes,
          (SELECT COUNT(*) FROM narinfos WHERE cache = $1 AND NOT visible) AS pending,
          (SELECT MAX(created_at) FROM narinfos WHERE cache = $1) AS "lastPushAt",
          (SELECT COALESCE(SUM(hits), 0) FROM narinfo_lookups WHERE cache = $1 AND hour >= $2)::bigint AS hits,
@@ -1344,7 +1344,6 @@ export class PostgresMetadataStore implements MetadataStore {
       [cache, since],
     );
     return {
-      bytes: Number(r?.bytes ?? 0),
       pending: Number(r?.pending ?? 0),
       lastPushAt: r?.lastPushAt === null || r?.lastPushAt === undefined ? null : Number(r.lastPushAt),
       hits: Number(r?.hits ?? 0),
@@ -1372,9 +1371,10 @@ export class PostgresMetadataStore implements MetadataStore {
       text: string;
       visible: boolean;
       created_at: number;
+      accessed_at: number;
       upstream: boolean;
     }>(
-      `SELECT n.hash, n.store_path, n.url, n.text, n.visible, n.created_at,
+      `SELECT n.hash, n.store_path, n.url, n.text, n.visible, n.created_at, n.accessed_at,
          EXISTS (SELECT 1 FROM upstream_paths u WHERE u.cache = $1 AND u.hash = $2) AS upstream
        FROM (SELECT 1) one LEFT JOIN narinfos n ON n.cache = $1 AND n.hash = $2`,
       [cache, hash],
@@ -1398,9 +1398,48 @@ export class PostgresMetadataStore implements MetadataStore {
         text: r.text,
         visible: r.visible,
         createdAt: r.created_at,
+        accessedAt: r.accessed_at,
         waitingFor: waits.map((w) => ({ hash: w.hash, storePath: w.store_path })),
       },
     };
+  }
+
+  async recordGcRun(run: GcRunRow): Promise<void> {
+    await this.write(
+      `INSERT INTO gc_last_runs (cache, ended_at, deleted_paths, deleted_bytes) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (cache) DO UPDATE SET ended_at = excluded.ended_at, deleted_paths = excluded.deleted_paths,
+         deleted_bytes = excluded.deleted_bytes`,
+      [run.cache, run.endedAt, run.deletedPaths, run.deletedBytes],
+    );
+  }
+
+  async lastGcRun(cache: string): Promise<GcRunRow | undefined> {
+    const r = await this.one<{
+      cache: string;
+      ended_at: number;
+      deleted_paths: number;
+      deleted_bytes: number;
+    }>("SELECT cache, ended_at, deleted_paths, deleted_bytes FROM gc_last_runs WHERE cache = $1", [cache]);
+    return (
+      r && {
+        cache: r.cache,
+        endedAt: r.ended_at,
+        deletedPaths: r.deleted_paths,
+        deletedBytes: r.deleted_bytes,
+      }
+    );
+  }
+
+  /** Down from each pin's revisions, as SQLite's: pins are few, a common path's dependents many. */
+  async pinsKeeping(cache: string, hash: string): Promise<string[]> {
+    const rows = await this.rows<{ pin: string }>(
+      `WITH RECURSIVE down(pin, h) AS (
+         SELECT pin, hash FROM pin_entries WHERE cache = $1
+         UNION SELECT down.pin, r.ref FROM down JOIN narinfo_refs r ON r.cache = $1 AND r.hash = down.h)
+       SELECT pin FROM down WHERE h = $2 GROUP BY pin ORDER BY pin COLLATE "C"`,
+      [cache, hash],
+    );
+    return rows.map((r) => r.pin);
   }
 }
 

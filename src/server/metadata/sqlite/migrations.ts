@@ -278,10 +278,10 @@ CREATE INDEX IF NOT EXISTS trust_rules_cache ON trust_rules(cache);`);
   },
   {
     version: 8,
-    name: "dashboard: CI reports, push activity per minute, narinfo lookups per hour, indexes for usage",
+    name: "dashboard: CI reports, push activity per minute, narinfo lookups per hour, the last GC run per cache",
     // Counts are aggregated in memory and added in one short transaction now and then
-    // (server/activity.ts), so the write rate does not follow the request rate. The two indexes
-    // make a cache's last push and its bytes index reads at any size.
+    // (server/activity.ts), so the write rate does not follow the request rate. The index makes a
+    // cache's last push an index read at any size (its bytes are migration 6's counter).
     up: (db) =>
       db.exec(`
 CREATE TABLE IF NOT EXISTS ci_reports (
@@ -317,7 +317,12 @@ CREATE TABLE IF NOT EXISTS narinfo_lookups (
   PRIMARY KEY (cache, hour)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS narinfos_created ON narinfos(cache, created_at);
-CREATE INDEX IF NOT EXISTS uploads_served_bytes ON uploads(cache, visible, file_size);`),
+CREATE TABLE IF NOT EXISTS gc_last_runs (
+  cache TEXT PRIMARY KEY REFERENCES caches(name),
+  ended_at INTEGER NOT NULL,
+  deleted_paths INTEGER NOT NULL,
+  deleted_bytes INTEGER NOT NULL
+);`),
   },
 ];
 

@@ -191,8 +191,7 @@ export function prepareStatements(db: Database.Database) {
       `SELECT ${REPORT_COLUMNS} WHERE r.id IN (SELECT MAX(id) FROM ci_reports
          WHERE cache = ? AND run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id)`,
     ),
-    // Each reads an index only: uploads_served_bytes, narinfos_created, the lookups' key.
-    servedBytes: p("SELECT COALESCE(SUM(file_size), 0) FROM uploads WHERE cache = ? AND visible = 1").pluck(),
+    // Each reads an index only: narinfos_created, the lookups' key.
     lastPushAt: p("SELECT MAX(created_at) FROM narinfos WHERE cache = ?").pluck(),
     lookupsSince: p(
       "SELECT COALESCE(SUM(hits), 0) AS hits, COALESCE(SUM(misses), 0) AS misses FROM narinfo_lookups WHERE cache = ? AND hour >= ?",
@@ -205,8 +204,22 @@ export function prepareStatements(db: Database.Database) {
        ORDER BY a.minute DESC, a.token_id, a.run_id`,
     ),
     narInfoRecord: p(
-      "SELECT hash, store_path, url, text, visible, created_at FROM narinfos WHERE cache = ? AND hash = ?",
+      "SELECT hash, store_path, url, text, visible, created_at, accessed_at FROM narinfos WHERE cache = ? AND hash = ?",
     ),
+    putGcRun: p(
+      `INSERT INTO gc_last_runs (cache, ended_at, deleted_paths, deleted_bytes) VALUES (?, ?, ?, ?)
+       ON CONFLICT (cache) DO UPDATE SET ended_at = excluded.ended_at, deleted_paths = excluded.deleted_paths,
+         deleted_bytes = excluded.deleted_bytes`,
+    ),
+    gcRun: p("SELECT cache, ended_at, deleted_paths, deleted_bytes FROM gc_last_runs WHERE cache = ?"),
+    // Down from each pin's revisions through the references the GC follows: a pin's closure is
+    // what it keeps (pins are few; an upward walk from a common path would cover the cache).
+    pinsKeeping: p(
+      `WITH RECURSIVE down(pin, h) AS (
+         SELECT pin, hash FROM pin_entries WHERE cache = @cache
+         UNION SELECT down.pin, r.ref FROM down JOIN narinfo_refs r ON r.cache = @cache AND r.hash = down.h)
+       SELECT DISTINCT pin FROM down WHERE h = @hash ORDER BY pin`,
+    ).pluck(),
     waitsOf: p(
       `SELECT w.ref AS hash, n.store_path FROM narinfo_waits w
        LEFT JOIN narinfos n ON n.cache = w.cache AND n.hash = w.ref WHERE w.cache = ? AND w.hash = ? ORDER BY w.ref`,

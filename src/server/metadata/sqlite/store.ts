@@ -27,6 +27,7 @@ import type {
   DashboardUsage,
   GcBatch,
   GcMarkResult,
+  GcRunRow,
   GcThresholds,
   MultipartState,
   MultipartUpload,
@@ -77,7 +78,7 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly st;
   private gcSt: ReturnType<typeof prepareGcStatements> | undefined;
   /**
-   * Rows changed by access-time writes and by recordActivity: they change nothing served, so
+   * Rows changed by access-time and dashboard-activity writes: they change nothing served, so
    * `changes.local` ignores them.
    */
   private quietChanges = 0;
@@ -795,7 +796,6 @@ export class SqliteMetadataStore implements MetadataStore {
   async dashboardUsage(cache: string, since: number): Promise<DashboardUsage> {
     const lookups = this.st.lookupsSince.get(cache, since) as { hits: number; misses: number };
     return {
-      bytes: this.st.servedBytes.get(cache) as number,
       pending: this.st.pendingCount.get(cache) as number,
       lastPushAt: (this.st.lastPushAt.get(cache) as number | null) ?? null,
       hits: lookups.hits,
@@ -815,7 +815,15 @@ export class SqliteMetadataStore implements MetadataStore {
   async pathRecord(cache: string, hash: string): Promise<PathRecord> {
     const upstream = this.st.isUpstream.get(cache, hash) === 1;
     const r = this.st.narInfoRecord.get(cache, hash) as
-      | { hash: string; store_path: string; url: string; text: string; visible: number; created_at: number }
+      | {
+          hash: string;
+          store_path: string;
+          url: string;
+          text: string;
+          visible: number;
+          created_at: number;
+          accessed_at: number;
+        }
       | undefined;
     if (!r) return { upstream };
     const waits =
@@ -831,8 +839,31 @@ export class SqliteMetadataStore implements MetadataStore {
         text: r.text,
         visible: r.visible === 1,
         createdAt: r.created_at,
+        accessedAt: r.accessed_at,
         waitingFor: waits.map((w) => ({ hash: w.hash, storePath: w.store_path })),
       },
     };
+  }
+
+  async recordGcRun(run: GcRunRow): Promise<void> {
+    this.st.putGcRun.run(run.cache, run.endedAt, run.deletedPaths, run.deletedBytes);
+  }
+
+  async lastGcRun(cache: string): Promise<GcRunRow | undefined> {
+    const r = this.st.gcRun.get(cache) as
+      | { cache: string; ended_at: number; deleted_paths: number; deleted_bytes: number }
+      | undefined;
+    return (
+      r && {
+        cache: r.cache,
+        endedAt: r.ended_at,
+        deletedPaths: r.deleted_paths,
+        deletedBytes: r.deleted_bytes,
+      }
+    );
+  }
+
+  async pinsKeeping(cache: string, hash: string): Promise<string[]> {
+    return this.st.pinsKeeping.all({ cache, hash }) as string[];
   }
 }
