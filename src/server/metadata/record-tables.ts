@@ -3,7 +3,7 @@
 // fit a plain table (a cache's Cachix settings, the references a pending narinfo waits for) each
 // store adds itself.
 import { closureReferences, referencesInText } from "./closure.js";
-import type { NarInfoRecord, RecordKind, RecordTypes } from "./records.js";
+import type { NarInfoRecord, RecordKind, RecordPage, RecordTypes } from "./records.js";
 
 export type ColumnType = "text" | "int" | "bool" | "bytes";
 
@@ -254,6 +254,44 @@ export function recordFromRow(spec: TableSpec, row: Record<string, unknown>): Re
               : v;
   }
   return out;
+}
+
+/** A list a store read beside a row: PostgreSQL's array, or SQLite's group_concat (null when empty). */
+function listOf(v: unknown): string[] {
+  if (Array.isArray(v)) return v as string[];
+  return typeof v === "string" && v ? v.split(",") : [];
+}
+
+/**
+ * One page of exported rows as records: the table's columns, plus what each store selects beside
+ * them under the same names (a cache's Cachix settings `owner`, `managed`, `compression`; a
+ * narinfo's `waits` and `refs`), and the cursor after the page when it is full.
+ */
+export function exportPage<K extends RecordKind>(
+  kind: K,
+  rows: ReadonlyArray<Record<string, unknown>>,
+  limit: number,
+): RecordPage<K> {
+  const spec = TABLES[kind];
+  const records = rows.map((row) => {
+    const r = recordFromRow(spec, row);
+    if (kind === "caches") {
+      r.owner = row.owner ?? null;
+      // A cache from before the Cachix settings has none: managed, as new caches are.
+      r.managed =
+        row.managed === null || row.managed === undefined ? true : row.managed === true || row.managed === 1;
+      r.compression = row.compression ?? "ZSTD";
+    } else if (kind === "narinfos") {
+      r.waitsFor = listOf(row.waits);
+      r.references = listOf(row.refs).sort();
+    }
+    return r;
+  }) as unknown as Array<RecordTypes[K]>;
+  const last = records[records.length - 1];
+  return {
+    records,
+    next: records.length < limit || !last ? null : cursorOf(spec, last as unknown as Record<string, unknown>),
+  };
 }
 
 /** A record with what older writers (and bulk loaders) leave out filled in: a narinfo's access time. */

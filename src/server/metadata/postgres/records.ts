@@ -4,9 +4,8 @@
 import type pg from "pg";
 import {
   type ColumnType,
-  cursorOf,
+  exportPage,
   parseCursor,
-  recordFromRow,
   referencesOf,
   TABLES,
   withDefaults,
@@ -42,23 +41,7 @@ export async function exportRecords<K extends RecordKind>(
     `SELECT ${cols.join(", ")}${extra} FROM ${spec.postgres} t${whereC} ORDER BY ${order} LIMIT $${params.length}`,
     params,
   );
-  const records = rows.map((row) => {
-    const r = recordFromRow(spec, row);
-    if (kind === "caches") {
-      r.owner = row.owner ?? null;
-      r.managed = row.managed !== false;
-      r.compression = row.compression ?? "ZSTD";
-    } else if (kind === "narinfos") {
-      r.waitsFor = (row.waits as string[] | null) ?? [];
-      r.references = (row.refs as string[] | null) ?? [];
-    }
-    return r;
-  }) as unknown as Array<RecordTypes[K]>;
-  const last = records[records.length - 1];
-  return {
-    records,
-    next: records.length < limit || !last ? null : cursorOf(spec, last as unknown as Record<string, unknown>),
-  };
+  return exportPage(kind, rows, limit);
 }
 
 /** Inserts the records not there yet, in the transaction `c`; returns how many were. */

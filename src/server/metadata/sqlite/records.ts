@@ -1,14 +1,7 @@
 // Export and import of records (../records.ts) for the SQLite store: pages in key order, and
 // insert-or-keep writes in one transaction per batch (a resumed copy may send a page again).
 import type Database from "better-sqlite3";
-import {
-  cursorOf,
-  parseCursor,
-  recordFromRow,
-  referencesOf,
-  TABLES,
-  withDefaults,
-} from "../record-tables.js";
+import { exportPage, parseCursor, referencesOf, TABLES, withDefaults } from "../record-tables.js";
 import type { CacheRecord, NarInfoRecord, RecordKind, RecordPage, RecordTypes } from "../records.js";
 
 function toSql(v: unknown): unknown {
@@ -43,23 +36,7 @@ export function exportRecords<K extends RecordKind>(
       `SELECT ${cols.join(", ")}${extra} FROM ${spec.sqlite} ${t}${join}${where} ORDER BY ${key.join(", ")} LIMIT ?`,
     )
     .all(...(from ?? []), limit) as Array<Record<string, unknown>>;
-  const records = rows.map((row) => {
-    const r = recordFromRow(spec, row);
-    if (kind === "caches") {
-      r.owner = row.owner ?? null;
-      r.managed = row.managed === null || row.managed === undefined ? true : row.managed === 1;
-      r.compression = row.compression ?? "ZSTD";
-    } else if (kind === "narinfos") {
-      r.waitsFor = typeof row.waits === "string" && row.waits ? row.waits.split(",") : [];
-      r.references = typeof row.refs === "string" && row.refs ? row.refs.split(",").sort() : [];
-    }
-    return r;
-  }) as unknown as Array<RecordTypes[K]>;
-  const last = records[records.length - 1];
-  return {
-    records,
-    next: records.length < limit || !last ? null : cursorOf(spec, last as unknown as Record<string, unknown>),
-  };
+  return exportPage(kind, rows, limit);
 }
 
 /** Inserts the records that are not there yet; returns how many were. */
