@@ -1,7 +1,7 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   main
-} from "./chunk-OAQSNJBL.mjs";
+} from "./chunk-G75UUNHH.mjs";
 import "./chunk-JZ3Z2ALQ.mjs";
 import "./chunk-2LKPY5G7.mjs";
 import "./chunk-UEBIMLTP.mjs";

@@ -6,9 +6,8 @@ import { type PublicKey, parsePublicKey } from "../nix/signing.js";
 import { parseStorePath } from "../nix/store-path.js";
 import { PathLookup } from "../verify/lookup.js";
 
-/** cache.nixos.org, the default upstream when the machine's Nix uses it. */
-export const NIXOS_CACHE = "https://cache.nixos.org";
-export const NIXOS_CACHE_KEY = "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=";
+/** cache.nixos.org is the default upstream when the machine's Nix uses it. */
+export { NIXOS_CACHE, NIXOS_CACHE_KEY } from "../nix/nixos-cache.js";
 
 /** The well-formed keys among `texts` (a malformed one can vouch for nothing). */
 export function keysFrom(texts: readonly string[]): PublicKey[] {

@@ -8,18 +8,16 @@ import type { Pool } from "undici";
 import { Pools } from "../http/pool.js";
 import { request } from "../http/request.js";
 import { NarInfoError, parseNarInfo, verifyNarInfo } from "../nix/narinfo.js";
+import { NIXOS_CACHE, NIXOS_CACHE_KEY } from "../nix/nixos-cache.js";
 import { type PublicKey, parsePublicKey } from "../nix/signing.js";
 import { parseStorePath } from "../nix/store-path.js";
 import { NixcacheError } from "../util/errors.js";
 import { limiter } from "../util/limiter.js";
 import type { MetadataStore } from "./metadata/store.js";
 
-export const NIXOS_UPSTREAM = "https://cache.nixos.org";
-export const NIXOS_UPSTREAM_KEY = "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=";
-
 /** What a server uses when not told: cache.nixos.org, as `nixcache build` leaves its paths out. */
 export function defaultUpstreams(): Upstream[] {
-  return [{ url: NIXOS_UPSTREAM, keys: [NIXOS_UPSTREAM_KEY] }];
+  return [{ url: NIXOS_CACHE, keys: [NIXOS_CACHE_KEY] }];
 }
 
 /** Plain data (it crosses to the workers of `serve --workers` as JSON). */

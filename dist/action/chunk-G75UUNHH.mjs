@@ -28553,9 +28553,11 @@ async function publishedSigningKeys(url, opts = {}) {
   }
 }
 
-// src/build/trust.ts
+// src/nix/nixos-cache.ts
 var NIXOS_CACHE = "https://cache.nixos.org";
 var NIXOS_CACHE_KEY = "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=";
+
+// src/build/trust.ts
 function keysFrom(texts) {
   const out = [];
   for (const t of texts) {
