@@ -590,16 +590,20 @@ for (const backend of BACKENDS) {
         // A later run: marked long enough ago.
         const second = { run: "r2", now: cutoff + 20, cutoff, markedBefore: cutoff + 15 };
         assert.deepEqual(await b.gcMark("c", second), { paths: 8, marked: 3 });
-        assert.deepEqual(await b.gcPlan("c", second), { paths: 3, bytes: 300 });
+        assert.deepEqual(await b.gcPlan("c", { ...second, bytes: true }), { paths: 3, bytes: 300 });
+        assert.deepEqual(await b.gcPlan("c", second), { paths: 3, bytes: 0 }, "bytes only when asked");
         // Meanwhile a push references oldApp: it stays, with its closure.
         const racer = h("racer");
         await push(a, "c", racer, [oldApp]);
         const deleted: string[] = [];
         let survived = 0;
         let nars = 0;
+        let dropNars: string[] = [];
         for (;;) {
-          const batch = await b.gcDeleteBatch("c", { ...second, limit: 10 });
+          // No linger here: each batch's NAR URLs go back with the next.
+          const batch = await b.gcDeleteBatch("c", { ...second, limit: 10, dropNars });
           if (!batch) break;
+          dropNars = batch.narUrls;
           deleted.push(...batch.deleted);
           survived += batch.survived;
           nars += batch.nars.length;
@@ -643,7 +647,7 @@ for (const backend of BACKENDS) {
         await push(a, "c", kept, [keptDep]);
         await a.setCacheLimits("c", { retentionMs: 1000 });
         const now = Date.now() + 100;
-        await a.gcMark("c", { run: "m", now: now - 50, cutoff: now, markedBefore: 0 });
+        await a.gcMark("c", { run: "d", now: now - 50, cutoff: now, markedBefore: 0 });
         const t = { run: "d", now, cutoff: now, markedBefore: now - 10 };
         assert.equal((await a.gcPlan("c", t)).paths, 6);
         const refs = new Map([
@@ -680,24 +684,38 @@ for (const backend of BACKENDS) {
         await push(a, "c", bottom);
         await push(a, "c", top, [bottom]);
         const now = Date.now() + 100;
-        await a.gcMark("c", { run: "m", now: now - 50, cutoff: now, markedBefore: 0 });
+        await a.gcMark("c", { run: "l", now: now - 50, cutoff: now, markedBefore: 0 });
         const t = { run: "l", now, cutoff: now, markedBefore: now - 10, lingerMs: 300, limit: 10 };
         assert.equal((await a.gcPlan("c", t)).paths, 2);
         const first = await a.gcDeleteBatch("c", t);
         assert.deepEqual(first?.deleted, [top]);
+        assert.deepEqual(first?.narUrls, [`nar/${top}.nar`], "its NAR record is left to the caller's linger");
+        assert.deepEqual(first?.nars, []);
         const waiting = await a.gcDeleteBatch("c", t);
         assert.deepEqual(waiting?.deleted, []);
-        assert.deepEqual(waiting?.nars, []);
         assert.ok((waiting?.retryInMs ?? 0) > 100, JSON.stringify(waiting));
         assert.notEqual(await a.getNarInfo("c", bottom), undefined, "its reference is still served");
         assert.notEqual(await a.visibleNar("c", `nar/${top}.nar`), undefined, "and its NAR");
         await new Promise((r) => setTimeout(r, waiting?.retryInMs));
-        const second = await a.gcDeleteBatch("c", t);
+        const second = await a.gcDeleteBatch("c", { ...t, dropNars: first?.narUrls });
         assert.deepEqual(second?.deleted, [bottom]);
         assert.equal(second?.nars.length, 1, "the top's NAR record");
         assert.equal(await a.visibleNar("c", `nar/${top}.nar`), undefined);
-        await new Promise((r) => setTimeout(r, 320));
-        assert.equal((await a.gcDeleteBatch("c", t))?.nars.length, 1, "the bottom's");
+        assert.notEqual(
+          await a.visibleNar("c", `nar/${bottom}.nar`),
+          undefined,
+          "the bottom's stays for now",
+        );
+        // A NAR record a narinfo still names is not dropped (one pushed after the plan).
+        const kept = h("linger-kept");
+        await push(a, "c", kept);
+        assert.deepEqual((await a.gcDeleteBatch("c", { ...t, dropNars: [`nar/${kept}.nar`] }))?.nars, []);
+        assert.notEqual(await a.visibleNar("c", `nar/${kept}.nar`), undefined);
+        assert.equal(
+          (await a.gcDeleteBatch("c", { ...t, dropNars: second?.narUrls }))?.nars.length,
+          1,
+          "the bottom's",
+        );
         assert.equal(await a.gcDeleteBatch("c", t), undefined);
         await a.gcFinish();
       }));

@@ -149,7 +149,7 @@ export async function collectGarbage(
       const marked = await meta.gcMark(cache.name, { ...t, dryRun: o.dryRun });
       entry.keptPaths = marked.paths;
       entry.markedPaths = marked.marked;
-      const plan = await meta.gcPlan(cache.name, t);
+      const plan = await meta.gcPlan(cache.name, { ...t, bytes: o.dryRun });
       if (o.dryRun) {
         entry.deletedPaths = plan.paths;
         entry.deletedBytes = plan.bytes;
@@ -159,34 +159,69 @@ export async function collectGarbage(
         continue;
       }
       const access = o.access;
-      for (;;) {
-        await hold();
-        let asked: readonly string[] = [];
-        let batch: GcBatch | undefined;
-        try {
-          batch = await meta.gcDeleteBatch(cache.name, {
-            ...t,
-            limit: o.batchSize ?? BATCH,
-            protect:
-              access &&
-              ((hashes) => {
-                asked = hashes;
-                return access.protect(cache.name, hashes);
-              }),
-          });
-        } finally {
-          // A failed transaction deleted nothing; one that may have committed counts as deleted.
-          access?.settled(cache.name, asked, batch?.deleted ?? asked);
-        }
-        if (!batch) break;
-        if (batch.retryInMs !== undefined) await sleep(batch.retryInMs);
-        entry.deletedPaths += batch.deleted.length;
-        entry.keptPaths -= batch.deleted.length;
-        entry.markedPaths -= batch.deleted.length;
+      // NAR URLs of deleted narinfos, oldest first, each dropped `lingerMs` after its narinfo.
+      const lingering: Array<{ at: number; urls: string[] }> = [];
+      // Storage deletes of one batch's blobs run while the next batch is in the database.
+      let unlinking: Promise<void> = Promise.resolve();
+      const unlinkFailure: { error?: unknown; failed?: true } = {};
+      const unlink = (nars: GcBatch["nars"]) => {
         const sizes = new Map<string, number>();
-        for (const n of batch.nars) sizes.set(n.blob, n.fileSize);
-        entry.deletedBytes += (await deleteUnnamedBlobs(meta, storage, sizes)).bytes;
+        for (const n of nars) sizes.set(n.blob, n.fileSize);
+        if (sizes.size === 0) return;
+        unlinking = unlinking.then(async () => {
+          try {
+            entry.deletedBytes += (await deleteUnnamedBlobs(meta, storage, sizes)).bytes;
+          } catch (error) {
+            // Its blobs keep their claims (the next run deletes them); this run stops.
+            if (!unlinkFailure.failed) Object.assign(unlinkFailure, { error, failed: true });
+          }
+        });
+      };
+      try {
+        for (;;) {
+          if (unlinkFailure.failed) throw unlinkFailure.error;
+          await hold();
+          const dropNars: string[] = [];
+          while (lingering[0] && lingering[0].at + t.lingerMs <= Date.now())
+            dropNars.push(...(lingering.shift()?.urls ?? []));
+          let asked: readonly string[] = [];
+          let batch: GcBatch | undefined;
+          try {
+            batch = await meta.gcDeleteBatch(cache.name, {
+              ...t,
+              limit: o.batchSize ?? BATCH,
+              dropNars,
+              protect:
+                access &&
+                ((hashes) => {
+                  asked = hashes;
+                  return access.protect(cache.name, hashes);
+                }),
+            });
+          } finally {
+            // A failed transaction deleted nothing; one that may have committed counts as deleted.
+            access?.settled(cache.name, asked, batch?.deleted ?? asked);
+          }
+          // Counted from after the commit: never earlier than other processes could see it.
+          if (batch && batch.narUrls.length > 0) lingering.push({ at: Date.now(), urls: batch.narUrls });
+          if (batch) {
+            entry.deletedPaths += batch.deleted.length;
+            entry.keptPaths -= batch.deleted.length;
+            entry.markedPaths -= batch.deleted.length;
+            unlink(batch.nars);
+          }
+          const nextNar = lingering[0] && lingering[0].at + t.lingerMs - Date.now();
+          if (!batch || (batch.deleted.length === 0 && batch.survived === 0 && batch.nars.length === 0)) {
+            // Nothing done this round: wait for whichever comes first, or stop when nothing is left.
+            const waits = [batch?.retryInMs, nextNar].filter((x): x is number => x !== undefined);
+            if (waits.length === 0) break;
+            await sleep(Math.max(1, Math.min(...waits)));
+          }
+        }
+      } finally {
+        await unlinking;
       }
+      if (unlinkFailure.failed) throw unlinkFailure.error;
       await meta.gcFinish();
     }
     // What each cache lost, for the dashboard (a run that failed part-way records nothing).

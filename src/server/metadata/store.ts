@@ -227,23 +227,30 @@ export interface MetadataStore {
   gcMark(cache: string, t: GcThresholds & { dryRun?: boolean }): Promise<GcMarkResult>;
   /**
    * Selects what this run deletes: narinfos marked before `markedBefore`, not roots, and not in
-   * the closure of any narinfo that stays. Returns how many, and how many bytes of storage their
-   * deletion frees (blobs nothing else names).
+   * the closure of any narinfo that stays. Returns how many, and with `bytes` how many bytes of
+   * storage their deletion frees (blobs nothing else names; a dry run's estimate, 0 without it: a
+   * real run counts what it deletes).
    */
-  gcPlan(cache: string, t: GcThresholds): Promise<{ paths: number; bytes: number }>;
+  gcPlan(cache: string, t: GcThresholds & { bytes?: boolean }): Promise<{ paths: number; bytes: number }>;
   /**
    * Deletes, in one transaction serialised with narinfo commits, up to `limit` of the planned
    * narinfos that no remaining narinfo references (dependents go before their references, so no
    * closure is ever broken), re-checking each: one pushed, fetched (per the store or `protect`,
    * the accesses this process has not stored yet), pinned or referenced since stays, and so does
    * its closure. Drops their references, waits and listings. A narinfo becomes ready `lingerMs`
-   * after its last referrer went, and the NAR records of deleted narinfos (those no narinfo names
-   * any more) are dropped `lingerMs` after them: what another process still serves from memory
-   * stays whole. Undefined when nothing planned is left; `retryInMs` when nothing is ready yet.
+   * after its last referrer went; the NAR records named by `dropNars` (URLs of narinfos deleted
+   * at least `lingerMs` ago, from earlier batches' `narUrls`) go in the same transaction, those
+   * no narinfo names any more: what another process still serves from memory stays whole.
+   * Undefined when nothing planned is left and there was nothing to drop; `retryInMs` when
+   * nothing planned is ready yet.
    */
   gcDeleteBatch(
     cache: string,
-    t: GcThresholds & { limit: number; protect?: (hashes: readonly string[]) => ReadonlySet<string> },
+    t: GcThresholds & {
+      limit: number;
+      protect?: (hashes: readonly string[]) => ReadonlySet<string>;
+      dropNars?: readonly string[];
+    },
   ): Promise<GcBatch | undefined>;
   /** Drops the GC's scratch rows, of every run (one runs at a time, under the lease; others died). */
   gcFinish(): Promise<void>;

@@ -219,9 +219,14 @@ export interface GcBatch {
   deleted: string[];
   /** Candidates that turned out to be needed again (fetched, pinned or referenced meanwhile). */
   survived: number;
-  /** NAR records dropped (of narinfos deleted at least `lingerMs` ago; no narinfo names them). */
+  /**
+   * The deleted narinfos' NAR URLs: the caller passes them back as `dropNars` once `lingerMs`
+   * has passed (the wait is the caller's: it costs the database nothing).
+   */
+  narUrls: string[];
+  /** NAR records dropped (of `dropNars`, those no narinfo names any more). */
   nars: Array<{ blob: string; fileSize: number }>;
-  /** Nothing was ready yet: ask again after this long (what is left waits out `lingerMs`). */
+  /** No planned narinfo was ready yet: one is after this long (it waits out `lingerMs`). */
   retryInMs?: number;
 }
 

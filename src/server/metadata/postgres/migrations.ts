@@ -316,6 +316,13 @@ CREATE TABLE gc_last_runs (
   deleted_bytes BIGINT NOT NULL
 );`,
   },
+  {
+    version: 5,
+    name: "GC: the marking run keeps the unreached narinfos (it works from the garbage's side); no NAR queue",
+    sql: `ALTER TABLE gc_reach RENAME TO gc_unreached;
+-- The linger of a deleted narinfo's NAR record is kept by the GC process (a few seconds' URLs).
+DROP TABLE gc_nars;`,
+  },
 ];
 
 /** The newest version; numbers may have gaps while branches that each add one are merged. */

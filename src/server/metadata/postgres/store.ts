@@ -91,6 +91,12 @@ export interface PostgresOptions {
   connectTimeoutMs?: number;
 }
 
+/**
+ * For the GC's set queries: hash joins over millions of rows want more than the default work_mem,
+ * and compiling them (JIT) cost more than it saved.
+ */
+const GC_SETTINGS = "SET LOCAL work_mem = '256MB'; SET LOCAL jit = off";
+
 const UNIQUE_VIOLATION = "23505";
 const FOREIGN_KEY_VIOLATION = "23503";
 
@@ -971,12 +977,11 @@ export class PostgresMetadataStore implements MetadataStore {
 
   /**
    * One transaction: the closure query reads one snapshot; commits go on meanwhile (they take no
-   * lock this holds, but the marked rows). Hash joins over millions of rows want more than the
-   * default work_mem: this transaction raises its own.
+   * lock this holds, but the marked rows). The unreached set it leaves is gcPlan's start.
    */
   async gcMark(cache: string, t: GcThresholds & { dryRun?: boolean }): Promise<GcMarkResult> {
     return this.tx(async (c) => {
-      await c.query("SET LOCAL work_mem = '256MB'");
+      await c.query(GC_SETTINGS);
       if (!t.dryRun)
         await c.query(
           `DELETE FROM pin_entries WHERE id IN (
@@ -986,94 +991,115 @@ export class PostgresMetadataStore implements MetadataStore {
                             ORDER BY x.created_at DESC, x.id DESC LIMIT 1))`,
           [cache, t.now],
         );
-      await c.query("DELETE FROM gc_reach WHERE run = $1", [t.run]);
-      // Roots: pinned paths and what was pushed or fetched within the retention; then their closure.
+      await c.query("DELETE FROM gc_unreached WHERE run = $1", [t.run]);
+      // Roots are pins and what was pushed or fetched within the retention. Everything else is a
+      // candidate; those a root needs, directly or not, are taken out again. Working from the
+      // candidates' side costs what the garbage is, not what the cache holds.
       await c.query(
-        `WITH RECURSIVE live(hash) AS (
-           SELECT hash FROM (SELECT hash FROM narinfos WHERE cache = $1 AND accessed_at >= $2
-                             UNION SELECT hash FROM pin_entries WHERE cache = $1) roots
-           UNION
-           SELECT r.ref FROM live JOIN narinfo_refs r ON r.cache = $1 AND r.hash = live.hash)
-         INSERT INTO gc_reach (run, hash) SELECT $3, hash FROM live`,
+        `INSERT INTO gc_unreached (run, hash)
+         SELECT $3, n.hash FROM narinfos n WHERE n.cache = $1 AND n.accessed_at < $2
+           AND NOT EXISTS (SELECT 1 FROM pin_entries e WHERE e.cache = $1 AND e.hash = n.hash)`,
         [cache, t.cutoff, t.run],
+      );
+      // The scratch table was empty when last analyzed: without this the planner loops.
+      await c.query("ANALYZE gc_unreached");
+      // What a root references, directly or through other candidates, stays.
+      await c.query(
+        `WITH RECURSIVE saved(hash) AS (
+           SELECT r.ref FROM gc_unreached d JOIN narinfo_refs r ON r.cache = $1 AND r.ref = d.hash
+           WHERE d.run = $2 AND NOT EXISTS (SELECT 1 FROM gc_unreached x WHERE x.run = $2 AND x.hash = r.hash)
+           UNION
+           SELECT r.ref FROM saved JOIN narinfo_refs r ON r.cache = $1 AND r.hash = saved.hash
+           WHERE EXISTS (SELECT 1 FROM gc_unreached x WHERE x.run = $2 AND x.hash = r.ref))
+         DELETE FROM gc_unreached d USING saved WHERE d.run = $2 AND d.hash = saved.hash`,
+        [cache, t.run],
       );
       if (!t.dryRun) {
         await c.query(
           `UPDATE narinfos n SET gc_marked_at = NULL WHERE n.cache = $1 AND n.gc_marked_at IS NOT NULL
-             AND EXISTS (SELECT 1 FROM gc_reach g WHERE g.run = $2 AND g.hash = n.hash)`,
+             AND NOT EXISTS (SELECT 1 FROM gc_unreached g WHERE g.run = $2 AND g.hash = n.hash)`,
           [cache, t.run],
         );
         await c.query(
-          `UPDATE narinfos n SET gc_marked_at = $3 WHERE n.cache = $1 AND n.gc_marked_at IS NULL
-             AND NOT EXISTS (SELECT 1 FROM gc_reach g WHERE g.run = $2 AND g.hash = n.hash)`,
+          `UPDATE narinfos n SET gc_marked_at = $3 FROM gc_unreached g
+           WHERE g.run = $2 AND n.cache = $1 AND n.hash = g.hash AND n.gc_marked_at IS NULL`,
           [cache, t.run, t.now],
         );
+        // The marks just changed, maybe on a third of the cache: with statistics from before, the
+        // planner took the marked-narinfo index for a batch delete by hash and read every marked row.
+        await c.query("ANALYZE narinfos");
       }
       const counts = (
         await c.query<{ paths: number; marked: number }>(
-          `SELECT COUNT(*)::bigint AS paths, (COUNT(*) FILTER (WHERE NOT EXISTS
-             (SELECT 1 FROM gc_reach g WHERE g.run = $2 AND g.hash = n.hash)))::bigint AS marked
-           FROM narinfos n WHERE n.cache = $1`,
+          `SELECT (SELECT COUNT(*) FROM narinfos WHERE cache = $1)::bigint AS paths,
+             (SELECT COUNT(*) FROM gc_unreached WHERE run = $2)::bigint AS marked`,
           [cache, t.run],
         )
       ).rows[0];
-      await c.query("DELETE FROM gc_reach WHERE run = $1", [t.run]);
+      // The unreached set stays for gcPlan (gcFinish drops it).
       return { paths: counts?.paths ?? 0, marked: counts?.marked ?? 0 };
     });
   }
 
-  async gcPlan(cache: string, t: GcThresholds): Promise<{ paths: number; bytes: number }> {
+  async gcPlan(
+    cache: string,
+    t: GcThresholds & { bytes?: boolean },
+  ): Promise<{ paths: number; bytes: number }> {
     return this.tx(async (c) => {
-      await c.query("SET LOCAL work_mem = '256MB'");
+      await c.query(GC_SETTINGS);
       await c.query("DELETE FROM gc_doomed WHERE run = $1", [t.run]);
-      // Marked long enough, not roots (pushed, fetched or pinned since would make them roots).
+      // Unreached at the mark, marked long enough, and not roots since (pushed, fetched, pinned).
+      // Every referrer one had at the mark was unreached too; a referrer pushed since counts as
+      // well, and keeps it. The count is how many must go before it.
       await c.query(
-        `INSERT INTO gc_doomed (run, hash, url)
-         SELECT $2, n.hash, n.url FROM narinfos n
-         WHERE n.cache = $1 AND n.gc_marked_at < $4 AND n.accessed_at < $3
+        `INSERT INTO gc_doomed (run, hash, url, referrers)
+         SELECT $2, n.hash, n.url, (SELECT COUNT(*) FROM narinfo_refs r WHERE r.cache = $1 AND r.ref = n.hash)
+         FROM gc_unreached u JOIN narinfos n ON n.cache = $1 AND n.hash = u.hash
+         WHERE u.run = $2 AND n.gc_marked_at < $4 AND n.accessed_at < $3
            AND NOT EXISTS (SELECT 1 FROM pin_entries e WHERE e.cache = $1 AND e.hash = n.hash)`,
         [cache, t.run, t.cutoff, t.markedBefore],
       );
-      // What a narinfo that stays references, directly or not, stays too.
+      // For the query below, and for the batches, which pick by referrer count and delete by hash.
+      await c.query("ANALYZE gc_doomed");
+      // Only unreached narinfos reference unreached ones: what those marked too recently (or
+      // fetched since) reference stays, with its closure.
       await c.query(
         `WITH RECURSIVE saved(hash) AS (
-           SELECT r.ref FROM gc_doomed d JOIN narinfo_refs r ON r.cache = $1 AND r.ref = d.hash
-           WHERE d.run = $2 AND NOT EXISTS (SELECT 1 FROM gc_doomed x WHERE x.run = $2 AND x.hash = r.hash)
+           SELECT r.ref FROM gc_unreached u JOIN narinfo_refs r ON r.cache = $1 AND r.hash = u.hash
+           WHERE u.run = $2 AND NOT EXISTS (SELECT 1 FROM gc_doomed x WHERE x.run = $2 AND x.hash = u.hash)
+             AND EXISTS (SELECT 1 FROM gc_doomed x WHERE x.run = $2 AND x.hash = r.ref)
            UNION
            SELECT r.ref FROM saved JOIN narinfo_refs r ON r.cache = $1 AND r.hash = saved.hash
            WHERE EXISTS (SELECT 1 FROM gc_doomed x WHERE x.run = $2 AND x.hash = r.ref))
          DELETE FROM gc_doomed d USING saved WHERE d.run = $2 AND d.hash = saved.hash`,
         [cache, t.run],
       );
-      // Every referrer of what is left is planned too: the count is how many must go before it.
-      await c.query(
-        `UPDATE gc_doomed d SET referrers = x.n
-         FROM (SELECT r.ref, COUNT(*) AS n FROM gc_doomed g JOIN narinfo_refs r ON r.cache = $1 AND r.ref = g.hash
-               WHERE g.run = $2 GROUP BY r.ref) x
-         WHERE d.run = $2 AND d.hash = x.ref`,
-        [cache, t.run],
+      const paths = Number(
+        (await c.query<{ n: number }>("SELECT COUNT(*)::bigint AS n FROM gc_doomed WHERE run = $1", [t.run]))
+          .rows[0]?.n ?? 0,
       );
+      if (!t.bytes) return { paths, bytes: 0 };
       // Blobs of planned NAR records that nothing staying names: a URL no staying narinfo has,
-      // and no other record or side file with the blob.
+      // and no other record or side file with the blob. `gone` is one cache's: the uncorrelated
+      // IN is hashed once (a correlated lookup into the CTE was quadratic).
       const r = (
-        await c.query<{ paths: number; bytes: number }>(
-          `WITH gone AS (
-             SELECT u.cache, u.url, u.blob, u.file_size FROM uploads u
+        await c.query<{ bytes: number }>(
+          `WITH gone AS MATERIALIZED (
+             SELECT u.url, u.blob, u.file_size FROM uploads u
              WHERE u.cache = $1 AND u.url IN (SELECT url FROM gc_doomed WHERE run = $2)
                AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = $1 AND n.url = u.url
                  AND NOT EXISTS (SELECT 1 FROM gc_doomed x WHERE x.run = $2 AND x.hash = n.hash))),
            freed AS (
              SELECT blob, MAX(file_size) AS size FROM gone g
              WHERE NOT EXISTS (SELECT 1 FROM uploads o WHERE o.blob = g.blob
-                 AND NOT EXISTS (SELECT 1 FROM gone x WHERE x.cache = o.cache AND x.url = o.url))
+                 AND NOT (o.cache = $1 AND o.url IN (SELECT url FROM gone)))
                AND NOT EXISTS (SELECT 1 FROM files f WHERE f.blob = g.blob)
              GROUP BY blob)
-           SELECT (SELECT COUNT(*) FROM gc_doomed WHERE run = $2)::bigint AS paths,
-             (SELECT COALESCE(SUM(size), 0) FROM freed)::bigint AS bytes`,
+           SELECT COALESCE(SUM(size), 0)::bigint AS bytes FROM freed`,
           [cache, t.run],
         )
       ).rows[0];
-      return { paths: r?.paths ?? 0, bytes: r?.bytes ?? 0 };
+      return { paths, bytes: Number(r?.bytes ?? 0) };
     });
   }
 
@@ -1084,30 +1110,40 @@ export class PostgresMetadataStore implements MetadataStore {
    */
   async gcDeleteBatch(
     cache: string,
-    t: GcThresholds & { limit: number; protect?: (hashes: readonly string[]) => ReadonlySet<string> },
+    t: GcThresholds & {
+      limit: number;
+      protect?: (hashes: readonly string[]) => ReadonlySet<string>;
+      dropNars?: readonly string[];
+    },
   ): Promise<GcBatch | undefined> {
     return this.tx(async (c) => {
       await this.lockNarInfos(c, cache);
       const now = Date.now();
       const ready = now - (t.lingerMs ?? 0);
-      const nars = await c.query<{ blob: string; file_size: number }>(
-        `WITH due AS (DELETE FROM gc_nars WHERE (run, url) IN
-             (SELECT run, url FROM gc_nars WHERE run = $2 AND deleted_at <= $3 LIMIT $4) RETURNING url)
-         DELETE FROM uploads u USING due WHERE u.cache = $1 AND u.url = due.url
-           AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = $1 AND n.url = u.url)
-         RETURNING u.blob, u.file_size`,
-        [cache, t.run, ready, t.limit],
-      );
+      const drop = [...new Set(t.dropNars ?? [])];
+      const nars =
+        drop.length === 0
+          ? []
+          : (
+              await c.query<{ blob: string; file_size: number }>(
+                `DELETE FROM uploads u WHERE u.cache = $1 AND u.url = ANY($2::text[])
+                   AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = $1 AND n.url = u.url)
+                 RETURNING u.blob, u.file_size`,
+                [cache, drop],
+              )
+            ).rows;
       const batch = (
         await c.query<{ hash: string }>(
-          "SELECT hash FROM gc_doomed WHERE run = $1 AND referrers = 0 AND freed_at <= $2 LIMIT $3",
+          // In index order: a scan of the table would pass every row deleted so far, each batch.
+          "SELECT hash FROM gc_doomed WHERE run = $1 AND referrers = 0 AND freed_at <= $2 ORDER BY freed_at LIMIT $3",
           [t.run, ready, t.limit],
         )
       ).rows.map((r) => r.hash);
       const out: GcBatch = {
         deleted: [],
         survived: 0,
-        nars: nars.rows.map((r) => ({ blob: r.blob, fileSize: r.file_size })),
+        narUrls: [],
+        nars: nars.map((r) => ({ blob: r.blob, fileSize: r.file_size })),
       };
       if (batch.length > 0) {
         const spared = [...(t.protect?.(batch) ?? [])];
@@ -1120,38 +1156,35 @@ export class PostgresMetadataStore implements MetadataStore {
           [cache, batch, spared, t.markedBefore, t.cutoff],
         );
         const hashes = deleted.rows.map((r) => r.hash);
-        await c.query(
-          `WITH gone AS (DELETE FROM narinfo_refs WHERE cache = $1 AND hash = ANY($2::text[]) RETURNING ref)
-           UPDATE gc_doomed d SET referrers = d.referrers - x.n, freed_at = $4
-           FROM (SELECT ref, COUNT(*) AS n FROM gone GROUP BY ref) x WHERE d.run = $3 AND d.hash = x.ref`,
-          [cache, hashes, t.run, now],
-        );
-        await c.query("DELETE FROM narinfo_waits WHERE cache = $1 AND hash = ANY($2::text[])", [
-          cache,
-          hashes,
-        ]);
-        await c.query("DELETE FROM files WHERE cache = $1 AND kind = 'ls' AND name = ANY($2::text[])", [
-          cache,
-          hashes,
-        ]);
-        await c.query(
-          `INSERT INTO gc_nars (run, url, deleted_at) SELECT DISTINCT $1, url, $3::bigint FROM unnest($2::text[]) AS url
-           ON CONFLICT DO NOTHING`,
-          [t.run, deleted.rows.map((r) => r.url), now],
-        );
+        if (hashes.length > 0) {
+          await c.query(
+            `WITH gone AS (DELETE FROM narinfo_refs WHERE cache = $1 AND hash = ANY($2::text[]) RETURNING ref)
+             UPDATE gc_doomed d SET referrers = d.referrers - x.n, freed_at = $4
+             FROM (SELECT ref, COUNT(*) AS n FROM gone GROUP BY ref) x WHERE d.run = $3 AND d.hash = x.ref`,
+            [cache, hashes, t.run, now],
+          );
+          await c.query("DELETE FROM narinfo_waits WHERE cache = $1 AND hash = ANY($2::text[])", [
+            cache,
+            hashes,
+          ]);
+          await c.query("DELETE FROM files WHERE cache = $1 AND kind = 'ls' AND name = ANY($2::text[])", [
+            cache,
+            hashes,
+          ]);
+        }
         await c.query("DELETE FROM gc_doomed WHERE run = $1 AND hash = ANY($2::text[])", [t.run, batch]);
         out.deleted = hashes;
         out.survived = batch.length - hashes.length;
+        out.narUrls = [...new Set(deleted.rows.map((r) => r.url))];
       }
-      if (batch.length > 0 || out.nars.length > 0) return out;
+      if (batch.length > 0) return out;
       const next = (
         await c.query<{ at: number | null }>(
-          `SELECT LEAST((SELECT MIN(freed_at) FROM gc_doomed WHERE run = $1 AND referrers = 0),
-                        (SELECT MIN(deleted_at) FROM gc_nars WHERE run = $1)) AS at`,
+          "SELECT MIN(freed_at) AS at FROM gc_doomed WHERE run = $1 AND referrers = 0",
           [t.run],
         )
       ).rows[0]?.at;
-      if (next === null || next === undefined) return undefined;
+      if (next === null || next === undefined) return drop.length > 0 ? out : undefined;
       return { ...out, retryInMs: Math.max(1, next + (t.lingerMs ?? 0) - now) };
     });
   }
@@ -1159,8 +1192,7 @@ export class PostgresMetadataStore implements MetadataStore {
   async gcFinish(): Promise<void> {
     await this.tx(async (c) => {
       await c.query("DELETE FROM gc_doomed");
-      await c.query("DELETE FROM gc_nars");
-      await c.query("DELETE FROM gc_reach");
+      await c.query("DELETE FROM gc_unreached");
     });
   }
 

@@ -14,7 +14,7 @@ const EXPIRED_PIN_ENTRIES = `SELECT e.id FROM pin_entries e JOIN pins p ON p.cac
                  ORDER BY x.created_at DESC, x.id DESC LIMIT 1)`;
 
 export function prepareGcStatements(db: Database.Database) {
-  db.exec(`CREATE TEMP TABLE IF NOT EXISTS gc_reach (
+  db.exec(`CREATE TEMP TABLE IF NOT EXISTS gc_unreached (
   run TEXT NOT NULL,
   hash TEXT NOT NULL,
   PRIMARY KEY (run, hash)
@@ -28,14 +28,7 @@ CREATE TEMP TABLE IF NOT EXISTS gc_doomed (
   PRIMARY KEY (run, hash)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS temp.gc_doomed_free ON gc_doomed(run, referrers, freed_at);
-CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);
-CREATE TEMP TABLE IF NOT EXISTS gc_nars (
-  run TEXT NOT NULL,
-  url TEXT NOT NULL,
-  deleted_at INTEGER NOT NULL,
-  PRIMARY KEY (run, url)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS temp.gc_nars_at ON gc_nars(run, deleted_at);`);
+CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
   const p = (sql: string): Stmt => db.prepare(sql);
   return {
     setRetention: p("UPDATE caches SET retention_ms = ? WHERE name = ?"),
@@ -80,78 +73,79 @@ CREATE INDEX IF NOT EXISTS temp.gc_nars_at ON gc_nars(run, deleted_at);`);
     releaseLease: p("DELETE FROM leases WHERE name = ? AND holder = ?"),
 
     pruneExpiredPins: p(`DELETE FROM pin_entries WHERE id IN (${EXPIRED_PIN_ENTRIES})`),
-    clearReach: p("DELETE FROM temp.gc_reach WHERE run = ?"),
-    // Roots: pinned paths and what was pushed or fetched within the retention; then their closure.
-    reach: p(
-      `WITH RECURSIVE live(hash) AS (
-         SELECT hash FROM (SELECT hash FROM narinfos WHERE cache = @cache AND accessed_at >= @cutoff
-                           UNION SELECT hash FROM pin_entries WHERE cache = @cache)
+    clearUnreached: p("DELETE FROM temp.gc_unreached WHERE run = ?"),
+    // Roots are pins and what was pushed or fetched within the retention; everything else is a
+    // candidate, and those a root needs are taken out again (reached): the work is what the
+    // garbage is, not what the cache holds. The set stays for gcPlan, until gcFinish.
+    candidates: p(
+      `INSERT INTO temp.gc_unreached (run, hash)
+       SELECT @run, n.hash FROM narinfos n WHERE n.cache = @cache AND n.accessed_at < @cutoff
+         AND NOT EXISTS (SELECT 1 FROM pin_entries e WHERE e.cache = @cache AND e.hash = n.hash)`,
+    ),
+    // What a root references, directly or through other candidates, stays.
+    reached: p(
+      `WITH RECURSIVE saved(hash) AS (
+         SELECT r.ref FROM temp.gc_unreached d JOIN narinfo_refs r ON r.cache = @cache AND r.ref = d.hash
+         WHERE d.run = @run AND NOT EXISTS (SELECT 1 FROM temp.gc_unreached x WHERE x.run = @run AND x.hash = r.hash)
          UNION
-         SELECT r.ref FROM live JOIN narinfo_refs r ON r.cache = @cache AND r.hash = live.hash)
-       INSERT INTO temp.gc_reach (run, hash) SELECT @run, hash FROM live`,
+         SELECT r.ref FROM saved JOIN narinfo_refs r ON r.cache = @cache AND r.hash = saved.hash
+         WHERE EXISTS (SELECT 1 FROM temp.gc_unreached x WHERE x.run = @run AND x.hash = r.ref))
+       DELETE FROM temp.gc_unreached WHERE run = @run AND hash IN (SELECT hash FROM saved)`,
     ),
     unmark: p(
       `UPDATE narinfos SET gc_marked_at = NULL WHERE cache = @cache AND gc_marked_at IS NOT NULL
-         AND hash IN (SELECT hash FROM temp.gc_reach WHERE run = @run)`,
+         AND hash NOT IN (SELECT hash FROM temp.gc_unreached WHERE run = @run)`,
     ),
     mark: p(
       `UPDATE narinfos SET gc_marked_at = @now WHERE cache = @cache AND gc_marked_at IS NULL
-         AND hash NOT IN (SELECT hash FROM temp.gc_reach WHERE run = @run)`,
+         AND hash IN (SELECT hash FROM temp.gc_unreached WHERE run = @run)`,
     ),
     paths: p("SELECT COUNT(*) FROM narinfos WHERE cache = ?").pluck(),
-    unreached: p(
-      `SELECT COUNT(*) FROM narinfos WHERE cache = @cache
-         AND hash NOT IN (SELECT hash FROM temp.gc_reach WHERE run = @run)`,
-    ).pluck(),
+    unreached: p("SELECT COUNT(*) FROM temp.gc_unreached WHERE run = @run").pluck(),
 
     clearDoomed: p("DELETE FROM temp.gc_doomed WHERE run = ?"),
-    // Marked long enough, not roots (pushed, fetched or pinned since would make them roots).
+    // Unreached at the mark, marked long enough, and not roots since (pushed, fetched, pinned).
+    // Every referrer one had at the mark was unreached too; a referrer pushed since counts as
+    // well, and keeps it. The count is how many must go before it.
     eligible: p(
-      `INSERT INTO temp.gc_doomed (run, hash, url)
-       SELECT @run, n.hash, n.url FROM narinfos n
-       WHERE n.cache = @cache AND n.gc_marked_at < @markedBefore AND n.accessed_at < @cutoff
+      `INSERT INTO temp.gc_doomed (run, hash, url, referrers)
+       SELECT @run, n.hash, n.url, (SELECT COUNT(*) FROM narinfo_refs r WHERE r.cache = @cache AND r.ref = n.hash)
+       FROM temp.gc_unreached u JOIN narinfos n ON n.cache = @cache AND n.hash = u.hash
+       WHERE u.run = @run AND n.gc_marked_at < @markedBefore AND n.accessed_at < @cutoff
          AND NOT EXISTS (SELECT 1 FROM pin_entries e WHERE e.cache = @cache AND e.hash = n.hash)`,
     ),
-    // What a narinfo that stays references, directly or not, stays too.
+    // Only unreached narinfos reference unreached ones: what those marked too recently (or
+    // fetched since) reference stays, with its closure.
     saved: p(
       `WITH RECURSIVE saved(hash) AS (
-         SELECT r.ref FROM temp.gc_doomed d JOIN narinfo_refs r ON r.cache = @cache AND r.ref = d.hash
-         WHERE d.run = @run AND NOT EXISTS (SELECT 1 FROM temp.gc_doomed x WHERE x.run = @run AND x.hash = r.hash)
+         SELECT r.ref FROM temp.gc_unreached u JOIN narinfo_refs r ON r.cache = @cache AND r.hash = u.hash
+         WHERE u.run = @run AND NOT EXISTS (SELECT 1 FROM temp.gc_doomed x WHERE x.run = @run AND x.hash = u.hash)
+           AND EXISTS (SELECT 1 FROM temp.gc_doomed x WHERE x.run = @run AND x.hash = r.ref)
          UNION
          SELECT r.ref FROM saved JOIN narinfo_refs r ON r.cache = @cache AND r.hash = saved.hash
          WHERE EXISTS (SELECT 1 FROM temp.gc_doomed x WHERE x.run = @run AND x.hash = r.ref))
        DELETE FROM temp.gc_doomed WHERE run = @run AND hash IN (SELECT hash FROM saved)`,
     ),
-    // Every referrer of what is left is planned too: the count is how many must go before it.
-    countReferrers: p(
-      `UPDATE temp.gc_doomed SET referrers =
-         (SELECT COUNT(*) FROM narinfo_refs r WHERE r.cache = @cache AND r.ref = gc_doomed.hash)
-       WHERE run = @run`,
-    ),
     planned: p("SELECT COUNT(*) FROM temp.gc_doomed WHERE run = ?").pluck(),
     // Blobs of planned NAR records that nothing staying names: a URL no staying narinfo has, and no
     // other record or side file with the blob.
     plannedBytes: p(
-      `WITH gone(cache, url, blob, file_size) AS (
-         SELECT u.cache, u.url, u.blob, u.file_size FROM uploads u
+      `WITH gone(url, blob, file_size) AS MATERIALIZED (
+         SELECT u.url, u.blob, u.file_size FROM uploads u
          WHERE u.cache = @cache AND u.url IN (SELECT url FROM temp.gc_doomed WHERE run = @run)
            AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = @cache AND n.url = u.url
              AND NOT EXISTS (SELECT 1 FROM temp.gc_doomed x WHERE x.run = @run AND x.hash = n.hash)))
        SELECT COALESCE(SUM(size), 0) FROM (SELECT blob, MAX(file_size) AS size FROM gone g
          WHERE NOT EXISTS (SELECT 1 FROM uploads o WHERE o.blob = g.blob
-             AND NOT EXISTS (SELECT 1 FROM gone x WHERE x.cache = o.cache AND x.url = o.url))
+             AND NOT (o.cache = @cache AND o.url IN (SELECT url FROM gone)))
            AND NOT EXISTS (SELECT 1 FROM files f WHERE f.blob = g.blob)
          GROUP BY blob)`,
     ).pluck(),
 
     freeBatch: p(
-      "SELECT hash, url FROM temp.gc_doomed WHERE run = ? AND referrers = 0 AND freed_at <= ? LIMIT ?",
+      "SELECT hash, url FROM temp.gc_doomed WHERE run = ? AND referrers = 0 AND freed_at <= ? ORDER BY freed_at LIMIT ?",
     ),
     nextFree: p("SELECT MIN(freed_at) FROM temp.gc_doomed WHERE run = ? AND referrers = 0").pluck(),
-    readyNars: p("SELECT url FROM temp.gc_nars WHERE run = ? AND deleted_at <= ? LIMIT ?").pluck(),
-    nextNar: p("SELECT MIN(deleted_at) FROM temp.gc_nars WHERE run = ?").pluck(),
-    lingerNar: p("INSERT OR IGNORE INTO temp.gc_nars (run, url, deleted_at) VALUES (?, ?, ?)"),
-    dropLingering: p("DELETE FROM temp.gc_nars WHERE run = ? AND url = ?"),
     // The re-check, under the write lock: still marked long enough, not accessed, pinned or referenced.
     deletable: p(
       `SELECT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = @cache AND n.hash = @hash
@@ -173,8 +167,7 @@ CREATE INDEX IF NOT EXISTS temp.gc_nars_at ON gc_nars(run, deleted_at);`);
     ),
     dropDoomed: p("DELETE FROM temp.gc_doomed WHERE run = ? AND hash = ?"),
     finish: p("DELETE FROM temp.gc_doomed"),
-    finishNars: p("DELETE FROM temp.gc_nars"),
-    finishReach: p("DELETE FROM temp.gc_reach"),
+    finishUnreached: p("DELETE FROM temp.gc_unreached"),
 
     referenced: p(
       "SELECT EXISTS (SELECT 1 FROM uploads WHERE blob = @blob) OR EXISTS (SELECT 1 FROM files WHERE blob = @blob)",

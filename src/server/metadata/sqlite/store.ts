@@ -630,35 +630,35 @@ export class SqliteMetadataStore implements MetadataStore {
     const args = { cache, run: t.run, now: t.now, cutoff: t.cutoff };
     if (!t.dryRun) g.pruneExpiredPins.run(args);
     this.sqlite.transaction(() => {
-      g.clearReach.run(t.run);
-      g.reach.run(args);
+      g.clearUnreached.run(t.run);
+      g.candidates.run(args);
+      g.reached.run(args);
     })();
-    try {
-      return this.sqlite
-        .transaction(() => {
-          if (!t.dryRun) {
-            g.unmark.run(args);
-            g.mark.run(args);
-          }
-          return { paths: g.paths.get(cache) as number, marked: g.unreached.get(args) as number };
-        })
-        .immediate();
-    } finally {
-      g.clearReach.run(t.run);
-    }
+    // The unreached set stays for gcPlan (gcFinish drops it).
+    return this.sqlite
+      .transaction(() => {
+        if (!t.dryRun) {
+          g.unmark.run(args);
+          g.mark.run(args);
+        }
+        return { paths: g.paths.get(cache) as number, marked: g.unreached.get(args) as number };
+      })
+      .immediate();
   }
 
-  async gcPlan(cache: string, t: GcThresholds): Promise<{ paths: number; bytes: number }> {
+  async gcPlan(
+    cache: string,
+    t: GcThresholds & { bytes?: boolean },
+  ): Promise<{ paths: number; bytes: number }> {
     const g = this.gc;
     return this.sqlite.transaction(() => {
       const args = { cache, run: t.run, cutoff: t.cutoff, markedBefore: t.markedBefore };
       g.clearDoomed.run(t.run);
       g.eligible.run(args);
       g.saved.run(args);
-      g.countReferrers.run(args);
       return {
         paths: g.planned.get(t.run) as number,
-        bytes: g.plannedBytes.get({ cache, run: t.run }) as number,
+        bytes: t.bytes ? (g.plannedBytes.get({ cache, run: t.run }) as number) : 0,
       };
     })();
   }
@@ -666,21 +666,26 @@ export class SqliteMetadataStore implements MetadataStore {
   /** Synchronous under the write lock: no request of this process, and no other writer, in between. */
   async gcDeleteBatch(
     cache: string,
-    t: GcThresholds & { limit: number; protect?: (hashes: readonly string[]) => ReadonlySet<string> },
+    t: GcThresholds & {
+      limit: number;
+      protect?: (hashes: readonly string[]) => ReadonlySet<string>;
+      dropNars?: readonly string[];
+    },
   ): Promise<GcBatch | undefined> {
     const g = this.gc;
     return this.sqlite
       .transaction(() => {
         const now = Date.now();
         const ready = now - (t.lingerMs ?? 0);
-        const out: GcBatch = { deleted: [], survived: 0, nars: [] };
-        for (const url of g.readyNars.all(t.run, ready, t.limit) as string[]) {
-          g.dropLingering.run(t.run, url);
+        const out: GcBatch = { deleted: [], survived: 0, narUrls: [], nars: [] };
+        const drop = new Set(t.dropNars ?? []);
+        for (const url of drop) {
           const nar = g.deleteNar.get({ cache, url }) as { blob: string; file_size: number } | undefined;
           if (nar) out.nars.push({ blob: nar.blob, fileSize: nar.file_size });
         }
         const batch = g.freeBatch.all(t.run, ready, t.limit) as Array<{ hash: string; url: string }>;
         const spared = batch.length > 0 ? (t.protect?.(batch.map((b) => b.hash)) ?? new Set()) : new Set();
+        const urls = new Set<string>();
         for (const { hash, url } of batch) {
           g.dropDoomed.run(t.run, hash);
           const args = { cache, hash, cutoff: t.cutoff, markedBefore: t.markedBefore };
@@ -692,23 +697,21 @@ export class SqliteMetadataStore implements MetadataStore {
           for (const ref of g.deleteRefs.all(cache, hash) as string[]) g.releaseReferrer.run(now, t.run, ref);
           g.deleteWaits.run(cache, hash);
           g.deleteListing.run(cache, hash);
-          g.lingerNar.run(t.run, url, now);
+          urls.add(url);
           out.deleted.push(hash);
         }
-        if (batch.length > 0 || out.nars.length > 0) return out;
-        const next = [g.nextFree.get(t.run), g.nextNar.get(t.run)].filter(
-          (x): x is number => typeof x === "number",
-        );
-        if (next.length === 0) return undefined;
-        return { ...out, retryInMs: Math.max(1, Math.min(...next) + (t.lingerMs ?? 0) - now) };
+        out.narUrls = [...urls];
+        if (batch.length > 0) return out;
+        const next = g.nextFree.get(t.run);
+        if (typeof next !== "number") return drop.size > 0 ? out : undefined;
+        return { ...out, retryInMs: Math.max(1, next + (t.lingerMs ?? 0) - now) };
       })
       .immediate();
   }
 
   async gcFinish(): Promise<void> {
     this.gc.finish.run();
-    this.gc.finishNars.run();
-    this.gc.finishReach.run();
+    this.gc.finishUnreached.run();
   }
 
   async claimBlobs(blobs: readonly string[]): Promise<string[]> {
