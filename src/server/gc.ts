@@ -115,8 +115,13 @@ export async function collectGarbage(
 ): Promise<GcReport> {
   const started = Date.now();
   const holder = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+  let renewedAt = Number.NEGATIVE_INFINITY;
+  // Renewed before each step, but at most every tenth of its life: a round trip per batch added up.
   const hold = async () => {
+    if (Date.now() - renewedAt < LEASE_TTL_MS / 10) return;
+    const at = Date.now();
     if (!(await meta.acquireLease(GC_LEASE, holder, LEASE_TTL_MS))) throw new GcBusyError();
+    renewedAt = at;
   };
   await hold();
   try {

@@ -112,19 +112,19 @@ async function sweepOrphans(meta: MetadataStore, storage: StorageBackend, graceM
   let nars = 0;
   for (const n of await meta.invisibleNarsBefore(before))
     if (await meta.deleteInvisibleNar(n.cache, n.url, before)) nars++;
-  const named = new Set(await meta.allBlobs());
   let blobs = 0;
   let bytes = 0;
-  for (const hash of await storage.listBlobs()) {
-    if (named.has(hash)) continue;
-    // A blob committed moments ago may not be recorded yet: only old ones go, checked once more
-    // (under a claim, against records being made right now).
-    const modified = await storage.blobModified(hash);
-    if (modified === undefined || modified >= before) continue;
-    const gone = await deleteUnnamedBlobs(meta, storage, new Map([[hash, undefined]]));
-    blobs += gone.blobs;
-    bytes += gone.bytes;
-  }
+  // A page of storage's listing at a time, asked of the database: memory stays flat.
+  for await (const page of storage.blobPages())
+    for (const hash of await meta.unnamedBlobs(page)) {
+      // A blob committed moments ago may not be recorded yet: only old ones go, checked once more
+      // (under a claim, against records being made right now).
+      const modified = await storage.blobModified(hash);
+      if (modified === undefined || modified >= before) continue;
+      const gone = await deleteUnnamedBlobs(meta, storage, new Map([[hash, undefined]]));
+      blobs += gone.blobs;
+      bytes += gone.bytes;
+    }
   return { nars, blobs, bytes };
 }
 

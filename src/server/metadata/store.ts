@@ -64,7 +64,7 @@ export interface MetadataStore {
   // upstream mark) that completes its closure makes it and every dependent waiting on it visible,
   // transitively, in that same transaction. Visibility never goes back: re-committing a visible
   // narinfo replaces its text and keeps it visible (its dependents rely on it). A pending narinfo
-  // holds its NAR like a visible one: NAR records, narInfoBlobs, allBlobs and the sweep see it.
+  // holds its NAR like a visible one: NAR records, narInfoBlobs, unnamedBlobs and the sweep see it.
 
   /**
    * Records a received NAR (invisible). False when the URL already serves a different blob.
@@ -108,7 +108,8 @@ export interface MetadataStore {
   pendingCount(cache: string): Promise<number>;
   /** Every narinfo (pending ones too) with its blob, and every blob any NAR names: for checks and GC. */
   narInfoBlobs(): Promise<NarInfoBlob[]>;
-  allBlobs(): Promise<string[]>;
+  /** Of these blobs, those no NAR record or side file names (the orphan sweep's check, a page at a time). */
+  unnamedBlobs(blobs: readonly string[]): Promise<string[]>;
   /** Whether any NAR record or side file names the blob. */
   blobReferenced(blob: string): Promise<boolean>;
   /** NARs received before `time` that no narinfo has been committed for (abandoned or refused uploads). */

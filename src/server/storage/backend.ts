@@ -54,7 +54,10 @@ export interface StorageBackend {
   /** When the blob was last written or re-committed (ms since the epoch), or undefined. */
   blobModified(hash: string): Promise<number | undefined>;
   deleteBlob(hash: string): Promise<void>;
+  /** Every stored blob (listBlobs collects blobPages). */
   listBlobs(): Promise<string[]>;
+  /** The stored blobs a page at a time (a directory, a listing page): memory stays flat. */
+  blobPages(): AsyncIterable<string[]>;
 
   stagePart(upload: string, part: number): Promise<StagedPart>;
   /** The committed parts of an upload, in the order given, as one stream. */

@@ -99,9 +99,17 @@ export class FsStorage implements StorageBackend {
 
   async listBlobs(): Promise<string[]> {
     const out: string[] = [];
-    for (const s of await readdir(this.blobDir).catch(() => [] as string[]))
-      for (const f of await readdir(join(this.blobDir, s))) if (BLOB_NAME.test(f)) out.push(f);
+    for await (const page of this.blobPages()) out.push(...page);
     return out;
+  }
+
+  async *blobPages(): AsyncIterable<string[]> {
+    for (const s of await readdir(this.blobDir).catch(() => [] as string[])) {
+      const page = (await readdir(join(this.blobDir, s)).catch(() => [] as string[])).filter((f) =>
+        BLOB_NAME.test(f),
+      );
+      if (page.length > 0) yield page;
+    }
   }
 
   async stagePart(upload: string, part: number): Promise<StagedPart> {

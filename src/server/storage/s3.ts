@@ -352,6 +352,12 @@ export class S3Storage implements StorageBackend {
 
   async listObjects(prefix: string): Promise<Array<{ key: string; modified: number; size: number }>> {
     const out: Array<{ key: string; modified: number; size: number }> = [];
+    for await (const page of this.objectPages(prefix)) out.push(...page);
+    return out;
+  }
+
+  /** The objects under `prefix`, a listing page (up to 1000) at a time. */
+  async *objectPages(prefix: string): AsyncIterable<Array<{ key: string; modified: number; size: number }>> {
     let token: string | undefined;
     do {
       const r = await this.send(`ListObjectsV2 ${prefix}`, () =>
@@ -359,11 +365,12 @@ export class S3Storage implements StorageBackend {
           new ListObjectsV2Command({ Bucket: this.loc.bucket, Prefix: prefix, ContinuationToken: token }),
         ),
       );
+      const page: Array<{ key: string; modified: number; size: number }> = [];
       for (const o of r.Contents ?? [])
-        if (o.Key) out.push({ key: o.Key, modified: o.LastModified?.getTime() ?? 0, size: o.Size ?? 0 });
+        if (o.Key) page.push({ key: o.Key, modified: o.LastModified?.getTime() ?? 0, size: o.Size ?? 0 });
+      yield page;
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
-    return out;
   }
 
   async listMultipart(prefix: string): Promise<Array<{ key: string; uploadId: string; since: number }>> {
@@ -577,14 +584,22 @@ export class S3Storage implements StorageBackend {
   }
 
   async listBlobs(): Promise<string[]> {
-    const prefix = this.key("blobs/");
     const out: string[] = [];
-    for (const o of await this.listObjects(prefix)) {
-      const [dir, name] = o.key.slice(prefix.length).split("/");
-      if (name && BLOB_NAME.test(name) && dir === name.slice(0, 2) && !o.key.endsWith(RECOMMITTED))
-        out.push(name);
-    }
+    for await (const page of this.blobPages()) out.push(...page);
     return out;
+  }
+
+  async *blobPages(): AsyncIterable<string[]> {
+    const prefix = this.key("blobs/");
+    for await (const objects of this.objectPages(prefix)) {
+      const page: string[] = [];
+      for (const o of objects) {
+        const [dir, name] = o.key.slice(prefix.length).split("/");
+        if (name && BLOB_NAME.test(name) && dir === name.slice(0, 2) && !o.key.endsWith(RECOMMITTED))
+          page.push(name);
+      }
+      if (page.length > 0) yield page;
+    }
   }
 
   async stagePart(upload: string, part: number): Promise<StagedPart> {

@@ -320,6 +320,12 @@ CREATE TABLE gc_last_runs (
     version: 5,
     name: "GC: the marking run keeps the unreached narinfos (it works from the garbage's side); no NAR queue",
     sql: `ALTER TABLE gc_reach RENAME TO gc_unreached;
+-- Where a closure query starts (seeds counted before the recursion is planned).
+CREATE UNLOGGED TABLE gc_saved (
+  run TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  PRIMARY KEY (run, hash)
+);
 -- The linger of a deleted narinfo's NAR record is kept by the GC process (a few seconds' URLs).
 DROP TABLE gc_nars;`,
   },

@@ -546,9 +546,13 @@ export class PostgresMetadataStore implements MetadataStore {
     );
   }
 
-  async allBlobs(): Promise<string[]> {
+  async unnamedBlobs(blobs: readonly string[]): Promise<string[]> {
+    if (blobs.length === 0) return [];
     const rows = await this.rows<{ blob: string }>(
-      "SELECT blob FROM uploads UNION SELECT blob FROM files WHERE blob IS NOT NULL",
+      `SELECT b AS blob FROM (SELECT DISTINCT b FROM unnest($1::text[]) AS b) s
+       WHERE NOT EXISTS (SELECT 1 FROM uploads u WHERE u.blob = b)
+         AND NOT EXISTS (SELECT 1 FROM files f WHERE f.blob = b)`,
+      [blobs],
     );
     return rows.map((r) => r.blob);
   }
@@ -1004,15 +1008,13 @@ export class PostgresMetadataStore implements MetadataStore {
       // The scratch table was empty when last analyzed: without this the planner loops.
       await c.query("ANALYZE gc_unreached");
       // What a root references, directly or through other candidates, stays.
-      await c.query(
-        `WITH RECURSIVE saved(hash) AS (
-           SELECT r.ref FROM gc_unreached d JOIN narinfo_refs r ON r.cache = $1 AND r.ref = d.hash
-           WHERE d.run = $2 AND NOT EXISTS (SELECT 1 FROM gc_unreached x WHERE x.run = $2 AND x.hash = r.hash)
-           UNION
-           SELECT r.ref FROM saved JOIN narinfo_refs r ON r.cache = $1 AND r.hash = saved.hash
-           WHERE EXISTS (SELECT 1 FROM gc_unreached x WHERE x.run = $2 AND x.hash = r.ref))
-         DELETE FROM gc_unreached d USING saved WHERE d.run = $2 AND d.hash = saved.hash`,
-        [cache, t.run],
+      await keepClosure(
+        c,
+        "gc_unreached",
+        `SELECT r.ref FROM gc_unreached d JOIN narinfo_refs r ON r.cache = $1 AND r.ref = d.hash
+         WHERE d.run = $2 AND NOT EXISTS (SELECT 1 FROM gc_unreached x WHERE x.run = $2 AND x.hash = r.hash)`,
+        cache,
+        t.run,
       );
       if (!t.dryRun) {
         await c.query(
@@ -1063,16 +1065,14 @@ export class PostgresMetadataStore implements MetadataStore {
       await c.query("ANALYZE gc_doomed");
       // Only unreached narinfos reference unreached ones: what those marked too recently (or
       // fetched since) reference stays, with its closure.
-      await c.query(
-        `WITH RECURSIVE saved(hash) AS (
-           SELECT r.ref FROM gc_unreached u JOIN narinfo_refs r ON r.cache = $1 AND r.hash = u.hash
-           WHERE u.run = $2 AND NOT EXISTS (SELECT 1 FROM gc_doomed x WHERE x.run = $2 AND x.hash = u.hash)
-             AND EXISTS (SELECT 1 FROM gc_doomed x WHERE x.run = $2 AND x.hash = r.ref)
-           UNION
-           SELECT r.ref FROM saved JOIN narinfo_refs r ON r.cache = $1 AND r.hash = saved.hash
-           WHERE EXISTS (SELECT 1 FROM gc_doomed x WHERE x.run = $2 AND x.hash = r.ref))
-         DELETE FROM gc_doomed d USING saved WHERE d.run = $2 AND d.hash = saved.hash`,
-        [cache, t.run],
+      await keepClosure(
+        c,
+        "gc_doomed",
+        `SELECT r.ref FROM gc_unreached u JOIN narinfo_refs r ON r.cache = $1 AND r.hash = u.hash
+         WHERE u.run = $2 AND NOT EXISTS (SELECT 1 FROM gc_doomed x WHERE x.run = $2 AND x.hash = u.hash)
+           AND EXISTS (SELECT 1 FROM gc_doomed x WHERE x.run = $2 AND x.hash = r.ref)`,
+        cache,
+        t.run,
       );
       const paths = Number(
         (await c.query<{ n: number }>("SELECT COUNT(*)::bigint AS n FROM gc_doomed WHERE run = $1", [t.run]))
@@ -1193,6 +1193,7 @@ export class PostgresMetadataStore implements MetadataStore {
     await this.tx(async (c) => {
       await c.query("DELETE FROM gc_doomed");
       await c.query("DELETE FROM gc_unreached");
+      await c.query("DELETE FROM gc_saved");
     });
   }
 
@@ -1479,6 +1480,34 @@ export class PostgresMetadataStore implements MetadataStore {
  * Transaction-scoped locks on blob names, in one order (no two lockers deadlock): recording a NAR
  * and claiming its blob for deletion exclude each other.
  */
+/**
+ * Takes out of `table`'s rows of `run` the `seeds` (a query over $1 = cache, $2 = run naming rows
+ * of it) and what they reference within it, directly or not: those stay. The seeds go to a table
+ * of their own first: estimated inside the recursive query, they were millions, and the planner
+ * hashed every reference of the cache for what were a few dozen lookups.
+ */
+async function keepClosure(
+  c: Tx,
+  table: "gc_unreached" | "gc_doomed",
+  seeds: string,
+  cache: string,
+  run: string,
+): Promise<void> {
+  await c.query("DELETE FROM gc_saved WHERE run = $1", [run]);
+  await c.query(`INSERT INTO gc_saved (run, hash) SELECT DISTINCT $2, s.ref FROM (${seeds}) s`, [cache, run]);
+  await c.query("ANALYZE gc_saved");
+  await c.query(
+    `WITH RECURSIVE saved(hash) AS (
+       SELECT hash FROM gc_saved WHERE run = $2
+       UNION
+       SELECT r.ref FROM saved JOIN narinfo_refs r ON r.cache = $1 AND r.hash = saved.hash
+       WHERE EXISTS (SELECT 1 FROM ${table} x WHERE x.run = $2 AND x.hash = r.ref))
+     DELETE FROM ${table} d USING saved WHERE d.run = $2 AND d.hash = saved.hash`,
+    [cache, run],
+  );
+  await c.query("DELETE FROM gc_saved WHERE run = $1", [run]);
+}
+
 async function lockBlobs(c: Tx, blobs: readonly string[]): Promise<void> {
   await c.query(
     `SELECT pg_advisory_xact_lock(hashtextextended('nixcache blob ' || b, 0))

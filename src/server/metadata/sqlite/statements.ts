@@ -88,7 +88,6 @@ export function prepareStatements(db: Database.Database) {
     narInfoBlobs: p(
       "SELECT n.cache, n.hash, n.url, u.blob FROM narinfos n LEFT JOIN uploads u ON u.cache = n.cache AND u.url = n.url",
     ),
-    allBlobs: p("SELECT blob FROM uploads UNION SELECT blob FROM files WHERE blob IS NOT NULL").pluck(),
     blobReferenced: p(
       "SELECT EXISTS (SELECT 1 FROM uploads WHERE blob = @blob) OR EXISTS (SELECT 1 FROM files WHERE blob = @blob)",
     ).pluck(),

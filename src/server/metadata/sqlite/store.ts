@@ -333,8 +333,8 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.st.narInfoBlobs.all() as NarInfoBlob[];
   }
 
-  async allBlobs(): Promise<string[]> {
-    return this.st.allBlobs.all() as string[];
+  async unnamedBlobs(blobs: readonly string[]): Promise<string[]> {
+    return [...new Set(blobs)].filter((blob) => this.gc.referenced.get({ blob }) !== 1);
   }
 
   async blobReferenced(blob: string): Promise<boolean> {
