@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL for tests and benchmarks (no systemd, no system cluster):
 #   scripts/postgres.sh start DIR [PORT]   initialises DIR/data, starts it, prints its URL on stdout
+#                                          (PG_SERVER_OPTS: more server options, e.g. "-c shared_buffers=1GB")
 #   scripts/postgres.sh stop DIR           stops it at once (pg_ctl -m immediate)
 # Trust authentication on 127.0.0.1 and a socket in DIR only: never for anything but a scratch server.
 set -euo pipefail
@@ -45,7 +46,7 @@ start)
     as_pg "$PG_BIN/initdb" -D "$dir/data" -A trust -U nixcache >"$dir/initdb.log" 2>&1 ||
       die "initdb failed: $(tail -n 5 "$dir/initdb.log")"
   fi
-  as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -o "-k $dir -p $port -c listen_addresses=127.0.0.1" \
+  as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -o "-k $dir -p $port -c listen_addresses=127.0.0.1 ${PG_SERVER_OPTS:-}" \
     -l "$dir/log" start -w >/dev/null ||
     die "PostgreSQL did not start on port $port: $(tail -n 5 "$dir/log" 2>/dev/null)"
   echo "postgres://nixcache@127.0.0.1:$port/postgres"

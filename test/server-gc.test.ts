@@ -2,6 +2,7 @@
 // stored, pins work through the Cachix API and the CLI, fetched paths survive, GC runs move the
 // metrics, one GC runs at a time, and pushes racing a GC never leave a broken closure behind.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -336,6 +337,36 @@ describe("on the filesystem and SQLite", () => {
     assert.ok((await metric("nixcache_gc_bytes_deleted_total")) >= bytes + old.file.length);
     assert.ok((await metric("nixcache_gc_last_run_timestamp_seconds")) > Date.now() / 1000 - 60);
     assert.equal(await metric("nixcache_cache_bytes", '{cache="g"}'), fetched.file.length + dep.file.length);
+  });
+
+  test("storage refusing a delete: the run fails with its error, the blob keeps its claim, a later run deletes it", async () => {
+    await adminCreateCache(dir.path, { name: "f", isPublic: true, priority: 41, retentionMs: 1000 });
+    const token = (await adminCreateToken(dir.path, { cache: "f", perm: "write", expiresAt: null })).token;
+    const c = cacheClient(srv.url, "f", token);
+    const u = await makeUpload("gc-undeletable");
+    await c.push(u);
+    const blob = createHash("sha256").update(u.file).digest("hex");
+    assert.ok(blobFiles(dir.path).includes(blob), "stored under its file hash");
+    await sleep(1100);
+    const storage = await openStorage({ dataDir: dir.path });
+    const refusing = Object.assign(Object.create(storage) as typeof storage, {
+      deleteBlob: async () => {
+        throw new Error("disk says no");
+      },
+    });
+    await collectGarbage(srv.meta, storage, { cache: "f", graceMs: 0 }); // marks
+    await sleep(5);
+    await assert.rejects(
+      collectGarbage(srv.meta, refusing, { cache: "f", graceMs: 0, lingerMs: 0 }),
+      /disk says no/,
+    );
+    assert.equal(await c.status(`${u.hash}.narinfo`), 404, "the narinfo went");
+    assert.ok(blobFiles(dir.path).includes(blob), "the blob is still there");
+    assert.deepEqual(await srv.meta.blobClaimsBefore(Date.now() + 1), [blob], "claimed, for a later run");
+    // Once the claim is stale, the next run finishes the job.
+    await collectGarbage(srv.meta, storage, { cache: "f", graceMs: 0, now: Date.now() + 10 * 60_000 });
+    assert.ok(!blobFiles(dir.path).includes(blob), "deleted by the next run");
+    assert.deepEqual(await srv.meta.blobClaimsBefore(Date.now() + 1), []);
   });
 
   test("one GC at a time: a second one is refused as busy while the lease is held", async () => {

@@ -1,6 +1,6 @@
 // GC over N narinfos on PostgreSQL: the time and peak memory of `nixcache gc` (two runs: the first
 // marks, the second deletes), and the narinfo GET latency of a `nixcache serve` on the same
-// database meanwhile. Rows are bulk-loaded with MetadataStore.importRecords (what `nixcache data
+// database meanwhile, at a steady 500 GETs per second. Rows are bulk-loaded with MetadataStore.importRecords (what `nixcache data
 // copy` writes with), references included.
 //
 // The graph: N/1000 "builds" of 1000 paths each, pushed an hour apart (build b is N/1000 - b hours
@@ -26,6 +26,11 @@ const [server, ...scales] = process.argv.slice(2);
 if (!server || scales.length === 0) throw new Error("usage: bench.ts PG_SERVER_URL N [N ...]");
 const BIN = new URL("../../bin/nixcache", import.meta.url).pathname;
 const PER_BUILD = 1000;
+/**
+ * narinfo GETs per second during the runs: a busy cache (43 million a day), not a saturated one.
+ * GC_BENCH_RATE=0: no server and no requests (the GC alone on the machine).
+ */
+const RATE = Number(process.env.GC_BENCH_RATE ?? 500);
 const HOUR = 3_600_000;
 
 /** NAR records and narinfos of paths lo..hi-1, as `nixcache data copy` writes them. */
@@ -86,8 +91,8 @@ function records(lo: number, hi: number, n: number, now: number) {
   return { nars, narinfos };
 }
 
-/** Bulk-loads through importRecords (the path `nixcache data copy` takes), then analyzes. */
-async function load(meta: PostgresMetadataStore, db: string, n: number, now: number): Promise<void> {
+/** Bulk-loads through importRecords (the path `nixcache data copy` takes), analyzes, checkpoints. */
+async function load(meta: PostgresMetadataStore, db: string, n: number, now: number): Promise<number> {
   for (let lo = 0; lo < n; lo += 5000) {
     const page = records(lo, Math.min(n, lo + 5000), n, now);
     await meta.importRecords("nars", page.nars);
@@ -97,6 +102,10 @@ async function load(meta: PostgresMetadataStore, db: string, n: number, now: num
   await c.connect();
   try {
     for (const t of ["narinfos", "uploads", "narinfo_refs"]) await c.query(`VACUUM ANALYZE ${t}`);
+    // A bulk load leaves gigabytes of dirty pages: a GC run meanwhile would measure the checkpoint.
+    await c.query("CHECKPOINT");
+    const size = await c.query<{ b: string }>("SELECT pg_database_size(current_database()) AS b");
+    return Number(size.rows[0]?.b ?? 0) / 2 ** 20;
   } finally {
     await c.end();
   }
@@ -161,32 +170,41 @@ interface Sample {
   ms: number;
 }
 
-/** GETs random narinfos of live builds with `concurrency` clients until stopped. */
-function loadGenerator(url: string, n: number, concurrency: number) {
-  const pool = new Pool(url, { connections: concurrency });
+/**
+ * GETs random narinfos of live builds at a steady `rate` per second (open loop: a request goes at
+ * its time whether the last ones have answered or not, and its latency counts from that time, so
+ * a stalled server shows as latency, not as fewer requests) until stopped.
+ */
+function loadGenerator(url: string, n: number, rate: number) {
+  const pool = new Pool(url, { connections: 32 });
   const samples: Sample[] = [];
   let errors = 0;
   let stop = false;
   // Random paths of builds within the retention: what the GC keeps (so every answer is a 200),
   // drawn from all of them, so most lookups miss the server's narinfo cache and go to PostgreSQL.
   const liveFrom = Math.ceil(n * 0.3) + PER_BUILD;
+  const inFlight = new Set<Promise<void>>();
+  const one = async (due: number) => {
+    const h = hashOf(liveFrom + Math.floor(Math.random() * (n - liveFrom)));
+    try {
+      const r = await pool.request({ method: "GET", path: `/bench/${h}.narinfo` });
+      await r.body.dump();
+      if (r.statusCode !== 200) errors++;
+    } catch {
+      errors++;
+    }
+    samples.push({ at: Date.now(), ms: performance.now() - due });
+  };
   const running = (async () => {
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (!stop) {
-          const h = hashOf(liveFrom + Math.floor(Math.random() * (n - liveFrom)));
-          const t0 = performance.now();
-          try {
-            const r = await pool.request({ method: "GET", path: `/bench/${h}.narinfo` });
-            await r.body.dump();
-            if (r.statusCode !== 200) errors++;
-          } catch {
-            errors++;
-          }
-          samples.push({ at: Date.now(), ms: performance.now() - t0 });
-        }
-      }),
-    );
+    const start = performance.now();
+    for (let i = 0; !stop; i++) {
+      const due = start + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const p = one(due).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    }
+    await Promise.all(inFlight);
   })();
   return {
     samples,
@@ -237,27 +255,30 @@ for (const scale of scales) {
   const builds = n / PER_BUILD;
   await meta.setCacheLimits("bench", { retentionMs: Math.round(builds * 0.7) * HOUR - HOUR / 2 });
   const t0 = performance.now();
-  await load(meta, db, n, now);
+  const databaseMiB = await load(meta, db, n, now);
   await meta.close();
   const loadSeconds = (performance.now() - t0) / 1000;
   process.stderr.write(`loaded ${n} narinfos in ${loadSeconds.toFixed(1)} s\n`);
 
-  const srv = await serve(db, storage);
-  const gen = loadGenerator(srv.url, n, 8);
-  await new Promise((r) => setTimeout(r, 10_000));
+  const srv = RATE > 0 ? await serve(db, storage) : undefined;
+  const gen = srv && loadGenerator(srv.url, n, RATE);
+  // 5 s to warm up (connections, the server's first lookups), then 10 s of baseline.
+  if (gen) await new Promise((r) => setTimeout(r, 15_000));
   const baselineEnd = Date.now();
   const gcArgs = ["gc", "--db", db, "--storage", storage, "--grace", "0s", "--json"];
   const mark = await timed(gcArgs);
   const markEnd = Date.now();
   const del = await timed(gcArgs);
   const delEnd = Date.now();
-  await gen.stop();
-  srv.child.kill("SIGTERM");
+  await gen?.stop();
+  srv?.child.kill("SIGTERM");
   const report = JSON.parse(del.stdout) as Record<string, { deletedPaths: number; keptPaths: number }>;
   const markReport = JSON.parse(mark.stdout) as Record<string, { markedPaths: number }>;
   const result = {
     narinfos: n,
     loadSeconds: Number(loadSeconds.toFixed(1)),
+    databaseMiB: Math.round(databaseMiB),
+    getsPerSecond: RATE,
     mark: {
       seconds: mark.seconds,
       peakRssMiB: Number(mark.rssMiB.toFixed(0)),
@@ -269,7 +290,7 @@ for (const scale of scales) {
       deleted: report.bench?.deletedPaths,
       kept: report.bench?.keptPaths,
     },
-    latencyMs: {
+    latencyMs: gen && {
       baseline: latency(gen.samples, baselineEnd - 10_000, baselineEnd),
       duringMark: latency(gen.samples, baselineEnd, markEnd),
       duringDelete: latency(gen.samples, markEnd, delEnd),

@@ -3,13 +3,17 @@
 # marking run, then a deleting one), and the narinfo GET latency of a `nixcache serve` on the same
 # database during each. Writes the numbers as JSON on stdout (bench/gc/RESULTS.md has the last run).
 # Usage: bench/gc/run.sh [N ...]   (default: 100000 1000000; needs PostgreSQL 15 and GNU time)
+# GC_BENCH_RATE=R: narinfo GETs per second meanwhile (default 500; 0: no server, the GC alone)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash scripts/setup-bench.sh
 npm run --silent build
 work="$(mktemp -d)"
 trap 'bash scripts/postgres.sh stop "$work" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-url="$(bash scripts/postgres.sh start "$work")"
+# Sized like a server holding a million narinfos (a database of about 1 GiB): a quarter of a 4 GiB host
+# for shared buffers, not the 128 MB a fresh cluster starts with. PG_SERVER_OPTS= runs the default.
+url="$(PG_SERVER_OPTS="${PG_SERVER_OPTS-"-c shared_buffers=1GB"}" bash scripts/postgres.sh start "$work")"
+echo "postgresql: ${PG_SERVER_OPTS-"-c shared_buffers=1GB"}" >&2
 if [ "$#" -eq 0 ]; then set -- 100000 1000000; fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 node --import tsx bench/gc/bench.ts "$url" "$@"

@@ -26,7 +26,7 @@ import type { AccessTracker } from "./access.js";
 import { deleteUnnamedBlobs, type SweepOptions, type SweepResult, sweep } from "./ingest/sweep.js";
 import { BLOB_CLAIM_TTL_MS } from "./metadata/limits.js";
 import type { MetadataStore } from "./metadata/store.js";
-import type { GcBatch } from "./metadata/types.js";
+import type { GcBatch, GcThresholds } from "./metadata/types.js";
 import type { GcMetrics } from "./metrics.js";
 import type { StorageBackend } from "./storage/backend.js";
 
@@ -163,70 +163,15 @@ export async function collectGarbage(
         await meta.gcFinish();
         continue;
       }
-      const access = o.access;
-      // NAR URLs of deleted narinfos, oldest first, each dropped `lingerMs` after its narinfo.
-      const lingering: Array<{ at: number; urls: string[] }> = [];
-      // Storage deletes of one batch's blobs run while the next batch is in the database.
-      let unlinking: Promise<void> = Promise.resolve();
-      const unlinkFailure: { error?: unknown; failed?: true } = {};
-      const unlink = (nars: GcBatch["nars"]) => {
-        const sizes = new Map<string, number>();
-        for (const n of nars) sizes.set(n.blob, n.fileSize);
-        if (sizes.size === 0) return;
-        unlinking = unlinking.then(async () => {
-          try {
-            entry.deletedBytes += (await deleteUnnamedBlobs(meta, storage, sizes)).bytes;
-          } catch (error) {
-            // Its blobs keep their claims (the next run deletes them); this run stops.
-            if (!unlinkFailure.failed) Object.assign(unlinkFailure, { error, failed: true });
-          }
-        });
-      };
-      try {
-        for (;;) {
-          if (unlinkFailure.failed) throw unlinkFailure.error;
-          await hold();
-          const dropNars: string[] = [];
-          while (lingering[0] && lingering[0].at + t.lingerMs <= Date.now())
-            dropNars.push(...(lingering.shift()?.urls ?? []));
-          let asked: readonly string[] = [];
-          let batch: GcBatch | undefined;
-          try {
-            batch = await meta.gcDeleteBatch(cache.name, {
-              ...t,
-              limit: o.batchSize ?? BATCH,
-              dropNars,
-              protect:
-                access &&
-                ((hashes) => {
-                  asked = hashes;
-                  return access.protect(cache.name, hashes);
-                }),
-            });
-          } finally {
-            // A failed transaction deleted nothing; one that may have committed counts as deleted.
-            access?.settled(cache.name, asked, batch?.deleted ?? asked);
-          }
-          // Counted from after the commit: never earlier than other processes could see it.
-          if (batch && batch.narUrls.length > 0) lingering.push({ at: Date.now(), urls: batch.narUrls });
-          if (batch) {
-            entry.deletedPaths += batch.deleted.length;
-            entry.keptPaths -= batch.deleted.length;
-            entry.markedPaths -= batch.deleted.length;
-            unlink(batch.nars);
-          }
-          const nextNar = lingering[0] && lingering[0].at + t.lingerMs - Date.now();
-          if (!batch || (batch.deleted.length === 0 && batch.survived === 0 && batch.nars.length === 0)) {
-            // Nothing done this round: wait for whichever comes first, or stop when nothing is left.
-            const waits = [batch?.retryInMs, nextNar].filter((x): x is number => x !== undefined);
-            if (waits.length === 0) break;
-            await sleep(Math.max(1, Math.min(...waits)));
-          }
-        }
-      } finally {
-        await unlinking;
-      }
-      if (unlinkFailure.failed) throw unlinkFailure.error;
+      await deletePlanned(
+        meta,
+        storage,
+        cache.name,
+        { ...t, limit: o.batchSize ?? BATCH },
+        entry,
+        o.access,
+        hold,
+      );
       await meta.gcFinish();
     }
     // What each cache lost, for the dashboard (a run that failed part-way records nothing).
@@ -249,6 +194,87 @@ export async function collectGarbage(
     report.durationSeconds = (Date.now() - started) / 1000;
     await meta.releaseLease(GC_LEASE, holder).catch(() => {});
   }
+}
+
+/**
+ * Deletes what gcPlan planned, batch by batch, until nothing is left: each batch's blobs are
+ * deleted from storage while the next is in the database, and each deleted narinfo's NAR record
+ * goes `lingerMs` after it (the URLs wait here, in order).
+ */
+async function deletePlanned(
+  meta: MetadataStore,
+  storage: StorageBackend,
+  cache: string,
+  t: GcThresholds & { limit: number; lingerMs: number },
+  entry: GcCacheReport,
+  access: GcOptions["access"],
+  hold: () => Promise<void>,
+): Promise<void> {
+  // NAR URLs of deleted narinfos, oldest first, each dropped `lingerMs` after its narinfo.
+  const lingering: Array<{ at: number; urls: string[] }> = [];
+  // Storage deletes of one batch's blobs run while the next batch is in the database.
+  let unlinking: Promise<void> = Promise.resolve();
+  const unlinkFailure: { error?: unknown; failed?: true } = {};
+  const unlink = async (nars: GcBatch["nars"]) => {
+    const sizes = new Map<string, number>();
+    for (const n of nars) sizes.set(n.blob, n.fileSize);
+    if (sizes.size === 0) return;
+    const previous = unlinking;
+    unlinking = previous.then(async () => {
+      try {
+        entry.deletedBytes += (await deleteUnnamedBlobs(meta, storage, sizes)).bytes;
+      } catch (error) {
+        // Its blobs keep their claims (the next run deletes them); this run stops.
+        if (!unlinkFailure.failed) Object.assign(unlinkFailure, { error, failed: true });
+      }
+    });
+    // One batch's deletes behind the next batch at most: memory stays flat if storage is slower.
+    await previous;
+  };
+  try {
+    for (;;) {
+      if (unlinkFailure.failed) throw unlinkFailure.error;
+      await hold();
+      const dropNars: string[] = [];
+      while (lingering[0] && lingering[0].at + t.lingerMs <= Date.now())
+        dropNars.push(...(lingering.shift()?.urls ?? []));
+      let asked: readonly string[] = [];
+      let batch: GcBatch | undefined;
+      try {
+        batch = await meta.gcDeleteBatch(cache, {
+          ...t,
+          dropNars,
+          protect:
+            access &&
+            ((hashes) => {
+              asked = hashes;
+              return access.protect(cache, hashes);
+            }),
+        });
+      } finally {
+        // A failed transaction deleted nothing; one that may have committed counts as deleted.
+        access?.settled(cache, asked, batch?.deleted ?? asked);
+      }
+      // Counted from after the commit: never earlier than other processes could see it.
+      if (batch && batch.narUrls.length > 0) lingering.push({ at: Date.now(), urls: batch.narUrls });
+      if (batch) {
+        entry.deletedPaths += batch.deleted.length;
+        entry.keptPaths -= batch.deleted.length;
+        entry.markedPaths -= batch.deleted.length;
+        await unlink(batch.nars);
+      }
+      const nextNar = lingering[0] && lingering[0].at + t.lingerMs - Date.now();
+      if (!batch || (batch.deleted.length === 0 && batch.survived === 0 && batch.nars.length === 0)) {
+        // Nothing done this round: wait for whichever comes first, or stop when nothing is left.
+        const waits = [batch?.retryInMs, nextNar].filter((x): x is number => x !== undefined);
+        if (waits.length === 0) break;
+        await sleep(Math.max(1, Math.min(...waits)));
+      }
+    }
+  } finally {
+    await unlinking;
+  }
+  if (unlinkFailure.failed) throw unlinkFailure.error;
 }
 
 /**
