@@ -223,12 +223,14 @@ export interface MetadataStore {
    * Marks the cache's narinfos outside the closures of its roots (pins, and narinfos pushed or
    * fetched at or after `cutoff`) and unmarks those inside; with `dryRun` only counts. Revisions
    * of pins kept for some days that are older are dropped first. The closure is computed in the
-   * database (a recursive query over the references), never in memory.
+   * database (a recursive query over the references), never in memory, from the candidates'
+   * side. The unreached set is kept under `t.run` for gcPlan, until gcFinish.
    */
   gcMark(cache: string, t: GcThresholds & { dryRun?: boolean }): Promise<GcMarkResult>;
   /**
-   * Selects what this run deletes: narinfos marked before `markedBefore`, not roots, and not in
-   * the closure of any narinfo that stays. Returns how many, and with `bytes` how many bytes of
+   * Selects what this run deletes: of the narinfos gcMark left unreached under the same `t.run`,
+   * those marked before `markedBefore`, not roots since, and not in the closure of one that stays
+   * (nothing else references them, or the mark would have reached them). Returns how many, and with `bytes` how many bytes of
    * storage their deletion frees (blobs nothing else names; a dry run's estimate, 0 without it: a
    * real run counts what it deletes).
    */
