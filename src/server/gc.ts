@@ -214,7 +214,8 @@ async function deletePlanned(
   const lingering: Array<{ at: number; urls: string[] }> = [];
   // Storage deletes of one batch's blobs run while the next batch is in the database.
   let unlinking: Promise<void> = Promise.resolve();
-  const unlinkFailure: { error?: unknown; failed?: true } = {};
+  // The first storage failure (its blobs keep their claims: the next run deletes them) stops the run.
+  const failures: unknown[] = [];
   const unlink = async (nars: GcBatch["nars"]) => {
     const sizes = new Map<string, number>();
     for (const n of nars) sizes.set(n.blob, n.fileSize);
@@ -224,8 +225,7 @@ async function deletePlanned(
       try {
         entry.deletedBytes += (await deleteUnnamedBlobs(meta, storage, sizes)).bytes;
       } catch (error) {
-        // Its blobs keep their claims (the next run deletes them); this run stops.
-        if (!unlinkFailure.failed) Object.assign(unlinkFailure, { error, failed: true });
+        failures.push(error);
       }
     });
     // One batch's deletes behind the next batch at most: memory stays flat if storage is slower.
@@ -233,7 +233,7 @@ async function deletePlanned(
   };
   try {
     for (;;) {
-      if (unlinkFailure.failed) throw unlinkFailure.error;
+      if (failures.length > 0) throw failures[0];
       await hold();
       const dropNars: string[] = [];
       while (lingering[0] && lingering[0].at + t.lingerMs <= Date.now())
@@ -274,7 +274,7 @@ async function deletePlanned(
   } finally {
     await unlinking;
   }
-  if (unlinkFailure.failed) throw unlinkFailure.error;
+  if (failures.length > 0) throw failures[0];
 }
 
 /**

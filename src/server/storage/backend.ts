@@ -29,6 +29,13 @@ export interface BlobReader {
   close(): Promise<void>;
 }
 
+/** Every item of a paged listing, in order (listBlobs over blobPages). */
+export async function collectPages<T>(pages: AsyncIterable<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const page of pages) out.push(...page);
+  return out;
+}
+
 export interface StorageBackend {
   /**
    * Prepares storage. With `clearStaging` (one process per data directory: the single server, or

@@ -7,7 +7,13 @@ import { constants, createReadStream } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import type { BlobReader, StagedBlob, StagedPart, StorageBackend } from "./backend.js";
+import {
+  type BlobReader,
+  collectPages,
+  type StagedBlob,
+  type StagedPart,
+  type StorageBackend,
+} from "./backend.js";
 
 const BLOB_NAME = /^[0-9a-f]{64}$/;
 const UPLOAD_NAME = /^[0-9A-Za-z-]{1,64}$/;
@@ -97,10 +103,8 @@ export class FsStorage implements StorageBackend {
     await rm(this.blobPath(hash), { force: true });
   }
 
-  async listBlobs(): Promise<string[]> {
-    const out: string[] = [];
-    for await (const page of this.blobPages()) out.push(...page);
-    return out;
+  listBlobs(): Promise<string[]> {
+    return collectPages(this.blobPages());
   }
 
   async *blobPages(): AsyncIterable<string[]> {

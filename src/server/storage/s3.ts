@@ -31,14 +31,15 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { NixcacheError } from "../../util/errors.js";
 import type { S3Location } from "../locations.js";
 import { redactUrl } from "../locations.js";
-import type {
-  AssembledUpload,
-  BlobReader,
-  DirectPart,
-  DirectUploads,
-  StagedBlob,
-  StagedPart,
-  StorageBackend,
+import {
+  type AssembledUpload,
+  type BlobReader,
+  collectPages,
+  type DirectPart,
+  type DirectUploads,
+  type StagedBlob,
+  type StagedPart,
+  type StorageBackend,
 } from "./backend.js";
 
 const BLOB_NAME = /^[0-9a-f]{64}$/;
@@ -350,10 +351,8 @@ export class S3Storage implements StorageBackend {
     );
   }
 
-  async listObjects(prefix: string): Promise<Array<{ key: string; modified: number; size: number }>> {
-    const out: Array<{ key: string; modified: number; size: number }> = [];
-    for await (const page of this.objectPages(prefix)) out.push(...page);
-    return out;
+  listObjects(prefix: string): Promise<Array<{ key: string; modified: number; size: number }>> {
+    return collectPages(this.objectPages(prefix));
   }
 
   /** The objects under `prefix`, a listing page (up to 1000) at a time. */
@@ -583,10 +582,8 @@ export class S3Storage implements StorageBackend {
     await this.deleteObject(this.blobKey(hash) + RECOMMITTED);
   }
 
-  async listBlobs(): Promise<string[]> {
-    const out: string[] = [];
-    for await (const page of this.blobPages()) out.push(...page);
-    return out;
+  listBlobs(): Promise<string[]> {
+    return collectPages(this.blobPages());
   }
 
   async *blobPages(): AsyncIterable<string[]> {

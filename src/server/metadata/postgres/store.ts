@@ -97,6 +97,11 @@ export interface PostgresOptions {
  */
 const GC_SETTINGS = "SET LOCAL work_mem = '256MB'; SET LOCAL jit = off";
 
+/** Of the blobs $1 (distinct), those no NAR record or side file names. */
+const UNNAMED_BLOBS = `SELECT b AS blob FROM unnest($1::text[]) AS b
+  WHERE NOT EXISTS (SELECT 1 FROM uploads u WHERE u.blob = b)
+    AND NOT EXISTS (SELECT 1 FROM files f WHERE f.blob = b)`;
+
 const UNIQUE_VIOLATION = "23505";
 const FOREIGN_KEY_VIOLATION = "23503";
 
@@ -548,12 +553,7 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async unnamedBlobs(blobs: readonly string[]): Promise<string[]> {
     if (blobs.length === 0) return [];
-    const rows = await this.rows<{ blob: string }>(
-      `SELECT b AS blob FROM (SELECT DISTINCT b FROM unnest($1::text[]) AS b) s
-       WHERE NOT EXISTS (SELECT 1 FROM uploads u WHERE u.blob = b)
-         AND NOT EXISTS (SELECT 1 FROM files f WHERE f.blob = b)`,
-      [blobs],
-    );
+    const rows = await this.rows<{ blob: string }>(UNNAMED_BLOBS, [[...new Set(blobs)]]);
     return rows.map((r) => r.blob);
   }
 
@@ -1202,14 +1202,7 @@ export class PostgresMetadataStore implements MetadataStore {
     if (all.length === 0) return [];
     return this.tx(async (c) => {
       await lockBlobs(c, all);
-      const free = (
-        await c.query<{ blob: string }>(
-          `SELECT b AS blob FROM unnest($1::text[]) AS b
-           WHERE NOT EXISTS (SELECT 1 FROM uploads u WHERE u.blob = b)
-             AND NOT EXISTS (SELECT 1 FROM files f WHERE f.blob = b)`,
-          [all],
-        )
-      ).rows.map((r) => r.blob);
+      const free = (await c.query<{ blob: string }>(UNNAMED_BLOBS, [all])).rows.map((r) => r.blob);
       const taken = new Set(free);
       await c.query("DELETE FROM blob_claims WHERE blob = ANY($1::text[])", [
         all.filter((b) => !taken.has(b)),
@@ -1477,10 +1470,6 @@ export class PostgresMetadataStore implements MetadataStore {
 }
 
 /**
- * Transaction-scoped locks on blob names, in one order (no two lockers deadlock): recording a NAR
- * and claiming its blob for deletion exclude each other.
- */
-/**
  * Takes out of `table`'s rows of `run` the `seeds` (a query over $1 = cache, $2 = run naming rows
  * of it) and what they reference within it, directly or not: those stay. The seeds go to a table
  * of their own first: estimated inside the recursive query, they were millions, and the planner
@@ -1508,6 +1497,10 @@ async function keepClosure(
   await c.query("DELETE FROM gc_saved WHERE run = $1", [run]);
 }
 
+/**
+ * Transaction-scoped locks on blob names, in one order (no two lockers deadlock): recording a NAR
+ * and claiming its blob for deletion exclude each other.
+ */
 async function lockBlobs(c: Tx, blobs: readonly string[]): Promise<void> {
   await c.query(
     `SELECT pg_advisory_xact_lock(hashtextextended('nixcache blob ' || b, 0))

@@ -13,6 +13,17 @@ const EXPIRED_PIN_ENTRIES = `SELECT e.id FROM pin_entries e JOIN pins p ON p.cac
     AND e.id <> (SELECT x.id FROM pin_entries x WHERE x.cache = e.cache AND x.pin = e.pin
                  ORDER BY x.created_at DESC, x.id DESC LIMIT 1)`;
 
+/**
+ * Takes out of `table`'s rows of @run the `seeds` (a query naming rows of it, `ref` its column)
+ * and what they reference within it, directly or not: those stay.
+ */
+const keepClosure = (table: "gc_unreached" | "gc_doomed", seeds: string) => `WITH RECURSIVE saved(hash) AS (
+    ${seeds}
+    UNION
+    SELECT r.ref FROM saved JOIN narinfo_refs r ON r.cache = @cache AND r.hash = saved.hash
+    WHERE EXISTS (SELECT 1 FROM temp.${table} x WHERE x.run = @run AND x.hash = r.ref))
+  DELETE FROM temp.${table} WHERE run = @run AND hash IN (SELECT hash FROM saved)`;
+
 export function prepareGcStatements(db: Database.Database) {
   db.exec(`CREATE TEMP TABLE IF NOT EXISTS gc_unreached (
   run TEXT NOT NULL,
@@ -84,13 +95,11 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
     ),
     // What a root references, directly or through other candidates, stays.
     reached: p(
-      `WITH RECURSIVE saved(hash) AS (
-         SELECT r.ref FROM temp.gc_unreached d JOIN narinfo_refs r ON r.cache = @cache AND r.ref = d.hash
-         WHERE d.run = @run AND NOT EXISTS (SELECT 1 FROM temp.gc_unreached x WHERE x.run = @run AND x.hash = r.hash)
-         UNION
-         SELECT r.ref FROM saved JOIN narinfo_refs r ON r.cache = @cache AND r.hash = saved.hash
-         WHERE EXISTS (SELECT 1 FROM temp.gc_unreached x WHERE x.run = @run AND x.hash = r.ref))
-       DELETE FROM temp.gc_unreached WHERE run = @run AND hash IN (SELECT hash FROM saved)`,
+      keepClosure(
+        "gc_unreached",
+        `SELECT r.ref FROM temp.gc_unreached d JOIN narinfo_refs r ON r.cache = @cache AND r.ref = d.hash
+         WHERE d.run = @run AND NOT EXISTS (SELECT 1 FROM temp.gc_unreached x WHERE x.run = @run AND x.hash = r.hash)`,
+      ),
     ),
     unmark: p(
       `UPDATE narinfos SET gc_marked_at = NULL WHERE cache = @cache AND gc_marked_at IS NOT NULL
@@ -117,14 +126,12 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
     // Only unreached narinfos reference unreached ones: what those marked too recently (or
     // fetched since) reference stays, with its closure.
     saved: p(
-      `WITH RECURSIVE saved(hash) AS (
-         SELECT r.ref FROM temp.gc_unreached u JOIN narinfo_refs r ON r.cache = @cache AND r.hash = u.hash
+      keepClosure(
+        "gc_doomed",
+        `SELECT r.ref FROM temp.gc_unreached u JOIN narinfo_refs r ON r.cache = @cache AND r.hash = u.hash
          WHERE u.run = @run AND NOT EXISTS (SELECT 1 FROM temp.gc_doomed x WHERE x.run = @run AND x.hash = u.hash)
-           AND EXISTS (SELECT 1 FROM temp.gc_doomed x WHERE x.run = @run AND x.hash = r.ref)
-         UNION
-         SELECT r.ref FROM saved JOIN narinfo_refs r ON r.cache = @cache AND r.hash = saved.hash
-         WHERE EXISTS (SELECT 1 FROM temp.gc_doomed x WHERE x.run = @run AND x.hash = r.ref))
-       DELETE FROM temp.gc_doomed WHERE run = @run AND hash IN (SELECT hash FROM saved)`,
+           AND EXISTS (SELECT 1 FROM temp.gc_doomed x WHERE x.run = @run AND x.hash = r.ref)`,
+      ),
     ),
     planned: p("SELECT COUNT(*) FROM temp.gc_doomed WHERE run = ?").pluck(),
     // Blobs of planned NAR records that nothing staying names: a URL no staying narinfo has, and no
