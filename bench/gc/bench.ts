@@ -11,6 +11,7 @@
 // what unlinking does).
 //
 // Usage: node --import tsx bench/gc/bench.ts PG_SERVER_URL N [N ...]   (bench/gc/run.sh)
+// GC_BENCH_TEMPLATE=NAME keeps each scale's load as database NAME_<N> and runs on copies of it.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -92,7 +93,7 @@ function records(lo: number, hi: number, n: number, now: number) {
 }
 
 /** Bulk-loads through importRecords (the path `nixcache data copy` takes), analyzes, checkpoints. */
-async function load(meta: PostgresMetadataStore, db: string, n: number, now: number): Promise<number> {
+async function load(meta: PostgresMetadataStore, db: string, n: number, now: number): Promise<void> {
   for (let lo = 0; lo < n; lo += 5000) {
     const page = records(lo, Math.min(n, lo + 5000), n, now);
     await meta.importRecords("nars", page.nars);
@@ -104,8 +105,6 @@ async function load(meta: PostgresMetadataStore, db: string, n: number, now: num
     for (const t of ["narinfos", "uploads", "narinfo_refs"]) await c.query(`VACUUM ANALYZE ${t}`);
     // A bulk load leaves gigabytes of dirty pages: a GC run meanwhile would measure the checkpoint.
     await c.query("CHECKPOINT");
-    const size = await c.query<{ b: string }>("SELECT pg_database_size(current_database()) AS b");
-    return Number(size.rows[0]?.b ?? 0) / 2 ** 20;
   } finally {
     await c.end();
   }
@@ -236,29 +235,78 @@ function latency(samples: Sample[], from: number, to: number) {
   };
 }
 
+function dbUrl(name: string): string {
+  const u = new URL(server as string);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function admin<T>(f: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: server });
+  await c.connect();
+  try {
+    return await f(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * A loaded database of n narinfos, and the time its newest build was pushed (the graph's "now").
+ * With GC_BENCH_TEMPLATE set, the load is kept as database `<template>_<n>` and each run gets a
+ * copy of it: reruns on the same server skip the load.
+ */
+async function loaded(name: string, n: number): Promise<{ db: string; now: number; loadSeconds: number }> {
+  const template = process.env.GC_BENCH_TEMPLATE && `${process.env.GC_BENCH_TEMPLATE}_${n}`;
+  const target = template || name;
+  const exists = await admin(
+    async (c) => (await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [target])).rows.length > 0,
+  );
+  let loadSeconds = 0;
+  if (!exists) {
+    await admin((c) => c.query(`CREATE DATABASE ${target}`));
+    const meta = await PostgresMetadataStore.open(dbUrl(target));
+    try {
+      await meta.createCache({ name: "bench", isPublic: true, priority: 41 });
+      const t0 = performance.now();
+      await load(meta, dbUrl(target), n, Date.now());
+      loadSeconds = (performance.now() - t0) / 1000;
+      process.stderr.write(`loaded ${n} narinfos in ${loadSeconds.toFixed(1)} s\n`);
+    } finally {
+      await meta.close();
+    }
+  }
+  if (template)
+    await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${template} STRATEGY FILE_COPY`));
+  const db = dbUrl(name);
+  // The newest build is an hour old at load time: the retention is counted from then, so a copy
+  // made later marks the same paths.
+  const c = new pg.Client({ connectionString: db });
+  await c.connect();
+  const newest = await c
+    .query<{ t: string }>("SELECT MAX(created_at) AS t FROM narinfos")
+    .then((r) => Number(r.rows[0]?.t))
+    .finally(() => c.end());
+  return { db, now: newest + HOUR, loadSeconds };
+}
+
 const results: unknown[] = [];
 for (const scale of scales) {
   const n = Number(scale);
   const name = `nixcache_gc_bench_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(server);
-  u.pathname = `/${name}`;
-  const db = u.toString();
   const blobs = mkdtempSync(join(tmpdir(), "nixcache-gc-bench-"));
   const storage = `file://${blobs}`;
-  const now = Date.now();
+  const { db, now, loadSeconds } = await loaded(name, n);
   const meta = await PostgresMetadataStore.open(db);
-  await meta.createCache({ name: "bench", isPublic: true, priority: 41 });
   const builds = n / PER_BUILD;
-  await meta.setCacheLimits("bench", { retentionMs: Math.round(builds * 0.7) * HOUR - HOUR / 2 });
-  const t0 = performance.now();
-  const databaseMiB = await load(meta, db, n, now);
+  // Counted from the graph's now: a copy of a template loaded an hour ago has the same garbage.
+  const retentionMs = Math.round(builds * 0.7) * HOUR - HOUR / 2 + (Date.now() - now);
+  await meta.setCacheLimits("bench", { retentionMs });
   await meta.close();
-  const loadSeconds = (performance.now() - t0) / 1000;
-  process.stderr.write(`loaded ${n} narinfos in ${loadSeconds.toFixed(1)} s\n`);
+  const databaseMiB = await admin(async (c) => {
+    const r = await c.query<{ b: string }>("SELECT pg_database_size($1) AS b", [name]);
+    return Number(r.rows[0]?.b ?? 0) / 2 ** 20;
+  });
 
   const srv = RATE > 0 ? await serve(db, storage) : undefined;
   const gen = srv && loadGenerator(srv.url, n, RATE);
@@ -300,9 +348,6 @@ for (const scale of scales) {
   results.push(result);
   process.stderr.write(`${JSON.stringify(result)}\n`);
   rmSync(blobs, { recursive: true, force: true });
-  const drop = new pg.Client({ connectionString: server });
-  await drop.connect();
-  await drop.query(`DROP DATABASE ${name} WITH (FORCE)`);
-  await drop.end();
+  await admin((c) => c.query(`DROP DATABASE ${name} WITH (FORCE)`));
 }
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

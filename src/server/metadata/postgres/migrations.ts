@@ -329,6 +329,23 @@ CREATE UNLOGGED TABLE gc_saved (
 -- The linger of a deleted narinfo's NAR record is kept by the GC process (a few seconds' URLs).
 DROP TABLE gc_nars;`,
   },
+  {
+    version: 6,
+    name: "GC: marks in a table of their own, not a column of narinfos",
+    // Marking a third of a cache rewrote a third of narinfos (an indexed column: every index got a
+    // new entry per row, and the WAL a copy of most pages). Unlogged: a crash that loses the marks
+    // only makes the next run mark again, which delays deletion by a grace and deletes nothing early.
+    sql: `CREATE UNLOGGED TABLE gc_marks (
+  cache TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  marked_at BIGINT NOT NULL,
+  PRIMARY KEY (cache, hash)
+);
+INSERT INTO gc_marks (cache, hash, marked_at)
+  SELECT cache, hash, gc_marked_at FROM narinfos WHERE gc_marked_at IS NOT NULL;
+DROP INDEX narinfos_marked;
+ALTER TABLE narinfos DROP COLUMN gc_marked_at;`,
+  },
 ];
 
 /** The newest version; numbers may have gaps while branches that each add one are merged. */

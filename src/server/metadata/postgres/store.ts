@@ -430,6 +430,7 @@ export class PostgresMetadataStore implements MetadataStore {
       const state = (
         await c.query<{ was: boolean | null; missing: string[]; visible: boolean }>(
           `WITH prev AS (SELECT visible FROM narinfos WHERE cache = $1 AND hash = $2),
+           unmark AS (DELETE FROM gc_marks WHERE cache = $1 AND hash = $2),
            missing AS (
              SELECT ARRAY(SELECT t.r FROM unnest($6::text[]) WITH ORDINALITY AS t(r, i)
                WHERE NOT EXISTS (SELECT 1 FROM narinfos x WHERE x.cache = $1 AND x.hash = t.r AND x.visible)
@@ -440,7 +441,7 @@ export class PostgresMetadataStore implements MetadataStore {
            FROM missing m
            ON CONFLICT (cache, hash) DO UPDATE SET store_path = excluded.store_path, url = excluded.url,
              text = excluded.text, created_at = excluded.created_at, visible = excluded.visible,
-             accessed_at = excluded.accessed_at, gc_marked_at = NULL
+             accessed_at = excluded.accessed_at
            RETURNING visible, (SELECT visible FROM prev) AS was, (SELECT refs FROM missing) AS missing`,
           [n.cache, n.hash, n.storePath, n.url, n.text, refs, Date.now()],
         )
@@ -847,10 +848,7 @@ export class PostgresMetadataStore implements MetadataStore {
       if (!before) throw new DbError("notFound", `no cache named ${JSON.stringify(name)}`);
       if (limits.retentionMs !== undefined && limits.retentionMs !== before.retention_ms) {
         await c.query("UPDATE caches SET retention_ms = $2 WHERE name = $1", [name, limits.retentionMs]);
-        await c.query(
-          "UPDATE narinfos SET gc_marked_at = NULL WHERE cache = $1 AND gc_marked_at IS NOT NULL",
-          [name],
-        );
+        await c.query("DELETE FROM gc_marks WHERE cache = $1", [name]);
       }
       if (limits.quotaBytes !== undefined)
         await c.query("UPDATE caches SET quota_bytes = $2 WHERE name = $1", [name, limits.quotaBytes]);
@@ -1018,18 +1016,17 @@ export class PostgresMetadataStore implements MetadataStore {
       );
       if (!t.dryRun) {
         await c.query(
-          `UPDATE narinfos n SET gc_marked_at = NULL WHERE n.cache = $1 AND n.gc_marked_at IS NOT NULL
-             AND NOT EXISTS (SELECT 1 FROM gc_unreached g WHERE g.run = $2 AND g.hash = n.hash)`,
+          `DELETE FROM gc_marks m WHERE m.cache = $1
+             AND NOT EXISTS (SELECT 1 FROM gc_unreached g WHERE g.run = $2 AND g.hash = m.hash)`,
           [cache, t.run],
         );
         await c.query(
-          `UPDATE narinfos n SET gc_marked_at = $3 FROM gc_unreached g
-           WHERE g.run = $2 AND n.cache = $1 AND n.hash = g.hash AND n.gc_marked_at IS NULL`,
+          `INSERT INTO gc_marks (cache, hash, marked_at) SELECT $1, g.hash, $3 FROM gc_unreached g
+           WHERE g.run = $2 ON CONFLICT (cache, hash) DO NOTHING`,
           [cache, t.run, t.now],
         );
-        // The marks just changed, maybe on a third of the cache: with statistics from before, the
-        // planner took the marked-narinfo index for a batch delete by hash and read every marked row.
-        await c.query("ANALYZE narinfos");
+        // The marks just changed, maybe by a third of the cache: plans for the batches need to know.
+        await c.query("ANALYZE gc_marks");
       }
       const counts = (
         await c.query<{ paths: number; marked: number }>(
@@ -1057,7 +1054,8 @@ export class PostgresMetadataStore implements MetadataStore {
         `INSERT INTO gc_doomed (run, hash, url, referrers)
          SELECT $2, n.hash, n.url, (SELECT COUNT(*) FROM narinfo_refs r WHERE r.cache = $1 AND r.ref = n.hash)
          FROM gc_unreached u JOIN narinfos n ON n.cache = $1 AND n.hash = u.hash
-         WHERE u.run = $2 AND n.gc_marked_at < $4 AND n.accessed_at < $3
+           JOIN gc_marks m ON m.cache = $1 AND m.hash = u.hash
+         WHERE u.run = $2 AND m.marked_at < $4 AND n.accessed_at < $3
            AND NOT EXISTS (SELECT 1 FROM pin_entries e WHERE e.cache = $1 AND e.hash = n.hash)`,
         [cache, t.run, t.cutoff, t.markedBefore],
       );
@@ -1149,7 +1147,8 @@ export class PostgresMetadataStore implements MetadataStore {
         const spared = [...(t.protect?.(batch) ?? [])];
         const deleted = await c.query<{ hash: string; url: string }>(
           `DELETE FROM narinfos n WHERE n.cache = $1 AND n.hash = ANY($2::text[]) AND NOT (n.hash = ANY($3::text[]))
-             AND n.gc_marked_at < $4 AND n.accessed_at < $5
+             AND n.accessed_at < $5
+             AND EXISTS (SELECT 1 FROM gc_marks m WHERE m.cache = $1 AND m.hash = n.hash AND m.marked_at < $4)
              AND NOT EXISTS (SELECT 1 FROM pin_entries e WHERE e.cache = $1 AND e.hash = n.hash)
              AND NOT EXISTS (SELECT 1 FROM narinfo_refs r WHERE r.cache = $1 AND r.ref = n.hash)
            RETURNING n.hash, n.url`,
@@ -1167,6 +1166,7 @@ export class PostgresMetadataStore implements MetadataStore {
             cache,
             hashes,
           ]);
+          await c.query("DELETE FROM gc_marks WHERE cache = $1 AND hash = ANY($2::text[])", [cache, hashes]);
           await c.query("DELETE FROM files WHERE cache = $1 AND kind = 'ls' AND name = ANY($2::text[])", [
             cache,
             hashes,
