@@ -33,6 +33,8 @@ const PER_BUILD = 1000;
  */
 const RATE = Number(process.env.GC_BENCH_RATE ?? 500);
 const HOUR = 3_600_000;
+/** GC_BENCH_NODE_ARGS: Node flags for the GC runs and the server, e.g. `--cpu-prof --cpu-prof-dir=DIR`. */
+const NODE_ARGS = (process.env.GC_BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
 
 /** NAR records and narinfos of paths lo..hi-1, as `nixcache data copy` writes them. */
 function records(lo: number, hi: number, n: number, now: number) {
@@ -118,7 +120,7 @@ function quantile(sorted: number[], q: number): number {
 /** Runs `nixcache ARGS` under GNU time: wall seconds, peak RSS (MiB), stdout. */
 function timed(args: string[]): Promise<{ seconds: number; rssMiB: number; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn("/usr/bin/time", ["-f", "TIME %e %M", process.execPath, BIN, ...args], {
+    const child = spawn("/usr/bin/time", ["-f", "TIME %e %M", process.execPath, ...NODE_ARGS, BIN, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -137,6 +139,7 @@ async function serve(db: string, storage: string): Promise<{ child: ChildProcess
   const child = spawn(
     process.execPath,
     [
+      ...NODE_ARGS,
       BIN,
       "serve",
       "--db",

@@ -1021,8 +1021,11 @@ export class PostgresMetadataStore implements MetadataStore {
           [cache, t.run],
         );
         await c.query(
+          // The anti-join first: a conflict found by the insert itself costs a speculative insertion
+          // per row, and from the second run on nearly every unreached narinfo is marked already.
           `INSERT INTO gc_marks (cache, hash, marked_at) SELECT $1, g.hash, $3 FROM gc_unreached g
-           WHERE g.run = $2 ON CONFLICT (cache, hash) DO NOTHING`,
+           WHERE g.run = $2 AND NOT EXISTS (SELECT 1 FROM gc_marks m WHERE m.cache = $1 AND m.hash = g.hash)
+           ON CONFLICT (cache, hash) DO NOTHING`,
           [cache, t.run, t.now],
         );
         // The marks just changed, maybe by a third of the cache: plans for the batches need to know.
@@ -1133,6 +1136,9 @@ export class PostgresMetadataStore implements MetadataStore {
       const batch = (
         await c.query<{ hash: string }>(
           // In index order: a scan of the table would pass every row deleted so far, each batch.
+          // Within a release time that is the plan's insertion order, which follows the narinfos'
+          // table: a batch is paths stored together, and their rows share pages (a batch in hash
+          // order, random to the table, made the reference updates twice as slow).
           "SELECT hash FROM gc_doomed WHERE run = $1 AND referrers = 0 AND freed_at <= $2 ORDER BY freed_at LIMIT $3",
           [t.run, ready, t.limit],
         )
