@@ -101,15 +101,11 @@ async function load(meta: PostgresMetadataStore, db: string, n: number, now: num
     await meta.importRecords("nars", page.nars);
     await meta.importRecords("narinfos", page.narinfos);
   }
-  const c = new pg.Client({ connectionString: db });
-  await c.connect();
-  try {
+  await withClient(async (c) => {
     for (const t of ["narinfos", "uploads", "narinfo_refs"]) await c.query(`VACUUM ANALYZE ${t}`);
     // A bulk load leaves gigabytes of dirty pages: a GC run meanwhile would measure the checkpoint.
     await c.query("CHECKPOINT");
-  } finally {
-    await c.end();
-  }
+  }, db);
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -244,8 +240,9 @@ function dbUrl(name: string): string {
   return u.toString();
 }
 
-async function admin<T>(f: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: server });
+/** Runs `f` on a connection of its own to `url` (default: the server's maintenance database). */
+async function withClient<T>(f: (c: pg.Client) => Promise<T>, url = server): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
     return await f(c);
@@ -262,12 +259,12 @@ async function admin<T>(f: (c: pg.Client) => Promise<T>): Promise<T> {
 async function loaded(name: string, n: number): Promise<{ db: string; now: number; loadSeconds: number }> {
   const template = process.env.GC_BENCH_TEMPLATE && `${process.env.GC_BENCH_TEMPLATE}_${n}`;
   const target = template || name;
-  const exists = await admin(
+  const exists = await withClient(
     async (c) => (await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [target])).rows.length > 0,
   );
   let loadSeconds = 0;
   if (!exists) {
-    await admin((c) => c.query(`CREATE DATABASE ${target}`));
+    await withClient((c) => c.query(`CREATE DATABASE ${target}`));
     const meta = await PostgresMetadataStore.open(dbUrl(target));
     try {
       await meta.createCache({ name: "bench", isPublic: true, priority: 41 });
@@ -280,16 +277,15 @@ async function loaded(name: string, n: number): Promise<{ db: string; now: numbe
     }
   }
   if (template)
-    await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${template} STRATEGY FILE_COPY`));
+    await withClient((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${template} STRATEGY FILE_COPY`));
   const db = dbUrl(name);
   // The newest build is an hour old at load time: the retention is counted from then, so a copy
   // made later marks the same paths.
-  const c = new pg.Client({ connectionString: db });
-  await c.connect();
-  const newest = await c
-    .query<{ t: string }>("SELECT MAX(created_at) AS t FROM narinfos")
-    .then((r) => Number(r.rows[0]?.t))
-    .finally(() => c.end());
+  const newest = await withClient(
+    async (c) =>
+      Number((await c.query<{ t: string }>("SELECT MAX(created_at) AS t FROM narinfos")).rows[0]?.t),
+    db,
+  );
   return { db, now: newest + HOUR, loadSeconds };
 }
 
@@ -306,7 +302,7 @@ for (const scale of scales) {
   const retentionMs = Math.round(builds * 0.7) * HOUR - HOUR / 2 + (Date.now() - now);
   await meta.setCacheLimits("bench", { retentionMs });
   await meta.close();
-  const databaseMiB = await admin(async (c) => {
+  const databaseMiB = await withClient(async (c) => {
     const r = await c.query<{ b: string }>("SELECT pg_database_size($1) AS b", [name]);
     return Number(r.rows[0]?.b ?? 0) / 2 ** 20;
   });
@@ -351,6 +347,6 @@ for (const scale of scales) {
   results.push(result);
   process.stderr.write(`${JSON.stringify(result)}\n`);
   rmSync(blobs, { recursive: true, force: true });
-  await admin((c) => c.query(`DROP DATABASE ${name} WITH (FORCE)`));
+  await withClient((c) => c.query(`DROP DATABASE ${name} WITH (FORCE)`));
 }
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
