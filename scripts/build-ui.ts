@@ -34,5 +34,6 @@ export async function buildUi(outDir: string = UI_OUT): Promise<string[]> {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const files = await buildUi();
-  process.stdout.write(`dist/ui: ${files.join(", ")}\n`);
+  // On stderr: scripts that build first (the benches) print their results on stdout.
+  process.stderr.write(`dist/ui: ${files.join(", ")}\n`);
 }
