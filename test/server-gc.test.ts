@@ -412,6 +412,36 @@ test("access tracker: protected or never served, never both", () => {
   assert.equal(t.hit("c", "doomed", t.lookupStarted()), true, "pushed again later: served");
 });
 
+test("access tracker: a big flush goes in chunks, lets requests in between, and loses nothing on failure", async () => {
+  const calls: number[] = [];
+  const stored = new Map<string, number>();
+  let failOnCall = 2;
+  const t = new AccessTracker(
+    {
+      // Synchronous inside, like the embedded SQLite store: only the tracker can yield.
+      recordAccess: async (a) => {
+        calls.push(a.length);
+        if (calls.length === failOnCall) throw new Error("database went away");
+        for (const x of a) stored.set(`${x.cache}/${x.hash}`, x.at);
+      },
+    },
+    { onError() {} },
+  );
+  for (let i = 0; i < 2500; i++) t.record("c", `h${i}`, 1000 + i);
+  let requestRan = false;
+  setImmediate(() => (requestRan = true));
+  await assert.rejects(t.flush(), /database went away/);
+  assert.ok(requestRan, "an event queued when the flush began ran before it ended");
+  assert.deepEqual(calls, [1000, 1000]);
+  assert.ok(calls.every((n) => n <= 1000));
+  failOnCall = 0;
+  await t.flush();
+  assert.equal(stored.size, 2500, "every access is written by the next flush");
+  assert.equal(stored.get("c/h2499"), 3499);
+  assert.deepEqual(calls.slice(2), [1000, 1000, 500]);
+  assert.deepEqual([...t.recent("c", ["h0", "h2499"])], [], "nothing is pending after it");
+});
+
 const RACE_BACKENDS: Array<{ name: string; location(dir: string): Promise<StoreLocation> }> = [
   { name: "SQLite", location: async (dir) => ({ dataDir: dir }) },
   {

@@ -157,7 +157,7 @@ test("a path committed by another process is served at once, and a replacement s
 
     const signed = signNarInfo(u.narinfo, generateSecretKey("elsewhere-1"));
     await ingestNarInfo(other, { cache: "main", hash: u.hash, text: narInfoText(signed) });
-    // Another process's change is noticed within the cache's recheck interval (a second).
+    // Another process's change is noticed within the cache's recheck interval (a quarter second).
     let sigs: string[] = [];
     await waitFor(async () => {
       sigs = parseNarInfo((await getBytes(`/main/${u.hash}.narinfo`)).body.toString()).sigs;

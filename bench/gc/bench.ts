@@ -14,7 +14,7 @@
 // GC_BENCH_TEMPLATE=NAME keeps each scale's load as database NAME_<N> and runs on copies of it.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -33,6 +33,7 @@ const PER_BUILD = 1000;
  */
 const RATE = Number(process.env.GC_BENCH_RATE ?? 500);
 const HOUR = 3_600_000;
+/** GC_BENCH_SAMPLES=FILE: every GET's end time and latency, and the phases' ends, as JSON. */
 /** GC_BENCH_NODE_ARGS: Node flags for the GC runs and the server, e.g. `--cpu-prof --cpu-prof-dir=DIR`. */
 const NODE_ARGS = (process.env.GC_BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
 
@@ -234,6 +235,41 @@ function latency(samples: Sample[], from: number, to: number) {
   };
 }
 
+/** The server's own view: its narinfo GET duration histogram (cumulative counts by bucket) and event-loop p99. */
+async function scrape(url: string): Promise<{ buckets: Map<number, number>; loopP99Ms: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const buckets = new Map<number, number>();
+  let loopP99Ms = Number.NaN;
+  for (const line of text.split("\n")) {
+    const b = /^nixcache_http_request_duration_seconds_bucket\{(.*)\} (\d+)$/.exec(line);
+    if (b && /method="GET"/.test(b[1] as string) && /route="[^"]*:file/.test(b[1] as string)) {
+      const le = /le="([^"]+)"/.exec(b[1] as string)?.[1] as string;
+      const at = le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le) * 1000;
+      buckets.set(at, (buckets.get(at) ?? 0) + Number(b[2]));
+    }
+    const l = /^nodejs_eventloop_lag_p99_seconds (\S+)$/.exec(line);
+    if (l) loopP99Ms = Number(l[1]) * 1000;
+  }
+  return { buckets, loopP99Ms };
+}
+
+/**
+ * Between two scrapes: the share of GETs the server itself took longer than each bucket bound to
+ * answer (from arrival to the response's end), and its event loop's p99 delay over the interval
+ * (prom-client resets that at each scrape). Beside the client's p99 it tells a tail inside the
+ * server from one in scheduling before a request reaches it.
+ */
+function serverView(a: Awaited<ReturnType<typeof scrape>>, b: Awaited<ReturnType<typeof scrape>>) {
+  const total =
+    (b.buckets.get(Number.POSITIVE_INFINITY) ?? 0) - (a.buckets.get(Number.POSITIVE_INFINITY) ?? 0);
+  const over: Record<string, number> = {};
+  for (const ms of [5, 10, 25, 50, 100]) {
+    const under = (b.buckets.get(ms) ?? 0) - (a.buckets.get(ms) ?? 0);
+    over[`over${ms}ms`] = total === 0 ? 0 : Number(((100 * (total - under)) / total).toFixed(2));
+  }
+  return { requests: total, percentOver: over, eventLoopP99Ms: Number(b.loopP99Ms.toFixed(1)) };
+}
+
 function dbUrl(name: string): string {
   const u = new URL(server as string);
   u.pathname = `/${name}`;
@@ -310,15 +346,25 @@ for (const scale of scales) {
   const srv = RATE > 0 ? await serve(db, storage) : undefined;
   const gen = srv && loadGenerator(srv.url, n, RATE);
   // 5 s to warm up (connections, the server's first lookups), then 10 s of baseline.
-  if (gen) await new Promise((r) => setTimeout(r, 15_000));
+  if (gen) await new Promise((r) => setTimeout(r, 5_000));
+  const baselineScrape = srv && (await scrape(srv.url));
+  if (gen) await new Promise((r) => setTimeout(r, 10_000));
   const baselineEnd = Date.now();
+  const markScrape = srv && (await scrape(srv.url));
   const gcArgs = ["gc", "--db", db, "--storage", storage, "--grace", "0s", "--json"];
   const mark = await timed(gcArgs);
   const markEnd = Date.now();
+  const delScrape = srv && (await scrape(srv.url));
   const del = await timed(gcArgs);
   const delEnd = Date.now();
+  const endScrape = srv && (await scrape(srv.url));
   await gen?.stop();
   srv?.child.kill("SIGTERM");
+  if (gen && process.env.GC_BENCH_SAMPLES)
+    writeFileSync(
+      process.env.GC_BENCH_SAMPLES,
+      JSON.stringify({ baselineEnd, markEnd, delEnd, samples: gen.samples.map((s) => [s.at, s.ms]) }),
+    );
   const report = JSON.parse(del.stdout) as Record<string, { deletedPaths: number; keptPaths: number }>;
   const markReport = JSON.parse(mark.stdout) as Record<string, { markedPaths: number }>;
   const result = {
@@ -343,6 +389,14 @@ for (const scale of scales) {
       duringDelete: latency(gen.samples, markEnd, delEnd),
       errors: gen.errors(),
     },
+    server: baselineScrape &&
+      markScrape &&
+      delScrape &&
+      endScrape && {
+        baseline: serverView(baselineScrape, markScrape),
+        duringMark: serverView(markScrape, delScrape),
+        duringDelete: serverView(delScrape, endScrape),
+      },
   };
   results.push(result);
   process.stderr.write(`${JSON.stringify(result)}\n`);

@@ -9,12 +9,19 @@
 // answers "not found" (`hit` is false) rather than serving what is being deleted, and so does, for
 // what was deleted, any lookup that began before the transaction ended (it may have read the
 // database before the commit): every fetch is thus either protected or never served.
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { every, type Periodic } from "../util/periodic.js";
 import type { MetadataStore } from "./metadata/store.js";
 
 export const DEFAULT_ACCESS_FLUSH_MS = 30_000;
 /** Accesses held before a flush is started early (about 100 bytes each). */
 const MAX_PENDING = 50_000;
+/**
+ * Accesses written per statement. A busy server's 15,000 in one statement held its event loop
+ * for a tenth of a second (building and encoding the parameters), and every request with it
+ * (bench/gc: a GET p99 of 60-170 ms every 30 s).
+ */
+const FLUSH_CHUNK = 1000;
 
 export class AccessTracker {
   /** `cache/hash` → latest access (ms), not yet written. */
@@ -97,14 +104,21 @@ export class AccessTracker {
       if (this.pending.size === 0) return;
       this.flushing = this.pending;
       this.pending = new Map();
-      const accesses = [...this.flushing].map(([key, at]) => {
-        const slash = key.indexOf("/");
-        return { cache: key.slice(0, slash), hash: key.slice(slash + 1), at };
-      });
       try {
-        await this.meta.recordAccess(accesses);
+        let chunk: Array<{ cache: string; hash: string; at: number }> = [];
+        for (const [key, at] of this.flushing) {
+          const slash = key.indexOf("/");
+          chunk.push({ cache: key.slice(0, slash), hash: key.slice(slash + 1), at });
+          if (chunk.length < FLUSH_CHUNK) continue;
+          await this.meta.recordAccess(chunk);
+          chunk = [];
+          // Requests first: an in-process store (SQLite) answers without ever leaving the loop.
+          await nextTurn();
+        }
+        await this.meta.recordAccess(chunk);
       } catch (e) {
-        // Kept for the next flush (newer accesses of the same path win).
+        // Kept for the next flush (newer accesses of the same path win; chunks already written are
+        // written again, which changes nothing).
         for (const [k, at] of this.flushing) if (!this.pending.has(k)) this.pending.set(k, at);
         throw e;
       } finally {

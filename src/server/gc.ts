@@ -10,7 +10,7 @@
 //      the lock narinfo commits take: one pushed, fetched, pinned or referenced meanwhile stays
 //      with its closure, so no visible narinfo ever lacks a reference. A reference goes only
 //      `lingerMs` after its last dependent, and a NAR record that long after its narinfo: other
-//      processes may still serve a deleted narinfo from memory for a second;
+//      processes may still serve a deleted narinfo from memory for a quarter second;
 //   4. blobs no NAR record or side file names any more are deleted from storage (claimed first,
 //      against uploads of the same content meanwhile);
 //   5. the sweep of stale multipart uploads, abandoned NARs and orphan blobs (ingest/sweep.ts).
@@ -25,6 +25,7 @@ import { every, type Periodic } from "../util/periodic.js";
 import type { AccessTracker } from "./access.js";
 import { deleteUnnamedBlobs, type SweepOptions, type SweepResult, sweep } from "./ingest/sweep.js";
 import { BLOB_CLAIM_TTL_MS } from "./metadata/limits.js";
+import { DEFAULT_RECHECK_MS } from "./metadata/narinfo-cache.js";
 import type { MetadataStore } from "./metadata/store.js";
 import type { GcBatch, GcThresholds } from "./metadata/types.js";
 import type { GcMetrics } from "./metrics.js";
@@ -37,7 +38,7 @@ export const GC_LEASE = "gc";
 const LEASE_TTL_MS = 5 * 60 * 1000;
 const BATCH = 1000;
 /** Twice the narinfo cache's recheck interval: a stale copy elsewhere is gone by then. */
-export const DEFAULT_LINGER_MS = 2000;
+export const DEFAULT_LINGER_MS = 2 * DEFAULT_RECHECK_MS;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface GcOptions {
@@ -54,8 +55,9 @@ export interface GcOptions {
   /** Narinfos per delete transaction (default 1000). */
   batchSize?: number;
   /**
-   * How long a deleted narinfo's references and NAR record outlive it (default 2 s): other
-   * processes' narinfo caches may serve it for up to a second (NarInfoCache) after it is gone.
+   * How long a deleted narinfo's references and NAR record outlive it (default 0.5 s): other
+   * processes' narinfo caches may serve it for up to a quarter second (NarInfoCache) after it is
+   * gone.
    */
   lingerMs?: number;
   now?: number;

@@ -5,11 +5,16 @@
 // Freshness: every write through this process's store empties the cache at once (the store's
 // `changes.local()`, which costs no lock in SQLite, is checked per request). Writes by other
 // processes (another `serve --workers` worker, `nixcache cache create`) are seen through
-// `changes.external()`, which costs as much as a lookup, so it is read at most once per
-// `recheckMs`. Only narinfos that exist are kept: a path pushed through another worker is visible
-// at once, and only a narinfo replaced by another process can be served in its old form, for at
-// most `recheckMs` (the old form still names a NAR that is kept).
+// `changes.external()`, which costs as much as a lookup in SQLite, so it is read at most once per
+// `recheckMs`: a quarter second, four reads a second that cost nothing, and short because the GC
+// waits twice this between deleting a narinfo and deleting its references (a closure ten levels
+// deep takes ten such waits). Only narinfos that exist are kept: a path pushed through another
+// worker is visible at once, and only a narinfo replaced by another process can be served in its
+// old form, for at most `recheckMs` (the old form still names a NAR that is kept).
 import type { MetadataStore } from "./store.js";
+
+/** How often another process's writes are looked for; the GC's linger is twice this. */
+export const DEFAULT_RECHECK_MS = 250;
 
 export interface NarInfoCacheOptions {
   /** Bytes of narinfo text kept; the oldest entries go first. */
@@ -33,7 +38,7 @@ export class NarInfoCache {
     opts: NarInfoCacheOptions = {},
   ) {
     this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
-    this.recheckMs = opts.recheckMs ?? 1000;
+    this.recheckMs = opts.recheckMs ?? DEFAULT_RECHECK_MS;
     this.now = opts.now ?? Date.now;
     this.seenLocal = store.changes.local();
     this.seenExternal = store.changes.external();

@@ -116,9 +116,10 @@ export class PostgresMetadataStore implements MetadataStore {
 
   /**
    * `external` moves when another store object (another replica, an admin command) commits a
-   * write: its NOTIFY reaches the listener within milliseconds. The narinfo cache reads it at most
-   * once a second, so a replica serves another's change after at most 1 s + the notification's
-   * latency; while the listener is disconnected every read moves it, so nothing stale is trusted.
+   * write: its NOTIFY reaches the listener within milliseconds. The narinfo cache reads it every
+   * quarter second at most, so a replica serves another's change after at most 0.25 s + the
+   * notification's latency; while the listener is disconnected every read moves it, so nothing
+   * stale is trusted.
    */
   readonly changes: { local(): number; external(): number };
 
