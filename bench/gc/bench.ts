@@ -247,15 +247,16 @@ async function scrape(url: string): Promise<{ buckets: Map<number, number>; loop
       const at = le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le) * 1000;
       buckets.set(at, (buckets.get(at) ?? 0) + Number(b[2]));
     }
+    // prom-client samples the loop every 10 ms and keeps whole intervals: the lag is beyond that.
     const l = /^nodejs_eventloop_lag_p99_seconds (\S+)$/.exec(line);
-    if (l) loopP99Ms = Number(l[1]) * 1000;
+    if (l) loopP99Ms = Math.max(0, Number(l[1]) * 1000 - 10);
   }
   return { buckets, loopP99Ms };
 }
 
 /**
  * Between two scrapes: the share of GETs the server itself took longer than each bucket bound to
- * answer (from arrival to the response's end), and its event loop's p99 delay over the interval
+ * answer (from arrival to the response's end), and its event loop's p99 lag over the interval
  * (prom-client resets that at each scrape). Beside the client's p99 it tells a tail inside the
  * server from one in scheduling before a request reaches it.
  */
@@ -267,7 +268,7 @@ function serverView(a: Awaited<ReturnType<typeof scrape>>, b: Awaited<ReturnType
     const under = (b.buckets.get(ms) ?? 0) - (a.buckets.get(ms) ?? 0);
     over[`over${ms}ms`] = total === 0 ? 0 : Number(((100 * (total - under)) / total).toFixed(2));
   }
-  return { requests: total, percentOver: over, eventLoopP99Ms: Number(b.loopP99Ms.toFixed(1)) };
+  return { requests: total, percentOver: over, eventLoopLagP99Ms: Number(b.loopP99Ms.toFixed(1)) };
 }
 
 function dbUrl(name: string): string {
