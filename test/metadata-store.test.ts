@@ -722,6 +722,48 @@ for (const backend of BACKENDS) {
         await a.gcFinish();
       }));
 
+    test("GC: NAR records no narinfo names are found, and dropped only while still unnamed", () =>
+      withStores(1, async (a) => {
+        const [x, y] = [h("orphan-x"), h("orphan-y")];
+        await push(a, "c", x);
+        await push(a, "c", y);
+        // x pushed again with another URL: its first NAR record is served by nothing now.
+        const moved = `nar/${x}.nar.xz`;
+        assert.ok(
+          await a.recordNar({
+            cache: "c",
+            url: moved,
+            blob: "d".repeat(64),
+            compression: "xz",
+            narHash: `sha256:${x}`,
+            narSize: 100,
+            fileHash: "sha256:moved",
+            fileSize: 60,
+          }),
+        );
+        assert.deepEqual(await a.orphanNarUrls("c", 10), [], "an invisible record is the sweep's");
+        await a.commitNarInfo({
+          cache: "c",
+          hash: x,
+          storePath: `/nix/store/${x}-p`,
+          url: moved,
+          text: `StorePath: /nix/store/${x}-p\nURL: ${moved}\n`,
+          references: [],
+        });
+        assert.deepEqual(await a.orphanNarUrls("c", 10), [`nar/${x}.nar`]);
+        assert.deepEqual(await a.orphanNarUrls("c", 0), [], "at most the limit");
+        const t = { run: "o", now: Date.now(), cutoff: 0, markedBefore: 0, limit: 10 };
+        const batch = await a.gcDeleteBatch("c", { ...t, dropNars: [`nar/${x}.nar`, `nar/${y}.nar`] });
+        assert.deepEqual(batch?.nars, [
+          { blob: createHash("sha256").update(x).digest("hex"), fileSize: 100 },
+        ]);
+        assert.equal(await a.getNar("c", `nar/${x}.nar`), undefined);
+        assert.notEqual(await a.visibleNar("c", moved), undefined, "the one x names now stays");
+        assert.notEqual(await a.visibleNar("c", `nar/${y}.nar`), undefined, "a named one stays");
+        assert.deepEqual(await a.orphanNarUrls("c", 10), []);
+        assert.equal(await a.cacheUsage("c"), 160);
+      }));
+
     test("GC: dry runs count without changing anything", () =>
       withStores(1, async (a) => {
         const x = h("dry");

@@ -67,6 +67,14 @@ export async function makeUpload(name: string, c: Compression = "zstd", extraByt
   return { storePath, hash, nar, file, url, narinfo };
 }
 
+/** The same store path and NAR as `u`, compressed with `c`: another file, at another URL. */
+export async function recompressed(u: Upload, c: Compression): Promise<Upload> {
+  const file = await compress(u.nar, c);
+  const fileHash = { algo: "sha256" as const, digest: createHash("sha256").update(file).digest() };
+  const url = `nar/${nix32Encode(fileHash.digest)}${narExtension(c)}`;
+  return { ...u, file, url, narinfo: { ...u.narinfo, url, compression: c, fileHash, fileSize: file.length } };
+}
+
 export function narInfoText(ni: NarInfo): string {
   return formatNarInfo(ni);
 }

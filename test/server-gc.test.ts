@@ -22,7 +22,7 @@ import { apiClient } from "./helpers/cachix.js";
 import { runCli } from "./helpers/cli.js";
 import { tempDir } from "./helpers/nix.js";
 import { freshDatabase } from "./helpers/postgres.js";
-import { makeUpload, narInfoCreateFor, type Upload } from "./server-fixtures.js";
+import { makeUpload, narInfoCreateFor, recompressed, type Upload } from "./server-fixtures.js";
 
 function blobFiles(dir: string): string[] {
   const out: string[] = [];
@@ -367,6 +367,48 @@ describe("on the filesystem and SQLite", () => {
     await collectGarbage(srv.meta, storage, { cache: "f", graceMs: 0, now: Date.now() + 10 * 60_000 });
     assert.ok(!blobFiles(dir.path).includes(blob), "deleted by the next run");
     assert.deepEqual(await srv.meta.blobClaimsBefore(Date.now() + 1), []);
+  });
+
+  test("NAR records no narinfo names (a re-push with another URL, a GC that died) go with their blobs", async () => {
+    await adminCreateCache(dir.path, { name: "o", isPublic: true, priority: 41, retentionMs: 86_400_000 });
+    const token = (await adminCreateToken(dir.path, { cache: "o", perm: "write", expiresAt: null })).token;
+    const c = cacheClient(srv.url, "o", token);
+    const storage = await openStorage({ dataDir: dir.path });
+    const blobOf = (u: Upload) => createHash("sha256").update(u.file).digest("hex");
+    const [u, doomed] = [await makeUpload("orphan-moved", "zstd"), await makeUpload("orphan-crash")];
+    const moved = await recompressed(u, "xz");
+    await c.push(u);
+    await c.push(moved);
+    assert.notEqual(u.url, moved.url);
+    await c.push(doomed);
+    // A GC that deletes `doomed`'s narinfo and dies before dropping its NAR record.
+    await srv.meta.setCacheLimits("o", { retentionMs: 1000 });
+    const now = Date.now() + 10_000;
+    const t = { run: "died", now, cutoff: now, markedBefore: now + 1, lingerMs: 0, limit: 10 };
+    await srv.meta.gcMark("o", t);
+    assert.equal((await srv.meta.gcPlan("o", t)).paths, 2);
+    await srv.meta.gcDeleteBatch("o", { ...t, protect: () => new Set([u.hash]) });
+    await srv.meta.gcFinish();
+    await srv.meta.setCacheLimits("o", { retentionMs: 86_400_000 });
+    assert.equal(await c.status(`${doomed.hash}.narinfo`), 404);
+    assert.ok(blobFiles(dir.path).includes(blobOf(doomed)) && blobFiles(dir.path).includes(blobOf(u)));
+    const before = await srv.meta.cacheUsage("o");
+
+    const report = await collectGarbage(srv.meta, storage, { cache: "o", graceMs: 0, lingerMs: 10 });
+    const entry = report.caches.o;
+    assert.equal(entry?.deletedPaths, 0, "no narinfo is within reach of the GC");
+    assert.equal(entry?.keptPaths, 1);
+    assert.equal(entry?.deletedBytes, u.file.length + doomed.file.length);
+    assert.equal(await srv.meta.cacheUsage("o"), before - entry.deletedBytes);
+    assert.ok(!blobFiles(dir.path).includes(blobOf(u)), "the first upload's blob went");
+    assert.ok(!blobFiles(dir.path).includes(blobOf(doomed)), "the dead run's blob went");
+    assert.equal(await c.status(u.url), 404);
+    assert.equal(await c.status(doomed.url), 404);
+    await assertServed(c, [moved], "the path at its new URL");
+    // Nothing left to drop: a second run changes nothing.
+    const again = await collectGarbage(srv.meta, storage, { cache: "o", graceMs: 0, lingerMs: 10 });
+    assert.equal(again.caches.o?.deletedBytes, 0);
+    await assertServed(c, [moved], "still");
   });
 
   test("one GC at a time: a second one is refused as busy while the lease is held", async () => {

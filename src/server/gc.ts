@@ -12,7 +12,8 @@
 //      `lingerMs` after its last dependent, and a NAR record that long after its narinfo: other
 //      processes may still serve a deleted narinfo from memory for a quarter second;
 //   4. blobs no NAR record or side file names any more are deleted from storage (claimed first,
-//      against uploads of the same content meanwhile);
+//      against uploads of the same content meanwhile); NAR records no narinfo names (a run that
+//      died before dropping them left them, or a narinfo re-pushed with another URL) go with them;
 //   5. the sweep of stale multipart uploads, abandoned NARs and orphan blobs (ingest/sweep.ts).
 //
 // Pending narinfos (closure incomplete) are collected like the rest once older than the
@@ -37,6 +38,8 @@ export const GC_LEASE = "gc";
 /** The lease outlives a stalled holder by this much; a working GC renews it before each step. */
 const LEASE_TTL_MS = 5 * 60 * 1000;
 const BATCH = 1000;
+/** Unnamed NAR records dropped per run and cache at most (the rest next run): memory stays flat. */
+const ORPHAN_NARS_PER_RUN = 10_000;
 /** Twice the narinfo cache's recheck interval: a stale copy elsewhere is gone by then. */
 export const DEFAULT_LINGER_MS = 2 * DEFAULT_RECHECK_MS;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -165,6 +168,7 @@ export async function collectGarbage(
         await meta.gcFinish();
         continue;
       }
+      const orphans = await meta.orphanNarUrls(cache.name, ORPHAN_NARS_PER_RUN);
       await deletePlanned(
         meta,
         storage,
@@ -173,6 +177,7 @@ export async function collectGarbage(
         entry,
         o.access,
         hold,
+        orphans,
       );
       await meta.gcFinish();
     }
@@ -201,7 +206,8 @@ export async function collectGarbage(
 /**
  * Deletes what gcPlan planned, batch by batch, until nothing is left: each batch's blobs are
  * deleted from storage while the next is in the database, and each deleted narinfo's NAR record
- * goes `lingerMs` after it (the URLs wait here, in order).
+ * goes `lingerMs` after it (the URLs wait here, in order). `orphans`, NAR records no narinfo named
+ * when the run began, go `lingerMs` from now: whatever unnamed them is older than that.
  */
 async function deletePlanned(
   meta: MetadataStore,
@@ -211,9 +217,11 @@ async function deletePlanned(
   entry: GcCacheReport,
   access: GcOptions["access"],
   hold: () => Promise<void>,
+  orphans: string[],
 ): Promise<void> {
   // NAR URLs of deleted narinfos, oldest first, each dropped `lingerMs` after its narinfo.
   const lingering: Array<{ at: number; urls: string[] }> = [];
+  if (orphans.length > 0) lingering.push({ at: Date.now(), urls: orphans });
   // Storage deletes of one batch's blobs run while the next batch is in the database.
   let unlinking: Promise<void> = Promise.resolve();
   // The first storage failure (its blobs keep their claims: the next run deletes them) stops the run.

@@ -116,6 +116,11 @@ export interface MetadataStore {
   invisibleNarsBefore(time: number): Promise<Array<{ cache: string; url: string; blob: string }>>;
   /** Drops such a record, unless it became visible or was received again since; true when dropped. */
   deleteInvisibleNar(cache: string, url: string, before: number): Promise<boolean>;
+  /**
+   * Visible NAR records of the cache that no narinfo names any more (left by a GC that died before
+   * dropping them, or by a narinfo re-pushed with another URL), at most `limit`: the GC drops them.
+   */
+  orphanNarUrls(cache: string, limit: number): Promise<string[]>;
 
   // --- side files ---
   putSideFile(cache: string, kind: SideFileKind, name: string, f: SideFile): Promise<void>;

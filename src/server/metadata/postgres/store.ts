@@ -575,6 +575,15 @@ export class PostgresMetadataStore implements MetadataStore {
     );
   }
 
+  async orphanNarUrls(cache: string, limit: number): Promise<string[]> {
+    const r = await this.rows<{ url: string }>(
+      `SELECT u.url FROM uploads u WHERE u.cache = $1 AND u.visible
+         AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = $1 AND n.url = u.url) LIMIT $2`,
+      [cache, limit],
+    );
+    return r.map((x) => x.url);
+  }
+
   async deleteInvisibleNar(cache: string, url: string, before: number): Promise<boolean> {
     const n = await this.write(
       "DELETE FROM uploads WHERE cache = $1 AND url = $2 AND NOT visible AND created_at < $3",

@@ -97,6 +97,10 @@ export function prepareStatements(db: Database.Database) {
     deleteInvisibleNar: p(
       "DELETE FROM uploads WHERE cache = ? AND url = ? AND visible = 0 AND created_at < ?",
     ),
+    orphanNarUrls: p(
+      `SELECT u.url FROM uploads u WHERE u.cache = @cache AND u.visible = 1
+         AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = @cache AND n.url = u.url) LIMIT @limit`,
+    ).pluck(),
 
     getFile: p(
       "SELECT body, blob, content_type, content_encoding FROM files WHERE cache = ? AND kind = ? AND name = ?",

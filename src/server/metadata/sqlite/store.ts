@@ -345,6 +345,10 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.st.invisibleNarsBefore.all(time) as Array<{ cache: string; url: string; blob: string }>;
   }
 
+  async orphanNarUrls(cache: string, limit: number): Promise<string[]> {
+    return this.st.orphanNarUrls.all({ cache, limit }) as string[];
+  }
+
   async deleteInvisibleNar(cache: string, url: string, before: number): Promise<boolean> {
     return this.st.deleteInvisibleNar.run(cache, url, before).changes > 0;
   }
