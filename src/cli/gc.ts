@@ -29,7 +29,8 @@ export function registerGcCommands(program: Command): void {
     .description(
       "Collect garbage once: per cache with a retention, narinfos neither pinned nor pushed or fetched " +
         "within the retention, nor in the closure of one that is, are marked; those marked longer than " +
-        "the grace ago are deleted (never one a kept narinfo references), then blobs nothing names. " +
+        "the grace ago are deleted (never one a kept narinfo references), then NAR records no narinfo names " +
+        "and blobs nothing names. " +
         "Without --cache, also the sweep of stale uploads and orphan blobs. Caches kept forever lose " +
         "nothing. Safe while servers run (one GC at a time holds a lease; this fails when one is running).",
     )
