@@ -49,15 +49,10 @@ export async function makeUpload(name: string, c: Compression = "zstd", extraByt
   const hash = nix32Encode(randomBytes(20));
   const storePath = `/nix/store/${hash}-${name}`;
   const nar = await makeNar(`${name}-${hash}`, extraBytes);
-  const file = await compress(nar, c);
-  const fileHash = { algo: "sha256" as const, digest: createHash("sha256").update(file).digest() };
-  const url = `nar/${nix32Encode(fileHash.digest)}${narExtension(c)}`;
+  const { file, url, fields } = await packed(nar, c);
   const narinfo: NarInfo = {
     storePath,
-    url,
-    compression: c,
-    fileHash,
-    fileSize: file.length,
+    ...fields,
     narHash: { algo: "sha256", digest: createHash("sha256").update(nar).digest() },
     narSize: nar.length,
     references: [],
@@ -69,10 +64,16 @@ export async function makeUpload(name: string, c: Compression = "zstd", extraByt
 
 /** The same store path and NAR as `u`, compressed with `c`: another file, at another URL. */
 export async function recompressed(u: Upload, c: Compression): Promise<Upload> {
-  const file = await compress(u.nar, c);
+  const { file, url, fields } = await packed(u.nar, c);
+  return { ...u, file, url, narinfo: { ...u.narinfo, ...fields } };
+}
+
+/** `nar` compressed with `c`, at a URL named by the file's hash as Nix names them, and its narinfo fields. */
+async function packed(nar: Buffer, c: Compression) {
+  const file = await compress(nar, c);
   const fileHash = { algo: "sha256" as const, digest: createHash("sha256").update(file).digest() };
   const url = `nar/${nix32Encode(fileHash.digest)}${narExtension(c)}`;
-  return { ...u, file, url, narinfo: { ...u.narinfo, url, compression: c, fileHash, fileSize: file.length } };
+  return { file, url, fields: { url, compression: c, fileHash, fileSize: file.length } };
 }
 
 export function narInfoText(ni: NarInfo): string {

@@ -12,6 +12,7 @@
 //
 // Usage: node --import tsx bench/gc/bench.ts PG_SERVER_URL N [N ...]   (bench/gc/run.sh)
 // GC_BENCH_TEMPLATE=NAME keeps each scale's load as database NAME_<N> and runs on copies of it.
+// GC_BENCH_SAMPLES=FILE writes every GET's end time and latency, and the phases' ends, as JSON.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -33,7 +34,6 @@ const PER_BUILD = 1000;
  */
 const RATE = Number(process.env.GC_BENCH_RATE ?? 500);
 const HOUR = 3_600_000;
-/** GC_BENCH_SAMPLES=FILE: every GET's end time and latency, and the phases' ends, as JSON. */
 /** GC_BENCH_NODE_ARGS: Node flags for the GC runs and the server, e.g. `--cpu-prof --cpu-prof-dir=DIR`. */
 const NODE_ARGS = (process.env.GC_BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
 
