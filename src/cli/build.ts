@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import type { BuildOptions } from "../build/build.js";
+import type { BuildEvent, BuildOptions } from "../build/build.js";
 import { buildJson } from "../build/render.js";
 import type { BuildSetup, PreparedBuild as LibraryPreparedBuild, UpstreamChoice } from "../build/setup.js";
 import { COMPRESSIONS, type Compression } from "../codec/compression.js";
@@ -8,10 +8,11 @@ import { readSigningKey } from "../keys/key-files.js";
 import type { NixConfig } from "../local-store/nix-config.js";
 import { abortOnSigint } from "../util/abort.js";
 import { exitCodeOf } from "../util/errors.js";
+import { addGitHubFlags, type GitHubFlags, openChecks } from "./github-flags.js";
 import { printJson, UserError } from "./output.js";
 import { addTargetFlags, loadTargets, type TargetFlags } from "./targets.js";
 
-export interface BuildFlags extends TargetFlags {
+export interface BuildFlags extends TargetFlags, GitHubFlags {
   push?: string[];
   trustedKey?: string[];
   upstream?: string[];
@@ -35,7 +36,7 @@ export interface BuildFlags extends TargetFlags {
 
 /** The flags `build` and `ci` share (everything but where to push). */
 export function addBuildFlags(cmd: Command): Command {
-  return addTargetFlags(cmd)
+  return addGitHubFlags(addTargetFlags(cmd), { runners: true })
     .option(
       "--trusted-key <key...>",
       "public key `name:base64` the caches' signatures are checked against (repeatable)",
@@ -137,13 +138,33 @@ export async function writeSummary(file: string | undefined, markdown: string): 
   if (target) await appendStepSummary(target, markdown);
 }
 
+/** The GitHub statuses of a build or ci run's targets, when they are written (under Actions). */
+export async function openTargetChecks(flags: BuildFlags, prepared: PreparedBuild) {
+  const checks = await openChecks(flags);
+  if (!checks) return undefined;
+  const [{ TargetChecks }, { buildableSystems }] = await Promise.all([
+    import("../github/target-checks.js"),
+    import("../local-store/nix-config.js"),
+  ]);
+  const t = new TargetChecks(checks, flags.runnerSystems, buildableSystems(prepared.nixConfig));
+  t.begin(prepared.options.targets ?? []);
+  return t;
+}
+
 async function runBuild(flags: BuildFlags): Promise<number> {
   const urls = flags.push ?? [];
   if (urls.length === 0) process.stderr.write("nixcache: warning: no --push cache given: building only\n");
   const preparing = prepareBuild(urls, flags);
   preparing.catch(() => {});
   const [{ build }, report] = await Promise.all([import("../build/build.js"), import("../build/render.js")]);
-  const { result, interrupted } = await runWithProgress(await preparing, !!flags.json, build);
+  const prepared = await preparing;
+  const checks = await openTargetChecks(flags, prepared).catch(async (e: unknown) => {
+    await prepared.close();
+    throw e;
+  });
+  const { result, interrupted } = await runWithProgress(prepared, !!flags.json, build, (e) =>
+    checks?.event(e),
+  );
   process.stderr.write(report.formatFailedLogs(result));
   if (flags.json) printJson(buildJson(result));
   else process.stdout.write(report.formatBuildTable(result));
@@ -151,6 +172,15 @@ async function runBuild(flags: BuildFlags): Promise<number> {
   await writeSummary(flags.summary, report.formatBuildMarkdown(result));
   if (inGitHubActions())
     (flags.json ? process.stderr : process.stdout).write(report.formatBuildAnnotations(result));
+  if (checks && !interrupted) {
+    await checks.finish(result.targets);
+    await checks.checks.comment();
+    await checks.checks.settle();
+    if (checks.checks.unreported > 0)
+      process.stderr.write(
+        `nixcache: ${checks.checks.unreported} targets have no commit status of their own (--max-statuses ${flags.maxStatuses})\n`,
+      );
+  }
   if (interrupted) return 130;
   return result.summary.ok ? 0 : 1;
 }
@@ -160,6 +190,8 @@ export async function runWithProgress<R>(
   prepared: PreparedBuild,
   json: boolean,
   run: (opts: BuildOptions) => Promise<R>,
+  /** Also told of every build event (the GitHub checks' pending statuses). */
+  listen?: (e: BuildEvent) => void,
 ): Promise<{ result: R; interrupted: boolean }> {
   const { BuildProgress } = await import("./build-progress.js");
   const abort = abortOnSigint(() =>
@@ -172,7 +204,10 @@ export async function runWithProgress<R>(
     const result = await run({
       ...prepared.options,
       signal: abort.signal,
-      onEvent: (e) => progress.event(e),
+      onEvent: (e) => {
+        progress.event(e);
+        listen?.(e);
+      },
     });
     return { result, interrupted: abort.interrupted };
   } finally {

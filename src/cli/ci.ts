@@ -3,7 +3,14 @@ import type { CiReport } from "../ci/ci.js";
 import type { EmbeddedServer } from "../ci/embedded.js";
 import { ciJson } from "../ci/render.js";
 import { inGitHubActions } from "../github/step-summary.js";
-import { addBuildFlags, type BuildFlags, prepareBuild, runWithProgress, writeSummary } from "./build.js";
+import {
+  addBuildFlags,
+  type BuildFlags,
+  openTargetChecks,
+  prepareBuild,
+  runWithProgress,
+  writeSummary,
+} from "./build.js";
 import { printJson, UserError } from "./output.js";
 import { addReportFlags, type ReportFlags, uploadReportOf } from "./report-flags.js";
 
@@ -40,6 +47,14 @@ function substituterLines(e: EmbeddedServer): string {
   );
 }
 
+/** What ci's merged targets lack of the build's for their statuses (the dashboard log link). */
+function buildFields(r: CiReport, t: CiReport["targets"][number]): { logUrl?: string } {
+  const b = r.build.targets.find((x) => x.attr === t.attr && x.system === t.system) as
+    | { logUrl?: string }
+    | undefined;
+  return b?.logUrl !== undefined ? { logUrl: b.logUrl } : {};
+}
+
 async function runCi(flags: CiFlags): Promise<number> {
   const [{ ci }, report] = await Promise.all([import("../ci/ci.js"), import("../ci/render.js")]);
   let embedded: EmbeddedServer | undefined;
@@ -70,7 +85,23 @@ async function runCi(flags: CiFlags): Promise<number> {
     );
   }
   const prepared = await prepareBuild(urls, embedded ? { ...flags, token: embedded.token } : flags);
-  const { result, interrupted } = await runWithProgress(prepared, !!flags.json, ci);
+  const checks = await openTargetChecks(flags, prepared).catch(async (e: unknown) => {
+    await prepared.close();
+    throw e;
+  });
+  if (checks) {
+    const { aggregatePending } = await import("../github/target-checks.js");
+    await aggregatePending(checks.checks, "building, pushing and verifying every target");
+  }
+  const { result, interrupted } = await runWithProgress(prepared, !!flags.json, ci, (e) =>
+    checks?.event(e),
+  ).catch(async (e: unknown) => {
+    if (checks) {
+      const { aggregateError } = await import("../github/target-checks.js");
+      await aggregateError(checks.checks, (e as Error).message);
+    }
+    throw e;
+  });
   const { formatFailedLogs } = await import("../build/render.js");
   process.stderr.write(formatFailedLogs(result.build));
   if (flags.json) printJson(ciJsonWithEmbedded(result, embedded));
@@ -82,14 +113,31 @@ async function runCi(flags: CiFlags): Promise<number> {
   await writeSummary(flags.summary, report.formatCiMarkdown(result));
   if (inGitHubActions())
     (flags.json ? process.stderr : process.stdout).write(report.formatCiAnnotations(result));
-  if (interrupted) return 130;
+  if (interrupted) {
+    if (checks) {
+      const { aggregateError } = await import("../github/target-checks.js");
+      await aggregateError(checks.checks, "interrupted");
+    }
+    return 130;
+  }
   const { ciReportUpload } = await import("../ci/report-upload.js");
-  await uploadReportOf(
+  const uploaded = await uploadReportOf(
     flags,
     urls,
     (ctx) => ciReportUpload(result, ctx),
     (url) => (embedded && url === embedded.cacheUrl ? embedded.token : flags.token),
   );
+  if (checks) {
+    const { aggregateFinal } = await import("../github/target-checks.js");
+    await checks.finish(result.targets.map((t) => ({ ...t, ...buildFields(result, t) })));
+    await aggregateFinal(
+      checks.checks,
+      result.targets.map((t) => ({ attr: t.attr, system: t.system, ok: t.verify === "ok" })),
+      uploaded,
+    );
+    await checks.checks.comment();
+    await checks.checks.settle();
+  }
   return result.summary.ok ? 0 : 1;
 }
 

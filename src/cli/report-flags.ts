@@ -39,15 +39,16 @@ function localDir(f: string): string | undefined {
 
 /**
  * Uploads the report built by `make` (given the commit, branch and run) unless --no-report;
- * `candidates` are the command's caches, `token` the token for one of them.
+ * `candidates` are the command's caches, `token` the token for one of them. Returns the
+ * report's dashboard URL when it was uploaded.
  */
 export async function uploadReportOf(
   flags: ReportFlags,
   candidates: readonly string[],
   make: (ctx: ReportContext) => ReportUpload,
   token?: (url: string) => string | undefined,
-): Promise<void> {
-  if (!flags.report) return;
+): Promise<string | undefined> {
+  if (!flags.report) return undefined;
   const [{ reportContext, sendReport }, { HttpCache }] = await Promise.all([
     import("../report/upload.js"),
     import("../caches/http-cache.js"),
@@ -59,11 +60,15 @@ export async function uploadReportOf(
     open: async (url) =>
       new HttpCache(url, { token: token?.(url) ?? cacheToken(url), netrcFile: flags.netrcFile }),
   });
-  if (outcome.kind === "uploaded") process.stderr.write(`nixcache: report uploaded: ${outcome.url}\n`);
-  else if (outcome.kind === "failed") {
+  if (outcome.kind === "uploaded") {
+    process.stderr.write(`nixcache: report uploaded: ${outcome.url}\n`);
+    return outcome.url;
+  }
+  if (outcome.kind === "failed") {
     const msg = `the report was not uploaded to ${outcome.cache}: ${outcome.reason}`;
     process.stderr.write(`nixcache: warning: ${msg}\n`);
     if (process.env.GITHUB_ACTIONS === "true")
       process.stderr.write(`${warningAnnotation("nixcache report", msg)}\n`);
   }
+  return undefined;
 }

@@ -8,11 +8,12 @@ import { formatMarkdownSummary, formatTable, waitProgressLine } from "../report/
 import { storePathTargets } from "../targets/store-paths.js";
 import { parseDuration } from "../util/quantity.js";
 import { type VerifyProgress, verifyExitCode, verifyTargets } from "../verify/verify.js";
+import { addGitHubFlags, type GitHubFlags, openChecks } from "./github-flags.js";
 import { printJson, UserError } from "./output.js";
 import { addReportFlags, type ReportFlags, uploadReportOf } from "./report-flags.js";
 import { addTargetFlags, loadTargets, type TargetFlags } from "./targets.js";
 
-interface VerifyFlags extends TargetFlags, ReportFlags {
+interface VerifyFlags extends TargetFlags, ReportFlags, GitHubFlags {
   cache: string[];
   trustedKey?: string[];
   closure?: boolean;
@@ -131,62 +132,86 @@ export function registerVerifyCommands(program: Command): void {
         "  nixcache verify --cache http://localhost:8080/main --wait 45m --interval 30s\n" +
         "  nixcache verify --closure --path ./result --cache http://localhost:7080/main",
     );
-  addReportFlags(addTargetFlags(cmd)).action(async (flags: VerifyFlags) => {
-    const keys: PublicKey[] = [];
-    for (const [i, k] of (flags.trustedKey ?? []).entries()) {
-      try {
-        keys.push(await readPublicKeyArg(k));
-      } catch (e) {
-        if (e instanceof KeyFormatError) throw new UserError(`--trusted-key #${i + 1}: ${e.message}`, 2);
-        throw e;
+  addGitHubFlags(addReportFlags(addTargetFlags(cmd)), { runners: false }).action(
+    async (flags: VerifyFlags) => {
+      const keys: PublicKey[] = [];
+      for (const [i, k] of (flags.trustedKey ?? []).entries()) {
+        try {
+          keys.push(await readPublicKeyArg(k));
+        } catch (e) {
+          if (e instanceof KeyFormatError) throw new UserError(`--trusted-key #${i + 1}: ${e.message}`, 2);
+          throw e;
+        }
       }
-    }
-    const concurrency = Number(flags.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1)
-      throw new UserError(
-        `--concurrency must be a positive integer, got ${JSON.stringify(flags.concurrency)}`,
-        2,
-      );
-    const wait =
-      flags.wait === undefined
-        ? undefined
-        : {
-            timeoutMs: duration(flags.wait, "--wait"),
-            intervalMs: duration(flags.interval ?? "30s", "--interval"),
-          };
-    if (wait && wait.intervalMs <= 0) throw new UserError("--interval must be longer than 0s", 2);
+      const concurrency = Number(flags.concurrency);
+      if (!Number.isInteger(concurrency) || concurrency < 1)
+        throw new UserError(
+          `--concurrency must be a positive integer, got ${JSON.stringify(flags.concurrency)}`,
+          2,
+        );
+      const wait =
+        flags.wait === undefined
+          ? undefined
+          : {
+              timeoutMs: duration(flags.wait, "--wait"),
+              intervalMs: duration(flags.interval ?? "30s", "--interval"),
+            };
+      if (wait && wait.intervalMs <= 0) throw new UserError("--interval must be longer than 0s", 2);
 
-    // Loaded on use: the cache backends pull in undici and the compressors.
-    const { CacheProbeError, openAndProbeCaches } = await import("../caches/probe.js");
-    const caches = await openAndProbeCaches(flags.cache).catch((e: unknown) => {
-      if (e instanceof CacheProbeError && e.stage === "open") throw new UserError(`--cache ${e.message}`, 2);
-      throw e;
-    });
-    try {
-      const targets = flags.path ? await pathTargets(flags) : (await loadTargets(flags)).targets;
-      const progress = await progressReporter(flags.json === true);
-      const opts: Parameters<typeof verifyTargets>[1] = {
-        caches,
-        trustedKeys: keys,
-        closure: flags.closure === true,
-        concurrency,
-        onProgress: progress.onProgress,
-      };
-      if (wait) opts.wait = wait;
-      const report = await verifyTargets(targets, opts).finally(progress.stop);
+      // Loaded on use: the cache backends pull in undici and the compressors.
+      const { CacheProbeError, openAndProbeCaches } = await import("../caches/probe.js");
+      const caches = await openAndProbeCaches(flags.cache).catch((e: unknown) => {
+        if (e instanceof CacheProbeError && e.stage === "open")
+          throw new UserError(`--cache ${e.message}`, 2);
+        throw e;
+      });
+      try {
+        const checks = await openChecks(flags);
+        const gh = checks ? await import("../github/target-checks.js") : undefined;
+        if (checks && gh) await gh.aggregatePending(checks, "verifying that every target is substitutable");
+        const targets = await (flags.path
+          ? pathTargets(flags)
+          : loadTargets(flags).then((r) => r.targets)
+        ).catch(async (e: unknown) => {
+          if (checks && gh) await gh.aggregateError(checks, (e as Error).message);
+          throw e;
+        });
+        const progress = await progressReporter(flags.json === true);
+        const opts: Parameters<typeof verifyTargets>[1] = {
+          caches,
+          trustedKeys: keys,
+          closure: flags.closure === true,
+          concurrency,
+          onProgress: progress.onProgress,
+        };
+        if (wait) opts.wait = wait;
+        const report = await verifyTargets(targets, opts).finally(progress.stop);
 
-      if (flags.json) printJson(report);
-      else process.stdout.write(formatTable(report));
-      const summaryFile = stepSummaryFile(flags.summary);
-      if (summaryFile) await appendStepSummary(summaryFile, formatMarkdownSummary(report));
-      if (inGitHubActions()) (flags.json ? process.stderr : process.stdout).write(formatAnnotations(report));
-      process.exitCode = verifyExitCode(report);
-      const { verifyReportUpload } = await import("../report/upload.js");
-      await uploadReportOf({ ...flags, flake: flags.path ? "." : flags.flake }, flags.cache, (ctx) =>
-        verifyReportUpload(report, ctx, process.exitCode === 0),
-      );
-    } finally {
-      await Promise.all(caches.map((c) => c.close()));
-    }
-  });
+        if (flags.json) printJson(report);
+        else process.stdout.write(formatTable(report));
+        const summaryFile = stepSummaryFile(flags.summary);
+        if (summaryFile) await appendStepSummary(summaryFile, formatMarkdownSummary(report));
+        if (inGitHubActions())
+          (flags.json ? process.stderr : process.stdout).write(formatAnnotations(report));
+        process.exitCode = verifyExitCode(report);
+        const { verifyReportUpload } = await import("../report/upload.js");
+        const uploaded = await uploadReportOf(
+          { ...flags, flake: flags.path ? "." : flags.flake },
+          flags.cache,
+          (ctx) => verifyReportUpload(report, ctx, process.exitCode === 0),
+        );
+        if (checks && gh) {
+          await gh.aggregateFinal(
+            checks,
+            report.targets.map((t) => ({ attr: t.attr, system: t.system, ok: t.status === "ok" })),
+            uploaded,
+          );
+          await checks.comment();
+          await checks.settle();
+        }
+      } finally {
+        await Promise.all(caches.map((c) => c.close()));
+      }
+    },
+  );
 }

@@ -23,3 +23,8 @@ export function formatAnnotationLines(list: readonly Annotation[]): string {
 export function warningAnnotation(title: string, message: string): string {
   return `::warning title=${escProp(title)}::${escData(message)}`;
 }
+
+/** One `::notice` line, escaped as errorAnnotation's. */
+export function noticeAnnotation(title: string, message: string): string {
+  return `::notice title=${escProp(title)}::${escData(message)}`;
+}

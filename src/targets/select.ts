@@ -94,3 +94,28 @@ export function pathSystem(path: readonly string[]): string | undefined {
   if (kind === undefined || (CONFIGURATIONS as readonly string[]).includes(kind)) return undefined;
   return second;
 }
+
+/** The attribute path `attrText` printed, split back into names (quoted names unquoted). */
+export function parseAttrText(text: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i <= text.length) {
+    if (text[i] === '"') {
+      let name = "";
+      i++;
+      while (i < text.length && text[i] !== '"') {
+        if (text[i] === "\\" && i + 1 < text.length) i++;
+        name += text[i];
+        i++;
+      }
+      out.push(name);
+      i += 2; // the closing quote and the dot
+    } else {
+      const dot = text.indexOf(".", i);
+      const end = dot === -1 ? text.length : dot;
+      out.push(text.slice(i, end));
+      i = end + 1;
+    }
+  }
+  return out;
+}
