@@ -71,10 +71,11 @@ export function isNixcacheContext(context: string): boolean {
   );
 }
 
-/** One line, within GitHub's limit (cut with an ellipsis). */
-export function statusDescription(text: string): string {
+/** One line, within GitHub's limit (cut with an ellipsis); `keep` is kept whole at the end. */
+export function statusDescription(text: string, keep = ""): string {
   const one = text.replace(/\s+/g, " ").trim();
-  return one.length > DESCRIPTION_MAX ? `${one.slice(0, DESCRIPTION_MAX - 1)}…` : one;
+  const room = DESCRIPTION_MAX - keep.length;
+  return `${one.length > room ? `${one.slice(0, room - 1)}…` : one}${keep}`;
 }
 
 /** The first line that says something of an error message (Nix's start with `error:`). */
@@ -163,7 +164,7 @@ export function aggregateStatus(
     ...(o.targetUrl !== undefined ? { targetUrl: o.targetUrl } : {}),
   };
   if (targets.length === 0)
-    return { ...base, state: "success", description: statusDescription(`no targets to check${extra}`) };
+    return { ...base, state: "success", description: statusDescription("no targets to check", extra) };
   if (bad.length === 0)
     return {
       ...base,
@@ -172,15 +173,17 @@ export function aggregateStatus(
         `${targets.length}/${targets.length} targets substitutable and signed${extra}`,
       ),
     };
-  const names = bad.slice(0, 3).map((t) => statusContext(t.attr));
-  const more = bad.length > names.length ? `, +${bad.length - names.length} more` : "";
-  return {
-    ...base,
-    state: "failure",
-    description: statusDescription(
-      `${bad.length} of ${targets.length} not substitutable: ${names.join(", ")}${more}${extra}`,
-    ),
-  };
+  // As many names as fit (at most three), then how many more: the count must never be cut off.
+  const head = `${bad.length} of ${targets.length} not substitutable: `;
+  let text = `${head}${statusContext(bad[0]?.attr ?? "")}${bad.length > 1 ? `, +${bad.length - 1} more` : ""}`;
+  for (let n = 2; n <= Math.min(3, bad.length); n++) {
+    const names = bad.slice(0, n).map((t) => statusContext(t.attr));
+    const more = bad.length > n ? `, +${bad.length - n} more` : "";
+    const candidate = `${head}${names.join(", ")}${more}`;
+    if (candidate.length + extra.length > DESCRIPTION_MAX) break;
+    text = candidate;
+  }
+  return { ...base, state: "failure", description: statusDescription(text, extra) };
 }
 
 /** Failures first (they matter most when only some statuses may be written), then the rest in order. */

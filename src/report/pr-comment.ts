@@ -35,7 +35,7 @@ export function latestNixcacheStatuses(
 function cell(text: string): string {
   return text
     .replace(/\s+/g, " ")
-    .replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`)
+    .replace(/[\\`*[\]<>|]/g, (c) => `\\${c}`)
     .trim();
 }
 
