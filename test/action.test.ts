@@ -13,6 +13,7 @@ import { applyNixSetup, ignoredSettings, restoreNixSetup } from "../src/github/n
 import { startServer } from "../src/server/server.js";
 import { nixOutPath, writeFlake } from "./fixtures/flakes/make-flake.js";
 import { type CliResult, runCli, runNode } from "./helpers/cli.js";
+import { startFakeGitHub } from "./helpers/github-server.js";
 import { buildTrivial, requireNix, tempDir } from "./helpers/nix.js";
 
 const DIST = fileURLToPath(new URL("../dist/action/", import.meta.url));
@@ -253,6 +254,82 @@ describe("the nixcache Action (bundled) against nixcache serve", { concurrency: 
       assert.equal(t.verify, t.status === "not-built-here" ? "missing" : "ok", t.attr);
     assert.match(await readFile(s.files.summary, "utf8"), /### nixcache ci: ✅/);
     assert.match(r.stdout, /^::group::Build, push and verify$/m);
+  });
+
+  test("ci and verify write commit statuses, the aggregate and no comment (all passing) through GITHUB_API_URL", async () => {
+    const gh = await startFakeGitHub({
+      repo: "owner/flake",
+      tokens: { "gh-job-token": ["statuses", "pull-requests"] },
+    });
+    try {
+      const sha = "4444444444444444444444444444444444444444";
+      const runner = {
+        GITHUB_API_URL: gh.url,
+        GITHUB_SHA: sha,
+        GITHUB_RUN_ID: "77",
+        GITHUB_SERVER_URL: "https://gh.example",
+      };
+      const s = await step(
+        "ci-statuses",
+        {
+          command: "ci",
+          cache: cacheUrl,
+          token,
+          flake,
+          "github-token": "gh-job-token",
+          "extra-args": "--max-statuses 10",
+        },
+        runner,
+      );
+      const r = await runEntry("main", s.env);
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      assert.ok(r.stdout.includes("::add-mask::gh-job-token"), "the GitHub token is masked");
+      const latest = Object.fromEntries([...gh.checks.latest(sha).values()].map((x) => [x.context, x.state]));
+      assert.deepEqual(latest, {
+        "All nixcache checks": "failure",
+        "package greeter [x86_64-linux]": "success",
+        "package hello [x86_64-linux]": "success",
+        "package hello [aarch64-darwin]": "success",
+      });
+      const agg = gh.checks.latest(sha).get("All nixcache checks");
+      assert.match(agg?.description ?? "", /^1 of 3 not substitutable: package hello \[aarch64-darwin\]/);
+      // A push with no open pull request for the commit: no comment anywhere.
+      assert.equal(gh.checks.comments.length, 0);
+
+      // The Cache Only step of the workflow: verify sets the aggregate alone; a bad value is refused.
+      const v = await step(
+        "verify-statuses",
+        {
+          command: "verify",
+          cache: cacheUrl,
+          token,
+          flake,
+          "github-token": "gh-job-token",
+          "extra-args": "--system x86_64-linux",
+        },
+        { ...runner, GITHUB_SHA: "5555555555555555555555555555555555555555" },
+      );
+      const vr = await runEntry("main", v.env);
+      assert.equal(vr.code, 0, `${vr.stdout}\n${vr.stderr}`);
+      const vlatest = [...gh.checks.latest("5555555555555555555555555555555555555555").values()];
+      assert.deepEqual(
+        vlatest.map((x) => [x.context, x.state, x.description]),
+        [["All nixcache checks", "success", "2/2 targets substitutable and signed"]],
+      );
+      const bad = await step(
+        "bad-statuses",
+        { command: "verify", cache: cacheUrl, flake, "extra-args": "--pr-comment sometimes" },
+        runner,
+      );
+      const br = await runEntry("main", bad.env);
+      assert.equal(br.code, 1);
+      assert.match(
+        br.stdout,
+        /::error::extra-args --pr-comment must be one of auto, always, never, got "sometimes"/,
+      );
+    } finally {
+      await gh.close();
+    }
   });
 
   test("push: store paths from extra-args, signed with the masked signing key", async () => {

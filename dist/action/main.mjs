@@ -1,16 +1,17 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   main
-} from "./chunk-G75UUNHH.mjs";
-import "./chunk-JZ3Z2ALQ.mjs";
-import "./chunk-2LKPY5G7.mjs";
-import "./chunk-UEBIMLTP.mjs";
-import "./chunk-FY4M5DHA.mjs";
-import "./chunk-URC3GVE2.mjs";
-import "./chunk-UPCQ43US.mjs";
-import "./chunk-AIA2B53Y.mjs";
-import "./chunk-WPJ6VEY4.mjs";
-import "./chunk-LFQFR25N.mjs";
+} from "./chunk-E44BVR7N.mjs";
+import "./chunk-OL7JXZBR.mjs";
+import "./chunk-SDGA3SBY.mjs";
+import "./chunk-HVBSCZIH.mjs";
+import "./chunk-6WTHFJSG.mjs";
+import "./chunk-OMGVGMTS.mjs";
+import "./chunk-CI2MQBST.mjs";
+import "./chunk-B44VA35M.mjs";
+import "./chunk-PIU3BU5I.mjs";
+import "./chunk-QYZNJQHN.mjs";
+import "./chunk-QE6XXIDJ.mjs";
 
 // src/action/main.ts
 await main();

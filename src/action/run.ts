@@ -49,9 +49,19 @@ import {
   restoreNixSetup,
   type SubstituterPlan,
 } from "../github/nix-setup.js";
+import type { GitHubChecks } from "../github/checks.js";
 import { oidcLogin } from "../github/oidc-login.js";
+import {
+  aggregateError,
+  aggregateFinal,
+  aggregatePending,
+  openGitHubChecks,
+  parseMaxStatuses,
+  parsePrCommentMode,
+  TargetChecks,
+} from "../github/target-checks.js";
 import { parseSigningKey } from "../keys/key-files.js";
-import { type NixConfig, readNixConfig } from "../local-store/nix-config.js";
+import { buildableSystems, type NixConfig, readNixConfig } from "../local-store/nix-config.js";
 import { resolveStorePath } from "../local-store/path-info.js";
 import { type PublicKey, publicKeyOf, type SecretKey } from "../nix/signing.js";
 import { type PushSummary, push } from "../push/push.js";
@@ -208,6 +218,25 @@ function buildSetup(
   return s;
 }
 
+/** The run's GitHub checks as the inputs and extra-args say (on by default under Actions). */
+function checksOf(inputs: ActionInputs, x: ExtraArgs): GitHubChecks | undefined {
+  const on = x.values["github-status"] === true;
+  const off = x.values["no-github-status"] === true;
+  if (on && off) throw new NixcacheError("usage", "extra-args: --github-status and --no-github-status contradict");
+  const max = str(x, "max-statuses");
+  const mode = str(x, "pr-comment");
+  return openGitHubChecks({
+    ...(on ? { enabled: true } : off ? { enabled: false } : {}),
+    ...(inputs.githubToken !== undefined ? { token: inputs.githubToken } : {}),
+    ...(max !== undefined ? { maxStatuses: parseMaxStatuses(max, "extra-args --max-statuses") } : {}),
+    ...(mode !== undefined ? { prComment: parsePrCommentMode(mode, "extra-args --pr-comment") } : {}),
+    notify: {
+      warning: (m) => core.warning(m, { title: "nixcache: GitHub" }),
+      notice: (m) => core.notice(m, { title: "nixcache: GitHub" }),
+    },
+  });
+}
+
 function logEvent(e: BuildEvent): void {
   if (e.type === "evaluated")
     core.info(
@@ -254,11 +283,39 @@ async function runBuildOrCi(
   const targets = await targetsOf(inputs, ctx, x);
   const prepared = await prepareBuild(buildSetup(inputs, ctx, x, targets, nixConfig, pushTo));
   try {
+    const gh = checksOf(inputs, x);
+    const checks = gh ? new TargetChecks(gh, strs(x, "runner-systems"), buildableSystems(nixConfig)) : undefined;
+    checks?.begin(targets);
+    const onEvent = (e: BuildEvent) => {
+      logEvent(e);
+      checks?.event(e);
+    };
     if (inputs.command === "ci" && pushTo.length > 0) {
-      const r = await core.group("Build, push and verify", () =>
-        ci({ ...prepared.options, onEvent: logEvent }),
-      );
-      await uploadReport(inputs, ctx, x, pushTo, (c) => ciReportUpload(r, c));
+      if (gh) await aggregatePending(gh, "building, pushing and verifying every target");
+      const r = await core
+        .group("Build, push and verify", () => ci({ ...prepared.options, onEvent }))
+        .catch(async (e: unknown) => {
+          if (gh) await aggregateError(gh, errorMessage(e));
+          throw e;
+        });
+      const reportUrl = await uploadReport(inputs, ctx, x, pushTo, (c) => ciReportUpload(r, c));
+      if (checks && gh) {
+        await checks.finish(
+          r.targets.map((t) => {
+            const b = r.build.targets.find((y) => y.attr === t.attr && y.system === t.system) as
+              | { logUrl?: string }
+              | undefined;
+            return b?.logUrl !== undefined ? { ...t, logUrl: b.logUrl } : t;
+          }),
+        );
+        await aggregateFinal(
+          gh,
+          r.targets.map((t) => ({ attr: t.attr, system: t.system, ok: t.verify === "ok" })),
+          reportUrl,
+        );
+        await gh.comment();
+        await gh.settle();
+      }
       return {
         ok: r.summary.ok,
         line: ciSummaryLine(r),
@@ -270,8 +327,13 @@ async function runBuildOrCi(
       };
     }
     const r = await core.group(pushTo.length > 0 ? "Build and push" : "Build", () =>
-      build({ ...prepared.options, onEvent: logEvent }),
+      build({ ...prepared.options, onEvent }),
     );
+    if (checks && gh) {
+      await checks.finish(r.targets);
+      await gh.comment();
+      await gh.settle();
+    }
     return {
       ok: r.summary.ok,
       line: buildSummaryLine(r),
@@ -309,7 +371,12 @@ async function runVerify(
       keys.push(...(await advertisedKeys(c, cacheToken(c.url, inputs.token))));
     if (upstreams.some((u) => u.replace(/\/+$/, "") === NIXOS_CACHE))
       keys.push(...keysFrom([NIXOS_CACHE_KEY]));
-    const targets = await targetsOf(inputs, ctx, x);
+    const gh = checksOf(inputs, x);
+    if (gh) await aggregatePending(gh, "verifying that every target is substitutable");
+    const targets = await targetsOf(inputs, ctx, x).catch(async (e: unknown) => {
+      if (gh) await aggregateError(gh, errorMessage(e));
+      throw e;
+    });
     const wait = str(x, "wait");
     const opts: Parameters<typeof verifyTargets>[1] = {
       caches,
@@ -324,9 +391,18 @@ async function runVerify(
       opts.wait = { timeoutMs: parseDuration(wait), intervalMs: parseDuration(str(x, "interval") ?? "30s") };
     const r = await core.group("Verify the cache", () => verifyTargets(targets, opts));
     const notOk = r.targets.filter((t) => t.status !== "ok").length;
-    await uploadReport(inputs, ctx, x, inputs.caches, (c) =>
+    const reportUrl = await uploadReport(inputs, ctx, x, inputs.caches, (c) =>
       verifyReportUpload(r, c, verifyExitCode(r) === 0),
     );
+    if (gh) {
+      await aggregateFinal(
+        gh,
+        r.targets.map((t) => ({ attr: t.attr, system: t.system, ok: t.status === "ok" })),
+        reportUrl,
+      );
+      await gh.comment();
+      await gh.settle();
+    }
     return {
       ok: verifyExitCode(r) === 0,
       line: `${r.targets.length - notOk}/${r.targets.length} targets substitutable${x.values.closure ? " with their closures" : ""}`,
@@ -351,8 +427,8 @@ async function uploadReport(
   x: ExtraArgs,
   caches: readonly string[],
   make: (c: ReportContext) => ReportUpload,
-): Promise<void> {
-  if (x.values["no-report"] === true) return;
+): Promise<string | undefined> {
+  if (x.values["no-report"] === true) return undefined;
   const context = await reportContext({ commit: str(x, "commit"), branch: str(x, "branch") ?? ctx.branch });
   const explicit = str(x, "report-to");
   const outcome = await sendReport(make(context), {
@@ -360,11 +436,15 @@ async function uploadReport(
     candidates: caches,
     open: async (url) => new HttpCache(url, { token: cacheToken(url, inputs.token) }),
   });
-  if (outcome.kind === "uploaded") core.info(`Report uploaded: ${outcome.url}`);
-  else if (outcome.kind === "failed")
+  if (outcome.kind === "uploaded") {
+    core.info(`Report uploaded: ${outcome.url}`);
+    return outcome.url;
+  }
+  if (outcome.kind === "failed")
     core.warning(`the report was not uploaded to ${outcome.cache}: ${outcome.reason}`, {
       title: "nixcache report",
     });
+  return undefined;
 }
 
 async function runPush(inputs: ActionInputs, x: ExtraArgs): Promise<Outcome> {

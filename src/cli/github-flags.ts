@@ -57,16 +57,14 @@ export const cliNotify: Notify = {
 
 /** Opens the run's GitHub checks as the flags say (loaded on use: Octokit is only needed then). */
 export async function openChecks(flags: GitHubFlags): Promise<GitHubChecks | undefined> {
-  const max = flags.maxStatuses;
-  if (!/^[0-9]+$/.test(max) || Number(max) > 10_000)
-    throw new UserError(`--max-statuses must be an integer from 0 to 10000, got ${JSON.stringify(max)}`, 2);
-  if (flags.githubStatus === false) return undefined;
-  if (flags.githubStatus === undefined && process.env.GITHUB_ACTIONS !== "true") return undefined;
-  const { openGitHubChecks } = await import("../github/target-checks.js");
+  const gh = await import("../github/target-checks.js");
   try {
-    return openGitHubChecks({
+    const maxStatuses = gh.parseMaxStatuses(flags.maxStatuses);
+    if (flags.githubStatus === false) return undefined;
+    if (flags.githubStatus === undefined && process.env.GITHUB_ACTIONS !== "true") return undefined;
+    return gh.openGitHubChecks({
       ...(flags.githubStatus !== undefined ? { enabled: flags.githubStatus } : {}),
-      maxStatuses: Number(max),
+      maxStatuses,
       prComment: flags.prComment,
       notify: cliNotify,
     });

@@ -26,6 +26,8 @@ export interface ActionInputs {
   oidc: boolean;
   /** The audience the identity token is requested for (the server's configured one). */
   oidcAudience: string;
+  /** For commit statuses and the pull-request comment (`github-token`, default the job's token). */
+  githubToken?: string;
 }
 
 /** A boolean input as the runner passes it (YAML 1.2 core schema's spellings); empty is false. */
@@ -40,7 +42,9 @@ function booleanInput(name: string): boolean {
 export function readActionInputs(): ActionInputs {
   const token = core.getInput("token");
   const signingKey = core.getInput("signing-key");
+  const githubToken = core.getInput("github-token");
   if (token) core.setSecret(token);
+  if (githubToken) core.setSecret(githubToken);
   if (signingKey) {
     core.setSecret(signingKey);
     // The secret half alone too: a message could quote just that.
@@ -73,15 +77,26 @@ export function readActionInputs(): ActionInputs {
       "input oidc: true gets the token from the server; leave input token empty",
     );
   if (token) out.token = token;
+  if (githubToken) out.githubToken = githubToken;
   if (signingKey) out.signingKey = signingKey;
   const config = core.getInput("config");
   if (config) out.config = config;
   return out;
 }
 
+/** GitHub's checks: commit statuses, the aggregate, the pull-request comment (build, ci, verify). */
+const GITHUB_FLAGS = {
+  "github-status": { type: "boolean" },
+  "no-github-status": { type: "boolean" },
+  "max-statuses": { type: "string" },
+  "pr-comment": { type: "string" },
+} as const;
+
 /** The flags `extra-args` may carry, per command (anything else is refused, naming it). */
 const FLAGS = {
   build: {
+    ...GITHUB_FLAGS,
+    "runner-systems": { type: "string", multiple: true },
     "keep-going": { type: "boolean" },
     "require-push": { type: "boolean" },
     "no-upstream-filter": { type: "boolean" },
@@ -98,6 +113,7 @@ const FLAGS = {
     "log-dir": { type: "string" },
   },
   verify: {
+    ...GITHUB_FLAGS,
     closure: { type: "boolean" },
     wait: { type: "string" },
     interval: { type: "string" },

@@ -11,7 +11,7 @@ import {
   type TargetResult,
   targetStatus,
 } from "../report/commit-status.js";
-import type { PrCommentMode } from "../report/pr-comment.js";
+import { PR_COMMENT_MODES, type PrCommentMode } from "../report/pr-comment.js";
 import { NixcacheError } from "../util/errors.js";
 import { GitHubChecks, type Notify } from "./checks.js";
 import { githubToken } from "./rest.js";
@@ -27,6 +27,20 @@ export interface ChecksChoice {
   notify: Notify;
   env?: NodeJS.ProcessEnv;
   rateLimitBudgetMs?: number;
+}
+
+/** `--max-statuses`: 0 to 10000; a bad value is a usage error naming the flag. */
+export function parseMaxStatuses(text: string, flag = "--max-statuses"): number {
+  if (!/^[0-9]+$/.test(text) || Number(text) > 10_000)
+    throw new NixcacheError("usage", `${flag} must be an integer from 0 to 10000, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** `--pr-comment`: auto, always or never. */
+export function parsePrCommentMode(text: string, flag = "--pr-comment"): PrCommentMode {
+  if (!(PR_COMMENT_MODES as readonly string[]).includes(text))
+    throw new NixcacheError("usage", `${flag} must be one of ${PR_COMMENT_MODES.join(", ")}, got ${JSON.stringify(text)}`);
+  return text as PrCommentMode;
 }
 
 /** The run's checks, or undefined when none are to be written (said once, when it matters). */
@@ -76,13 +90,20 @@ export class TargetChecks {
   private readonly ended = new Map<string, number>();
   private pendingOk = false;
 
+  private readonly runnerSystems: readonly string[];
+
   constructor(
     readonly checks: GitHubChecks,
-    /** The systems the workflow has a job for (`--runner-systems`); undefined: only this machine's. */
-    private readonly runnerSystems: readonly string[] | undefined,
+    /**
+     * The systems the workflow has a job for (`--runner-systems`, repeated or comma-separated);
+     * undefined: only this machine's.
+     */
+    runnerSystems: readonly string[] | undefined,
     /** The systems this machine builds. */
     private readonly buildable: readonly string[],
-  ) {}
+  ) {
+    this.runnerSystems = (runnerSystems ?? []).flatMap((s) => s.split(",")).filter(Boolean);
+  }
 
   /**
    * Whether this job reports the target: every target of a system it builds, and those of
@@ -90,7 +111,7 @@ export class TargetChecks {
    */
   reports(t: { system: string }): boolean {
     if (this.buildable.includes(t.system)) return true;
-    return !(this.runnerSystems ?? []).includes(t.system);
+    return !this.runnerSystems.includes(t.system);
   }
 
   /** Before the build: pending statuses only when every target's status fits under the cap. */

@@ -6,7 +6,7 @@ import {
   cachixApiUrl,
   cachixToken,
   parseSigningKey
-} from "./chunk-JZ3Z2ALQ.mjs";
+} from "./chunk-OL7JXZBR.mjs";
 import {
   NixCommandError,
   PushSession,
@@ -15,36 +15,34 @@ import {
   resolveStorePath,
   runNix,
   runNixProgram
-} from "./chunk-2LKPY5G7.mjs";
+} from "./chunk-SDGA3SBY.mjs";
 import {
   external_exports
-} from "./chunk-UEBIMLTP.mjs";
+} from "./chunk-HVBSCZIH.mjs";
 import {
   HttpCache,
   ciRun,
   defaultNetrcFile
-} from "./chunk-FY4M5DHA.mjs";
+} from "./chunk-6WTHFJSG.mjs";
 import {
   codeForStatus,
   createPool,
   request,
   require_undici
-} from "./chunk-URC3GVE2.mjs";
+} from "./chunk-OMGVGMTS.mjs";
 import {
   limiter,
-  mapLimit
-} from "./chunk-UPCQ43US.mjs";
+  mapLimit,
+  pLimit
+} from "./chunk-CI2MQBST.mjs";
 import {
   compressionUnsupported,
   defaultCompression,
   parseCompression
-} from "./chunk-WPJ6VEY4.mjs";
+} from "./chunk-PIU3BU5I.mjs";
 import {
   DEFAULT_STORE_DIR,
   NixcacheError,
-  __commonJS,
-  __require,
-  __toESM,
   errorCode,
   errorMessage,
   parsePublicKey,
@@ -52,7 +50,12 @@ import {
   parseStorePathBase,
   publicKeyOf,
   verifyNarInfo
-} from "./chunk-LFQFR25N.mjs";
+} from "./chunk-QYZNJQHN.mjs";
+import {
+  __commonJS,
+  __require,
+  __toESM
+} from "./chunk-QE6XXIDJ.mjs";
 
 // node_modules/tunnel/lib/tunnel.js
 var require_tunnel = __commonJS({
@@ -27637,11 +27640,11 @@ var Summary = class {
    */
   addTable(rows) {
     const tableBody = rows.map((row) => {
-      const cells = row.map((cell) => {
-        if (typeof cell === "string") {
-          return this.wrap("td", cell);
+      const cells = row.map((cell2) => {
+        if (typeof cell2 === "string") {
+          return this.wrap("td", cell2);
         }
-        const { header, data, colspan, rowspan } = cell;
+        const { header, data, colspan, rowspan } = cell2;
         const tag = header ? "th" : "td";
         const attrs = Object.assign(Object.assign({}, colspan && { colspan }), rowspan && { rowspan });
         return this.wrap(tag, data, attrs);
@@ -28367,6 +28370,29 @@ function pathSystem(path7) {
   if (kind === void 0 || CONFIGURATIONS.includes(kind)) return void 0;
   return second;
 }
+function parseAttrText(text) {
+  const out = [];
+  let i = 0;
+  while (i <= text.length) {
+    if (text[i] === '"') {
+      let name = "";
+      i++;
+      while (i < text.length && text[i] !== '"') {
+        if (text[i] === "\\" && i + 1 < text.length) i++;
+        name += text[i];
+        i++;
+      }
+      out.push(name);
+      i += 2;
+    } else {
+      const dot = text.indexOf(".", i);
+      const end = dot === -1 ? text.length : dot;
+      out.push(text.slice(i, end));
+      i = end + 1;
+    }
+  }
+  return out;
+}
 
 // src/targets/resolve.ts
 async function loadConfig(flake, opts) {
@@ -28572,7 +28598,7 @@ async function advertisedKeys(cache, token) {
   if (!cache.url.startsWith("cachix://"))
     return keysFrom(await publishedSigningKeys(cache.url, token === void 0 ? {} : { token }));
   try {
-    const { CachixCache: CachixCache2 } = await import("./cache-2Q2R6ULV.mjs");
+    const { CachixCache: CachixCache2 } = await import("./cache-DH3EVWKU.mjs");
     if (cache instanceof CachixCache2) return keysFrom((await cache.describe()).publicSigningKeys);
   } catch {
   }
@@ -28690,7 +28716,7 @@ async function build(opts) {
     notBuiltHere: report.filter((r) => r.status === "not-built-here").length
   });
   const filter = new UpstreamFilter(opts.upstreams ?? []);
-  const { PushSession: PushSession2 } = toBuild.length > 0 ? await import("./session-PQAXBCJI.mjs") : { PushSession: null };
+  const { PushSession: PushSession2 } = toBuild.length > 0 ? await import("./session-6YE7Q35V.mjs") : { PushSession: null };
   const sessions = PushSession2 ? opts.push.map((p, i) => {
     const session = new PushSession2(p.cache, {
       ...opts.pushOptions,
@@ -29018,16 +29044,16 @@ async function openCache(url, opts = {}) {
     // Each backend is loaded when its scheme is used: a command reading one HTTP cache should not
     // pay for the Cachix client's schemas at start-up.
     case "file:": {
-      const { FileCache } = await import("./file-cache-S4BNGZ27.mjs");
+      const { FileCache } = await import("./file-cache-7VLJGEHK.mjs");
       return new FileCache(fileURLToPath2(u));
     }
     case "http:":
     case "https:": {
-      const { HttpCache: HttpCache2 } = await import("./http-cache-75CHTFVO.mjs");
+      const { HttpCache: HttpCache2 } = await import("./http-cache-TQE56VBW.mjs");
       return new HttpCache2(url, opts);
     }
     case "cachix:": {
-      const { CachixCache: CachixCache2 } = await import("./cache-2Q2R6ULV.mjs");
+      const { CachixCache: CachixCache2 } = await import("./cache-DH3EVWKU.mjs");
       return new CachixCache2(u.hostname || u.pathname.replace(/^\/+/, ""), {
         apiUrl: cachixApiUrl(opts.cachixApi),
         token: cachixToken(opts.token),
@@ -29280,7 +29306,7 @@ async function verifyTargets(targets, opts) {
   const closure = opts.closure ?? false;
   const lookup = new PathLookup(opts.caches, opts.trustedKeys, opts.concurrency ?? 32);
   const start = Date.now();
-  const sleep = opts.sleep ?? defaultSleep;
+  const sleep2 = opts.sleep ?? defaultSleep;
   const checks = new Array(targets.length);
   let pending = targets.map((_, i) => i);
   let rounds = 0;
@@ -29309,7 +29335,7 @@ async function verifyTargets(targets, opts) {
       nextInMs: opts.wait.intervalMs,
       remainingMs
     });
-    await sleep(opts.wait.intervalMs);
+    await sleep2(opts.wait.intervalMs);
     await lookup.forgetIncomplete();
   }
   const c = counts(checks);
@@ -29465,7 +29491,7 @@ function verifyCell(t) {
   const missing = listed(t.missing);
   const unsigned = listed(t.unsigned);
   const status = t.status === "error" ? "eval-failed" : t.status === "ok" ? "ok" : t.status === "unsigned" || t.status === "incomplete" && t.missing.length === 0 ? "unsigned" : "missing";
-  const cell = {
+  const cell2 = {
     status,
     missing: missing.paths,
     missingCount: missing.count,
@@ -29473,8 +29499,8 @@ function verifyCell(t) {
     unsignedCount: unsigned.count
   };
   const detail2 = status === "ok" ? void 0 : detailText(t.error);
-  if (detail2 !== void 0) cell.detail = detail2;
-  return cell;
+  if (detail2 !== void 0) cell2.detail = detail2;
+  return cell2;
 }
 function verifyReportUpload(r, ctx, ok) {
   return {
@@ -29553,14 +29579,14 @@ function ciReportUpload(r, ctx) {
         unsignedCount: 0,
         ...detailText(t.error) ? { detail: detailText(t.error) } : {}
       };
-    const cell = { ...base, ...verifyCell(check) };
-    if (t.status === "not-built-here" && cell.status === "missing") {
-      cell.status = "not-built";
-      delete cell.detail;
+    const cell2 = { ...base, ...verifyCell(check) };
+    if (t.status === "not-built-here" && cell2.status === "missing") {
+      cell2.status = "not-built";
+      delete cell2.detail;
     } else if (t.status === "failed") {
-      cell.detail = detailText(`build failed${t.error ? `: ${t.error}` : ""}`);
+      cell2.detail = detailText(`build failed${t.error ? `: ${t.error}` : ""}`);
     }
-    return cell;
+    return cell2;
   });
   return {
     version: 1,
@@ -29587,7 +29613,9 @@ function booleanInput(name) {
 function readActionInputs() {
   const token = getInput("token");
   const signingKey = getInput("signing-key");
+  const githubToken2 = getInput("github-token");
   if (token) setSecret(token);
+  if (githubToken2) setSecret(githubToken2);
   if (signingKey) {
     setSecret(signingKey);
     const secret = signingKey.slice(signingKey.indexOf(":") + 1);
@@ -29615,13 +29643,22 @@ function readActionInputs() {
       "input oidc: true gets the token from the server; leave input token empty"
     );
   if (token) out.token = token;
+  if (githubToken2) out.githubToken = githubToken2;
   if (signingKey) out.signingKey = signingKey;
   const config = getInput("config");
   if (config) out.config = config;
   return out;
 }
+var GITHUB_FLAGS = {
+  "github-status": { type: "boolean" },
+  "no-github-status": { type: "boolean" },
+  "max-statuses": { type: "string" },
+  "pr-comment": { type: "string" }
+};
 var FLAGS = {
   build: {
+    ...GITHUB_FLAGS,
+    "runner-systems": { type: "string", multiple: true },
     "keep-going": { type: "boolean" },
     "require-push": { type: "boolean" },
     "no-upstream-filter": { type: "boolean" },
@@ -29638,6 +29675,7 @@ var FLAGS = {
     "log-dir": { type: "string" }
   },
   verify: {
+    ...GITHUB_FLAGS,
     closure: { type: "boolean" },
     wait: { type: "string" },
     interval: { type: "string" },
@@ -30153,6 +30191,575 @@ async function oidcLogin(o) {
   return { kind: "token", token: grant.token, grant, writable };
 }
 
+// src/report/commit-status.ts
+var AGGREGATE_CONTEXT = "All nixcache checks";
+var DESCRIPTION_MAX = 140;
+function shown(name) {
+  if (/^[\x21-\x7e\u00a0-\uffff]([\x20-\x7e\u00a0-\uffff]*[\x21-\x7e\u00a0-\uffff])?$/.test(name) && !/[[\]"]/.test(name))
+    return name;
+  return JSON.stringify(name);
+}
+var KINDS = {
+  packages: "package",
+  checks: "check",
+  devShells: "devShell",
+  apps: "app"
+};
+var CONFIGS = {
+  nixosConfigurations: "nixosConfig",
+  homeConfigurations: "homeConfig",
+  darwinConfigurations: "darwinConfig"
+};
+function statusContext(attr) {
+  const path7 = parseAttrText(attr);
+  const [kind, second, third] = path7;
+  if (kind !== void 0 && second !== void 0) {
+    const perSystem = KINDS[kind];
+    if (perSystem && third !== void 0 && path7.length === 3)
+      return `${perSystem} ${shown(third)} [${second}]`;
+    if (path7.length === 2) {
+      if (kind === "defaultPackage") return `default package [${second}]`;
+      if (kind === "devShell") return `default devShell [${second}]`;
+      const config = CONFIGS[kind];
+      if (config) return `${config} ${shown(second)}`;
+    }
+  }
+  return attr;
+}
+function isNixcacheContext(context) {
+  return context === AGGREGATE_CONTEXT || /^(package|check|devShell|app) .+ \[[^\]]+\]$/.test(context) || /^default (package|devShell) \[[^\]]+\]$/.test(context) || /^(nixosConfig|homeConfig|darwinConfig) .+$/.test(context);
+}
+function statusDescription(text, keep = "") {
+  const one = text.replace(/\s+/g, " ").trim();
+  const room = DESCRIPTION_MAX - keep.length;
+  return `${one.length > room ? `${one.slice(0, room - 1)}…` : one}${keep}`;
+}
+function firstErrorLine(error2) {
+  const lines = error2.split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /^error\b/i.test(l)) ?? lines[0] ?? "failed";
+}
+function shortDuration(ms) {
+  const s = Math.max(0, Math.round(ms / 1e3));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
+}
+function targetStatus(t, o = {}) {
+  const context = statusContext(t.attr);
+  const url = t.logUrl ?? o.jobUrl;
+  const out = (state, text) => ({
+    context,
+    state,
+    description: statusDescription(text),
+    ...url !== void 0 ? { targetUrl: url } : {}
+  });
+  const took = o.durationMs !== void 0 ? ` in ${shortDuration(o.durationMs)}` : "";
+  if (t.status === "failed" || t.status === "eval-failed") {
+    const what = t.status === "eval-failed" ? "evaluation failed" : "build failed";
+    return out("failure", t.error ? firstErrorLine(t.error) : what);
+  }
+  if (t.status === "not-built-here") {
+    if (t.verify === "ok") return out("success", `cached (not built: no runner for ${t.system})`);
+    return out("success", `not built: no runner for ${t.system}`);
+  }
+  const pushFailed = Object.entries(t.push).find(([, s]) => s.startsWith("failed: "));
+  const did = t.status === "cached" ? "cached: already in the cache" : `built${took}`;
+  if (pushFailed)
+    return out("failure", `${did}, but not pushed to ${pushFailed[0]}: ${pushFailed[1].slice(8)}`);
+  if (t.verify !== void 0 && t.verify !== "ok")
+    return out("failure", `${did}, but not substitutable (${t.verify})`);
+  return out("success", did);
+}
+function aggregateStatus(targets, o = {}) {
+  const bad = targets.filter((t) => !t.ok);
+  const extra = o.unreported ? ` (${o.unreported} without a status of their own)` : "";
+  const base = {
+    context: AGGREGATE_CONTEXT,
+    ...o.targetUrl !== void 0 ? { targetUrl: o.targetUrl } : {}
+  };
+  if (targets.length === 0)
+    return { ...base, state: "success", description: statusDescription("no targets to check", extra) };
+  if (bad.length === 0)
+    return {
+      ...base,
+      state: "success",
+      description: statusDescription(
+        `${targets.length}/${targets.length} targets substitutable and signed${extra}`
+      )
+    };
+  const head = `${bad.length} of ${targets.length} not substitutable: `;
+  let text = `${head}${statusContext(bad[0]?.attr ?? "")}${bad.length > 1 ? `, +${bad.length - 1} more` : ""}`;
+  for (let n = 2; n <= Math.min(3, bad.length); n++) {
+    const names = bad.slice(0, n).map((t) => statusContext(t.attr));
+    const more = bad.length > n ? `, +${bad.length - n} more` : "";
+    const candidate = `${head}${names.join(", ")}${more}`;
+    if (candidate.length + extra.length > DESCRIPTION_MAX) break;
+    text = candidate;
+  }
+  return { ...base, state: "failure", description: statusDescription(text, extra) };
+}
+function failuresFirst(updates) {
+  const rank = (s) => s.state === "failure" || s.state === "error" ? 0 : 1;
+  return [...updates].sort((a, b) => rank(a) - rank(b));
+}
+
+// src/report/pr-comment.ts
+var PR_COMMENT_MARKER = "<!-- nixcache:pr-comment -->";
+var PR_COMMENT_MODES = ["auto", "always", "never"];
+function latestNixcacheStatuses(list2, own) {
+  const seen = /* @__PURE__ */ new Map();
+  for (const s of list2) {
+    if (seen.has(s.context)) continue;
+    if (own.has(s.context) || isNixcacheContext(s.context)) seen.set(s.context, s);
+  }
+  return [...seen.values()];
+}
+function cell(text) {
+  return text.replace(/\s+/g, " ").replace(/[\\`*[\]<>|]/g, (c) => `\\${c}`).trim();
+}
+function prCommentBody(statuses, o) {
+  const failed = statuses.filter((s) => s.state === "failure" || s.state === "error");
+  const listed2 = failed.length > 1 ? failed.filter((s) => s.context !== AGGREGATE_CONTEXT) : failed;
+  const pending = statuses.filter((s) => s.state === "pending").length;
+  const short = o.sha.slice(0, 7);
+  const lines = [PR_COMMENT_MARKER];
+  if (failed.length === 0) {
+    lines.push(
+      `### ✅ nixcache: all passing on ${short}`,
+      "",
+      pending > 0 ? `No check has failed; ${pending} still running.` : `All ${statuses.length} nixcache checks passed.`
+    );
+  } else {
+    lines.push(
+      `### ❌ nixcache: ${listed2.length} check${listed2.length === 1 ? "" : "s"} failed on ${short}`,
+      "",
+      "| check | first error |",
+      "|---|---|"
+    );
+    for (const s of listed2) {
+      const name = cell(s.context);
+      const linked = s.target_url && /^https?:\/\//.test(s.target_url) ? `[${name}](${s.target_url})` : name;
+      lines.push(`| ${linked} | ${cell(s.description ?? s.state)} |`);
+    }
+    if (pending > 0) lines.push("", `${pending} more still running.`);
+  }
+  lines.push(
+    "",
+    `<sub>nixcache edits this comment on every run${o.runUrl ? ` (latest: [this run](${o.runUrl}))` : ""}.</sub>`
+  );
+  return { body: `${lines.join("\n")}
+`, failed: listed2.length, pending };
+}
+
+// src/github/rate-limit.ts
+import { setTimeout as sleep } from "node:timers/promises";
+function rateLimitWait(e, now = Date.now()) {
+  const err = e;
+  if (err.status !== 403 && err.status !== 429) return void 0;
+  const h = err.response?.headers ?? {};
+  const after = h["retry-after"];
+  if (after !== void 0 && /^\d+$/.test(String(after))) return Number(after) * 1e3;
+  const reset = h["x-ratelimit-reset"];
+  if (String(h["x-ratelimit-remaining"]) === "0" && reset !== void 0 && /^\d+$/.test(String(reset)))
+    return Math.max(0, Number(reset) * 1e3 - now);
+  return err.status === 429 ? 6e4 : void 0;
+}
+var RateLimited = class extends Error {
+  constructor(waitMs) {
+    super(`GitHub's rate limit asks to wait ${Math.ceil(waitMs / 1e3)} s`);
+    this.waitMs = waitMs;
+  }
+  waitMs;
+};
+var TRANSIENT_TRIES = 3;
+async function withGitHubRetries(call, budget) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (e) {
+      const wait = rateLimitWait(e);
+      if (wait !== void 0) {
+        if (wait > budget.remainingMs) throw new RateLimited(wait);
+        budget.remainingMs -= wait;
+        await sleep(wait);
+        continue;
+      }
+      const status = e.status;
+      const transient = status === void 0 || status >= 500;
+      if (!transient || attempt >= TRANSIENT_TRIES) throw e;
+      await sleep(250 * 2 ** attempt);
+    }
+  }
+}
+
+// src/github/rest.ts
+var GITHUB_API_URL = "https://api.github.com";
+function githubToken(env = process.env) {
+  return env.GITHUB_TOKEN || env.GH_TOKEN || void 0;
+}
+async function githubClient(opts) {
+  const { Octokit } = await import("./dist-src-JETH4NI5.mjs");
+  return new Octokit({
+    auth: opts.token,
+    baseUrl: (opts.apiUrl ?? process.env.GITHUB_API_URL ?? GITHUB_API_URL).replace(/\/+$/, ""),
+    userAgent: "nixcache",
+    // Octokit logs warnings (deprecations) to the console: keep them off stdout, which is for output.
+    log: {
+      debug: () => {
+      },
+      info: () => {
+      },
+      warn: (m) => process.stderr.write(`nixcache: ${m}
+`),
+      error: () => {
+      }
+    }
+  });
+}
+
+// src/github/checks.ts
+var DEFAULT_MAX_STATUSES = 50;
+var DEFAULT_RATE_LIMIT_BUDGET_MS = 12e4;
+var GitHubChecks = class {
+  run;
+  max;
+  mode;
+  notify;
+  budget;
+  client;
+  /** GitHub answers one write at a time best (its secondary limits punish bursts). */
+  serial = pLimit(1);
+  /** Contexts this run wrote (or will): the cap counts them. */
+  taken = /* @__PURE__ */ new Set();
+  /** This run's newest word per context, for the comment when a write did not land. */
+  said = /* @__PURE__ */ new Map();
+  statusesOff;
+  commentsOff;
+  warned = /* @__PURE__ */ new Set();
+  /** Individual statuses left out by the cap. */
+  unreported = 0;
+  constructor(o) {
+    this.run = o.run;
+    this.max = o.maxStatuses ?? DEFAULT_MAX_STATUSES;
+    this.mode = o.prComment ?? "auto";
+    this.notify = o.notify;
+    this.budget = { remainingMs: o.rateLimitBudgetMs ?? DEFAULT_RATE_LIMIT_BUDGET_MS };
+    this.client = githubClient({ token: o.token, apiUrl: o.run.apiUrl });
+  }
+  warnOnce(key, message) {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.notify.warning(message);
+  }
+  /** The message for a refused call, naming the permission the workflow must grant. */
+  refused(e, permission, what) {
+    const err = e;
+    const said = typeof err.response?.data?.message === "string" ? ` (${err.response.data.message})` : "";
+    if (e instanceof RateLimited)
+      return `${what}: ${e.message}, longer than nixcache waits; the rest are not written`;
+    if (err.status === 401) return `${what}: HTTP 401${said}: the GitHub token is invalid or expired`;
+    if (err.status === 403 || err.status === 404)
+      return `${what}: HTTP ${err.status}${said}: the job's token needs \`permissions: ${permission}\` (in the workflow, for this job)`;
+    return `${what}: ${err.status ? `HTTP ${err.status}${said}` : errorMessage(e)}`;
+  }
+  /** Whether a pending status for each of `count` targets fits under the cap. */
+  pendingFits(count) {
+    return count <= this.max;
+  }
+  write(u, counted) {
+    this.said.set(u.context, u);
+    if (counted && !this.taken.has(u.context)) {
+      if (this.taken.size >= this.max) {
+        this.unreported++;
+        return Promise.resolve();
+      }
+      this.taken.add(u.context);
+    }
+    return this.serial(async () => {
+      if (this.statusesOff !== void 0) return;
+      try {
+        const gh = await this.client;
+        await withGitHubRetries(
+          () => gh.rest.repos.createCommitStatus({
+            owner: this.run.owner,
+            repo: this.run.repo,
+            sha: this.run.sha,
+            state: u.state,
+            context: u.context,
+            description: u.description,
+            ...u.targetUrl !== void 0 ? { target_url: u.targetUrl } : {}
+          }),
+          this.budget
+        );
+      } catch (e) {
+        const status = e.status;
+        const fatal = e instanceof RateLimited || status === 401 || status === 403 || status === 404;
+        const msg = this.refused(e, "statuses: write", `commit status "${u.context}" not written`);
+        if (fatal) {
+          this.statusesOff = msg;
+          this.warnOnce("statuses", msg);
+        } else this.warnOnce(`status:${status ?? "net"}`, msg);
+      }
+    });
+  }
+  /** A target's status (counted against --max-statuses). */
+  status(u) {
+    return this.write(u, true);
+  }
+  /** Final statuses of many targets: failures first, so the cap leaves out successes. */
+  async statuses(list2) {
+    await Promise.all(failuresFirst(list2).map((u) => this.write(u, true)));
+  }
+  /** The aggregate, `All nixcache checks` (never counted against the cap). */
+  aggregate(u) {
+    return this.write({ ...u, context: AGGREGATE_CONTEXT }, false);
+  }
+  async pullRequests(gh) {
+    if (this.run.pullRequest !== void 0) return [this.run.pullRequest];
+    if (this.run.event !== "push" && this.run.event !== "workflow_dispatch") return [];
+    const r = await withGitHubRetries(
+      () => gh.rest.repos.listPullRequestsAssociatedWithCommit({
+        owner: this.run.owner,
+        repo: this.run.repo,
+        commit_sha: this.run.sha,
+        per_page: 100
+      }),
+      this.budget
+    );
+    return r.data.filter((p) => p.state === "open" && p.head.sha === this.run.sha).map((p) => p.number);
+  }
+  /**
+   * Creates or edits the pull request's comment from the commit's nixcache statuses (every
+   * system's job writes them; this run's own word wins where its write did not land).
+   */
+  async comment() {
+    if (this.mode === "never" || this.commentsOff !== void 0) return;
+    try {
+      const gh = await this.client;
+      const prs = await this.pullRequests(gh);
+      if (prs.length === 0) return;
+      const { owner, repo, sha } = this.run;
+      let listed2 = [];
+      try {
+        listed2 = await withGitHubRetries(
+          () => gh.paginate(gh.rest.repos.listCommitStatusesForRef, { owner, repo, ref: sha, per_page: 100 }),
+          this.budget
+        );
+      } catch (e) {
+        this.warnOnce("list-statuses", this.refused(e, "statuses: read", "the commit's statuses not read"));
+      }
+      const byContext = new Map(
+        latestNixcacheStatuses(listed2, new Set(this.said.keys())).map((s) => [s.context, s])
+      );
+      for (const u of this.said.values())
+        byContext.set(u.context, {
+          context: u.context,
+          state: u.state,
+          description: u.description,
+          target_url: u.targetUrl ?? null
+        });
+      const content = prCommentBody([...byContext.values()], {
+        sha,
+        ...this.run.runUrl !== void 0 ? { runUrl: this.run.runUrl } : {}
+      });
+      for (const number of prs) {
+        const comments = await withGitHubRetries(
+          () => gh.paginate(gh.rest.issues.listComments, { owner, repo, issue_number: number, per_page: 100 }),
+          this.budget
+        );
+        const mine = comments.find((c) => c.body?.includes(PR_COMMENT_MARKER));
+        if (mine) {
+          if (mine.body !== content.body)
+            await withGitHubRetries(
+              () => gh.rest.issues.updateComment({ owner, repo, comment_id: mine.id, body: content.body }),
+              this.budget
+            );
+        } else if (this.mode === "always" || content.failed > 0) {
+          await withGitHubRetries(
+            () => gh.rest.issues.createComment({ owner, repo, issue_number: number, body: content.body }),
+            this.budget
+          );
+        }
+      }
+    } catch (e) {
+      const msg = this.refused(e, "pull-requests: write", "the pull-request comment not written");
+      this.commentsOff = msg;
+      this.warnOnce("comment", msg);
+    }
+  }
+  /** Waits for every write in flight. */
+  async settle() {
+    await this.serial(async () => {
+    });
+  }
+};
+
+// src/github/run-env.ts
+import { readFileSync as readFileSync2 } from "node:fs";
+function readPayload(file) {
+  if (!file) return {};
+  try {
+    const p = JSON.parse(readFileSync2(file, "utf8"));
+    return p !== null && typeof p === "object" ? p : {};
+  } catch {
+    return {};
+  }
+}
+function githubRun(env = process.env) {
+  if (env.GITHUB_ACTIONS !== "true") return { missing: "not running under GitHub Actions (GITHUB_ACTIONS)" };
+  const full = env.GITHUB_REPOSITORY ?? "";
+  const m = /^([^/\s]+)\/([^/\s]+)$/.exec(full);
+  if (!m) return { missing: "GITHUB_REPOSITORY (owner/repo) is not set" };
+  const payload = readPayload(env.GITHUB_EVENT_PATH);
+  const event = env.GITHUB_EVENT_NAME ?? "";
+  const pr = payload.pull_request;
+  const wr = payload.workflow_run;
+  const sha = (event.startsWith("pull_request") ? pr?.head?.sha : void 0) ?? wr?.head_sha ?? env.GITHUB_SHA;
+  if (!sha || !/^[0-9a-f]{40}$/i.test(sha)) return { missing: "GITHUB_SHA (the commit) is not set" };
+  const run = {
+    apiUrl: (env.GITHUB_API_URL || GITHUB_API_URL).replace(/\/+$/, ""),
+    owner: m[1],
+    repo: m[2],
+    sha: sha.toLowerCase(),
+    event,
+    fork: false
+  };
+  const number = event.startsWith("pull_request") ? pr?.number : wr?.pull_requests?.[0]?.number;
+  if (typeof number === "number" && Number.isInteger(number)) run.pullRequest = number;
+  if (event === "pull_request") {
+    const head = pr?.head?.repo?.full_name;
+    run.fork = head === void 0 || head !== full;
+  }
+  if (env.GITHUB_RUN_ID && /^\d+$/.test(env.GITHUB_RUN_ID)) {
+    const server = (env.GITHUB_SERVER_URL || "https://github.com").replace(/\/+$/, "");
+    run.runUrl = `${server}/${full}/actions/runs/${env.GITHUB_RUN_ID}`;
+  }
+  return { run };
+}
+
+// src/github/target-checks.ts
+function parseMaxStatuses(text, flag = "--max-statuses") {
+  if (!/^[0-9]+$/.test(text) || Number(text) > 1e4)
+    throw new NixcacheError("usage", `${flag} must be an integer from 0 to 10000, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+function parsePrCommentMode(text, flag = "--pr-comment") {
+  if (!PR_COMMENT_MODES.includes(text))
+    throw new NixcacheError("usage", `${flag} must be one of ${PR_COMMENT_MODES.join(", ")}, got ${JSON.stringify(text)}`);
+  return text;
+}
+function openGitHubChecks(c) {
+  if (c.enabled === false) return void 0;
+  const env = c.env ?? process.env;
+  const found = githubRun(env);
+  if ("missing" in found) {
+    if (c.enabled === true) throw new NixcacheError("usage", `--github-status: ${found.missing}`);
+    return void 0;
+  }
+  const token = c.token || githubToken(env);
+  if (!token) {
+    const why = "no GitHub token (GITHUB_TOKEN, or the Action's github-token input): commit statuses and the pull-request comment are not written";
+    if (c.enabled === true) throw new NixcacheError("usage", `--github-status: ${why}`);
+    c.notify.notice(why);
+    return void 0;
+  }
+  if (found.run.fork) {
+    c.notify.notice(
+      "this pull request comes from a fork, whose token is read-only: commit statuses and the pull-request comment are skipped"
+    );
+    return void 0;
+  }
+  return new GitHubChecks({
+    run: found.run,
+    token,
+    notify: c.notify,
+    ...c.maxStatuses !== void 0 ? { maxStatuses: c.maxStatuses } : {},
+    ...c.prComment !== void 0 ? { prComment: c.prComment } : {},
+    ...c.rateLimitBudgetMs !== void 0 ? { rateLimitBudgetMs: c.rateLimitBudgetMs } : {}
+  });
+}
+var TargetChecks = class {
+  constructor(checks, runnerSystems, buildable) {
+    this.checks = checks;
+    this.buildable = buildable;
+    this.runnerSystems = (runnerSystems ?? []).flatMap((s) => s.split(",")).filter(Boolean);
+  }
+  checks;
+  buildable;
+  started = /* @__PURE__ */ new Map();
+  ended = /* @__PURE__ */ new Map();
+  pendingOk = false;
+  runnerSystems;
+  /**
+   * Whether this job reports the target: every target of a system it builds, and those of
+   * systems no job of the workflow builds; another system's job reports its own.
+   */
+  reports(t) {
+    if (this.buildable.includes(t.system)) return true;
+    return !this.runnerSystems.includes(t.system);
+  }
+  /** Before the build: pending statuses only when every target's status fits under the cap. */
+  begin(targets) {
+    this.pendingOk = this.checks.pendingFits(targets.filter((t) => this.reports(t)).length);
+  }
+  /** Build events: `pending` as a target starts building; its duration for the final word. */
+  event(e) {
+    if (e.type !== "target" || e.attr === void 0 || e.system === void 0) return;
+    const key = `${e.system}\0${e.attr}`;
+    if (e.phase === "building" && !this.started.has(key)) {
+      this.started.set(key, Date.now());
+      if (this.pendingOk && this.reports({ system: e.system }))
+        void this.checks.status({
+          context: statusContext(e.attr),
+          state: "pending",
+          description: statusDescription(`building on ${e.system}`),
+          ...this.checks.run.runUrl !== void 0 ? { targetUrl: this.checks.run.runUrl } : {}
+        });
+    } else if (e.phase === "done" || e.phase === "failed") this.ended.set(key, Date.now());
+  }
+  /** The final statuses of the targets this job reports. */
+  async finish(targets) {
+    const list2 = [];
+    for (const t of targets) {
+      if (!this.reports(t)) continue;
+      const key = `${t.system}\0${t.attr}`;
+      const start = this.started.get(key);
+      const end = this.ended.get(key);
+      list2.push(
+        targetStatus(t, {
+          ...start !== void 0 && end !== void 0 ? { durationMs: end - start } : {},
+          ...this.checks.run.runUrl !== void 0 ? { jobUrl: this.checks.run.runUrl } : {}
+        })
+      );
+    }
+    await this.checks.statuses(list2);
+  }
+};
+function aggregatePending(checks, what) {
+  return checks.aggregate({
+    state: "pending",
+    description: statusDescription(what),
+    ...checks.run.runUrl !== void 0 ? { targetUrl: checks.run.runUrl } : {}
+  });
+}
+async function aggregateFinal(checks, targets, reportUrl) {
+  const url = reportUrl ?? checks.run.runUrl;
+  const u = aggregateStatus(targets, {
+    ...url !== void 0 ? { targetUrl: url } : {},
+    unreported: checks.unreported
+  });
+  await checks.aggregate(u);
+}
+async function aggregateError(checks, message) {
+  await checks.aggregate({
+    state: "error",
+    description: statusDescription(`did not finish: ${message}`),
+    ...checks.run.runUrl !== void 0 ? { targetUrl: checks.run.runUrl } : {}
+  });
+  await checks.settle();
+}
+
 // src/push/push.ts
 async function push(cache, paths, opts = {}) {
   const closure = await queryPathInfos(paths, { recursive: true });
@@ -30313,6 +30920,23 @@ function buildSetup(inputs, ctx, x, targets, nixConfig, pushTo) {
   if (cores !== void 0) s.cores = cores;
   return s;
 }
+function checksOf(inputs, x) {
+  const on = x.values["github-status"] === true;
+  const off = x.values["no-github-status"] === true;
+  if (on && off) throw new NixcacheError("usage", "extra-args: --github-status and --no-github-status contradict");
+  const max = str(x, "max-statuses");
+  const mode = str(x, "pr-comment");
+  return openGitHubChecks({
+    ...on ? { enabled: true } : off ? { enabled: false } : {},
+    ...inputs.githubToken !== void 0 ? { token: inputs.githubToken } : {},
+    ...max !== void 0 ? { maxStatuses: parseMaxStatuses(max, "extra-args --max-statuses") } : {},
+    ...mode !== void 0 ? { prComment: parsePrCommentMode(mode, "extra-args --pr-comment") } : {},
+    notify: {
+      warning: (m) => warning(m, { title: "nixcache: GitHub" }),
+      notice: (m) => notice(m, { title: "nixcache: GitHub" })
+    }
+  });
+}
 function logEvent(e) {
   if (e.type === "evaluated")
     info(
@@ -30350,12 +30974,35 @@ async function runBuildOrCi(inputs, ctx, x, noOidcPush) {
   const targets = await targetsOf(inputs, ctx, x);
   const prepared = await prepareBuild(buildSetup(inputs, ctx, x, targets, nixConfig, pushTo));
   try {
+    const gh = checksOf(inputs, x);
+    const checks = gh ? new TargetChecks(gh, strs(x, "runner-systems"), buildableSystems(nixConfig)) : void 0;
+    checks?.begin(targets);
+    const onEvent = (e) => {
+      logEvent(e);
+      checks?.event(e);
+    };
     if (inputs.command === "ci" && pushTo.length > 0) {
-      const r2 = await group(
-        "Build, push and verify",
-        () => ci({ ...prepared.options, onEvent: logEvent })
-      );
-      await uploadReport(inputs, ctx, x, pushTo, (c) => ciReportUpload(r2, c));
+      if (gh) await aggregatePending(gh, "building, pushing and verifying every target");
+      const r2 = await group("Build, push and verify", () => ci({ ...prepared.options, onEvent })).catch(async (e) => {
+        if (gh) await aggregateError(gh, errorMessage(e));
+        throw e;
+      });
+      const reportUrl = await uploadReport(inputs, ctx, x, pushTo, (c) => ciReportUpload(r2, c));
+      if (checks && gh) {
+        await checks.finish(
+          r2.targets.map((t) => {
+            const b = r2.build.targets.find((y) => y.attr === t.attr && y.system === t.system);
+            return b?.logUrl !== void 0 ? { ...t, logUrl: b.logUrl } : t;
+          })
+        );
+        await aggregateFinal(
+          gh,
+          r2.targets.map((t) => ({ attr: t.attr, system: t.system, ok: t.verify === "ok" })),
+          reportUrl
+        );
+        await gh.comment();
+        await gh.settle();
+      }
       return {
         ok: r2.summary.ok,
         line: ciSummaryLine(r2),
@@ -30368,8 +31015,13 @@ async function runBuildOrCi(inputs, ctx, x, noOidcPush) {
     }
     const r = await group(
       pushTo.length > 0 ? "Build and push" : "Build",
-      () => build({ ...prepared.options, onEvent: logEvent })
+      () => build({ ...prepared.options, onEvent })
     );
+    if (checks && gh) {
+      await checks.finish(r.targets);
+      await gh.comment();
+      await gh.settle();
+    }
     return {
       ok: r.summary.ok,
       line: buildSummaryLine(r),
@@ -30401,7 +31053,12 @@ async function runVerify(inputs, ctx, x, nixConfig) {
       keys.push(...await advertisedKeys(c, cacheToken(c.url, inputs.token)));
     if (upstreams.some((u) => u.replace(/\/+$/, "") === NIXOS_CACHE))
       keys.push(...keysFrom([NIXOS_CACHE_KEY]));
-    const targets = await targetsOf(inputs, ctx, x);
+    const gh = checksOf(inputs, x);
+    if (gh) await aggregatePending(gh, "verifying that every target is substitutable");
+    const targets = await targetsOf(inputs, ctx, x).catch(async (e) => {
+      if (gh) await aggregateError(gh, errorMessage(e));
+      throw e;
+    });
     const wait = str(x, "wait");
     const opts = {
       caches,
@@ -30416,13 +31073,22 @@ async function runVerify(inputs, ctx, x, nixConfig) {
       opts.wait = { timeoutMs: parseDuration(wait), intervalMs: parseDuration(str(x, "interval") ?? "30s") };
     const r = await group("Verify the cache", () => verifyTargets(targets, opts));
     const notOk = r.targets.filter((t) => t.status !== "ok").length;
-    await uploadReport(
+    const reportUrl = await uploadReport(
       inputs,
       ctx,
       x,
       inputs.caches,
       (c) => verifyReportUpload(r, c, verifyExitCode(r) === 0)
     );
+    if (gh) {
+      await aggregateFinal(
+        gh,
+        r.targets.map((t) => ({ attr: t.attr, system: t.system, ok: t.status === "ok" })),
+        reportUrl
+      );
+      await gh.comment();
+      await gh.settle();
+    }
     return {
       ok: verifyExitCode(r) === 0,
       line: `${r.targets.length - notOk}/${r.targets.length} targets substitutable${x.values.closure ? " with their closures" : ""}`,
@@ -30437,7 +31103,7 @@ async function runVerify(inputs, ctx, x, nixConfig) {
   }
 }
 async function uploadReport(inputs, ctx, x, caches, make) {
-  if (x.values["no-report"] === true) return;
+  if (x.values["no-report"] === true) return void 0;
   const context = await reportContext({ commit: str(x, "commit"), branch: str(x, "branch") ?? ctx.branch });
   const explicit = str(x, "report-to");
   const outcome = await sendReport(make(context), {
@@ -30445,11 +31111,15 @@ async function uploadReport(inputs, ctx, x, caches, make) {
     candidates: caches,
     open: async (url) => new HttpCache(url, { token: cacheToken(url, inputs.token) })
   });
-  if (outcome.kind === "uploaded") info(`Report uploaded: ${outcome.url}`);
-  else if (outcome.kind === "failed")
+  if (outcome.kind === "uploaded") {
+    info(`Report uploaded: ${outcome.url}`);
+    return outcome.url;
+  }
+  if (outcome.kind === "failed")
     warning(`the report was not uploaded to ${outcome.cache}: ${outcome.reason}`, {
       title: "nixcache report"
     });
+  return void 0;
 }
 async function runPush(inputs, x) {
   if (x.positionals.length === 0)

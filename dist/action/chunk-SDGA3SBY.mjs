@@ -1,10 +1,10 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   external_exports
-} from "./chunk-UEBIMLTP.mjs";
+} from "./chunk-HVBSCZIH.mjs";
 import {
   limiter
-} from "./chunk-UPCQ43US.mjs";
+} from "./chunk-CI2MQBST.mjs";
 import {
   DEFAULT_STORE_DIR,
   NixcacheError,
@@ -15,7 +15,7 @@ import {
   parseHash,
   parseStorePath,
   signDetached
-} from "./chunk-LFQFR25N.mjs";
+} from "./chunk-QYZNJQHN.mjs";
 
 // src/local-store/path-info.ts
 import { realpath } from "node:fs/promises";

@@ -1,10 +1,12 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
-  NixcacheError,
+  NixcacheError
+} from "./chunk-QYZNJQHN.mjs";
+import {
   __commonJS,
   __require,
   __toESM
-} from "./chunk-LFQFR25N.mjs";
+} from "./chunk-QE6XXIDJ.mjs";
 
 // node_modules/undici/lib/core/symbols.js
 var require_symbols = __commonJS({

@@ -2,9 +2,10 @@ import { createRequire as __nixcacheRequire } from "node:module"; const require 
 import {
   DEFAULT_CACHE_INFO,
   FileCache
-} from "./chunk-AIA2B53Y.mjs";
-import "./chunk-WPJ6VEY4.mjs";
-import "./chunk-LFQFR25N.mjs";
+} from "./chunk-B44VA35M.mjs";
+import "./chunk-PIU3BU5I.mjs";
+import "./chunk-QYZNJQHN.mjs";
+import "./chunk-QE6XXIDJ.mjs";
 export {
   DEFAULT_CACHE_INFO,
   FileCache

@@ -3,10 +3,11 @@ import {
   CacheUnavailableError,
   PushSession,
   uploadInfo
-} from "./chunk-2LKPY5G7.mjs";
-import "./chunk-UEBIMLTP.mjs";
-import "./chunk-UPCQ43US.mjs";
-import "./chunk-LFQFR25N.mjs";
+} from "./chunk-SDGA3SBY.mjs";
+import "./chunk-HVBSCZIH.mjs";
+import "./chunk-CI2MQBST.mjs";
+import "./chunk-QYZNJQHN.mjs";
+import "./chunk-QE6XXIDJ.mjs";
 export {
   CacheUnavailableError,
   PushSession,

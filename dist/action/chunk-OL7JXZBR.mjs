@@ -1,18 +1,18 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   external_exports
-} from "./chunk-UEBIMLTP.mjs";
+} from "./chunk-HVBSCZIH.mjs";
 import {
   Pools,
   codeForStatus,
   request
-} from "./chunk-URC3GVE2.mjs";
+} from "./chunk-OMGVGMTS.mjs";
 import {
   compressAndHash,
   compressPathAndHash,
   narExtension,
   parseCacheInfo
-} from "./chunk-WPJ6VEY4.mjs";
+} from "./chunk-PIU3BU5I.mjs";
 import {
   KeyFormatError,
   NIX32_ALPHABET,
@@ -27,7 +27,7 @@ import {
   parseStorePath,
   secretKeyFromSeed,
   signRaw
-} from "./chunk-LFQFR25N.mjs";
+} from "./chunk-QYZNJQHN.mjs";
 
 // src/cachix-api/constants.ts
 var DEFAULT_CACHIX_API = "https://app.cachix.org/api/v1";

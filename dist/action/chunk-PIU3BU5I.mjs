@@ -3,7 +3,7 @@ import {
   DEFAULT_STORE_DIR,
   NixcacheError,
   encodeNarBorrowed
-} from "./chunk-LFQFR25N.mjs";
+} from "./chunk-QYZNJQHN.mjs";
 
 // src/codec/portable.ts
 import { PassThrough } from "node:stream";

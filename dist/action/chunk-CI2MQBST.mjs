@@ -191,6 +191,7 @@ function mapLimit(items, concurrency, fn) {
 }
 
 export {
+  pLimit,
   limiter,
   mapLimit
 };

@@ -5,11 +5,12 @@ import {
   PART_MEMORY,
   PART_SIZE,
   compressedBound
-} from "./chunk-JZ3Z2ALQ.mjs";
-import "./chunk-UEBIMLTP.mjs";
-import "./chunk-URC3GVE2.mjs";
-import "./chunk-WPJ6VEY4.mjs";
-import "./chunk-LFQFR25N.mjs";
+} from "./chunk-OL7JXZBR.mjs";
+import "./chunk-HVBSCZIH.mjs";
+import "./chunk-OMGVGMTS.mjs";
+import "./chunk-PIU3BU5I.mjs";
+import "./chunk-QYZNJQHN.mjs";
+import "./chunk-QE6XXIDJ.mjs";
 export {
   CachixCache,
   PARTS_IN_FLIGHT,

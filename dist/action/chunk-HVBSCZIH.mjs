@@ -1,7 +1,7 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   __export
-} from "./chunk-LFQFR25N.mjs";
+} from "./chunk-QE6XXIDJ.mjs";
 
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};

@@ -5,7 +5,7 @@ import {
   formatCacheInfo,
   narExtension,
   parseCacheInfo
-} from "./chunk-WPJ6VEY4.mjs";
+} from "./chunk-PIU3BU5I.mjs";
 import {
   NixcacheError,
   buildNarInfo,
@@ -14,7 +14,7 @@ import {
   nix32Encode,
   parseNarInfo,
   parseStorePath
-} from "./chunk-LFQFR25N.mjs";
+} from "./chunk-QYZNJQHN.mjs";
 
 // src/caches/file-cache.ts
 import { randomBytes } from "node:crypto";

@@ -3,20 +3,20 @@ import {
   codeForStatus,
   createPool,
   request
-} from "./chunk-URC3GVE2.mjs";
+} from "./chunk-OMGVGMTS.mjs";
 import {
   mapLimit
-} from "./chunk-UPCQ43US.mjs";
+} from "./chunk-CI2MQBST.mjs";
 import {
   DEFAULT_CACHE_INFO
-} from "./chunk-AIA2B53Y.mjs";
+} from "./chunk-B44VA35M.mjs";
 import {
   compressAndHash,
   compressPathAndHash,
   formatCacheInfo,
   narExtension,
   parseCacheInfo
-} from "./chunk-WPJ6VEY4.mjs";
+} from "./chunk-PIU3BU5I.mjs";
 import {
   NixcacheError,
   buildNarInfo,
@@ -25,7 +25,7 @@ import {
   nix32Encode,
   parseNarInfo,
   parseStorePath
-} from "./chunk-LFQFR25N.mjs";
+} from "./chunk-QYZNJQHN.mjs";
 
 // src/caches/http-cache.ts
 import { Readable } from "node:stream";

@@ -1,0 +1,15 @@
+import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
+import {
+  HttpCache,
+  HttpCacheError
+} from "./chunk-6WTHFJSG.mjs";
+import "./chunk-OMGVGMTS.mjs";
+import "./chunk-CI2MQBST.mjs";
+import "./chunk-B44VA35M.mjs";
+import "./chunk-PIU3BU5I.mjs";
+import "./chunk-QYZNJQHN.mjs";
+import "./chunk-QE6XXIDJ.mjs";
+export {
+  HttpCache,
+  HttpCacheError
+};
