@@ -274,32 +274,43 @@ export async function evalFlakeTargets(flake: FlakeSource, opts: EvalOptions): P
     catch: true,
   };
   const conc = opts.recoveryConcurrency ?? 2;
+  const noTargets = (cfg: NonNullable<FlakeConfigResult>): FlakeEvalResult => ({
+    candidates: [],
+    selected: [],
+    results: [],
+    ...cfg,
+  });
   let raw: RawOutput;
   let results: TargetResult[];
+  let first: RawOutput | undefined;
   try {
-    raw = await runEval(base);
-    if (raw.config !== null) {
-      const cfg =
-        raw.config.json !== null
-          ? { garnixConfig: JSON.parse(raw.config.json) as unknown }
-          : await flakeConfig(base, opts.configFlake as FlakeSource);
-      return { candidates: [], selected: [], results: [], ...cfg };
-    }
-    results = raw.results.map((r, i) => toResult(raw.selected[i] as string[], r));
-  } catch (e) {
+    first = await runEval(base);
+  } catch {
     // The config flake's garnix.config, the flake itself (then listing fails too) or some target
     // aborted: garnix.config first, alone.
     if (opts.configFlake !== undefined) {
       const cfg = await flakeConfig(base, opts.configFlake);
-      if (cfg !== undefined) return { candidates: [], selected: [], results: [], ...cfg };
+      if (cfg !== undefined) return noTargets(cfg);
       base = { ...base, configFlake: null };
     }
+  }
+  if (first?.config) {
+    if (first.config.json !== null)
+      return noTargets({ garnixConfig: JSON.parse(first.config.json) as unknown });
+    const cfg = await flakeConfig(base, opts.configFlake as FlakeSource);
+    return noTargets(
+      cfg ?? { garnixConfigError: "it failed to evaluate, then was not there when evaluated again" },
+    );
+  }
+  if (first !== undefined) {
+    raw = first;
+    results = first.results.map((r, i) => toResult(first.selected[i] as string[], r));
+  } else {
     try {
       raw = await runEval({ ...base, mode: "list" });
     } catch (e2) {
       throw new FlakeEvalError(`cannot evaluate flake ${flake.input}: ${errorText(e2)}`);
     }
-    void e;
     results = await bisect(base, raw.selected, conc);
   }
   base = { ...base, configFlake: null };

@@ -48,7 +48,10 @@ export interface Target {
 export interface ResolveOptions {
   /** Flake reference; default `.`. */
   flake?: string;
-  /** A garnix.yaml to use instead of the flake's own. */
+  /**
+   * A garnix.yaml to use instead of the flake's own configuration (its `garnix.config` output or
+   * garnix.yaml): neither is read then. Its `flakeDir` is relative to `flake`.
+   */
   configFile?: string;
   /** The branch being pushed; sections with another `branch:` do not apply. */
   branch?: string;
