@@ -150,13 +150,17 @@ describe("garnix.yaml rules", () => {
     assert.throws(() => parseGarnixConfig("builds: [\n"), /not valid YAML/);
   });
 
-  test("unknown keys are warnings, not errors; Garnix's other keys are accepted silently", () => {
+  test("unknown keys are warnings, not errors; Garnix's other keys are notes, not warnings", () => {
     const cfg = parseGarnixConfig(
       "servers: []\nincrementalizeBuilds: true\ncolour: blue\nbuilds:\n  include: ['packages.*.*']\n  flavour: x\n",
     );
     assert.deepEqual(cfg.warnings.length, 2);
     assert.match(cfg.warnings[0] ?? "", /unknown key "colour"/);
     assert.match(cfg.warnings[1] ?? "", /unknown key "flavour" in builds/);
+    assert.deepEqual(
+      cfg.notes.map((n) => n.split(":")[0]),
+      ["servers", "incrementalizeBuilds"],
+    );
   });
 });
 
@@ -324,5 +328,14 @@ describe("nixcache targets (real nix)", () => {
     assert.equal(r.code, 0);
     for (const flag of ["--flake", "--config", "--branch", "--system", "--json", "Example"])
       assert.match(r.stdout, new RegExp(flag));
+    for (const word of [
+      "garnix.config",
+      "garnix.yaml",
+      '"default"',
+      '"none"',
+      "flakeDir",
+      "commentOnFailure",
+    ])
+      assert.ok(r.stdout.includes(word), word);
   });
 });

@@ -14,7 +14,10 @@ export interface TargetFlags {
 export function addTargetFlags(cmd: Command): Command {
   return cmd
     .option("--flake <ref>", "flake reference (a directory, git+file:, github:, ...)", ".")
-    .option("--config <file>", "garnix.yaml to use instead of the flake's own (default: <flake>/garnix.yaml)")
+    .option(
+      "--config <file>",
+      "garnix.yaml to use instead of the flake's own configuration (its garnix.config output, else <flake>/garnix.yaml)",
+    )
     .option("--branch <name>", "branch being pushed: sections with another `branch:` do not apply")
     .option("--system <systems...>", "only targets for these systems (e.g. x86_64-linux aarch64-darwin)");
 }
@@ -34,6 +37,7 @@ export async function loadTargets(flags: TargetFlags) {
     if (flags.system !== undefined) opts.systems = flags.system;
     const res = await resolveTargets(opts);
     for (const w of res.warnings) process.stderr.write(`nixcache: warning: ${w}\n`);
+    for (const n of res.notes) process.stderr.write(`nixcache: note: ${n}\n`);
     return res;
   } catch (e) {
     if (e instanceof GarnixConfigError || e instanceof FlakeEvalError) throw new UserError(e.message, 2);
@@ -41,25 +45,70 @@ export async function loadTargets(flags: TargetFlags) {
   }
 }
 
+/** The `config:` line of `nixcache targets`: where the selection came from. */
+function describeSource(res: Awaited<ReturnType<typeof loadTargets>>): string {
+  const what =
+    res.configSource === "garnix.config"
+      ? "flake output garnix.config"
+      : res.configSource === "default"
+        ? "default (no garnix.config output or garnix.yaml: Garnix's default targets)"
+        : res.configSource === "none"
+          ? "none (no flake.nix: nothing to build)"
+          : res.configSource;
+  return `config: ${what}${res.flakeDir !== undefined ? ` (flakeDir ${res.flakeDir})` : ""}\n`;
+}
+
 export function registerTargetsCommands(program: Command): void {
   const cmd = program
     .command("targets")
     .description(
-      "List the flake's target set: the attributes garnix.yaml selects (Garnix's defaults when there is " +
-        "none), each evaluated for every system in one Nix process, without building.",
+      "List the flake's target set: the attributes Garnix's configuration selects, each evaluated for " +
+        "every system in one Nix process, without building.",
     )
-    .option("--json", "print a JSON array of {attr, system, name, outPath, outputs, drvPath[, error]}")
+    .option(
+      "--json",
+      "print a JSON array of {attr, system, name, outPath, outputs, drvPath[, error], source" +
+        "[, flakeDir][, commentOnFailure]}",
+    )
     .addHelpText(
       "after",
-      "\nExit status: 0 when every target evaluates, 2 when a target fails to evaluate or the\n" +
-        "configuration is invalid (the targets that did evaluate are still printed).\n\n" +
-        "Examples:\n  nixcache targets\n  nixcache targets --flake github:owner/repo --branch main --json\n" +
-        "  nixcache targets --system aarch64-darwin",
+      `
+Configuration, in Garnix's order (--config FILE replaces all three):
+  1. the flake output garnix.config (what \`nix eval <flake>#garnix.config --json\` prints; the
+     same keys as garnix.yaml); a garnix.yaml beside it is then ignored, with a warning
+  2. garnix.yaml in the directory --flake names
+  3. Garnix's default: *.x86_64-linux.*, defaultPackage.x86_64-linux, devShell.x86_64-linux and
+     every nixos/darwin/homeConfiguration
+The "config:" line (--json: each target's "source") says which: "garnix.config", the yaml's
+path (or the --config file's), "default", or "none" (no flake.nix: nothing to build).
+
+Keys: builds (include, exclude, branch) selects. flakeDir: the flake is in that subdirectory of
+the directory --flake names (for a URL, joined onto its ?dir=); no "..", no absolute path; --json
+adds "flakeDir". commentOnFailure (true/false): --json adds "commentOnFailure" (comment on the
+pull request when a target fails). servers, actions, incrementalizeBuilds, modules, fodChecks,
+autoCancelSuperseded, artifacts: one note each on stderr, saying what nixcache does instead.
+Any other key: a warning naming it.
+
+Exit status: 0 when every target evaluates, 2 when a target fails to evaluate or the
+configuration is invalid (the targets that did evaluate are still printed).
+
+Examples:
+  nixcache targets
+  nixcache targets --flake github:owner/repo --branch main --json
+  nixcache targets --system aarch64-darwin`,
     );
   addTargetFlags(cmd).action(async (flags: TargetFlags & { json?: boolean }) => {
-    const { targets } = await loadTargets(flags);
-    if (flags.json) printJson(targets);
-    else process.stdout.write(formatTargetsTable(targets));
+    const res = await loadTargets(flags);
+    const { targets } = res;
+    if (flags.json) {
+      // Still an array of targets: the configuration's facts ride on each one.
+      const extra: { source: string; flakeDir?: string; commentOnFailure?: boolean } = {
+        source: res.configSource,
+      };
+      if (res.flakeDir !== undefined) extra.flakeDir = res.flakeDir;
+      if (res.commentOnFailure !== undefined) extra.commentOnFailure = res.commentOnFailure;
+      printJson(targets.map((t) => ({ ...t, ...extra })));
+    } else process.stdout.write(describeSource(res) + formatTargetsTable(targets));
     const failed = targets.filter((t) => t.error !== undefined);
     if (failed.length > 0) {
       if (!flags.json)

@@ -57,7 +57,17 @@ export interface FlakeEvalResult {
   selected: string[][];
   /** One entry per selected attribute, same order. */
   results: TargetResult[];
+  /**
+   * The `configFlake`'s `garnix.config` output as JSON, when it has one; nothing was evaluated or
+   * selected then (the lists are empty): select again with it.
+   */
+  garnixConfig?: unknown;
+  /** Set instead when the `configFlake` has `garnix.config` but it does not evaluate: Nix's message. */
+  garnixConfigError?: string;
 }
+
+/** What a flake's `garnix.config` output gave: its JSON, Nix's error, or nothing (no such output). */
+export type FlakeConfigResult = { garnixConfig: unknown } | { garnixConfigError: string } | undefined;
 
 function findGitRoot(dir: string): string | undefined {
   for (let d = dir; ; d = path.dirname(d)) {
@@ -72,6 +82,16 @@ function findGitRoot(dir: string): string | undefined {
  * Returns undefined for a local directory without flake.nix (Garnix builds nothing then).
  */
 export function resolveFlakeRef(input: string, cwd = process.cwd()): FlakeSource | undefined {
+  const found = locateFlake(input, cwd);
+  return found.hasFlake ? found.flake : undefined;
+}
+
+/**
+ * resolveFlakeRef, also for a local directory without flake.nix (a repository whose flake is in a
+ * subdirectory, Garnix's `flakeDir`): `hasFlake` says whether there is one. A reference that is
+ * not a local path is assumed to have one.
+ */
+export function locateFlake(input: string, cwd = process.cwd()): { flake: FlakeSource; hasFlake: boolean } {
   if (input.includes("#")) {
     throw new FlakeEvalError(
       `flake reference ${JSON.stringify(input)} must not name an attribute (drop "#...")`,
@@ -84,17 +104,40 @@ export function resolveFlakeRef(input: string, cwd = process.cwd()): FlakeSource
     input.startsWith("/") ||
     input.startsWith("path:") ||
     (!input.includes(":") && existsSync(path.resolve(cwd, input)));
-  if (!isPath) return { input, ref: input };
+  if (!isPath) return { flake: { input, ref: input }, hasFlake: true };
   const dir = path.resolve(cwd, input.startsWith("path:") ? input.slice(5) : input);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new FlakeEvalError(`flake directory ${JSON.stringify(dir)} does not exist`);
   }
-  if (!existsSync(path.join(dir, "flake.nix"))) return undefined;
+  const hasFlake = existsSync(path.join(dir, "flake.nix"));
   const root = input.startsWith("path:") ? undefined : findGitRoot(dir);
-  if (root === undefined) return { input, ref: `path:${dir}`, localDir: dir };
+  if (root === undefined) return { flake: { input, ref: `path:${dir}`, localDir: dir }, hasFlake };
   const sub = path.relative(root, dir);
   const ref = `git+file://${root}${sub ? `?dir=${encodeURIComponent(sub)}` : ""}`;
-  return { input, ref, localDir: dir };
+  return { flake: { input, ref, localDir: dir }, hasFlake };
+}
+
+function splitQuery(ref: string): [string, URLSearchParams] {
+  const q = ref.indexOf("?");
+  return q < 0 ? [ref, new URLSearchParams()] : [ref.slice(0, q), new URLSearchParams(ref.slice(q + 1))];
+}
+
+/** The `dir` parameter of a flake reference: the flake's subdirectory of its source tree ("" = the top). */
+export function flakeRefDir(ref: string): string {
+  return splitQuery(ref)[1].get("dir") ?? "";
+}
+
+/**
+ * The flake reference for subdirectory `sub` (relative, already checked) of the flake `ref` names:
+ * `?dir=` joined onto the dir it already has (`github:o/r?dir=a` + `b` = `github:o/r?dir=a/b`).
+ */
+export function withFlakeDir(ref: string, sub: string): string {
+  const [base, params] = splitQuery(ref);
+  const dir = path.posix.normalize(path.posix.join(params.get("dir") || ".", sub));
+  if (dir === ".") params.delete("dir");
+  else params.set("dir", dir);
+  const query = params.toString();
+  return query ? `${base}?${query}` : base;
 }
 
 // The evaluator is a Nix file beside this one (copied next to the compiled module by `npm run
@@ -116,6 +159,8 @@ const RawOutput = z.object({
   candidates: z.array(z.array(z.string())),
   selected: z.array(z.array(z.string())),
   results: z.array(RawTarget.nullable()),
+  /** The config flake's `garnix.config` as JSON text (null: it threw), or null: no such output. */
+  config: z.object({ json: z.string().nullable() }).nullable(),
 });
 type RawOutput = z.infer<typeof RawOutput>;
 
@@ -144,8 +189,11 @@ export interface CandidateKinds {
 
 interface Spec {
   flake: string;
+  /** A flake whose `garnix.config` output, if any, is returned instead of evaluating targets. */
+  configFlake: string | null;
   candidates: CandidateKinds;
-  mode: "select" | "list" | "paths";
+  /** "config": only the config flake's `garnix.config`; "has-config": only whether it has one. */
+  mode: "select" | "list" | "paths" | "config" | "has-config";
   sections: SelectionSection[];
   systems: string[] | null;
   paths: string[][];
@@ -195,6 +243,12 @@ function errorText(e: unknown): string {
 export interface EvalOptions {
   /** Where to look for candidate attributes. */
   candidates: CandidateKinds;
+  /**
+   * A flake (often this one) whose `garnix.config` output takes the place of `sections` when it
+   * has one: then nothing is evaluated and the result carries `garnixConfig` (or
+   * `garnixConfigError`). Checked in the same Nix process, so a flake without it costs nothing.
+   */
+  configFlake?: FlakeSource;
   sections: SelectionSection[];
   /** Only these systems (configurations are filtered by the system they evaluate to). */
   systems?: readonly string[];
@@ -209,8 +263,9 @@ export interface EvalOptions {
  * split in halves and re-evaluated, so one bad attribute costs O(log n) extra processes.
  */
 export async function evalFlakeTargets(flake: FlakeSource, opts: EvalOptions): Promise<FlakeEvalResult> {
-  const base: Spec = {
+  let base: Spec = {
     flake: flake.ref,
+    configFlake: opts.configFlake?.ref ?? null,
     candidates: opts.candidates,
     mode: "select",
     sections: opts.sections,
@@ -219,21 +274,46 @@ export async function evalFlakeTargets(flake: FlakeSource, opts: EvalOptions): P
     catch: true,
   };
   const conc = opts.recoveryConcurrency ?? 2;
+  const noTargets = (cfg: NonNullable<FlakeConfigResult>): FlakeEvalResult => ({
+    candidates: [],
+    selected: [],
+    results: [],
+    ...cfg,
+  });
   let raw: RawOutput;
   let results: TargetResult[];
+  let first: RawOutput | undefined;
   try {
-    raw = await runEval(base);
-    results = raw.results.map((r, i) => toResult(raw.selected[i] as string[], r));
-  } catch (e) {
-    // Either the flake itself does not evaluate (then listing fails too) or some target aborts.
+    first = await runEval(base);
+  } catch {
+    // The config flake's garnix.config, the flake itself (then listing fails too) or some target
+    // aborted: garnix.config first, alone.
+    if (opts.configFlake !== undefined) {
+      const cfg = await flakeConfig(base, opts.configFlake);
+      if (cfg !== undefined) return noTargets(cfg);
+      base = { ...base, configFlake: null };
+    }
+  }
+  if (first?.config) {
+    if (first.config.json !== null)
+      return noTargets({ garnixConfig: JSON.parse(first.config.json) as unknown });
+    const cfg = await flakeConfig(base, opts.configFlake as FlakeSource);
+    return noTargets(
+      cfg ?? { garnixConfigError: "it failed to evaluate, then was not there when evaluated again" },
+    );
+  }
+  if (first !== undefined) {
+    raw = first;
+    results = first.results.map((r, i) => toResult(first.selected[i] as string[], r));
+  } else {
     try {
       raw = await runEval({ ...base, mode: "list" });
     } catch (e2) {
       throw new FlakeEvalError(`cannot evaluate flake ${flake.input}: ${errorText(e2)}`);
     }
-    void e;
     results = await bisect(base, raw.selected, conc);
   }
+  base = { ...base, configFlake: null };
   // A `null` from tryEval carries no message: re-evaluate just those, uncaught, to get Nix's words.
   const failed = results.filter((r): r is FailedTarget => "error" in r && r.error === "");
   await mapLimit(failed, conc, async (f) => {
@@ -250,6 +330,47 @@ export async function evalFlakeTargets(flake: FlakeSource, opts: EvalOptions): P
     out = results.filter((r) => !("system" in r) || want.has(r.system));
   }
   return { candidates: raw.candidates, selected: out.map((r) => r.path), results: out };
+}
+
+/**
+ * The config flake's `garnix.config`, uncaught so that a failure comes with Nix's message; when
+ * even that fails, whether the output exists at all tells the flake's fault from the output's.
+ */
+async function flakeConfig(base: Spec, configFlake: FlakeSource): Promise<FlakeConfigResult> {
+  const spec: Spec = { ...base, configFlake: configFlake.ref, mode: "config", catch: false };
+  try {
+    const raw = await runEval(spec);
+    if (raw.config === null) return undefined;
+    return { garnixConfig: JSON.parse(raw.config.json ?? "null") as unknown };
+  } catch (e) {
+    let has: RawOutput;
+    try {
+      has = await runEval({ ...spec, mode: "has-config" });
+    } catch (e2) {
+      throw new FlakeEvalError(`cannot evaluate flake ${configFlake.input}: ${errorText(e2)}`);
+    }
+    if (has.config === null)
+      throw new FlakeEvalError(`cannot evaluate flake ${configFlake.input}: ${errorText(e)}`);
+    return { garnixConfigError: errorText(e) };
+  }
+}
+
+/**
+ * Only the flake's `garnix.config` output: its JSON, Nix's message when it does not evaluate, or
+ * undefined when the flake has no such output (one Nix process).
+ */
+export async function readFlakeGarnixConfig(flake: FlakeSource): Promise<FlakeConfigResult> {
+  const spec: Spec = {
+    flake: flake.ref,
+    configFlake: flake.ref,
+    candidates: { systems: [], perSystemSets: [], perSystemSingles: [], configurations: [] },
+    mode: "config",
+    sections: [],
+    systems: null,
+    paths: [],
+    catch: false,
+  };
+  return flakeConfig(spec, flake);
 }
 
 async function bisect(base: Spec, paths: string[][], conc: number): Promise<TargetResult[]> {
@@ -286,16 +407,21 @@ export async function evalImpureJson(
   return JSON.parse(out) as unknown;
 }
 
-/** Reads a file from the flake's source tree (for remote flakes' `garnix.yaml`); null when absent. */
+/**
+ * Reads a file from the flake's directory (for remote flakes' `garnix.yaml`, `flake.nix`): relative
+ * to the `?dir=` the reference names, as the flake's own files are; null when absent.
+ */
 export async function readFlakeFile(flake: FlakeSource, relPath: string): Promise<string | null> {
+  // A flake's outPath is its whole source tree, also when `?dir=` puts flake.nix in a subdirectory.
   const expr = `
 let
   f = builtins.getFlake (builtins.getEnv "NIXCACHE_FLAKE");
   p = f.outPath + "/" + builtins.getEnv "NIXCACHE_FILE";
 in if builtins.pathExists p then builtins.readFile p else null`;
+  const dir = flakeRefDir(flake.ref);
   return (await evalImpureJson(
     expr,
-    { NIXCACHE_FLAKE: flake.ref, NIXCACHE_FILE: relPath },
+    { NIXCACHE_FLAKE: flake.ref, NIXCACHE_FILE: dir ? `${dir}/${relPath}` : relPath },
     (why) => new FlakeEvalError(`cannot read ${relPath} from flake ${flake.input}: ${why}`),
   )) as string | null;
 }
