@@ -41,6 +41,7 @@ import {
   runContext,
 } from "../github/action-inputs.js";
 import { verifyAnnotations } from "../github/annotations.js";
+import type { GitHubChecks } from "../github/checks.js";
 import {
   applyNixSetup,
   ignoredSettings,
@@ -49,7 +50,6 @@ import {
   restoreNixSetup,
   type SubstituterPlan,
 } from "../github/nix-setup.js";
-import type { GitHubChecks } from "../github/checks.js";
 import { oidcLogin } from "../github/oidc-login.js";
 import {
   aggregateError,
@@ -127,7 +127,12 @@ function compressionOf(x: ExtraArgs): Compression {
   return d.compression;
 }
 
-async function targetsOf(inputs: ActionInputs, ctx: RunContext, x: ExtraArgs): Promise<Target[]> {
+async function targetsOf(
+  inputs: ActionInputs,
+  ctx: RunContext,
+  x: ExtraArgs,
+  checks?: GitHubChecks,
+): Promise<Target[]> {
   const branch = str(x, "branch") ?? ctx.branch;
   const systems = strs(x, "system");
   const res = await resolveTargets({
@@ -137,6 +142,9 @@ async function targetsOf(inputs: ActionInputs, ctx: RunContext, x: ExtraArgs): P
     ...(systems.length > 0 ? { systems } : {}),
   });
   for (const w of res.warnings) core.warning(w);
+  for (const n of res.notes) core.notice(n, { title: "nixcache: Garnix config" });
+  // The Garnix config's commentOnFailure: false turns the comment off unless extra-args say.
+  if (checks && res.commentOnFailure === false && str(x, "pr-comment") === undefined) checks.mode = "never";
   core.info(`${res.targets.length} targets selected (${res.configSource})`);
   return res.targets;
 }
@@ -222,7 +230,8 @@ function buildSetup(
 function checksOf(inputs: ActionInputs, x: ExtraArgs): GitHubChecks | undefined {
   const on = x.values["github-status"] === true;
   const off = x.values["no-github-status"] === true;
-  if (on && off) throw new NixcacheError("usage", "extra-args: --github-status and --no-github-status contradict");
+  if (on && off)
+    throw new NixcacheError("usage", "extra-args: --github-status and --no-github-status contradict");
   const max = str(x, "max-statuses");
   const mode = str(x, "pr-comment");
   return openGitHubChecks({
@@ -280,11 +289,13 @@ async function runBuildOrCi(
   }
   const nixConfig = await readNixConfig();
   await configureNix(inputs, ctx, x, nixConfig);
-  const targets = await targetsOf(inputs, ctx, x);
+  const gh = checksOf(inputs, x);
+  const targets = await targetsOf(inputs, ctx, x, gh);
   const prepared = await prepareBuild(buildSetup(inputs, ctx, x, targets, nixConfig, pushTo));
   try {
-    const gh = checksOf(inputs, x);
-    const checks = gh ? new TargetChecks(gh, strs(x, "runner-systems"), buildableSystems(nixConfig)) : undefined;
+    const checks = gh
+      ? new TargetChecks(gh, strs(x, "runner-systems"), buildableSystems(nixConfig))
+      : undefined;
     checks?.begin(targets);
     const onEvent = (e: BuildEvent) => {
       logEvent(e);
@@ -373,7 +384,7 @@ async function runVerify(
       keys.push(...keysFrom([NIXOS_CACHE_KEY]));
     const gh = checksOf(inputs, x);
     if (gh) await aggregatePending(gh, "verifying that every target is substitutable");
-    const targets = await targetsOf(inputs, ctx, x).catch(async (e: unknown) => {
+    const targets = await targetsOf(inputs, ctx, x, gh).catch(async (e: unknown) => {
       if (gh) await aggregateError(gh, errorMessage(e));
       throw e;
     });

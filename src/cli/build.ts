@@ -8,7 +8,7 @@ import { readSigningKey } from "../keys/key-files.js";
 import type { NixConfig } from "../local-store/nix-config.js";
 import { abortOnSigint } from "../util/abort.js";
 import { exitCodeOf } from "../util/errors.js";
-import { addGitHubFlags, type GitHubFlags, openChecks } from "./github-flags.js";
+import { addGitHubFlags, applyCommentOnFailure, type GitHubFlags, openChecks } from "./github-flags.js";
 import { printJson, UserError } from "./output.js";
 import { addTargetFlags, loadTargets, type TargetFlags } from "./targets.js";
 
@@ -81,7 +81,11 @@ function intFlag(v: string | undefined, flag: string, min: number, max: number):
   return Number(v);
 }
 
-export type PreparedBuild = LibraryPreparedBuild & { nixConfig: NixConfig };
+export type PreparedBuild = LibraryPreparedBuild & {
+  nixConfig: NixConfig;
+  /** The Garnix config's `commentOnFailure`, when it says. */
+  commentOnFailure?: boolean;
+};
 
 /** Flags → build options: Nix config, targets, push caches and upstreams opened. */
 export async function prepareBuild(urls: readonly string[], flags: BuildFlags): Promise<PreparedBuild> {
@@ -103,7 +107,7 @@ export async function prepareBuild(urls: readonly string[], flags: BuildFlags): 
   const trustedKeys = setup.parsePublicKeys(flags.trustedKey ?? [], "--trusted-key");
   const upstreamKeys = setup.parsePublicKeys(flags.upstreamKey ?? [], "--upstream-key");
   const nixConfig = await readNixConfig();
-  const { targets } = await targetsP;
+  const { targets, commentOnFailure } = await targetsP;
   const upstream: UpstreamChoice = { disabled: !flags.upstreamFilter, keys: upstreamKeys };
   if (flags.upstream) upstream.urls = flags.upstream;
   const s: BuildSetup = {
@@ -126,7 +130,11 @@ export async function prepareBuild(urls: readonly string[], flags: BuildFlags): 
   if (flags.maxJobs !== undefined) s.maxJobs = flags.maxJobs;
   if (flags.cores !== undefined) s.cores = flags.cores;
   try {
-    return { ...(await setup.prepareBuild(s)), nixConfig };
+    return {
+      ...(await setup.prepareBuild(s)),
+      nixConfig,
+      ...(commentOnFailure !== undefined ? { commentOnFailure } : {}),
+    };
   } catch (e) {
     throw new UserError((e as Error).message, exitCodeOf(e) === 2 ? 2 : 1);
   }
@@ -142,6 +150,7 @@ export async function writeSummary(file: string | undefined, markdown: string): 
 export async function openTargetChecks(flags: BuildFlags, prepared: PreparedBuild) {
   const checks = await openChecks(flags);
   if (!checks) return undefined;
+  applyCommentOnFailure(checks, flags, prepared.commentOnFailure);
   const [{ TargetChecks }, { buildableSystems }] = await Promise.all([
     import("../github/target-checks.js"),
     import("../local-store/nix-config.js"),

@@ -10,7 +10,7 @@ import { UserError } from "./output.js";
 export interface GitHubFlags {
   githubStatus?: boolean;
   maxStatuses: string;
-  prComment: PrCommentMode;
+  prComment?: PrCommentMode;
   runnerSystems?: string[];
 }
 
@@ -26,10 +26,8 @@ export function addGitHubFlags(cmd: Command, o: { runners: boolean }): Command {
     .addOption(
       new Option(
         "--pr-comment <mode>",
-        "the pull-request comment: auto (when something failed, or to update an earlier one), always, never",
-      )
-        .choices([...PR_COMMENT_MODES])
-        .default("auto"),
+        "the pull-request comment: auto (when something failed, or to update an earlier one), always, never (default: auto, or never when the Garnix config says commentOnFailure: false)",
+      ).choices([...PR_COMMENT_MODES]),
     );
   if (o.runners)
     cmd.option(
@@ -65,10 +63,19 @@ export async function openChecks(flags: GitHubFlags): Promise<GitHubChecks | und
     return gh.openGitHubChecks({
       ...(flags.githubStatus !== undefined ? { enabled: flags.githubStatus } : {}),
       maxStatuses,
-      prComment: flags.prComment,
+      prComment: flags.prComment ?? "auto",
       notify: cliNotify,
     });
   } catch (e) {
     throw new UserError((e as Error).message, exitCodeOf(e) === 2 ? 2 : 1);
   }
+}
+
+/** The Garnix config's `commentOnFailure: false` turns the comment off unless --pr-comment says otherwise. */
+export function applyCommentOnFailure(
+  checks: GitHubChecks | undefined,
+  flags: GitHubFlags,
+  commentOnFailure: boolean | undefined,
+): void {
+  if (checks && flags.prComment === undefined && commentOnFailure === false) checks.mode = "never";
 }

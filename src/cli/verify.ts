@@ -8,7 +8,7 @@ import { formatMarkdownSummary, formatTable, waitProgressLine } from "../report/
 import { storePathTargets } from "../targets/store-paths.js";
 import { parseDuration } from "../util/quantity.js";
 import { type VerifyProgress, verifyExitCode, verifyTargets } from "../verify/verify.js";
-import { addGitHubFlags, type GitHubFlags, openChecks } from "./github-flags.js";
+import { addGitHubFlags, applyCommentOnFailure, type GitHubFlags, openChecks } from "./github-flags.js";
 import { printJson, UserError } from "./output.js";
 import { addReportFlags, type ReportFlags, uploadReportOf } from "./report-flags.js";
 import { addTargetFlags, loadTargets, type TargetFlags } from "./targets.js";
@@ -171,7 +171,10 @@ export function registerVerifyCommands(program: Command): void {
         if (checks && gh) await gh.aggregatePending(checks, "verifying that every target is substitutable");
         const targets = await (flags.path
           ? pathTargets(flags)
-          : loadTargets(flags).then((r) => r.targets)
+          : loadTargets(flags).then((r) => {
+              applyCommentOnFailure(checks, flags, r.commentOnFailure);
+              return r.targets;
+            })
         ).catch(async (e: unknown) => {
           if (checks && gh) await gh.aggregateError(checks, (e as Error).message);
           throw e;

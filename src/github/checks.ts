@@ -46,7 +46,8 @@ interface CallError {
 export class GitHubChecks {
   readonly run: GitHubRun;
   private readonly max: number;
-  private readonly mode: PrCommentMode;
+  /** When to comment; the Garnix config's `commentOnFailure` may set it once targets are read. */
+  mode: PrCommentMode;
   private readonly notify: Notify;
   private readonly budget: RetryBudget;
   private readonly client: Promise<Octokit>;

@@ -32,14 +32,20 @@ export interface ChecksChoice {
 /** `--max-statuses`: 0 to 10000; a bad value is a usage error naming the flag. */
 export function parseMaxStatuses(text: string, flag = "--max-statuses"): number {
   if (!/^[0-9]+$/.test(text) || Number(text) > 10_000)
-    throw new NixcacheError("usage", `${flag} must be an integer from 0 to 10000, got ${JSON.stringify(text)}`);
+    throw new NixcacheError(
+      "usage",
+      `${flag} must be an integer from 0 to 10000, got ${JSON.stringify(text)}`,
+    );
   return Number(text);
 }
 
 /** `--pr-comment`: auto, always or never. */
 export function parsePrCommentMode(text: string, flag = "--pr-comment"): PrCommentMode {
   if (!(PR_COMMENT_MODES as readonly string[]).includes(text))
-    throw new NixcacheError("usage", `${flag} must be one of ${PR_COMMENT_MODES.join(", ")}, got ${JSON.stringify(text)}`);
+    throw new NixcacheError(
+      "usage",
+      `${flag} must be one of ${PR_COMMENT_MODES.join(", ")}, got ${JSON.stringify(text)}`,
+    );
   return text as PrCommentMode;
 }
 
