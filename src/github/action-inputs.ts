@@ -96,6 +96,10 @@ const FLAGS = {
     jobs: { type: "string" },
     "cachix-api": { type: "string" },
     "log-dir": { type: "string" },
+    // What `nixcache workflow`'s build jobs pass (issue 24: commit statuses): the systems the
+    // workflow has a build job for (repeated, one per flag) and no pull request comment.
+    "runner-systems": { type: "string", multiple: true },
+    "pr-comment": { type: "string" },
   },
   verify: {
     closure: { type: "boolean" },
