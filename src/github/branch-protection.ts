@@ -44,15 +44,15 @@ export async function requiredContexts(
 }
 
 /**
- * Adds `context` to the required status checks of `branch` (the others stay); the list after.
- * An unprotected branch is a GitHubApiError with status 404 and GitHub's message.
+ * Adds `context` to the required status checks of `branch` (the others stay): the list after, or
+ * why there is none to add to (the branch is not protected).
  */
 export async function addRequiredContext(
   client: Octokit,
   repo: string,
   branch: string,
   context: string,
-): Promise<string[]> {
+): Promise<RequiredContexts> {
   const { owner, repo: name } = parseRepo(repo);
   try {
     const r = await client.rest.repos.addStatusCheckContexts({
@@ -63,8 +63,10 @@ export async function addRequiredContext(
       // Adding a context that is there already changes nothing: safe to retry after a 5xx.
       request: { idempotent: true } as Record<string, unknown>,
     });
-    return r.data;
+    return { protected: true, contexts: r.data };
   } catch (e) {
+    const reason = notProtected(e);
+    if (reason !== undefined) return { protected: false, reason };
     throw githubError(
       e,
       `add ${context} to the required status checks of ${branch}`,
