@@ -415,6 +415,17 @@ test("required check: unprotected branch, a token without Administration, rate l
     /HTTP 401 \(Bad credentials\); the token is invalid or expired/,
   );
 
+  // A rate limit longer than a minute is not waited for: a failure that says it is the limit.
+  gh.rateLimitOnce({ path: /required_status_checks\/contexts$/, retryAfter: 120 });
+  const limited = JSON.parse(
+    (await migrate(["plan", ...withDarwin, ...ghFlags], { GITHUB_TOKEN })).stdout,
+  ) as ReportJson;
+  assert.equal(step(limited, "required-check").status, "failed");
+  assert.match(
+    step(limited, "required-check").detail,
+    /HTTP 403 \(API rate limit exceeded for user ID 1\.\); GitHub's rate limit, not the token's permissions: try again in 120 s/,
+  );
+
   // Rollback removes what this migration added, with a 5xx on the way.
   gh.serverErrorOnce({ method: "DELETE", status: 503 });
   const rb = await rollback();

@@ -104,7 +104,7 @@ export async function removeRequiredContext(
 
 /** Whether a GitHub refusal is for want of permission (the remedy is the token, or doing it by hand). */
 export function isForbidden(e: unknown): e is GitHubApiError {
-  return e instanceof GitHubApiError && e.status === 403;
+  return e instanceof GitHubApiError && e.code === "forbidden";
 }
 
 /** How to require the aggregate by hand: in GitHub's settings, or with the gh CLI. */

@@ -58,15 +58,19 @@ export class GitHubApiError extends NixcacheError {
   constructor(
     message: string,
     readonly status: number | undefined,
+    /** GitHub's rate limit (a 403 or 429 that is no refusal of the token): unavailable, not forbidden. */
+    readonly rateLimited = false,
   ) {
     super(
-      status === 401
-        ? "unauthorized"
-        : status === 403
-          ? "forbidden"
-          : status === 404
-            ? "notFound"
-            : "unavailable",
+      rateLimited
+        ? "unavailable"
+        : status === 401
+          ? "unauthorized"
+          : status === 403
+            ? "forbidden"
+            : status === 404
+              ? "notFound"
+              : "unavailable",
       message,
     );
   }
@@ -97,6 +101,7 @@ export function githubError(e: unknown, what: string, repo: string, perm: Permis
     return new GitHubApiError(
       `${base}; GitHub's rate limit, not the token's permissions: ${limited.waitMs === undefined ? "try again later" : `try again in ${Math.ceil(limited.waitMs / 1000)} s`}`,
       status,
+      true,
     );
   const accepted = err.response?.headers?.["x-accepted-github-permissions"];
   const needs = accepted ? `; GitHub says the call needs ${accepted}` : "";
