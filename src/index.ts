@@ -70,6 +70,14 @@ export {
   verifyAnnotations,
 } from "./github/annotations.js";
 export {
+  AGGREGATE_CONTEXT,
+  addRequiredContext,
+  type RequiredContexts,
+  removeRequiredContext,
+  requireAggregateHowTo,
+  requiredContexts,
+} from "./github/branch-protection.js";
+export {
   applyNixSetup,
   ignoredSettings,
   type NixSetupState,
@@ -97,8 +105,11 @@ export {
   DEFAULT_RUNNERS,
   type GeneratedFile,
   generateWorkflows,
+  jobPermissions,
   parseRunnerFlags,
+  RETIRED_WORKFLOW_FILES,
   regenerateCommand,
+  removeRetiredWorkflows,
   type WorkflowOptions,
   writeWorkflows,
 } from "./github/workflow.js";

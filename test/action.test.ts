@@ -259,7 +259,7 @@ describe("the nixcache Action (bundled) against nixcache serve", { concurrency: 
   test("ci and verify write commit statuses, the aggregate and no comment (all passing) through GITHUB_API_URL", async () => {
     const gh = await startFakeGitHub({
       repo: "owner/flake",
-      tokens: { "gh-job-token": ["statuses", "pull-requests"] },
+      tokens: { "gh-job-token": ["statuses", "pull_requests"] },
     });
     try {
       const sha = "4444444444444444444444444444444444444444";

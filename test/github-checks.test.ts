@@ -243,7 +243,10 @@ describe("GitHub checks end to end (real nix, nixcache serve, GitHub's REST cont
 
     gh = await startFakeGitHub({
       repo: REPO,
-      tokens: { "gh-full": ["statuses", "pull-requests"], "gh-readonly": [] },
+      tokens: {
+        "gh-full": ["statuses", "pull_requests"],
+        "gh-readonly": ["statuses:read", "pull_requests:read"],
+      },
     });
     gh.checks.pulls.push({
       number: 7,
@@ -385,14 +388,8 @@ describe("GitHub checks end to end (real nix, nixcache serve, GitHub's REST cont
       state: "open",
       head: { sha, ref: "feature", repo: { full_name: REPO } },
     });
-    gh.checks.failNext.push(
-      {
-        status: 403,
-        headers: { "retry-after": "1", "x-ratelimit-remaining": "0" },
-        message: "You have exceeded a secondary rate limit",
-      },
-      { status: 502, message: "Server Error" },
-    );
+    gh.rateLimitOnce({ method: "POST", retryAfter: 1 });
+    gh.serverErrorOnce({ method: "POST", status: 502 });
     const r = await runCli(["verify", "--flake", flake, "--cache", cache], {
       env: await runnerEnv({ event: "push", sha }),
     });

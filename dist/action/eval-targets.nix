@@ -18,7 +18,20 @@ let
     if builtins.hasAttr s flake.${k} then [ [ k s ] ] else [ ]) systems else [ ];
   configs = k: if has k then map (n: [ k n ]) (names flake.${k}) else [ ];
   isConfig = p: builtins.elem (builtins.head p) spec.candidates.configurations;
-  candidates = if spec.mode == "paths" then [ ] else
+  # Garnix read `nix eval <repo>#garnix.config --json` before garnix.yaml. When the spec names that
+  # flake and it has the output, its JSON comes back (caught errors as null) and no target is
+  # evaluated: the caller selects again with it. Modes "config" / "has-config" only ask for it.
+  cfgFlake = if (spec.configFlake or null) == null then null
+    else if spec.configFlake == spec.flake then flake
+    else builtins.getFlake spec.configFlake;
+  hasConfig = cfgFlake != null && builtins.hasAttr "garnix" cfgFlake
+    && builtins.isAttrs cfgFlake.garnix && builtins.hasAttr "config" cfgFlake.garnix;
+  configJson = if spec.catch
+    then (let r = builtins.tryEval (builtins.toJSON cfgFlake.garnix.config); in if r.success then r.value else null)
+    else builtins.toJSON cfgFlake.garnix.config;
+  config = if !hasConfig then null else { json = if spec.mode == "has-config" then null else configJson; };
+  noTargets = hasConfig || spec.mode == "config" || spec.mode == "has-config";
+  candidates = if spec.mode == "paths" || noTargets then [ ] else
     builtins.concatMap perSysSet spec.candidates.perSystemSets
     ++ builtins.concatMap perSysOne spec.candidates.perSystemSingles
     ++ builtins.concatMap configs spec.candidates.configurations;
@@ -27,7 +40,7 @@ let
       (builtins.genList (i: i) (builtins.length p));
   inSection = sec: p: builtins.any (pat: matches pat p) sec.include && !(builtins.any (pat: matches pat p) sec.exclude);
   systemOk = p: spec.systems == null || isConfig p || builtins.elem (builtins.elemAt p 1) spec.systems;
-  selected = if spec.mode == "paths" then spec.paths else
+  selected = if noTargets then [ ] else if spec.mode == "paths" then spec.paths else
     builtins.filter (p: systemOk p && builtins.any (sec: inSection sec p) spec.sections) candidates;
   attrAt = p: builtins.foldl' (v: n: v.${n}) flake p;
   drvOf = p: let v = attrAt p; k = builtins.head p; in
@@ -51,6 +64,6 @@ let
     then (let r = builtins.tryEval (let i = info p; in builtins.deepSeq i i); in if r.success then r.value else null)
     else info p;
 in {
-  inherit candidates selected;
+  inherit candidates selected config;
   results = if spec.mode == "list" then [ ] else map evalOne selected;
 }

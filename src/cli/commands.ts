@@ -41,7 +41,8 @@ const GROUPS: CommandGroup[] = [
   },
   {
     name: "workflow",
-    summary: "write the GitHub Actions workflows (build+push per system, Cache Only verify) for this flake",
+    summary:
+      "write the GitHub Actions workflow (build+push per system, then Cache Only: verify, the aggregate status) for this flake",
     load: async () => (await import("./workflow.js")).registerWorkflowCommands,
   },
   {

@@ -27,18 +27,23 @@ Steps, in order: cache provisioned (through the Cachix-compatible API; the manua
 token cannot), secrets and variables set on GitHub (CACHIX_AUTH_TOKEN + CACHIX_CACHE_NAME for
 cachix://, NIXCACHE_TOKEN for a nixcache server: the names the workflows read), workflows generated
 (.github/workflows, the target set copied from garnix.yaml to .github/nixcache-targets.yaml),
-flake.nix nixConfig given the new substituter and key, verify against the new cache, and only
-then garnix.yaml and cache.garnix.io (with its key) removed.
+flake.nix nixConfig given the new substituter and key, verify against the new cache, then the
+aggregate status "All nixcache checks" required on the default branch (--branch, default main),
+and only then garnix.yaml and cache.garnix.io (with its key) removed.
 
 GitHub: the secrets step needs --repo OWNER/NAME and a token in GITHUB_TOKEN or GH_TOKEN (with
 "Secrets: write" and "Variables: write", or the classic \`repo\` scope); the secret's value is the
 CI's write token, read from $CACHIX_AUTH_TOKEN / $NIXCACHE_TOKEN (or --ci-token-env NAME). Without
 them the step stays pending and the others go on. Tokens are never printed or stored.
+The required-check step adds "All nixcache checks" to the branch's required status checks (the
+others stay) once verify passes, when the token has "Administration: write" (classic: \`repo\`, as
+an admin); an unprotected branch or a token without it makes it a manual step, with the way.
 
 State: .nixcache/migrate.json (steps done, files changed, what was done remotely) and
 .nixcache/backup/ (each changed file as it was). A stopped apply resumes at the first step not done.
-rollback restores every file byte for byte, deletes what it created and the state; it cannot
-delete a created cache or the secrets and variables it set: it lists them with the command to.
+rollback restores every file byte for byte, deletes what it created and the state, and removes the
+required status check it added (only one it added); it cannot delete a created cache or the
+secrets and variables it set: it lists them with the command to.
 
 Exit status: plan/status/rollback 0; apply 0 when nothing failed or is blocked (a step waiting
 for --repo is fine), 1 otherwise; 2 on usage errors.
@@ -161,17 +166,28 @@ export function registerMigrateCommands(program: Command): void {
   common(
     migrate
       .command("rollback")
-      .description("restore every file the migration changed, byte for byte; list what stays remotely"),
-  ).action(async (flags: Flags) => {
-    const m = await import("../migrate/runner.js");
-    const { formatRollback } = await import("../migrate/render.js");
-    let r: Awaited<ReturnType<typeof m.rollbackMigration>>;
-    try {
-      r = await m.rollbackMigration(flags.flake);
-    } catch (e) {
-      throw new UserError(errorMessage(e), 1);
-    }
-    if (flags.json) printJson(r);
-    else process.stdout.write(formatRollback(r));
-  });
+      .description(
+        "restore every file the migration changed, byte for byte; remove the required status check it " +
+          "added (token: GITHUB_TOKEN or GH_TOKEN); list what stays remotely",
+      ),
+  )
+    .option(
+      "--github-api-url <url>",
+      "GitHub REST API base (default $GITHUB_API_URL, else https://api.github.com)",
+    )
+    .action(async (flags: Flags) => {
+      const m = await import("../migrate/runner.js");
+      const { formatRollback } = await import("../migrate/render.js");
+      let r: Awaited<ReturnType<typeof m.rollbackMigration>>;
+      try {
+        r = await m.rollbackMigration(
+          flags.flake,
+          flags.githubApiUrl ? { githubApiUrl: flags.githubApiUrl } : {},
+        );
+      } catch (e) {
+        throw new UserError(errorMessage(e), 1);
+      }
+      if (flags.json) printJson(r);
+      else process.stdout.write(formatRollback(r));
+    });
 }

@@ -13,8 +13,7 @@ import {
   prCommentBody,
 } from "../report/pr-comment.js";
 import { errorMessage } from "../util/errors.js";
-import { RateLimited, type RetryBudget, withGitHubRetries } from "./rate-limit.js";
-import { githubClient } from "./rest.js";
+import { githubClient, rateLimitWait } from "./rest.js";
 import type { GitHubRun } from "./run-env.js";
 
 /** Where warnings and notices go: `::warning`/`::notice` lines from the CLI, core.* in the Action. */
@@ -24,8 +23,6 @@ export interface Notify {
 }
 
 export const DEFAULT_MAX_STATUSES = 50;
-/** Rate-limit waits allowed over a whole run before statuses are given up. */
-export const DEFAULT_RATE_LIMIT_BUDGET_MS = 120_000;
 
 export interface GitHubChecksOptions {
   run: GitHubRun;
@@ -34,7 +31,6 @@ export interface GitHubChecksOptions {
   maxStatuses?: number;
   prComment?: PrCommentMode;
   notify: Notify;
-  rateLimitBudgetMs?: number;
 }
 
 interface CallError {
@@ -49,7 +45,6 @@ export class GitHubChecks {
   /** When to comment; the Garnix config's `commentOnFailure` may set it once targets are read. */
   mode: PrCommentMode;
   private readonly notify: Notify;
-  private readonly budget: RetryBudget;
   private readonly client: Promise<Octokit>;
   /** GitHub answers one write at a time best (its secondary limits punish bursts). */
   private readonly serial = pLimit(1);
@@ -68,7 +63,6 @@ export class GitHubChecks {
     this.max = o.maxStatuses ?? DEFAULT_MAX_STATUSES;
     this.mode = o.prComment ?? "auto";
     this.notify = o.notify;
-    this.budget = { remainingMs: o.rateLimitBudgetMs ?? DEFAULT_RATE_LIMIT_BUDGET_MS };
     this.client = githubClient({ token: o.token, apiUrl: o.run.apiUrl });
   }
 
@@ -82,8 +76,9 @@ export class GitHubChecks {
   private refused(e: unknown, permission: string, what: string): string {
     const err = e as CallError;
     const said = typeof err.response?.data?.message === "string" ? ` (${err.response.data.message})` : "";
-    if (e instanceof RateLimited)
-      return `${what}: ${e.message}, longer than nixcache waits; the rest are not written`;
+    const wait = rateLimitWait(e);
+    if (wait !== undefined)
+      return `${what}: GitHub's rate limit${wait === null ? "" : ` asks to wait ${Math.ceil(wait / 1000)} s`}, longer than nixcache waits; the rest are not written`;
     if (err.status === 401) return `${what}: HTTP 401${said}: the GitHub token is invalid or expired`;
     if (err.status === 403 || err.status === 404)
       return `${what}: HTTP ${err.status}${said}: the job's token needs \`permissions: ${permission}\` (in the workflow, for this job)`;
@@ -108,22 +103,20 @@ export class GitHubChecks {
       if (this.statusesOff !== undefined) return;
       try {
         const gh = await this.client;
-        await withGitHubRetries(
-          () =>
-            gh.rest.repos.createCommitStatus({
-              owner: this.run.owner,
-              repo: this.run.repo,
-              sha: this.run.sha,
-              state: u.state,
-              context: u.context,
-              description: u.description,
-              ...(u.targetUrl !== undefined ? { target_url: u.targetUrl } : {}),
-            }),
-          this.budget,
-        );
+        await gh.rest.repos.createCommitStatus({
+          owner: this.run.owner,
+          repo: this.run.repo,
+          sha: this.run.sha,
+          state: u.state,
+          context: u.context,
+          description: u.description,
+          ...(u.targetUrl !== undefined ? { target_url: u.targetUrl } : {}),
+          // Writing the same status twice is harmless: a 5xx may be retried.
+          request: { idempotent: true },
+        });
       } catch (e) {
         const status = (e as CallError).status;
-        const fatal = e instanceof RateLimited || status === 401 || status === 403 || status === 404;
+        const fatal = rateLimitWait(e) !== undefined || status === 401 || status === 403 || status === 404;
         const msg = this.refused(e, "statuses: write", `commit status "${u.context}" not written`);
         if (fatal) {
           this.statusesOff = msg;
@@ -152,16 +145,12 @@ export class GitHubChecks {
     if (this.run.pullRequest !== undefined) return [this.run.pullRequest];
     if (this.run.event !== "push" && this.run.event !== "workflow_dispatch") return [];
     // A push: the open pull requests whose head is this very commit.
-    const r = await withGitHubRetries(
-      () =>
-        gh.rest.repos.listPullRequestsAssociatedWithCommit({
-          owner: this.run.owner,
-          repo: this.run.repo,
-          commit_sha: this.run.sha,
-          per_page: 100,
-        }),
-      this.budget,
-    );
+    const r = await gh.rest.repos.listPullRequestsAssociatedWithCommit({
+      owner: this.run.owner,
+      repo: this.run.repo,
+      commit_sha: this.run.sha,
+      per_page: 100,
+    });
     return r.data.filter((p) => p.state === "open" && p.head.sha === this.run.sha).map((p) => p.number);
   }
 
@@ -178,10 +167,12 @@ export class GitHubChecks {
       const { owner, repo, sha } = this.run;
       let listed: CommitStatus[] = [];
       try {
-        listed = await withGitHubRetries(
-          () => gh.paginate(gh.rest.repos.listCommitStatusesForRef, { owner, repo, ref: sha, per_page: 100 }),
-          this.budget,
-        );
+        listed = await gh.paginate(gh.rest.repos.listCommitStatusesForRef, {
+          owner,
+          repo,
+          ref: sha,
+          per_page: 100,
+        });
       } catch (e) {
         this.warnOnce("list-statuses", this.refused(e, "statuses: read", "the commit's statuses not read"));
       }
@@ -200,23 +191,18 @@ export class GitHubChecks {
         ...(this.run.runUrl !== undefined ? { runUrl: this.run.runUrl } : {}),
       });
       for (const number of prs) {
-        const comments = await withGitHubRetries(
-          () =>
-            gh.paginate(gh.rest.issues.listComments, { owner, repo, issue_number: number, per_page: 100 }),
-          this.budget,
-        );
+        const comments = await gh.paginate(gh.rest.issues.listComments, {
+          owner,
+          repo,
+          issue_number: number,
+          per_page: 100,
+        });
         const mine = comments.find((c) => c.body?.includes(PR_COMMENT_MARKER));
         if (mine) {
           if (mine.body !== content.body)
-            await withGitHubRetries(
-              () => gh.rest.issues.updateComment({ owner, repo, comment_id: mine.id, body: content.body }),
-              this.budget,
-            );
+            await gh.rest.issues.updateComment({ owner, repo, comment_id: mine.id, body: content.body });
         } else if (this.mode === "always" || content.failed > 0) {
-          await withGitHubRetries(
-            () => gh.rest.issues.createComment({ owner, repo, issue_number: number, body: content.body }),
-            this.budget,
-          );
+          await gh.rest.issues.createComment({ owner, repo, issue_number: number, body: content.body });
         }
       }
     } catch (e) {

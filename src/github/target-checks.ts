@@ -26,7 +26,6 @@ export interface ChecksChoice {
   prComment?: PrCommentMode;
   notify: Notify;
   env?: NodeJS.ProcessEnv;
-  rateLimitBudgetMs?: number;
 }
 
 /** `--max-statuses`: 0 to 10000; a bad value is a usage error naming the flag. */
@@ -78,7 +77,6 @@ export function openGitHubChecks(c: ChecksChoice): GitHubChecks | undefined {
     notify: c.notify,
     ...(c.maxStatuses !== undefined ? { maxStatuses: c.maxStatuses } : {}),
     ...(c.prComment !== undefined ? { prComment: c.prComment } : {}),
-    ...(c.rateLimitBudgetMs !== undefined ? { rateLimitBudgetMs: c.rateLimitBudgetMs } : {}),
   });
 }
 

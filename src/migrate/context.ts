@@ -1,8 +1,10 @@
 // What every step of a migration shares: the options, the repository, the cache moved to, the CI
 // provider moved from, the state file, and what earlier steps of this run found out.
 import path from "node:path";
+import type { Octokit } from "@octokit/rest";
 import { CachixApi } from "../caches/cachix/client.js";
 import { cacheToken, cachixApiUrl } from "../caches/credentials.js";
+import { githubClient, githubToken } from "../github/rest.js";
 import { type FlakeSource, resolveFlakeRef } from "../local-store/flake-eval.js";
 import { type FlakeNixConfig, readFlakeNixConfig } from "../local-store/flake-nix-config.js";
 import { type ResolvedTargets, resolveTargets } from "../targets/resolve.js";
@@ -180,6 +182,22 @@ export class MigrationContext {
   /** The flake's nixConfig as Nix evaluates it now. */
   nixConfig(): Promise<FlakeNixConfig> {
     return readFlakeNixConfig(this.flake);
+  }
+
+  /** The GitHub repository and a token for it, or undefined when either is not given. */
+  github(): { repo: string; token: string } | undefined {
+    const token = this.opts.githubToken ?? githubToken(this.env);
+    return this.opts.repo && token ? { repo: this.opts.repo, token } : undefined;
+  }
+
+  /** A GitHub REST client with `token` (at --github-api-url, else $GITHUB_API_URL, else GitHub's). */
+  githubClient(token: string): Promise<Octokit> {
+    return githubClient(this.opts.githubApiUrl ? { token, apiUrl: this.opts.githubApiUrl } : { token });
+  }
+
+  /** The default branch: the one the workflows build and push (--branch, default main). */
+  get branch(): string {
+    return this.opts.branch ?? "main";
   }
 
   /** The step as an earlier apply recorded it. */

@@ -24,7 +24,10 @@ export function formatStatus(s: MigrationStatus): string {
     lines.push(`  ${id}: ${rec.status} (${rec.at}) ${rec.detail}`);
   for (const f of st.files)
     lines.push(`  file ${f.path}: ${f.created ? "created" : `changed (original in ${f.backup})`}`);
-  for (const r of st.remote) lines.push(`  remote: ${r.kind} ${r.name} on ${r.where}`);
+  for (const r of st.remote)
+    lines.push(
+      `  remote: ${r.kind} ${r.name} on ${r.where}${r.branch !== undefined ? ` (${r.branch})` : ""}`,
+    );
   return `${lines.join("\n")}\n`;
 }
 
@@ -32,6 +35,7 @@ export function formatRollback(r: RollbackReport): string {
   const lines = [
     ...r.restored.map((f) => `restored ${f}`),
     ...r.removed.map((f) => `removed ${f}`),
+    ...r.undone.map((u) => `undone: ${u}`),
     ...r.notUndone.map((n) => `not undone: ${n.undo}`),
   ];
   lines.push("rollback done; the migration's state is gone");

@@ -1,8 +1,11 @@
 // `nixcache migrate`: the steps in order, checked (plan), performed where pending (apply, each
 // recorded in the state file as it finishes, so a stopped apply resumes at the first step not
-// done), shown from the state file (status), and undone (rollback: files byte for byte; what was
-// done remotely is listed with how to undo it by hand).
+// done), shown from the state file (status), and undone (rollback: files byte for byte; a required
+// status check it added is removed when the token may; what else was done remotely is listed with
+// how to undo it by hand).
 import path from "node:path";
+import { removeRequiredContext, requiredContexts } from "../github/branch-protection.js";
+import { githubClient, githubToken } from "../github/rest.js";
 import { errorMessage, NixcacheError } from "../util/errors.js";
 import { type MigrateOptions, MigrationContext } from "./context.js";
 import {
@@ -19,6 +22,7 @@ import {
 import { cacheStep } from "./steps/cache.js";
 import { cleanupStep } from "./steps/cleanup.js";
 import { nixConfigStep } from "./steps/nix-config.js";
+import { requiredCheckStep } from "./steps/required-check.js";
 import { secretsStep } from "./steps/secrets.js";
 import type { Step, StepReport } from "./steps/types.js";
 import { verifyStep } from "./steps/verify.js";
@@ -30,6 +34,7 @@ export const STEPS: readonly Step[] = [
   workflowsStep,
   nixConfigStep,
   verifyStep,
+  requiredCheckStep,
   cleanupStep,
 ];
 
@@ -133,8 +138,18 @@ export async function migrationStatus(dir = "."): Promise<MigrationStatus> {
 }
 
 export interface RollbackReport extends RestoreResult {
+  /** What was done elsewhere and was undone now, in words. */
+  undone: string[];
   /** What was done elsewhere and stays: each with how to undo it by hand. */
   notUndone: Array<RemoteRecord & { undo: string }>;
+}
+
+export interface RollbackOptions {
+  /** For a required status check the migration added: a GitHub token (default GITHUB_TOKEN / GH_TOKEN). */
+  githubToken?: string;
+  /** GitHub REST API base (default $GITHUB_API_URL, else https://api.github.com). */
+  githubApiUrl?: string;
+  env?: NodeJS.ProcessEnv;
 }
 
 function undoByHand(r: RemoteRecord): string {
@@ -142,14 +157,49 @@ function undoByHand(r: RemoteRecord): string {
     return `secret ${r.name} stays set on ${r.where}: delete it with \`gh secret delete ${r.name} --repo ${r.where}\` (or in the repository's Settings → Secrets and variables → Actions)`;
   if (r.kind === "variable")
     return `variable ${r.name} stays set on ${r.where}: delete it with \`gh variable delete ${r.name} --repo ${r.where}\``;
+  if (r.kind === "required-check")
+    return `${r.branch} on ${r.where} still requires "${r.name}": remove it with \`gh api -X DELETE repos/${r.where}/branches/${encodeURIComponent(r.branch ?? "main")}/protection/required_status_checks/contexts -f 'contexts[]=${r.name}'\` (or in Settings → Branches)`;
   return `cache ${r.name} created through ${r.where} stays (and what was pushed to it): delete it by hand if it is not wanted`;
 }
 
-/** Restores every file the migration changed and forgets the migration; lists what stays remotely. */
-export async function rollbackMigration(dir = "."): Promise<RollbackReport> {
+/**
+ * Removes a required status check context the migration added (and only such: one that was
+ * required already is not recorded). Answers what was done, or why not (then it stays, by hand).
+ */
+async function undoRequiredCheck(r: RemoteRecord, o: RollbackOptions): Promise<string> {
+  const token = o.githubToken ?? githubToken(o.env ?? process.env);
+  if (!token) throw new NixcacheError("unauthorized", "no GitHub token (GITHUB_TOKEN or GH_TOKEN)");
+  const client = await githubClient(o.githubApiUrl ? { token, apiUrl: o.githubApiUrl } : { token });
+  const branch = r.branch ?? "main";
+  const now = await requiredContexts(client, r.where, branch);
+  if (!now.protected || !now.contexts.includes(r.name))
+    return `${branch} on ${r.where} no longer required "${r.name}": nothing to remove`;
+  await removeRequiredContext(client, r.where, branch, r.name);
+  return `removed "${r.name}" from the required status checks of ${branch} on ${r.where}`;
+}
+
+/**
+ * Restores every file the migration changed and forgets the migration; removes a required status
+ * check it added (when a GitHub token may); lists what stays remotely.
+ */
+export async function rollbackMigration(dir = ".", o: RollbackOptions = {}): Promise<RollbackReport> {
   const repo = path.resolve(dir);
   const state = await loadState(repo);
   if (!state) throw new NixcacheError("notFound", `no migration under way in ${repo} (no ${STATE_FILE})`);
+  const undone: string[] = [];
+  const notUndone: RollbackReport["notUndone"] = [];
+  for (const r of state.remote) {
+    if (r.kind === "required-check") {
+      try {
+        undone.push(await undoRequiredCheck(r, o));
+        continue;
+      } catch (e) {
+        notUndone.push({ ...r, undo: `${undoByHand(r)}; not removed: ${errorMessage(e)}` });
+        continue;
+      }
+    }
+    notUndone.push({ ...r, undo: undoByHand(r) });
+  }
   const restored = await restoreFiles(repo, state);
-  return { ...restored, notUndone: state.remote.map((r) => ({ ...r, undo: undoByHand(r) })) };
+  return { ...restored, undone, notUndone };
 }

@@ -14,7 +14,15 @@ export const STATE_DIR = ".nixcache";
 export const STATE_FILE = path.join(STATE_DIR, "migrate.json");
 export const BACKUP_DIR = path.join(STATE_DIR, "backup");
 
-export const STEP_IDS = ["cache", "secrets", "workflows", "nix-config", "verify", "cleanup"] as const;
+export const STEP_IDS = [
+  "cache",
+  "secrets",
+  "workflows",
+  "nix-config",
+  "verify",
+  "required-check",
+  "cleanup",
+] as const;
 export type StepId = (typeof STEP_IDS)[number];
 
 const StepRecord = z.object({
@@ -37,10 +45,13 @@ const FileRecord = z.object({
 export type FileRecord = z.infer<typeof FileRecord>;
 
 const RemoteRecord = z.object({
-  kind: z.enum(["cache", "secret", "variable"]),
+  /** `required-check`: a status check context the migration added to a branch's protection. */
+  kind: z.enum(["cache", "secret", "variable", "required-check"]),
   /** The cache's API, or the GitHub repository `OWNER/NAME`. */
   where: z.string(),
   name: z.string(),
+  /** For `required-check`: the branch whose protection requires it. */
+  branch: z.string().optional(),
   at: z.string(),
 });
 export type RemoteRecord = z.infer<typeof RemoteRecord>;
@@ -118,7 +129,12 @@ export function recordStep(
 }
 
 export function recordRemote(state: MigrationState, r: Omit<RemoteRecord, "at">): void {
-  if (state.remote.some((x) => x.kind === r.kind && x.where === r.where && x.name === r.name)) return;
+  if (
+    state.remote.some(
+      (x) => x.kind === r.kind && x.where === r.where && x.name === r.name && x.branch === r.branch,
+    )
+  )
+    return;
   state.remote.push({ ...r, at: new Date().toISOString() });
 }
 

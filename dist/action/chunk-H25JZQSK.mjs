@@ -1895,14 +1895,14 @@ var require_request = __commonJS({
         if (statusCode !== null) {
           this.#publishUpgradeHeaders(statusCode, headers, statusText);
         }
-        const result = this[kHandler].onUpgrade(statusCode, headers, socket);
+        const result2 = this[kHandler].onUpgrade(statusCode, headers, socket);
         if (!this.aborted) {
           this.completed = true;
           if (statusCode !== null) {
             this.#publishUpgradeTrailers();
           }
         }
-        return result;
+        return result2;
       }
       /**
        * @param {number} statusCode
@@ -3383,12 +3383,12 @@ var require_data_url = __commonJS({
       return serialized;
     }
     function collectASequenceOfCodePoints(condition, input, position) {
-      let result = "";
+      let result2 = "";
       while (position.position < input.length && condition(input[position.position])) {
-        result += input[position.position];
+        result2 += input[position.position];
         position.position++;
       }
-      return result;
+      return result2;
     }
     function collectASequenceOfCodePointsFast(char, input, position) {
       const idx = input.indexOf(char, position.position);
@@ -3610,16 +3610,16 @@ var require_data_url = __commonJS({
       if ((2 << 15) - 1 > length) {
         return String.fromCharCode.apply(null, input);
       }
-      let result = "";
+      let result2 = "";
       let i = 0;
       let addition = (2 << 15) - 1;
       while (i < length) {
         if (i + addition > length) {
           addition = length - i;
         }
-        result += String.fromCharCode.apply(null, input.subarray(i, i += addition));
+        result2 += String.fromCharCode.apply(null, input.subarray(i, i += addition));
       }
-      return result;
+      return result2;
     }
     function minimizeSupportedMimeType(mimeType) {
       switch (mimeType.essence) {
@@ -3868,15 +3868,15 @@ var require_webidl = __commonJS({
             message: `${argument} ("${webidl.util.Type(O)}") is not an Object.`
           });
         }
-        const result = {};
+        const result2 = {};
         if (!types.isProxy(O)) {
           const keys2 = [...Object.getOwnPropertyNames(O), ...Object.getOwnPropertySymbols(O)];
           for (const key of keys2) {
             const typedKey = keyConverter(key, prefix, argument);
             const typedValue = valueConverter(O[key], prefix, argument);
-            result[typedKey] = typedValue;
+            result2[typedKey] = typedValue;
           }
-          return result;
+          return result2;
         }
         const keys = Reflect.ownKeys(O);
         for (const key of keys) {
@@ -3884,10 +3884,10 @@ var require_webidl = __commonJS({
           if (desc?.enumerable) {
             const typedKey = keyConverter(key, prefix, argument);
             const typedValue = valueConverter(O[key], prefix, argument);
-            result[typedKey] = typedValue;
+            result2[typedKey] = typedValue;
           }
         }
-        return result;
+        return result2;
       };
     };
     webidl.interfaceConverter = function(i) {
@@ -4417,7 +4417,7 @@ var require_util2 = __commonJS({
     }
     var parseHashWithOptions = /(?<algo>sha256|sha384|sha512)-((?<hash>[A-Za-z0-9+/]+|[A-Za-z0-9_-]+)={0,2}(?:\s|$)( +[!-~]*)?)?/i;
     function parseMetadata(metadata) {
-      const result = [];
+      const result2 = [];
       let empty = true;
       for (const token of metadata.split(" ")) {
         empty = false;
@@ -4427,13 +4427,13 @@ var require_util2 = __commonJS({
         }
         const algorithm = parsedToken.groups.algo.toLowerCase();
         if (supportedHashes.includes(algorithm)) {
-          result.push(parsedToken.groups);
+          result2.push(parsedToken.groups);
         }
       }
       if (empty === true) {
         return "no metadata";
       }
-      return result;
+      return result2;
     }
     function getStrongestMetadata(metadataList) {
       let algorithm = metadataList[0].algo;
@@ -4510,12 +4510,12 @@ var require_util2 = __commonJS({
       return normalizedMethodRecordsBase[method.toLowerCase()] ?? method;
     }
     function serializeJavascriptValueToJSONString(value) {
-      const result = JSON.stringify(value);
-      if (result === void 0) {
+      const result2 = JSON.stringify(value);
+      if (result2 === void 0) {
         throw new TypeError("Value is not JSON serializable");
       }
-      assert(typeof result === "string");
-      return result;
+      assert(typeof result2 === "string");
+      return result2;
     }
     var esIteratorPrototype = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()));
     function createIterator(name, kInternalIterator, keyIndex = 0, valueIndex = 1) {
@@ -4553,20 +4553,20 @@ var require_util2 = __commonJS({
           }
           const { [keyIndex]: key, [valueIndex]: value } = values[index];
           this.#index = index + 1;
-          let result;
+          let result2;
           switch (this.#kind) {
             case "key":
-              result = key;
+              result2 = key;
               break;
             case "value":
-              result = value;
+              result2 = value;
               break;
             case "key+value":
-              result = [key, value];
+              result2 = [key, value];
               break;
           }
           return {
-            value: result,
+            value: result2,
             done: false
           };
         }
@@ -5257,11 +5257,11 @@ var require_formdata_parser = __commonJS({
           return "failure";
         }
         position.position += 2;
-        const result = parseMultipartFormDataHeaders(input, position);
-        if (result === "failure") {
+        const result2 = parseMultipartFormDataHeaders(input, position);
+        if (result2 === "failure") {
           return "failure";
         }
-        let { name, filename, contentType, encoding } = result;
+        let { name, filename, contentType, encoding } = result2;
         position.position += 2;
         let body;
         {
@@ -6937,17 +6937,17 @@ var require_client_h2 = __commonJS({
       }
     } = http2;
     function parseH2Headers(headers) {
-      const result = [];
+      const result2 = [];
       for (const [name, value] of Object.entries(headers)) {
         if (Array.isArray(value)) {
           for (const subvalue of value) {
-            result.push(Buffer.from(name), Buffer.from(subvalue));
+            result2.push(Buffer.from(name), Buffer.from(subvalue));
           }
         } else {
-          result.push(Buffer.from(name), Buffer.from(value));
+          result2.push(Buffer.from(name), Buffer.from(value));
         }
       }
-      return result;
+      return result2;
     }
     function parseH2ResponseHeaders(headers) {
       const { [HTTP2_HEADER_STATUS]: _statusCode, ...realHeaders } = headers;
@@ -8563,11 +8563,11 @@ var require_balanced_pool = __commonJS({
         return this;
       }
       _updateBalancedPoolStats() {
-        let result = 0;
+        let result2 = 0;
         for (let i = 0; i < this[kClients].length; i++) {
-          result = getGreatestCommonDivisor(this[kClients][i][kWeight], result);
+          result2 = getGreatestCommonDivisor(this[kClients][i][kWeight], result2);
         }
-        this[kGreatestCommonDivisor] = result;
+        this[kGreatestCommonDivisor] = result2;
       }
       removeUpstream(upstream) {
         const upstreamOrigin = parseOrigin(upstream).origin;
@@ -10838,20 +10838,20 @@ var require_mock_utils = __commonJS({
     }
     function generateKeyValues(data) {
       const keys = Object.keys(data);
-      const result = [];
+      const result2 = [];
       for (let i = 0; i < keys.length; ++i) {
         const key = keys[i];
         const value = data[key];
         const name = Buffer.from(`${key}`);
         if (Array.isArray(value)) {
           for (let j = 0; j < value.length; ++j) {
-            result.push(name, Buffer.from(`${value[j]}`));
+            result2.push(name, Buffer.from(`${value[j]}`));
           }
         } else {
-          result.push(name, Buffer.from(`${value}`));
+          result2.push(name, Buffer.from(`${value}`));
         }
       }
-      return result;
+      return result2;
     }
     function getStatusText(statusCode) {
       return STATUS_CODES[statusCode] || "unknown";
@@ -14679,11 +14679,11 @@ var require_progressevent = __commonJS({
 var require_encoding = __commonJS({
   "node_modules/@actions/http-client/node_modules/undici/lib/web/fileapi/encoding.js"(exports, module) {
     "use strict";
-    function getEncoding(label) {
-      if (!label) {
+    function getEncoding(label2) {
+      if (!label2) {
         return "failure";
       }
-      switch (label.trim().toLowerCase()) {
+      switch (label2.trim().toLowerCase()) {
         case "unicode-1-1-utf-8":
         case "unicode11utf8":
         case "unicode20utf8":
@@ -15018,11 +15018,11 @@ var require_util4 = __commonJS({
               queueMicrotask(() => {
                 fr[kState] = "done";
                 try {
-                  const result = packageData(bytes, type, blob.type, encodingName);
+                  const result2 = packageData(bytes, type, blob.type, encodingName);
                   if (fr[kAborted]) {
                     return;
                   }
-                  fr[kResult] = result;
+                  fr[kResult] = result2;
                   fireAProgressEvent("load", fr);
                 } catch (error2) {
                   fr[kError] = error2;
@@ -17325,10 +17325,10 @@ var require_connection = __commonJS({
       const wasClean = ws[kSentClose] === sentCloseFrameState.SENT && ws[kReceivedClose];
       let code = 1005;
       let reason = "";
-      const result = ws[kByteParser].closingInfo;
-      if (result && !result.error) {
-        code = result.code ?? 1005;
-        reason = result.reason;
+      const result2 = ws[kByteParser].closingInfo;
+      if (result2 && !result2.error) {
+        code = result2.code ?? 1005;
+        reason = result2.reason;
       } else if (!ws[kReceivedClose]) {
         code = 1006;
       }
@@ -26712,8 +26712,8 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
         reject(e);
       }
     }
-    function step(result) {
-      result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected);
+    function step(result2) {
+      result2.done ? resolve(result2.value) : adopt(result2.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -27341,8 +27341,8 @@ var __awaiter2 = function(thisArg, _arguments, P, generator) {
         reject(e);
       }
     }
-    function step(result) {
-      result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected);
+    function step(result2) {
+      result2.done ? resolve(result2.value) : adopt(result2.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -27392,8 +27392,8 @@ var __awaiter3 = function(thisArg, _arguments, P, generator) {
         reject(e);
       }
     }
-    function step(result) {
-      result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected);
+    function step(result2) {
+      result2.done ? resolve(result2.value) : adopt(result2.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -27481,8 +27481,8 @@ var __awaiter4 = function(thisArg, _arguments, P, generator) {
         reject(e);
       }
     }
-    function step(result) {
-      result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected);
+    function step(result2) {
+      result2.done ? resolve(result2.value) : adopt(result2.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -27662,8 +27662,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addDetails(label, content) {
-    const element = this.wrap("details", this.wrap("summary", label) + content);
+  addDetails(label2, content) {
+    const element = this.wrap("details", this.wrap("summary", label2) + content);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -27780,8 +27780,8 @@ var __awaiter5 = function(thisArg, _arguments, P, generator) {
         reject(e);
       }
     }
-    function step(result) {
-      result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected);
+    function step(result2) {
+      result2.done ? resolve(result2.value) : adopt(result2.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -27847,13 +27847,13 @@ function endGroup() {
 function group(name, fn) {
   return __awaiter5(this, void 0, void 0, function* () {
     startGroup(name);
-    let result;
+    let result2;
     try {
-      result = yield fn();
+      result2 = yield fn();
     } finally {
       endGroup();
     }
-    return result;
+    return result2;
   });
 }
 function saveState(name, value) {
@@ -28035,6 +28035,7 @@ async function invalidPaths(paths) {
 }
 
 // src/targets/resolve.ts
+import { existsSync as existsSync3, realpathSync, statSync as statSync2 } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path2 from "node:path";
 
@@ -28053,24 +28054,39 @@ function findGitRoot(dir) {
     if (path.dirname(d) === d) return void 0;
   }
 }
-function resolveFlakeRef(input, cwd = process.cwd()) {
+function locateFlake(input, cwd = process.cwd()) {
   if (input.includes("#")) {
     throw new FlakeEvalError(
       `flake reference ${JSON.stringify(input)} must not name an attribute (drop "#...")`
     );
   }
   const isPath = input.startsWith(".") || input.startsWith("/") || input.startsWith("path:") || !input.includes(":") && existsSync2(path.resolve(cwd, input));
-  if (!isPath) return { input, ref: input };
+  if (!isPath) return { flake: { input, ref: input }, hasFlake: true };
   const dir = path.resolve(cwd, input.startsWith("path:") ? input.slice(5) : input);
   if (!existsSync2(dir) || !statSync(dir).isDirectory()) {
     throw new FlakeEvalError(`flake directory ${JSON.stringify(dir)} does not exist`);
   }
-  if (!existsSync2(path.join(dir, "flake.nix"))) return void 0;
+  const hasFlake = existsSync2(path.join(dir, "flake.nix"));
   const root = input.startsWith("path:") ? void 0 : findGitRoot(dir);
-  if (root === void 0) return { input, ref: `path:${dir}`, localDir: dir };
+  if (root === void 0) return { flake: { input, ref: `path:${dir}`, localDir: dir }, hasFlake };
   const sub = path.relative(root, dir);
   const ref = `git+file://${root}${sub ? `?dir=${encodeURIComponent(sub)}` : ""}`;
-  return { input, ref, localDir: dir };
+  return { flake: { input, ref, localDir: dir }, hasFlake };
+}
+function splitQuery(ref) {
+  const q = ref.indexOf("?");
+  return q < 0 ? [ref, new URLSearchParams()] : [ref.slice(0, q), new URLSearchParams(ref.slice(q + 1))];
+}
+function flakeRefDir(ref) {
+  return splitQuery(ref)[1].get("dir") ?? "";
+}
+function withFlakeDir(ref, sub) {
+  const [base, params] = splitQuery(ref);
+  const dir = path.posix.normalize(path.posix.join(params.get("dir") || ".", sub));
+  if (dir === ".") params.delete("dir");
+  else params.set("dir", dir);
+  const query = params.toString();
+  return query ? `${base}?${query}` : base;
 }
 var EVAL_FILE = fileURLToPath(new URL("./eval-targets.nix", import.meta.url));
 var EVAL_EXPR = 'import (builtins.getEnv "NIXCACHE_EVAL_FILE")';
@@ -28084,7 +28100,9 @@ var RawTarget = external_exports.object({
 var RawOutput = external_exports.object({
   candidates: external_exports.array(external_exports.array(external_exports.string())),
   selected: external_exports.array(external_exports.array(external_exports.string())),
-  results: external_exports.array(RawTarget.nullable())
+  results: external_exports.array(RawTarget.nullable()),
+  /** The config flake's `garnix.config` as JSON text (null: it threw), or null: no such output. */
+  config: external_exports.object({ json: external_exports.string().nullable() }).nullable()
 });
 function toResult(p, r) {
   if (r === null) return { path: p, error: "" };
@@ -28130,8 +28148,9 @@ function errorText(e) {
   return e instanceof NixCommandError ? nixErrorMessage(e.stderr) : e instanceof Error ? e.message : String(e);
 }
 async function evalFlakeTargets(flake, opts) {
-  const base = {
+  let base = {
     flake: flake.ref,
+    configFlake: opts.configFlake?.ref ?? null,
     candidates: opts.candidates,
     mode: "select",
     sections: opts.sections,
@@ -28140,20 +28159,44 @@ async function evalFlakeTargets(flake, opts) {
     catch: true
   };
   const conc = opts.recoveryConcurrency ?? 2;
+  const noTargets = (cfg) => ({
+    candidates: [],
+    selected: [],
+    results: [],
+    ...cfg
+  });
   let raw;
   let results;
+  let first;
   try {
-    raw = await runEval(base);
-    results = raw.results.map((r, i) => toResult(raw.selected[i], r));
-  } catch (e) {
+    first = await runEval(base);
+  } catch {
+    if (opts.configFlake !== void 0) {
+      const cfg = await flakeConfig(base, opts.configFlake);
+      if (cfg !== void 0) return noTargets(cfg);
+      base = { ...base, configFlake: null };
+    }
+  }
+  if (first?.config) {
+    if (first.config.json !== null)
+      return noTargets({ garnixConfig: JSON.parse(first.config.json) });
+    const cfg = await flakeConfig(base, opts.configFlake);
+    return noTargets(
+      cfg ?? { garnixConfigError: "it failed to evaluate, then was not there when evaluated again" }
+    );
+  }
+  if (first !== void 0) {
+    raw = first;
+    results = first.results.map((r, i) => toResult(first.selected[i], r));
+  } else {
     try {
       raw = await runEval({ ...base, mode: "list" });
     } catch (e2) {
       throw new FlakeEvalError(`cannot evaluate flake ${flake.input}: ${errorText(e2)}`);
     }
-    void e;
     results = await bisect(base, raw.selected, conc);
   }
+  base = { ...base, configFlake: null };
   const failed = results.filter((r) => "error" in r && r.error === "");
   await mapLimit(failed, conc, async (f) => {
     try {
@@ -28169,6 +28212,37 @@ async function evalFlakeTargets(flake, opts) {
     out = results.filter((r) => !("system" in r) || want.has(r.system));
   }
   return { candidates: raw.candidates, selected: out.map((r) => r.path), results: out };
+}
+async function flakeConfig(base, configFlake) {
+  const spec = { ...base, configFlake: configFlake.ref, mode: "config", catch: false };
+  try {
+    const raw = await runEval(spec);
+    if (raw.config === null) return void 0;
+    return { garnixConfig: JSON.parse(raw.config.json ?? "null") };
+  } catch (e) {
+    let has;
+    try {
+      has = await runEval({ ...spec, mode: "has-config" });
+    } catch (e2) {
+      throw new FlakeEvalError(`cannot evaluate flake ${configFlake.input}: ${errorText(e2)}`);
+    }
+    if (has.config === null)
+      throw new FlakeEvalError(`cannot evaluate flake ${configFlake.input}: ${errorText(e)}`);
+    return { garnixConfigError: errorText(e) };
+  }
+}
+async function readFlakeGarnixConfig(flake) {
+  const spec = {
+    flake: flake.ref,
+    configFlake: flake.ref,
+    candidates: { systems: [], perSystemSets: [], perSystemSingles: [], configurations: [] },
+    mode: "config",
+    sections: [],
+    systems: null,
+    paths: [],
+    catch: false
+  };
+  return flakeConfig(spec, flake);
 }
 async function bisect(base, paths, conc) {
   if (paths.length === 0) return [];
@@ -28201,9 +28275,10 @@ let
   f = builtins.getFlake (builtins.getEnv "NIXCACHE_FLAKE");
   p = f.outPath + "/" + builtins.getEnv "NIXCACHE_FILE";
 in if builtins.pathExists p then builtins.readFile p else null`;
+  const dir = flakeRefDir(flake.ref);
   return await evalImpureJson(
     expr,
-    { NIXCACHE_FLAKE: flake.ref, NIXCACHE_FILE: relPath },
+    { NIXCACHE_FLAKE: flake.ref, NIXCACHE_FILE: dir ? `${dir}/${relPath}` : relPath },
     (why) => new FlakeEvalError(`cannot read ${relPath} from flake ${flake.input}: ${why}`)
   );
 }
@@ -28223,8 +28298,34 @@ var DEFAULT_INCLUDE = [
   "darwinConfigurations.*",
   "nixosConfigurations.*"
 ];
-var KNOWN_TOP = /* @__PURE__ */ new Set(["builds", "servers", "actions", "incrementalizeBuilds", "modules", "flakeDir"]);
+var FLAKE_CONFIG_SOURCE = "garnix.config";
+var DEFAULT_SOURCE = "default";
+var NOTES = {
+  servers: () => "servers: Garnix-hosted servers are not replaced by nixcache; ignored (the nixosConfigurations they deploy are still built when `builds` selects them)",
+  actions: (v) => {
+    const runs = fieldOfEach(v, "run");
+    const what = runs.length > 0 ? `Garnix built and ran ${runs.map((r) => `apps.x86_64-linux.${r}`).join(", ")} on every push: run ${runs.map((r) => `\`nix run .#${r}\``).join(", ")} in a workflow step instead` : "Garnix built and ran each action's `run` app on every push: run it with `nix run` in a workflow step instead";
+    return `actions: nixcache runs no actions; ignored (${what})`;
+  },
+  incrementalizeBuilds: () => "incrementalizeBuilds: ignored; nixcache does not point the `garnix-incrementalize` flake input at an earlier commit's build: it evaluates the flake as locked and skips every target the cache already holds",
+  modules: () => "modules: nixcache publishes no Garnix modules; ignored",
+  fodChecks: () => "fodChecks: nixcache does not rebuild fixed-output derivations to check their hashes; ignored",
+  autoCancelSuperseded: () => "autoCancelSuperseded: not needed; the workflows `nixcache workflow` writes always cancel a superseded run of the same branch or pull request (a concurrency group with cancel-in-progress)",
+  artifacts: (v) => {
+    const pkgs = fieldOfEach(v, "package").map((p) => `packages.x86_64-linux.${p}`);
+    const built = pkgs.length > 0 ? ` Garnix's self-hosted fork also built ${pkgs.join(", ")} when \`builds\` did not select ${pkgs.length === 1 ? "it" : "them"}; nixcache builds only what \`builds\` selects` : "";
+    return `artifacts: nixcache publishes no downloadable artifacts (the binary cache serves the outputs); ignored.${built}`;
+  }
+};
+var HONOURED = /* @__PURE__ */ new Set(["builds", "flakeDir", "commentOnFailure"]);
+var KNOWN_KEYS = [...HONOURED, ...Object.keys(NOTES)];
 var KNOWN_SECTION = /* @__PURE__ */ new Set(["include", "exclude", "branch"]);
+function fieldOfEach(list2, field) {
+  if (!Array.isArray(list2)) return [];
+  return list2.flatMap(
+    (x) => x !== null && typeof x === "object" && typeof x[field] === "string" ? [x[field]] : []
+  );
+}
 function parsePattern(text) {
   const parts = text.split(".");
   if (parts.length < 2 || parts.length > 3) {
@@ -28237,20 +28338,37 @@ function parsePattern(text) {
   }
   return { text, parts };
 }
+function normalizeFlakeDir(value, label2 = "flakeDir") {
+  const bad = (why) => new GarnixConfigError(
+    `${label2}: ${JSON.stringify(value)} ${why}; it names the flake's directory inside the repository`
+  );
+  if (value.includes("\0")) throw bad("contains a NUL character");
+  if (value.startsWith("/")) throw bad("is absolute");
+  const parts = value.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.includes("..")) throw bad("leaves the repository ('..' is not allowed)");
+  return parts.length === 0 ? "." : parts.join("/");
+}
 var patternList = external_exports.array(external_exports.string(), { error: "must be a list of strings" });
 var sectionSchema = external_exports.looseObject({
   include: patternList.optional(),
   exclude: patternList.optional(),
   branch: external_exports.string({ error: "must be a string" }).optional()
 });
-function describeIssue(label, issue2) {
-  return `${[label, ...issue2.path.map(String)].join(".")}: ${issue2.message}`;
+function describeIssue(label2, issue2) {
+  return `${[label2, ...issue2.path.map(String)].join(".")}: ${issue2.message}`;
+}
+function describeType(v) {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  return typeof v === "object" ? "a mapping" : `${typeof v} ${JSON.stringify(v)}`;
 }
 function defaultGarnixConfig() {
   return {
     sections: [{ include: DEFAULT_INCLUDE.map(parsePattern), exclude: [] }],
     warnings: [],
-    source: "default"
+    notes: [],
+    source: DEFAULT_SOURCE,
+    flakeDir: "."
   };
 }
 function parseGarnixConfig(text, source = "garnix.yaml") {
@@ -28261,54 +28379,85 @@ function parseGarnixConfig(text, source = "garnix.yaml") {
     const msg = e instanceof import_yaml.YAMLParseError ? e.message : String(e);
     throw new GarnixConfigError(`${source}: not valid YAML: ${msg}`);
   }
+  return garnixConfigFromValue(doc, source);
+}
+function parseFlakeGarnixConfig(value) {
+  return garnixConfigFromValue(value, FLAKE_CONFIG_SOURCE, "flake output garnix.config");
+}
+function garnixConfigFromValue(doc, source, label2 = source) {
   if (doc === null || doc === void 0) {
     return {
       ...defaultGarnixConfig(),
       source,
-      warnings: [`${source} is empty; using Garnix's default targets`]
+      warnings: [`${label2} is empty; using Garnix's default targets`]
     };
   }
   if (typeof doc !== "object" || Array.isArray(doc)) {
-    throw new GarnixConfigError(`${source}: expected a mapping at the top level`);
+    throw new GarnixConfigError(`${label2}: expected a mapping at the top level, got ${describeType(doc)}`);
   }
+  const top = doc;
   const warnings = [];
-  for (const k of Object.keys(doc)) {
-    if (!KNOWN_TOP.has(k)) warnings.push(`${source}: unknown key ${JSON.stringify(k)} ignored`);
+  const notes = [];
+  for (const k of Object.keys(top)) {
+    const note = NOTES[k];
+    if (note) notes.push(note(top[k]));
+    else if (!HONOURED.has(k)) warnings.push(`${label2}: unknown key ${JSON.stringify(k)} ignored`);
   }
-  if (!("builds" in doc)) {
-    return { ...defaultGarnixConfig(), source, warnings };
+  let flakeDir = ".";
+  if ("flakeDir" in top) {
+    const v = top.flakeDir;
+    if (typeof v !== "string")
+      throw new GarnixConfigError(
+        `${label2}: flakeDir: must be a string (the flake's directory in the repository), got ${describeType(v)}`
+      );
+    flakeDir = normalizeFlakeDir(v, `${label2}: flakeDir`);
   }
-  const builds = doc.builds;
+  let commentOnFailure;
+  if ("commentOnFailure" in top) {
+    const v = top.commentOnFailure;
+    if (typeof v !== "boolean")
+      throw new GarnixConfigError(
+        `${label2}: commentOnFailure: must be true or false, got ${describeType(v)}`
+      );
+    commentOnFailure = v;
+  }
+  const withKeys = (c) => {
+    const out = { ...c, source, warnings, notes, flakeDir };
+    if (commentOnFailure !== void 0) out.commentOnFailure = commentOnFailure;
+    return out;
+  };
+  if (!("builds" in top)) return withKeys(defaultGarnixConfig());
+  const builds = top.builds;
   const list2 = Array.isArray(builds) ? builds : [builds];
   const sections = list2.map((raw, i) => {
-    const label = Array.isArray(builds) ? `builds[${i}]` : "builds";
+    const where = Array.isArray(builds) ? `builds[${i}]` : "builds";
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
       throw new GarnixConfigError(
-        `${source}: ${label}: expected a section (include/exclude/branch)${Array.isArray(builds) ? "" : " or a list of sections"}`
+        `${label2}: ${where}: expected a section (include/exclude/branch)${Array.isArray(builds) ? "" : " or a list of sections"}`
       );
     }
     const parsed = sectionSchema.safeParse(raw);
     if (!parsed.success) {
       throw new GarnixConfigError(
-        `${source}: ${parsed.error.issues.map((is) => describeIssue(label, is)).join("; ")}`
+        `${label2}: ${parsed.error.issues.map((is) => describeIssue(where, is)).join("; ")}`
       );
     }
     const s = parsed.data;
     for (const k of Object.keys(s)) {
       if (!KNOWN_SECTION.has(k))
-        warnings.push(`${source}: unknown key ${JSON.stringify(k)} in ${label} ignored`);
+        warnings.push(`${label2}: unknown key ${JSON.stringify(k)} in ${where} ignored`);
     }
     const pats = (list3, field) => list3.map((t) => {
       try {
         const pat = parsePattern(t);
         if (pat.parts.some((p) => p !== "*" && p.includes("*"))) {
           warnings.push(
-            `${source}: ${label}.${field}: ${JSON.stringify(t)} has '*' inside a part; Garnix matches that part literally`
+            `${label2}: ${where}.${field}: ${JSON.stringify(t)} has '*' inside a part; Garnix matches that part literally`
           );
         }
         return pat;
       } catch (e) {
-        throw new GarnixConfigError(`${source}: ${label}.${field}: ${e.message}`);
+        throw new GarnixConfigError(`${label2}: ${where}.${field}: ${e.message}`);
       }
     });
     const section = {
@@ -28318,7 +28467,7 @@ function parseGarnixConfig(text, source = "garnix.yaml") {
     if (s.branch !== void 0) section.branch = s.branch;
     return section;
   });
-  return { sections, warnings, source };
+  return withKeys({ ...defaultGarnixConfig(), sections });
 }
 
 // src/targets/select.ts
@@ -28395,59 +28544,88 @@ function parseAttrText(text) {
 }
 
 // src/targets/resolve.ts
-async function loadConfig(flake, opts) {
-  const cwd = opts.cwd ?? process.cwd();
-  if (opts.configFile !== void 0) {
-    const file = path2.resolve(cwd, opts.configFile);
-    let text2;
-    try {
-      text2 = await readFile(file, "utf8");
-    } catch (e) {
-      throw new GarnixConfigError(
-        `cannot read config ${opts.configFile}: ${e.code ?? e}`
-      );
-    }
-    return parseGarnixConfig(text2, opts.configFile);
+async function readConfigFile(configFile, cwd) {
+  const file = path2.resolve(cwd, configFile);
+  let text;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new GarnixConfigError(
+      `cannot read config ${configFile}: ${e.code ?? e}`
+    );
   }
-  if (flake.localDir !== void 0) {
-    const file = path2.join(flake.localDir, "garnix.yaml");
-    let text2;
+  return parseGarnixConfig(text, configFile);
+}
+async function readGarnixYaml(root, cwd) {
+  let text;
+  let source;
+  if (root.localDir !== void 0) {
+    const file = path2.join(root.localDir, "garnix.yaml");
+    source = path2.relative(cwd, file) || file;
     try {
-      text2 = await readFile(file, "utf8");
+      text = await readFile(file, "utf8");
     } catch (e) {
-      if (e.code === "ENOENT") return defaultGarnixConfig();
+      if (e.code === "ENOENT") return void 0;
       throw e;
     }
-    return parseGarnixConfig(text2, path2.relative(cwd, file) || file);
+  } else {
+    source = root.input.includes("?") ? `garnix.yaml in ${root.input}` : `${root.input}/garnix.yaml`;
+    text = await readFlakeFile(root, "garnix.yaml");
+    if (text === null) return void 0;
   }
-  const text = await readFlakeFile(flake, "garnix.yaml");
-  return text === null ? defaultGarnixConfig() : parseGarnixConfig(text, `${flake.input}/garnix.yaml`);
+  try {
+    return { source, config: parseGarnixConfig(text, source) };
+  } catch (e) {
+    if (e instanceof GarnixConfigError) return { source, error: e };
+    throw e;
+  }
 }
-async function resolveTargets(opts = {}) {
-  const flake = resolveFlakeRef(opts.flake ?? ".", opts.cwd);
-  if (flake === void 0) {
+function label(config) {
+  return config.source === FLAKE_CONFIG_SOURCE ? "flake output garnix.config" : config.source;
+}
+function flakeIn(root, config) {
+  const sub = config.flakeDir;
+  if (sub === ".") return root;
+  const where = `${label(config)}: flakeDir ${JSON.stringify(sub)}`;
+  const top = root.flake;
+  if (top.localDir === void 0) {
     return {
-      targets: [],
-      warnings: [`no flake.nix in ${opts.flake ?? "."}; nothing to build`],
-      configSource: "none"
+      flake: { input: withFlakeDir(top.input, sub), ref: withFlakeDir(top.ref, sub) },
+      hasFlake: true
     };
   }
-  const config = await loadConfig(flake, opts);
+  const dir = path2.join(top.localDir, sub);
+  if (!existsSync3(dir) || !statSync2(dir).isDirectory())
+    throw new GarnixConfigError(`${where}: there is no directory ${dir}`);
+  const real = realpathSync(dir);
+  const realTop = realpathSync(top.localDir);
+  if (real !== realTop && !real.startsWith(`${realTop}${path2.sep}`))
+    throw new GarnixConfigError(`${where}: ${dir} leaves ${top.localDir} (a symbolic link to ${real})`);
+  if (!existsSync3(path2.join(dir, "flake.nix")))
+    throw new GarnixConfigError(`${where}: there is no flake.nix in ${dir}`);
+  const found = locateFlake(top.ref.startsWith("path:") ? `path:${dir}` : dir);
+  return { flake: { ...found.flake, input: path2.join(top.input, sub) }, hasFlake: true };
+}
+var CANDIDATES = {
+  systems: CANDIDATE_SYSTEMS,
+  perSystemSets: PER_SYSTEM_SETS,
+  perSystemSingles: PER_SYSTEM_SINGLES,
+  configurations: CONFIGURATIONS
+};
+function evaluate(flake, config, opts, configFlake) {
   const sections = applicableSections(config.sections, opts.branch);
   const evalOpts = {
-    candidates: {
-      systems: CANDIDATE_SYSTEMS,
-      perSystemSets: PER_SYSTEM_SETS,
-      perSystemSingles: PER_SYSTEM_SINGLES,
-      configurations: CONFIGURATIONS
-    },
+    candidates: CANDIDATES,
     sections: sections.map((s) => ({
       include: s.include.map((p) => p.parts),
       exclude: s.exclude.map((p) => p.parts)
     }))
   };
   if (opts.systems) evalOpts.systems = opts.systems;
-  const ev = await evalFlakeTargets(flake, evalOpts);
+  if (configFlake) evalOpts.configFlake = configFlake;
+  return evalFlakeTargets(flake, evalOpts);
+}
+function toTargets(ev, config, opts) {
   const want = new Set(
     selectPaths(config.sections, ev.candidates, opts.branch).filter(
       (p) => !opts.systems || pathSystem(p) === void 0 || opts.systems.includes(pathSystem(p))
@@ -28459,7 +28637,7 @@ async function resolveTargets(opts = {}) {
   if (!opts.systems) stray.push(...[...want].filter((a) => !gotSet.has(a)));
   if (stray.length > 0)
     throw new Error(`internal error: Nix selected ${stray.join(", ")} differently from the rules`);
-  const targets = ev.results.map((r) => {
+  return ev.results.map((r) => {
     const attr = attrText(r.path);
     if ("error" in r) {
       return {
@@ -28481,7 +28659,78 @@ async function resolveTargets(opts = {}) {
       drvPath: r.drvPath
     };
   });
-  return { targets, warnings: config.warnings, configSource: config.source, flake };
+}
+async function resolveTargets(opts = {}) {
+  const cwd = opts.cwd ?? process.cwd();
+  const input = opts.flake ?? ".";
+  const root = locateFlake(input, cwd);
+  const none = (config2) => ({
+    targets: [],
+    warnings: [...config2?.warnings ?? [], `no flake.nix in ${input}; nothing to build`],
+    notes: config2?.notes ?? [],
+    configSource: "none"
+  });
+  let yaml;
+  let config;
+  let target;
+  const fromFlake = (r) => {
+    if ("garnixConfigError" in r)
+      throw new GarnixConfigError(
+        `flake output garnix.config of ${root.flake.input} does not evaluate: ${r.garnixConfigError}`
+      );
+    const c = parseFlakeGarnixConfig(r.garnixConfig);
+    if (yaml !== void 0)
+      c.warnings.unshift(
+        `${yaml.source} ignored: the flake output garnix.config takes precedence, as in Garnix`
+      );
+    return c;
+  };
+  if (opts.configFile !== void 0) {
+    config = await readConfigFile(opts.configFile, cwd);
+    target = flakeIn(root, config);
+    if (!target.hasFlake) return none(config);
+    const ev2 = await evaluate(target.flake, config, opts);
+    return result(toTargets(ev2, config, opts), config, target.flake);
+  }
+  if (root.flake.localDir !== void 0 && !root.hasFlake) {
+    if (!existsSync3(path2.join(root.flake.localDir, "garnix.yaml"))) return none();
+  }
+  yaml = await readGarnixYaml(root.flake, cwd);
+  try {
+    if (yaml !== void 0 && "error" in yaml) throw yaml.error;
+    config = yaml?.config ?? defaultGarnixConfig();
+    target = flakeIn(root, config);
+  } catch (e) {
+    if (!(e instanceof GarnixConfigError) || !root.hasFlake) throw e;
+    const r = await readFlakeGarnixConfig(root.flake);
+    if (r === void 0) throw e;
+    config = fromFlake(r);
+    target = flakeIn(root, config);
+    const ev2 = await evaluate(target.flake, config, opts);
+    return result(toTargets(ev2, config, opts), config, target.flake);
+  }
+  if (!target.hasFlake) return none(config);
+  let ev = await evaluate(target.flake, config, opts, root.hasFlake ? root.flake : void 0);
+  if (ev.garnixConfig !== void 0 || ev.garnixConfigError !== void 0) {
+    config = fromFlake(
+      ev.garnixConfigError !== void 0 ? { garnixConfigError: ev.garnixConfigError } : { garnixConfig: ev.garnixConfig }
+    );
+    target = flakeIn(root, config);
+    ev = await evaluate(target.flake, config, opts);
+  }
+  return result(toTargets(ev, config, opts), config, target.flake);
+}
+function result(targets, config, flake) {
+  const res = {
+    targets,
+    warnings: config.warnings,
+    notes: config.notes,
+    configSource: config.source,
+    flake
+  };
+  if (config.flakeDir !== ".") res.flakeDir = config.flakeDir;
+  if (config.commentOnFailure !== void 0) res.commentOnFailure = config.commentOnFailure;
+  return res;
 }
 
 // src/verify/lookup.ts
@@ -28799,7 +29048,7 @@ async function build(opts) {
       });
     };
     const drvs = [...pending.keys()].map((t) => t.drvPath);
-    const result = await realise(drvs, {
+    const result2 = await realise(drvs, {
       keepGoing: opts.keepGoing,
       maxJobs: opts.maxJobs,
       cores: opts.cores,
@@ -28818,12 +29067,12 @@ async function build(opts) {
     });
     while (checking) await checking;
     await check();
-    const failedDrvs = failedDerivations(result.errors);
+    const failedDrvs = failedDerivations(result2.errors);
     for (const [t, r] of pending) {
       r.status = "failed";
       const own = t.drvPath ? failedDrvs.get(t.drvPath) : void 0;
       const deps = own === void 0 && t.drvPath ? await failedDependencies(t.drvPath, failedDrvs) : [];
-      r.error = own ?? (deps.length > 0 ? `dependency ${deps.join(", ")} failed to build` : opts.signal?.aborted ? "interrupted" : result.errors.at(-1) ?? `nix-store --realise exited with ${result.exitCode}`);
+      r.error = own ?? (deps.length > 0 ? `dependency ${deps.join(", ")} failed to build` : opts.signal?.aborted ? "interrupted" : result2.errors.at(-1) ?? `nix-store --realise exited with ${result2.exitCode}`);
       const lines = [...t.drvPath ? logs.get(t.drvPath) ?? [] : []];
       for (const d of deps) lines.push(`--- log of failed dependency ${d} ---`, ...logs.get(d) ?? []);
       if (lines.length === 0) lines.push(r.error);
@@ -29251,7 +29500,7 @@ async function checkTarget(t, lookup, closure) {
   }
   const top = await lookup.lookup(hashOf(t.outPath));
   const problems = top.state === "missing" ? top.problems : [];
-  const result = {
+  const result2 = {
     ...base,
     status: top.state,
     cache: top.state === "ok" ? top.cache : null,
@@ -29276,25 +29525,25 @@ async function checkTarget(t, lookup, closure) {
         next.map(async (p) => {
           const r = await lookup.lookup(parseStorePathBase(p.slice(DEFAULT_STORE_DIR.length + 1)).hash);
           if (r.state === "missing") {
-            result.missing.push(p);
+            result2.missing.push(p);
             problems.push(...r.problems);
           } else {
             found++;
-            if (r.state === "unsigned") result.unsigned.push(p);
+            if (r.state === "unsigned") result2.unsigned.push(p);
           }
           await follow(r);
         })
       );
     };
     await follow(top);
-    result.closureSize = found;
-    if (result.status === "ok" && (result.missing.length > 0 || result.unsigned.length > 0))
-      result.status = "incomplete";
+    result2.closureSize = found;
+    if (result2.status === "ok" && (result2.missing.length > 0 || result2.unsigned.length > 0))
+      result2.status = "incomplete";
   }
-  result.missing.sort();
-  result.unsigned.sort();
-  if (problems.length > 0) result.error = [...new Set(problems)].join("; ");
-  return result;
+  result2.missing.sort();
+  result2.unsigned.sort();
+  if (problems.length > 0) result2.error = [...new Set(problems)].join("; ");
+  return result2;
 }
 function counts(checks) {
   const c = { ok: 0, missing: 0, unsigned: 0, incomplete: 0, error: 0, total: checks.length };
@@ -29897,7 +30146,7 @@ function verifyAnnotations(r) {
 
 // src/github/nix-setup.ts
 import { execFile as execFile2 } from "node:child_process";
-import { existsSync as existsSync3 } from "node:fs";
+import { existsSync as existsSync4 } from "node:fs";
 import { chmod as chmod2, mkdir as mkdir3, rm as rm2, writeFile as writeFile3 } from "node:fs/promises";
 import { homedir, userInfo } from "node:os";
 import path5 from "node:path";
@@ -29989,7 +30238,7 @@ async function nixTrust(config, env = process.env) {
   }
   const store = typeof config.raw.store === "string" ? config.raw.store : "auto";
   const remote = env.NIX_REMOTE ?? "";
-  const daemon = remote === "daemon" || store === "daemon" || store.startsWith("unix://") || remote === "" && store === "auto" && userInfo().uid !== 0 && existsSync3("/nix/var/nix/daemon-socket/socket");
+  const daemon = remote === "daemon" || store === "daemon" || store.startsWith("unix://") || remote === "" && store === "auto" && userInfo().uid !== 0 && existsSync4("/nix/var/nix/daemon-socket/socket");
   return {
     user,
     groups,
@@ -30352,55 +30601,15 @@ function prCommentBody(statuses, o) {
 `, failed: listed2.length, pending };
 }
 
-// src/github/rate-limit.ts
-import { setTimeout as sleep } from "node:timers/promises";
-function rateLimitWait(e, now = Date.now()) {
-  const err = e;
-  if (err.status !== 403 && err.status !== 429) return void 0;
-  const h = err.response?.headers ?? {};
-  const after = h["retry-after"];
-  if (after !== void 0 && /^\d+$/.test(String(after))) return Number(after) * 1e3;
-  const reset = h["x-ratelimit-reset"];
-  if (String(h["x-ratelimit-remaining"]) === "0" && reset !== void 0 && /^\d+$/.test(String(reset)))
-    return Math.max(0, Number(reset) * 1e3 - now);
-  return err.status === 429 ? 6e4 : void 0;
-}
-var RateLimited = class extends Error {
-  constructor(waitMs) {
-    super(`GitHub's rate limit asks to wait ${Math.ceil(waitMs / 1e3)} s`);
-    this.waitMs = waitMs;
-  }
-  waitMs;
-};
-var TRANSIENT_TRIES = 3;
-async function withGitHubRetries(call, budget) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (e) {
-      const wait = rateLimitWait(e);
-      if (wait !== void 0) {
-        if (wait > budget.remainingMs) throw new RateLimited(wait);
-        budget.remainingMs -= wait;
-        await sleep(wait);
-        continue;
-      }
-      const status = e.status;
-      const transient = status === void 0 || status >= 500;
-      if (!transient || attempt >= TRANSIENT_TRIES) throw e;
-      await sleep(250 * 2 ** attempt);
-    }
-  }
-}
-
 // src/github/rest.ts
+import { setTimeout as sleep } from "node:timers/promises";
 var GITHUB_API_URL = "https://api.github.com";
 function githubToken(env = process.env) {
   return env.GITHUB_TOKEN || env.GH_TOKEN || void 0;
 }
 async function githubClient(opts) {
   const { Octokit } = await import("./dist-src-JETH4NI5.mjs");
-  return new Octokit({
+  const octokit = new Octokit({
     auth: opts.token,
     baseUrl: (opts.apiUrl ?? process.env.GITHUB_API_URL ?? GITHUB_API_URL).replace(/\/+$/, ""),
     userAgent: "nixcache",
@@ -30416,17 +30625,58 @@ async function githubClient(opts) {
       }
     }
   });
+  if (opts.retry !== false) retryRequests(octokit, opts.retry ?? DEFAULT_GITHUB_RETRY);
+  return octokit;
+}
+var DEFAULT_GITHUB_RETRY = { attempts: 3, maxWaitMs: 6e4, backoffMs: 500 };
+function rateLimit(status, headers) {
+  if (status !== 403 && status !== 429) return void 0;
+  const retryAfter = headers?.["retry-after"];
+  const remaining = headers?.["x-ratelimit-remaining"];
+  if (retryAfter !== void 0 && retryAfter !== "") {
+    const s = Number(retryAfter);
+    return { waitMs: Number.isFinite(s) && s >= 0 ? s * 1e3 : void 0 };
+  }
+  if (remaining !== void 0 && String(remaining) === "0") {
+    const reset = Number(headers?.["x-ratelimit-reset"]);
+    return { waitMs: Number.isFinite(reset) ? Math.max(0, reset * 1e3 - Date.now()) + 1e3 : void 0 };
+  }
+  return status === 429 ? { waitMs: 6e4 } : void 0;
+}
+function rateLimitWait(e) {
+  const err = e;
+  const limited = rateLimit(err.status, err.response?.headers);
+  return limited === void 0 ? void 0 : limited.waitMs ?? null;
+}
+var IDEMPOTENT = /* @__PURE__ */ new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
+function retryRequests(octokit, policy) {
+  octokit.hook.wrap("request", async (request3, options) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await request3(options);
+      } catch (e) {
+        if (attempt >= policy.attempts) throw e;
+        const err = e;
+        const limited = rateLimit(err.status, err.response?.headers);
+        let waitMs;
+        if (limited) waitMs = limited.waitMs;
+        else if (typeof err.status === "number" && err.status >= 500 && (IDEMPOTENT.has(String(options.method).toUpperCase()) || options.request?.idempotent === true))
+          waitMs = policy.backoffMs * 2 ** (attempt - 1);
+        if (waitMs === void 0 || waitMs > policy.maxWaitMs) throw e;
+        await sleep(waitMs);
+      }
+    }
+  });
 }
 
 // src/github/checks.ts
 var DEFAULT_MAX_STATUSES = 50;
-var DEFAULT_RATE_LIMIT_BUDGET_MS = 12e4;
 var GitHubChecks = class {
   run;
   max;
+  /** When to comment; the Garnix config's `commentOnFailure` may set it once targets are read. */
   mode;
   notify;
-  budget;
   client;
   /** GitHub answers one write at a time best (its secondary limits punish bursts). */
   serial = pLimit(1);
@@ -30444,7 +30694,6 @@ var GitHubChecks = class {
     this.max = o.maxStatuses ?? DEFAULT_MAX_STATUSES;
     this.mode = o.prComment ?? "auto";
     this.notify = o.notify;
-    this.budget = { remainingMs: o.rateLimitBudgetMs ?? DEFAULT_RATE_LIMIT_BUDGET_MS };
     this.client = githubClient({ token: o.token, apiUrl: o.run.apiUrl });
   }
   warnOnce(key, message) {
@@ -30456,8 +30705,9 @@ var GitHubChecks = class {
   refused(e, permission, what) {
     const err = e;
     const said = typeof err.response?.data?.message === "string" ? ` (${err.response.data.message})` : "";
-    if (e instanceof RateLimited)
-      return `${what}: ${e.message}, longer than nixcache waits; the rest are not written`;
+    const wait = rateLimitWait(e);
+    if (wait !== void 0)
+      return `${what}: GitHub's rate limit${wait === null ? "" : ` asks to wait ${Math.ceil(wait / 1e3)} s`}, longer than nixcache waits; the rest are not written`;
     if (err.status === 401) return `${what}: HTTP 401${said}: the GitHub token is invalid or expired`;
     if (err.status === 403 || err.status === 404)
       return `${what}: HTTP ${err.status}${said}: the job's token needs \`permissions: ${permission}\` (in the workflow, for this job)`;
@@ -30480,21 +30730,20 @@ var GitHubChecks = class {
       if (this.statusesOff !== void 0) return;
       try {
         const gh = await this.client;
-        await withGitHubRetries(
-          () => gh.rest.repos.createCommitStatus({
-            owner: this.run.owner,
-            repo: this.run.repo,
-            sha: this.run.sha,
-            state: u.state,
-            context: u.context,
-            description: u.description,
-            ...u.targetUrl !== void 0 ? { target_url: u.targetUrl } : {}
-          }),
-          this.budget
-        );
+        await gh.rest.repos.createCommitStatus({
+          owner: this.run.owner,
+          repo: this.run.repo,
+          sha: this.run.sha,
+          state: u.state,
+          context: u.context,
+          description: u.description,
+          ...u.targetUrl !== void 0 ? { target_url: u.targetUrl } : {},
+          // Writing the same status twice is harmless: a 5xx may be retried.
+          request: { idempotent: true }
+        });
       } catch (e) {
         const status = e.status;
-        const fatal = e instanceof RateLimited || status === 401 || status === 403 || status === 404;
+        const fatal = rateLimitWait(e) !== void 0 || status === 401 || status === 403 || status === 404;
         const msg = this.refused(e, "statuses: write", `commit status "${u.context}" not written`);
         if (fatal) {
           this.statusesOff = msg;
@@ -30518,15 +30767,12 @@ var GitHubChecks = class {
   async pullRequests(gh) {
     if (this.run.pullRequest !== void 0) return [this.run.pullRequest];
     if (this.run.event !== "push" && this.run.event !== "workflow_dispatch") return [];
-    const r = await withGitHubRetries(
-      () => gh.rest.repos.listPullRequestsAssociatedWithCommit({
-        owner: this.run.owner,
-        repo: this.run.repo,
-        commit_sha: this.run.sha,
-        per_page: 100
-      }),
-      this.budget
-    );
+    const r = await gh.rest.repos.listPullRequestsAssociatedWithCommit({
+      owner: this.run.owner,
+      repo: this.run.repo,
+      commit_sha: this.run.sha,
+      per_page: 100
+    });
     return r.data.filter((p) => p.state === "open" && p.head.sha === this.run.sha).map((p) => p.number);
   }
   /**
@@ -30542,10 +30788,12 @@ var GitHubChecks = class {
       const { owner, repo, sha } = this.run;
       let listed2 = [];
       try {
-        listed2 = await withGitHubRetries(
-          () => gh.paginate(gh.rest.repos.listCommitStatusesForRef, { owner, repo, ref: sha, per_page: 100 }),
-          this.budget
-        );
+        listed2 = await gh.paginate(gh.rest.repos.listCommitStatusesForRef, {
+          owner,
+          repo,
+          ref: sha,
+          per_page: 100
+        });
       } catch (e) {
         this.warnOnce("list-statuses", this.refused(e, "statuses: read", "the commit's statuses not read"));
       }
@@ -30564,22 +30812,18 @@ var GitHubChecks = class {
         ...this.run.runUrl !== void 0 ? { runUrl: this.run.runUrl } : {}
       });
       for (const number of prs) {
-        const comments = await withGitHubRetries(
-          () => gh.paginate(gh.rest.issues.listComments, { owner, repo, issue_number: number, per_page: 100 }),
-          this.budget
-        );
+        const comments = await gh.paginate(gh.rest.issues.listComments, {
+          owner,
+          repo,
+          issue_number: number,
+          per_page: 100
+        });
         const mine = comments.find((c) => c.body?.includes(PR_COMMENT_MARKER));
         if (mine) {
           if (mine.body !== content.body)
-            await withGitHubRetries(
-              () => gh.rest.issues.updateComment({ owner, repo, comment_id: mine.id, body: content.body }),
-              this.budget
-            );
+            await gh.rest.issues.updateComment({ owner, repo, comment_id: mine.id, body: content.body });
         } else if (this.mode === "always" || content.failed > 0) {
-          await withGitHubRetries(
-            () => gh.rest.issues.createComment({ owner, repo, issue_number: number, body: content.body }),
-            this.budget
-          );
+          await gh.rest.issues.createComment({ owner, repo, issue_number: number, body: content.body });
         }
       }
     } catch (e) {
@@ -30641,12 +30885,18 @@ function githubRun(env = process.env) {
 // src/github/target-checks.ts
 function parseMaxStatuses(text, flag = "--max-statuses") {
   if (!/^[0-9]+$/.test(text) || Number(text) > 1e4)
-    throw new NixcacheError("usage", `${flag} must be an integer from 0 to 10000, got ${JSON.stringify(text)}`);
+    throw new NixcacheError(
+      "usage",
+      `${flag} must be an integer from 0 to 10000, got ${JSON.stringify(text)}`
+    );
   return Number(text);
 }
 function parsePrCommentMode(text, flag = "--pr-comment") {
   if (!PR_COMMENT_MODES.includes(text))
-    throw new NixcacheError("usage", `${flag} must be one of ${PR_COMMENT_MODES.join(", ")}, got ${JSON.stringify(text)}`);
+    throw new NixcacheError(
+      "usage",
+      `${flag} must be one of ${PR_COMMENT_MODES.join(", ")}, got ${JSON.stringify(text)}`
+    );
   return text;
 }
 function openGitHubChecks(c) {
@@ -30675,8 +30925,7 @@ function openGitHubChecks(c) {
     token,
     notify: c.notify,
     ...c.maxStatuses !== void 0 ? { maxStatuses: c.maxStatuses } : {},
-    ...c.prComment !== void 0 ? { prComment: c.prComment } : {},
-    ...c.rateLimitBudgetMs !== void 0 ? { rateLimitBudgetMs: c.rateLimitBudgetMs } : {}
+    ...c.prComment !== void 0 ? { prComment: c.prComment } : {}
   });
 }
 var TargetChecks = class {
@@ -30850,7 +31099,7 @@ function compressionOf(x) {
   if (d.fallback) notice(`NARs are pushed uncompressed (Compression: none): ${d.fallback}.`);
   return d.compression;
 }
-async function targetsOf(inputs, ctx, x) {
+async function targetsOf(inputs, ctx, x, checks) {
   const branch = str(x, "branch") ?? ctx.branch;
   const systems = strs(x, "system");
   const res = await resolveTargets({
@@ -30860,6 +31109,8 @@ async function targetsOf(inputs, ctx, x) {
     ...systems.length > 0 ? { systems } : {}
   });
   for (const w of res.warnings) warning(w);
+  for (const n of res.notes) notice(n, { title: "nixcache: Garnix config" });
+  if (checks && res.commentOnFailure === false && str(x, "pr-comment") === void 0) checks.mode = "never";
   info(`${res.targets.length} targets selected (${res.configSource})`);
   return res.targets;
 }
@@ -30923,7 +31174,8 @@ function buildSetup(inputs, ctx, x, targets, nixConfig, pushTo) {
 function checksOf(inputs, x) {
   const on = x.values["github-status"] === true;
   const off = x.values["no-github-status"] === true;
-  if (on && off) throw new NixcacheError("usage", "extra-args: --github-status and --no-github-status contradict");
+  if (on && off)
+    throw new NixcacheError("usage", "extra-args: --github-status and --no-github-status contradict");
   const max = str(x, "max-statuses");
   const mode = str(x, "pr-comment");
   return openGitHubChecks({
@@ -30971,10 +31223,10 @@ async function runBuildOrCi(inputs, ctx, x, noOidcPush) {
   }
   const nixConfig = await readNixConfig();
   await configureNix(inputs, ctx, x, nixConfig);
-  const targets = await targetsOf(inputs, ctx, x);
+  const gh = checksOf(inputs, x);
+  const targets = await targetsOf(inputs, ctx, x, gh);
   const prepared = await prepareBuild(buildSetup(inputs, ctx, x, targets, nixConfig, pushTo));
   try {
-    const gh = checksOf(inputs, x);
     const checks = gh ? new TargetChecks(gh, strs(x, "runner-systems"), buildableSystems(nixConfig)) : void 0;
     checks?.begin(targets);
     const onEvent = (e) => {
@@ -31055,7 +31307,7 @@ async function runVerify(inputs, ctx, x, nixConfig) {
       keys.push(...keysFrom([NIXOS_CACHE_KEY]));
     const gh = checksOf(inputs, x);
     if (gh) await aggregatePending(gh, "verifying that every target is substitutable");
-    const targets = await targetsOf(inputs, ctx, x).catch(async (e) => {
+    const targets = await targetsOf(inputs, ctx, x, gh).catch(async (e) => {
       if (gh) await aggregateError(gh, errorMessage(e));
       throw e;
     });
