@@ -144,7 +144,7 @@ async function runBuild(flags: BuildFlags): Promise<number> {
   preparing.catch(() => {});
   const [{ build }, report] = await Promise.all([import("../build/build.js"), import("../build/render.js")]);
   const { result, interrupted } = await runWithProgress(await preparing, !!flags.json, build);
-  process.stderr.write(report.formatFailedLogs(result));
+  process.stderr.write(inGitHubActions() ? report.formatLogGroups(result) : report.formatFailedLogs(result));
   if (flags.json) printJson(buildJson(result));
   else process.stdout.write(report.formatBuildTable(result));
   process.stderr.write(`nixcache: build logs in ${result.summary.logDir}\n`);

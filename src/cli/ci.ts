@@ -71,8 +71,8 @@ async function runCi(flags: CiFlags): Promise<number> {
   }
   const prepared = await prepareBuild(urls, embedded ? { ...flags, token: embedded.token } : flags);
   const { result, interrupted } = await runWithProgress(prepared, !!flags.json, ci);
-  const { formatFailedLogs } = await import("../build/render.js");
-  process.stderr.write(formatFailedLogs(result.build));
+  const { formatFailedLogs, formatLogGroups } = await import("../build/render.js");
+  process.stderr.write(inGitHubActions() ? formatLogGroups(result.build) : formatFailedLogs(result.build));
   if (flags.json) printJson(ciJsonWithEmbedded(result, embedded));
   else {
     process.stdout.write(report.formatCiTable(result));
