@@ -2,7 +2,7 @@ import { createRequire as __nixcacheRequire } from "node:module"; const require 
 import {
   DEFAULT_CACHE_INFO,
   FileCache
-} from "./chunk-AIA2B53Y.mjs";
+} from "./chunk-5JDNG2KF.mjs";
 import "./chunk-WPJ6VEY4.mjs";
 import "./chunk-LFQFR25N.mjs";
 export {

@@ -2,10 +2,10 @@ import { createRequire as __nixcacheRequire } from "node:module"; const require 
 import {
   HttpCache,
   HttpCacheError
-} from "./chunk-FY4M5DHA.mjs";
+} from "./chunk-JLST7CVE.mjs";
 import "./chunk-URC3GVE2.mjs";
 import "./chunk-UPCQ43US.mjs";
-import "./chunk-AIA2B53Y.mjs";
+import "./chunk-5JDNG2KF.mjs";
 import "./chunk-WPJ6VEY4.mjs";
 import "./chunk-LFQFR25N.mjs";
 export {
