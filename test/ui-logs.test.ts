@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import type { Browser } from "playwright-core";
+import { compressor } from "../src/codec/compression.js";
 import { mintToken } from "../src/server/auth/tokens.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
 import type { LogTail, ReportUpload } from "../src/ui-api/types.js";
@@ -28,6 +29,17 @@ function hostileLog(): { text: string; lines: string[] } {
   lines[128] = `tab\there, bell\u0007, nul\u0000, ${ESC}(Bcharset`;
   lines[129] = "the end";
   return { text: `${lines.join("\n")}\n`, lines };
+}
+
+/** `text` compressed by nixcache's own codecs. */
+async function compressed(c: "zstd" | "xz", text: string): Promise<Buffer> {
+  const z = compressor(c);
+  const out: Buffer[] = [];
+  z.on("data", (d: Buffer) => out.push(d));
+  const ended = new Promise((r) => z.on("end", r));
+  z.end(text);
+  await ended;
+  return Buffer.concat(out);
 }
 
 let dir: ReturnType<typeof tempDir>;
@@ -148,6 +160,8 @@ describe("the log API", () => {
     for (const [enc, body] of [
       ["br", brotliCompressSync(text)],
       ["gzip", gzipSync(text)],
+      ["zstd", await compressed("zstd", text)],
+      ["xz", await compressed("xz", text)],
     ] as const) {
       const drv = `${"g".repeat(32)}-${enc}.drv`;
       await putLog("main", drv, body, write, { "content-encoding": enc });
@@ -161,6 +175,19 @@ describe("the log API", () => {
         enc,
       );
     }
+    const corrupt = `${"i".repeat(32)}-corrupt.drv`;
+    await putLog("main", corrupt, "not gzip at all", write, { "content-encoding": "gzip" });
+    const c = await tail("main", corrupt);
+    assert.equal(c.status, 400);
+    assert.match((c.body as { error: string }).error, /gzip data does not decode/);
+    // A bomb: 300 MiB of one byte in 300 KiB; decoding stops at 256 MiB, with the reason.
+    const bomb = `${"j".repeat(32)}-bomb.drv`;
+    await putLog("main", bomb, gzipSync(Buffer.alloc(300 << 20, 0x61), { level: 1 }), write, {
+      "content-encoding": "gzip",
+    });
+    const b = await tail("main", bomb);
+    assert.equal(b.status, 413);
+    assert.match((b.body as { error: string }).error, /more than 256 MiB: download the whole log/);
     const odd = `${"h".repeat(32)}-odd.drv`;
     await putLog("main", odd, "whatever", write, { "content-encoding": "bzip2" });
     const r = await tail("main", odd);

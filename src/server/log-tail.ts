@@ -2,7 +2,7 @@
 // backwards from its end (a window of at most TAIL_WINDOW bytes, however large the log); a
 // compressed one (stored with the Content-Encoding its writer sent, as Nix's `log-compression`
 // writes it) is decompressed as a stream of which only the last lines are kept.
-import type { Readable } from "node:stream";
+import { pipeline, Readable } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { DecompressedSizeError, decompressBounded } from "../codec/bounded-decompress.js";
 import { LOG_TAIL_LINES } from "../ui-api/log-text.js";
@@ -149,24 +149,13 @@ async function* decoded(source: AsyncIterable<Buffer>, encoding: string): AsyncG
     case "deflate": {
       const z =
         encoding === "br" ? createBrotliDecompress() : encoding === "gzip" ? createGunzip() : createInflate();
-      const feeding = (async () => {
-        try {
-          for await (const chunk of source) if (!z.write(chunk)) await new Promise((r) => z.once("drain", r));
-          z.end();
-        } catch (e) {
-          z.destroy(e as Error);
-        }
-      })();
+      // Errors of either side surface in the iteration; leaving it early destroys both.
+      const out = pipeline(Readable.from(source), z, () => {});
       let total = 0;
-      try {
-        for await (const out of z as Readable as AsyncIterable<Buffer>) {
-          total += out.length;
-          if (total > MAX_DECOMPRESSED) throw tooLarge();
-          yield out;
-        }
-      } finally {
-        z.destroy();
-        await feeding;
+      for await (const chunk of out as AsyncIterable<Buffer>) {
+        total += chunk.length;
+        if (total > MAX_DECOMPRESSED) throw tooLarge();
+        yield chunk;
       }
       return;
     }
