@@ -800,13 +800,14 @@ export async function logView(cache: string, drv: string): Promise<View> {
       h("span", { class: "attr" }, attrText(drv)),
     ),
   ];
-  const whole = (isPublic: boolean) =>
+  /** The whole log's link; `isPublic` false adds how a private cache's log is opened. */
+  const whole = (isPublic?: boolean) =>
     h(
       "p",
       { class: "log-whole" },
       h("a", { href: rawLogUrl(cache, drv), class: "whole-log" }, "The whole log"),
       " (plain text",
-      isPublic ? "" : "; this cache is private: the browser asks for a token, as the password",
+      isPublic === false ? "; this cache is private: the browser asks for a token, as the password" : "",
       "). ",
       "Nix reads it too: ",
       h("code", null, `nix log /nix/store/${drv}`),
@@ -834,7 +835,7 @@ export async function logView(cache: string, drv: string): Promise<View> {
       };
     // The log is there but cannot be shown here (an encoding the server does not decode, too large).
     if (e instanceof ApiError && (e.status === 400 || e.status === 413))
-      return { title, body: [...head, notice("error", e.message), whole(false)] };
+      return { title, body: [...head, notice("error", e.message), whole()] };
     throw e;
   }
   const count = t.lines.length;
