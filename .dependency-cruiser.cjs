@@ -28,7 +28,7 @@ const allowed = {
   // Secret sources (dotenv, JSON, env, age, agenix): read files and evaluate secrets.nix with Nix;
   // beside targets so that github (the sync), doctor and migrate can all read them.
   secrets: below(io, base),
-  build: ["push", "verify", "report", "targets", "caches", "local-store", "keys", "util", "nix"],
+  build: ["push", "verify", "report", "targets", "caches", "local-store", "keys", "ui-api", "util", "nix"],
   // The embedded default of `ci` starts and administers nixcache's own server (a sibling layer).
   ci: [
     "build",

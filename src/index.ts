@@ -18,6 +18,7 @@ export type {
   BinaryCache,
   NarUpload,
   StagedPath,
+  StoredBuildLog,
   UploadInfo,
   WritableBinaryCache,
 } from "./caches/types.js";

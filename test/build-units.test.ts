@@ -1,10 +1,16 @@
 // The pure pieces of `nixcache build`: Nix's internal-json log stream, `nix show-config --json`
-// in the shapes Nix versions print, and attribute paths quoted as Nix's installable syntax needs.
+// in the shapes Nix versions print, attribute paths quoted as Nix's installable syntax needs, and
+// build logs as the job log (folded groups) and the step summary (collapsed blocks) show them.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type { BuildReport, BuildTarget } from "../src/build/build.js";
+import { buildJson, formatBuildMarkdown, formatFailedLogs, formatLogGroups } from "../src/build/render.js";
+import type { CiReport } from "../src/ci/ci.js";
+import { formatCiMarkdown } from "../src/ci/render.js";
 import { buildableSystems, parseNixConfigJson } from "../src/local-store/nix-config.js";
 import { InternalJsonParser, type RealiseEvent } from "../src/local-store/realise.js";
 import { attrName, attrText } from "../src/targets/select.js";
+import { cleanLogLine, shownLine } from "../src/ui-api/log-text.js";
 
 // Recorded from `nix-store --realise --log-format internal-json` of Nix 2.8 (one build that
 // prints a line and succeeds, one that fails with exit code 3).
@@ -85,5 +91,156 @@ describe("attribute paths", () => {
     assert.equal(attrName('say "hi"'), '"say \\"hi\\""');
     assert.equal(attrName("1st"), '"1st"');
     assert.equal(attrName("foo'bar-baz_2"), "foo'bar-baz_2");
+  });
+});
+
+const ESC = "\u001b";
+const LOG_URL = "http://cache.example/ui/#/cache/main/log/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-broken.drv";
+
+function logReport(): BuildReport {
+  const failedTail = [
+    ...Array.from({ length: 95 }, (_, i) => `step ${i + 1}`),
+    `${ESC}[1;31merror:${ESC}[0m it broke`,
+    "```",
+    "</details><script>alert(1)</script>",
+    "::error::pwned",
+    "y".repeat(700),
+  ];
+  const target = (
+    attr: string,
+    status: BuildTarget["status"],
+    extra: Partial<BuildTarget> = {},
+  ): BuildTarget => ({
+    attr,
+    system: "x86_64-linux",
+    status,
+    outPath: null,
+    push: {},
+    log: null,
+    ...extra,
+  });
+  return {
+    targets: [
+      target("packages.x86_64-linux.ok", "built", {
+        log: "/logs/ok.log",
+        logTail: ["compiling", "::endgroup::"],
+      }),
+      target('packages.x86_64-linux."<img src=x>"', "failed", {
+        error: "builder failed with exit code 2",
+        log: "/logs/broken.log",
+        logTail: failedTail,
+        logUrl: LOG_URL,
+      }),
+      target("packages.x86_64-linux.cached", "cached"),
+      target("packages.x86_64-linux.bad", "eval-failed", { error: "does not evaluate" }),
+    ],
+    summary: {
+      total: 4,
+      cached: 1,
+      built: 1,
+      failed: 1,
+      notBuiltHere: 0,
+      evalFailed: 1,
+      systems: ["x86_64-linux"],
+      caches: [],
+      upstreams: [],
+      logDir: "/logs",
+      durationMs: 1,
+      ok: false,
+    },
+  };
+}
+
+describe("build logs in the step summary and the job log", () => {
+  test("each failed target's last lines in a collapsed block no line of the log can break", () => {
+    const md = formatBuildMarkdown(logReport());
+    const start = md.indexOf("<details>");
+    assert.ok(start > 0, md);
+    const block = md.slice(start);
+    assert.equal(md.match(/<details>/g)?.length, 1, "the failed target only");
+    const lines = block.split("\n");
+    assert.equal(
+      lines[0],
+      "<details><summary>❌ <code>packages.x86_64-linux.&#34;&#60;img src=x&#62;&#34;</code> (x86_64-linux): the last 100 lines of its build log</summary>",
+    );
+    assert.equal(lines[1], "", "a blank line: the block's content is Markdown");
+    // A fence longer than any run of backticks in the log: the log's ``` cannot close it.
+    assert.equal(lines[2], "````text");
+    assert.equal(lines[3], "step 1");
+    assert.deepEqual(lines.slice(98, 105), [
+      "error: it broke",
+      "```",
+      "</details><script>alert(1)</script>",
+      "::error::pwned",
+      `${"y".repeat(650)}…`,
+      "````",
+      "",
+    ]);
+    assert.deepEqual(lines.slice(105, 109), [`[The whole log](${LOG_URL})`, "", "</details>", ""]);
+    // `nixcache ci`'s summary carries the same block.
+    const ci = {
+      build: logReport(),
+      targets: [],
+      verify: { counts: { ok: 0, total: 0 } },
+      summary: {},
+    } as unknown as CiReport;
+    assert.ok(formatCiMarkdown(ci).endsWith(block), "ci's step summary has the block too");
+  });
+
+  test("the job log folds each built or failed target's log in a group, its lines never run as commands", () => {
+    const out = formatLogGroups(logReport(), "TOKEN-123");
+    const lines = out.split("\n");
+    assert.deepEqual(lines.slice(0, 9), [
+      "::group::packages.x86_64-linux.ok (x86_64-linux): built",
+      "::stop-commands::TOKEN-123",
+      "compiling",
+      "::endgroup::",
+      "",
+      "log file: /logs/ok.log",
+      "::TOKEN-123::",
+      "::endgroup::",
+      '::group::packages.x86_64-linux."<img src=x>" (x86_64-linux): FAILED: builder failed with exit code 2',
+    ]);
+    assert.equal(lines[9], "::stop-commands::TOKEN-123");
+    assert.equal(lines[10], "step 1");
+    assert.equal(lines[108], "::error::pwned");
+    assert.equal(lines[110], "");
+    assert.equal(lines[111], `whole log: ${LOG_URL}`);
+    assert.equal(lines[112], "log file: /logs/broken.log");
+    assert.deepEqual(lines.slice(113), ["::TOKEN-123::", "::endgroup::", ""]);
+    // Every line the log gave sits between the stop and the resume of commands.
+    const stops = lines.filter((l) => l.startsWith("::stop-commands::")).length;
+    assert.equal(stops, 2);
+    assert.doesNotMatch(formatLogGroups(logReport()), /TOKEN-123/, "a random token by default");
+  });
+
+  test("the terminal shows a failed target's last 25 lines and where its whole log is", () => {
+    const out = formatFailedLogs(logReport()).split("\n");
+    assert.equal(
+      out[0],
+      'nixcache: packages.x86_64-linux."<img src=x>" (x86_64-linux) failed: builder failed with exit code 2',
+    );
+    assert.equal(out[1], "  full log: /logs/broken.log");
+    assert.equal(out[2], `  on the dashboard: ${LOG_URL}`);
+    assert.equal(out.filter((l) => l.startsWith("  | ")).length, 25);
+    assert.equal(out[3], "  | step 76");
+  });
+
+  test("--json has logUrl where a log reached a nixcache server, and no other new field", () => {
+    const j = buildJson(logReport()) as { targets: Array<Record<string, unknown>> };
+    assert.equal(j.targets[1]?.logUrl, LOG_URL);
+    assert.deepEqual(Object.keys(j.targets[0] ?? {}), ["attr", "system", "status", "outPath", "push", "log"]);
+  });
+
+  test("log lines as a terminal shows them, cut to 650 characters", () => {
+    assert.equal(cleanLogLine(`${ESC}[38;5;196mred${ESC}[m plain`), "red plain");
+    assert.equal(cleanLogLine(`${ESC}]0;window title\u0007after`), "after");
+    assert.equal(cleanLogLine(`${ESC}]8;;https://x.example/${ESC}\\link${ESC}]8;;${ESC}\\`), "link");
+    assert.equal(cleanLogLine(`\u009b31mcsi8${ESC}[?25h`), "csi8");
+    assert.equal(cleanLogLine(`unterminated ${ESC}]0;title`), "unterminated ");
+    assert.equal(cleanLogLine("a\u0000b\u0008c\td\u007f"), "abc\td");
+    assert.equal(cleanLogLine("50%\r100%\r\r"), "100%");
+    assert.deepEqual(shownLine("é".repeat(651)), { text: "é".repeat(650), cut: true });
+    assert.deepEqual(shownLine("😀".repeat(650)), { text: "😀".repeat(650) }, "characters, not UTF-16 units");
   });
 });

@@ -71,7 +71,7 @@ describe("after a real nixcache ci run (embedded server)", () => {
       );
       assert.equal(res.code, 1, "one target fails to build");
       const out = JSON.parse(res.stdout) as {
-        targets: Array<{ attr: string; status: string; verify: string }>;
+        targets: Array<{ attr: string; status: string; verify: string; logUrl?: string }>;
         embedded: { cacheUrl: string; pid: number };
       };
       pid = out.embedded.pid;
@@ -81,6 +81,8 @@ describe("after a real nixcache ci run (embedded server)", () => {
       );
       assert.equal(out.targets.find((t) => t.attr === "packages.x86_64-linux.broken")?.status, "failed");
       const origin = new URL(out.embedded.cacheUrl).origin;
+      const brokenLog = out.targets.find((t) => t.attr === "packages.x86_64-linux.broken")?.logUrl ?? "";
+      assert.match(brokenLog, new RegExp(`^${origin}/ui/#/cache/main/log/[0-9a-z]{32}-ui-broken\\.drv$`));
 
       for (const width of [1280, 375]) {
         const w = await watchedPage(browser, width);
@@ -120,6 +122,15 @@ describe("after a real nixcache ci run (embedded server)", () => {
         await w.page.waitForSelector("h1.path-title");
         assert.match((await w.page.locator("main").textContent()) ?? "", /not in this cache/);
         await w.screenshot(`path-missing-${width}`);
+
+        // Every cell of a target built here links to its build log; the failed one's says why.
+        await w.page.goto(`${origin}/ui/#/cache/main`);
+        await w.page.waitForSelector("table.matrix");
+        assert.equal(await w.page.locator("table.matrix td .log-link a").count(), 5);
+        await w.page.locator("td.st-missing .log-link a").click();
+        await w.page.waitForSelector("pre.log");
+        assert.equal(w.page.url(), brokenLog);
+        assert.equal(await w.page.locator("pre.log").textContent(), "no\n");
         assert.deepEqual(w.dialogs, []);
         assert.deepEqual(w.errors, []);
         assertOnlyFrom(w, origin);

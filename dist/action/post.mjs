@@ -1,14 +1,14 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   post
-} from "./chunk-H25JZQSK.mjs";
+} from "./chunk-S5ALPKDZ.mjs";
 import "./chunk-OL7JXZBR.mjs";
 import "./chunk-SDGA3SBY.mjs";
 import "./chunk-HVBSCZIH.mjs";
-import "./chunk-6WTHFJSG.mjs";
+import "./chunk-HYC7CSYY.mjs";
 import "./chunk-OMGVGMTS.mjs";
 import "./chunk-CI2MQBST.mjs";
-import "./chunk-B44VA35M.mjs";
+import "./chunk-M25LXLVN.mjs";
 import "./chunk-PIU3BU5I.mjs";
 import "./chunk-QYZNJQHN.mjs";
 import "./chunk-QE6XXIDJ.mjs";

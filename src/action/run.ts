@@ -13,7 +13,7 @@ import {
   buildSummaryLine,
   formatBuildMarkdown,
   formatBuildTable,
-  formatFailedLogs,
+  formatLogGroups,
   pushedPaths,
 } from "../build/render.js";
 import { type BuildSetup, parsePublicKeys, prepareBuild, type UpstreamChoice } from "../build/setup.js";
@@ -254,6 +254,7 @@ function logEvent(e: BuildEvent): void {
   else if (e.type === "target" && (e.phase === "done" || e.phase === "failed"))
     core.info(`${e.phase === "done" ? "done" : "FAILED"}: ${e.attr} (${e.system})`);
   else if (e.type === "cache-down") core.warning(`${e.cache}: ${e.reason}`);
+  else if (e.type === "log-refused") core.warning(`${e.cache} did not take a build log: ${e.reason}`);
 }
 
 function buildCounts(r: BuildReport): Outcome["counts"] {
@@ -332,7 +333,7 @@ async function runBuildOrCi(
         line: ciSummaryLine(r),
         json: ciJson(r),
         markdown: formatCiMarkdown(r),
-        table: `${formatFailedLogs(r.build)}${formatCiTable(r)}`,
+        table: `${formatLogGroups(r.build)}${formatCiTable(r)}`,
         annotations: ciAnnotations(r),
         counts: buildCounts(r.build),
       };
@@ -350,7 +351,7 @@ async function runBuildOrCi(
       line: buildSummaryLine(r),
       json: buildJson(r),
       markdown: formatBuildMarkdown(r),
-      table: `${formatFailedLogs(r)}${formatBuildTable(r)}`,
+      table: `${formatLogGroups(r)}${formatBuildTable(r)}`,
       annotations: buildAnnotations(r),
       counts: buildCounts(r),
     };

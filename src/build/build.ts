@@ -1,6 +1,8 @@
 // `nixcache build`: evaluate the target set, skip what the push caches already hold (signed by a
 // key they trust), build the rest with one `nix-store --realise`, and push each target's
 // closure to every push cache as soon as its outputs are valid, while the others still build.
+// The build log of every target built (or failed) goes to each push cache that takes logs, as
+// `log/<drv basename>`, where `nix log` and the server's dashboard find it.
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { WritableBinaryCache } from "../caches/types.js";
@@ -11,6 +13,7 @@ import type { PublicKey } from "../nix/signing.js";
 import { parseStorePath } from "../nix/store-path.js";
 import type { PushEvent, PushOptions } from "../push/session.js";
 import { type ResolveOptions, resolveTargets, type Target } from "../targets/resolve.js";
+import { LOG_TAIL_LINES } from "../ui-api/log-text.js";
 import { errorCode, errorMessage } from "../util/errors.js";
 import { PathLookup } from "../verify/lookup.js";
 import { type Upstream, UpstreamFilter } from "./trust.js";
@@ -30,8 +33,13 @@ export interface BuildTarget {
   log: string | null;
   /** Why it failed (evaluation or build). */
   error?: string;
-  /** Last lines of the log of a failed build. */
+  /** Last lines (at most 100) of the log of a target built or failed in this run. */
   logTail?: string[];
+  /**
+   * The log's page on the dashboard of the first push cache that is a nixcache server and stored
+   * it: `<server>/ui/#/cache/<cache>/log/<drv basename>`.
+   */
+  logUrl?: string;
 }
 
 export interface PushCacheSummary {
@@ -68,17 +76,31 @@ export interface BuildReport {
 }
 
 /** What every report shows of a target (the `--json` contract's fields, error aside). */
-export type TargetOutcome = Pick<BuildTarget, "attr" | "system" | "status" | "outPath" | "push" | "log">;
+export type TargetOutcome = Pick<
+  BuildTarget,
+  "attr" | "system" | "status" | "outPath" | "push" | "log" | "logUrl"
+>;
 
 export function targetOutcome(t: BuildTarget): TargetOutcome {
-  return { attr: t.attr, system: t.system, status: t.status, outPath: t.outPath, push: t.push, log: t.log };
+  const o: TargetOutcome = {
+    attr: t.attr,
+    system: t.system,
+    status: t.status,
+    outPath: t.outPath,
+    push: t.push,
+    log: t.log,
+  };
+  if (t.logUrl !== undefined) o.logUrl = t.logUrl;
+  return o;
 }
 
 export type BuildEvent =
   | { type: "evaluated"; targets: number; toBuild: number; cached: number; notBuiltHere: number }
   | { type: "target"; attr: string; system: string; phase: "building" | "pushing" | "done" | "failed" }
   | { type: "push"; cache: string; event: PushEvent }
-  | { type: "cache-down"; cache: string; reason: string };
+  | { type: "cache-down"; cache: string; reason: string }
+  /** A push cache refused a build log: told once per cache (the build and its status go on). */
+  | { type: "log-refused"; cache: string; reason: string };
 
 export interface PushTarget {
   cache: WritableBinaryCache;
@@ -103,7 +125,8 @@ export interface BuildOptions extends ResolveOptions {
   onEvent?: (e: BuildEvent) => void;
 }
 
-const TAIL_LINES = 25;
+/** Lines of a log kept in the report (what the step summary and the job log show). */
+const TAIL_LINES = LOG_TAIL_LINES;
 
 function logName(t: Target): string {
   const base = `${t.system}.${t.attr}`.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 200);
@@ -297,6 +320,8 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
           if (lines.length === 0) logs.set(e.drv, lines);
           lines.push(e.line);
         } else if (e.type === "build-started") {
+          // A build that prints nothing still has a log (an empty one).
+          if (!logs.has(e.drv)) logs.set(e.drv, []);
           const t = byDrv.get(e.drv);
           if (t) emit({ type: "target", attr: t.attr, system: t.system, phase: "building" });
         }
@@ -327,13 +352,44 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
     }
   }
 
-  // Log files of every target Nix built (or tried to) in this run.
+  // The log of every target Nix built (or tried to) in this run: a file, and a copy in each push
+  // cache that takes logs (its outputs pushed or not: a failed build's log is the one wanted).
+  const refusedLogs = new Set<number>();
+  const storeLog = async (t: Target, r: BuildTarget, text: Buffer) => {
+    if (!t.drvPath) return;
+    const drv = path.basename(t.drvPath);
+    const pages = await Promise.all(
+      opts.push.map(async ({ cache }, i) => {
+        // A cache that refused one log is not sent the others (its warning said so).
+        if (
+          !cache.uploadBuildLog ||
+          refusedLogs.has(i) ||
+          down[i] !== undefined ||
+          sessions[i]?.down !== undefined
+        )
+          return undefined;
+        try {
+          return (await cache.uploadBuildLog(drv, text, opts.signal)).dashboardUrl;
+        } catch (e) {
+          if (!refusedLogs.has(i) && !opts.signal?.aborted) {
+            refusedLogs.add(i);
+            emit({ type: "log-refused", cache: cache.url, reason: errorMessage(e) });
+          }
+          return undefined;
+        }
+      }),
+    );
+    const page = pages.find((u) => u !== undefined);
+    if (page !== undefined) r.logUrl = page;
+  };
   await Promise.all(
     entries.map(async ({ t, r }) => {
       const lines = fullLogs.get(t) ?? (t.drvPath ? logs.get(t.drvPath) : undefined);
       if (!lines) return;
+      r.logTail ??= lines.slice(-TAIL_LINES);
+      const text = Buffer.from(lines.length > 0 ? `${lines.join("\n")}\n` : "");
       const file = path.join(opts.logDir, logName(t));
-      await writeFile(file, lines.length > 0 ? `${lines.join("\n")}\n` : "");
+      await Promise.all([writeFile(file, text), storeLog(t, r, text)]);
       r.log = file;
     }),
   );

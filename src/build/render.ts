@@ -1,7 +1,9 @@
 // Renderers for `nixcache build` reports: terminal table, GitHub step summary, annotations.
 // Data in, text out: nothing here does I/O.
 
-import { type Annotation, formatAnnotationLines } from "../report/workflow-commands.js";
+import { randomUUID } from "node:crypto";
+import { type Annotation, foldedLines, formatAnnotationLines } from "../report/workflow-commands.js";
+import { cleanLogLine, shownLineText } from "../ui-api/log-text.js";
 import { formatBytes } from "../util/bytes.js";
 import { type BuildReport, type BuildStatus, type BuildTarget, targetOutcome } from "./build.js";
 
@@ -64,6 +66,9 @@ export function formatBuildTable(r: BuildReport): string {
   return `${out.join("\n")}\n`;
 }
 
+/** Lines of a failed target's log the terminal shows (the job log and step summary show more). */
+const TERMINAL_TAIL = 25;
+
 /** What a failed target printed last, for the terminal. */
 export function formatFailedLogs(r: BuildReport): string {
   const out: string[] = [];
@@ -71,9 +76,28 @@ export function formatFailedLogs(r: BuildReport): string {
     if (t.status !== "failed") continue;
     out.push(`nixcache: ${t.attr} (${t.system}) failed: ${t.error ?? "build failed"}`);
     if (t.log) out.push(`  full log: ${t.log}`);
-    for (const l of t.logTail ?? []) out.push(`  | ${l}`);
+    if (t.logUrl) out.push(`  on the dashboard: ${t.logUrl}`);
+    for (const l of (t.logTail ?? []).slice(-TERMINAL_TAIL)) out.push(`  | ${cleanLogLine(l)}`);
   }
   return out.length > 0 ? `${out.join("\n")}\n` : "";
+}
+
+/**
+ * For the GitHub Actions job log: each target built or failed in this run, its log's last lines
+ * folded under `::group::<target>` (workflow commands in the log itself are not run: see
+ * foldedLines; `token` is for tests, a random one otherwise).
+ */
+export function formatLogGroups(r: BuildReport, token: string = randomUUID()): string {
+  const out: string[] = [];
+  for (const t of r.targets) {
+    if (!t.logTail || (t.status !== "built" && t.status !== "failed")) continue;
+    const title = `${t.attr} (${t.system}): ${t.status === "failed" ? `FAILED: ${t.error ?? "build failed"}` : "built"}`;
+    const where = [...(t.logUrl ? [`whole log: ${t.logUrl}`] : []), ...(t.log ? [`log file: ${t.log}`] : [])];
+    out.push(
+      foldedLines(title, [...t.logTail.map(cleanLogLine), ...(where.length ? ["", ...where] : [])], token),
+    );
+  }
+  return out.join("");
 }
 
 const md = (s: string) => s.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`);
@@ -92,7 +116,53 @@ export function formatBuildMarkdown(r: BuildReport): string {
           .join(" | ")} |`,
       );
   out.push("", ...cacheLines(r).map((l) => `- ${md(l)}`), "");
-  return `${out.join("\n")}\n`;
+  return `${out.join("\n")}\n${formatFailedLogsMarkdown(r.targets)}`;
+}
+
+const html = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Markdown bytes of log blocks one step summary holds (GitHub takes 1 MiB per step). */
+const SUMMARY_LOG_BUDGET = 512 * 1024;
+
+/**
+ * For the step summary: per failed target, its log's last lines in a collapsed `<details>`
+ * block, in a code fence no line of the log can close, with a link to the whole log.
+ */
+export function formatFailedLogsMarkdown(targets: readonly BuildTarget[]): string {
+  const out: string[] = [];
+  let used = 0;
+  let left = 0;
+  for (const t of targets) {
+    if (t.status !== "failed" || !t.logTail) continue;
+    const lines = t.logTail.map((l) => shownLineText(l));
+    const longest = Math.max(
+      0,
+      ...lines.map((l) => Math.max(0, ...(l.match(/`+/g) ?? []).map((m) => m.length))),
+    );
+    const fence = "`".repeat(Math.max(3, longest + 1));
+    const block = [
+      `<details><summary>❌ <code>${html(t.attr)}</code> (${html(t.system)}): the last ${lines.length} line${lines.length === 1 ? "" : "s"} of its build log</summary>`,
+      "",
+      `${fence}text`,
+      ...lines,
+      fence,
+      "",
+      ...(t.logUrl ? [`[The whole log](${t.logUrl.replace(/[()\s]/g, encodeURIComponent)})`, ""] : []),
+      "</details>",
+      "",
+      "",
+    ].join("\n");
+    const bytes = Buffer.byteLength(block);
+    if (used + bytes > SUMMARY_LOG_BUDGET) {
+      left++;
+      continue;
+    }
+    used += bytes;
+    out.push(block);
+  }
+  if (left > 0)
+    out.push(`${left} more failed target${left === 1 ? "" : "s"}: their logs are in the job log.\n\n`);
+  return out.join("");
 }
 
 /** Error annotations: failed targets and caches that failed. */

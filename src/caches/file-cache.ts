@@ -11,9 +11,9 @@ import { narExtension } from "../codec/compression.js";
 import { type CacheInfo, formatCacheInfo, parseCacheInfo } from "../nix/cache-info.js";
 import { buildNarInfo, formatNarInfo, type NarInfo, parseNarInfo } from "../nix/narinfo.js";
 import { nix32Encode } from "../nix/nix32.js";
-import { checkStoreHash, parseStorePath } from "../nix/store-path.js";
+import { checkStoreHash, parseStorePath, parseStorePathBase } from "../nix/store-path.js";
 import { NixcacheError } from "../util/errors.js";
-import type { NarUpload, StagedPath, WritableBinaryCache } from "./types.js";
+import type { NarUpload, StagedPath, StoredBuildLog, WritableBinaryCache } from "./types.js";
 
 export const DEFAULT_CACHE_INFO: CacheInfo = { storeDir: "/nix/store", wantMassQuery: true, priority: 40 };
 
@@ -116,7 +116,16 @@ export class FileCache implements WritableBinaryCache {
     }
   }
 
-  private async writeAtomically(rel: string, text: string): Promise<void> {
+  /** Writes `log/<drv basename>` (renamed into place), where `nix log` looks in a file:// cache. */
+  async uploadBuildLog(drvBaseName: string, log: Buffer, signal?: AbortSignal): Promise<StoredBuildLog> {
+    parseStorePathBase(drvBaseName);
+    signal?.throwIfAborted();
+    await mkdir(join(this.dir, "log"), { recursive: true });
+    await this.writeAtomically(`log/${drvBaseName}`, log);
+    return {};
+  }
+
+  private async writeAtomically(rel: string, text: string | Buffer): Promise<void> {
     const dest = join(this.dir, rel);
     const tmp = `${dest}.tmp-${randomBytes(8).toString("hex")}`;
     try {

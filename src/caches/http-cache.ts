@@ -15,13 +15,13 @@ import type { RetryPolicy } from "../http/retry.js";
 import { type CacheInfo, formatCacheInfo, parseCacheInfo } from "../nix/cache-info.js";
 import { buildNarInfo, formatNarInfo, type NarInfo, parseNarInfo } from "../nix/narinfo.js";
 import { nix32Encode } from "../nix/nix32.js";
-import { checkStoreHash, parseStorePath } from "../nix/store-path.js";
+import { checkStoreHash, parseStorePath, parseStorePathBase } from "../nix/store-path.js";
 import type { ReportUpload } from "../ui-api/types.js";
 import { NixcacheError } from "../util/errors.js";
 import { mapLimit } from "../util/limiter.js";
 import { ciRun } from "./ci-run.js";
 import { DEFAULT_CACHE_INFO } from "./file-cache.js";
-import type { NarUpload, StagedPath, WritableBinaryCache } from "./types.js";
+import type { NarUpload, StagedPath, StoredBuildLog, WritableBinaryCache } from "./types.js";
 
 export interface HttpCacheOptions {
   /** Sent as `Authorization: Bearer`; takes precedence over netrc. */
@@ -38,6 +38,8 @@ export interface HttpCacheOptions {
 /** What a nixcache server sets on nix-cache-info (src/server/routes/nix.ts). */
 const NIXCACHE_SERVER_HEADER = "x-nixcache-server";
 const RUN_HEADER = "x-nixcache-run";
+/** What a nixcache server answers a build log's PUT with: the log's dashboard page. */
+const LOG_PAGE_HEADER = "x-nixcache-log-page";
 
 /** A request the server refused for good (a 4xx other than 408/429), or could not be sent. */
 export class HttpCacheError extends NixcacheError {
@@ -212,6 +214,39 @@ export class HttpCache implements WritableBinaryCache {
     };
   }
 
+  /**
+   * PUTs a build log to `log/<drv basename>` with the cache's credentials, as `nix store copy-log
+   * --to` does; uncompressed, so any reader (and the dashboard's tail, which reads the end of
+   * the stored log) takes it as it is. Retried briefly: a log is not worth a NAR's long retries.
+   */
+  async uploadBuildLog(drvBaseName: string, log: Buffer, signal?: AbortSignal): Promise<StoredBuildLog> {
+    parseStorePathBase(drvBaseName);
+    const r = await this.send("PUT", `log/${drvBaseName}`, {
+      contentType: "text/plain; charset=utf-8",
+      body: () => log,
+      signal,
+      retry: { ...this.retry, attempts: Math.min(this.retry.attempts ?? 3, 3), maxRetryAfterMs: 10_000 },
+    });
+    if (!(await this.isNixcacheServer())) return {};
+    const said = r.headers[LOG_PAGE_HEADER];
+    return {
+      dashboardUrl:
+        typeof said === "string" && /^https?:\/\/[^\s]+$/.test(said)
+          ? said
+          : `${this.serverBase()}/ui/#/cache/${encodeURIComponent(this.cacheName())}/log/${encodeURIComponent(drvBaseName)}`,
+    };
+  }
+
+  /** The server's root (`http://host/prefix/main` → `http://host/prefix`). */
+  private serverBase(): string {
+    return this.url.slice(0, this.url.length - (this.base.length - this.base.lastIndexOf("/")));
+  }
+
+  /** The cache's name on its server: the URL's last path segment. */
+  private cacheName(): string {
+    return decodeURIComponent(this.base.slice(this.base.lastIndexOf("/") + 1));
+  }
+
   async close(): Promise<void> {
     await this.pool.close();
   }
@@ -274,6 +309,7 @@ export class HttpCache implements WritableBinaryCache {
       signal?: AbortSignal;
       binary?: boolean;
       fatal?: () => unknown;
+      retry?: RetryPolicy;
     } = {},
   ): Promise<{ status: number; text: string; body: Buffer; headers: Record<string, unknown> }> {
     const headers: Record<string, string> = {};
@@ -301,7 +337,7 @@ export class HttpCache implements WritableBinaryCache {
           );
         },
       },
-      this.retry,
+      o.retry ?? this.retry,
     );
     return {
       status: r.status,

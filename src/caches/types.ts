@@ -64,4 +64,16 @@ export interface WritableBinaryCache extends BinaryCache {
   ensureCacheInfo(): Promise<CacheInfo>;
   /** Stores the NAR; the path stays invisible to readers until the result's `commit`. */
   uploadNar(upload: NarUpload): Promise<StagedPath>;
+  /**
+   * Stores a derivation's build log as `log/<drv basename>`, the binary-cache layout that
+   * `nix store copy-log --to` writes and `nix log` reads (plain text, uncompressed). Absent on a
+   * cache with no place for logs (Cachix); rejects when the cache refuses the log.
+   */
+  uploadBuildLog?(drvBaseName: string, log: Buffer, signal?: AbortSignal): Promise<StoredBuildLog>;
+}
+
+/** What a cache said of a build log it stored. */
+export interface StoredBuildLog {
+  /** The log's page on the cache's dashboard (a nixcache server's), when it has one. */
+  dashboardUrl?: string;
 }

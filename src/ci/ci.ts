@@ -24,6 +24,8 @@ export interface CiReport {
   targets: CiTarget[];
   build: BuildReport;
   verify: VerifyReport;
+  /** Each target's derivation (by index, as `targets`), for the dashboard's links to build logs. */
+  drvPaths: Array<string | null>;
   summary: {
     ok: boolean;
     /** Buildable targets that are not substitutable after the run. */
@@ -67,6 +69,7 @@ export async function ci(opts: CiOptions): Promise<CiReport> {
     targets: merged,
     build: b,
     verify: v,
+    drvPaths: b.targets.map((_, i) => targets[i]?.drvPath ?? null),
     summary: { ok: b.summary.ok && notSubstitutable === 0, notSubstitutable, otherSystemsMissing },
   };
 }

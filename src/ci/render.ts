@@ -1,6 +1,6 @@
 // Renderers for `nixcache ci` reports (data in, text out).
 
-import { buildAnnotations, buildJson, buildSummaryLine } from "../build/render.js";
+import { buildAnnotations, buildJson, buildSummaryLine, formatFailedLogsMarkdown } from "../build/render.js";
 import { type Annotation, formatAnnotationLines } from "../report/workflow-commands.js";
 import type { CiReport, CiTarget } from "./ci.js";
 
@@ -59,7 +59,7 @@ export function formatCiMarkdown(r: CiReport): string {
       out.push(
         `| ${md(system)} | \`${t.attr.replace(/`/g, "'")}\` | ${t.status} | ${VERIFY_LABEL[t.verify]} | ${md(detail(t))} |`,
       );
-  return `${out.join("\n")}\n\n`;
+  return `${out.join("\n")}\n\n${formatFailedLogsMarkdown(r.build.targets)}`;
 }
 
 /** Error annotations: the build's, and targets built here that are not substitutable. */

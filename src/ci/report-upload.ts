@@ -26,6 +26,9 @@ export function ciReportUpload(r: CiReport, ctx: ReportContext): ReportUpload {
     } else if (t.status === "failed") {
       cell.detail = detailText(`build failed${t.error ? `: ${t.error}` : ""}`);
     }
+    // Targets this machine builds have their log in the cache (from this run or the one that built them).
+    const drv = r.drvPaths[i];
+    if (drv && (t.status === "built" || t.status === "failed" || t.status === "cached")) cell.drvPath = drv;
     return cell;
   });
   return {

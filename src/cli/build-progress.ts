@@ -35,6 +35,11 @@ export class BuildProgress {
         else if (e.phase === "failed") this.print(`FAILED ${key}`);
         return;
       }
+      case "log-refused":
+        this.print(
+          `warning: ${e.cache} did not take a build log: ${e.reason} (logs are not sent there again; the build goes on)`,
+        );
+        return;
       case "cache-down":
         this.print(`push cache ${e.cache} failed: ${e.reason} (other caches still receive every output)`);
         return;

@@ -174,7 +174,7 @@ async function runBuild(flags: BuildFlags): Promise<number> {
   const { result, interrupted } = await runWithProgress(prepared, !!flags.json, build, (e) =>
     checks?.event(e),
   );
-  process.stderr.write(report.formatFailedLogs(result));
+  process.stderr.write(inGitHubActions() ? report.formatLogGroups(result) : report.formatFailedLogs(result));
   if (flags.json) printJson(buildJson(result));
   else process.stdout.write(report.formatBuildTable(result));
   process.stderr.write(`nixcache: build logs in ${result.summary.logDir}\n`);

@@ -102,8 +102,8 @@ async function runCi(flags: CiFlags): Promise<number> {
     }
     throw e;
   });
-  const { formatFailedLogs } = await import("../build/render.js");
-  process.stderr.write(formatFailedLogs(result.build));
+  const { formatFailedLogs, formatLogGroups } = await import("../build/render.js");
+  process.stderr.write(inGitHubActions() ? formatLogGroups(result.build) : formatFailedLogs(result.build));
   if (flags.json) printJson(ciJsonWithEmbedded(result, embedded));
   else {
     process.stdout.write(report.formatCiTable(result));

@@ -28,3 +28,19 @@ export function warningAnnotation(title: string, message: string): string {
 export function noticeAnnotation(title: string, message: string): string {
   return `::notice title=${escProp(title)}::${escData(message)}`;
 }
+
+/**
+ * Lines folded in the job log under `title` (`::group::`/`::endgroup::`). The lines are shown as
+ * they are, never run: workflow commands are stopped around them (`::stop-commands::`) with
+ * `token`, which must be one the lines cannot guess (a random one per call).
+ */
+export function foldedLines(title: string, lines: readonly string[], token: string): string {
+  return [
+    `::group::${escData(title)}`,
+    `::stop-commands::${token}`,
+    ...lines,
+    `::${token}::`,
+    "::endgroup::",
+    "",
+  ].join("\n");
+}

@@ -38,6 +38,10 @@ export const ReportTargetUpload = z.object({
   unsigned: z.array(StorePathText).max(REPORT_MAX_LISTED),
   unsignedCount: z.number().int().nonnegative(),
   detail: z.string().max(2000).optional(),
+  drvPath: StorePathText.regex(
+    /^\/(?:[^/\0]+\/)+[0-9a-df-np-sv-z]{32}-[0-9A-Za-z+\-._?=]{1,207}\.drv$/,
+    "expected a derivation path <store dir>/<hash>-<name>.drv",
+  ).optional(),
 });
 
 export const ReportUpload = z.object({

@@ -31,6 +31,11 @@ export interface ReportTargetUpload {
   unsignedCount: number;
   /** Why, in a line: the evaluation error, "build failed", a cache error. */
   detail?: string;
+  /**
+   * The target's derivation (`/nix/store/…drv`), when the run knew it: its build log is the
+   * cache's `log/<drv basename>`, which the matrix cell links to.
+   */
+  drvPath?: string;
 }
 
 /** The body of `POST /api/v1/cache/:name/reports` (a write token of the cache). */
@@ -108,6 +113,8 @@ export interface MatrixCell {
   unsigned: string[];
   unsignedCount: number;
   detail?: string;
+  /** The derivation, when the report named it: the cell links to its build log. */
+  drvPath?: string;
 }
 
 /** A report as a matrix: one row per target (the attribute without its system), one column per system. */
@@ -189,6 +196,25 @@ export interface PathDetail {
   createdAt: number | null;
   lastAccessAt?: number | null;
   pins?: string[] | null;
+}
+
+/** `GET /api/v1/ui/caches/:name/log/:drv`: the end of a build log, cleaned for the page. */
+export interface LogTail {
+  /** The derivation's base name (`<hash>-<name>.drv`). */
+  drv: string;
+  /** The stored log's size in bytes (as stored: compressed when it was uploaded compressed). */
+  bytes: number;
+  /** How it was stored (`Content-Encoding`), null for plain text. */
+  encoding: string | null;
+  /**
+   * Its last lines (at most LOG_TAIL_LINES of log-text.ts), terminal escapes and control
+   * characters removed, each cut to LOG_LINE_MAX characters (`cut` set when it was longer).
+   */
+  lines: Array<{ text: string; cut?: true }>;
+  /** Whether the log has lines before these (the page then says so, beside the whole log's link). */
+  earlier: boolean;
+  /** Whether anyone may read the cache: else the whole log's URL asks for a token (Basic auth). */
+  cachePublic: boolean;
 }
 
 export interface ApiErrorBody {

@@ -4,7 +4,16 @@
 import { ApiError, setToken, token, viewer } from "./api.js";
 import { h, replace } from "./dom.js";
 import { notice, routes } from "./parts.js";
-import { cachesView, cacheView, historyView, loginView, pathView, reportView, type View } from "./views.js";
+import {
+  cachesView,
+  cacheView,
+  historyView,
+  loginView,
+  logView,
+  pathView,
+  reportView,
+  type View,
+} from "./views.js";
 
 const main = document.getElementById("main") as HTMLElement;
 const session = document.getElementById("session") as HTMLElement;
@@ -15,7 +24,8 @@ type Route =
   | { view: "cache"; cache: string; branch?: string }
   | { view: "report"; cache: string; id: number }
   | { view: "history"; cache: string; branch: string | null }
-  | { view: "path"; cache: string; q: string };
+  | { view: "path"; cache: string; q: string }
+  | { view: "log"; cache: string; drv: string };
 
 /** `#/cache/NAME/...`; anything this page does not know is the list of caches. */
 export function parseRoute(hash: string): Route {
@@ -35,6 +45,8 @@ export function parseRoute(hash: string): Route {
       return { view: "history", cache, branch: rest === "" ? null : rest };
     case "path":
       return { view: "path", cache, q: rest };
+    case "log":
+      return { view: "log", cache, drv: rest };
     default:
       return { view: "cache", cache };
   }
@@ -114,6 +126,9 @@ async function render(): Promise<void> {
         break;
       case "path":
         v = await pathView(route.cache, route.q);
+        break;
+      case "log":
+        v = await logView(route.cache, route.drv);
         break;
     }
   } catch (e) {

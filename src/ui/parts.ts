@@ -41,6 +41,8 @@ export const routes = {
   report: (c: string, id: number) => `#/cache/${enc(c)}/report/${id}`,
   history: (c: string, branch: string | null) => `#/cache/${enc(c)}/history/${enc(branch ?? "")}`,
   path: (c: string, q: string) => `#/cache/${enc(c)}/path/${enc(q)}`,
+  /** A build log's page: `drv` is the derivation's base name (`<hash>-<name>.drv`). */
+  log: (c: string, drv: string) => `#/cache/${enc(c)}/log/${enc(drv)}`,
 };
 
 function enc(s: string): string {
@@ -108,6 +110,21 @@ function cellContent(cache: string, c: MatrixCell): Child[] {
     );
   }
   if (c.detail) out.push(h("p", { class: "detail" }, c.detail));
+  if (c.drvPath)
+    out.push(
+      h(
+        "p",
+        { class: "log-link" },
+        h(
+          "a",
+          {
+            href: routes.log(cache, c.drvPath.slice(c.drvPath.lastIndexOf("/") + 1)),
+            attrs: { "aria-label": `Build log of ${c.attr}` },
+          },
+          "Build log",
+        ),
+      ),
+    );
   return out;
 }
 

@@ -1,7 +1,8 @@
 // `cachix://NAME`: a Cachix cache (or any server with the same API, nixcache's included) through
 // the BinaryCache interface. Reads go through the API (narinfo GET, bulk missing query); uploads
 // are multipart: the NAR is compressed and hashed as it streams, cut into 32 MiB parts that go up
-// 4 at a time to presigned URLs, and `commit` completes the upload with the narinfo.
+// 4 at a time to presigned URLs, and `commit` completes the upload with the narinfo. The Cachix
+// API has no call for build logs: this backend has no `uploadBuildLog`, and builds skip it.
 
 import { type BinaryCache, NARINFO_BULK_MAX, type NarInfoCreate } from "../../cachix-api/schemas.js";
 import { compressAndHash, compressPathAndHash, type FileStats } from "../../codec/compress-and-hash.js";

@@ -24,9 +24,11 @@ import { sendBlobRange } from "./send-blob.js";
 
 /** Set on nix-cache-info: this is a nixcache server (its dashboard API and report upload exist). */
 export const NIXCACHE_SERVER_HEADER = "x-nixcache-server";
+/** Set on a stored build log's PUT answer: the log's page on the dashboard. */
+export const LOG_PAGE_HEADER = "x-nixcache-log-page";
 
 const NarFile = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z+_.=-]{0,200}$/, "invalid NAR file name");
-const LogName = z
+export const LogName = z
   .string()
   .regex(/^[0-9a-df-np-sv-z]{32}-[0-9A-Za-z+\-._?=]{1,211}$/, "expected a store path base name");
 
@@ -232,7 +234,9 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     allowBody(req.raw);
     const blob = await ctx.track(receiveLog(ctx, req.raw, ctx.maxLogBytes));
     await putSideFile(req, "log", file, { body: Buffer.alloc(0), blob });
-    return reply.code(204).send();
+    // Where the dashboard shows it, for nixcache's clients (a commit status links there).
+    const page = `${ctx.publicUrl()}/ui/#/cache/${encodeURIComponent(req.params.cache)}/log/${encodeURIComponent(file)}`;
+    return reply.code(204).header(LOG_PAGE_HEADER, page).send();
   });
 
   app.setNotFoundHandler((req, reply) => fail(reply, 404, `not found: ${req.method} ${pathOnly(req.url)}`));

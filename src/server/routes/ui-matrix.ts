@@ -69,6 +69,7 @@ export function reportMatrix(targets: readonly ReportTargetUpload[]): {
       unsignedCount: t.unsignedCount,
     };
     if (t.detail !== undefined) cell.detail = t.detail;
+    if (t.drvPath !== undefined) cell.drvPath = t.drvPath;
     cells[t.system] = cell;
   }
   const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -6,10 +6,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { NarInfoError, narInfoFingerprint, parseNarInfo } from "../../nix/narinfo.js";
 import { type PublicKey, parsePublicKey, verifyDetached } from "../../nix/signing.js";
 import { isStoreHash, STORE_HASH_LENGTH } from "../../nix/store-path.js";
+import { shownLine } from "../../ui-api/log-text.js";
 import type {
   CacheResponse,
   CacheSummary,
   CachesResponse,
+  LogTail,
   Page,
   PathDetail,
   Pin,
@@ -23,9 +25,11 @@ import type {
 } from "../../ui-api/types.js";
 import { authorize, hiddenCache, type Identity, identify } from "../auth/authorize.js";
 import type { ServerContext } from "../context.js";
+import { readLogTail } from "../log-tail.js";
 import { CacheName } from "../metadata/names.js";
 import type { CacheRow, PinRow, ReportRow } from "../metadata/types.js";
 import { errorReply } from "./errors.js";
+import { LogName } from "./nix.js";
 import { reportMatrix } from "./ui-matrix.js";
 
 export const UI_API_PREFIX = "/api/v1/ui";
@@ -36,7 +40,7 @@ const MAX_PAGE = 100;
 const DEFAULT_BRANCHES = ["main", "master", "trunk"];
 
 type Req = FastifyRequest<{
-  Params: { name?: string; id?: string };
+  Params: { name?: string; id?: string; drv?: string };
   Querystring: Record<string, string | undefined>;
 }>;
 
@@ -275,6 +279,30 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
           next: rows.length >= limit ? (rows.at(-1)?.minute ?? null) : null,
         };
         return sendJson(reply, page);
+      });
+
+      // The end of a build log (`/<cache>/log/<drv>`), cleaned and cut for the page: read from the
+      // end of the stored blob, so a large log costs the server no more than a small one.
+      api.get("/caches/:name/log/:drv", async (req: Req, reply) => {
+        const { cache } = await readable(req);
+        const drv = req.params.drv ?? "";
+        if (!LogName.safeParse(drv).success)
+          throw new UiError(
+            400,
+            `expected a derivation's base name (<hash>-<name>.drv), not ${JSON.stringify(drv.slice(0, 300))}`,
+          );
+        const f = await meta.getSideFile(cache.name, "log", drv);
+        if (!f) throw new UiError(404, `no build log for ${drv} in this cache`);
+        const tail = await readLogTail(ctx.storage, f);
+        const body: LogTail = {
+          drv,
+          bytes: tail.bytes,
+          encoding: f.contentEncoding,
+          lines: tail.lines.map((l) => shownLine(l)),
+          earlier: tail.earlier,
+          cachePublic: cache.isPublic,
+        };
+        return sendJson(reply, body);
       });
 
       // `?q=` a store path, its base name, or a hash part.

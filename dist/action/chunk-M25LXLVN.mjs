@@ -13,7 +13,8 @@ import {
   formatNarInfo,
   nix32Encode,
   parseNarInfo,
-  parseStorePath
+  parseStorePath,
+  parseStorePathBase
 } from "./chunk-QYZNJQHN.mjs";
 
 // src/caches/file-cache.ts
@@ -114,6 +115,14 @@ var FileCache = class {
       await rm(tmp, { force: true });
       throw e;
     }
+  }
+  /** Writes `log/<drv basename>` (renamed into place), where `nix log` looks in a file:// cache. */
+  async uploadBuildLog(drvBaseName, log, signal) {
+    parseStorePathBase(drvBaseName);
+    signal?.throwIfAborted();
+    await mkdir(join(this.dir, "log"), { recursive: true });
+    await this.writeAtomically(`log/${drvBaseName}`, log);
+    return {};
   }
   async writeAtomically(rel, text) {
     const dest = join(this.dir, rel);

@@ -23,7 +23,7 @@ import {
   HttpCache,
   ciRun,
   defaultNetrcFile
-} from "./chunk-6WTHFJSG.mjs";
+} from "./chunk-HYC7CSYY.mjs";
 import {
   codeForStatus,
   createPool,
@@ -28733,6 +28733,34 @@ function result(targets, config, flake) {
   return res;
 }
 
+// src/ui-api/log-text.ts
+var LOG_TAIL_LINES = 100;
+var LOG_LINE_MAX = 650;
+var LOG_CUT_MARK = "…";
+var ESCAPES = (
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: escape sequences are what this matches
+  /\u001b\[[0-?]*[ -/]*[@-~]|\u009b[0-?]*[ -/]*[@-~]|(?:\u001b[\]PX^_]|[\u0090\u0098\u009d\u009e\u009f])[\s\S]*?(?:\u0007|\u001b\\|\u009c|$)|\u001b[ -/]*[0-~]?/g
+);
+var CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g;
+function cleanLogLine(line) {
+  let s = line.replace(ESCAPES, "");
+  s = s.replace(/\r+$/, "");
+  const cr = s.lastIndexOf("\r");
+  if (cr >= 0) s = s.slice(cr + 1);
+  return s.replace(CONTROLS, "");
+}
+function shownLine(line, max = LOG_LINE_MAX) {
+  const clean = cleanLogLine(line);
+  if (clean.length <= max) return { text: clean };
+  const chars = Array.from(clean);
+  if (chars.length <= max) return { text: clean };
+  return { text: chars.slice(0, max).join(""), cut: true };
+}
+function shownLineText(line, max = LOG_LINE_MAX) {
+  const s = shownLine(line, max);
+  return s.cut ? `${s.text}${LOG_CUT_MARK}` : s.text;
+}
+
 // src/verify/lookup.ts
 var PathLookup = class {
   constructor(caches, trusted, concurrency = 32) {
@@ -28890,9 +28918,18 @@ var UpstreamFilter = class {
 
 // src/build/build.ts
 function targetOutcome(t) {
-  return { attr: t.attr, system: t.system, status: t.status, outPath: t.outPath, push: t.push, log: t.log };
+  const o = {
+    attr: t.attr,
+    system: t.system,
+    status: t.status,
+    outPath: t.outPath,
+    push: t.push,
+    log: t.log
+  };
+  if (t.logUrl !== void 0) o.logUrl = t.logUrl;
+  return o;
 }
-var TAIL_LINES = 25;
+var TAIL_LINES = LOG_TAIL_LINES;
 function logName(t) {
   const base = `${t.system}.${t.attr}`.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 200);
   return `${base}.log`;
@@ -29060,6 +29097,7 @@ async function build(opts) {
           if (lines.length === 0) logs.set(e.drv, lines);
           lines.push(e.line);
         } else if (e.type === "build-started") {
+          if (!logs.has(e.drv)) logs.set(e.drv, []);
           const t = byDrv.get(e.drv);
           if (t) emit({ type: "target", attr: t.attr, system: t.system, phase: "building" });
         }
@@ -29082,13 +29120,37 @@ async function build(opts) {
       emit({ type: "target", attr: t.attr, system: t.system, phase: "failed" });
     }
   }
+  const refusedLogs = /* @__PURE__ */ new Set();
+  const storeLog = async (t, r, text) => {
+    if (!t.drvPath) return;
+    const drv = path3.basename(t.drvPath);
+    const pages = await Promise.all(
+      opts.push.map(async ({ cache }, i) => {
+        if (!cache.uploadBuildLog || refusedLogs.has(i) || down[i] !== void 0 || sessions[i]?.down !== void 0)
+          return void 0;
+        try {
+          return (await cache.uploadBuildLog(drv, text, opts.signal)).dashboardUrl;
+        } catch (e) {
+          if (!refusedLogs.has(i) && !opts.signal?.aborted) {
+            refusedLogs.add(i);
+            emit({ type: "log-refused", cache: cache.url, reason: errorMessage(e) });
+          }
+          return void 0;
+        }
+      })
+    );
+    const page = pages.find((u) => u !== void 0);
+    if (page !== void 0) r.logUrl = page;
+  };
   await Promise.all(
     entries.map(async ({ t, r }) => {
       const lines = fullLogs.get(t) ?? (t.drvPath ? logs.get(t.drvPath) : void 0);
       if (!lines) return;
-      const file = path3.join(opts.logDir, logName(t));
-      await writeFile2(file, lines.length > 0 ? `${lines.join("\n")}
+      r.logTail ??= lines.slice(-TAIL_LINES);
+      const text = Buffer.from(lines.length > 0 ? `${lines.join("\n")}
 ` : "");
+      const file = path3.join(opts.logDir, logName(t));
+      await Promise.all([writeFile2(file, text), storeLog(t, r, text)]);
       r.log = file;
     })
   );
@@ -29164,6 +29226,22 @@ async function failedDependencies(drv, failed) {
   }
 }
 
+// src/build/render.ts
+import { randomUUID as randomUUID2 } from "node:crypto";
+
+// src/report/workflow-commands.ts
+var escData = (s) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+function foldedLines(title, lines, token) {
+  return [
+    `::group::${escData(title)}`,
+    `::stop-commands::${token}`,
+    ...lines,
+    `::${token}::`,
+    "::endgroup::",
+    ""
+  ].join("\n");
+}
+
 // src/util/bytes.ts
 function formatBytes(n) {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -29223,16 +29301,17 @@ function formatBuildTable(r) {
   return `${out.join("\n")}
 `;
 }
-function formatFailedLogs(r) {
+function formatLogGroups(r, token = randomUUID2()) {
   const out = [];
   for (const t of r.targets) {
-    if (t.status !== "failed") continue;
-    out.push(`nixcache: ${t.attr} (${t.system}) failed: ${t.error ?? "build failed"}`);
-    if (t.log) out.push(`  full log: ${t.log}`);
-    for (const l of t.logTail ?? []) out.push(`  | ${l}`);
+    if (!t.logTail || t.status !== "built" && t.status !== "failed") continue;
+    const title = `${t.attr} (${t.system}): ${t.status === "failed" ? `FAILED: ${t.error ?? "build failed"}` : "built"}`;
+    const where = [...t.logUrl ? [`whole log: ${t.logUrl}`] : [], ...t.log ? [`log file: ${t.log}`] : []];
+    out.push(
+      foldedLines(title, [...t.logTail.map(cleanLogLine), ...where.length ? ["", ...where] : []], token)
+    );
   }
-  return out.length > 0 ? `${out.join("\n")}
-` : "";
+  return out.join("");
 }
 var md = (s) => s.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`);
 function formatBuildMarkdown(r) {
@@ -29247,7 +29326,47 @@ function formatBuildMarkdown(r) {
       );
   out.push("", ...cacheLines(r).map((l) => `- ${md(l)}`), "");
   return `${out.join("\n")}
-`;
+${formatFailedLogsMarkdown(r.targets)}`;
+}
+var html = (s) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+var SUMMARY_LOG_BUDGET = 512 * 1024;
+function formatFailedLogsMarkdown(targets) {
+  const out = [];
+  let used = 0;
+  let left = 0;
+  for (const t of targets) {
+    if (t.status !== "failed" || !t.logTail) continue;
+    const lines = t.logTail.map((l) => shownLineText(l));
+    const longest = Math.max(
+      0,
+      ...lines.map((l) => Math.max(0, ...(l.match(/`+/g) ?? []).map((m) => m.length)))
+    );
+    const fence = "`".repeat(Math.max(3, longest + 1));
+    const block = [
+      `<details><summary>❌ <code>${html(t.attr)}</code> (${html(t.system)}): the last ${lines.length} line${lines.length === 1 ? "" : "s"} of its build log</summary>`,
+      "",
+      `${fence}text`,
+      ...lines,
+      fence,
+      "",
+      ...t.logUrl ? [`[The whole log](${t.logUrl.replace(/[()\s]/g, encodeURIComponent)})`, ""] : [],
+      "</details>",
+      "",
+      ""
+    ].join("\n");
+    const bytes = Buffer.byteLength(block);
+    if (used + bytes > SUMMARY_LOG_BUDGET) {
+      left++;
+      continue;
+    }
+    used += bytes;
+    out.push(block);
+  }
+  if (left > 0)
+    out.push(`${left} more failed target${left === 1 ? "" : "s"}: their logs are in the job log.
+
+`);
+  return out.join("");
 }
 function buildAnnotations(r) {
   const out = [];
@@ -29293,12 +29412,12 @@ async function openCache(url, opts = {}) {
     // Each backend is loaded when its scheme is used: a command reading one HTTP cache should not
     // pay for the Cachix client's schemas at start-up.
     case "file:": {
-      const { FileCache } = await import("./file-cache-7VLJGEHK.mjs");
+      const { FileCache } = await import("./file-cache-MYCVBZN7.mjs");
       return new FileCache(fileURLToPath2(u));
     }
     case "http:":
     case "https:": {
-      const { HttpCache: HttpCache2 } = await import("./http-cache-TQE56VBW.mjs");
+      const { HttpCache: HttpCache2 } = await import("./http-cache-UR3WPIL7.mjs");
       return new HttpCache2(url, opts);
     }
     case "cachix:": {
@@ -29639,6 +29758,7 @@ async function ci(opts) {
     targets: merged,
     build: b,
     verify: v,
+    drvPaths: b.targets.map((_, i) => targets[i]?.drvPath ?? null),
     summary: { ok: b.summary.ok && notSubstitutable === 0, notSubstitutable, otherSystemsMissing }
   };
 }
@@ -29696,7 +29816,7 @@ function formatCiMarkdown(r) {
       );
   return `${out.join("\n")}
 
-`;
+${formatFailedLogsMarkdown(r.build.targets)}`;
 }
 function ciAnnotations(r) {
   const out = buildAnnotations(r.build);
@@ -29835,6 +29955,8 @@ function ciReportUpload(r, ctx) {
     } else if (t.status === "failed") {
       cell2.detail = detailText(`build failed${t.error ? `: ${t.error}` : ""}`);
     }
+    const drv = r.drvPaths[i];
+    if (drv && (t.status === "built" || t.status === "failed" || t.status === "cached")) cell2.drvPath = drv;
     return cell2;
   });
   return {
@@ -31197,6 +31319,7 @@ function logEvent(e) {
   else if (e.type === "target" && (e.phase === "done" || e.phase === "failed"))
     info(`${e.phase === "done" ? "done" : "FAILED"}: ${e.attr} (${e.system})`);
   else if (e.type === "cache-down") warning(`${e.cache}: ${e.reason}`);
+  else if (e.type === "log-refused") warning(`${e.cache} did not take a build log: ${e.reason}`);
 }
 function buildCounts(r) {
   const s = r.summary;
@@ -31260,7 +31383,7 @@ async function runBuildOrCi(inputs, ctx, x, noOidcPush) {
         line: ciSummaryLine(r2),
         json: ciJson(r2),
         markdown: formatCiMarkdown(r2),
-        table: `${formatFailedLogs(r2.build)}${formatCiTable(r2)}`,
+        table: `${formatLogGroups(r2.build)}${formatCiTable(r2)}`,
         annotations: ciAnnotations(r2),
         counts: buildCounts(r2.build)
       };
@@ -31279,7 +31402,7 @@ async function runBuildOrCi(inputs, ctx, x, noOidcPush) {
       line: buildSummaryLine(r),
       json: buildJson(r),
       markdown: formatBuildMarkdown(r),
-      table: `${formatFailedLogs(r)}${formatBuildTable(r)}`,
+      table: `${formatLogGroups(r)}${formatBuildTable(r)}`,
       annotations: buildAnnotations(r),
       counts: buildCounts(r)
     };

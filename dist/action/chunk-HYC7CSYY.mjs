@@ -9,7 +9,7 @@ import {
 } from "./chunk-CI2MQBST.mjs";
 import {
   DEFAULT_CACHE_INFO
-} from "./chunk-B44VA35M.mjs";
+} from "./chunk-M25LXLVN.mjs";
 import {
   compressAndHash,
   compressPathAndHash,
@@ -24,7 +24,8 @@ import {
   formatNarInfo,
   nix32Encode,
   parseNarInfo,
-  parseStorePath
+  parseStorePath,
+  parseStorePathBase
 } from "./chunk-QYZNJQHN.mjs";
 
 // src/caches/http-cache.ts
@@ -112,6 +113,7 @@ function ciRun(env = process.env) {
 // src/caches/http-cache.ts
 var NIXCACHE_SERVER_HEADER = "x-nixcache-server";
 var RUN_HEADER = "x-nixcache-run";
+var LOG_PAGE_HEADER = "x-nixcache-log-page";
 var HttpCacheError = class extends NixcacheError {
   constructor(message, status) {
     super(status === void 0 ? "unavailable" : codeForStatus(status), message);
@@ -263,6 +265,33 @@ var HttpCache = class {
       }
     };
   }
+  /**
+   * PUTs a build log to `log/<drv basename>` with the cache's credentials, as `nix store copy-log
+   * --to` does; uncompressed, so any reader (and the dashboard's tail, which reads the end of
+   * the stored log) takes it as it is. Retried briefly: a log is not worth a NAR's long retries.
+   */
+  async uploadBuildLog(drvBaseName, log, signal) {
+    parseStorePathBase(drvBaseName);
+    const r = await this.send("PUT", `log/${drvBaseName}`, {
+      contentType: "text/plain; charset=utf-8",
+      body: () => log,
+      signal,
+      retry: { ...this.retry, attempts: Math.min(this.retry.attempts ?? 3, 3), maxRetryAfterMs: 1e4 }
+    });
+    if (!await this.isNixcacheServer()) return {};
+    const said = r.headers[LOG_PAGE_HEADER];
+    return {
+      dashboardUrl: typeof said === "string" && /^https?:\/\/[^\s]+$/.test(said) ? said : `${this.serverBase()}/ui/#/cache/${encodeURIComponent(this.cacheName())}/log/${encodeURIComponent(drvBaseName)}`
+    };
+  }
+  /** The server's root (`http://host/prefix/main` → `http://host/prefix`). */
+  serverBase() {
+    return this.url.slice(0, this.url.length - (this.base.length - this.base.lastIndexOf("/")));
+  }
+  /** The cache's name on its server: the URL's last path segment. */
+  cacheName() {
+    return decodeURIComponent(this.base.slice(this.base.lastIndexOf("/") + 1));
+  }
   async close() {
     await this.pool.close();
   }
@@ -339,7 +368,7 @@ var HttpCache = class {
           );
         }
       },
-      this.retry
+      o.retry ?? this.retry
     );
     return {
       status: r.status,

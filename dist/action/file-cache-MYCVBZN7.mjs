@@ -1,15 +1,12 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
-  HttpCache,
-  HttpCacheError
-} from "./chunk-6WTHFJSG.mjs";
-import "./chunk-OMGVGMTS.mjs";
-import "./chunk-CI2MQBST.mjs";
-import "./chunk-B44VA35M.mjs";
+  DEFAULT_CACHE_INFO,
+  FileCache
+} from "./chunk-M25LXLVN.mjs";
 import "./chunk-PIU3BU5I.mjs";
 import "./chunk-QYZNJQHN.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 export {
-  HttpCache,
-  HttpCacheError
+  DEFAULT_CACHE_INFO,
+  FileCache
 };
