@@ -308,14 +308,14 @@ describe("GitHub checks end to end (real nix, nixcache serve, GitHub's REST cont
     const writes = gh.checks.writes(SHA);
     assert.deepEqual([writes[0]?.context, writes[0]?.state], [AGGREGATE_CONTEXT, "pending"]);
     assert.ok(writes.some((w) => w.context === "package hello [x86_64-linux]" && w.state === "pending"));
-    // Links: the job for targets, the uploaded report for the aggregate.
+    // Links: a built or failed target's log on the dashboard, the job's page for the others, the
+    // uploaded report for the aggregate.
     const all = [...gh.checks.latest(SHA).values()];
-    for (const s of all.filter((x) => x.context !== AGGREGATE_CONTEXT))
-      assert.ok(
-        s.target_url?.startsWith("https://github.example/octo/flake/actions/runs/4242") ||
-          s.target_url?.includes("/ui/"),
-        s.context,
-      );
+    const url = (c: string) => all.find((s) => s.context === c)?.target_url ?? "";
+    for (const c of ["package hello [x86_64-linux]", "package broken [x86_64-linux]"])
+      assert.match(url(c), /\/ui\/#\/cache\/main\/log\/[a-z0-9]{32}-gc-(hello|broken)\.drv$/, c);
+    for (const c of ["package cachedone [x86_64-linux]", "package evalfail [x86_64-linux]"])
+      assert.equal(url(c), "https://github.example/octo/flake/actions/runs/4242", c);
     assert.match(
       all.find((s) => s.context === AGGREGATE_CONTEXT)?.target_url ?? "",
       /\/ui\/#\/cache\/main\/report\/\d+$/,
@@ -328,7 +328,10 @@ describe("GitHub checks end to end (real nix, nixcache serve, GitHub's REST cont
     assert.equal(comment?.issue, 7);
     assert.ok(comment?.body.startsWith(PR_COMMENT_MARKER));
     assert.match(comment?.body ?? "", /2 checks failed on 0123456/);
-    assert.match(comment?.body ?? "", /package broken \\\[x86_64-linux\\\]\]\(https:\/\/github\.example/);
+    assert.match(
+      comment?.body ?? "",
+      /\[package broken \\\[x86_64-linux\\\]\]\(http:\/\/127\.0\.0\.1:\d+\/ui\/#\/cache\/main\/log\//,
+    );
     assert.match(comment?.body ?? "", /evalfail does not evaluate/);
 
     // The fix lands: the same comment says all passing, the aggregate succeeds.
