@@ -71,7 +71,7 @@ test("the bundle holds no native addon, and action.yml runs it on node24", async
   ]);
   assert.deepEqual(Object.keys(action.outputs).sort(), ["built", "cached", "failed", "pushed", "report"]);
   // The job's own token by default: statuses need nothing configured beyond `statuses: write`.
-  assert.equal((action.inputs["github-token"] as { default?: string }).default, "${{ github.token }}");
+  assert.equal((action.inputs["github-token"] as { default?: string }).default, `\${{ github.token }}`);
 });
 
 test("the portable codecs: zstd exactly when node:zlib has it (round trip), xz refused with the reason", async () => {
