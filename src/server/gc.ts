@@ -168,6 +168,7 @@ export async function collectGarbage(
         await meta.gcFinish();
         continue;
       }
+      const orphansAt = Date.now();
       const orphans = await meta.orphanNarUrls(cache.name, ORPHAN_NARS_PER_RUN);
       await deletePlanned(
         meta,
@@ -178,6 +179,7 @@ export async function collectGarbage(
         o.access,
         hold,
         orphans,
+        orphansAt,
       );
       await meta.gcFinish();
     }
@@ -207,7 +209,9 @@ export async function collectGarbage(
  * Deletes what gcPlan planned, batch by batch, until nothing is left: each batch's blobs are
  * deleted from storage while the next is in the database, and each deleted narinfo's NAR record
  * goes `lingerMs` after it (the URLs wait here, in order). `orphans`, NAR records no narinfo named
- * when the run began, go `lingerMs` from now: whatever unnamed them is older than that.
+ * when the run began (asked at `orphansAt`), go `lingerMs` from now: whatever unnamed them is
+ * older than that. A record received again since its URL was queued stays (a client re-pushing a
+ * deleted path sends the NAR, then the narinfo): the sweep takes it if no narinfo follows.
  */
 async function deletePlanned(
   meta: MetadataStore,
@@ -218,10 +222,12 @@ async function deletePlanned(
   access: GcOptions["access"],
   hold: () => Promise<void>,
   orphans: string[],
+  orphansAt: number,
 ): Promise<void> {
-  // NAR URLs of deleted narinfos, oldest first, each dropped `lingerMs` after its narinfo.
-  const lingering: Array<{ at: number; urls: string[] }> = [];
-  if (orphans.length > 0) lingering.push({ at: Date.now(), urls: orphans });
+  // NAR URLs of deleted narinfos, oldest first, each dropped `lingerMs` after its narinfo; `since`:
+  // a record received after it is one a client sent again, and stays.
+  const lingering: Array<{ at: number; since: number; urls: string[] }> = [];
+  if (orphans.length > 0) lingering.push({ at: Date.now(), since: orphansAt, urls: orphans });
   // Storage deletes of one batch's blobs run while the next batch is in the database.
   let unlinking: Promise<void> = Promise.resolve();
   // The first storage failure (its blobs keep their claims: the next run deletes them) stops the run.
@@ -246,14 +252,20 @@ async function deletePlanned(
       if (failures.length > 0) throw failures[0];
       await hold();
       const dropNars: string[] = [];
-      while (lingering[0] && lingering[0].at + t.lingerMs <= Date.now())
-        dropNars.push(...(lingering.shift()?.urls ?? []));
+      let dropNarsSince = Number.MAX_SAFE_INTEGER;
+      while (lingering[0] && lingering[0].at + t.lingerMs <= Date.now()) {
+        const due = lingering.shift();
+        dropNars.push(...(due?.urls ?? []));
+        dropNarsSince = Math.min(dropNarsSince, due?.since ?? dropNarsSince);
+      }
+      const batchStart = Date.now();
       let asked: readonly string[] = [];
       let batch: GcBatch | undefined;
       try {
         batch = await meta.gcDeleteBatch(cache, {
           ...t,
           dropNars,
+          dropNarsSince,
           protect:
             access &&
             ((hashes) => {
@@ -266,7 +278,8 @@ async function deletePlanned(
         access?.settled(cache, asked, batch?.deleted ?? asked);
       }
       // Counted from after the commit: never earlier than other processes could see it.
-      if (batch && batch.narUrls.length > 0) lingering.push({ at: Date.now(), urls: batch.narUrls });
+      if (batch && batch.narUrls.length > 0)
+        lingering.push({ at: Date.now(), since: batchStart, urls: batch.narUrls });
       if (batch) {
         entry.deletedPaths += batch.deleted.length;
         entry.keptPaths -= batch.deleted.length;

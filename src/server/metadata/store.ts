@@ -258,6 +258,8 @@ export interface MetadataStore {
       limit: number;
       protect?: (hashes: readonly string[]) => ReadonlySet<string>;
       dropNars?: readonly string[];
+      /** Of `dropNars`, a record received (again) after this time stays. */
+      dropNarsSince?: number;
     },
   ): Promise<GcBatch | undefined>;
   /** Drops the GC's scratch rows, of every run (one runs at a time, under the lease; others died). */

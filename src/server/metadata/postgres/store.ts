@@ -1125,6 +1125,7 @@ export class PostgresMetadataStore implements MetadataStore {
       limit: number;
       protect?: (hashes: readonly string[]) => ReadonlySet<string>;
       dropNars?: readonly string[];
+      dropNarsSince?: number;
     },
   ): Promise<GcBatch | undefined> {
     return this.tx(async (c) => {
@@ -1137,10 +1138,10 @@ export class PostgresMetadataStore implements MetadataStore {
           ? []
           : (
               await c.query<{ blob: string; file_size: number }>(
-                `DELETE FROM uploads u WHERE u.cache = $1 AND u.url = ANY($2::text[])
+                `DELETE FROM uploads u WHERE u.cache = $1 AND u.url = ANY($2::text[]) AND u.created_at <= $3
                    AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = $1 AND n.url = u.url)
                  RETURNING u.blob, u.file_size`,
-                [cache, drop],
+                [cache, drop, t.dropNarsSince ?? Number.MAX_SAFE_INTEGER],
               )
             ).rows;
       const batch = (

@@ -168,7 +168,7 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
     deleteWaits: p("DELETE FROM narinfo_waits WHERE cache = ? AND hash = ?"),
     deleteListing: p("DELETE FROM files WHERE cache = ? AND kind = 'ls' AND name = ?"),
     deleteNar: p(
-      `DELETE FROM uploads WHERE cache = @cache AND url = @url
+      `DELETE FROM uploads WHERE cache = @cache AND url = @url AND created_at <= @since
          AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = @cache AND n.url = @url)
        RETURNING blob, file_size`,
     ),

@@ -674,9 +674,11 @@ export class SqliteMetadataStore implements MetadataStore {
       limit: number;
       protect?: (hashes: readonly string[]) => ReadonlySet<string>;
       dropNars?: readonly string[];
+      dropNarsSince?: number;
     },
   ): Promise<GcBatch | undefined> {
     const g = this.gc;
+    const since = t.dropNarsSince ?? Number.MAX_SAFE_INTEGER;
     return this.sqlite
       .transaction(() => {
         const now = Date.now();
@@ -684,7 +686,9 @@ export class SqliteMetadataStore implements MetadataStore {
         const out: GcBatch = { deleted: [], survived: 0, narUrls: [], nars: [] };
         const drop = new Set(t.dropNars ?? []);
         for (const url of drop) {
-          const nar = g.deleteNar.get({ cache, url }) as { blob: string; file_size: number } | undefined;
+          const nar = g.deleteNar.get({ cache, url, since }) as
+            | { blob: string; file_size: number }
+            | undefined;
           if (nar) out.nars.push({ blob: nar.blob, fileSize: nar.file_size });
         }
         const batch = g.freeBatch.all(t.run, ready, t.limit) as Array<{ hash: string; url: string }>;
