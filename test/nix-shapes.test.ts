@@ -309,13 +309,12 @@ describe("the doctor's version differences, in this version's words", () => {
   });
 
   test("a cached nix-cache-info that no longer holds: store info --refresh from 2.34, the row deleted before", () => {
-    const stale = [
-      {
-        cache: "http://127.0.0.1:1/main",
-        cached: { timestamp: 1_700_000_000, storeDir: "/nix/store", wantMassQuery: true, priority: 41 },
-        live: { storeDir: "/nix/store", wantMassQuery: true, priority: 30 },
-      },
-    ];
+    const one = {
+      cache: "http://127.0.0.1:1/main",
+      cached: { timestamp: 1_700_000_000, storeDir: "/nix/store", wantMassQuery: true, priority: 41 },
+      live: { storeDir: "/nix/store", wantMassQuery: true, priority: 30 },
+    };
+    const stale = [one];
     const at = (v: NixVersion, file: string) =>
       metaCacheFindings(stale, undefined, facts(v, file))[0]?.fix ?? "";
     assert.match(
@@ -330,7 +329,7 @@ describe("the doctor's version differences, in this version's words", () => {
     assert.match(at(DET_233_LATER, "/c/binary-cache-v8.sqlite"), /: sqlite3 \/c\/binary-cache-v8\.sqlite/);
     assert.deepEqual(
       metaCacheFindings(
-        [{ ...stale[0]!, live: { ...stale[0]!.live, priority: 41 } }],
+        [{ ...one, live: { ...one.live, priority: 41 } }],
         undefined,
         facts(nix("2.35.2"), "f"),
       ),
