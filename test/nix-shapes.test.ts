@@ -325,7 +325,10 @@ describe("the doctor's version differences, in this version's words", () => {
       at(nix("2.24.0"), "/c/binary-cache-v6.sqlite"),
       /7 days, fixed in this version.*sqlite3 \/c\/binary-cache-v6\.sqlite "DELETE FROM BinaryCaches WHERE url = 'http:\/\/127\.0\.0\.1:1\/main'"$/,
     );
-    assert.match(at(nix("2.8.0"), "/c/binary-cache-v6.sqlite"), /never refreshes it \(Nix before 2\.10/);
+    assert.match(
+      at(nix("2.8.0"), "/c/binary-cache-v6.sqlite"),
+      /keeps it forever \(Nix before 2\.10 never refreshes/,
+    );
     assert.match(at(DET_233_LATER, "/c/binary-cache-v8.sqlite"), /: sqlite3 \/c\/binary-cache-v8\.sqlite/);
     assert.deepEqual(
       metaCacheFindings(

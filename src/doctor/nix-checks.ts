@@ -112,10 +112,10 @@ export function metaDifference(cached: DiskCacheMeta, live: CacheInfo): string |
 }
 
 function metaKept(ttl: MetaTtl, cached: DiskCacheMeta, settingS: number | undefined): string {
-  if (ttl.kind === "forever") return "it never refreshes it (Nix before 2.10 keeps nix-cache-info forever)";
+  if (ttl.kind === "forever") return "and keeps it forever (Nix before 2.10 never refreshes nix-cache-info)";
   const s = ttl.kind === "fixed" ? ttl.seconds : (settingS ?? 7 * 24 * 3600);
   const why = ttl.kind === "fixed" ? "7 days, fixed in this version" : `narinfo-cache-meta-ttl = ${s} s`;
-  return `until ${new Date((cached.timestamp + s) * 1000).toISOString()} (${why})`;
+  return `and keeps it until ${new Date((cached.timestamp + s) * 1000).toISOString()} (${why})`;
 }
 
 /** nix-cache-info Nix keeps that the cache no longer says, and the command that refreshes it here. */
@@ -137,7 +137,7 @@ export function metaCacheFindings(
     out.push({
       fix:
         `${nix.text} on this machine uses the nix-cache-info of ${s.cache} it read on ${new Date(s.cached.timestamp * 1000).toISOString()} ` +
-        `(${diff}), ${metaKept(ttl, s.cached, metaTtlSettingS)}: refresh it: ${clear}`,
+        `(${diff}) ${metaKept(ttl, s.cached, metaTtlSettingS)}: refresh it: ${clear}`,
       ops: [],
       edits: [],
     });

@@ -155,22 +155,31 @@ export function isUsageError(e: unknown): boolean {
   );
 }
 
+/** For each list of forms, the one this Nix answered (so a fallback is found once per process). */
+const answered = new Map<string, number>();
+
 /**
  * Runs `nix` in the first of `forms` (each the leading arguments, e.g. `["config", "show"]`)
  * followed by `rest`. A known version passes one form; for an unknown one, a usage error moves on
- * to the next form. Resolves with stdout and the form that answered.
+ * to the next form, and the form that answered is used first from then on. Resolves with stdout
+ * and the form that answered.
  */
 export async function runNixForms(
   forms: readonly (readonly string[])[],
   rest: readonly string[],
   opts: RunOptions = {},
 ): Promise<{ out: string; form: readonly string[] }> {
+  const key = JSON.stringify(forms);
+  const start = answered.get(key) ?? 0;
   let last: unknown;
-  for (const form of forms) {
+  for (let i = start; i < forms.length; i++) {
+    const form = forms[i] as readonly string[];
     try {
-      return { out: await runNix([...form, ...rest], opts), form };
+      const out = await runNix([...form, ...rest], opts);
+      if (forms.length > 1) answered.set(key, i);
+      return { out, form };
     } catch (e) {
-      if (!isUsageError(e) || form === forms[forms.length - 1]) throw e;
+      if (!isUsageError(e) || i === forms.length - 1) throw e;
       last = e;
     }
   }

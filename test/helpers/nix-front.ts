@@ -42,11 +42,26 @@ export function frontEnv(
   const bin = path.join(dir, "nix-front-bin");
   if (!existsSync(bin)) {
     mkdirSync(bin, { recursive: true });
+    // Calls that no version answers differently (evaluation, builds, validity checks) go straight
+    // to the real program: the front (a Node process) only for the commands it emulates.
+    const emulated: Record<string, string> = {
+      nix: "--version|path-info|show-config|config|show-derivation|derivation|store",
+      "nix-store": "internal-json",
+    };
     for (const program of ["nix", "nix-store"]) {
       const shim = path.join(bin, program);
       writeFileSync(
         shim,
-        `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(FRONT)} ${program} "$@"\n`,
+        [
+          "#!/bin/sh",
+          'for a in "$@"; do',
+          '  case "$a" in',
+          `    ${emulated[program]}) exec ${JSON.stringify(process.execPath)} ${JSON.stringify(FRONT)} ${program} "$@" ;;`,
+          "  esac",
+          "done",
+          `exec "$NIX_FRONT_REAL/${program}" "$@"`,
+          "",
+        ].join("\n"),
       );
       chmodSync(shim, 0o755);
     }
