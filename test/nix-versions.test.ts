@@ -11,14 +11,15 @@ import { chmodSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { request } from "undici";
 import { adminCreateCache, adminCreateToken } from "../src/server/admin.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
 import { writeFlake } from "./fixtures/flakes/make-flake.js";
-import { runCli } from "./helpers/cli.js";
+import { runCli, runNode } from "./helpers/cli.js";
 import { nixAsync, nixSync, requireNix, tempDir } from "./helpers/nix.js";
-import { frontCalls, frontEnv } from "./helpers/nix-front.js";
+import { FRONT_PROFILES, frontCalls, frontEnv } from "./helpers/nix-front.js";
 
 interface Version {
   /** A profile of helpers/nix-front/profiles.json; null: the real Nix, no front. */
@@ -420,4 +421,50 @@ describe("a Nix whose `nix --version` nixcache cannot read: the newer form first
       assert.deepEqual([...new Set(calls.flatMap((x) => (x.refused ? [x.refused] : [])))].sort(), c.refused);
     });
   }
+});
+
+describe("nix derivation show in every shape", () => {
+  test("the outputs of input-addressed and fixed-output derivations, whichever version prints them", async () => {
+    const dir = path.join(work.path, "derivations");
+    await mkdir(dir, { recursive: true });
+    const drv = (extra: string) =>
+      nixSync("nix-instantiate", [
+        "-E",
+        `derivation { name = "nv-drv-${Date.now()}"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo hi > $out" ]; ${extra} }`,
+      ])
+        .toString()
+        .trim();
+    const hash =
+      'outputHashAlgo = "sha256"; outputHash = "sha256-EFUdrtf6Rn0LWIJufrmg8q99aT3jGfLvd1//zaJEufY=";';
+    const drvs = [
+      drv(""),
+      drv(`outputHashMode = "recursive"; ${hash}`),
+      drv(`outputHashMode = "flat"; ${hash}`),
+    ];
+    const want = drvs.map((d) => ({
+      path: d,
+      out: nixSync("nix-store", ["--query", "--outputs", d]).toString().trim(),
+    }));
+    const script = path.join(dir, "show.mjs");
+    const lib = fileURLToPath(new URL("../dist/local-store/derivation-show.js", import.meta.url));
+    await writeFile(
+      script,
+      `import { showDerivations } from ${JSON.stringify(lib)};\nconsole.log(JSON.stringify(await showDerivations(process.argv.slice(2))));\n`,
+    );
+    for (const profile of [null, ...Object.keys(FRONT_PROFILES)]) {
+      const log = path.join(dir, `${profile}.jsonl`);
+      const env = profile ? frontEnv(dir, profile, { log }) : process.env;
+      const r = await runNode(script, drvs, { env });
+      assert.equal(r.code, 0, `${profile}: ${r.stderr}`);
+      const got = (JSON.parse(r.stdout) as Array<{ path: string; outputs: { out: string } }>)
+        .map((d) => ({ path: d.path, out: d.outputs.out }))
+        .sort((a, b) => drvs.indexOf(a.path) - drvs.indexOf(b.path));
+      assert.deepEqual(got, want, String(profile));
+      assert.doesNotMatch(r.stderr, DEPRECATED);
+      assert.deepEqual(
+        frontCalls(log).filter((c) => c.deprecated || (c.refused && !profile?.startsWith("unknown"))),
+        [],
+      );
+    }
+  });
 });
