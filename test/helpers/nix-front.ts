@@ -54,6 +54,16 @@ export function frontEnv(
         shim,
         [
           "#!/bin/sh",
+          // `nix --version` (once per nixcache run) without starting Node.
+          ...(program === "nix"
+            ? [
+                'if [ "$#" = 1 ] && [ "$1" = --version ]; then',
+                '  [ -n "$NIX_FRONT_LOG" ] && printf \'{"profile":"%s","program":"nix","argv":["--version"]}\\n\' "$NIX_FRONT_PROFILE" >> "$NIX_FRONT_LOG"',
+                "  printf '%s\\n' \"$NIX_FRONT_VERSION_TEXT\"",
+                "  exit 0",
+                "fi",
+              ]
+            : []),
           'for a in "$@"; do',
           '  case "$a" in',
           `    ${emulated[program]}) exec ${JSON.stringify(process.execPath)} ${JSON.stringify(FRONT)} ${program} "$@" ;;`,
@@ -71,6 +81,7 @@ export function frontEnv(
     ...base,
     PATH: `${bin}:${base.PATH ?? ""}`,
     NIX_FRONT_PROFILE: profile,
+    NIX_FRONT_VERSION_TEXT: FRONT_PROFILES[profile]?.text,
     NIX_FRONT_REAL: realNixDir(),
     NIX_FRONT_LOG: opts.log,
     NIX_FRONT_STRICT: "1",
