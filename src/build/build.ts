@@ -6,9 +6,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { WritableBinaryCache } from "../caches/types.js";
-import { runNixProgram } from "../local-store/nix-command.js";
 import { buildableSystems, type NixConfig, readNixConfig } from "../local-store/nix-config.js";
-import { invalidPaths, realise } from "../local-store/realise.js";
+import { derivationRequisites, failedBuilds, invalidPaths, realise } from "../local-store/realise.js";
 import type { PublicKey } from "../nix/signing.js";
 import { parseStorePath } from "../nix/store-path.js";
 import type { PushEvent, PushOptions } from "../push/session.js";
@@ -330,7 +329,7 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
     while (checking) await checking;
     await check();
     // Whatever is still invalid failed (or was never built because something else failed).
-    const failedDrvs = failedDerivations(result.errors);
+    const failedDrvs = failedBuilds(result.errors);
     for (const [t, r] of pending) {
       r.status = "failed";
       const own = t.drvPath ? failedDrvs.get(t.drvPath) : undefined;
@@ -453,23 +452,11 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
   };
 }
 
-/** The derivations Nix said failed, with its message for each. */
-function failedDerivations(errors: readonly string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const e of errors) {
-    const m =
-      /builder for '([^']+\.drv)' failed[^\n]*/.exec(e) ?? /build of '([^']+\.drv)' failed[^\n]*/.exec(e);
-    if (m?.[1]) out.set(m[1], m[0].replace(/;$/, ""));
-  }
-  return out;
-}
-
 /** Which of the failed derivations are in `drv`'s build closure. */
 async function failedDependencies(drv: string, failed: Map<string, string>): Promise<string[]> {
   if (failed.size === 0) return [];
   try {
-    const closure = (await runNixProgram("nix-store", ["--query", "--requisites", drv])).split("\n");
-    return closure.filter((d) => failed.has(d));
+    return (await derivationRequisites(drv)).filter((d) => failed.has(d));
   } catch {
     return [];
   }

@@ -284,10 +284,15 @@ export interface FlakeConfigTrust {
   trustedSubstituters: string[];
 }
 
+/**
+ * `storeSaid`: how the store's own answer was obtained (`nix store info` says Trusted...), when
+ * the verdict is the store's rather than read from `trusted-users`.
+ */
 export function flakeConfigFindings(
   t: FlakeConfigTrust,
   flakeSubstituters: readonly string[],
   hasFlakeSettings: boolean,
+  storeSaid?: string,
 ): Finding[] {
   if (!hasFlakeSettings) return [];
   const out: Finding[] = [];
@@ -301,7 +306,11 @@ export function flakeConfigFindings(
     const blocked = flakeSubstituters.filter((s) => !t.trustedSubstituters.includes(s));
     if (blocked.length > 0)
       out.push({
-        fix: `${t.user} is not a trusted user, so Nix ignores the flake's substituters ${blocked.join(", ")}: add them to \`trusted-substituters\` (or ${t.user} to \`trusted-users\`) in /etc/nix/nix.conf`,
+        fix:
+          `${t.user} is not a trusted user, so Nix ignores the flake's substituters ${blocked.join(", ")}: add them to \`trusted-substituters\` (or ${t.user} to \`trusted-users\`) in /etc/nix/nix.conf` +
+          (storeSaid
+            ? ` and restart the daemon (${storeSaid}: 0; the daemon drops untrusted substituters without an error, so builds silently compile instead of substituting)`
+            : ""),
         ops: [],
         edits: [],
       });

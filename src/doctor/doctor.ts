@@ -10,7 +10,9 @@ import { publishedSigningKeys } from "../caches/published-keys.js";
 import type { BinaryCache } from "../caches/types.js";
 import { resolveFlakeRef } from "../local-store/flake-eval.js";
 import { type FlakeNixConfig, readFlakeNixConfig } from "../local-store/flake-nix-config.js";
-import { listOf, type NixConfig, readNixConfig } from "../local-store/nix-config.js";
+import { nixVersion } from "../local-store/nix-command.js";
+import { listOf, type NixConfig, readNixConfig, readStoreTrust } from "../local-store/nix-config.js";
+import { describeNix, olderThanTested } from "../local-store/nix-version.js";
 import { verifyNarInfo } from "../nix/narinfo.js";
 import type { PublicKey } from "../nix/signing.js";
 import { parseStorePath } from "../nix/store-path.js";
@@ -32,8 +34,18 @@ import {
   signatureFacts,
   substituterFindings,
 } from "./checks.js";
-import { type DiskCacheEntry, defaultDiskCacheFile, readDiskCache } from "./disk-cache.js";
+import { type DiskCacheState, defaultDiskCacheFile, readDiskCacheState } from "./disk-cache.js";
 import { type FileEdit, planEdits } from "./edits.js";
+import {
+  type HiddenPath,
+  metaCacheFindings,
+  metaDifference,
+  type NixFacts,
+  negativeCacheFindings,
+  type StaleMeta,
+  trustQueryWords,
+  unknownSettingFindings,
+} from "./nix-checks.js";
 import { deadCost, probeSubstituter } from "./probe.js";
 
 export interface DoctorOptions {
@@ -48,10 +60,12 @@ export interface DoctorOptions {
   coverage?: boolean;
   /** narinfos sampled per cache (default 8). */
   samples?: number;
-  /** Nix's narinfo disk cache (default `$XDG_CACHE_HOME/nix/binary-cache-v6.sqlite`). */
+  /** Nix's narinfo disk cache (default `$XDG_CACHE_HOME/nix/binary-cache-vN.sqlite`, N by Nix version). */
   diskCacheFile?: string;
-  /** The local Nix configuration (default: read with `nix show-config`). */
+  /** The local Nix configuration (default: read with `nix config show` / `nix show-config`). */
   nixConfig?: NixConfig;
+  /** Whether the store trusts this user (default: asked with `nix store info`; undefined: cannot say). */
+  storeTrusted?: boolean;
 }
 
 export interface CoverageCheck {
@@ -81,7 +95,12 @@ export interface DoctorReport {
   edits: FileEdit[];
   /** Worth knowing, nothing to fix (a slow cache, targets not yet pushed). */
   warnings: string[];
-  nix: FlakeConfigTrust & { downloadAttempts: number; connectTimeoutS: number };
+  nix: FlakeConfigTrust & {
+    /** `nix --version` in words ("Nix 2.35.2", "Lix 2.93.0", ...). */
+    version: string;
+    downloadAttempts: number;
+    connectTimeoutS: number;
+  };
   coverage: CoverageCheck | null;
   diskCache: { file: string; stale: StaleDiskEntry[] };
 }
@@ -110,15 +129,23 @@ function userGroups(user: string): string[] {
   }
 }
 
-/** Whether Nix lets this user set substituters (single-user root, or `trusted-users`). */
-export function flakeConfigTrust(c: NixConfig, user = os.userInfo()): FlakeConfigTrust {
+/**
+ * Whether Nix lets this user set substituters: what the store says when it can (`storeTrusted`,
+ * from `nix store info`), else single-user root or `trusted-users` of the configuration.
+ */
+export function flakeConfigTrust(
+  c: NixConfig,
+  user = os.userInfo(),
+  storeTrusted?: boolean,
+): FlakeConfigTrust {
   const trusted = listOf(c.raw["trusted-users"]);
   const groups = userGroups(user.username);
   const trustedUser =
-    user.uid === 0 ||
-    trusted.includes("*") ||
-    trusted.includes(user.username) ||
-    groups.some((g) => trusted.includes(`@${g}`));
+    storeTrusted ??
+    (user.uid === 0 ||
+      trusted.includes("*") ||
+      trusted.includes(user.username) ||
+      groups.some((g) => trusted.includes(`@${g}`)));
   return {
     user: user.username,
     acceptFlakeConfig: c.raw["accept-flake-config"] === true || c.raw["accept-flake-config"] === "true",
@@ -160,10 +187,13 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   if (flake === undefined) throw new NixcacheError("usage", `no flake.nix in ${flakeRef}`);
   const timeoutMs = opts.timeoutMs ?? 5000;
   const sampleCount = opts.samples ?? 8;
-  const [nixConf, flakeConf] = await Promise.all([
+  const [nixConf, flakeConf, version, storeTrusted] = await Promise.all([
     opts.nixConfig ? Promise.resolve(opts.nixConfig) : readNixConfig(),
     readFlakeNixConfig(flake),
+    nixVersion(),
+    "storeTrusted" in opts ? Promise.resolve(opts.storeTrusted) : readStoreTrust(),
   ]);
+  const versionText = version ? describeNix(version) : "this Nix (an unrecognised version)";
   const flakeFile = flakeFileRef(flakeConf, cwd);
   const warnings: string[] = [];
 
@@ -215,17 +245,18 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   const trusted: PublicKey[] = keysIn.flatMap((k) => (k.parsed ? [k.parsed] : []));
 
   // Live caches: sampled through the target outputs and what Nix's disk cache says it saw there.
-  const diskFile = opts.diskCacheFile ?? defaultDiskCacheFile();
+  const diskFile = opts.diskCacheFile ?? defaultDiskCacheFile(process.env, version ?? null);
+  const nixFacts: NixFacts = { version, text: versionText, diskFile };
+  const negativeTtlS = numberSetting(nixConf.raw, "narinfo-cache-negative-ttl", 3600);
   const liveUrls = probes
     .filter((p) => (p.status === "ok" || p.status === "slow") && p.stage === "done")
     .map((p) => p.url);
-  let disk = new Map<string, DiskCacheEntry[]>();
+  let disk: DiskCacheState = { positive: new Map(), negative: new Map(), meta: new Map() };
   try {
-    disk = await readDiskCache(
-      diskFile,
-      liveUrls,
-      numberSetting(nixConf.raw, "narinfo-cache-positive-ttl", 2592000),
-    );
+    disk = await readDiskCacheState(diskFile, liveUrls, {
+      positiveTtlS: numberSetting(nixConf.raw, "narinfo-cache-positive-ttl", 2592000),
+      negativeTtlS,
+    });
   } catch (e) {
     warnings.push(`cannot read Nix's narinfo disk cache ${diskFile}: ${errorMessage(e)}`);
   }
@@ -234,12 +265,14 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   const caches: BinaryCache[] = [];
   const samples: Sample[] = [];
   const stale: StaleDiskEntry[] = [];
+  const hidden: HiddenPath[] = [];
+  const staleMeta: StaleMeta[] = [];
   try {
     for (const url of liveUrls)
       caches.push(await openCache(url, { retry: { attempts: 1 }, netrcFile: netrc }));
     await Promise.all(
       caches.map(async (c) => {
-        const entries = disk.get(c.url) ?? disk.get(normUrl(c.url)) ?? [];
+        const entries = disk.positive.get(c.url) ?? disk.positive.get(normUrl(c.url)) ?? [];
         const hashes = [...new Set([...targetHashes, ...entries.map((e) => e.hashPart)])].slice(
           0,
           sampleCount,
@@ -260,6 +293,25 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
           if (copy && s.narInfo.sigs.some((sig) => !copy.narInfo.sigs.includes(sig)))
             stale.push({ cache: check?.url ?? c.url, storePath: s.narInfo.storePath });
         }
+        // Misses Nix still believes (narinfo-cache-negative-ttl) for paths the cache has now.
+        const misses = (disk.negative.get(c.url) ?? disk.negative.get(normUrl(c.url)) ?? []).slice(0, 32);
+        const found = await sampleCache(
+          c,
+          misses.map((m) => m.hashPart),
+        );
+        for (const f of found) {
+          const hash = parseStorePath(f.narInfo.storePath).hash;
+          const miss = misses.find((m) => m.hashPart === hash);
+          if (miss)
+            hidden.push({
+              cache: check?.url ?? c.url,
+              storePath: f.narInfo.storePath,
+              missingSince: miss.timestamp,
+            });
+        }
+        const meta = disk.meta.get(c.url) ?? disk.meta.get(normUrl(c.url));
+        if (meta && check?.cacheInfo && metaDifference(meta, check.cacheInfo) !== null)
+          staleMeta.push({ cache: check.url, cached: meta, live: check.cacheInfo });
       }),
     );
   } finally {
@@ -290,7 +342,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
     }),
   );
 
-  const trust = flakeConfigTrust(nixConf);
+  const trust = flakeConfigTrust(nixConf, os.userInfo(), storeTrusted);
   const hasFlakeSettings =
     flakeConf.substituters.length +
       flakeConf.extraSubstituters.length +
@@ -304,6 +356,16 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
       trust,
       [...flakeConf.substituters, ...flakeConf.extraSubstituters],
       hasFlakeSettings,
+      storeTrusted === undefined ? undefined : trustQueryWords(version),
+    ),
+    ...unknownSettingFindings(Object.keys(flakeConf.raw), new Set(Object.keys(nixConf.raw)), nixFacts),
+    ...negativeCacheFindings(hidden, negativeTtlS, nixFacts),
+    ...metaCacheFindings(
+      staleMeta,
+      "narinfo-cache-meta-ttl" in nixConf.raw
+        ? numberSetting(nixConf.raw, "narinfo-cache-meta-ttl", 604800)
+        : undefined,
+      nixFacts,
     ),
   ];
   const byCache = new Map<string, number>();
@@ -314,12 +376,14 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
         `Nix's narinfo disk cache (${diskFile}) holds ${n} unsigned narinfo${n === 1 ? "" : "s"} for ${cache} that the cache serves signed ` +
         `(what \`nix copy --to\` leaves behind): substituting from it on this machine fails with "not signed by any of the keys" until they expire; ` +
         `delete them: sqlite3 ${diskFile} "DELETE FROM NARs WHERE cache = (SELECT id FROM BinaryCaches WHERE url = '${cache}')", ` +
-        "or run Nix with --option narinfo-cache-positive-ttl 0",
+        `or run Nix with --option narinfo-cache-positive-ttl 0 (the file is ${versionText}'s)`,
       ops: [],
       edits: [],
     });
 
   for (const p of probes) if (p.status === "slow") warnings.push(`${p.url} is slow: ${p.reason}`);
+  if (version && olderThanTested(version))
+    warnings.push(`${versionText} is older than Nix 2.8, the oldest nixcache is tested with`);
   let coverage: CoverageCheck | null = null;
   if (opts.coverage !== false) {
     if (targetsError !== undefined) {
@@ -348,7 +412,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
         )
       : [],
     warnings,
-    nix: { ...trust, downloadAttempts: attempts, connectTimeoutS },
+    nix: { ...trust, version: versionText, downloadAttempts: attempts, connectTimeoutS },
     coverage,
     diskCache: { file: diskFile, stale },
   };

@@ -1,10 +1,12 @@
 // The local Nix configuration as Nix itself resolves it (nix.conf, NIX_CONFIG, defaults).
 //
-// Nix 2.8 up to 2.19 have `nix show-config --json`; newer versions renamed it `nix config show
-// --json` (the old name still works for a while). Both print an object keyed by setting name
-// whose values are `{value, defaultValue, ...}` objects; some versions print the bare values.
+// Nix 2.8 up to 2.19 have `nix show-config --json`; 2.20 renamed it `nix config show --json`
+// and warns on the old name (Lix has both and warns too): nix-version.ts says which to use. Both
+// print an object keyed by setting name whose values are `{value, defaultValue, description,
+// aliases, documentDefault[, experimentalFeature]}` objects; bare values are accepted too.
 import { z } from "zod";
-import { NixCommandError, runNix } from "./nix-command.js";
+import { NixCommandError, nixVersion, runNixForms } from "./nix-command.js";
+import { configShowForms, storeTrustForms } from "./nix-version.js";
 
 export interface NixConfig {
   /** This machine's system, e.g. `x86_64-linux`. */
@@ -59,17 +61,45 @@ export function parseNixConfigJson(text: string): NixConfig {
 
 /** Reads the local Nix configuration. */
 export async function readNixConfig(): Promise<NixConfig> {
-  let text: string;
-  try {
-    text = await runNix(["show-config", "--json"]);
-  } catch (e) {
-    if (!(e instanceof NixCommandError) || e.exitCode === null) throw e;
-    text = await runNix(["config", "show", "--json"]);
-  }
-  return parseNixConfigJson(text);
+  const { out } = await runNixForms(configShowForms(await nixVersion()), ["--json"]);
+  return parseNixConfigJson(out);
 }
 
 /** The systems this machine can build: its own and its `extra-platforms`. */
 export function buildableSystems(c: NixConfig): string[] {
   return [...new Set([c.system, ...c.extraPlatforms])];
+}
+
+/**
+ * Whether the store says it trusts this user, from `nix store info --json` / `nix store ping
+ * --json` (`{"url": ..., "version": ..., "trusted": 1}`; `trusted` is absent when the store cannot
+ * say, e.g. a daemon older than Nix 2.15). Undefined when it does not say (pure).
+ */
+export function parseStoreTrustJson(text: string): boolean | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const t = json !== null && typeof json === "object" ? (json as { trusted?: unknown }).trusted : undefined;
+  if (t === true || t === 1) return true;
+  if (t === false || t === 0) return false;
+  return undefined;
+}
+
+/**
+ * Whether the Nix store (the daemon, on a multi-user install) trusts this user: what decides if
+ * Nix honours a flake's `extra-substituters`. The daemon's own `trusted-users` decides, which the
+ * client's configuration need not show. Undefined when this Nix cannot say (before 2.15) or the
+ * question fails.
+ */
+export async function readStoreTrust(): Promise<boolean | undefined> {
+  const forms = storeTrustForms(await nixVersion());
+  if (forms === null) return undefined;
+  try {
+    return parseStoreTrustJson((await runNixForms(forms, ["--json"])).out);
+  } catch {
+    return undefined;
+  }
 }

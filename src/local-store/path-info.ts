@@ -1,14 +1,22 @@
 // What the local Nix database knows about store paths, via `nix path-info --json`.
 //
-// Nix 2.8 up to 2.18 print an array of `{path, narHash, narSize, references, ...}` (hashes as
-// SRI or `sha256:`, references as full paths, an invalid path as `{path, valid: false}`); newer
-// versions print an object keyed by path, with `null` for an invalid path. Both are accepted.
+// Every shape a Nix has printed is read into one PathInfo (test/fixtures/nix-versions/ holds each,
+// naming its version and source):
+// - Nix up to 2.18 and Lix: an array of `{path, narHash, narSize, references, ...}`, an invalid
+//   path as `{path, valid: false}`;
+// - Nix 2.19 to 2.32: an object keyed by full path, `null` for an invalid path (rl-2.19);
+// - Nix 2.33+ `--json-format 1`: the same with `version: 1` and `storeDir` in each entry;
+// - `--json-format 2` (2.33+): `{version: 2, storeDir, info: {<base name>: entry | null}}`, with
+//   base names for references and deriver and a structured `ca` (`{method, hash}`);
+// - `--json-format 3` (2.35+): format 2 with signatures as `{keyName, sig}` objects.
+// Hashes are SRI (`sha256-...`) or `sha256:<nix32>` strings in every released version.
 import { realpath } from "node:fs/promises";
 import { z } from "zod";
 import { formatHashNix32, type Hash, parseHash } from "../nix/hash.js";
 import { DEFAULT_STORE_DIR, parseStorePath } from "../nix/store-path.js";
 import { NixcacheError } from "../util/errors.js";
-import { runNix } from "./nix-command.js";
+import { nixVersion, runNixForms } from "./nix-command.js";
+import { pathInfoJsonForms } from "./nix-version.js";
 
 export interface PathInfo {
   /** Full store path. */
@@ -30,6 +38,8 @@ export class PathInfoError extends NixcacheError {
   }
 }
 
+const signatureSchema = z.union([z.string(), z.object({ keyName: z.string(), sig: z.string() })]);
+
 const entrySchema = z.object({
   path: z.string().optional(),
   valid: z.boolean().optional(),
@@ -37,15 +47,24 @@ const entrySchema = z.object({
   narSize: z.number().int().nonnegative().optional(),
   references: z.array(z.string()).optional(),
   deriver: z.string().nullable().optional(),
-  signatures: z.array(z.string()).nullable().optional(),
-  // Newest Nix may write the content address as an object; older ones as the text form.
+  signatures: z.array(signatureSchema).nullable().optional(),
+  // Format 2+ writes the content address as an object; older ones as the text form.
   ca: z.union([z.string(), z.null(), z.record(z.string(), z.unknown())]).optional(),
+  storeDir: z.string().optional(),
 });
 
 type Entry = z.infer<typeof entrySchema>;
 
-const oldShape = z.array(entrySchema);
-const newShape = z.record(z.string(), entrySchema.nullable());
+const arrayShape = z.array(entrySchema);
+const keyedShape = z.record(z.string(), entrySchema.nullable());
+const wrappedShape = z.object({
+  version: z.number().int(),
+  storeDir: z.string(),
+  info: z.record(z.string(), entrySchema.nullable()),
+});
+
+/** Which shape `nix path-info --json` printed (for messages and tests). */
+export type PathInfoShape = "array" | "keyed" | "wrapped";
 
 /**
  * Parses `nix path-info --json` output of any Nix version. Invalid (unknown) paths are reported
@@ -54,26 +73,43 @@ const newShape = z.record(z.string(), entrySchema.nullable());
 export function parsePathInfoJson(
   text: string,
   storeDir = DEFAULT_STORE_DIR,
-): { infos: PathInfo[]; invalid: string[] } {
+): { infos: PathInfo[]; invalid: string[]; shape: PathInfoShape } {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
     throw new PathInfoError(`nix path-info printed invalid JSON: ${(e as Error).message}`);
   }
+  const fail = (error: z.ZodError) =>
+    new PathInfoError(`unexpected nix path-info JSON: ${z.prettifyError(error)}`);
   const pairs: Array<[string, Entry | null]> = [];
+  let shape: PathInfoShape;
+  // Base names (format 2+) are resolved against the store directory the output names.
+  let baseDir: string | undefined;
   if (Array.isArray(json)) {
-    const r = oldShape.safeParse(json);
-    if (!r.success) throw new PathInfoError(`unexpected nix path-info JSON: ${z.prettifyError(r.error)}`);
+    shape = "array";
+    const r = arrayShape.safeParse(json);
+    if (!r.success) throw fail(r.error);
     for (const e of r.data) {
       if (!e.path) throw new PathInfoError("nix path-info JSON has an entry without a path");
       pairs.push([e.path, e]);
     }
+  } else if (json !== null && typeof json === "object" && "info" in json && "version" in json) {
+    shape = "wrapped";
+    const r = wrappedShape.safeParse(json);
+    if (!r.success) throw fail(r.error);
+    if (r.data.version < 2)
+      throw new PathInfoError(`unexpected nix path-info JSON version ${r.data.version}`);
+    baseDir = r.data.storeDir;
+    for (const [base, e] of Object.entries(r.data.info)) pairs.push([`${baseDir}/${base}`, e]);
   } else {
-    const r = newShape.safeParse(json);
-    if (!r.success) throw new PathInfoError(`unexpected nix path-info JSON: ${z.prettifyError(r.error)}`);
+    shape = "keyed";
+    const r = keyedShape.safeParse(json);
+    if (!r.success) throw fail(r.error);
     pairs.push(...Object.entries(r.data));
   }
+  if (baseDir !== undefined && baseDir !== storeDir)
+    throw new PathInfoError(`nix path-info speaks of store ${baseDir}, not ${storeDir}`);
   const infos: PathInfo[] = [];
   const invalid: string[] = [];
   for (const [path, e] of pairs) {
@@ -81,13 +117,14 @@ export function parsePathInfoJson(
       invalid.push(path);
       continue;
     }
-    infos.push(toPathInfo(path, e, storeDir));
+    infos.push(toPathInfo(path, e, storeDir, baseDir !== undefined));
   }
-  return { infos, invalid };
+  return { infos, invalid, shape };
 }
 
-function toPathInfo(path: string, e: Entry, storeDir: string): PathInfo {
+function toPathInfo(path: string, e: Entry, storeDir: string, baseNames: boolean): PathInfo {
   const where = `nix path-info for ${path}`;
+  const full = (p: string) => parseStorePath(baseNames ? `${storeDir}/${p}` : p, storeDir).path;
   try {
     parseStorePath(path, storeDir);
     if (e.narHash === undefined || e.narSize === undefined)
@@ -96,10 +133,10 @@ function toPathInfo(path: string, e: Entry, storeDir: string): PathInfo {
       path,
       narHash: parseHash(e.narHash),
       narSize: e.narSize,
-      references: (e.references ?? []).map((r) => parseStorePath(r, storeDir).path).sort(),
-      signatures: e.signatures ?? [],
+      references: (e.references ?? []).map(full).sort(),
+      signatures: (e.signatures ?? []).map((s) => (typeof s === "string" ? s : `${s.keyName}:${s.sig}`)),
     };
-    if (e.deriver) info.deriver = parseStorePath(e.deriver, storeDir).path;
+    if (e.deriver) info.deriver = full(e.deriver);
     const ca = formatCa(e.ca);
     if (ca) info.ca = ca;
     return info;
@@ -112,15 +149,17 @@ function toPathInfo(path: string, e: Entry, storeDir: string): PathInfo {
 function formatCa(ca: Entry["ca"]): string | undefined {
   if (ca === undefined || ca === null) return undefined;
   if (typeof ca === "string") return ca;
-  // Structured form of newer Nix: {method: "nar"|"flat"|"text", hash: "<SRI or algo:...>"}.
+  // Structured form (format 2+): {method: "nar"|"flat"|"text"|"git", hash: "<SRI>"}.
   const method = ca.method;
   const hash = ca.hash;
   if (typeof method !== "string" || typeof hash !== "string")
     throw new PathInfoError(`unrecognised content address ${JSON.stringify(ca)}`);
   const h = parseHash(hash);
-  if (method === "text") return `text:${formatHashNix32(h)}`;
-  if (method === "nar") return `fixed:r:${formatHashNix32(h)}`;
-  if (method === "flat") return `fixed:${formatHashNix32(h)}`;
+  const text = formatHashNix32(h);
+  if (method === "text") return `text:${text}`;
+  if (method === "nar") return `fixed:r:${text}`;
+  if (method === "flat") return `fixed:${text}`;
+  if (method === "git") return `fixed:git:${text}`;
   throw new PathInfoError(`unrecognised content-address method ${JSON.stringify(method)}`);
 }
 
@@ -133,10 +172,10 @@ export async function queryPathInfos(
   opts: { recursive?: boolean; storeDir?: string } = {},
 ): Promise<PathInfo[]> {
   if (paths.length === 0) return [];
-  const args = ["path-info", "--json"];
-  if (opts.recursive) args.push("--recursive");
+  const forms = pathInfoJsonForms(await nixVersion()).map((f) => ["path-info", ...f]);
   // `--` so that a path starting with a dash is not taken for a flag.
-  const out = await runNix([...args, "--", ...paths]);
+  const rest = [...(opts.recursive ? ["--recursive"] : []), "--", ...paths];
+  const { out } = await runNixForms(forms, rest);
   const { infos, invalid } = parsePathInfoJson(out, opts.storeDir);
   if (invalid.length > 0) throw new PathInfoError(`not valid in the local Nix store: ${invalid.join(", ")}`);
   return infos;

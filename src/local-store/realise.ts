@@ -7,8 +7,15 @@
 // ticks a progress counter whenever a build or substitution finishes; the caller re-checks which
 // outputs became valid on each tick (Nix 2.8 only ends a successful build's activity when the
 // whole run ends, so the end of an activity is not the signal).
+//
+// The activity and result types of the stream are the same numbers from Nix 2.8 to 2.35 and in
+// Lix (newer versions only add types, which are ignored); what changed is the words of a failed
+// build: "builder for '<drv>' failed with exit code 1" up to Nix 2.29 and in Lix, "Cannot build
+// '<drv>'.\nReason: builder failed with exit code 1." from 2.30. `failedBuilds` reads both.
 import { spawn } from "node:child_process";
-import { NixCommandError, runNixProgram } from "./nix-command.js";
+import { NixCommandError, runNixProgram, stripAnsi } from "./nix-command.js";
+
+export { stripAnsi } from "./nix-command.js";
 
 export type RealiseEvent =
   | { type: "build-started"; drv: string }
@@ -40,12 +47,6 @@ const ACT_BUILD = 105;
 const ACT_SUBSTITUTE = 108;
 const RES_BUILD_LOG_LINE = 101;
 const RES_PROGRESS = 105;
-
-const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, "g");
-
-export function stripAnsi(s: string): string {
-  return s.replace(ANSI, "");
-}
 
 /** Turns one line of Nix's internal-json stream into events (pure, for tests). */
 export class InternalJsonParser {
@@ -151,4 +152,44 @@ export async function invalidPaths(paths: readonly string[]): Promise<Set<string
   if (paths.length === 0) return new Set();
   const out = await runNixProgram("nix-store", ["--check-validity", "--print-invalid", ...paths]);
   return new Set(out.split("\n").filter(Boolean));
+}
+
+/**
+ * The derivations Nix said failed to build, each with one line saying why (pure). Words of every
+ * version are read: Nix up to 2.29 and Lix say "builder for '<drv>' failed with exit code 3"; Nix
+ * 2.30+ say "Cannot build '<drv>'.\nReason: builder failed with exit code 3." (normalised to the
+ * older sentence, so that a report reads the same on every Nix). "Reason: 1 dependency failed"
+ * is not a failure of that derivation's own build and is left out.
+ */
+export function failedBuilds(errors: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const raw of errors) {
+    const e = stripAnsi(raw);
+    const old = /builder for '([^']+\.drv)' (failed[^\n;]*)/.exec(e);
+    if (old?.[1]) {
+      out.set(old[1], `builder for '${old[1]}' ${old[2]?.replace(/[;.]$/, "")}`);
+      continue;
+    }
+    const now = /Cannot build '([^']+\.drv)'\.\s+Reason: ([^\n]*)/.exec(e);
+    if (now?.[1]) {
+      const reason = (now[2] ?? "").trim().replace(/\.$/, "");
+      if (/^\d+ dependenc(?:y|ies) failed/.test(reason)) continue;
+      out.set(
+        now[1],
+        reason.startsWith("builder ")
+          ? `builder for '${now[1]}' ${reason.slice("builder ".length)}`
+          : `cannot build '${now[1]}': ${reason}`,
+      );
+      continue;
+    }
+    const whole = /build of '([^'^]+\.drv)(?:\^[^']*)?' failed[^\n]*/.exec(e);
+    if (whole?.[1]) out.set(whole[1], whole[0].replace(/;$/, ""));
+  }
+  return out;
+}
+
+/** Every store path `drv` needs to be built: its closure (`nix-store --query --requisites`). */
+export async function derivationRequisites(drv: string): Promise<string[]> {
+  const out = await runNixProgram("nix-store", ["--query", "--requisites", drv]);
+  return out.split("\n").filter(Boolean);
 }
