@@ -1,9 +1,9 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   post
-} from "./chunk-S5ALPKDZ.mjs";
+} from "./chunk-63MYOHTK.mjs";
 import "./chunk-OL7JXZBR.mjs";
-import "./chunk-SDGA3SBY.mjs";
+import "./chunk-4OQOIDL5.mjs";
 import "./chunk-HVBSCZIH.mjs";
 import "./chunk-HYC7CSYY.mjs";
 import "./chunk-OMGVGMTS.mjs";

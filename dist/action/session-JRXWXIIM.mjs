@@ -3,7 +3,7 @@ import {
   CacheUnavailableError,
   PushSession,
   uploadInfo
-} from "./chunk-SDGA3SBY.mjs";
+} from "./chunk-4OQOIDL5.mjs";
 import "./chunk-HVBSCZIH.mjs";
 import "./chunk-CI2MQBST.mjs";
 import "./chunk-QYZNJQHN.mjs";

@@ -10,12 +10,16 @@ import {
 import {
   NixCommandError,
   PushSession,
+  configShowForms,
+  nixVersion,
   planPush,
   queryPathInfos,
   resolveStorePath,
   runNix,
-  runNixProgram
-} from "./chunk-SDGA3SBY.mjs";
+  runNixForms,
+  runNixProgram,
+  stripAnsi
+} from "./chunk-4OQOIDL5.mjs";
 import {
   external_exports
 } from "./chunk-HVBSCZIH.mjs";
@@ -27912,14 +27916,8 @@ function parseNixConfigJson(text) {
   };
 }
 async function readNixConfig() {
-  let text;
-  try {
-    text = await runNix(["show-config", "--json"]);
-  } catch (e) {
-    if (!(e instanceof NixCommandError) || e.exitCode === null) throw e;
-    text = await runNix(["config", "show", "--json"]);
-  }
-  return parseNixConfigJson(text);
+  const { out } = await runNixForms(configShowForms(await nixVersion()), ["--json"]);
+  return parseNixConfigJson(out);
 }
 function buildableSystems(c) {
   return [.../* @__PURE__ */ new Set([c.system, ...c.extraPlatforms])];
@@ -27931,10 +27929,6 @@ var ACT_BUILD = 105;
 var ACT_SUBSTITUTE = 108;
 var RES_BUILD_LOG_LINE = 101;
 var RES_PROGRESS = 105;
-var ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, "g");
-function stripAnsi(s) {
-  return s.replace(ANSI, "");
-}
 var InternalJsonParser = class {
   constructor(emit) {
     this.emit = emit;
@@ -28032,6 +28026,34 @@ async function invalidPaths(paths) {
   if (paths.length === 0) return /* @__PURE__ */ new Set();
   const out = await runNixProgram("nix-store", ["--check-validity", "--print-invalid", ...paths]);
   return new Set(out.split("\n").filter(Boolean));
+}
+function failedBuilds(errors) {
+  const out = /* @__PURE__ */ new Map();
+  for (const raw of errors) {
+    const e = stripAnsi(raw);
+    const old = /builder for '([^']+\.drv)' (failed[^\n;]*)/.exec(e);
+    if (old?.[1]) {
+      out.set(old[1], `builder for '${old[1]}' ${old[2]?.replace(/[;.]$/, "")}`);
+      continue;
+    }
+    const now = /Cannot build '([^']+\.drv)'\.\s+Reason: ([^\n]*)/.exec(e);
+    if (now?.[1]) {
+      const reason = (now[2] ?? "").trim().replace(/\.$/, "");
+      if (/^\d+ dependenc(?:y|ies) failed/.test(reason)) continue;
+      out.set(
+        now[1],
+        reason.startsWith("builder ") ? `builder for '${now[1]}' ${reason.slice("builder ".length)}` : `cannot build '${now[1]}': ${reason}`
+      );
+      continue;
+    }
+    const whole = /build of '([^'^]+\.drv)(?:\^[^']*)?' failed[^\n]*/.exec(e);
+    if (whole?.[1]) out.set(whole[1], whole[0].replace(/;$/, ""));
+  }
+  return out;
+}
+async function derivationRequisites(drv) {
+  const out = await runNixProgram("nix-store", ["--query", "--requisites", drv]);
+  return out.split("\n").filter(Boolean);
 }
 
 // src/targets/resolve.ts
@@ -29002,7 +29024,7 @@ async function build(opts) {
     notBuiltHere: report.filter((r) => r.status === "not-built-here").length
   });
   const filter = new UpstreamFilter(opts.upstreams ?? []);
-  const { PushSession: PushSession2 } = toBuild.length > 0 ? await import("./session-6YE7Q35V.mjs") : { PushSession: null };
+  const { PushSession: PushSession2 } = toBuild.length > 0 ? await import("./session-JRXWXIIM.mjs") : { PushSession: null };
   const sessions = PushSession2 ? opts.push.map((p, i) => {
     const session = new PushSession2(p.cache, {
       ...opts.pushOptions,
@@ -29105,7 +29127,7 @@ async function build(opts) {
     });
     while (checking) await checking;
     await check();
-    const failedDrvs = failedDerivations(result2.errors);
+    const failedDrvs = failedBuilds(result2.errors);
     for (const [t, r] of pending) {
       r.status = "failed";
       const own = t.drvPath ? failedDrvs.get(t.drvPath) : void 0;
@@ -29208,19 +29230,10 @@ async function build(opts) {
     }
   };
 }
-function failedDerivations(errors) {
-  const out = /* @__PURE__ */ new Map();
-  for (const e of errors) {
-    const m = /builder for '([^']+\.drv)' failed[^\n]*/.exec(e) ?? /build of '([^']+\.drv)' failed[^\n]*/.exec(e);
-    if (m?.[1]) out.set(m[1], m[0].replace(/;$/, ""));
-  }
-  return out;
-}
 async function failedDependencies(drv, failed) {
   if (failed.size === 0) return [];
   try {
-    const closure = (await runNixProgram("nix-store", ["--query", "--requisites", drv])).split("\n");
-    return closure.filter((d) => failed.has(d));
+    return (await derivationRequisites(drv)).filter((d) => failed.has(d));
   } catch {
     return [];
   }

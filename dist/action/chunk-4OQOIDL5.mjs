@@ -22,6 +22,42 @@ import { realpath } from "node:fs/promises";
 
 // src/local-store/nix-command.ts
 import { spawn } from "node:child_process";
+
+// src/local-store/nix-version.ts
+var NUM = "([0-9]+)\\.([0-9]+)(?:\\.([0-9]+))?";
+var VERSION_LINE = new RegExp(`^\\S+ \\((Nix|Lix, like Nix|Determinate Nix ${NUM}[^)]*)\\) ${NUM}`);
+var triple = (a, b, c) => [Number(a), Number(b), Number(c ?? 0)];
+function parseNixVersion(text) {
+  const line = text.split("\n")[0]?.trim() ?? "";
+  const m = VERSION_LINE.exec(line);
+  if (!m) return void 0;
+  const version = triple(m[5], m[6], m[7]);
+  if (m[1] === "Nix") return { implementation: "nix", version, text: line };
+  if (m[1] === "Lix, like Nix") return { implementation: "lix", version, text: line };
+  return { implementation: "determinate", version, determinate: triple(m[2], m[3], m[4]), text: line };
+}
+function compareVersions(a, b) {
+  for (let i = 0; i < 3; i++)
+    if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
+var atLeast = (v, maj, min, patch = 0) => compareVersions(v, [maj, min, patch]) >= 0;
+function nixAtLeast(v, maj, min, patch = 0) {
+  return v.implementation !== "lix" && atLeast(v.version, maj, min, patch);
+}
+function pathInfoJsonForms(v) {
+  if (v === void 0) return [["--json", "--json-format", "2"], ["--json"]];
+  if (nixAtLeast(v, 2, 35)) return [["--json", "--json-format", "3"]];
+  if (nixAtLeast(v, 2, 33)) return [["--json", "--json-format", "2"]];
+  return [["--json"]];
+}
+function configShowForms(v) {
+  if (v === void 0) return [["config", "show"], ["show-config"]];
+  if (v.implementation === "lix" || nixAtLeast(v, 2, 20)) return [["config", "show"]];
+  return [["show-config"]];
+}
+
+// src/local-store/nix-command.ts
 var NixCommandError = class extends NixcacheError {
   constructor(message2, exitCode, stderr) {
     super("unavailable", message2);
@@ -32,6 +68,26 @@ var NixCommandError = class extends NixcacheError {
   stderr;
 };
 var NIX_FEATURE_ARGS = ["--extra-experimental-features", "nix-command flakes"];
+var DEPRECATION = /^warning: (?:.*is a deprecated alias for .*|.*'--[a-z-]+' without '--[a-z-]+' is deprecated.*|.*(?:flag|option|command) .*is deprecated.*)$/;
+var ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, "g");
+function stripAnsi(s) {
+  return s.replace(ANSI, "");
+}
+function deprecationWarnings(stderr) {
+  return stderr.split("\n").map((l) => stripAnsi(l).trim()).filter((l) => DEPRECATION.test(l));
+}
+var shown = /* @__PURE__ */ new Set();
+function noticeDeprecations(program, args, stderr) {
+  for (const w of deprecationWarnings(stderr)) {
+    if (shown.has(w)) continue;
+    shown.add(w);
+    const cmd = [program, ...args.filter((a) => !a.startsWith("/") && !NIX_FEATURE_ARGS.includes(a))].slice(0, 4).join(" ");
+    process.stderr.write(
+      `nixcache: Nix warned that \`${cmd}\` is a deprecated form: ${w.replace(/^warning: /, "")} (nixcache should ask differently: please report this with \`nix --version\`)
+`
+    );
+  }
+}
 function runNixProgram(program, args, opts = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, {
@@ -52,6 +108,7 @@ function runNixProgram(program, args, opts = {}) {
     });
     child.on("close", (code) => {
       const stderr = Buffer.concat(err).toString("utf8");
+      noticeDeprecations(program, args, stderr);
       if (code === 0) resolve(Buffer.concat(out).toString("utf8"));
       else {
         const tail = stderr.trim().split("\n").slice(-15).join("\n");
@@ -66,8 +123,47 @@ ${tail}`, code, stderr)
     child.stdin.end(opts.input ?? "");
   });
 }
+var detected;
+var unknownSaid = false;
+function nixVersion() {
+  detected ??= runNixProgram("nix", ["--version"]).then((out) => {
+    const v = parseNixVersion(out);
+    if (v === void 0 && !unknownSaid) {
+      unknownSaid = true;
+      process.stderr.write(
+        `nixcache: cannot tell which Nix this is from \`nix --version\` (${JSON.stringify(out.trim().split("\n")[0] ?? "")}): asking each command in its newer form first, then the older one
+`
+      );
+    }
+    return v;
+  });
+  return detected;
+}
 function runNix(args, opts = {}) {
   return runNixProgram("nix", [...NIX_FEATURE_ARGS, ...args], opts);
+}
+function isUsageError(e) {
+  return e instanceof NixCommandError && e.exitCode !== null && e.exitCode !== 0 && /unrecogni[sz]ed (?:flag|option)|is not a recogni[sz]ed command|unknown (?:flag|option|command)/i.test(
+    e.stderr
+  );
+}
+var answered = /* @__PURE__ */ new Map();
+async function runNixForms(forms, rest, opts = {}) {
+  const key = JSON.stringify(forms);
+  const start = answered.get(key) ?? 0;
+  let last;
+  for (let i = start; i < forms.length; i++) {
+    const form = forms[i];
+    try {
+      const out = await runNix([...form, ...rest], opts);
+      if (forms.length > 1) answered.set(key, i);
+      return { out, form };
+    } catch (e) {
+      if (!isUsageError(e) || i === forms.length - 1) throw e;
+      last = e;
+    }
+  }
+  throw last ?? new NixCommandError("no form of the command to run", null, "");
 }
 
 // src/local-store/path-info.ts
@@ -76,6 +172,7 @@ var PathInfoError = class extends NixcacheError {
     super("failed", message2, options);
   }
 };
+var signatureSchema = external_exports.union([external_exports.string(), external_exports.object({ keyName: external_exports.string(), sig: external_exports.string() })]);
 var entrySchema = external_exports.object({
   path: external_exports.string().optional(),
   valid: external_exports.boolean().optional(),
@@ -83,12 +180,18 @@ var entrySchema = external_exports.object({
   narSize: external_exports.number().int().nonnegative().optional(),
   references: external_exports.array(external_exports.string()).optional(),
   deriver: external_exports.string().nullable().optional(),
-  signatures: external_exports.array(external_exports.string()).nullable().optional(),
-  // Newest Nix may write the content address as an object; older ones as the text form.
-  ca: external_exports.union([external_exports.string(), external_exports.null(), external_exports.record(external_exports.string(), external_exports.unknown())]).optional()
+  signatures: external_exports.array(signatureSchema).nullable().optional(),
+  // Format 2+ writes the content address as an object; older ones as the text form.
+  ca: external_exports.union([external_exports.string(), external_exports.null(), external_exports.record(external_exports.string(), external_exports.unknown())]).optional(),
+  storeDir: external_exports.string().optional()
 });
-var oldShape = external_exports.array(entrySchema);
-var newShape = external_exports.record(external_exports.string(), entrySchema.nullable());
+var arrayShape = external_exports.array(entrySchema);
+var keyedShape = external_exports.record(external_exports.string(), entrySchema.nullable());
+var wrappedShape = external_exports.object({
+  version: external_exports.number().int(),
+  storeDir: external_exports.string(),
+  info: external_exports.record(external_exports.string(), entrySchema.nullable())
+});
 function parsePathInfoJson(text, storeDir = DEFAULT_STORE_DIR) {
   let json;
   try {
@@ -96,19 +199,34 @@ function parsePathInfoJson(text, storeDir = DEFAULT_STORE_DIR) {
   } catch (e) {
     throw new PathInfoError(`nix path-info printed invalid JSON: ${e.message}`);
   }
+  const fail = (error) => new PathInfoError(`unexpected nix path-info JSON: ${external_exports.prettifyError(error)}`);
   const pairs = [];
+  let shape;
+  let baseDir;
   if (Array.isArray(json)) {
-    const r = oldShape.safeParse(json);
-    if (!r.success) throw new PathInfoError(`unexpected nix path-info JSON: ${external_exports.prettifyError(r.error)}`);
+    shape = "array";
+    const r = arrayShape.safeParse(json);
+    if (!r.success) throw fail(r.error);
     for (const e of r.data) {
       if (!e.path) throw new PathInfoError("nix path-info JSON has an entry without a path");
       pairs.push([e.path, e]);
     }
+  } else if (json !== null && typeof json === "object" && "info" in json && "version" in json) {
+    shape = "wrapped";
+    const r = wrappedShape.safeParse(json);
+    if (!r.success) throw fail(r.error);
+    if (r.data.version < 2)
+      throw new PathInfoError(`unexpected nix path-info JSON version ${r.data.version}`);
+    baseDir = r.data.storeDir;
+    for (const [base, e] of Object.entries(r.data.info)) pairs.push([`${baseDir}/${base}`, e]);
   } else {
-    const r = newShape.safeParse(json);
-    if (!r.success) throw new PathInfoError(`unexpected nix path-info JSON: ${external_exports.prettifyError(r.error)}`);
+    shape = "keyed";
+    const r = keyedShape.safeParse(json);
+    if (!r.success) throw fail(r.error);
     pairs.push(...Object.entries(r.data));
   }
+  if (baseDir !== void 0 && baseDir !== storeDir)
+    throw new PathInfoError(`nix path-info speaks of store ${baseDir}, not ${storeDir}`);
   const infos = [];
   const invalid = [];
   for (const [path, e] of pairs) {
@@ -116,12 +234,13 @@ function parsePathInfoJson(text, storeDir = DEFAULT_STORE_DIR) {
       invalid.push(path);
       continue;
     }
-    infos.push(toPathInfo(path, e, storeDir));
+    infos.push(toPathInfo(path, e, storeDir, baseDir !== void 0));
   }
-  return { infos, invalid };
+  return { infos, invalid, shape };
 }
-function toPathInfo(path, e, storeDir) {
+function toPathInfo(path, e, storeDir, baseNames) {
   const where = `nix path-info for ${path}`;
+  const full = (p) => parseStorePath(baseNames ? `${storeDir}/${p}` : p, storeDir).path;
   try {
     parseStorePath(path, storeDir);
     if (e.narHash === void 0 || e.narSize === void 0)
@@ -130,10 +249,10 @@ function toPathInfo(path, e, storeDir) {
       path,
       narHash: parseHash(e.narHash),
       narSize: e.narSize,
-      references: (e.references ?? []).map((r) => parseStorePath(r, storeDir).path).sort(),
-      signatures: e.signatures ?? []
+      references: (e.references ?? []).map(full).sort(),
+      signatures: (e.signatures ?? []).map((s) => typeof s === "string" ? s : `${s.keyName}:${s.sig}`)
     };
-    if (e.deriver) info.deriver = parseStorePath(e.deriver, storeDir).path;
+    if (e.deriver) info.deriver = full(e.deriver);
     const ca = formatCa(e.ca);
     if (ca) info.ca = ca;
     return info;
@@ -149,16 +268,18 @@ function formatCa(ca) {
   if (typeof method !== "string" || typeof hash !== "string")
     throw new PathInfoError(`unrecognised content address ${JSON.stringify(ca)}`);
   const h = parseHash(hash);
-  if (method === "text") return `text:${formatHashNix32(h)}`;
-  if (method === "nar") return `fixed:r:${formatHashNix32(h)}`;
-  if (method === "flat") return `fixed:${formatHashNix32(h)}`;
+  const text = formatHashNix32(h);
+  if (method === "text") return `text:${text}`;
+  if (method === "nar") return `fixed:r:${text}`;
+  if (method === "flat") return `fixed:${text}`;
+  if (method === "git") return `fixed:git:${text}`;
   throw new PathInfoError(`unrecognised content-address method ${JSON.stringify(method)}`);
 }
 async function queryPathInfos(paths, opts = {}) {
   if (paths.length === 0) return [];
-  const args = ["path-info", "--json"];
-  if (opts.recursive) args.push("--recursive");
-  const out = await runNix([...args, "--", ...paths]);
+  const forms = pathInfoJsonForms(await nixVersion()).map((f) => ["path-info", ...f]);
+  const rest = [...opts.recursive ? ["--recursive"] : [], "--", ...paths];
+  const { out } = await runNixForms(forms, rest);
   const { infos, invalid } = parsePathInfoJson(out, opts.storeDir);
   if (invalid.length > 0) throw new PathInfoError(`not valid in the local Nix store: ${invalid.join(", ")}`);
   return infos;
@@ -447,9 +568,13 @@ function uploadInfo(p, key) {
 }
 
 export {
+  configShowForms,
   NixCommandError,
+  stripAnsi,
   runNixProgram,
+  nixVersion,
   runNix,
+  runNixForms,
   queryPathInfos,
   resolveStorePath,
   planPush,
