@@ -9,6 +9,7 @@ import { parseDuration, parseSize } from "../../util/quantity.js";
 import { DEFAULT_OIDC_AUDIENCE } from "../auth/oidc-exchange.js";
 import { issuerUrlProblem } from "../auth/trust-rules.js";
 import { defaultDataDir } from "../data-dir.js";
+import { parseDbUrl, parseStorageUrl } from "../locations.js";
 import { parseListen, parsePublicUrl, type ServerOptions } from "../server.js";
 import type { StoreLocation } from "../stores.js";
 import { parseUpstreams, type Upstream } from "../upstreams.js";
@@ -149,7 +150,10 @@ export function resolveServeConfig(cfg: EffectiveConfig, env: NodeJS.ProcessEnv 
     );
   const data = get("data");
   const db = dbV === undefined ? undefined : text(dbV);
-  const storage = get("storage") === undefined ? undefined : text(need("storage"));
+  if (dbV) at(dbV, () => parseDbUrl(text(dbV)));
+  const storageV = get("storage");
+  const storage = storageV === undefined ? undefined : text(storageV);
+  if (storageV) at(storageV, () => parseStorageUrl(text(storageV)));
   const at_: StoreLocation = {
     dataDir: data ? text(data) : db === undefined && storage === undefined ? defaultDataDir(env) : undefined,
     db,
