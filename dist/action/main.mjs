@@ -1,7 +1,7 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   main
-} from "./chunk-S5ALPKDZ.mjs";
+} from "./chunk-MJUGNNQJ.mjs";
 import "./chunk-OL7JXZBR.mjs";
 import "./chunk-SDGA3SBY.mjs";
 import "./chunk-HVBSCZIH.mjs";
