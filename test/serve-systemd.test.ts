@@ -295,6 +295,39 @@ describe("nixcache serve under systemd", { concurrency: false }, () => {
     }
   });
 
+  test("--workers 2 under socket activation: the workers serve the passed socket; READY=1 once all listen", async () => {
+    const notify = new NotifySocket(join(dir.path, "notify3.sock"));
+    let child: ChildProcess | undefined;
+    try {
+      await notify.ready;
+      const port = await freePort();
+      const data = join(dir.path, "workers");
+      const s = await activate(
+        port,
+        { NOTIFY_SOCKET: notify.path },
+        ["--data", data, "--workers", "2", "--quiet"],
+        "/healthz",
+      );
+      child = s.child;
+      assert.equal(s.url, `http://127.0.0.1:${port}`);
+      assert.equal((await s.first).status, 200);
+      const statuses = await Promise.all(
+        Array.from(
+          { length: 8 },
+          async () => (await fetch(`${s.url}/healthz`, { headers: { connection: "close" } })).status,
+        ),
+      );
+      assert.deepEqual(statuses, Array(8).fill(200));
+      await until("READY=1 arrives", () => notify.with("READY=1").length === 1);
+      s.child.kill("SIGTERM");
+      assert.equal(await s.exited, 0, s.stderr());
+      assert.equal(notify.with("STOPPING=1").length, 1);
+    } finally {
+      child?.kill("SIGKILL");
+      notify.close();
+    }
+  });
+
   test("sd_listen_fds and the watchdog's interval follow LISTEN_PID and WATCHDOG_PID", () => {
     assert.deepEqual(activationSocket({ LISTEN_FDS: "1", LISTEN_PID: "42" }, 42), {
       fd: 3,
