@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { embeddedServerEnv } from "../src/ci/embedded.js";
 import { NIXOS_CACHE_KEY } from "../src/nix/nixos-cache.js";
 import { type ConfigInputs, type EffectiveConfig, loadConfig, type Raw } from "../src/server/config/load.js";
 import { resolveServeConfig } from "../src/server/config/options.js";
@@ -417,6 +418,21 @@ describe("serve's settings: file, environment, flags", () => {
     });
     assert.equal(reload.code, 2);
     assert.match(reload.stderr, /pw\.toml:\d+: db: the URL has a password.*db-password-file/);
+  });
+
+  test("the embedded default's server (nixcache ci) is configured by none of them", () => {
+    const env = embeddedServerEnv({
+      PATH: "/bin",
+      HOME: "/root",
+      NIXCACHE_DEBUG: "1",
+      NIXCACHE_CONFIG: "/etc/nixcache/server.toml",
+      NIXCACHE_DB: "postgres://db.example/x",
+      NIXCACHE_WORKERS: "8",
+      NOTIFY_SOCKET: "/run/systemd/notify",
+      LISTEN_FDS: "1",
+      CREDENTIALS_DIRECTORY: "/run/credentials/x",
+    });
+    assert.deepEqual(env, { PATH: "/bin", HOME: "/root", NIXCACHE_DEBUG: "1" });
   });
 
   test("a server started from a config file and the environment applies both", async () => {
