@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The whole test command: Nix, browser and storage engines set up, build, format/lint, type check,
+# The whole test command: Nix, browser, storage engines and systemd's tools set up, build, format/lint, type check,
 # layering, then every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-nix.sh
 bash scripts/setup-browser.sh
 bash scripts/setup-services.sh
+bash scripts/setup-systemd.sh
 npm run --silent build
 npx biome check --error-on-warnings .
 npx tsc --noEmit

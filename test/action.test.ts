@@ -45,6 +45,8 @@ describe("the nixcache Action (bundled) against nixcache serve", { concurrency: 
   let cacheUrl = "";
   let token = "";
   let publicKey = "";
+  /** The server's request log (one JSON line per request). */
+  const requests: string[] = [];
   const userConf = "# the user's own settings\nwarn-dirty = false\n";
 
   before(async () => {
@@ -56,7 +58,7 @@ describe("the nixcache Action (bundled) against nixcache serve", { concurrency: 
     const tok = await runCli(["token", "create", "--data", data, "--cache", "main", "--perm", "write"]);
     assert.equal(tok.code, 0, tok.stderr);
     token = tok.stdout.trim();
-    server = await startServer({ dataDir: data, port: 0 });
+    server = await startServer({ dataDir: data, port: 0, log: (line) => requests.push(line) });
     cacheUrl = `${server.url}/main`;
     await writeFlake(
       flake,
@@ -172,6 +174,10 @@ describe("the nixcache Action (bundled) against nixcache serve", { concurrency: 
     assert.ok(conf.startsWith(userConf));
     assert.match(conf, new RegExp(`^extra-substituters = ${cacheUrl.replace(/[.]/g, "\\.")}$`, "m"));
     assert.ok(conf.includes(`extra-trusted-public-keys = ${publicKey}`), conf);
+    // The key came from the server's /api/cache-config, not the Cachix API nor an input.
+    const paths = requests.map((l) => (JSON.parse(l) as { url?: string }).url);
+    assert.ok(paths.includes("/api/cache-config"), paths.join(" "));
+    assert.ok(!paths.includes("/api/v1/cache/main"), paths.join(" "));
     const netrc = /^netrc-file = (\S+)$/m.exec(conf)?.[1] ?? "";
     assert.ok(netrc.startsWith(s.files.temp), netrc);
     assert.equal(statSync(netrc).mode & 0o777, 0o600);

@@ -1,7 +1,7 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   main
-} from "./chunk-63MYOHTK.mjs";
+} from "./chunk-Y4UQVISN.mjs";
 import "./chunk-OL7JXZBR.mjs";
 import "./chunk-4OQOIDL5.mjs";
 import "./chunk-HVBSCZIH.mjs";

@@ -151,6 +151,7 @@ export async function ensureEmbeddedServer(opts: EmbeddedOptions = {}): Promise<
   const child = spawn(process.execPath, [bin, "serve", "--data", dataDir, "--listen", `127.0.0.1:${port}`], {
     detached: true,
     stdio: ["ignore", log, log],
+    env: embeddedServerEnv(process.env),
   });
   child.unref();
   const pid = child.pid;
@@ -177,4 +178,20 @@ export async function ensureEmbeddedServer(opts: EmbeddedOptions = {}): Promise<
     started: true,
     logFile,
   };
+}
+
+/**
+ * The environment of the embedded server: this one without what would configure another server
+ * (serve's NIXCACHE_* settings and NIXCACHE_CONFIG; systemd's notify socket, sockets, watchdog
+ * and credentials), so that the embedded default is the same wherever `ci` runs.
+ */
+export function embeddedServerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (k.startsWith("NIXCACHE_") && k !== "NIXCACHE_DEBUG") continue;
+    if (/^(NOTIFY_SOCKET|LISTEN_(FDS|PID|FDNAMES)|WATCHDOG_(USEC|PID)|CREDENTIALS_DIRECTORY)$/.test(k))
+      continue;
+    out[k] = v;
+  }
+  return out;
 }

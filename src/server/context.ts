@@ -35,6 +35,8 @@ export interface ServerContext {
   onMissingReferences?: (cache: string, hashes: string[]) => void;
   /** The OIDC token exchange, when the server trusts issuers (`serve --oidc-issuer`). */
   oidc?: { verifier: OidcVerifier; tokenTtlMs: number };
+  /** The audience clients should ask their identity tokens for (the first `--oidc-audience`). */
+  oidcAudience?: string;
   /** Last-access times of narinfos (for retention), batched in memory. */
   access: AccessTracker;
 }

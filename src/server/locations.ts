@@ -84,7 +84,8 @@ export function parseStorageUrl(raw: string): StorageLocation {
     );
   if (u.username || u.password)
     throw usage(
-      "--storage: put no credentials in the URL; they come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or an AWS profile",
+      "--storage: put no credentials in the URL; they come from serve's s3-access-key-id-file and " +
+        "s3-secret-access-key-file (or systemd credentials of those names), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or an AWS profile",
     );
   const bucket = u.hostname;
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))

@@ -1,6 +1,6 @@
 // The embedded binary cache server: wiring of storage, metadata, routes, request logs and shutdown.
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyListenOptions } from "fastify";
 import { NixcacheError } from "../util/errors.js";
 import { every, type Periodic } from "../util/periodic.js";
 import { AccessTracker } from "./access.js";
@@ -14,6 +14,7 @@ import { DEFAULT_SWEEP_INTERVAL_MS, type SweepOptions, startSweeper, sweep } fro
 import { NarInfoCache } from "./metadata/narinfo-cache.js";
 import type { MetadataStore } from "./metadata/store.js";
 import { registerMetrics, reportsDbPool, ServerMetrics } from "./metrics.js";
+import { registerCacheConfigRoute } from "./routes/cache-config.js";
 import { registerCachixRoutes } from "./routes/cachix.js";
 import { stillWaiting } from "./routes/continue.js";
 import { pathOnly, registerNixRoutes } from "./routes/nix.js";
@@ -40,6 +41,12 @@ export const MAX_HEADER_BYTES = 16 * 1024;
 export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
   host?: string;
   port?: number;
+  /**
+   * Serve on this already listening socket instead of `host`/`port` (systemd's socket activation
+   * passes it as fd 3). In a worker of `serve --workers` the primary owns it and hands out its
+   * connections.
+   */
+  listenFd?: number;
   /** Base URL of the server as clients reach it (default: the listen address). */
   publicUrl?: string;
   maxUploadBytes?: number;
@@ -105,6 +112,8 @@ function oidcExchange(opts: ServerOptions): ServerContext["oidc"] {
 export interface RunningServer {
   /** Base URL, e.g. `http://127.0.0.1:7080`; a cache is at `${url}/<name>`. */
   url: string;
+  /** The unix socket it serves on, when systemd handed it one (`url` is then the public URL). */
+  socketPath?: string;
   port: number;
   app: FastifyInstance;
   meta: MetadataStore;
@@ -165,6 +174,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     onMissingReferences: (cache, hashes) => resolver.enqueue(cache, hashes),
     access: new AccessTracker(meta, { flushMs: opts.accessFlushMs, onError: (e) => ctx.logError(e) }),
     oidc,
+    oidcAudience: opts.oidcIssuers?.[0]?.audiences[0],
   };
   const resolver = new UpstreamResolver(meta, opts.upstreams ?? defaultUpstreams(), {
     onError: (e) => ctx.logError(e),
@@ -217,9 +227,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerCachixRoutes(app, ctx, { partUrlTtlMs: opts.cachixPartUrlTtlMs });
   registerUiRoutes(app, ctx);
   registerUiAssets(app);
-  await app.listen({ host: opts.host ?? "127.0.0.1", port: opts.port ?? 7080 });
-  const port = (app.server as Server).address() as { port: number };
-  const url = formatBase(opts.host ?? "127.0.0.1", port.port);
+  registerCacheConfigRoute(app, ctx);
+  // With a socket handed over, the host given only keeps fastify from binding more addresses.
+  await app.listen(
+    opts.listenFd === undefined
+      ? { host: opts.host ?? "127.0.0.1", port: opts.port ?? 7080 }
+      : // Node's server.listen takes `fd`; fastify passes its options through.
+        ({ fd: opts.listenFd, host: "0.0.0.0" } as FastifyListenOptions),
+  );
+  const address = (app.server as Server).address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  const url =
+    typeof address === "string"
+      ? (publicUrl ?? "http://localhost")
+      : opts.listenFd === undefined
+        ? formatBase(opts.host ?? "127.0.0.1", port)
+        : formatBase(listenedHost(address), port);
   publicUrl ??= url;
   const sweeper = clearStaging
     ? startSweeper(meta, storage, {
@@ -256,7 +279,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let closing: Promise<void> | undefined;
   return {
     url,
-    port: port.port,
+    ...(typeof address === "string" ? { socketPath: address } : {}),
+    port,
     app,
     meta,
     storage,
@@ -305,6 +329,13 @@ export function parsePublicUrl(s: string): string {
       `--public-url ${JSON.stringify(s)} is not an http(s) URL without query (e.g. https://cache.example.org)`,
     );
   return u.href.replace(/\/+$/, "");
+}
+
+/** The host of a socket's own address, for a URL: any address is reached on loopback. */
+function listenedHost(a: { address: string } | null): string {
+  if (!a || a.address === "0.0.0.0") return "127.0.0.1";
+  if (a.address === "::") return "::1";
+  return a.address;
 }
 
 function formatBase(host: string, port: number): string {

@@ -23,6 +23,10 @@ export interface StoreLocation {
   db?: string;
   /** `file:///path` or `s3://BUCKET[/PREFIX]?endpoint=URL&region=R&path-style=1`. */
   storage?: string;
+  /** PostgreSQL's password, when it is not in `db` (read from `serve --db-password-file`). */
+  dbPassword?: string;
+  /** S3 keys, when not the AWS SDK's default chain (`serve --s3-access-key-id-file` and friend). */
+  s3Credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 export interface ResolvedLocation {
@@ -74,7 +78,9 @@ export async function openMetadata(at: StoreLocation): Promise<MetadataStore> {
   if (db.kind === "sqlite") return SqliteMetadataStore.openFile(db.file);
   // Loaded only when used, like the S3 client.
   const { PostgresMetadataStore } = await import("./metadata/postgres/store.js");
-  return PostgresMetadataStore.open(db.url);
+  return PostgresMetadataStore.open(
+    at.dbPassword === undefined ? db.url : withPassword(db.url, at.dbPassword),
+  );
 }
 
 /** The blob storage (not yet initialised: call `init`). */
@@ -83,7 +89,19 @@ export async function openStorage(at: StoreLocation): Promise<StorageBackend> {
   if (storage.kind === "file") return new FsStorage(storage.dir);
   // Loaded only when used: the AWS SDK is large, and most servers keep blobs on disk.
   const { S3Storage } = await import("./storage/s3.js");
-  return S3Storage.open(storage);
+  return S3Storage.open(storage, at.s3Credentials ? { credentials: at.s3Credentials } : {});
+}
+
+/** The URL with this password (pg takes the URL's over a separate one); messages redact it. */
+function withPassword(url: string, password: string): string {
+  const u = new URL(url);
+  if (u.host === "")
+    throw new NixcacheError(
+      "usage",
+      "a database password needs a postgres:// URL with a host (a socket needs none)",
+    );
+  u.password = encodeURIComponent(password);
+  return u.toString();
 }
 
 /** Runs `f` with the metadata store open, and closes it after. */

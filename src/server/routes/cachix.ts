@@ -16,7 +16,7 @@ import { DEFAULT_STORE_DIR, isStoreHash } from "../../nix/store-path.js";
 import type { ServerContext } from "../context.js";
 import { ApiError, DbError } from "../errors.js";
 import { CacheName } from "../metadata/names.js";
-import type { CacheRow } from "../metadata/types.js";
+import { publishedKeys } from "./cache-config.js";
 import { registerCachixAccountRoutes } from "./cachix-accounts.js";
 import { registerCachixMultipartRoutes } from "./cachix-multipart.js";
 import { registerCachixPinRoutes } from "./cachix-pins.js";
@@ -49,11 +49,6 @@ export function registerCachixRoutes(
   const { meta } = ctx;
   const calls = new CachixRequests(meta);
 
-  /** Keys Nix should trust for the cache: the managed key (when it signs) and the clients' keys. */
-  async function publicKeys(cache: CacheRow): Promise<string[]> {
-    return [...(cache.managed ? [cache.publicKey] : []), ...(await meta.clientKeys(cache.name))];
-  }
-
   app.register(
     async (api) => {
       api.setErrorHandler((err, _req, reply) => {
@@ -72,7 +67,7 @@ export function registerCachixRoutes(
           name: cache.name,
           uri: `${ctx.publicUrl()}/${cache.name}`,
           isPublic: cache.isPublic,
-          publicSigningKeys: await publicKeys(cache),
+          publicSigningKeys: await publishedKeys(meta, cache),
           githubUsername: cache.owner,
           permission: TO_CACHIX[perm],
           preferredCompressionMethod: cache.compression,

@@ -65,6 +65,8 @@ export interface S3StorageOptions {
   idleTimeoutMs?: number;
   /** Staged writes older than this are dropped at `init({ clearStaging })` (default 6 h). */
   stagingGraceMs?: number;
+  /** Keys to sign with (default: the SDK's chain: environment, profiles, roles). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 type Range = { start: number; end: number };
@@ -162,7 +164,7 @@ export class S3Storage implements StorageBackend {
     this.direct = new S3DirectUploads(this);
   }
 
-  /** A client of the bucket; credentials come from the SDK's default chain (env, profiles, roles). */
+  /** A client of the bucket; credentials are given, or come from the SDK's default chain (env, profiles, roles). */
   static open(loc: S3Location, opts: S3StorageOptions = {}): S3Storage {
     // The SDK warns once that its releases after January 2027 need Node 22; the lockfile pins one.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -172,6 +174,7 @@ export class S3Storage implements StorageBackend {
       forcePathStyle: loc.pathStyle,
       maxAttempts: opts.maxAttempts ?? 4,
       retryMode: "standard",
+      ...(opts.credentials ? { credentials: opts.credentials } : {}),
       requestHandler: {
         connectionTimeout: opts.connectTimeoutMs ?? 5000,
         socketTimeout: opts.idleTimeoutMs ?? 30_000,

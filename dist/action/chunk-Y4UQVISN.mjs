@@ -28852,12 +28852,65 @@ var PathLookup = class {
 
 // src/caches/published-keys.ts
 var import_undici2 = __toESM(require_undici(), 1);
+
+// src/ui-api/cache-config.ts
+var CACHE_CONFIG_PATH = "/api/cache-config";
+var CacheConfigEntry = external_exports.object({
+  name: external_exports.string(),
+  /** The URL Nix substitutes from: the server's public URL and the cache's name. */
+  substituter: external_exports.string(),
+  /** The keys its narinfos are signed with, `name:base64` (trusted-public-keys). */
+  publicKeys: external_exports.array(external_exports.string()),
+  /** Reading needs a token (netrc). */
+  private: external_exports.boolean()
+});
+var CacheConfig = external_exports.object({
+  caches: external_exports.array(CacheConfigEntry),
+  /** The audience to request GitHub's OIDC identity token for, when the server exchanges them. */
+  oidcAudience: external_exports.string().nullable()
+});
+
+// src/caches/published-keys.ts
+async function cacheConfigKeys(url, opts = {}) {
+  const timeoutMs = opts.timeoutMs ?? 1e4;
+  try {
+    const u = new URL(url.replace(/\/+$/, ""));
+    if (u.protocol !== "http:" && u.protocol !== "https:") return void 0;
+    const parts = u.pathname.split("/");
+    const name = parts.pop();
+    if (!name) return void 0;
+    const api = new URL(`${parts.join("/")}${CACHE_CONFIG_PATH}`, u.origin);
+    api.searchParams.set("cache", decodeURIComponent(name));
+    const res = await (0, import_undici2.request)(api, {
+      headers: {
+        accept: "application/json",
+        ...opts.token ? { authorization: `Bearer ${opts.token}` } : {}
+      },
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs)
+    });
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      return void 0;
+    }
+    const parsed = CacheConfig.safeParse(await res.body.json());
+    if (!parsed.success) return void 0;
+    return parsed.data.caches.find((c) => c.name === decodeURIComponent(name))?.publicKeys;
+  } catch {
+    return void 0;
+  }
+}
 async function publishedSigningKeys(url, opts = {}) {
   const timeoutMs = opts.timeoutMs ?? 1e4;
   try {
     const u = new URL(url);
     if (u.protocol !== "http:" && u.protocol !== "https:") return [];
     const cachix = /^([a-z0-9-]+)\.cachix\.org$/.exec(u.hostname);
+    if (!cachix) {
+      const keys = await cacheConfigKeys(url, opts);
+      if (keys !== void 0) return keys;
+    }
     const name = cachix ? cachix[1] : u.pathname.split("/").filter(Boolean).pop();
     if (!name) return [];
     const api = cachix ? DEFAULT_CACHIX_API : `${u.origin}/api/v1`;
