@@ -1,15 +1,15 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   main
-} from "./chunk-Y4UQVISN.mjs";
-import "./chunk-OL7JXZBR.mjs";
+} from "./chunk-BE6USDHL.mjs";
+import "./chunk-FPT5WJYW.mjs";
 import "./chunk-4OQOIDL5.mjs";
 import "./chunk-HVBSCZIH.mjs";
-import "./chunk-HYC7CSYY.mjs";
+import "./chunk-KVTC4ID6.mjs";
 import "./chunk-OMGVGMTS.mjs";
 import "./chunk-CI2MQBST.mjs";
-import "./chunk-M25LXLVN.mjs";
-import "./chunk-PIU3BU5I.mjs";
+import "./chunk-H4OM3QMJ.mjs";
+import "./chunk-QYJQSV6T.mjs";
 import "./chunk-QYZNJQHN.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 

@@ -28,6 +28,7 @@ import { ciAnnotations, ciJson, ciSummaryLine, formatCiMarkdown, formatCiTable }
 import { ciReportUpload } from "../ci/report-upload.js";
 import {
   type Compression,
+  codecBackendName,
   compressionUnsupported,
   defaultCompression,
   parseCompression,
@@ -116,15 +117,19 @@ function signingKeyOf(inputs: ActionInputs): SecretKey | undefined {
 /** The compression to push with: `--compression`, else zstd, else (no zstd here) none, said so. */
 function compressionOf(x: ExtraArgs): Compression {
   const asked = str(x, "compression");
+  let c: Compression;
   if (asked !== undefined) {
-    const c = parseCompression(asked);
+    c = parseCompression(asked);
     const why = compressionUnsupported(c);
     if (why) throw new NixcacheError("usage", `extra-args --compression ${c}: ${why}`);
-    return c;
+  } else {
+    const d = defaultCompression();
+    if (d.fallback) core.notice(`NARs are pushed uncompressed (Compression: none): ${d.fallback}.`);
+    c = d.compression;
   }
-  const d = defaultCompression();
-  if (d.fallback) core.notice(`NARs are pushed uncompressed (Compression: none): ${d.fallback}.`);
-  return d.compression;
+  // Which implementation compresses: the bundle's is node:zlib (zstd from Node 22.15 on).
+  if (c !== "none") core.info(`Compressing NARs with ${c}: ${codecBackendName()}, Node ${process.version}.`);
+  return c;
 }
 
 async function targetsOf(

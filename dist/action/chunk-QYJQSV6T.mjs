@@ -54,6 +54,9 @@ function parseCompression(s) {
 function narExtension(c) {
   return c === "zstd" ? ".nar.zst" : c === "xz" ? ".nar.xz" : ".nar";
 }
+function codecBackendName() {
+  return backend.name;
+}
 function compressionUnsupported(c) {
   return backend.unsupportedReason(c);
 }
@@ -179,6 +182,7 @@ WantMassQuery: ${info.wantMassQuery ? 1 : 0}
 export {
   parseCompression,
   narExtension,
+  codecBackendName,
   compressionUnsupported,
   defaultCompression,
   compressAndHash,

@@ -2,8 +2,8 @@ import { createRequire as __nixcacheRequire } from "node:module"; const require 
 import {
   DEFAULT_CACHE_INFO,
   FileCache
-} from "./chunk-M25LXLVN.mjs";
-import "./chunk-PIU3BU5I.mjs";
+} from "./chunk-H4OM3QMJ.mjs";
+import "./chunk-QYJQSV6T.mjs";
 import "./chunk-QYZNJQHN.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 export {

@@ -2,11 +2,11 @@ import { createRequire as __nixcacheRequire } from "node:module"; const require 
 import {
   HttpCache,
   HttpCacheError
-} from "./chunk-HYC7CSYY.mjs";
+} from "./chunk-KVTC4ID6.mjs";
 import "./chunk-OMGVGMTS.mjs";
 import "./chunk-CI2MQBST.mjs";
-import "./chunk-M25LXLVN.mjs";
-import "./chunk-PIU3BU5I.mjs";
+import "./chunk-H4OM3QMJ.mjs";
+import "./chunk-QYJQSV6T.mjs";
 import "./chunk-QYZNJQHN.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 export {

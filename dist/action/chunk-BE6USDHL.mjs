@@ -6,7 +6,7 @@ import {
   cachixApiUrl,
   cachixToken,
   parseSigningKey
-} from "./chunk-OL7JXZBR.mjs";
+} from "./chunk-FPT5WJYW.mjs";
 import {
   NixCommandError,
   PushSession,
@@ -27,7 +27,7 @@ import {
   HttpCache,
   ciRun,
   defaultNetrcFile
-} from "./chunk-HYC7CSYY.mjs";
+} from "./chunk-KVTC4ID6.mjs";
 import {
   codeForStatus,
   createPool,
@@ -40,10 +40,11 @@ import {
   pLimit
 } from "./chunk-CI2MQBST.mjs";
 import {
+  codecBackendName,
   compressionUnsupported,
   defaultCompression,
   parseCompression
-} from "./chunk-PIU3BU5I.mjs";
+} from "./chunk-QYJQSV6T.mjs";
 import {
   DEFAULT_STORE_DIR,
   NixcacheError,
@@ -28950,7 +28951,7 @@ async function advertisedKeys(cache, token) {
   if (!cache.url.startsWith("cachix://"))
     return keysFrom(await publishedSigningKeys(cache.url, token === void 0 ? {} : { token }));
   try {
-    const { CachixCache: CachixCache2 } = await import("./cache-DH3EVWKU.mjs");
+    const { CachixCache: CachixCache2 } = await import("./cache-WBPAP26E.mjs");
     if (cache instanceof CachixCache2) return keysFrom((await cache.describe()).publicSigningKeys);
   } catch {
   }
@@ -29478,16 +29479,16 @@ async function openCache(url, opts = {}) {
     // Each backend is loaded when its scheme is used: a command reading one HTTP cache should not
     // pay for the Cachix client's schemas at start-up.
     case "file:": {
-      const { FileCache } = await import("./file-cache-MYCVBZN7.mjs");
+      const { FileCache } = await import("./file-cache-FKXGTY6U.mjs");
       return new FileCache(fileURLToPath2(u));
     }
     case "http:":
     case "https:": {
-      const { HttpCache: HttpCache2 } = await import("./http-cache-UR3WPIL7.mjs");
+      const { HttpCache: HttpCache2 } = await import("./http-cache-Q2ULNBVB.mjs");
       return new HttpCache2(url, opts);
     }
     case "cachix:": {
-      const { CachixCache: CachixCache2 } = await import("./cache-DH3EVWKU.mjs");
+      const { CachixCache: CachixCache2 } = await import("./cache-WBPAP26E.mjs");
       return new CachixCache2(u.hostname || u.pathname.replace(/^\/+/, ""), {
         apiUrl: cachixApiUrl(opts.cachixApi),
         token: cachixToken(opts.token),
@@ -31277,15 +31278,18 @@ function signingKeyOf(inputs) {
 }
 function compressionOf(x) {
   const asked = str(x, "compression");
+  let c;
   if (asked !== void 0) {
-    const c = parseCompression(asked);
+    c = parseCompression(asked);
     const why = compressionUnsupported(c);
     if (why) throw new NixcacheError("usage", `extra-args --compression ${c}: ${why}`);
-    return c;
+  } else {
+    const d = defaultCompression();
+    if (d.fallback) notice(`NARs are pushed uncompressed (Compression: none): ${d.fallback}.`);
+    c = d.compression;
   }
-  const d = defaultCompression();
-  if (d.fallback) notice(`NARs are pushed uncompressed (Compression: none): ${d.fallback}.`);
-  return d.compression;
+  if (c !== "none") info(`Compressing NARs with ${c}: ${codecBackendName()}, Node ${process.version}.`);
+  return c;
 }
 async function targetsOf(inputs, ctx, x, checks) {
   const branch = str(x, "branch") ?? ctx.branch;

@@ -12,7 +12,7 @@ import {
   compressPathAndHash,
   narExtension,
   parseCacheInfo
-} from "./chunk-PIU3BU5I.mjs";
+} from "./chunk-QYJQSV6T.mjs";
 import {
   KeyFormatError,
   NIX32_ALPHABET,

@@ -5,7 +5,7 @@ import {
   formatCacheInfo,
   narExtension,
   parseCacheInfo
-} from "./chunk-PIU3BU5I.mjs";
+} from "./chunk-QYJQSV6T.mjs";
 import {
   NixcacheError,
   buildNarInfo,

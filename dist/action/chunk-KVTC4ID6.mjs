@@ -9,14 +9,14 @@ import {
 } from "./chunk-CI2MQBST.mjs";
 import {
   DEFAULT_CACHE_INFO
-} from "./chunk-M25LXLVN.mjs";
+} from "./chunk-H4OM3QMJ.mjs";
 import {
   compressAndHash,
   compressPathAndHash,
   formatCacheInfo,
   narExtension,
   parseCacheInfo
-} from "./chunk-PIU3BU5I.mjs";
+} from "./chunk-QYJQSV6T.mjs";
 import {
   NixcacheError,
   buildNarInfo,

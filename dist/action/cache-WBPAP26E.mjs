@@ -5,10 +5,10 @@ import {
   PART_MEMORY,
   PART_SIZE,
   compressedBound
-} from "./chunk-OL7JXZBR.mjs";
+} from "./chunk-FPT5WJYW.mjs";
 import "./chunk-HVBSCZIH.mjs";
 import "./chunk-OMGVGMTS.mjs";
-import "./chunk-PIU3BU5I.mjs";
+import "./chunk-QYJQSV6T.mjs";
 import "./chunk-QYZNJQHN.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 export {
