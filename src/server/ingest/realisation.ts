@@ -101,33 +101,43 @@ function issues(e: z.ZodError): string {
     .join("; ");
 }
 
+/**
+ * Checks a realisation document against the name it was uploaded under; returns the output path
+ * (base name) it names. IngestError (400) with the reason when it is not one Nix would read.
+ */
+export function parseRealisationDocument(
+  kind: RealisationKind,
+  key: string,
+  text: string,
+): { outPath: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new IngestError("invalid", `invalid ${kind} document: ${(e as Error).message}`);
+  }
+  if (kind === "realisations") {
+    const r = RealisationV1.safeParse(json);
+    if (!r.success) throw new IngestError("invalid", `invalid realisation: ${issues(r.error)}`);
+    if (r.data.id !== key)
+      throw new IngestError(
+        "invalid",
+        `realisation id ${JSON.stringify(r.data.id)} does not match the URL's ${JSON.stringify(key)}`,
+      );
+    return { outPath: r.data.outPath };
+  }
+  const r = BuildTraceValue.safeParse(json);
+  if (!r.success) throw new IngestError("invalid", `invalid build trace entry: ${issues(r.error)}`);
+  return { outPath: r.data.outPath };
+}
+
 /** Validates an uploaded realisation against its name and stores it (pending until its path is here). */
 export async function ingestRealisation(
   meta: MetadataStore,
   o: { cache: string; kind: RealisationKind; key: string; body: Buffer },
 ): Promise<{ visible: boolean; outPath: string }> {
   const text = decodeUtf8(o.body, o.kind === "realisations" ? "realisation" : "build trace entry");
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new IngestError("invalid", `invalid ${o.kind} document: ${(e as Error).message}`);
-  }
-  let outPath: string;
-  if (o.kind === "realisations") {
-    const r = RealisationV1.safeParse(json);
-    if (!r.success) throw new IngestError("invalid", `invalid realisation: ${issues(r.error)}`);
-    if (r.data.id !== o.key)
-      throw new IngestError(
-        "invalid",
-        `realisation id ${JSON.stringify(r.data.id)} does not match the URL's ${JSON.stringify(o.key)}`,
-      );
-    outPath = r.data.outPath;
-  } else {
-    const r = BuildTraceValue.safeParse(json);
-    if (!r.success) throw new IngestError("invalid", `invalid build trace entry: ${issues(r.error)}`);
-    outPath = r.data.outPath;
-  }
+  const { outPath } = parseRealisationDocument(o.kind, o.key, text);
   const { visible } = await meta.putRealisation({ cache: o.cache, kind: o.kind, key: o.key, outPath, text });
   return { visible, outPath };
 }
