@@ -270,7 +270,7 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
       if (!cache) return reply;
       const declared = req.headers["content-length"];
       await refuseOverQuota(meta, cache, declared === undefined ? undefined : Number(declared));
-      const body = await readSmallBody(req.raw, ctx.maxNarInfoBytes);
+      const body = await readSmallBody(req.raw, MAX_REALISATION_BYTES);
       await ingestRealisation(meta, { cache: req.params.cache, kind, key: name.key, body });
       return reply.code(204).send();
     };
@@ -295,6 +295,12 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     return fail(reply, status, message);
   });
 }
+
+/**
+ * The largest realisation accepted: Nix 2.8's list every CA input's realisation (about 140 bytes
+ * each), so a derivation with thousands of inputs still fits; 2.35's are a few hundred bytes.
+ */
+const MAX_REALISATION_BYTES = 1024 * 1024;
 
 /** How long a NAR redirect's URL works: enough to start the download, no longer. */
 const NAR_REDIRECT_TTL_MS = 5 * 60 * 1000;
