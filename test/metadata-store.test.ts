@@ -74,6 +74,11 @@ async function push(meta: MetadataStore, cache: string, hash: string, references
   });
 }
 
+/** A Nix 2.8 realisation id (`sha256:<hex>!out`) made up for a path. */
+function realisationOf(hash: string): string {
+  return `sha256:${createHash("sha256").update(hash).digest("hex")}!out`;
+}
+
 async function visible(meta: MetadataStore, cache: string, hashes: string[]): Promise<boolean[]> {
   const missing = new Set(await meta.missingNarInfos(cache, hashes));
   const texts = await Promise.all(hashes.map((x) => meta.getNarInfo(cache, x)));
@@ -293,6 +298,97 @@ for (const backend of BACKENDS) {
         assert.equal(await a.getSideFile("c", "log", h("x")), undefined);
         assert.equal(await a.blobReferenced("e".repeat(64)), true);
         assert.deepEqual(await a.unnamedBlobs(["e".repeat(64)]), [], "a side file names it");
+      }));
+
+    test("realisations: pending until their output path is present, then served; counted in the usage; quota", () =>
+      withStores(2, async (a, b) => {
+        const [out, dep, up] = [h("ca-out"), h("ca-dep"), h("ca-upstream")];
+        const id = `sha256:${"ab".repeat(32)}!out`;
+        const text = JSON.stringify({ id, outPath: `${out}-ca`, signatures: [], dependentRealisations: {} });
+        const before = await a.cacheUsage("c");
+        // Stored before the path: pending (not served), but listed and counted.
+        assert.deepEqual(
+          await a.putRealisation({ cache: "c", kind: "realisations", key: id, outPath: `${out}-ca`, text }),
+          { visible: false },
+        );
+        assert.equal(await b.getRealisation("c", "realisations", id), undefined);
+        assert.equal(await a.cacheUsage("c"), before + Buffer.byteLength(text));
+        const listed = await b.realisationsOf("c", out);
+        assert.equal(listed.length, 1);
+        assert.deepEqual(
+          { ...listed[0], createdAt: 0 },
+          {
+            kind: "realisations",
+            key: id,
+            outPath: `${out}-ca`,
+            visible: false,
+            size: Buffer.byteLength(text),
+            createdAt: 0,
+          },
+        );
+        // A narinfo of the path that is itself pending does not serve it yet …
+        assert.equal((await push(b, "c", out, [dep])).visible, false);
+        assert.equal(await a.getRealisation("c", "realisations", id), undefined);
+        // … until its closure completes: the realisation is served in the same transaction.
+        await push(b, "c", dep);
+        assert.equal(await a.getRealisation("c", "realisations", id), text);
+        assert.equal((await a.realisationsOf("c", out))[0]?.visible, true);
+        // A build trace entry (2.35) of a path already present is served at once.
+        const key = `${h("drv")}-ca.drv/out`;
+        const entry = JSON.stringify({ outPath: `${out}-ca`, signatures: [] });
+        assert.deepEqual(
+          await b.putRealisation({
+            cache: "c",
+            kind: "build-trace-v2",
+            key,
+            outPath: `${out}-ca`,
+            text: entry,
+          }),
+          { visible: true },
+        );
+        assert.equal(await a.getRealisation("c", "build-trace-v2", key), entry);
+        assert.equal(await a.getRealisation("c", "realisations", key), undefined, "kinds are apart");
+        assert.deepEqual(
+          (await a.realisationsOf("c", out)).map((r) => r.kind),
+          ["build-trace-v2", "realisations"],
+        );
+        // Replaced: the usage follows the new size; an upstream path counts as present.
+        const moved = JSON.stringify({ id, outPath: `${up}-ca` });
+        const usage = await a.cacheUsage("c");
+        assert.deepEqual(
+          await a.putRealisation({
+            cache: "c",
+            kind: "realisations",
+            key: id,
+            outPath: `${up}-ca`,
+            text: moved,
+          }),
+          { visible: false },
+        );
+        assert.equal(await a.cacheUsage("c"), usage - Buffer.byteLength(text) + Buffer.byteLength(moved));
+        assert.deepEqual(await b.realisationsOf("c", out).then((r) => r.length), 1);
+        await b.markUpstream("c", [up]);
+        assert.equal(await a.getRealisation("c", "realisations", id), moved);
+        // Over the quota: refused, nothing stored.
+        await a.setCacheLimits("c", { quotaBytes: (await a.cacheUsage("c")) + 10 });
+        const other = `sha256:${"cd".repeat(32)}!out`;
+        await assert.rejects(
+          () =>
+            b.putRealisation({
+              cache: "c",
+              kind: "realisations",
+              key: other,
+              outPath: `${out}-ca`,
+              text: JSON.stringify({ id: other, outPath: `${out}-ca` }),
+            }),
+          (e: unknown) => e instanceof DbError && e.code === "tooLarge" && /realisation/.test(e.message),
+        );
+        assert.equal(await a.realisationsOf("c", out).then((r) => r.length), 1, "only the build trace entry");
+        // Records: exported and imported like the rest.
+        const page = await a.exportRecords("realisations", null, 10);
+        assert.equal(page.records.length, 2);
+        assert.ok(page.records.every((r) => r.cache === "c" && typeof r.visible === "boolean"));
+        assert.equal(await b.importRecords("realisations", page.records), 0, "kept, not written again");
       }));
 
     test("missingNarInfos keeps order and duplicates, and answers for 32768 hashes", () =>
@@ -583,6 +679,18 @@ for (const backend of BACKENDS) {
         const cutoff = Date.now();
         const newApp = h("newApp");
         await push(b, "c", newApp, [lib]);
+        for (const x of [unique, lib]) {
+          const key = realisationOf(x);
+          const text = JSON.stringify({ id: key, outPath: `${x}-p` });
+          assert.equal(
+            (await a.putRealisation({ cache: "c", kind: "realisations", key, outPath: `${x}-p`, text }))
+              .visible,
+            true,
+          );
+        }
+        const realisationBytes = Buffer.byteLength(
+          JSON.stringify({ id: realisationOf(unique), outPath: `${unique}-p` }),
+        );
         await a.setCacheLimits("c", { retentionMs: 1000 });
         const usage = await a.cacheUsage("c");
 
@@ -625,8 +733,11 @@ for (const backend of BACKENDS) {
           true,
         ]);
         assert.equal(await a.pendingCount("c"), 0, "the pending one went too");
+        assert.deepEqual(await a.realisationsOf("c", unique), [], "its realisation went with it");
+        assert.equal(await a.getRealisation("c", "realisations", realisationOf(unique)), undefined);
+        assert.equal((await a.realisationsOf("c", lib))[0]?.visible, true, "one of a path that stays stays");
         assert.equal(await a.getNar("c", `nar/${unique}.nar`), undefined, "its NAR record with it");
-        assert.equal(await a.cacheUsage("c"), usage + 100 - 200);
+        assert.equal(await a.cacheUsage("c"), usage + 100 - 200 - realisationBytes);
         assert.equal(await b.blobReferenced(createHash("sha256").update(unique).digest("hex")), false);
       }));
 

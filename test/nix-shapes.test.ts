@@ -30,6 +30,7 @@ import {
 import { type PathInfo, parsePathInfoJson } from "../src/local-store/path-info.js";
 import { failedBuilds, InternalJsonParser, type RealiseEvent } from "../src/local-store/realise.js";
 import { parseHash } from "../src/nix/hash.js";
+import { parseRealisationDocument, realisationName } from "../src/server/ingest/realisation.js";
 
 const ROOT = fileURLToPath(new URL("./fixtures/nix-versions/", import.meta.url));
 
@@ -182,6 +183,25 @@ const EXPECT: Record<string, (text: string) => void> = {
   trusted: (t) => assert.equal(parseStoreTrustJson(t), true),
   untrusted: (t) => assert.equal(parseStoreTrustJson(t), false),
   "one-deprecation": (t) => assert.equal(deprecationWarnings(t).length, 1, t),
+  // What the server accepts under the name Nix uploads it with (server/ingest/realisation.ts).
+  "build-trace-v2-entry": (t) => {
+    const name = realisationName("build-trace-v2", {
+      drv: "g1w7hy3qg1w7hy3qg1w7hy3qg1w7hy3q-bar.drv",
+      file: "foo.doi",
+    });
+    assert.deepEqual(name, { key: "g1w7hy3qg1w7hy3qg1w7hy3qg1w7hy3q-bar.drv/foo", output: "foo" });
+    assert.deepEqual(parseRealisationDocument("build-trace-v2", name?.key ?? "", t), {
+      outPath: "g1w7hy3qg1w7hy3qg1w7hy3qg1w7hy3q-foo.drv",
+    });
+  },
+  "recorded-2.8-realisation": (t) => {
+    const id = "sha256:b4aea638f145c6b06ca3ca6408a2e13bea898098c89a3ee956cb9478d01b7294!out";
+    const name = realisationName("realisations", { file: `${id}.doi` });
+    assert.deepEqual(name, { key: id, output: "out" });
+    assert.deepEqual(parseRealisationDocument("realisations", id, t), {
+      outPath: "pqdc5b99dp625dlr95wd0a28j67ps9rc-ca-test",
+    });
+  },
 };
 
 function expectVersion(expect: string, text: string): void {

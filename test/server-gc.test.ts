@@ -346,6 +346,42 @@ describe("on the filesystem and SQLite", () => {
     assert.equal(await metric("nixcache_cache_bytes", '{cache="g"}'), fetched.file.length + dep.file.length);
   });
 
+  test("GC in the server: a deleted path's realisations go with it, in the same run; a kept path's stay", async () => {
+    await adminCreateCache(dir.path, { name: "ca", isPublic: true, priority: 41, retentionMs: 1000 });
+    const token = (await adminCreateToken(dir.path, { cache: "ca", perm: "write", expiresAt: null })).token;
+    const c = cacheClient(srv.url, "ca", token);
+    const [old, kept] = [await makeUpload("ca-gc-old"), await makeUpload("ca-gc-kept")];
+    await c.push(old);
+    await c.push(kept);
+    const realise = async (u: Upload) => {
+      const id = `sha256:${createHash("sha256").update(u.hash).digest("hex")}!out`;
+      const text = JSON.stringify({ id, outPath: u.storePath.slice("/nix/store/".length), signatures: [] });
+      const r = await c.put(`realisations/${id}.doi`, text);
+      assert.equal(r.status, 204, await r.text());
+      assert.equal(await c.status(`realisations/${id}.doi`), 200);
+      return { id, bytes: Buffer.byteLength(text) };
+    };
+    const [oldR, keptR] = [await realise(old), await realise(kept)];
+    assert.equal(
+      await srv.meta.cacheUsage("ca"),
+      old.file.length + kept.file.length + oldR.bytes + keptR.bytes,
+    );
+    await sleep(1200);
+    assert.equal(await c.status(`${kept.hash}.narinfo`), 200, "fetched: kept");
+    await srv.gc?.runNow(); // marks
+    await sleep(5);
+    await srv.gc?.runNow(); // deletes
+    assert.equal(await c.status(`${old.hash}.narinfo`), 404);
+    assert.equal(await c.status(`realisations/${oldR.id}.doi`), 404, "the deleted path's realisation went");
+    assert.deepEqual(await srv.meta.realisationsOf("ca", old.hash), []);
+    assert.equal(await c.status(`realisations/${keptR.id}.doi`), 200, "the kept path's stays");
+    assert.equal(
+      await srv.meta.cacheUsage("ca"),
+      kept.file.length + keptR.bytes,
+      "their bytes left the usage",
+    );
+  });
+
   test("storage refusing a delete: the run fails with its error, the blob keeps its claim, a later run deletes it", async () => {
     await adminCreateCache(dir.path, { name: "f", isPublic: true, priority: 41, retentionMs: 1000 });
     const token = (await adminCreateToken(dir.path, { cache: "f", perm: "write", expiresAt: null })).token;

@@ -1,5 +1,6 @@
 // Interop with real Nix: `nix copy --to` fills a cache through netrc auth, `nix-store -r` and
-// `nix path-info --store` read it back, and `nixcache push` writes to it the same way.
+// `nix path-info --store` read it back, and `nixcache push` writes to it the same way; the
+// realisations of content-addressed derivations go up with `nix copy` and come back with `nix build`.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -146,4 +147,116 @@ test("nixcache push to the server works like nix copy", async () => {
   deleteLocally(paths);
   await substitute("ci", [top]);
   assert.equal(readFileSync(top, "utf8"), contents);
+});
+
+/** Nix with content-addressed derivations enabled. */
+const CA = ["--extra-experimental-features", "nix-command flakes ca-derivations"];
+
+interface Realisation {
+  id: string;
+  outPath: string;
+  dependentRealisations: Record<string, string>;
+}
+
+test("content-addressed derivations: nix copy uploads their realisations; nix build substitutes them back without building", async () => {
+  // ca-test's output refers to ca-dep's: both are content-addressed, built here first.
+  const seed = randomBytes(6).toString("hex");
+  const file = join(dir, "ca.nix");
+  await writeFile(
+    file,
+    `let ca = name: script: derivation { __contentAddressed = true; outputHashMode = "recursive";
+      outputHashAlgo = "sha256"; builder = "/bin/sh"; args = ["-c" script]; PATH = "/usr/bin:/bin";
+      system = builtins.currentSystem; inherit name; };
+    dep = ca "ca-dep" "echo ${seed} > $out";
+    in ca "ca-test" "echo hi ${seed} \${dep} > $out"\n`,
+  );
+  const built = JSON.parse(await nix("nix", ["build", ...CA, "--no-link", "--json", "-f", file])) as Array<{
+    outputs: { out: string };
+  }>;
+  const out = built[0]?.outputs.out ?? "";
+  const contents = readFileSync(out, "utf8");
+  const dep = contents.trim().split(" ")[2] ?? "";
+  assert.match(dep, /^\/nix\/store\/[0-9a-z]{32}-ca-dep$/);
+  const local = JSON.parse(
+    await nix("nix", ["realisation", "info", ...CA, "--json", "-f", file]),
+  ) as Realisation[];
+  const realisation = local[0] as Realisation;
+  assert.equal(`/nix/store/${realisation.outPath}`, out);
+  assert.match(realisation.id, /^sha256:[0-9a-f]{64}!out$/);
+
+  await nix("nix", [
+    "copy",
+    ...CA,
+    "--to",
+    `${srv.url}/ci?compression=zstd`,
+    "--option",
+    "netrc-file",
+    netrcWrite,
+    "-f",
+    file,
+  ]);
+  // The server serves what Nix uploaded, as JSON: the realisation, and the one of its dependency.
+  const served = await fetch(`${srv.url}/ci/realisations/${realisation.id}.doi`);
+  assert.equal(served.status, 200);
+  assert.match(served.headers.get("content-type") ?? "", /^application\/json/);
+  const body = (await served.json()) as Realisation;
+  assert.equal(body.id, realisation.id);
+  assert.equal(body.outPath, realisation.outPath);
+  const [depId] = Object.keys(body.dependentRealisations);
+  assert.ok(depId, "ca-test's realisation names ca-dep's");
+  assert.equal((await fetch(`${srv.url}/ci/realisations/${depId}.doi`)).status, 200);
+  const listed = await srv.meta.realisationsOf("ci", realisation.outPath.slice(0, 32));
+  assert.deepEqual(
+    listed.map((r) => [r.kind, r.key, r.visible]),
+    [["realisations", realisation.id, true]],
+  );
+
+  // Gone here: the outputs, and with them their realisations.
+  // The derivation that building ca-test resolved to names ca-dep's output as an input: it goes too.
+  deleteLocally([out]);
+  const resolved = nixSync("nix-store", ["-q", "--referrers", dep])
+    .toString()
+    .split("\n")
+    .filter((p) => p !== "" && p !== dep);
+  assert.ok(
+    resolved.every((p) => p.endsWith(".drv")),
+    resolved.join(" "),
+  );
+  deleteLocally([...resolved, dep].reverse());
+  assert.deepEqual(
+    JSON.parse(
+      await nix("nix", ["realisation", "info", ...CA, "--json", "-f", file]).catch(() => "[]"),
+    ).filter((r: Realisation) => r.outPath === realisation.outPath),
+    [],
+  );
+
+  // Back from the cache: --max-jobs 0 makes any build an error.
+  let stderr = "";
+  await runNixProgram(
+    "nix",
+    [
+      "build",
+      ...CA,
+      "--no-link",
+      "-f",
+      file,
+      "--max-jobs",
+      "0",
+      "--option",
+      "substituters",
+      `${srv.url}/ci`,
+      "--option",
+      "trusted-public-keys",
+      publicKey,
+    ],
+    { env: nixEnv(), onStderr: (d) => (stderr += d.toString()) },
+  );
+  assert.doesNotMatch(stderr, /building '/, stderr);
+  assert.equal(readFileSync(out, "utf8"), contents);
+  assert.ok(existsSync(dep), "the dependency came back with the closure");
+  const again = JSON.parse(
+    await nix("nix", ["realisation", "info", ...CA, "--json", "-f", file]),
+  ) as Realisation[];
+  assert.equal(again[0]?.outPath, realisation.outPath, "the realisation came from the cache");
+  assert.equal(again[0]?.id, realisation.id);
 });

@@ -367,6 +367,176 @@ describe("bounds", () => {
   });
 });
 
+describe("realisations", () => {
+  const json = { "content-type": "application/json" };
+  /** A Nix 2.8 realisation id, made up. */
+  const newId = () => `sha256:${createHash("sha256").update(String(Math.random())).digest("hex")}!out`;
+  const base = (u: Upload) => u.storePath.slice("/nix/store/".length);
+  const get = (path: string, token?: string, method = "GET") =>
+    fetch(`${srv.url}${path}`, {
+      method,
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+
+  test("a realisation is pending until its output path is served, then served as uploaded, as JSON", async () => {
+    const u = await makeUpload("ca-out");
+    const id = newId();
+    // As Nix 2.8 writes it, with a field Nix does not know (kept: Nix's parser ignores it).
+    const text = JSON.stringify({
+      dependentRealisations: {},
+      id,
+      outPath: base(u),
+      signatures: [],
+      extra: { kept: true },
+    });
+    const r = await put(`/main/realisations/${id}.doi`, text, writeToken, json);
+    assert.equal(r.status, 204, await r.text());
+    assert.equal((await get(`/main/realisations/${id}.doi`)).status, 404, "its path is not here yet");
+    assert.equal((await get(`/main/realisations/${id}.doi`, undefined, "HEAD")).status, 404);
+    await pushUpload("main", u);
+    const served = await get(`/main/realisations/${id}.doi`);
+    assert.equal(served.status, 200);
+    assert.match(served.headers.get("content-type") ?? "", /^application\/json/);
+    assert.equal(await served.text(), text);
+    assert.equal((await get(`/main/realisations/${id}.doi`, undefined, "HEAD")).status, 200);
+    // Percent-encoded as a client may send it: the same document.
+    assert.equal(await (await get(`/main/realisations/${id.replace("!", "%21")}.doi`)).text(), text);
+    assert.equal((await get(`/other/realisations/${id}.doi`)).status, 404, "per cache");
+    // Nix 2.35's build trace entry: the key is in the name, the body is its value.
+    const drv = `${u.hash}-ca-out.drv`;
+    const entry = JSON.stringify({
+      outPath: base(u),
+      signatures: [{ keyName: "k-1", sig: "c2ln" }, "k-2:c2ln"],
+    });
+    assert.equal((await put(`/main/build-trace-v2/${drv}/out.doi`, entry, writeToken, json)).status, 204);
+    assert.equal(await (await get(`/main/build-trace-v2/${drv}/out.doi`)).text(), entry);
+    assert.equal((await get(`/main/build-trace-v2/${drv}/dev.doi`)).status, 404);
+    // Listed on the path's page of the dashboard.
+    const ui = await fetch(`${srv.url}/api/v1/ui/caches/main/path?q=${u.hash}`);
+    const detail = (await ui.json()) as {
+      realisations: Array<{ derivation: string; output: string; visible: boolean }>;
+    };
+    assert.deepEqual(
+      detail.realisations.map((x) => [x.derivation, x.output, x.visible]),
+      [
+        [drv, "out", true],
+        [id.slice(0, id.indexOf("!")), "out", true],
+      ],
+    );
+  });
+
+  test("names are checked exactly: no traversal, no other shapes", async () => {
+    const id = newId();
+    const hash = "1".repeat(32);
+    for (const path of [
+      `/main/realisations/${id}.json`,
+      `/main/realisations/${id.replace("!out", "")}.doi`,
+      `/main/realisations/${id.replace("sha256:", "md5:")}.doi`,
+      `/main/realisations/${id.toUpperCase()}.doi`,
+      `/main/realisations/${id.replace("!out", "!.out")}.doi`,
+      `/main/realisations/${id.replace("!out", "!o%2F..%2Fx")}.doi`,
+      "/main/realisations/..%2F..%2Fnixcache.db",
+      `/main/build-trace-v2/${hash}-x/out.doi`,
+      `/main/build-trace-v2/${hash}-x.drv/.out.doi`,
+      `/main/build-trace-v2/${hash}-x.drv/out`,
+      `/main/build-trace-v2/${hash}-x.drv/..%2F..%2Fnixcache.db`,
+      "/main/build-trace-v2/..%2F..%2Fx.drv/out.doi",
+      `/main/build-trace-v2/${"e".repeat(32)}-x.drv/out.doi`,
+    ]) {
+      const w = await put(path, "{}", writeToken, json);
+      assert.equal(w.status, 400, `PUT ${path}: ${w.status}`);
+      const r = await get(path);
+      assert.equal(r.status, 400, `GET ${path}: ${r.status}`);
+    }
+  });
+
+  test("bodies are checked: JSON with the fields Nix reads, its id the URL's, bounded", async () => {
+    const u = await makeUpload("ca-body");
+    const id = newId();
+    const bad: Array<[string, string, RegExp]> = [
+      [`realisations/${id}.doi`, "not json", /invalid realisations document/],
+      [`realisations/${id}.doi`, JSON.stringify({ id, outPath: u.storePath }), /outPath/],
+      [`realisations/${id}.doi`, JSON.stringify({ outPath: base(u) }), /id/],
+      [`realisations/${id}.doi`, JSON.stringify({ id: newId(), outPath: base(u) }), /does not match/],
+      [
+        `realisations/${id}.doi`,
+        JSON.stringify({ id, outPath: base(u), dependentRealisations: { x: base(u) } }),
+        /dependentRealisations/,
+      ],
+      [`realisations/${id}.doi`, JSON.stringify({ id, outPath: base(u), signatures: "k:sig" }), /signatures/],
+      [`realisations/${id}.doi`, JSON.stringify([{ id, outPath: base(u) }]), /invalid realisation/],
+      [`build-trace-v2/${u.hash}-x.drv/out.doi`, JSON.stringify({ outPath: 1 }), /outPath/],
+      [
+        `build-trace-v2/${u.hash}-x.drv/out.doi`,
+        JSON.stringify({ outPath: base(u), signatures: [{ keyName: "k" }] }),
+        /signatures/,
+      ],
+    ];
+    for (const [path, body, message] of bad) {
+      const r = await put(`/main/${path}`, body, writeToken, json);
+      assert.equal(r.status, 400, `${path} ${body}`);
+      assert.match(await r.text(), message);
+    }
+    const notUtf8 = await put(
+      `/main/realisations/${id}.doi`,
+      Buffer.from([0x7b, 0xff, 0x7d]),
+      writeToken,
+      json,
+    );
+    assert.equal(notUtf8.status, 400);
+    const huge = JSON.stringify({ id, outPath: base(u), padding: "x".repeat(2 << 20) });
+    assert.equal((await put(`/main/realisations/${id}.doi`, huge, writeToken, json)).status, 413);
+    assert.deepEqual(await srv.meta.realisationsOf("main", u.hash), [], "nothing was stored");
+  });
+
+  test("authorised like narinfos: write to PUT, read to GET (a private cache answers 401)", async () => {
+    const u = await makeUpload("ca-auth");
+    const id = newId();
+    const text = JSON.stringify({ id, outPath: base(u) });
+    let r = await put(`/main/realisations/${id}.doi`, text, undefined, json);
+    assert.equal(r.status, 401);
+    r = await put(`/main/realisations/${id}.doi`, text, readToken, json);
+    assert.equal(r.status, 401);
+    assert.match(await r.text(), /write is required/);
+    const { token } = await adminCreateToken(at, { cache: "secret", perm: "write", expiresAt: null });
+    await pushUpload("secret", u, token);
+    assert.equal((await put(`/secret/realisations/${id}.doi`, text, token, json)).status, 204);
+    assert.equal((await get(`/secret/realisations/${id}.doi`)).status, 401);
+    assert.equal(
+      (await get(`/secret/realisations/${id}.doi`, readToken)).status,
+      401,
+      "another cache's token",
+    );
+    const ok = await get(`/secret/realisations/${id}.doi`, privReadToken);
+    assert.equal(ok.status, 200);
+    assert.equal(await ok.text(), text);
+  });
+
+  test("counted in the cache's quota: refused with 413 when it would pass it", async () => {
+    await adminCreateCache(at, { name: "ca-quota", isPublic: true, priority: 41 });
+    const { token } = await adminCreateToken(at, { cache: "ca-quota", perm: "write", expiresAt: null });
+    const u = await makeUpload("ca-quota");
+    await pushUpload("ca-quota", u, token);
+    const used = await srv.meta.cacheUsage("ca-quota");
+    const id = newId();
+    const text = JSON.stringify({ id, outPath: base(u) });
+    assert.equal((await put(`/ca-quota/realisations/${id}.doi`, text, token, json)).status, 204);
+    assert.equal(await srv.meta.cacheUsage("ca-quota"), used + Buffer.byteLength(text));
+    await srv.meta.setCacheLimits("ca-quota", { quotaBytes: used + Buffer.byteLength(text) + 10 });
+    const other = newId();
+    const r = await put(
+      `/ca-quota/realisations/${other}.doi`,
+      JSON.stringify({ id: other, outPath: base(u) }),
+      token,
+      json,
+    );
+    assert.equal(r.status, 413);
+    assert.match(await r.text(), /over its quota/);
+    assert.equal((await get(`/ca-quota/realisations/${other}.doi`)).status, 404);
+    assert.equal((await get(`/ca-quota/realisations/${id}.doi`)).status, 200);
+  });
+});
+
 describe("logs", () => {
   test("one JSON line per request, without query strings or tokens", async () => {
     logs.length = 0;

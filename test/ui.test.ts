@@ -298,6 +298,56 @@ describe("a private cache", () => {
     await w.page.close();
   });
 
+  test("the path page lists the realisations naming the path: derivation, output, served or pending", async () => {
+    const auth = { authorization: `Bearer ${writeToken}`, "content-type": "application/json" };
+    const u = await makeUpload("ca-shown");
+    const base = u.storePath.slice("/nix/store/".length);
+    const id = `sha256:${"5a".repeat(32)}!out`;
+    const drv = `${u.hash}-ca-shown.drv`;
+    const put = async (p: string, body: string) => {
+      const r = await fetch(`${srv.url}/secret/${p}`, { method: "PUT", body, headers: auth });
+      assert.equal(r.status, 204, await r.text());
+    };
+    // Stored before the path: pending until it is.
+    await put(`build-trace-v2/${drv}/dev.doi`, JSON.stringify({ outPath: base, signatures: [] }));
+    const w = await watchedPage(browser, 1280);
+    await w.page.addInitScript((t) => {
+      if (location.protocol === "http:") sessionStorage.setItem("nixcache.token", t);
+    }, readToken);
+    const show = async () => {
+      // A fresh load each time (the same URL again would not navigate).
+      await w.page.goto("about:blank");
+      await w.page.goto(`${srv.url}/ui/#/cache/secret/path/${encodeURIComponent(u.storePath)}`);
+      await w.page.waitForSelector("h1.path-title");
+      return w.page
+        .locator("tr.realisation")
+        .evaluateAll((rows) =>
+          rows.map((r) => Array.from(r.children, (c) => c.textContent ?? "").slice(0, 4)),
+        );
+    };
+    assert.deepEqual(await show(), [[drv, "dev", "build trace (Nix ≥ 2.35)", "pending"]]);
+    await fetch(`${srv.url}/secret/${u.url}`, {
+      method: "PUT",
+      body: new Uint8Array(u.file),
+      headers: { authorization: auth.authorization },
+    });
+    await fetch(`${srv.url}/secret/${u.hash}.narinfo`, {
+      method: "PUT",
+      body: narInfoText(u.narinfo),
+      headers: { authorization: auth.authorization },
+    });
+    await put(`realisations/${id}.doi`, JSON.stringify({ id, outPath: base, signatures: [] }));
+    assert.deepEqual(await show(), [
+      [drv, "dev", "build trace (Nix ≥ 2.35)", "served"],
+      [id.slice(0, -"!out".length), "out", "realisation (Nix ≤ 2.34)", "served"],
+    ]);
+    assert.match((await w.page.locator("main").textContent()) ?? "", /Realisations \(2\)/);
+    await w.screenshot("path-realisations-1280");
+    assert.deepEqual(w.errors, []);
+    assertOnlyFrom(w, srv.url);
+    await w.page.close();
+  });
+
   test("the list of caches: anonymous sees no private cache, and is told a token shows more", async () => {
     const w = await watchedPage(browser, 375);
     await w.page.goto(`${srv.url}/ui/`);

@@ -196,6 +196,21 @@ export interface PathDetail {
   createdAt: number | null;
   lastAccessAt?: number | null;
   pins?: string[] | null;
+  /**
+   * The realisations of content-addressed derivations' outputs that name this path:
+   * `realisations/<id>.doi` (Nix 2.4-2.34: `derivation` is the derivation's hash, `sha256:<hex>`)
+   * and `build-trace-v2/<drv>/<output>.doi` (2.35: `derivation` is the .drv's base name).
+   * `visible`: served; else pending until the path is.
+   */
+  realisations?: RealisationView[];
+}
+
+export interface RealisationView {
+  kind: "realisations" | "build-trace-v2";
+  derivation: string;
+  output: string;
+  visible: boolean;
+  createdAt: number;
 }
 
 /** `GET /api/v1/ui/caches/:name/log/:drv`: the end of a build log, cleaned for the page. */

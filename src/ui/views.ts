@@ -767,6 +767,7 @@ export async function pathView(cache: string, q: string): Promise<View> {
               d.references.map((r) => h("li", null, h("a", { href: routes.path(cache, r) }, baseName(r)))),
             ),
           ),
+      realisationsSection(d),
       d.narinfo === null
         ? null
         : h(
@@ -778,6 +779,67 @@ export async function pathView(cache: string, q: string): Promise<View> {
       h("section", null, h("h2", null, "Look up another path"), lookupForm(cache)),
     ],
   };
+}
+
+/** The content-addressed derivation outputs that were realised as this path (none: no section). */
+function realisationsSection(d: PathDetail): Child {
+  const rs = d.realisations ?? [];
+  if (rs.length === 0) return null;
+  return h(
+    "section",
+    null,
+    h("h2", null, `Realisations (${rs.length})`),
+    h(
+      "p",
+      null,
+      "Content-addressed derivation outputs built to this path. Nix reads them to substitute the output without building; one is served once the path is.",
+    ),
+    scrolling(
+      "Realisations",
+      h(
+        "table",
+        null,
+        h(
+          "thead",
+          null,
+          h(
+            "tr",
+            null,
+            h("th", { scope: "col" }, "Derivation"),
+            h("th", { scope: "col" }, "Output"),
+            h("th", { scope: "col" }, "Format"),
+            h("th", { scope: "col" }, "State"),
+            h("th", { scope: "col" }, "Pushed"),
+          ),
+        ),
+        h(
+          "tbody",
+          null,
+          rs.map((r) =>
+            h(
+              "tr",
+              { class: "realisation" },
+              h("th", { scope: "row" }, h("code", null, r.derivation)),
+              h("td", null, h("code", null, r.output)),
+              h(
+                "td",
+                null,
+                r.kind === "realisations" ? "realisation (Nix ≤ 2.34)" : "build trace (Nix ≥ 2.35)",
+              ),
+              h(
+                "td",
+                null,
+                r.visible
+                  ? h("span", { class: "status st-ok" }, "served")
+                  : h("span", { class: "status st-unsigned" }, "pending"),
+              ),
+              h("td", null, time(r.createdAt)),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 /** The whole log as the cache serves it (`/<cache>/log/<drv>`, beside the page's `/ui/`). */

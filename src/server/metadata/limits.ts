@@ -8,12 +8,18 @@ import { formatBytes } from "../../util/bytes.js";
  */
 export const BLOB_CLAIM_TTL_MS = 15 * 60_000;
 
-/** The refusal of a NAR that would take a cache over its quota: cache, usage, quota, size. */
-export function quotaMessage(cache: string, used: number, adding: number, quota: number): string {
+/** The refusal of a NAR (or `what`) that would take a cache over its quota: cache, usage, quota, size. */
+export function quotaMessage(
+  cache: string,
+  used: number,
+  adding: number,
+  quota: number,
+  what = "NAR",
+): string {
   const b = (n: number) => `${formatBytes(n)} (${n} bytes)`;
   return (
     `cache ${JSON.stringify(cache)} is over its quota: it uses ${b(used)} of ${b(quota)}, ` +
-    `and this NAR of ${b(adding)} would bring it to ${b(used + adding)} ` +
+    `and this ${what} of ${b(adding)} would bring it to ${b(used + adding)} ` +
     "(free space with `nixcache gc`, or raise it with `nixcache cache update --quota`)"
   );
 }

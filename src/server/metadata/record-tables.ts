@@ -221,6 +221,22 @@ export const TABLES: Record<RecordKind, TableSpec> = {
       c("misses", "misses", "int"),
     ],
   },
+  realisations: {
+    sqlite: "realisations",
+    postgres: "realisations",
+    key: ["cache", "kind", "key"],
+    columns: [
+      c("cache", "cache"),
+      c("kind", "kind"),
+      c("key", "key"),
+      c("out_hash", "outHash"),
+      c("out_path", "outPath"),
+      c("text", "text"),
+      c("size", "size", "int"),
+      c("visible", "visible", "bool"),
+      c("created_at", "createdAt", "int"),
+    ],
+  },
 };
 
 /** The cursor after `record`: its key values, as JSON. */

@@ -126,6 +126,20 @@ export interface SideFileRecord {
   createdAt: number;
 }
 
+/** A realisation or build trace entry of a content-addressed derivation's output (its JSON as uploaded). */
+export interface RealisationRecord {
+  cache: string;
+  kind: "realisations" | "build-trace-v2";
+  key: string;
+  outHash: string;
+  outPath: string;
+  text: string;
+  size: number;
+  /** Whether its output path was present (served) in the source; copied as is. */
+  visible: boolean;
+  createdAt: number;
+}
+
 export interface SecretRecord {
   name: string;
   /** base64 */
@@ -182,6 +196,7 @@ export interface RecordTypes {
   reports: ReportRecord;
   pushActivity: PushActivityRecord;
   narinfoLookups: NarinfoLookupRecord;
+  realisations: RealisationRecord;
 }
 
 export type RecordKind = keyof RecordTypes;
@@ -203,6 +218,7 @@ export const RECORD_KINDS: readonly RecordKind[] = [
   "reports",
   "pushActivity",
   "narinfoLookups",
+  "realisations",
 ];
 
 export interface RecordPage<K extends RecordKind> {

@@ -27,10 +27,13 @@ import type {
   PathRecord,
   PinRow,
   PushActivityRow,
+  RealisationCommit,
+  RealisationKind,
   ReceivedNar,
   ReportRow,
   SideFile,
   SideFileKind,
+  StoredRealisation,
   TokenRow,
   TrustRuleRow,
 } from "./types.js";
@@ -122,6 +125,24 @@ export interface MetadataStore {
    */
   orphanNarUrls(cache: string, limit: number): Promise<string[]>;
 
+  // --- content-addressed outputs: realisations and build trace entries ---
+  //
+  // A realisation names the output path a content-addressed derivation's output was built to. It
+  // is served only while that path counts as present here (a visible narinfo, or marked upstream:
+  // the closure rule of narinfos); one stored before is pending, and becomes visible in the
+  // transaction that makes the path present. The GC deletes the realisations of the narinfos it
+  // deletes, in the same transaction; their bytes count in cacheUsage.
+
+  /**
+   * Stores (or replaces) a realisation; its visibility is decided again from its output path.
+   * Refuses (DbError tooLarge) one that would take the cache over its quota.
+   */
+  putRealisation(r: RealisationCommit): Promise<{ visible: boolean }>;
+  /** A visible realisation's text; undefined when there is none or it is pending. */
+  getRealisation(cache: string, kind: RealisationKind, key: string): Promise<string | undefined>;
+  /** The realisations (visible and pending) naming the output path `hash`, by kind and key. */
+  realisationsOf(cache: string, hash: string): Promise<StoredRealisation[]>;
+
   // --- side files ---
   putSideFile(cache: string, kind: SideFileKind, name: string, f: SideFile): Promise<void>;
   getSideFile(cache: string, kind: SideFileKind, name: string): Promise<SideFile | undefined>;
@@ -196,7 +217,10 @@ export interface MetadataStore {
     name: string,
     limits: { retentionMs?: number | null; quotaBytes?: number | null },
   ): Promise<void>;
-  /** Bytes the cache's NAR records take in storage (their file sizes): a maintained counter, no scan. */
+  /**
+   * Bytes the cache's NAR records take in storage (their file sizes) and its realisations (their
+   * JSON): a maintained counter, no scan.
+   */
   cacheUsage(cache: string): Promise<number>;
   /**
    * Stores last-access times of narinfos (the later of the stored and the given one is kept);

@@ -110,6 +110,36 @@ export interface SideFile {
   contentEncoding: string | null;
 }
 
+/**
+ * The directories of content-addressed derivations' output documents: `realisations/<id>.doi`
+ * (Nix 2.4-2.34, `id` = `sha256:<hex>!<output>`) and `build-trace-v2/<drv>/<output>.doi` (2.35).
+ */
+export type RealisationKind = "realisations" | "build-trace-v2";
+
+/** A realisation (or build trace entry) to store: its name, the output path it names, its JSON. */
+export interface RealisationCommit {
+  cache: string;
+  kind: RealisationKind;
+  /** The rest of its name: `sha256:<hex>!<output>`, or `<drv base name>/<output>`. */
+  key: string;
+  /** The output path's base name (`<hash>-<name>`). */
+  outPath: string;
+  /** The document as uploaded (served back byte for byte). */
+  text: string;
+}
+
+/** A stored realisation, for the dashboard (without its text). */
+export interface StoredRealisation {
+  kind: RealisationKind;
+  key: string;
+  outPath: string;
+  /** Served: the output path's narinfo is (or upstream serves the path). */
+  visible: boolean;
+  /** Its bytes (counted in the cache's usage). */
+  size: number;
+  createdAt: number;
+}
+
 export type MultipartState = "open" | "completing" | "completed" | "aborted";
 
 /** A multipart NAR upload of the Cachix API. */

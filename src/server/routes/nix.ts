@@ -1,5 +1,7 @@
 // The Nix HTTP binary cache protocol, one cache per first path segment: `/<cache>/nix-cache-info`,
-// `/<cache>/<hash>.narinfo`, `/<cache>/<hash>.ls`, `/<cache>/nar/<file>`, `/<cache>/log/<drv>`.
+// `/<cache>/<hash>.narinfo`, `/<cache>/<hash>.ls`, `/<cache>/nar/<file>`, `/<cache>/log/<drv>`,
+// and content-addressed derivations' realisations: `/<cache>/realisations/<id>.doi` (Nix 2.4-2.34)
+// and `/<cache>/build-trace-v2/<drv>/<output>.doi` (2.35).
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -14,8 +16,9 @@ import { receiveLog } from "../ingest/log.js";
 import { ingestNar } from "../ingest/nar.js";
 import { ingestNarInfo } from "../ingest/narinfo.js";
 import { refuseOverQuota } from "../ingest/quota.js";
+import { ingestRealisation, realisationName } from "../ingest/realisation.js";
 import { CacheName } from "../metadata/names.js";
-import type { CacheRow, Permission, SideFile, SideFileKind } from "../metadata/types.js";
+import type { CacheRow, Permission, RealisationKind, SideFile, SideFileKind } from "../metadata/types.js";
 import type { BlobReader } from "../storage/backend.js";
 import { allowBody } from "./continue.js";
 import { errorReply } from "./errors.js";
@@ -32,7 +35,7 @@ export const LogName = z
   .string()
   .regex(/^[0-9a-df-np-sv-z]{32}-[0-9A-Za-z+\-._?=]{1,211}$/, "expected a store path base name");
 
-type Params = { cache: string; file?: string };
+type Params = { cache: string; file?: string; drv?: string };
 type Req = FastifyRequest<{ Params: Params }>;
 
 function fail(reply: FastifyReply, status: number, message: string): FastifyReply {
@@ -239,6 +242,50 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     return reply.code(204).header(LOG_PAGE_HEADER, page).send();
   });
 
+  // --- realisations of content-addressed derivations' outputs (ingest/realisation.ts) ---
+  // Authorised like narinfos; served (as JSON, byte for byte as uploaded) only once the output
+  // path they name is; their bytes count in the cache's quota.
+  const realisationRoutes = (kind: RealisationKind) => {
+    const nameOf = (req: Req) => realisationName(kind, { file: req.params.file ?? "", drv: req.params.drv });
+    const badName = (req: Req, reply: FastifyReply) =>
+      fail(
+        reply,
+        400,
+        kind === "realisations"
+          ? `invalid realisation name ${JSON.stringify(req.params.file ?? "")}: expected realisations/sha256:<hex>!<output>.doi`
+          : `invalid build trace name ${JSON.stringify(`${req.params.drv ?? ""}/${req.params.file ?? ""}`)}: expected build-trace-v2/<hash>-<name>.drv/<output>.doi`,
+      );
+    const get = async (req: Req, reply: FastifyReply) => {
+      const name = nameOf(req);
+      if (!name) return badName(req, reply);
+      if (!(await access(req, reply, "read"))) return reply;
+      const text = await meta.getRealisation(req.params.cache, kind, name.key);
+      if (text === undefined) return fail(reply, 404, `no ${kind} entry ${name.key} in this cache`);
+      return reply.header("x-content-type-options", "nosniff").type("application/json").send(text);
+    };
+    const put = async (req: Req, reply: FastifyReply) => {
+      const name = nameOf(req);
+      if (!name) return badName(req, reply);
+      const cache = await access(req, reply, "write");
+      if (!cache) return reply;
+      const declared = req.headers["content-length"];
+      await refuseOverQuota(meta, cache, declared === undefined ? undefined : Number(declared));
+      const body = await readSmallBody(req.raw, MAX_REALISATION_BYTES);
+      await ingestRealisation(meta, { cache: req.params.cache, kind, key: name.key, body });
+      return reply.code(204).send();
+    };
+    return { get, put };
+  };
+  for (const [kind, route] of [
+    ["realisations", "/:cache/realisations/:file"],
+    ["build-trace-v2", "/:cache/build-trace-v2/:drv/:file"],
+  ] as const) {
+    const r = realisationRoutes(kind);
+    app.get(route, r.get);
+    app.head(route, r.get);
+    app.put(route, r.put);
+  }
+
   app.setNotFoundHandler((req, reply) => fail(reply, 404, `not found: ${req.method} ${pathOnly(req.url)}`));
   // The Nix protocol's errors are plain text; a refused oversized body also ends the connection,
   // since the rest of it is never read.
@@ -248,6 +295,12 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     return fail(reply, status, message);
   });
 }
+
+/**
+ * The largest realisation accepted: Nix 2.8's list every CA input's realisation (about 140 bytes
+ * each), so a derivation with thousands of inputs still fits; 2.35's are a few hundred bytes.
+ */
+const MAX_REALISATION_BYTES = 1024 * 1024;
 
 /** How long a NAR redirect's URL works: enough to start the download, no longer. */
 const NAR_REDIRECT_TTL_MS = 5 * 60 * 1000;

@@ -316,9 +316,10 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
           );
         // Access times are batched in memory (AccessTracker): this process's are written first.
         await ctx.access.flush().catch((e: unknown) => ctx.logError(e));
-        const [rec, pins] = await Promise.all([
+        const [rec, pins, realisations] = await Promise.all([
           meta.pathRecord(cache.name, hash),
           meta.pinsKeeping(cache.name, hash),
+          meta.realisationsOf(cache.name, hash),
         ]);
         const n = rec.narinfo;
         const detail: PathDetail = {
@@ -335,6 +336,17 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
           createdAt: n?.createdAt ?? null,
           lastAccessAt: n?.accessedAt ?? null,
           pins,
+          realisations: realisations.map((r) => {
+            // `sha256:<hex>!<output>`, or `<drv>/<output>`: the names were checked at upload.
+            const cut = r.kind === "realisations" ? r.key.indexOf("!") : r.key.lastIndexOf("/");
+            return {
+              kind: r.kind,
+              derivation: r.key.slice(0, cut),
+              output: r.key.slice(cut + 1),
+              visible: r.visible,
+              createdAt: r.createdAt,
+            };
+          }),
         };
         if (n) {
           try {

@@ -346,6 +346,54 @@ INSERT INTO gc_marks (cache, hash, marked_at)
 DROP INDEX narinfos_marked;
 ALTER TABLE narinfos DROP COLUMN gc_marked_at;`,
   },
+  {
+    version: 7,
+    name: "content-addressed outputs: realisations (Nix 2.4-2.34) and build traces (2.35) per cache",
+    // As SQLite's migration 9: `kind` is the document's directory, `key` the rest of its name; it
+    // is served once the narinfo of its output path is; its bytes count in used_bytes.
+    sql: `
+CREATE TABLE realisations (
+  cache TEXT NOT NULL REFERENCES caches(name),
+  kind TEXT NOT NULL,
+  key TEXT NOT NULL,
+  out_hash TEXT NOT NULL,
+  out_path TEXT NOT NULL,
+  text TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  visible BOOLEAN NOT NULL DEFAULT FALSE,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (cache, kind, key)
+);
+CREATE INDEX realisations_out ON realisations(cache, out_hash);
+-- used_bytes follows every change of realisations, one update per statement and cache.
+CREATE FUNCTION nixcache_realisations_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE caches c SET used_bytes = c.used_bytes + d.bytes
+    FROM (SELECT cache, SUM(size) AS bytes FROM new_rows GROUP BY cache) d WHERE c.name = d.cache;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION nixcache_realisations_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE caches c SET used_bytes = c.used_bytes - d.bytes
+    FROM (SELECT cache, SUM(size) AS bytes FROM old_rows GROUP BY cache) d WHERE c.name = d.cache;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION nixcache_realisations_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE caches c SET used_bytes = c.used_bytes + d.bytes
+    FROM (SELECT cache, SUM(b) AS bytes FROM (
+            SELECT cache, size AS b FROM new_rows UNION ALL SELECT cache, -size FROM old_rows) x
+          GROUP BY cache) d
+    WHERE c.name = d.cache AND d.bytes <> 0;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER realisations_used_insert AFTER INSERT ON realisations REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION nixcache_realisations_inserted();
+CREATE TRIGGER realisations_used_delete AFTER DELETE ON realisations REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION nixcache_realisations_deleted();
+CREATE TRIGGER realisations_used_update AFTER UPDATE ON realisations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION nixcache_realisations_updated();`,
+  },
 ];
 
 /** The newest version; numbers may have gaps while branches that each add one are merged. */

@@ -13,6 +13,7 @@ import {
   publicKeyOf,
   type SecretKey,
 } from "../../../nix/signing.js";
+import { STORE_HASH_LENGTH } from "../../../nix/store-path.js";
 import { DbError } from "../../errors.js";
 import { closureReferences } from "../closure.js";
 import { newTrustRuleId, tokenColumns } from "../columns.js";
@@ -44,10 +45,13 @@ import type {
   PathRecord,
   PinRow,
   PushActivityRow,
+  RealisationCommit,
+  RealisationKind,
   ReceivedNar,
   ReportRow,
   SideFile,
   SideFileKind,
+  StoredRealisation,
   TokenRow,
   TrustRuleRow,
 } from "../types.js";
@@ -469,12 +473,18 @@ export class PostgresMetadataStore implements MetadataStore {
 
   /**
    * Makes visible every narinfo whose last awaited reference is among `present`, then those
-   * waiting on them, level by level (store paths form no cycles); returns the hashes made visible.
+   * waiting on them, level by level (store paths form no cycles), and the realisations naming any
+   * of them; returns the hashes made visible.
    */
   private async release(c: Tx, cache: string, present: readonly string[]): Promise<string[]> {
     const released: string[] = [];
     let level = [...present];
     while (level.length > 0) {
+      // These paths are present now: the realisations naming them are served from now on.
+      await c.query(
+        "UPDATE realisations SET visible = TRUE WHERE cache = $1 AND out_hash = ANY($2::text[]) AND NOT visible",
+        [cache, level],
+      );
       const waiters = await c.query<{ hash: string }>(
         "DELETE FROM narinfo_waits WHERE cache = $1 AND ref = ANY($2::text[]) RETURNING hash",
         [cache, level],
@@ -590,6 +600,81 @@ export class PostgresMetadataStore implements MetadataStore {
       [cache, url, before],
     );
     return n > 0;
+  }
+
+  // --- realisations ---
+
+  /**
+   * Under the cache's narinfo lock (commits and GC deletes take it too: none lands between the
+   * presence check and the write), then the cache row's (the quota check and the usage trigger's
+   * update are one step for concurrent writers).
+   */
+  async putRealisation(r: RealisationCommit): Promise<{ visible: boolean }> {
+    const size = Buffer.byteLength(r.text);
+    const outHash = r.outPath.slice(0, STORE_HASH_LENGTH);
+    return this.tx(async (c) => {
+      await this.lockNarInfos(c, r.cache);
+      const state = (
+        await c.query<{
+          quota_bytes: number | null;
+          used_bytes: number;
+          old: number | null;
+          present: boolean;
+        }>(
+          `SELECT c.quota_bytes, c.used_bytes,
+             (SELECT size FROM realisations WHERE cache = $1 AND kind = $2 AND key = $3) AS old,
+             EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = $1 AND n.hash = $4 AND n.visible)
+               OR EXISTS (SELECT 1 FROM upstream_paths u WHERE u.cache = $1 AND u.hash = $4) AS present
+           FROM caches c WHERE c.name = $1 FOR NO KEY UPDATE`,
+          [r.cache, r.kind, r.key, outHash],
+        )
+      ).rows[0];
+      if (!state) throw new DbError("notFound", `no cache named ${JSON.stringify(r.cache)}`);
+      const used = Number(state.used_bytes);
+      const adding = size - Number(state.old ?? 0);
+      const quota = state.quota_bytes === null ? null : Number(state.quota_bytes);
+      if (!withinQuota(used, adding, quota))
+        throw new DbError("tooLarge", quotaMessage(r.cache, used, adding, quota ?? 0, "realisation"));
+      await c.query(
+        `INSERT INTO realisations (cache, kind, key, out_hash, out_path, text, size, visible, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (cache, kind, key) DO UPDATE SET out_hash = excluded.out_hash, out_path = excluded.out_path,
+           text = excluded.text, size = excluded.size, visible = excluded.visible, created_at = excluded.created_at`,
+        [r.cache, r.kind, r.key, outHash, r.outPath, r.text, size, state.present, Date.now()],
+      );
+      return { visible: state.present };
+    });
+  }
+
+  async getRealisation(cache: string, kind: RealisationKind, key: string): Promise<string | undefined> {
+    const r = await this.one<{ text: string }>(
+      "SELECT text FROM realisations WHERE cache = $1 AND kind = $2 AND key = $3 AND visible",
+      [cache, kind, key],
+    );
+    return r?.text;
+  }
+
+  async realisationsOf(cache: string, hash: string): Promise<StoredRealisation[]> {
+    const rows = await this.rows<{
+      kind: RealisationKind;
+      key: string;
+      out_path: string;
+      visible: boolean;
+      size: number;
+      created_at: number;
+    }>(
+      `SELECT kind, key, out_path, visible, size, created_at FROM realisations
+       WHERE cache = $1 AND out_hash = $2 ORDER BY kind COLLATE "C", key COLLATE "C"`,
+      [cache, hash],
+    );
+    return rows.map((x) => ({
+      kind: x.kind,
+      key: x.key,
+      outPath: x.out_path,
+      visible: x.visible,
+      size: Number(x.size),
+      createdAt: Number(x.created_at),
+    }));
   }
 
   // --- side files ---
@@ -1185,6 +1270,11 @@ export class PostgresMetadataStore implements MetadataStore {
           ]);
           await c.query("DELETE FROM gc_marks WHERE cache = $1 AND hash = ANY($2::text[])", [cache, hashes]);
           await c.query("DELETE FROM files WHERE cache = $1 AND kind = 'ls' AND name = ANY($2::text[])", [
+            cache,
+            hashes,
+          ]);
+          // The realisations naming a deleted path go with it.
+          await c.query("DELETE FROM realisations WHERE cache = $1 AND out_hash = ANY($2::text[])", [
             cache,
             hashes,
           ]);

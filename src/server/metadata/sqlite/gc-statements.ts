@@ -167,6 +167,8 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
     ),
     deleteWaits: p("DELETE FROM narinfo_waits WHERE cache = ? AND hash = ?"),
     deleteListing: p("DELETE FROM files WHERE cache = ? AND kind = 'ls' AND name = ?"),
+    /** The realisations naming a deleted path go with it. */
+    deleteRealisations: p("DELETE FROM realisations WHERE cache = ? AND out_hash = ?"),
     deleteNar: p(
       `DELETE FROM uploads WHERE cache = @cache AND url = @url AND created_at <= @since
          AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = @cache AND n.url = @url)

@@ -324,6 +324,38 @@ CREATE TABLE IF NOT EXISTS gc_last_runs (
   deleted_bytes INTEGER NOT NULL
 );`),
   },
+  {
+    version: 9,
+    name: "content-addressed outputs: realisations (Nix 2.4-2.34) and build traces (2.35) per cache",
+    // One row per document: `kind` is its directory (`realisations`, `build-trace-v2`), `key` the
+    // rest of its name (`sha256:<hex>!out`, `<drv>/<output>`). Served once the narinfo of its
+    // output path is (out_hash); its bytes count in the cache's used_bytes, like a NAR's.
+    up: (db) =>
+      db.exec(`
+CREATE TABLE IF NOT EXISTS realisations (
+  cache TEXT NOT NULL REFERENCES caches(name),
+  kind TEXT NOT NULL,
+  key TEXT NOT NULL,
+  out_hash TEXT NOT NULL,
+  out_path TEXT NOT NULL,
+  text TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  visible INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (cache, kind, key)
+);
+CREATE INDEX IF NOT EXISTS realisations_out ON realisations(cache, out_hash);
+CREATE TRIGGER IF NOT EXISTS realisations_used_insert AFTER INSERT ON realisations BEGIN
+  UPDATE caches SET used_bytes = used_bytes + NEW.size WHERE name = NEW.cache;
+END;
+CREATE TRIGGER IF NOT EXISTS realisations_used_delete AFTER DELETE ON realisations BEGIN
+  UPDATE caches SET used_bytes = used_bytes - OLD.size WHERE name = OLD.cache;
+END;
+CREATE TRIGGER IF NOT EXISTS realisations_used_update AFTER UPDATE OF cache, size ON realisations BEGIN
+  UPDATE caches SET used_bytes = used_bytes - OLD.size WHERE name = OLD.cache;
+  UPDATE caches SET used_bytes = used_bytes + NEW.size WHERE name = NEW.cache;
+END;`),
+  },
 ];
 
 /** The newest version; numbers may have gaps while branches that each add one are merged. */

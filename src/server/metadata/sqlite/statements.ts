@@ -102,6 +102,26 @@ export function prepareStatements(db: Database.Database) {
          AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = @cache AND n.url = u.url) LIMIT @limit`,
     ).pluck(),
 
+    // --- realisations ---
+    getRealisation: p(
+      "SELECT text FROM realisations WHERE cache = ? AND kind = ? AND key = ? AND visible = 1",
+    ).pluck(),
+    realisationSize: p("SELECT size FROM realisations WHERE cache = ? AND kind = ? AND key = ?").pluck(),
+    putRealisation: p(
+      `INSERT INTO realisations (cache, kind, key, out_hash, out_path, text, size, visible, created_at)
+       VALUES (@cache, @kind, @key, @outHash, @outPath, @text, @size, @visible, @now)
+       ON CONFLICT (cache, kind, key) DO UPDATE SET out_hash = excluded.out_hash, out_path = excluded.out_path,
+         text = excluded.text, size = excluded.size, visible = excluded.visible, created_at = excluded.created_at`,
+    ),
+    /** The realisations naming `hash`, which is now present. */
+    showRealisations: p(
+      "UPDATE realisations SET visible = 1 WHERE cache = ? AND out_hash = ? AND visible = 0",
+    ),
+    realisationsOf: p(
+      `SELECT kind, key, out_path, visible, size, created_at FROM realisations
+       WHERE cache = ? AND out_hash = ? ORDER BY kind, key`,
+    ),
+
     getFile: p(
       "SELECT body, blob, content_type, content_encoding FROM files WHERE cache = ? AND kind = ? AND name = ?",
     ),

@@ -12,6 +12,7 @@ import {
   publicKeyOf,
   type SecretKey,
 } from "../../../nix/signing.js";
+import { STORE_HASH_LENGTH } from "../../../nix/store-path.js";
 import { DbError } from "../../errors.js";
 import { closureReferences } from "../closure.js";
 import { newTrustRuleId, tokenColumns } from "../columns.js";
@@ -43,10 +44,13 @@ import type {
   PathRecord,
   PinRow,
   PushActivityRow,
+  RealisationCommit,
+  RealisationKind,
   ReceivedNar,
   ReportRow,
   SideFile,
   SideFileKind,
+  StoredRealisation,
   TokenRow,
   TrustRuleRow,
 } from "../types.js";
@@ -279,12 +283,15 @@ export class SqliteMetadataStore implements MetadataStore {
 
   /**
    * Makes visible every narinfo whose last awaited reference is among `present`, then those
-   * waiting on them, and so on (store paths form no cycles); returns the hashes made visible.
+   * waiting on them, and so on (store paths form no cycles), and the realisations naming any of
+   * them; returns the hashes made visible.
    */
   private release(cache: string, present: readonly string[]): string[] {
     const released: string[] = [];
     const queue = [...present];
     for (let h = queue.pop(); h !== undefined; h = queue.pop()) {
+      // The path is present now: the realisations naming it are served from now on.
+      this.st.showRealisations.run(cache, h);
       for (const d of this.st.releaseWaiters.all(cache, h) as string[]) {
         if (this.st.stillWaits.get(cache, d) === 1) continue;
         if (this.st.setVisible.run(cache, d).changes > 0) {
@@ -351,6 +358,66 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async deleteInvisibleNar(cache: string, url: string, before: number): Promise<boolean> {
     return this.st.deleteInvisibleNar.run(cache, url, before).changes > 0;
+  }
+
+  // --- realisations ---
+
+  /** Under the write lock: no commit making its path present lands between the check and the write. */
+  async putRealisation(r: RealisationCommit): Promise<{ visible: boolean }> {
+    const size = Buffer.byteLength(r.text);
+    const outHash = r.outPath.slice(0, STORE_HASH_LENGTH);
+    return this.sqlite
+      .transaction(() => {
+        const limits = this.st.cacheLimits.get(r.cache) as
+          | { quota_bytes: number | null; used_bytes: number }
+          | undefined;
+        if (!limits) throw new DbError("notFound", `no cache named ${JSON.stringify(r.cache)}`);
+        const old = this.st.realisationSize.get(r.cache, r.kind, r.key) as number | undefined;
+        const adding = size - (old ?? 0);
+        if (!withinQuota(limits.used_bytes, adding, limits.quota_bytes))
+          throw new DbError(
+            "tooLarge",
+            quotaMessage(r.cache, limits.used_bytes, adding, limits.quota_bytes ?? 0, "realisation"),
+          );
+        const visible = this.st.present.get({ cache: r.cache, hash: outHash }) === 1;
+        this.st.putRealisation.run({
+          cache: r.cache,
+          kind: r.kind,
+          key: r.key,
+          outHash,
+          outPath: r.outPath,
+          text: r.text,
+          size,
+          visible: visible ? 1 : 0,
+          now: Date.now(),
+        });
+        return { visible };
+      })
+      .immediate();
+  }
+
+  async getRealisation(cache: string, kind: RealisationKind, key: string): Promise<string | undefined> {
+    return this.st.getRealisation.get(cache, kind, key) as string | undefined;
+  }
+
+  async realisationsOf(cache: string, hash: string): Promise<StoredRealisation[]> {
+    return (
+      this.st.realisationsOf.all(cache, hash) as Array<{
+        kind: RealisationKind;
+        key: string;
+        out_path: string;
+        visible: number;
+        size: number;
+        created_at: number;
+      }>
+    ).map((x) => ({
+      kind: x.kind,
+      key: x.key,
+      outPath: x.out_path,
+      visible: x.visible === 1,
+      size: x.size,
+      createdAt: x.created_at,
+    }));
   }
 
   // --- side files ---
@@ -705,6 +772,7 @@ export class SqliteMetadataStore implements MetadataStore {
           for (const ref of g.deleteRefs.all(cache, hash) as string[]) g.releaseReferrer.run(now, t.run, ref);
           g.deleteWaits.run(cache, hash);
           g.deleteListing.run(cache, hash);
+          g.deleteRealisations.run(cache, hash);
           urls.add(url);
           out.deleted.push(hash);
         }
