@@ -8,6 +8,7 @@ import { type RunningServer, startServer } from "../src/server/server.js";
 import type {
   CacheResponse,
   CachesResponse,
+  MatrixCell,
   Page,
   PathDetail,
   PushRow,
@@ -359,5 +360,57 @@ describe("dashboard API", () => {
     assert.match(api.headers.get("server-timing") ?? "", /^app;dur=\d/);
     assert.match(api.headers.get("content-security-policy") ?? "", /frame-ancestors 'none'/);
     assert.equal((await call("GET", "/api/v1/ui/nothing")).status, 404);
+  });
+});
+
+describe("report upload: hostile values (issue 30, items 12 and 18)", () => {
+  test("an outPath or listed path that is not a store path is refused, naming the field", async () => {
+    for (const [field, t] of [
+      ["outPath", target("packages.x86_64-linux.a", "x86_64-linux", "ok", { outPath: "../../etc/passwd" })],
+      [
+        "outPath",
+        target("packages.x86_64-linux.a", "x86_64-linux", "ok", {
+          outPath: `/nix/store/../${"0".repeat(32)}-x`,
+        }),
+      ],
+      ["missing", target("packages.x86_64-linux.a", "x86_64-linux", "missing", { missing: ["/etc/passwd"] })],
+      [
+        "drvPath",
+        target("packages.x86_64-linux.a", "x86_64-linux", "ok", {
+          drvPath: `/nix/store/${"0".repeat(32)}-x`,
+        }),
+      ],
+    ] as const) {
+      const r = await call("POST", "/api/v1/cache/pub/reports", write, report({ targets: [t] }));
+      assert.equal(r.status, 400, field);
+      assert.match(((await r.json()) as { error: string }).error, new RegExp(field), field);
+    }
+  });
+
+  test("systems named __proto__ or constructor keep their cells in the matrix", async () => {
+    const made = await call(
+      "POST",
+      "/api/v1/cache/pub/reports",
+      write,
+      report({
+        branch: "proto",
+        targets: [
+          target("packages.__proto__.a", "__proto__", "ok"),
+          target("packages.constructor.a", "constructor", "missing"),
+          target("packages.x86_64-linux.a", "x86_64-linux", "ok"),
+        ],
+      }),
+    );
+    assert.equal(made.status, 201);
+    const { id } = (await made.json()) as { id: number };
+    const m = await json<ReportMatrix>(`/api/v1/ui/caches/pub/reports/${id}`);
+    assert.deepEqual(m.systems, ["__proto__", "constructor", "x86_64-linux"]);
+    const row = m.rows.find((r) => r.target === "packages.a");
+    assert.ok(row);
+    assert.ok(Object.hasOwn(row.cells, "__proto__"), "the __proto__ cell is there");
+    const cell = (system: string) => Object.getOwnPropertyDescriptor(row.cells, system)?.value as MatrixCell;
+    assert.equal(cell("__proto__").status, "ok");
+    assert.equal(cell("constructor").status, "missing");
+    assert.equal(m.counts.ok, 2);
   });
 });

@@ -9,7 +9,16 @@ import {
   type ReportUpload as ReportUploadType,
 } from "./types.js";
 
-const StorePathText = z.string().min(1).max(400);
+/** A store path: `<store dir>/<32 nix32 chars>-<name>`, no `..`, as Nix names them. */
+const StorePathText = z
+  .string()
+  .min(1)
+  .max(400)
+  .regex(
+    /^\/(?:[^/\0]+\/)+[0-9a-df-np-sv-z]{32}-[0-9A-Za-z+\-._?=]{1,211}$/,
+    "expected a store path <store dir>/<hash>-<name>",
+  )
+  .refine((s) => !s.split("/").includes(".."), "a store path has no '..'");
 
 const HttpUrl = z
   .string()
@@ -38,8 +47,8 @@ export const ReportTargetUpload = z.object({
   unsigned: z.array(StorePathText).max(REPORT_MAX_LISTED),
   unsignedCount: z.number().int().nonnegative(),
   detail: z.string().max(2000).optional(),
-  drvPath: StorePathText.regex(
-    /^\/(?:[^/\0]+\/)+[0-9a-df-np-sv-z]{32}-[0-9A-Za-z+\-._?=]{1,207}\.drv$/,
+  drvPath: StorePathText.refine(
+    (s) => s.endsWith(".drv"),
     "expected a derivation path <store dir>/<hash>-<name>.drv",
   ).optional(),
 });

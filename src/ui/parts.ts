@@ -164,7 +164,8 @@ export function matrixTable(cache: string, r: ReportMatrix): HTMLElement {
           null,
           h("th", { scope: "row" }, attrText(row.target)),
           r.systems.map((s) => {
-            const c = row.cells[s];
+            // Own cells only: a system named `constructor` is not Object.prototype's.
+            const c = Object.hasOwn(row.cells, s) ? row.cells[s] : undefined;
             if (!c)
               return h("td", { class: "cell none" }, h("span", { class: "muted" }, "not a target here"));
             return h("td", { class: `cell st-${c.status}`, title: c.attr }, cellContent(cache, c));

@@ -57,7 +57,8 @@ export function reportMatrix(targets: readonly ReportTargetUpload[]): {
   for (const t of targets) {
     systems.add(t.system);
     const row = targetRow(t.attr, t.system);
-    const cells = rows.get(row) ?? {};
+    // Keyed by a system the uploader names: no prototype, so `__proto__` is a system like any other.
+    const cells = rows.get(row) ?? (Object.create(null) as Record<string, MatrixCell>);
     rows.set(row, cells);
     const cell: MatrixCell = {
       status: t.status,
