@@ -1,11 +1,11 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   post
-} from "./chunk-BE6USDHL.mjs";
+} from "./chunk-ZYN3IC5P.mjs";
 import "./chunk-FPT5WJYW.mjs";
 import "./chunk-4OQOIDL5.mjs";
 import "./chunk-HVBSCZIH.mjs";
-import "./chunk-KVTC4ID6.mjs";
+import "./chunk-SB7OHI2N.mjs";
 import "./chunk-OMGVGMTS.mjs";
 import "./chunk-CI2MQBST.mjs";
 import "./chunk-H4OM3QMJ.mjs";

@@ -316,23 +316,7 @@ async function runBuildOrCi(
           throw e;
         });
       const reportUrl = await uploadReport(inputs, ctx, x, pushTo, (c) => ciReportUpload(r, c));
-      if (checks && gh) {
-        await checks.finish(
-          r.targets.map((t) => {
-            const b = r.build.targets.find((y) => y.attr === t.attr && y.system === t.system) as
-              | { logUrl?: string }
-              | undefined;
-            return b?.logUrl !== undefined ? { ...t, logUrl: b.logUrl } : t;
-          }),
-        );
-        await aggregateFinal(
-          gh,
-          r.targets.map((t) => ({ attr: t.attr, system: t.system, ok: t.verify === "ok" })),
-          reportUrl,
-        );
-        await gh.comment();
-        await gh.settle();
-      }
+      await checks?.finish(r.targets, { ...(reportUrl !== undefined ? { reportUrl } : {}) });
       return {
         ok: r.summary.ok,
         line: ciSummaryLine(r),
@@ -346,11 +330,7 @@ async function runBuildOrCi(
     const r = await core.group(pushTo.length > 0 ? "Build and push" : "Build", () =>
       build({ ...prepared.options, onEvent }),
     );
-    if (checks && gh) {
-      await checks.finish(r.targets);
-      await gh.comment();
-      await gh.settle();
-    }
+    await checks?.finish(r.targets);
     return {
       ok: r.summary.ok,
       line: buildSummaryLine(r),
@@ -417,8 +397,6 @@ async function runVerify(
         r.targets.map((t) => ({ attr: t.attr, system: t.system, ok: t.status === "ok" })),
         reportUrl,
       );
-      await gh.comment();
-      await gh.settle();
     }
     return {
       ok: verifyExitCode(r) === 0,

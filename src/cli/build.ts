@@ -183,8 +183,6 @@ async function runBuild(flags: BuildFlags): Promise<number> {
     (flags.json ? process.stderr : process.stdout).write(report.formatBuildAnnotations(result));
   if (checks && !interrupted) {
     await checks.finish(result.targets);
-    await checks.checks.comment();
-    await checks.checks.settle();
     if (checks.checks.unreported > 0)
       process.stderr.write(
         `nixcache: ${checks.checks.unreported} targets have no commit status of their own (--max-statuses ${flags.maxStatuses})\n`,

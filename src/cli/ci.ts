@@ -47,14 +47,6 @@ function substituterLines(e: EmbeddedServer): string {
   );
 }
 
-/** What ci's merged targets lack of the build's for their statuses (the dashboard log link). */
-function buildFields(r: CiReport, t: CiReport["targets"][number]): { logUrl?: string } {
-  const b = r.build.targets.find((x) => x.attr === t.attr && x.system === t.system) as
-    | { logUrl?: string }
-    | undefined;
-  return b?.logUrl !== undefined ? { logUrl: b.logUrl } : {};
-}
-
 async function runCi(flags: CiFlags): Promise<number> {
   const [{ ci }, report] = await Promise.all([import("../ci/ci.js"), import("../ci/render.js")]);
   let embedded: EmbeddedServer | undefined;
@@ -127,17 +119,7 @@ async function runCi(flags: CiFlags): Promise<number> {
     (ctx) => ciReportUpload(result, ctx),
     (url) => (embedded && url === embedded.cacheUrl ? embedded.token : flags.token),
   );
-  if (checks) {
-    const { aggregateFinal } = await import("../github/target-checks.js");
-    await checks.finish(result.targets.map((t) => ({ ...t, ...buildFields(result, t) })));
-    await aggregateFinal(
-      checks.checks,
-      result.targets.map((t) => ({ attr: t.attr, system: t.system, ok: t.verify === "ok" })),
-      uploaded,
-    );
-    await checks.checks.comment();
-    await checks.checks.settle();
-  }
+  await checks?.finish(result.targets, { ...(uploaded !== undefined ? { reportUrl: uploaded } : {}) });
   return result.summary.ok ? 0 : 1;
 }
 

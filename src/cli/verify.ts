@@ -209,8 +209,6 @@ export function registerVerifyCommands(program: Command): void {
             report.targets.map((t) => ({ attr: t.attr, system: t.system, ok: t.status === "ok" })),
             uploaded,
           );
-          await checks.comment();
-          await checks.settle();
         }
       } finally {
         await Promise.all(caches.map((c) => c.close()));

@@ -1,10 +1,10 @@
 // The nixcache Action's inputs (action.yml) and the run's context, read with @actions/core. The
 // token and the signing key are masked (`::add-mask::`) as the very first thing, before anything
 // that could print them.
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import * as core from "@actions/core";
 import { NixcacheError } from "../util/errors.js";
+import { readEventPayload } from "./run-env.js";
 
 /** What `oidc-audience` defaults to (and a nixcache server expects unless configured otherwise). */
 export const DEFAULT_OIDC_AUDIENCE = "nixcache";
@@ -162,18 +162,8 @@ export interface RunContext {
   tempDir: string;
 }
 
-interface EventPayload {
-  pull_request?: { head?: { repo?: { full_name?: string } | null } };
-  workflow_run?: { head_branch?: string };
-}
-
 export function runContext(env: NodeJS.ProcessEnv = process.env): RunContext {
-  let payload: EventPayload = {};
-  if (env.GITHUB_EVENT_PATH) {
-    try {
-      payload = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, "utf8")) as EventPayload;
-    } catch {}
-  }
+  const payload = readEventPayload(env.GITHUB_EVENT_PATH);
   const event = env.GITHUB_EVENT_NAME ?? "";
   const head = payload.pull_request?.head?.repo?.full_name;
   const forkPullRequest =

@@ -2,6 +2,7 @@
 // the runner sets: GitHub Enterprise Server and any local stand-in of the API rely on
 // GITHUB_API_URL being honoured.
 import { readFileSync } from "node:fs";
+import { githubActionsRun } from "../caches/ci-run.js";
 import { GITHUB_API_URL } from "./rest.js";
 
 export interface GitHubRun {
@@ -15,19 +16,22 @@ export interface GitHubRun {
   pullRequest?: number;
   /** A pull request from another repository: its token is read-only. */
   fork: boolean;
-  /** The job's page: `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID`. */
+  /** The job's page: `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID[/attempts/N]`. */
   runUrl?: string;
 }
 
-interface EventPayload {
+/** What nixcache reads of the event that started the run ($GITHUB_EVENT_PATH). */
+export interface EventPayload {
   pull_request?: { number?: number; head?: { sha?: string; repo?: { full_name?: string } | null } };
   workflow_run?: {
     head_sha?: string;
+    head_branch?: string;
     pull_requests?: Array<{ number?: number }>;
   };
 }
 
-function readPayload(file: string | undefined): EventPayload {
+/** The event's payload; empty when there is none or it does not parse. */
+export function readEventPayload(file: string | undefined): EventPayload {
   if (!file) return {};
   try {
     const p = JSON.parse(readFileSync(file, "utf8")) as unknown;
@@ -43,7 +47,7 @@ export function githubRun(env: NodeJS.ProcessEnv = process.env): { run: GitHubRu
   const full = env.GITHUB_REPOSITORY ?? "";
   const m = /^([^/\s]+)\/([^/\s]+)$/.exec(full);
   if (!m) return { missing: "GITHUB_REPOSITORY (owner/repo) is not set" };
-  const payload = readPayload(env.GITHUB_EVENT_PATH);
+  const payload = readEventPayload(env.GITHUB_EVENT_PATH);
   const event = env.GITHUB_EVENT_NAME ?? "";
   const pr = payload.pull_request;
   const wr = payload.workflow_run;
@@ -66,9 +70,7 @@ export function githubRun(env: NodeJS.ProcessEnv = process.env): { run: GitHubRu
     const head = pr?.head?.repo?.full_name;
     run.fork = head === undefined || head !== full;
   }
-  if (env.GITHUB_RUN_ID && /^\d+$/.test(env.GITHUB_RUN_ID)) {
-    const server = (env.GITHUB_SERVER_URL || "https://github.com").replace(/\/+$/, "");
-    run.runUrl = `${server}/${full}/actions/runs/${env.GITHUB_RUN_ID}`;
-  }
+  const page = githubActionsRun(env)?.url;
+  if (page !== undefined) run.runUrl = page;
   return { run };
 }

@@ -140,7 +140,11 @@ export class TargetChecks {
   }
 
   /** The final statuses of the targets this job reports. */
-  async finish(targets: readonly TargetResult[]): Promise<void> {
+  async finish(
+    targets: readonly TargetResult[],
+    /** `ci`: the aggregate over every target's `verify` too, linking to the uploaded report. */
+    ci?: { reportUrl?: string },
+  ): Promise<void> {
     const list: StatusUpdate[] = [];
     for (const t of targets) {
       if (!this.reports(t)) continue;
@@ -155,6 +159,13 @@ export class TargetChecks {
       );
     }
     await this.checks.statuses(list);
+    if (ci)
+      await aggregateFinal(
+        this.checks,
+        targets.map((t) => ({ attr: t.attr, system: t.system, ok: t.verify === "ok" })),
+        ci.reportUrl,
+      );
+    else await endChecks(this.checks);
   }
 }
 
@@ -167,7 +178,13 @@ export function aggregatePending(checks: GitHubChecks, what: string): Promise<vo
   });
 }
 
-/** The aggregate's final state, then the pull-request comment. */
+/** The pull-request comment, then every write in flight: the end of a run's checks. */
+async function endChecks(checks: GitHubChecks): Promise<void> {
+  await checks.comment();
+  await checks.settle();
+}
+
+/** The aggregate's final state, then the pull-request comment (the end of verify's and ci's checks). */
 export async function aggregateFinal(
   checks: GitHubChecks,
   targets: readonly CheckedTarget[],
@@ -179,6 +196,7 @@ export async function aggregateFinal(
     unreported: checks.unreported,
   });
   await checks.aggregate(u);
+  await endChecks(checks);
 }
 
 /** The aggregate when the run itself failed (evaluation, an unusable cache): never left pending. */

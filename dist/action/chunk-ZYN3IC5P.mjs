@@ -26,8 +26,9 @@ import {
 import {
   HttpCache,
   ciRun,
-  defaultNetrcFile
-} from "./chunk-KVTC4ID6.mjs";
+  defaultNetrcFile,
+  githubActionsRun
+} from "./chunk-SB7OHI2N.mjs";
 import {
   codeForStatus,
   createPool,
@@ -29484,7 +29485,7 @@ async function openCache(url, opts = {}) {
     }
     case "http:":
     case "https:": {
-      const { HttpCache: HttpCache2 } = await import("./http-cache-Q2ULNBVB.mjs");
+      const { HttpCache: HttpCache2 } = await import("./http-cache-LC4NFNMA.mjs");
       return new HttpCache2(url, opts);
     }
     case "cachix:": {
@@ -30038,8 +30039,120 @@ function ciReportUpload(r, ctx) {
 }
 
 // src/github/action-inputs.ts
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+
+// src/github/run-env.ts
+import { readFileSync } from "node:fs";
+
+// src/github/rest.ts
+import { setTimeout as sleep } from "node:timers/promises";
+var GITHUB_API_URL = "https://api.github.com";
+function githubToken(env = process.env) {
+  return env.GITHUB_TOKEN || env.GH_TOKEN || void 0;
+}
+async function githubClient(opts) {
+  const { Octokit } = await import("./dist-src-JETH4NI5.mjs");
+  const octokit = new Octokit({
+    auth: opts.token,
+    baseUrl: (opts.apiUrl ?? process.env.GITHUB_API_URL ?? GITHUB_API_URL).replace(/\/+$/, ""),
+    userAgent: "nixcache",
+    // Octokit logs warnings (deprecations) to the console: keep them off stdout, which is for output.
+    log: {
+      debug: () => {
+      },
+      info: () => {
+      },
+      warn: (m) => process.stderr.write(`nixcache: ${m}
+`),
+      error: () => {
+      }
+    }
+  });
+  if (opts.retry !== false) retryRequests(octokit, opts.retry ?? DEFAULT_GITHUB_RETRY);
+  return octokit;
+}
+var DEFAULT_GITHUB_RETRY = { attempts: 3, maxWaitMs: 6e4, backoffMs: 500 };
+function rateLimit(status, headers) {
+  if (status !== 403 && status !== 429) return void 0;
+  const retryAfter = headers?.["retry-after"];
+  const remaining = headers?.["x-ratelimit-remaining"];
+  if (retryAfter !== void 0 && retryAfter !== "") {
+    const s = Number(retryAfter);
+    return { waitMs: Number.isFinite(s) && s >= 0 ? s * 1e3 : void 0 };
+  }
+  if (remaining !== void 0 && String(remaining) === "0") {
+    const reset = Number(headers?.["x-ratelimit-reset"]);
+    return { waitMs: Number.isFinite(reset) ? Math.max(0, reset * 1e3 - Date.now()) + 1e3 : void 0 };
+  }
+  return status === 429 ? { waitMs: 6e4 } : void 0;
+}
+function rateLimitWait(e) {
+  const err = e;
+  const limited = rateLimit(err.status, err.response?.headers);
+  return limited === void 0 ? void 0 : limited.waitMs ?? null;
+}
+var IDEMPOTENT = /* @__PURE__ */ new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
+function retryRequests(octokit, policy) {
+  octokit.hook.wrap("request", async (request3, options) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await request3(options);
+      } catch (e) {
+        if (attempt >= policy.attempts) throw e;
+        const err = e;
+        const limited = rateLimit(err.status, err.response?.headers);
+        let waitMs;
+        if (limited) waitMs = limited.waitMs;
+        else if (typeof err.status === "number" && err.status >= 500 && (IDEMPOTENT.has(String(options.method).toUpperCase()) || options.request?.idempotent === true))
+          waitMs = policy.backoffMs * 2 ** (attempt - 1);
+        if (waitMs === void 0 || waitMs > policy.maxWaitMs) throw e;
+        await sleep(waitMs);
+      }
+    }
+  });
+}
+
+// src/github/run-env.ts
+function readEventPayload(file) {
+  if (!file) return {};
+  try {
+    const p = JSON.parse(readFileSync(file, "utf8"));
+    return p !== null && typeof p === "object" ? p : {};
+  } catch {
+    return {};
+  }
+}
+function githubRun(env = process.env) {
+  if (env.GITHUB_ACTIONS !== "true") return { missing: "not running under GitHub Actions (GITHUB_ACTIONS)" };
+  const full = env.GITHUB_REPOSITORY ?? "";
+  const m = /^([^/\s]+)\/([^/\s]+)$/.exec(full);
+  if (!m) return { missing: "GITHUB_REPOSITORY (owner/repo) is not set" };
+  const payload = readEventPayload(env.GITHUB_EVENT_PATH);
+  const event = env.GITHUB_EVENT_NAME ?? "";
+  const pr = payload.pull_request;
+  const wr = payload.workflow_run;
+  const sha = (event.startsWith("pull_request") ? pr?.head?.sha : void 0) ?? wr?.head_sha ?? env.GITHUB_SHA;
+  if (!sha || !/^[0-9a-f]{40}$/i.test(sha)) return { missing: "GITHUB_SHA (the commit) is not set" };
+  const run = {
+    apiUrl: (env.GITHUB_API_URL || GITHUB_API_URL).replace(/\/+$/, ""),
+    owner: m[1],
+    repo: m[2],
+    sha: sha.toLowerCase(),
+    event,
+    fork: false
+  };
+  const number = event.startsWith("pull_request") ? pr?.number : wr?.pull_requests?.[0]?.number;
+  if (typeof number === "number" && Number.isInteger(number)) run.pullRequest = number;
+  if (event === "pull_request") {
+    const head = pr?.head?.repo?.full_name;
+    run.fork = head === void 0 || head !== full;
+  }
+  const page = githubActionsRun(env)?.url;
+  if (page !== void 0) run.runUrl = page;
+  return { run };
+}
+
+// src/github/action-inputs.ts
 var DEFAULT_OIDC_AUDIENCE = "nixcache";
 var ACTION_COMMANDS = ["build", "push", "verify", "ci"];
 function booleanInput(name) {
@@ -30144,13 +30257,7 @@ function parseExtraArgs(command, args) {
   }
 }
 function runContext(env = process.env) {
-  let payload = {};
-  if (env.GITHUB_EVENT_PATH) {
-    try {
-      payload = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, "utf8"));
-    } catch {
-    }
-  }
+  const payload = readEventPayload(env.GITHUB_EVENT_PATH);
   const event = env.GITHUB_EVENT_NAME ?? "";
   const head = payload.pull_request?.head?.repo?.full_name;
   const forkPullRequest = event.startsWith("pull_request") && (head === void 0 || head !== env.GITHUB_REPOSITORY);
@@ -30790,74 +30897,6 @@ function prCommentBody(statuses, o) {
 `, failed: listed2.length, pending };
 }
 
-// src/github/rest.ts
-import { setTimeout as sleep } from "node:timers/promises";
-var GITHUB_API_URL = "https://api.github.com";
-function githubToken(env = process.env) {
-  return env.GITHUB_TOKEN || env.GH_TOKEN || void 0;
-}
-async function githubClient(opts) {
-  const { Octokit } = await import("./dist-src-JETH4NI5.mjs");
-  const octokit = new Octokit({
-    auth: opts.token,
-    baseUrl: (opts.apiUrl ?? process.env.GITHUB_API_URL ?? GITHUB_API_URL).replace(/\/+$/, ""),
-    userAgent: "nixcache",
-    // Octokit logs warnings (deprecations) to the console: keep them off stdout, which is for output.
-    log: {
-      debug: () => {
-      },
-      info: () => {
-      },
-      warn: (m) => process.stderr.write(`nixcache: ${m}
-`),
-      error: () => {
-      }
-    }
-  });
-  if (opts.retry !== false) retryRequests(octokit, opts.retry ?? DEFAULT_GITHUB_RETRY);
-  return octokit;
-}
-var DEFAULT_GITHUB_RETRY = { attempts: 3, maxWaitMs: 6e4, backoffMs: 500 };
-function rateLimit(status, headers) {
-  if (status !== 403 && status !== 429) return void 0;
-  const retryAfter = headers?.["retry-after"];
-  const remaining = headers?.["x-ratelimit-remaining"];
-  if (retryAfter !== void 0 && retryAfter !== "") {
-    const s = Number(retryAfter);
-    return { waitMs: Number.isFinite(s) && s >= 0 ? s * 1e3 : void 0 };
-  }
-  if (remaining !== void 0 && String(remaining) === "0") {
-    const reset = Number(headers?.["x-ratelimit-reset"]);
-    return { waitMs: Number.isFinite(reset) ? Math.max(0, reset * 1e3 - Date.now()) + 1e3 : void 0 };
-  }
-  return status === 429 ? { waitMs: 6e4 } : void 0;
-}
-function rateLimitWait(e) {
-  const err = e;
-  const limited = rateLimit(err.status, err.response?.headers);
-  return limited === void 0 ? void 0 : limited.waitMs ?? null;
-}
-var IDEMPOTENT = /* @__PURE__ */ new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
-function retryRequests(octokit, policy) {
-  octokit.hook.wrap("request", async (request3, options) => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await request3(options);
-      } catch (e) {
-        if (attempt >= policy.attempts) throw e;
-        const err = e;
-        const limited = rateLimit(err.status, err.response?.headers);
-        let waitMs;
-        if (limited) waitMs = limited.waitMs;
-        else if (typeof err.status === "number" && err.status >= 500 && (IDEMPOTENT.has(String(options.method).toUpperCase()) || options.request?.idempotent === true))
-          waitMs = policy.backoffMs * 2 ** (attempt - 1);
-        if (waitMs === void 0 || waitMs > policy.maxWaitMs) throw e;
-        await sleep(waitMs);
-      }
-    }
-  });
-}
-
 // src/github/checks.ts
 var DEFAULT_MAX_STATUSES = 50;
 var GitHubChecks = class {
@@ -31028,49 +31067,6 @@ var GitHubChecks = class {
   }
 };
 
-// src/github/run-env.ts
-import { readFileSync as readFileSync2 } from "node:fs";
-function readPayload(file) {
-  if (!file) return {};
-  try {
-    const p = JSON.parse(readFileSync2(file, "utf8"));
-    return p !== null && typeof p === "object" ? p : {};
-  } catch {
-    return {};
-  }
-}
-function githubRun(env = process.env) {
-  if (env.GITHUB_ACTIONS !== "true") return { missing: "not running under GitHub Actions (GITHUB_ACTIONS)" };
-  const full = env.GITHUB_REPOSITORY ?? "";
-  const m = /^([^/\s]+)\/([^/\s]+)$/.exec(full);
-  if (!m) return { missing: "GITHUB_REPOSITORY (owner/repo) is not set" };
-  const payload = readPayload(env.GITHUB_EVENT_PATH);
-  const event = env.GITHUB_EVENT_NAME ?? "";
-  const pr = payload.pull_request;
-  const wr = payload.workflow_run;
-  const sha = (event.startsWith("pull_request") ? pr?.head?.sha : void 0) ?? wr?.head_sha ?? env.GITHUB_SHA;
-  if (!sha || !/^[0-9a-f]{40}$/i.test(sha)) return { missing: "GITHUB_SHA (the commit) is not set" };
-  const run = {
-    apiUrl: (env.GITHUB_API_URL || GITHUB_API_URL).replace(/\/+$/, ""),
-    owner: m[1],
-    repo: m[2],
-    sha: sha.toLowerCase(),
-    event,
-    fork: false
-  };
-  const number = event.startsWith("pull_request") ? pr?.number : wr?.pull_requests?.[0]?.number;
-  if (typeof number === "number" && Number.isInteger(number)) run.pullRequest = number;
-  if (event === "pull_request") {
-    const head = pr?.head?.repo?.full_name;
-    run.fork = head === void 0 || head !== full;
-  }
-  if (env.GITHUB_RUN_ID && /^\d+$/.test(env.GITHUB_RUN_ID)) {
-    const server = (env.GITHUB_SERVER_URL || "https://github.com").replace(/\/+$/, "");
-    run.runUrl = `${server}/${full}/actions/runs/${env.GITHUB_RUN_ID}`;
-  }
-  return { run };
-}
-
 // src/github/target-checks.ts
 function parseMaxStatuses(text, flag = "--max-statuses") {
   if (!/^[0-9]+$/.test(text) || Number(text) > 1e4)
@@ -31157,7 +31153,7 @@ var TargetChecks = class {
     } else if (e.phase === "done" || e.phase === "failed") this.ended.set(key, Date.now());
   }
   /** The final statuses of the targets this job reports. */
-  async finish(targets) {
+  async finish(targets, ci2) {
     const list2 = [];
     for (const t of targets) {
       if (!this.reports(t)) continue;
@@ -31172,6 +31168,13 @@ var TargetChecks = class {
       );
     }
     await this.checks.statuses(list2);
+    if (ci2)
+      await aggregateFinal(
+        this.checks,
+        targets.map((t) => ({ attr: t.attr, system: t.system, ok: t.verify === "ok" })),
+        ci2.reportUrl
+      );
+    else await endChecks(this.checks);
   }
 };
 function aggregatePending(checks, what) {
@@ -31181,6 +31184,10 @@ function aggregatePending(checks, what) {
     ...checks.run.runUrl !== void 0 ? { targetUrl: checks.run.runUrl } : {}
   });
 }
+async function endChecks(checks) {
+  await checks.comment();
+  await checks.settle();
+}
 async function aggregateFinal(checks, targets, reportUrl) {
   const url = reportUrl ?? checks.run.runUrl;
   const u = aggregateStatus(targets, {
@@ -31188,6 +31195,7 @@ async function aggregateFinal(checks, targets, reportUrl) {
     unreported: checks.unreported
   });
   await checks.aggregate(u);
+  await endChecks(checks);
 }
 async function aggregateError(checks, message) {
   await checks.aggregate({
@@ -31433,21 +31441,7 @@ async function runBuildOrCi(inputs, ctx, x, noOidcPush) {
         throw e;
       });
       const reportUrl = await uploadReport(inputs, ctx, x, pushTo, (c) => ciReportUpload(r2, c));
-      if (checks && gh) {
-        await checks.finish(
-          r2.targets.map((t) => {
-            const b = r2.build.targets.find((y) => y.attr === t.attr && y.system === t.system);
-            return b?.logUrl !== void 0 ? { ...t, logUrl: b.logUrl } : t;
-          })
-        );
-        await aggregateFinal(
-          gh,
-          r2.targets.map((t) => ({ attr: t.attr, system: t.system, ok: t.verify === "ok" })),
-          reportUrl
-        );
-        await gh.comment();
-        await gh.settle();
-      }
+      await checks?.finish(r2.targets, { ...reportUrl !== void 0 ? { reportUrl } : {} });
       return {
         ok: r2.summary.ok,
         line: ciSummaryLine(r2),
@@ -31462,11 +31456,7 @@ async function runBuildOrCi(inputs, ctx, x, noOidcPush) {
       pushTo.length > 0 ? "Build and push" : "Build",
       () => build({ ...prepared.options, onEvent })
     );
-    if (checks && gh) {
-      await checks.finish(r.targets);
-      await gh.comment();
-      await gh.settle();
-    }
+    await checks?.finish(r.targets);
     return {
       ok: r.summary.ok,
       line: buildSummaryLine(r),
@@ -31531,8 +31521,6 @@ async function runVerify(inputs, ctx, x, nixConfig) {
         r.targets.map((t) => ({ attr: t.attr, system: t.system, ok: t.status === "ok" })),
         reportUrl
       );
-      await gh.comment();
-      await gh.settle();
     }
     return {
       ok: verifyExitCode(r) === 0,

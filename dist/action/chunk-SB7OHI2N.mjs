@@ -100,14 +100,20 @@ function ciRun(env = process.env) {
     if (!PRINTABLE.test(env.NIXCACHE_RUN)) return void 0;
     return { id: env.NIXCACHE_RUN, url: env.NIXCACHE_RUN_URL || null };
   }
+  const run = githubActionsRun(env);
+  if (!run) return void 0;
+  const id = `${run.repo}#${run.run}${run.attempt ? `/${run.attempt}` : ""}`;
+  if (!PRINTABLE.test(id)) return void 0;
+  return { id, url: run.url };
+}
+function githubActionsRun(env = process.env) {
   const repo = env.GITHUB_REPOSITORY;
   const run = env.GITHUB_RUN_ID;
   if (env.GITHUB_ACTIONS !== "true" || !repo || !run || !/^\d+$/.test(run)) return void 0;
   const attempt = env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== "1" ? env.GITHUB_RUN_ATTEMPT : void 0;
-  const id = `${repo}#${run}${attempt ? `/${attempt}` : ""}`;
-  if (!PRINTABLE.test(id)) return void 0;
   const server = (env.GITHUB_SERVER_URL || "https://github.com").replace(/\/+$/, "");
-  return { id, url: `${server}/${repo}/actions/runs/${run}${attempt ? `/attempts/${attempt}` : ""}` };
+  const url = `${server}/${repo}/actions/runs/${run}${attempt ? `/attempts/${attempt}` : ""}`;
+  return { repo, run, ...attempt ? { attempt } : {}, url };
 }
 
 // src/caches/http-cache.ts
@@ -391,6 +397,7 @@ async function* resume(head, it) {
 export {
   defaultNetrcFile,
   ciRun,
+  githubActionsRun,
   HttpCacheError,
   HttpCache
 };

@@ -2,7 +2,7 @@ import { createRequire as __nixcacheRequire } from "node:module"; const require 
 import {
   HttpCache,
   HttpCacheError
-} from "./chunk-KVTC4ID6.mjs";
+} from "./chunk-SB7OHI2N.mjs";
 import "./chunk-OMGVGMTS.mjs";
 import "./chunk-CI2MQBST.mjs";
 import "./chunk-H4OM3QMJ.mjs";
