@@ -6,7 +6,7 @@
 // `npm ci` for the Node that ran it (20), and the README's support table says which commands that
 // leaves working (an install by Node 24 compiles them for Node 24).
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import { startServer } from "../src/server/server.js";
 import { nixOutPath, writeFlake } from "./fixtures/flakes/make-flake.js";
-import { type CliResult, NIXCACHE_BIN, runCli } from "./helpers/cli.js";
+import { type CliResult, NIXCACHE_BIN, runCli, runNode } from "./helpers/cli.js";
 import { freshNixEnv, requireNix, tempDir } from "./helpers/nix.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -30,25 +30,9 @@ function setupNode24(): Promise<string> {
   );
 }
 
-/** Runs `node script args` with a given `node` binary, capturing everything. */
+/** Runs `node script args` with a given `node` binary and exactly `env`, capturing everything. */
 function runWith(node: string, script: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(node, [script, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.stderr.on("data", (d: Buffer) => err.push(d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const stdoutBytes = Buffer.concat(out);
-      resolve({
-        code,
-        stdout: stdoutBytes.toString("utf8"),
-        stderr: Buffer.concat(err).toString("utf8"),
-        stdoutBytes,
-      });
-    });
-  });
+  return runNode(script, args, { node, baseEnv: env });
 }
 
 /** Runs a program without blocking the event loop (the server runs in this process). */

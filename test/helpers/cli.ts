@@ -25,10 +25,17 @@ export function runCli(
 export function runNode(
   script: string,
   args: string[],
-  opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; baseEnv?: NodeJS.ProcessEnv; cwd?: string } = {},
+  opts: {
+    input?: string | Buffer;
+    env?: NodeJS.ProcessEnv;
+    baseEnv?: NodeJS.ProcessEnv;
+    cwd?: string;
+    /** The `node` binary (default: this one). */
+    node?: string;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], {
+    const child = spawn(opts.node ?? process.execPath, [script, ...args], {
       env: { ...(opts.baseEnv ?? process.env), ...opts.env },
       cwd: opts.cwd,
       stdio: ["pipe", "pipe", "pipe"],
