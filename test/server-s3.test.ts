@@ -13,7 +13,7 @@ import { adminCreateCache, adminCreateToken } from "../src/server/admin.js";
 import { sweep } from "../src/server/ingest/sweep.js";
 import { parseStorageUrl, type S3Location } from "../src/server/locations.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
-import { S3Storage } from "../src/server/storage/s3.js";
+import { S3Storage } from "../src/server/storage/s3/backend.js";
 import { apiClient } from "./helpers/cachix.js";
 import { buildTrivial, nixAsync, nixSync, requireNix, tempDir } from "./helpers/nix.js";
 import { freshStorageUrl, localSwift, s3Endpoint } from "./helpers/s3.js";

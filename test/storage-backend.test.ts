@@ -1,4 +1,4 @@
-// One contract for every StorageBackend: the filesystem (fs.ts) and S3 (s3.ts, against a real
+// One contract for every StorageBackend: the filesystem (fs.ts) and S3 (s3/, against a real
 // Swift with s3api). Staged writes, commits (also of a blob that exists), discards that leave
 // nothing, range and random-access reads, listing and deletion, multipart parts; then what only
 // S3 has: direct multipart uploads and presigned GETs.
@@ -11,7 +11,7 @@ import { after, describe, test } from "node:test";
 import { parseStorageUrl, type S3Location } from "../src/server/locations.js";
 import type { StorageBackend } from "../src/server/storage/backend.js";
 import { FsStorage } from "../src/server/storage/fs.js";
-import { S3Storage } from "../src/server/storage/s3.js";
+import { S3Storage } from "../src/server/storage/s3/backend.js";
 import { tempDir } from "./helpers/nix.js";
 import { freshStorageUrl } from "./helpers/s3.js";
 

@@ -88,7 +88,7 @@ export async function openStorage(at: StoreLocation): Promise<StorageBackend> {
   const storage = resolveStorage(at);
   if (storage.kind === "file") return new FsStorage(storage.dir);
   // Loaded only when used: the AWS SDK is large, and most servers keep blobs on disk.
-  const { S3Storage } = await import("./storage/s3.js");
+  const { S3Storage } = await import("./storage/s3/backend.js");
   return S3Storage.open(storage, at.s3Credentials ? { credentials: at.s3Credentials } : {});
 }
 

@@ -1,7 +1,7 @@
 // The server's blob storage seam. Blobs are content-addressed (named by the SHA-256, in hex, of
 // their bytes) and appear only complete: a write is staged, verified by the caller, then committed
 // under its hash. Multipart parts of the Cachix API are staged and committed the same way, under
-// their upload and part number. fs.ts keeps them on the local filesystem, s3.ts in an S3 bucket
+// their upload and part number. fs.ts keeps them on the local filesystem, s3/ in an S3 bucket
 // (a staged write as a multipart upload, committed by a server-side copy). An object store may
 // also take the Cachix API's multipart parts itself (`direct`) and hand out short-lived GET URLs.
 import type { Readable } from "node:stream";
@@ -27,6 +27,23 @@ export interface StagedPart extends StagedWrite {
 export interface BlobReader {
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
   close(): Promise<void>;
+}
+
+/** A blob's name: the SHA-256 of its bytes, in lowercase hex. */
+export const BLOB_NAME = /^[0-9a-f]{64}$/;
+/** An upload's name (a multipart upload's, a direct upload's NAR id): safe in a path or a key. */
+export const UPLOAD_NAME = /^[0-9A-Za-z-]{1,64}$/;
+
+/** `hash`, once checked to be a blob name: no caller can point outside the blobs. */
+export function checkBlobName(hash: string): string {
+  if (!BLOB_NAME.test(hash)) throw new Error(`invalid blob name ${JSON.stringify(hash)}`);
+  return hash;
+}
+
+/** `upload`, once checked to be an upload name. */
+export function checkUploadName(upload: string): string {
+  if (!UPLOAD_NAME.test(upload)) throw new Error(`invalid upload name ${JSON.stringify(upload)}`);
+  return upload;
 }
 
 /** Every item of a paged listing, in order (listBlobs over blobPages). */

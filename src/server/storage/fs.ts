@@ -8,15 +8,17 @@ import { type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink, utimes
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import {
+  BLOB_NAME,
   type BlobReader,
+  checkBlobName,
+  checkUploadName,
   collectPages,
   type StagedBlob,
   type StagedPart,
   type StorageBackend,
+  UPLOAD_NAME,
 } from "./backend.js";
 
-const BLOB_NAME = /^[0-9a-f]{64}$/;
-const UPLOAD_NAME = /^[0-9A-Za-z-]{1,64}$/;
 const READ_CHUNK = 1 << 20;
 
 export class FsStorage implements StorageBackend {
@@ -39,13 +41,12 @@ export class FsStorage implements StorageBackend {
 
   /** The path of a blob; the name is checked so no caller can point outside the blob directory. */
   private blobPath(hash: string): string {
-    if (!BLOB_NAME.test(hash)) throw new Error(`invalid blob name ${JSON.stringify(hash)}`);
-    return join(this.blobDir, hash.slice(0, 2), hash);
+    const name = checkBlobName(hash);
+    return join(this.blobDir, name.slice(0, 2), name);
   }
 
   private uploadDir(upload: string): string {
-    if (!UPLOAD_NAME.test(upload)) throw new Error(`invalid upload name ${JSON.stringify(upload)}`);
-    return join(this.partsDir, upload);
+    return join(this.partsDir, checkUploadName(upload));
   }
 
   async listStaged(): Promise<string[]> {
