@@ -82,12 +82,24 @@ export class SqliteDb implements Db {
     lock: async () => {},
   };
 
-  /** Runs `f` (synchronous work on the connection) in this connection's turn. */
-  async exclusive<T>(f: () => T): Promise<T> {
-    if (!this.turn.held) return f();
+  /**
+   * Runs `f` (synchronous work on the raw connection, e.g. a better-sqlite3 transaction) in this
+   * connection's turn; with `quiet`, the rows it changes do not move `changes.local`.
+   */
+  async exclusive<T>(f: () => T, opts: { quiet?: boolean } = {}): Promise<T> {
+    const counted = (): T => {
+      if (!opts.quiet) return f();
+      const before = this.totalChanges();
+      try {
+        return f();
+      } finally {
+        this.quietChanges += this.totalChanges() - before;
+      }
+    };
+    if (!this.turn.held) return counted();
     await this.turn.take();
     try {
-      return f();
+      return counted();
     } finally {
       this.turn.give();
     }
