@@ -11,7 +11,7 @@ import {
   redactUrl,
   type StorageLocation,
 } from "./locations.js";
-import { SqliteMetadataStore } from "./metadata/sqlite/store.js";
+import { openSqliteStore } from "./metadata/sqlite/open.js";
 import type { MetadataStore } from "./metadata/store.js";
 import type { StorageBackend } from "./storage/backend.js";
 import { FsStorage } from "./storage/fs.js";
@@ -75,10 +75,10 @@ export function describeLocation(at: StoreLocation): string {
 /** Opens the metadata store, applying any migrations it lacks. */
 export async function openMetadata(at: StoreLocation): Promise<MetadataStore> {
   const db = resolveDb(at);
-  if (db.kind === "sqlite") return SqliteMetadataStore.openFile(db.file);
+  if (db.kind === "sqlite") return openSqliteStore(db.file);
   // Loaded only when used, like the S3 client.
-  const { PostgresMetadataStore } = await import("./metadata/postgres/store.js");
-  return PostgresMetadataStore.open(
+  const { openPostgresStore } = await import("./metadata/postgres/open.js");
+  return openPostgresStore(
     at.dbPassword === undefined ? db.url : withPassword(db.url, at.dbPassword),
   );
 }

@@ -91,6 +91,15 @@ export class PostgresDb implements Db {
     }
   }
 
+  /** Rows of a statement already in PostgreSQL's own text (`$n`): the record export builds its own. */
+  async rawRows(text: string, params: unknown[]): Promise<Array<Record<string, unknown>>> {
+    try {
+      return (await this.pool.query(text, params)).rows;
+    } catch (e) {
+      throw this.errors.map(e);
+    }
+  }
+
   async get<R>(q: Sql): Promise<R | undefined> {
     return (await this.all<R>(q))[0];
   }
