@@ -21,6 +21,7 @@ import { pathOnly, registerNixRoutes } from "./routes/nix.js";
 import { registerUiRoutes } from "./routes/ui.js";
 import { registerUiAssets } from "./routes/ui-assets.js";
 import type { StorageBackend } from "./storage/backend.js";
+import type { CacheMemoOptions } from "./metadata/queries/caches.js";
 import { openMetadata, openStorage, type StoreLocation } from "./stores.js";
 import { defaultUpstreams, type Upstream, UpstreamResolver } from "./upstreams.js";
 
@@ -39,6 +40,8 @@ export const MAX_HEADER_BYTES = 16 * 1024;
 
 /** Where the state is (StoreLocation: `--data`, or `--db` and `--storage`), how to listen, limits. */
 export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
+  /** How long cache rows are remembered, and by which clock (tests pass their own). */
+  cacheRows?: CacheMemoOptions;
   host?: string;
   port?: number;
   /**
@@ -131,7 +134,7 @@ export interface RunningServer {
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const oidc = oidcExchange(opts);
-  const meta = await openMetadata(opts);
+  const meta = await openMetadata(opts, opts.cacheRows);
   const clearStaging = opts.clearTmp ?? true;
   const sweepOpts = sweepOptionsOf(opts);
   let storage: StorageBackend;

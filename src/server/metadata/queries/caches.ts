@@ -82,7 +82,8 @@ export async function createCache(db: Db, c: NewCache): Promise<CacheRow> {
             ${row.createdAt}, ${row.owner}, ${row.managed}, ${row.compression})`,
     );
   } catch (e) {
-    if (violation(e) === "unique") throw new DbError("conflict", `cache ${JSON.stringify(c.name)} already exists`);
+    if (violation(e) === "unique")
+      throw new DbError("conflict", `cache ${JSON.stringify(c.name)} already exists`);
     throw e;
   }
   return row;
@@ -124,7 +125,12 @@ export async function clientKeys(db: Db, cache: string): Promise<string[]> {
   return rows.map((k) => `${k.name}:${k.public_key}`);
 }
 
-export async function addClientKey(db: Db, cache: string, name: string, publicKeyB64: string): Promise<boolean> {
+export async function addClientKey(
+  db: Db,
+  cache: string,
+  name: string,
+  publicKeyB64: string,
+): Promise<boolean> {
   const n = await db.run(
     sql`INSERT INTO client_keys (cache, name, public_key, created_at) VALUES (${cache}, ${name}, ${publicKeyB64}, ${Date.now()})
         ON CONFLICT (cache, public_key) DO NOTHING`,
@@ -172,4 +178,3 @@ export async function secret(db: Db, name: string): Promise<Buffer> {
   if (value === undefined) throw new DbError("internal", "server secret was not stored");
   return Buffer.from(value, "base64");
 }
-

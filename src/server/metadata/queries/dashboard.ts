@@ -1,9 +1,9 @@
 // The dashboard's data: CI reports, push activity and narinfo lookups (counted in memory and added
 // now and then by server/activity.ts), a path's record, and the last GC run of each cache.
 import { DbError } from "../../errors.js";
+import { pushFromRow, type RawPush, type RawReport, reportFromRow } from "../dashboard-rows.js";
 import type { Db } from "../db/database.js";
 import { BYTE_ORDER, raw, type Sql, sql, values } from "../db/sql.js";
-import { pushFromRow, type RawPush, type RawReport, reportFromRow } from "../dashboard-rows.js";
 import { bool } from "../rows.js";
 import { ACTIVITY_KEPT_MS, REPORTS_KEPT_PER_BRANCH } from "../store.js";
 import type {

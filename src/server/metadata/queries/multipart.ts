@@ -46,7 +46,9 @@ export async function transitionMultipart(
   from: MultipartState,
   to: MultipartState,
 ): Promise<boolean> {
-  return (await db.run(sql`UPDATE multipart SET state = ${to} WHERE nar_id = ${narId} AND state = ${from}`)) === 1;
+  return (
+    (await db.run(sql`UPDATE multipart SET state = ${to} WHERE nar_id = ${narId} AND state = ${from}`)) === 1
+  );
 }
 
 export async function putPart(db: Db, narId: string, p: PartRow): Promise<void> {

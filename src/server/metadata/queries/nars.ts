@@ -97,7 +97,12 @@ export async function invisibleNarsBefore(
   );
 }
 
-export async function deleteInvisibleNar(db: Db, cache: string, url: string, before: number): Promise<boolean> {
+export async function deleteInvisibleNar(
+  db: Db,
+  cache: string,
+  url: string,
+  before: number,
+): Promise<boolean> {
   const n = await db.run(
     sql`DELETE FROM nars WHERE cache = ${cache} AND url = ${url} AND NOT visible AND created_at < ${before}`,
   );

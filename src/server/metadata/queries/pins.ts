@@ -59,7 +59,9 @@ export async function addPin(db: Db, p: NewPin): Promise<PinRow> {
         sql`UPDATE pins SET keep_revisions = ${revisions}, keep_days = ${days} WHERE cache = ${p.cache} AND name = ${p.name}`,
       );
     }
-    await t.run(sql`DELETE FROM pin_entries WHERE cache = ${p.cache} AND pin = ${p.name} AND hash = ${p.hash}`);
+    await t.run(
+      sql`DELETE FROM pin_entries WHERE cache = ${p.cache} AND pin = ${p.name} AND hash = ${p.hash}`,
+    );
     await t.run(
       sql`INSERT INTO pin_entries (cache, pin, hash, store_path, artifacts, created_at)
           VALUES (${p.cache}, ${p.name}, ${p.hash}, ${p.storePath}, ${JSON.stringify(p.artifacts ?? [])}, ${now})`,

@@ -5,7 +5,13 @@ import type { Db } from "../db/database.js";
 import { BYTE_ORDER, rowLock, sql } from "../db/sql.js";
 import { BLOB_CLAIM_TTL_MS, claimedMessage, quotaMessage, withinQuota } from "../limits.js";
 import { bool, fileFromRow, type RawFile } from "../rows.js";
-import type { RealisationCommit, RealisationKind, SideFile, SideFileKind, StoredRealisation } from "../types.js";
+import type {
+  RealisationCommit,
+  RealisationKind,
+  SideFile,
+  SideFileKind,
+  StoredRealisation,
+} from "../types.js";
 
 /** The lock narinfo commits of a cache take (engines), and whatever must not land between them. */
 export const narInfoLock = (cache: string) => `nixcache narinfos ${cache}`;

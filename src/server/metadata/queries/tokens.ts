@@ -1,9 +1,9 @@
 // Tokens (stored as SHA-256 hashes only), accounts, and OIDC trust rules.
 import { DbError } from "../../errors.js";
+import { newTrustRuleId, tokenColumns } from "../columns.js";
 import type { Db } from "../db/database.js";
 import { violation } from "../db/database.js";
 import { BYTE_ORDER, byEngine, raw, sql } from "../db/sql.js";
-import { newTrustRuleId, tokenColumns } from "../columns.js";
 import {
   accountFromRow,
   type RawAccount,
@@ -39,12 +39,16 @@ export async function tokenById(db: Db, id: string): Promise<TokenRow | undefine
 }
 
 export async function revokeToken(db: Db, id: string): Promise<boolean> {
-  const n = await db.run(sql`UPDATE tokens SET revoked_at = ${Date.now()} WHERE id = ${id} AND revoked_at IS NULL`);
+  const n = await db.run(
+    sql`UPDATE tokens SET revoked_at = ${Date.now()} WHERE id = ${id} AND revoked_at IS NULL`,
+  );
   return n > 0;
 }
 
 export async function listTokens(db: Db): Promise<TokenRow[]> {
-  return (await db.all<RawToken>(sql`SELECT * FROM tokens ORDER BY created_at, id${BYTE_ORDER}`)).map(tokenFromRow);
+  return (await db.all<RawToken>(sql`SELECT * FROM tokens ORDER BY created_at, id${BYTE_ORDER}`)).map(
+    tokenFromRow,
+  );
 }
 
 /** The personal tokens of an account and the cache tokens of the caches it owns. */
@@ -97,7 +101,8 @@ export async function addTrustRule(db: Db, rule: NewTrustRule): Promise<TrustRul
             ${row.perm}, ${row.createdAt})`,
     );
   } catch (e) {
-    if (violation(e) === "foreignKey") throw new DbError("notFound", `no cache named ${JSON.stringify(rule.cache)}`);
+    if (violation(e) === "foreignKey")
+      throw new DbError("notFound", `no cache named ${JSON.stringify(rule.cache)}`);
     throw e;
   }
   return row;

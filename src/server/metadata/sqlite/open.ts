@@ -4,10 +4,10 @@ import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { SqliteDb } from "../db/sqlite.js";
+import { SqlMetadataStore, type SqlStoreOptions } from "../sql-store.js";
 import { SqliteEngine } from "./engine.js";
 import { migrate as migrateSqlite } from "./migrations.js";
 import { exportRecords as exportSqliteRecords, importRecords as importSqliteRecords } from "./records.js";
-import { SqlMetadataStore, type SqlStoreOptions } from "../sql-store.js";
 
 /** The SQLite file inside a data directory. */
 export const DB_FILE = "nixcache.db";
@@ -36,7 +36,8 @@ export function openSqliteStore(file: string, opts: SqlStoreOptions = {}): SqlMe
     db,
     new SqliteEngine(db),
     {
-      exportRecords: (kind, after, limit) => db.exclusive(() => exportSqliteRecords(sqlite, kind, after, limit)),
+      exportRecords: (kind, after, limit) =>
+        db.exclusive(() => exportSqliteRecords(sqlite, kind, after, limit)),
       importRecords: (kind, records) => db.exclusive(() => importSqliteRecords(sqlite, kind, records)),
     },
     opts,
