@@ -2,13 +2,7 @@
 // commit decides and cascades visibility, how blobs are claimed against NARs being recorded, leases
 // by whose clock, how a batch of access times is written, and the GC's set work. Everything else
 // the store writes once. sqlite/engine.ts and postgres/engine.ts implement it.
-import type {
-  GcBatch,
-  GcMarkResult,
-  GcThresholds,
-  NarInfoCommit,
-  ReceivedNar,
-} from "./types.js";
+import type { GcBatch, GcMarkResult, GcThresholds, NarInfoCommit, ReceivedNar } from "./types.js";
 
 export interface StoreEngine {
   /** MetadataStore.recordNar: quota and blob-claim checks with the insert, atomically. */

@@ -101,7 +101,10 @@ export class PostgresDb implements Db {
   }
 
   /** The connection of a transaction, for an engine's own statements (the GC's, in SQL of its own). */
-  async tx<T>(f: (t: Tx & { client: pg.PoolClient }) => Promise<T>, opts: { quiet?: boolean } = {}): Promise<T> {
+  async tx<T>(
+    f: (t: Tx & { client: pg.PoolClient }) => Promise<T>,
+    opts: { quiet?: boolean } = {},
+  ): Promise<T> {
     let c: pg.PoolClient;
     try {
       c = await this.pool.connect();
