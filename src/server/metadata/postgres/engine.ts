@@ -7,9 +7,9 @@ import { closureReferences } from "../closure.js";
 import type { PostgresDb } from "../db/postgres.js";
 import type { StoreEngine } from "../engine.js";
 import { BLOB_CLAIM_TTL_MS, claimedMessage, quotaMessage, withinQuota } from "../limits.js";
+import { lockBlobs, lockNarInfos } from "../locks.js";
 import type { GcBatch, GcMarkResult, GcThresholds, NarInfoCommit, ReceivedNar } from "../types.js";
 import { gcDeleteBatch, gcFinish, gcMark, gcPlan } from "./gc.js";
-import { lockBlobs, lockNarInfos } from "./locks.js";
 
 /** Of the blobs $1 (distinct), those no NAR record or side file names. */
 const UNNAMED_BLOBS = `SELECT b AS blob FROM unnest($1::text[]) AS b

@@ -3,8 +3,8 @@
 // lease), each step one transaction of the pool.
 import type pg from "pg";
 import type { PostgresDb } from "../db/postgres.js";
+import { lockNarInfos } from "../locks.js";
 import type { GcBatch, GcMarkResult, GcThresholds } from "../types.js";
-import { lockNarInfos } from "./locks.js";
 
 /**
  * For the GC's set queries: hash joins over millions of rows want more than the default work_mem,

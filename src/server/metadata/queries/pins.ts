@@ -2,9 +2,9 @@
 import { DbError } from "../../errors.js";
 import type { Db, Queryable } from "../db/database.js";
 import { BYTE_ORDER, sql } from "../db/sql.js";
+import { lockNarInfos } from "../locks.js";
 import { keepColumns, pinsFromRows, type RawPinRow } from "../pins.js";
 import type { NewPin, PinRow } from "../types.js";
-import { narInfoLock } from "./realisations.js";
 
 const DAY_MS = sql`CAST(86400000 AS BIGINT)`;
 
@@ -34,7 +34,7 @@ async function pinsOf(q: Queryable, cache: string, name: string | null): Promise
 export async function addPin(db: Db, p: NewPin): Promise<PinRow> {
   return db.tx(async (t) => {
     const now = Date.now();
-    await t.lock([narInfoLock(p.cache)]);
+    await lockNarInfos(t, p.cache);
     const stored = (
       await t.get<{ store_path: string }>(
         sql`SELECT store_path FROM narinfos WHERE cache = ${p.cache} AND hash = ${p.hash} AND visible`,

@@ -4,6 +4,7 @@ import { DbError } from "../../errors.js";
 import type { Db } from "../db/database.js";
 import { BYTE_ORDER, rowLock, sql } from "../db/sql.js";
 import { BLOB_CLAIM_TTL_MS, claimedMessage, quotaMessage, withinQuota } from "../limits.js";
+import { lockBlobs, lockNarInfos } from "../locks.js";
 import { bool, fileFromRow, type RawFile } from "../rows.js";
 import type {
   RealisationCommit,
@@ -12,11 +13,6 @@ import type {
   SideFileKind,
   StoredRealisation,
 } from "../types.js";
-
-/** The lock narinfo commits of a cache take (engines), and whatever must not land between them. */
-export const narInfoLock = (cache: string) => `nixcache narinfos ${cache}`;
-/** The lock on a blob name: recording it and claiming it for deletion exclude each other. */
-export const blobLock = (blob: string) => `nixcache blob ${blob}`;
 
 /**
  * Under the cache's narinfo lock (commits and GC deletes take it too: none lands between the
@@ -27,7 +23,7 @@ export async function putRealisation(db: Db, r: RealisationCommit): Promise<{ vi
   const size = Buffer.byteLength(r.text);
   const outHash = r.outPath.slice(0, STORE_HASH_LENGTH);
   return db.tx(async (t) => {
-    await t.lock([narInfoLock(r.cache)]);
+    await lockNarInfos(t, r.cache);
     const state = await t.get<{
       quota_bytes: number | null;
       used_bytes: number;
@@ -102,7 +98,7 @@ export async function putSideFile(
   await db.tx(async (t) => {
     const now = Date.now();
     if (f.blob !== null) {
-      await t.lock([blobLock(f.blob)]);
+      await lockBlobs(t, [f.blob]);
       const claimed = await t.get(
         sql`SELECT 1 AS one FROM blob_claims WHERE blob = ${f.blob} AND claimed_at > ${now - BLOB_CLAIM_TTL_MS}`,
       );

@@ -1,7 +1,8 @@
-// The advisory locks the PostgreSQL engine takes (Tx.lock: transaction-scoped, taken in one order),
+// The locks writers take (Tx.lock: PostgreSQL advisory locks, transaction-scoped, taken in one order;
+// nothing on SQLite, whose write transactions hold the database),
 // by the names every replica uses: a lock is its name's hash, so the names must never change while
 // replicas of two versions may run together.
-import type { Tx } from "../db/database.js";
+import type { Tx } from "./db/database.js";
 
 /**
  * Narinfo commits of one cache are serialised by a transaction-scoped advisory lock. Without it,
