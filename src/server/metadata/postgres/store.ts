@@ -103,8 +103,8 @@ const GC_SETTINGS = "SET LOCAL work_mem = '256MB'; SET LOCAL jit = off";
 
 /** Of the blobs $1 (distinct), those no NAR record or side file names. */
 const UNNAMED_BLOBS = `SELECT b AS blob FROM unnest($1::text[]) AS b
-  WHERE NOT EXISTS (SELECT 1 FROM uploads u WHERE u.blob = b)
-    AND NOT EXISTS (SELECT 1 FROM files f WHERE f.blob = b)`;
+  WHERE NOT EXISTS (SELECT 1 FROM nars u WHERE u.blob = b)
+    AND NOT EXISTS (SELECT 1 FROM side_files f WHERE f.blob = b)`;
 
 const UNIQUE_VIOLATION = "23505";
 const FOREIGN_KEY_VIOLATION = "23503";
@@ -352,7 +352,7 @@ export class PostgresMetadataStore implements MetadataStore {
       );
       const old = (
         await c.query<{ file_size: number; visible: boolean; blob: string }>(
-          "SELECT file_size, visible, blob FROM uploads WHERE cache = $1 AND url = $2 FOR UPDATE",
+          "SELECT file_size, visible, blob FROM nars WHERE cache = $1 AND url = $2 FOR UPDATE",
           [nar.cache, nar.url],
         )
       ).rows[0];
@@ -373,12 +373,12 @@ export class PostgresMetadataStore implements MetadataStore {
       }
       // A URL that is visible keeps its blob: a served NAR URL never changes.
       const r = await c.query(
-        `INSERT INTO uploads (cache, url, blob, compression, nar_hash, nar_size, file_hash, file_size, visible, created_at)
+        `INSERT INTO nars (cache, url, blob, compression, nar_hash, nar_size, file_hash, file_size, visible, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE, $9)
          ON CONFLICT (cache, url) DO UPDATE SET blob = excluded.blob, compression = excluded.compression,
            nar_hash = excluded.nar_hash, nar_size = excluded.nar_size, file_hash = excluded.file_hash,
            file_size = excluded.file_size, created_at = excluded.created_at
-         WHERE NOT uploads.visible OR uploads.blob = excluded.blob`,
+         WHERE NOT nars.visible OR nars.blob = excluded.blob`,
         [
           nar.cache,
           nar.url,
@@ -396,13 +396,13 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async getNar(cache: string, url: string): Promise<ReceivedNar | undefined> {
-    const r = await this.one<RawNar>("SELECT * FROM uploads WHERE cache = $1 AND url = $2", [cache, url]);
+    const r = await this.one<RawNar>("SELECT * FROM nars WHERE cache = $1 AND url = $2", [cache, url]);
     return r && narFromRow(r);
   }
 
   async visibleNar(cache: string, url: string): Promise<{ blob: string; fileSize: number } | undefined> {
     const r = await this.one<{ blob: string; file_size: number }>(
-      "SELECT blob, file_size FROM uploads WHERE cache = $1 AND url = $2 AND visible",
+      "SELECT blob, file_size FROM nars WHERE cache = $1 AND url = $2 AND visible",
       [cache, url],
     );
     return r && { blob: r.blob, fileSize: r.file_size };
@@ -426,7 +426,7 @@ export class PostgresMetadataStore implements MetadataStore {
       // for the lock closed a cycle with recordNar (which locks the narinfo's row, then the
       // upload's) and a commit holding the lock (which needs that narinfo's row): a deadlock.
       await this.lockNarInfos(c, n.cache);
-      await c.query("UPDATE uploads SET visible = TRUE WHERE cache = $1 AND url = $2 AND NOT visible", [
+      await c.query("UPDATE nars SET visible = TRUE WHERE cache = $1 AND url = $2 AND NOT visible", [
         n.cache,
         n.url,
       ]);
@@ -559,7 +559,7 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async narInfoBlobs(): Promise<NarInfoBlob[]> {
     return this.rows<NarInfoBlob>(
-      "SELECT n.cache, n.hash, n.url, u.blob FROM narinfos n LEFT JOIN uploads u ON u.cache = n.cache AND u.url = n.url",
+      "SELECT n.cache, n.hash, n.url, u.blob FROM narinfos n LEFT JOIN nars u ON u.cache = n.cache AND u.url = n.url",
     );
   }
 
@@ -571,8 +571,8 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async blobReferenced(blob: string): Promise<boolean> {
     const r = await this.one<{ referenced: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM uploads WHERE blob = $1)
-         OR EXISTS (SELECT 1 FROM files WHERE blob = $1) AS referenced`,
+      `SELECT EXISTS (SELECT 1 FROM nars WHERE blob = $1)
+         OR EXISTS (SELECT 1 FROM side_files WHERE blob = $1) AS referenced`,
       [blob],
     );
     return r?.referenced === true;
@@ -580,14 +580,14 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async invisibleNarsBefore(time: number): Promise<Array<{ cache: string; url: string; blob: string }>> {
     return this.rows<{ cache: string; url: string; blob: string }>(
-      "SELECT cache, url, blob FROM uploads WHERE NOT visible AND created_at < $1 ORDER BY created_at",
+      "SELECT cache, url, blob FROM nars WHERE NOT visible AND created_at < $1 ORDER BY created_at",
       [time],
     );
   }
 
   async orphanNarUrls(cache: string, limit: number): Promise<string[]> {
     const r = await this.rows<{ url: string }>(
-      `SELECT u.url FROM uploads u WHERE u.cache = $1 AND u.visible
+      `SELECT u.url FROM nars u WHERE u.cache = $1 AND u.visible
          AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = $1 AND n.url = u.url) LIMIT $2`,
       [cache, limit],
     );
@@ -596,7 +596,7 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async deleteInvisibleNar(cache: string, url: string, before: number): Promise<boolean> {
     const n = await this.write(
-      "DELETE FROM uploads WHERE cache = $1 AND url = $2 AND NOT visible AND created_at < $3",
+      "DELETE FROM nars WHERE cache = $1 AND url = $2 AND NOT visible AND created_at < $3",
       [cache, url, before],
     );
     return n > 0;
@@ -691,7 +691,7 @@ export class PostgresMetadataStore implements MetadataStore {
         if ((claimed.rowCount ?? 0) > 0) throw new DbError("unavailable", claimedMessage(f.blob));
       }
       await c.query(
-        `INSERT INTO files (cache, kind, name, body, blob, content_type, content_encoding, created_at)
+        `INSERT INTO side_files (cache, kind, name, body, blob, content_type, content_encoding, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (cache, kind, name) DO UPDATE SET body = excluded.body, blob = excluded.blob,
            content_type = excluded.content_type, content_encoding = excluded.content_encoding,
@@ -703,7 +703,7 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async getSideFile(cache: string, kind: SideFileKind, name: string): Promise<SideFile | undefined> {
     const r = await this.one<RawFile>(
-      "SELECT body, blob, content_type, content_encoding FROM files WHERE cache = $1 AND kind = $2 AND name = $3",
+      "SELECT body, blob, content_type, content_encoding FROM side_files WHERE cache = $1 AND kind = $2 AND name = $3",
       [cache, kind, name],
     );
     return r && fileFromRow(r);
@@ -1181,15 +1181,15 @@ export class PostgresMetadataStore implements MetadataStore {
       const r = (
         await c.query<{ bytes: number }>(
           `WITH gone AS MATERIALIZED (
-             SELECT u.url, u.blob, u.file_size FROM uploads u
+             SELECT u.url, u.blob, u.file_size FROM nars u
              WHERE u.cache = $1 AND u.url IN (SELECT url FROM gc_doomed WHERE run = $2)
                AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = $1 AND n.url = u.url
                  AND NOT EXISTS (SELECT 1 FROM gc_doomed x WHERE x.run = $2 AND x.hash = n.hash))),
            freed AS (
              SELECT blob, MAX(file_size) AS size FROM gone g
-             WHERE NOT EXISTS (SELECT 1 FROM uploads o WHERE o.blob = g.blob
+             WHERE NOT EXISTS (SELECT 1 FROM nars o WHERE o.blob = g.blob
                  AND NOT (o.cache = $1 AND o.url IN (SELECT url FROM gone)))
-               AND NOT EXISTS (SELECT 1 FROM files f WHERE f.blob = g.blob)
+               AND NOT EXISTS (SELECT 1 FROM side_files f WHERE f.blob = g.blob)
              GROUP BY blob)
            SELECT COALESCE(SUM(size), 0)::bigint AS bytes FROM freed`,
           [cache, t.run],
@@ -1223,7 +1223,7 @@ export class PostgresMetadataStore implements MetadataStore {
           ? []
           : (
               await c.query<{ blob: string; file_size: number }>(
-                `DELETE FROM uploads u WHERE u.cache = $1 AND u.url = ANY($2::text[]) AND u.created_at <= $3
+                `DELETE FROM nars u WHERE u.cache = $1 AND u.url = ANY($2::text[]) AND u.created_at <= $3
                    AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = $1 AND n.url = u.url)
                  RETURNING u.blob, u.file_size`,
                 [cache, drop, t.dropNarsSince ?? Number.MAX_SAFE_INTEGER],
@@ -1269,10 +1269,10 @@ export class PostgresMetadataStore implements MetadataStore {
             hashes,
           ]);
           await c.query("DELETE FROM gc_marks WHERE cache = $1 AND hash = ANY($2::text[])", [cache, hashes]);
-          await c.query("DELETE FROM files WHERE cache = $1 AND kind = 'ls' AND name = ANY($2::text[])", [
-            cache,
-            hashes,
-          ]);
+          await c.query(
+            "DELETE FROM side_files WHERE cache = $1 AND kind = 'ls' AND name = ANY($2::text[])",
+            [cache, hashes],
+          );
           // The realisations naming a deleted path go with it.
           await c.query("DELETE FROM realisations WHERE cache = $1 AND out_hash = ANY($2::text[])", [
             cache,

@@ -45,7 +45,7 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
     setRetention: p("UPDATE caches SET retention_ms = ? WHERE name = ?"),
     setQuota: p("UPDATE caches SET quota_bytes = ? WHERE name = ?"),
     retentionOf: p("SELECT retention_ms FROM caches WHERE name = ?").pluck(),
-    clearMarks: p("UPDATE narinfos SET gc_marked_at = NULL WHERE cache = ? AND gc_marked_at IS NOT NULL"),
+    clearMarks: p("DELETE FROM gc_marks WHERE cache = ?"),
     usage: p("SELECT used_bytes FROM caches WHERE name = ?").pluck(),
     access: p(
       "UPDATE narinfos SET accessed_at = @at WHERE cache = @cache AND hash = @hash AND accessed_at < @at",
@@ -102,12 +102,12 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
       ),
     ),
     unmark: p(
-      `UPDATE narinfos SET gc_marked_at = NULL WHERE cache = @cache AND gc_marked_at IS NOT NULL
-         AND hash NOT IN (SELECT hash FROM temp.gc_unreached WHERE run = @run)`,
+      `DELETE FROM gc_marks WHERE cache = @cache
+         AND NOT EXISTS (SELECT 1 FROM temp.gc_unreached g WHERE g.run = @run AND g.hash = gc_marks.hash)`,
     ),
     mark: p(
-      `UPDATE narinfos SET gc_marked_at = @now WHERE cache = @cache AND gc_marked_at IS NULL
-         AND hash IN (SELECT hash FROM temp.gc_unreached WHERE run = @run)`,
+      `INSERT OR IGNORE INTO gc_marks (cache, hash, marked_at)
+       SELECT @cache, g.hash, @now FROM temp.gc_unreached g WHERE g.run = @run`,
     ),
     paths: p("SELECT COUNT(*) FROM narinfos WHERE cache = ?").pluck(),
     unreached: p("SELECT COUNT(*) FROM temp.gc_unreached WHERE run = @run").pluck(),
@@ -120,7 +120,8 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
       `INSERT INTO temp.gc_doomed (run, hash, url, referrers)
        SELECT @run, n.hash, n.url, (SELECT COUNT(*) FROM narinfo_refs r WHERE r.cache = @cache AND r.ref = n.hash)
        FROM temp.gc_unreached u JOIN narinfos n ON n.cache = @cache AND n.hash = u.hash
-       WHERE u.run = @run AND n.gc_marked_at < @markedBefore AND n.accessed_at < @cutoff
+         JOIN gc_marks m ON m.cache = @cache AND m.hash = u.hash
+       WHERE u.run = @run AND m.marked_at < @markedBefore AND n.accessed_at < @cutoff
          AND NOT EXISTS (SELECT 1 FROM pin_entries e WHERE e.cache = @cache AND e.hash = n.hash)`,
     ),
     // Only unreached narinfos reference unreached ones: what those marked too recently (or
@@ -138,14 +139,14 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
     // other record or side file with the blob.
     plannedBytes: p(
       `WITH gone(url, blob, file_size) AS MATERIALIZED (
-         SELECT u.url, u.blob, u.file_size FROM uploads u
+         SELECT u.url, u.blob, u.file_size FROM nars u
          WHERE u.cache = @cache AND u.url IN (SELECT url FROM temp.gc_doomed WHERE run = @run)
            AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = @cache AND n.url = u.url
              AND NOT EXISTS (SELECT 1 FROM temp.gc_doomed x WHERE x.run = @run AND x.hash = n.hash)))
        SELECT COALESCE(SUM(size), 0) FROM (SELECT blob, MAX(file_size) AS size FROM gone g
-         WHERE NOT EXISTS (SELECT 1 FROM uploads o WHERE o.blob = g.blob
+         WHERE NOT EXISTS (SELECT 1 FROM nars o WHERE o.blob = g.blob
              AND NOT (o.cache = @cache AND o.url IN (SELECT url FROM gone)))
-           AND NOT EXISTS (SELECT 1 FROM files f WHERE f.blob = g.blob)
+           AND NOT EXISTS (SELECT 1 FROM side_files f WHERE f.blob = g.blob)
          GROUP BY blob)`,
     ).pluck(),
 
@@ -156,21 +157,23 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
     // The re-check, under the write lock: still marked long enough, not accessed, pinned or referenced.
     deletable: p(
       `SELECT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = @cache AND n.hash = @hash
-         AND n.gc_marked_at < @markedBefore AND n.accessed_at < @cutoff
+         AND n.accessed_at < @cutoff
+         AND EXISTS (SELECT 1 FROM gc_marks m WHERE m.cache = @cache AND m.hash = n.hash AND m.marked_at < @markedBefore)
          AND NOT EXISTS (SELECT 1 FROM pin_entries e WHERE e.cache = @cache AND e.hash = n.hash)
          AND NOT EXISTS (SELECT 1 FROM narinfo_refs r WHERE r.cache = @cache AND r.ref = n.hash))`,
     ).pluck(),
     deleteNarInfo: p("DELETE FROM narinfos WHERE cache = ? AND hash = ?"),
+    deleteMark: p("DELETE FROM gc_marks WHERE cache = ? AND hash = ?"),
     deleteRefs: p("DELETE FROM narinfo_refs WHERE cache = ? AND hash = ? RETURNING ref").pluck(),
     releaseReferrer: p(
       "UPDATE temp.gc_doomed SET referrers = referrers - 1, freed_at = ? WHERE run = ? AND hash = ?",
     ),
     deleteWaits: p("DELETE FROM narinfo_waits WHERE cache = ? AND hash = ?"),
-    deleteListing: p("DELETE FROM files WHERE cache = ? AND kind = 'ls' AND name = ?"),
+    deleteListing: p("DELETE FROM side_files WHERE cache = ? AND kind = 'ls' AND name = ?"),
     /** The realisations naming a deleted path go with it. */
     deleteRealisations: p("DELETE FROM realisations WHERE cache = ? AND out_hash = ?"),
     deleteNar: p(
-      `DELETE FROM uploads WHERE cache = @cache AND url = @url AND created_at <= @since
+      `DELETE FROM nars WHERE cache = @cache AND url = @url AND created_at <= @since
          AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = @cache AND n.url = @url)
        RETURNING blob, file_size`,
     ),
@@ -179,7 +182,7 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
     finishUnreached: p("DELETE FROM temp.gc_unreached"),
 
     referenced: p(
-      "SELECT EXISTS (SELECT 1 FROM uploads WHERE blob = @blob) OR EXISTS (SELECT 1 FROM files WHERE blob = @blob)",
+      "SELECT EXISTS (SELECT 1 FROM nars WHERE blob = @blob) OR EXISTS (SELECT 1 FROM side_files WHERE blob = @blob)",
     ).pluck(),
     claim: p(
       `INSERT INTO blob_claims (blob, claimed_at) VALUES (?, ?)

@@ -50,10 +50,9 @@ export interface RawMultipart {
   created_at: number;
 }
 
-/** Caches with their Cachix settings; a cache made before those existed gets the defaults. */
-export const CACHE_COLUMNS = `c.name, c.is_public, c.priority, c.public_key, c.created_at, c.retention_ms, c.quota_bytes, s.owner,
-  COALESCE(s.managed, 1) AS managed, COALESCE(s.compression, 'ZSTD') AS compression
-  FROM caches c LEFT JOIN cachix_caches s ON s.cache = c.name`;
+/** Caches with their Cachix settings (a cache made before those existed has the defaults). */
+export const CACHE_COLUMNS = `c.name, c.is_public, c.priority, c.public_key, c.created_at, c.retention_ms, c.quota_bytes, c.owner,
+  c.managed, c.compression FROM caches c`;
 
 export function cacheFromRow(r: RawCache): CacheRow {
   return {

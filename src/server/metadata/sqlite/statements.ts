@@ -20,42 +20,40 @@ export function prepareStatements(db: Database.Database) {
       )} ORDER BY c.name`,
     ),
     insertCache: p(
-      "INSERT INTO caches (name, is_public, priority, secret_key, public_key, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      `INSERT INTO caches (name, is_public, priority, secret_key, public_key, created_at, owner, managed, compression)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    insertSettings: p("INSERT INTO cachix_caches (cache, owner, managed, compression) VALUES (?, ?, ?, ?)"),
     setPublic: p("UPDATE caches SET is_public = ? WHERE name = ?"),
-    setCompression: p(
-      `INSERT INTO cachix_caches (cache, compression) VALUES (?, ?)
-       ON CONFLICT (cache) DO UPDATE SET compression = excluded.compression`,
-    ),
+    setCompression: p("UPDATE caches SET compression = ? WHERE name = ?"),
     getSecretKey: p("SELECT secret_key FROM caches WHERE name = ?").pluck(),
-    clientKeys: p("SELECT name, public_key FROM cachix_keys WHERE cache = ? ORDER BY created_at, name"),
+    clientKeys: p("SELECT name, public_key FROM client_keys WHERE cache = ? ORDER BY created_at, name"),
     insertClientKey: p(
-      "INSERT OR IGNORE INTO cachix_keys (cache, name, public_key, created_at) VALUES (?, ?, ?, ?)",
+      "INSERT OR IGNORE INTO client_keys (cache, name, public_key, created_at) VALUES (?, ?, ?, ?)",
     ),
 
-    getNar: p("SELECT * FROM uploads WHERE cache = ? AND url = ?"),
+    getNar: p("SELECT * FROM nars WHERE cache = ? AND url = ?"),
     // A URL that is visible keeps its blob: a served NAR URL never changes.
     putNar: p(
-      `INSERT INTO uploads (cache, url, blob, compression, nar_hash, nar_size, file_hash, file_size, visible, created_at)
+      `INSERT INTO nars (cache, url, blob, compression, nar_hash, nar_size, file_hash, file_size, visible, created_at)
        VALUES (@cache, @url, @blob, @compression, @narHash, @narSize, @fileHash, @fileSize, 0, @now)
        ON CONFLICT (cache, url) DO UPDATE SET blob = excluded.blob, compression = excluded.compression,
          nar_hash = excluded.nar_hash, nar_size = excluded.nar_size, file_hash = excluded.file_hash,
          file_size = excluded.file_size, created_at = excluded.created_at
-       WHERE uploads.visible = 0 OR uploads.blob = excluded.blob`,
+       WHERE nars.visible = 0 OR nars.blob = excluded.blob`,
     ),
-    visibleNar: p("SELECT blob, file_size FROM uploads WHERE cache = ? AND url = ? AND visible = 1"),
-    markVisible: p("UPDATE uploads SET visible = 1 WHERE cache = ? AND url = ?"),
+    visibleNar: p("SELECT blob, file_size FROM nars WHERE cache = ? AND url = ? AND visible = 1"),
+    markVisible: p("UPDATE nars SET visible = 1 WHERE cache = ? AND url = ?"),
     getNarInfo: p("SELECT text FROM narinfos WHERE cache = ? AND hash = ? AND visible = 1").pluck(),
     narInfoVisible: p("SELECT visible FROM narinfos WHERE cache = ? AND hash = ?").pluck(),
-    // A push is an access, and takes back a GC mark.
+    // A push is an access, and takes back a GC mark (dropMark).
     putNarInfo: p(
       `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible, accessed_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (cache, hash) DO UPDATE SET store_path = excluded.store_path, url = excluded.url,
          text = excluded.text, created_at = excluded.created_at, visible = excluded.visible,
-         accessed_at = excluded.accessed_at, gc_marked_at = NULL`,
+         accessed_at = excluded.accessed_at`,
     ),
+    dropMark: p("DELETE FROM gc_marks WHERE cache = ? AND hash = ?"),
     dropRefsOf: p("DELETE FROM narinfo_refs WHERE cache = ? AND hash = ?"),
     insertRef: p("INSERT OR IGNORE INTO narinfo_refs (cache, hash, ref) VALUES (?, ?, ?)"),
     // A NAR received again for a URL a narinfo has: that narinfo is being pushed again (an access).
@@ -86,19 +84,17 @@ export function prepareStatements(db: Database.Database) {
     ),
     pendingCount: p("SELECT COUNT(*) FROM narinfos WHERE cache = ? AND visible = 0").pluck(),
     narInfoBlobs: p(
-      "SELECT n.cache, n.hash, n.url, u.blob FROM narinfos n LEFT JOIN uploads u ON u.cache = n.cache AND u.url = n.url",
+      "SELECT n.cache, n.hash, n.url, u.blob FROM narinfos n LEFT JOIN nars u ON u.cache = n.cache AND u.url = n.url",
     ),
     blobReferenced: p(
-      "SELECT EXISTS (SELECT 1 FROM uploads WHERE blob = @blob) OR EXISTS (SELECT 1 FROM files WHERE blob = @blob)",
+      "SELECT EXISTS (SELECT 1 FROM nars WHERE blob = @blob) OR EXISTS (SELECT 1 FROM side_files WHERE blob = @blob)",
     ).pluck(),
     invisibleNarsBefore: p(
-      "SELECT cache, url, blob FROM uploads WHERE visible = 0 AND created_at < ? ORDER BY created_at",
+      "SELECT cache, url, blob FROM nars WHERE visible = 0 AND created_at < ? ORDER BY created_at",
     ),
-    deleteInvisibleNar: p(
-      "DELETE FROM uploads WHERE cache = ? AND url = ? AND visible = 0 AND created_at < ?",
-    ),
+    deleteInvisibleNar: p("DELETE FROM nars WHERE cache = ? AND url = ? AND visible = 0 AND created_at < ?"),
     orphanNarUrls: p(
-      `SELECT u.url FROM uploads u WHERE u.cache = @cache AND u.visible = 1
+      `SELECT u.url FROM nars u WHERE u.cache = @cache AND u.visible = 1
          AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = @cache AND n.url = u.url) LIMIT @limit`,
     ).pluck(),
 
@@ -123,10 +119,10 @@ export function prepareStatements(db: Database.Database) {
     ),
 
     getFile: p(
-      "SELECT body, blob, content_type, content_encoding FROM files WHERE cache = ? AND kind = ? AND name = ?",
+      "SELECT body, blob, content_type, content_encoding FROM side_files WHERE cache = ? AND kind = ? AND name = ?",
     ),
     putFile: p(
-      `INSERT INTO files (cache, kind, name, body, blob, content_type, content_encoding, created_at)
+      `INSERT INTO side_files (cache, kind, name, body, blob, content_type, content_encoding, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (cache, kind, name) DO UPDATE SET body = excluded.body, blob = excluded.blob,
          content_type = excluded.content_type, content_encoding = excluded.content_encoding,
@@ -143,7 +139,7 @@ export function prepareStatements(db: Database.Database) {
     listTokens: p("SELECT * FROM tokens ORDER BY created_at, id"),
     tokensOfAccount: p(
       `SELECT * FROM tokens WHERE (kind = 'personal' AND account = @account)
-         OR (kind = 'cache' AND cache IN (SELECT cache FROM cachix_caches WHERE owner = @account))
+         OR (kind = 'cache' AND cache IN (SELECT name FROM caches WHERE owner = @account))
        ORDER BY created_at, id`,
     ),
     accountBySlug: p("SELECT * FROM accounts WHERE slug = ?"),
@@ -152,22 +148,22 @@ export function prepareStatements(db: Database.Database) {
     ),
 
     insertMultipart: p(
-      "INSERT INTO cachix_multipart (nar_id, upload_id, cache, compression, state, created_at, token_id) VALUES (?, ?, ?, ?, 'open', ?, ?)",
+      "INSERT INTO multipart (nar_id, upload_id, cache, compression, state, created_at, token_id) VALUES (?, ?, ?, ?, 'open', ?, ?)",
     ),
-    multipart: p("SELECT * FROM cachix_multipart WHERE nar_id = ?"),
+    multipart: p("SELECT * FROM multipart WHERE nar_id = ?"),
     openMultipartsBefore: p(
-      "SELECT nar_id FROM cachix_multipart WHERE state IN ('open', 'completing') AND created_at < ? ORDER BY created_at",
+      "SELECT nar_id FROM multipart WHERE state IN ('open', 'completing') AND created_at < ? ORDER BY created_at",
     ).pluck(),
     openMultipartsOf: p(
-      "SELECT COUNT(*) FROM cachix_multipart WHERE token_id = ? AND state IN ('open', 'completing')",
+      "SELECT COUNT(*) FROM multipart WHERE token_id = ? AND state IN ('open', 'completing')",
     ).pluck(),
-    transitionMultipart: p("UPDATE cachix_multipart SET state = ? WHERE nar_id = ? AND state = ?"),
+    transitionMultipart: p("UPDATE multipart SET state = ? WHERE nar_id = ? AND state = ?"),
     putPart: p(
-      `INSERT INTO cachix_parts (nar_id, part, etag, size) VALUES (?, ?, ?, ?)
+      `INSERT INTO parts (nar_id, part, etag, size) VALUES (?, ?, ?, ?)
        ON CONFLICT (nar_id, part) DO UPDATE SET etag = excluded.etag, size = excluded.size`,
     ),
-    parts: p("SELECT part, etag, size FROM cachix_parts WHERE nar_id = ? ORDER BY part"),
-    deleteParts: p("DELETE FROM cachix_parts WHERE nar_id = ?"),
+    parts: p("SELECT part, etag, size FROM parts WHERE nar_id = ? ORDER BY part"),
+    deleteParts: p("DELETE FROM parts WHERE nar_id = ?"),
     secret: p("SELECT value FROM server_secrets WHERE name = ?").pluck(),
     insertSecret: p("INSERT OR IGNORE INTO server_secrets (name, value) VALUES (?, ?)"),
 

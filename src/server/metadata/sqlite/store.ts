@@ -141,17 +141,17 @@ export class SqliteMetadataStore implements MetadataStore {
       quotaBytes: null,
     };
     try {
-      this.sqlite.transaction(() => {
-        this.st.insertCache.run(
-          row.name,
-          row.isPublic ? 1 : 0,
-          row.priority,
-          formatSecretKey(key),
-          publicKey,
-          row.createdAt,
-        );
-        this.st.insertSettings.run(row.name, row.owner, row.managed ? 1 : 0, row.compression);
-      })();
+      this.st.insertCache.run(
+        row.name,
+        row.isPublic ? 1 : 0,
+        row.priority,
+        formatSecretKey(key),
+        publicKey,
+        row.createdAt,
+        row.owner,
+        row.managed ? 1 : 0,
+        row.compression,
+      );
     } catch (e) {
       if ((e as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY")
         throw new DbError("conflict", `cache ${JSON.stringify(c.name)} already exists`);
@@ -190,7 +190,7 @@ export class SqliteMetadataStore implements MetadataStore {
   ): Promise<void> {
     this.sqlite.transaction(() => {
       if (change.isPublic !== undefined) this.st.setPublic.run(change.isPublic ? 1 : 0, name);
-      if (change.compression !== undefined) this.st.setCompression.run(name, change.compression);
+      if (change.compression !== undefined) this.st.setCompression.run(change.compression, name);
     })();
     this.cacheRows.delete(name);
   }
@@ -270,6 +270,7 @@ export class SqliteMetadataStore implements MetadataStore {
         this.st.markVisible.run(n.cache, n.url);
         const now = Date.now();
         this.st.putNarInfo.run(n.cache, n.hash, n.storePath, n.url, n.text, now, visible ? 1 : 0, now);
+        this.st.dropMark.run(n.cache, n.hash);
         this.st.dropRefsOf.run(n.cache, n.hash);
         for (const r of refs) this.st.insertRef.run(n.cache, n.hash, r);
         // A pending narinfo committed again waits for what its new text references.
@@ -769,6 +770,7 @@ export class SqliteMetadataStore implements MetadataStore {
             continue;
           }
           g.deleteNarInfo.run(cache, hash);
+          g.deleteMark.run(cache, hash);
           for (const ref of g.deleteRefs.all(cache, hash) as string[]) g.releaseReferrer.run(now, t.run, ref);
           g.deleteWaits.run(cache, hash);
           g.deleteListing.run(cache, hash);
