@@ -17,6 +17,17 @@ import { startServer } from "../src/server/server.js";
 import { openMetadata } from "../src/server/stores.js";
 import { tempDir } from "./helpers/nix.js";
 import { freshDatabase } from "./helpers/postgres.js";
+import {
+  CLIENT_KEY,
+  LISTING,
+  MARKED,
+  NAR,
+  putNarBlob,
+  READER,
+  UNMARKED,
+  version7Database,
+  version9DataDir,
+} from "./helpers/schema-fixtures.js";
 
 // The schema as the first release created it (no schema_version, no token kinds, no Cachix tables).
 const FIRST_RELEASE = `
@@ -205,83 +216,6 @@ test("a migration missing below the newest applied one (a gap a merge fills) is 
 
 // --- one schema: SQLite's migration 10 and PostgreSQL's 8 ---
 
-const [MARKED, UNMARKED] = ["1".repeat(32), "2".repeat(32)];
-const CLIENT_KEY = Buffer.alloc(32, 7).toString("base64");
-const LISTING = '{"version":1,"root":{"type":"regular","size":1}}';
-const READER = "nxc_reader-token-of-a-version-9-data-directory";
-const keyOf = (token: string) => createHash("sha256").update(token).digest("hex");
-const keys = () => {
-  const k = generateSecretKey("k-1");
-  return [formatSecretKey(k), formatPublicKey(publicKeyOf(k))] as const;
-};
-
-/**
- * A data directory as the last release before one schema left it (SQLite version 9: migrations
- * 1-9 as released), with a row in everything migration 10 renames, merges or moves: a cache with
- * Cachix settings (owned by alice, unmanaged, XZ) and one without, a NAR, a narinfo with a GC mark
- * and one without, a client key, an open multipart upload with a part, a listing.
- */
-function version9DataDir(): { path: string; cleanup: () => void } {
-  const dir = tempDir("nixcache-v9-");
-  const db = new Database(join(dir.path, "nixcache.db"));
-  db.pragma("journal_mode = WAL");
-  db.pragma("foreign_keys = ON");
-  db.exec(
-    "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-  );
-  for (const m of MIGRATIONS.filter((x) => x.version <= 9)) {
-    m.up(db);
-    db.prepare("INSERT INTO schema_version VALUES (?, ?, 0)").run(m.version, m.name);
-  }
-  const ins = (sql: string, ...params: unknown[]) => db.prepare(sql).run(...params);
-  ins(
-    "INSERT INTO caches (name, is_public, priority, secret_key, public_key, created_at) VALUES ('old', 0, 30, ?, ?, 1)",
-    ...keys(),
-  );
-  ins(
-    "INSERT INTO caches (name, is_public, priority, secret_key, public_key, created_at) VALUES ('plain', 1, 40, ?, ?, 1)",
-    ...keys(),
-  );
-  ins("INSERT INTO cachix_caches (cache, owner, managed, compression) VALUES ('old', 'alice', 0, 'XZ')");
-  ins("INSERT INTO accounts (slug, created_at) VALUES ('alice', 1)");
-  ins(
-    "INSERT INTO tokens (hash, id, cache, perm, created_at) VALUES (?, 'tok_reader', 'old', 'read', 1)",
-    keyOf(READER),
-  );
-  ins(
-    "INSERT INTO tokens (hash, id, cache, perm, created_at) VALUES ('x', 'tok_plain', 'plain', 'write', 1)",
-  );
-  ins(
-    `INSERT INTO uploads (cache, url, blob, compression, nar_hash, nar_size, file_hash, file_size, visible, created_at)
-     VALUES ('old', 'nar/a.nar', ?, 'none', 'sha256:n', 8, 'sha256:f', 8, 1, 1)`,
-    "a".repeat(64),
-  );
-  const narinfo = db.prepare(
-    `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible, accessed_at, gc_marked_at)
-     VALUES ('old', ?, ?, 'nar/a.nar', ?, 1, 1, 1, ?)`,
-  );
-  narinfo.run(MARKED, `/nix/store/${MARKED}-m`, "StorePath: marked\n", 123);
-  narinfo.run(UNMARKED, `/nix/store/${UNMARKED}-u`, "StorePath: unmarked\n", null);
-  ins(
-    "INSERT INTO cachix_keys (cache, name, public_key, created_at) VALUES ('old', 'client-1', ?, 1)",
-    CLIENT_KEY,
-  );
-  ins(
-    `INSERT INTO cachix_multipart (nar_id, upload_id, cache, compression, state, created_at, token_id)
-     VALUES ('nar-1', 'up-1', 'old', 'xz', 'open', ?, 'tok_reader')`,
-    Date.now(),
-  );
-  ins("INSERT INTO cachix_parts (nar_id, part, etag, size) VALUES ('nar-1', 1, 'etag-1', 100)");
-  ins(
-    `INSERT INTO files (cache, kind, name, body, content_type, content_encoding, created_at)
-     VALUES ('old', 'ls', ?, ?, 'application/json', NULL, 1)`,
-    MARKED,
-    Buffer.from(LISTING),
-  );
-  db.close();
-  return dir;
-}
-
 /** What the fixtures hold, read through the store: the same on both engines after their migration. */
 async function assertConverged(meta: MetadataStore): Promise<void> {
   const old = await meta.getCache("old");
@@ -356,6 +290,9 @@ async function assertServes(url: string): Promise<void> {
   const narinfo = await fetch(`${url}/old/${MARKED}.narinfo`, { headers: auth });
   assert.equal(narinfo.status, 200);
   assert.equal(await narinfo.text(), "StorePath: marked\n");
+  const nar = await fetch(`${url}/old/nar/a.nar`, { headers: auth });
+  assert.equal(nar.status, 200);
+  assert.deepEqual(Buffer.from(await nar.arrayBuffer()), NAR);
   const listing = await fetch(`${url}/old/${MARKED}.ls`, { headers: auth });
   assert.equal(listing.status, 200);
   assert.equal(await listing.text(), LISTING);
@@ -499,67 +436,10 @@ async function pgNames(url: string): Promise<string[]> {
   return rows.map((r) => r.n as string);
 }
 
-/** A database at PostgreSQL schema version 7 (migrations 1-7 as released), holding what the SQLite fixture holds. */
-async function version7Database(): Promise<string> {
-  const url = await freshDatabase();
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(
-      "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-    );
-    for (const m of PG_MIGRATIONS.filter((x) => x.version <= 7)) {
-      await client.query(m.sql);
-      await client.query("INSERT INTO schema_version VALUES ($1, $2, 0)", [m.version, m.name]);
-    }
-    const q = (sql: string, params: unknown[] = []) => client.query(sql, params);
-    await q(
-      `INSERT INTO caches (name, is_public, priority, secret_key, public_key, created_at, owner, managed, compression)
-       VALUES ('old', FALSE, 30, $1, $2, 1, 'alice', FALSE, 'XZ'), ('plain', TRUE, 40, $3, $4, 1, NULL, TRUE, 'ZSTD')`,
-      [...keys(), ...keys()],
-    );
-    await q("INSERT INTO accounts (slug, created_at) VALUES ('alice', 1)");
-    await q(
-      `INSERT INTO tokens (hash, id, cache, perm, created_at, kind) VALUES ($1, 'tok_reader', 'old', 'read', 1, 'cache'),
-         ('x', 'tok_plain', 'plain', 'write', 1, 'cache')`,
-      [keyOf(READER)],
-    );
-    await q(
-      `INSERT INTO uploads (cache, url, blob, compression, nar_hash, nar_size, file_hash, file_size, visible, created_at)
-       VALUES ('old', 'nar/a.nar', $1, 'none', 'sha256:n', 8, 'sha256:f', 8, TRUE, 1)`,
-      ["a".repeat(64)],
-    );
-    await q(
-      `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible, accessed_at)
-       VALUES ('old', $1, $2, 'nar/a.nar', 'StorePath: marked\n', 1, TRUE, 1),
-         ('old', $3, $4, 'nar/a.nar', 'StorePath: unmarked\n', 1, TRUE, 1)`,
-      [MARKED, `/nix/store/${MARKED}-m`, UNMARKED, `/nix/store/${UNMARKED}-u`],
-    );
-    await q("INSERT INTO gc_marks (cache, hash, marked_at) VALUES ('old', $1, 123)", [MARKED]);
-    await q(
-      "INSERT INTO client_keys (cache, name, public_key, created_at) VALUES ('old', 'client-1', $1, 1)",
-      [CLIENT_KEY],
-    );
-    await q(
-      `INSERT INTO multipart (nar_id, upload_id, cache, compression, state, created_at, token_id)
-       VALUES ('nar-1', 'up-1', 'old', 'xz', 'open', $1, 'tok_reader')`,
-      [Date.now()],
-    );
-    await q("INSERT INTO parts (nar_id, part, etag, size) VALUES ('nar-1', 1, 'etag-1', 100)");
-    await q(
-      `INSERT INTO files (cache, kind, name, body, content_type, content_encoding, created_at)
-       VALUES ('old', 'ls', $1, $2, 'application/json', NULL, 1)`,
-      [MARKED, Buffer.from(LISTING)],
-    );
-  } finally {
-    await client.end();
-  }
-  return url;
-}
-
 test("a PostgreSQL database at schema version 7 (uploads, files) converges to one schema", async () => {
   const url = await version7Database();
   const dir = tempDir("nixcache-pg7-");
+  putNarBlob(dir.path);
   try {
     const meta = await PostgresMetadataStore.open(url);
     try {
