@@ -103,7 +103,7 @@ async function load(meta: PostgresMetadataStore, db: string, n: number, now: num
     await meta.importRecords("narinfos", page.narinfos);
   }
   await withClient(async (c) => {
-    for (const t of ["narinfos", "uploads", "narinfo_refs"]) await c.query(`VACUUM ANALYZE ${t}`);
+    for (const t of ["narinfos", "nars", "narinfo_refs"]) await c.query(`VACUUM ANALYZE ${t}`);
     // A bulk load leaves gigabytes of dirty pages: a GC run meanwhile would measure the checkpoint.
     await c.query("CHECKPOINT");
   }, db);

@@ -3,7 +3,9 @@
 // exactly one applies each migration and the others find it done. A migration, once released,
 // never changes: a new change is a new number. Same semantics as the SQLite schema (sqlite/),
 // without its history: the Cachix settings live on `caches`, and closure visibility is there from
-// the start. Times are milliseconds since the epoch and sizes bytes, both BIGINT.
+// the start. Since this one's migration 8 and SQLite's 10, both have the same tables, columns and
+// names (types aside; the GC's scratch tables are TEMP there). Times are milliseconds since the
+// epoch and sizes bytes, both BIGINT.
 import type pg from "pg";
 import { NixcacheError } from "../../../util/errors.js";
 
@@ -393,6 +395,29 @@ CREATE TRIGGER realisations_used_delete AFTER DELETE ON realisations REFERENCING
   FOR EACH STATEMENT EXECUTE FUNCTION nixcache_realisations_deleted();
 CREATE TRIGGER realisations_used_update AFTER UPDATE ON realisations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION nixcache_realisations_updated();`,
+  },
+  {
+    version: 8,
+    name: "one schema with SQLite's: nars, side_files (their indexes, constraints, triggers and trigger functions renamed)",
+    // The constraints' generated names follow their tables too. The trigger functions name no
+    // table (they read the transition tables): renaming them is enough.
+    sql: `ALTER TABLE uploads RENAME TO nars;
+ALTER TABLE nars RENAME CONSTRAINT uploads_pkey TO nars_pkey;
+ALTER TABLE nars RENAME CONSTRAINT uploads_cache_fkey TO nars_cache_fkey;
+ALTER INDEX uploads_blob RENAME TO nars_blob;
+ALTER INDEX uploads_invisible RENAME TO nars_invisible;
+ALTER FUNCTION nixcache_uploads_inserted() RENAME TO nixcache_nars_inserted;
+ALTER FUNCTION nixcache_uploads_deleted() RENAME TO nixcache_nars_deleted;
+ALTER FUNCTION nixcache_uploads_updated() RENAME TO nixcache_nars_updated;
+ALTER TRIGGER uploads_used_insert ON nars RENAME TO nars_used_insert;
+ALTER TRIGGER uploads_used_delete ON nars RENAME TO nars_used_delete;
+ALTER TRIGGER uploads_used_update ON nars RENAME TO nars_used_update;
+ALTER TABLE files RENAME TO side_files;
+ALTER TABLE side_files RENAME CONSTRAINT files_pkey TO side_files_pkey;
+ALTER TABLE side_files RENAME CONSTRAINT files_cache_fkey TO side_files_cache_fkey;
+ALTER INDEX files_blob RENAME TO side_files_blob;
+-- Left by migration 5's rename of gc_reach.
+ALTER TABLE gc_unreached RENAME CONSTRAINT gc_reach_pkey TO gc_unreached_pkey;`,
   },
 ];
 

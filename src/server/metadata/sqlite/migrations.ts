@@ -356,6 +356,69 @@ CREATE TRIGGER IF NOT EXISTS realisations_used_update AFTER UPDATE OF cache, siz
   UPDATE caches SET used_bytes = used_bytes + NEW.size WHERE name = NEW.cache;
 END;`),
   },
+  {
+    version: 10,
+    name: "one schema with PostgreSQL's: nars, side_files, client_keys, multipart, parts; Cachix settings on caches; GC marks in gc_marks",
+    // The names PostgreSQL has had from its start. A renamed table keeps its triggers' and indexes'
+    // names (their text is rewritten to the new table's): they are made again under the new ones.
+    // References to a renamed table (parts → multipart) are rewritten by SQLite itself. A cache
+    // without Cachix settings gets what reading one gave: no owner, managed, ZSTD.
+    up: (db) =>
+      db.exec(`
+ALTER TABLE uploads RENAME TO nars;
+DROP TRIGGER uploads_used_insert;
+DROP TRIGGER uploads_used_delete;
+DROP TRIGGER uploads_used_update;
+DROP INDEX uploads_blob;
+DROP INDEX uploads_invisible;
+CREATE INDEX nars_blob ON nars(blob);
+CREATE INDEX nars_invisible ON nars(created_at) WHERE NOT visible;
+CREATE TRIGGER nars_used_insert AFTER INSERT ON nars BEGIN
+  UPDATE caches SET used_bytes = used_bytes + NEW.file_size WHERE name = NEW.cache;
+END;
+CREATE TRIGGER nars_used_delete AFTER DELETE ON nars BEGIN
+  UPDATE caches SET used_bytes = used_bytes - OLD.file_size WHERE name = OLD.cache;
+END;
+CREATE TRIGGER nars_used_update AFTER UPDATE OF cache, file_size ON nars BEGIN
+  UPDATE caches SET used_bytes = used_bytes - OLD.file_size WHERE name = OLD.cache;
+  UPDATE caches SET used_bytes = used_bytes + NEW.file_size WHERE name = NEW.cache;
+END;
+
+ALTER TABLE files RENAME TO side_files;
+DROP INDEX files_blob;
+CREATE INDEX side_files_blob ON side_files(blob) WHERE blob IS NOT NULL;
+
+ALTER TABLE caches ADD COLUMN owner TEXT;
+ALTER TABLE caches ADD COLUMN managed INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE caches ADD COLUMN compression TEXT NOT NULL DEFAULT 'ZSTD';
+UPDATE caches SET owner = s.owner, managed = COALESCE(s.managed, 1), compression = COALESCE(s.compression, 'ZSTD')
+  FROM cachix_caches s WHERE s.cache = caches.name;
+DROP TABLE cachix_caches;
+
+ALTER TABLE cachix_keys RENAME TO client_keys;
+ALTER TABLE cachix_multipart RENAME TO multipart;
+DROP INDEX cachix_multipart_token;
+CREATE INDEX multipart_token ON multipart(token_id, state);
+CREATE INDEX multipart_open ON multipart(created_at) WHERE state IN ('open', 'completing');
+ALTER TABLE cachix_parts RENAME TO parts;
+
+CREATE TABLE gc_marks (
+  cache TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  marked_at INTEGER NOT NULL,
+  PRIMARY KEY (cache, hash)
+) WITHOUT ROWID;
+INSERT INTO gc_marks (cache, hash, marked_at)
+  SELECT cache, hash, gc_marked_at FROM narinfos WHERE gc_marked_at IS NOT NULL;
+DROP INDEX narinfos_marked;
+ALTER TABLE narinfos DROP COLUMN gc_marked_at;
+
+CREATE INDEX tokens_account ON tokens(account) WHERE account IS NOT NULL;
+-- The statements written once for both engines say NOT visible (PostgreSQL's booleans): SQLite
+-- uses a partial index only for the very condition it was made with.
+DROP INDEX narinfos_pending;
+CREATE INDEX narinfos_pending ON narinfos(cache, url) WHERE NOT visible;`),
+  },
 ];
 
 /** The newest version; numbers may have gaps while branches that each add one are merged. */
