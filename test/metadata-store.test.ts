@@ -13,7 +13,7 @@ import {
   MIGRATIONS as PG_MIGRATIONS,
   SCHEMA_VERSION as PG_SCHEMA_VERSION,
 } from "../src/server/metadata/postgres/migrations.js";
-import { openPostgresStore, type PostgresMetadataStore } from "../src/server/metadata/postgres/open.js";
+import { openPostgresStore } from "../src/server/metadata/postgres/open.js";
 import { DB_FILE, openSqliteStore } from "../src/server/metadata/sqlite/open.js";
 import { type MetadataStore, REPORTS_KEPT_PER_BRANCH } from "../src/server/metadata/store.js";
 import { tempDir } from "./helpers/nix.js";

@@ -12,6 +12,7 @@ import type { ServerContext } from "./context.js";
 import { DEFAULT_GC_INTERVAL_MS, type GcReport, gcTotals, startGc } from "./gc.js";
 import { DEFAULT_SWEEP_INTERVAL_MS, type SweepOptions, startSweeper, sweep } from "./ingest/sweep.js";
 import { NarInfoCache } from "./metadata/narinfo-cache.js";
+import type { CacheMemoOptions } from "./metadata/queries/caches.js";
 import type { MetadataStore } from "./metadata/store.js";
 import { registerMetrics, reportsDbPool, ServerMetrics } from "./metrics.js";
 import { registerCacheConfigRoute } from "./routes/cache-config.js";
@@ -21,7 +22,6 @@ import { pathOnly, registerNixRoutes } from "./routes/nix.js";
 import { registerUiRoutes } from "./routes/ui.js";
 import { registerUiAssets } from "./routes/ui-assets.js";
 import type { StorageBackend } from "./storage/backend.js";
-import type { CacheMemoOptions } from "./metadata/queries/caches.js";
 import { openMetadata, openStorage, type StoreLocation } from "./stores.js";
 import { defaultUpstreams, type Upstream, UpstreamResolver } from "./upstreams.js";
 
