@@ -49,7 +49,7 @@ test("server start aborts stale multipart uploads and removes their parts; live 
     // Time passes for the first three: two part-URL lifetimes ago, as the database and files say.
     const longAgo = Date.now() - 2 * PART_URL_TTL_MS;
     const sqlite = new Database(join(dir.path, "nixcache.db"));
-    const setCreated = sqlite.prepare("UPDATE cachix_multipart SET created_at = ? WHERE nar_id = ?");
+    const setCreated = sqlite.prepare("UPDATE multipart SET created_at = ? WHERE nar_id = ?");
     for (const id of [a.narId, b.narId, c.narId]) setCreated.run(longAgo, id);
     sqlite.close();
     await utimes(join(partsDir(a.narId), "1"), longAgo / 1000, longAgo / 1000);

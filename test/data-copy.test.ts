@@ -15,9 +15,11 @@ import {
 } from "../src/server/admin.js";
 import { copyDataBetween } from "../src/server/copy-data.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
+import { openMetadata } from "../src/server/stores.js";
 import { runCli } from "./helpers/cli.js";
 import { freshDatabase } from "./helpers/postgres.js";
 import { freshStorageUrl } from "./helpers/s3.js";
+import { CLIENT_KEY, LISTING, MARKED, NAR, NAR_BLOB, version9DataDir } from "./helpers/schema-fixtures.js";
 import { makeUpload, narInfoText, type Upload } from "./server-fixtures.js";
 
 let dir: string;
@@ -261,4 +263,40 @@ test("an interrupted copy resumes; a corrupt blob is reported, left out with wha
   const bad = await runCli(["data", "copy", "--from", source, "--db", db2]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--storage is missing/);
+});
+
+test("a data directory at schema version 9 (before one schema) is migrated and copied, Cachix settings and client keys with it", async () => {
+  const old = version9DataDir();
+  try {
+    const db = await freshDatabase();
+    const storage = await freshStorageUrl();
+    const r = await runCli(["data", "copy", "--from", old.path, "--db", db, "--storage", storage, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.records.caches, 2);
+    assert.equal(report.records.narinfos, 2);
+    assert.equal(report.records.clientKeys, 1);
+    assert.equal(report.records.sideFiles, 1);
+    assert.equal(report.blobsCopied, 1);
+    const meta = await openMetadata({ db });
+    try {
+      const c = await meta.getCache("old");
+      assert.deepEqual([c?.owner, c?.managed, c?.compression], ["alice", false, "XZ"]);
+      const plain = await meta.getCache("plain");
+      assert.deepEqual([plain?.owner, plain?.managed, plain?.compression], [null, true, "ZSTD"]);
+      assert.deepEqual(await meta.clientKeys("old"), [`client-1:${CLIENT_KEY}`]);
+      assert.deepEqual(
+        (await meta.tokensOfAccount("alice")).map((t) => t.id),
+        ["tok_reader"],
+      );
+      assert.equal((await meta.getSideFile("old", "ls", MARKED))?.body.toString(), LISTING);
+      assert.equal(await meta.getNarInfo("old", MARKED), "StorePath: marked\n");
+      assert.equal((await meta.getNar("old", "nar/a.nar"))?.blob, NAR_BLOB);
+      assert.equal(await meta.cacheUsage("old"), NAR.length);
+    } finally {
+      await meta.close();
+    }
+  } finally {
+    old.cleanup();
+  }
 });

@@ -13,8 +13,8 @@ import {
   MIGRATIONS as PG_MIGRATIONS,
   SCHEMA_VERSION as PG_SCHEMA_VERSION,
 } from "../src/server/metadata/postgres/migrations.js";
-import { PostgresMetadataStore } from "../src/server/metadata/postgres/store.js";
-import { SqliteMetadataStore } from "../src/server/metadata/sqlite/store.js";
+import { openPostgresStore } from "../src/server/metadata/postgres/open.js";
+import { DB_FILE, openSqliteStore } from "../src/server/metadata/sqlite/open.js";
 import { type MetadataStore, REPORTS_KEPT_PER_BRANCH } from "../src/server/metadata/store.js";
 import { tempDir } from "./helpers/nix.js";
 import { freshDatabase, type LocalPostgres, startPostgres } from "./helpers/postgres.js";
@@ -30,14 +30,14 @@ const BACKENDS: Array<{ name: string; fresh(): Promise<Database> }> = [
     name: "sqlite",
     async fresh() {
       const dir = tempDir("nixcache-meta-");
-      return { open: async () => SqliteMetadataStore.open(dir.path), cleanup: dir.cleanup };
+      return { open: async () => openSqliteStore(join(dir.path, DB_FILE)), cleanup: dir.cleanup };
     },
   },
   {
     name: "postgres",
     async fresh() {
       const url = await freshDatabase();
-      return { open: () => PostgresMetadataStore.open(url, { poolSize: 4 }), cleanup() {} };
+      return { open: () => openPostgresStore(url, { poolSize: 4 }), cleanup() {} };
     },
   },
 ];
@@ -1238,7 +1238,7 @@ test("sqlite: openFile creates a private database file and its directory", async
   const dir = tempDir("nixcache-meta-file-");
   try {
     const file = join(dir.path, "nested", "meta.db");
-    const meta = SqliteMetadataStore.openFile(file);
+    const meta = openSqliteStore(file);
     await meta.createCache({ name: "c", isPublic: true, priority: 40 });
     await meta.close();
     assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -1273,7 +1273,7 @@ function isUnavailable(e: unknown): boolean {
 describe("PostgreSQL only", () => {
   test("replicas starting at once on a fresh database apply each migration once", async () => {
     const url = await freshDatabase();
-    const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresMetadataStore.open(url)));
+    const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore(url)));
     try {
       await stores[0]?.createCache({ name: "c", isPublic: true, priority: 40 });
       for (const s of stores) assert.equal((await s.getCache("c"))?.name, "c");
@@ -1309,7 +1309,7 @@ INSERT INTO uploads VALUES ('old', 'nar/a.nar', 'ba', 'none', 'n', 10, 'f', 7, T
         ('old', $3, 'sp', 'nar/b.nar', 'StorePath: legacy\n', 1, TRUE)`,
       [app, lib, libc, text(app, [lib, libc, app]), text(lib, [])],
     );
-    const meta = await PostgresMetadataStore.open(url);
+    const meta = await openPostgresStore(url);
     try {
       assert.equal(await meta.cacheUsage("old"), 12);
       const refs = await sql(url, "SELECT hash, ref FROM narinfo_refs ORDER BY ref");
@@ -1329,9 +1329,9 @@ INSERT INTO uploads VALUES ('old', 'nar/a.nar', 'ba', 'none', 'n', 10, 'f', 7, T
 
   test("a database from a newer nixcache is refused with the reason", async () => {
     const url = await freshDatabase();
-    await (await PostgresMetadataStore.open(url)).close();
+    await (await openPostgresStore(url)).close();
     await sql(url, "INSERT INTO schema_version VALUES ($1, 'from the future', 0)", [PG_SCHEMA_VERSION + 1]);
-    await assert.rejects(PostgresMetadataStore.open(url), /newer than this nixcache knows/);
+    await assert.rejects(openPostgresStore(url), /newer than this nixcache knows/);
   });
 
   test("an unreachable server fails opening as unavailable, without the password", async () => {
@@ -1342,7 +1342,7 @@ INSERT INTO uploads VALUES ('old', 'nar/a.nar', 'ba', 'none', 'n', 10, 'f', 7, T
       });
     });
     await assert.rejects(
-      PostgresMetadataStore.open(`postgres://nixcache:pw-in-url-42@127.0.0.1:${closed}/x`),
+      openPostgresStore(`postgres://nixcache:pw-in-url-42@127.0.0.1:${closed}/x`),
       (e: unknown) => {
         assert.ok(e instanceof DbError && e.code === "unavailable", String(e));
         assert.doesNotMatch(e.message, /pw-in-url-42/);
@@ -1360,8 +1360,8 @@ INSERT INTO uploads VALUES ('old', 'nar/a.nar', 'ba', 'none', 'n', 10, 'f', 7, T
 
     test("a restart of PostgreSQL: calls fail as unavailable (503), then work again by themselves", async () => {
       const url = await freshDatabase(server.url);
-      const a = await PostgresMetadataStore.open(url, { connectTimeoutMs: 2000 });
-      const b = await PostgresMetadataStore.open(url);
+      const a = await openPostgresStore(url, { connectTimeoutMs: 2000 });
+      const b = await openPostgresStore(url);
       try {
         await a.createCache({ name: "c", isPublic: true, priority: 40 });
         await push(a, "c", h("before"));
@@ -1402,15 +1402,15 @@ INSERT INTO uploads VALUES ('old', 'nar/a.nar', 'ba', 'none', 'n', 10, 'f', 7, T
         chmodSync(passfile, 0o600);
         process.env.PGPASSFILE = passfile;
         const url = `postgres://${role}@127.0.0.1:${server.port}/pw_db`;
-        const meta = await PostgresMetadataStore.open(url);
+        const meta = await openPostgresStore(url);
         await meta.createCache({ name: "c", isPublic: true, priority: 40 });
         await meta.close();
 
         process.env.PGPASSFILE = join(dir.path, "none");
-        await assert.rejects(PostgresMetadataStore.open(url), (e: unknown) => e instanceof DbError);
+        await assert.rejects(openPostgresStore(url), (e: unknown) => e instanceof DbError);
         const wrong = "wrong-pw-in-url-9c1e";
         await assert.rejects(
-          PostgresMetadataStore.open(`postgres://${role}:${wrong}@127.0.0.1:${server.port}/pw_db`),
+          openPostgresStore(`postgres://${role}:${wrong}@127.0.0.1:${server.port}/pw_db`),
           (e: unknown) => {
             assert.ok(e instanceof DbError && e.code === "unavailable", String(e));
             assert.doesNotMatch(e.message, new RegExp(wrong));

@@ -20,6 +20,7 @@ import { type RunningServer, type ServerOptions, startServer } from "../src/serv
 import { openMetadata, openStorage, type StoreLocation } from "../src/server/stores.js";
 import { apiClient } from "./helpers/cachix.js";
 import { runCli } from "./helpers/cli.js";
+import { testClock } from "./helpers/clock.js";
 import { tempDir } from "./helpers/nix.js";
 import { freshDatabase } from "./helpers/postgres.js";
 import { makeUpload, narInfoCreateFor, recompressed, type Upload } from "./server-fixtures.js";
@@ -79,11 +80,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe("on the filesystem and SQLite", () => {
   let dir: { path: string; cleanup(): void };
   let srv: RunningServer;
+  const clock = testClock();
 
   before(async () => {
     dir = tempDir("nixcache-gc-http-");
     srv = await startServer({
       dataDir: dir.path,
+      cacheRows: { now: clock.now },
       port: 0,
       upstreams: [],
       gcIntervalMs: 3_600_000,
@@ -136,7 +139,7 @@ describe("on the filesystem and SQLite", () => {
     assert.equal(await c.status(`${u2.hash}.narinfo`), 404);
 
     await adminUpdateCache(dir.path, "q", { quotaBytes: null });
-    await sleep(1100); // the server's cache rows live a second
+    clock.advance(1100); // the server's cache rows live a second
     await c.push(u2);
     assert.equal(await usage(), u1.file.length + u2.file.length);
   });
@@ -164,7 +167,7 @@ describe("on the filesystem and SQLite", () => {
     assert.deepEqual(await srv.meta.parts(up.narId), [], "its parts are gone");
 
     await adminUpdateCache(dir.path, "qmp", { quotaBytes: 0 });
-    await sleep(1100); // the server's cache rows live a second
+    clock.advance(1100); // the server's cache rows live a second
     const full = await call("POST", "/cache/qmp/multipart-nar?compression=zst", token);
     assert.equal(full.status, 413, full.text);
     assert.match((full.json as { error: string }).error, /over its quota: it uses 0 B \(0 bytes\) of 0 B/);

@@ -1,16 +1,33 @@
 // The metadata schema is versioned: data directories written before versioning (by earlier
 // nixcache releases, before and after token kinds and the Cachix tables) open, are migrated in
-// place and keep working; a database from a newer nixcache is refused rather than misread.
+// place and keep working; a database from a newer nixcache is refused rather than misread. Both
+// engines converge on one schema (SQLite's migration 10, PostgreSQL's 8), data kept.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
+import pg from "pg";
 import { formatPublicKey, formatSecretKey, generateSecretKey, publicKeyOf } from "../src/nix/signing.js";
+import { MIGRATIONS as PG_MIGRATIONS } from "../src/server/metadata/postgres/migrations.js";
+import { openPostgresStore } from "../src/server/metadata/postgres/open.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "../src/server/metadata/sqlite/migrations.js";
+import type { MetadataStore } from "../src/server/metadata/store.js";
 import { startServer } from "../src/server/server.js";
 import { openMetadata } from "../src/server/stores.js";
 import { tempDir } from "./helpers/nix.js";
+import { freshDatabase } from "./helpers/postgres.js";
+import {
+  CLIENT_KEY,
+  LISTING,
+  MARKED,
+  NAR,
+  putNarBlob,
+  READER,
+  UNMARKED,
+  version7Database,
+  version9DataDir,
+} from "./helpers/schema-fixtures.js";
 
 // The schema as the first release created it (no schema_version, no token kinds, no Cachix tables).
 const FIRST_RELEASE = `
@@ -180,8 +197,9 @@ test("a migration missing below the newest applied one (a gap a merge fills) is 
     await (await openMetadata({ dataDir: dir.path })).close();
     const file = join(dir.path, "nixcache.db");
     let sqlite = new Database(file);
-    // As a database of a branch that had migration 7 but not yet 4 would be (4 only adds what is absent).
-    sqlite.prepare("DELETE FROM schema_version WHERE version = 4").run();
+    // As a database of a branch that had migration 10 but not yet 9 would be (9 only creates what is
+    // absent; the older ones name tables 10 renamed).
+    sqlite.prepare("DELETE FROM schema_version WHERE version = 9").run();
     sqlite.close();
     await (await openMetadata({ dataDir: dir.path })).close();
     sqlite = new Database(file, { readonly: true });
@@ -191,6 +209,331 @@ test("a migration missing below the newest applied one (a gap a merge fills) is 
       versions,
       MIGRATIONS.map((m) => m.version),
     );
+  } finally {
+    dir.cleanup();
+  }
+});
+
+// --- one schema: SQLite's migration 10 and PostgreSQL's 8 ---
+
+/** What the fixtures hold, read through the store: the same on both engines after their migration. */
+async function assertConverged(meta: MetadataStore): Promise<void> {
+  const old = await meta.getCache("old");
+  assert.deepEqual([old?.owner, old?.managed, old?.compression], ["alice", false, "XZ"]);
+  const plain = await meta.getCache("plain");
+  assert.deepEqual(
+    [plain?.owner, plain?.managed, plain?.compression],
+    [null, true, "ZSTD"],
+    "a cache without Cachix settings has the defaults",
+  );
+  assert.deepEqual(
+    (await meta.listCaches()).map((c) => [c.name, c.owner, c.compression, c.narinfos, c.bytes]),
+    [
+      ["old", "alice", "XZ", 2, 8],
+      ["plain", null, "ZSTD", 0, 0],
+    ],
+  );
+  assert.deepEqual(
+    (await meta.tokensOfAccount("alice")).map((t) => t.id),
+    ["tok_reader"],
+    "alice owns old",
+  );
+  assert.deepEqual(await meta.clientKeys("old"), [`client-1:${CLIENT_KEY}`]);
+  assert.equal((await meta.getMultipart("nar-1"))?.state, "open");
+  assert.equal(await meta.openMultipartsOf("tok_reader"), 1);
+  assert.deepEqual(
+    (await meta.parts("nar-1")).map((p) => [p.part, p.etag, Number(p.size)]),
+    [[1, "etag-1", 100]],
+  );
+  assert.equal((await meta.getSideFile("old", "ls", MARKED))?.body.toString(), LISTING);
+  assert.equal((await meta.getNar("old", "nar/a.nar"))?.fileSize, 8);
+  // The bytes used follow the NAR records through the renamed triggers.
+  assert.equal(await meta.cacheUsage("old"), 8);
+  assert.ok(
+    await meta.recordNar({
+      cache: "old",
+      url: "nar/b.nar",
+      blob: "b".repeat(64),
+      compression: "none",
+      narHash: "sha256:n",
+      narSize: 5,
+      fileHash: "sha256:f",
+      fileSize: 5,
+    }),
+  );
+  assert.equal(await meta.cacheUsage("old"), 13);
+  assert.ok(await meta.deleteInvisibleNar("old", "nar/b.nar", Date.now() + 1));
+  assert.equal(await meta.cacheUsage("old"), 8);
+  // Compression is a column of caches now: changed there.
+  await meta.updateCache("plain", { compression: "XZ" });
+  assert.equal((await meta.getCache("plain"))?.compression, "XZ");
+  await meta.updateCache("plain", { compression: "ZSTD" });
+}
+
+/** The GC goes on from the marks made before the migration: the old mark is old enough, a new one is not. */
+async function assertMarksKept(meta: MetadataStore): Promise<void> {
+  const now = Date.now();
+  const t = { run: "after-migration", now, cutoff: now, markedBefore: 124 };
+  assert.deepEqual(await meta.gcMark("old", t), { paths: 2, marked: 2 });
+  assert.equal((await meta.gcPlan("old", t)).paths, 1);
+  const batch = await meta.gcDeleteBatch("old", { ...t, limit: 10 });
+  assert.deepEqual(batch?.deleted, [MARKED]);
+  await meta.gcFinish();
+  assert.equal(await meta.getNarInfo("old", MARKED), undefined);
+  assert.equal(await meta.getNarInfo("old", UNMARKED), "StorePath: unmarked\n");
+}
+
+/** A server on the migrated state serves the old narinfo and listing, and the old Cachix settings. */
+async function assertServes(url: string): Promise<void> {
+  const auth = { authorization: `Bearer ${READER}` };
+  assert.equal((await fetch(`${url}/old/${MARKED}.narinfo`)).status, 401);
+  const narinfo = await fetch(`${url}/old/${MARKED}.narinfo`, { headers: auth });
+  assert.equal(narinfo.status, 200);
+  assert.equal(await narinfo.text(), "StorePath: marked\n");
+  const nar = await fetch(`${url}/old/nar/a.nar`, { headers: auth });
+  assert.equal(nar.status, 200);
+  assert.deepEqual(Buffer.from(await nar.arrayBuffer()), NAR);
+  const listing = await fetch(`${url}/old/${MARKED}.ls`, { headers: auth });
+  assert.equal(listing.status, 200);
+  assert.equal(await listing.text(), LISTING);
+  const api = await fetch(`${url}/api/v1/cache/old`, { headers: auth });
+  assert.equal(api.status, 200);
+  const body = (await api.json()) as Record<string, unknown>;
+  assert.equal(body.githubUsername, "alice");
+  assert.equal(body.preferredCompressionMethod, "XZ");
+  assert.deepEqual(body.publicSigningKeys, [`client-1:${CLIENT_KEY}`], "unmanaged: the client key only");
+}
+
+/** Names of the schema's objects (what a fresh database and a migrated one must share). */
+function sqliteNames(file: string): string[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    return (
+      db
+        .prepare("SELECT type || ' ' || name || ' on ' || tbl_name AS n FROM sqlite_master ORDER BY n")
+        .pluck()
+        .all() as string[]
+    ).concat(
+      db
+        .prepare(
+          "SELECT 'column ' || m.name || '.' || c.name FROM sqlite_master m, pragma_table_info(m.name) c WHERE m.type = 'table' ORDER BY 1",
+        )
+        .pluck()
+        .all() as string[],
+    );
+  } finally {
+    db.close();
+  }
+}
+
+test("a data directory at schema version 9 (cachix_* tables, uploads, files, marks in narinfos) converges to one schema", async () => {
+  const dir = version9DataDir();
+  const fresh = tempDir("nixcache-fresh-");
+  try {
+    const meta = await openMetadata({ dataDir: dir.path });
+    await assertConverged(meta);
+    await meta.close();
+
+    const file = join(dir.path, "nixcache.db");
+    const sqlite = new Database(file, { readonly: true });
+    try {
+      const names = sqlite.prepare("SELECT name FROM sqlite_master ORDER BY name").pluck().all() as string[];
+      for (const gone of [
+        "uploads",
+        "files",
+        "cachix_caches",
+        "cachix_keys",
+        "cachix_multipart",
+        "cachix_parts",
+      ])
+        assert.ok(!names.includes(gone), `${gone} is gone`);
+      assert.deepEqual(
+        names.filter((n) => /^(uploads|files|cachix)|narinfos_marked/.test(n)),
+        [],
+        "no index or trigger keeps an old name",
+      );
+      for (const n of [
+        "nars",
+        "side_files",
+        "client_keys",
+        "multipart",
+        "parts",
+        "gc_marks",
+        "tokens_account",
+      ])
+        assert.ok(names.includes(n), `${n} is there`);
+      assert.deepEqual(
+        sqlite
+          .prepare(
+            "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'nars%' ORDER BY name",
+          )
+          .all(),
+        ["nars_used_delete", "nars_used_insert", "nars_used_update"].map((name) => ({
+          name,
+          tbl_name: "nars",
+        })),
+      );
+      assert.deepEqual(
+        (sqlite.prepare("PRAGMA foreign_key_list(parts)").all() as Array<{ table: string }>).map(
+          (f) => f.table,
+        ),
+        ["multipart"],
+      );
+      assert.deepEqual(sqlite.prepare("PRAGMA foreign_key_check").all(), []);
+      assert.deepEqual(sqlite.prepare("SELECT cache, hash, marked_at FROM gc_marks").all(), [
+        { cache: "old", hash: MARKED, marked_at: 123 },
+      ]);
+      assert.deepEqual(
+        sqlite.prepare("SELECT version FROM schema_version ORDER BY version").pluck().all(),
+        MIGRATIONS.map((m) => m.version),
+      );
+    } finally {
+      sqlite.close();
+    }
+    // Migrated, it is what a fresh database is.
+    await (await openMetadata({ dataDir: fresh.path })).close();
+    assert.deepEqual(sqliteNames(file), sqliteNames(join(fresh.path, "nixcache.db")));
+
+    const srv = await startServer({ dataDir: dir.path, port: 0 });
+    try {
+      await assertServes(srv.url);
+    } finally {
+      await srv.close();
+    }
+    const again = await openMetadata({ dataDir: dir.path });
+    try {
+      await assertMarksKept(again);
+    } finally {
+      await again.close();
+    }
+  } finally {
+    dir.cleanup();
+    fresh.cleanup();
+  }
+});
+
+async function pgQuery(url: string, text: string, params: unknown[] = []): Promise<pg.QueryResultRow[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Names of the schema's objects in PostgreSQL's catalog: tables, columns, indexes, constraints, triggers, functions. */
+async function pgNames(url: string): Promise<string[]> {
+  const rows = await pgQuery(
+    url,
+    `SELECT 'table ' || table_name || '.' || column_name AS n FROM information_schema.columns WHERE table_schema = 'public'
+     UNION ALL SELECT 'index ' || indexname || ' on ' || tablename FROM pg_indexes WHERE schemaname = 'public'
+     UNION ALL SELECT 'constraint ' || conname || ' on ' || conrelid::regclass FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+     UNION ALL SELECT 'trigger ' || tgname || ' on ' || tgrelid::regclass || ' runs ' || tgfoid::regproc FROM pg_trigger WHERE NOT tgisinternal
+     UNION ALL SELECT 'function ' || proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace
+     ORDER BY 1`,
+  );
+  return rows.map((r) => r.n as string);
+}
+
+test("a PostgreSQL database at schema version 7 (uploads, files) converges to one schema", async () => {
+  const url = await version7Database();
+  const dir = tempDir("nixcache-pg7-");
+  putNarBlob(dir.path);
+  try {
+    const meta = await openPostgresStore(url);
+    try {
+      await assertConverged(meta);
+    } finally {
+      await meta.close();
+    }
+    const names = await pgNames(url);
+    assert.deepEqual(
+      names.filter((n) => /\b(uploads|files|gc_reach)/.test(n)),
+      [],
+      "no table, index, constraint, trigger or function keeps an old name",
+    );
+    for (const n of [
+      "index nars_blob on nars",
+      "index nars_invisible on nars",
+      "index side_files_blob on side_files",
+      "constraint nars_pkey on nars",
+      "constraint side_files_pkey on side_files",
+      "trigger nars_used_insert on nars runs nixcache_nars_inserted",
+      "trigger nars_used_delete on nars runs nixcache_nars_deleted",
+      "trigger nars_used_update on nars runs nixcache_nars_updated",
+    ])
+      assert.ok(names.includes(n), n);
+    assert.deepEqual(
+      (await pgQuery(url, "SELECT version FROM schema_version ORDER BY version")).map((r) => r.version),
+      PG_MIGRATIONS.map((m) => m.version),
+    );
+    // Migrated, it is what a fresh database is.
+    const fresh = await freshDatabase();
+    await (await openPostgresStore(fresh)).close();
+    assert.deepEqual(names, await pgNames(fresh));
+
+    const srv = await startServer({ db: url, dataDir: dir.path, port: 0 });
+    try {
+      await assertServes(srv.url);
+    } finally {
+      await srv.close();
+    }
+    const again = await openPostgresStore(url);
+    try {
+      await assertMarksKept(again);
+      assert.deepEqual(
+        (await pgQuery(url, "SELECT cache, hash FROM gc_marks")).map((r) => [r.cache, r.hash]),
+        [["old", UNMARKED]],
+        "the deleted path's mark went with it; the new mark stays",
+      );
+    } finally {
+      await again.close();
+    }
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test("both engines have the same tables, columns and indexes (PostgreSQL's GC scratch tables aside)", async () => {
+  const dir = tempDir("nixcache-one-schema-");
+  try {
+    await (await openMetadata({ dataDir: dir.path })).close();
+    const sqlite = new Database(join(dir.path, "nixcache.db"), { readonly: true });
+    const lite = [
+      ...(sqlite
+        .prepare(
+          `SELECT 'table ' || m.name || '.' || c.name FROM sqlite_master m, pragma_table_info(m.name) c
+           WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`,
+        )
+        .pluck()
+        .all() as string[]),
+      ...(sqlite
+        .prepare(
+          "SELECT 'index ' || name || ' on ' || tbl_name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL",
+        )
+        .pluck()
+        .all() as string[]),
+      ...(sqlite
+        .prepare("SELECT 'trigger ' || name || ' on ' || tbl_name FROM sqlite_master WHERE type = 'trigger'")
+        .pluck()
+        .all() as string[]),
+    ].sort();
+    sqlite.close();
+    const url = await freshDatabase();
+    await (await openPostgresStore(url)).close();
+    const scratch = /^(table|index) gc_(unreached|doomed|saved)\b|^index gc_doomed_free /;
+    const postgres = (await pgNames(url))
+      .filter(
+        (n) =>
+          n.startsWith("table ") ||
+          (n.startsWith("index ") && !/_(pkey|key) on /.test(n)) ||
+          n.startsWith("trigger "),
+      )
+      .map((n) => n.replace(/ runs .*$/, ""))
+      .filter((n) => !scratch.test(n) && n !== "table trust_rules.seq")
+      .sort();
+    assert.deepEqual(lite, postgres);
   } finally {
     dir.cleanup();
   }

@@ -8,11 +8,13 @@ import { adminCreatePersonalToken, adminListCaches, adminUpdateCache } from "../
 import { type RunningServer, startServer } from "../src/server/server.js";
 import { writeFlake } from "./fixtures/flakes/make-flake.js";
 import { runCli } from "./helpers/cli.js";
+import { testClock } from "./helpers/clock.js";
 import { buildTrivial, requireNix, tempDir } from "./helpers/nix.js";
 
 let dir: { path: string; cleanup(): void };
 let srv: RunningServer;
 let personal: string;
+const clock = testClock();
 
 const QUOTA = /cache "small" is over its quota: it uses 0 B \(0 bytes\) of 0 B \(0 bytes\)/;
 
@@ -22,7 +24,13 @@ before(async () => {
   const data = path.join(dir.path, "data");
   // One personal token administers both caches, so one NIXCACHE_TOKEN pushes to both.
   personal = (await adminCreatePersonalToken(data, { account: "alice", expiresAt: null })).token;
-  srv = await startServer({ dataDir: data, port: 0, upstreams: [], gcIntervalMs: 0 });
+  srv = await startServer({
+    dataDir: data,
+    cacheRows: { now: clock.now },
+    port: 0,
+    upstreams: [],
+    gcIntervalMs: 0,
+  });
   for (const name of ["big", "small"]) {
     const r = await fetch(`${srv.url}/api/v1/cache/${name}`, {
       method: "POST",
@@ -32,7 +40,7 @@ before(async () => {
     assert.equal(r.status, 200, await r.text());
   }
   await adminUpdateCache(data, "small", { quotaBytes: 0 });
-  await new Promise((r) => setTimeout(r, 1100)); // the server's cache rows live a second
+  clock.advance(1100); // the server's cache rows live a second
 });
 
 after(async () => {

@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 import { Pool } from "undici";
-import { PostgresMetadataStore } from "../../src/server/metadata/postgres/store.js";
+import { openPostgresStore, type PostgresMetadataStore } from "../../src/server/metadata/postgres/open.js";
 import type { NarInfoRecord, NarRecord } from "../../src/server/metadata/records.js";
 
 const [server, ...scales] = process.argv.slice(2);
@@ -103,7 +103,7 @@ async function load(meta: PostgresMetadataStore, db: string, n: number, now: num
     await meta.importRecords("narinfos", page.narinfos);
   }
   await withClient(async (c) => {
-    for (const t of ["narinfos", "uploads", "narinfo_refs"]) await c.query(`VACUUM ANALYZE ${t}`);
+    for (const t of ["narinfos", "nars", "narinfo_refs"]) await c.query(`VACUUM ANALYZE ${t}`);
     // A bulk load leaves gigabytes of dirty pages: a GC run meanwhile would measure the checkpoint.
     await c.query("CHECKPOINT");
   }, db);
@@ -302,7 +302,7 @@ async function loaded(name: string, n: number): Promise<{ db: string; now: numbe
   let loadSeconds = 0;
   if (!exists) {
     await withClient((c) => c.query(`CREATE DATABASE ${target}`));
-    const meta = await PostgresMetadataStore.open(dbUrl(target));
+    const meta = await openPostgresStore(dbUrl(target));
     try {
       await meta.createCache({ name: "bench", isPublic: true, priority: 41 });
       const t0 = performance.now();
@@ -333,7 +333,7 @@ for (const scale of scales) {
   const blobs = mkdtempSync(join(tmpdir(), "nixcache-gc-bench-"));
   const storage = `file://${blobs}`;
   const { db, now, loadSeconds } = await loaded(name, n);
-  const meta = await PostgresMetadataStore.open(db);
+  const meta = await openPostgresStore(db);
   const builds = n / PER_BUILD;
   // Counted from the graph's now: a copy of a template loaded an hour ago has the same garbage.
   const retentionMs = Math.round(builds * 0.7) * HOUR - HOUR / 2 + (Date.now() - now);

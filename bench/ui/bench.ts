@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import type { RecordTypes } from "../../src/server/metadata/records.js";
-import { SqliteMetadataStore } from "../../src/server/metadata/sqlite/store.js";
+import { DB_FILE, openSqliteStore } from "../../src/server/metadata/sqlite/open.js";
 import type { MetadataStore } from "../../src/server/metadata/store.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import type { ReportTargetUpload } from "../../src/ui-api/types.js";
@@ -184,7 +184,7 @@ async function measure(srv: RunningServer): Promise<Result> {
 async function runSqlite(n: number): Promise<Result> {
   const dir = mkdtempSync(path.join(tmpdir(), "nixcache-bench-ui-"));
   try {
-    const meta = SqliteMetadataStore.open(dir);
+    const meta = openSqliteStore(path.join(dir, DB_FILE));
     await meta.createCache({ name: "main", isPublic: true, priority: 40 });
     await loadPaths(meta, n);
     await meta.close();
@@ -210,8 +210,8 @@ async function runPostgres(server: string, n: number): Promise<Result> {
   u.pathname = `/${name}`;
   const dir = mkdtempSync(path.join(tmpdir(), "nixcache-bench-ui-pg-"));
   try {
-    const { PostgresMetadataStore } = await import("../../src/server/metadata/postgres/store.js");
-    const meta = await PostgresMetadataStore.open(u.href);
+    const { openPostgresStore } = await import("../../src/server/metadata/postgres/open.js");
+    const meta = await openPostgresStore(u.href);
     await meta.createCache({ name: "main", isPublic: true, priority: 40 });
     await loadPaths(meta, n);
     await meta.close();

@@ -12,6 +12,7 @@ import type { ServerContext } from "./context.js";
 import { DEFAULT_GC_INTERVAL_MS, type GcReport, gcTotals, startGc } from "./gc.js";
 import { DEFAULT_SWEEP_INTERVAL_MS, type SweepOptions, startSweeper, sweep } from "./ingest/sweep.js";
 import { NarInfoCache } from "./metadata/narinfo-cache.js";
+import type { CacheMemoOptions } from "./metadata/queries/caches.js";
 import type { MetadataStore } from "./metadata/store.js";
 import { registerMetrics, reportsDbPool, ServerMetrics } from "./metrics.js";
 import { registerCacheConfigRoute } from "./routes/cache-config.js";
@@ -39,6 +40,8 @@ export const MAX_HEADER_BYTES = 16 * 1024;
 
 /** Where the state is (StoreLocation: `--data`, or `--db` and `--storage`), how to listen, limits. */
 export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
+  /** How long cache rows are remembered, and by which clock (tests pass their own). */
+  cacheRows?: CacheMemoOptions;
   host?: string;
   port?: number;
   /**
@@ -131,7 +134,7 @@ export interface RunningServer {
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const oidc = oidcExchange(opts);
-  const meta = await openMetadata(opts);
+  const meta = await openMetadata(opts, opts.cacheRows);
   const clearStaging = opts.clearTmp ?? true;
   const sweepOpts = sweepOptionsOf(opts);
   let storage: StorageBackend;

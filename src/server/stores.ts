@@ -11,7 +11,8 @@ import {
   redactUrl,
   type StorageLocation,
 } from "./locations.js";
-import { SqliteMetadataStore } from "./metadata/sqlite/store.js";
+import type { CacheMemoOptions } from "./metadata/queries/caches.js";
+import { openSqliteStore } from "./metadata/sqlite/open.js";
 import type { MetadataStore } from "./metadata/store.js";
 import type { StorageBackend } from "./storage/backend.js";
 import { FsStorage } from "./storage/fs.js";
@@ -73,14 +74,12 @@ export function describeLocation(at: StoreLocation): string {
 }
 
 /** Opens the metadata store, applying any migrations it lacks. */
-export async function openMetadata(at: StoreLocation): Promise<MetadataStore> {
+export async function openMetadata(at: StoreLocation, opts: CacheMemoOptions = {}): Promise<MetadataStore> {
   const db = resolveDb(at);
-  if (db.kind === "sqlite") return SqliteMetadataStore.openFile(db.file);
+  if (db.kind === "sqlite") return openSqliteStore(db.file, opts);
   // Loaded only when used, like the S3 client.
-  const { PostgresMetadataStore } = await import("./metadata/postgres/store.js");
-  return PostgresMetadataStore.open(
-    at.dbPassword === undefined ? db.url : withPassword(db.url, at.dbPassword),
-  );
+  const { openPostgresStore } = await import("./metadata/postgres/open.js");
+  return openPostgresStore(at.dbPassword === undefined ? db.url : withPassword(db.url, at.dbPassword), opts);
 }
 
 /** The blob storage (not yet initialised: call `init`). */

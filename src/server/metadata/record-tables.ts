@@ -1,7 +1,7 @@
-// Where each kind of record (records.ts) lives in the two schemas: table, key and columns. The
-// SQLite and PostgreSQL stores export and import records from this one description; what does not
-// fit a plain table (a cache's Cachix settings, the references a pending narinfo waits for) each
-// store adds itself.
+// Where each kind of record (records.ts) lives in the schema, which both engines share: table, key
+// and columns. The SQLite and PostgreSQL stores export and import records from this one
+// description; what does not fit a plain table (the references a narinfo waits for, and those the
+// GC follows) each store adds itself.
 import { closureReferences, referencesInText } from "./closure.js";
 import type { NarInfoRecord, RecordKind, RecordPage, RecordTypes } from "./records.js";
 
@@ -14,8 +14,8 @@ export interface Column {
 }
 
 export interface TableSpec {
-  sqlite: string;
-  postgres: string;
+  /** The same on both engines (SQLite's migration 10, PostgreSQL's 8). */
+  table: string;
   /** Columns that order and identify rows (the export cursor). */
   key: readonly string[];
   columns: readonly Column[];
@@ -25,8 +25,7 @@ const c = (column: string, field: string, type: ColumnType = "text"): Column => 
 
 export const TABLES: Record<RecordKind, TableSpec> = {
   caches: {
-    sqlite: "caches",
-    postgres: "caches",
+    table: "caches",
     key: ["name"],
     columns: [
       c("name", "name"),
@@ -37,11 +36,13 @@ export const TABLES: Record<RecordKind, TableSpec> = {
       c("created_at", "createdAt", "int"),
       c("retention_ms", "retentionMs", "int"),
       c("quota_bytes", "quotaBytes", "int"),
+      c("owner", "owner"),
+      c("managed", "managed", "bool"),
+      c("compression", "compression"),
     ],
   },
   accounts: {
-    sqlite: "accounts",
-    postgres: "accounts",
+    table: "accounts",
     key: ["slug"],
     columns: [
       c("slug", "slug"),
@@ -51,8 +52,7 @@ export const TABLES: Record<RecordKind, TableSpec> = {
     ],
   },
   clientKeys: {
-    sqlite: "cachix_keys",
-    postgres: "client_keys",
+    table: "client_keys",
     key: ["cache", "public_key"],
     columns: [
       c("cache", "cache"),
@@ -62,8 +62,7 @@ export const TABLES: Record<RecordKind, TableSpec> = {
     ],
   },
   tokens: {
-    sqlite: "tokens",
-    postgres: "tokens",
+    table: "tokens",
     key: ["hash"],
     columns: [
       c("hash", "hash"),
@@ -80,8 +79,7 @@ export const TABLES: Record<RecordKind, TableSpec> = {
     ],
   },
   trustRules: {
-    sqlite: "trust_rules",
-    postgres: "trust_rules",
+    table: "trust_rules",
     key: ["id"],
     columns: [
       c("id", "id"),
@@ -94,14 +92,12 @@ export const TABLES: Record<RecordKind, TableSpec> = {
     ],
   },
   secrets: {
-    sqlite: "server_secrets",
-    postgres: "server_secrets",
+    table: "server_secrets",
     key: ["name"],
     columns: [c("name", "name"), c("value", "value")],
   },
   nars: {
-    sqlite: "uploads",
-    postgres: "uploads",
+    table: "nars",
     key: ["cache", "url"],
     columns: [
       c("cache", "cache"),
@@ -117,8 +113,7 @@ export const TABLES: Record<RecordKind, TableSpec> = {
     ],
   },
   narinfos: {
-    sqlite: "narinfos",
-    postgres: "narinfos",
+    table: "narinfos",
     key: ["cache", "hash"],
     columns: [
       c("cache", "cache"),
@@ -132,8 +127,7 @@ export const TABLES: Record<RecordKind, TableSpec> = {
     ],
   },
   pins: {
-    sqlite: "pins",
-    postgres: "pins",
+    table: "pins",
     key: ["cache", "name"],
     columns: [
       c("cache", "cache"),
@@ -145,8 +139,7 @@ export const TABLES: Record<RecordKind, TableSpec> = {
   },
   // Revisions are ordered by created_at (then by id, which a copy renumbers).
   pinRevisions: {
-    sqlite: "pin_entries",
-    postgres: "pin_entries",
+    table: "pin_entries",
     key: ["cache", "pin", "hash"],
     columns: [
       c("cache", "cache"),
@@ -158,14 +151,12 @@ export const TABLES: Record<RecordKind, TableSpec> = {
     ],
   },
   upstream: {
-    sqlite: "upstream_paths",
-    postgres: "upstream_paths",
+    table: "upstream_paths",
     key: ["cache", "hash"],
     columns: [c("cache", "cache"), c("hash", "hash"), c("created_at", "createdAt", "int")],
   },
   sideFiles: {
-    sqlite: "files",
-    postgres: "files",
+    table: "side_files",
     key: ["cache", "kind", "name"],
     columns: [
       c("cache", "cache"),
@@ -179,8 +170,7 @@ export const TABLES: Record<RecordKind, TableSpec> = {
     ],
   },
   reports: {
-    sqlite: "ci_reports",
-    postgres: "ci_reports",
+    table: "ci_reports",
     key: ["id"],
     columns: [
       c("id", "id", "int"),
@@ -198,8 +188,7 @@ export const TABLES: Record<RecordKind, TableSpec> = {
     ],
   },
   pushActivity: {
-    sqlite: "push_activity",
-    postgres: "push_activity",
+    table: "push_activity",
     key: ["cache", "minute", "token_id", "run_id"],
     columns: [
       c("cache", "cache"),
@@ -211,8 +200,7 @@ export const TABLES: Record<RecordKind, TableSpec> = {
     ],
   },
   narinfoLookups: {
-    sqlite: "narinfo_lookups",
-    postgres: "narinfo_lookups",
+    table: "narinfo_lookups",
     key: ["cache", "hour"],
     columns: [
       c("cache", "cache"),
@@ -222,8 +210,7 @@ export const TABLES: Record<RecordKind, TableSpec> = {
     ],
   },
   realisations: {
-    sqlite: "realisations",
-    postgres: "realisations",
+    table: "realisations",
     key: ["cache", "kind", "key"],
     columns: [
       c("cache", "cache"),
@@ -280,8 +267,8 @@ function listOf(v: unknown): string[] {
 
 /**
  * One page of exported rows as records: the table's columns, plus what each store selects beside
- * them under the same names (a cache's Cachix settings `owner`, `managed`, `compression`; a
- * narinfo's `waits` and `refs`), and the cursor after the page when it is full.
+ * them under the same names (a narinfo's `waits` and `refs`), and the cursor after the page when it
+ * is full.
  */
 export function exportPage<K extends RecordKind>(
   kind: K,
@@ -291,13 +278,7 @@ export function exportPage<K extends RecordKind>(
   const spec = TABLES[kind];
   const records = rows.map((row) => {
     const r = recordFromRow(spec, row);
-    if (kind === "caches") {
-      r.owner = row.owner ?? null;
-      // A cache from before the Cachix settings has none: managed, as new caches are.
-      r.managed =
-        row.managed === null || row.managed === undefined ? true : row.managed === true || row.managed === 1;
-      r.compression = row.compression ?? "ZSTD";
-    } else if (kind === "narinfos") {
+    if (kind === "narinfos") {
       r.waitsFor = listOf(row.waits);
       r.references = listOf(row.refs).sort();
     }

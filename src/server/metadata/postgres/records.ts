@@ -23,12 +23,10 @@ export async function exportRecords<K extends RecordKind>(
   const spec = TABLES[kind];
   const cols = spec.columns.map((c) => `t.${c.column}`);
   const extra =
-    kind === "caches"
-      ? ", t.owner, t.managed, t.compression"
-      : kind === "narinfos"
-        ? ", ARRAY(SELECT w.ref FROM narinfo_waits w WHERE w.cache = t.cache AND w.hash = t.hash ORDER BY w.ref) AS waits" +
-          ', ARRAY(SELECT r.ref FROM narinfo_refs r WHERE r.cache = t.cache AND r.hash = t.hash ORDER BY r.ref COLLATE "C") AS refs'
-        : "";
+    kind === "narinfos"
+      ? ", ARRAY(SELECT w.ref FROM narinfo_waits w WHERE w.cache = t.cache AND w.hash = t.hash ORDER BY w.ref) AS waits" +
+        ', ARRAY(SELECT r.ref FROM narinfo_refs r WHERE r.cache = t.cache AND r.hash = t.hash ORDER BY r.ref COLLATE "C") AS refs'
+      : "";
   const key = spec.key.map((k) => `t.${k}`);
   const from = parseCursor(spec, after);
   const params: unknown[] = [...(from ?? []), limit];
@@ -38,7 +36,7 @@ export async function exportRecords<K extends RecordKind>(
   const order = keyC.join(", ");
   const whereC = from ? ` WHERE (${keyC.join(", ")}) > (${key.map((_, i) => `$${i + 1}`).join(", ")})` : "";
   const rows = await q(
-    `SELECT ${cols.join(", ")}${extra} FROM ${spec.postgres} t${whereC} ORDER BY ${order} LIMIT $${params.length}`,
+    `SELECT ${cols.join(", ")}${extra} FROM ${spec.table} t${whereC} ORDER BY ${order} LIMIT $${params.length}`,
     params,
   );
   return exportPage(kind, rows, limit);
@@ -53,13 +51,7 @@ export async function importRecords<K extends RecordKind>(
   if (given.length === 0) return 0;
   const records = given.map((r) => withDefaults(kind, r));
   const spec = TABLES[kind];
-  const columns = [...spec.columns];
-  if (kind === "caches")
-    columns.push(
-      { column: "owner", field: "owner", type: "text" },
-      { column: "managed", field: "managed", type: "bool" },
-      { column: "compression", field: "compression", type: "text" },
-    );
+  const columns = spec.columns;
   const arrays = columns.map((col) =>
     records.map((r) => {
       const v = (r as unknown as Record<string, unknown>)[col.field];
@@ -67,7 +59,7 @@ export async function importRecords<K extends RecordKind>(
     }),
   );
   const res = await c.query(
-    `INSERT INTO ${spec.postgres} (${columns.map((col) => col.column).join(", ")})
+    `INSERT INTO ${spec.table} (${columns.map((col) => col.column).join(", ")})
      SELECT * FROM unnest(${columns.map((col, i) => `$${i + 1}::${PG_TYPE[col.type]}[]`).join(", ")})
      ON CONFLICT DO NOTHING`,
     arrays,

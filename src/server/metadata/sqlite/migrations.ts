@@ -7,172 +7,16 @@
 import type Database from "better-sqlite3";
 import { NixcacheError } from "../../../util/errors.js";
 import { referencesInText } from "../closure.js";
+import { EARLY_MIGRATIONS, hasColumn } from "./early-migrations.js";
 
-interface Migration {
+export interface Migration {
   version: number;
   name: string;
   up(db: Database.Database): void;
 }
 
-function hasColumn(db: Database.Database, table: string, column: string): boolean {
-  return (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).some(
-    (c) => c.name === column,
-  );
-}
-
 export const MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    name: "caches, NAR uploads, narinfos, tokens, side files",
-    up: (db) =>
-      db.exec(`
-CREATE TABLE IF NOT EXISTS caches (
-  name TEXT PRIMARY KEY,
-  is_public INTEGER NOT NULL,
-  priority INTEGER NOT NULL,
-  secret_key TEXT NOT NULL,
-  public_key TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
--- One row per NAR URL received for a cache. Invisible until a narinfo that names it commits.
-CREATE TABLE IF NOT EXISTS uploads (
-  cache TEXT NOT NULL REFERENCES caches(name),
-  url TEXT NOT NULL,
-  blob TEXT NOT NULL,
-  compression TEXT NOT NULL,
-  nar_hash TEXT NOT NULL,
-  nar_size INTEGER NOT NULL,
-  file_hash TEXT NOT NULL,
-  file_size INTEGER NOT NULL,
-  visible INTEGER NOT NULL DEFAULT 0,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (cache, url)
-);
-CREATE INDEX IF NOT EXISTS uploads_blob ON uploads(blob);
-CREATE TABLE IF NOT EXISTS narinfos (
-  cache TEXT NOT NULL REFERENCES caches(name),
-  hash TEXT NOT NULL,
-  store_path TEXT NOT NULL,
-  url TEXT NOT NULL,
-  text TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (cache, hash)
-);
-CREATE TABLE IF NOT EXISTS tokens (
-  hash TEXT PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
-  cache TEXT NOT NULL,
-  perm TEXT NOT NULL,
-  description TEXT,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER,
-  revoked_at INTEGER
-);
--- Small side files (.ls listings, build logs): kept inline, bounded by the upload limit.
-CREATE TABLE IF NOT EXISTS files (
-  cache TEXT NOT NULL REFERENCES caches(name),
-  kind TEXT NOT NULL,
-  name TEXT NOT NULL,
-  body BLOB NOT NULL,
-  content_type TEXT NOT NULL,
-  content_encoding TEXT,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (cache, kind, name)
-);`),
-  },
-  {
-    version: 2,
-    name: "token kinds: personal tokens act for an account (older rows are cache tokens)",
-    up: (db) => {
-      if (!hasColumn(db, "tokens", "kind"))
-        db.exec("ALTER TABLE tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'cache'");
-      if (!hasColumn(db, "tokens", "account")) db.exec("ALTER TABLE tokens ADD COLUMN account TEXT");
-    },
-  },
-  {
-    version: 3,
-    name: "Cachix API: accounts, cache settings, client keys, multipart uploads, server secrets",
-    up: (db) =>
-      db.exec(`
-CREATE TABLE IF NOT EXISTS accounts (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  slug TEXT NOT NULL UNIQUE,
-  email TEXT,
-  fullname TEXT,
-  created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS cachix_caches (
-  cache TEXT PRIMARY KEY REFERENCES caches(name),
-  owner TEXT,
-  managed INTEGER NOT NULL DEFAULT 1,
-  compression TEXT NOT NULL DEFAULT 'ZSTD'
-);
--- Public keys of clients that sign their own narinfos (cSig); the name is what Sig: lines carry.
-CREATE TABLE IF NOT EXISTS cachix_keys (
-  cache TEXT NOT NULL REFERENCES caches(name),
-  name TEXT NOT NULL,
-  public_key TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (cache, public_key)
-);
-CREATE TABLE IF NOT EXISTS cachix_multipart (
-  nar_id TEXT PRIMARY KEY,
-  upload_id TEXT NOT NULL,
-  cache TEXT NOT NULL REFERENCES caches(name),
-  compression TEXT NOT NULL,
-  state TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS cachix_parts (
-  nar_id TEXT NOT NULL REFERENCES cachix_multipart(nar_id),
-  part INTEGER NOT NULL,
-  etag TEXT NOT NULL,
-  size INTEGER NOT NULL,
-  PRIMARY KEY (nar_id, part)
-);
-CREATE TABLE IF NOT EXISTS server_secrets (
-  name TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-);`),
-  },
-  {
-    version: 4,
-    name: "build logs as blobs; multipart uploads know the token that opened them",
-    up: (db) => {
-      if (!hasColumn(db, "files", "blob")) db.exec("ALTER TABLE files ADD COLUMN blob TEXT");
-      if (!hasColumn(db, "cachix_multipart", "token_id"))
-        db.exec("ALTER TABLE cachix_multipart ADD COLUMN token_id TEXT");
-      db.exec(`CREATE INDEX IF NOT EXISTS files_blob ON files(blob);
-CREATE INDEX IF NOT EXISTS uploads_invisible ON uploads(visible, created_at);
-CREATE INDEX IF NOT EXISTS cachix_multipart_token ON cachix_multipart(token_id, state);`);
-    },
-  },
-  {
-    version: 5,
-    name: "closure-complete visibility: pending narinfos, the references they wait for, upstream paths",
-    // Narinfos stored before this were served as soon as they were committed: they stay visible.
-    // Only unresolved edges are kept (none when references are pushed first, as Nix does), keyed
-    // by the awaited reference so that its arrival finds its dependents by index.
-    up: (db) => {
-      if (!hasColumn(db, "narinfos", "visible"))
-        db.exec("ALTER TABLE narinfos ADD COLUMN visible INTEGER NOT NULL DEFAULT 1");
-      db.exec(`CREATE INDEX IF NOT EXISTS narinfos_pending ON narinfos(cache, url) WHERE visible = 0;
-CREATE TABLE IF NOT EXISTS narinfo_waits (
-  cache TEXT NOT NULL,
-  ref TEXT NOT NULL,
-  hash TEXT NOT NULL,
-  PRIMARY KEY (cache, ref, hash)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS narinfo_waits_hash ON narinfo_waits(cache, hash);
--- Paths an upstream cache serves: present for closure purposes, not served here.
-CREATE TABLE IF NOT EXISTS upstream_paths (
-  cache TEXT NOT NULL REFERENCES caches(name),
-  hash TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (cache, hash)
-) WITHOUT ROWID;`);
-    },
-  },
+  ...EARLY_MIGRATIONS,
   {
     version: 6,
     name: "GC and quotas: retention, quota and bytes used per cache, access times, GC marks, references, pins, leases, blob claims",
@@ -355,6 +199,69 @@ CREATE TRIGGER IF NOT EXISTS realisations_used_update AFTER UPDATE OF cache, siz
   UPDATE caches SET used_bytes = used_bytes - OLD.size WHERE name = OLD.cache;
   UPDATE caches SET used_bytes = used_bytes + NEW.size WHERE name = NEW.cache;
 END;`),
+  },
+  {
+    version: 10,
+    name: "one schema with PostgreSQL's: nars, side_files, client_keys, multipart, parts; Cachix settings on caches; GC marks in gc_marks",
+    // The names PostgreSQL has had from its start. A renamed table keeps its triggers' and indexes'
+    // names (their text is rewritten to the new table's): they are made again under the new ones.
+    // References to a renamed table (parts → multipart) are rewritten by SQLite itself. A cache
+    // without Cachix settings gets what reading one gave: no owner, managed, ZSTD.
+    up: (db) =>
+      db.exec(`
+ALTER TABLE uploads RENAME TO nars;
+DROP TRIGGER uploads_used_insert;
+DROP TRIGGER uploads_used_delete;
+DROP TRIGGER uploads_used_update;
+DROP INDEX uploads_blob;
+DROP INDEX uploads_invisible;
+CREATE INDEX nars_blob ON nars(blob);
+CREATE INDEX nars_invisible ON nars(created_at) WHERE NOT visible;
+CREATE TRIGGER nars_used_insert AFTER INSERT ON nars BEGIN
+  UPDATE caches SET used_bytes = used_bytes + NEW.file_size WHERE name = NEW.cache;
+END;
+CREATE TRIGGER nars_used_delete AFTER DELETE ON nars BEGIN
+  UPDATE caches SET used_bytes = used_bytes - OLD.file_size WHERE name = OLD.cache;
+END;
+CREATE TRIGGER nars_used_update AFTER UPDATE OF cache, file_size ON nars BEGIN
+  UPDATE caches SET used_bytes = used_bytes - OLD.file_size WHERE name = OLD.cache;
+  UPDATE caches SET used_bytes = used_bytes + NEW.file_size WHERE name = NEW.cache;
+END;
+
+ALTER TABLE files RENAME TO side_files;
+DROP INDEX files_blob;
+CREATE INDEX side_files_blob ON side_files(blob) WHERE blob IS NOT NULL;
+
+ALTER TABLE caches ADD COLUMN owner TEXT;
+ALTER TABLE caches ADD COLUMN managed INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE caches ADD COLUMN compression TEXT NOT NULL DEFAULT 'ZSTD';
+UPDATE caches SET owner = s.owner, managed = COALESCE(s.managed, 1), compression = COALESCE(s.compression, 'ZSTD')
+  FROM cachix_caches s WHERE s.cache = caches.name;
+DROP TABLE cachix_caches;
+
+ALTER TABLE cachix_keys RENAME TO client_keys;
+ALTER TABLE cachix_multipart RENAME TO multipart;
+DROP INDEX cachix_multipart_token;
+CREATE INDEX multipart_token ON multipart(token_id, state);
+CREATE INDEX multipart_open ON multipart(created_at) WHERE state IN ('open', 'completing');
+ALTER TABLE cachix_parts RENAME TO parts;
+
+CREATE TABLE gc_marks (
+  cache TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  marked_at INTEGER NOT NULL,
+  PRIMARY KEY (cache, hash)
+) WITHOUT ROWID;
+INSERT INTO gc_marks (cache, hash, marked_at)
+  SELECT cache, hash, gc_marked_at FROM narinfos WHERE gc_marked_at IS NOT NULL;
+DROP INDEX narinfos_marked;
+ALTER TABLE narinfos DROP COLUMN gc_marked_at;
+
+CREATE INDEX tokens_account ON tokens(account) WHERE account IS NOT NULL;
+-- The statements written once for both engines say NOT visible (PostgreSQL's booleans): SQLite
+-- uses a partial index only for the very condition it was made with.
+DROP INDEX narinfos_pending;
+CREATE INDEX narinfos_pending ON narinfos(cache, url) WHERE NOT visible;`),
   },
 ];
 

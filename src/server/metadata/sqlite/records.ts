@@ -2,7 +2,7 @@
 // insert-or-keep writes in one transaction per batch (a resumed copy may send a page again).
 import type Database from "better-sqlite3";
 import { exportPage, parseCursor, referencesOf, TABLES, withDefaults } from "../record-tables.js";
-import type { CacheRecord, NarInfoRecord, RecordKind, RecordPage, RecordTypes } from "../records.js";
+import type { NarInfoRecord, RecordKind, RecordPage, RecordTypes } from "../records.js";
 
 function toSql(v: unknown): unknown {
   if (typeof v === "boolean") return v ? 1 : 0;
@@ -18,22 +18,17 @@ export function exportRecords<K extends RecordKind>(
   const spec = TABLES[kind];
   const t = "t";
   const cols = spec.columns.map((c) => `${t}.${c.column}`);
-  let extra = "";
-  let join = "";
-  if (kind === "caches") {
-    extra = ", s.owner, s.managed, s.compression";
-    join = " LEFT JOIN cachix_caches s ON s.cache = t.name";
-  } else if (kind === "narinfos") {
-    extra =
-      ", (SELECT group_concat(w.ref) FROM narinfo_waits w WHERE w.cache = t.cache AND w.hash = t.hash) AS waits" +
-      ", (SELECT group_concat(r.ref) FROM narinfo_refs r WHERE r.cache = t.cache AND r.hash = t.hash) AS refs";
-  }
+  const extra =
+    kind === "narinfos"
+      ? ", (SELECT group_concat(w.ref) FROM narinfo_waits w WHERE w.cache = t.cache AND w.hash = t.hash) AS waits" +
+        ", (SELECT group_concat(r.ref) FROM narinfo_refs r WHERE r.cache = t.cache AND r.hash = t.hash) AS refs"
+      : "";
   const key = spec.key.map((k) => `${t}.${k}`);
   const from = parseCursor(spec, after);
   const where = from ? ` WHERE (${key.join(", ")}) > (${key.map(() => "?").join(", ")})` : "";
   const rows = db
     .prepare(
-      `SELECT ${cols.join(", ")}${extra} FROM ${spec.sqlite} ${t}${join}${where} ORDER BY ${key.join(", ")} LIMIT ?`,
+      `SELECT ${cols.join(", ")}${extra} FROM ${spec.table} ${t}${where} ORDER BY ${key.join(", ")} LIMIT ?`,
     )
     .all(...(from ?? []), limit) as Array<Record<string, unknown>>;
   return exportPage(kind, rows, limit);
@@ -47,10 +42,7 @@ export function importRecords<K extends RecordKind>(
 ): number {
   const spec = TABLES[kind];
   const insert = db.prepare(
-    `INSERT OR IGNORE INTO ${spec.sqlite} (${spec.columns.map((c) => c.column).join(", ")}) VALUES (${spec.columns.map(() => "?").join(", ")})`,
-  );
-  const settings = db.prepare(
-    "INSERT OR IGNORE INTO cachix_caches (cache, owner, managed, compression) VALUES (?, ?, ?, ?)",
+    `INSERT OR IGNORE INTO ${spec.table} (${spec.columns.map((c) => c.column).join(", ")}) VALUES (${spec.columns.map(() => "?").join(", ")})`,
   );
   const wait = db.prepare("INSERT OR IGNORE INTO narinfo_waits (cache, ref, hash) VALUES (?, ?, ?)");
   const ref = db.prepare("INSERT OR IGNORE INTO narinfo_refs (cache, hash, ref) VALUES (?, ?, ?)");
@@ -61,10 +53,7 @@ export function importRecords<K extends RecordKind>(
       const added = insert.run(...spec.columns.map((c) => toSql(r[c.field]))).changes > 0;
       if (!added) continue;
       n++;
-      if (kind === "caches") {
-        const cr = rec as unknown as CacheRecord;
-        settings.run(cr.name, cr.owner, cr.managed ? 1 : 0, cr.compression);
-      } else if (kind === "narinfos") {
+      if (kind === "narinfos") {
         const ni = rec as unknown as NarInfoRecord;
         for (const w of ni.waitsFor) wait.run(ni.cache, w, ni.hash);
         for (const x of referencesOf(ni)) ref.run(ni.cache, ni.hash, x);

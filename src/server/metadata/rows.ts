@@ -1,6 +1,7 @@
-// Rows as PostgreSQL returns them (BIGINT already parsed to number by the pool's type parser),
-// and their conversion to the metadata records.
-import { claimsFromText, grantsFromText, tokenKind } from "../columns.js";
+// Rows as both databases return them, and their conversion to the metadata records: SQLite's
+// booleans are 0/1 and PostgreSQL's true/false; BIGINTs are numbers in both (the pool's type
+// parser), but aggregates over them (SUM) are NUMERIC on PostgreSQL, so counts go through Number.
+import { claimsFromText, grantsFromText, tokenKind } from "./columns.js";
 import type {
   AccountRow,
   CacheRow,
@@ -10,16 +11,21 @@ import type {
   SideFile,
   TokenRow,
   TrustRuleRow,
-} from "../types.js";
+} from "./types.js";
+
+/** A boolean column of either engine. */
+export function bool(v: boolean | number | null | undefined): boolean {
+  return v === true || v === 1;
+}
 
 export interface RawCache {
   name: string;
-  is_public: boolean;
+  is_public: boolean | number;
   priority: number;
   public_key: string;
   created_at: number;
   owner: string | null;
-  managed: boolean;
+  managed: boolean | number;
   compression: string;
   retention_ms: number | null;
   quota_bytes: number | null;
@@ -31,12 +37,12 @@ export const CACHE_COLUMNS =
 export function cacheFromRow(r: RawCache): CacheRow {
   return {
     name: r.name,
-    isPublic: r.is_public,
+    isPublic: bool(r.is_public),
     priority: r.priority,
     publicKey: r.public_key,
     createdAt: r.created_at,
     owner: r.owner,
-    managed: r.managed,
+    managed: bool(r.managed),
     compression: r.compression === "XZ" ? "XZ" : "ZSTD",
     retentionMs: r.retention_ms,
     quotaBytes: r.quota_bytes,
@@ -52,7 +58,7 @@ export interface RawNar {
   nar_size: number;
   file_hash: string;
   file_size: number;
-  visible: boolean;
+  visible: boolean | number;
 }
 
 export function narFromRow(r: RawNar): ReceivedNar {
@@ -65,7 +71,7 @@ export function narFromRow(r: RawNar): ReceivedNar {
     narSize: r.nar_size,
     fileHash: r.file_hash,
     fileSize: r.file_size,
-    visible: r.visible,
+    visible: bool(r.visible),
   };
 }
 

@@ -1,8 +1,13 @@
-// The SQL of retention, quotas, access times, pins and garbage collection in the SQLite store,
-// prepared once per connection. The GC's scratch tables are TEMP: this connection's own, gone with
-// it (one GC runs at a time anyway, under the lease).
+// Garbage collection on SQLite: marking, planning and deleting in set statements over the GC's
+// scratch tables, prepared once per connection. The scratch tables are TEMP: this connection's
+// own, gone with it (one GC runs at a time anyway, under the lease). Each step runs synchronously
+// in the connection's turn (SqliteDb.exclusive), so no async transaction of the store interleaves.
 import type Database from "better-sqlite3";
-import type { Stmt } from "./statements.js";
+import type { SqliteDb } from "../db/sqlite.js";
+import type { GcBatch, GcMarkResult, GcThresholds } from "../types.js";
+
+/** A prepared statement: an interface, so that this module's declarations can name it. */
+export interface Stmt extends Database.Statement<unknown[], unknown> {}
 
 /**
  * Pin revisions older than their pin's `keep_days` (the newest of each pin always stays). Newest
@@ -24,7 +29,7 @@ const keepClosure = (table: "gc_unreached" | "gc_doomed", seeds: string) => `WIT
     WHERE EXISTS (SELECT 1 FROM temp.${table} x WHERE x.run = @run AND x.hash = r.ref))
   DELETE FROM temp.${table} WHERE run = @run AND hash IN (SELECT hash FROM saved)`;
 
-export function prepareGcStatements(db: Database.Database) {
+function prepareGcStatements(db: Database.Database) {
   db.exec(`CREATE TEMP TABLE IF NOT EXISTS gc_unreached (
   run TEXT NOT NULL,
   hash TEXT NOT NULL,
@@ -42,47 +47,6 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_free ON gc_doomed(run, referrers, free
 CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
   const p = (sql: string): Stmt => db.prepare(sql);
   return {
-    setRetention: p("UPDATE caches SET retention_ms = ? WHERE name = ?"),
-    setQuota: p("UPDATE caches SET quota_bytes = ? WHERE name = ?"),
-    retentionOf: p("SELECT retention_ms FROM caches WHERE name = ?").pluck(),
-    clearMarks: p("UPDATE narinfos SET gc_marked_at = NULL WHERE cache = ? AND gc_marked_at IS NOT NULL"),
-    usage: p("SELECT used_bytes FROM caches WHERE name = ?").pluck(),
-    access: p(
-      "UPDATE narinfos SET accessed_at = @at WHERE cache = @cache AND hash = @hash AND accessed_at < @at",
-    ),
-
-    visibleStorePath: p(
-      "SELECT store_path FROM narinfos WHERE cache = ? AND hash = ? AND visible = 1",
-    ).pluck(),
-    ensurePin: p(
-      "INSERT OR IGNORE INTO pins (cache, name, keep_revisions, keep_days, created_at) VALUES (?, ?, NULL, NULL, ?)",
-    ),
-    setPinKeep: p("UPDATE pins SET keep_revisions = ?, keep_days = ? WHERE cache = ? AND name = ?"),
-    dropPinEntry: p("DELETE FROM pin_entries WHERE cache = ? AND pin = ? AND hash = ?"),
-    insertPinEntry: p(
-      "INSERT INTO pin_entries (cache, pin, hash, store_path, artifacts, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-    ),
-    pruneRevisions: p(
-      `DELETE FROM pin_entries WHERE cache = @cache AND pin = @pin AND id NOT IN
-         (SELECT id FROM pin_entries WHERE cache = @cache AND pin = @pin
-          ORDER BY created_at DESC, id DESC LIMIT @keep)`,
-    ),
-    pruneDays: p(`DELETE FROM pin_entries WHERE id IN (${EXPIRED_PIN_ENTRIES} AND e.pin = @pin)`),
-    pins: p(
-      `SELECT p.name, p.keep_revisions, p.keep_days, p.created_at, e.hash, e.store_path, e.artifacts,
-         e.created_at AS added_at
-       FROM pins p LEFT JOIN pin_entries e ON e.cache = p.cache AND e.pin = p.name
-       WHERE p.cache = @cache AND (@name IS NULL OR p.name = @name) ORDER BY p.name, e.created_at DESC, e.id DESC`,
-    ),
-    removePin: p("DELETE FROM pins WHERE cache = ? AND name = ?"),
-
-    acquireLease: p(
-      `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @until)
-       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-       WHERE leases.expires_at < @now OR leases.holder = excluded.holder`,
-    ),
-    releaseLease: p("DELETE FROM leases WHERE name = ? AND holder = ?"),
-
     pruneExpiredPins: p(`DELETE FROM pin_entries WHERE id IN (${EXPIRED_PIN_ENTRIES})`),
     clearUnreached: p("DELETE FROM temp.gc_unreached WHERE run = ?"),
     // Roots are pins and what was pushed or fetched within the retention; everything else is a
@@ -102,12 +66,12 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
       ),
     ),
     unmark: p(
-      `UPDATE narinfos SET gc_marked_at = NULL WHERE cache = @cache AND gc_marked_at IS NOT NULL
+      `DELETE FROM gc_marks WHERE cache = @cache
          AND hash NOT IN (SELECT hash FROM temp.gc_unreached WHERE run = @run)`,
     ),
     mark: p(
-      `UPDATE narinfos SET gc_marked_at = @now WHERE cache = @cache AND gc_marked_at IS NULL
-         AND hash IN (SELECT hash FROM temp.gc_unreached WHERE run = @run)`,
+      `INSERT INTO gc_marks (cache, hash, marked_at) SELECT @cache, g.hash, @now FROM temp.gc_unreached g
+       WHERE g.run = @run AND NOT EXISTS (SELECT 1 FROM gc_marks m WHERE m.cache = @cache AND m.hash = g.hash)`,
     ),
     paths: p("SELECT COUNT(*) FROM narinfos WHERE cache = ?").pluck(),
     unreached: p("SELECT COUNT(*) FROM temp.gc_unreached WHERE run = @run").pluck(),
@@ -120,7 +84,8 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
       `INSERT INTO temp.gc_doomed (run, hash, url, referrers)
        SELECT @run, n.hash, n.url, (SELECT COUNT(*) FROM narinfo_refs r WHERE r.cache = @cache AND r.ref = n.hash)
        FROM temp.gc_unreached u JOIN narinfos n ON n.cache = @cache AND n.hash = u.hash
-       WHERE u.run = @run AND n.gc_marked_at < @markedBefore AND n.accessed_at < @cutoff
+         JOIN gc_marks m ON m.cache = @cache AND m.hash = u.hash
+       WHERE u.run = @run AND m.marked_at < @markedBefore AND n.accessed_at < @cutoff
          AND NOT EXISTS (SELECT 1 FROM pin_entries e WHERE e.cache = @cache AND e.hash = n.hash)`,
     ),
     // Only unreached narinfos reference unreached ones: what those marked too recently (or
@@ -138,14 +103,14 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
     // other record or side file with the blob.
     plannedBytes: p(
       `WITH gone(url, blob, file_size) AS MATERIALIZED (
-         SELECT u.url, u.blob, u.file_size FROM uploads u
+         SELECT u.url, u.blob, u.file_size FROM nars u
          WHERE u.cache = @cache AND u.url IN (SELECT url FROM temp.gc_doomed WHERE run = @run)
            AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = @cache AND n.url = u.url
              AND NOT EXISTS (SELECT 1 FROM temp.gc_doomed x WHERE x.run = @run AND x.hash = n.hash)))
        SELECT COALESCE(SUM(size), 0) FROM (SELECT blob, MAX(file_size) AS size FROM gone g
-         WHERE NOT EXISTS (SELECT 1 FROM uploads o WHERE o.blob = g.blob
+         WHERE NOT EXISTS (SELECT 1 FROM nars o WHERE o.blob = g.blob
              AND NOT (o.cache = @cache AND o.url IN (SELECT url FROM gone)))
-           AND NOT EXISTS (SELECT 1 FROM files f WHERE f.blob = g.blob)
+           AND NOT EXISTS (SELECT 1 FROM side_files f WHERE f.blob = g.blob)
          GROUP BY blob)`,
     ).pluck(),
 
@@ -156,36 +121,148 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
     // The re-check, under the write lock: still marked long enough, not accessed, pinned or referenced.
     deletable: p(
       `SELECT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = @cache AND n.hash = @hash
-         AND n.gc_marked_at < @markedBefore AND n.accessed_at < @cutoff
+         AND n.accessed_at < @cutoff
+         AND EXISTS (SELECT 1 FROM gc_marks m WHERE m.cache = @cache AND m.hash = n.hash AND m.marked_at < @markedBefore)
          AND NOT EXISTS (SELECT 1 FROM pin_entries e WHERE e.cache = @cache AND e.hash = n.hash)
          AND NOT EXISTS (SELECT 1 FROM narinfo_refs r WHERE r.cache = @cache AND r.ref = n.hash))`,
     ).pluck(),
     deleteNarInfo: p("DELETE FROM narinfos WHERE cache = ? AND hash = ?"),
+    deleteMark: p("DELETE FROM gc_marks WHERE cache = ? AND hash = ?"),
     deleteRefs: p("DELETE FROM narinfo_refs WHERE cache = ? AND hash = ? RETURNING ref").pluck(),
     releaseReferrer: p(
       "UPDATE temp.gc_doomed SET referrers = referrers - 1, freed_at = ? WHERE run = ? AND hash = ?",
     ),
     deleteWaits: p("DELETE FROM narinfo_waits WHERE cache = ? AND hash = ?"),
-    deleteListing: p("DELETE FROM files WHERE cache = ? AND kind = 'ls' AND name = ?"),
+    deleteListing: p("DELETE FROM side_files WHERE cache = ? AND kind = 'ls' AND name = ?"),
     /** The realisations naming a deleted path go with it. */
     deleteRealisations: p("DELETE FROM realisations WHERE cache = ? AND out_hash = ?"),
     deleteNar: p(
-      `DELETE FROM uploads WHERE cache = @cache AND url = @url AND created_at <= @since
+      `DELETE FROM nars WHERE cache = @cache AND url = @url AND created_at <= @since
          AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = @cache AND n.url = @url)
        RETURNING blob, file_size`,
     ),
     dropDoomed: p("DELETE FROM temp.gc_doomed WHERE run = ? AND hash = ?"),
     finish: p("DELETE FROM temp.gc_doomed"),
     finishUnreached: p("DELETE FROM temp.gc_unreached"),
-
-    referenced: p(
-      "SELECT EXISTS (SELECT 1 FROM uploads WHERE blob = @blob) OR EXISTS (SELECT 1 FROM files WHERE blob = @blob)",
-    ).pluck(),
-    claim: p(
-      `INSERT INTO blob_claims (blob, claimed_at) VALUES (?, ?)
-       ON CONFLICT (blob) DO UPDATE SET claimed_at = excluded.claimed_at`,
-    ),
-    unclaim: p("DELETE FROM blob_claims WHERE blob = ?"),
-    claimsBefore: p("SELECT blob FROM blob_claims WHERE claimed_at < ? ORDER BY blob").pluck(),
   };
+}
+
+export class SqliteGc {
+  private st: ReturnType<typeof prepareGcStatements> | undefined;
+
+  constructor(private readonly db: SqliteDb) {}
+
+  /** Prepared on first use (in the turn: creating the TEMP tables is a write). */
+  private get g(): ReturnType<typeof prepareGcStatements> {
+    this.st ??= prepareGcStatements(this.db.sqlite);
+    return this.st;
+  }
+
+  /**
+   * The closure query reads one snapshot into a TEMP table (no write lock: other writers go on);
+   * then one immediate transaction changes the (few) marks that differ. It all runs synchronously:
+   * a server on SQLite answers nothing else meanwhile (noticeable with millions of narinfos;
+   * servers on PostgreSQL are not held up).
+   */
+  mark(cache: string, t: GcThresholds & { dryRun?: boolean }): Promise<GcMarkResult> {
+    return this.db.exclusive(() => {
+      const g = this.g;
+      const sqlite = this.db.sqlite;
+      const args = { cache, run: t.run, now: t.now, cutoff: t.cutoff };
+      if (!t.dryRun) g.pruneExpiredPins.run(args);
+      sqlite.transaction(() => {
+        g.clearUnreached.run(t.run);
+        g.candidates.run(args);
+        g.reached.run(args);
+      })();
+      // The unreached set stays for gcPlan (gcFinish drops it).
+      return sqlite
+        .transaction(() => {
+          if (!t.dryRun) {
+            g.unmark.run(args);
+            g.mark.run(args);
+          }
+          return { paths: g.paths.get(cache) as number, marked: g.unreached.get(args) as number };
+        })
+        .immediate();
+    });
+  }
+
+  plan(cache: string, t: GcThresholds & { bytes?: boolean }): Promise<{ paths: number; bytes: number }> {
+    return this.db.exclusive(() => {
+      const g = this.g;
+      return this.db.sqlite.transaction(() => {
+        const args = { cache, run: t.run, cutoff: t.cutoff, markedBefore: t.markedBefore };
+        g.clearDoomed.run(t.run);
+        g.eligible.run(args);
+        g.saved.run(args);
+        return {
+          paths: g.planned.get(t.run) as number,
+          bytes: t.bytes ? (g.plannedBytes.get({ cache, run: t.run }) as number) : 0,
+        };
+      })();
+    });
+  }
+
+  /** Synchronous under the write lock: no request of this process, and no other writer, in between. */
+  deleteBatch(
+    cache: string,
+    t: GcThresholds & {
+      limit: number;
+      protect?: (hashes: readonly string[]) => ReadonlySet<string>;
+      dropNars?: readonly string[];
+      dropNarsSince?: number;
+    },
+  ): Promise<GcBatch | undefined> {
+    const since = t.dropNarsSince ?? Number.MAX_SAFE_INTEGER;
+    return this.db.exclusive(() => {
+      const g = this.g;
+      return this.db.sqlite
+        .transaction(() => {
+          const now = Date.now();
+          const ready = now - (t.lingerMs ?? 0);
+          const out: GcBatch = { deleted: [], survived: 0, narUrls: [], nars: [] };
+          const drop = new Set(t.dropNars ?? []);
+          for (const url of drop) {
+            const nar = g.deleteNar.get({ cache, url, since }) as
+              | { blob: string; file_size: number }
+              | undefined;
+            if (nar) out.nars.push({ blob: nar.blob, fileSize: nar.file_size });
+          }
+          const batch = g.freeBatch.all(t.run, ready, t.limit) as Array<{ hash: string; url: string }>;
+          const spared = batch.length > 0 ? (t.protect?.(batch.map((b) => b.hash)) ?? new Set()) : new Set();
+          const urls = new Set<string>();
+          for (const { hash, url } of batch) {
+            g.dropDoomed.run(t.run, hash);
+            const args = { cache, hash, cutoff: t.cutoff, markedBefore: t.markedBefore };
+            if (spared.has(hash) || g.deletable.get(args) !== 1) {
+              out.survived++;
+              continue;
+            }
+            g.deleteNarInfo.run(cache, hash);
+            g.deleteMark.run(cache, hash);
+            for (const ref of g.deleteRefs.all(cache, hash) as string[])
+              g.releaseReferrer.run(now, t.run, ref);
+            g.deleteWaits.run(cache, hash);
+            g.deleteListing.run(cache, hash);
+            g.deleteRealisations.run(cache, hash);
+            urls.add(url);
+            out.deleted.push(hash);
+          }
+          out.narUrls = [...urls];
+          if (batch.length > 0) return out;
+          const next = g.nextFree.get(t.run);
+          if (typeof next !== "number") return drop.size > 0 ? out : undefined;
+          return { ...out, retryInMs: Math.max(1, next + (t.lingerMs ?? 0) - now) };
+        })
+        .immediate();
+    });
+  }
+
+  finish(): Promise<void> {
+    return this.db.exclusive(() => {
+      this.g.finish.run();
+      this.g.finishUnreached.run();
+    });
+  }
 }

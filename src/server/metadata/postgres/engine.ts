@@ -1,0 +1,264 @@
+// What PostgreSQL does its own way under the metadata store (engine.ts): transactions of the pool
+// that lock rows and names (advisory locks) so that replicas writing at once stay consistent,
+// arrays bound as one parameter, the visibility cascade level by level, the database's clock for
+// leases. Every write transaction notifies the other replicas but recordAccess's.
+import { DbError } from "../../errors.js";
+import { closureReferences } from "../closure.js";
+import type { PostgresDb } from "../db/postgres.js";
+import type { StoreEngine } from "../engine.js";
+import { BLOB_CLAIM_TTL_MS, claimedMessage, quotaMessage, withinQuota } from "../limits.js";
+import { lockBlobs, lockNarInfos } from "../locks.js";
+import type { GcBatch, GcMarkResult, GcThresholds, NarInfoCommit, ReceivedNar } from "../types.js";
+import { gcDeleteBatch, gcFinish, gcMark, gcPlan } from "./gc.js";
+
+/** Of the blobs $1 (distinct), those no NAR record or side file names. */
+const UNNAMED_BLOBS = `SELECT b AS blob FROM unnest($1::text[]) AS b
+  WHERE NOT EXISTS (SELECT 1 FROM nars u WHERE u.blob = b)
+    AND NOT EXISTS (SELECT 1 FROM side_files f WHERE f.blob = b)`;
+
+/** A transaction of PostgresDb, with its connection. */
+type PgTx = Parameters<Parameters<PostgresDb["tx"]>[0]>[0];
+
+export class PostgresEngine implements StoreEngine {
+  constructor(private readonly db: PostgresDb) {}
+
+  /**
+   * Under the blob's lock (claimBlobs takes it too) and the cache row's (the quota check and the
+   * usage trigger's update are then one step for concurrent recorders). Rows are locked in the
+   * order a GC delete locks them (narinfos, then the NAR record, then the cache), so the two never
+   * deadlock.
+   */
+  recordNar(nar: Omit<ReceivedNar, "visible">): Promise<boolean> {
+    return this.db.tx(async (t) => {
+      const c = t.client;
+      await lockBlobs(t, [nar.blob]);
+      const now = Date.now();
+      // A NAR received again for a URL a narinfo has: that narinfo is being pushed again (an
+      // access). One a GC holds is being deleted: skipped (its NAR record is then recorded anew).
+      await c.query(
+        `UPDATE narinfos SET accessed_at = $3 WHERE ctid IN (SELECT ctid FROM narinfos
+           WHERE cache = $1 AND url = $2 AND accessed_at < $3 FOR UPDATE SKIP LOCKED)`,
+        [nar.cache, nar.url, now],
+      );
+      const old = (
+        await c.query<{ file_size: number; visible: boolean; blob: string }>(
+          "SELECT file_size, visible, blob FROM nars WHERE cache = $1 AND url = $2 FOR UPDATE",
+          [nar.cache, nar.url],
+        )
+      ).rows[0];
+      const state = (
+        await c.query<{ claimed: boolean; quota_bytes: number | null; used_bytes: number }>(
+          `SELECT EXISTS (SELECT 1 FROM blob_claims WHERE blob = $2 AND claimed_at > $3) AS claimed,
+             c.quota_bytes, c.used_bytes FROM caches c WHERE c.name = $1 FOR NO KEY UPDATE`,
+          [nar.cache, nar.blob, now - BLOB_CLAIM_TTL_MS],
+        )
+      ).rows[0];
+      if (state?.claimed) throw new DbError("unavailable", claimedMessage(nar.blob));
+      if (state && state.quota_bytes !== null) {
+        // A served URL keeps its blob (the upsert changes nothing then): only a change adds bytes.
+        const replaces = !old?.visible || old.blob === nar.blob;
+        const adding = nar.fileSize - (old?.file_size ?? 0);
+        if (replaces && !withinQuota(state.used_bytes, adding, state.quota_bytes))
+          throw new DbError("tooLarge", quotaMessage(nar.cache, state.used_bytes, adding, state.quota_bytes));
+      }
+      // A URL that is visible keeps its blob: a served NAR URL never changes.
+      const r = await c.query(
+        `INSERT INTO nars (cache, url, blob, compression, nar_hash, nar_size, file_hash, file_size, visible, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE, $9)
+         ON CONFLICT (cache, url) DO UPDATE SET blob = excluded.blob, compression = excluded.compression,
+           nar_hash = excluded.nar_hash, nar_size = excluded.nar_size, file_hash = excluded.file_hash,
+           file_size = excluded.file_size, created_at = excluded.created_at
+         WHERE NOT nars.visible OR nars.blob = excluded.blob`,
+        [
+          nar.cache,
+          nar.url,
+          nar.blob,
+          nar.compression,
+          nar.narHash,
+          nar.narSize,
+          nar.fileHash,
+          nar.fileSize,
+          now,
+        ],
+      );
+      return (r.rowCount ?? 0) > 0;
+    });
+  }
+
+  commitNarInfo(n: NarInfoCommit): Promise<{ visible: boolean; missing: string[] }> {
+    const refs = closureReferences(n.hash, n.references);
+    return this.db.tx(async (t) => {
+      const c = t.client;
+      // The lock first, before any row lock: a commit holding the NAR record's row while it waited
+      // for the lock closed a cycle with recordNar (which locks the narinfo's row, then the
+      // NAR record's) and a commit holding the lock (which needs that narinfo's row): a deadlock.
+      await lockNarInfos(t, n.cache);
+      await c.query("UPDATE nars SET visible = TRUE WHERE cache = $1 AND url = $2 AND NOT visible", [
+        n.cache,
+        n.url,
+      ]);
+      // One statement: which references are missing, what the row was (`prev` reads the snapshot
+      // before the upsert), and the upsert; a visible narinfo stays visible.
+      const state = (
+        await c.query<{ was: boolean | null; missing: string[]; visible: boolean }>(
+          `WITH prev AS (SELECT visible FROM narinfos WHERE cache = $1 AND hash = $2),
+           unmark AS (DELETE FROM gc_marks WHERE cache = $1 AND hash = $2),
+           missing AS (
+             SELECT ARRAY(SELECT t.r FROM unnest($6::text[]) WITH ORDINALITY AS t(r, i)
+               WHERE NOT EXISTS (SELECT 1 FROM narinfos x WHERE x.cache = $1 AND x.hash = t.r AND x.visible)
+                 AND NOT EXISTS (SELECT 1 FROM upstream_paths u WHERE u.cache = $1 AND u.hash = t.r)
+               ORDER BY t.i) AS refs)
+           INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible, accessed_at)
+           SELECT $1, $2, $3, $4, $5, $7, COALESCE((SELECT visible FROM prev), FALSE) OR cardinality(m.refs) = 0, $7
+           FROM missing m
+           ON CONFLICT (cache, hash) DO UPDATE SET store_path = excluded.store_path, url = excluded.url,
+             text = excluded.text, created_at = excluded.created_at, visible = excluded.visible,
+             accessed_at = excluded.accessed_at
+           RETURNING visible, (SELECT visible FROM prev) AS was, (SELECT refs FROM missing) AS missing`,
+          [n.cache, n.hash, n.storePath, n.url, n.text, refs, Date.now()],
+        )
+      ).rows[0] as { was: boolean | null; missing: string[]; visible: boolean };
+      // The references, for the GC (a push is an access, and takes back a GC mark: above).
+      await c.query(
+        `WITH gone AS (DELETE FROM narinfo_refs WHERE cache = $1 AND hash = $2 AND NOT (ref = ANY($3::text[])))
+         INSERT INTO narinfo_refs (cache, hash, ref) SELECT $1, $2, r FROM unnest($3::text[]) AS r
+         ON CONFLICT DO NOTHING`,
+        [n.cache, n.hash, refs],
+      );
+      // A pending narinfo committed again waits for what its new text references.
+      if (state.was === false)
+        await c.query("DELETE FROM narinfo_waits WHERE cache = $1 AND hash = $2", [n.cache, n.hash]);
+      if (!state.visible)
+        await c.query(
+          "INSERT INTO narinfo_waits (cache, ref, hash) SELECT $1, r, $3 FROM unnest($2::text[]) AS r ON CONFLICT DO NOTHING",
+          [n.cache, state.missing, n.hash],
+        );
+      else if (state.was !== true) await this.release(t, n.cache, [n.hash]);
+      return { visible: state.visible, missing: state.missing };
+    });
+  }
+
+  /**
+   * Makes visible every narinfo whose last awaited reference is among `present`, then those
+   * waiting on them, level by level (store paths form no cycles), and the realisations naming any
+   * of them; returns the hashes made visible. Inside the caller's transaction, under its narinfo lock.
+   */
+  private async release(t: PgTx, cache: string, present: readonly string[]): Promise<string[]> {
+    const c = t.client;
+    const released: string[] = [];
+    let level = [...present];
+    while (level.length > 0) {
+      // These paths are present now: the realisations naming them are served from now on.
+      await c.query(
+        "UPDATE realisations SET visible = TRUE WHERE cache = $1 AND out_hash = ANY($2::text[]) AND NOT visible",
+        [cache, level],
+      );
+      const waiters = await c.query<{ hash: string }>(
+        "DELETE FROM narinfo_waits WHERE cache = $1 AND ref = ANY($2::text[]) RETURNING hash",
+        [cache, level],
+      );
+      if (waiters.rows.length === 0) break;
+      const freed = await c.query<{ hash: string }>(
+        `UPDATE narinfos n SET visible = TRUE
+         WHERE n.cache = $1 AND n.hash = ANY($2::text[]) AND NOT n.visible
+           AND NOT EXISTS (SELECT 1 FROM narinfo_waits w WHERE w.cache = $1 AND w.hash = n.hash)
+         RETURNING n.hash`,
+        [cache, [...new Set(waiters.rows.map((r) => r.hash))]],
+      );
+      level = freed.rows.map((r) => r.hash);
+      released.push(...level);
+    }
+    return released;
+  }
+
+  async markUpstream(cache: string, hashes: readonly string[]): Promise<string[]> {
+    if (hashes.length === 0) return [];
+    return this.db.tx(async (t) => {
+      await lockNarInfos(t, cache);
+      await t.client.query(
+        `INSERT INTO upstream_paths (cache, hash, created_at) SELECT $1, h, $3 FROM unnest($2::text[]) AS h
+         ON CONFLICT DO NOTHING`,
+        [cache, [...new Set(hashes)], Date.now()],
+      );
+      return this.release(t, cache, hashes);
+    });
+  }
+
+  async claimBlobs(blobs: readonly string[]): Promise<string[]> {
+    const all = [...new Set(blobs)];
+    if (all.length === 0) return [];
+    return this.db.tx(async (t) => {
+      const c = t.client;
+      await lockBlobs(t, all);
+      const free = (await c.query<{ blob: string }>(UNNAMED_BLOBS, [all])).rows.map((r) => r.blob);
+      const taken = new Set(free);
+      await c.query("DELETE FROM blob_claims WHERE blob = ANY($1::text[])", [
+        all.filter((b) => !taken.has(b)),
+      ]);
+      await c.query(
+        `INSERT INTO blob_claims (blob, claimed_at) SELECT b, $2 FROM unnest($1::text[]) AS b
+         ON CONFLICT (blob) DO UPDATE SET claimed_at = excluded.claimed_at`,
+        [free, Date.now()],
+      );
+      return free;
+    });
+  }
+
+  /** Expiry by the database's clock: replicas' clocks may disagree, the database's is one. */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.db.tx(async (t) => {
+      const r = await t.client.query(
+        `WITH now AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms)
+         INSERT INTO leases (name, holder, expires_at) SELECT $1, $2, ms + $3 FROM now
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE leases.expires_at < (SELECT ms FROM now) OR leases.holder = excluded.holder`,
+        [name, holder, ttlMs],
+      );
+      return (r.rowCount ?? 0) > 0;
+    });
+  }
+
+  /**
+   * One statement for the whole batch, in a quiet transaction: access times change nothing
+   * served, so the other replicas' narinfo caches need not hear of them.
+   */
+  async recordAccess(accesses: ReadonlyArray<{ cache: string; hash: string; at: number }>): Promise<void> {
+    if (accesses.length === 0) return;
+    await this.db.tx(
+      async (t) => {
+        await t.client.query(
+          `UPDATE narinfos n SET accessed_at = v.at
+           FROM (SELECT cache, hash, MAX(at) AS at FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(cache, hash, at)
+                 GROUP BY cache, hash) v
+           WHERE n.cache = v.cache AND n.hash = v.hash AND n.accessed_at < v.at`,
+          [accesses.map((a) => a.cache), accesses.map((a) => a.hash), accesses.map((a) => a.at)],
+        );
+      },
+      { quiet: true },
+    );
+  }
+
+  gcMark(cache: string, t: GcThresholds & { dryRun?: boolean }): Promise<GcMarkResult> {
+    return gcMark(this.db, cache, t);
+  }
+
+  gcPlan(cache: string, t: GcThresholds & { bytes?: boolean }): Promise<{ paths: number; bytes: number }> {
+    return gcPlan(this.db, cache, t);
+  }
+
+  gcDeleteBatch(
+    cache: string,
+    t: GcThresholds & {
+      limit: number;
+      protect?: (hashes: readonly string[]) => ReadonlySet<string>;
+      dropNars?: readonly string[];
+      dropNarsSince?: number;
+    },
+  ): Promise<GcBatch | undefined> {
+    return gcDeleteBatch(this.db, cache, t);
+  }
+
+  gcFinish(): Promise<void> {
+    return gcFinish(this.db);
+  }
+}

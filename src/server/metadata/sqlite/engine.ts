@@ -1,0 +1,251 @@
+// What SQLite does its own way under the metadata store (engine.ts): synchronous better-sqlite3
+// transactions, each run in the connection's turn (SqliteDb.exclusive) so that none interleaves
+// with the store's async transactions. Statements are prepared once per connection, on first use.
+import type Database from "better-sqlite3";
+import { DbError } from "../../errors.js";
+import { closureReferences } from "../closure.js";
+import type { SqliteDb } from "../db/sqlite.js";
+import type { StoreEngine } from "../engine.js";
+import { BLOB_CLAIM_TTL_MS, claimedMessage, quotaMessage, withinQuota } from "../limits.js";
+import type { GcBatch, GcMarkResult, GcThresholds, NarInfoCommit, ReceivedNar } from "../types.js";
+import { SqliteGc, type Stmt } from "./gc.js";
+
+function prepareStatements(db: Database.Database) {
+  const p = (sql: string): Stmt => db.prepare(sql);
+  return {
+    getNar: p("SELECT * FROM nars WHERE cache = ? AND url = ?"),
+    // A URL that is visible keeps its blob: a served NAR URL never changes.
+    putNar: p(
+      `INSERT INTO nars (cache, url, blob, compression, nar_hash, nar_size, file_hash, file_size, visible, created_at)
+       VALUES (@cache, @url, @blob, @compression, @narHash, @narSize, @fileHash, @fileSize, 0, @now)
+       ON CONFLICT (cache, url) DO UPDATE SET blob = excluded.blob, compression = excluded.compression,
+         nar_hash = excluded.nar_hash, nar_size = excluded.nar_size, file_hash = excluded.file_hash,
+         file_size = excluded.file_size, created_at = excluded.created_at
+       WHERE nars.visible = 0 OR nars.blob = excluded.blob`,
+    ),
+    markVisible: p("UPDATE nars SET visible = 1 WHERE cache = ? AND url = ?"),
+    narInfoVisible: p("SELECT visible FROM narinfos WHERE cache = ? AND hash = ?").pluck(),
+    // A push is an access (accessed_at), and takes back a GC mark (unmark).
+    putNarInfo: p(
+      `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible, accessed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (cache, hash) DO UPDATE SET store_path = excluded.store_path, url = excluded.url,
+         text = excluded.text, created_at = excluded.created_at, visible = excluded.visible,
+         accessed_at = excluded.accessed_at`,
+    ),
+    unmark: p("DELETE FROM gc_marks WHERE cache = ? AND hash = ?"),
+    dropRefsOf: p("DELETE FROM narinfo_refs WHERE cache = ? AND hash = ?"),
+    insertRef: p("INSERT OR IGNORE INTO narinfo_refs (cache, hash, ref) VALUES (?, ?, ?)"),
+    // A NAR received again for a URL a narinfo has: that narinfo is being pushed again (an access).
+    touchByUrl: p(
+      "UPDATE narinfos SET accessed_at = @now WHERE cache = @cache AND url = @url AND accessed_at < @now",
+    ),
+    cacheLimits: p("SELECT quota_bytes, used_bytes FROM caches WHERE name = ?"),
+    blobClaimed: p("SELECT EXISTS (SELECT 1 FROM blob_claims WHERE blob = ? AND claimed_at > ?)").pluck(),
+    /** Whether a path counts for closures: a visible narinfo here, or served upstream. */
+    present: p(
+      `SELECT EXISTS (SELECT 1 FROM narinfos WHERE cache = @cache AND hash = @hash AND visible = 1)
+         OR EXISTS (SELECT 1 FROM upstream_paths WHERE cache = @cache AND hash = @hash)`,
+    ).pluck(),
+    dropWaitsOf: p("DELETE FROM narinfo_waits WHERE cache = ? AND hash = ?"),
+    insertWait: p("INSERT OR IGNORE INTO narinfo_waits (cache, ref, hash) VALUES (?, ?, ?)"),
+    /** The narinfos that were waiting for `ref`, which is now present. */
+    releaseWaiters: p("DELETE FROM narinfo_waits WHERE cache = ? AND ref = ? RETURNING hash").pluck(),
+    stillWaits: p("SELECT EXISTS (SELECT 1 FROM narinfo_waits WHERE cache = ? AND hash = ?)").pluck(),
+    setVisible: p("UPDATE narinfos SET visible = 1 WHERE cache = ? AND hash = ? AND visible = 0"),
+    insertUpstream: p("INSERT OR IGNORE INTO upstream_paths (cache, hash, created_at) VALUES (?, ?, ?)"),
+    /** The realisations naming `hash`, which is now present. */
+    showRealisations: p(
+      "UPDATE realisations SET visible = 1 WHERE cache = ? AND out_hash = ? AND visible = 0",
+    ),
+
+    access: p(
+      "UPDATE narinfos SET accessed_at = @at WHERE cache = @cache AND hash = @hash AND accessed_at < @at",
+    ),
+    acquireLease: p(
+      `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @until)
+       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+       WHERE leases.expires_at < @now OR leases.holder = excluded.holder`,
+    ),
+    referenced: p(
+      "SELECT EXISTS (SELECT 1 FROM nars WHERE blob = @blob) OR EXISTS (SELECT 1 FROM side_files WHERE blob = @blob)",
+    ).pluck(),
+    claim: p(
+      `INSERT INTO blob_claims (blob, claimed_at) VALUES (?, ?)
+       ON CONFLICT (blob) DO UPDATE SET claimed_at = excluded.claimed_at`,
+    ),
+    unclaim: p("DELETE FROM blob_claims WHERE blob = ?"),
+  };
+}
+
+export class SqliteEngine implements StoreEngine {
+  private prepared: ReturnType<typeof prepareStatements> | undefined;
+  private readonly sqlite: Database.Database;
+  private readonly gc: SqliteGc;
+
+  constructor(private readonly db: SqliteDb) {
+    this.sqlite = db.sqlite;
+    this.gc = new SqliteGc(db);
+  }
+
+  /** Prepared on first use: the migrations may not have run when the engine is made. */
+  private get st(): ReturnType<typeof prepareStatements> {
+    this.prepared ??= prepareStatements(this.sqlite);
+    return this.prepared;
+  }
+
+  /** Checked and recorded in one immediate transaction: no other writer between check and insert. */
+  recordNar(nar: Omit<ReceivedNar, "visible">): Promise<boolean> {
+    return this.db.exclusive(() =>
+      this.sqlite
+        .transaction(() => {
+          const now = Date.now();
+          if (this.st.blobClaimed.get(nar.blob, now - BLOB_CLAIM_TTL_MS) === 1)
+            throw new DbError("unavailable", claimedMessage(nar.blob));
+          this.st.touchByUrl.run({ now, cache: nar.cache, url: nar.url });
+          const limits = this.st.cacheLimits.get(nar.cache) as
+            | { quota_bytes: number | null; used_bytes: number }
+            | undefined;
+          if (limits && limits.quota_bytes !== null) {
+            const old = this.st.getNar.get(nar.cache, nar.url) as
+              | { visible: number; blob: string; file_size: number }
+              | undefined;
+            // A served URL keeps its blob (putNar changes nothing then): only a change can add bytes.
+            const replaces = !old || old.visible === 0 || old.blob === nar.blob;
+            const adding = nar.fileSize - (old?.file_size ?? 0);
+            if (replaces && !withinQuota(limits.used_bytes, adding, limits.quota_bytes))
+              throw new DbError(
+                "tooLarge",
+                quotaMessage(nar.cache, limits.used_bytes, adding, limits.quota_bytes),
+              );
+          }
+          return this.st.putNar.run({ ...nar, now }).changes > 0;
+        })
+        .immediate(),
+    );
+  }
+
+  /**
+   * An immediate transaction: the presence checks run under the write lock, so no commit of a
+   * reference can land between them and this narinfo's waits being recorded.
+   */
+  commitNarInfo(n: NarInfoCommit): Promise<{ visible: boolean; missing: string[] }> {
+    const refs = closureReferences(n.hash, n.references);
+    return this.db.exclusive(() =>
+      this.sqlite
+        .transaction(() => {
+          const was = this.st.narInfoVisible.get(n.cache, n.hash) as number | undefined;
+          const missing = refs.filter((r) => this.st.present.get({ cache: n.cache, hash: r }) !== 1);
+          const visible = was === 1 || missing.length === 0;
+          this.st.markVisible.run(n.cache, n.url);
+          const now = Date.now();
+          this.st.putNarInfo.run(n.cache, n.hash, n.storePath, n.url, n.text, now, visible ? 1 : 0, now);
+          this.st.unmark.run(n.cache, n.hash);
+          this.st.dropRefsOf.run(n.cache, n.hash);
+          for (const r of refs) this.st.insertRef.run(n.cache, n.hash, r);
+          // A pending narinfo committed again waits for what its new text references.
+          if (was === 0) this.st.dropWaitsOf.run(n.cache, n.hash);
+          if (!visible) for (const r of missing) this.st.insertWait.run(n.cache, r, n.hash);
+          else if (was !== 1) this.release(n.cache, [n.hash]);
+          return { visible, missing };
+        })
+        .immediate(),
+    );
+  }
+
+  /**
+   * Makes visible every narinfo whose last awaited reference is among `present`, then those
+   * waiting on them, and so on (store paths form no cycles), and the realisations naming any of
+   * them; returns the hashes made visible. Inside the caller's transaction.
+   */
+  private release(cache: string, present: readonly string[]): string[] {
+    const released: string[] = [];
+    const queue = [...present];
+    for (let h = queue.pop(); h !== undefined; h = queue.pop()) {
+      // The path is present now: the realisations naming it are served from now on.
+      this.st.showRealisations.run(cache, h);
+      for (const d of this.st.releaseWaiters.all(cache, h) as string[]) {
+        if (this.st.stillWaits.get(cache, d) === 1) continue;
+        if (this.st.setVisible.run(cache, d).changes > 0) {
+          released.push(d);
+          queue.push(d);
+        }
+      }
+    }
+    return released;
+  }
+
+  markUpstream(cache: string, hashes: readonly string[]): Promise<string[]> {
+    return this.db.exclusive(() =>
+      this.sqlite
+        .transaction(() => {
+          const now = Date.now();
+          for (const h of hashes) this.st.insertUpstream.run(cache, h, now);
+          return this.release(cache, hashes);
+        })
+        .immediate(),
+    );
+  }
+
+  claimBlobs(blobs: readonly string[]): Promise<string[]> {
+    return this.db.exclusive(() =>
+      this.sqlite
+        .transaction(() => {
+          const now = Date.now();
+          const claimed: string[] = [];
+          for (const blob of new Set(blobs)) {
+            if (this.st.referenced.get({ blob }) === 1) this.st.unclaim.run(blob);
+            else {
+              this.st.claim.run(blob, now);
+              claimed.push(blob);
+            }
+          }
+          return claimed;
+        })
+        .immediate(),
+    );
+  }
+
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.db.exclusive(() => {
+      const now = Date.now();
+      return this.st.acquireLease.run({ name, holder, until: now + ttlMs, now }).changes > 0;
+    });
+  }
+
+  /** Quiet: access times change nothing served, so `changes.local` does not move for them. */
+  async recordAccess(accesses: ReadonlyArray<{ cache: string; hash: string; at: number }>): Promise<void> {
+    if (accesses.length === 0) return;
+    await this.db.exclusive(
+      () =>
+        this.sqlite.transaction(() => {
+          for (const a of accesses) this.st.access.run(a);
+        })(),
+      { quiet: true },
+    );
+  }
+
+  gcMark(cache: string, t: GcThresholds & { dryRun?: boolean }): Promise<GcMarkResult> {
+    return this.gc.mark(cache, t);
+  }
+
+  gcPlan(cache: string, t: GcThresholds & { bytes?: boolean }): Promise<{ paths: number; bytes: number }> {
+    return this.gc.plan(cache, t);
+  }
+
+  gcDeleteBatch(
+    cache: string,
+    t: GcThresholds & {
+      limit: number;
+      protect?: (hashes: readonly string[]) => ReadonlySet<string>;
+      dropNars?: readonly string[];
+      dropNarsSince?: number;
+    },
+  ): Promise<GcBatch | undefined> {
+    return this.gc.deleteBatch(cache, t);
+  }
+
+  gcFinish(): Promise<void> {
+    return this.gc.finish();
+  }
+}
