@@ -67,7 +67,7 @@ export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
   narRedirect?: boolean;
   /** Whether to clear tmp/ at start (default true; false in the workers of a cluster). */
   clearTmp?: boolean;
-  /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>`. */
+  /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>` (and names private caches too). */
   metricsToken?: string;
   /**
    * Caches whose signed paths count as present for the closure rule (default: cache.nixos.org
@@ -147,7 +147,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const inflight = new Set<Promise<unknown>>();
   const log = opts.log;
   let publicUrl = opts.publicUrl;
-  const metrics = new ServerMetrics({ caches: () => meta.listCaches(), onError: (e) => ctx.logError(e) });
+  const metrics = new ServerMetrics({
+    caches: () => meta.listCaches(),
+    privateCaches: opts.metricsToken !== undefined,
+    onError: (e) => ctx.logError(e),
+  });
   if (reportsDbPool(meta)) metrics.registerDbPool(() => meta.poolStats());
   const ctx: ServerContext = {
     meta,

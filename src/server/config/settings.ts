@@ -157,7 +157,7 @@ export const SETTINGS: readonly Setting[] = [
     arg: "<file>",
     help:
       "require `Authorization: Bearer <token>` for /metrics, the token being this file's first line " +
-      "(default: the systemd credential metrics-token, else $NIXCACHE_METRICS_TOKEN when set, else /metrics is open)",
+      "(default: the systemd credential metrics-token, else $NIXCACHE_METRICS_TOKEN when set, else /metrics is open and names public caches only)",
     secret: { what: "the metrics token", credential: "metrics-token", valueEnv: "NIXCACHE_METRICS_TOKEN" },
   },
   {
