@@ -92,6 +92,11 @@ export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
   oidcIssuers?: OidcIssuerConfig[];
   /** Lifetime of the tokens the exchange mints (default 6 h: DEFAULT_OIDC_TOKEN_TTL_MS). */
   oidcTokenTtlMs?: number;
+  /**
+   * Identity tokens issued longer ago than this are refused, whatever their `exp` (default 1 h:
+   * DEFAULT_OIDC_MAX_TOKEN_AGE_SECONDS); over `oidcVerifier.maxTokenAgeSeconds`.
+   */
+  oidcMaxTokenAgeMs?: number;
   /** Tuning of the identity token checks: clock tolerance, key refresh cooldown, timeouts. */
   oidcVerifier?: OidcVerifierOptions;
 }
@@ -102,7 +107,10 @@ function oidcExchange(opts: ServerOptions): ServerContext["oidc"] {
   const tokenTtlMs = opts.oidcTokenTtlMs ?? DEFAULT_OIDC_TOKEN_TTL_MS;
   if (!(tokenTtlMs > 0)) throw new NixcacheError("usage", "the OIDC token lifetime must be positive");
   try {
-    return { verifier: new OidcVerifier(opts.oidcIssuers, opts.oidcVerifier), tokenTtlMs };
+    const maxAge = opts.oidcMaxTokenAgeMs;
+    const verifierOpts =
+      maxAge === undefined ? opts.oidcVerifier : { ...opts.oidcVerifier, maxTokenAgeSeconds: maxAge / 1000 };
+    return { verifier: new OidcVerifier(opts.oidcIssuers, verifierOpts), tokenTtlMs };
   } catch (e) {
     if (e instanceof TypeError) throw new NixcacheError("usage", `--oidc-issuer: ${e.message}`);
     throw e;
