@@ -150,7 +150,7 @@ export const SETTINGS: readonly Setting[] = [
     kind: "string",
     arg: "<duration>",
     default: `${DEFAULT_GC_GRACE_MS / 60_000}m`,
-    help: "how long the GC leaves a narinfo marked as unreachable before it deletes it",
+    help: "how long the GC leaves a narinfo marked as unreachable before it deletes it (0: the run that marks it deletes it)",
   },
   {
     name: "metrics-token-file",
