@@ -14,7 +14,7 @@ import type { StoreLocation } from "../src/server/stores.js";
 import { ON_S3, storedBlobs, testStores } from "./helpers/backends.js";
 import { apiClient } from "./helpers/cachix.js";
 import { tempDir } from "./helpers/nix.js";
-import { makeUpload, narInfoCreateFor, type Upload } from "./server-fixtures.js";
+import { makeUpload, narInfoCreateFor, narInfoText, type Upload } from "./server-fixtures.js";
 
 let dir: { path: string; cleanup: () => void };
 let at: StoreLocation;
@@ -434,4 +434,42 @@ test("cachix:// backend: Cachix's wording for unknown and private caches", async
     () => new CachixCache("team", { apiUrl: api, signingKey: "AAAA" }),
     /CACHIX_SIGNING_KEY holds 3 bytes/,
   );
+});
+
+test("item 18: a new cache may not be named after a route of the server (ui); an existing one keeps working", async () => {
+  const body = { isPublic: true, generateSigningKey: true };
+  for (const name of ["ui", "api", "metrics", "healthz", "static"]) {
+    await assert.rejects(
+      adminCreateCache(at, { name, isPublic: true, priority: 41 }),
+      (e: Error) => /reserved/.test(e.message) && e.message.includes(name),
+      name,
+    );
+    const r = await call("POST", `/cache/${name}`, personal, body);
+    assert.equal(r.status, 400, `${name}: ${r.text}`);
+    assert.match((r.json as { error: string }).error, /reserved/, name);
+  }
+  const ui = await call("POST", "/cache/ui", personal, body);
+  assert.match((ui.json as { error: string }).error, /the dashboard's path/);
+  // One made before names were checked (here straight in the store) is served as before.
+  await srv.meta.createCache({ name: "ui", isPublic: true, priority: 41 });
+  const info = await fetch(`${srv.url}/ui/nix-cache-info`);
+  assert.equal(info.status, 200);
+  assert.match(await info.text(), /^StoreDir: \/nix\/store$/m);
+  const token = (await adminCreateToken(at, { cache: "ui", perm: "write", expiresAt: null })).token;
+  const u = await makeUpload("cache-named-ui");
+  const auth = { authorization: `Bearer ${token}` };
+  const nar = await fetch(`${srv.url}/ui/${u.url}`, {
+    method: "PUT",
+    body: new Uint8Array(u.file),
+    headers: auth,
+  });
+  assert.equal(nar.status, 204, await nar.text());
+  const ni = await fetch(`${srv.url}/ui/${u.hash}.narinfo`, {
+    method: "PUT",
+    body: narInfoText(u.narinfo),
+    headers: auth,
+  });
+  assert.equal(ni.status, 204, await ni.text());
+  assert.equal((await fetch(`${srv.url}/ui/${u.hash}.narinfo`)).status, 200);
+  assert.equal((await fetch(`${srv.url}/ui/`)).status, 200, "the dashboard is still there");
 });

@@ -249,7 +249,12 @@ describe("nixcache cache trust", () => {
     assert.match(help.stdout, /must pin the repository owner/);
     assert.match((await runCli(["cache", "--help"])).stdout, /trust/);
     const serveHelp = (await runCli(["serve", "--help"])).stdout;
-    for (const flag of ["--oidc-issuer <url...>", "--oidc-audience <aud...>", "--oidc-token-ttl <duration>"])
+    for (const flag of [
+      "--oidc-issuer <url...>",
+      "--oidc-audience <aud...>",
+      "--oidc-token-ttl <duration>",
+      "--oidc-max-token-age <duration>",
+    ])
       assert.ok(serveHelp.includes(flag), flag);
   });
 });
@@ -269,7 +274,15 @@ describe("nixcache serve --oidc-issuer", () => {
 
   test("flags are checked before anything starts", async () => {
     const cases: Array<[string[], RegExp]> = [
-      [["--oidc-audience", "x"], /--oidc-audience and --oidc-token-ttl need --oidc-issuer/],
+      [
+        ["--oidc-audience", "x"],
+        /--oidc-audience, --oidc-token-ttl and --oidc-max-token-age need --oidc-issuer/,
+      ],
+      [["--oidc-max-token-age", "5m"], /need --oidc-issuer/],
+      [
+        ["--oidc-issuer", issuer.url, "--oidc-max-token-age", "2d"],
+        /--oidc-max-token-age must be from 1m to 24h/,
+      ],
       [["--oidc-issuer", "http://issuer.example.org"], /must be an https URL/],
       [["--oidc-issuer", issuer.url, "--oidc-token-ttl", "30s"], /--oidc-token-ttl must be from 1m to 24h/],
       [["--oidc-issuer", issuer.url, "--oidc-token-ttl", "2d"], /--oidc-token-ttl must be from 1m to 24h/],
@@ -323,6 +336,8 @@ describe("nixcache serve --oidc-issuer", () => {
       "nixcache",
       "--oidc-token-ttl",
       "2m",
+      "--oidc-max-token-age",
+      "5m",
     ]);
     try {
       const post = async (aud: string) => {
@@ -343,6 +358,19 @@ describe("nixcache serve --oidc-issuer", () => {
       const wrong = await post("other");
       assert.equal(wrong.status, 401);
       assert.match(String(wrong.body.error), /audience must be https:\/\/cache\.example\.org or nixcache/);
+      // Issued 10 minutes ago with an exp a century on: older than --oidc-max-token-age.
+      const now = Math.floor(Date.now() / 1000);
+      const old = await fetch(`${s.url}/api/v1/oidc/token`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${await issuer.sign({ iat: now - 600, exp: now + 100 * 365 * 86400 })}`,
+        },
+      });
+      assert.equal(old.status, 401);
+      assert.match(
+        ((await old.json()) as { error: string }).error,
+        /issued too long ago: more than 5m before now/,
+      );
     } finally {
       s.child.kill("SIGTERM");
       await s.exited;

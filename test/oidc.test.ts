@@ -66,6 +66,26 @@ describe("OidcVerifier against a local issuer", () => {
     await refused(verifier.verify(await issuer.sign({ exp: undefined })), "missingClaim");
   });
 
+  test("item 18: a token issued over an hour ago (the default maximum age) is refused, whatever its exp", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const century = now + 100 * 365 * 86400;
+    const ancient = await issuer.sign({ iat: 1, nbf: 1, exp: century });
+    assert.match(
+      await refused(verifier.verify(ancient), "expired", ancient),
+      /issued too long ago: more than 1h before now/,
+    );
+    await refused(verifier.verify(await issuer.sign({ iat: now - 2 * 3600, exp: century })), "expired");
+    // Within the hour (and the clock tolerance), a long exp does not matter.
+    await verifier.verify(await issuer.sign({ iat: now - 3600 + 30, exp: century }));
+    // The maximum is the verifier's option (serve --oidc-max-token-age).
+    const strict = new OidcVerifier([{ issuer: issuer.url, audiences: ["nixcache"] }], {
+      maxTokenAgeSeconds: 300,
+    });
+    const m = await refused(strict.verify(await issuer.sign({ iat: now - 600, exp: now + 600 })), "expired");
+    assert.match(m, /more than 5m before now/);
+    await strict.verify(await issuer.sign({ iat: now - 200, exp: now + 600 }));
+  });
+
   test("wrong audience and unknown issuer", async () => {
     const m = await refused(
       verifier.verify(await issuer.sign({ aud: "sts.amazonaws.com" })),
@@ -328,6 +348,30 @@ describe("trust rule patterns", () => {
     bad({ cache: "main", issuer: "https://gitlab.example", subject: "**", perm: "read" }, /literal text/);
     bad({ cache: "main", issuer: "http://gitlab.example", subject: "x", perm: "read" }, /https/);
     bad({ cache: "main", issuer: ISS, subject: main, perm: "admin" }, /./);
+  });
+
+  test("item 18: a subject or claim pattern with a newline or another control character is refused", () => {
+    const bad = (r: object) => {
+      const p = TrustRuleSchema.safeParse(r);
+      assert.ok(!p.success, JSON.stringify(r));
+      assert.match(p.error.issues.map((i) => i.message).join("; "), /control character/);
+    };
+    for (const c of ["\n", "\r", "\t", "\0", "\x1b", "\x7f", "\u0085", "\u2028"]) {
+      bad({
+        cache: "main",
+        issuer: ISS,
+        subject: `${main}${c}repo:other/x:ref:refs/heads/main`,
+        perm: "write",
+      });
+      bad({ cache: "main", issuer: ISS, subject: main, claims: { event_name: `push${c}` }, perm: "write" });
+      bad({
+        cache: "main",
+        issuer: ISS,
+        subject: main,
+        claims: { [`event${c}name`]: "push" },
+        perm: "write",
+      });
+    }
   });
 });
 

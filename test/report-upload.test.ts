@@ -145,8 +145,13 @@ describe("nixcache verify --report-to (real nix, a real server)", () => {
     dir?.cleanup();
   });
 
+  // As a writer of the cache: only they see the pushing and reporting token's description.
+  const asWriter = () => ({ headers: { authorization: `Bearer ${write}` } });
+
   test("pushes name their CI run to a nixcache server", async () => {
-    const r = (await (await fetch(`${srv.url}/api/v1/ui/caches/pub/pushes`)).json()) as Page<PushRow>;
+    const r = (await (
+      await fetch(`${srv.url}/api/v1/ui/caches/pub/pushes`, asWriter())
+    ).json()) as Page<PushRow>;
     assert.deepEqual(
       r.items.map((p) => [p.run?.id, p.token?.description, p.paths]),
       [["nightly #9", "ci writer", 1]],
@@ -160,7 +165,9 @@ describe("nixcache verify --report-to (real nix, a real server)", () => {
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stderr, new RegExp(`nixcache: report uploaded: ${srv.url}/ui/#/cache/pub/report/\\d+`));
     assert.ok(!ok.stderr.includes(write) && !ok.stdout.includes(write), "the token is never printed");
-    const v = (await (await fetch(`${srv.url}/api/v1/ui/caches/pub?branch=release`)).json()) as CacheResponse;
+    const v = (await (
+      await fetch(`${srv.url}/api/v1/ui/caches/pub?branch=release`, asWriter())
+    ).json()) as CacheResponse;
     assert.equal(v.report?.kind, "verify");
     assert.equal(v.report?.commit, "c0ffee00");
     assert.deepEqual(v.report?.run, { id: "nightly #9", url: null });

@@ -82,6 +82,7 @@ const SAMPLE: Record<string, { toml: string; env: string; raw: Raw }> = {
   },
   "oidc-audience": { toml: '["aud-1", "aud-2"]', env: "aud-1,aud-2", raw: ["aud-1", "aud-2"] },
   "oidc-token-ttl": { toml: '"2h"', env: "2h", raw: "2h" },
+  "oidc-max-token-age": { toml: '"10m"', env: "10m", raw: "10m" },
   quiet: { toml: "true", env: "1", raw: true },
   workers: { toml: "3", env: "3", raw: "3" },
 };
@@ -113,6 +114,7 @@ const SAMPLE_OPTIONS = {
   metricsToken: "metrics-token-0123456789",
   oidcIssuers: [{ issuer: "https://token.actions.githubusercontent.com", audiences: ["aud-1", "aud-2"] }],
   oidcTokenTtlMs: 7_200_000,
+  oidcMaxTokenAgeMs: 600_000,
 };
 
 /** The sample as a config file: a comment, then each key on its own line (line = index + 2). */
@@ -228,6 +230,11 @@ describe("serve's settings: file, environment, flags", () => {
         'oidc-issuer = ["https://token.actions.githubusercontent.com"]\noidc-token-ttl = "2d"\n',
         /bad\.toml:2: oidc-token-ttl must be from 1m to 24h/,
       ],
+      [
+        'oidc-issuer = ["https://token.actions.githubusercontent.com"]\noidc-max-token-age = "2d"\n',
+        /bad\.toml:2: oidc-max-token-age must be from 1m to 24h/,
+      ],
+      ['oidc-max-token-age = "5m"\n', /bad\.toml:1: oidc-max-token-age needs oidc-issuer/],
       ['db = "mysql://db.example/x"\n', /bad\.toml:1: db mysql:\/\/db\.example\/x: unsupported scheme/],
       [
         'storage = "s3://UPPER"\n',

@@ -311,7 +311,7 @@ describe("on the filesystem and SQLite", () => {
     assert.match(text.stdout, /^lim\tprivate\tpriority 41\t0 paths\t0 B\tretention forever\t/m);
   });
 
-  test("GC in the server: old paths go after two runs, fetched ones stay, the metrics count the runs", async () => {
+  test("GC in the server: old paths go in one run (a grace of 0), fetched ones stay, the metrics count the runs", async () => {
     await adminCreateCache(dir.path, { name: "g", isPublic: true, priority: 41, retentionMs: 1000 });
     const token = (await adminCreateToken(dir.path, { cache: "g", perm: "write", expiresAt: null })).token;
     const c = cacheClient(srv.url, "g", token);
@@ -334,19 +334,38 @@ describe("on the filesystem and SQLite", () => {
     const runs = await metric("nixcache_gc_runs_total", '{result="ok"}');
     const paths = await metric("nixcache_gc_paths_deleted_total");
     const bytes = await metric("nixcache_gc_bytes_deleted_total");
-    await srv.gc?.runNow(); // marks
-    // Read from the store, not over HTTP: a fetch would keep it.
-    assert.notEqual(await srv.meta.getNarInfo("g", old.hash), undefined, "marked, not yet deleted");
-    await sleep(5);
-    await srv.gc?.runNow(); // deletes what was marked before
+    await srv.gc?.runNow(); // marks and, with the server's grace of 0, deletes
     assert.equal(await c.status(`${old.hash}.narinfo`), 404);
     assert.equal(await c.status(old.url), 404);
     await assertServed(c, [fetched, dep], "fetched and its reference");
-    assert.equal(await metric("nixcache_gc_runs_total", '{result="ok"}'), runs + 2);
+    assert.equal(await metric("nixcache_gc_runs_total", '{result="ok"}'), runs + 1);
     assert.ok((await metric("nixcache_gc_paths_deleted_total")) >= paths + 1);
     assert.ok((await metric("nixcache_gc_bytes_deleted_total")) >= bytes + old.file.length);
     assert.ok((await metric("nixcache_gc_last_run_timestamp_seconds")) > Date.now() / 1000 - 60);
     assert.equal(await metric("nixcache_cache_bytes", '{cache="g"}'), fetched.file.length + dep.file.length);
+  });
+
+  test("item 19: nixcache gc --grace 0s deletes what expired in one run; a non-zero grace only marks first", async () => {
+    const cli = (...args: string[]) => runCli([...args, "--data", dir.path]);
+    for (const name of ["z0", "z1"]) {
+      await adminCreateCache(dir.path, { name, isPublic: true, priority: 41, retentionMs: 1000 });
+      const token = (await adminCreateToken(dir.path, { cache: name, perm: "write", expiresAt: null })).token;
+      await cacheClient(srv.url, name, token).push(await makeUpload(`grace-${name}`));
+    }
+    await sleep(1200);
+    const run = async (cache: string, grace: string) => {
+      const r = await cli("gc", "--cache", cache, "--grace", grace, "--json");
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as Record<string, { deletedPaths: number; markedPaths: number }>)[cache];
+    };
+    const once = await run("z0", "0s");
+    assert.deepEqual([once?.deletedPaths, once?.markedPaths], [1, 0], "the first run deletes it");
+    assert.equal((await adminListCaches(dir.path)).find((c) => c.name === "z0")?.narinfos, 0);
+    const first = await run("z1", "1s");
+    assert.deepEqual([first?.deletedPaths, first?.markedPaths], [0, 1], "marked, not deleted");
+    await sleep(1100);
+    const second = await run("z1", "1s");
+    assert.deepEqual([second?.deletedPaths, second?.markedPaths], [1, 0]);
   });
 
   test("GC in the server: a deleted path's realisations go with it, in the same run; a kept path's stay", async () => {
@@ -371,9 +390,7 @@ describe("on the filesystem and SQLite", () => {
     );
     await sleep(1200);
     assert.equal(await c.status(`${kept.hash}.narinfo`), 200, "fetched: kept");
-    await srv.gc?.runNow(); // marks
-    await sleep(5);
-    await srv.gc?.runNow(); // deletes
+    await srv.gc?.runNow(); // marks and deletes (a grace of 0)
     assert.equal(await c.status(`${old.hash}.narinfo`), 404);
     assert.equal(await c.status(`realisations/${oldR.id}.doi`), 404, "the deleted path's realisation went");
     assert.deepEqual(await srv.meta.realisationsOf("ca", old.hash), []);
@@ -400,8 +417,7 @@ describe("on the filesystem and SQLite", () => {
         throw new Error("disk says no");
       },
     });
-    await collectGarbage(srv.meta, storage, { cache: "f", graceMs: 0 }); // marks
-    await sleep(5);
+    // A grace of 0: the run that marks deletes, and the storage refuses.
     await assert.rejects(
       collectGarbage(srv.meta, refusing, { cache: "f", graceMs: 0, lingerMs: 0 }),
       /disk says no/,
@@ -557,7 +573,8 @@ for (const backend of RACE_BACKENDS)
         return srv.meta.gcDeleteBatch(...args);
       },
     });
-    const gc = () => collectGarbage(paced, storage, { graceMs: 0, access: srv.access, batchSize: 1 });
+    const gc = (graceMs: number) =>
+      collectGarbage(paced, storage, { graceMs, access: srv.access, batchSize: 1 });
     let reuploaded = 0;
     let deleted = 0;
     try {
@@ -565,11 +582,11 @@ for (const backend of RACE_BACKENDS)
         const deps = await Promise.all(Array.from({ length: 20 }, (_, i) => makeUpload(`dep-${round}-${i}`)));
         for (const d of deps) await c.push(d);
         await sleep(1100);
-        await gc(); // marks the deps (and earlier rounds' paths)
+        await gc(3_600_000); // marks the deps (and earlier rounds' paths), deletes nothing
         await sleep(2);
         const tops = await Promise.all(deps.map((_, i) => makeUpload(`top-${round}-${i}`)));
         const [report] = await Promise.all([
-          gc(),
+          gc(0), // deletes what is marked and still unreachable
           ...deps.map(async (d, i) => {
             await sleep(Math.random() < 0.5 ? Math.random() * 5 : Math.random() * 150);
             // As Nix does: ask whether the reference is there, upload it only when it is not.

@@ -152,8 +152,17 @@ describe("GET /metrics", () => {
       assert.equal(s.types.get(name as string), type, `${name} is a ${type}`);
     // The embedded SQLite store has no connection pool.
     assert.ok(![...s.types.keys()].some((n) => n.startsWith("nixcache_db_pool_")));
-    assert.equal(s.get("nixcache_cache_paths", { cache: "empty" }), 0);
-    assert.ok(s.has("nixcache_cache_paths", { cache: "empty" }));
+    assert.equal(s.get("nixcache_cache_paths", { cache: "main" }), 0);
+    assert.ok(s.has("nixcache_cache_paths", { cache: "main" }));
+    assert.ok(s.has("nixcache_cache_bytes", { cache: "main" }));
+  });
+
+  test("item 10: open metrics leave private caches out (their names are not public)", async () => {
+    const s = await scrape(srv.url);
+    assert.ok(!s.has("nixcache_cache_paths", { cache: "empty" }), "a private cache's paths");
+    assert.ok(!s.has("nixcache_cache_bytes", { cache: "empty" }), "a private cache's bytes");
+    const r = await fetch(`${srv.url}/metrics`);
+    assert.doesNotMatch(await r.text(), /"empty"/);
   });
 
   test("a push moves the request, byte and cache-size metrics; /metrics itself is not counted", async () => {
@@ -290,6 +299,8 @@ describe("GET /metrics behind a token", () => {
 
   before(async () => {
     data = await mkdtemp(join(tmpdir(), "nixcache-metrics-tok-"));
+    await adminCreateCache(data, { name: "pub", isPublic: true, priority: 40 });
+    await adminCreateCache(data, { name: "priv", isPublic: false, priority: 40 });
     srv = await startServer({ dataDir: data, port: 0, metricsToken });
   });
   after(async () => {
@@ -314,6 +325,11 @@ describe("GET /metrics behind a token", () => {
     }
     const s = await scrape(srv.url, metricsToken);
     assert.ok(s.types.has("nixcache_http_requests_total"));
+    // Whoever holds the metrics token sees every cache, private ones included (item 10).
+    for (const cache of ["pub", "priv"]) {
+      assert.ok(s.has("nixcache_cache_paths", { cache }), cache);
+      assert.ok(s.has("nixcache_cache_bytes", { cache }), cache);
+    }
     // Other routes need no metrics token.
     assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
   });

@@ -195,7 +195,8 @@ describe("dashboard API", () => {
     const latest = (await (await call("POST", "/api/v1/cache/pub/reports", write, report())).json()) as {
       id: number;
     };
-    const v = await json<CacheResponse>("/api/v1/ui/caches/pub");
+    // As a writer of the cache: only they see trust rules and who uploaded (item 11, below).
+    const v = await json<CacheResponse>("/api/v1/ui/caches/pub", write);
     assert.equal(v.cache.name, "pub");
     assert.deepEqual(v.pins, []);
     assert.deepEqual(v.trustRules, [
@@ -266,7 +267,7 @@ describe("dashboard API", () => {
     assert.equal((await fetch(`${srv.url}/pub/${"1".repeat(32)}.narinfo`)).status, 404);
     // HEADs are pushers asking what is missing: not lookups.
     assert.equal((await fetch(`${srv.url}/pub/${"2".repeat(32)}.narinfo`, { method: "HEAD" })).status, 404);
-    const pushes = await json<Page<PushRow>>("/api/v1/ui/caches/pub/pushes", read);
+    const pushes = await json<Page<PushRow>>("/api/v1/ui/caches/pub/pushes", write);
     const rows = pushes.items.map((p) => [p.paths, p.bytes, p.token?.description, p.run?.id ?? null]);
     const bytes = (us: Upload[]) => us.reduce((n, u) => n + u.file.length, 0);
     assert.deepEqual(
@@ -412,5 +413,65 @@ describe("report upload: hostile values (issue 30, items 12 and 18)", () => {
     assert.equal(cell("__proto__").status, "ok");
     assert.equal(cell("constructor").status, "missing");
     assert.equal(m.counts.ok, 2);
+  });
+});
+
+describe("who sees trust rules and token descriptions (issue 30, item 11)", () => {
+  test("only writers of the cache: anonymous callers and read tokens get neither", async () => {
+    const made = await call("POST", "/api/v1/cache/pub/reports", write, report({ branch: "main" }));
+    assert.equal(made.status, 201);
+    const { id } = (await made.json()) as { id: number };
+    await push("pub", await makeUpload("item-11"), write);
+    const description = "CI <script>alert(1)</script>";
+    const rule = {
+      issuer: "https://token.actions.githubusercontent.com",
+      subject: "repo:me/app:ref:refs/heads/main",
+      claims: { event_name: "push" },
+      perm: "write",
+    };
+
+    const seen = async (token: string | undefined) => {
+      const v = await json<CacheResponse>("/api/v1/ui/caches/pub", token);
+      const list = await json<CachesResponse>("/api/v1/ui/caches", token);
+      const reports = await json<Page<ReportSummary>>("/api/v1/ui/caches/pub/reports", token);
+      const one = await json<ReportMatrix>(`/api/v1/ui/caches/pub/reports/${id}`, token);
+      const pushes = await json<Page<PushRow>>("/api/v1/ui/caches/pub/pushes", token);
+      return {
+        rules: v.trustRules ?? null,
+        by: [
+          v.report?.by,
+          v.cache.coverage?.by,
+          ...v.branches.map((b) => b.by),
+          list.caches.find((c) => c.name === "pub")?.coverage?.by,
+          ...reports.items.map((r) => r.by),
+          one.by,
+        ],
+        pushedBy: pushes.items.map((p) => p.token?.description),
+        text: JSON.stringify([v, list, reports, one, pushes]),
+      };
+    };
+
+    for (const [who, token] of [
+      ["anonymous", undefined],
+      ["a read token", read],
+    ] as const) {
+      const s = await seen(token);
+      assert.equal(s.rules, null, `${who}: no trust rules`);
+      assert.ok(s.by.length > 0 && s.by.every((b) => b === null), `${who}: no report uploader`);
+      assert.ok(s.pushedBy.length > 0 && s.pushedBy.every((d) => d === null), `${who}: no pushing token`);
+      assert.ok(!s.text.includes("repo:me/app"), `${who}: the subject appears nowhere`);
+      assert.ok(!s.text.includes("CI <script>"), `${who}: the description appears nowhere`);
+    }
+
+    const w = await seen(write);
+    assert.deepEqual(w.rules, [rule]);
+    assert.ok(
+      w.by.every((b) => b === description),
+      "a writer sees who uploaded",
+    );
+    assert.ok(
+      w.pushedBy.every((d) => d === description),
+      "a writer sees who pushed",
+    );
   });
 });

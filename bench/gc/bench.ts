@@ -352,11 +352,12 @@ for (const scale of scales) {
   if (gen) await new Promise((r) => setTimeout(r, 10_000));
   const baselineEnd = Date.now();
   const markScrape = srv && (await scrape(srv.url));
-  const gcArgs = ["gc", "--db", db, "--storage", storage, "--grace", "0s", "--json"];
-  const mark = await timed(gcArgs);
+  const gcArgs = ["gc", "--db", db, "--storage", storage, "--json"];
+  // A grace longer than the run: the first run only marks; the second, with none, deletes.
+  const mark = await timed([...gcArgs, "--grace", "1h"]);
   const markEnd = Date.now();
   const delScrape = srv && (await scrape(srv.url));
-  const del = await timed(gcArgs);
+  const del = await timed([...gcArgs, "--grace", "0s"]);
   const delEnd = Date.now();
   const endScrape = srv && (await scrape(srv.url));
   await gen?.stop();

@@ -22,7 +22,11 @@ export function registerCacheCommands(program: Command): void {
       "Create a cache with its own managed ed25519 signing key and print the public key (Nix format) " +
         "on stdout, ready for `trusted-public-keys`. The secret key never leaves the data directory.",
     )
-    .argument("<name>", "cache name: 1-64 of a-z 0-9 . _ -; served at http://HOST:PORT/<name>")
+    .argument(
+      "<name>",
+      "cache name: 1-64 of a-z 0-9 . _ -, not api, healthz, metrics, static or ui (the server's own paths); " +
+        "served at http://HOST:PORT/<name>",
+    )
     .option("--private", "require a token with read permission for reads (default: public)")
     .option("--priority <n>", "Priority in nix-cache-info; lower wins (cache.nixos.org is 40)", "41")
     .option("--key-name <name>", "signing key name (default: <name>-1)")

@@ -28,14 +28,18 @@ export function registerGcCommands(program: Command): void {
     .command("gc")
     .description(
       "Collect garbage once: per cache with a retention, narinfos neither pinned nor pushed or fetched " +
-        "within the retention, nor in the closure of one that is, are marked; those marked longer than " +
-        "the grace ago are deleted (never one a kept narinfo references), then NAR records no narinfo names " +
+        "within the retention, nor in the closure of one that is, are marked; those marked at least the grace " +
+        "ago are deleted (with --grace 0s, in the same run; never one a kept narinfo references), then NAR records no narinfo names " +
         "and blobs nothing names. " +
         "Without --cache, also the sweep of stale uploads and orphan blobs. Caches kept forever lose " +
         "nothing. Safe while servers run (one GC at a time holds a lease; this fails when one is running).",
     )
     .option("--cache <name>", "only this cache")
-    .option("--grace <duration>", "how long a narinfo stays marked before it is deleted", "1h")
+    .option(
+      "--grace <duration>",
+      "how long a narinfo stays marked before it is deleted (0s: this run deletes what it marks)",
+      "1h",
+    )
     .option("-n, --dry-run", "report what would be deleted now; change nothing")
     .option(
       "--json",

@@ -6,9 +6,10 @@ import { parseStorePath } from "../nix/store-path.js";
 import { NixcacheError } from "../util/errors.js";
 import { hashToken, isTokenId, mintToken, tokenId } from "./auth/tokens.js";
 import { TrustRuleSchema } from "./auth/trust-rules.js";
+import { NewCacheName } from "./cache-names.js";
 import { AdminError, DbError } from "./errors.js";
 import { collectGarbage, GcBusyError, type GcOptions, type GcReport } from "./gc.js";
-import { AccountName, CacheName, PinName, validationMessage } from "./metadata/names.js";
+import { AccountName, PinName, validationMessage } from "./metadata/names.js";
 import type { MetadataStore } from "./metadata/store.js";
 import type { CacheRow, Permission, PinKeep, PinRow, TokenRow, TrustRuleRow } from "./metadata/types.js";
 import { describeLocation, openMetadata, openStorage, type StoreLocation, withMetadata } from "./stores.js";
@@ -36,7 +37,7 @@ const Limits = {
 };
 
 const CreateCacheInput = z.object({
-  name: CacheName,
+  name: NewCacheName,
   isPublic: z.boolean(),
   priority: z.number().int().min(0).max(10000),
   keyName: z

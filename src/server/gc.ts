@@ -5,12 +5,13 @@
 //      closure of the roots is computed in the database (a recursive query over the references
 //      stored at commit), so memory stays flat whatever the number of narinfos;
 //   2. narinfos outside it are marked (those inside lose an earlier mark);
-//   3. narinfos marked longer than the grace ago, and not needed by anything that stays, are
-//      deleted in small transactions, dependents before their references, each re-checked under
-//      the lock narinfo commits take: one pushed, fetched, pinned or referenced meanwhile stays
-//      with its closure, so no visible narinfo ever lacks a reference. A reference goes only
-//      `lingerMs` after its last dependent, and a NAR record that long after its narinfo: other
-//      processes may still serve a deleted narinfo from memory for a quarter second;
+//   3. narinfos marked at least the grace ago (with a grace of 0, those this run marked too), and
+//      not needed by anything that stays, are deleted in small transactions, dependents before
+//      their references, each re-checked under the lock narinfo commits take: one pushed,
+//      fetched, pinned or referenced meanwhile stays with its closure, so no visible narinfo ever
+//      lacks a reference. A reference goes only `lingerMs` after its last dependent, and a NAR
+//      record that long after its narinfo: other processes may still serve a deleted narinfo from
+//      memory for a quarter second;
 //   4. blobs no NAR record or side file names any more are deleted from storage (claimed first,
 //      against uploads of the same content meanwhile); NAR records no narinfo names (a run that
 //      died before dropping them left them, or a narinfo re-pushed with another URL) go with them;
@@ -47,7 +48,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface GcOptions {
   /** Only this cache (default: every cache; the sweep runs only then). */
   cache?: string;
-  /** How long a narinfo stays marked before it is deleted (default one hour). */
+  /** How long a narinfo stays marked before it is deleted (default one hour; 0: in the run that marks it). */
   graceMs?: number;
   /** Count what would be deleted; change nothing. */
   dryRun?: boolean;
@@ -73,7 +74,7 @@ export interface GcCacheReport {
   deletedBytes: number;
   /** Narinfos left, pending ones included. */
   keptPaths: number;
-  /** Narinfos outside every root's closure now (deleted by a later run once the grace is over). */
+  /** Narinfos outside every root's closure now, not deleted (by a later run once the grace is over). */
   markedPaths: number;
   /** Its retention in ms; null: kept forever (nothing is deleted). */
   retentionMs: number | null;
@@ -152,7 +153,9 @@ export async function collectGarbage(
         run: `${runId}/${cache.name}`,
         now,
         cutoff: now - cache.retentionMs,
-        markedBefore: now - (o.graceMs ?? DEFAULT_GC_GRACE_MS),
+        // Marked at least the grace ago: the store deletes what was marked before this, and this
+        // run marks at `now`, so with a grace of 0 what it marks goes in the same run.
+        markedBefore: now - (o.graceMs ?? DEFAULT_GC_GRACE_MS) + 1,
         lingerMs: o.lingerMs ?? DEFAULT_LINGER_MS,
       };
       await hold();

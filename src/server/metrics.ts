@@ -2,6 +2,10 @@
 // servers in one process; the global registry would mix them). Labels are bounded: `route` is the
 // route's pattern (`/:cache/:file`, never the URL), `reason` an error code, `cache` a cache name.
 //
+// Open metrics (no metrics token) name public caches only: a private cache's name is as secret as
+// its contents (its own routes answer as if it did not exist). Behind the token, the operator's
+// scraper sees every cache.
+//
 // Requests to /metrics itself are not counted: a scrape would otherwise change what the next
 // scrape reports, and dominate the request counts of a quiet server.
 //
@@ -44,7 +48,11 @@ export interface DbPoolStats {
 
 export interface ServerMetricsOptions {
   /** The caches with their narinfo counts and bytes used, read at each scrape (MetadataStore.listCaches). */
-  caches?: () => Promise<ReadonlyArray<{ name: string; narinfos: number; bytes?: number }>>;
+  caches?: () => Promise<
+    ReadonlyArray<{ name: string; isPublic: boolean; narinfos: number; bytes?: number }>
+  >;
+  /** Whether private caches have gauges too (default false: only when /metrics needs a token). */
+  privateCaches?: boolean;
   /** Where a failure to read them is reported (the scrape goes on without those gauges). */
   onError?: (err: unknown) => void;
   /** prom-client's process and Node.js metrics (default true). */
@@ -122,8 +130,10 @@ export class ServerMetrics {
       this.newScrape = () => {
         listing = undefined;
       };
+      const shown =
+        opts.privateCaches === true ? listCaches : async () => (await listCaches()).filter((c) => c.isPublic);
       const caches = () => {
-        listing ??= listCaches();
+        listing ??= shown();
         return listing;
       };
       // Read at scrape time; a cache gone since the last scrape disappears with the reset.

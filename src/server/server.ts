@@ -70,7 +70,7 @@ export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
   narRedirect?: boolean;
   /** Whether to clear tmp/ at start (default true; false in the workers of a cluster). */
   clearTmp?: boolean;
-  /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>`. */
+  /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>` (and names private caches too). */
   metricsToken?: string;
   /**
    * Caches whose signed paths count as present for the closure rule (default: cache.nixos.org
@@ -95,6 +95,11 @@ export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
   oidcIssuers?: OidcIssuerConfig[];
   /** Lifetime of the tokens the exchange mints (default 6 h: DEFAULT_OIDC_TOKEN_TTL_MS). */
   oidcTokenTtlMs?: number;
+  /**
+   * Identity tokens issued longer ago than this are refused, whatever their `exp` (default 1 h:
+   * DEFAULT_OIDC_MAX_TOKEN_AGE_SECONDS); over `oidcVerifier.maxTokenAgeSeconds`.
+   */
+  oidcMaxTokenAgeMs?: number;
   /** Tuning of the identity token checks: clock tolerance, key refresh cooldown, timeouts. */
   oidcVerifier?: OidcVerifierOptions;
 }
@@ -105,7 +110,10 @@ function oidcExchange(opts: ServerOptions): ServerContext["oidc"] {
   const tokenTtlMs = opts.oidcTokenTtlMs ?? DEFAULT_OIDC_TOKEN_TTL_MS;
   if (!(tokenTtlMs > 0)) throw new NixcacheError("usage", "the OIDC token lifetime must be positive");
   try {
-    return { verifier: new OidcVerifier(opts.oidcIssuers, opts.oidcVerifier), tokenTtlMs };
+    const maxAge = opts.oidcMaxTokenAgeMs;
+    const verifierOpts =
+      maxAge === undefined ? opts.oidcVerifier : { ...opts.oidcVerifier, maxTokenAgeSeconds: maxAge / 1000 };
+    return { verifier: new OidcVerifier(opts.oidcIssuers, verifierOpts), tokenTtlMs };
   } catch (e) {
     if (e instanceof TypeError) throw new NixcacheError("usage", `--oidc-issuer: ${e.message}`);
     throw e;
@@ -150,7 +158,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const inflight = new Set<Promise<unknown>>();
   const log = opts.log;
   let publicUrl = opts.publicUrl;
-  const metrics = new ServerMetrics({ caches: () => meta.listCaches(), onError: (e) => ctx.logError(e) });
+  const metrics = new ServerMetrics({
+    caches: () => meta.listCaches(),
+    privateCaches: opts.metricsToken !== undefined,
+    onError: (e) => ctx.logError(e),
+  });
   if (reportsDbPool(meta)) metrics.registerDbPool(() => meta.poolStats());
   const ctx: ServerContext = {
     meta,

@@ -100,7 +100,7 @@ export interface ReportSummary {
   createdAt: number;
   ok: boolean;
   counts: StatusCounts;
-  /** The uploading token's description (never the token). */
+  /** The uploading token's description (never the token); null unless the caller may write to the cache. */
   by: string | null;
 }
 
@@ -148,6 +148,7 @@ export interface CacheResponse {
   /** The matrix of the chosen branch's newest report (`?branch=`, default: the default branch). */
   report: ReportMatrix | null;
   pins?: Pin[] | null;
+  /** Who may get tokens for the cache; null unless the caller may write to it. */
   trustRules?: TrustRuleView[] | null;
 }
 
@@ -160,7 +161,10 @@ export interface Page<T> {
 export interface PushRow {
   /** Start of the minute the pushes were counted in (ms). */
   at: number;
-  /** The token's description; null for a token without one, or none at all. */
+  /**
+   * The pushing token; its description is null for a token without one, and unless the caller
+   * may write to the cache. Null when no token pushed.
+   */
   token: { description: string | null; perm: string; kind: "cache" | "personal" | "oidc" } | null;
   paths: number;
   bytes: number;

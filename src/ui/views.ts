@@ -313,7 +313,8 @@ function pushesTable(cache: string, rows: PushRow[]): HTMLTableElement {
               ? h("span", { class: "muted" }, "no token")
               : p.token.description
                 ? h("span", { class: "who" }, p.token.description)
-                : h("span", { class: "muted" }, `a ${p.token.perm} token without description`),
+                : // No description, or one only the cache's writers see.
+                  h("span", { class: "muted" }, `a ${p.token.perm} token`),
           ),
           h("td", { attrs: { "data-label": "Paths" } }, formatCount(p.paths)),
           h("td", { attrs: { "data-label": "Size" } }, formatBytes(p.bytes)),

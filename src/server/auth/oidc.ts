@@ -37,9 +37,16 @@ export interface OidcVerifierOptions {
   discoveryMaxAgeMs?: number;
   /** Per request to the issuer (default 5 s). */
   timeoutMs?: number;
-  /** Refuse tokens issued longer ago than this, whatever their exp (default: no limit). */
+  /** Refuse tokens issued longer ago than this, whatever their exp (default 1 hour). */
   maxTokenAgeSeconds?: number;
 }
+
+/**
+ * Default maximum age of an identity token (from its `iat`). CI providers' tokens live minutes
+ * (GitHub's and GitLab's: 5); without a bound, one issued with a far `exp` (an `iat` of 1970 and
+ * an `exp` a century on) would be exchangeable for as long as it claims.
+ */
+export const DEFAULT_OIDC_MAX_TOKEN_AGE_SECONDS = 3600;
 
 /** Why a token was refused. */
 export type OidcFailure =
@@ -121,7 +128,7 @@ export class OidcVerifier {
   private readonly jwksMaxAgeMs: number;
   private readonly discoveryMaxAgeMs: number;
   private readonly timeoutMs: number;
-  private readonly maxTokenAge: number | undefined;
+  private readonly maxTokenAge: number;
 
   constructor(issuers: readonly OidcIssuerConfig[], opts: OidcVerifierOptions = {}) {
     for (const c of issuers) {
@@ -137,7 +144,8 @@ export class OidcVerifier {
     this.jwksMaxAgeMs = opts.jwksMaxAgeMs ?? 10 * 60_000;
     this.discoveryMaxAgeMs = opts.discoveryMaxAgeMs ?? 60 * 60_000;
     this.timeoutMs = opts.timeoutMs ?? 5000;
-    this.maxTokenAge = opts.maxTokenAgeSeconds;
+    this.maxTokenAge = opts.maxTokenAgeSeconds ?? DEFAULT_OIDC_MAX_TOKEN_AGE_SECONDS;
+    if (!(this.maxTokenAge > 0)) throw new TypeError("the maximum identity token age must be positive");
   }
 
   /** The configured issuers. */
@@ -179,10 +187,10 @@ export class OidcVerifier {
         algorithms,
         clockTolerance: this.tolerance,
         requiredClaims: ["exp", "iat", "sub"],
-        ...(this.maxTokenAge !== undefined ? { maxTokenAge: this.maxTokenAge } : {}),
+        maxTokenAge: this.maxTokenAge,
       }));
     } catch (e) {
-      throw fromJose(e, iss, state.config);
+      throw fromJose(e, iss, state.config, this.maxTokenAge);
     }
     const now = Date.now() / 1000;
     const { exp, iat, sub } = payload;
@@ -274,7 +282,7 @@ export class OidcVerifier {
   private async algorithmsOf(keys: IssuerKeys, c: OidcIssuerConfig): Promise<string[]> {
     if (!keys.advertised && !keys.jwks.jwks())
       await keys.jwks.reload().catch((e: unknown) => {
-        throw fromJose(e, c.issuer, c);
+        throw fromJose(e, c.issuer, c, this.maxTokenAge);
       });
     const declared =
       keys.advertised ??
@@ -303,14 +311,22 @@ function boundedFetch(timeoutMs: number): FetchImplementation {
   };
 }
 
+/** `3600` → `1h`, `300` → `5m`, `90` → `90s`: as the setting is written. */
+function inUnits(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  return seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`;
+}
+
 /** A jose refusal as our reason; anything else (a fetch that failed) means the issuer is down. */
-function fromJose(e: unknown, iss: string, c: OidcIssuerConfig): OidcError {
+function fromJose(e: unknown, iss: string, c: OidcIssuerConfig, maxAgeSeconds: number): OidcError {
   const err = e as { code?: string; claim?: string; reason?: string; message?: string };
   switch (err.code) {
     case "ERR_JWT_EXPIRED":
       return new OidcError(
         "expired",
-        err.claim === "iat" ? "the identity token was issued too long ago" : "the identity token has expired",
+        err.claim === "iat"
+          ? `the identity token was issued too long ago: more than ${inUnits(maxAgeSeconds)} before now (the server's --oidc-max-token-age); get a fresh one`
+          : "the identity token has expired",
       );
     case "ERR_JWT_CLAIM_VALIDATION_FAILED":
       if (err.reason === "missing")

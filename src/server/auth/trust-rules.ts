@@ -145,7 +145,17 @@ export function pinsOwner(rule: Pick<TrustRule, "subject" | "claims">): boolean 
   });
 }
 
-const Pattern = z.string().min(1).max(512);
+/**
+ * Control characters (newlines, tabs, escapes, C1) and the Unicode line separators: no claim of a
+ * real token holds one, and in a pattern they would only forge lines of `cache trust list`, logs or
+ * the dashboard.
+ */
+const CONTROL = /[\p{Cc}\u2028\u2029]/u;
+const Pattern = z
+  .string()
+  .min(1)
+  .max(512)
+  .refine((s) => !CONTROL.test(s), "a pattern must not contain a newline or another control character");
 
 /** A trust rule as it arrives from an administrator (CLI or API), checked. */
 export const TrustRuleSchema = z
@@ -156,7 +166,22 @@ export const TrustRuleSchema = z
       if (problem) ctx.addIssue({ code: "custom", message: problem });
     }),
     subject: Pattern,
-    claims: z.record(z.string().min(1).max(128), Pattern).optional(),
+    // Names checked here rather than as the record's key schema: zod reports a bad key only as
+    // "Invalid key in record".
+    claims: z
+      .record(z.string(), Pattern)
+      .superRefine((claims, ctx) => {
+        for (const name of Object.keys(claims)) {
+          const problem =
+            name.length < 1 || name.length > 128
+              ? "claim names are 1 to 128 characters"
+              : CONTROL.test(name)
+                ? "a claim name must not contain a newline or another control character"
+                : undefined;
+          if (problem) ctx.addIssue({ code: "custom", message: problem, path: [name] });
+        }
+      })
+      .optional(),
     perm: z.enum(["read", "write"]),
   })
   .strict()

@@ -104,6 +104,8 @@ function count(v: Value, min: number): number {
 
 /** Longest `--oidc-token-ttl`: exchanged tokens are meant to die with the job that got them. */
 const MAX_OIDC_TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
+/** Longest `--oidc-max-token-age`: identity tokens are minutes old when a job exchanges them. */
+const MAX_OIDC_TOKEN_AGE_MS = 24 * 60 * 60 * 1000;
 
 function list(v: Value | undefined): string[] | undefined {
   if (v === undefined) return undefined;
@@ -226,19 +228,22 @@ export function resolveServeConfig(cfg: EffectiveConfig, env: NodeJS.ProcessEnv 
   };
 }
 
-/** `oidc-issuer`, `oidc-audience`, `oidc-token-ttl` → server options (plain data). */
-function oidcOptions(cfg: EffectiveConfig): Pick<ServerOptions, "oidcIssuers" | "oidcTokenTtlMs"> {
+/** `oidc-issuer`, `oidc-audience`, `oidc-token-ttl`, `oidc-max-token-age` → server options (plain data). */
+function oidcOptions(
+  cfg: EffectiveConfig,
+): Pick<ServerOptions, "oidcIssuers" | "oidcTokenTtlMs" | "oidcMaxTokenAgeMs"> {
   const issuerV = cfg.get("oidc-issuer");
   const audienceV = cfg.get("oidc-audience");
   const ttlV = cfg.get("oidc-token-ttl");
+  const maxAgeV = cfg.get("oidc-max-token-age");
   const issuers = list(issuerV) ?? [];
   if (issuers.length === 0) {
-    const extra = [audienceV, ttlV].find((v) => v !== undefined);
+    const extra = [audienceV, ttlV, maxAgeV].find((v) => v !== undefined);
     if (extra)
       throw usage(
         extra.origin.from === "file"
           ? `${label(extra.setting.name, extra.origin)} needs oidc-issuer`
-          : "--oidc-audience and --oidc-token-ttl need --oidc-issuer",
+          : "--oidc-audience, --oidc-token-ttl and --oidc-max-token-age need --oidc-issuer",
       );
     return {};
   }
@@ -258,7 +263,17 @@ function oidcOptions(cfg: EffectiveConfig): Pick<ServerOptions, "oidcIssuers" | 
     if (oidcTokenTtlMs < 60_000 || oidcTokenTtlMs > MAX_OIDC_TOKEN_TTL_MS)
       throw usage(`${label("oidc-token-ttl", ttlV.origin)} must be from 1m to 24h`);
   }
-  return { oidcIssuers: issuers.map((issuer) => ({ issuer, audiences })), oidcTokenTtlMs };
+  let oidcMaxTokenAgeMs: number | undefined;
+  if (maxAgeV !== undefined) {
+    oidcMaxTokenAgeMs = duration(maxAgeV);
+    if (oidcMaxTokenAgeMs < 60_000 || oidcMaxTokenAgeMs > MAX_OIDC_TOKEN_AGE_MS)
+      throw usage(`${label("oidc-max-token-age", maxAgeV.origin)} must be from 1m to 24h`);
+  }
+  return {
+    oidcIssuers: issuers.map((issuer) => ({ issuer, audiences })),
+    oidcTokenTtlMs,
+    oidcMaxTokenAgeMs,
+  };
 }
 
 /** The password of a URL, or "" (an unparsable URL is left to the location's own checks). */

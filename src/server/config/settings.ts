@@ -3,6 +3,7 @@
 // upper case with `_` for `-`, the environment variable (`NIXCACHE_GC_INTERVAL`). Commander's
 // options, the config file's keys and types, the environment, `--print-config` and the error
 // messages are all made from this table (cli/serve.ts, load.ts, print.ts, options.ts).
+import { DEFAULT_OIDC_MAX_TOKEN_AGE_SECONDS } from "../auth/oidc.js";
 import { DEFAULT_OIDC_AUDIENCE, DEFAULT_OIDC_TOKEN_TTL_MS } from "../auth/oidc-exchange.js";
 import { GITHUB_ACTIONS_ISSUER } from "../auth/trust-rules.js";
 import { DEFAULT_MAX_CONNECTIONS_PER_CLIENT, DEFAULT_NO_PROGRESS_TIMEOUT_MS } from "../connections.js";
@@ -149,7 +150,7 @@ export const SETTINGS: readonly Setting[] = [
     kind: "string",
     arg: "<duration>",
     default: `${DEFAULT_GC_GRACE_MS / 60_000}m`,
-    help: "how long the GC leaves a narinfo marked as unreachable before it deletes it",
+    help: "how long the GC leaves a narinfo marked as unreachable before it deletes it (0: the run that marks it deletes it)",
   },
   {
     name: "metrics-token-file",
@@ -157,7 +158,7 @@ export const SETTINGS: readonly Setting[] = [
     arg: "<file>",
     help:
       "require `Authorization: Bearer <token>` for /metrics, the token being this file's first line " +
-      "(default: the systemd credential metrics-token, else $NIXCACHE_METRICS_TOKEN when set, else /metrics is open)",
+      "(default: the systemd credential metrics-token, else $NIXCACHE_METRICS_TOKEN when set, else /metrics is open and names public caches only)",
     secret: { what: "the metrics token", credential: "metrics-token", valueEnv: "NIXCACHE_METRICS_TOKEN" },
   },
   {
@@ -208,6 +209,14 @@ export const SETTINGS: readonly Setting[] = [
     help:
       "lifetime of the tokens the exchange mints, from the exchange (not tied to the identity token's " +
       `few minutes), 1m to 24h (default: ${DEFAULT_OIDC_TOKEN_TTL_MS / 3_600_000}h)`,
+  },
+  {
+    name: "oidc-max-token-age",
+    kind: "string",
+    arg: "<duration>",
+    help:
+      "refuse identity tokens issued (iat) longer ago than this, whatever their exp; CI providers' " +
+      `tokens live minutes, 1m to 24h (default: ${DEFAULT_OIDC_MAX_TOKEN_AGE_SECONDS / 3600}h)`,
   },
   { name: "quiet", kind: "bool", default: false, help: "no request logs" },
   {

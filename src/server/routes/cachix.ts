@@ -13,9 +13,9 @@ import {
 import { formatCacheInfo } from "../../nix/cache-info.js";
 import { parsePublicKey } from "../../nix/signing.js";
 import { DEFAULT_STORE_DIR, isStoreHash } from "../../nix/store-path.js";
+import { NewCacheName } from "../cache-names.js";
 import type { ServerContext } from "../context.js";
 import { ApiError, DbError } from "../errors.js";
-import { CacheName } from "../metadata/names.js";
 import { publishedKeys } from "./cache-config.js";
 import { registerCachixAccountRoutes } from "./cachix-accounts.js";
 import { registerCachixMultipartRoutes } from "./cachix-multipart.js";
@@ -77,7 +77,7 @@ export function registerCachixRoutes(
       api.post("/cache/:name", async (req: Req, reply) => {
         const { account } = await calls.personal(req, "creating a cache");
         const name = req.params.name ?? "";
-        const valid = CacheName.safeParse(name);
+        const valid = NewCacheName.safeParse(name);
         if (!valid.success)
           throw new ApiError(
             "invalid",

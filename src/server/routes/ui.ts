@@ -2,6 +2,9 @@
 // aggregated here so the page makes one call per view. The caller is who the Authorization header
 // says, as everywhere: anonymous callers see public caches, a token also what it may read, and a
 // private cache is refused in the words used for one that does not exist. Nothing here writes.
+// Who may write to a cache is for its writers to know: its trust rules (issuers, subject
+// patterns, claims) and the descriptions of the tokens that pushed or uploaded reports (an OIDC
+// token's is the CI job's subject) are left out for anyone else, readers of a public cache too.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { NarInfoError, narInfoFingerprint, parseNarInfo } from "../../nix/narinfo.js";
 import { type PublicKey, parsePublicKey, verifyDetached } from "../../nix/signing.js";
@@ -76,7 +79,8 @@ function viewerOf(who: Identity): Viewer {
   return { kind: "token", description: who.token.description, tokenKind: who.token.kind };
 }
 
-export function reportSummary(r: ReportRow): ReportSummary {
+/** A report as listed; `writer`: whether the caller may see who uploaded it. */
+export function reportSummary(r: ReportRow, writer: boolean): ReportSummary {
   return {
     id: r.id,
     kind: r.kind === "verify" ? "verify" : "ci",
@@ -86,14 +90,16 @@ export function reportSummary(r: ReportRow): ReportSummary {
     createdAt: r.createdAt,
     ok: r.ok,
     counts: JSON.parse(r.counts) as StatusCounts,
-    by: r.tokenDescription,
+    by: writer ? r.tokenDescription : null,
   };
 }
 
-function matrixOf(r: ReportRow): ReportMatrix {
+function matrixOf(r: ReportRow, writer: boolean): ReportMatrix {
   const targets = JSON.parse(r.targets ?? "[]") as ReportTargetUpload[];
-  return { ...reportSummary(r), ...reportMatrix(targets) };
+  return { ...reportSummary(r, writer), ...reportMatrix(targets) };
 }
+
+const writes = (cache: CacheRow, who: Identity) => authorize(cache, who, "write").ok;
 
 /** The report a cache's page opens with: of `branch` when asked, else of a default branch, else the newest. */
 function chooseBranch(latest: readonly ReportRow[], asked: string | undefined): ReportRow | undefined {
@@ -108,19 +114,20 @@ function chooseBranch(latest: readonly ReportRow[], asked: string | undefined): 
 export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { meta } = ctx;
 
-  /** The cache if the caller may read it; otherwise the refusal a private cache gets. */
-  async function readable(req: Req): Promise<{ cache: CacheRow; who: Identity }> {
+  /** The cache if the caller may read it (and whether they may write); otherwise the refusal a private cache gets. */
+  async function readable(req: Req): Promise<{ cache: CacheRow; who: Identity; writer: boolean }> {
     const who = await identify(meta, req.headers.authorization);
     if (who.kind === "invalid") throw new UiError(401, who.message);
     const name = req.params.name ?? "";
     const cache = CacheName.safeParse(name).success ? await meta.getCache(name) : undefined;
     if (!cache || !authorize(cache, who, "read").ok) throw new UiError(401, hiddenCache(name));
-    return { cache, who };
+    return { cache, who, writer: writes(cache, who) };
   }
 
   /** `cache` as listCaches has it: with its visible narinfos and its bytes (the quota's counter). */
   async function summary(
     cache: CacheRow & { narinfos: number; bytes: number },
+    writer: boolean,
     latest?: readonly ReportRow[],
   ): Promise<CacheSummary> {
     const [usage, gc, reports] = await Promise.all([
@@ -142,7 +149,7 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
       gc: gc ? { lastRunAt: gc.endedAt, freedBytes: gc.deletedBytes, pathsDeleted: gc.deletedPaths } : null,
     };
     const chosen = chooseBranch(reports, undefined);
-    s.coverage = chosen ? reportSummary(chosen) : null;
+    s.coverage = chosen ? reportSummary(chosen, writer) : null;
     return s;
   }
 
@@ -185,40 +192,41 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
         await fresh();
         const all = await meta.listCaches();
         const visible = all.filter((c) => authorize(c, who, "read").ok);
-        const caches = await Promise.all(visible.map((c) => summary(c)));
+        const caches = await Promise.all(visible.map((c) => summary(c, writes(c, who))));
         return sendJson(reply, { viewer: viewerOf(who), caches } satisfies CachesResponse);
       });
 
       api.get("/caches/:name", async (req: Req, reply) => {
-        const { cache, who } = await readable(req);
+        const { cache, who, writer } = await readable(req);
         await fresh();
         const latest = await meta.latestReports(cache.name);
         const chosen = chooseBranch(latest, req.query.branch);
         const counted = (await meta.listCaches()).find((c) => c.name === cache.name);
         const [s, full, pins, rules] = await Promise.all([
-          summary({ ...cache, narinfos: counted?.narinfos ?? 0, bytes: counted?.bytes ?? 0 }, latest),
+          summary({ ...cache, narinfos: counted?.narinfos ?? 0, bytes: counted?.bytes ?? 0 }, writer, latest),
           chosen ? meta.getReport(cache.name, chosen.id) : undefined,
           meta.listPins(cache.name),
-          meta.trustRules({ cache: cache.name }),
+          writer ? meta.trustRules({ cache: cache.name }) : undefined,
         ]);
         const body: CacheResponse = {
           viewer: viewerOf(who),
           cache: s,
-          branches: latest.map(reportSummary),
-          report: full ? matrixOf(full) : null,
+          branches: latest.map((r) => reportSummary(r, writer)),
+          report: full ? matrixOf(full, writer) : null,
           pins: pins.map(pinView),
-          trustRules: rules.map((r) => ({
-            issuer: r.issuer,
-            subject: r.subject,
-            ...(Object.keys(r.claims).length > 0 ? { claims: r.claims } : {}),
-            perm: r.perm,
-          })),
+          trustRules:
+            rules?.map((r) => ({
+              issuer: r.issuer,
+              subject: r.subject,
+              ...(Object.keys(r.claims).length > 0 ? { claims: r.claims } : {}),
+              perm: r.perm,
+            })) ?? null,
         };
         return sendJson(reply, body);
       });
 
       api.get("/caches/:name/reports", async (req: Req, reply) => {
-        const { cache } = await readable(req);
+        const { cache, writer } = await readable(req);
         const limit = pageLimit(req.query.limit);
         const branch = req.query.branch;
         const rows = await meta.listReports(cache.name, {
@@ -228,22 +236,22 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
           limit,
         });
         const page: Page<ReportSummary> = {
-          items: rows.map(reportSummary),
+          items: rows.map((r) => reportSummary(r, writer)),
           next: rows.length === limit ? (rows.at(-1)?.id ?? null) : null,
         };
         return sendJson(reply, page);
       });
 
       api.get("/caches/:name/reports/:id", async (req: Req, reply) => {
-        const { cache } = await readable(req);
+        const { cache, writer } = await readable(req);
         const id = Number(req.params.id);
         const r = Number.isSafeInteger(id) ? await meta.getReport(cache.name, id) : undefined;
         if (!r) throw new UiError(404, `no report ${req.params.id} for cache ${cache.name}`);
-        return sendJson(reply, matrixOf(r));
+        return sendJson(reply, matrixOf(r, writer));
       });
 
       api.get("/caches/:name/pushes", async (req: Req, reply) => {
-        const { cache } = await readable(req);
+        const { cache, writer } = await readable(req);
         await fresh();
         const limit = pageLimit(req.query.limit);
         const rows = await meta.recentPushes(cache.name, { before: cursor(req.query.before), limit });
@@ -253,7 +261,7 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
           const report = r.run === null ? undefined : reports.get(r.run);
           return {
             at: r.minute,
-            token: r.token,
+            token: r.token && (writer ? r.token : { ...r.token, description: null }),
             paths: r.paths,
             bytes: r.bytes,
             run:
