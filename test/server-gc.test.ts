@@ -358,6 +358,10 @@ describe("on the filesystem and SQLite", () => {
       assert.equal(r.code, 0, r.stderr);
       return (JSON.parse(r.stdout) as Record<string, { deletedPaths: number; markedPaths: number }>)[cache];
     };
+    // A dry run writes no marks: it counts what a real run with the same grace would delete.
+    const dry = await cli("gc", "--cache", "z0", "--grace", "0s", "--json", "--dry-run");
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal((JSON.parse(dry.stdout) as Record<string, { deletedPaths: number }>).z0?.deletedPaths, 1);
     const once = await run("z0", "0s");
     assert.deepEqual([once?.deletedPaths, once?.markedPaths], [1, 0], "the first run deletes it");
     assert.equal((await adminListCaches(dir.path)).find((c) => c.name === "z0")?.narinfos, 0);

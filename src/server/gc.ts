@@ -162,7 +162,11 @@ export async function collectGarbage(
       const marked = await meta.gcMark(cache.name, { ...t, dryRun: o.dryRun });
       entry.keptPaths = marked.paths;
       entry.markedPaths = marked.marked;
-      const plan = await meta.gcPlan(cache.name, { ...t, bytes: o.dryRun });
+      const plan = await meta.gcPlan(cache.name, {
+        ...t,
+        bytes: o.dryRun,
+        unmarkedAt: o.dryRun ? now : undefined,
+      });
       if (o.dryRun) {
         entry.deletedPaths = plan.paths;
         entry.deletedBytes = plan.bytes;

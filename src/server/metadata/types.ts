@@ -270,6 +270,11 @@ export interface GcThresholds {
   /** Narinfos marked before this (and still unreachable) are deleted. */
   markedBefore: number;
   /**
+   * The mark time unreached narinfos without a mark count as having (gcPlan): a dry run writes no
+   * marks, so it passes the time its marks would have had. Default: never (not planned).
+   */
+  unmarkedAt?: number;
+  /**
    * How long a deleted narinfo's references and NAR record outlive it (default 0): other
    * processes may serve it from memory for a moment after it is gone (NarInfoCache).
    */

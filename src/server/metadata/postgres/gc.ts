@@ -127,10 +127,10 @@ export function gcPlan(
       `INSERT INTO gc_doomed (run, hash, url, referrers)
        SELECT $2, n.hash, n.url, (SELECT COUNT(*) FROM narinfo_refs r WHERE r.cache = $1 AND r.ref = n.hash)
        FROM gc_unreached u JOIN narinfos n ON n.cache = $1 AND n.hash = u.hash
-         JOIN gc_marks m ON m.cache = $1 AND m.hash = u.hash
-       WHERE u.run = $2 AND m.marked_at < $4 AND n.accessed_at < $3
+         LEFT JOIN gc_marks m ON m.cache = $1 AND m.hash = u.hash
+       WHERE u.run = $2 AND COALESCE(m.marked_at, $5) < $4 AND n.accessed_at < $3
          AND NOT EXISTS (SELECT 1 FROM pin_entries e WHERE e.cache = $1 AND e.hash = n.hash)`,
-      [cache, t.run, t.cutoff, t.markedBefore],
+      [cache, t.run, t.cutoff, t.markedBefore, t.unmarkedAt ?? Number.MAX_SAFE_INTEGER],
     );
     // For the query below, and for the batches, which pick by referrer count and delete by hash.
     await c.query("ANALYZE gc_doomed");

@@ -84,8 +84,8 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
       `INSERT INTO temp.gc_doomed (run, hash, url, referrers)
        SELECT @run, n.hash, n.url, (SELECT COUNT(*) FROM narinfo_refs r WHERE r.cache = @cache AND r.ref = n.hash)
        FROM temp.gc_unreached u JOIN narinfos n ON n.cache = @cache AND n.hash = u.hash
-         JOIN gc_marks m ON m.cache = @cache AND m.hash = u.hash
-       WHERE u.run = @run AND m.marked_at < @markedBefore AND n.accessed_at < @cutoff
+         LEFT JOIN gc_marks m ON m.cache = @cache AND m.hash = u.hash
+       WHERE u.run = @run AND COALESCE(m.marked_at, @unmarkedAt) < @markedBefore AND n.accessed_at < @cutoff
          AND NOT EXISTS (SELECT 1 FROM pin_entries e WHERE e.cache = @cache AND e.hash = n.hash)`,
     ),
     // Only unreached narinfos reference unreached ones: what those marked too recently (or
@@ -194,7 +194,7 @@ export class SqliteGc {
       return this.db.sqlite.transaction(() => {
         const args = { cache, run: t.run, cutoff: t.cutoff, markedBefore: t.markedBefore };
         g.clearDoomed.run(t.run);
-        g.eligible.run(args);
+        g.eligible.run({ ...args, unmarkedAt: t.unmarkedAt ?? Number.MAX_SAFE_INTEGER });
         g.saved.run(args);
         return {
           paths: g.planned.get(t.run) as number,
