@@ -119,7 +119,7 @@ async function run(conf: ReturnType<typeof resolveServeConfig>): Promise<void> {
   // One worker is the plain in-process server; more are forked processes (loaded only then).
   const started: Promise<{ url: string; socketPath?: string; close(): Promise<void> }> =
     conf.workers === 1
-      ? startServer({ ...serverOpts, log: conf.quiet ? undefined : stderrLine })
+      ? startServer({ ...serverOpts, log: conf.quiet ? undefined : stderrLine, eventLog: stderrLine })
       : import("../server/cluster.js").then((c) =>
           c.startCluster({ ...serverOpts, logRequests: !conf.quiet }, conf.workers, stderrLine),
         );

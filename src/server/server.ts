@@ -61,6 +61,11 @@ export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
   /** Receives one JSON line per request (default: none). */
   log?: (line: string) => void;
   /**
+   * Receives errors and events (GC runs, the connection cap reached) as JSON lines (default: `log`).
+   * `serve --quiet` drops request lines only: an operator must still hear that the disk is full.
+   */
+  eventLog?: (line: string) => void;
+  /**
    * Answer GETs of a public cache's NARs with a redirect to a short-lived URL of the object
    * store, when storage can make one (S3); private caches always stream.
    */
@@ -146,6 +151,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
   const inflight = new Set<Promise<unknown>>();
   const log = opts.log;
+  const eventLog = opts.eventLog ?? log;
+  const event = (fields: Record<string, unknown>) =>
+    eventLog?.(JSON.stringify({ time: new Date().toISOString(), ...fields }));
   let publicUrl = opts.publicUrl;
   const metrics = new ServerMetrics({ caches: () => meta.listCaches(), onError: (e) => ctx.logError(e) });
   if (reportsDbPool(meta)) metrics.registerDbPool(() => meta.poolStats());
@@ -168,7 +176,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return work;
     },
     logError(err) {
-      log?.(JSON.stringify({ time: new Date().toISOString(), level: "error", error: String(err) }));
+      event({ level: "error", error: String(err) });
     },
     activity: new ActivityRecorder(meta, { flushMs: opts.activityFlushMs, onError: (e) => ctx.logError(e) }),
     onMissingReferences: (cache, hashes) => resolver.enqueue(cache, hashes),
@@ -270,8 +278,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           access: ctx.access,
           sweep: sweepOpts,
           metrics: metrics.gc,
-          onRun: (r) =>
-            log?.(JSON.stringify({ time: new Date().toISOString(), event: "gc", ...gcLogLine(r) })),
+          onRun: (r) => event({ event: "gc", ...gcLogLine(r) }),
           onError: (e) => ctx.logError(e),
         })
       : undefined;

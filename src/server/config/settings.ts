@@ -209,7 +209,12 @@ export const SETTINGS: readonly Setting[] = [
       "lifetime of the tokens the exchange mints, from the exchange (not tied to the identity token's " +
       `few minutes), 1m to 24h (default: ${DEFAULT_OIDC_TOKEN_TTL_MS / 3_600_000}h)`,
   },
-  { name: "quiet", kind: "bool", default: false, help: "no request logs" },
+  {
+    name: "quiet",
+    kind: "bool",
+    default: false,
+    help: "no request lines; errors and events (a full disk, GC runs, the connection cap) are still logged",
+  },
   {
     name: "workers",
     kind: "workers",
