@@ -409,6 +409,88 @@ describe("items 13-16: 100-continue, --public-url, no enumeration, ranges, parts
   });
 });
 
+describe("issue 30, item 16: a stalled download is cut at --stall-timeout, not up to twice it", () => {
+  test("item 16: a client that stops reading is cut after the timeout, well before twice it", async () => {
+    // Node's own idle timer lets a write the kernel took part of count as activity at the first
+    // expiry, which doubled the wait; the no-progress timeout is now the server's own.
+    const timeoutMs = 2000;
+    const s = await setUp("stall-once", { noProgressTimeoutMs: timeoutMs });
+    const u = await makeUpload("stall-once", "none", 8 << 20);
+    assert.equal((await push(s, u)).status, 204);
+    await until("idle connections are gone", async () => (await connections(s.srv)) === 0);
+    const c = await raw(s.srv.url, `GET /main/${u.url} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await until("the download has started", () => c.received().length > 0);
+    c.socket.pause();
+    const stoppedAt = Date.now();
+    await new Promise((r) => setTimeout(r, timeoutMs / 2));
+    assert.equal(await connections(s.srv), 1, "not cut before the timeout");
+    await until(
+      "the stalled download was cut",
+      async () => (await connections(s.srv)) === 0,
+      Math.ceil((3 * timeoutMs) / 50),
+    );
+    const after = Date.now() - stoppedAt;
+    // The kernel's buffers fill within milliseconds on loopback; the margin is for a busy machine.
+    assert.ok(
+      after < 1.75 * timeoutMs,
+      `cut ${after} ms after the client stopped reading (timeout ${timeoutMs} ms)`,
+    );
+    c.socket.destroy();
+  });
+});
+
+describe("issue 30, item 6: a cap on connections of all clients together", () => {
+  test("item 6: at --max-connections the longest-idle connection is closed for a new client; all busy, a new one is answered 503", async () => {
+    const s = await setUp("global-cap", { maxConnections: 4, maxConnectionsPerClient: 0 });
+    // Four idle connections, opened one after the other: the first is the longest idle.
+    const idle: Array<{ socket: Socket; received: () => string; closed: () => boolean }> = [];
+    for (let i = 0; i < 4; i++) {
+      const c = await raw(s.srv.url, "");
+      let closed = false;
+      c.socket.on("close", () => {
+        closed = true;
+      });
+      idle.push({ ...c, closed: () => closed });
+      await until(`connection ${i + 1} is held`, async () => (await connections(s.srv)) === i + 1);
+    }
+    const fresh = await raw(s.srv.url, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    await until("the new client is answered", () => fresh.received().includes("\r\n\r\n"));
+    assert.match(fresh.received(), /^HTTP\/1\.1 200 /);
+    await until("the longest-idle connection was closed", () => idle[0]?.closed() === true);
+    assert.deepEqual(
+      idle.map((c) => c.closed()),
+      [true, false, false, false],
+      "only the longest idle went",
+    );
+    assert.ok((await connections(s.srv)) <= 4);
+    for (const c of idle) c.socket.destroy();
+    fresh.socket.destroy();
+    await until("all closed", async () => (await connections(s.srv)) === 0);
+
+    // Four connections each in a request (an upload whose body is awaited): none is idle.
+    const u = await makeUpload("global-cap", "none", 1000);
+    const busy = await Promise.all(
+      [1, 2, 3, 4].map(() =>
+        raw(
+          s.srv.url,
+          `PUT /main/${u.url} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.write}\r\n` +
+            `Content-Length: ${u.file.length}\r\n\r\n`,
+        ),
+      ),
+    );
+    await until("four uploads are held", async () => (await connections(s.srv)) === 4);
+    await new Promise((r) => setTimeout(r, 100));
+    const refused = await raw(s.srv.url, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    await until("the new client is answered", () => refused.received().includes("\r\n\r\n"));
+    assert.match(refused.received(), /^HTTP\/1\.1 503 /);
+    assert.match(refused.received(), /\r\nretry-after: 1\r\n/i);
+    assert.match(refused.received(), /at its limit of 4 connections/);
+    for (const b of busy) assert.equal(b.received(), "", "the busy uploads are untouched");
+    for (const b of busy) b.socket.destroy();
+    refused.socket.destroy();
+  });
+});
+
 /** A system error as node:fs gives it when the disk is full. */
 function enospc(): NodeJS.ErrnoException {
   return Object.assign(new Error("ENOSPC: no space left on device, write"), {

@@ -195,11 +195,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     forceCloseConnections: "idle",
     routerOptions: { maxParamLength: 300 },
     // Node's own server: explicit header limit, no whole-request deadline, a no-progress timeout,
-    // a cap on connections per client, and `Expect: 100-continue` left to the handlers.
+    // caps on connections per client and in all, and `Expect: 100-continue` left to the handlers.
     serverFactory: (handler) =>
       createHttpServer(handler as (req: IncomingMessage, res: ServerResponse) => void, {
         ...opts,
         maxHeaderBytes: MAX_HEADER_BYTES,
+        onCap: (message) => event({ level: "warn", event: "connection-cap", message }),
       }),
   });
   // An answer sent before the body was asked for (the client never sends it) or read to its end

@@ -5,7 +5,13 @@
 // messages are all made from this table (cli/serve.ts, load.ts, print.ts, options.ts).
 import { DEFAULT_OIDC_AUDIENCE, DEFAULT_OIDC_TOKEN_TTL_MS } from "../auth/oidc-exchange.js";
 import { GITHUB_ACTIONS_ISSUER } from "../auth/trust-rules.js";
-import { DEFAULT_MAX_CONNECTIONS_PER_CLIENT, DEFAULT_NO_PROGRESS_TIMEOUT_MS } from "../connections.js";
+import {
+  DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+  DEFAULT_NO_PROGRESS_TIMEOUT_MS,
+  defaultMaxConnections,
+  FD_RESERVE,
+  openFileLimit,
+} from "../connections.js";
 import { DEFAULT_GC_GRACE_MS, DEFAULT_GC_INTERVAL_MS } from "../gc.js";
 import { DEFAULT_SWEEP_INTERVAL_MS } from "../ingest/sweep.js";
 import {
@@ -118,6 +124,17 @@ export const SETTINGS: readonly Setting[] = [
     help:
       "connections one client address may hold at once; more are answered 429 (0: no limit; raise it " +
       "behind a proxy that connects from one address)",
+  },
+  {
+    name: "max-connections",
+    kind: "count",
+    arg: "<n>",
+    help:
+      "connections all clients together may hold at once; at the cap the one idle longest is closed to " +
+      "make room, and when none is idle a new one is answered 503 with Retry-After (default: from the " +
+      `open-file limit, \`ulimit -n\` or systemd's LimitNOFILE=: half of what is left after ${FD_RESERVE} ` +
+      `for the database and logs, so that each connection can also hold its blob or upload: ${defaultMaxConnections()} ` +
+      `under this process's limit of ${openFileLimit() ?? "unknown"}; 0: no limit)`,
   },
   {
     name: "max-open-uploads",
