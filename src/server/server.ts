@@ -308,12 +308,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         } finally {
           clearTimeout(cut);
         }
+        // Upstream lookups are aborted, not waited for: a slow upstream with a backlog of them
+        // would hold shutdown for hours. What they were for stays pending, rechecked after start.
+        await resolver.close();
         await gc?.stop();
         await sweeper?.stop();
         await rechecker?.stop();
         await ctx.access.close().catch((e) => ctx.logError(e));
         await ctx.activity.close().catch((e: unknown) => ctx.logError(e));
-        await resolver.close();
         await meta.close();
       })();
       return closing;
