@@ -12,6 +12,7 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import Database from "better-sqlite3";
 import { formatNarInfo, parseNarInfo, verifyNarInfo } from "../src/nix/narinfo.js";
 import { nix32Encode } from "../src/nix/nix32.js";
 import { parsePublicKey } from "../src/nix/signing.js";
@@ -21,7 +22,7 @@ import { isControl } from "../src/util/terminal.js";
 import { apiClient } from "./helpers/cachix.js";
 import { runCli } from "./helpers/cli.js";
 import { nixAsync, nixSync, requireNix } from "./helpers/nix.js";
-import { until } from "./helpers/serve.js";
+import { serve, until } from "./helpers/serve.js";
 import { makeUpload, narInfoCreateFor, narInfoText, type Upload } from "./server-fixtures.js";
 
 let dir: string;
@@ -405,5 +406,195 @@ describe("items 13-16: 100-continue, --public-url, no enumeration, ranges, parts
     const ni = await fetch(`${s.srv.url}/main/${u.hash}.narinfo`);
     assert.equal(ni.status, 200);
     assert.equal(parseNarInfo(await ni.text()).narSize, u.nar.length);
+  });
+});
+
+describe("issue 30, item 16: a stalled download is cut at --stall-timeout, not up to twice it", () => {
+  test("item 16: a client that stops reading is cut after the timeout, well before twice it", async () => {
+    // Node's own idle timer lets a write the kernel took part of count as activity at the first
+    // expiry, which doubled the wait; the no-progress timeout is now the server's own.
+    const timeoutMs = 2000;
+    const s = await setUp("stall-once", { noProgressTimeoutMs: timeoutMs });
+    const u = await makeUpload("stall-once", "none", 8 << 20);
+    assert.equal((await push(s, u)).status, 204);
+    await until("idle connections are gone", async () => (await connections(s.srv)) === 0);
+    const c = await raw(s.srv.url, `GET /main/${u.url} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await until("the download has started", () => c.received().length > 0);
+    c.socket.pause();
+    const stoppedAt = Date.now();
+    await new Promise((r) => setTimeout(r, timeoutMs / 2));
+    assert.equal(await connections(s.srv), 1, "not cut before the timeout");
+    await until(
+      "the stalled download was cut",
+      async () => (await connections(s.srv)) === 0,
+      Math.ceil((3 * timeoutMs) / 50),
+    );
+    const after = Date.now() - stoppedAt;
+    // The kernel's buffers fill within milliseconds on loopback; the margin is for a busy machine.
+    assert.ok(
+      after < 1.75 * timeoutMs,
+      `cut ${after} ms after the client stopped reading (timeout ${timeoutMs} ms)`,
+    );
+    c.socket.destroy();
+  });
+});
+
+describe("issue 30, item 6: a cap on connections of all clients together", () => {
+  test("item 6: at --max-connections the longest-idle connection is closed for a new client; all busy, a new one is answered 503", async () => {
+    const s = await setUp("global-cap", { maxConnections: 4, maxConnectionsPerClient: 0 });
+    // Four idle connections, opened one after the other: the first is the longest idle.
+    const idle: Array<{ socket: Socket; received: () => string; closed: () => boolean }> = [];
+    for (let i = 0; i < 4; i++) {
+      const c = await raw(s.srv.url, "");
+      let closed = false;
+      c.socket.on("close", () => {
+        closed = true;
+      });
+      idle.push({ ...c, closed: () => closed });
+      await until(`connection ${i + 1} is held`, async () => (await connections(s.srv)) === i + 1);
+    }
+    const fresh = await raw(s.srv.url, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    await until("the new client is answered", () => fresh.received().includes("\r\n\r\n"));
+    assert.match(fresh.received(), /^HTTP\/1\.1 200 /);
+    await until("the longest-idle connection was closed", () => idle[0]?.closed() === true);
+    assert.deepEqual(
+      idle.map((c) => c.closed()),
+      [true, false, false, false],
+      "only the longest idle went",
+    );
+    assert.ok((await connections(s.srv)) <= 4);
+    for (const c of idle) c.socket.destroy();
+    fresh.socket.destroy();
+    await until("all closed", async () => (await connections(s.srv)) === 0);
+
+    // Four connections each in a request (an upload whose body is awaited): none is idle.
+    const u = await makeUpload("global-cap", "none", 1000);
+    const busy = await Promise.all(
+      [1, 2, 3, 4].map(() =>
+        raw(
+          s.srv.url,
+          `PUT /main/${u.url} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.write}\r\n` +
+            `Content-Length: ${u.file.length}\r\n\r\n`,
+        ),
+      ),
+    );
+    await until("four uploads are held", async () => (await connections(s.srv)) === 4);
+    await new Promise((r) => setTimeout(r, 100));
+    const refused = await raw(s.srv.url, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    await until("the new client is answered", () => refused.received().includes("\r\n\r\n"));
+    assert.match(refused.received(), /^HTTP\/1\.1 503 /);
+    assert.match(refused.received(), /\r\nretry-after: 1\r\n/i);
+    assert.match(refused.received(), /at its limit of 4 connections/);
+    for (const b of busy) assert.equal(b.received(), "", "the busy uploads are untouched");
+    for (const b of busy) b.socket.destroy();
+    refused.socket.destroy();
+  });
+});
+
+/** A system error as node:fs gives it when the disk is full. */
+function enospc(): NodeJS.ErrnoException {
+  return Object.assign(new Error("ENOSPC: no space left on device, write"), {
+    code: "ENOSPC",
+    errno: -28,
+    syscall: "write",
+  });
+}
+
+/** A real SQLITE_FULL, from SQLite itself: a database held to one page more than it has. */
+function sqliteFull(): Error {
+  const db = new Database(":memory:");
+  try {
+    db.exec("CREATE TABLE t (x BLOB)");
+    db.pragma(`max_page_count = ${db.pragma("page_count", { simple: true })}`);
+    db.prepare("INSERT INTO t VALUES (?)").run(Buffer.alloc(64 * 1024));
+  } catch (e) {
+    return e as Error;
+  } finally {
+    db.close();
+  }
+  throw new Error("SQLite did not fill up");
+}
+
+describe("issue 30, item 8: a full disk is the server's condition, said to client and operator", () => {
+  test("item 8: blob storage or database full answers 507 with Retry-After, logs it, and recovers once there is room", async () => {
+    const events: string[] = [];
+    const s = await setUp("full", { eventLog: (l) => events.push(l) });
+    // The real fs backend, whose writes fail as a full disk's do until space is "freed".
+    let diskFull = true;
+    const stage = s.srv.storage.stageBlob.bind(s.srv.storage);
+    s.srv.storage.stageBlob = async () => {
+      const staged = await stage();
+      const write = staged.write.bind(staged);
+      staged.write = async (chunk) => {
+        if (diskFull) throw enospc();
+        return write(chunk);
+      };
+      return staged;
+    };
+    const u = await makeUpload("full", "zstd", 100_000);
+    const nar = await put(s, `/main/${u.url}`, u.file);
+    assert.equal(nar.status, 507, await nar.clone().text());
+    assert.equal(nar.headers.get("retry-after"), "30");
+    assert.match(await nar.text(), /the server's storage is out of space: try again later/);
+    assert.ok(
+      events.some((l) => /"level":"error"/.test(l) && /ENOSPC/.test(l)),
+      `the operator is told: ${events.join("\n")}`,
+    );
+    const log = await put(s, `/main/log/${"c".repeat(32)}-full.drv`, "build output\n");
+    assert.equal(log.status, 507, "a build log too");
+
+    // The database full (SQLite's own error) while a NAR is recorded.
+    diskFull = false;
+    const recordNar = s.srv.meta.recordNar.bind(s.srv.meta);
+    s.srv.meta.recordNar = async () => {
+      throw sqliteFull();
+    };
+    const dbFull = await put(s, `/main/${u.url}`, u.file);
+    assert.equal(dbFull.status, 507, await dbFull.clone().text());
+    assert.equal(dbFull.headers.get("retry-after"), "30");
+    assert.match(await dbFull.text(), /the server's database is out of space/);
+    assert.ok(events.some((l) => /database or disk is full/.test(l)));
+
+    // Space freed: the same push goes through, no restart.
+    s.srv.meta.recordNar = recordNar;
+    assert.equal((await push(s, u)).status, 204);
+    assert.equal((await fetch(`${s.srv.url}/main/${u.hash}.narinfo`)).status, 200);
+  });
+
+  test("item 8: serve --quiet drops request lines, never errors", async () => {
+    const data = join(dir, "quiet");
+    const key = (await adminCreateCache(data, { name: "main", isPublic: true, priority: 41 })).publicKey;
+    const write = (await adminCreateToken(data, { cache: "main", perm: "write", expiresAt: null })).token;
+    // An upstream nobody listens on: asking it about a missing reference is an error to log.
+    const server = await serve(data, [
+      "--quiet",
+      "--upstream",
+      "http://127.0.0.1:1/main",
+      "--upstream-key",
+      key,
+    ]);
+    try {
+      const lib = await makeUpload("quiet-lib");
+      const app = await makeUpload("quiet-app");
+      app.narinfo.references = [lib.storePath.slice("/nix/store/".length)];
+      for (const [path, body] of [
+        [`/main/${app.url}`, app.file],
+        [`/main/${app.hash}.narinfo`, narInfoText(app.narinfo)],
+      ] as const) {
+        const r = await fetch(`${server.url}${path}`, {
+          method: "PUT",
+          body: typeof body === "string" ? body : new Uint8Array(body),
+          headers: { authorization: `Bearer ${write}` },
+        });
+        assert.equal(r.status, 204, await r.text());
+      }
+      await until("the error is logged under --quiet", () =>
+        /"level":"error".*upstream http:\/\/127\.0\.0\.1:1\/main could not be asked/.test(server.stderr()),
+      );
+      assert.doesNotMatch(server.stderr(), /"method":/, "no request lines");
+    } finally {
+      server.child.kill("SIGTERM");
+      await server.exited;
+    }
   });
 });

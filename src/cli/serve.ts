@@ -46,7 +46,8 @@ export function registerServeCommands(program: Command): void {
         "cache at http://HOST:PORT/<cache>/ that `nix copy --to` writes to and Nix substitutes from. " +
         "Uploads are verified (NAR hash and size) before they are stored and signed with the cache's key. " +
         "Prints `listening on URL` (and the dashboard's URL/ui/) on stdout, then one JSON line per request on stderr. SIGTERM/SIGINT " +
-        "stop accepting, let in-flight uploads finish (connections still open after 30 s are cut), and exit.",
+        "stop accepting, let in-flight uploads finish (connections still open after 30 s are cut), abort " +
+        "lookups in upstream caches (what waits for them stays pending), and exit.",
     )
     .option(
       "--config <file>",
@@ -119,7 +120,7 @@ async function run(conf: ReturnType<typeof resolveServeConfig>): Promise<void> {
   // One worker is the plain in-process server; more are forked processes (loaded only then).
   const started: Promise<{ url: string; socketPath?: string; close(): Promise<void> }> =
     conf.workers === 1
-      ? startServer({ ...serverOpts, log: conf.quiet ? undefined : stderrLine })
+      ? startServer({ ...serverOpts, log: conf.quiet ? undefined : stderrLine, eventLog: stderrLine })
       : import("../server/cluster.js").then((c) =>
           c.startCluster({ ...serverOpts, logRequests: !conf.quiet }, conf.workers, stderrLine),
         );

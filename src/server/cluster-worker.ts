@@ -5,6 +5,7 @@ import { WORKER_ENV, type WorkerMessage, type WorkerOptions } from "./cluster.js
 import { startServer } from "./server.js";
 
 const opts = JSON.parse(process.env[WORKER_ENV] ?? "{}") as WorkerOptions;
+const stderrLine = (line: string) => process.stderr.write(`${line}\n`);
 const send = (m: WorkerMessage, then?: () => void) => process.send?.(m, undefined, {}, then);
 let stopping = false;
 let stop: (() => void) | undefined;
@@ -29,7 +30,8 @@ try {
   const server = await startServer({
     ...opts,
     clearTmp: false,
-    log: opts.logRequests ? (line) => process.stderr.write(`${line}\n`) : undefined,
+    log: opts.logRequests ? stderrLine : undefined,
+    eventLog: stderrLine,
   });
   stop = () => {
     server.close().then(

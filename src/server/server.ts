@@ -64,6 +64,11 @@ export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
   /** Receives one JSON line per request (default: none). */
   log?: (line: string) => void;
   /**
+   * Receives errors and events (GC runs, the connection cap reached) as JSON lines (default: `log`).
+   * `serve --quiet` drops request lines only: an operator must still hear that the disk is full.
+   */
+  eventLog?: (line: string) => void;
+  /**
    * Answer GETs of a public cache's NARs with a redirect to a short-lived URL of the object
    * store, when storage can make one (S3); private caches always stream.
    */
@@ -157,6 +162,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
   const inflight = new Set<Promise<unknown>>();
   const log = opts.log;
+  const eventLog = opts.eventLog ?? log;
+  const event = (fields: Record<string, unknown>) =>
+    eventLog?.(JSON.stringify({ time: new Date().toISOString(), ...fields }));
   let publicUrl = opts.publicUrl;
   const metrics = new ServerMetrics({
     caches: () => meta.listCaches(),
@@ -183,7 +191,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return work;
     },
     logError(err) {
-      log?.(JSON.stringify({ time: new Date().toISOString(), level: "error", error: String(err) }));
+      event({ level: "error", error: String(err) });
     },
     activity: new ActivityRecorder(meta, { flushMs: opts.activityFlushMs, onError: (e) => ctx.logError(e) }),
     onMissingReferences: (cache, hashes) => resolver.enqueue(cache, hashes),
@@ -202,11 +210,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     forceCloseConnections: "idle",
     routerOptions: { maxParamLength: 300 },
     // Node's own server: explicit header limit, no whole-request deadline, a no-progress timeout,
-    // a cap on connections per client, and `Expect: 100-continue` left to the handlers.
+    // caps on connections per client and in all, and `Expect: 100-continue` left to the handlers.
     serverFactory: (handler) =>
       createHttpServer(handler as (req: IncomingMessage, res: ServerResponse) => void, {
         ...opts,
         maxHeaderBytes: MAX_HEADER_BYTES,
+        onCap: (message) => event({ level: "warn", event: "connection-cap", message }),
       }),
   });
   // An answer sent before the body was asked for (the client never sends it) or read to its end
@@ -285,8 +294,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           access: ctx.access,
           sweep: sweepOpts,
           metrics: metrics.gc,
-          onRun: (r) =>
-            log?.(JSON.stringify({ time: new Date().toISOString(), event: "gc", ...gcLogLine(r) })),
+          onRun: (r) => event({ event: "gc", ...gcLogLine(r) }),
           onError: (e) => ctx.logError(e),
         })
       : undefined;
@@ -315,12 +323,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         } finally {
           clearTimeout(cut);
         }
+        // Upstream lookups are aborted, not waited for: a slow upstream with a backlog of them
+        // would hold shutdown for hours. What they were for stays pending, rechecked after start.
+        await resolver.close();
         await gc?.stop();
         await sweeper?.stop();
         await rechecker?.stop();
         await ctx.access.close().catch((e) => ctx.logError(e));
         await ctx.activity.close().catch((e: unknown) => ctx.logError(e));
-        await resolver.close();
         await meta.close();
       })();
       return closing;

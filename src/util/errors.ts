@@ -21,6 +21,11 @@ export const ERROR_KINDS = {
   failed: { exit: 1, http: 422 },
   /** A service we depend on failed or could not be reached (a cache, Nix, storage). */
   unavailable: { exit: 1, http: 503 },
+  /**
+   * Out of space: the disk under blob storage or the database is full (HTTP 507 Insufficient
+   * Storage: the server's condition, not the request's fault; it passes once space is freed).
+   */
+  full: { exit: 1, http: 507 },
   /** Interrupted by the user (Ctrl-C). */
   interrupted: { exit: 130, http: 499 },
   /** A bug or an unexpected state. */
@@ -39,8 +44,27 @@ export class NixcacheError extends Error {
   }
 }
 
-/** The code of any thrown value: our own errors carry one, anything else is internal. */
+/**
+ * Error codes that mean "no space left": the system's (a full disk, a quota), SQLite's
+ * SQLITE_FULL ("database or disk is full") and PostgreSQL's disk_full (53100).
+ */
+const OUT_OF_SPACE = new Set(["ENOSPC", "EDQUOT", "SQLITE_FULL", "53100"]);
+
+/** The out-of-space error in `err` or its causes (a wrapper may hide the system's error). */
+export function outOfSpace(err: unknown): Error | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof NixcacheError && e.code === "full") return e;
+    if (OUT_OF_SPACE.has(String((e as { code?: unknown }).code))) return e;
+  }
+  return undefined;
+}
+
+/**
+ * The code of any thrown value: our own errors carry one, running out of space is `full`
+ * whoever threw it, anything else is internal.
+ */
 export function errorCode(err: unknown): ErrorCode {
+  if (outOfSpace(err)) return "full";
   return err instanceof NixcacheError ? err.code : "internal";
 }
 

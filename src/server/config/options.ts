@@ -194,6 +194,8 @@ export function resolveServeConfig(cfg: EffectiveConfig, env: NodeJS.ProcessEnv 
           );
   } else if (upstreamKeyV) throw usage(`${where("upstream-key")} needs --upstream`);
 
+  const maxConnectionsV = get("max-connections");
+
   const metricsToken = secret("metrics-token-file");
   if (metricsToken !== undefined && !/^[\x21-\x7e]{16,512}$/.test(metricsToken)) {
     const from = secrets.find((s) => s.setting === "metrics-token-file") as SecretOrigin;
@@ -212,6 +214,7 @@ export function resolveServeConfig(cfg: EffectiveConfig, env: NodeJS.ProcessEnv 
     maxLogBytes: size(need("max-log-size")),
     noProgressTimeoutMs: duration(need("stall-timeout")),
     maxConnectionsPerClient: count(need("max-connections-per-client"), 0),
+    ...(maxConnectionsV ? { maxConnections: count(maxConnectionsV, 0) } : {}),
     maxOpenUploads: count(need("max-open-uploads"), 1),
     sweepIntervalMs,
     gcIntervalMs,

@@ -6,7 +6,13 @@
 import { DEFAULT_OIDC_MAX_TOKEN_AGE_SECONDS } from "../auth/oidc.js";
 import { DEFAULT_OIDC_AUDIENCE, DEFAULT_OIDC_TOKEN_TTL_MS } from "../auth/oidc-exchange.js";
 import { GITHUB_ACTIONS_ISSUER } from "../auth/trust-rules.js";
-import { DEFAULT_MAX_CONNECTIONS_PER_CLIENT, DEFAULT_NO_PROGRESS_TIMEOUT_MS } from "../connections.js";
+import {
+  DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+  DEFAULT_NO_PROGRESS_TIMEOUT_MS,
+  defaultMaxConnections,
+  FD_RESERVE,
+  openFileLimit,
+} from "../connections.js";
 import { DEFAULT_GC_GRACE_MS, DEFAULT_GC_INTERVAL_MS } from "../gc.js";
 import { DEFAULT_SWEEP_INTERVAL_MS } from "../ingest/sweep.js";
 import {
@@ -121,6 +127,17 @@ export const SETTINGS: readonly Setting[] = [
       "behind a proxy that connects from one address)",
   },
   {
+    name: "max-connections",
+    kind: "count",
+    arg: "<n>",
+    help:
+      "connections all clients together may hold at once; at the cap the one idle longest is closed to " +
+      "make room, and when none is idle a new one is answered 503 with Retry-After (default: from the " +
+      `open-file limit, \`ulimit -n\` or systemd's LimitNOFILE=: half of what is left after ${FD_RESERVE} ` +
+      `for the database and logs, so that each connection can also hold its blob or upload: ${defaultMaxConnections()} ` +
+      `under this process's limit of ${openFileLimit() ?? "unknown"}; 0: no limit)`,
+  },
+  {
     name: "max-open-uploads",
     kind: "count",
     arg: "<n>",
@@ -218,7 +235,12 @@ export const SETTINGS: readonly Setting[] = [
       "refuse identity tokens issued (iat) longer ago than this, whatever their exp; CI providers' " +
       `tokens live minutes, 1m to 24h (default: ${DEFAULT_OIDC_MAX_TOKEN_AGE_SECONDS / 3600}h)`,
   },
-  { name: "quiet", kind: "bool", default: false, help: "no request logs" },
+  {
+    name: "quiet",
+    kind: "bool",
+    default: false,
+    help: "no request lines; errors and events (a full disk, GC runs, the connection cap) are still logged",
+  },
   {
     name: "workers",
     kind: "workers",

@@ -170,9 +170,10 @@ export class MultipartUploads {
       await this.o.track(this.verifyAndCommit(up, body, progress));
     } catch (e) {
       if (!progress.published) {
-        // Refused once assembled: the object goes, and its parts with it. Storage down: it stays,
-        // for a complete once storage is back.
-        const consumed = progress.assembled !== undefined && errorCode(e) !== "unavailable";
+        // Refused once assembled: the object goes, and its parts with it. Storage down or full: it
+        // stays, for a complete once storage is back or has room.
+        const code = errorCode(e);
+        const consumed = progress.assembled !== undefined && code !== "unavailable" && code !== "full";
         if (consumed) await progress.assembled?.discard().catch(() => {});
         // Over the quota: trying again cannot help, so the upload ends and its parts go now.
         const full = e instanceof QuotaError;

@@ -9,7 +9,7 @@ import { DecompressedSizeError, decompressBounded } from "../../codec/bounded-de
 import type { Compression } from "../../codec/compression.js";
 import type { Hash } from "../../nix/hash.js";
 import { NarError, validateNar } from "../../nix/nar-decode.js";
-import { NixcacheError } from "../../util/errors.js";
+import { NixcacheError, outOfSpace } from "../../util/errors.js";
 import { IngestError } from "../errors.js";
 import type { StagedWrite } from "../storage/backend.js";
 
@@ -101,8 +101,9 @@ export async function receiveNar(
   };
 }
 
-/** Storage failed (down, or refused a request): a server-side failure, never the upload's fault. */
+/** Storage failed (down, full, or refused a request): a server-side failure, never the upload's fault. */
 function isStorageFailure(e: unknown): boolean {
+  if (outOfSpace(e)) return true;
   return e instanceof NixcacheError && (e.code === "unavailable" || e.code === "internal");
 }
 

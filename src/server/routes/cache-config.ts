@@ -55,8 +55,8 @@ export function registerCacheConfigRoute(app: FastifyInstance, ctx: ServerContex
         };
         return send(reply, 200, body);
       } catch (e) {
-        const { status, message } = errorReply(e, ctx.logError);
-        return send(reply, status, { error: message });
+        const { status, message, headers } = errorReply(e, ctx.logError);
+        return send(reply.headers(headers), status, { error: message });
       }
     },
   );

@@ -52,8 +52,8 @@ export function registerCachixRoutes(
   app.register(
     async (api) => {
       api.setErrorHandler((err, _req, reply) => {
-        const { status, message } = errorReply(err, ctx.logError);
-        return sendError(reply, status, message);
+        const { status, message, headers } = errorReply(err, ctx.logError);
+        return sendError(reply.headers(headers), status, message);
       });
       api.setNotFoundHandler((req, reply) =>
         sendError(reply, 404, `no such API call: ${req.method} ${req.url.replace(/\?.*$/, "")}`),

@@ -290,7 +290,8 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
   // The Nix protocol's errors are plain text; a refused oversized body also ends the connection,
   // since the rest of it is never read.
   app.setErrorHandler((err, _req, reply) => {
-    const { status, message } = errorReply(err, ctx.logError);
+    const { status, message, headers } = errorReply(err, ctx.logError);
+    reply.headers(headers);
     if (status === 413) reply.header("connection", "close");
     return fail(reply, status, message);
   });

@@ -177,8 +177,8 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
       });
       api.setErrorHandler((err, _req, reply) => {
         if (err instanceof UiError) return sendJson(reply.code(err.status), { error: err.message });
-        const { status, message } = errorReply(err, ctx.logError);
-        return sendJson(reply.code(status), { error: message });
+        const { status, message, headers } = errorReply(err, ctx.logError);
+        return sendJson(reply.code(status).headers(headers), { error: message });
       });
       api.setNotFoundHandler((req, reply) =>
         sendJson(reply.code(404), {
