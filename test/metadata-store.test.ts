@@ -460,6 +460,53 @@ for (const backend of BACKENDS) {
         assert.notEqual(await a.getNarInfo("c", self), undefined);
       }));
 
+    test("closure: the narinfos naming NARs and every one whose closure holds them (what a copy leaves out)", () =>
+      withStores(2, async (a, b) => {
+        // top → left, right → bottom (a diamond), pending → bottom and a path never pushed; other
+        // apart; the same graph in cache "d" must not count.
+        const [top, left, right, bottom, pending, other] = [
+          "top",
+          "left",
+          "right",
+          "bottom",
+          "pending",
+          "other",
+        ].map(h);
+        await b.createCache({ name: "d", isPublic: true, priority: 40 });
+        for (const cache of ["c", "d"]) {
+          await push(a, cache, bottom as string);
+          await push(a, cache, left as string, [bottom as string]);
+          await push(a, cache, right as string, [bottom as string]);
+          await push(a, cache, top as string, [left as string, right as string, top as string]);
+          await push(a, cache, pending as string, [bottom as string, h("never")]);
+          await push(a, cache, other as string);
+        }
+        const url = (x: string | undefined) => `nar/${x}.nar`;
+        const found = await b.dependentNarInfos("c", [url(bottom)]);
+        assert.deepEqual(
+          found,
+          [bottom, left, right, top, pending]
+            .map((x) => ({
+              hash: x as string,
+              storePath: `/nix/store/${x}-p`,
+              url: url(x),
+              root: bottom as string,
+            }))
+            .sort((x, y) => (x.hash < y.hash ? -1 : 1)),
+          "each once, pending ones too, ordered by hash",
+        );
+        const two = await b.dependentNarInfos("c", [url(left), url(other), "nar/unknown.nar"]);
+        assert.deepEqual(
+          two.map((x) => [x.hash, x.root]),
+          [
+            [left, left],
+            [other, other],
+            [top, left],
+          ].sort((x, y) => ((x[0] as string) < (y[0] as string) ? -1 : 1)),
+        );
+        assert.deepEqual(await b.dependentNarInfos("c", []), []);
+      }));
+
     test("closure: paths marked upstream count as present, and release what waits on them", () =>
       withStores(2, async (a, b) => {
         const [app, glibc, bash] = [h("app"), h("glibc"), h("bash")];

@@ -217,6 +217,9 @@ export class SqlMetadataStore implements MetadataStore {
   importRecords<K extends RecordKind>(kind: K, records: ReadonlyArray<RecordTypes[K]>) {
     return this.records.importRecords(kind, records);
   }
+  dependentNarInfos(cache: string, narUrls: readonly string[]) {
+    return nars.dependentNarInfos(this.db, cache, narUrls);
+  }
 
   // --- access times, pins, GC ---
   recordAccess(accesses: ReadonlyArray<{ cache: string; hash: string; at: number }>) {

@@ -189,6 +189,15 @@ export interface MetadataStore {
   exportRecords<K extends RecordKind>(kind: K, after: string | null, limit: number): Promise<RecordPage<K>>;
   /** Writes the records not there yet (same key), keeping those that are; returns how many were new. */
   importRecords<K extends RecordKind>(kind: K, records: ReadonlyArray<RecordTypes[K]>): Promise<number>;
+  /**
+   * The narinfos (visible or pending) naming one of the NAR URLs `narUrls`, and every narinfo whose
+   * closure holds one of those, following the references up; `root`: the hash of one it depends on
+   * that names such a URL (itself for those). What a copy leaves out when those NARs' blobs are bad.
+   */
+  dependentNarInfos(
+    cache: string,
+    narUrls: readonly string[],
+  ): Promise<Array<{ hash: string; storePath: string; url: string; root: string }>>;
 
   /**
    * Synchronous, cheap change counters for caches kept in front of the store (the narinfo cache):
