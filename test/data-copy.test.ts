@@ -1,7 +1,8 @@
 // `nixcache data copy`: a data directory (SQLite + files) moved to PostgreSQL + S3 (real engines),
 // verified blob by blob, resumable, with a dry run; then served from the target as before.
 import assert from "node:assert/strict";
-import { readdirSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readdirSync, renameSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -237,7 +238,6 @@ test("an interrupted copy resumes; a corrupt blob is reported, left out with wha
   let corrupted = "";
   for (const shard of readdirSync(blobs))
     for (const f of readdirSync(join(blobs, shard))) {
-      const { createHash } = await import("node:crypto");
       if (f === createHash("sha256").update(libNar.file).digest("hex")) {
         const bad = Buffer.from(libNar.file);
         bad[bad.length - 1] = (bad[bad.length - 1] ?? 0) ^ 0xff;
@@ -259,7 +259,15 @@ test("an interrupted copy resumes; a corrupt blob is reported, left out with wha
   ]);
   assert.equal(r.code, 1);
   assert.match(r.stdout, new RegExp(`BAD blob ${corrupted}: its bytes hash to`));
-  assert.match(r.stdout, /2 records left out/, "its NAR record and its narinfo");
+  // Its NAR record and its narinfo, and app's narinfo: app references lib, so serving it would
+  // serve a broken closure.
+  assert.match(r.stdout, /3 records left out/);
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `left out of cache "main": ${(pushed[1] as Upload).storePath} \\(its closure holds ${libNar.storePath}`,
+    ),
+  );
   const bad = await runCli(["data", "copy", "--from", source, "--db", db2]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--storage is missing/);
@@ -299,4 +307,82 @@ test("a data directory at schema version 9 (before one schema) is migrated and c
   } finally {
     old.cleanup();
   }
+});
+
+test("item 7: a blob missing from the source leaves out every path whose closure holds it; a rerun once it is back completes the copy", async () => {
+  const src = join(dir, "closure-source");
+  await adminCreateCache(src, { name: "c", isPublic: true, priority: 40 });
+  const token = (await adminCreateToken(src, { cache: "c", perm: "write", expiresAt: null })).token;
+  const [lost, mid, top, other] = [
+    await makeUpload("lost"),
+    await makeUpload("mid"),
+    await makeUpload("top"),
+    await makeUpload("other"),
+  ];
+  mid.narinfo.references = [base(lost)];
+  top.narinfo.references = [base(mid)];
+  const realisationId = `sha256:${createHash("sha256").update(mid.hash).digest("hex")}!out`;
+  const srv = await startServer({ dataDir: src, port: 0, upstreams: [] });
+  try {
+    for (const u of [lost, mid, top, other]) {
+      await put(`${srv.url}/c/${u.url}`, u.file, token);
+      await put(`${srv.url}/c/${u.hash}.narinfo`, narInfoText(u.narinfo), token);
+    }
+    const text = JSON.stringify({ id: realisationId, outPath: base(mid), signatures: [] });
+    await put(`${srv.url}/c/realisations/${realisationId}.doi`, text, token, "application/json");
+  } finally {
+    await srv.close();
+  }
+  const blob = createHash("sha256").update(lost.file).digest("hex");
+  const blobFile = join(src, "blobs", blob.slice(0, 2), blob);
+  renameSync(blobFile, `${blobFile}.away`);
+
+  const db = await freshDatabase();
+  const storage = await freshStorageUrl();
+  const copy = () => runCli(["data", "copy", "--from", src, "--db", db, "--storage", storage]);
+  const served = async () => {
+    const s = await startServer({ db, storage, port: 0, upstreams: [] });
+    try {
+      const status = async (path: string) => {
+        const r = await fetch(`${s.url}/c/${path}`);
+        await r.arrayBuffer();
+        return r.status;
+      };
+      const out: Record<string, number> = {};
+      for (const [name, u] of Object.entries({ lost, mid, top, other })) {
+        out[name] = await status(`${u.hash}.narinfo`);
+        if (out[name] === 200) assert.equal(await status(u.url), 200, `the NAR of ${name}`);
+      }
+      out.realisation = await status(`realisations/${realisationId}.doi`);
+      return out;
+    } finally {
+      await s.close();
+    }
+  };
+
+  const first = await copy();
+  assert.equal(first.code, 1, first.stderr);
+  assert.match(first.stdout, new RegExp(`BAD blob ${blob}: missing from the source storage`));
+  assert.match(
+    first.stdout,
+    new RegExp(`left out of cache "c": ${mid.storePath} \\(its closure holds ${lost.storePath}`),
+  );
+  assert.match(
+    first.stdout,
+    new RegExp(`left out of cache "c": ${top.storePath} \\(its closure holds ${lost.storePath}`),
+  );
+  assert.deepEqual(
+    await served(),
+    { lost: 404, mid: 404, top: 404, other: 200, realisation: 404 },
+    "nothing whose closure lacks the lost path is served",
+  );
+
+  const still = await copy();
+  assert.equal(still.code, 1, "a rerun with the blob still missing leaves the same out");
+  assert.deepEqual((await served()).top, 404);
+
+  renameSync(`${blobFile}.away`, blobFile);
+  const rerun = await copy();
+  assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr);
+  assert.deepEqual(await served(), { lost: 200, mid: 200, top: 200, other: 200, realisation: 200 });
 });

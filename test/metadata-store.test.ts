@@ -7,8 +7,10 @@ import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
+import BetterSqlite from "better-sqlite3";
 import pg from "pg";
 import { DbError } from "../src/server/errors.js";
+import { BLOB_CLAIM_TTL_MS } from "../src/server/metadata/limits.js";
 import {
   MIGRATIONS as PG_MIGRATIONS,
   SCHEMA_VERSION as PG_SCHEMA_VERSION,
@@ -22,6 +24,8 @@ import { freshDatabase, type LocalPostgres, startPostgres } from "./helpers/post
 interface Database {
   /** Another store object on the same database. */
   open(): Promise<MetadataStore>;
+  /** Runs SQL on the database behind the stores' backs (to age a row). */
+  exec(text: string): Promise<void>;
   cleanup(): void;
 }
 
@@ -30,14 +34,30 @@ const BACKENDS: Array<{ name: string; fresh(): Promise<Database> }> = [
     name: "sqlite",
     async fresh() {
       const dir = tempDir("nixcache-meta-");
-      return { open: async () => openSqliteStore(join(dir.path, DB_FILE)), cleanup: dir.cleanup };
+      const file = join(dir.path, DB_FILE);
+      return {
+        open: async () => openSqliteStore(file),
+        async exec(text) {
+          const db = new BetterSqlite(file);
+          try {
+            db.exec(text);
+          } finally {
+            db.close();
+          }
+        },
+        cleanup: dir.cleanup,
+      };
     },
   },
   {
     name: "postgres",
     async fresh() {
       const url = await freshDatabase();
-      return { open: () => openPostgresStore(url, { poolSize: 4 }), cleanup() {} };
+      return {
+        open: () => openPostgresStore(url, { poolSize: 4 }),
+        exec: async (text) => void (await sql(url, text)),
+        cleanup() {},
+      };
     },
   },
 ];
@@ -109,12 +129,19 @@ for (const backend of BACKENDS) {
   describe(`MetadataStore on ${backend.name}`, () => {
     /** Runs `f` with `n` store objects on one fresh database, each with a cache "c". */
     async function withStores(n: number, f: (...stores: MetadataStore[]) => Promise<void>): Promise<void> {
+      return withDatabase(n, (_db, ...stores) => f(...stores));
+    }
+    /** withStores, with the database itself too. */
+    async function withDatabase(
+      n: number,
+      f: (db: Database, ...stores: MetadataStore[]) => Promise<void>,
+    ): Promise<void> {
       const db = await backend.fresh();
       const stores: MetadataStore[] = [];
       try {
         for (let i = 0; i < n; i++) stores.push(await db.open());
         await stores[0]?.createCache({ name: "c", isPublic: true, priority: 40 });
-        await f(...stores);
+        await f(db, ...stores);
       } finally {
         for (const s of stores) await s.close();
         db.cleanup();
@@ -458,6 +485,53 @@ for (const backend of BACKENDS) {
         const self = h("self");
         assert.deepEqual(await push(a, "c", self, [self]), { visible: true, missing: [] });
         assert.notEqual(await a.getNarInfo("c", self), undefined);
+      }));
+
+    test("closure: the narinfos naming NARs and every one whose closure holds them (what a copy leaves out)", () =>
+      withStores(2, async (a, b) => {
+        // top → left, right → bottom (a diamond), pending → bottom and a path never pushed; other
+        // apart; the same graph in cache "d" must not count.
+        const [top, left, right, bottom, pending, other] = [
+          "top",
+          "left",
+          "right",
+          "bottom",
+          "pending",
+          "other",
+        ].map(h);
+        await b.createCache({ name: "d", isPublic: true, priority: 40 });
+        for (const cache of ["c", "d"]) {
+          await push(a, cache, bottom as string);
+          await push(a, cache, left as string, [bottom as string]);
+          await push(a, cache, right as string, [bottom as string]);
+          await push(a, cache, top as string, [left as string, right as string, top as string]);
+          await push(a, cache, pending as string, [bottom as string, h("never")]);
+          await push(a, cache, other as string);
+        }
+        const url = (x: string | undefined) => `nar/${x}.nar`;
+        const found = await b.dependentNarInfos("c", [url(bottom)]);
+        assert.deepEqual(
+          found,
+          [bottom, left, right, top, pending]
+            .map((x) => ({
+              hash: x as string,
+              storePath: `/nix/store/${x}-p`,
+              url: url(x),
+              root: bottom as string,
+            }))
+            .sort((x, y) => (x.hash < y.hash ? -1 : 1)),
+          "each once, pending ones too, ordered by hash",
+        );
+        const two = await b.dependentNarInfos("c", [url(left), url(other), "nar/unknown.nar"]);
+        assert.deepEqual(
+          two.map((x) => [x.hash, x.root]),
+          [
+            [left, left],
+            [other, other],
+            [top, left],
+          ].sort((x, y) => ((x[0] as string) < (y[0] as string) ? -1 : 1)),
+        );
+        assert.deepEqual(await b.dependentNarInfos("c", []), []);
       }));
 
     test("closure: paths marked upstream count as present, and release what waits on them", () =>
@@ -958,14 +1032,33 @@ for (const backend of BACKENDS) {
         assert.equal(await a.acquireLease("gc", winner, 60_000), true, "an expired lease is free");
       }));
 
-    test("blob claims: only unnamed blobs, and a claimed blob is refused to NAR records meanwhile", () =>
+    test("leases: one held by a holder known to be gone is taken from it, and only from it", () =>
       withStores(2, async (a, b) => {
+        assert.equal(await a.leaseHolder("gc"), undefined);
+        assert.equal(await a.acquireLease("gc", "dead", 60_000), true);
+        assert.equal(await b.leaseHolder("gc"), "dead");
+        assert.equal(await b.acquireLease("gc", "next", 60_000), false);
+        assert.equal(await b.acquireLease("gc", "next", 60_000, "someone-else"), false, "not from another");
+        const racing = await Promise.all([
+          a.acquireLease("gc", "next-a", 60_000, "dead"),
+          b.acquireLease("gc", "next-b", 60_000, "dead"),
+        ]);
+        assert.equal(racing.filter(Boolean).length, 1, "two taking it over at once: one gets it");
+        const winner = racing[0] ? "next-a" : "next-b";
+        assert.equal(await a.leaseHolder("gc"), winner);
+        assert.equal(await a.acquireLease("gc", winner, 60_000), true, "its holder renews it");
+        await b.releaseLease("gc", winner);
+        assert.equal(await a.leaseHolder("gc"), undefined);
+      }));
+
+    test("blob claims: only unnamed blobs, and a claimed blob is refused to NAR records meanwhile", () =>
+      withDatabase(2, async (db, a, b) => {
         const named = h("named");
         await push(a, "c", named);
         const namedBlob = createHash("sha256").update(named).digest("hex");
         const free = "f".repeat(64);
-        assert.deepEqual(await b.claimBlobs([namedBlob, free, free]), [free]);
-        assert.deepEqual(await a.blobClaimsBefore(Date.now() + 1000), [free]);
+        assert.deepEqual(await b.claimBlobs([namedBlob, free, free], "gc-1"), [free]);
+        assert.deepEqual(await a.blobClaims(10), [{ blob: free, holder: "gc-1", stale: false }]);
         const nar = {
           cache: "c",
           url: "nar/f.nar",
@@ -990,10 +1083,30 @@ for (const backend of BACKENDS) {
           }),
           (e: unknown) => e instanceof DbError && e.code === "unavailable",
         );
-        await b.releaseBlobClaims([free]);
-        assert.deepEqual(await a.blobClaimsBefore(Date.now() + 1000), []);
-        assert.equal(await a.recordNar(nar), true);
-        assert.deepEqual(await b.claimBlobs([free]), [], "named now");
+        // Another holder neither takes a fresh claim, nor renews or releases it.
+        assert.deepEqual(await a.claimBlobs([free], "gc-2"), []);
+        assert.deepEqual(await a.renewBlobClaims([free], "gc-2"), []);
+        await a.releaseBlobClaims([free], "gc-2");
+        assert.deepEqual(await b.renewBlobClaims([free, namedBlob], "gc-1"), [free], "its holder renews it");
+        assert.deepEqual(await b.claimBlobs([free], "gc-1"), [free], "and may claim it again");
+        assert.deepEqual(await a.claimBlobs([free], "gc-2", ["gc-9"]), [], "taken over from the gone only");
+        assert.deepEqual(await a.claimBlobs([free], "gc-2", ["gc-1"]), [free], "from a holder gone");
+        assert.deepEqual(await b.claimBlobs([free], "gc-1"), [], "which no longer has it");
+        assert.deepEqual(await b.claimBlobs([free], "gc-1", ["gc-2"]), [free], "back (gc-2 is gone now)");
+        // Not renewed for longer than a claim lives (its holder died): stale, and uploads go through.
+        await db.exec(`UPDATE blob_claims SET claimed_at = claimed_at - ${BLOB_CLAIM_TTL_MS + 1000}`);
+        assert.deepEqual(await a.blobClaims(10), [{ blob: free, holder: "gc-1", stale: true }]);
+        assert.deepEqual(await b.renewBlobClaims([free], "gc-1"), [], "a lapsed claim is not renewed");
+        assert.deepEqual(await a.claimBlobs([free], "gc-2"), [free], "a stale claim is taken over");
+        assert.deepEqual(await a.blobClaims(10), [{ blob: free, holder: "gc-2", stale: false }]);
+        assert.deepEqual(await b.renewBlobClaims([free], "gc-1"), [], "no longer its first holder's");
+        await db.exec(`UPDATE blob_claims SET claimed_at = claimed_at - ${BLOB_CLAIM_TTL_MS + 1000}`);
+        assert.equal(await a.recordNar(nar), true, "a stale claim refuses nothing");
+        assert.deepEqual(await b.claimBlobs([free], "gc-1"), [], "named now");
+        assert.deepEqual(await a.blobClaims(10), [], "and its claim dropped");
+        await b.claimBlobs(["e".repeat(64)], "gc-3");
+        await b.releaseBlobClaims(["e".repeat(64)], "gc-3");
+        assert.deepEqual(await a.blobClaims(10), []);
       }));
 
     test("changes: local moves on own writes, external on another store's", () =>

@@ -17,6 +17,9 @@ function progressLine(p: CopyProgress): string {
   return `nixcache: copied ${p.records} ${p.kind}, ${p.blobs} blobs (${formatBytes(p.bytes)})`;
 }
 
+/** Left-out paths named in the summary; the JSON report has them all. */
+const LEFT_OUT_LINES = 20;
+
 function summary(r: CopyReport): string {
   const verb = r.dryRun ? "would copy" : "copied";
   const lines = RECORD_KINDS.filter((k) => r.records[k] > 0).map(
@@ -26,7 +29,19 @@ function summary(r: CopyReport): string {
     `  blobs: ${verb} ${r.blobsCopied} (${formatBytes(r.bytesCopied)}), ${r.blobsPresent} already in the target`,
   );
   for (const b of r.badBlobs) lines.push(`  BAD blob ${b.blob}: ${b.problem}`);
-  if (r.skippedRecords > 0) lines.push(`  ${r.skippedRecords} records left out because their blob is bad`);
+  for (const p of r.leftOut.slice(0, LEFT_OUT_LINES))
+    lines.push(
+      p.because === p.storePath
+        ? `  left out of cache ${JSON.stringify(p.cache)}: ${p.storePath} (its NAR's blob is bad)`
+        : `  left out of cache ${JSON.stringify(p.cache)}: ${p.storePath} (its closure holds ${p.because}, whose NAR's blob is bad)`,
+    );
+  if (r.leftOut.length > LEFT_OUT_LINES)
+    lines.push(`  … and ${r.leftOut.length - LEFT_OUT_LINES} more paths left out (--json lists them all)`);
+  if (r.skippedRecords > 0)
+    lines.push(
+      `  ${r.skippedRecords} records left out: a bad blob's, or of a path whose closure holds one ` +
+        "(restore the blobs and run the copy again to complete it)",
+    );
   return `${r.dryRun ? "dry run: nothing was written\n" : ""}${lines.join("\n")}\n`;
 }
 
@@ -41,7 +56,9 @@ export function registerDataCommands(program: Command): void {
         "each blob's SHA-256 on the way. Records are written only after their blobs, so the target never " +
         "names a missing blob. Safe to interrupt: running it again resumes (what the target has is kept). " +
         "Stop the server (or let its uploads finish) first: open multipart uploads are not copied. " +
-        "Exit status 1 when a blob was missing or corrupt in the source (those paths are left out).",
+        "Exit status 1 when a blob was missing or corrupt in the source: its paths, and every path whose " +
+        "closure holds one, are left out (none is served with a hole in its closure); once the blob is " +
+        "restored, running the copy again completes it.",
     )
     .option("--from <dir>", "source data directory (SQLite + files)")
     .option("--from-db <url>", "source metadata database (instead of --from)")

@@ -1,7 +1,8 @@
 // `nixcache data copy`: moves a server's state (e.g. a data directory: SQLite + files) to other
 // backends (PostgreSQL + S3) without losing anything. Page by page, a NAR's blob is copied and its
 // SHA-256 checked before the records naming it are written, so the target never holds a record
-// whose blob is missing or wrong. Records are written with insert-or-keep semantics and blobs are
+// whose blob is missing or wrong, nor a narinfo whose closure lacks a path left out for that (a
+// rerun once the blob is back copies them). Records are written with insert-or-keep semantics and blobs are
 // content-addressed, so running the copy again after an interruption resumes it: what is there is
 // kept, what is missing is copied. A dry run reads everything and writes nothing.
 import { createHash } from "node:crypto";
@@ -47,8 +48,21 @@ export interface CopyReport {
   blobsPresent: number;
   /** Blobs missing from the source, or whose bytes do not hash to their name: not copied. */
   badBlobs: Array<{ blob: string; problem: string }>;
-  /** Records left out because their blob is bad (NARs, side files, and the narinfos of those NARs). */
+  /**
+   * Records left out: NAR records and side files whose blob is bad, the narinfos of those NARs and
+   * of every path whose closure holds one, and those paths' realisations and pin revisions.
+   */
   skippedRecords: number;
+  /** The paths left out, each with why: none is served with a broken closure. */
+  leftOut: LeftOutPath[];
+}
+
+export interface LeftOutPath {
+  cache: string;
+  storePath: string;
+  /** The path whose NAR's blob is bad that its closure holds (itself for that one). */
+  because: string;
+  blob: string;
 }
 
 const zero = (): Record<RecordKind, number> =>
@@ -72,11 +86,16 @@ export async function copyData(from: CopyEnd, to: CopyEnd, opts: CopyOptions = {
     blobsPresent: 0,
     badBlobs: [],
     skippedRecords: 0,
+    leftOut: [],
   };
   const bad = new Set<string>();
   const done = new Set<string>();
-  // NARs left out (bad blob): their narinfos are left out too, or they would name a missing NAR.
-  const skippedNars = new Set<string>();
+  // NARs left out (bad blob), by cache and URL, with that blob.
+  const skippedNars = new Map<string, string>();
+  // Paths left out (`cache\0hash`): those naming such a NAR, and every one whose closure holds
+  // one. A copied narinfo keeps its source visibility, so one referencing a path left out would be
+  // served with a hole in its closure; left out, it comes with a rerun once the blob is back.
+  const leftOut = new Set<string>();
   if (!report.dryRun) await to.storage.init();
 
   const copyKind = async <K extends RecordKind>(kind: K): Promise<void> => {
@@ -97,15 +116,13 @@ export async function copyData(from: CopyEnd, to: CopyEnd, opts: CopyOptions = {
         } else done.add(blob);
       });
       const keep = page.records.filter((r) => {
-        if (kind === "narinfos") {
-          const n = r as RecordTypes["narinfos"];
-          return !skippedNars.has(`${n.cache}\0${n.url}`);
-        }
+        const path = pathOf(kind, r);
+        if (path !== null) return !leftOut.has(path);
         const b = blobOf(kind, r);
         if (b === null || !bad.has(b)) return true;
         if (kind === "nars") {
           const n = r as RecordTypes["nars"];
-          skippedNars.add(`${n.cache}\0${n.url}`);
+          skippedNars.set(`${n.cache}\0${n.url}`, b);
         }
         return false;
       });
@@ -119,8 +136,57 @@ export async function copyData(from: CopyEnd, to: CopyEnd, opts: CopyOptions = {
       });
     } while (after !== null);
   };
-  for (const kind of RECORD_KINDS) await copyKind(kind);
+  for (const kind of RECORD_KINDS) {
+    // Every NAR has been read (they come first): what they leave out is known before any narinfo.
+    if (kind === "narinfos") await findLeftOut(from.meta, skippedNars, leftOut, report);
+    await copyKind(kind);
+  }
   return report;
+}
+
+/** The path (`cache\0hash`) a narinfo, realisation or pin revision is of; null for other kinds. */
+function pathOf<K extends RecordKind>(kind: K, r: RecordTypes[K]): string | null {
+  if (kind === "narinfos") {
+    const n = r as RecordTypes["narinfos"];
+    return `${n.cache}\0${n.hash}`;
+  }
+  if (kind === "realisations") {
+    const x = r as RecordTypes["realisations"];
+    return `${x.cache}\0${x.outHash}`;
+  }
+  if (kind === "pinRevisions") {
+    const p = r as RecordTypes["pinRevisions"];
+    return `${p.cache}\0${p.hash}`;
+  }
+  return null;
+}
+
+/** Asks the source which narinfos name the NARs left out, or hold one in their closure. */
+async function findLeftOut(
+  source: MetadataStore,
+  skippedNars: ReadonlyMap<string, string>,
+  leftOut: Set<string>,
+  report: CopyReport,
+): Promise<void> {
+  const urls = new Map<string, string[]>();
+  for (const key of skippedNars.keys()) {
+    const [cache = "", url = ""] = key.split("\0");
+    urls.set(cache, [...(urls.get(cache) ?? []), url]);
+  }
+  for (const [cache, list] of urls) {
+    const paths = await source.dependentNarInfos(cache, list);
+    const byHash = new Map(paths.map((p) => [p.hash, p]));
+    for (const p of paths) {
+      const root = byHash.get(p.root) ?? p;
+      leftOut.add(`${cache}\0${p.hash}`);
+      report.leftOut.push({
+        cache,
+        storePath: p.storePath,
+        because: root.storePath,
+        blob: skippedNars.get(`${cache}\0${root.url}`) ?? "",
+      });
+    }
+  }
 }
 
 /** Copies one blob, checking its hash on the way; the problem in words when it cannot. */

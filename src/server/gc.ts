@@ -19,14 +19,19 @@
 //
 // Pending narinfos (closure incomplete) are collected like the rest once older than the
 // retention. One GC runs at a time across processes and replicas: it holds a lease row in the
-// metadata database, renewed while it works.
+// metadata database, renewed while it works (gc-lease.ts).
 import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
 import { NixcacheError } from "../util/errors.js";
 import { every, type Periodic } from "../util/periodic.js";
 import type { AccessTracker } from "./access.js";
-import { deleteUnnamedBlobs, type SweepOptions, type SweepResult, sweep } from "./ingest/sweep.js";
-import { BLOB_CLAIM_TTL_MS } from "./metadata/limits.js";
+import { GcBusyError, GcLease } from "./gc-lease.js";
+import {
+  deleteUnnamedBlobs,
+  type SweepOptions,
+  type SweepResult,
+  settleClaims,
+  sweep,
+} from "./ingest/sweep.js";
 import { DEFAULT_RECHECK_MS } from "./metadata/narinfo-cache.js";
 import type { MetadataStore } from "./metadata/store.js";
 import type { GcBatch, GcThresholds } from "./metadata/types.js";
@@ -35,9 +40,8 @@ import type { StorageBackend } from "./storage/backend.js";
 
 export const DEFAULT_GC_INTERVAL_MS = 60 * 60 * 1000;
 export const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
-export const GC_LEASE = "gc";
-/** The lease outlives a stalled holder by this much; a working GC renews it before each step. */
-const LEASE_TTL_MS = 5 * 60 * 1000;
+export { GC_LEASE, GcBusyError } from "./gc-lease.js";
+
 const BATCH = 1000;
 /** Unnamed NAR records dropped per run and cache at most (the rest next run): memory stays flat. */
 const ORPHAN_NARS_PER_RUN = 10_000;
@@ -87,13 +91,6 @@ export interface GcReport {
   durationSeconds: number;
 }
 
-/** Another process holds the GC lease. */
-export class GcBusyError extends NixcacheError {
-  constructor() {
-    super("conflict", "another garbage collection is running (it holds the GC lease): try again later");
-  }
-}
-
 function emptyReport(dryRun: boolean): GcReport {
   return { caches: {}, dryRun, durationSeconds: 0 };
 }
@@ -120,16 +117,9 @@ export async function collectGarbage(
   report: GcReport = emptyReport(o.dryRun ?? false),
 ): Promise<GcReport> {
   const started = Date.now();
-  const holder = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
-  let renewedAt = Number.NEGATIVE_INFINITY;
-  // Renewed before each step, but at most every tenth of its life: a round trip per batch added up.
-  const hold = async () => {
-    if (Date.now() - renewedAt < LEASE_TTL_MS / 10) return;
-    const at = Date.now();
-    if (!(await meta.acquireLease(GC_LEASE, holder, LEASE_TTL_MS))) throw new GcBusyError();
-    renewedAt = at;
-  };
-  await hold();
+  const lease = await GcLease.take(meta);
+  // Renewed by a timer meanwhile; each step first checks that it still holds it.
+  const hold = () => lease.hold();
   try {
     await o.access?.flush();
     const now = o.now ?? Date.now();
@@ -137,7 +127,7 @@ export async function collectGarbage(
     if (o.cache !== undefined && caches.length === 0)
       throw new NixcacheError("notFound", `no cache named ${JSON.stringify(o.cache)}`);
     await meta.gcFinish();
-    if (!o.dryRun) await settleClaims(meta, storage, now);
+    if (!o.dryRun) await settleClaims(meta, storage);
     const runId = randomBytes(6).toString("hex");
     for (const cache of caches) {
       const entry: GcCacheReport = {
@@ -208,7 +198,7 @@ export async function collectGarbage(
     return report;
   } finally {
     report.durationSeconds = (Date.now() - started) / 1000;
-    await meta.releaseLease(GC_LEASE, holder).catch(() => {});
+    await lease.release();
   }
 }
 
@@ -305,15 +295,6 @@ async function deletePlanned(
     await unlinking;
   }
   if (failures.length > 0) throw failures[0];
-}
-
-/**
- * Claims left by a run that died between claiming and deleting: still unnamed, the blob goes now
- * (a fresh claim again shuts out uploads of it); named meanwhile, the claim is dropped.
- */
-async function settleClaims(meta: MetadataStore, storage: StorageBackend, now: number): Promise<void> {
-  const stale = await meta.blobClaimsBefore(now - Math.min(LEASE_TTL_MS, BLOB_CLAIM_TTL_MS));
-  if (stale.length > 0) await deleteUnnamedBlobs(meta, storage, new Map(stale.map((b) => [b, undefined])));
 }
 
 export interface GcScheduleOptions {

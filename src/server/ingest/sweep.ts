@@ -1,9 +1,11 @@
 // Clean-up of what clients leave behind, at start and then periodically while the server runs
 // (in one process only: the single server, or the primary of a cluster): multipart uploads left
-// open, NARs that no narinfo ever made visible, and blobs that nothing names any more (a refused
-// upload's, a dropped NAR's).
+// open, NARs that no narinfo ever made visible, blobs that nothing names any more (a refused
+// upload's, a dropped NAR's), and the blob claims of deleters that died (a killed GC's).
 
 import { every, type Periodic } from "../../util/periodic.js";
+import { endHolder, holderGone, newHolder } from "../holder.js";
+import { BLOB_CLAIM_RENEW_MS, BLOB_CLAIM_TTL_MS } from "../metadata/limits.js";
 import type { MetadataStore } from "../metadata/store.js";
 import type { StorageBackend } from "../storage/backend.js";
 import { PART_URL_TTL_MS } from "./part-urls.js";
@@ -29,40 +31,97 @@ export interface SweepResult {
 
 /** Blobs deleted from storage at once (object stores take one request each). */
 const DELETE_CONCURRENCY = 8;
+/** Claims looked at per settling (a dead GC leaves at most a batch's). */
+const CLAIMS_SETTLED = 10_000;
 
 /**
  * Deletes from storage the blobs of `blobs` that nothing names, each claimed first (claimBlobs:
  * a NAR recorded meanwhile with that blob is refused until it is gone, and retried by its client).
- * `blobs` maps each to its size when known. Returns how many were deleted and their bytes.
+ * The claims are renewed while the deletes go on, so they can be short: a deleter that dies
+ * blocks uploads of its blobs for BLOB_CLAIM_TTL_MS at most. No delete starts on a claim that may
+ * have lapsed. `blobs` maps each to its size when known; claims of holders in `takeOver` (known
+ * gone) are taken over. Returns how many were deleted and their bytes.
  */
 export async function deleteUnnamedBlobs(
   meta: MetadataStore,
   storage: StorageBackend,
   blobs: ReadonlyMap<string, number | undefined>,
+  takeOver: readonly string[] = [],
 ): Promise<{ blobs: number; bytes: number }> {
-  const claimed = await meta.claimBlobs([...blobs.keys()]);
+  const holder = newHolder();
   let bytes = 0;
   const done: string[] = [];
   let failure: unknown;
-  const queue = [...claimed];
-  await Promise.all(
-    Array.from({ length: Math.min(DELETE_CONCURRENCY, queue.length) }, async () => {
-      for (let b = queue.shift(); b !== undefined; b = queue.shift()) {
-        try {
-          const size = blobs.get(b) ?? (await storage.blobSize(b)) ?? 0;
-          await storage.deleteBlob(b);
-          bytes += size;
-          done.push(b);
-        } catch (e) {
-          failure ??= e;
+  let renewal: ReturnType<typeof setInterval> | undefined;
+  try {
+    let heldSince = Date.now();
+    const queue = await meta.claimBlobs([...blobs.keys()], holder, takeOver);
+    // Claimed and not deleted yet (queued or being deleted): what the renewal keeps.
+    const held = new Set(queue);
+    let renewing: Promise<void> | undefined;
+    const renew = () =>
+      (renewing ??= (async () => {
+        const at = Date.now();
+        const still = new Set(await meta.renewBlobClaims([...held], holder));
+        heldSince = at;
+        // Lapsed (this process stalled past the TTL): no longer ours to delete.
+        for (const b of held) if (!still.has(b)) held.delete(b);
+      })().finally(() => {
+        renewing = undefined;
+      }));
+    renewal = setInterval(() => void renew().catch(() => {}), BLOB_CLAIM_RENEW_MS);
+    renewal.unref();
+    await Promise.all(
+      Array.from({ length: Math.min(DELETE_CONCURRENCY, queue.length) }, async () => {
+        for (let b = queue.shift(); b !== undefined; b = queue.shift()) {
+          // Due and not done by the timer (an event loop held up): renewed before the delete.
+          if (Date.now() - heldSince > BLOB_CLAIM_RENEW_MS) await renew().catch(() => {});
+          if (!held.has(b)) continue;
+          if (Date.now() - heldSince > BLOB_CLAIM_TTL_MS - BLOB_CLAIM_RENEW_MS) {
+            failure ??= new Error(
+              "the claims on blobs being deleted could not be renewed: stopped (the next GC or sweep deletes the rest)",
+            );
+            return;
+          }
+          try {
+            const size = blobs.get(b) ?? (await storage.blobSize(b)) ?? 0;
+            await storage.deleteBlob(b);
+            bytes += size;
+            done.push(b);
+          } catch (e) {
+            failure ??= e;
+          } finally {
+            held.delete(b);
+          }
         }
-      }
-    }),
-  );
-  // A blob whose deletion failed keeps its claim: the next run finds it (blobClaimsBefore).
-  await meta.releaseBlobClaims(done);
+      }),
+    );
+  } finally {
+    clearInterval(renewal);
+    // A blob whose deletion failed keeps its claim until it is stale: a delete that failed may
+    // still land. The next sweep or GC settles it (settleClaims).
+    await meta.releaseBlobClaims(done, holder).finally(() => endHolder(holder));
+  }
   if (failure !== undefined) throw failure;
   return { blobs: done.length, bytes };
+}
+
+/**
+ * Claims left by deleters that died or stalled (a GC killed between claiming and deleting): once
+ * stale, or at once when their holder is known gone (a process of this machine that no longer
+ * exists), the blobs still unnamed are deleted, under claims taken over from them (never released
+ * in between: a delete the dead one sent may still land, and must find the blob claimed); the
+ * others' claims are dropped. Returns what was deleted.
+ */
+export async function settleClaims(
+  meta: MetadataStore,
+  storage: StorageBackend,
+): Promise<{ blobs: number; bytes: number }> {
+  const claims = await meta.blobClaims(CLAIMS_SETTLED);
+  const gone = [...new Set(claims.filter((c) => !c.stale && holderGone(c.holder)).map((c) => c.holder))];
+  const settled = claims.filter((c) => c.stale || gone.includes(c.holder));
+  if (settled.length === 0) return { blobs: 0, bytes: 0 };
+  return deleteUnnamedBlobs(meta, storage, new Map(settled.map((c) => [c.blob, undefined])), gone);
 }
 
 /**
@@ -134,9 +193,15 @@ export async function sweep(
   o: SweepOptions = {},
   now = Date.now(),
 ): Promise<SweepResult> {
+  const claims = await settleClaims(meta, storage);
   const aborted = await sweepUploads(meta, storage, o.staleUploadMs ?? PART_URL_TTL_MS, now);
   const orphans = await sweepOrphans(meta, storage, o.orphanGraceMs ?? ORPHAN_GRACE_MS, now);
-  return { aborted, ...orphans };
+  return {
+    aborted,
+    ...orphans,
+    blobs: orphans.blobs + claims.blobs,
+    bytes: orphans.bytes + claims.bytes,
+  };
 }
 
 /** Runs `sweep` every `intervalMs` (never two at once) until stopped; failures are reported. */

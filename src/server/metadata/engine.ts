@@ -12,9 +12,9 @@ export interface StoreEngine {
   /** MetadataStore.markUpstream. */
   markUpstream(cache: string, hashes: readonly string[]): Promise<string[]>;
   /** MetadataStore.claimBlobs. */
-  claimBlobs(blobs: readonly string[]): Promise<string[]>;
+  claimBlobs(blobs: readonly string[], holder: string, takeOver?: readonly string[]): Promise<string[]>;
   /** MetadataStore.acquireLease. */
-  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  acquireLease(name: string, holder: string, ttlMs: number, gone?: string): Promise<boolean>;
   /** MetadataStore.recordAccess (a quiet write: nothing served changes). */
   recordAccess(accesses: ReadonlyArray<{ cache: string; hash: string; at: number }>): Promise<void>;
   gcMark(cache: string, t: GcThresholds & { dryRun?: boolean }): Promise<GcMarkResult>;

@@ -3,10 +3,13 @@
 import { formatBytes } from "../../util/bytes.js";
 
 /**
- * How long a blob claim blocks NAR records of that blob. A GC deletes what it claimed within
- * seconds; a claim older than this was left by a run that died, and the next run settles it.
+ * How long a blob claim blocks NAR records of that blob. Its holder renews it every
+ * BLOB_CLAIM_RENEW_MS until the blob is deleted, so a claim older than this was left by one that
+ * died (or stalled): uploads of the blob go through again, and the next sweep or GC settles it
+ * (sooner on the holder's machine, where its process is seen gone).
  */
-export const BLOB_CLAIM_TTL_MS = 15 * 60_000;
+export const BLOB_CLAIM_TTL_MS = 30_000;
+export const BLOB_CLAIM_RENEW_MS = 10_000;
 
 /** The refusal of a NAR (or `what`) that would take a cache over its quota: cache, usage, quota, size. */
 export function quotaMessage(

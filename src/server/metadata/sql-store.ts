@@ -217,6 +217,9 @@ export class SqlMetadataStore implements MetadataStore {
   importRecords<K extends RecordKind>(kind: K, records: ReadonlyArray<RecordTypes[K]>) {
     return this.records.importRecords(kind, records);
   }
+  dependentNarInfos(cache: string, narUrls: readonly string[]) {
+    return nars.dependentNarInfos(this.db, cache, narUrls);
+  }
 
   // --- access times, pins, GC ---
   recordAccess(accesses: ReadonlyArray<{ cache: string; hash: string; at: number }>) {
@@ -234,11 +237,14 @@ export class SqlMetadataStore implements MetadataStore {
   pinsKeeping(cache: string, hash: string) {
     return pins.pinsKeeping(this.db, cache, hash);
   }
-  acquireLease(name: string, holder: string, ttlMs: number) {
-    return this.engine.acquireLease(name, holder, ttlMs);
+  acquireLease(name: string, holder: string, ttlMs: number, gone?: string) {
+    return this.engine.acquireLease(name, holder, ttlMs, gone);
   }
   releaseLease(name: string, holder: string) {
     return claims.releaseLease(this.db, name, holder);
+  }
+  leaseHolder(name: string) {
+    return claims.leaseHolder(this.db, name);
   }
   gcMark(cache: string, t: T.GcThresholds & { dryRun?: boolean }) {
     return this.engine.gcMark(cache, t);
@@ -252,14 +258,17 @@ export class SqlMetadataStore implements MetadataStore {
   gcFinish() {
     return this.engine.gcFinish();
   }
-  claimBlobs(blobs: readonly string[]) {
-    return this.engine.claimBlobs(blobs);
+  claimBlobs(blobs: readonly string[], holder: string, takeOver?: readonly string[]) {
+    return this.engine.claimBlobs(blobs, holder, takeOver);
   }
-  releaseBlobClaims(blobs: readonly string[]) {
-    return claims.releaseBlobClaims(this.db, blobs);
+  renewBlobClaims(blobs: readonly string[], holder: string) {
+    return claims.renewBlobClaims(this.db, blobs, holder);
   }
-  blobClaimsBefore(time: number) {
-    return claims.blobClaimsBefore(this.db, time);
+  releaseBlobClaims(blobs: readonly string[], holder: string) {
+    return claims.releaseBlobClaims(this.db, blobs, holder);
+  }
+  blobClaims(limit: number) {
+    return claims.blobClaims(this.db, limit);
   }
 
   // --- the dashboard ---

@@ -189,6 +189,15 @@ export interface MetadataStore {
   exportRecords<K extends RecordKind>(kind: K, after: string | null, limit: number): Promise<RecordPage<K>>;
   /** Writes the records not there yet (same key), keeping those that are; returns how many were new. */
   importRecords<K extends RecordKind>(kind: K, records: ReadonlyArray<RecordTypes[K]>): Promise<number>;
+  /**
+   * The narinfos (visible or pending) naming one of the NAR URLs `narUrls`, and every narinfo whose
+   * closure holds one of those, following the references up; `root`: the hash of one it depends on
+   * that names such a URL (itself for those). What a copy leaves out when those NARs' blobs are bad.
+   */
+  dependentNarInfos(
+    cache: string,
+    narUrls: readonly string[],
+  ): Promise<Array<{ hash: string; storePath: string; url: string; root: string }>>;
 
   /**
    * Synchronous, cheap change counters for caches kept in front of the store (the narinfo cache):
@@ -243,11 +252,14 @@ export interface MetadataStore {
   // --- garbage collection (gc.ts runs it; these are its steps) ---
 
   /**
-   * Takes the lease `name` for `ttlMs` when it is free, expired, or held by `holder` already
-   * (renewal); false when another holder has it. One GC at a time across processes and replicas.
+   * Takes the lease `name` for `ttlMs` when it is free, expired, held by `holder` already
+   * (renewal), or held by `gone` (a holder the caller knows to be gone); false when another holder
+   * has it. One GC at a time across processes and replicas.
    */
-  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  acquireLease(name: string, holder: string, ttlMs: number, gone?: string): Promise<boolean>;
   releaseLease(name: string, holder: string): Promise<void>;
+  /** Who holds the lease `name` (expired or not), if anyone. */
+  leaseHolder(name: string): Promise<string | undefined>;
   /**
    * Marks the cache's narinfos outside the closures of its roots (pins, and narinfos pushed or
    * fetched at or after `cutoff`) and unmarks those inside; with `dryRun` only counts. Revisions
@@ -289,13 +301,24 @@ export interface MetadataStore {
   /** Drops the GC's scratch rows, of every run (one runs at a time, under the lease; others died). */
   gcFinish(): Promise<void>;
   /**
-   * Claims the blobs no NAR record or side file names, for deletion from storage; returns those
-   * claimed. While a claim is fresh, recordNar refuses the blob.
+   * Claims for `holder`, for deletion from storage, the blobs no NAR record or side file names and
+   * no other holder claimed within BLOB_CLAIM_TTL_MS (limits.ts), but for holders in `takeOver`
+   * (known gone); returns those claimed. While a claim is fresh, recordNar and putSideFile refuse
+   * the blob. Claims are dated by the database's clock on PostgreSQL.
    */
-  claimBlobs(blobs: readonly string[]): Promise<string[]>;
-  releaseBlobClaims(blobs: readonly string[]): Promise<void>;
-  /** Claims made before `time` (by a run that died before deleting and releasing them). */
-  blobClaimsBefore(time: number): Promise<string[]>;
+  claimBlobs(blobs: readonly string[], holder: string, takeOver?: readonly string[]): Promise<string[]>;
+  /**
+   * Dates the holder's claims on these blobs anew; returns the blobs it still holds (a stale claim
+   * is not renewed: an upload may have named the blob meanwhile).
+   */
+  renewBlobClaims(blobs: readonly string[], holder: string): Promise<string[]>;
+  /** Drops the holder's claims on these blobs. */
+  releaseBlobClaims(blobs: readonly string[], holder: string): Promise<void>;
+  /**
+   * Claims, oldest first, at most `limit`, with their holders; `stale`: not renewed within
+   * BLOB_CLAIM_TTL_MS (its holder died or stalled, and the blob is free to claim again).
+   */
+  blobClaims(limit: number): Promise<Array<{ blob: string; holder: string; stale: boolean }>>;
   // --- the dashboard: CI reports, push activity, narinfo lookups ---
   //
   // Activity is counted in memory and added now and then (server/activity.ts). It bears on no

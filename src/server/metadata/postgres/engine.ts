@@ -46,11 +46,14 @@ export class PostgresEngine implements StoreEngine {
           [nar.cache, nar.url],
         )
       ).rows[0];
+      // Claims are dated by the database's clock (claimBlobs): a replica's own may be off by more
+      // than a claim lives.
       const state = (
         await c.query<{ claimed: boolean; quota_bytes: number | null; used_bytes: number }>(
-          `SELECT EXISTS (SELECT 1 FROM blob_claims WHERE blob = $2 AND claimed_at > $3) AS claimed,
+          `SELECT EXISTS (SELECT 1 FROM blob_claims WHERE blob = $2
+               AND claimed_at > (extract(epoch FROM clock_timestamp()) * 1000)::bigint - $3::bigint) AS claimed,
              c.quota_bytes, c.used_bytes FROM caches c WHERE c.name = $1 FOR NO KEY UPDATE`,
-          [nar.cache, nar.blob, now - BLOB_CLAIM_TTL_MS],
+          [nar.cache, nar.blob, BLOB_CLAIM_TTL_MS],
         )
       ).rows[0];
       if (state?.claimed) throw new DbError("unavailable", claimedMessage(nar.blob));
@@ -184,7 +187,12 @@ export class PostgresEngine implements StoreEngine {
     });
   }
 
-  async claimBlobs(blobs: readonly string[]): Promise<string[]> {
+  /** Dated by the database's clock, which recordNar compares with: replicas' clocks may disagree. */
+  async claimBlobs(
+    blobs: readonly string[],
+    holder: string,
+    takeOver: readonly string[] = [],
+  ): Promise<string[]> {
     const all = [...new Set(blobs)];
     if (all.length === 0) return [];
     return this.db.tx(async (t) => {
@@ -195,24 +203,30 @@ export class PostgresEngine implements StoreEngine {
       await c.query("DELETE FROM blob_claims WHERE blob = ANY($1::text[])", [
         all.filter((b) => !taken.has(b)),
       ]);
-      await c.query(
-        `INSERT INTO blob_claims (blob, claimed_at) SELECT b, $2 FROM unnest($1::text[]) AS b
-         ON CONFLICT (blob) DO UPDATE SET claimed_at = excluded.claimed_at`,
-        [free, Date.now()],
+      // Another holder's claim is taken over only once stale, or when that holder is gone.
+      const claimed = await c.query<{ blob: string }>(
+        `INSERT INTO blob_claims (blob, holder, claimed_at)
+         SELECT b, $2::text, (extract(epoch FROM clock_timestamp()) * 1000)::bigint FROM unnest($1::text[]) AS b
+         ON CONFLICT (blob) DO UPDATE SET holder = excluded.holder, claimed_at = excluded.claimed_at
+         WHERE blob_claims.holder = excluded.holder OR blob_claims.claimed_at <= excluded.claimed_at - $3::bigint
+           OR blob_claims.holder = ANY($4::text[])
+         RETURNING blob`,
+        [free, holder, BLOB_CLAIM_TTL_MS, takeOver],
       );
-      return free;
+      return claimed.rows.map((r) => r.blob);
     });
   }
 
   /** Expiry by the database's clock: replicas' clocks may disagree, the database's is one. */
-  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+  acquireLease(name: string, holder: string, ttlMs: number, gone?: string): Promise<boolean> {
     return this.db.tx(async (t) => {
       const r = await t.client.query(
         `WITH now AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms)
          INSERT INTO leases (name, holder, expires_at) SELECT $1, $2, ms + $3 FROM now
          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-         WHERE leases.expires_at < (SELECT ms FROM now) OR leases.holder = excluded.holder`,
-        [name, holder, ttlMs],
+         WHERE leases.expires_at < (SELECT ms FROM now) OR leases.holder = excluded.holder
+           OR leases.holder = $4::text`,
+        [name, holder, ttlMs, gone ?? null],
       );
       return (r.rowCount ?? 0) > 0;
     });

@@ -119,6 +119,12 @@ ALTER INDEX files_blob RENAME TO side_files_blob;
 -- Left by migration 5's rename of gc_reach.
 ALTER TABLE gc_unreached RENAME CONSTRAINT gc_reach_pkey TO gc_unreached_pkey;`,
   },
+  {
+    version: 9,
+    name: "blob claims name their holder (a process on a machine): one that is gone is settled at once",
+    // '': a claim written by an older nixcache, settled once its TTL is over.
+    sql: "ALTER TABLE blob_claims ADD COLUMN holder TEXT NOT NULL DEFAULT '';",
+  },
 ];
 
 /** The newest version; numbers may have gaps while branches that each add one are merged. */

@@ -1,7 +1,7 @@
 // NAR records and the narinfo reads that need no engine of their own: lookups, the pending
 // bookkeeping the resolver and the dashboard read, and what the orphan sweep asks.
 import type { Db } from "../db/database.js";
-import { sql, values } from "../db/sql.js";
+import { BYTE_ORDER, sql, values } from "../db/sql.js";
 import { narFromRow, type RawNar } from "../rows.js";
 import type { NarInfoBlob, ReceivedNar } from "../types.js";
 
@@ -115,4 +115,26 @@ export async function orphanNarUrls(db: Db, cache: string, limit: number): Promi
           AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = ${cache} AND n.url = u.url) LIMIT ${limit}`,
   );
   return rows.map((x) => x.url);
+}
+
+/**
+ * Up the references from the narinfos naming the URLs (the index on narinfo_refs' cache and ref):
+ * a bad blob's dependents are few next to the cache. UNION ends the walk (store paths form no
+ * cycles, and a repeated pair is not followed again).
+ */
+export async function dependentNarInfos(
+  db: Db,
+  cache: string,
+  narUrls: readonly string[],
+): Promise<Array<{ hash: string; storePath: string; url: string; root: string }>> {
+  if (narUrls.length === 0) return [];
+  const rows = await db.all<{ hash: string; store_path: string; url: string; root: string }>(
+    sql`WITH RECURSIVE up(hash, root) AS (
+          SELECT hash, hash FROM narinfos WHERE cache = ${cache} AND url IN ${values(narUrls)}
+          UNION SELECT r.hash, up.root FROM up JOIN narinfo_refs r ON r.cache = ${cache} AND r.ref = up.hash)
+        SELECT n.hash, n.store_path, n.url, MIN(up.root${BYTE_ORDER}) AS root
+        FROM up JOIN narinfos n ON n.cache = ${cache} AND n.hash = up.hash
+        GROUP BY n.hash, n.store_path, n.url ORDER BY n.hash${BYTE_ORDER}`,
+  );
+  return rows.map((r) => ({ hash: r.hash, storePath: r.store_path, url: r.url, root: r.root }));
 }

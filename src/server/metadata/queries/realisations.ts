@@ -13,6 +13,7 @@ import type {
   SideFileKind,
   StoredRealisation,
 } from "../types.js";
+import { claimClock } from "./claims.js";
 
 /**
  * Under the cache's narinfo lock (commits and GC deletes take it too: none lands between the
@@ -100,7 +101,7 @@ export async function putSideFile(
     if (f.blob !== null) {
       await lockBlobs(t, [f.blob]);
       const claimed = await t.get(
-        sql`SELECT 1 AS one FROM blob_claims WHERE blob = ${f.blob} AND claimed_at > ${now - BLOB_CLAIM_TTL_MS}`,
+        sql`SELECT 1 AS one FROM blob_claims WHERE blob = ${f.blob} AND claimed_at > ${claimClock()} - ${BLOB_CLAIM_TTL_MS}`,
       );
       if (claimed) throw new DbError("unavailable", claimedMessage(f.blob));
     }

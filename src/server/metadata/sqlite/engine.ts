@@ -65,14 +65,17 @@ function prepareStatements(db: Database.Database) {
     acquireLease: p(
       `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @until)
        ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-       WHERE leases.expires_at < @now OR leases.holder = excluded.holder`,
+       WHERE leases.expires_at < @now OR leases.holder = excluded.holder OR leases.holder = @gone`,
     ),
     referenced: p(
       "SELECT EXISTS (SELECT 1 FROM nars WHERE blob = @blob) OR EXISTS (SELECT 1 FROM side_files WHERE blob = @blob)",
     ).pluck(),
+    // Another holder's claim is taken over only once stale, or when that holder is gone.
     claim: p(
-      `INSERT INTO blob_claims (blob, claimed_at) VALUES (?, ?)
-       ON CONFLICT (blob) DO UPDATE SET claimed_at = excluded.claimed_at`,
+      `INSERT INTO blob_claims (blob, holder, claimed_at) VALUES (@blob, @holder, @now)
+       ON CONFLICT (blob) DO UPDATE SET holder = excluded.holder, claimed_at = excluded.claimed_at
+       WHERE blob_claims.holder = excluded.holder OR blob_claims.claimed_at <= @stale
+         OR blob_claims.holder IN (SELECT value FROM json_each(@gone))`,
     ),
     unclaim: p("DELETE FROM blob_claims WHERE blob = ?"),
   };
@@ -187,18 +190,17 @@ export class SqliteEngine implements StoreEngine {
     );
   }
 
-  claimBlobs(blobs: readonly string[]): Promise<string[]> {
+  claimBlobs(blobs: readonly string[], holder: string, takeOver: readonly string[] = []): Promise<string[]> {
     return this.db.exclusive(() =>
       this.sqlite
         .transaction(() => {
           const now = Date.now();
+          const stale = now - BLOB_CLAIM_TTL_MS;
+          const gone = JSON.stringify(takeOver);
           const claimed: string[] = [];
           for (const blob of new Set(blobs)) {
             if (this.st.referenced.get({ blob }) === 1) this.st.unclaim.run(blob);
-            else {
-              this.st.claim.run(blob, now);
-              claimed.push(blob);
-            }
+            else if (this.st.claim.run({ blob, holder, now, stale, gone }).changes > 0) claimed.push(blob);
           }
           return claimed;
         })
@@ -206,10 +208,12 @@ export class SqliteEngine implements StoreEngine {
     );
   }
 
-  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+  acquireLease(name: string, holder: string, ttlMs: number, gone?: string): Promise<boolean> {
     return this.db.exclusive(() => {
       const now = Date.now();
-      return this.st.acquireLease.run({ name, holder, until: now + ttlMs, now }).changes > 0;
+      return (
+        this.st.acquireLease.run({ name, holder, until: now + ttlMs, now, gone: gone ?? null }).changes > 0
+      );
     });
   }
 

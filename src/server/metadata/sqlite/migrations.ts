@@ -263,6 +263,12 @@ CREATE INDEX tokens_account ON tokens(account) WHERE account IS NOT NULL;
 DROP INDEX narinfos_pending;
 CREATE INDEX narinfos_pending ON narinfos(cache, url) WHERE NOT visible;`),
   },
+  {
+    version: 11,
+    name: "blob claims name their holder (a process on a machine): one that is gone is settled at once",
+    // '': a claim written by an older nixcache, settled once its TTL is over.
+    up: (db) => db.exec("ALTER TABLE blob_claims ADD COLUMN holder TEXT NOT NULL DEFAULT '';"),
+  },
 ];
 
 /** The newest version; numbers may have gaps while branches that each add one are merged. */
