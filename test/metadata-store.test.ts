@@ -11,6 +11,8 @@ import BetterSqlite from "better-sqlite3";
 import pg from "pg";
 import { DbError } from "../src/server/errors.js";
 import { BLOB_CLAIM_TTL_MS } from "../src/server/metadata/limits.js";
+import { accessShift, gcCutoff } from "../src/server/metadata/limits.js";
+import { MergedLookups } from "../src/server/metadata/postgres/lookups.js";
 import {
   MIGRATIONS as PG_MIGRATIONS,
   SCHEMA_VERSION as PG_SCHEMA_VERSION,
@@ -430,6 +432,25 @@ for (const backend of BACKENDS) {
         assert.equal(missing[0], many[0]);
       }));
 
+    test("getNarInfo: many at once (merged on PostgreSQL) each answer for their own cache and hash", () =>
+      withStores(1, async (a) => {
+        await a.createCache({ name: "d", isPublic: true, priority: 40 });
+        const here = Array.from({ length: 40 }, (_, i) => h(`here-${i}`));
+        for (const x of here) await push(a, "c", x);
+        const pending = h("pending");
+        assert.equal((await push(a, "c", pending, [h("absent")])).visible, false);
+        const asked = [...here, pending, h("nowhere"), ...here.slice(0, 5)].flatMap((x) => [
+          ["c", x],
+          ["d", x],
+        ]) as Array<[string, string]>;
+        const texts = await Promise.all(asked.map(([cache, x]) => a.getNarInfo(cache, x)));
+        asked.forEach(([cache, x], i) => {
+          const expected = cache === "c" && here.includes(x);
+          assert.equal(texts[i] !== undefined, expected, `${cache}/${x}`);
+          if (expected) assert.match(texts[i] ?? "", new RegExp(`^StorePath: /nix/store/${x}-`));
+        });
+      }));
+
     test("closure: references pushed first (as Nix does) are visible at each commit", () =>
       withStores(1, async (a) => {
         const [lib, app] = [h("lib"), h("app")];
@@ -729,8 +750,72 @@ for (const backend of BACKENDS) {
         assert.equal((await a.gcMark("c", { ...t, cutoff: later + 6, dryRun: true })).marked, 1);
       }));
 
+    test("access times: written only past an eighth of the retention, never when kept forever; a first or shorter retention moves them", () =>
+      withStores(2, async (a, b) => {
+        const [x, w, old] = [h("x"), h("w"), h("old")];
+        await push(a, "c", x);
+        const stored = async (hash: string) => (await b.pathRecord("c", hash)).narinfo?.accessedAt ?? 0;
+        const pushed = await stored(x);
+        // Kept forever: no access is written, however late.
+        await a.recordAccess([{ cache: "c", hash: x, at: pushed + 10 * 86_400_000 }]);
+        assert.equal(await stored(x), pushed);
+        // A first retention: stored times move to now (fetches were not written until then).
+        const setAt = Date.now();
+        await a.setCacheLimits("c", { retentionMs: 80_000 });
+        const moved = await stored(x);
+        assert.ok(moved >= setAt && moved <= Date.now(), "moved to when the retention was set");
+        // 80 s: the slack is 10 s. A fetch within it of the stored time is not written, one past it is.
+        await a.recordAccess([{ cache: "c", hash: x, at: moved + 10_000 }]);
+        assert.equal(await stored(x), moved);
+        await a.recordAccess([{ cache: "c", hash: x, at: moved + 10_001 }]);
+        assert.equal(await stored(x), moved + 10_001);
+        // The GC adds the slack to the retention: a stored time is at most that much before the last fetch.
+        assert.equal(gcCutoff(1_000_000, 80_000), 1_000_000 - 80_000 - 10_000);
+
+        // A shorter retention (slack 10 s → 5 s): times that may be recent move 5 s later, up to now.
+        await push(a, "c", w);
+        const wPushed = await stored(w);
+        const hourAgo = Date.now() - 3_600_000;
+        const record = { cache: "c", hash: old, storePath: `/nix/store/${old}-p`, url: `nar/${old}.nar` };
+        await a.importRecords("narinfos", [
+          {
+            ...record,
+            text: `StorePath: ${record.storePath}\n`,
+            createdAt: hourAgo,
+            accessedAt: hourAgo,
+            visible: true,
+            waitsFor: [],
+          },
+        ]);
+        await new Promise((r) => setTimeout(r, 5));
+        await a.setCacheLimits("c", { retentionMs: 40_000 });
+        const wMoved = await stored(w);
+        assert.ok(
+          wMoved > wPushed && wMoved <= Math.min(wPushed + 5000, Date.now()),
+          "pushed just now: moved, not past now",
+        );
+        assert.equal(await stored(x), moved + 10_001, "later than now: stays");
+        assert.equal(await stored(old), hourAgo, "outside the new retention whatever the slack: stays");
+        // A longer one moves nothing; neither does going back to forever.
+        await a.setCacheLimits("c", { retentionMs: 400_000 });
+        await a.setCacheLimits("c", { retentionMs: null });
+        assert.deepEqual(
+          [await stored(x), await stored(w), await stored(old)],
+          [moved + 10_001, wMoved, hourAgo],
+        );
+        assert.deepEqual(accessShift(100_000, 40_000, 1_000_000), {
+          by: 7500,
+          from: 1_000_000 - 40_000 - 12_500,
+        });
+        assert.equal(accessShift(40_000, 100_000, 1_000_000), undefined);
+        assert.equal(accessShift(40_000, null, 1_000_000), undefined);
+        assert.deepEqual(accessShift(null, 40_000, 1_000_000), { by: 1_000_000, from: 0 });
+      }));
+
     test("GC: roots are pins and recent narinfos; their closures stay, the rest goes after the grace", () =>
       withStores(2, async (a, b) => {
+        // Set before the pushes: a first retention moves the access times of what is there to now.
+        await a.setCacheLimits("c", { retentionMs: 1000 });
         // old app → lib → libc; new app → lib; unique (old); pinned → pinDep; pending → missing
         const [oldApp, lib, libc, unique, pinned, pinDep, pending] = [
           "oldApp",
@@ -765,7 +850,6 @@ for (const backend of BACKENDS) {
         const realisationBytes = Buffer.byteLength(
           JSON.stringify({ id: realisationOf(unique), outPath: `${unique}-p` }),
         );
-        await a.setCacheLimits("c", { retentionMs: 1000 });
         const usage = await a.cacheUsage("c");
 
         const first = { run: "r1", now: cutoff + 10, cutoff, markedBefore: cutoff + 10 - 5 };
@@ -1291,6 +1375,8 @@ for (const backend of BACKENDS) {
         assert.deepEqual(await b.pinsKeeping("c", h("lib")), ["aux", "release"], "through app's references");
         assert.deepEqual(await b.pinsKeeping("c", h("app")), ["release"]);
         assert.deepEqual(await b.pinsKeeping("c", h("other")), []);
+        // Access times are written only in a cache with a retention.
+        await a.setCacheLimits("c", { retentionMs: 1000 });
         await a.recordAccess([{ cache: "c", hash: h("other"), at: Date.now() + 60_000 }]);
         const rec = await b.pathRecord("c", h("other"));
         assert.ok((rec.narinfo?.accessedAt ?? 0) > Date.now(), "the recorded access time");
@@ -1382,6 +1468,52 @@ function isUnavailable(e: unknown): boolean {
     e instanceof DbError && e.code === "unavailable" && /^metadata database unreachable: /.test(e.message)
   );
 }
+
+test("merged lookups: each its own statement up to two at once, then the waiting ones in one; failures reach every waiter", async () => {
+  const statements: string[][] = [];
+  let release: () => void = () => {};
+  let gate = new Promise<void>((r) => (release = r));
+  const store = new Map([
+    ["c\na", "A"],
+    ["c\nb", "B"],
+    ["d\na", "dA"],
+  ]);
+  let failNext = false;
+  const lookups = new MergedLookups(
+    async (cache, hash) => {
+      statements.push([`${cache}/${hash}`]);
+      await gate;
+      return store.get(`${cache}\n${hash}`);
+    },
+    async (caches, hashes) => {
+      statements.push(caches.map((c, i) => `${c}/${hashes[i]}`));
+      await gate;
+      if (failNext) throw new Error("database went away");
+      return caches.flatMap((cache, i) => {
+        const text = store.get(`${cache}\n${hashes[i]}`);
+        return text === undefined ? [] : [{ cache, hash: hashes[i] as string, text }];
+      });
+    },
+  );
+  const first = [lookups.get("c", "a"), lookups.get("c", "x")];
+  const merged = [lookups.get("c", "b"), lookups.get("d", "a"), lookups.get("c", "b"), lookups.get("d", "x")];
+  assert.deepEqual(statements, [["c/a"], ["c/x"]], "two at once, the others wait");
+  release();
+  assert.deepEqual(await Promise.all([...first, ...merged]), ["A", undefined, "B", "dA", "B", undefined]);
+  assert.deepEqual(statements[2], ["c/b", "d/a", "d/x"], "the waiting ones in one statement, each key once");
+  assert.equal(statements.length, 3);
+
+  statements.length = 0;
+  gate = new Promise<void>((r) => (release = r));
+  failNext = true;
+  const busy = [lookups.get("c", "a"), lookups.get("c", "b")];
+  const failing = [lookups.get("d", "a"), lookups.get("c", "x")];
+  release();
+  assert.deepEqual(await Promise.all(busy), ["A", "B"]);
+  for (const f of failing) await assert.rejects(f, /database went away/);
+  failNext = false;
+  assert.equal(await lookups.get("d", "a"), "dA", "and it goes on");
+});
 
 describe("PostgreSQL only", () => {
   test("replicas starting at once on a fresh database apply each migration once", async () => {

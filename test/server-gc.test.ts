@@ -414,7 +414,7 @@ describe("on the filesystem and SQLite", () => {
     await c.push(u);
     const blob = createHash("sha256").update(u.file).digest("hex");
     assert.ok(blobFiles(dir.path).includes(blob), "stored under its file hash");
-    await sleep(1100);
+    await sleep(1200); // past the retention and the eighth the GC adds to it
     const storage = await openStorage({ dataDir: dir.path });
     const refusing = Object.assign(Object.create(storage) as typeof storage, {
       deleteBlob: async () => {
@@ -589,7 +589,7 @@ for (const backend of RACE_BACKENDS)
       for (let round = 0; round < 3; round++) {
         const deps = await Promise.all(Array.from({ length: 20 }, (_, i) => makeUpload(`dep-${round}-${i}`)));
         for (const d of deps) await c.push(d);
-        await sleep(1100);
+        await sleep(1200); // past the retention and the eighth the GC adds to it
         await gc(3_600_000); // marks the deps (and earlier rounds' paths), deletes nothing
         await sleep(2);
         const tops = await Promise.all(deps.map((_, i) => makeUpload(`top-${round}-${i}`)));

@@ -32,6 +32,7 @@ import {
   settleClaims,
   sweep,
 } from "./ingest/sweep.js";
+import { gcCutoff } from "./metadata/limits.js";
 import { DEFAULT_RECHECK_MS } from "./metadata/narinfo-cache.js";
 import type { MetadataStore } from "./metadata/store.js";
 import type { GcBatch, GcThresholds } from "./metadata/types.js";
@@ -142,7 +143,8 @@ export async function collectGarbage(
       const t = {
         run: `${runId}/${cache.name}`,
         now,
-        cutoff: now - cache.retentionMs,
+        // Stored access times may be an eighth of the retention early (ACCESS_SLACK_DIVISOR).
+        cutoff: gcCutoff(now, cache.retentionMs),
         // Marked at least the grace ago: the store deletes what was marked before this, and this
         // run marks at `now`, so with a grace of 0 what it marks goes in the same run.
         markedBefore: now - (o.graceMs ?? DEFAULT_GC_GRACE_MS) + 1,

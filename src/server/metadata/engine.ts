@@ -1,10 +1,14 @@
-// What each database does its own way under the one metadata store (sql-store.ts): how a narinfo
-// commit decides and cascades visibility, how blobs are claimed against NARs being recorded, leases
+// What each database does its own way under the one metadata store (sql-store.ts): the narinfo
+// reads at scale (each planner wants its own form), how a narinfo commit decides and cascades visibility, how blobs are claimed against NARs being recorded, leases
 // by whose clock, how a batch of access times is written, and the GC's set work. Everything else
 // the store writes once. sqlite/engine.ts and postgres/engine.ts implement it.
 import type { GcBatch, GcMarkResult, GcThresholds, NarInfoCommit, ReceivedNar } from "./types.js";
 
 export interface StoreEngine {
+  /** MetadataStore.getNarInfo: every narinfo GET that misses the server's memory comes here. */
+  getNarInfo(cache: string, hash: string): Promise<string | undefined>;
+  /** MetadataStore.missingNarInfos: tens of thousands of hashes at once (the Cachix client). */
+  missingNarInfos(cache: string, hashes: readonly string[]): Promise<string[]>;
   /** MetadataStore.recordNar: quota and blob-claim checks with the insert, atomically. */
   recordNar(nar: Omit<ReceivedNar, "visible">): Promise<boolean>;
   /** MetadataStore.commitNarInfo. */

@@ -99,10 +99,10 @@ export class SqlMetadataStore implements MetadataStore {
     return this.engine.commitNarInfo(n);
   }
   getNarInfo(cache: string, hash: string) {
-    return nars.getNarInfo(this.db, cache, hash);
+    return this.engine.getNarInfo(cache, hash);
   }
   missingNarInfos(cache: string, hashes: readonly string[]) {
-    return nars.missingNarInfos(this.db, cache, hashes);
+    return this.engine.missingNarInfos(cache, hashes);
   }
   markUpstream(cache: string, hashes: readonly string[]) {
     return this.engine.markUpstream(cache, hashes);

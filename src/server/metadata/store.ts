@@ -220,7 +220,8 @@ export interface MetadataStore {
   /**
    * Sets how long the cache keeps a narinfo after its last push or fetch (null: forever) and the
    * most its NARs may take in storage (null: no limit); an undefined field is left as it is. A new
-   * retention drops the GC's marks in the cache (they were made under the old one).
+   * retention drops the GC's marks in the cache (they were made under the old one); a first or a
+   * shorter one moves stored access times later (`accessShift` in limits.ts).
    */
   setCacheLimits(
     name: string,
@@ -232,8 +233,10 @@ export interface MetadataStore {
    */
   cacheUsage(cache: string): Promise<number>;
   /**
-   * Stores last-access times of narinfos (the later of the stored and the given one is kept);
-   * narinfos that do not exist are skipped. Reads are batched in memory before they come here.
+   * Stores last-access times of narinfos, for the GC: a given time replaces the stored one only when
+   * it is later by more than the cache's retention / ACCESS_SLACK_DIVISOR, and never in a cache
+   * kept forever (limits.ts); narinfos that do not exist are skipped. Reads are batched in memory
+   * before they come here.
    */
   recordAccess(accesses: ReadonlyArray<{ cache: string; hash: string; at: number }>): Promise<void>;
 

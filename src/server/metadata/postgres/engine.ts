@@ -6,10 +6,35 @@ import { DbError } from "../../errors.js";
 import { closureReferences } from "../closure.js";
 import type { PostgresDb } from "../db/postgres.js";
 import type { StoreEngine } from "../engine.js";
-import { BLOB_CLAIM_TTL_MS, claimedMessage, quotaMessage, withinQuota } from "../limits.js";
+import {
+  ACCESS_SLACK_DIVISOR,
+  BLOB_CLAIM_TTL_MS,
+  claimedMessage,
+  quotaMessage,
+  withinQuota,
+} from "../limits.js";
 import { lockBlobs, lockNarInfos } from "../locks.js";
 import type { GcBatch, GcMarkResult, GcThresholds, NarInfoCommit, ReceivedNar } from "../types.js";
 import { gcDeleteBatch, gcFinish, gcMark, gcPlan } from "./gc.js";
+import { type FoundNarInfo, MergedLookups } from "./lookups.js";
+
+/**
+ * Of the hashes $2 (distinct), those with a visible narinfo in cache $1: a probe of the primary key
+ * per hash, sorted (bytewise, which for store hashes is the index's order in the usual collations:
+ * neighbouring probes read neighbouring pages), answered from the index alone where the visibility
+ * map allows (no `visible` there: pending narinfos, few, are taken out through their partial
+ * index). LATERAL … LIMIT 1 keeps the planner from its own choice, a hash anti-join over every
+ * narinfo of the cache, which read most of the table at a million narinfos (the server's CPU for
+ * 32,768 hashes: 0.85 s, against 0.17 s).
+ */
+const VISIBLE_OF = `SELECT t.h FROM (SELECT h FROM unnest($2::text[]) AS h ORDER BY h COLLATE "C") t
+  CROSS JOIN LATERAL (SELECT 1 FROM narinfos n WHERE n.cache = $1 AND n.hash = t.h LIMIT 1) x
+  WHERE NOT EXISTS (SELECT 1 FROM narinfos p WHERE p.cache = $1 AND p.hash = t.h AND NOT p.visible)`;
+/**
+ * For VISIBLE_OF: compiling it (JIT, for the probes' estimated cost) took longer than running it,
+ * and the sort of 32,768 hashes spilled to disk at the default work_mem.
+ */
+const BULK_SETTINGS = "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off";
 
 /** Of the blobs $1 (distinct), those no NAR record or side file names. */
 const UNNAMED_BLOBS = `SELECT b AS blob FROM unnest($1::text[]) AS b
@@ -86,6 +111,42 @@ export class PostgresEngine implements StoreEngine {
       );
       return (r.rowCount ?? 0) > 0;
     });
+  }
+  /** Prepared statements, merged while busy (lookups.ts). */
+  private readonly lookups = new MergedLookups(
+    async (cache, hash) =>
+      (
+        await this.db.prepared<{ text: string }>(
+          "nixcache_narinfo",
+          "SELECT text FROM narinfos WHERE cache = $1 AND hash = $2 AND visible",
+          [cache, hash],
+        )
+      )[0]?.text,
+    (caches, hashes) =>
+      this.db.prepared<FoundNarInfo>(
+        "nixcache_narinfos",
+        `SELECT n.cache, n.hash, n.text FROM unnest($1::text[], $2::text[]) AS t(cache, hash)
+         JOIN narinfos n ON n.cache = t.cache AND n.hash = t.hash WHERE n.visible`,
+        [caches, hashes],
+      ),
+  );
+
+  getNarInfo(cache: string, hash: string): Promise<string | undefined> {
+    return this.lookups.get(cache, hash);
+  }
+
+  /** A quiet transaction of its own, for its settings. */
+  async missingNarInfos(cache: string, hashes: readonly string[]): Promise<string[]> {
+    if (hashes.length === 0) return [];
+    const rows = await this.db.tx(
+      async (t) => {
+        await t.client.query(BULK_SETTINGS);
+        return (await t.client.query<{ h: string }>(VISIBLE_OF, [cache, [...new Set(hashes)]])).rows;
+      },
+      { quiet: true },
+    );
+    const visible = new Set(rows.map((r) => r.h));
+    return hashes.filter((h) => !visible.has(h));
   }
 
   commitNarInfo(n: NarInfoCommit): Promise<{ visible: boolean; missing: string[] }> {
@@ -234,7 +295,9 @@ export class PostgresEngine implements StoreEngine {
 
   /**
    * One statement for the whole batch, in a quiet transaction: access times change nothing
-   * served, so the other replicas' narinfo caches need not hear of them.
+   * served, so the other replicas' narinfo caches need not hear of them. Only what the GC needs is
+   * written (ACCESS_SLACK_DIVISOR): a cache kept forever has a null retention, and the comparison
+   * with null is never true.
    */
   async recordAccess(accesses: ReadonlyArray<{ cache: string; hash: string; at: number }>): Promise<void> {
     if (accesses.length === 0) return;
@@ -243,8 +306,9 @@ export class PostgresEngine implements StoreEngine {
         await t.client.query(
           `UPDATE narinfos n SET accessed_at = v.at
            FROM (SELECT cache, hash, MAX(at) AS at FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(cache, hash, at)
-                 GROUP BY cache, hash) v
-           WHERE n.cache = v.cache AND n.hash = v.hash AND n.accessed_at < v.at`,
+                 GROUP BY cache, hash) v JOIN caches c ON c.name = v.cache
+           WHERE n.cache = v.cache AND n.hash = v.hash
+             AND n.accessed_at < v.at - c.retention_ms / ${ACCESS_SLACK_DIVISOR}`,
           [accesses.map((a) => a.cache), accesses.map((a) => a.hash), accesses.map((a) => a.at)],
         );
       },

@@ -13,6 +13,7 @@ import { DbError } from "../../errors.js";
 import type { Db } from "../db/database.js";
 import { violation } from "../db/database.js";
 import { BYTE_ORDER, raw, rowLock, sql } from "../db/sql.js";
+import { accessShift } from "../limits.js";
 import { cacheFromRow, type RawCache } from "../rows.js";
 import type { CacheRow, NewCache } from "../types.js";
 
@@ -138,7 +139,10 @@ export async function addClientKey(
   return n > 0;
 }
 
-/** A new retention drops the cache's GC marks: they were made under the old one. */
+/**
+ * A new retention drops the cache's GC marks (they were made under the old one); a first or a
+ * shorter one moves stored access times later (`accessShift` in limits.ts).
+ */
 export async function setCacheLimits(
   db: Db,
   name: string,
@@ -152,6 +156,15 @@ export async function setCacheLimits(
     if (limits.retentionMs !== undefined && limits.retentionMs !== before.retention_ms) {
       await t.run(sql`UPDATE caches SET retention_ms = ${limits.retentionMs} WHERE name = ${name}`);
       await t.run(sql`DELETE FROM gc_marks WHERE cache = ${name}`);
+      const now = Date.now();
+      const shift = accessShift(before.retention_ms, limits.retentionMs, now);
+      if (shift) {
+        const later = sql`accessed_at + ${shift.by}`;
+        await t.run(
+          sql`UPDATE narinfos SET accessed_at = CASE WHEN ${later} < ${now} THEN ${later} ELSE ${now} END
+              WHERE cache = ${name} AND accessed_at >= ${shift.from} AND accessed_at < ${now}`,
+        );
+      }
     }
     if (limits.quotaBytes !== undefined)
       await t.run(sql`UPDATE caches SET quota_bytes = ${limits.quotaBytes} WHERE name = ${name}`);

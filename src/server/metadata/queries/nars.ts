@@ -21,27 +21,6 @@ export async function visibleNar(
   return r && { blob: r.blob, fileSize: r.file_size };
 }
 
-export async function getNarInfo(db: Db, cache: string, hash: string): Promise<string | undefined> {
-  const r = await db.get<{ text: string }>(
-    sql`SELECT text FROM narinfos WHERE cache = ${cache} AND hash = ${hash} AND visible`,
-  );
-  return r?.text;
-}
-
-/**
- * One query for any number of hashes (the Cachix client asks for tens of thousands at once),
- * driven from the list: a primary-key probe per hash, whatever the cache holds.
- */
-export async function missingNarInfos(db: Db, cache: string, hashes: readonly string[]): Promise<string[]> {
-  if (hashes.length === 0) return [];
-  const rows = await db.all<{ h: string }>(
-    sql`SELECT t.value AS h FROM ${values(hashes)} AS t
-        WHERE NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = ${cache} AND n.hash = t.value AND n.visible)`,
-  );
-  const missing = new Set(rows.map((r) => r.h));
-  return hashes.filter((h) => missing.has(h));
-}
-
 export async function pendingReferences(
   db: Db,
   cache: string | undefined,

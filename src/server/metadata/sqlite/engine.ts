@@ -6,7 +6,13 @@ import { DbError } from "../../errors.js";
 import { closureReferences } from "../closure.js";
 import type { SqliteDb } from "../db/sqlite.js";
 import type { StoreEngine } from "../engine.js";
-import { BLOB_CLAIM_TTL_MS, claimedMessage, quotaMessage, withinQuota } from "../limits.js";
+import {
+  ACCESS_SLACK_DIVISOR,
+  BLOB_CLAIM_TTL_MS,
+  claimedMessage,
+  quotaMessage,
+  withinQuota,
+} from "../limits.js";
 import type { GcBatch, GcMarkResult, GcThresholds, NarInfoCommit, ReceivedNar } from "../types.js";
 import { SqliteGc, type Stmt } from "./gc.js";
 
@@ -59,8 +65,17 @@ function prepareStatements(db: Database.Database) {
       "UPDATE realisations SET visible = 1 WHERE cache = ? AND out_hash = ? AND visible = 0",
     ),
 
+    // Only what the GC needs (ACCESS_SLACK_DIVISOR): a cache kept forever has a null retention, and
+    // the comparison with null is never true.
+    getNarInfo: p("SELECT text FROM narinfos WHERE cache = ? AND hash = ? AND visible").pluck(),
+    /** Of the hashes in the JSON array @hashes, those with a visible narinfo in the cache. */
+    visibleOf: p(
+      `SELECT j.value FROM json_each(@hashes) j
+       WHERE EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = @cache AND n.hash = j.value AND n.visible)`,
+    ).pluck(),
     access: p(
-      "UPDATE narinfos SET accessed_at = @at WHERE cache = @cache AND hash = @hash AND accessed_at < @at",
+      `UPDATE narinfos SET accessed_at = @at WHERE cache = @cache AND hash = @hash
+         AND accessed_at < @at - (SELECT retention_ms FROM caches WHERE name = @cache) / ${ACCESS_SLACK_DIVISOR}`,
     ),
     acquireLease: p(
       `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @until)
@@ -95,6 +110,23 @@ export class SqliteEngine implements StoreEngine {
   private get st(): ReturnType<typeof prepareStatements> {
     this.prepared ??= prepareStatements(this.sqlite);
     return this.prepared;
+  }
+
+  getNarInfo(cache: string, hash: string): Promise<string | undefined> {
+    return this.db.exclusive(() => this.st.getNarInfo.get(cache, hash) as string | undefined);
+  }
+
+  /**
+   * One statement for all the hashes (one lookup each took three times the CPU), given sorted:
+   * consecutive probes then read neighbouring pages of the index.
+   */
+  async missingNarInfos(cache: string, hashes: readonly string[]): Promise<string[]> {
+    if (hashes.length === 0) return [];
+    const sorted = JSON.stringify([...new Set(hashes)].sort());
+    const visible = new Set(
+      await this.db.exclusive(() => this.st.visibleOf.all({ hashes: sorted, cache }) as string[]),
+    );
+    return hashes.filter((h) => !visible.has(h));
   }
 
   /** Checked and recorded in one immediate transaction: no other writer between check and insert. */
