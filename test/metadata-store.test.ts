@@ -10,8 +10,7 @@ import { before, describe, test } from "node:test";
 import BetterSqlite from "better-sqlite3";
 import pg from "pg";
 import { DbError } from "../src/server/errors.js";
-import { BLOB_CLAIM_TTL_MS } from "../src/server/metadata/limits.js";
-import { accessShift, gcCutoff } from "../src/server/metadata/limits.js";
+import { accessShift, BLOB_CLAIM_TTL_MS, gcCutoff } from "../src/server/metadata/limits.js";
 import { MergedLookups } from "../src/server/metadata/postgres/lookups.js";
 import {
   MIGRATIONS as PG_MIGRATIONS,
