@@ -567,6 +567,47 @@ for (const backend of BACKENDS) {
         assert.equal(await a.openMultipartsOf("tok_1"), 0);
       }));
 
+    // Issue 30, item 14: the cap held only per process (count, then insert), 109 open against 100.
+    test("multipart: the per-token cap holds for uploads opened at once from several store objects", () =>
+      withStores(3, async (a, b, c) => {
+        const stores = [a, b, c] as MetadataStore[];
+        const open = (i: number, tokenId = "tok_cap") =>
+          (stores[i % 3] as MetadataStore).createMultipart({
+            cache: "c",
+            compression: "zstd",
+            tokenId,
+            maxOpen: 3,
+          });
+        const results = await Promise.allSettled(Array.from({ length: 24 }, (_, i) => open(i)));
+        const made = results.filter((r) => r.status === "fulfilled");
+        assert.equal(made.length, 3, "exactly the cap is opened");
+        for (const r of results)
+          if (r.status === "rejected")
+            assert.ok(
+              r.reason instanceof DbError &&
+                r.reason.code === "tooLarge" &&
+                /has 3 multipart uploads open/.test(r.reason.message),
+              String(r.reason),
+            );
+        assert.equal(await a.openMultipartsOf("tok_cap"), 3);
+        assert.deepEqual(await a.openMultipartsBefore(Date.now() + 1000).then((x) => x.length), 3);
+        // Another token has its own count; no cap given, none applies.
+        await open(0, "tok_other");
+        await a.createMultipart({ cache: "c", compression: "zstd", tokenId: "tok_cap" });
+        assert.equal(await b.openMultipartsOf("tok_cap"), 4);
+        // An upload that ends frees its place.
+        const first = (made[0] as PromiseFulfilledResult<{ narId: string }>).value;
+        await assert.rejects(open(1), (e: unknown) => e instanceof DbError && e.code === "tooLarge");
+        assert.equal(await a.transitionMultipart(first.narId, "open", "aborted"), true);
+        await assert.rejects(open(2), (e: unknown) => e instanceof DbError && e.code === "tooLarge");
+        await a.transitionMultipart(
+          (made[1] as PromiseFulfilledResult<{ narId: string }>).value.narId,
+          "open",
+          "aborted",
+        );
+        assert.equal((await open(2)).state, "open");
+      }));
+
     test("secrets: racing first uses agree on one value", () =>
       withStores(2, async (a, b) => {
         const all = await Promise.all(

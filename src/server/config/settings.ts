@@ -125,7 +125,7 @@ export const SETTINGS: readonly Setting[] = [
     kind: "count",
     arg: "<n>",
     default: String(DEFAULT_MAX_OPEN_UPLOADS),
-    help: "multipart uploads (Cachix API) one token may have open at once; more are answered 429",
+    help: "multipart uploads (Cachix API) one token may have open at once, across workers and replicas; more are answered 429",
   },
   {
     name: "sweep-interval",

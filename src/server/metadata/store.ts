@@ -164,7 +164,9 @@ export interface MetadataStore {
   /**
    * Opens an upload; `tokenId` is the token that opened it (for the per-token limit). `narId` and
    * `uploadId` are generated when not given (storage that runs its own multipart uploads, S3,
-   * names them first: the upload id is then the object store's).
+   * names them first: the upload id is then the object store's). With `maxOpen`, refused (DbError
+   * tooLarge) when the token has that many open already: counted and inserted atomically, across
+   * processes and replicas.
    */
   createMultipart(u: NewMultipart): Promise<MultipartUpload>;
   /** How many uploads opened by the token are still open or completing. */

@@ -159,6 +159,8 @@ export interface NewMultipart {
   tokenId?: string | null;
   narId?: string;
   uploadId?: string;
+  /** With a token: refused (DbError tooLarge) when the token has this many uploads open already. */
+  maxOpen?: number;
 }
 
 export interface PartRow {
