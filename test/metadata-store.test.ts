@@ -1244,7 +1244,7 @@ for (const backend of BACKENDS) {
         const noBranch = await a.insertReport({ ...base, branch: null });
         const second = await a.insertReport({ ...base, branch: "main", runId: "r1", targets: '[{"x":1}]' });
         assert.deepEqual(
-          (await b.latestReports("c")).map((r) => r.id),
+          (await b.latestReports("c", { limit: 10 })).map((r) => r.id),
           [second.id, noBranch.id, feature.id],
         );
         assert.equal((await b.getReport("c", second.id))?.targets, '[{"x":1}]');
@@ -1271,6 +1271,58 @@ for (const backend of BACKENDS) {
         assert.equal(main.length, REPORTS_KEPT_PER_BRANCH);
         assert.ok(!main.some((r) => r.id === second.id), "the oldest went");
         assert.equal((await b.listReports("c", { branch: "feature", limit: 10 })).length, 1);
+      }));
+
+    // Issue 30, item 5: every branch came back (30,000 branches: 11.2 MB per anonymous GET).
+    test("dashboard: the newest branches a page at a time, and found by part of their name", () =>
+      withStores(2, async (a, b) => {
+        const base = {
+          cache: "c",
+          kind: "ci",
+          commit: null,
+          runId: null,
+          runUrl: null,
+          tokenId: null,
+          ok: true,
+          counts: "{}",
+          targets: "[]",
+        };
+        const ids = new Map<string | null, number>();
+        for (let i = 0; i < 40; i++) {
+          const branch =
+            i === 7 ? null : `feature/${String(i).padStart(2, "0")}-${i % 3 === 0 ? "Fix" : "add"}`;
+          // Two reports each: a branch is listed once, by its newest.
+          await a.insertReport({ ...base, branch });
+          ids.set(branch, (await b.insertReport({ ...base, branch })).id);
+        }
+        await a.createCache({ name: "other", isPublic: true, priority: 40 });
+        await a.insertReport({ ...base, cache: "other", branch: "feature/zz-fix" });
+        const newestFirst = [...ids.entries()].sort((x, y) => y[1] - x[1]);
+        const page1 = await b.latestReports("c", { limit: 15 });
+        assert.deepEqual(
+          page1.map((r) => r.id),
+          newestFirst.slice(0, 15).map(([, id]) => id),
+        );
+        const page2 = await a.latestReports("c", { limit: 15, before: page1.at(-1)?.id });
+        assert.deepEqual(
+          page2.map((r) => r.branch),
+          newestFirst.slice(15, 30).map(([branch]) => branch),
+        );
+        const rest = await a.latestReports("c", { limit: 100, before: page2.at(-1)?.id });
+        assert.equal(rest.length, 10, "the branch without a name counts as one");
+        // A part of the name, in any case; the unnamed branch has no name to match.
+        const found = await b.latestReports("c", { limit: 100, search: "-fix" });
+        assert.deepEqual(
+          found.map((r) => r.branch),
+          newestFirst.filter(([br]) => br?.endsWith("-Fix")).map(([br]) => br),
+        );
+        const some = await b.latestReports("c", { limit: 3, search: "FIX", before: found[2]?.id });
+        assert.deepEqual(
+          some.map((r) => r.id),
+          found.slice(3, 6).map((r) => r.id),
+        );
+        assert.deepEqual(await b.latestReports("c", { limit: 5, search: "%" }), [], "no wildcards");
+        assert.deepEqual(await b.latestReports("c", { limit: 5, search: "_" }), []);
       }));
   });
 }

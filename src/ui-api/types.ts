@@ -143,8 +143,13 @@ export interface TrustRuleView {
 export interface CacheResponse {
   viewer: Viewer;
   cache: CacheSummary;
-  /** The newest report of each branch, newest first. */
+  /** The newest report of each branch, newest first: of the newest few dozen branches. */
   branches: ReportSummary[];
+  /**
+   * Null when `branches` holds every branch; else there are more: pass as `?before=` to
+   * `/caches/:name/branches` (which also searches them, `?q=`) for the next ones.
+   */
+  branchesNext?: number | null;
   /** The matrix of the chosen branch's newest report (`?branch=`, default: the default branch). */
   report: ReportMatrix | null;
   pins?: Pin[] | null;

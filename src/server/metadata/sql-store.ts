@@ -272,8 +272,8 @@ export class SqlMetadataStore implements MetadataStore {
   listReports(cache: string, q: { branch?: string | null; before?: number; limit: number }) {
     return dashboard.listReports(this.db, cache, q);
   }
-  latestReports(cache: string) {
-    return dashboard.latestReports(this.db, cache);
+  latestReports(cache: string, q: { limit: number; before?: number; search?: string }) {
+    return dashboard.latestReports(this.db, cache, q);
   }
   getReport(cache: string, id: number) {
     return dashboard.getReport(this.db, cache, id);

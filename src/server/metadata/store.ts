@@ -317,8 +317,12 @@ export interface MetadataStore {
     cache: string,
     q: { branch?: string | null; before?: number; limit: number },
   ): Promise<ReportRow[]>;
-  /** The newest report of each branch (those without a branch count as one), newest first, no targets. */
-  latestReports(cache: string): Promise<ReportRow[]>;
+  /**
+   * The newest report of each branch (those without a branch count as one), newest first, no
+   * targets, at most `limit`: of branches whose newest report is below `before` (the last id of a
+   * page), and with `search`, of branches whose name holds that text (letters in any case).
+   */
+  latestReports(cache: string, q: { limit: number; before?: number; search?: string }): Promise<ReportRow[]>;
   /** One report with its targets. */
   getReport(cache: string, id: number): Promise<ReportRow | undefined>;
   /** The newest report naming each of these runs, no targets. */

@@ -119,6 +119,11 @@ ALTER INDEX files_blob RENAME TO side_files_blob;
 -- Left by migration 5's rename of gc_reach.
 ALTER TABLE gc_unreached RENAME CONSTRAINT gc_reach_pkey TO gc_unreached_pkey;`,
   },
+  {
+    version: 9,
+    name: "dashboard: a cache's reports newest first, for its newest branches a page at a time",
+    sql: "CREATE INDEX ci_reports_cache ON ci_reports(cache, id);",
+  },
 ];
 
 /** The newest version; numbers may have gaps while branches that each add one are merged. */

@@ -263,6 +263,11 @@ CREATE INDEX tokens_account ON tokens(account) WHERE account IS NOT NULL;
 DROP INDEX narinfos_pending;
 CREATE INDEX narinfos_pending ON narinfos(cache, url) WHERE NOT visible;`),
   },
+  {
+    version: 11,
+    name: "dashboard: a cache's reports newest first, for its newest branches a page at a time",
+    up: (db) => db.exec("CREATE INDEX IF NOT EXISTS ci_reports_cache ON ci_reports(cache, id);"),
+  },
 ];
 
 /** The newest version; numbers may have gaps while branches that each add one are merged. */
