@@ -943,7 +943,8 @@ for (const backend of BACKENDS) {
             a.addPin({ cache: "c", name: "x", storePath: path, hash }),
             (e: unknown) => e instanceof DbError && e.code === "notFound" && e.message.includes(path),
           );
-        assert.deepEqual(await a.listPins("c"), [], "a refused pin leaves nothing");
+        const all = { limit: 100, revisions: 100 };
+        assert.deepEqual(await a.listPins("c", all), [], "a refused pin leaves nothing");
         await a.addPin({ cache: "c", name: "main", storePath: sp(p1), hash: p1, keep: { revisions: 2 } });
         await b.addPin({ cache: "c", name: "main", storePath: sp(p2), hash: p2 });
         const third = await a.addPin({
@@ -956,17 +957,24 @@ for (const backend of BACKENDS) {
         assert.deepEqual(third.keep, { revisions: 2 });
         assert.deepEqual(
           third.revisions.map((r) => r.hash),
+          [p3],
+          "the pin with its new revision",
+        );
+        assert.equal(third.revisionCount, 2);
+        assert.deepEqual(
+          (await b.getPin("c", "main", { limit: 10 }))?.revisions.map((r) => r.hash),
           [p3, p2],
         );
         assert.deepEqual(third.revisions[0]?.artifacts, ["bin/x"]);
         // Pinned again: the newest revision.
         const again = await b.addPin({ cache: "c", name: "main", storePath: sp(p2), hash: p2 });
         assert.deepEqual(
-          again.revisions.map((r) => r.hash),
+          (await a.getPin("c", "main", { limit: 10 }))?.revisions.map((r) => r.hash),
           [p2, p3],
         );
+        assert.equal(again.revisionCount, 2);
         await a.addPin({ cache: "c", name: "v1", storePath: sp(p1), hash: p1, keep: { days: 3 } });
-        const pins = await b.listPins("c");
+        const pins = await b.listPins("c", all);
         assert.deepEqual(
           pins.map((p) => [p.name, p.keep, p.revisions.map((r) => r.storePath)]),
           [
@@ -977,8 +985,122 @@ for (const backend of BACKENDS) {
         assert.equal(await a.removePin("c", "main"), true);
         assert.equal(await b.removePin("c", "main"), false);
         assert.deepEqual(
-          (await a.listPins("c")).map((p) => p.name),
+          (await a.listPins("c", all)).map((p) => p.name),
           ["v1"],
+        );
+        assert.equal(await a.getPin("c", "main", { limit: 1 }), undefined);
+      }));
+
+    // Issue 30, item 2: 108 revisions of 1,000 artifacts of 4 KB each: a 447 MB pin list, and each
+    // new revision re-read all of them.
+    test("pins: artifacts bounded, kept by the newest revision only; pages of pins and of revisions", () =>
+      withStores(2, async (a, b) => {
+        const ps = Array.from({ length: 5 }, (_, i) => h(`art-${i}`));
+        for (const x of ps) await push(a, "c", x);
+        const sp = (x: string) => `/nix/store/${x}-p`;
+        const pin = (name: string, i: number, artifacts: string[] = []) =>
+          a.addPin({ cache: "c", name, storePath: sp(ps[i] as string), hash: ps[i] as string, artifacts });
+        const refused = (e: unknown, re: RegExp) =>
+          e instanceof DbError && e.code === "invalid" && re.test(e.message);
+        await assert.rejects(
+          pin(
+            "main",
+            0,
+            Array.from({ length: 101 }, (_, i) => `bin/${i}`),
+          ),
+          (e: unknown) => refused(e, /at most 100 artifacts, not 101/),
+        );
+        await assert.rejects(pin("main", 0, ["ok", "x".repeat(1025)]), (e: unknown) =>
+          refused(e, /artifact 2 is 1025 characters long, more than the 1024/),
+        );
+        assert.deepEqual(await b.listPins("c", { limit: 10, revisions: 10 }), [], "nothing stored");
+
+        const full = Array.from({ length: 100 }, (_, i) => `share/${i}`);
+        for (let i = 0; i < 5; i++) await pin("main", i, [...full.slice(0, 99), `bin/${i}`]);
+        const [main] = await b.listPins("c", { limit: 10, revisions: 10 });
+        assert.equal(main?.revisionCount, 5);
+        assert.deepEqual(
+          main?.revisions.map((r) => [r.hash, r.artifacts.length]),
+          [
+            [ps[4], 100],
+            [ps[3], 0],
+            [ps[2], 0],
+            [ps[1], 0],
+            [ps[0], 0],
+          ],
+          "only the newest revision keeps its artifacts",
+        );
+        assert.equal(main?.revisions[0]?.artifacts.at(-1), "bin/4");
+        // Pinned again, an older path becomes the newest and takes the artifacts given now.
+        const again = await pin("main", 1, ["bin/again"]);
+        assert.deepEqual(
+          again.revisions.map((r) => [r.hash, r.artifacts]),
+          [[ps[1], ["bin/again"]]],
+        );
+        assert.equal(again.revisionCount, 5);
+        const history = await b.getPin("c", "main", { limit: 2 });
+        assert.deepEqual(
+          history?.revisions.map((r) => [r.hash, r.artifacts.length]),
+          [
+            [ps[1], 1],
+            [ps[4], 0],
+          ],
+        );
+        const older = await b.getPin("c", "main", { limit: 2, before: history?.revisions[1]?.hash });
+        assert.deepEqual(
+          older?.revisions.map((r) => r.hash),
+          [ps[3], ps[2]],
+        );
+        const oldest = await b.getPin("c", "main", { limit: 2, before: older?.revisions[1]?.hash });
+        assert.deepEqual(
+          oldest?.revisions.map((r) => r.hash),
+          [ps[0]],
+        );
+        // A keep trims the count with the revisions.
+        await a.addPin({
+          cache: "c",
+          name: "main",
+          storePath: sp(ps[2] as string),
+          hash: ps[2] as string,
+          keep: { revisions: 2 },
+        });
+        assert.equal((await b.getPin("c", "main", { limit: 1 }))?.revisionCount, 2);
+
+        for (const name of ["d", "b", "e", "a"]) await pin(name, 0, ["bin/x"]);
+        const page1 = await b.listPins("c", { limit: 2, revisions: 1, artifacts: false });
+        assert.deepEqual(
+          page1.map((p) => [p.name, p.revisionCount, p.revisions.map((r) => r.artifacts)]),
+          [
+            ["a", 1, [[]]],
+            ["b", 1, [[]]],
+          ],
+          "without artifacts when asked",
+        );
+        const page2 = await b.listPins("c", { limit: 2, revisions: 1, after: "b" });
+        assert.deepEqual(
+          page2.map((p) => [p.name, p.revisions[0]?.artifacts]),
+          [
+            ["d", ["bin/x"]],
+            ["e", ["bin/x"]],
+          ],
+        );
+        assert.deepEqual(
+          (await b.listPins("c", { limit: 2, revisions: 1, after: "e" })).map((p) => p.name),
+          ["main"],
+        );
+        assert.equal(await a.removePin("c", "d"), true);
+        assert.deepEqual(
+          (await b.listPins("c", { limit: 10, revisions: 0 })).map((p) => [
+            p.name,
+            p.revisionCount,
+            p.revisions.length,
+          ]),
+          [
+            ["a", 1, 0],
+            ["b", 1, 0],
+            ["e", 1, 0],
+            ["main", 2, 0],
+          ],
         );
       }));
 

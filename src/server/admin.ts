@@ -10,6 +10,7 @@ import { NewCacheName } from "./cache-names.js";
 import { AdminError, DbError } from "./errors.js";
 import { collectGarbage, GcBusyError, type GcOptions, type GcReport } from "./gc.js";
 import { AccountName, PinName, validationMessage } from "./metadata/names.js";
+import { PIN_LISTED_REVISIONS } from "./metadata/pins.js";
 import type { MetadataStore } from "./metadata/store.js";
 import type { CacheRow, Permission, PinKeep, PinRow, TokenRow, TrustRuleRow } from "./metadata/types.js";
 import { describeLocation, openMetadata, openStorage, type StoreLocation, withMetadata } from "./stores.js";
@@ -124,11 +125,21 @@ export async function adminAddPin(
   });
 }
 
+/** Every pin of the cache by name, each with its newest PIN_LISTED_REVISIONS revisions. */
 export async function adminListPins(at: AdminTarget, cache: string): Promise<PinRow[]> {
   return withStore(at, async (meta) => {
     if (!(await meta.getCache(cache)))
       throw new AdminError("notFound", `no cache named ${JSON.stringify(cache)} in ${where(at)}`);
-    return meta.listPins(cache);
+    const pins: PinRow[] = [];
+    for (;;) {
+      const page = await meta.listPins(cache, {
+        after: pins.at(-1)?.name,
+        limit: 500,
+        revisions: PIN_LISTED_REVISIONS,
+      });
+      pins.push(...page);
+      if (page.length < 500) return pins;
+    }
   });
 }
 

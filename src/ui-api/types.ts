@@ -152,7 +152,10 @@ export interface CacheResponse {
   branchesNext?: number | null;
   /** The matrix of the chosen branch's newest report (`?branch=`, default: the default branch). */
   report: ReportMatrix | null;
+  /** The cache's first pins by name (without their artifacts). */
   pins?: Pin[] | null;
+  /** The cache has more pins than `pins` lists. */
+  pinsMore?: boolean;
   /** Who may get tokens for the cache; null unless the caller may write to it. */
   trustRules?: TrustRuleView[] | null;
 }

@@ -476,7 +476,7 @@ function lookupForm(cache: string, value = ""): HTMLElement {
   );
 }
 
-function pinsSection(cache: string, pins: Pin[]): HTMLElement {
+function pinsSection(cache: string, pins: Pin[], more: boolean): HTMLElement {
   return h(
     "section",
     { attrs: { "aria-labelledby": "pins" } },
@@ -520,6 +520,15 @@ function pinsSection(cache: string, pins: Pin[]): HTMLElement {
             ),
           ),
         ),
+    more
+      ? h(
+          "p",
+          { class: "more" },
+          `The first ${pins.length} pins by name; `,
+          h("code", null, `nixcache pin list ${cache}`),
+          " lists them all.",
+        )
+      : null,
   );
 }
 
@@ -593,7 +602,7 @@ export async function cacheView(cache: string, branch?: string): Promise<View> {
         h("h2", { id: "lookup" }, "Look up a path"),
         lookupForm(s.name),
       ),
-      r.pins === undefined || r.pins === null ? null : pinsSection(s.name, r.pins),
+      r.pins === undefined || r.pins === null ? null : pinsSection(s.name, r.pins, r.pinsMore === true),
       r.trustRules === undefined || r.trustRules === null ? null : trustSection(r.trustRules),
     ],
   };

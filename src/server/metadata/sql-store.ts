@@ -225,8 +225,11 @@ export class SqlMetadataStore implements MetadataStore {
   addPin(p: T.NewPin) {
     return pins.addPin(this.db, p);
   }
-  listPins(cache: string) {
-    return pins.listPins(this.db, cache);
+  listPins(cache: string, q: { after?: string; limit: number; revisions: number; artifacts?: boolean }) {
+    return pins.listPins(this.db, cache, q);
+  }
+  getPin(cache: string, name: string, q: { before?: string; limit: number }) {
+    return pins.getPin(this.db, cache, name, q);
   }
   removePin(cache: string, name: string) {
     return pins.removePin(this.db, cache, name);

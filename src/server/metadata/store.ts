@@ -235,10 +235,23 @@ export interface MetadataStore {
   // A pin names store paths (revisions, newest first) whose closures the GC keeps. Adding a path
   // under a pin's name makes it the newest revision; the pin's `keep` then drops older ones.
 
-  /** Adds a revision; DbError notFound unless the store path has a visible narinfo in the cache. */
+  /**
+   * Adds a revision; DbError notFound unless the store path has a visible narinfo in the cache,
+   * DbError invalid for more than PIN_ARTIFACTS artifacts (or a longer one than PIN_ARTIFACT_LENGTH).
+   * The new revision takes the pin's artifacts: older revisions keep none. Returns the pin with its
+   * new revision. Takes as long for a pin with many revisions as for a new one.
+   */
   addPin(p: NewPin): Promise<PinRow>;
-  /** The cache's pins by name. */
-  listPins(cache: string): Promise<PinRow[]>;
+  /**
+   * A page of the cache's pins by name, after `after`, each with its newest `revisions` (without
+   * their artifacts when `artifacts` is false) and its revision count.
+   */
+  listPins(
+    cache: string,
+    q: { after?: string; limit: number; revisions: number; artifacts?: boolean },
+  ): Promise<PinRow[]>;
+  /** One pin with a page of its revisions, newest first: with `before` (a hash), those older than it. */
+  getPin(cache: string, name: string, q: { before?: string; limit: number }): Promise<PinRow | undefined>;
   /** Drops a pin with all its revisions; false when there was none. */
   removePin(cache: string, name: string): Promise<boolean>;
 

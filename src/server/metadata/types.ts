@@ -213,7 +213,10 @@ export type PinKeep = { revisions: number } | { days: number } | "all";
 export interface PinRevision {
   storePath: string;
   hash: string;
-  /** Paths inside the store path the pin exposes (Cachix's artifacts; stored, not served). */
+  /**
+   * Paths inside the store path the pin exposes (Cachix's artifacts; stored, not served). Only the
+   * newest revision keeps them (at most PIN_ARTIFACTS): older ones have none.
+   */
   artifacts: string[];
   createdAt: number;
 }
@@ -224,7 +227,10 @@ export interface PinRow {
   name: string;
   keep: PinKeep;
   createdAt: number;
+  /** Its newest revisions, as many as were asked for (all of them: `revisionCount`). */
   revisions: PinRevision[];
+  /** How many revisions it has. */
+  revisionCount: number;
 }
 
 export interface NewPin {

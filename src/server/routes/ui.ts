@@ -46,6 +46,8 @@ const DEFAULT_BRANCHES = ["main", "master", "trunk"];
  * the view is read anonymously. The rest are paged and searched at `/caches/:name/branches`.
  */
 export const BRANCHES_SHOWN = 30;
+/** Pins the cache view lists (by name); all of them: `nixcache pin list`, or the Cachix API's listing. */
+const PINS_SHOWN = 100;
 /** Longest text a branch search takes (a branch name is rarely a tenth of it). */
 const MAX_BRANCH_SEARCH = 256;
 
@@ -223,7 +225,8 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
         const [s, full, pins, rules] = await Promise.all([
           summary({ ...cache, narinfos: counted?.narinfos ?? 0, bytes: counted?.bytes ?? 0 }, writer, latest),
           chosen ? meta.getReport(cache.name, chosen.id) : undefined,
-          meta.listPins(cache.name),
+          // Without artifacts (the page shows none), and a page of them: a cache may have many.
+          meta.listPins(cache.name, { limit: PINS_SHOWN + 1, revisions: 1, artifacts: false }),
           writer ? meta.trustRules({ cache: cache.name }) : undefined,
         ]);
         const body: CacheResponse = {
@@ -232,7 +235,8 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
           branches: latest.map((r) => reportSummary(r, writer)),
           branchesNext: newest.length > BRANCHES_SHOWN ? (latest.at(-1)?.id ?? null) : null,
           report: full ? matrixOf(full, writer) : null,
-          pins: pins.map(pinView),
+          pins: pins.slice(0, PINS_SHOWN).map(pinView),
+          pinsMore: pins.length > PINS_SHOWN,
           trustRules:
             rules?.map((r) => ({
               issuer: r.issuer,
@@ -437,7 +441,7 @@ function pinView(p: PinRow): Pin {
   return {
     name: p.name,
     storePath: p.revisions[0]?.storePath ?? null,
-    revisions: p.revisions.length,
+    revisions: p.revisionCount,
     keep,
     createdAt: p.createdAt,
   };

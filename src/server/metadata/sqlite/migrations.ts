@@ -268,6 +268,26 @@ CREATE INDEX narinfos_pending ON narinfos(cache, url) WHERE NOT visible;`),
     name: "dashboard: a cache's reports newest first, for its newest branches a page at a time",
     up: (db) => db.exec("CREATE INDEX IF NOT EXISTS ci_reports_cache ON ci_reports(cache, id);"),
   },
+  {
+    version: 12,
+    name: "pins: revisions counted by the database, read newest first by index; artifacts on the newest revision only",
+    // Adding a revision read all the pin's revisions (their artifacts too) to count and trim them.
+    // Artifacts are what Cachix serves a pin's files from, the newest revision's: older ones drop
+    // theirs, so a pin holds one revision's worth whatever its history.
+    up: (db) =>
+      db.exec(`
+CREATE INDEX pin_entries_newest ON pin_entries(cache, pin, created_at, id);
+ALTER TABLE pins ADD COLUMN revision_count INTEGER NOT NULL DEFAULT 0;
+UPDATE pins SET revision_count = (SELECT COUNT(*) FROM pin_entries e WHERE e.cache = pins.cache AND e.pin = pins.name);
+CREATE TRIGGER pin_entries_count_insert AFTER INSERT ON pin_entries BEGIN
+  UPDATE pins SET revision_count = revision_count + 1 WHERE cache = NEW.cache AND name = NEW.pin;
+END;
+CREATE TRIGGER pin_entries_count_delete AFTER DELETE ON pin_entries BEGIN
+  UPDATE pins SET revision_count = revision_count - 1 WHERE cache = OLD.cache AND name = OLD.pin;
+END;
+UPDATE pin_entries SET artifacts = '[]' WHERE artifacts <> '[]' AND id <> (SELECT x.id FROM pin_entries x
+  WHERE x.cache = pin_entries.cache AND x.pin = pin_entries.pin ORDER BY x.created_at DESC, x.id DESC LIMIT 1);`),
+  },
 ];
 
 /** The newest version; numbers may have gaps while branches that each add one are merged. */
