@@ -1247,6 +1247,85 @@ for (const backend of BACKENDS) {
         ]);
       }));
 
+    // Issue 30, item 9: one identity token gave 3,000 tokens, and expired ones were never deleted.
+    test("OIDC: one token per identity token, from any store; exchanges per subject limited; expired ones purged; revoked by subject or rule", () =>
+      withStores(2, async (a, b) => {
+        const iss = "https://token.actions.githubusercontent.com";
+        let n = 0;
+        const token = (identity: string, subject: string, rules: string[], expiresAt = 5_000_000_000_000) => {
+          const id = `tok_${String(++n).padStart(12, "0")}`;
+          return {
+            kind: "oidc" as const,
+            grants: { c: "write" as const },
+            hash: `h${id}`,
+            id,
+            expiresAt,
+            description: subject,
+            oidc: { issuer: iss, subject, rules, identity },
+          };
+        };
+        const limits = { perMinute: 3, purgeBefore: 0 };
+        const main = "repo:org/flake:ref:refs/heads/main";
+        const same = await Promise.all(
+          Array.from({ length: 6 }, (_, i) =>
+            (i % 2 ? a : b).insertOidcToken(token("id-1", main, ["rule_1"]), limits),
+          ),
+        );
+        const stored = same.filter((r) => "row" in r);
+        assert.equal(stored.length, 1, JSON.stringify(same));
+        const first = (stored[0] as { row: { id: string; createdAt: number } }).row;
+        for (const r of same.filter((x) => !("row" in x)))
+          assert.deepEqual(r, { refused: "replayed", tokenId: first.id, at: first.createdAt });
+        const row = await b.tokenById(first.id);
+        assert.deepEqual(row?.oidc, { issuer: iss, subject: main, rules: ["rule_1"] });
+
+        assert.ok("row" in (await a.insertOidcToken(token("id-2", main, ["rule_1", "rule_2"]), limits)));
+        assert.ok("row" in (await b.insertOidcToken(token("id-3", main, ["rule_2"]), limits)));
+        const over = await a.insertOidcToken(token("id-4", main, ["rule_2"]), limits);
+        assert.equal("refused" in over && over.refused, "rateLimited");
+        assert.ok("retryAfterMs" in over && over.retryAfterMs >= 1000 && over.retryAfterMs <= 60_000);
+        const pr = "repo:org/flake:pull_request";
+        assert.ok(
+          "row" in (await b.insertOidcToken(token("id-5", pr, ["rule_3"]), limits)),
+          "another subject",
+        );
+        assert.equal((await a.listTokens()).length, 4, "refusals stored nothing");
+
+        // Expired before purgeBefore: deleted (oidc tokens only) at the next exchange.
+        const expired = await a.insertOidcToken(token("id-6", pr, ["rule_3"], 1000), limits);
+        const manual = await a.insertToken({
+          kind: "cache",
+          cache: "c",
+          perm: "read",
+          hash: "hm",
+          id: "tok_manual",
+          expiresAt: 1000,
+        });
+        assert.ok("row" in expired);
+        assert.ok(
+          "row" in (await b.insertOidcToken(token("id-7", pr, []), { perMinute: 10, purgeBefore: 2000 })),
+        );
+        assert.equal(await a.tokenById(expired.row.id), undefined, "the expired oidc token went");
+        assert.deepEqual(await a.tokenById(manual.id), manual, "a token made by hand stays");
+
+        const byRule = await b.revokeOidcTokens({ rule: "rule_2" });
+        assert.equal(byRule.length, 2);
+        assert.ok(byRule.every((t) => t.revokedAt !== null && t.oidc?.rules.includes("rule_2")));
+        assert.deepEqual(await a.revokeOidcTokens({ rule: "rule_2" }), [], "revoked already");
+        assert.deepEqual(
+          (await a.revokeOidcTokens({ subject: main, issuer: "https://other.example" })).length,
+          0,
+        );
+        const bySubject = await a.revokeOidcTokens({ subject: main, issuer: iss });
+        assert.deepEqual(
+          bySubject.map((t) => t.id),
+          [first.id],
+        );
+        const rest = await b.revokeOidcTokens({ subject: pr });
+        assert.equal(rest.length, 2);
+        assert.ok((await a.listTokens()).every((t) => t.kind !== "oidc" || t.revokedAt !== null));
+      }));
+
     test("dashboard: activity adds up without moving the change counters", () =>
       withStores(2, async (a, b) => {
         const tok = await a.insertToken({

@@ -227,6 +227,27 @@ export async function adminRevokeToken(at: AdminTarget, idOrToken: string): Prom
   });
 }
 
+/**
+ * Revokes every working token the OIDC exchange minted for a subject (`sub`, of `issuer` when
+ * given), or under a trust rule (its id), or both; returns them (none is not an error).
+ */
+export async function adminRevokeOidcTokens(
+  at: AdminTarget,
+  f: { subject?: string; issuer?: string; rule?: string },
+): Promise<TokenRow[]> {
+  if (f.subject === undefined && f.rule === undefined)
+    throw new AdminError(
+      "usage",
+      "name the tokens to revoke: a subject (--subject) or a trust rule (--rule)",
+    );
+  if (f.rule !== undefined && !/^rule_[0-9a-f]+$/.test(f.rule))
+    throw new AdminError(
+      "usage",
+      `${JSON.stringify(f.rule)} is not a trust rule id (rule_…, from \`cache trust list\`)`,
+    );
+  return withStore(at, (meta) => meta.revokeOidcTokens(f));
+}
+
 export async function adminListTokens(at: AdminTarget): Promise<TokenRow[]> {
   return withStore(at, (meta) => meta.listTokens());
 }

@@ -153,6 +153,15 @@ export class SqlMetadataStore implements MetadataStore {
   insertToken(t: T.NewToken) {
     return tokens.insertToken(this.db, t);
   }
+  insertOidcToken(
+    t: T.NewToken & { kind: "oidc"; oidc: T.OidcOrigin & { identity: string } },
+    o: { perMinute: number; purgeBefore: number },
+  ) {
+    return tokens.insertOidcToken(this.db, t, o);
+  }
+  revokeOidcTokens(f: { issuer?: string; subject?: string; rule?: string }) {
+    return tokens.revokeOidcTokens(this.db, f);
+  }
   tokenByHash(hash: string) {
     return tokens.tokenByHash(this.db, hash);
   }

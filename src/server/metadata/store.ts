@@ -23,6 +23,7 @@ import type {
   NewReport,
   NewToken,
   NewTrustRule,
+  OidcOrigin,
   PartRow,
   PathRecord,
   PinRow,
@@ -149,6 +150,18 @@ export interface MetadataStore {
 
   // --- tokens (stored as SHA-256 hashes only) and accounts ---
   insertToken(t: NewToken): Promise<TokenRow>;
+  /**
+   * Stores a token the OIDC exchange minted, unless its identity token (`oidc.identity`) was
+   * exchanged before, or its subject had `perMinute` exchanges in the last minute: each checked
+   * with the insert, atomically across processes and replicas. Deletes expired oidc tokens whose
+   * expiry is before `purgeBefore` first.
+   */
+  insertOidcToken(
+    t: NewToken & { kind: "oidc"; oidc: OidcOrigin & { identity: string } },
+    o: { perMinute: number; purgeBefore: number },
+  ): Promise<OidcMint>;
+  /** Revokes the working oidc tokens minted for a subject (of an issuer), under a trust rule, or both. */
+  revokeOidcTokens(f: { issuer?: string; subject?: string; rule?: string }): Promise<TokenRow[]>;
   tokenByHash(hash: string): Promise<TokenRow | undefined>;
   tokenById(id: string): Promise<TokenRow | undefined>;
   /** Marks a token revoked; false when it was already revoked. */
@@ -356,6 +369,12 @@ export interface MetadataStore {
   /** Names of the cache's pins whose revisions' closures (narinfo_refs) hold the path `hash`. */
   pinsKeeping(cache: string, hash: string): Promise<string[]>;
 }
+
+/** What insertOidcToken did: stored the token, or refused it (and why). */
+export type OidcMint =
+  | { row: TokenRow }
+  | { refused: "replayed"; tokenId: string; at: number }
+  | { refused: "rateLimited"; retryAfterMs: number };
 
 /** Reports kept per cache and branch: the history the dashboard offers. */
 export const REPORTS_KEPT_PER_BRANCH = 100;

@@ -69,7 +69,12 @@ export interface TokenRow {
   account: string | null;
   /** `oidc` tokens: the permission per cache; null for the other kinds. */
   grants: CacheGrants | null;
+  /** `oidc` tokens: whose identity token it was exchanged for, under which trust rules (ids). */
+  oidc: OidcOrigin | null;
 }
+
+/** What an `oidc` token was minted for: `identity` (a hash) names the identity token exchanged. */
+export type OidcOrigin = { issuer: string; subject: string; rules: string[]; identity?: string };
 
 /** What the trust rules can grant on a cache (never admin). */
 export type GrantPermission = Exclude<Permission, "admin">;
@@ -84,7 +89,7 @@ export type CacheGrants = Readonly<Record<string, GrantPermission>>;
 export type TokenGrant = { expiresAt: number | null; description?: string } & (
   | { kind: "cache"; cache: string; perm: Permission }
   | { kind: "personal"; account: string }
-  | { kind: "oidc"; grants: CacheGrants }
+  | { kind: "oidc"; grants: CacheGrants; oidc?: OidcOrigin }
 );
 
 /** What is stored of a new token: its hash, never its text. */

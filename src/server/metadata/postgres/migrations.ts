@@ -154,6 +154,18 @@ CREATE TRIGGER pin_entries_count_delete AFTER DELETE ON pin_entries REFERENCING 
 UPDATE pin_entries e SET artifacts = '[]' WHERE artifacts <> '[]' AND id <> (SELECT x.id FROM pin_entries x
   WHERE x.cache = e.cache AND x.pin = e.pin ORDER BY x.created_at DESC, x.id DESC LIMIT 1);`,
   },
+  {
+    version: 11,
+    name: "OIDC tokens: the identity token each was exchanged for (once), its issuer, subject and trust rules; expiry indexed",
+    // As SQLite's migration 13.
+    sql: `ALTER TABLE tokens ADD COLUMN oidc_identity TEXT;
+ALTER TABLE tokens ADD COLUMN oidc_issuer TEXT;
+ALTER TABLE tokens ADD COLUMN oidc_subject TEXT;
+ALTER TABLE tokens ADD COLUMN oidc_rules TEXT;
+CREATE UNIQUE INDEX tokens_oidc_identity ON tokens(oidc_identity) WHERE oidc_identity IS NOT NULL;
+CREATE INDEX tokens_oidc_subject ON tokens(oidc_issuer, oidc_subject, created_at) WHERE oidc_subject IS NOT NULL;
+CREATE INDEX tokens_expires ON tokens(expires_at) WHERE expires_at IS NOT NULL;`,
+  },
 ];
 
 /** The newest version; numbers may have gaps while branches that each add one are merged. */
