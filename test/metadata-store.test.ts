@@ -1302,9 +1302,10 @@ for (const backend of BACKENDS) {
           expiresAt: 1000,
         });
         assert.ok("row" in expired);
-        assert.ok(
-          "row" in (await b.insertOidcToken(token("id-7", pr, []), { perMinute: 10, purgeBefore: 2000 })),
-        );
+        const purging = { perMinute: 10, purgeBefore: 2000 };
+        assert.equal("refused" in (await b.insertOidcToken(token("id-6", pr, []), purging)), true);
+        assert.notEqual(await a.tokenById(expired.row.id), undefined, "a refusal changes nothing");
+        assert.ok("row" in (await b.insertOidcToken(token("id-7", pr, []), purging)));
         assert.equal(await a.tokenById(expired.row.id), undefined, "the expired oidc token went");
         assert.deepEqual(await a.tokenById(manual.id), manual, "a token made by hand stays");
 

@@ -153,8 +153,8 @@ export interface MetadataStore {
   /**
    * Stores a token the OIDC exchange minted, unless its identity token (`oidc.identity`) was
    * exchanged before, or its subject had `perMinute` exchanges in the last minute: each checked
-   * with the insert, atomically across processes and replicas. Deletes expired oidc tokens whose
-   * expiry is before `purgeBefore` first.
+   * with the insert, atomically across processes and replicas. Once it is stored, deletes expired
+   * oidc tokens whose expiry is before `purgeBefore` (a refusal changes nothing).
    */
   insertOidcToken(
     t: NewToken & { kind: "oidc"; oidc: OidcOrigin & { identity: string } },

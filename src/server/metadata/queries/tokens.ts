@@ -42,8 +42,8 @@ export const OIDC_EXCHANGE_WINDOW_MS = 60_000;
 /**
  * One statement inserts the token unless its identity token was exchanged already (the unique
  * identity: on any replica) or its subject had `perMinute` exchanges in the last minute (counted
- * with the insert, under a lock on the subject on PostgreSQL, as multipart uploads are). Expired
- * oidc tokens whose expiry is before `purgeBefore` are deleted first.
+ * with the insert, under a lock on the subject on PostgreSQL, as multipart uploads are). Once it
+ * is stored, expired oidc tokens whose expiry is before `purgeBefore` are deleted.
  */
 export async function insertOidcToken(
   db: Db,
@@ -57,15 +57,20 @@ export async function insertOidcToken(
     WHERE (SELECT COUNT(*) FROM tokens WHERE oidc_issuer = ${issuer} AND oidc_subject = ${subject}
              AND created_at > ${now - OIDC_EXCHANGE_WINDOW_MS}) < ${o.perMinute}
     ON CONFLICT DO NOTHING RETURNING *`;
+  // The purge follows a stored token only: a refusal changes nothing.
   const row =
     db.engine === "postgres"
       ? await db.tx(async (x) => {
           await x.lock([`nixcache oidc ${issuer} ${subject}`]);
-          await x.run(purge);
-          return x.get<RawToken>(insert);
+          const stored = await x.get<RawToken>(insert);
+          if (stored) await x.run(purge);
+          return stored;
         })
-      : await db.run(purge).then(() => db.get<RawToken>(insert));
-  if (row) return { row: tokenFromRow(row) };
+      : await db.get<RawToken>(insert);
+  if (row) {
+    if (db.engine === "sqlite") await db.run(purge);
+    return { row: tokenFromRow(row) };
+  }
   const earlier = await db.get<{ id: string; created_at: number }>(
     sql`SELECT id, created_at FROM tokens WHERE oidc_identity = ${identity}`,
   );
