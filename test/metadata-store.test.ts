@@ -661,6 +661,47 @@ for (const backend of BACKENDS) {
         assert.equal(await a.openMultipartsOf("tok_1"), 0);
       }));
 
+    // Issue 30, item 14: the cap held only per process (count, then insert), 109 open against 100.
+    test("multipart: the per-token cap holds for uploads opened at once from several store objects", () =>
+      withStores(3, async (a, b, c) => {
+        const stores = [a, b, c] as MetadataStore[];
+        const open = (i: number, tokenId = "tok_cap") =>
+          (stores[i % 3] as MetadataStore).createMultipart({
+            cache: "c",
+            compression: "zstd",
+            tokenId,
+            maxOpen: 3,
+          });
+        const results = await Promise.allSettled(Array.from({ length: 24 }, (_, i) => open(i)));
+        const made = results.filter((r) => r.status === "fulfilled");
+        assert.equal(made.length, 3, "exactly the cap is opened");
+        for (const r of results)
+          if (r.status === "rejected")
+            assert.ok(
+              r.reason instanceof DbError &&
+                r.reason.code === "tooLarge" &&
+                /has 3 multipart uploads open/.test(r.reason.message),
+              String(r.reason),
+            );
+        assert.equal(await a.openMultipartsOf("tok_cap"), 3);
+        assert.deepEqual(await a.openMultipartsBefore(Date.now() + 1000).then((x) => x.length), 3);
+        // Another token has its own count; no cap given, none applies.
+        await open(0, "tok_other");
+        await a.createMultipart({ cache: "c", compression: "zstd", tokenId: "tok_cap" });
+        assert.equal(await b.openMultipartsOf("tok_cap"), 4);
+        // An upload that ends frees its place.
+        const first = (made[0] as PromiseFulfilledResult<{ narId: string }>).value;
+        await assert.rejects(open(1), (e: unknown) => e instanceof DbError && e.code === "tooLarge");
+        assert.equal(await a.transitionMultipart(first.narId, "open", "aborted"), true);
+        await assert.rejects(open(2), (e: unknown) => e instanceof DbError && e.code === "tooLarge");
+        await a.transitionMultipart(
+          (made[1] as PromiseFulfilledResult<{ narId: string }>).value.narId,
+          "open",
+          "aborted",
+        );
+        assert.equal((await open(2)).state, "open");
+      }));
+
     test("secrets: racing first uses agree on one value", () =>
       withStores(2, async (a, b) => {
         const all = await Promise.all(
@@ -1059,7 +1100,8 @@ for (const backend of BACKENDS) {
             a.addPin({ cache: "c", name: "x", storePath: path, hash }),
             (e: unknown) => e instanceof DbError && e.code === "notFound" && e.message.includes(path),
           );
-        assert.deepEqual(await a.listPins("c"), [], "a refused pin leaves nothing");
+        const all = { limit: 100, revisions: 100 };
+        assert.deepEqual(await a.listPins("c", all), [], "a refused pin leaves nothing");
         await a.addPin({ cache: "c", name: "main", storePath: sp(p1), hash: p1, keep: { revisions: 2 } });
         await b.addPin({ cache: "c", name: "main", storePath: sp(p2), hash: p2 });
         const third = await a.addPin({
@@ -1072,17 +1114,24 @@ for (const backend of BACKENDS) {
         assert.deepEqual(third.keep, { revisions: 2 });
         assert.deepEqual(
           third.revisions.map((r) => r.hash),
+          [p3],
+          "the pin with its new revision",
+        );
+        assert.equal(third.revisionCount, 2);
+        assert.deepEqual(
+          (await b.getPin("c", "main", { limit: 10 }))?.revisions.map((r) => r.hash),
           [p3, p2],
         );
         assert.deepEqual(third.revisions[0]?.artifacts, ["bin/x"]);
         // Pinned again: the newest revision.
         const again = await b.addPin({ cache: "c", name: "main", storePath: sp(p2), hash: p2 });
         assert.deepEqual(
-          again.revisions.map((r) => r.hash),
+          (await a.getPin("c", "main", { limit: 10 }))?.revisions.map((r) => r.hash),
           [p2, p3],
         );
+        assert.equal(again.revisionCount, 2);
         await a.addPin({ cache: "c", name: "v1", storePath: sp(p1), hash: p1, keep: { days: 3 } });
-        const pins = await b.listPins("c");
+        const pins = await b.listPins("c", all);
         assert.deepEqual(
           pins.map((p) => [p.name, p.keep, p.revisions.map((r) => r.storePath)]),
           [
@@ -1093,8 +1142,122 @@ for (const backend of BACKENDS) {
         assert.equal(await a.removePin("c", "main"), true);
         assert.equal(await b.removePin("c", "main"), false);
         assert.deepEqual(
-          (await a.listPins("c")).map((p) => p.name),
+          (await a.listPins("c", all)).map((p) => p.name),
           ["v1"],
+        );
+        assert.equal(await a.getPin("c", "main", { limit: 1 }), undefined);
+      }));
+
+    // Issue 30, item 2: 108 revisions of 1,000 artifacts of 4 KB each: a 447 MB pin list, and each
+    // new revision re-read all of them.
+    test("pins: artifacts bounded, kept by the newest revision only; pages of pins and of revisions", () =>
+      withStores(2, async (a, b) => {
+        const ps = Array.from({ length: 5 }, (_, i) => h(`art-${i}`));
+        for (const x of ps) await push(a, "c", x);
+        const sp = (x: string) => `/nix/store/${x}-p`;
+        const pin = (name: string, i: number, artifacts: string[] = []) =>
+          a.addPin({ cache: "c", name, storePath: sp(ps[i] as string), hash: ps[i] as string, artifacts });
+        const refused = (e: unknown, re: RegExp) =>
+          e instanceof DbError && e.code === "invalid" && re.test(e.message);
+        await assert.rejects(
+          pin(
+            "main",
+            0,
+            Array.from({ length: 101 }, (_, i) => `bin/${i}`),
+          ),
+          (e: unknown) => refused(e, /at most 100 artifacts, not 101/),
+        );
+        await assert.rejects(pin("main", 0, ["ok", "x".repeat(1025)]), (e: unknown) =>
+          refused(e, /artifact 2 is 1025 characters long, more than the 1024/),
+        );
+        assert.deepEqual(await b.listPins("c", { limit: 10, revisions: 10 }), [], "nothing stored");
+
+        const full = Array.from({ length: 100 }, (_, i) => `share/${i}`);
+        for (let i = 0; i < 5; i++) await pin("main", i, [...full.slice(0, 99), `bin/${i}`]);
+        const [main] = await b.listPins("c", { limit: 10, revisions: 10 });
+        assert.equal(main?.revisionCount, 5);
+        assert.deepEqual(
+          main?.revisions.map((r) => [r.hash, r.artifacts.length]),
+          [
+            [ps[4], 100],
+            [ps[3], 0],
+            [ps[2], 0],
+            [ps[1], 0],
+            [ps[0], 0],
+          ],
+          "only the newest revision keeps its artifacts",
+        );
+        assert.equal(main?.revisions[0]?.artifacts.at(-1), "bin/4");
+        // Pinned again, an older path becomes the newest and takes the artifacts given now.
+        const again = await pin("main", 1, ["bin/again"]);
+        assert.deepEqual(
+          again.revisions.map((r) => [r.hash, r.artifacts]),
+          [[ps[1], ["bin/again"]]],
+        );
+        assert.equal(again.revisionCount, 5);
+        const history = await b.getPin("c", "main", { limit: 2 });
+        assert.deepEqual(
+          history?.revisions.map((r) => [r.hash, r.artifacts.length]),
+          [
+            [ps[1], 1],
+            [ps[4], 0],
+          ],
+        );
+        const older = await b.getPin("c", "main", { limit: 2, before: history?.revisions[1]?.hash });
+        assert.deepEqual(
+          older?.revisions.map((r) => r.hash),
+          [ps[3], ps[2]],
+        );
+        const oldest = await b.getPin("c", "main", { limit: 2, before: older?.revisions[1]?.hash });
+        assert.deepEqual(
+          oldest?.revisions.map((r) => r.hash),
+          [ps[0]],
+        );
+        // A keep trims the count with the revisions.
+        await a.addPin({
+          cache: "c",
+          name: "main",
+          storePath: sp(ps[2] as string),
+          hash: ps[2] as string,
+          keep: { revisions: 2 },
+        });
+        assert.equal((await b.getPin("c", "main", { limit: 1 }))?.revisionCount, 2);
+
+        for (const name of ["d", "b", "e", "a"]) await pin(name, 0, ["bin/x"]);
+        const page1 = await b.listPins("c", { limit: 2, revisions: 1, artifacts: false });
+        assert.deepEqual(
+          page1.map((p) => [p.name, p.revisionCount, p.revisions.map((r) => r.artifacts)]),
+          [
+            ["a", 1, [[]]],
+            ["b", 1, [[]]],
+          ],
+          "without artifacts when asked",
+        );
+        const page2 = await b.listPins("c", { limit: 2, revisions: 1, after: "b" });
+        assert.deepEqual(
+          page2.map((p) => [p.name, p.revisions[0]?.artifacts]),
+          [
+            ["d", ["bin/x"]],
+            ["e", ["bin/x"]],
+          ],
+        );
+        assert.deepEqual(
+          (await b.listPins("c", { limit: 2, revisions: 1, after: "e" })).map((p) => p.name),
+          ["main"],
+        );
+        assert.equal(await a.removePin("c", "d"), true);
+        assert.deepEqual(
+          (await b.listPins("c", { limit: 10, revisions: 0 })).map((p) => [
+            p.name,
+            p.revisionCount,
+            p.revisions.length,
+          ]),
+          [
+            ["a", 1, 0],
+            ["b", 1, 0],
+            ["e", 1, 0],
+            ["main", 2, 0],
+          ],
         );
       }));
 
@@ -1280,6 +1443,86 @@ for (const backend of BACKENDS) {
         ]);
       }));
 
+    // Issue 30, item 9: one identity token gave 3,000 tokens, and expired ones were never deleted.
+    test("OIDC: one token per identity token, from any store; exchanges per subject limited; expired ones purged; revoked by subject or rule", () =>
+      withStores(2, async (a, b) => {
+        const iss = "https://token.actions.githubusercontent.com";
+        let n = 0;
+        const token = (identity: string, subject: string, rules: string[], expiresAt = 5_000_000_000_000) => {
+          const id = `tok_${String(++n).padStart(12, "0")}`;
+          return {
+            kind: "oidc" as const,
+            grants: { c: "write" as const },
+            hash: `h${id}`,
+            id,
+            expiresAt,
+            description: subject,
+            oidc: { issuer: iss, subject, rules, identity },
+          };
+        };
+        const limits = { perMinute: 3, purgeBefore: 0 };
+        const main = "repo:org/flake:ref:refs/heads/main";
+        const same = await Promise.all(
+          Array.from({ length: 6 }, (_, i) =>
+            (i % 2 ? a : b).insertOidcToken(token("id-1", main, ["rule_1"]), limits),
+          ),
+        );
+        const stored = same.filter((r) => "row" in r);
+        assert.equal(stored.length, 1, JSON.stringify(same));
+        const first = (stored[0] as { row: { id: string; createdAt: number } }).row;
+        for (const r of same.filter((x) => !("row" in x)))
+          assert.deepEqual(r, { refused: "replayed", tokenId: first.id, at: first.createdAt });
+        const row = await b.tokenById(first.id);
+        assert.deepEqual(row?.oidc, { issuer: iss, subject: main, rules: ["rule_1"] });
+
+        assert.ok("row" in (await a.insertOidcToken(token("id-2", main, ["rule_1", "rule_2"]), limits)));
+        assert.ok("row" in (await b.insertOidcToken(token("id-3", main, ["rule_2"]), limits)));
+        const over = await a.insertOidcToken(token("id-4", main, ["rule_2"]), limits);
+        assert.equal("refused" in over && over.refused, "rateLimited");
+        assert.ok("retryAfterMs" in over && over.retryAfterMs >= 1000 && over.retryAfterMs <= 60_000);
+        const pr = "repo:org/flake:pull_request";
+        assert.ok(
+          "row" in (await b.insertOidcToken(token("id-5", pr, ["rule_3"]), limits)),
+          "another subject",
+        );
+        assert.equal((await a.listTokens()).length, 4, "refusals stored nothing");
+
+        // Expired before purgeBefore: deleted (oidc tokens only) at the next exchange.
+        const expired = await a.insertOidcToken(token("id-6", pr, ["rule_3"], 1000), limits);
+        const manual = await a.insertToken({
+          kind: "cache",
+          cache: "c",
+          perm: "read",
+          hash: "hm",
+          id: "tok_manual",
+          expiresAt: 1000,
+        });
+        assert.ok("row" in expired);
+        const purging = { perMinute: 10, purgeBefore: 2000 };
+        assert.equal("refused" in (await b.insertOidcToken(token("id-6", pr, []), purging)), true);
+        assert.notEqual(await a.tokenById(expired.row.id), undefined, "a refusal changes nothing");
+        assert.ok("row" in (await b.insertOidcToken(token("id-7", pr, []), purging)));
+        assert.equal(await a.tokenById(expired.row.id), undefined, "the expired oidc token went");
+        assert.deepEqual(await a.tokenById(manual.id), manual, "a token made by hand stays");
+
+        const byRule = await b.revokeOidcTokens({ rule: "rule_2" });
+        assert.equal(byRule.length, 2);
+        assert.ok(byRule.every((t) => t.revokedAt !== null && t.oidc?.rules.includes("rule_2")));
+        assert.deepEqual(await a.revokeOidcTokens({ rule: "rule_2" }), [], "revoked already");
+        assert.deepEqual(
+          (await a.revokeOidcTokens({ subject: main, issuer: "https://other.example" })).length,
+          0,
+        );
+        const bySubject = await a.revokeOidcTokens({ subject: main, issuer: iss });
+        assert.deepEqual(
+          bySubject.map((t) => t.id),
+          [first.id],
+        );
+        const rest = await b.revokeOidcTokens({ subject: pr });
+        assert.equal(rest.length, 2);
+        assert.ok((await a.listTokens()).every((t) => t.kind !== "oidc" || t.revokedAt !== null));
+      }));
+
     test("dashboard: activity adds up without moving the change counters", () =>
       withStores(2, async (a, b) => {
         const tok = await a.insertToken({
@@ -1401,7 +1644,7 @@ for (const backend of BACKENDS) {
         const noBranch = await a.insertReport({ ...base, branch: null });
         const second = await a.insertReport({ ...base, branch: "main", runId: "r1", targets: '[{"x":1}]' });
         assert.deepEqual(
-          (await b.latestReports("c")).map((r) => r.id),
+          (await b.latestReports("c", { limit: 10 })).map((r) => r.id),
           [second.id, noBranch.id, feature.id],
         );
         assert.equal((await b.getReport("c", second.id))?.targets, '[{"x":1}]');
@@ -1428,6 +1671,58 @@ for (const backend of BACKENDS) {
         assert.equal(main.length, REPORTS_KEPT_PER_BRANCH);
         assert.ok(!main.some((r) => r.id === second.id), "the oldest went");
         assert.equal((await b.listReports("c", { branch: "feature", limit: 10 })).length, 1);
+      }));
+
+    // Issue 30, item 5: every branch came back (30,000 branches: 11.2 MB per anonymous GET).
+    test("dashboard: the newest branches a page at a time, and found by part of their name", () =>
+      withStores(2, async (a, b) => {
+        const base = {
+          cache: "c",
+          kind: "ci",
+          commit: null,
+          runId: null,
+          runUrl: null,
+          tokenId: null,
+          ok: true,
+          counts: "{}",
+          targets: "[]",
+        };
+        const ids = new Map<string | null, number>();
+        for (let i = 0; i < 40; i++) {
+          const branch =
+            i === 7 ? null : `feature/${String(i).padStart(2, "0")}-${i % 3 === 0 ? "Fix" : "add"}`;
+          // Two reports each: a branch is listed once, by its newest.
+          await a.insertReport({ ...base, branch });
+          ids.set(branch, (await b.insertReport({ ...base, branch })).id);
+        }
+        await a.createCache({ name: "other", isPublic: true, priority: 40 });
+        await a.insertReport({ ...base, cache: "other", branch: "feature/zz-fix" });
+        const newestFirst = [...ids.entries()].sort((x, y) => y[1] - x[1]);
+        const page1 = await b.latestReports("c", { limit: 15 });
+        assert.deepEqual(
+          page1.map((r) => r.id),
+          newestFirst.slice(0, 15).map(([, id]) => id),
+        );
+        const page2 = await a.latestReports("c", { limit: 15, before: page1.at(-1)?.id });
+        assert.deepEqual(
+          page2.map((r) => r.branch),
+          newestFirst.slice(15, 30).map(([branch]) => branch),
+        );
+        const rest = await a.latestReports("c", { limit: 100, before: page2.at(-1)?.id });
+        assert.equal(rest.length, 10, "the branch without a name counts as one");
+        // A part of the name, in any case; the unnamed branch has no name to match.
+        const found = await b.latestReports("c", { limit: 100, search: "-fix" });
+        assert.deepEqual(
+          found.map((r) => r.branch),
+          newestFirst.filter(([br]) => br?.endsWith("-Fix")).map(([br]) => br),
+        );
+        const some = await b.latestReports("c", { limit: 3, search: "FIX", before: found[2]?.id });
+        assert.deepEqual(
+          some.map((r) => r.id),
+          found.slice(3, 6).map((r) => r.id),
+        );
+        assert.deepEqual(await b.latestReports("c", { limit: 5, search: "%" }), [], "no wildcards");
+        assert.deepEqual(await b.latestReports("c", { limit: 5, search: "_" }), []);
       }));
   });
 }

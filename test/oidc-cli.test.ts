@@ -254,8 +254,78 @@ describe("nixcache cache trust", () => {
       "--oidc-audience <aud...>",
       "--oidc-token-ttl <duration>",
       "--oidc-max-token-age <duration>",
+      "--oidc-exchanges-per-minute <n>",
     ])
       assert.ok(serveHelp.includes(flag), flag);
+  });
+});
+
+// Issue 30, item 9: every token minted for a CI identity, or under a trust rule, revoked at once.
+describe("nixcache token revoke --subject / --rule", () => {
+  const dir = tempDir("nixcache-revoke-cli-");
+  const data = join(dir.path, "data");
+  const revoke = (...args: string[]) => runCli(["token", "revoke", ...args, "--data", data]);
+
+  after(() => dir.cleanup());
+
+  test("revokes the working tokens the exchange minted for a subject or rule, and says which", async () => {
+    assert.equal((await runCli(["cache", "create", "main", "--data", data])).code, 0);
+    const iss = GITHUB_ACTIONS_ISSUER;
+    const PR = "repo:example-org/flake:pull_request";
+    const ids = await withMetadata({ dataDir: data }, async (meta) => {
+      const out: string[] = [];
+      for (const [i, subject, rules] of [
+        [1, MAIN, ["rule_aa"]],
+        [2, MAIN, ["rule_aa", "rule_bb"]],
+        [3, PR, ["rule_bb"]],
+      ] as const) {
+        const id = `tok_00000000000${i}`;
+        const r = await meta.insertOidcToken(
+          {
+            kind: "oidc",
+            grants: { main: "write" },
+            hash: `h${i}`,
+            id,
+            expiresAt: Date.now() + 3600_000,
+            description: subject,
+            oidc: { issuer: iss, subject, rules: [...rules], identity: `identity-${i}` },
+          },
+          { perMinute: 100, purgeBefore: 0 },
+        );
+        assert.ok("row" in r);
+        out.push(id);
+      }
+      return out;
+    });
+    const bySubject = await revoke("--subject", MAIN, "--issuer", iss);
+    assert.equal(bySubject.code, 0, bySubject.stderr);
+    assert.equal(bySubject.stderr, `revoked 2 tokens of subject "${MAIN}" of ${iss}: ${ids[0]}, ${ids[1]}\n`);
+    const byRule = await revoke("--rule", "rule_bb", "--json");
+    assert.equal(byRule.code, 0, byRule.stderr);
+    const json = JSON.parse(byRule.stdout) as Array<{
+      id: string;
+      revokedAt: string;
+      oidc: { subject: string };
+    }>;
+    assert.deepEqual(
+      json.map((t) => [t.id, t.oidc.subject]),
+      [[ids[2], PR]],
+      "the one of rule_bb still working",
+    );
+    assert.equal((await revoke("--rule", "rule_bb")).stderr, "revoked 0 tokens of trust rule rule_bb\n");
+    const list = await runCli(["token", "list", "--data", data]);
+    assert.equal(list.stdout.split("\n").filter((l) => /\trevoked\t/.test(l)).length, 3);
+
+    for (const [args, why] of [
+      [[], /name the token to revoke/],
+      [["--issuer", iss], /--issuer goes with --subject/],
+      [["tok_000000000001", "--subject", MAIN], /not both/],
+      [["--rule", "drop table"], /is not a trust rule id/],
+    ] as const) {
+      const r = await revoke(...args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, why);
+    }
   });
 });
 
@@ -276,9 +346,14 @@ describe("nixcache serve --oidc-issuer", () => {
     const cases: Array<[string[], RegExp]> = [
       [
         ["--oidc-audience", "x"],
-        /--oidc-audience, --oidc-token-ttl and --oidc-max-token-age need --oidc-issuer/,
+        /--oidc-audience, --oidc-token-ttl, --oidc-max-token-age and --oidc-exchanges-per-minute need --oidc-issuer/,
       ],
       [["--oidc-max-token-age", "5m"], /need --oidc-issuer/],
+      [["--oidc-exchanges-per-minute", "10"], /need --oidc-issuer/],
+      [
+        ["--oidc-issuer", issuer.url, "--oidc-exchanges-per-minute", "0"],
+        /--oidc-exchanges-per-minute "0" must be a whole number ≥ 1/,
+      ],
       [
         ["--oidc-issuer", issuer.url, "--oidc-max-token-age", "2d"],
         /--oidc-max-token-age must be from 1m to 24h/,

@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { cacheNameOf, exchangeIdToken, oidcExchangeUrl } from "../src/caches/oidc-exchange.js";
 import { oidcLogin, requestIdToken } from "../src/github/oidc-login.js";
-import { OidcVerifier } from "../src/server/auth/oidc.js";
+import { OidcError, OidcVerifier } from "../src/server/auth/oidc.js";
 import { exchangeOidcToken } from "../src/server/auth/oidc-exchange.js";
 import type { TrustRule } from "../src/server/auth/trust-rules.js";
 import { errorReply } from "../src/server/routes/errors.js";
@@ -41,6 +41,8 @@ async function startServers(issuer: LocalIssuer, rules: TrustRule[]) {
   /** Claims of the next identity token the runner hands out. */
   let nextClaims: Record<string, unknown> = {};
   let minted = 0;
+  /** What the next mint throws instead of minting (then minting works again). */
+  let refuseNext: Error | undefined;
   const server = createServer((req: IncomingMessage, res) => {
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
@@ -61,7 +63,12 @@ async function startServers(issuer: LocalIssuer, rules: TrustRule[]) {
         {
           verifier,
           rulesFor: async (iss) => rules.filter((r) => r.issuer === iss),
-          mint: async () => ({ token: `nxc_oidc_minted_${++minted}_secretvalue` }),
+          mint: async () => {
+            const refusal = refuseNext;
+            refuseNext = undefined;
+            if (refusal) throw refusal;
+            return { token: `nxc_oidc_minted_${++minted}_secretvalue` };
+          },
         },
         req.headers.authorization,
       ).then(
@@ -84,6 +91,9 @@ async function startServers(issuer: LocalIssuer, rules: TrustRule[]) {
       nextClaims = c;
     },
     lastMinted: () => `nxc_oidc_minted_${minted}_secretvalue`,
+    refuseNextMint(e: Error) {
+      refuseNext = e;
+    },
     close: () => close(server),
   };
 }
@@ -248,6 +258,17 @@ describe("the exchange client and getIDToken against local servers", () => {
     assert.equal(ok.value.writable, true);
     assert.ok(ok.out.includes(`::add-mask::${ok.value.token}`));
     assert.match(ok.out, /OIDC: a cache token for docs \(read\), main \(write\), valid until /);
+
+    // Issue 30, item 9: an identity token the server exchanged already (a retry after an answer
+    // was lost) is refused 409; the Action asks for a fresh identity token, which works.
+    const asked = servers.seen.idTokenRequests.length;
+    servers.refuseNextMint(new OidcError("replayed", "this identity token was exchanged already"));
+    const again = await capturingStdout(() =>
+      withEnv(env, () => oidcLogin({ caches: [cache], audience: "nixcache", ctx: push })),
+    );
+    assert.equal(again.error, undefined);
+    assert.equal(again.value?.kind === "token" && again.value.token, servers.lastMinted());
+    assert.equal(servers.seen.idTokenRequests.length - asked, 2, "a second identity token");
 
     // A same-repository pull request: read only (the server's rules), so no push.
     servers.setClaims({ sub: "repo:example-org/flake:pull_request", event_name: "pull_request" });

@@ -386,6 +386,70 @@ for (const backend of BACKENDS) {
       }
     });
 
+    // Issue 30, item 9: one identity token POSTed 3,000 times gave 3,000 independent tokens.
+    test("an identity token is exchanged once, whoever asks at once; a fresh one from the same job is too", async () => {
+      const minted = async () =>
+        (await adminListTokens(at)).filter((t) => t.kind === "oidc" && t.oidc?.subject === MAIN).length;
+      const before = await minted();
+      const jwt = await issuer.sign({ run_id: "item-9" });
+      const answers = await Promise.all(Array.from({ length: 8 }, () => exchange(srv.url, bearer(jwt))));
+      const ok = answers.filter((a) => a.status === 200);
+      assert.equal(ok.length, 1, answers.map((a) => a.status).join(" "));
+      for (const a of answers.filter((x) => x.status !== 200)) {
+        assert.equal(a.status, 409, a.text);
+        assert.match(
+          String(a.json.error),
+          /^this identity token was exchanged already \(for tok_[0-9a-f]{12}, at \d{4}-.*\): one identity token gives one cache token; request a fresh identity token for another$/,
+        );
+        assert.ok(!a.text.includes(jwt));
+      }
+      assert.equal((await exchange(srv.url, bearer(jwt))).status, 409, "and later");
+      const fresh = await exchange(srv.url, bearer(await issuer.sign({ run_id: "item-9" })));
+      assert.equal(fresh.status, 200, fresh.text);
+      // Without a jti, the issuer, subject and iat name the identity token.
+      const now = Math.floor(Date.now() / 1000);
+      const bare = await issuer.sign({ jti: undefined, iat: now - 5 });
+      assert.equal((await exchange(srv.url, bearer(bare))).status, 200);
+      assert.equal((await exchange(srv.url, bearer(bare))).status, 409);
+      assert.equal(
+        (await exchange(srv.url, bearer(await issuer.sign({ jti: undefined, iat: now - 4 })))).status,
+        200,
+      );
+      assert.equal((await minted()) - before, 4, "one token per identity token");
+      const row = (await adminListTokens(at)).find((t) => t.oidc?.subject === MAIN);
+      assert.deepEqual(
+        { issuer: row?.oidc?.issuer, rules: row?.oidc?.rules.length },
+        { issuer: issuer.url, rules: 3 },
+        "the trust rules that granted it",
+      );
+    });
+
+    test("exchanges per subject are limited across the server: 429 with Retry-After, other subjects go on", async () => {
+      const limited = await start({ oidcExchangesPerMinute: 3 });
+      try {
+        const sub = "repo:example-org/flake:ref:refs/heads/busy";
+        const statuses = [];
+        for (let i = 0; i < 3; i++)
+          statuses.push((await exchange(limited.url, bearer(await issuer.sign({ sub })))).status);
+        assert.deepEqual(statuses, [200, 200, 200]);
+        const over = await exchange(limited.url, bearer(await issuer.sign({ sub })));
+        assert.equal(over.status, 429, over.text);
+        assert.match(
+          String(over.json.error),
+          /^subject "repo:example-org\/flake:ref:refs\/heads\/busy" of issuer http:\/\/127\.0\.0\.1:\d+ exchanged 3 identity tokens in the last minute, this server's limit \(--oidc-exchanges-per-minute\): retry in \d+s$/,
+        );
+        const wait = Number(over.headers.get("retry-after"));
+        assert.ok(wait >= 1 && wait <= 60, `Retry-After: ${wait}`);
+        const other = await exchange(
+          limited.url,
+          bearer(await issuer.sign({ sub: PR, event_name: "pull_request" })),
+        );
+        assert.equal(other.status, 200, other.text);
+      } finally {
+        await limited.close();
+      }
+    });
+
     test("an exchanged token stops working when it expires", async () => {
       const short = await start({ oidcTokenTtlMs: 1500 });
       try {

@@ -84,6 +84,7 @@ const SAMPLE: Record<string, { toml: string; env: string; raw: Raw }> = {
   "oidc-audience": { toml: '["aud-1", "aud-2"]', env: "aud-1,aud-2", raw: ["aud-1", "aud-2"] },
   "oidc-token-ttl": { toml: '"2h"', env: "2h", raw: "2h" },
   "oidc-max-token-age": { toml: '"10m"', env: "10m", raw: "10m" },
+  "oidc-exchanges-per-minute": { toml: "20", env: "20", raw: "20" },
   quiet: { toml: "true", env: "1", raw: true },
   workers: { toml: "3", env: "3", raw: "3" },
 };
@@ -117,6 +118,7 @@ const SAMPLE_OPTIONS = {
   oidcIssuers: [{ issuer: "https://token.actions.githubusercontent.com", audiences: ["aud-1", "aud-2"] }],
   oidcTokenTtlMs: 7_200_000,
   oidcMaxTokenAgeMs: 600_000,
+  oidcExchangesPerMinute: 20,
 };
 
 /** The sample as a config file: a comment, then each key on its own line (line = index + 2). */

@@ -30,6 +30,7 @@ const token = (over: Partial<TokenRow> = {}): TokenRow => ({
   kind: "cache",
   account: null,
   grants: null,
+  oidc: null,
   ...over,
 });
 

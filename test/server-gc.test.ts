@@ -228,6 +228,96 @@ describe("on the filesystem and SQLite", () => {
     assert.deepEqual((await call("GET", "/cache/p/pin", read)).json, []);
   });
 
+  // Issue 30, item 2: 108 revisions of 1,000 artifacts of 4 KB: a 447 MB anonymous pin list, and
+  // the dashboard's cache view carried every artifact.
+  test("pins through the Cachix API: artifacts bounded and kept by the newest revision; listings come in pages", async () => {
+    await adminCreateCache(dir.path, { name: "pa", isPublic: true, priority: 41 });
+    const write = (await adminCreateToken(dir.path, { cache: "pa", perm: "write", expiresAt: null })).token;
+    const c = cacheClient(srv.url, "pa", write);
+    const ups = [await makeUpload("art-1"), await makeUpload("art-2"), await makeUpload("art-3")];
+    for (const u of ups) await c.push(u);
+    const { call } = apiClient(`${srv.url}/api/v1`);
+    const pin = (name: string, u: Upload, artifacts: string[]) =>
+      call("POST", "/cache/pa/pin", write, { name, storePath: u.storePath, artifacts });
+    const get = async (path: string) => {
+      const r = await fetch(`${srv.url}/api/v1${path}`);
+      return { status: r.status, link: r.headers.get("link"), json: (await r.json()) as unknown };
+    };
+    type Listed = {
+      name: string;
+      revisionCount: number;
+      revisions: Array<{ storePath: string; artifacts: string[] }>;
+    };
+
+    const tooMany = await pin(
+      "main",
+      ups[0] as Upload,
+      Array.from({ length: 101 }, (_, i) => `bin/${i}`),
+    );
+    assert.equal(tooMany.status, 400, tooMany.text);
+    assert.match(
+      (tooMany.json as { error: string }).error,
+      /artifacts: a pin revision names at most 100 artifacts, not 101/,
+    );
+    const tooLong = await pin("main", ups[0] as Upload, ["y".repeat(1025)]);
+    assert.equal(tooLong.status, 400);
+    assert.match((tooLong.json as { error: string }).error, /artifact 1 is 1025 characters long/);
+    assert.deepEqual((await get("/cache/pa/pin")).json, [], "refusals store nothing");
+
+    const artifacts = (i: number) => Array.from({ length: 100 }, (_, j) => `share/doc/${i}/${j}`);
+    for (const [i, u] of ups.entries()) assert.equal((await pin("main", u, artifacts(i))).status, 200);
+    for (let i = 0; i < 55; i++)
+      assert.equal((await pin(`p${String(i).padStart(2, "0")}`, ups[0] as Upload, ["bin/x"])).status, 200);
+
+    const first = await get("/cache/pa/pin");
+    const listed = first.json as Listed[];
+    assert.equal(listed.length, 50);
+    assert.equal(first.link, '<?after=p48&limit=50>; rel="next"');
+    const main = listed[0];
+    assert.equal(main?.name, "main");
+    assert.equal(main?.revisionCount, 3);
+    assert.deepEqual(
+      main?.revisions.map((r) => [r.storePath, r.artifacts.length]),
+      [
+        [ups[2]?.storePath, 100],
+        [ups[1]?.storePath, 0],
+        [ups[0]?.storePath, 0],
+      ],
+      "only the newest revision keeps its artifacts",
+    );
+    const second = await get("/cache/pa/pin?after=p48&limit=50");
+    assert.deepEqual(
+      (second.json as Listed[]).map((p) => p.name),
+      ["p49", "p50", "p51", "p52", "p53", "p54"],
+    );
+    assert.equal(second.link, null, "the last page");
+
+    const page = await get("/cache/pa/pin/main?limit=2");
+    assert.deepEqual(
+      (page.json as Listed).revisions.map((r) => r.storePath),
+      [ups[2]?.storePath, ups[1]?.storePath],
+    );
+    const before = encodeURIComponent(ups[1]?.storePath ?? "");
+    assert.equal(page.link, `<?before=${before}&limit=2>; rel="next"`);
+    const rest = await get(`/cache/pa/pin/main?before=${before}&limit=2`);
+    assert.deepEqual(
+      (rest.json as Listed).revisions.map((r) => r.storePath),
+      [ups[0]?.storePath],
+    );
+    assert.equal(rest.link, null);
+    assert.equal((await get("/cache/pa/pin/nope")).status, 404);
+    assert.equal((await get("/cache/pa/pin/main?before=nope")).status, 400);
+    assert.equal((await get("/cache/pa/pin?limit=0")).status, 400);
+
+    // The dashboard lists pins without artifacts.
+    const view = await get("/ui/caches/pa");
+    const v = view.json as { pins: Array<{ name: string; revisions: number }>; pinsMore: boolean };
+    assert.equal(v.pins.length, 56);
+    assert.equal(v.pinsMore, false);
+    assert.deepEqual(v.pins[0], { ...v.pins[0], name: "main", revisions: 3 });
+    assert.doesNotMatch(JSON.stringify(view.json), /share\/doc|bin\/x/);
+  });
+
   test("pins through the CLI: add (a visible path only), --keep, list --json, remove", async () => {
     await adminCreateCache(dir.path, { name: "pc", isPublic: true, priority: 41 });
     const write = (await adminCreateToken(dir.path, { cache: "pc", perm: "write", expiresAt: null })).token;
@@ -666,10 +756,10 @@ test("nixcache data copy carries retention, quota, access times, references and 
       const row = await meta.getCache("k");
       assert.deepEqual([row?.retentionMs, row?.quotaBytes], [86_400_000, 1 << 30]);
       assert.equal(await meta.cacheUsage("k"), dep.file.length + top.file.length);
-      const pins = await meta.listPins("k");
+      const pins = await meta.listPins("k", { limit: 10, revisions: 10 });
       assert.deepEqual(
-        pins.map((p) => [p.name, p.keep, p.revisions.map((r) => r.storePath)]),
-        [["rel", { revisions: 2 }, [top.storePath]]],
+        pins.map((p) => [p.name, p.keep, p.revisions.map((r) => r.storePath), p.revisionCount]),
+        [["rel", { revisions: 2 }, [top.storePath], 1]],
       );
       // Far in the future nothing is recent: only the pin, and the reference it reaches, are kept.
       const later = Date.now() + 10 * 86_400_000;

@@ -538,3 +538,93 @@ test("both engines have the same tables, columns and indexes (PostgreSQL's GC sc
     dir.cleanup();
   }
 });
+
+// Issue 30, item 2: pins from before their revisions were counted and kept their artifacts on the
+// newest revision only. Built with every migration but that one, which opening then applies.
+const PIN_COUNTS = /^pins: revisions counted/;
+const PIN_ROWS = {
+  pins: "INSERT INTO pins (cache, name, keep_revisions, keep_days, created_at) VALUES ('old', 'main', NULL, NULL, 1), ('old', 'empty', NULL, NULL, 1)",
+  entries: `INSERT INTO pin_entries (cache, pin, hash, store_path, artifacts, created_at) VALUES
+    ('old', 'main', 'h1', '/nix/store/h1-a', '["bin/1"]', 10),
+    ('old', 'main', 'h2', '/nix/store/h2-a', '["bin/2"]', 20),
+    ('old', 'main', 'h3', '/nix/store/h3-a', '["bin/3","bin/4"]', 30)`,
+};
+
+async function assertPinsMigrated(meta: MetadataStore): Promise<void> {
+  const pins = await meta.listPins("old", { limit: 10, revisions: 10 });
+  assert.deepEqual(
+    pins.map((p) => [p.name, p.revisionCount, p.revisions.map((r) => [r.hash, r.artifacts])]),
+    [
+      ["empty", 0, []],
+      [
+        "main",
+        3,
+        [
+          ["h3", ["bin/3", "bin/4"]],
+          ["h2", []],
+          ["h1", []],
+        ],
+      ],
+    ],
+  );
+  // The counter moves with the revisions from now on.
+  await meta.removePin("old", "empty");
+  assert.equal((await meta.getPin("old", "main", { limit: 1 }))?.revisionCount, 3);
+}
+
+test("pins written before revisions were counted: counts filled in, artifacts kept by the newest revision (SQLite)", async () => {
+  const dir = tempDir("nixcache-pins-");
+  try {
+    const db = new Database(join(dir.path, "nixcache.db"));
+    db.pragma("foreign_keys = ON");
+    db.exec(
+      "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    );
+    for (const m of MIGRATIONS.filter((x) => !PIN_COUNTS.test(x.name))) {
+      m.up(db);
+      db.prepare("INSERT INTO schema_version VALUES (?, ?, 0)").run(m.version, m.name);
+    }
+    db.exec(
+      "INSERT INTO caches (name, is_public, priority, secret_key, public_key, created_at) VALUES ('old', 1, 40, 's', 'p', 1)",
+    );
+    db.exec(PIN_ROWS.pins);
+    db.exec(PIN_ROWS.entries);
+    db.close();
+    const meta = await openMetadata({ dataDir: dir.path });
+    try {
+      await assertPinsMigrated(meta);
+    } finally {
+      await meta.close();
+    }
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test("pins written before revisions were counted: counts filled in, artifacts kept by the newest revision (PostgreSQL)", async () => {
+  const url = await freshDatabase();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(
+      "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    );
+    for (const m of PG_MIGRATIONS.filter((x) => !PIN_COUNTS.test(x.name))) {
+      await client.query(m.sql);
+      await client.query("INSERT INTO schema_version VALUES ($1, $2, 0)", [m.version, m.name]);
+    }
+    await client.query(
+      "INSERT INTO caches (name, is_public, priority, secret_key, public_key, created_at) VALUES ('old', TRUE, 40, 's', 'p', 1)",
+    );
+    await client.query(PIN_ROWS.pins);
+    await client.query(PIN_ROWS.entries);
+  } finally {
+    await client.end();
+  }
+  const meta = await openPostgresStore(url);
+  try {
+    await assertPinsMigrated(meta);
+  } finally {
+    await meta.close();
+  }
+});

@@ -131,6 +131,45 @@ test("complete and abort racing on two replicas: one winner, decided by the data
   }
 });
 
+// Issue 30, item 14: each replica counted, then inserted: 109 uploads open against a limit of 100.
+test("the per-token limit on open uploads holds across replicas opening at once", async () => {
+  const limited: RunningServer[] = [];
+  for (let i = 0; i < 2; i++)
+    limited.push(
+      await startServer({ db: at.db, storage: at.storage, port: 0, upstreams: [], maxOpenUploads: 4 }),
+    );
+  try {
+    const own = (await adminCreateToken(at, { cache: "main", perm: "write", expiresAt: null })).token;
+    const clients = limited.map((s) => apiClient(`${s.url}/api/v1`));
+    const answers = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        (clients[i % 2] as ReturnType<typeof apiClient>).call(
+          "POST",
+          "/cache/main/multipart-nar?compression=zst",
+          own,
+        ),
+      ),
+    );
+    const opened = answers.filter((a) => a.status === 200);
+    assert.equal(opened.length, 4, answers.map((a) => a.status).join(" "));
+    for (const a of answers.filter((x) => x.status !== 200)) {
+      assert.equal(a.status, 429, a.text);
+      assert.match((a.json as { error: string }).error, /this token has 4 multipart uploads open/);
+    }
+    for (const a of opened) {
+      const { narId, uploadId } = a.json as { narId: string; uploadId: string };
+      const end = await clients[0]?.call(
+        "POST",
+        `/cache/main/multipart-nar/${narId}/abort?uploadId=${uploadId}`,
+        own,
+      );
+      assert.equal(end?.status, 200, end?.text);
+    }
+  } finally {
+    await Promise.all(limited.map((s) => s.close()));
+  }
+});
+
 test("nix copy to one replica, nix-store -r from another", async () => {
   const seed = randomBytes(6).toString("hex");
   const expr = `let dep = derivation { name = "rep-dep"; system = builtins.currentSystem; builder = "/bin/sh";

@@ -475,3 +475,66 @@ describe("who sees trust rules and token descriptions (issue 30, item 11)", () =
     );
   });
 });
+
+// Issue 30, item 5: the cache view returned every branch (30,000: 11.2 MB per anonymous GET).
+describe("many branches", () => {
+  test("the cache view lists the newest few dozen; the rest are paged and found by name", async () => {
+    await srv.meta.createCache({ name: "many", isPublic: true, priority: 40 });
+    const add = (branch: string, ok = true) =>
+      srv.meta.insertReport({
+        cache: "many",
+        kind: "ci",
+        commit: null,
+        branch,
+        runId: null,
+        runUrl: null,
+        tokenId: null,
+        ok,
+        counts: "{}",
+        targets: "[]",
+      });
+    const main = await add("main");
+    const features: string[] = [];
+    for (let i = 0; i < 44; i++) {
+      features.push(`feature/${String(i).padStart(2, "0")}`);
+      await add(features[i] as string, i % 2 === 0);
+    }
+    const newestFirst = [...features].reverse();
+
+    const v = await json<CacheResponse>("/api/v1/ui/caches/many");
+    assert.deepEqual(
+      v.branches.map((b) => b.branch),
+      newestFirst.slice(0, 30),
+    );
+    assert.equal(v.branchesNext, v.branches.at(-1)?.id);
+    assert.equal(v.report?.id, main.id, "main opens the page, though 44 branches are newer");
+    assert.equal(v.cache.coverage?.id, main.id);
+    const list = await json<CachesResponse>("/api/v1/ui/caches");
+    assert.equal(list.caches.find((c) => c.name === "many")?.coverage?.id, main.id);
+    const old = await json<CacheResponse>("/api/v1/ui/caches/many?branch=feature%2F03");
+    assert.equal(old.report?.branch, "feature/03", "an older branch, asked for by name");
+
+    const rest = await json<Page<ReportSummary>>(`/api/v1/ui/caches/many/branches?before=${v.branchesNext}`);
+    assert.deepEqual(
+      rest.items.map((b) => b.branch),
+      [...newestFirst.slice(30), "main"],
+    );
+    assert.equal(rest.next, null);
+    const found = await json<Page<ReportSummary>>("/api/v1/ui/caches/many/branches?q=FEATURE%2F0&limit=4");
+    assert.deepEqual(
+      found.items.map((b) => b.branch),
+      ["feature/09", "feature/08", "feature/07", "feature/06"],
+    );
+    const more = await json<Page<ReportSummary>>(
+      `/api/v1/ui/caches/many/branches?q=feature%2F0&limit=4&before=${found.next}`,
+    );
+    assert.deepEqual(
+      more.items.map((b) => b.branch),
+      ["feature/05", "feature/04", "feature/03", "feature/02"],
+    );
+    const long = await call("GET", `/api/v1/ui/caches/many/branches?q=${"x".repeat(257)}`);
+    assert.equal(long.status, 400);
+    assert.match(((await long.json()) as { error: string }).error, /q must be at most 256 characters/);
+    assert.equal((await call("GET", "/api/v1/ui/caches/priv/branches")).status, 401);
+  });
+});

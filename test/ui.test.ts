@@ -360,3 +360,75 @@ describe("a private cache", () => {
     await w.page.close();
   });
 });
+
+// Issue 30, item 5: the cache view held every branch; now the newest few dozen, and a search.
+describe("a cache with many branches", () => {
+  let dir: ReturnType<typeof tempDir>;
+  let srv: RunningServer;
+
+  before(async () => {
+    dir = tempDir("nixcache-ui-branches-");
+    srv = await startServer({ dataDir: dir.path, port: 0, upstreams: [] });
+    await srv.meta.createCache({ name: "busy", isPublic: true, priority: 40 });
+    for (const branch of ["main", ...Array.from({ length: 40 }, (_, i) => `feature/${i}`)])
+      await srv.meta.insertReport({
+        cache: "busy",
+        kind: "ci",
+        commit: COMMIT,
+        branch,
+        runId: null,
+        runUrl: null,
+        tokenId: null,
+        ok: true,
+        counts: "{}",
+        targets: "[]",
+      });
+  });
+
+  after(async () => {
+    await srv.close();
+    dir.cleanup();
+  });
+
+  test("tabs for the newest branches and the one shown; the others are found by name", async () => {
+    const w = await watchedPage(browser, 1280);
+    await w.page.goto(`${srv.url}/ui/#/cache/busy`);
+    await w.page.waitForSelector("nav.tabs");
+    const tabs = await w.page.locator("nav[aria-label=Branches] a").allTextContents();
+    assert.equal(tabs.length, 31, "the 30 newest, and main (older) which the page shows");
+    assert.match(tabs[0] ?? "", /^feature\/39 /);
+    assert.match(tabs.at(-1) ?? "", /^main /);
+    assert.match((await w.page.locator(".report-line").textContent()) ?? "", / on main/);
+
+    await w.page.locator("#branch-q").fill("feature/1");
+    await w.page.locator("#branch-q").press("Enter");
+    await w.page.waitForSelector("nav[aria-label='Branches found']");
+    const found = await w.page.locator("nav[aria-label='Branches found'] a").allTextContents();
+    assert.deepEqual(
+      found.map((t) => t.replace(/ .*$/, "")),
+      [
+        "feature/19",
+        "feature/18",
+        "feature/17",
+        "feature/16",
+        "feature/15",
+        "feature/14",
+        "feature/13",
+        "feature/12",
+        "feature/11",
+        "feature/10",
+        "feature/1",
+      ],
+    );
+    await w.page.locator("nav[aria-label='Branches found'] a", { hasText: "feature/12" }).click();
+    await w.page.waitForFunction(() =>
+      document.querySelector(".report-line")?.textContent?.includes(" on feature/12"),
+    );
+    const shown = await w.page.locator("nav[aria-label=Branches] a[aria-current=page]").textContent();
+    assert.match(shown ?? "", /^feature\/12 /, "its tab is shown, current");
+    await w.screenshot("many-branches-1280");
+    assert.deepEqual(w.errors, []);
+    assertOnlyFrom(w, srv.url);
+    await w.page.close();
+  });
+});

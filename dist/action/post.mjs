@@ -1,7 +1,7 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   post
-} from "./chunk-ZYN3IC5P.mjs";
+} from "./chunk-M6PG6UPD.mjs";
 import "./chunk-FPT5WJYW.mjs";
 import "./chunk-4OQOIDL5.mjs";
 import "./chunk-HVBSCZIH.mjs";

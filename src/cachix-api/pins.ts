@@ -17,17 +17,23 @@ export type PinKeep = z.infer<typeof PinKeep>;
 export const PinCreate = z.object({
   name: z.string(),
   storePath: z.string(),
-  artifacts: z.array(z.string().max(4096)).max(1000).default([]),
+  // Bounded by the server's store (PIN_ARTIFACTS of PIN_ARTIFACT_LENGTH), which says what is wrong.
+  artifacts: z.array(z.string()).default([]),
   keep: PinKeep.nullable().optional(),
 });
 export type PinCreate = z.infer<typeof PinCreate>;
 
-/** A pin as nixcache's `GET /api/v1/cache/{name}/pin` lists it (cachix's client has no such call). */
+/**
+ * A pin as nixcache's `GET /api/v1/cache/{name}/pin` lists it (cachix's client has no such call):
+ * `revisions` are its newest (a listing's 10; a page of them from `GET …/pin/{pin}`), of
+ * `revisionCount`.
+ */
 export const PinInfo = z.object({
   name: z.string(),
   storePath: z.string().nullable(),
   keep: PinKeep.nullable(),
   createdOn: z.string(),
+  revisionCount: z.number().int(),
   revisions: z.array(
     z.object({ storePath: z.string(), artifacts: z.array(z.string()), createdOn: z.string() }),
   ),

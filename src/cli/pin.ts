@@ -40,6 +40,7 @@ export function pinJson(p: PinRow) {
     storePath: p.revisions[0]?.storePath ?? null,
     keep: p.keep === "all" ? null : p.keep,
     createdAt: new Date(p.createdAt).toISOString(),
+    revisionCount: p.revisionCount,
     revisions: p.revisions.map((r) => ({
       storePath: r.storePath,
       artifacts: r.artifacts,
@@ -89,7 +90,7 @@ export function registerPinCommands(program: Command): void {
         if (o.json) printJson(pinJson(row));
         else
           process.stderr.write(
-            `pinned ${row.revisions[0]?.storePath} as ${row.name} in ${cache} (${row.revisions.length} revision${row.revisions.length === 1 ? "" : "s"}, ${keepText(row.keep)})\n`,
+            `pinned ${row.revisions[0]?.storePath} as ${row.name} in ${cache} (${row.revisionCount} revision${row.revisionCount === 1 ? "" : "s"}, ${keepText(row.keep)})\n`,
           );
       },
     );
@@ -100,7 +101,7 @@ export function registerPinCommands(program: Command): void {
     .argument("<cache>", "the cache")
     .option(
       "--json",
-      "print an array of {name, storePath, keep, createdAt, revisions: [{storePath, artifacts, createdAt}]}",
+      "print an array of {name, storePath, keep, createdAt, revisionCount, revisions: [{storePath, artifacts, createdAt}]} (the newest 10 revisions)",
     )
     .action(async (cache: string, o: StoreFlags & { json?: boolean }) => {
       const rows = await admin(() => adminListPins(storeLocation(o), cache));
@@ -108,7 +109,7 @@ export function registerPinCommands(program: Command): void {
       if (rows.length === 0) process.stderr.write(`cache ${cache} has no pins\n`);
       for (const p of rows)
         process.stdout.write(
-          `${[p.name, p.revisions[0]?.storePath ?? "-", `${p.revisions.length} revisions`, keepText(p.keep)].map(escapeControl).join("\t")}\n`,
+          `${[p.name, p.revisions[0]?.storePath ?? "-", `${p.revisionCount} revisions`, keepText(p.keep)].map(escapeControl).join("\t")}\n`,
         );
     });
 

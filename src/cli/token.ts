@@ -4,6 +4,7 @@ import {
   adminCreatePersonalToken,
   adminCreateToken,
   adminListTokens,
+  adminRevokeOidcTokens,
   adminRevokeToken,
 } from "../server/admin.js";
 import { describeGrant, tokenState } from "../server/auth/tokens.js";
@@ -121,18 +122,64 @@ export function registerTokenCommands(program: Command): void {
     .command("revoke")
     .description(
       "Revoke a token, named by its id (tok_…, from `token list`) or by the token itself; `-` reads " +
-        "it from stdin so it never appears in a process list. Takes effect on the server's next request.",
+        "it from stdin so it never appears in a process list. Or revoke at once every working token the " +
+        "OIDC exchange minted for a CI identity (--subject, with --issuer to name its issuer) or under a " +
+        "trust rule (--rule, an id from `cache trust list`). Takes effect on the server's next request.",
     )
-    .argument("<id-or-token>", "tok_… id, the token, or - for stdin")
-    .option("--json", "print the revoked token's record as JSON")
-    .addHelpText("after", "\nExample:\n  nixcache token revoke tok_3f2a9c1b7d4e --data /var/lib/nixcache")
-    .action(async (arg: string, o: StoreFlags & { json?: boolean }) => {
-      const idOrToken = arg === "-" ? (await readStdin()).trim() : arg;
-      if (!idOrToken) throw new UserError("no token given on stdin", 2);
-      const row = await admin(() => adminRevokeToken(storeLocation(o), idOrToken));
-      if (o.json) printJson(tokenJson(row));
-      else process.stderr.write(`revoked ${row.id} (${escapeControl(describeGrant(row))})\n`);
-    });
+    .argument("[id-or-token]", "tok_… id, the token, or - for stdin")
+    .option("--subject <sub>", "every OIDC-minted token of this identity token subject (`sub`), exactly")
+    .option("--issuer <url>", "with --subject: of this issuer only")
+    .option("--rule <id>", "every OIDC-minted token a trust rule granted (rule_…)")
+    .option("--json", "print the revoked tokens' records as JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  nixcache token revoke tok_3f2a9c1b7d4e --data /var/lib/nixcache\n" +
+        "  nixcache token revoke --subject 'repo:example-org/flake:ref:refs/heads/main' --data /var/lib/nixcache\n" +
+        "  nixcache token revoke --rule rule_3f2a9c1b --data /var/lib/nixcache",
+    )
+    .action(
+      async (
+        arg: string | undefined,
+        o: StoreFlags & { json?: boolean; subject?: string; issuer?: string; rule?: string },
+      ) => {
+        const bulk = o.subject !== undefined || o.rule !== undefined;
+        if (o.issuer !== undefined && o.subject === undefined)
+          throw new UserError("--issuer goes with --subject", 2);
+        if (o.rule !== undefined && !/^rule_[0-9a-f]+$/.test(o.rule))
+          throw new UserError(
+            `--rule ${JSON.stringify(o.rule)} is not a trust rule id (rule_…, from \`cache trust list\`)`,
+            2,
+          );
+        if (bulk) {
+          if (arg !== undefined) throw new UserError("name a token, or --subject/--rule, not both", 2);
+          const rows = await admin(() =>
+            adminRevokeOidcTokens(storeLocation(o), { subject: o.subject, issuer: o.issuer, rule: o.rule }),
+          );
+          if (o.json) return printJson(rows.map(tokenJson));
+          const what = [
+            o.subject !== undefined ? `subject ${JSON.stringify(o.subject)}` : "",
+            o.issuer !== undefined ? `of ${o.issuer}` : "",
+            o.rule !== undefined ? `${o.subject !== undefined ? "under" : "trust rule"} ${o.rule}` : "",
+          ]
+            .filter(Boolean)
+            .join(" ");
+          process.stderr.write(
+            `${escapeControl(`revoked ${rows.length} token${rows.length === 1 ? "" : "s"} of ${what}`)}${rows.length ? `: ${rows.map((r) => r.id).join(", ")}` : ""}\n`,
+          );
+          return;
+        }
+        if (arg === undefined)
+          throw new UserError(
+            "name the token to revoke (tok_…, the token, or -), or use --subject/--rule",
+            2,
+          );
+        const idOrToken = arg === "-" ? (await readStdin()).trim() : arg;
+        if (!idOrToken) throw new UserError("no token given on stdin", 2);
+        const row = await admin(() => adminRevokeToken(storeLocation(o), idOrToken));
+        if (o.json) printJson(tokenJson(row));
+        else process.stderr.write(`revoked ${row.id} (${escapeControl(describeGrant(row))})\n`);
+      },
+    );
 
   token
     .command("list")
@@ -143,7 +190,7 @@ export function registerTokenCommands(program: Command): void {
     )
     .option(
       "--json",
-      "print an array of {id, cache, perm, description, createdAt, expiresAt, revokedAt, kind, account, grants}",
+      "print an array of {id, cache, perm, description, createdAt, expiresAt, revokedAt, kind, account, grants, oidc: {issuer, subject, rules} | null}",
     )
     .addHelpText("after", "\nExample:\n  nixcache token list --data /var/lib/nixcache")
     .action(async (o: StoreFlags & { json?: boolean }) => {
@@ -183,5 +230,6 @@ function tokenJson(r: TokenRow) {
     kind: r.kind,
     account: r.account,
     grants: r.grants,
+    oidc: r.oidc && { issuer: r.oidc.issuer, subject: r.oidc.subject, rules: r.oidc.rules },
   };
 }

@@ -71,10 +71,19 @@ export async function oidcLogin(o: {
         ? "This pull request comes from a fork, and GitHub gives such runs no OIDC identity token"
         : "This pull request's job has no OIDC identity token (no `permissions: id-token: write`)",
     };
-  const idToken = await requestIdToken(o.audience);
+  const exchange = async (): Promise<OidcGrant> => {
+    try {
+      return await exchangeIdToken(url, await requestIdToken(o.audience), { retry: o.retry });
+    } catch (e) {
+      // 409: the server had exchanged this identity token already (an answer lost on the way back,
+      // then a retry): it gives each one cache token, and a fresh identity token gets another.
+      if (!(e instanceof NixcacheError && e.code === "conflict")) throw e;
+      return exchangeIdToken(url, await requestIdToken(o.audience), { retry: o.retry });
+    }
+  };
   let grant: OidcGrant;
   try {
-    grant = await exchangeIdToken(url, idToken, { retry: o.retry });
+    grant = await exchange();
   } catch (e) {
     if (isPullRequest(o.ctx) && e instanceof NixcacheError && e.code === "unauthorized")
       return { kind: "skipped", reason: `The cache server gives this pull request no token: ${e.message}` };

@@ -10,6 +10,7 @@ import { NewCacheName } from "./cache-names.js";
 import { AdminError, DbError } from "./errors.js";
 import { collectGarbage, GcBusyError, type GcOptions, type GcReport } from "./gc.js";
 import { AccountName, PinName, validationMessage } from "./metadata/names.js";
+import { PIN_LISTED_REVISIONS } from "./metadata/pins.js";
 import type { MetadataStore } from "./metadata/store.js";
 import type { CacheRow, Permission, PinKeep, PinRow, TokenRow, TrustRuleRow } from "./metadata/types.js";
 import { describeLocation, openMetadata, openStorage, type StoreLocation, withMetadata } from "./stores.js";
@@ -124,11 +125,21 @@ export async function adminAddPin(
   });
 }
 
+/** Every pin of the cache by name, each with its newest PIN_LISTED_REVISIONS revisions. */
 export async function adminListPins(at: AdminTarget, cache: string): Promise<PinRow[]> {
   return withStore(at, async (meta) => {
     if (!(await meta.getCache(cache)))
       throw new AdminError("notFound", `no cache named ${JSON.stringify(cache)} in ${where(at)}`);
-    return meta.listPins(cache);
+    const pins: PinRow[] = [];
+    for (;;) {
+      const page = await meta.listPins(cache, {
+        after: pins.at(-1)?.name,
+        limit: 500,
+        revisions: PIN_LISTED_REVISIONS,
+      });
+      pins.push(...page);
+      if (page.length < 500) return pins;
+    }
   });
 }
 
@@ -214,6 +225,27 @@ export async function adminRevokeToken(at: AdminTarget, idOrToken: string): Prom
     if (!updated) throw new AdminError("internal", `token ${id} vanished`);
     return updated;
   });
+}
+
+/**
+ * Revokes every working token the OIDC exchange minted for a subject (`sub`, of `issuer` when
+ * given), or under a trust rule (its id), or both; returns them (none is not an error).
+ */
+export async function adminRevokeOidcTokens(
+  at: AdminTarget,
+  f: { subject?: string; issuer?: string; rule?: string },
+): Promise<TokenRow[]> {
+  if (f.subject === undefined && f.rule === undefined)
+    throw new AdminError(
+      "usage",
+      "name the tokens to revoke: a subject (--subject) or a trust rule (--rule)",
+    );
+  if (f.rule !== undefined && !/^rule_[0-9a-f]+$/.test(f.rule))
+    throw new AdminError(
+      "usage",
+      `${JSON.stringify(f.rule)} is not a trust rule id (rule_…, from \`cache trust list\`)`,
+    );
+  return withStore(at, (meta) => meta.revokeOidcTokens(f));
 }
 
 export async function adminListTokens(at: AdminTarget): Promise<TokenRow[]> {

@@ -34,7 +34,7 @@ export interface ServerContext {
   /** Told the references a committed narinfo waits for (the upstream resolver's queue). */
   onMissingReferences?: (cache: string, hashes: string[]) => void;
   /** The OIDC token exchange, when the server trusts issuers (`serve --oidc-issuer`). */
-  oidc?: { verifier: OidcVerifier; tokenTtlMs: number };
+  oidc?: { verifier: OidcVerifier; tokenTtlMs: number; exchangesPerMinute: number };
   /** The audience clients should ask their identity tokens for (the first `--oidc-audience`). */
   oidcAudience?: string;
   /** Last-access times of narinfos (for retention), batched in memory. */

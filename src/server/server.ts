@@ -6,7 +6,7 @@ import { every, type Periodic } from "../util/periodic.js";
 import { AccessTracker } from "./access.js";
 import { ActivityRecorder } from "./activity.js";
 import { type OidcIssuerConfig, OidcVerifier, type OidcVerifierOptions } from "./auth/oidc.js";
-import { DEFAULT_OIDC_TOKEN_TTL_MS } from "./auth/oidc-exchange.js";
+import { DEFAULT_OIDC_EXCHANGES_PER_MINUTE, DEFAULT_OIDC_TOKEN_TTL_MS } from "./auth/oidc-exchange.js";
 import { createHttpServer, type HttpLimits } from "./connections.js";
 import type { ServerContext } from "./context.js";
 import { DEFAULT_GC_INTERVAL_MS, type GcReport, gcTotals, startGc } from "./gc.js";
@@ -105,6 +105,11 @@ export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
    * DEFAULT_OIDC_MAX_TOKEN_AGE_SECONDS); over `oidcVerifier.maxTokenAgeSeconds`.
    */
   oidcMaxTokenAgeMs?: number;
+  /**
+   * Identity tokens one subject (an issuer's `sub`) may exchange per minute, across replicas
+   * (default DEFAULT_OIDC_EXCHANGES_PER_MINUTE); more are answered 429.
+   */
+  oidcExchangesPerMinute?: number;
   /** Tuning of the identity token checks: clock tolerance, key refresh cooldown, timeouts. */
   oidcVerifier?: OidcVerifierOptions;
 }
@@ -118,7 +123,10 @@ function oidcExchange(opts: ServerOptions): ServerContext["oidc"] {
     const maxAge = opts.oidcMaxTokenAgeMs;
     const verifierOpts =
       maxAge === undefined ? opts.oidcVerifier : { ...opts.oidcVerifier, maxTokenAgeSeconds: maxAge / 1000 };
-    return { verifier: new OidcVerifier(opts.oidcIssuers, verifierOpts), tokenTtlMs };
+    const exchangesPerMinute = opts.oidcExchangesPerMinute ?? DEFAULT_OIDC_EXCHANGES_PER_MINUTE;
+    if (!(Number.isInteger(exchangesPerMinute) && exchangesPerMinute >= 1))
+      throw new NixcacheError("usage", "the OIDC exchanges per minute must be a whole number, at least 1");
+    return { verifier: new OidcVerifier(opts.oidcIssuers, verifierOpts), tokenTtlMs, exchangesPerMinute };
   } catch (e) {
     if (e instanceof TypeError) throw new NixcacheError("usage", `--oidc-issuer: ${e.message}`);
     throw e;

@@ -143,11 +143,19 @@ export interface TrustRuleView {
 export interface CacheResponse {
   viewer: Viewer;
   cache: CacheSummary;
-  /** The newest report of each branch, newest first. */
+  /** The newest report of each branch, newest first: of the newest few dozen branches. */
   branches: ReportSummary[];
+  /**
+   * Null when `branches` holds every branch; else there are more: pass as `?before=` to
+   * `/caches/:name/branches` (which also searches them, `?q=`) for the next ones.
+   */
+  branchesNext?: number | null;
   /** The matrix of the chosen branch's newest report (`?branch=`, default: the default branch). */
   report: ReportMatrix | null;
+  /** The cache's first pins by name (without their artifacts). */
   pins?: Pin[] | null;
+  /** The cache has more pins than `pins` lists. */
+  pinsMore?: boolean;
   /** Who may get tokens for the cache; null unless the caller may write to it. */
   trustRules?: TrustRuleView[] | null;
 }

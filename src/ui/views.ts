@@ -224,35 +224,115 @@ function facts(s: CacheSummary): HTMLElement {
   );
 }
 
-function branchTabs(cache: string, branches: ReportSummary[], current: ReportMatrix | null): Child {
-  if (branches.length <= 1) return null;
+function branchTab(cache: string, b: ReportSummary, current: ReportMatrix | null): HTMLElement {
   return h(
-    "nav",
-    { class: "tabs", attrs: { "aria-label": "Branches" } },
+    "li",
+    null,
     h(
-      "ul",
-      null,
-      branches.map((b) =>
-        h(
-          "li",
-          null,
-          h(
-            "a",
-            {
-              href: routes.cache(cache, b.branch),
-              attrs: current && b.id === current.id ? { "aria-current": "page" } : {},
-            },
-            branchName(b.branch),
-            " ",
-            h(
-              "span",
-              { class: b.ok ? "dot ok" : "dot bad", attrs: { "aria-label": b.ok ? "passed" : "failed" } },
-              b.ok ? "✓" : "✗",
-            ),
-          ),
-        ),
+      "a",
+      {
+        href: routes.cache(cache, b.branch),
+        attrs: current && b.id === current.id ? { "aria-current": "page" } : {},
+      },
+      branchName(b.branch),
+      " ",
+      h(
+        "span",
+        { class: b.ok ? "dot ok" : "dot bad", attrs: { "aria-label": b.ok ? "passed" : "failed" } },
+        b.ok ? "✓" : "✗",
       ),
     ),
+  );
+}
+
+/** The newest branches as tabs; with more, a search over all of them (the server pages it). */
+function branchTabs(cache: string, r: CacheResponse, current: ReportMatrix | null): Child {
+  const more = r.branchesNext !== undefined && r.branchesNext !== null;
+  if (r.branches.length <= 1 && !more) return null;
+  // A branch asked for by name may be older than the newest ones: its tab is shown too.
+  const shown =
+    current && !r.branches.some((b) => b.id === current.id) ? [...r.branches, current] : r.branches;
+  return [
+    h(
+      "nav",
+      { class: "tabs", attrs: { "aria-label": "Branches" } },
+      h(
+        "ul",
+        null,
+        shown.map((b) => branchTab(cache, b, current)),
+      ),
+    ),
+    more ? branchFinder(cache, current) : null,
+  ];
+}
+
+function branchFinder(cache: string, current: ReportMatrix | null): HTMLElement {
+  const input = h("input", {
+    id: "branch-q",
+    name: "q",
+    type: "search",
+    autocomplete: "off",
+    spellcheck: false,
+    placeholder: "part of its name",
+  });
+  const results = h("div", { class: "branch-results", attrs: { "aria-live": "polite" } });
+  const show = (q: string, page: Page<ReportSummary>, rows: ReportSummary[]) => {
+    const next =
+      page.next === null
+        ? null
+        : h(
+            "button",
+            {
+              type: "button",
+              class: "secondary",
+              onclick: () => find(q, page.next ?? undefined, rows),
+            },
+            "More branches",
+          );
+    replace(
+      results,
+      rows.length === 0
+        ? h("p", null, q ? `No branch name holds “${q}”.` : "No other branches.")
+        : h(
+            "nav",
+            { class: "tabs", attrs: { "aria-label": "Branches found" } },
+            h(
+              "ul",
+              null,
+              rows.map((b) => branchTab(cache, b, current)),
+            ),
+          ),
+      next,
+    );
+  };
+  const find = async (q: string, before: number | undefined, shown: ReportSummary[]) => {
+    try {
+      const page = await get<Page<ReportSummary>>(`caches/${enc(cache)}/branches`, {
+        q: q || undefined,
+        before,
+      });
+      show(q, page, [...shown, ...page.items]);
+    } catch (e) {
+      replace(results, notice("error", e instanceof Error ? e.message : String(e)));
+    }
+  };
+  return h(
+    "div",
+    { class: "branch-finder" },
+    h(
+      "form",
+      {
+        class: "lookup",
+        role: "search",
+        onsubmit: (e) => {
+          e.preventDefault();
+          void find(input.value.trim(), undefined, []);
+        },
+      },
+      h("label", { for: "branch-q" }, "More branches: find one by name"),
+      h("div", { class: "row" }, input, h("button", { type: "submit" }, "Find")),
+    ),
+    results,
   );
 }
 
@@ -271,7 +351,7 @@ function coverageSection(cache: string, r: CacheResponse): HTMLElement {
           " (by default to the cache, when it is a nixcache server).",
         )
       : [
-          branchTabs(cache, r.branches, m),
+          branchTabs(cache, r, m),
           reportLine(m, cache),
           matrixTable(cache, m),
           h(
@@ -396,7 +476,7 @@ function lookupForm(cache: string, value = ""): HTMLElement {
   );
 }
 
-function pinsSection(cache: string, pins: Pin[]): HTMLElement {
+function pinsSection(cache: string, pins: Pin[], more: boolean): HTMLElement {
   return h(
     "section",
     { attrs: { "aria-labelledby": "pins" } },
@@ -440,6 +520,15 @@ function pinsSection(cache: string, pins: Pin[]): HTMLElement {
             ),
           ),
         ),
+    more
+      ? h(
+          "p",
+          { class: "more" },
+          `The first ${pins.length} pins by name; `,
+          h("code", null, `nixcache pin list ${cache}`),
+          " lists them all.",
+        )
+      : null,
   );
 }
 
@@ -513,7 +602,7 @@ export async function cacheView(cache: string, branch?: string): Promise<View> {
         h("h2", { id: "lookup" }, "Look up a path"),
         lookupForm(s.name),
       ),
-      r.pins === undefined || r.pins === null ? null : pinsSection(s.name, r.pins),
+      r.pins === undefined || r.pins === null ? null : pinsSection(s.name, r.pins, r.pinsMore === true),
       r.trustRules === undefined || r.trustRules === null ? null : trustSection(r.trustRules),
     ],
   };

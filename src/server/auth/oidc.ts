@@ -63,16 +63,37 @@ export type OidcFailure =
   /** The issuer's discovery document or keys could not be fetched (503: try again). */
   | "issuerUnavailable"
   /** The token is valid but no trust rule grants it anything (oidc-exchange). */
-  | "noMatchingRule";
+  | "noMatchingRule"
+  /** The identity token was exchanged already: one gives one cache token (409). */
+  | "replayed"
+  /** Its subject exchanged as many identity tokens as the server allows per minute (429). */
+  | "rateLimited";
 
-/** A refused identity token: 401 with the reason, or 503 when the issuer could not be reached. */
+/**
+ * A refused identity token: 401 with the reason, 503 when the issuer could not be reached, 409 for
+ * one exchanged before, 429 (with `retryAfterMs`) when its subject exchanges too often.
+ */
 export class OidcError extends RequestError {
+  /** rateLimited: when the subject may exchange again. */
+  readonly retryAfterMs?: number;
+
   constructor(
     readonly reason: OidcFailure,
     message: string,
-    opts: { cause?: unknown } = {},
+    opts: { cause?: unknown; retryAfterMs?: number } = {},
   ) {
-    super(reason === "issuerUnavailable" ? "unavailable" : "unauthorized", message, opts);
+    super(
+      reason === "issuerUnavailable"
+        ? "unavailable"
+        : reason === "replayed"
+          ? "conflict"
+          : reason === "rateLimited"
+            ? "tooLarge"
+            : "unauthorized",
+      message,
+      { cause: opts.cause, status: reason === "rateLimited" ? 429 : undefined },
+    );
+    this.retryAfterMs = opts.retryAfterMs;
   }
 }
 
@@ -146,6 +167,14 @@ export class OidcVerifier {
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.maxTokenAge = opts.maxTokenAgeSeconds ?? DEFAULT_OIDC_MAX_TOKEN_AGE_SECONDS;
     if (!(this.maxTokenAge > 0)) throw new TypeError("the maximum identity token age must be positive");
+  }
+
+  /**
+   * How long after it was issued an identity token can still pass (its maximum age, and the clock
+   * skew allowed), in ms: after that, what it was exchanged for need not be remembered.
+   */
+  acceptedForMs(): number {
+    return (this.maxTokenAge + 2 * this.tolerance) * 1000;
   }
 
   /** The configured issuers. */

@@ -2,7 +2,8 @@
 // credentials (from a netrc file), so a token is also accepted as the Basic password.
 import { createHash, randomBytes } from "node:crypto";
 import type { MetadataStore } from "../metadata/store.js";
-import type { TokenGrant, TokenRow } from "../metadata/types.js";
+import type { CacheGrants, OidcOrigin, TokenGrant, TokenRow } from "../metadata/types.js";
+import { OidcError } from "./oidc.js";
 
 const TOKEN_PREFIX = "nxc_";
 
@@ -28,6 +29,38 @@ export async function mintToken(
   const hash = hashToken(token);
   const row = await meta.insertToken({ ...grant, hash, id: tokenId(hash) });
   return { token, row };
+}
+
+/**
+ * Mints the token of an OIDC exchange: one per identity token (`identity`), at most `perMinute`
+ * per subject. Refusals are OidcErrors: replayed (409), rateLimited (429, with when to retry).
+ */
+export async function mintOidcToken(
+  meta: Pick<MetadataStore, "insertOidcToken">,
+  grant: { grants: CacheGrants; expiresAt: number; description: string } & OidcOrigin & { identity: string },
+  o: { perMinute: number; purgeBefore: number },
+): Promise<{ token: string; row: TokenRow }> {
+  const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
+  const hash = hashToken(token);
+  const { grants, expiresAt, description, ...oidc } = grant;
+  const r = await meta.insertOidcToken(
+    { kind: "oidc", grants, expiresAt, description, oidc, hash, id: tokenId(hash) },
+    o,
+  );
+  if ("row" in r) return { token, row: r.row };
+  if (r.refused === "replayed")
+    throw new OidcError(
+      "replayed",
+      `this identity token was exchanged already (for ${r.tokenId}, at ${new Date(r.at).toISOString()}): ` +
+        "one identity token gives one cache token; request a fresh identity token for another",
+    );
+  const seconds = Math.ceil(r.retryAfterMs / 1000);
+  throw new OidcError(
+    "rateLimited",
+    `subject ${JSON.stringify(oidc.subject)} of issuer ${oidc.issuer} exchanged ${o.perMinute} identity tokens ` +
+      `in the last minute, this server's limit (--oidc-exchanges-per-minute): retry in ${seconds}s`,
+    { retryAfterMs: r.retryAfterMs },
+  );
 }
 
 /** The token carried by an Authorization header (Bearer, or the password of Basic), if any. */

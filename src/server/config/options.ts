@@ -231,22 +231,26 @@ export function resolveServeConfig(cfg: EffectiveConfig, env: NodeJS.ProcessEnv 
   };
 }
 
-/** `oidc-issuer`, `oidc-audience`, `oidc-token-ttl`, `oidc-max-token-age` → server options (plain data). */
+/**
+ * `oidc-issuer`, `oidc-audience`, `oidc-token-ttl`, `oidc-max-token-age`,
+ * `oidc-exchanges-per-minute` → server options (plain data).
+ */
 function oidcOptions(
   cfg: EffectiveConfig,
-): Pick<ServerOptions, "oidcIssuers" | "oidcTokenTtlMs" | "oidcMaxTokenAgeMs"> {
+): Pick<ServerOptions, "oidcIssuers" | "oidcTokenTtlMs" | "oidcMaxTokenAgeMs" | "oidcExchangesPerMinute"> {
   const issuerV = cfg.get("oidc-issuer");
   const audienceV = cfg.get("oidc-audience");
   const ttlV = cfg.get("oidc-token-ttl");
   const maxAgeV = cfg.get("oidc-max-token-age");
+  const rateV = cfg.get("oidc-exchanges-per-minute");
   const issuers = list(issuerV) ?? [];
   if (issuers.length === 0) {
-    const extra = [audienceV, ttlV, maxAgeV].find((v) => v !== undefined);
+    const extra = [audienceV, ttlV, maxAgeV, rateV].find((v) => v !== undefined);
     if (extra)
       throw usage(
         extra.origin.from === "file"
           ? `${label(extra.setting.name, extra.origin)} needs oidc-issuer`
-          : "--oidc-audience, --oidc-token-ttl and --oidc-max-token-age need --oidc-issuer",
+          : "--oidc-audience, --oidc-token-ttl, --oidc-max-token-age and --oidc-exchanges-per-minute need --oidc-issuer",
       );
     return {};
   }
@@ -276,6 +280,7 @@ function oidcOptions(
     oidcIssuers: issuers.map((issuer) => ({ issuer, audiences })),
     oidcTokenTtlMs,
     oidcMaxTokenAgeMs,
+    oidcExchangesPerMinute: rateV === undefined ? undefined : count(rateV, 1),
   };
 }
 

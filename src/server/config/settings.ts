@@ -4,7 +4,11 @@
 // options, the config file's keys and types, the environment, `--print-config` and the error
 // messages are all made from this table (cli/serve.ts, load.ts, print.ts, options.ts).
 import { DEFAULT_OIDC_MAX_TOKEN_AGE_SECONDS } from "../auth/oidc.js";
-import { DEFAULT_OIDC_AUDIENCE, DEFAULT_OIDC_TOKEN_TTL_MS } from "../auth/oidc-exchange.js";
+import {
+  DEFAULT_OIDC_AUDIENCE,
+  DEFAULT_OIDC_EXCHANGES_PER_MINUTE,
+  DEFAULT_OIDC_TOKEN_TTL_MS,
+} from "../auth/oidc-exchange.js";
 import { GITHUB_ACTIONS_ISSUER } from "../auth/trust-rules.js";
 import {
   DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
@@ -142,7 +146,7 @@ export const SETTINGS: readonly Setting[] = [
     kind: "count",
     arg: "<n>",
     default: String(DEFAULT_MAX_OPEN_UPLOADS),
-    help: "multipart uploads (Cachix API) one token may have open at once; more are answered 429",
+    help: "multipart uploads (Cachix API) one token may have open at once, across workers and replicas; more are answered 429",
   },
   {
     name: "sweep-interval",
@@ -234,6 +238,14 @@ export const SETTINGS: readonly Setting[] = [
     help:
       "refuse identity tokens issued (iat) longer ago than this, whatever their exp; CI providers' " +
       `tokens live minutes, 1m to 24h (default: ${DEFAULT_OIDC_MAX_TOKEN_AGE_SECONDS / 3600}h)`,
+  },
+  {
+    name: "oidc-exchanges-per-minute",
+    kind: "count",
+    arg: "<n>",
+    help:
+      "identity tokens one subject (an issuer's `sub`, e.g. a repository's branch) may exchange per " +
+      `minute, across workers and replicas; more are answered 429 with Retry-After (default: ${DEFAULT_OIDC_EXCHANGES_PER_MINUTE})`,
   },
   {
     name: "quiet",

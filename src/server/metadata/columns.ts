@@ -34,6 +34,16 @@ export function claimsFromText(text: string): Record<string, string> {
   return o as Record<string, string>;
 }
 
+/** The trust rule ids an oidc token was minted under (a JSON array; anything else: none). */
+export function rulesFromText(text: string | null): string[] {
+  try {
+    const v = JSON.parse(text ?? "[]") as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
 /** The token kind of a stored row; unknown kinds are cache tokens, as rows from before kinds are. */
 export function tokenKind(kind: string): TokenRow["kind"] {
   return kind === "personal" || kind === "oidc" ? kind : "cache";
@@ -49,18 +59,28 @@ export function tokenColumns(t: NewToken): {
   perm: Permission;
   account: string | null;
   grants: string | null;
+  oidc: { identity: string | null; issuer: string | null; subject: string | null; rules: string | null };
 } {
+  const none = { identity: null, issuer: null, subject: null, rules: null };
   switch (t.kind) {
     case "cache":
-      return { cache: t.cache, perm: t.perm, account: null, grants: null };
+      return { cache: t.cache, perm: t.perm, account: null, grants: null, oidc: none };
     case "personal":
-      return { cache: "", perm: "admin", account: t.account, grants: null };
+      return { cache: "", perm: "admin", account: t.account, grants: null, oidc: none };
     case "oidc":
       return {
         cache: "",
         perm: Object.values(t.grants).includes("write") ? "write" : "read",
         account: null,
         grants: JSON.stringify(t.grants),
+        oidc: t.oidc
+          ? {
+              identity: t.oidc.identity ?? null,
+              issuer: t.oidc.issuer,
+              subject: t.oidc.subject,
+              rules: JSON.stringify(t.oidc.rules),
+            }
+          : none,
       };
   }
 }

@@ -76,6 +76,10 @@ export const TABLES: Record<RecordKind, TableSpec> = {
       c("kind", "kind"),
       c("account", "account"),
       c("grants", "grants"),
+      c("oidc_identity", "oidcIdentity"),
+      c("oidc_issuer", "oidcIssuer"),
+      c("oidc_subject", "oidcSubject"),
+      c("oidc_rules", "oidcRules"),
     ],
   },
   trustRules: {

@@ -46,6 +46,12 @@ export interface TokenRecord {
   account: string | null;
   /** oidc tokens: JSON of cache → read|write; null otherwise. */
   grants: string | null;
+  /** oidc tokens: the hash naming the identity token exchanged (one exchange each). */
+  oidcIdentity?: string | null;
+  oidcIssuer?: string | null;
+  oidcSubject?: string | null;
+  /** oidc tokens: JSON array of the ids of the trust rules that granted them. */
+  oidcRules?: string | null;
 }
 
 export interface TrustRuleRecord {

@@ -1,7 +1,7 @@
 // Rows as both databases return them, and their conversion to the metadata records: SQLite's
 // booleans are 0/1 and PostgreSQL's true/false; BIGINTs are numbers in both (the pool's type
 // parser), but aggregates over them (SUM) are NUMERIC on PostgreSQL, so counts go through Number.
-import { claimsFromText, grantsFromText, tokenKind } from "./columns.js";
+import { claimsFromText, grantsFromText, rulesFromText, tokenKind } from "./columns.js";
 import type {
   AccountRow,
   CacheRow,
@@ -86,6 +86,9 @@ export interface RawToken {
   kind: string;
   account: string | null;
   grants: string | null;
+  oidc_issuer?: string | null;
+  oidc_subject?: string | null;
+  oidc_rules?: string | null;
 }
 
 export function tokenFromRow(r: RawToken): TokenRow {
@@ -100,6 +103,10 @@ export function tokenFromRow(r: RawToken): TokenRow {
     kind: tokenKind(r.kind),
     account: r.account,
     grants: tokenKind(r.kind) === "oidc" ? grantsFromText(r.grants) : null,
+    oidc:
+      tokenKind(r.kind) === "oidc" && r.oidc_issuer && r.oidc_subject
+        ? { issuer: r.oidc_issuer, subject: r.oidc_subject, rules: rulesFromText(r.oidc_rules ?? null) }
+        : null,
   };
 }
 

@@ -153,6 +153,15 @@ export class SqlMetadataStore implements MetadataStore {
   insertToken(t: T.NewToken) {
     return tokens.insertToken(this.db, t);
   }
+  insertOidcToken(
+    t: T.NewToken & { kind: "oidc"; oidc: T.OidcOrigin & { identity: string } },
+    o: { perMinute: number; purgeBefore: number },
+  ) {
+    return tokens.insertOidcToken(this.db, t, o);
+  }
+  revokeOidcTokens(f: { issuer?: string; subject?: string; rule?: string }) {
+    return tokens.revokeOidcTokens(this.db, f);
+  }
   tokenByHash(hash: string) {
     return tokens.tokenByHash(this.db, hash);
   }
@@ -228,8 +237,11 @@ export class SqlMetadataStore implements MetadataStore {
   addPin(p: T.NewPin) {
     return pins.addPin(this.db, p);
   }
-  listPins(cache: string) {
-    return pins.listPins(this.db, cache);
+  listPins(cache: string, q: { after?: string; limit: number; revisions: number; artifacts?: boolean }) {
+    return pins.listPins(this.db, cache, q);
+  }
+  getPin(cache: string, name: string, q: { before?: string; limit: number }) {
+    return pins.getPin(this.db, cache, name, q);
   }
   removePin(cache: string, name: string) {
     return pins.removePin(this.db, cache, name);
@@ -281,8 +293,8 @@ export class SqlMetadataStore implements MetadataStore {
   listReports(cache: string, q: { branch?: string | null; before?: number; limit: number }) {
     return dashboard.listReports(this.db, cache, q);
   }
-  latestReports(cache: string) {
-    return dashboard.latestReports(this.db, cache);
+  latestReports(cache: string, q: { limit: number; before?: number; search?: string }) {
+    return dashboard.latestReports(this.db, cache, q);
   }
   getReport(cache: string, id: number) {
     return dashboard.getReport(this.db, cache, id);

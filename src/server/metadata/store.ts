@@ -23,6 +23,7 @@ import type {
   NewReport,
   NewToken,
   NewTrustRule,
+  OidcOrigin,
   PartRow,
   PathRecord,
   PinRow,
@@ -149,6 +150,18 @@ export interface MetadataStore {
 
   // --- tokens (stored as SHA-256 hashes only) and accounts ---
   insertToken(t: NewToken): Promise<TokenRow>;
+  /**
+   * Stores a token the OIDC exchange minted, unless its identity token (`oidc.identity`) was
+   * exchanged before, or its subject had `perMinute` exchanges in the last minute: each checked
+   * with the insert, atomically across processes and replicas. Once it is stored, deletes expired
+   * oidc tokens whose expiry is before `purgeBefore` (a refusal changes nothing).
+   */
+  insertOidcToken(
+    t: NewToken & { kind: "oidc"; oidc: OidcOrigin & { identity: string } },
+    o: { perMinute: number; purgeBefore: number },
+  ): Promise<OidcMint>;
+  /** Revokes the working oidc tokens minted for a subject (of an issuer), under a trust rule, or both. */
+  revokeOidcTokens(f: { issuer?: string; subject?: string; rule?: string }): Promise<TokenRow[]>;
   tokenByHash(hash: string): Promise<TokenRow | undefined>;
   tokenById(id: string): Promise<TokenRow | undefined>;
   /** Marks a token revoked; false when it was already revoked. */
@@ -164,7 +177,9 @@ export interface MetadataStore {
   /**
    * Opens an upload; `tokenId` is the token that opened it (for the per-token limit). `narId` and
    * `uploadId` are generated when not given (storage that runs its own multipart uploads, S3,
-   * names them first: the upload id is then the object store's).
+   * names them first: the upload id is then the object store's). With `maxOpen`, refused (DbError
+   * tooLarge) when the token has that many open already: counted and inserted atomically, across
+   * processes and replicas.
    */
   createMultipart(u: NewMultipart): Promise<MultipartUpload>;
   /** How many uploads opened by the token are still open or completing. */
@@ -245,10 +260,23 @@ export interface MetadataStore {
   // A pin names store paths (revisions, newest first) whose closures the GC keeps. Adding a path
   // under a pin's name makes it the newest revision; the pin's `keep` then drops older ones.
 
-  /** Adds a revision; DbError notFound unless the store path has a visible narinfo in the cache. */
+  /**
+   * Adds a revision; DbError notFound unless the store path has a visible narinfo in the cache,
+   * DbError invalid for more than PIN_ARTIFACTS artifacts (or a longer one than PIN_ARTIFACT_LENGTH).
+   * The new revision takes the pin's artifacts: older revisions keep none. Returns the pin with its
+   * new revision. Takes as long for a pin with many revisions as for a new one.
+   */
   addPin(p: NewPin): Promise<PinRow>;
-  /** The cache's pins by name. */
-  listPins(cache: string): Promise<PinRow[]>;
+  /**
+   * A page of the cache's pins by name, after `after`, each with its newest `revisions` (without
+   * their artifacts when `artifacts` is false) and its revision count.
+   */
+  listPins(
+    cache: string,
+    q: { after?: string; limit: number; revisions: number; artifacts?: boolean },
+  ): Promise<PinRow[]>;
+  /** One pin with a page of its revisions, newest first: with `before` (a hash), those older than it. */
+  getPin(cache: string, name: string, q: { before?: string; limit: number }): Promise<PinRow | undefined>;
   /** Drops a pin with all its revisions; false when there was none. */
   removePin(cache: string, name: string): Promise<boolean>;
 
@@ -341,8 +369,12 @@ export interface MetadataStore {
     cache: string,
     q: { branch?: string | null; before?: number; limit: number },
   ): Promise<ReportRow[]>;
-  /** The newest report of each branch (those without a branch count as one), newest first, no targets. */
-  latestReports(cache: string): Promise<ReportRow[]>;
+  /**
+   * The newest report of each branch (those without a branch count as one), newest first, no
+   * targets, at most `limit`: of branches whose newest report is below `before` (the last id of a
+   * page), and with `search`, of branches whose name holds that text (letters in any case).
+   */
+  latestReports(cache: string, q: { limit: number; before?: number; search?: string }): Promise<ReportRow[]>;
   /** One report with its targets. */
   getReport(cache: string, id: number): Promise<ReportRow | undefined>;
   /** The newest report naming each of these runs, no targets. */
@@ -363,6 +395,12 @@ export interface MetadataStore {
   /** Names of the cache's pins whose revisions' closures (narinfo_refs) hold the path `hash`. */
   pinsKeeping(cache: string, hash: string): Promise<string[]>;
 }
+
+/** What insertOidcToken did: stored the token, or refused it (and why). */
+export type OidcMint =
+  | { row: TokenRow }
+  | { refused: "replayed"; tokenId: string; at: number }
+  | { refused: "rateLimited"; retryAfterMs: number };
 
 /** Reports kept per cache and branch: the history the dashboard offers. */
 export const REPORTS_KEPT_PER_BRANCH = 100;

@@ -69,7 +69,12 @@ export interface TokenRow {
   account: string | null;
   /** `oidc` tokens: the permission per cache; null for the other kinds. */
   grants: CacheGrants | null;
+  /** `oidc` tokens: whose identity token it was exchanged for, under which trust rules (ids). */
+  oidc: OidcOrigin | null;
 }
+
+/** What an `oidc` token was minted for: `identity` (a hash) names the identity token exchanged. */
+export type OidcOrigin = { issuer: string; subject: string; rules: string[]; identity?: string };
 
 /** What the trust rules can grant on a cache (never admin). */
 export type GrantPermission = Exclude<Permission, "admin">;
@@ -84,7 +89,7 @@ export type CacheGrants = Readonly<Record<string, GrantPermission>>;
 export type TokenGrant = { expiresAt: number | null; description?: string } & (
   | { kind: "cache"; cache: string; perm: Permission }
   | { kind: "personal"; account: string }
-  | { kind: "oidc"; grants: CacheGrants }
+  | { kind: "oidc"; grants: CacheGrants; oidc?: OidcOrigin }
 );
 
 /** What is stored of a new token: its hash, never its text. */
@@ -159,6 +164,8 @@ export interface NewMultipart {
   tokenId?: string | null;
   narId?: string;
   uploadId?: string;
+  /** With a token: refused (DbError tooLarge) when the token has this many uploads open already. */
+  maxOpen?: number;
 }
 
 export interface PartRow {
@@ -211,7 +218,10 @@ export type PinKeep = { revisions: number } | { days: number } | "all";
 export interface PinRevision {
   storePath: string;
   hash: string;
-  /** Paths inside the store path the pin exposes (Cachix's artifacts; stored, not served). */
+  /**
+   * Paths inside the store path the pin exposes (Cachix's artifacts; stored, not served). Only the
+   * newest revision keeps them (at most PIN_ARTIFACTS): older ones have none.
+   */
   artifacts: string[];
   createdAt: number;
 }
@@ -222,7 +232,10 @@ export interface PinRow {
   name: string;
   keep: PinKeep;
   createdAt: number;
+  /** Its newest revisions, as many as were asked for (all of them: `revisionCount`). */
   revisions: PinRevision[];
+  /** How many revisions it has. */
+  revisionCount: number;
 }
 
 export interface NewPin {

@@ -5,7 +5,7 @@ import type { FastifyInstance } from "fastify";
 import { CompletedMultipartUpload, SigningData } from "../../cachix-api/schemas.js";
 import { runOf } from "../activity.js";
 import type { ServerContext } from "../context.js";
-import { ApiError } from "../errors.js";
+import { ApiError, DbError } from "../errors.js";
 import { MultipartUploads } from "../ingest/multipart.js";
 import { refuseOverQuota } from "../ingest/quota.js";
 import type { CacheRow, MultipartUpload } from "../metadata/types.js";
@@ -56,17 +56,24 @@ export function registerCachixMultipartRoutes(
     await refuseOverQuota(meta, cache, undefined);
     const caller = await calls.caller(req);
     const tokenId = caller.kind === "anonymous" ? null : caller.token.id;
+    const refusal = (message: string) => new ApiError("tooLarge", message, { status: 429 });
+    // A quick refusal before storage opens an upload of its own (S3); the store's insert is what
+    // holds the limit, counting and inserting at once across processes and replicas.
     if (tokenId !== null && (await meta.openMultipartsOf(tokenId)) >= ctx.maxOpenUploads)
-      throw new ApiError(
-        "tooLarge",
+      throw refusal(
         `this token has ${ctx.maxOpenUploads} multipart uploads open, the server's limit: complete or abort some first`,
-        { status: 429 },
       );
-    const up = await uploads.create({
-      cache: cache.name,
-      compression: c === "xz" ? "xz" : "zstd",
-      tokenId,
-    });
+    const up = await uploads
+      .create({
+        cache: cache.name,
+        compression: c === "xz" ? "xz" : "zstd",
+        tokenId,
+        maxOpen: ctx.maxOpenUploads,
+      })
+      .catch((e: unknown) => {
+        if (e instanceof DbError && e.code === "tooLarge") throw refusal(e.message);
+        throw e;
+      });
     return sendJson(reply, { narId: up.narId, uploadId: up.uploadId });
   });
 

@@ -1,15 +1,19 @@
 // Pins over the Cachix API. `POST /cache/{name}/pin` is cachix's own (what `cachix pin` calls,
 // body PinCreate: `{name, storePath, artifacts, keep}`). Cachix's public API defines no listing or
-// removal (its dashboard does those), so `GET /cache/{name}/pin` and `DELETE /cache/{name}/pin/{pin}`
-// are nixcache's, shaped alike. Differences from Cachix: artifacts are stored and listed but not
-// served (no `/serve` endpoint); `keep: null` leaves what the pin keeps as it was (a new pin keeps
-// every revision, as on Cachix); pinning needs write permission, listing read.
+// removal (its dashboard does those), so `GET /cache/{name}/pin`, `GET /cache/{name}/pin/{pin}` and
+// `DELETE /cache/{name}/pin/{pin}` are nixcache's, shaped alike. Differences from Cachix: artifacts
+// are stored and listed but not served (no `/serve` endpoint), and only a pin's newest revision
+// keeps them; `keep: null` leaves what the pin keeps as it was (a new pin keeps every revision, as
+// on Cachix); pinning needs write permission, listing read. Listings come a page at a time (the
+// next one named by a `Link: <…>; rel="next"` header), so no pin, however many revisions it has,
+// makes an answer large.
 import type { FastifyInstance } from "fastify";
 import { PinCreate, type PinKeep as WirePinKeep } from "../../cachix-api/pins.js";
 import { parseStorePath, StorePathError } from "../../nix/store-path.js";
 import type { ServerContext } from "../context.js";
 import { ApiError, DbError } from "../errors.js";
 import { PinName, validationMessage } from "../metadata/names.js";
+import { PIN_LISTED_REVISIONS } from "../metadata/pins.js";
 import type { PinKeep, PinRow } from "../metadata/types.js";
 import { type CachixRequests, type Req, readJson, sendJson } from "./cachix-request.js";
 
@@ -30,12 +34,30 @@ function pinInfo(p: PinRow) {
     storePath: p.revisions[0]?.storePath ?? null,
     keep: toWire(p.keep),
     createdOn: new Date(p.createdAt).toISOString(),
+    revisionCount: p.revisionCount,
     revisions: p.revisions.map((r) => ({
       storePath: r.storePath,
       artifacts: r.artifacts,
       createdOn: new Date(r.createdAt).toISOString(),
     })),
   };
+}
+
+/** Pins per page of `GET /cache/{name}/pin`, and revisions per page of a pin's own. */
+export const PIN_PAGE = 50;
+export const PIN_PAGE_MAX = 100;
+
+function pageLimit(q: string | undefined): number {
+  if (q === undefined) return PIN_PAGE;
+  const n = Number(q);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ApiError("invalid", `limit must be a positive integer, not ${JSON.stringify(q.slice(0, 100))}`);
+  return Math.min(n, PIN_PAGE_MAX);
+}
+
+/** The next page's address, relative to this one (never built from the request's Host). */
+function linkNext(query: Record<string, string>): string {
+  return `<?${new URLSearchParams(query)}>; rel="next"`;
 }
 
 export function registerCachixPinRoutes(
@@ -68,14 +90,47 @@ export function registerCachixPinRoutes(
       });
     } catch (e) {
       if (e instanceof DbError && e.code === "notFound") throw new ApiError("notFound", e.message);
+      if (e instanceof DbError && e.code === "invalid")
+        throw new ApiError("invalid", `artifacts: ${e.message}`);
       throw e;
     }
     return reply.code(200).send();
   });
 
+  // Pins by name, `limit` at a time from after `after`, each with its newest revisions.
   api.get("/cache/:name/pin", async (req: Req, reply) => {
     const cache = await calls.access(req, "read");
-    return sendJson(reply, (await meta.listPins(cache.name)).map(pinInfo));
+    const limit = pageLimit(req.query.limit);
+    const pins = await meta.listPins(cache.name, {
+      after: req.query.after,
+      limit,
+      revisions: PIN_LISTED_REVISIONS,
+    });
+    const last = pins.at(-1);
+    if (pins.length === limit && last)
+      reply.header("link", linkNext({ after: last.name, limit: String(limit) }));
+    return sendJson(reply, pins.map(pinInfo));
+  });
+
+  // One pin with its revisions, newest first, `limit` at a time from before the store path `before`.
+  api.get("/cache/:name/pin/:pin", async (req: Req, reply) => {
+    const cache = await calls.access(req, "read");
+    const name = (req.params as { pin?: string }).pin ?? "";
+    const limit = pageLimit(req.query.limit);
+    let before: string | undefined;
+    if (req.query.before !== undefined)
+      try {
+        before = parseStorePath(req.query.before).hash;
+      } catch (e) {
+        if (e instanceof StorePathError) throw new ApiError("invalid", `before: ${e.message}`);
+        throw e;
+      }
+    const pin = await meta.getPin(cache.name, name, { before, limit });
+    if (!pin) throw new ApiError("notFound", `cache ${cache.name} has no pin named ${JSON.stringify(name)}`);
+    const last = pin.revisions.at(-1);
+    if (pin.revisions.length === limit && last)
+      reply.header("link", linkNext({ before: last.storePath, limit: String(limit) }));
+    return sendJson(reply, pinInfo(pin));
   });
 
   api.delete("/cache/:name/pin/:pin", async (req: Req, reply) => {

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from "fastify";
 import { type OidcClaims, OidcError } from "../auth/oidc.js";
 import { exchangeOidcToken } from "../auth/oidc-exchange.js";
-import { mintToken } from "../auth/tokens.js";
+import { mintOidcToken } from "../auth/tokens.js";
 import type { ServerContext } from "../context.js";
 import { ApiError } from "../errors.js";
 import { drain, type Req, sendJson } from "./cachix-request.js";
@@ -30,13 +30,25 @@ export function registerOidcRoutes(api: FastifyInstance, ctx: ServerContext): vo
       {
         verifier: oidc.verifier,
         rulesFor: (issuer) => ctx.meta.trustRules({ issuer }),
-        mint: ({ caches, claims, expiresAt }) =>
-          mintToken(ctx.meta, {
-            kind: "oidc",
-            grants: Object.fromEntries(caches),
-            expiresAt,
-            description: description(claims),
-          }),
+        mint: ({ caches, claims, expiresAt, identity, rules }) =>
+          mintOidcToken(
+            ctx.meta,
+            {
+              grants: Object.fromEntries(caches),
+              expiresAt,
+              description: description(claims),
+              issuer: claims.iss,
+              subject: claims.sub,
+              rules,
+              identity,
+            },
+            {
+              perMinute: oidc.exchangesPerMinute,
+              // An identity token older than this is refused anyway: what it was exchanged for
+              // need not be remembered once expired for as long.
+              purgeBefore: Date.now() - oidc.verifier.acceptedForMs(),
+            },
+          ),
         ttlMs: oidc.tokenTtlMs,
       },
       req.headers.authorization,
@@ -44,6 +56,8 @@ export function registerOidcRoutes(api: FastifyInstance, ctx: ServerContext): vo
       // The client hears 503; the operator should hear that an issuer is unreachable (the message
       // names the issuer and the failure, never a token).
       if (e instanceof OidcError && e.reason === "issuerUnavailable") ctx.logError(e);
+      if (e instanceof OidcError && e.retryAfterMs !== undefined)
+        reply.header("retry-after", String(Math.ceil(e.retryAfterMs / 1000)));
       throw e;
     });
     // The answer holds a secret: no cache, no proxy, may keep it.

@@ -41,6 +41,15 @@ const DEFAULT_PAGE = 20;
 const MAX_PAGE = 100;
 /** Branches a report of which makes the default matrix, in this order; else the newest report's. */
 const DEFAULT_BRANCHES = ["main", "master", "trunk"];
+/**
+ * Branches the cache view lists (newest first): a cache's CI may have pushed from thousands, and
+ * the view is read anonymously. The rest are paged and searched at `/caches/:name/branches`.
+ */
+export const BRANCHES_SHOWN = 30;
+/** Pins the cache view lists (by name); all of them: `nixcache pin list`, or the Cachix API's listing. */
+const PINS_SHOWN = 100;
+/** Longest text a branch search takes (a branch name is rarely a tenth of it). */
+const MAX_BRANCH_SEARCH = 256;
 
 type Req = FastifyRequest<{
   Params: { name?: string; id?: string; drv?: string };
@@ -101,14 +110,25 @@ function matrixOf(r: ReportRow, writer: boolean): ReportMatrix {
 
 const writes = (cache: CacheRow, who: Identity) => authorize(cache, who, "write").ok;
 
-/** The report a cache's page opens with: of `branch` when asked, else of a default branch, else the newest. */
-function chooseBranch(latest: readonly ReportRow[], asked: string | undefined): ReportRow | undefined {
-  if (asked !== undefined) return latest.find((r) => (r.branch ?? "") === asked);
+/**
+ * The report a cache's page opens with: of `branch` when asked, else of a default branch, else the
+ * newest. `latest`: the newest branches' reports at hand (a branch not among them is looked up).
+ */
+async function chooseReport(
+  meta: ServerContext["meta"],
+  cache: string,
+  asked: string | undefined,
+  latest: readonly ReportRow[],
+): Promise<ReportRow | undefined> {
+  const newestOf = async (branch: string | null) =>
+    latest.find((r) => r.branch === branch) ?? (await meta.listReports(cache, { branch, limit: 1 }))[0];
+  // `?branch=` (empty) asks for the reports that named no branch.
+  if (asked !== undefined) return newestOf(asked === "" ? null : asked);
   for (const b of DEFAULT_BRANCHES) {
-    const r = latest.find((x) => x.branch === b);
+    const r = await newestOf(b);
     if (r) return r;
   }
-  return latest[0];
+  return latest[0] ?? (await meta.latestReports(cache, { limit: 1 }))[0];
 }
 
 export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -130,10 +150,10 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
     writer: boolean,
     latest?: readonly ReportRow[],
   ): Promise<CacheSummary> {
-    const [usage, gc, reports] = await Promise.all([
+    const [usage, gc, chosen] = await Promise.all([
       meta.dashboardUsage(cache.name, Date.now() - DAY),
       meta.lastGcRun(cache.name),
-      latest ?? meta.latestReports(cache.name),
+      chooseReport(meta, cache.name, undefined, latest ?? []),
     ]);
     const s: CacheSummary = {
       name: cache.name,
@@ -148,7 +168,6 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
       retentionMs: cache.retentionMs,
       gc: gc ? { lastRunAt: gc.endedAt, freedBytes: gc.deletedBytes, pathsDeleted: gc.deletedPaths } : null,
     };
-    const chosen = chooseBranch(reports, undefined);
     s.coverage = chosen ? reportSummary(chosen, writer) : null;
     return s;
   }
@@ -199,21 +218,25 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
       api.get("/caches/:name", async (req: Req, reply) => {
         const { cache, who, writer } = await readable(req);
         await fresh();
-        const latest = await meta.latestReports(cache.name);
-        const chosen = chooseBranch(latest, req.query.branch);
+        const newest = await meta.latestReports(cache.name, { limit: BRANCHES_SHOWN + 1 });
+        const latest = newest.slice(0, BRANCHES_SHOWN);
+        const chosen = await chooseReport(meta, cache.name, req.query.branch, latest);
         const counted = (await meta.listCaches()).find((c) => c.name === cache.name);
         const [s, full, pins, rules] = await Promise.all([
           summary({ ...cache, narinfos: counted?.narinfos ?? 0, bytes: counted?.bytes ?? 0 }, writer, latest),
           chosen ? meta.getReport(cache.name, chosen.id) : undefined,
-          meta.listPins(cache.name),
+          // Without artifacts (the page shows none), and a page of them: a cache may have many.
+          meta.listPins(cache.name, { limit: PINS_SHOWN + 1, revisions: 1, artifacts: false }),
           writer ? meta.trustRules({ cache: cache.name }) : undefined,
         ]);
         const body: CacheResponse = {
           viewer: viewerOf(who),
           cache: s,
           branches: latest.map((r) => reportSummary(r, writer)),
+          branchesNext: newest.length > BRANCHES_SHOWN ? (latest.at(-1)?.id ?? null) : null,
           report: full ? matrixOf(full, writer) : null,
-          pins: pins.map(pinView),
+          pins: pins.slice(0, PINS_SHOWN).map(pinView),
+          pinsMore: pins.length > PINS_SHOWN,
           trustRules:
             rules?.map((r) => ({
               issuer: r.issuer,
@@ -234,6 +257,26 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
           branch: branch === undefined ? undefined : branch === "" ? null : branch,
           before: cursor(req.query.before),
           limit,
+        });
+        const page: Page<ReportSummary> = {
+          items: rows.map((r) => reportSummary(r, writer)),
+          next: rows.length === limit ? (rows.at(-1)?.id ?? null) : null,
+        };
+        return sendJson(reply, page);
+      });
+
+      // The newest report of each branch, newest first, a page at a time; `?q=`: branches whose
+      // name holds that text (letters in any case).
+      api.get("/caches/:name/branches", async (req: Req, reply) => {
+        const { cache, writer } = await readable(req);
+        const limit = pageLimit(req.query.limit);
+        const q = req.query.q?.trim();
+        if (q !== undefined && q.length > MAX_BRANCH_SEARCH)
+          throw new UiError(400, `q must be at most ${MAX_BRANCH_SEARCH} characters`);
+        const rows = await meta.latestReports(cache.name, {
+          limit,
+          before: cursor(req.query.before),
+          search: q || undefined,
         });
         const page: Page<ReportSummary> = {
           items: rows.map((r) => reportSummary(r, writer)),
@@ -398,7 +441,7 @@ function pinView(p: PinRow): Pin {
   return {
     name: p.name,
     storePath: p.revisions[0]?.storePath ?? null,
-    revisions: p.revisions.length,
+    revisions: p.revisionCount,
     keep,
     createdAt: p.createdAt,
   };

@@ -125,6 +125,53 @@ ALTER TABLE gc_unreached RENAME CONSTRAINT gc_reach_pkey TO gc_unreached_pkey;`,
     // '': a claim written by an older nixcache, settled once its TTL is over.
     sql: "ALTER TABLE blob_claims ADD COLUMN holder TEXT NOT NULL DEFAULT '';",
   },
+  {
+    version: 10,
+    name: "dashboard: a cache's reports newest first, for its newest branches a page at a time",
+    sql: "CREATE INDEX ci_reports_cache ON ci_reports(cache, id);",
+  },
+  {
+    version: 11,
+    name: "pins: revisions counted by the database, read newest first by index; artifacts on the newest revision only",
+    // As SQLite's migration 12. The counter follows every change of pin_entries, one update per
+    // statement and pin (a pin's removal cascades to its revisions: the update then finds no pin).
+    sql: `
+CREATE INDEX pin_entries_newest ON pin_entries(cache, pin, created_at, id);
+ALTER TABLE pins ADD COLUMN revision_count BIGINT NOT NULL DEFAULT 0;
+UPDATE pins p SET revision_count = (SELECT COUNT(*) FROM pin_entries e WHERE e.cache = p.cache AND e.pin = p.name);
+CREATE FUNCTION nixcache_pin_entries_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE pins p SET revision_count = p.revision_count + d.n
+    FROM (SELECT cache, pin, COUNT(*) AS n FROM new_rows GROUP BY cache, pin) d
+    WHERE p.cache = d.cache AND p.name = d.pin;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION nixcache_pin_entries_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE pins p SET revision_count = p.revision_count - d.n
+    FROM (SELECT cache, pin, COUNT(*) AS n FROM old_rows GROUP BY cache, pin) d
+    WHERE p.cache = d.cache AND p.name = d.pin;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER pin_entries_count_insert AFTER INSERT ON pin_entries REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION nixcache_pin_entries_inserted();
+CREATE TRIGGER pin_entries_count_delete AFTER DELETE ON pin_entries REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION nixcache_pin_entries_deleted();
+UPDATE pin_entries e SET artifacts = '[]' WHERE artifacts <> '[]' AND id <> (SELECT x.id FROM pin_entries x
+  WHERE x.cache = e.cache AND x.pin = e.pin ORDER BY x.created_at DESC, x.id DESC LIMIT 1);`,
+  },
+  {
+    version: 12,
+    name: "OIDC tokens: the identity token each was exchanged for (once), its issuer, subject and trust rules; expiry indexed",
+    // As SQLite's migration 13.
+    sql: `ALTER TABLE tokens ADD COLUMN oidc_identity TEXT;
+ALTER TABLE tokens ADD COLUMN oidc_issuer TEXT;
+ALTER TABLE tokens ADD COLUMN oidc_subject TEXT;
+ALTER TABLE tokens ADD COLUMN oidc_rules TEXT;
+CREATE UNIQUE INDEX tokens_oidc_identity ON tokens(oidc_identity) WHERE oidc_identity IS NOT NULL;
+CREATE INDEX tokens_oidc_subject ON tokens(oidc_issuer, oidc_subject, created_at) WHERE oidc_subject IS NOT NULL;
+CREATE INDEX tokens_expires ON tokens(expires_at) WHERE expires_at IS NOT NULL;`,
+  },
 ];
 
 /** The newest version; numbers may have gaps while branches that each add one are merged. */

@@ -3,7 +3,7 @@
 import { DbError } from "../../errors.js";
 import { pushFromRow, type RawPush, type RawReport, reportFromRow } from "../dashboard-rows.js";
 import type { Db } from "../db/database.js";
-import { BYTE_ORDER, raw, type Sql, sql, values } from "../db/sql.js";
+import { BYTE_ORDER, byEngine, raw, type Sql, sql, values } from "../db/sql.js";
 import { bool } from "../rows.js";
 import { ACTIVITY_KEPT_MS, REPORTS_KEPT_PER_BRANCH } from "../store.js";
 import type {
@@ -93,11 +93,30 @@ export async function listReports(
   return rows.map(reportFromRow);
 }
 
-export async function latestReports(db: Db, cache: string): Promise<ReportRow[]> {
+/**
+ * Walks the cache's reports newest first (the (cache, id) index) and keeps those no newer report of
+ * their branch follows (the (cache, branch, id) index): it stops after `limit`, however many
+ * branches there are. The unnamed branch (NULL) is matched by its own test, so both stay index reads.
+ */
+export async function latestReports(
+  db: Db,
+  cache: string,
+  q: { limit: number; before?: number; search?: string },
+): Promise<ReportRow[]> {
+  const search =
+    q.search === undefined
+      ? raw("TRUE")
+      : byEngine({
+          sqlite: sql`instr(lower(r.branch), lower(${q.search})) > 0`,
+          postgres: sql`strpos(lower(r.branch), lower(${q.search})) > 0`,
+        });
   const rows = await db.all<RawReport>(
     sql`SELECT ${REPORT_COLUMNS} ${REPORTS}
-        WHERE r.id IN (SELECT MAX(id) FROM ci_reports WHERE cache = ${cache} GROUP BY branch)
-        ORDER BY r.id DESC`,
+        WHERE r.cache = ${cache} AND r.id < ${q.before ?? Number.MAX_SAFE_INTEGER} AND ${search}
+          AND NOT EXISTS (SELECT 1 FROM ci_reports x WHERE x.cache = r.cache AND x.branch = r.branch AND x.id > r.id)
+          AND (r.branch IS NOT NULL
+            OR NOT EXISTS (SELECT 1 FROM ci_reports x WHERE x.cache = r.cache AND x.branch IS NULL AND x.id > r.id))
+        ORDER BY r.id DESC LIMIT ${q.limit}`,
   );
   return rows.map(reportFromRow);
 }

@@ -6,17 +6,41 @@ import { sql } from "../db/sql.js";
 import { multipartFromRow, type RawMultipart } from "../rows.js";
 import type { MultipartState, MultipartUpload, NewMultipart, PartRow } from "../types.js";
 
+/**
+ * With `maxOpen` (and a token), the count and the insert are one statement: counting first and
+ * inserting after let uploads opened at once, by several processes or replicas, all pass. On
+ * PostgreSQL it runs under a lock on the token's name (under READ COMMITTED two such statements
+ * could each miss the other's row); SQLite's single write statement holds the database already
+ * (and a transaction of its own there would interleave with this process's others).
+ */
 export async function createMultipart(db: Db, u: NewMultipart): Promise<MultipartUpload> {
   const narId = u.narId ?? globalThis.crypto.randomUUID();
   const uploadId = u.uploadId ?? randomBytes(24).toString("base64url");
-  const row = await db.tx((t) =>
-    t.get<RawMultipart>(
-      sql`INSERT INTO multipart (nar_id, upload_id, cache, compression, state, created_at, token_id)
-          VALUES (${narId}, ${uploadId}, ${u.cache}, ${u.compression}, 'open', ${Date.now()}, ${u.tokenId ?? null})
-          RETURNING *`,
-    ),
-  );
-  if (!row) throw new DbError("internal", "multipart upload was not stored");
+  const token = u.tokenId ?? null;
+  const capped = token !== null && u.maxOpen !== undefined;
+  const room = capped
+    ? sql`(SELECT COUNT(*) FROM multipart WHERE token_id = ${token} AND state IN ('open', 'completing')) < ${u.maxOpen ?? 0}`
+    : sql`TRUE`;
+  const insert = sql`INSERT INTO multipart (nar_id, upload_id, cache, compression, state, created_at, token_id)
+    SELECT CAST(${narId} AS TEXT), CAST(${uploadId} AS TEXT), CAST(${u.cache} AS TEXT),
+      CAST(${u.compression} AS TEXT), 'open', CAST(${Date.now()} AS BIGINT), CAST(${token} AS TEXT)
+    WHERE ${room}
+    RETURNING *`;
+  const row =
+    db.engine === "postgres"
+      ? await db.tx(async (t) => {
+          if (capped) await t.lock([`nixcache multipart ${token}`]);
+          return t.get<RawMultipart>(insert);
+        })
+      : await db.get<RawMultipart>(insert);
+  if (!row) {
+    if (capped)
+      throw new DbError(
+        "tooLarge",
+        `this token has ${u.maxOpen} multipart uploads open, the server's limit: complete or abort some first`,
+      );
+    throw new DbError("internal", "multipart upload was not stored");
+  }
   return multipartFromRow(row);
 }
 

@@ -269,6 +269,46 @@ CREATE INDEX narinfos_pending ON narinfos(cache, url) WHERE NOT visible;`),
     // '': a claim written by an older nixcache, settled once its TTL is over.
     up: (db) => db.exec("ALTER TABLE blob_claims ADD COLUMN holder TEXT NOT NULL DEFAULT '';"),
   },
+  {
+    version: 12,
+    name: "dashboard: a cache's reports newest first, for its newest branches a page at a time",
+    up: (db) => db.exec("CREATE INDEX IF NOT EXISTS ci_reports_cache ON ci_reports(cache, id);"),
+  },
+  {
+    version: 13,
+    name: "pins: revisions counted by the database, read newest first by index; artifacts on the newest revision only",
+    // Adding a revision read all the pin's revisions (their artifacts too) to count and trim them.
+    // Artifacts are what Cachix serves a pin's files from, the newest revision's: older ones drop
+    // theirs, so a pin holds one revision's worth whatever its history.
+    up: (db) =>
+      db.exec(`
+CREATE INDEX pin_entries_newest ON pin_entries(cache, pin, created_at, id);
+ALTER TABLE pins ADD COLUMN revision_count INTEGER NOT NULL DEFAULT 0;
+UPDATE pins SET revision_count = (SELECT COUNT(*) FROM pin_entries e WHERE e.cache = pins.cache AND e.pin = pins.name);
+CREATE TRIGGER pin_entries_count_insert AFTER INSERT ON pin_entries BEGIN
+  UPDATE pins SET revision_count = revision_count + 1 WHERE cache = NEW.cache AND name = NEW.pin;
+END;
+CREATE TRIGGER pin_entries_count_delete AFTER DELETE ON pin_entries BEGIN
+  UPDATE pins SET revision_count = revision_count - 1 WHERE cache = OLD.cache AND name = OLD.pin;
+END;
+UPDATE pin_entries SET artifacts = '[]' WHERE artifacts <> '[]' AND id <> (SELECT x.id FROM pin_entries x
+  WHERE x.cache = pin_entries.cache AND x.pin = pin_entries.pin ORDER BY x.created_at DESC, x.id DESC LIMIT 1);`),
+  },
+  {
+    version: 14,
+    name: "OIDC tokens: the identity token each was exchanged for (once), its issuer, subject and trust rules; expiry indexed",
+    // The identity is a hash of the identity token's issuer and `jti` (else issuer, subject and
+    // iat): unique, so two exchanges of one identity token, on any replicas, mint one token.
+    up: (db) =>
+      db.exec(`
+ALTER TABLE tokens ADD COLUMN oidc_identity TEXT;
+ALTER TABLE tokens ADD COLUMN oidc_issuer TEXT;
+ALTER TABLE tokens ADD COLUMN oidc_subject TEXT;
+ALTER TABLE tokens ADD COLUMN oidc_rules TEXT;
+CREATE UNIQUE INDEX tokens_oidc_identity ON tokens(oidc_identity) WHERE oidc_identity IS NOT NULL;
+CREATE INDEX tokens_oidc_subject ON tokens(oidc_issuer, oidc_subject, created_at) WHERE oidc_subject IS NOT NULL;
+CREATE INDEX tokens_expires ON tokens(expires_at) WHERE expires_at IS NOT NULL;`),
+  },
 ];
 
 /** The newest version; numbers may have gaps while branches that each add one are merged. */

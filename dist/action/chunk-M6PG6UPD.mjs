@@ -30713,10 +30713,17 @@ async function oidcLogin(o) {
       kind: "skipped",
       reason: o.ctx.forkPullRequest ? "This pull request comes from a fork, and GitHub gives such runs no OIDC identity token" : "This pull request's job has no OIDC identity token (no `permissions: id-token: write`)"
     };
-  const idToken = await requestIdToken(o.audience);
+  const exchange = async () => {
+    try {
+      return await exchangeIdToken(url, await requestIdToken(o.audience), { retry: o.retry });
+    } catch (e) {
+      if (!(e instanceof NixcacheError && e.code === "conflict")) throw e;
+      return exchangeIdToken(url, await requestIdToken(o.audience), { retry: o.retry });
+    }
+  };
   let grant;
   try {
-    grant = await exchangeIdToken(url, idToken, { retry: o.retry });
+    grant = await exchange();
   } catch (e) {
     if (isPullRequest(o.ctx) && e instanceof NixcacheError && e.code === "unauthorized")
       return { kind: "skipped", reason: `The cache server gives this pull request no token: ${e.message}` };
