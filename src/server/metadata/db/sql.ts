@@ -9,7 +9,7 @@ export type Engine = "sqlite" | "postgres";
 export type SqlValue = string | number | boolean | null | Buffer;
 
 /** A piece that renders differently per engine (and may add parameters). */
-interface Fragment {
+export interface Fragment {
   readonly fragment: (engine: Engine, param: (v: unknown) => string) => string;
 }
 
