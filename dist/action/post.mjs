@@ -1,16 +1,16 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   post
-} from "./chunk-M6PG6UPD.mjs";
-import "./chunk-FPT5WJYW.mjs";
-import "./chunk-4OQOIDL5.mjs";
+} from "./chunk-RRAWG6OL.mjs";
+import "./chunk-A7WLD6VB.mjs";
+import "./chunk-ZCW43YGL.mjs";
 import "./chunk-HVBSCZIH.mjs";
-import "./chunk-SB7OHI2N.mjs";
-import "./chunk-OMGVGMTS.mjs";
+import "./chunk-55LVIGIK.mjs";
+import "./chunk-R4ZZAPK7.mjs";
 import "./chunk-CI2MQBST.mjs";
-import "./chunk-H4OM3QMJ.mjs";
-import "./chunk-QYJQSV6T.mjs";
-import "./chunk-QYZNJQHN.mjs";
+import "./chunk-XXCCDLWS.mjs";
+import "./chunk-YPJHXCNQ.mjs";
+import "./chunk-DDYC764G.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 
 // src/action/post.ts

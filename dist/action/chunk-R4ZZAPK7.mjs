@@ -1,7 +1,7 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   NixcacheError
-} from "./chunk-QYZNJQHN.mjs";
+} from "./chunk-DDYC764G.mjs";
 import {
   __commonJS,
   __require,

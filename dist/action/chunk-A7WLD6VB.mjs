@@ -6,13 +6,13 @@ import {
   Pools,
   codeForStatus,
   request
-} from "./chunk-OMGVGMTS.mjs";
+} from "./chunk-R4ZZAPK7.mjs";
 import {
   compressAndHash,
   compressPathAndHash,
   narExtension,
   parseCacheInfo
-} from "./chunk-QYJQSV6T.mjs";
+} from "./chunk-YPJHXCNQ.mjs";
 import {
   KeyFormatError,
   NIX32_ALPHABET,
@@ -27,7 +27,7 @@ import {
   parseStorePath,
   secretKeyFromSeed,
   signRaw
-} from "./chunk-QYZNJQHN.mjs";
+} from "./chunk-DDYC764G.mjs";
 
 // src/cachix-api/constants.ts
 var DEFAULT_CACHIX_API = "https://app.cachix.org/api/v1";

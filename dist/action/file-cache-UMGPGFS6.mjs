@@ -2,9 +2,9 @@ import { createRequire as __nixcacheRequire } from "node:module"; const require 
 import {
   DEFAULT_CACHE_INFO,
   FileCache
-} from "./chunk-H4OM3QMJ.mjs";
-import "./chunk-QYJQSV6T.mjs";
-import "./chunk-QYZNJQHN.mjs";
+} from "./chunk-XXCCDLWS.mjs";
+import "./chunk-YPJHXCNQ.mjs";
+import "./chunk-DDYC764G.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 export {
   DEFAULT_CACHE_INFO,

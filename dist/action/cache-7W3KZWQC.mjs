@@ -5,11 +5,11 @@ import {
   PART_MEMORY,
   PART_SIZE,
   compressedBound
-} from "./chunk-FPT5WJYW.mjs";
+} from "./chunk-A7WLD6VB.mjs";
 import "./chunk-HVBSCZIH.mjs";
-import "./chunk-OMGVGMTS.mjs";
-import "./chunk-QYJQSV6T.mjs";
-import "./chunk-QYZNJQHN.mjs";
+import "./chunk-R4ZZAPK7.mjs";
+import "./chunk-YPJHXCNQ.mjs";
+import "./chunk-DDYC764G.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 export {
   CachixCache,

@@ -3,20 +3,20 @@ import {
   codeForStatus,
   createPool,
   request
-} from "./chunk-OMGVGMTS.mjs";
+} from "./chunk-R4ZZAPK7.mjs";
 import {
   mapLimit
 } from "./chunk-CI2MQBST.mjs";
 import {
   DEFAULT_CACHE_INFO
-} from "./chunk-H4OM3QMJ.mjs";
+} from "./chunk-XXCCDLWS.mjs";
 import {
   compressAndHash,
   compressPathAndHash,
   formatCacheInfo,
   narExtension,
   parseCacheInfo
-} from "./chunk-QYJQSV6T.mjs";
+} from "./chunk-YPJHXCNQ.mjs";
 import {
   NixcacheError,
   buildNarInfo,
@@ -26,7 +26,7 @@ import {
   parseNarInfo,
   parseStorePath,
   parseStorePathBase
-} from "./chunk-QYZNJQHN.mjs";
+} from "./chunk-DDYC764G.mjs";
 
 // src/caches/http-cache.ts
 import { Readable } from "node:stream";

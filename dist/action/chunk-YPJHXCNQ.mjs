@@ -3,7 +3,7 @@ import {
   DEFAULT_STORE_DIR,
   NixcacheError,
   encodeNarBorrowed
-} from "./chunk-QYZNJQHN.mjs";
+} from "./chunk-DDYC764G.mjs";
 
 // src/codec/portable.ts
 import { PassThrough } from "node:stream";

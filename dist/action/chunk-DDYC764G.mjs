@@ -9,7 +9,16 @@ var NixcacheError = class extends Error {
     this.name = new.target.name;
   }
 };
+var OUT_OF_SPACE = /* @__PURE__ */ new Set(["ENOSPC", "EDQUOT", "SQLITE_FULL", "53100"]);
+function outOfSpace(err) {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof NixcacheError && e.code === "full") return e;
+    if (OUT_OF_SPACE.has(String(e.code))) return e;
+  }
+  return void 0;
+}
 function errorCode(err) {
+  if (outOfSpace(err)) return "full";
   return err instanceof NixcacheError ? err.code : "internal";
 }
 function errorMessage(err) {

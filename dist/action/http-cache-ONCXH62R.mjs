@@ -2,12 +2,12 @@ import { createRequire as __nixcacheRequire } from "node:module"; const require 
 import {
   HttpCache,
   HttpCacheError
-} from "./chunk-SB7OHI2N.mjs";
-import "./chunk-OMGVGMTS.mjs";
+} from "./chunk-55LVIGIK.mjs";
+import "./chunk-R4ZZAPK7.mjs";
 import "./chunk-CI2MQBST.mjs";
-import "./chunk-H4OM3QMJ.mjs";
-import "./chunk-QYJQSV6T.mjs";
-import "./chunk-QYZNJQHN.mjs";
+import "./chunk-XXCCDLWS.mjs";
+import "./chunk-YPJHXCNQ.mjs";
+import "./chunk-DDYC764G.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 export {
   HttpCache,

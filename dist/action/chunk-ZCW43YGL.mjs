@@ -15,7 +15,7 @@ import {
   parseHash,
   parseStorePath,
   signDetached
-} from "./chunk-QYZNJQHN.mjs";
+} from "./chunk-DDYC764G.mjs";
 
 // src/local-store/path-info.ts
 import { realpath } from "node:fs/promises";

@@ -3,10 +3,10 @@ import {
   CacheUnavailableError,
   PushSession,
   uploadInfo
-} from "./chunk-4OQOIDL5.mjs";
+} from "./chunk-ZCW43YGL.mjs";
 import "./chunk-HVBSCZIH.mjs";
 import "./chunk-CI2MQBST.mjs";
-import "./chunk-QYZNJQHN.mjs";
+import "./chunk-DDYC764G.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 export {
   CacheUnavailableError,

@@ -5,7 +5,7 @@ import {
   formatCacheInfo,
   narExtension,
   parseCacheInfo
-} from "./chunk-QYJQSV6T.mjs";
+} from "./chunk-YPJHXCNQ.mjs";
 import {
   NixcacheError,
   buildNarInfo,
@@ -15,7 +15,7 @@ import {
   parseNarInfo,
   parseStorePath,
   parseStorePathBase
-} from "./chunk-QYZNJQHN.mjs";
+} from "./chunk-DDYC764G.mjs";
 
 // src/caches/file-cache.ts
 import { randomBytes } from "node:crypto";

@@ -6,7 +6,7 @@ import {
   cachixApiUrl,
   cachixToken,
   parseSigningKey
-} from "./chunk-FPT5WJYW.mjs";
+} from "./chunk-A7WLD6VB.mjs";
 import {
   NixCommandError,
   PushSession,
@@ -19,7 +19,7 @@ import {
   runNixForms,
   runNixProgram,
   stripAnsi
-} from "./chunk-4OQOIDL5.mjs";
+} from "./chunk-ZCW43YGL.mjs";
 import {
   external_exports
 } from "./chunk-HVBSCZIH.mjs";
@@ -28,13 +28,13 @@ import {
   ciRun,
   defaultNetrcFile,
   githubActionsRun
-} from "./chunk-SB7OHI2N.mjs";
+} from "./chunk-55LVIGIK.mjs";
 import {
   codeForStatus,
   createPool,
   request,
   require_undici
-} from "./chunk-OMGVGMTS.mjs";
+} from "./chunk-R4ZZAPK7.mjs";
 import {
   limiter,
   mapLimit,
@@ -45,7 +45,7 @@ import {
   compressionUnsupported,
   defaultCompression,
   parseCompression
-} from "./chunk-QYJQSV6T.mjs";
+} from "./chunk-YPJHXCNQ.mjs";
 import {
   DEFAULT_STORE_DIR,
   NixcacheError,
@@ -56,7 +56,7 @@ import {
   parseStorePathBase,
   publicKeyOf,
   verifyNarInfo
-} from "./chunk-QYZNJQHN.mjs";
+} from "./chunk-DDYC764G.mjs";
 import {
   __commonJS,
   __require,
@@ -28952,7 +28952,7 @@ async function advertisedKeys(cache, token) {
   if (!cache.url.startsWith("cachix://"))
     return keysFrom(await publishedSigningKeys(cache.url, token === void 0 ? {} : { token }));
   try {
-    const { CachixCache: CachixCache2 } = await import("./cache-WBPAP26E.mjs");
+    const { CachixCache: CachixCache2 } = await import("./cache-7W3KZWQC.mjs");
     if (cache instanceof CachixCache2) return keysFrom((await cache.describe()).publicSigningKeys);
   } catch {
   }
@@ -29079,7 +29079,7 @@ async function build(opts) {
     notBuiltHere: report.filter((r) => r.status === "not-built-here").length
   });
   const filter = new UpstreamFilter(opts.upstreams ?? []);
-  const { PushSession: PushSession2 } = toBuild.length > 0 ? await import("./session-JRXWXIIM.mjs") : { PushSession: null };
+  const { PushSession: PushSession2 } = toBuild.length > 0 ? await import("./session-GU4FODQG.mjs") : { PushSession: null };
   const sessions = PushSession2 ? opts.push.map((p, i) => {
     const session = new PushSession2(p.cache, {
       ...opts.pushOptions,
@@ -29480,16 +29480,16 @@ async function openCache(url, opts = {}) {
     // Each backend is loaded when its scheme is used: a command reading one HTTP cache should not
     // pay for the Cachix client's schemas at start-up.
     case "file:": {
-      const { FileCache } = await import("./file-cache-FKXGTY6U.mjs");
+      const { FileCache } = await import("./file-cache-UMGPGFS6.mjs");
       return new FileCache(fileURLToPath2(u));
     }
     case "http:":
     case "https:": {
-      const { HttpCache: HttpCache2 } = await import("./http-cache-LC4NFNMA.mjs");
+      const { HttpCache: HttpCache2 } = await import("./http-cache-ONCXH62R.mjs");
       return new HttpCache2(url, opts);
     }
     case "cachix:": {
-      const { CachixCache: CachixCache2 } = await import("./cache-WBPAP26E.mjs");
+      const { CachixCache: CachixCache2 } = await import("./cache-7W3KZWQC.mjs");
       return new CachixCache2(u.hostname || u.pathname.replace(/^\/+/, ""), {
         apiUrl: cachixApiUrl(opts.cachixApi),
         token: cachixToken(opts.token),
