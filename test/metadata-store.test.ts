@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import pg from "pg";
 import { DbError } from "../src/server/errors.js";
+import { ReferencesMissingError } from "../src/server/metadata/limits.js";
 import {
   MIGRATIONS as PG_MIGRATIONS,
   SCHEMA_VERSION as PG_SCHEMA_VERSION,
@@ -472,7 +473,7 @@ for (const backend of BACKENDS) {
         assert.deepEqual(await b.markUpstream("c", []), []);
       }));
 
-    test("closure: committing again replaces the text; pending ones are recomputed, visible ones stay", () =>
+    test("closure: committing again replaces the text; pending ones are recomputed, visible ones stay whole", () =>
       withStores(1, async (a) => {
         const [x, y, gone] = [h("x"), h("y"), h("gone")];
         assert.equal((await push(a, "c", x, [gone])).visible, false);
@@ -490,22 +491,60 @@ for (const backend of BACKENDS) {
         );
         assert.equal(await a.getNarInfo("c", x), "second");
         assert.deepEqual(await a.pendingReferences("c", 10), []);
-        // A visible narinfo stays visible (its dependents rely on it), whatever it now names.
+        // A visible narinfo stays visible (its dependents rely on it), and is replaced only by a
+        // text whose references are all present: one naming a missing path is refused (issue 30,
+        // item 1), and what is served, its references and NAR records stay as they were.
         await push(a, "c", y, [x]);
+        const refs = async () =>
+          (await a.exportRecords("narinfos", null, 10)).records.map((r) => r.references);
+        const before = { refs: await refs(), nars: await a.narInfoBlobs() };
+        await a.recordNar({
+          cache: "c",
+          url: `nar/${x}-other.nar`,
+          blob: "b".repeat(64),
+          compression: "none",
+          narHash: "sha256:x",
+          narSize: 1,
+          fileHash: "sha256:x",
+          fileSize: 1,
+        });
+        await assert.rejects(
+          a.commitNarInfo({
+            cache: "c",
+            hash: x,
+            storePath: `/nix/store/${x}-p`,
+            url: `nar/${x}-other.nar`,
+            text: "third",
+            references: [gone],
+          }),
+          (e: unknown) =>
+            e instanceof ReferencesMissingError &&
+            e.code === "conflict" &&
+            e.missing.join() === gone &&
+            e.message.includes(gone) &&
+            /served by cache "c" already/.test(e.message),
+        );
+        assert.equal(await a.getNarInfo("c", x), "second");
+        assert.deepEqual(await visible(a, "c", [x, y]), [true, true]);
+        assert.deepEqual(await a.pendingReferences("c", 10), []);
+        assert.equal(await a.pendingCount("c"), 0);
+        assert.deepEqual(await refs(), before.refs);
+        assert.deepEqual(await a.narInfoBlobs(), before.nars);
+        assert.equal((await a.getNar("c", `nar/${x}-other.nar`))?.visible, false, "its NAR stays unserved");
+        // Once what it names is present (here, upstream), it replaces the served one.
+        await a.markUpstream("c", [gone]);
         assert.deepEqual(
           await a.commitNarInfo({
             cache: "c",
             hash: x,
             storePath: `/nix/store/${x}-p`,
             url: `nar/${x}.nar`,
-            text: "third",
+            text: "fourth",
             references: [gone],
           }),
-          { visible: true, missing: [gone] },
+          { visible: true, missing: [] },
         );
-        assert.equal(await a.getNarInfo("c", x), "third");
-        assert.deepEqual(await visible(a, "c", [x, y]), [true, true]);
-        assert.equal(await a.pendingCount("c"), 0);
+        assert.equal(await a.getNarInfo("c", x), "fourth");
       }));
 
     test("closure: concurrent commits of a graph in random order from several stores all become visible", () =>

@@ -185,6 +185,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     logError(err) {
       log?.(JSON.stringify({ time: new Date().toISOString(), level: "error", error: String(err) }));
     },
+    logEvent(event) {
+      log?.(JSON.stringify({ time: new Date().toISOString(), ...event }));
+    },
     activity: new ActivityRecorder(meta, { flushMs: opts.activityFlushMs, onError: (e) => ctx.logError(e) }),
     onMissingReferences: (cache, hashes) => resolver.enqueue(cache, hashes),
     access: new AccessTracker(meta, { flushMs: opts.accessFlushMs, onError: (e) => ctx.logError(e) }),

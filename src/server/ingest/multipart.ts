@@ -33,6 +33,8 @@ export interface MultipartOptions extends IngestTarget {
   partUrlTtlMs?: number;
   /** See NarInfoIngest.onMissing. */
   onMissing?: (cache: string, hashes: string[]) => void;
+  /** See NarInfoIngest.log. */
+  log?: (event: Record<string, unknown>) => void;
 }
 
 /** How far a `complete` got: published (the narinfo is in), assembled (by direct storage). */
@@ -342,6 +344,7 @@ export class MultipartUploads {
       text: formatNarInfo(ni),
       sign: managed,
       onMissing: this.o.onMissing,
+      log: this.o.log,
     });
     onPublished();
     await meta.transitionMultipart(up.narId, "completing", "completed");

@@ -65,9 +65,12 @@ export interface MetadataStore {
   // references is, here or upstream (markUpstream). One committed before its references is stored
   // pending: getNarInfo answers undefined and missingNarInfos lists it, until the commit (or the
   // upstream mark) that completes its closure makes it and every dependent waiting on it visible,
-  // transitively, in that same transaction. Visibility never goes back: re-committing a visible
-  // narinfo replaces its text and keeps it visible (its dependents rely on it). A pending narinfo
-  // holds its NAR like a visible one: NAR records, narInfoBlobs, unnamedBlobs and the sweep see it.
+  // transitively, in that same transaction. Visibility never goes back, and a served narinfo
+  // never names a path that is not present: re-committing a visible narinfo replaces its text
+  // (and keeps it visible: its dependents rely on it) only when all its references are present;
+  // otherwise the commit is refused (ReferencesMissingError, code conflict) and nothing changes.
+  // A pending narinfo holds its NAR like a visible one: NAR records, narInfoBlobs, unnamedBlobs
+  // and the sweep see it.
 
   /**
    * Records a received NAR (invisible). False when the URL already serves a different blob.
@@ -85,7 +88,8 @@ export interface MetadataStore {
    * Stores the narinfo (its references too, for the GC; its access time is now) and makes the NAR
    * at `url` visible, atomically; the narinfo itself becomes
    * visible when all its `references` are (and then releases the narinfos waiting on it).
-   * `missing`: the references (hash parts) neither visible here nor marked upstream.
+   * `missing`: the references (hash parts) neither visible here nor marked upstream. A narinfo
+   * that is visible already is refused (ReferencesMissingError) when any are missing.
    */
   commitNarInfo(n: NarInfoCommit): Promise<{ visible: boolean; missing: string[] }>;
   /** A visible narinfo's text; undefined when there is none or it is pending. */

@@ -156,6 +156,7 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
         hash,
         text: decodeUtf8(body, "narinfo"),
         onMissing: ctx.onMissingReferences,
+        log: (e) => ctx.logEvent(e),
       });
       ctx.activity.pushed(
         req.params.cache,

@@ -6,7 +6,13 @@ import { DbError } from "../../errors.js";
 import { closureReferences } from "../closure.js";
 import type { SqliteDb } from "../db/sqlite.js";
 import type { StoreEngine } from "../engine.js";
-import { BLOB_CLAIM_TTL_MS, claimedMessage, quotaMessage, withinQuota } from "../limits.js";
+import {
+  BLOB_CLAIM_TTL_MS,
+  claimedMessage,
+  quotaMessage,
+  ReferencesMissingError,
+  withinQuota,
+} from "../limits.js";
 import type { GcBatch, GcMarkResult, GcThresholds, NarInfoCommit, ReceivedNar } from "../types.js";
 import { SqliteGc, type Stmt } from "./gc.js";
 
@@ -136,6 +142,8 @@ export class SqliteEngine implements StoreEngine {
         .transaction(() => {
           const was = this.st.narInfoVisible.get(n.cache, n.hash) as number | undefined;
           const missing = refs.filter((r) => this.st.present.get({ cache: n.cache, hash: r }) !== 1);
+          // A served narinfo is replaced only by one whose closure is here too.
+          if (was === 1 && missing.length > 0) throw new ReferencesMissingError(n.cache, n.hash, missing);
           const visible = was === 1 || missing.length === 0;
           this.st.markVisible.run(n.cache, n.url);
           const now = Date.now();
