@@ -5,13 +5,16 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { parseNarInfo } from "../src/nix/narinfo.js";
 import { nix32Encode } from "../src/nix/nix32.js";
 import { adminCreateCache, adminCreateToken } from "../src/server/admin.js";
+import { ingestNar } from "../src/server/ingest/nar.js";
+import type { MetadataStore } from "../src/server/metadata/store.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
 import type { StoreLocation } from "../src/server/stores.js";
-import { testStores } from "./helpers/backends.js";
+import { storedBlobs, testStores } from "./helpers/backends.js";
 import { testClock } from "./helpers/clock.js";
 import { makeUpload, narInfoText, type Upload } from "./server-fixtures.js";
 
@@ -101,5 +104,69 @@ describe("item 1: a re-push never breaks a served path", () => {
     const third = await put(`/${c}/${y.hash}.narinfo`, narInfoText({ ...y.narinfo, references: [refPath] }));
     assert.equal(third.status, 204, await third.text());
     assert.deepEqual(parseNarInfo((await get(`/${c}/${y.hash}.narinfo`)).text).references, [refPath]);
+  });
+});
+
+describe("item 13: a NAR refused by the quota in a race leaves no blob behind", () => {
+  /**
+   * The store, with the race made to happen every time: between an upload's quota check (it fits)
+   * and its record, another NAR of the cache is recorded and fills the quota.
+   */
+  function racing(): { meta: MetadataStore; raced: Set<string> } {
+    const raced = new Set<string>();
+    const meta = new Proxy(srv.meta, {
+      get(target, key) {
+        if (key === "recordNar")
+          return async (nar: Parameters<MetadataStore["recordNar"]>[0]) => {
+            if (!raced.has(nar.cache)) {
+              raced.add(nar.cache);
+              await target.recordNar({ ...nar, url: "nar/other.nar", blob: "0".repeat(64), fileSize: 20 });
+            }
+            return target.recordNar(nar);
+          };
+        const v = Reflect.get(target, key);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    return { meta, raced };
+  }
+  const limits = { maxBytes: 1 << 20, maxNarBytes: 1 << 20 };
+  const refused = (e: unknown) =>
+    e instanceof Error && (e as { status?: number }).status === 413 && /over its quota/.test(e.message);
+
+  test("the quota check passes, another upload fills the quota before the record: 413, and the blob is deleted at once", async () => {
+    const u = await makeUpload("raced", "zstd", 2000);
+    const c = await cache("raced", { quotaBytes: u.file.length + 10 });
+    const blobs = await storedBlobs(at);
+    const { meta, raced } = racing();
+    await assert.rejects(
+      ingestNar(
+        { meta, storage: srv.storage },
+        { cache: c, url: u.url, body: Readable.from([u.file]), limits },
+      ),
+      refused,
+    );
+    assert.ok(raced.has(c));
+    assert.deepEqual(await storedBlobs(at), blobs, "the refused NAR's blob is not in storage");
+    assert.equal(await srv.meta.getNar(c, u.url), undefined);
+  });
+
+  test("a blob something else names stays: the same content recorded in another cache", async () => {
+    const u = await makeUpload("raced-shared", "zstd", 2000);
+    const c = await cache("raced-shared", { quotaBytes: u.file.length + 10 });
+    const other = await cache("raced-shared-other");
+    await pushNar(other, u);
+    const blobs = await storedBlobs(at);
+    const { meta, raced } = racing();
+    await assert.rejects(
+      ingestNar(
+        { meta, storage: srv.storage },
+        { cache: c, url: u.url, body: Readable.from([u.file]), limits },
+      ),
+      refused,
+    );
+    assert.ok(raced.has(c));
+    assert.deepEqual(await storedBlobs(at), blobs, "the other cache's NAR keeps its blob");
+    assert.ok(await srv.meta.getNar(other, u.url));
   });
 });
