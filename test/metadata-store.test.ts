@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import pg from "pg";
 import { DbError } from "../src/server/errors.js";
-import { ReferencesMissingError } from "../src/server/metadata/limits.js";
+import { MAX_REFERENCES, ReferencesMissingError } from "../src/server/metadata/limits.js";
 import {
   MIGRATIONS as PG_MIGRATIONS,
   SCHEMA_VERSION as PG_SCHEMA_VERSION,
@@ -545,6 +545,81 @@ for (const backend of BACKENDS) {
           { visible: true, missing: [] },
         );
         assert.equal(await a.getNarInfo("c", x), "fourth");
+      }));
+
+    test("closure: a commit releasing 5,000 waiters, or naming 1,400 references, lets the event loop run; readers see all or nothing", () =>
+      withStores(1, async (a) => {
+        /** Runs `f`, counting the event-loop turns (setImmediate) taken while it runs. */
+        async function turnsDuring<T>(
+          f: () => Promise<T>,
+          during?: (turn: number) => void,
+        ): Promise<[T, number]> {
+          let turns = 0;
+          let running = true;
+          const tick = () => {
+            if (!running) return;
+            turns++;
+            during?.(turns);
+            setImmediate(tick);
+          };
+          setImmediate(tick);
+          try {
+            return [await f(), turns];
+          } finally {
+            running = false;
+          }
+        }
+        const base = h("release-base");
+        const waiters = Array.from({ length: 5000 }, (_, i) => h(`release-${i}`));
+        // Loaded in bulk, as a data copy writes them: each waits for `base`.
+        await a.importRecords(
+          "narinfos",
+          waiters.map((w) => ({
+            cache: "c",
+            hash: w,
+            storePath: `/nix/store/${w}-p`,
+            url: `nar/${w}.nar`,
+            text: `StorePath: /nix/store/${w}-p\nReferences: ${base}-p\n`,
+            createdAt: Date.now(),
+            visible: false,
+            waitsFor: [base],
+            references: [base],
+          })),
+        );
+        assert.equal(await a.pendingCount("c"), 5000);
+        let seen: Promise<string[]> | undefined;
+        const [committed, turns] = await turnsDuring(
+          () => push(a, "c", base),
+          (turn) => {
+            // A reader mid-commit: it sees the release whole or not at all.
+            if (turn === 3) seen = a.missingNarInfos("c", waiters);
+          },
+        );
+        assert.deepEqual(committed, { visible: true, missing: [] });
+        assert.ok(turns >= 10, `the event loop turned ${turns} times during the release`);
+        assert.ok([0, 5000].includes((await seen)?.length ?? -1), "a reader saw all waiters or none");
+        assert.deepEqual(await a.missingNarInfos("c", waiters), []);
+        assert.equal(await a.pendingCount("c"), 0);
+
+        const many = Array.from({ length: 1400 }, (_, i) => h(`many-refs-${i}`));
+        const [big, bigTurns] = await turnsDuring(() => push(a, "c", h("many-refs"), many));
+        assert.equal(big.missing.length, 1400);
+        assert.ok(bigTurns >= 5, `the event loop turned ${bigTurns} times during the commit`);
+      }));
+
+    test("closure: a narinfo naming more than MAX_REFERENCES references is refused; as many is stored", () =>
+      withStores(1, async (a) => {
+        const refs = Array.from({ length: MAX_REFERENCES + 1 }, (_, i) => h(`cap-${i}`));
+        const over = h("cap-over");
+        await assert.rejects(push(a, "c", over, refs), (e: unknown) => {
+          assert.ok(e instanceof DbError && e.code === "tooLarge", String(e));
+          assert.ok(e.message.includes(`${MAX_REFERENCES + 1} references`), e.message);
+          assert.ok(e.message.includes(String(MAX_REFERENCES)), e.message);
+          return true;
+        });
+        assert.equal(await a.pendingCount("c"), 0, "nothing of it is stored");
+        assert.deepEqual(await a.pendingReferences("c", 10), []);
+        assert.equal((await push(a, "c", h("cap-at"), refs.slice(1))).missing.length, MAX_REFERENCES);
       }));
 
     test("closure: concurrent commits of a graph in random order from several stores all become visible", () =>

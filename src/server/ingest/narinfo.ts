@@ -6,7 +6,7 @@ import { formatHashNix32, type Hash, hashEquals, parseHash } from "../../nix/has
 import { formatNarInfo, type NarInfo, NarInfoError, parseNarInfo, signNarInfo } from "../../nix/narinfo.js";
 import { parseStorePath, STORE_HASH_LENGTH, StorePathError } from "../../nix/store-path.js";
 import { IngestError } from "../errors.js";
-import { ReferencesMissingError } from "../metadata/limits.js";
+import { MAX_REFERENCES, ReferencesMissingError, tooManyReferencesMessage } from "../metadata/limits.js";
 import type { MetadataStore } from "../metadata/store.js";
 
 export interface NarInfoIngest {
@@ -43,6 +43,7 @@ export async function ingestNarInfo(
   o: NarInfoIngest,
 ): Promise<{ text: string; fileSize: number }> {
   const ni = parseOrRefuse(o.text);
+  refuseManyReferences(ni.storePath, ni.references.length);
   const sp = parseStorePath(ni.storePath);
   if (sp.hash !== o.hash)
     throw new IngestError(
@@ -115,6 +116,12 @@ export async function ingestNarInfo(
   }
   if (missing.length > 0) o.onMissing?.(o.cache, missing);
   return { text, fileSize: nar.fileSize };
+}
+
+/** Refuses (413) a narinfo naming more references than a narinfo may (MAX_REFERENCES). */
+export function refuseManyReferences(storePath: string, count: number): void {
+  if (count > MAX_REFERENCES)
+    throw new IngestError("tooLarge", tooManyReferencesMessage(`the narinfo of ${storePath}`, count));
 }
 
 function stripQuery(url: string): string {

@@ -54,3 +54,15 @@ export class ReferencesMissingError extends DbError {
     );
   }
 }
+
+/**
+ * The most references one narinfo may name. Real store paths name a few hundred at most (a NixOS
+ * system's profile, a large environment); each one costs rows (references, waits) and work in the
+ * commit that stores it and in the one that releases it.
+ */
+export const MAX_REFERENCES = 4096;
+
+/** The refusal of a narinfo naming more than MAX_REFERENCES references. */
+export function tooManyReferencesMessage(what: string, count: number): string {
+  return `${what} names ${count} references, more than the ${MAX_REFERENCES} a narinfo may name on this server`;
+}

@@ -2,8 +2,10 @@
 // PostgreSQL, grouped by what they hold in queries/, and the few things each database does its own
 // way in its engine (engine.ts). Opening either kind is open.ts's.
 import type { SecretKey } from "../../nix/signing.js";
+import { DbError } from "../errors.js";
 import type { Db } from "./db/database.js";
 import type { StoreEngine } from "./engine.js";
+import { MAX_REFERENCES, tooManyReferencesMessage } from "./limits.js";
 import * as caches from "./queries/caches.js";
 import * as claims from "./queries/claims.js";
 import * as dashboard from "./queries/dashboard.js";
@@ -95,7 +97,11 @@ export class SqlMetadataStore implements MetadataStore {
   visibleNar(cache: string, url: string) {
     return nars.visibleNar(this.db, cache, url);
   }
-  commitNarInfo(n: T.NarInfoCommit) {
+  /** Refuses (DbError tooLarge) a narinfo naming more than MAX_REFERENCES references. */
+  async commitNarInfo(n: T.NarInfoCommit) {
+    const count = new Set(n.references).size;
+    if (count > MAX_REFERENCES)
+      throw new DbError("tooLarge", tooManyReferencesMessage(`the narinfo of ${n.hash}`, count));
     return this.engine.commitNarInfo(n);
   }
   getNarInfo(cache: string, hash: string) {

@@ -89,7 +89,8 @@ export interface MetadataStore {
    * at `url` visible, atomically; the narinfo itself becomes
    * visible when all its `references` are (and then releases the narinfos waiting on it).
    * `missing`: the references (hash parts) neither visible here nor marked upstream. A narinfo
-   * that is visible already is refused (ReferencesMissingError) when any are missing.
+   * that is visible already is refused (ReferencesMissingError) when any are missing, and one
+   * naming more than MAX_REFERENCES references (DbError tooLarge) always.
    */
   commitNarInfo(n: NarInfoCommit): Promise<{ visible: boolean; missing: string[] }>;
   /** A visible narinfo's text; undefined when there is none or it is pending. */
