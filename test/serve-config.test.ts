@@ -65,6 +65,7 @@ const SAMPLE: Record<string, { toml: string; env: string; raw: Raw }> = {
   "max-connections-per-client": { toml: "8", env: "8", raw: "8" },
   "max-open-uploads": { toml: "7", env: "7", raw: "7" },
   "sweep-interval": { toml: '"5m"', env: "5m", raw: "5m" },
+  "pending-expiry": { toml: '"3d"', env: "3d", raw: "3d" },
   "gc-interval": { toml: '"off"', env: "off", raw: "off" },
   "gc-grace": { toml: '"2h"', env: "2h", raw: "2h" },
   "metrics-token-file": { toml: JSON.stringify(secrets.metrics), env: secrets.metrics, raw: secrets.metrics },
@@ -109,6 +110,7 @@ const SAMPLE_OPTIONS = {
   maxConnectionsPerClient: 8,
   maxOpenUploads: 7,
   sweepIntervalMs: 300_000,
+  pendingExpiryMs: 3 * 86_400_000,
   gcIntervalMs: 0,
   gcGraceMs: 7_200_000,
   metricsToken: "metrics-token-0123456789",
@@ -215,6 +217,7 @@ describe("serve's settings: file, environment, flags", () => {
       ["workers = 0\n", /bad\.toml:1: workers "0" must be a number from 1 to 256, or auto/],
       ['gc-interval = "500ms"\n', /bad\.toml:1: gc-interval must be at least 1s \(or 0\/off\)/],
       ['sweep-interval = "0"\n', /bad\.toml:1: sweep-interval must be at least 1s/],
+      ['pending-expiry = "30s"\n', /bad\.toml:1: pending-expiry must be at least 1m/],
       [
         'public-url = "ftp://x.example"\n',
         /bad\.toml:1: public-url "ftp:\/\/x\.example" is not an http\(s\) URL/,

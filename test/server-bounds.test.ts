@@ -10,13 +10,17 @@ import { after, before, describe, test } from "node:test";
 import { parseNarInfo } from "../src/nix/narinfo.js";
 import { nix32Encode } from "../src/nix/nix32.js";
 import { adminCreateCache, adminCreateToken } from "../src/server/admin.js";
+import { collectGarbage } from "../src/server/gc.js";
 import { ingestNar } from "../src/server/ingest/nar.js";
+import { sweep } from "../src/server/ingest/sweep.js";
+import { MAX_REFERENCES } from "../src/server/metadata/limits.js";
 import type { MetadataStore } from "../src/server/metadata/store.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
 import type { StoreLocation } from "../src/server/stores.js";
 import { storedBlobs, testStores } from "./helpers/backends.js";
+import { apiClient } from "./helpers/cachix.js";
 import { testClock } from "./helpers/clock.js";
-import { makeUpload, narInfoText, type Upload } from "./server-fixtures.js";
+import { makeUpload, narInfoCreateFor, narInfoText, type Upload } from "./server-fixtures.js";
 
 let data: string;
 let at: StoreLocation;
@@ -26,7 +30,10 @@ const logs: string[] = [];
 const clock = testClock();
 
 /** A fresh cache for a test, and a write token of it (put finds it by the path's cache). */
-async function cache(name: string, limits: { quotaBytes?: number } = {}): Promise<string> {
+async function cache(
+  name: string,
+  limits: { quotaBytes?: number; retentionMs?: number } = {},
+): Promise<string> {
   await adminCreateCache(at, { name, isPublic: true, priority: 41, ...limits });
   tokens.set(name, (await adminCreateToken(at, { cache: name, perm: "write", expiresAt: null })).token);
   return name;
@@ -104,6 +111,136 @@ describe("item 1: a re-push never breaks a served path", () => {
     const third = await put(`/${c}/${y.hash}.narinfo`, narInfoText({ ...y.narinfo, references: [refPath] }));
     assert.equal(third.status, 204, await third.text());
     assert.deepEqual(parseNarInfo((await get(`/${c}/${y.hash}.narinfo`)).text).references, [refPath]);
+  });
+});
+
+/** A base name of a store path nobody has. */
+function absent(label: string): string {
+  return `${nix32Encode(Buffer.from(label.padEnd(20, "-").slice(0, 20)))}-${label}`;
+}
+
+/** A stream of `text` without a Content-Length (chunked): what a client streaming a log sends. */
+function streamed(text: string): RequestInit {
+  return {
+    body: new ReadableStream({
+      start(ctl) {
+        ctl.enqueue(new TextEncoder().encode(text));
+        ctl.close();
+      },
+    }),
+    duplex: "half",
+  } as RequestInit;
+}
+
+describe("item 4: storage inside the quota", () => {
+  test("(a) references per narinfo are capped (413 through the Cachix API, before the NAR is read)", async () => {
+    const c = await cache("refs-cap");
+    const u = await makeUpload("many-refs");
+    const { call, startUpload } = apiClient(`${srv.url}/api/v1`);
+    const token = tokens.get(c) ?? "";
+    const up = await startUpload(u, token, [u.file], c);
+    const refs = Array.from({ length: MAX_REFERENCES + 1 }, (_, i) => absent(`r${i}`));
+    const done = await call("POST", `${up.base}/complete?uploadId=${up.uploadId}`, token, {
+      parts: up.parts,
+      narInfoCreate: narInfoCreateFor(u, { cReferences: refs }),
+    });
+    assert.equal(done.status, 413, done.text);
+    assert.match(
+      done.text,
+      new RegExp(`names ${MAX_REFERENCES + 1} references, more than the ${MAX_REFERENCES}`),
+    );
+    assert.equal(await srv.meta.getNar(c, u.url), undefined, "the NAR was not even recorded");
+    assert.equal(await srv.meta.pendingCount(c), 0);
+  });
+
+  test("(a) a pending narinfo expires: the sweep deletes it after the pending expiry, with its NAR and blob", async () => {
+    const c = await cache("expiry");
+    const u = await makeUpload("waits-forever");
+    await pushNar(c, u);
+    const blobs = await storedBlobs(at);
+    const r = await put(
+      `/${c}/${u.hash}.narinfo`,
+      narInfoText({ ...u.narinfo, references: [absent("gone")] }),
+    );
+    assert.equal(r.status, 204, await r.text());
+    assert.equal(await srv.meta.pendingCount(c), 1);
+    const early = await sweep(srv.meta, srv.storage, {}, Date.now() + 23 * 3600_000);
+    assert.equal(early.pending, 0, "not yet: the default expiry is 24 hours");
+    const late = await sweep(srv.meta, srv.storage, {}, Date.now() + 25 * 3600_000);
+    assert.equal(late.pending, 1);
+    assert.equal(await srv.meta.pendingCount(c), 0);
+    assert.deepEqual(await srv.meta.pathRecord(c, u.hash), await srv.meta.pathRecord(c, "0".repeat(32)));
+    assert.equal(await srv.meta.getNar(c, u.url), undefined);
+    assert.equal(await srv.meta.cacheUsage(c), 0);
+    const after = await storedBlobs(at);
+    assert.equal(after.length, blobs.length - 1, "its blob is deleted");
+  });
+
+  test("(b) a cache over its quota refuses a 10 MB log and a 60 KB listing (413) as it refuses NARs; nothing is stored", async () => {
+    const u = await makeUpload("full");
+    const c = await cache("full", { quotaBytes: u.file.length });
+    await pushNar(c, u);
+    assert.equal((await put(`/${c}/${u.hash}.narinfo`, narInfoText(u.narinfo))).status, 204);
+    const blobs = await storedBlobs(at);
+    const drv = `${u.hash}-full.drv`;
+    const log = await put(`/${c}/log/${drv}`, "x".repeat(10 * 1024 * 1024));
+    const logText = await log.text();
+    assert.equal(log.status, 413, logText);
+    assert.match(logText, new RegExp(`cache "${c}" is over its quota`));
+    const ls = await put(`/${c}/${u.hash}.ls`, JSON.stringify({ version: 1, pad: "x".repeat(60_000) }));
+    const lsText = await ls.text();
+    assert.equal(ls.status, 413, lsText);
+    assert.match(lsText, /over its quota/);
+    assert.equal((await get(`/${c}/log/${drv}`)).status, 404);
+    assert.equal((await get(`/${c}/${u.hash}.ls`)).status, 404);
+    assert.deepEqual(await storedBlobs(at), blobs);
+    assert.equal(await srv.meta.cacheUsage(c), u.file.length);
+  });
+
+  test("(b) logs and listings count in the usage; a streamed log the quota refuses once received leaves no blob", async () => {
+    const u = await makeUpload("counted");
+    const c = await cache("counted", { quotaBytes: u.file.length + 1000 });
+    await pushNar(c, u);
+    const ls = JSON.stringify({ version: 1, root: { type: "regular", size: 1 } });
+    assert.equal((await put(`/${c}/${u.hash}.ls`, ls)).status, 204);
+    assert.equal((await put(`/${c}/log/${u.hash}-counted.drv`, "built\n")).status, 204);
+    const used = u.file.length + Buffer.byteLength(ls) + 6;
+    assert.equal(await srv.meta.cacheUsage(c), used);
+    const blobs = await storedBlobs(at);
+    // No Content-Length: the cache is not full, so the body is read; then it does not fit.
+    const r = await fetch(`${srv.url}/${c}/log/${u.hash}-big.drv`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${tokens.get(c)}` },
+      ...streamed("y".repeat(5000)),
+    });
+    const text = await r.text();
+    assert.equal(r.status, 413, text);
+    assert.match(text, /this build log of/);
+    assert.deepEqual(await storedBlobs(at), blobs, "its blob was deleted");
+    assert.equal(await srv.meta.cacheUsage(c), used);
+  });
+
+  test("(b) the GC deletes a path's build log with the path, and its blob", async () => {
+    const c = await cache("logs-gc", { retentionMs: 60_000 });
+    const u = await makeUpload("logged");
+    const drv = `${nix32Encode(Buffer.alloc(20, 3))}-logged.drv`;
+    await pushNar(c, u);
+    const r = await put(`/${c}/${u.hash}.narinfo`, narInfoText({ ...u.narinfo, deriver: drv }));
+    assert.equal(r.status, 204, await r.text());
+    assert.equal((await put(`/${c}/log/${drv}`, "the build log\n")).status, 204);
+    assert.equal((await get(`/${c}/log/${drv}`)).text, "the build log\n");
+    const blobs = await storedBlobs(at);
+    const report = await collectGarbage(srv.meta, srv.storage, {
+      cache: c,
+      graceMs: 0,
+      lingerMs: 0,
+      now: Date.now() + 120_000,
+    });
+    assert.equal(report.caches[c]?.deletedPaths, 1);
+    assert.equal((await get(`/${c}/log/${drv}`)).status, 404);
+    assert.equal((await get(`/${c}/${u.hash}.narinfo`)).status, 404);
+    assert.equal((await storedBlobs(at)).length, blobs.length - 2, "the NAR's blob and the log's are gone");
+    assert.equal(await srv.meta.cacheUsage(c), 0);
   });
 });
 

@@ -332,7 +332,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 }
 
 export function sweepOptionsOf(o: SweepOptions & { cachixPartUrlTtlMs?: number }): SweepOptions {
-  return { staleUploadMs: o.staleUploadMs ?? o.cachixPartUrlTtlMs, orphanGraceMs: o.orphanGraceMs };
+  return {
+    staleUploadMs: o.staleUploadMs ?? o.cachixPartUrlTtlMs,
+    orphanGraceMs: o.orphanGraceMs,
+    pendingExpiryMs: o.pendingExpiryMs,
+  };
 }
 
 /** `--public-url`: an http(s) URL without query or fragment; the trailing slash is dropped. */

@@ -95,6 +95,7 @@ export async function ingestNarInfo(
       url,
       text,
       references,
+      deriver: ni.deriver ?? null,
     }));
   } catch (e) {
     if (!(e instanceof ReferencesMissingError)) throw e;

@@ -134,6 +134,9 @@ export class SqlMetadataStore implements MetadataStore {
   deleteInvisibleNar(cache: string, url: string, before: number) {
     return nars.deleteInvisibleNar(this.db, cache, url, before);
   }
+  expirePending(before: number, limit: number) {
+    return nars.expirePending(this.db, before, limit);
+  }
   orphanNarUrls(cache: string, limit: number) {
     return nars.orphanNarUrls(this.db, cache, limit);
   }
@@ -148,7 +151,7 @@ export class SqlMetadataStore implements MetadataStore {
   realisationsOf(cache: string, hash: string) {
     return realisations.realisationsOf(this.db, cache, hash);
   }
-  putSideFile(cache: string, kind: T.SideFileKind, name: string, f: T.SideFile) {
+  putSideFile(cache: string, kind: T.SideFileKind, name: string, f: T.NewSideFile) {
     return realisations.putSideFile(this.db, cache, kind, name, f);
   }
   getSideFile(cache: string, kind: T.SideFileKind, name: string) {
@@ -257,6 +260,9 @@ export class SqlMetadataStore implements MetadataStore {
   }
   gcFinish() {
     return this.engine.gcFinish();
+  }
+  gcDropLogs(cache: string, before: number, limit: number) {
+    return realisations.dropPathlessLogs(this.db, cache, before, limit);
   }
   claimBlobs(blobs: readonly string[]) {
     return this.engine.claimBlobs(blobs);

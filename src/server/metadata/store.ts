@@ -21,6 +21,7 @@ import type {
   NewMultipart,
   NewPin,
   NewReport,
+  NewSideFile,
   NewToken,
   NewTrustRule,
   PartRow,
@@ -125,6 +126,17 @@ export interface MetadataStore {
   /** Drops such a record, unless it became visible or was received again since; true when dropped. */
   deleteInvisibleNar(cache: string, url: string, before: number): Promise<boolean>;
   /**
+   * Deletes up to `limit` pending narinfos (of any cache) last committed before `before`, oldest
+   * first, with their references, waits, listings and realisations, their derivations' build logs
+   * and their NAR records when nothing else names them; returns how many, and the blobs of what
+   * went (for deletion from storage when nothing else names them). The sweep's expiry of pending
+   * narinfos whose closure never came.
+   */
+  expirePending(
+    before: number,
+    limit: number,
+  ): Promise<{ paths: number; blobs: Array<{ blob: string; size: number }> }>;
+  /**
    * Visible NAR records of the cache that no narinfo names any more (left by a GC that died before
    * dropping them, or by a narinfo re-pushed with another URL), at most `limit`: the GC drops them.
    */
@@ -148,8 +160,18 @@ export interface MetadataStore {
   /** The realisations (visible and pending) naming the output path `hash`, by kind and key. */
   realisationsOf(cache: string, hash: string): Promise<StoredRealisation[]>;
 
-  // --- side files ---
-  putSideFile(cache: string, kind: SideFileKind, name: string, f: SideFile): Promise<void>;
+  // --- side files (listings, build logs) ---
+  //
+  // Their bytes count in cacheUsage. A build log goes with the narinfos naming its derivation
+  // (`Deriver:`): the GC deletes it with the last of them (and one no narinfo names once older
+  // than the cache's retention).
+
+  /**
+   * Stores (or replaces) a side file. Refuses (DbError tooLarge) one that would take the cache over
+   * its quota (a replaced file's bytes count as freed), and (DbError unavailable: retry) one whose
+   * blob the GC is deleting from storage right now.
+   */
+  putSideFile(cache: string, kind: SideFileKind, name: string, f: NewSideFile): Promise<void>;
   getSideFile(cache: string, kind: SideFileKind, name: string): Promise<SideFile | undefined>;
 
   // --- tokens (stored as SHA-256 hashes only) and accounts ---
@@ -223,8 +245,8 @@ export interface MetadataStore {
     limits: { retentionMs?: number | null; quotaBytes?: number | null },
   ): Promise<void>;
   /**
-   * Bytes the cache's NAR records take in storage (their file sizes) and its realisations (their
-   * JSON): a maintained counter, no scan.
+   * Bytes the cache's NAR records take in storage (their file sizes), its realisations (their
+   * JSON) and its side files (listings, build logs): a maintained counter, no scan.
    */
   cacheUsage(cache: string): Promise<number>;
   /**
@@ -294,6 +316,12 @@ export interface MetadataStore {
   /** Drops the GC's scratch rows, of every run (one runs at a time, under the lease; others died). */
   gcFinish(): Promise<void>;
   /**
+   * Deletes up to `limit` build logs of the cache stored before `before` whose derivation no
+   * narinfo of the cache names (logs of failed builds, of paths never pushed); returns their blobs,
+   * for deletion from storage when nothing else names them.
+   */
+  gcDropLogs(cache: string, before: number, limit: number): Promise<Array<{ blob: string; size: number }>>;
+  /**
    * Claims the blobs no NAR record or side file names, for deletion from storage; returns those
    * claimed. While a claim is fresh, recordNar refuses the blob.
    */
@@ -310,7 +338,10 @@ export interface MetadataStore {
 
   /** Adds the counts (upserts: pushes per cache, minute, token, run; lookups per cache, hour). */
   recordActivity(batch: ActivityBatch): Promise<void>;
-  /** Stores a report; keeps only the newest REPORTS_KEPT_PER_BRANCH of its cache and branch. */
+  /**
+   * Stores a report; keeps only the newest REPORTS_KEPT_PER_BRANCH of its cache and branch, and
+   * the BRANCHES_KEPT_PER_CACHE branches reported most recently (the oldest go, all their reports).
+   */
   insertReport(r: NewReport): Promise<ReportRow>;
   /**
    * Reports of a cache, newest first, without their targets: of one branch (null: those without
@@ -345,5 +376,10 @@ export interface MetadataStore {
 
 /** Reports kept per cache and branch: the history the dashboard offers. */
 export const REPORTS_KEPT_PER_BRANCH = 100;
+/**
+ * Branches with reports kept per cache: a new branch past it drops the reports of the branch
+ * reported least recently (CI on thousands of short-lived branches would keep them all).
+ */
+export const BRANCHES_KEPT_PER_CACHE = 500;
 /** Push activity and narinfo lookups older than this are dropped at a flush. */
 export const ACTIVITY_KEPT_MS = 90 * 24 * 3600_000;

@@ -110,6 +110,11 @@ export interface SideFile {
   contentEncoding: string | null;
 }
 
+/** A side file to store: `blobSize` is the bytes its blob takes (an inline body counts its own). */
+export interface NewSideFile extends SideFile {
+  blobSize?: number;
+}
+
 /**
  * The directories of content-addressed derivations' output documents: `realisations/<id>.doi`
  * (Nix 2.4-2.34, `id` = `sha256:<hex>!<output>`) and `build-trace-v2/<drv>/<output>.doi` (2.35).
@@ -176,6 +181,8 @@ export interface NarInfoCommit {
   text: string;
   /** Hash parts (32 nix32 characters) of its References; a self-reference is ignored. */
   references: readonly string[];
+  /** Its Deriver's base name (`<hash>-<name>.drv`, its build log's name), if any. */
+  deriver?: string | null;
 }
 
 /** A narinfo with the blob its URL resolves to (null when the URL has no NAR): for checks. */
@@ -254,7 +261,10 @@ export interface GcBatch {
    * has passed (the wait is the caller's: it costs the database nothing).
    */
   narUrls: string[];
-  /** NAR records dropped (of `dropNars`, those no narinfo names any more). */
+  /**
+   * Blobs of what was dropped: NAR records (of `dropNars`, those no narinfo names any more), and
+   * the build logs of the deleted narinfos' derivers that no remaining narinfo names.
+   */
   nars: Array<{ blob: string; fileSize: number }>;
   /** No planned narinfo was ready yet: one is after this long (it waits out `lingerMs`). */
   retryInMs?: number;

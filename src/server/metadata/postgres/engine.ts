@@ -31,13 +31,16 @@ const missingRefs = (
       AND NOT EXISTS (SELECT 1 FROM upstream_paths u WHERE u.cache = ${cache} AND u.hash = t.r)
     ORDER BY t.i) AS refs`;
 
-/** The upsert of a commit ($1 cache … $5 text, $7 now), visible when it was or nothing is missing. */
-const UPSERT_NARINFO = `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible, accessed_at)
-  SELECT $1, $2, $3, $4, $5, $7, COALESCE((SELECT visible FROM prev), FALSE) OR cardinality(m.refs) = 0, $7
+/**
+ * The upsert of a commit ($1 cache … $5 text, $7 now, $8 deriver), visible when it was or nothing
+ * is missing.
+ */
+const UPSERT_NARINFO = `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible, accessed_at, deriver)
+  SELECT $1, $2, $3, $4, $5, $7, COALESCE((SELECT visible FROM prev), FALSE) OR cardinality(m.refs) = 0, $7, $8
   FROM missing m
   ON CONFLICT (cache, hash) DO UPDATE SET store_path = excluded.store_path, url = excluded.url,
     text = excluded.text, created_at = excluded.created_at, visible = excluded.visible,
-    accessed_at = excluded.accessed_at`;
+    accessed_at = excluded.accessed_at, deriver = excluded.deriver`;
 
 /** A transaction of PostgresDb, with its connection. */
 type PgTx = Parameters<Parameters<PostgresDb["tx"]>[0]>[0];
@@ -131,7 +134,7 @@ export class PostgresEngine implements StoreEngine {
            ${UPSERT_NARINFO}
            WHERE NOT narinfos.visible OR cardinality((SELECT refs FROM missing)) = 0
            RETURNING visible, (SELECT visible FROM prev) AS was, (SELECT refs FROM missing) AS missing`,
-          [n.cache, n.hash, n.storePath, n.url, n.text, refs, Date.now()],
+          [n.cache, n.hash, n.storePath, n.url, n.text, refs, Date.now(), n.deriver ?? null],
         )
       ).rows[0] as { was: boolean | null; missing: string[]; visible: boolean } | undefined;
       if (!state) {

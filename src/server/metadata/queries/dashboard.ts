@@ -5,7 +5,7 @@ import { pushFromRow, type RawPush, type RawReport, reportFromRow } from "../das
 import type { Db } from "../db/database.js";
 import { BYTE_ORDER, raw, type Sql, sql, values } from "../db/sql.js";
 import { bool } from "../rows.js";
-import { ACTIVITY_KEPT_MS, REPORTS_KEPT_PER_BRANCH } from "../store.js";
+import { ACTIVITY_KEPT_MS, BRANCHES_KEPT_PER_CACHE, REPORTS_KEPT_PER_BRANCH } from "../store.js";
 import type {
   ActivityBatch,
   DashboardUsage,
@@ -57,7 +57,12 @@ export async function recordActivity(db: Db, batch: ActivityBatch): Promise<void
   );
 }
 
-/** Keeps only the newest REPORTS_KEPT_PER_BRANCH of the report's cache and branch. */
+/**
+ * Keeps only the newest REPORTS_KEPT_PER_BRANCH of the report's cache and branch, and of the
+ * cache's branches the BRANCHES_KEPT_PER_CACHE whose newest report is newest: the first report of
+ * a branch past that drops every report of the branch reported least recently (those without a
+ * branch count as one branch, which stays).
+ */
 export async function insertReport(db: Db, r: NewReport): Promise<ReportRow> {
   const id = await db.tx(async (t) => {
     const row = await t.get<{ id: number }>(
@@ -71,6 +76,15 @@ export async function insertReport(db: Db, r: NewReport): Promise<ReportRow> {
             SELECT id FROM ci_reports WHERE cache = ${r.cache} AND ${ofBranch("branch", r.branch)}
             ORDER BY id DESC LIMIT 1 OFFSET ${REPORTS_KEPT_PER_BRANCH})`,
     );
+    const first = await t.get<{ n: number }>(
+      sql`SELECT COUNT(*) AS n FROM ci_reports WHERE cache = ${r.cache} AND ${ofBranch("branch", r.branch)}`,
+    );
+    if (r.branch !== null && Number(first?.n) === 1)
+      await t.run(
+        sql`DELETE FROM ci_reports WHERE cache = ${r.cache} AND branch IN (
+              SELECT branch FROM ci_reports WHERE cache = ${r.cache} AND branch IS NOT NULL
+              GROUP BY branch ORDER BY MAX(id) DESC LIMIT ${Number.MAX_SAFE_INTEGER} OFFSET ${BRANCHES_KEPT_PER_CACHE})`,
+      );
     return Number(row?.id);
   });
   const report = await getReport(db, r.cache, id);

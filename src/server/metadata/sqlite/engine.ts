@@ -45,11 +45,11 @@ function prepareStatements(db: Database.Database) {
     narInfoVisible: p("SELECT visible FROM narinfos WHERE cache = ? AND hash = ?").pluck(),
     // A push is an access (accessed_at), and takes back a GC mark (unmark).
     putNarInfo: p(
-      `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible, accessed_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible, accessed_at, deriver)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (cache, hash) DO UPDATE SET store_path = excluded.store_path, url = excluded.url,
          text = excluded.text, created_at = excluded.created_at, visible = excluded.visible,
-         accessed_at = excluded.accessed_at`,
+         accessed_at = excluded.accessed_at, deriver = excluded.deriver`,
     ),
     unmark: p("DELETE FROM gc_marks WHERE cache = ? AND hash = ?"),
     dropRefsOf: p("DELETE FROM narinfo_refs WHERE cache = ? AND hash = ?"),
@@ -167,7 +167,8 @@ export class SqliteEngine implements StoreEngine {
       const visible = was === 1 || missing.length === 0;
       st.markVisible.run(n.cache, n.url);
       const now = Date.now();
-      st.putNarInfo.run(n.cache, n.hash, n.storePath, n.url, n.text, now, visible ? 1 : 0, now);
+      const deriver = n.deriver ?? null;
+      st.putNarInfo.run(n.cache, n.hash, n.storePath, n.url, n.text, now, visible ? 1 : 0, now, deriver);
       st.unmark.run(n.cache, n.hash);
       st.dropRefsOf.run(n.cache, n.hash);
       for (const r of refs) {
