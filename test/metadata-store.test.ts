@@ -10,7 +10,13 @@ import { before, describe, test } from "node:test";
 import BetterSqlite from "better-sqlite3";
 import pg from "pg";
 import { DbError } from "../src/server/errors.js";
-import { accessShift, BLOB_CLAIM_TTL_MS, gcCutoff } from "../src/server/metadata/limits.js";
+import {
+  accessShift,
+  BLOB_CLAIM_TTL_MS,
+  gcCutoff,
+  MAX_REFERENCES,
+  ReferencesMissingError,
+} from "../src/server/metadata/limits.js";
 import { MergedLookups } from "../src/server/metadata/postgres/lookups.js";
 import {
   MIGRATIONS as PG_MIGRATIONS,
@@ -566,7 +572,7 @@ for (const backend of BACKENDS) {
         assert.deepEqual(await b.markUpstream("c", []), []);
       }));
 
-    test("closure: committing again replaces the text; pending ones are recomputed, visible ones stay", () =>
+    test("closure: committing again replaces the text; pending ones are recomputed, visible ones stay whole", () =>
       withStores(1, async (a) => {
         const [x, y, gone] = [h("x"), h("y"), h("gone")];
         assert.equal((await push(a, "c", x, [gone])).visible, false);
@@ -584,22 +590,135 @@ for (const backend of BACKENDS) {
         );
         assert.equal(await a.getNarInfo("c", x), "second");
         assert.deepEqual(await a.pendingReferences("c", 10), []);
-        // A visible narinfo stays visible (its dependents rely on it), whatever it now names.
+        // A visible narinfo stays visible (its dependents rely on it), and is replaced only by a
+        // text whose references are all present: one naming a missing path is refused (issue 30,
+        // item 1), and what is served, its references and NAR records stay as they were.
         await push(a, "c", y, [x]);
+        const refs = async () =>
+          (await a.exportRecords("narinfos", null, 10)).records.map((r) => r.references);
+        const before = { refs: await refs(), nars: await a.narInfoBlobs() };
+        await a.recordNar({
+          cache: "c",
+          url: `nar/${x}-other.nar`,
+          blob: "b".repeat(64),
+          compression: "none",
+          narHash: "sha256:x",
+          narSize: 1,
+          fileHash: "sha256:x",
+          fileSize: 1,
+        });
+        await assert.rejects(
+          a.commitNarInfo({
+            cache: "c",
+            hash: x,
+            storePath: `/nix/store/${x}-p`,
+            url: `nar/${x}-other.nar`,
+            text: "third",
+            references: [gone],
+          }),
+          (e: unknown) =>
+            e instanceof ReferencesMissingError &&
+            e.code === "conflict" &&
+            e.missing.join() === gone &&
+            e.message.includes(gone) &&
+            /served by cache "c" already/.test(e.message),
+        );
+        assert.equal(await a.getNarInfo("c", x), "second");
+        assert.deepEqual(await visible(a, "c", [x, y]), [true, true]);
+        assert.deepEqual(await a.pendingReferences("c", 10), []);
+        assert.equal(await a.pendingCount("c"), 0);
+        assert.deepEqual(await refs(), before.refs);
+        assert.deepEqual(await a.narInfoBlobs(), before.nars);
+        assert.equal((await a.getNar("c", `nar/${x}-other.nar`))?.visible, false, "its NAR stays unserved");
+        // Once what it names is present (here, upstream), it replaces the served one.
+        await a.markUpstream("c", [gone]);
         assert.deepEqual(
           await a.commitNarInfo({
             cache: "c",
             hash: x,
             storePath: `/nix/store/${x}-p`,
             url: `nar/${x}.nar`,
-            text: "third",
+            text: "fourth",
             references: [gone],
           }),
-          { visible: true, missing: [gone] },
+          { visible: true, missing: [] },
         );
-        assert.equal(await a.getNarInfo("c", x), "third");
-        assert.deepEqual(await visible(a, "c", [x, y]), [true, true]);
+        assert.equal(await a.getNarInfo("c", x), "fourth");
+      }));
+
+    test("closure: a commit releasing 5,000 waiters, or naming 1,400 references, lets the event loop run; readers see all or nothing", () =>
+      withStores(1, async (a) => {
+        /** Runs `f`, counting the event-loop turns (setImmediate) taken while it runs. */
+        async function turnsDuring<T>(
+          f: () => Promise<T>,
+          during?: (turn: number) => void,
+        ): Promise<[T, number]> {
+          let turns = 0;
+          let running = true;
+          const tick = () => {
+            if (!running) return;
+            turns++;
+            during?.(turns);
+            setImmediate(tick);
+          };
+          setImmediate(tick);
+          try {
+            return [await f(), turns];
+          } finally {
+            running = false;
+          }
+        }
+        const base = h("release-base");
+        const waiters = Array.from({ length: 5000 }, (_, i) => h(`release-${i}`));
+        // Loaded in bulk, as a data copy writes them: each waits for `base`.
+        await a.importRecords(
+          "narinfos",
+          waiters.map((w) => ({
+            cache: "c",
+            hash: w,
+            storePath: `/nix/store/${w}-p`,
+            url: `nar/${w}.nar`,
+            text: `StorePath: /nix/store/${w}-p\nReferences: ${base}-p\n`,
+            createdAt: Date.now(),
+            visible: false,
+            waitsFor: [base],
+            references: [base],
+          })),
+        );
+        assert.equal(await a.pendingCount("c"), 5000);
+        let seen: Promise<string[]> | undefined;
+        const [committed, turns] = await turnsDuring(
+          () => push(a, "c", base),
+          (turn) => {
+            // A reader mid-commit: it sees the release whole or not at all.
+            if (turn === 3) seen = a.missingNarInfos("c", waiters);
+          },
+        );
+        assert.deepEqual(committed, { visible: true, missing: [] });
+        assert.ok(turns >= 10, `the event loop turned ${turns} times during the release`);
+        assert.ok([0, 5000].includes((await seen)?.length ?? -1), "a reader saw all waiters or none");
+        assert.deepEqual(await a.missingNarInfos("c", waiters), []);
         assert.equal(await a.pendingCount("c"), 0);
+
+        const many = Array.from({ length: 1400 }, (_, i) => h(`many-refs-${i}`));
+        const [big, bigTurns] = await turnsDuring(() => push(a, "c", h("many-refs"), many));
+        assert.equal(big.missing.length, 1400);
+        assert.ok(bigTurns >= 5, `the event loop turned ${bigTurns} times during the commit`);
+      }));
+
+    test("closure: a narinfo naming more than MAX_REFERENCES references is refused; as many is stored", () =>
+      withStores(1, async (a) => {
+        const refs = Array.from({ length: MAX_REFERENCES + 1 }, (_, i) => h(`cap-${i}`));
+        const over = h("cap-over");
+        await assert.rejects(push(a, "c", over, refs), (e: unknown) => {
+          assert.ok(e instanceof DbError && e.code === "tooLarge", String(e));
+          assert.ok(e.message.includes(`${MAX_REFERENCES + 1} references`), e.message);
+          assert.ok(e.message.includes(String(MAX_REFERENCES)), e.message);
+          return true;
+        });
+        assert.equal(await a.pendingCount("c"), 0, "nothing of it is stored");
+        assert.deepEqual(await a.pendingReferences("c", 10), []);
+        assert.equal((await push(a, "c", h("cap-at"), refs.slice(1))).missing.length, MAX_REFERENCES);
       }));
 
     test("closure: concurrent commits of a graph in random order from several stores all become visible", () =>

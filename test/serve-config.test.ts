@@ -66,6 +66,7 @@ const SAMPLE: Record<string, { toml: string; env: string; raw: Raw }> = {
   "max-connections": { toml: "500", env: "500", raw: "500" },
   "max-open-uploads": { toml: "7", env: "7", raw: "7" },
   "sweep-interval": { toml: '"5m"', env: "5m", raw: "5m" },
+  "pending-expiry": { toml: '"3d"', env: "3d", raw: "3d" },
   "gc-interval": { toml: '"off"', env: "off", raw: "off" },
   "gc-grace": { toml: '"2h"', env: "2h", raw: "2h" },
   "metrics-token-file": { toml: JSON.stringify(secrets.metrics), env: secrets.metrics, raw: secrets.metrics },
@@ -112,6 +113,7 @@ const SAMPLE_OPTIONS = {
   maxConnections: 500,
   maxOpenUploads: 7,
   sweepIntervalMs: 300_000,
+  pendingExpiryMs: 3 * 86_400_000,
   gcIntervalMs: 0,
   gcGraceMs: 7_200_000,
   metricsToken: "metrics-token-0123456789",
@@ -219,6 +221,7 @@ describe("serve's settings: file, environment, flags", () => {
       ["workers = 0\n", /bad\.toml:1: workers "0" must be a number from 1 to 256, or auto/],
       ['gc-interval = "500ms"\n', /bad\.toml:1: gc-interval must be at least 1s \(or 0\/off\)/],
       ['sweep-interval = "0"\n', /bad\.toml:1: sweep-interval must be at least 1s/],
+      ['pending-expiry = "30s"\n', /bad\.toml:1: pending-expiry must be at least 1m/],
       [
         'public-url = "ftp://x.example"\n',
         /bad\.toml:1: public-url "ftp:\/\/x\.example" is not an http\(s\) URL/,

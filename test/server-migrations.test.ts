@@ -226,10 +226,12 @@ async function assertConverged(meta: MetadataStore): Promise<void> {
     [null, true, "ZSTD"],
     "a cache without Cachix settings has the defaults",
   );
+  // The bytes used: the NAR's 8 and the listing's (counted since SQLite's migration 15, PostgreSQL's 13).
+  const used = 8 + Buffer.byteLength(LISTING);
   assert.deepEqual(
     (await meta.listCaches()).map((c) => [c.name, c.owner, c.compression, c.narinfos, c.bytes]),
     [
-      ["old", "alice", "XZ", 2, 8],
+      ["old", "alice", "XZ", 2, used],
       ["plain", null, "ZSTD", 0, 0],
     ],
   );
@@ -248,7 +250,7 @@ async function assertConverged(meta: MetadataStore): Promise<void> {
   assert.equal((await meta.getSideFile("old", "ls", MARKED))?.body.toString(), LISTING);
   assert.equal((await meta.getNar("old", "nar/a.nar"))?.fileSize, 8);
   // The bytes used follow the NAR records through the renamed triggers.
-  assert.equal(await meta.cacheUsage("old"), 8);
+  assert.equal(await meta.cacheUsage("old"), used);
   assert.ok(
     await meta.recordNar({
       cache: "old",
@@ -261,9 +263,9 @@ async function assertConverged(meta: MetadataStore): Promise<void> {
       fileSize: 5,
     }),
   );
-  assert.equal(await meta.cacheUsage("old"), 13);
+  assert.equal(await meta.cacheUsage("old"), used + 5);
   assert.ok(await meta.deleteInvisibleNar("old", "nar/b.nar", Date.now() + 1));
-  assert.equal(await meta.cacheUsage("old"), 8);
+  assert.equal(await meta.cacheUsage("old"), used);
   // Compression is a column of caches now: changed there.
   await meta.updateCache("plain", { compression: "XZ" });
   assert.equal((await meta.getCache("plain"))?.compression, "XZ");
@@ -624,6 +626,95 @@ test("pins written before revisions were counted: counts filled in, artifacts ke
   const meta = await openPostgresStore(url);
   try {
     await assertPinsMigrated(meta);
+  } finally {
+    await meta.close();
+  }
+});
+
+test("SQLite's migration 15 and PostgreSQL's 13: listings count in the bytes used, derivers come out of the texts", async () => {
+  const drv = `${"4".repeat(32)}-x.drv`;
+  const text = `StorePath: /nix/store/${MARKED}-m\nDeriver: ${drv}\n`;
+  /** The store opened on the migrated database: the listing counts, the log goes with the path. */
+  async function check(meta: MetadataStore): Promise<void> {
+    assert.equal(await meta.cacheUsage("c"), 8 + Buffer.byteLength(LISTING));
+    const exported = (await meta.exportRecords("narinfos", null, 10)).records;
+    assert.deepEqual(
+      exported.map((n) => [n.hash, n.deriver]),
+      [
+        [MARKED, drv],
+        [UNMARKED, null],
+      ],
+    );
+  }
+
+  const dir = tempDir("nixcache-v14-");
+  try {
+    const db = new Database(join(dir.path, "nixcache.db"));
+    db.exec(
+      "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    );
+    for (const m of MIGRATIONS.filter((x) => x.version <= 14)) {
+      m.up(db);
+      db.prepare("INSERT INTO schema_version VALUES (?, ?, 0)").run(m.version, m.name);
+    }
+    db.exec(`INSERT INTO caches (name, is_public, priority, secret_key, public_key, created_at) VALUES ('c', 1, 40, 's', 'p', 1);
+INSERT INTO nars (cache, url, blob, compression, nar_hash, nar_size, file_hash, file_size, visible, created_at)
+  VALUES ('c', 'nar/a.nar', 'b', 'none', 'sha256:n', 8, 'sha256:f', 8, 1, 1);`);
+    const narinfo = db.prepare(
+      "INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible, accessed_at) VALUES ('c', ?, ?, 'nar/a.nar', ?, 1, 1, 1)",
+    );
+    narinfo.run(MARKED, `/nix/store/${MARKED}-m`, text);
+    narinfo.run(UNMARKED, `/nix/store/${UNMARKED}-u`, "StorePath: u\nDeriver: unknown-deriver\n");
+    db.prepare(
+      "INSERT INTO side_files (cache, kind, name, body, content_type, created_at) VALUES ('c', 'ls', ?, ?, 'application/json', 1)",
+    ).run(MARKED, Buffer.from(LISTING));
+    db.close();
+    const meta = await openMetadata({ dataDir: dir.path });
+    try {
+      await check(meta);
+    } finally {
+      await meta.close();
+    }
+  } finally {
+    dir.cleanup();
+  }
+
+  const url = await freshDatabase();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(
+      "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    );
+    for (const m of PG_MIGRATIONS.filter((x) => x.version <= 12)) {
+      await client.query(m.sql);
+      await client.query("INSERT INTO schema_version VALUES ($1, $2, 0)", [m.version, m.name]);
+    }
+    await client.query(`INSERT INTO caches (name, is_public, priority, secret_key, public_key, created_at) VALUES ('c', TRUE, 40, 's', 'p', 1);
+INSERT INTO nars (cache, url, blob, compression, nar_hash, nar_size, file_hash, file_size, visible, created_at)
+  VALUES ('c', 'nar/a.nar', 'b', 'none', 'sha256:n', 8, 'sha256:f', 8, TRUE, 1);`);
+    await client.query(
+      `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible, accessed_at)
+       VALUES ('c', $1, $2, 'nar/a.nar', $3, 1, TRUE, 1), ('c', $4, $5, 'nar/a.nar', $6, 1, TRUE, 1)`,
+      [
+        MARKED,
+        `/nix/store/${MARKED}-m`,
+        text,
+        UNMARKED,
+        `/nix/store/${UNMARKED}-u`,
+        "StorePath: u\nDeriver: unknown-deriver\n",
+      ],
+    );
+    await client.query(
+      "INSERT INTO side_files (cache, kind, name, body, content_type, created_at) VALUES ('c', 'ls', $1, $2, 'application/json', 1)",
+      [MARKED, Buffer.from(LISTING)],
+    );
+  } finally {
+    await client.end();
+  }
+  const meta = await openPostgresStore(url);
+  try {
+    await check(meta);
   } finally {
     await meta.close();
   }

@@ -31,7 +31,7 @@ export function registerGcCommands(program: Command): void {
         "within the retention, nor in the closure of one that is, are marked; those marked at least the grace " +
         "ago are deleted (with --grace 0s, in the same run; never one a kept narinfo references), then NAR records no narinfo names " +
         "and blobs nothing names. " +
-        "Without --cache, also the sweep of stale uploads and orphan blobs. Caches kept forever lose " +
+        "Without --cache, also the sweep of stale uploads, expired pending narinfos and orphan blobs. Caches kept forever lose " +
         "nothing. Safe while servers run (one GC at a time holds a lease; this fails when one is running).",
     )
     .option("--cache <name>", "only this cache")
@@ -70,9 +70,9 @@ export function registerGcCommands(program: Command): void {
             : `${name}\t${verb} ${c.deletedPaths} paths (${formatBytes(c.deletedBytes)}), kept ${c.keptPaths}, ${c.markedPaths} marked\n`,
         );
       const s = report.sweep;
-      if (s && (s.blobs > 0 || s.nars > 0 || s.aborted.length > 0))
+      if (s && (s.blobs > 0 || s.nars > 0 || s.aborted.length > 0 || s.pending > 0))
         process.stdout.write(
-          `sweep\t${s.aborted.length} stale uploads, ${s.nars} abandoned NARs, ${s.blobs} orphan blobs (${formatBytes(s.bytes)})\n`,
+          `sweep\t${s.aborted.length} stale uploads, ${s.pending} expired pending paths, ${s.nars} abandoned NARs, ${s.blobs} orphan blobs (${formatBytes(s.bytes)})\n`,
         );
     },
   );

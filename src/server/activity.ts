@@ -6,8 +6,8 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { RunId } from "../ui-api/report-upload.js";
 import { every, type Periodic } from "../util/periodic.js";
+import type { LookupCount, PushCount } from "./metadata/dashboard-store.js";
 import type { MetadataStore } from "./metadata/store.js";
-import type { LookupCount, PushCount } from "./metadata/types.js";
 
 export const DEFAULT_ACTIVITY_FLUSH_MS = 10_000;
 /** Distinct rows held between flushes at most; beyond, new ones are dropped (and counted). */

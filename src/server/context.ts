@@ -29,6 +29,8 @@ export interface ServerContext {
   /** Registers an in-flight upload so shutdown can wait for it to commit. */
   track<T>(work: Promise<T>): Promise<T>;
   logError(err: unknown): void;
+  /** Writes one structured line to the server's log (a refusal an operator should hear of). */
+  logEvent(event: Record<string, unknown>): void;
   /** Pushes and narinfo lookups counted for the dashboard. */
   activity: ActivityRecorder;
   /** Told the references a committed narinfo waits for (the upstream resolver's queue). */

@@ -9,7 +9,9 @@
 //      not needed by anything that stays, are deleted in small transactions, dependents before
 //      their references, each re-checked under the lock narinfo commits take: one pushed,
 //      fetched, pinned or referenced meanwhile stays with its closure, so no visible narinfo ever
-//      lacks a reference. A reference goes only `lingerMs` after its last dependent, and a NAR
+//      lacks a reference. A path's listing goes with it, and so does its derivation's build log
+//      once no narinfo left names that derivation; logs no narinfo names go once older than the
+//      retention. A reference goes only `lingerMs` after its last dependent, and a NAR
 //      record that long after its narinfo: other processes may still serve a deleted narinfo from
 //      memory for a quarter second;
 //   4. blobs no NAR record or side file names any more are deleted from storage (claimed first,
@@ -18,8 +20,9 @@
 //   5. the sweep of stale multipart uploads, abandoned NARs and orphan blobs (ingest/sweep.ts).
 //
 // Pending narinfos (closure incomplete) are collected like the rest once older than the
-// retention. One GC runs at a time across processes and replicas: it holds a lease row in the
-// metadata database, renewed while it works (gc-lease.ts).
+// retention (and by the sweep, in every cache, once past the pending expiry). One GC runs at a
+// time across processes and replicas: it holds a lease row in the metadata database, renewed
+// while it works (gc-lease.ts).
 import { randomBytes } from "node:crypto";
 import { NixcacheError } from "../util/errors.js";
 import { every, type Periodic } from "../util/periodic.js";
@@ -180,6 +183,10 @@ export async function collectGarbage(
         orphans,
         orphansAt,
       );
+      // Logs by when they were stored (not an access time: no slack).
+      const logsBefore = now - cache.retentionMs;
+      const batch = o.batchSize ?? BATCH;
+      entry.deletedBytes += await dropPathlessLogs(meta, storage, cache.name, logsBefore, batch);
       await meta.gcFinish();
     }
     // What each cache lost, for the dashboard (a run that failed part-way records nothing).
@@ -297,6 +304,26 @@ async function deletePlanned(
     await unlinking;
   }
   if (failures.length > 0) throw failures[0];
+}
+
+/**
+ * Build logs of the cache older than `before` whose derivation no narinfo of the cache names (the
+ * logs of paths go with them in gcDeleteBatch), a batch at a time; returns the bytes freed.
+ */
+async function dropPathlessLogs(
+  meta: MetadataStore,
+  storage: StorageBackend,
+  cache: string,
+  before: number,
+  batch: number,
+): Promise<number> {
+  let bytes = 0;
+  for (;;) {
+    const logs = await meta.gcDropLogs(cache, before, batch);
+    if (logs.length > 0)
+      bytes += (await deleteUnnamedBlobs(meta, storage, new Map(logs.map((l) => [l.blob, l.size])))).bytes;
+    if (logs.length < batch) return bytes;
+  }
 }
 
 export interface GcScheduleOptions {

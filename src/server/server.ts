@@ -201,6 +201,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     logError(err) {
       event({ level: "error", error: String(err) });
     },
+    logEvent(event) {
+      log?.(JSON.stringify({ time: new Date().toISOString(), ...event }));
+    },
     activity: new ActivityRecorder(meta, { flushMs: opts.activityFlushMs, onError: (e) => ctx.logError(e) }),
     onMissingReferences: (cache, hashes) => resolver.enqueue(cache, hashes),
     access: new AccessTracker(meta, { flushMs: opts.accessFlushMs, onError: (e) => ctx.logError(e) }),
@@ -347,7 +350,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 }
 
 export function sweepOptionsOf(o: SweepOptions & { cachixPartUrlTtlMs?: number }): SweepOptions {
-  return { staleUploadMs: o.staleUploadMs ?? o.cachixPartUrlTtlMs, orphanGraceMs: o.orphanGraceMs };
+  return {
+    staleUploadMs: o.staleUploadMs ?? o.cachixPartUrlTtlMs,
+    orphanGraceMs: o.orphanGraceMs,
+    pendingExpiryMs: o.pendingExpiryMs,
+  };
 }
 
 /** `--public-url`: an http(s) URL without query or fragment; the trailing slash is dropped. */

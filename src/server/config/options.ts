@@ -173,6 +173,10 @@ export function resolveServeConfig(cfg: EffectiveConfig, env: NodeJS.ProcessEnv 
   const sweepIntervalMs = duration(sweepV);
   if (sweepIntervalMs < 1000) throw usage(`${where("sweep-interval")} must be at least 1s`);
 
+  const pendingV = need("pending-expiry");
+  const pendingExpiryMs = duration(pendingV);
+  if (pendingExpiryMs < 60_000) throw usage(`${where("pending-expiry")} must be at least 1m`);
+
   const gcV = need("gc-interval");
   const gcIntervalMs = text(gcV) === "off" ? 0 : duration(gcV);
   if (gcIntervalMs !== 0 && gcIntervalMs < 1000)
@@ -217,6 +221,7 @@ export function resolveServeConfig(cfg: EffectiveConfig, env: NodeJS.ProcessEnv 
     ...(maxConnectionsV ? { maxConnections: count(maxConnectionsV, 0) } : {}),
     maxOpenUploads: count(need("max-open-uploads"), 1),
     sweepIntervalMs,
+    pendingExpiryMs,
     gcIntervalMs,
     gcGraceMs: duration(need("gc-grace")),
     metricsToken,

@@ -18,7 +18,7 @@ import {
   openFileLimit,
 } from "../connections.js";
 import { DEFAULT_GC_GRACE_MS, DEFAULT_GC_INTERVAL_MS } from "../gc.js";
-import { DEFAULT_SWEEP_INTERVAL_MS } from "../ingest/sweep.js";
+import { DEFAULT_PENDING_EXPIRY_MS, DEFAULT_SWEEP_INTERVAL_MS } from "../ingest/sweep.js";
 import {
   DEFAULT_LISTEN,
   DEFAULT_MAX_LOG_BYTES,
@@ -154,8 +154,17 @@ export const SETTINGS: readonly Setting[] = [
     arg: "<duration>",
     default: `${DEFAULT_SWEEP_INTERVAL_MS / 60_000}m`,
     help:
-      "how often abandoned multipart uploads, NARs no narinfo names and unreferenced blobs are removed " +
-      "while the server runs (each once idle for an hour)",
+      "how often abandoned multipart uploads, NARs no narinfo names and unreferenced blobs (each once idle " +
+      "for an hour), and pending narinfos past --pending-expiry, are removed while the server runs",
+  },
+  {
+    name: "pending-expiry",
+    kind: "string",
+    arg: "<duration>",
+    default: `${DEFAULT_PENDING_EXPIRY_MS / 3_600_000}h`,
+    help:
+      "how long a narinfo may wait for its closure (references neither pushed nor upstream) after its " +
+      "last push; the sweep then deletes it, with its NAR when nothing else names it (at least 1m)",
   },
   {
     name: "gc-interval",

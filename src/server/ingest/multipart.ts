@@ -18,7 +18,7 @@ import { IngestError } from "../errors.js";
 import type { MultipartUpload, NewMultipart, PartRow } from "../metadata/types.js";
 import type { AssembledUpload, StagedBlob } from "../storage/backend.js";
 import { type IngestTarget, receiveVerifiedNar } from "./nar.js";
-import { ingestNarInfo } from "./narinfo.js";
+import { ingestNarInfo, refuseManyReferences } from "./narinfo.js";
 import { PART_URL_TTL_MS, type PartUrlQuery, PartUrls } from "./part-urls.js";
 import { QuotaError } from "./quota.js";
 import { NarTooLargeError } from "./receive.js";
@@ -33,6 +33,8 @@ export interface MultipartOptions extends IngestTarget {
   partUrlTtlMs?: number;
   /** See NarInfoIngest.onMissing. */
   onMissing?: (cache: string, hashes: string[]) => void;
+  /** See NarInfoIngest.log. */
+  log?: (event: Record<string, unknown>) => void;
 }
 
 /** How far a `complete` got: published (the narinfo is in), assembled (by direct storage). */
@@ -270,6 +272,7 @@ export class MultipartUploads {
       : await this.listedParts(up, body, await meta.parts(up.narId));
     const storePath = `/nix/store/${nic.cStoreHash}-${nic.cStoreSuffix}`;
     const references = [...new Set(nic.cReferences)].sort();
+    refuseManyReferences(storePath, references.length);
     const narHash = parseHash(nic.cNarHash);
     const sigs: string[] = [];
     if (nic.cSig !== null) sigs.push(await this.clientSignature(up.cache, nic, storePath, references));
@@ -343,6 +346,7 @@ export class MultipartUploads {
       text: formatNarInfo(ni),
       sign: managed,
       onMissing: this.o.onMissing,
+      log: this.o.log,
     });
     onPublished();
     await meta.transitionMultipart(up.narId, "completing", "completed");

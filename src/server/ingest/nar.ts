@@ -11,6 +11,7 @@ import type { ReceivedNar } from "../metadata/types.js";
 import type { StagedBlob, StorageBackend } from "../storage/backend.js";
 import { checkQuota, QuotaError } from "./quota.js";
 import { type Received, type ReceiveLimits, receiveNar } from "./receive.js";
+import { deleteUnnamedBlobs } from "./sweep.js";
 
 export interface IngestTarget {
   meta: MetadataStore;
@@ -90,9 +91,14 @@ export async function receiveVerifiedNar(
       try {
         recorded = await t.meta.recordNar(nar);
       } catch (e) {
-        // Another upload filled the quota since the check: the blob stays unnamed (the sweep's).
-        if (errorCode(e) === "tooLarge") throw new QuotaError((e as Error).message, { cause: e });
-        throw e;
+        if (errorCode(e) !== "tooLarge") throw e;
+        // Another upload filled the quota since the check: the blob goes now, unless something
+        // names it (the same content recorded for another URL or cache); if storage fails, the
+        // sweep takes it later.
+        await deleteUnnamedBlobs(t.meta, t.storage, new Map([[received.blob, received.fileSize]])).catch(
+          () => {},
+        );
+        throw new QuotaError((e as Error).message, { cause: e });
       }
       if (!recorded)
         throw new IngestError(

@@ -6,6 +6,7 @@ import { formatHashNix32, type Hash, hashEquals, parseHash } from "../../nix/has
 import { formatNarInfo, type NarInfo, NarInfoError, parseNarInfo, signNarInfo } from "../../nix/narinfo.js";
 import { parseStorePath, STORE_HASH_LENGTH, StorePathError } from "../../nix/store-path.js";
 import { IngestError } from "../errors.js";
+import { MAX_REFERENCES, ReferencesMissingError, tooManyReferencesMessage } from "../metadata/limits.js";
 import type { MetadataStore } from "../metadata/store.js";
 
 export interface NarInfoIngest {
@@ -20,6 +21,8 @@ export interface NarInfoIngest {
    * upstream resolver looks for them in upstream caches.
    */
   onMissing?: (cache: string, hashes: string[]) => void;
+  /** Told of refusals an operator should hear of (a push that would break a served path). */
+  log?: (event: Record<string, unknown>) => void;
 }
 
 function parseOrRefuse(text: string): NarInfo {
@@ -40,6 +43,7 @@ export async function ingestNarInfo(
   o: NarInfoIngest,
 ): Promise<{ text: string; fileSize: number }> {
   const ni = parseOrRefuse(o.text);
+  refuseManyReferences(ni.storePath, ni.references.length);
   const sp = parseStorePath(ni.storePath);
   if (sp.hash !== o.hash)
     throw new IngestError(
@@ -82,16 +86,43 @@ export async function ingestNarInfo(
   const text = formatNarInfo(signed);
   // Parsed references are validated base names `<hash>-<name>`: the hash is their first 32 characters.
   const references = ni.references.map((r) => r.slice(0, STORE_HASH_LENGTH));
-  const { missing } = await meta.commitNarInfo({
-    cache: o.cache,
-    hash: o.hash,
-    storePath: ni.storePath,
-    url,
-    text,
-    references,
-  });
+  let missing: string[];
+  try {
+    ({ missing } = await meta.commitNarInfo({
+      cache: o.cache,
+      hash: o.hash,
+      storePath: ni.storePath,
+      url,
+      text,
+      references,
+      deriver: ni.deriver ?? null,
+    }));
+  } catch (e) {
+    if (!(e instanceof ReferencesMissingError)) throw e;
+    const absent = new Set(e.missing);
+    const names = ni.references.filter((r) => absent.has(r.slice(0, STORE_HASH_LENGTH)));
+    o.log?.({
+      level: "warn",
+      event: "narinfo-refused",
+      cache: o.cache,
+      storePath: ni.storePath,
+      missingReferences: names,
+    });
+    throw new IngestError(
+      "conflict",
+      `${ni.storePath} is served by this cache already, and this narinfo names references it does not ` +
+        `have: ${names.join(", ")}; refused, the served narinfo is kept (push those paths first)`,
+      { cause: e },
+    );
+  }
   if (missing.length > 0) o.onMissing?.(o.cache, missing);
   return { text, fileSize: nar.fileSize };
+}
+
+/** Refuses (413) a narinfo naming more references than a narinfo may (MAX_REFERENCES). */
+export function refuseManyReferences(storePath: string, count: number): void {
+  if (count > MAX_REFERENCES)
+    throw new IngestError("tooLarge", tooManyReferencesMessage(`the narinfo of ${storePath}`, count));
 }
 
 function stripQuery(url: string): string {

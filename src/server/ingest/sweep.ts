@@ -1,7 +1,8 @@
 // Clean-up of what clients leave behind, at start and then periodically while the server runs
 // (in one process only: the single server, or the primary of a cluster): multipart uploads left
-// open, NARs that no narinfo ever made visible, blobs that nothing names any more (a refused
-// upload's, a dropped NAR's), and the blob claims of deleters that died (a killed GC's).
+// open, narinfos whose closure never came (pending past the expiry), NARs that no narinfo ever
+// made visible, blobs that nothing names any more (a refused upload's, a dropped NAR's), and the
+// blob claims of deleters that died (a killed GC's).
 
 import { every, type Periodic } from "../../util/periodic.js";
 import { endHolder, holderGone, newHolder } from "../holder.js";
@@ -13,16 +14,27 @@ import { PART_URL_TTL_MS } from "./part-urls.js";
 /** How long a NAR may wait for its narinfo, and an unnamed blob for its record, before it goes. */
 export const ORPHAN_GRACE_MS = 60 * 60 * 1000;
 export const DEFAULT_SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+/**
+ * How long a narinfo may wait for its closure (its references, here or upstream) before the sweep
+ * deletes it: a push finishes within hours, and the upstream lookups recheck every 5 minutes.
+ */
+export const DEFAULT_PENDING_EXPIRY_MS = 24 * 3600 * 1000;
+/** Pending narinfos deleted per transaction. */
+const EXPIRE_BATCH = 1000;
 
 export interface SweepOptions {
   /** Idle time after which an open multipart upload is dropped (default: a part URL's lifetime). */
   staleUploadMs?: number;
   /** Age after which an invisible NAR or an unnamed blob is dropped (default one hour). */
   orphanGraceMs?: number;
+  /** Time since its last commit after which a pending narinfo is deleted (default 24 hours). */
+  pendingExpiryMs?: number;
 }
 
 export interface SweepResult {
   aborted: string[];
+  /** Pending narinfos deleted (expired). */
+  pending: number;
   nars: number;
   blobs: number;
   /** Bytes of the blobs deleted. */
@@ -165,6 +177,23 @@ async function sweepUploads(meta: MetadataStore, storage: StorageBackend, ttlMs:
   return aborted;
 }
 
+/** Pending narinfos last committed before `before`, and the blobs only they named. */
+async function expirePending(meta: MetadataStore, storage: StorageBackend, before: number) {
+  let pending = 0;
+  let blobs = 0;
+  let bytes = 0;
+  for (;;) {
+    const r = await meta.expirePending(before, EXPIRE_BATCH);
+    pending += r.paths;
+    if (r.blobs.length > 0) {
+      const gone = await deleteUnnamedBlobs(meta, storage, new Map(r.blobs.map((b) => [b.blob, b.size])));
+      blobs += gone.blobs;
+      bytes += gone.bytes;
+    }
+    if (r.paths < EXPIRE_BATCH) return { pending, blobs, bytes };
+  }
+}
+
 /** NAR records no narinfo made visible within the grace, then blobs nothing names. */
 async function sweepOrphans(meta: MetadataStore, storage: StorageBackend, graceMs: number, now: number) {
   const before = now - graceMs;
@@ -195,12 +224,14 @@ export async function sweep(
 ): Promise<SweepResult> {
   const claims = await settleClaims(meta, storage);
   const aborted = await sweepUploads(meta, storage, o.staleUploadMs ?? PART_URL_TTL_MS, now);
+  const expired = await expirePending(meta, storage, now - (o.pendingExpiryMs ?? DEFAULT_PENDING_EXPIRY_MS));
   const orphans = await sweepOrphans(meta, storage, o.orphanGraceMs ?? ORPHAN_GRACE_MS, now);
   return {
     aborted,
-    ...orphans,
-    blobs: orphans.blobs + claims.blobs,
-    bytes: orphans.bytes + claims.bytes,
+    pending: expired.pending,
+    nars: orphans.nars,
+    blobs: orphans.blobs + expired.blobs + claims.blobs,
+    bytes: orphans.bytes + expired.bytes + claims.bytes,
   };
 }
 

@@ -14,3 +14,13 @@ export function referencesInText(text: string): string[] {
     .filter((r) => r.length >= 32)
     .map((r) => r.slice(0, 32));
 }
+
+/**
+ * The base name (`<hash>-<name>.drv`) of a narinfo text's `Deriver:`, whose build log is named so;
+ * null without one (or `unknown-deriver`).
+ */
+export function deriverInText(text: string): string | null {
+  const value = /^Deriver:[ \t]*(\S+)/m.exec(text)?.[1];
+  if (!value || value === "unknown-deriver") return null;
+  return value.slice(value.lastIndexOf("/") + 1);
+}

@@ -1,6 +1,7 @@
 // The dashboard's rows as both databases return them (SQLite's booleans are 0/1, PostgreSQL's
 // true/false; sizes are numbers in both), and their conversion to the records of types.ts.
-import type { Permission, PushActivityRow, ReportRow } from "./types.js";
+import type { PushActivityRow, ReportRow } from "./dashboard-store.js";
+import type { Permission } from "./types.js";
 
 export interface RawReport {
   id: number;

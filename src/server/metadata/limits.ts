@@ -1,6 +1,8 @@
 // Rules both metadata stores apply when they record a NAR (the cache's quota, and blobs the GC is
-// deleting from storage at that moment) and when they store access times.
+// deleting from storage at that moment) and when they store access times; and the refusal of a
+// narinfo that would break a served one.
 import { formatBytes } from "../../util/bytes.js";
+import { DbError } from "../errors.js";
 
 /**
  * How long a blob claim blocks NAR records of that blob. Its holder renews it every
@@ -76,4 +78,37 @@ export function withinQuota(used: number, adding: number, quota: number | null):
 
 export function claimedMessage(blob: string): string {
   return `blob ${blob} is being deleted by the garbage collector right now: retry the upload`;
+}
+
+/**
+ * A visible narinfo committed again naming references the cache does not have (neither visible
+ * here nor upstream): refused, and the served narinfo kept. Its dependents were served against
+ * it, and a client reading the new text would find those references missing.
+ */
+export class ReferencesMissingError extends DbError {
+  constructor(
+    readonly cache: string,
+    readonly hash: string,
+    /** The missing references' hash parts. */
+    readonly missing: readonly string[],
+  ) {
+    super(
+      "conflict",
+      `the narinfo of ${hash} is served by cache ${JSON.stringify(cache)} already, and this one names ` +
+        `references the cache does not have (${missing.join(", ")}): refused, the served one is kept ` +
+        "(push those paths first)",
+    );
+  }
+}
+
+/**
+ * The most references one narinfo may name. Real store paths name a few hundred at most (a NixOS
+ * system's profile, a large environment); each one costs rows (references, waits) and work in the
+ * commit that stores it and in the one that releases it.
+ */
+export const MAX_REFERENCES = 4096;
+
+/** The refusal of a narinfo naming more than MAX_REFERENCES references. */
+export function tooManyReferencesMessage(what: string, count: number): string {
+  return `${what} names ${count} references, more than the ${MAX_REFERENCES} a narinfo may name on this server`;
 }

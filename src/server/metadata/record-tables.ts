@@ -2,8 +2,8 @@
 // and columns. The SQLite and PostgreSQL stores export and import records from this one
 // description; what does not fit a plain table (the references a narinfo waits for, and those the
 // GC follows) each store adds itself.
-import { closureReferences, referencesInText } from "./closure.js";
-import type { NarInfoRecord, RecordKind, RecordPage, RecordTypes } from "./records.js";
+import { closureReferences, deriverInText, referencesInText } from "./closure.js";
+import type { NarInfoRecord, RecordKind, RecordPage, RecordTypes, SideFileRecord } from "./records.js";
 
 export type ColumnType = "text" | "int" | "bool" | "bytes";
 
@@ -128,6 +128,7 @@ export const TABLES: Record<RecordKind, TableSpec> = {
       c("created_at", "createdAt", "int"),
       c("visible", "visible", "bool"),
       c("accessed_at", "accessedAt", "int"),
+      c("deriver", "deriver"),
     ],
   },
   pins: {
@@ -171,6 +172,7 @@ export const TABLES: Record<RecordKind, TableSpec> = {
       c("content_type", "contentType"),
       c("content_encoding", "contentEncoding"),
       c("created_at", "createdAt", "int"),
+      c("size", "size", "int"),
     ],
   },
   reports: {
@@ -295,11 +297,22 @@ export function exportPage<K extends RecordKind>(
   };
 }
 
-/** A record with what older writers (and bulk loaders) leave out filled in: a narinfo's access time. */
+/**
+ * A record with what older writers (and bulk loaders) leave out filled in: a narinfo's access time
+ * and deriver, a side file's size (a log's blob, unknown then, counts 0).
+ */
 export function withDefaults<K extends RecordKind>(kind: K, r: RecordTypes[K]): RecordTypes[K] {
+  if (kind === "sideFiles") {
+    const f = r as SideFileRecord;
+    return { ...f, size: f.size ?? (f.blob === null ? f.body.length : 0) } as RecordTypes[K];
+  }
   if (kind !== "narinfos") return r;
   const n = r as NarInfoRecord;
-  return { ...n, accessedAt: n.accessedAt ?? n.createdAt } as RecordTypes[K];
+  return {
+    ...n,
+    accessedAt: n.accessedAt ?? n.createdAt,
+    deriver: n.deriver === undefined ? deriverInText(n.text) : n.deriver,
+  } as RecordTypes[K];
 }
 
 /** A narinfo record's references for the GC: as given, or read from its text. */

@@ -93,6 +93,8 @@ export interface NarInfoRecord {
   accessedAt?: number;
   /** Its references' hash parts, self-reference left out (the GC follows them); absent: read from `text`. */
   references?: string[];
+  /** Its deriver's base name (its build log's name), null for none; absent: read from `text`. */
+  deriver?: string | null;
 }
 
 /** A pin of a cache (its revisions are PinRevisionRecords). */
@@ -130,6 +132,8 @@ export interface SideFileRecord {
   contentType: string;
   contentEncoding: string | null;
   createdAt: number;
+  /** Bytes it takes (its body's, or its blob's), counted in the cache's usage; absent: the body's. */
+  size?: number;
 }
 
 /** A realisation or build trace entry of a content-addressed derivation's output (its JSON as uploaded). */

@@ -2,8 +2,11 @@
 // PostgreSQL, grouped by what they hold in queries/, and the few things each database does its own
 // way in its engine (engine.ts). Opening either kind is open.ts's.
 import type { SecretKey } from "../../nix/signing.js";
+import { DbError } from "../errors.js";
+import type { ActivityBatch, GcRunRow, NewReport } from "./dashboard-store.js";
 import type { Db } from "./db/database.js";
 import type { StoreEngine } from "./engine.js";
+import { MAX_REFERENCES, tooManyReferencesMessage } from "./limits.js";
 import * as caches from "./queries/caches.js";
 import * as claims from "./queries/claims.js";
 import * as dashboard from "./queries/dashboard.js";
@@ -95,7 +98,11 @@ export class SqlMetadataStore implements MetadataStore {
   visibleNar(cache: string, url: string) {
     return nars.visibleNar(this.db, cache, url);
   }
-  commitNarInfo(n: T.NarInfoCommit) {
+  /** Refuses (DbError tooLarge) a narinfo naming more than MAX_REFERENCES references. */
+  async commitNarInfo(n: T.NarInfoCommit) {
+    const count = new Set(n.references).size;
+    if (count > MAX_REFERENCES)
+      throw new DbError("tooLarge", tooManyReferencesMessage(`the narinfo of ${n.hash}`, count));
     return this.engine.commitNarInfo(n);
   }
   getNarInfo(cache: string, hash: string) {
@@ -128,6 +135,9 @@ export class SqlMetadataStore implements MetadataStore {
   deleteInvisibleNar(cache: string, url: string, before: number) {
     return nars.deleteInvisibleNar(this.db, cache, url, before);
   }
+  expirePending(before: number, limit: number) {
+    return nars.expirePending(this.db, before, limit);
+  }
   orphanNarUrls(cache: string, limit: number) {
     return nars.orphanNarUrls(this.db, cache, limit);
   }
@@ -142,7 +152,7 @@ export class SqlMetadataStore implements MetadataStore {
   realisationsOf(cache: string, hash: string) {
     return realisations.realisationsOf(this.db, cache, hash);
   }
-  putSideFile(cache: string, kind: T.SideFileKind, name: string, f: T.SideFile) {
+  putSideFile(cache: string, kind: T.SideFileKind, name: string, f: T.NewSideFile) {
     return realisations.putSideFile(this.db, cache, kind, name, f);
   }
   getSideFile(cache: string, kind: T.SideFileKind, name: string) {
@@ -270,6 +280,9 @@ export class SqlMetadataStore implements MetadataStore {
   gcFinish() {
     return this.engine.gcFinish();
   }
+  gcDropLogs(cache: string, before: number, limit: number) {
+    return realisations.dropPathlessLogs(this.db, cache, before, limit);
+  }
   claimBlobs(blobs: readonly string[], holder: string, takeOver?: readonly string[]) {
     return this.engine.claimBlobs(blobs, holder, takeOver);
   }
@@ -284,10 +297,10 @@ export class SqlMetadataStore implements MetadataStore {
   }
 
   // --- the dashboard ---
-  recordActivity(batch: T.ActivityBatch) {
+  recordActivity(batch: ActivityBatch) {
     return dashboard.recordActivity(this.db, batch);
   }
-  insertReport(r: T.NewReport) {
+  insertReport(r: NewReport) {
     return dashboard.insertReport(this.db, r);
   }
   listReports(cache: string, q: { branch?: string | null; before?: number; limit: number }) {
@@ -311,7 +324,7 @@ export class SqlMetadataStore implements MetadataStore {
   pathRecord(cache: string, hash: string) {
     return dashboard.pathRecord(this.db, cache, hash);
   }
-  recordGcRun(run: T.GcRunRow) {
+  recordGcRun(run: GcRunRow) {
     return dashboard.recordGcRun(this.db, run);
   }
   lastGcRun(cache: string) {

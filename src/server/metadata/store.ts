@@ -1,17 +1,16 @@
 // The server's metadata seam: caches and their keys, received NARs, narinfos, side files, tokens,
 // accounts and multipart uploads. Asynchronous because a networked database (PostgreSQL) is; the
 // SQLite implementation (sqlite/) answers from the same process; the PostgreSQL one (postgres/)
-// is shared by replicas. Routes, ingest and admin code use only this interface.
+// is shared by replicas. Routes, ingest and admin code use only this interface (its dashboard part
+// is DashboardStore, dashboard-store.ts).
 import type { SecretKey } from "../../nix/signing.js";
+import type { DashboardStore } from "./dashboard-store.js";
 import type { RecordKind, RecordPage, RecordTypes } from "./records.js";
 import type {
   AccountRow,
-  ActivityBatch,
   CacheRow,
-  DashboardUsage,
   GcBatch,
   GcMarkResult,
-  GcRunRow,
   GcThresholds,
   MultipartState,
   MultipartUpload,
@@ -20,18 +19,15 @@ import type {
   NewCache,
   NewMultipart,
   NewPin,
-  NewReport,
+  NewSideFile,
   NewToken,
   NewTrustRule,
   OidcOrigin,
   PartRow,
-  PathRecord,
   PinRow,
-  PushActivityRow,
   RealisationCommit,
   RealisationKind,
   ReceivedNar,
-  ReportRow,
   SideFile,
   SideFileKind,
   StoredRealisation,
@@ -39,7 +35,7 @@ import type {
   TrustRuleRow,
 } from "./types.js";
 
-export interface MetadataStore {
+export interface MetadataStore extends DashboardStore {
   close(): Promise<void>;
 
   // --- caches ---
@@ -66,9 +62,12 @@ export interface MetadataStore {
   // references is, here or upstream (markUpstream). One committed before its references is stored
   // pending: getNarInfo answers undefined and missingNarInfos lists it, until the commit (or the
   // upstream mark) that completes its closure makes it and every dependent waiting on it visible,
-  // transitively, in that same transaction. Visibility never goes back: re-committing a visible
-  // narinfo replaces its text and keeps it visible (its dependents rely on it). A pending narinfo
-  // holds its NAR like a visible one: NAR records, narInfoBlobs, unnamedBlobs and the sweep see it.
+  // transitively, in that same transaction. Visibility never goes back, and a served narinfo
+  // never names a path that is not present: re-committing a visible narinfo replaces its text
+  // (and keeps it visible: its dependents rely on it) only when all its references are present;
+  // otherwise the commit is refused (ReferencesMissingError, code conflict) and nothing changes.
+  // A pending narinfo holds its NAR like a visible one: NAR records, narInfoBlobs, unnamedBlobs
+  // and the sweep see it.
 
   /**
    * Records a received NAR (invisible). False when the URL already serves a different blob.
@@ -86,7 +85,9 @@ export interface MetadataStore {
    * Stores the narinfo (its references too, for the GC; its access time is now) and makes the NAR
    * at `url` visible, atomically; the narinfo itself becomes
    * visible when all its `references` are (and then releases the narinfos waiting on it).
-   * `missing`: the references (hash parts) neither visible here nor marked upstream.
+   * `missing`: the references (hash parts) neither visible here nor marked upstream. A narinfo
+   * that is visible already is refused (ReferencesMissingError) when any are missing, and one
+   * naming more than MAX_REFERENCES references (DbError tooLarge) always.
    */
   commitNarInfo(n: NarInfoCommit): Promise<{ visible: boolean; missing: string[] }>;
   /** A visible narinfo's text; undefined when there is none or it is pending. */
@@ -121,6 +122,17 @@ export interface MetadataStore {
   /** Drops such a record, unless it became visible or was received again since; true when dropped. */
   deleteInvisibleNar(cache: string, url: string, before: number): Promise<boolean>;
   /**
+   * Deletes up to `limit` pending narinfos (of any cache) last committed before `before`, oldest
+   * first, with their references, waits, listings and realisations, their derivations' build logs
+   * and their NAR records when nothing else names them; returns how many, and the blobs of what
+   * went (for deletion from storage when nothing else names them). The sweep's expiry of pending
+   * narinfos whose closure never came.
+   */
+  expirePending(
+    before: number,
+    limit: number,
+  ): Promise<{ paths: number; blobs: Array<{ blob: string; size: number }> }>;
+  /**
    * Visible NAR records of the cache that no narinfo names any more (left by a GC that died before
    * dropping them, or by a narinfo re-pushed with another URL), at most `limit`: the GC drops them.
    */
@@ -144,8 +156,18 @@ export interface MetadataStore {
   /** The realisations (visible and pending) naming the output path `hash`, by kind and key. */
   realisationsOf(cache: string, hash: string): Promise<StoredRealisation[]>;
 
-  // --- side files ---
-  putSideFile(cache: string, kind: SideFileKind, name: string, f: SideFile): Promise<void>;
+  // --- side files (listings, build logs) ---
+  //
+  // Their bytes count in cacheUsage. A build log goes with the narinfos naming its derivation
+  // (`Deriver:`): the GC deletes it with the last of them (and one no narinfo names once older
+  // than the cache's retention).
+
+  /**
+   * Stores (or replaces) a side file. Refuses (DbError tooLarge) one that would take the cache over
+   * its quota (a replaced file's bytes count as freed), and (DbError unavailable: retry) one whose
+   * blob the GC is deleting from storage right now.
+   */
+  putSideFile(cache: string, kind: SideFileKind, name: string, f: NewSideFile): Promise<void>;
   getSideFile(cache: string, kind: SideFileKind, name: string): Promise<SideFile | undefined>;
 
   // --- tokens (stored as SHA-256 hashes only) and accounts ---
@@ -243,8 +265,8 @@ export interface MetadataStore {
     limits: { retentionMs?: number | null; quotaBytes?: number | null },
   ): Promise<void>;
   /**
-   * Bytes the cache's NAR records take in storage (their file sizes) and its realisations (their
-   * JSON): a maintained counter, no scan.
+   * Bytes the cache's NAR records take in storage (their file sizes), its realisations (their
+   * JSON) and its side files (listings, build logs): a maintained counter, no scan.
    */
   cacheUsage(cache: string): Promise<number>;
   /**
@@ -332,6 +354,12 @@ export interface MetadataStore {
   /** Drops the GC's scratch rows, of every run (one runs at a time, under the lease; others died). */
   gcFinish(): Promise<void>;
   /**
+   * Deletes up to `limit` build logs of the cache stored before `before` whose derivation no
+   * narinfo of the cache names (logs of failed builds, of paths never pushed); returns their blobs,
+   * for deletion from storage when nothing else names them.
+   */
+  gcDropLogs(cache: string, before: number, limit: number): Promise<Array<{ blob: string; size: number }>>;
+  /**
    * Claims for `holder`, for deletion from storage, the blobs no NAR record or side file names and
    * no other holder claimed within BLOB_CLAIM_TTL_MS (limits.ts), but for holders in `takeOver`
    * (known gone); returns those claimed. While a claim is fresh, recordNar and putSideFile refuse
@@ -350,50 +378,6 @@ export interface MetadataStore {
    * BLOB_CLAIM_TTL_MS (its holder died or stalled, and the blob is free to claim again).
    */
   blobClaims(limit: number): Promise<Array<{ blob: string; holder: string; stale: boolean }>>;
-  // --- the dashboard: CI reports, push activity, narinfo lookups ---
-  //
-  // Activity is counted in memory and added now and then (server/activity.ts). It bears on no
-  // narinfo, so it does not move `changes.local()`, and on PostgreSQL it notifies nobody: a flush
-  // must not empty the narinfo caches in front of the store. (SQLite's data_version, which other
-  // connections read as `external`, moves on any commit: one reset per flush and worker at most.)
-
-  /** Adds the counts (upserts: pushes per cache, minute, token, run; lookups per cache, hour). */
-  recordActivity(batch: ActivityBatch): Promise<void>;
-  /** Stores a report; keeps only the newest REPORTS_KEPT_PER_BRANCH of its cache and branch. */
-  insertReport(r: NewReport): Promise<ReportRow>;
-  /**
-   * Reports of a cache, newest first, without their targets: of one branch (null: those without
-   * one) or of all (undefined); `before`: ids below it only.
-   */
-  listReports(
-    cache: string,
-    q: { branch?: string | null; before?: number; limit: number },
-  ): Promise<ReportRow[]>;
-  /**
-   * The newest report of each branch (those without a branch count as one), newest first, no
-   * targets, at most `limit`: of branches whose newest report is below `before` (the last id of a
-   * page), and with `search`, of branches whose name holds that text (letters in any case).
-   */
-  latestReports(cache: string, q: { limit: number; before?: number; search?: string }): Promise<ReportRow[]>;
-  /** One report with its targets. */
-  getReport(cache: string, id: number): Promise<ReportRow | undefined>;
-  /** The newest report naming each of these runs, no targets. */
-  reportsOfRuns(cache: string, runs: readonly string[]): Promise<ReportRow[]>;
-  /** Pending narinfos, last push, and narinfo lookups counted since `since`. */
-  dashboardUsage(cache: string, since: number): Promise<DashboardUsage>;
-  /**
-   * Pushes, newest minute first, of minutes before `before`: at least `limit` rows when there are
-   * as many, and whole minutes (the last minute's rows all come).
-   */
-  recentPushes(cache: string, q: { before?: number; limit: number }): Promise<PushActivityRow[]>;
-  /** The narinfo of a hash part whether visible or pending, and whether upstream serves it. */
-  pathRecord(cache: string, hash: string): Promise<PathRecord>;
-  /** Records what a GC run did in a cache (the last run is kept). */
-  recordGcRun(run: GcRunRow): Promise<void>;
-  /** The cache's last GC run, if one ran. */
-  lastGcRun(cache: string): Promise<GcRunRow | undefined>;
-  /** Names of the cache's pins whose revisions' closures (narinfo_refs) hold the path `hash`. */
-  pinsKeeping(cache: string, hash: string): Promise<string[]>;
 }
 
 /** What insertOidcToken did: stored the token, or refused it (and why). */
@@ -402,7 +386,8 @@ export type OidcMint =
   | { refused: "replayed"; tokenId: string; at: number }
   | { refused: "rateLimited"; retryAfterMs: number };
 
-/** Reports kept per cache and branch: the history the dashboard offers. */
-export const REPORTS_KEPT_PER_BRANCH = 100;
-/** Push activity and narinfo lookups older than this are dropped at a flush. */
-export const ACTIVITY_KEPT_MS = 90 * 24 * 3600_000;
+export {
+  ACTIVITY_KEPT_MS,
+  BRANCHES_KEPT_PER_CACHE,
+  REPORTS_KEPT_PER_BRANCH,
+} from "./dashboard-store.js";

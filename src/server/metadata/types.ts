@@ -115,6 +115,11 @@ export interface SideFile {
   contentEncoding: string | null;
 }
 
+/** A side file to store: `blobSize` is the bytes its blob takes (an inline body counts its own). */
+export interface NewSideFile extends SideFile {
+  blobSize?: number;
+}
+
 /**
  * The directories of content-addressed derivations' output documents: `realisations/<id>.doi`
  * (Nix 2.4-2.34, `id` = `sha256:<hex>!<output>`) and `build-trace-v2/<drv>/<output>.doi` (2.35).
@@ -183,6 +188,8 @@ export interface NarInfoCommit {
   text: string;
   /** Hash parts (32 nix32 characters) of its References; a self-reference is ignored. */
   references: readonly string[];
+  /** Its Deriver's base name (`<hash>-<name>.drv`, its build log's name), if any. */
+  deriver?: string | null;
 }
 
 /** A narinfo with the blob its URL resolves to (null when the URL has no NAR): for checks. */
@@ -267,7 +274,10 @@ export interface GcBatch {
    * has passed (the wait is the caller's: it costs the database nothing).
    */
   narUrls: string[];
-  /** NAR records dropped (of `dropNars`, those no narinfo names any more). */
+  /**
+   * Blobs of what was dropped: NAR records (of `dropNars`, those no narinfo names any more), and
+   * the build logs of the deleted narinfos' derivers that no remaining narinfo names.
+   */
   nars: Array<{ blob: string; fileSize: number }>;
   /** No planned narinfo was ready yet: one is after this long (it waits out `lingerMs`). */
   retryInMs?: number;
@@ -292,104 +302,4 @@ export interface GcThresholds {
    * processes may serve it from memory for a moment after it is gone (NarInfoCache).
    */
   lingerMs?: number;
-}
-
-// --- the dashboard's records ---
-
-/** Pushes counted in memory for one cache, minute, token and CI run (server/activity.ts). */
-export interface PushCount {
-  cache: string;
-  /** Start of the minute (ms since the epoch). */
-  minute: number;
-  tokenId: string | null;
-  run: string | null;
-  paths: number;
-  bytes: number;
-}
-
-/** Narinfo lookups counted in memory for one cache and hour. */
-export interface LookupCount {
-  cache: string;
-  /** Start of the hour (ms since the epoch). */
-  hour: number;
-  hits: number;
-  misses: number;
-}
-
-/** What the server counted since its last flush: added to what is stored. */
-export interface ActivityBatch {
-  pushes: readonly PushCount[];
-  lookups: readonly LookupCount[];
-  /** Also drop counts older than ACTIVITY_KEPT_MS (asked for now and then, not at every flush). */
-  prune?: boolean;
-}
-
-/** An uploaded CI report (`nixcache ci`/`verify --report-to`). */
-export interface NewReport {
-  cache: string;
-  kind: string;
-  commit: string | null;
-  branch: string | null;
-  runId: string | null;
-  runUrl: string | null;
-  tokenId: string | null;
-  ok: boolean;
-  /** JSON of the status counts. */
-  counts: string;
-  /** JSON of the targets, as uploaded (checked). */
-  targets: string;
-}
-
-export interface ReportRow extends Omit<NewReport, "targets"> {
-  id: number;
-  createdAt: number;
-  /** The uploading token's description, if it has one. */
-  tokenDescription: string | null;
-  /** Only where asked for (getReport): lists leave it out. */
-  targets?: string;
-}
-
-/** What the dashboard shows of a cache beside its row, gathered in one call. */
-export interface DashboardUsage {
-  pending: number;
-  /** When the newest narinfo was committed. */
-  lastPushAt: number | null;
-  /** Narinfo lookups since the time asked for. */
-  hits: number;
-  misses: number;
-}
-
-/** A row of the recent pushes: one cache, minute, token and run. */
-export interface PushActivityRow extends PushCount {
-  token: { description: string | null; perm: Permission; kind: TokenRow["kind"] } | null;
-}
-
-/** A narinfo as stored, visible or pending, for the path lookup. */
-export interface StoredNarInfo {
-  hash: string;
-  storePath: string;
-  url: string;
-  text: string;
-  visible: boolean;
-  createdAt: number;
-  /** Its last push or fetch (what retention counts from). */
-  accessedAt: number;
-  /** The references it waits for (pending only), with their store paths when stored here (pending too). */
-  waitingFor: Array<{ hash: string; storePath: string | null }>;
-}
-
-/** What the cache knows of a hash part: its narinfo (visible or pending), or that upstream serves it. */
-export interface PathRecord {
-  narinfo?: StoredNarInfo;
-  /** Marked as served by an upstream cache (markUpstream). */
-  upstream: boolean;
-}
-
-/** A cache's part of a garbage collection run (what the dashboard shows of the last one). */
-export interface GcRunRow {
-  cache: string;
-  endedAt: number;
-  deletedPaths: number;
-  /** Bytes of storage freed. */
-  deletedBytes: number;
 }

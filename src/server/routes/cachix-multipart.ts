@@ -34,6 +34,7 @@ export function registerCachixMultipartRoutes(
     track: (w) => ctx.track(w),
     partUrlTtlMs: opts.partUrlTtlMs,
     onMissing: ctx.onMissingReferences,
+    log: (e) => ctx.logEvent(e),
   });
 
   async function openUpload(req: Req, cache: CacheRow): Promise<MultipartUpload> {

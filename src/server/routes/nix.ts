@@ -12,13 +12,13 @@ import { runOf } from "../activity.js";
 import { identify, resolveCache } from "../auth/authorize.js";
 import type { ServerContext } from "../context.js";
 import { HttpError } from "../errors.js";
-import { receiveLog } from "../ingest/log.js";
+import { receiveLog, recordLog } from "../ingest/log.js";
 import { ingestNar } from "../ingest/nar.js";
 import { ingestNarInfo } from "../ingest/narinfo.js";
 import { refuseOverQuota } from "../ingest/quota.js";
 import { ingestRealisation, realisationName } from "../ingest/realisation.js";
 import { CacheName } from "../metadata/names.js";
-import type { CacheRow, Permission, RealisationKind, SideFile, SideFileKind } from "../metadata/types.js";
+import type { CacheRow, Permission, RealisationKind, SideFileKind } from "../metadata/types.js";
 import type { BlobReader } from "../storage/backend.js";
 import { allowBody } from "./continue.js";
 import { errorReply } from "./errors.js";
@@ -134,13 +134,11 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     return sendBlob(reply, await storage.openBlob(f.blob), 0, size - 1);
   }
 
-  async function putSideFile(req: Req, kind: SideFileKind, name: string, f: Pick<SideFile, "body" | "blob">) {
-    await meta.putSideFile(req.params.cache, kind, name, {
-      ...f,
-      contentType: SIDE_FILE_TYPES[kind],
-      contentEncoding: contentEncoding(req.headers["content-encoding"]),
-    });
-  }
+  /** What a side file is served with: our own type, the writer's encoding. */
+  const sideFileType = (req: Req, kind: SideFileKind) => ({
+    contentType: SIDE_FILE_TYPES[kind],
+    contentEncoding: contentEncoding(req.headers["content-encoding"]),
+  });
   app.get("/:cache/:file", getTopFile);
   app.head("/:cache/:file", getTopFile);
   app.put("/:cache/:file", async (req: Req, reply) => {
@@ -148,7 +146,12 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const { hash, ext } = splitTopFile(file);
     if (!hash)
       return fail(reply, 400, `cannot PUT ${JSON.stringify(file)}: expected <hash>.narinfo or <hash>.ls`);
-    if (!(await access(req, reply, "write"))) return reply;
+    const cache = await access(req, reply, "write");
+    if (!cache) return reply;
+    // A listing counts in the quota: a full cache refuses it before its body is read.
+    const declared = req.headers["content-length"];
+    if (ext === "ls")
+      await refuseOverQuota(meta, cache, declared === undefined ? undefined : Number(declared));
     const body = await readSmallBody(req.raw, ctx.maxNarInfoBytes);
     if (ext === "narinfo") {
       const { fileSize } = await ingestNarInfo(meta, {
@@ -156,6 +159,7 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
         hash,
         text: decodeUtf8(body, "narinfo"),
         onMissing: ctx.onMissingReferences,
+        log: (e) => ctx.logEvent(e),
       });
       ctx.activity.pushed(
         req.params.cache,
@@ -163,7 +167,8 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
         runOf(req.headers),
         fileSize,
       );
-    } else await putSideFile(req, "ls", hash, { body, blob: null });
+    } else
+      await meta.putSideFile(req.params.cache, "ls", hash, { ...sideFileType(req, "ls"), body, blob: null });
     return reply.code(204).send();
   });
 
@@ -233,10 +238,14 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
   app.put("/:cache/log/:file", async (req: Req, reply) => {
     const file = req.params.file ?? "";
     if (!LogName.safeParse(file).success) return fail(reply, 400, `invalid log name ${JSON.stringify(file)}`);
-    if (!(await access(req, reply, "write"))) return reply;
+    const cache = await access(req, reply, "write");
+    if (!cache) return reply;
+    // A log counts in the quota: a full cache refuses it before its body is read.
+    const declared = req.headers["content-length"];
+    await refuseOverQuota(meta, cache, declared === undefined ? undefined : Number(declared));
     allowBody(req.raw);
-    const blob = await ctx.track(receiveLog(ctx, req.raw, ctx.maxLogBytes));
-    await putSideFile(req, "log", file, { body: Buffer.alloc(0), blob });
+    const log = await ctx.track(receiveLog(ctx, req.raw, ctx.maxLogBytes));
+    await recordLog(ctx, req.params.cache, file, log, sideFileType(req, "log"));
     // Where the dashboard shows it, for nixcache's clients (a commit status links there).
     const page = `${ctx.publicUrl()}/ui/#/cache/${encodeURIComponent(req.params.cache)}/log/${encodeURIComponent(file)}`;
     return reply.code(204).header(LOG_PAGE_HEADER, page).send();

@@ -29,8 +29,9 @@ import type {
 import { authorize, hiddenCache, type Identity, identify } from "../auth/authorize.js";
 import type { ServerContext } from "../context.js";
 import { readLogTail } from "../log-tail.js";
+import type { ReportRow } from "../metadata/dashboard-store.js";
 import { CacheName } from "../metadata/names.js";
-import type { CacheRow, PinRow, ReportRow } from "../metadata/types.js";
+import type { CacheRow, PinRow } from "../metadata/types.js";
 import { errorReply } from "./errors.js";
 import { LogName } from "./nix.js";
 import { reportMatrix } from "./ui-matrix.js";

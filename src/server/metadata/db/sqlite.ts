@@ -127,6 +127,37 @@ export class SqliteDb implements Db {
   }
 
   /**
+   * `work` (synchronous statements on the raw connection) in one immediate transaction, in this
+   * connection's turn, run in slices: each time it yields, the event loop runs before it goes on.
+   * The turn stays held meanwhile, so no statement of this connection joins the transaction or
+   * reads its unfinished state (they wait, as other processes wait for the write lock). Work that
+   * never yields commits within the task that began it, like `exclusive`. (Another connection of
+   * the same process that wants to write while a long one is between slices blocks the event
+   * loop in SQLite's busy wait, up to the busy timeout: a server has one connection.)
+   */
+  async sliced<T>(work: () => Generator<void, T, undefined>): Promise<T> {
+    await this.turn.take();
+    try {
+      this.sqlite.exec("BEGIN IMMEDIATE");
+      try {
+        const steps = work();
+        for (let step = steps.next(); ; step = steps.next()) {
+          if (step.done) {
+            this.sqlite.exec("COMMIT");
+            return step.value;
+          }
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      } catch (e) {
+        if (this.sqlite.inTransaction) this.sqlite.exec("ROLLBACK");
+        throw e;
+      }
+    } finally {
+      this.turn.give();
+    }
+  }
+
+  /**
    * BEGIN IMMEDIATE takes the database's write lock first: no other process writes between this
    * transaction's reads and its writes (a plain BEGIN would fail with SQLITE_BUSY at its first
    * write under `serve --workers`, instead of waiting out the busy timeout).

@@ -1,6 +1,12 @@
 // The PostgreSQL metadata's first migrations (1-4), as they were released: migrations.ts
 // applies them with the later ones. A migration, once released, never changes.
-import type { Migration } from "./migrations.js";
+
+/** A numbered migration (migrations.ts applies the list; defined here, which both import). */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
 
 export const EARLY_MIGRATIONS: readonly Migration[] = [
   {

@@ -11,6 +11,7 @@ import {
   BLOB_CLAIM_TTL_MS,
   claimedMessage,
   quotaMessage,
+  ReferencesMissingError,
   withinQuota,
 } from "../limits.js";
 import { lockBlobs, lockNarInfos } from "../locks.js";
@@ -40,6 +41,26 @@ const BULK_SETTINGS = "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off";
 const UNNAMED_BLOBS = `SELECT b AS blob FROM unnest($1::text[]) AS b
   WHERE NOT EXISTS (SELECT 1 FROM nars u WHERE u.blob = b)
     AND NOT EXISTS (SELECT 1 FROM side_files f WHERE f.blob = b)`;
+
+/** The references (`refs`, in order) neither visible in `cache` nor upstream, as one array. */
+const missingRefs = (
+  cache: string,
+  refs: string,
+) => `SELECT ARRAY(SELECT t.r FROM unnest(${refs}::text[]) WITH ORDINALITY AS t(r, i)
+    WHERE NOT EXISTS (SELECT 1 FROM narinfos x WHERE x.cache = ${cache} AND x.hash = t.r AND x.visible)
+      AND NOT EXISTS (SELECT 1 FROM upstream_paths u WHERE u.cache = ${cache} AND u.hash = t.r)
+    ORDER BY t.i) AS refs`;
+
+/**
+ * The upsert of a commit ($1 cache … $5 text, $7 now, $8 deriver), visible when it was or nothing
+ * is missing.
+ */
+const UPSERT_NARINFO = `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible, accessed_at, deriver)
+  SELECT $1, $2, $3, $4, $5, $7, COALESCE((SELECT visible FROM prev), FALSE) OR cardinality(m.refs) = 0, $7, $8
+  FROM missing m
+  ON CONFLICT (cache, hash) DO UPDATE SET store_path = excluded.store_path, url = excluded.url,
+    text = excluded.text, created_at = excluded.created_at, visible = excluded.visible,
+    accessed_at = excluded.accessed_at, deriver = excluded.deriver`;
 
 /** A transaction of PostgresDb, with its connection. */
 type PgTx = Parameters<Parameters<PostgresDb["tx"]>[0]>[0];
@@ -162,26 +183,24 @@ export class PostgresEngine implements StoreEngine {
         n.url,
       ]);
       // One statement: which references are missing, what the row was (`prev` reads the snapshot
-      // before the upsert), and the upsert; a visible narinfo stays visible.
+      // before the upsert), and the upsert; a visible narinfo stays visible, and is replaced only
+      // by one whose closure is here too (no row comes back otherwise: refused below).
       const state = (
         await c.query<{ was: boolean | null; missing: string[]; visible: boolean }>(
           `WITH prev AS (SELECT visible FROM narinfos WHERE cache = $1 AND hash = $2),
            unmark AS (DELETE FROM gc_marks WHERE cache = $1 AND hash = $2),
-           missing AS (
-             SELECT ARRAY(SELECT t.r FROM unnest($6::text[]) WITH ORDINALITY AS t(r, i)
-               WHERE NOT EXISTS (SELECT 1 FROM narinfos x WHERE x.cache = $1 AND x.hash = t.r AND x.visible)
-                 AND NOT EXISTS (SELECT 1 FROM upstream_paths u WHERE u.cache = $1 AND u.hash = t.r)
-               ORDER BY t.i) AS refs)
-           INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible, accessed_at)
-           SELECT $1, $2, $3, $4, $5, $7, COALESCE((SELECT visible FROM prev), FALSE) OR cardinality(m.refs) = 0, $7
-           FROM missing m
-           ON CONFLICT (cache, hash) DO UPDATE SET store_path = excluded.store_path, url = excluded.url,
-             text = excluded.text, created_at = excluded.created_at, visible = excluded.visible,
-             accessed_at = excluded.accessed_at
+           missing AS (${missingRefs("$1", "$6")})
+           ${UPSERT_NARINFO}
+           WHERE NOT narinfos.visible OR cardinality((SELECT refs FROM missing)) = 0
            RETURNING visible, (SELECT visible FROM prev) AS was, (SELECT refs FROM missing) AS missing`,
-          [n.cache, n.hash, n.storePath, n.url, n.text, refs, Date.now()],
+          [n.cache, n.hash, n.storePath, n.url, n.text, refs, Date.now(), n.deriver ?? null],
         )
-      ).rows[0] as { was: boolean | null; missing: string[]; visible: boolean };
+      ).rows[0] as { was: boolean | null; missing: string[]; visible: boolean } | undefined;
+      if (!state) {
+        const missing =
+          (await c.query<{ refs: string[] }>(missingRefs("$1", "$2"), [n.cache, refs])).rows[0]?.refs ?? [];
+        throw new ReferencesMissingError(n.cache, n.hash, missing);
+      }
       // The references, for the GC (a push is an access, and takes back a GC mark: above).
       await c.query(
         `WITH gone AS (DELETE FROM narinfo_refs WHERE cache = $1 AND hash = $2 AND NOT (ref = ANY($3::text[])))

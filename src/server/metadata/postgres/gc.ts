@@ -224,13 +224,13 @@ export function gcDeleteBatch(
     };
     if (batch.length > 0) {
       const spared = [...(t.protect?.(batch) ?? [])];
-      const deleted = await c.query<{ hash: string; url: string }>(
+      const deleted = await c.query<{ hash: string; url: string; deriver: string | null }>(
         `DELETE FROM narinfos n WHERE n.cache = $1 AND n.hash = ANY($2::text[]) AND NOT (n.hash = ANY($3::text[]))
            AND n.accessed_at < $5
            AND EXISTS (SELECT 1 FROM gc_marks m WHERE m.cache = $1 AND m.hash = n.hash AND m.marked_at < $4)
            AND NOT EXISTS (SELECT 1 FROM pin_entries e WHERE e.cache = $1 AND e.hash = n.hash)
            AND NOT EXISTS (SELECT 1 FROM narinfo_refs r WHERE r.cache = $1 AND r.ref = n.hash)
-         RETURNING n.hash, n.url`,
+         RETURNING n.hash, n.url, n.deriver`,
         [cache, batch, spared, t.markedBefore, t.cutoff],
       );
       const hashes = deleted.rows.map((r) => r.hash);
@@ -250,11 +250,22 @@ export function gcDeleteBatch(
           cache,
           hashes,
         ]);
-        // The realisations naming a deleted path go with it.
+        // The realisations naming a deleted path go with it, and so does the build log of its
+        // deriver when no other narinfo names that deriver.
         await c.query("DELETE FROM realisations WHERE cache = $1 AND out_hash = ANY($2::text[])", [
           cache,
           hashes,
         ]);
+        const derivers = [...new Set(deleted.rows.flatMap((r) => (r.deriver ? [r.deriver] : [])))];
+        if (derivers.length > 0) {
+          const logs = await c.query<{ blob: string | null; size: number }>(
+            `DELETE FROM side_files f WHERE f.cache = $1 AND f.kind = 'log' AND f.name = ANY($2::text[])
+               AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = $1 AND n.deriver = f.name)
+             RETURNING f.blob, f.size`,
+            [cache, derivers],
+          );
+          for (const l of logs.rows) if (l.blob) out.nars.push({ blob: l.blob, fileSize: Number(l.size) });
+        }
       }
       await c.query("DELETE FROM gc_doomed WHERE run = $1 AND hash = ANY($2::text[])", [t.run, batch]);
       out.deleted = hashes;

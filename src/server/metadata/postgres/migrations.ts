@@ -8,13 +8,9 @@
 // epoch and sizes bytes, both BIGINT.
 import type pg from "pg";
 import { NixcacheError } from "../../../util/errors.js";
-import { EARLY_MIGRATIONS } from "./early-migrations.js";
+import { EARLY_MIGRATIONS, type Migration } from "./early-migrations.js";
 
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+export type { Migration } from "./early-migrations.js";
 
 export const MIGRATIONS: readonly Migration[] = [
   ...EARLY_MIGRATIONS,
@@ -171,6 +167,51 @@ ALTER TABLE tokens ADD COLUMN oidc_rules TEXT;
 CREATE UNIQUE INDEX tokens_oidc_identity ON tokens(oidc_identity) WHERE oidc_identity IS NOT NULL;
 CREATE INDEX tokens_oidc_subject ON tokens(oidc_issuer, oidc_subject, created_at) WHERE oidc_subject IS NOT NULL;
 CREATE INDEX tokens_expires ON tokens(expires_at) WHERE expires_at IS NOT NULL;`,
+  },
+  {
+    version: 13,
+    name: "bounds: listings and logs counted in used_bytes; narinfos' derivers (a log goes with its path); pending narinfos by age",
+    // As SQLite's migration 15: a side file's size is its body's, or its blob's (logs; unknown for
+    // those stored before, which count 0); the deriver is copied out of the text here and stored
+    // at each commit from now on.
+    sql: `ALTER TABLE side_files ADD COLUMN size BIGINT NOT NULL DEFAULT 0;
+UPDATE side_files SET size = octet_length(body) WHERE blob IS NULL;
+UPDATE caches c SET used_bytes = c.used_bytes + d.bytes
+  FROM (SELECT cache, SUM(size) AS bytes FROM side_files GROUP BY cache) d WHERE c.name = d.cache;
+CREATE FUNCTION nixcache_side_files_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE caches c SET used_bytes = c.used_bytes + d.bytes
+    FROM (SELECT cache, SUM(size) AS bytes FROM new_rows GROUP BY cache) d WHERE c.name = d.cache;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION nixcache_side_files_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE caches c SET used_bytes = c.used_bytes - d.bytes
+    FROM (SELECT cache, SUM(size) AS bytes FROM old_rows GROUP BY cache) d WHERE c.name = d.cache;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION nixcache_side_files_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE caches c SET used_bytes = c.used_bytes + d.bytes
+    FROM (SELECT cache, SUM(b) AS bytes FROM (
+            SELECT cache, size AS b FROM new_rows UNION ALL SELECT cache, -size FROM old_rows) x
+          GROUP BY cache) d
+    WHERE c.name = d.cache AND d.bytes <> 0;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER side_files_used_insert AFTER INSERT ON side_files REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION nixcache_side_files_inserted();
+CREATE TRIGGER side_files_used_delete AFTER DELETE ON side_files REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION nixcache_side_files_deleted();
+CREATE TRIGGER side_files_used_update AFTER UPDATE ON side_files REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION nixcache_side_files_updated();
+CREATE INDEX side_files_created ON side_files(cache, kind, created_at);
+ALTER TABLE narinfos ADD COLUMN deriver TEXT;
+UPDATE narinfos SET deriver = regexp_replace(substring(text from '(?n)^Deriver:[ \\t]*(\\S+)'), '^.*/', '')
+  WHERE text LIKE '%Deriver:%';
+UPDATE narinfos SET deriver = NULL WHERE deriver = 'unknown-deriver';
+CREATE INDEX narinfos_deriver ON narinfos(cache, deriver) WHERE deriver IS NOT NULL;
+CREATE INDEX narinfos_pending_created ON narinfos(created_at) WHERE NOT visible;`,
   },
 ];
 

@@ -2,19 +2,21 @@
 // now and then by server/activity.ts), a path's record, and the last GC run of each cache.
 import { DbError } from "../../errors.js";
 import { pushFromRow, type RawPush, type RawReport, reportFromRow } from "../dashboard-rows.js";
+import {
+  ACTIVITY_KEPT_MS,
+  type ActivityBatch,
+  BRANCHES_KEPT_PER_CACHE,
+  type DashboardUsage,
+  type GcRunRow,
+  type NewReport,
+  type PathRecord,
+  type PushActivityRow,
+  REPORTS_KEPT_PER_BRANCH,
+  type ReportRow,
+} from "../dashboard-store.js";
 import type { Db } from "../db/database.js";
 import { BYTE_ORDER, byEngine, raw, type Sql, sql, values } from "../db/sql.js";
 import { bool } from "../rows.js";
-import { ACTIVITY_KEPT_MS, REPORTS_KEPT_PER_BRANCH } from "../store.js";
-import type {
-  ActivityBatch,
-  DashboardUsage,
-  GcRunRow,
-  NewReport,
-  PathRecord,
-  PushActivityRow,
-  ReportRow,
-} from "../types.js";
 
 /** A report's columns with its uploader's token description (`ci_reports r`, `tokens t`). */
 const REPORT_COLUMNS = raw(`r.id, r.cache, r.kind, r.commit_id, r.branch, r.run_id, r.run_url, r.token_id,
@@ -57,7 +59,12 @@ export async function recordActivity(db: Db, batch: ActivityBatch): Promise<void
   );
 }
 
-/** Keeps only the newest REPORTS_KEPT_PER_BRANCH of the report's cache and branch. */
+/**
+ * Keeps only the newest REPORTS_KEPT_PER_BRANCH of the report's cache and branch, and of the
+ * cache's branches the BRANCHES_KEPT_PER_CACHE whose newest report is newest: the first report of
+ * a branch past that drops every report of the branch reported least recently (those without a
+ * branch count as one branch, which stays).
+ */
 export async function insertReport(db: Db, r: NewReport): Promise<ReportRow> {
   const id = await db.tx(async (t) => {
     const row = await t.get<{ id: number }>(
@@ -71,6 +78,15 @@ export async function insertReport(db: Db, r: NewReport): Promise<ReportRow> {
             SELECT id FROM ci_reports WHERE cache = ${r.cache} AND ${ofBranch("branch", r.branch)}
             ORDER BY id DESC LIMIT 1 OFFSET ${REPORTS_KEPT_PER_BRANCH})`,
     );
+    const first = await t.get<{ n: number }>(
+      sql`SELECT COUNT(*) AS n FROM ci_reports WHERE cache = ${r.cache} AND ${ofBranch("branch", r.branch)}`,
+    );
+    if (r.branch !== null && Number(first?.n) === 1)
+      await t.run(
+        sql`DELETE FROM ci_reports WHERE cache = ${r.cache} AND branch IN (
+              SELECT branch FROM ci_reports WHERE cache = ${r.cache} AND branch IS NOT NULL
+              GROUP BY branch ORDER BY MAX(id) DESC LIMIT ${Number.MAX_SAFE_INTEGER} OFFSET ${BRANCHES_KEPT_PER_CACHE})`,
+      );
     return Number(row?.id);
   });
   const report = await getReport(db, r.cache, id);

@@ -2,6 +2,7 @@
 // bookkeeping the resolver and the dashboard read, and what the orphan sweep asks.
 import type { Db } from "../db/database.js";
 import { BYTE_ORDER, sql, values } from "../db/sql.js";
+import { lockNarInfos } from "../locks.js";
 import { narFromRow, type RawNar } from "../rows.js";
 import type { NarInfoBlob, ReceivedNar } from "../types.js";
 
@@ -116,4 +117,57 @@ export async function dependentNarInfos(
         GROUP BY n.hash, n.store_path, n.url ORDER BY n.hash${BYTE_ORDER}`,
   );
   return rows.map((r) => ({ hash: r.hash, storePath: r.store_path, url: r.url, root: r.root }));
+}
+
+/**
+ * Deletes up to `limit` pending narinfos last committed before `before`, oldest first, each cache's
+ * in one transaction under its narinfo lock (a commit completing one lands before: it is visible
+ * then, and stays). With them go their references, waits, GC marks, listings and realisations, the
+ * build logs of derivations no narinfo names any more, and the NAR records no narinfo names; the
+ * blobs of those are returned (for deletion from storage when nothing else names them). No served
+ * narinfo ever references a pending one, so no served closure loses anything.
+ */
+export async function expirePending(
+  db: Db,
+  before: number,
+  limit: number,
+): Promise<{ paths: number; blobs: Array<{ blob: string; size: number }> }> {
+  const due = await db.all<{ cache: string; hash: string }>(
+    sql`SELECT cache, hash FROM narinfos WHERE NOT visible AND created_at < ${before} ORDER BY created_at LIMIT ${limit}`,
+  );
+  const byCache = new Map<string, string[]>();
+  for (const d of due) byCache.set(d.cache, [...(byCache.get(d.cache) ?? []), d.hash]);
+  let paths = 0;
+  const blobs: Array<{ blob: string; size: number }> = [];
+  for (const [cache, hashes] of byCache)
+    await db.tx(async (t) => {
+      await lockNarInfos(t, cache);
+      const gone = await t.all<{ hash: string; url: string; deriver: string | null }>(
+        sql`DELETE FROM narinfos WHERE cache = ${cache} AND hash IN ${values(hashes)}
+              AND NOT visible AND created_at < ${before}
+            RETURNING hash, url, deriver`,
+      );
+      if (gone.length === 0) return;
+      paths += gone.length;
+      const hs = values(gone.map((g) => g.hash));
+      await t.run(sql`DELETE FROM narinfo_refs WHERE cache = ${cache} AND hash IN ${hs}`);
+      await t.run(sql`DELETE FROM narinfo_waits WHERE cache = ${cache} AND hash IN ${hs}`);
+      await t.run(sql`DELETE FROM gc_marks WHERE cache = ${cache} AND hash IN ${hs}`);
+      await t.run(sql`DELETE FROM side_files WHERE cache = ${cache} AND kind = 'ls' AND name IN ${hs}`);
+      await t.run(sql`DELETE FROM realisations WHERE cache = ${cache} AND out_hash IN ${hs}`);
+      const derivers = [...new Set(gone.flatMap((g) => (g.deriver ? [g.deriver] : [])))];
+      const logs = await t.all<{ blob: string | null; size: number }>(
+        sql`DELETE FROM side_files WHERE cache = ${cache} AND kind = 'log' AND name IN ${values(derivers)}
+              AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = ${cache} AND n.deriver = side_files.name)
+            RETURNING blob, size`,
+      );
+      const nars = await t.all<{ blob: string; file_size: number }>(
+        sql`DELETE FROM nars WHERE cache = ${cache} AND url IN ${values([...new Set(gone.map((g) => g.url))])}
+              AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = ${cache} AND n.url = nars.url)
+            RETURNING blob, file_size`,
+      );
+      for (const l of logs) if (l.blob) blobs.push({ blob: l.blob, size: Number(l.size) });
+      for (const n of nars) blobs.push({ blob: n.blob, size: Number(n.file_size) });
+    });
+  return { paths, blobs };
 }

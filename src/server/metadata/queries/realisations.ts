@@ -7,6 +7,7 @@ import { BLOB_CLAIM_TTL_MS, claimedMessage, quotaMessage, withinQuota } from "..
 import { lockBlobs, lockNarInfos } from "../locks.js";
 import { bool, fileFromRow, type RawFile } from "../rows.js";
 import type {
+  NewSideFile,
   RealisationCommit,
   RealisationKind,
   SideFile,
@@ -88,14 +89,19 @@ export async function realisationsOf(db: Db, cache: string, hash: string): Promi
   }));
 }
 
-/** A side file naming a blob the GC is deleting right now is refused (retry). */
+/**
+ * A side file naming a blob the GC is deleting right now is refused (retry); one that would take
+ * the cache over its quota too. Under the blob's lock (claimBlobs takes it), then the cache row's
+ * (the quota check and the usage trigger's update are one step for concurrent writers).
+ */
 export async function putSideFile(
   db: Db,
   cache: string,
   kind: SideFileKind,
   name: string,
-  f: SideFile,
+  f: NewSideFile,
 ): Promise<void> {
+  const size = f.blob === null ? f.body.length : (f.blobSize ?? 0);
   await db.tx(async (t) => {
     const now = Date.now();
     if (f.blob !== null) {
@@ -105,12 +111,27 @@ export async function putSideFile(
       );
       if (claimed) throw new DbError("unavailable", claimedMessage(f.blob));
     }
+    const state = await t.get<{ quota_bytes: number | null; used_bytes: number; old: number | null }>(
+      sql`SELECT c.quota_bytes, c.used_bytes,
+            (SELECT size FROM side_files WHERE cache = ${cache} AND kind = ${kind} AND name = ${name}) AS old
+          FROM caches c WHERE c.name = ${cache}${rowLock("FOR NO KEY UPDATE")}`,
+    );
+    if (state && state.quota_bytes !== null) {
+      const used = Number(state.used_bytes);
+      const adding = size - Number(state.old ?? 0);
+      const quota = Number(state.quota_bytes);
+      if (!withinQuota(used, adding, quota))
+        throw new DbError(
+          "tooLarge",
+          quotaMessage(cache, used, adding, quota, kind === "log" ? "build log" : "listing"),
+        );
+    }
     await t.run(
-      sql`INSERT INTO side_files (cache, kind, name, body, blob, content_type, content_encoding, created_at)
-          VALUES (${cache}, ${kind}, ${name}, ${f.body}, ${f.blob}, ${f.contentType}, ${f.contentEncoding}, ${now})
+      sql`INSERT INTO side_files (cache, kind, name, body, blob, content_type, content_encoding, created_at, size)
+          VALUES (${cache}, ${kind}, ${name}, ${f.body}, ${f.blob}, ${f.contentType}, ${f.contentEncoding}, ${now}, ${size})
           ON CONFLICT (cache, kind, name) DO UPDATE SET body = excluded.body, blob = excluded.blob,
             content_type = excluded.content_type, content_encoding = excluded.content_encoding,
-            created_at = excluded.created_at`,
+            created_at = excluded.created_at, size = excluded.size`,
     );
   });
 }
@@ -126,4 +147,28 @@ export async function getSideFile(
         WHERE cache = ${cache} AND kind = ${kind} AND name = ${name}`,
   );
   return r && fileFromRow(r);
+}
+
+/**
+ * Deletes up to `limit` build logs of the cache stored before `before` whose derivation no narinfo
+ * of the cache names (`Deriver:`); returns their blobs. Under the cache's narinfo lock: a commit
+ * naming one's derivation lands before (the log stays) or after (it is gone).
+ */
+export async function dropPathlessLogs(
+  db: Db,
+  cache: string,
+  before: number,
+  limit: number,
+): Promise<Array<{ blob: string; size: number }>> {
+  return db.tx(async (t) => {
+    await lockNarInfos(t, cache);
+    const rows = await t.all<{ blob: string | null; size: number }>(
+      sql`DELETE FROM side_files WHERE cache = ${cache} AND kind = 'log' AND name IN (
+            SELECT f.name FROM side_files f WHERE f.cache = ${cache} AND f.kind = 'log' AND f.created_at < ${before}
+              AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = ${cache} AND n.deriver = f.name)
+            LIMIT ${limit})
+          RETURNING blob, size`,
+    );
+    return rows.flatMap((r) => (r.blob ? [{ blob: r.blob, size: Number(r.size) }] : []));
+  });
 }

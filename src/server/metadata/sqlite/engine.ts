@@ -11,10 +11,23 @@ import {
   BLOB_CLAIM_TTL_MS,
   claimedMessage,
   quotaMessage,
+  ReferencesMissingError,
   withinQuota,
 } from "../limits.js";
 import type { GcBatch, GcMarkResult, GcThresholds, NarInfoCommit, ReceivedNar } from "../types.js";
 import { SqliteGc, type Stmt } from "./gc.js";
+
+/**
+ * Units of work (a reference checked or stored, a waiter released) between two yields to the event
+ * loop in a long commit: about 15 ms of work on a small machine.
+ */
+const SLICE = 200;
+
+/** Counts steps: true every SLICE of them (time to yield). */
+function slicer(): () => boolean {
+  let steps = 0;
+  return () => ++steps % SLICE === 0;
+}
 
 function prepareStatements(db: Database.Database) {
   const p = (sql: string): Stmt => db.prepare(sql);
@@ -33,11 +46,11 @@ function prepareStatements(db: Database.Database) {
     narInfoVisible: p("SELECT visible FROM narinfos WHERE cache = ? AND hash = ?").pluck(),
     // A push is an access (accessed_at), and takes back a GC mark (unmark).
     putNarInfo: p(
-      `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible, accessed_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO narinfos (cache, hash, store_path, url, text, created_at, visible, accessed_at, deriver)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (cache, hash) DO UPDATE SET store_path = excluded.store_path, url = excluded.url,
          text = excluded.text, created_at = excluded.created_at, visible = excluded.visible,
-         accessed_at = excluded.accessed_at`,
+         accessed_at = excluded.accessed_at, deriver = excluded.deriver`,
     ),
     unmark: p("DELETE FROM gc_marks WHERE cache = ? AND hash = ?"),
     dropRefsOf: p("DELETE FROM narinfo_refs WHERE cache = ? AND hash = ?"),
@@ -55,8 +68,9 @@ function prepareStatements(db: Database.Database) {
     ).pluck(),
     dropWaitsOf: p("DELETE FROM narinfo_waits WHERE cache = ? AND hash = ?"),
     insertWait: p("INSERT OR IGNORE INTO narinfo_waits (cache, ref, hash) VALUES (?, ?, ?)"),
-    /** The narinfos that were waiting for `ref`, which is now present. */
-    releaseWaiters: p("DELETE FROM narinfo_waits WHERE cache = ? AND ref = ? RETURNING hash").pluck(),
+    /** Some of the narinfos that were waiting for `ref`, which is now present (a slice at a time). */
+    waiters: p("SELECT hash FROM narinfo_waits WHERE cache = ? AND ref = ? LIMIT ?").pluck(),
+    dropWait: p("DELETE FROM narinfo_waits WHERE cache = ? AND ref = ? AND hash = ?"),
     stillWaits: p("SELECT EXISTS (SELECT 1 FROM narinfo_waits WHERE cache = ? AND hash = ?)").pluck(),
     setVisible: p("UPDATE narinfos SET visible = 1 WHERE cache = ? AND hash = ? AND visible = 0"),
     insertUpstream: p("INSERT OR IGNORE INTO upstream_paths (cache, hash, created_at) VALUES (?, ?, ?)"),
@@ -162,64 +176,93 @@ export class SqliteEngine implements StoreEngine {
 
   /**
    * An immediate transaction: the presence checks run under the write lock, so no commit of a
-   * reference can land between them and this narinfo's waits being recorded.
+   * reference can land between them and this narinfo's waits being recorded. In slices
+   * (SqliteDb.sliced): a narinfo with many references, or one that releases thousands of
+   * waiters, lets the event loop run every SLICE steps while its transaction stays open.
    */
   commitNarInfo(n: NarInfoCommit): Promise<{ visible: boolean; missing: string[] }> {
     const refs = closureReferences(n.hash, n.references);
-    return this.db.exclusive(() =>
-      this.sqlite
-        .transaction(() => {
-          const was = this.st.narInfoVisible.get(n.cache, n.hash) as number | undefined;
-          const missing = refs.filter((r) => this.st.present.get({ cache: n.cache, hash: r }) !== 1);
-          const visible = was === 1 || missing.length === 0;
-          this.st.markVisible.run(n.cache, n.url);
-          const now = Date.now();
-          this.st.putNarInfo.run(n.cache, n.hash, n.storePath, n.url, n.text, now, visible ? 1 : 0, now);
-          this.st.unmark.run(n.cache, n.hash);
-          this.st.dropRefsOf.run(n.cache, n.hash);
-          for (const r of refs) this.st.insertRef.run(n.cache, n.hash, r);
-          // A pending narinfo committed again waits for what its new text references.
-          if (was === 0) this.st.dropWaitsOf.run(n.cache, n.hash);
-          if (!visible) for (const r of missing) this.st.insertWait.run(n.cache, r, n.hash);
-          else if (was !== 1) this.release(n.cache, [n.hash]);
-          return { visible, missing };
-        })
-        .immediate(),
-    );
+    const st = this.st;
+    const self = this;
+    return this.db.sliced(function* () {
+      const slice = slicer();
+      const was = st.narInfoVisible.get(n.cache, n.hash) as number | undefined;
+      const missing: string[] = [];
+      for (const r of refs) {
+        if (st.present.get({ cache: n.cache, hash: r }) !== 1) missing.push(r);
+        if (slice()) yield;
+      }
+      // A served narinfo is replaced only by one whose closure is here too.
+      if (was === 1 && missing.length > 0) throw new ReferencesMissingError(n.cache, n.hash, missing);
+      const visible = was === 1 || missing.length === 0;
+      st.markVisible.run(n.cache, n.url);
+      const now = Date.now();
+      const deriver = n.deriver ?? null;
+      st.putNarInfo.run(n.cache, n.hash, n.storePath, n.url, n.text, now, visible ? 1 : 0, now, deriver);
+      st.unmark.run(n.cache, n.hash);
+      st.dropRefsOf.run(n.cache, n.hash);
+      for (const r of refs) {
+        st.insertRef.run(n.cache, n.hash, r);
+        if (slice()) yield;
+      }
+      // A pending narinfo committed again waits for what its new text references.
+      if (was === 0) st.dropWaitsOf.run(n.cache, n.hash);
+      if (!visible)
+        for (const r of missing) {
+          st.insertWait.run(n.cache, r, n.hash);
+          if (slice()) yield;
+        }
+      else if (was !== 1) yield* self.release(n.cache, [n.hash], slice);
+      return { visible, missing };
+    });
   }
 
   /**
    * Makes visible every narinfo whose last awaited reference is among `present`, then those
    * waiting on them, and so on (store paths form no cycles), and the realisations naming any of
-   * them; returns the hashes made visible. Inside the caller's transaction.
+   * them; returns the hashes made visible. Inside the caller's transaction, yielding every SLICE
+   * steps (waiters are taken a slice at a time too).
    */
-  private release(cache: string, present: readonly string[]): string[] {
+  private *release(
+    cache: string,
+    present: readonly string[],
+    slice: () => boolean,
+  ): Generator<void, string[], undefined> {
+    const st = this.st;
     const released: string[] = [];
     const queue = [...present];
     for (let h = queue.pop(); h !== undefined; h = queue.pop()) {
+      if (slice()) yield;
       // The path is present now: the realisations naming it are served from now on.
-      this.st.showRealisations.run(cache, h);
-      for (const d of this.st.releaseWaiters.all(cache, h) as string[]) {
-        if (this.st.stillWaits.get(cache, d) === 1) continue;
-        if (this.st.setVisible.run(cache, d).changes > 0) {
-          released.push(d);
-          queue.push(d);
+      st.showRealisations.run(cache, h);
+      for (;;) {
+        const waiters = st.waiters.all(cache, h, SLICE) as string[];
+        for (const d of waiters) {
+          st.dropWait.run(cache, h, d);
+          if (st.stillWaits.get(cache, d) !== 1 && st.setVisible.run(cache, d).changes > 0) {
+            released.push(d);
+            queue.push(d);
+          }
+          if (slice()) yield;
         }
+        if (waiters.length < SLICE) break;
       }
     }
     return released;
   }
 
   markUpstream(cache: string, hashes: readonly string[]): Promise<string[]> {
-    return this.db.exclusive(() =>
-      this.sqlite
-        .transaction(() => {
-          const now = Date.now();
-          for (const h of hashes) this.st.insertUpstream.run(cache, h, now);
-          return this.release(cache, hashes);
-        })
-        .immediate(),
-    );
+    const st = this.st;
+    const self = this;
+    return this.db.sliced(function* () {
+      const slice = slicer();
+      const now = Date.now();
+      for (const h of hashes) {
+        st.insertUpstream.run(cache, h, now);
+        if (slice()) yield;
+      }
+      return yield* self.release(cache, hashes, slice);
+    });
   }
 
   claimBlobs(blobs: readonly string[], holder: string, takeOver: readonly string[] = []): Promise<string[]> {

@@ -126,7 +126,13 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
          AND NOT EXISTS (SELECT 1 FROM pin_entries e WHERE e.cache = @cache AND e.hash = n.hash)
          AND NOT EXISTS (SELECT 1 FROM narinfo_refs r WHERE r.cache = @cache AND r.ref = n.hash))`,
     ).pluck(),
-    deleteNarInfo: p("DELETE FROM narinfos WHERE cache = ? AND hash = ?"),
+    deleteNarInfo: p("DELETE FROM narinfos WHERE cache = ? AND hash = ? RETURNING deriver").pluck(),
+    /** The build log of a deriver no narinfo of the cache names any more goes with its last path. */
+    deleteLog: p(
+      `DELETE FROM side_files WHERE cache = @cache AND kind = 'log' AND name = @name
+         AND NOT EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = @cache AND n.deriver = @name)
+       RETURNING blob, size`,
+    ),
     deleteMark: p("DELETE FROM gc_marks WHERE cache = ? AND hash = ?"),
     deleteRefs: p("DELETE FROM narinfo_refs WHERE cache = ? AND hash = ? RETURNING ref").pluck(),
     releaseReferrer: p(
@@ -232,6 +238,7 @@ export class SqliteGc {
           const batch = g.freeBatch.all(t.run, ready, t.limit) as Array<{ hash: string; url: string }>;
           const spared = batch.length > 0 ? (t.protect?.(batch.map((b) => b.hash)) ?? new Set()) : new Set();
           const urls = new Set<string>();
+          const derivers = new Set<string>();
           for (const { hash, url } of batch) {
             g.dropDoomed.run(t.run, hash);
             const args = { cache, hash, cutoff: t.cutoff, markedBefore: t.markedBefore };
@@ -239,7 +246,8 @@ export class SqliteGc {
               out.survived++;
               continue;
             }
-            g.deleteNarInfo.run(cache, hash);
+            const deriver = g.deleteNarInfo.get(cache, hash) as string | null | undefined;
+            if (deriver) derivers.add(deriver);
             g.deleteMark.run(cache, hash);
             for (const ref of g.deleteRefs.all(cache, hash) as string[])
               g.releaseReferrer.run(now, t.run, ref);
@@ -248,6 +256,10 @@ export class SqliteGc {
             g.deleteRealisations.run(cache, hash);
             urls.add(url);
             out.deleted.push(hash);
+          }
+          for (const name of derivers) {
+            const log = g.deleteLog.get({ cache, name }) as { blob: string | null; size: number } | undefined;
+            if (log?.blob) out.nars.push({ blob: log.blob, fileSize: log.size });
           }
           out.narUrls = [...urls];
           if (batch.length > 0) return out;

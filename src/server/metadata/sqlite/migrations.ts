@@ -6,14 +6,10 @@
 // A migration, once released, never changes: a new change is a new number.
 import type Database from "better-sqlite3";
 import { NixcacheError } from "../../../util/errors.js";
-import { referencesInText } from "../closure.js";
-import { EARLY_MIGRATIONS, hasColumn } from "./early-migrations.js";
+import { deriverInText, referencesInText } from "../closure.js";
+import { EARLY_MIGRATIONS, hasColumn, type Migration } from "./early-migrations.js";
 
-export interface Migration {
-  version: number;
-  name: string;
-  up(db: Database.Database): void;
-}
+export type { Migration } from "./early-migrations.js";
 
 export const MIGRATIONS: readonly Migration[] = [
   ...EARLY_MIGRATIONS,
@@ -308,6 +304,45 @@ ALTER TABLE tokens ADD COLUMN oidc_rules TEXT;
 CREATE UNIQUE INDEX tokens_oidc_identity ON tokens(oidc_identity) WHERE oidc_identity IS NOT NULL;
 CREATE INDEX tokens_oidc_subject ON tokens(oidc_issuer, oidc_subject, created_at) WHERE oidc_subject IS NOT NULL;
 CREATE INDEX tokens_expires ON tokens(expires_at) WHERE expires_at IS NOT NULL;`),
+  },
+  {
+    version: 15,
+    name: "bounds: listings and logs counted in used_bytes; narinfos' derivers (a log goes with its path); pending narinfos by age",
+    // A side file's size is its body's, or its blob's (logs; unknown for those stored before, which
+    // count 0). The deriver is copied out of the text here and stored at each commit from now on.
+    up: (db) => {
+      db.exec(`ALTER TABLE side_files ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+UPDATE side_files SET size = length(CAST(body AS BLOB)) WHERE blob IS NULL;
+UPDATE caches SET used_bytes = used_bytes + (SELECT COALESCE(SUM(f.size), 0) FROM side_files f WHERE f.cache = caches.name);
+CREATE TRIGGER side_files_used_insert AFTER INSERT ON side_files BEGIN
+  UPDATE caches SET used_bytes = used_bytes + NEW.size WHERE name = NEW.cache;
+END;
+CREATE TRIGGER side_files_used_delete AFTER DELETE ON side_files BEGIN
+  UPDATE caches SET used_bytes = used_bytes - OLD.size WHERE name = OLD.cache;
+END;
+CREATE TRIGGER side_files_used_update AFTER UPDATE OF cache, size ON side_files BEGIN
+  UPDATE caches SET used_bytes = used_bytes - OLD.size WHERE name = OLD.cache;
+  UPDATE caches SET used_bytes = used_bytes + NEW.size WHERE name = NEW.cache;
+END;
+CREATE INDEX side_files_created ON side_files(cache, kind, created_at);
+ALTER TABLE narinfos ADD COLUMN deriver TEXT;`);
+      const set = db.prepare("UPDATE narinfos SET deriver = ? WHERE cache = ? AND hash = ?");
+      const page = db.prepare(
+        "SELECT cache, hash, text FROM narinfos WHERE (cache, hash) > (?, ?) ORDER BY cache, hash LIMIT 1000",
+      );
+      for (let after = ["", ""]; ; ) {
+        const rows = page.all(...after) as Array<{ cache: string; hash: string; text: string }>;
+        for (const n of rows) {
+          const deriver = deriverInText(n.text);
+          if (deriver !== null) set.run(deriver, n.cache, n.hash);
+        }
+        const last = rows.at(-1);
+        if (!last) break;
+        after = [last.cache, last.hash];
+      }
+      db.exec(`CREATE INDEX narinfos_deriver ON narinfos(cache, deriver) WHERE deriver IS NOT NULL;
+CREATE INDEX narinfos_pending_created ON narinfos(created_at) WHERE NOT visible;`);
+    },
   },
 ];
 
