@@ -1,6 +1,12 @@
 // The PostgreSQL metadata's first migrations (1-4), as they were released: migrations.ts
 // applies them with the later ones. A migration, once released, never changes.
-import type { Migration } from "./migrations.js";
+
+/** A numbered schema change (migrations.ts applies the missing ones in order). */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
 
 export const EARLY_MIGRATIONS: readonly Migration[] = [
   {

@@ -8,13 +8,7 @@
 // epoch and sizes bytes, both BIGINT.
 import type pg from "pg";
 import { NixcacheError } from "../../../util/errors.js";
-import { EARLY_MIGRATIONS } from "./early-migrations.js";
-
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import { EARLY_MIGRATIONS, type Migration } from "./early-migrations.js";
 
 export const MIGRATIONS: readonly Migration[] = [
   ...EARLY_MIGRATIONS,

@@ -1,7 +1,13 @@
 // The SQLite metadata's first migrations (1-5), as they were released: migrations.ts
 // applies them with the later ones. A migration, once released, never changes.
 import type Database from "better-sqlite3";
-import type { Migration } from "./migrations.js";
+
+/** A numbered schema change (migrations.ts applies the missing ones in order). */
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Database.Database): void;
+}
 
 /** Whether `table` has `column` (data directories from before versioning differ). */
 export function hasColumn(db: Database.Database, table: string, column: string): boolean {

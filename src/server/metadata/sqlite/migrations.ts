@@ -7,13 +7,7 @@
 import type Database from "better-sqlite3";
 import { NixcacheError } from "../../../util/errors.js";
 import { referencesInText } from "../closure.js";
-import { EARLY_MIGRATIONS, hasColumn } from "./early-migrations.js";
-
-export interface Migration {
-  version: number;
-  name: string;
-  up(db: Database.Database): void;
-}
+import { EARLY_MIGRATIONS, hasColumn, type Migration } from "./early-migrations.js";
 
 export const MIGRATIONS: readonly Migration[] = [
   ...EARLY_MIGRATIONS,
