@@ -215,7 +215,7 @@ test("cache and token administration from the CLI", async () => {
     for (const cmd of [["serve"], ["cache", "create"], ["token", "create"], ["token", "revoke"]]) {
       const help = await runCli([...cmd, "--help"]);
       assert.equal(help.code, 0);
-      assert.match(help.stdout, /Example:/, cmd.join(" "));
+      assert.match(help.stdout, /Examples?:/, cmd.join(" "));
     }
   } finally {
     await rm(data, { recursive: true, force: true });

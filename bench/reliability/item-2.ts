@@ -5,50 +5,15 @@
 // per revision) is posted once: it is refused now.
 //
 //   npm run build && node --import tsx bench/reliability/item-2.ts
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { adminCreateCache, adminCreateToken } from "../../src/server/admin.js";
 import { PIN_ARTIFACT_LENGTH, PIN_ARTIFACTS } from "../../src/server/metadata/pins.js";
+import { peakRss, serve } from "../../test/helpers/serve.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const REVISIONS = 108;
-
-async function serve(data: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(root, "bin/nixcache"),
-      "serve",
-      "--data",
-      data,
-      "--listen",
-      "127.0.0.1:0",
-      "--quiet",
-      "--no-upstream",
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1] as string);
-    });
-    child.on("exit", (c) => reject(new Error(`serve exited ${c}`)));
-  });
-  return { child, url };
-}
-
-/** The process's peak resident set, MiB. */
-function peakRssMiB(pid: number): number {
-  const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return Math.round(Number(m?.[1]) / 1024);
-}
 
 async function timed(url: string): Promise<{ ms: number; bytes: number; status: number }> {
   const t0 = performance.now();
@@ -84,7 +49,7 @@ export async function item2(): Promise<{ item: number; what: string; before: str
   await adminCreateCache(data, { name: "rel", isPublic: true, priority: 40 });
   const token = (await adminCreateToken(data, { cache: "rel", perm: "write", expiresAt: null })).token;
   const auth = { authorization: `Bearer ${token}` };
-  const { child, url } = await serve(data);
+  const { child, url } = await serve(data, ["--quiet", "--no-upstream"]);
   try {
     const paths: string[] = [];
     for (let i = 0; i < REVISIONS; i++) {
@@ -130,7 +95,7 @@ export async function item2(): Promise<{ item: number; what: string; before: str
     const list = await timed(`${url}/api/v1/cache/rel/pin`);
     const view = await timed(`${url}/api/v1/ui/caches/rel`);
     const healthz = await healthzUnder(url, `${url}/api/v1/cache/rel/pin`, 4, 3000);
-    const rss = peakRssMiB(child.pid as number);
+    const rss = Math.round(peakRss(child.pid as number) / 1024 / 1024);
     const last10 = times.slice(-10).sort((a, b) => a - b)[5] as number;
     return {
       item: 2,

@@ -4,45 +4,17 @@
 // is found by name.
 //
 //   npm run build && node --import tsx bench/reliability/item-5.ts
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { adminCreateCache } from "../../src/server/admin.js";
 import { withMetadata } from "../../src/server/stores.js";
+import { serve } from "../../test/helpers/serve.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const BRANCHES = 30_000;
 const READS = 20;
-
-async function serve(data: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(root, "bin/nixcache"),
-      "serve",
-      "--data",
-      data,
-      "--listen",
-      "127.0.0.1:0",
-      "--quiet",
-      "--no-upstream",
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1] as string);
-    });
-    child.on("exit", (c) => reject(new Error(`serve exited ${c}`)));
-  });
-  return { child, url };
-}
 
 const TICK_MS = 1000 / Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 
@@ -103,7 +75,7 @@ export async function item5(): Promise<{ item: number; what: string; before: str
         targets: "[]",
       });
   });
-  const { child, url } = await serve(data);
+  const { child, url } = await serve(data, ["--quiet", "--no-upstream"]);
   try {
     const view = `${url}/api/v1/ui/caches/many`;
     const first = await timed(view);

@@ -1,7 +1,7 @@
 // The PostgreSQL metadata's first migrations (1-4), as they were released: migrations.ts
 // applies them with the later ones. A migration, once released, never changes.
 
-/** A numbered migration (migrations.ts applies the list; defined here, which both import). */
+/** A numbered schema change (migrations.ts applies the missing ones in order). */
 export interface Migration {
   version: number;
   name: string;

@@ -10,8 +10,6 @@ import type pg from "pg";
 import { NixcacheError } from "../../../util/errors.js";
 import { EARLY_MIGRATIONS, type Migration } from "./early-migrations.js";
 
-export type { Migration } from "./early-migrations.js";
-
 export const MIGRATIONS: readonly Migration[] = [
   ...EARLY_MIGRATIONS,
   {

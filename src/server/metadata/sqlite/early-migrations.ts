@@ -2,7 +2,7 @@
 // applies them with the later ones. A migration, once released, never changes.
 import type Database from "better-sqlite3";
 
-/** A numbered migration (migrations.ts applies the list; defined here, which both import). */
+/** A numbered schema change (migrations.ts applies the missing ones in order). */
 export interface Migration {
   version: number;
   name: string;

@@ -9,8 +9,6 @@ import { NixcacheError } from "../../../util/errors.js";
 import { deriverInText, referencesInText } from "../closure.js";
 import { EARLY_MIGRATIONS, hasColumn, type Migration } from "./early-migrations.js";
 
-export type { Migration } from "./early-migrations.js";
-
 export const MIGRATIONS: readonly Migration[] = [
   ...EARLY_MIGRATIONS,
   {
