@@ -19,8 +19,12 @@ export const DEFAULT_SWEEP_INTERVAL_MS = 10 * 60 * 1000;
  * deletes it: a push finishes within hours, and the upstream lookups recheck every 5 minutes.
  */
 export const DEFAULT_PENDING_EXPIRY_MS = 24 * 3600 * 1000;
-/** Pending narinfos deleted per transaction. */
-const EXPIRE_BATCH = 1000;
+/**
+ * Pending narinfos deleted per transaction: SQLite runs one while nothing else in the process
+ * does (a hundred with 200 references each: a quarter second on a busy small machine), and each
+ * commit costs a write to disk.
+ */
+const EXPIRE_BATCH = 100;
 
 export interface SweepOptions {
   /** Idle time after which an open multipart upload is dropped (default: a part URL's lifetime). */
@@ -191,6 +195,8 @@ async function expirePending(meta: MetadataStore, storage: StorageBackend, befor
       bytes += gone.bytes;
     }
     if (r.paths < EXPIRE_BATCH) return { pending, blobs, bytes };
+    // Requests go on between batches.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
 

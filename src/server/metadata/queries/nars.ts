@@ -143,8 +143,9 @@ export async function expirePending(
     await db.tx(async (t) => {
       await lockNarInfos(t, cache);
       const gone = await t.all<{ hash: string; url: string; deriver: string | null }>(
+        // `+ 0`: found by its key; SQLite would scan the cache's old narinfos by created_at.
         sql`DELETE FROM narinfos WHERE cache = ${cache} AND hash IN ${values(hashes)}
-              AND NOT visible AND created_at < ${before}
+              AND NOT visible AND created_at + 0 < ${before}
             RETURNING hash, url, deriver`,
       );
       if (gone.length === 0) return;
