@@ -145,6 +145,8 @@ for (const backend of BACKENDS) {
 
     test("GC: a build log goes with the last narinfo naming its derivation; one of no path with the retention", () =>
       withStore(async (a) => {
+        // A retention short enough that every access below is written (ACCESS_SLACK_DIVISOR).
+        await a.setCacheLimits("c", { retentionMs: 8 });
         // One derivation's two outputs (out, dev), and a path built by another.
         const [out, dev, other] = [h("out"), h("dev"), h("other")];
         const [drv, otherDrv, failed] = [`${h("drv")}-p.drv`, `${h("drv2")}-q.drv`, `${h("drv3")}-r.drv`];
