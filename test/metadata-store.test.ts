@@ -1267,6 +1267,28 @@ for (const backend of BACKENDS) {
         assert.equal(await a.getPin("c", "main", { limit: 1 }), undefined);
       }));
 
+    test("GC: pin revisions older than their pin's days go at the mark, the newest always stays", () =>
+      withStores(1, async (a) => {
+        const [p1, p2, p3] = [h("d1"), h("d2"), h("d3")];
+        for (const x of [p1, p2, p3]) await push(a, "c", x);
+        const sp = (x: string) => `/nix/store/${x}-p`;
+        for (const x of [p1, p2])
+          await a.addPin({ cache: "c", name: "old", storePath: sp(x), hash: x, keep: { days: 3 } });
+        await a.addPin({ cache: "c", name: "one", storePath: sp(p3), hash: p3, keep: { days: 3 } });
+        const revisions = async (name: string) =>
+          (await a.getPin("c", name, { limit: 10 }))?.revisions.map((r) => r.hash);
+        const day = 86_400_000;
+        const t = (now: number) => ({ run: `r${now}`, now, cutoff: 0, markedBefore: 0 });
+        await a.gcMark("c", { ...t(Date.now() + 2 * day), dryRun: false });
+        assert.deepEqual(await revisions("old"), [p2, p1], "within 3 days: both stay");
+        await a.gcMark("c", { ...t(Date.now() + 4 * day), dryRun: true });
+        assert.deepEqual(await revisions("old"), [p2, p1], "a dry run deletes nothing");
+        await a.gcMark("c", { ...t(Date.now() + 4 * day), dryRun: false });
+        assert.deepEqual(await revisions("old"), [p2], "the older revision went, the newest stays");
+        assert.deepEqual(await revisions("one"), [p3], "a pin's only revision stays however old");
+        await a.gcFinish();
+      }));
+
     // Issue 30, item 2: 108 revisions of 1,000 artifacts of 4 KB each: a 447 MB pin list, and each
     // new revision re-read all of them.
     test("pins: artifacts bounded, kept by the newest revision only; pages of pins and of revisions", () =>

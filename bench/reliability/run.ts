@@ -3,7 +3,7 @@
 //
 //   node --import tsx bench/reliability/run.ts [--only 3,6,8]
 //
-// One function per item (more items become more functions in SECTIONS). Each returns rows for
+// One function per item (SECTIONS; items 1, 2, 5 and 15 live in item-N.ts and also run alone). Each returns rows for
 // the table: what was measured, the issue's figure, and what this build does. Prints the table
 // and writes bench/reliability/RESULTS.md. Item 8 mounts small tmpfs file systems, so it needs
 // root (it says "skipped" otherwise). About three minutes on a loaded 2-core machine.
@@ -33,6 +33,10 @@ import { formatPublicKey, generateSecretKey, publicKeyOf } from "../../src/nix/s
 import { adminCreateCache, adminCreateToken } from "../../src/server/admin.js";
 import type { StoreLocation } from "../../src/server/stores.js";
 import { makeUpload, type Upload } from "../../test/server-fixtures.js";
+import { item1 } from "./item-1.js";
+import { item2 } from "./item-2.js";
+import { item5 } from "./item-5.js";
+import { item15 } from "./item-15.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = join(root, "bin/nixcache");
@@ -453,11 +457,23 @@ async function item8(): Promise<Row[]> {
 
 // --- the run ---
 
-/** Each item of issue 30 replayed here; items 1, 2 and 5 are to be added as further sections. */
+/** Items replayed in a file of their own (each also runs alone) give one row. */
+const alone =
+  (f: () => Promise<{ item: number; what: string; before: string; now: string }>) =>
+  async (): Promise<Row[]> => {
+    const r = await f();
+    return [{ ...r, item: String(r.item) }];
+  };
+
+/** Each item of issue 30 replayed here. */
 const SECTIONS: Array<[string, string, () => Promise<Row[]>]> = [
+  ["1", "a served path pushed again naming a path nobody has", alone(item1)],
+  ["2", "pins at their bounds", alone(item2)],
   ["3", "SIGTERM while upstream lookups are queued", item3],
+  ["5", "the dashboard of a cache with 30,000 branches", alone(item5)],
   ["6", "a global connection cap", item6],
   ["8", "a full disk", item8],
+  ["15", "a GC killed while it deletes", alone(item15)],
 ];
 
 const rows: Row[] = [];
@@ -486,17 +502,30 @@ project's 2-core machine (shared with other work), against the built \`nixcache 
 
 ${table}
 
-How each is replayed:
+How each is replayed (items 1, 2, 5 and 15 also run alone: \`node --import tsx bench/reliability/item-N.ts\`):
+
+- **1.** A path built and pushed by real Nix (\`nix-build\`, \`nix copy --to\`) to an in-process server; the
+  same narinfo is PUT again naming a reference nobody has; then what is served, and \`nix-store -r\` of
+  the path into a fresh store.
+- **2.** A writer posts revisions of one pin with as many artifacts as it may (and once the issue's
+  shape, 1,000 artifacts of 4 KB); the pin list and the dashboard's cache view are read anonymously,
+  four readers at once while /healthz is probed.
 
 - **3.** An upstream (in the bench process) that takes 20 s to answer 404, and serves one signed
   path at once. 1,000 narinfos of 200 references it lacks each are pushed (one NAR, named by all of
   them), then an honest narinfo whose one reference the upstream serves; then SIGTERM. RSS is the
   server's VmRSS before and after the flood.
+- **5.** A cache with CI reports from 30,000 branches: its dashboard view read anonymously (bytes,
+  the server's CPU per read), then by four clients at once while /healthz is probed; a branch among
+  the oldest found by name.
 - **6.** \`nixcache serve\` under \`prlimit --nofile=1024\` (default \`--max-connections\`: half of what
   1024 leaves after 128, 448). 1,200 connections that send nothing, 60 from each of 20 loopback
   addresses (the per-client cap is 64), then 20 new clients each send \`GET /healthz\`.
 - **8.** The database and the blobs on two 8 MiB tmpfs mounts, \`serve --quiet\`. Each is filled with
   a file, a NAR and its narinfo are pushed, the file is deleted and another push is made.
+- **15.** A \`nixcache gc\` on SQLite and S3 (Swift) reaching S3 through a proxy that holds its DELETEs,
+  SIGKILLed with its blob claims taken; then how soon the next \`nixcache gc\` runs, and a re-upload
+  of a blob the dead GC had claimed.
 `,
 );
 process.exit(0);

@@ -4,6 +4,7 @@
 import type pg from "pg";
 import type { PostgresDb } from "../db/postgres.js";
 import { lockNarInfos } from "../locks.js";
+import { pruneExpiredPins } from "../queries/pins.js";
 import type { GcBatch, GcMarkResult, GcThresholds } from "../types.js";
 
 /**
@@ -52,15 +53,10 @@ export function gcMark(
   return db.tx(async (tx) => {
     const c = tx.client;
     await c.query(GC_SETTINGS);
-    if (!t.dryRun)
-      await c.query(
-        `DELETE FROM pin_entries WHERE id IN (
-           SELECT e.id FROM pin_entries e JOIN pins p ON p.cache = e.cache AND p.name = e.pin
-           WHERE e.cache = $1 AND p.keep_days IS NOT NULL AND e.created_at < $2 - p.keep_days * 86400000::bigint
-             AND e.id <> (SELECT x.id FROM pin_entries x WHERE x.cache = e.cache AND x.pin = e.pin
-                          ORDER BY x.created_at DESC, x.id DESC LIMIT 1))`,
-        [cache, t.now],
-      );
+    if (!t.dryRun) {
+      const prune = pruneExpiredPins(cache, t.now).render("postgres");
+      await c.query(prune.text, prune.params);
+    }
     await c.query("DELETE FROM gc_unreached WHERE run = $1", [t.run]);
     // Roots are pins and what was pushed or fetched within the retention. Everything else is a
     // candidate; those a root needs, directly or not, are taken out again. Working from the

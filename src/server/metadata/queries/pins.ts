@@ -19,6 +19,11 @@ export function expiredPinEntries(cache: string, now: number) {
                    ORDER BY x.created_at DESC, x.id DESC LIMIT 1)`;
 }
 
+/** Deletes the cache's expired pin revisions (the GC's first step on both engines). */
+export function pruneExpiredPins(cache: string, now: number) {
+  return sql`DELETE FROM pin_entries WHERE id IN (${expiredPinEntries(cache, now)})`;
+}
+
 /** A pin's revisions, newest first (the pin_entries_newest index). */
 const NEWEST = raw("ORDER BY x.created_at DESC, x.id DESC");
 

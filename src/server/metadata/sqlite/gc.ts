@@ -4,19 +4,11 @@
 // in the connection's turn (SqliteDb.exclusive), so no async transaction of the store interleaves.
 import type Database from "better-sqlite3";
 import type { SqliteDb } from "../db/sqlite.js";
+import { pruneExpiredPins } from "../queries/pins.js";
 import type { GcBatch, GcMarkResult, GcThresholds } from "../types.js";
 
 /** A prepared statement: an interface, so that this module's declarations can name it. */
 export interface Stmt extends Database.Statement<unknown[], unknown> {}
-
-/**
- * Pin revisions older than their pin's `keep_days` (the newest of each pin always stays). Newest
- * is by created_at, then id (a data copy renumbers ids).
- */
-const EXPIRED_PIN_ENTRIES = `SELECT e.id FROM pin_entries e JOIN pins p ON p.cache = e.cache AND p.name = e.pin
-  WHERE e.cache = @cache AND p.keep_days IS NOT NULL AND e.created_at < @now - p.keep_days * 86400000
-    AND e.id <> (SELECT x.id FROM pin_entries x WHERE x.cache = e.cache AND x.pin = e.pin
-                 ORDER BY x.created_at DESC, x.id DESC LIMIT 1)`;
 
 /**
  * Takes out of `table`'s rows of @run the `seeds` (a query naming rows of it, `ref` its column)
@@ -47,7 +39,6 @@ CREATE INDEX IF NOT EXISTS temp.gc_doomed_free ON gc_doomed(run, referrers, free
 CREATE INDEX IF NOT EXISTS temp.gc_doomed_url ON gc_doomed(run, url);`);
   const p = (sql: string): Stmt => db.prepare(sql);
   return {
-    pruneExpiredPins: p(`DELETE FROM pin_entries WHERE id IN (${EXPIRED_PIN_ENTRIES})`),
     clearUnreached: p("DELETE FROM temp.gc_unreached WHERE run = ?"),
     // Roots are pins and what was pushed or fetched within the retention; everything else is a
     // candidate, and those a root needs are taken out again (reached): the work is what the
@@ -175,7 +166,10 @@ export class SqliteGc {
       const g = this.g;
       const sqlite = this.db.sqlite;
       const args = { cache, run: t.run, now: t.now, cutoff: t.cutoff };
-      if (!t.dryRun) g.pruneExpiredPins.run(args);
+      if (!t.dryRun) {
+        const prune = pruneExpiredPins(cache, t.now).render("sqlite");
+        sqlite.prepare(prune.text).run(...prune.params);
+      }
       sqlite.transaction(() => {
         g.clearUnreached.run(t.run);
         g.candidates.run(args);
