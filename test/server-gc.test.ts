@@ -352,7 +352,8 @@ describe("on the filesystem and SQLite", () => {
     );
     const text = await cli("pin", "list", "pc");
     assert.match(text.stdout, /^main\t\/nix\/store\/\S+-cli-3\t2 revisions\tkeeps the newest 2\n$/);
-    assert.equal((await cli("pin", "remove", "pc", "main")).code, 0);
+    const removed = await cli("pin", "remove", "pc", "main");
+    assert.equal(removed.code, 0, removed.stderr);
     const again = await cli("pin", "remove", "pc", "main");
     assert.equal(again.code, 1);
     assert.match(again.stderr, /has no pin named "main"/);
