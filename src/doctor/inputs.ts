@@ -3,8 +3,8 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { resolveFlakeRef } from "../local-store/flake-eval.js";
 import { type FlakeNixConfig, readFlakeNixConfig } from "../local-store/flake-nix-config.js";
+import { resolveFlakeRef } from "../local-store/flake-ref.js";
 import { nixVersion } from "../local-store/nix-command.js";
 import { listOf, type NixConfig, readNixConfig, readStoreTrust } from "../local-store/nix-config.js";
 import { describeNix, type NixVersion } from "../local-store/nix-version.js";
