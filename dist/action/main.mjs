@@ -1,16 +1,16 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   main
-} from "./chunk-RRAWG6OL.mjs";
-import "./chunk-A7WLD6VB.mjs";
-import "./chunk-ZCW43YGL.mjs";
+} from "./chunk-BBE2ENC7.mjs";
+import "./chunk-XHU2Q3XO.mjs";
+import "./chunk-IYCSO5IJ.mjs";
 import "./chunk-HVBSCZIH.mjs";
-import "./chunk-55LVIGIK.mjs";
-import "./chunk-R4ZZAPK7.mjs";
+import "./chunk-S4OKKU5W.mjs";
+import "./chunk-4S2XIIDH.mjs";
 import "./chunk-CI2MQBST.mjs";
-import "./chunk-XXCCDLWS.mjs";
-import "./chunk-YPJHXCNQ.mjs";
-import "./chunk-DDYC764G.mjs";
+import "./chunk-MBCPYL6P.mjs";
+import "./chunk-XSC2HTWT.mjs";
+import "./chunk-HG6QJGPZ.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 
 // src/action/main.ts

@@ -3,20 +3,20 @@ import {
   codeForStatus,
   createPool,
   request
-} from "./chunk-R4ZZAPK7.mjs";
+} from "./chunk-4S2XIIDH.mjs";
 import {
   mapLimit
 } from "./chunk-CI2MQBST.mjs";
 import {
   DEFAULT_CACHE_INFO
-} from "./chunk-XXCCDLWS.mjs";
+} from "./chunk-MBCPYL6P.mjs";
 import {
   compressAndHash,
   compressPathAndHash,
   formatCacheInfo,
   narExtension,
   parseCacheInfo
-} from "./chunk-YPJHXCNQ.mjs";
+} from "./chunk-XSC2HTWT.mjs";
 import {
   NixcacheError,
   buildNarInfo,
@@ -26,7 +26,7 @@ import {
   parseNarInfo,
   parseStorePath,
   parseStorePathBase
-} from "./chunk-DDYC764G.mjs";
+} from "./chunk-HG6QJGPZ.mjs";
 
 // src/caches/http-cache.ts
 import { Readable } from "node:stream";

@@ -6,13 +6,13 @@ import {
   Pools,
   codeForStatus,
   request
-} from "./chunk-R4ZZAPK7.mjs";
+} from "./chunk-4S2XIIDH.mjs";
 import {
   compressAndHash,
   compressPathAndHash,
   narExtension,
   parseCacheInfo
-} from "./chunk-YPJHXCNQ.mjs";
+} from "./chunk-XSC2HTWT.mjs";
 import {
   KeyFormatError,
   NIX32_ALPHABET,
@@ -27,7 +27,7 @@ import {
   parseStorePath,
   secretKeyFromSeed,
   signRaw
-} from "./chunk-DDYC764G.mjs";
+} from "./chunk-HG6QJGPZ.mjs";
 
 // src/cachix-api/constants.ts
 var DEFAULT_CACHIX_API = "https://app.cachix.org/api/v1";

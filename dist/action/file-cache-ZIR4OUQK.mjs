@@ -2,9 +2,9 @@ import { createRequire as __nixcacheRequire } from "node:module"; const require 
 import {
   DEFAULT_CACHE_INFO,
   FileCache
-} from "./chunk-XXCCDLWS.mjs";
-import "./chunk-YPJHXCNQ.mjs";
-import "./chunk-DDYC764G.mjs";
+} from "./chunk-MBCPYL6P.mjs";
+import "./chunk-XSC2HTWT.mjs";
+import "./chunk-HG6QJGPZ.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 export {
   DEFAULT_CACHE_INFO,

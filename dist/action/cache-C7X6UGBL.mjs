@@ -5,11 +5,11 @@ import {
   PART_MEMORY,
   PART_SIZE,
   compressedBound
-} from "./chunk-A7WLD6VB.mjs";
+} from "./chunk-XHU2Q3XO.mjs";
 import "./chunk-HVBSCZIH.mjs";
-import "./chunk-R4ZZAPK7.mjs";
-import "./chunk-YPJHXCNQ.mjs";
-import "./chunk-DDYC764G.mjs";
+import "./chunk-4S2XIIDH.mjs";
+import "./chunk-XSC2HTWT.mjs";
+import "./chunk-HG6QJGPZ.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 export {
   CachixCache,

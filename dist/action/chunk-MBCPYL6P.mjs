@@ -5,7 +5,7 @@ import {
   formatCacheInfo,
   narExtension,
   parseCacheInfo
-} from "./chunk-YPJHXCNQ.mjs";
+} from "./chunk-XSC2HTWT.mjs";
 import {
   NixcacheError,
   buildNarInfo,
@@ -15,7 +15,7 @@ import {
   parseNarInfo,
   parseStorePath,
   parseStorePathBase
-} from "./chunk-DDYC764G.mjs";
+} from "./chunk-HG6QJGPZ.mjs";
 
 // src/caches/file-cache.ts
 import { randomBytes } from "node:crypto";

@@ -3,10 +3,10 @@ import {
   CacheUnavailableError,
   PushSession,
   uploadInfo
-} from "./chunk-ZCW43YGL.mjs";
+} from "./chunk-IYCSO5IJ.mjs";
 import "./chunk-HVBSCZIH.mjs";
 import "./chunk-CI2MQBST.mjs";
-import "./chunk-DDYC764G.mjs";
+import "./chunk-HG6QJGPZ.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 export {
   CacheUnavailableError,

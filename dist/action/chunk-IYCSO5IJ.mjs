@@ -15,7 +15,7 @@ import {
   parseHash,
   parseStorePath,
   signDetached
-} from "./chunk-DDYC764G.mjs";
+} from "./chunk-HG6QJGPZ.mjs";
 
 // src/local-store/path-info.ts
 import { realpath } from "node:fs/promises";

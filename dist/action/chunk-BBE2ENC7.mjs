@@ -6,7 +6,7 @@ import {
   cachixApiUrl,
   cachixToken,
   parseSigningKey
-} from "./chunk-A7WLD6VB.mjs";
+} from "./chunk-XHU2Q3XO.mjs";
 import {
   NixCommandError,
   PushSession,
@@ -19,7 +19,7 @@ import {
   runNixForms,
   runNixProgram,
   stripAnsi
-} from "./chunk-ZCW43YGL.mjs";
+} from "./chunk-IYCSO5IJ.mjs";
 import {
   external_exports
 } from "./chunk-HVBSCZIH.mjs";
@@ -28,13 +28,13 @@ import {
   ciRun,
   defaultNetrcFile,
   githubActionsRun
-} from "./chunk-55LVIGIK.mjs";
+} from "./chunk-S4OKKU5W.mjs";
 import {
   codeForStatus,
   createPool,
   request,
   require_undici
-} from "./chunk-R4ZZAPK7.mjs";
+} from "./chunk-4S2XIIDH.mjs";
 import {
   limiter,
   mapLimit,
@@ -45,7 +45,7 @@ import {
   compressionUnsupported,
   defaultCompression,
   parseCompression
-} from "./chunk-YPJHXCNQ.mjs";
+} from "./chunk-XSC2HTWT.mjs";
 import {
   DEFAULT_STORE_DIR,
   NixcacheError,
@@ -56,7 +56,7 @@ import {
   parseStorePathBase,
   publicKeyOf,
   verifyNarInfo
-} from "./chunk-DDYC764G.mjs";
+} from "./chunk-HG6QJGPZ.mjs";
 import {
   __commonJS,
   __require,
@@ -27878,10 +27878,6 @@ function getIDToken(aud) {
   });
 }
 
-// src/build/build.ts
-import { mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
-import path3 from "node:path";
-
 // src/local-store/nix-config.ts
 var settingSchema = external_exports.union([external_exports.object({ value: external_exports.unknown() }).passthrough(), external_exports.unknown()]);
 var configSchema = external_exports.record(external_exports.string(), settingSchema);
@@ -27925,148 +27921,17 @@ function buildableSystems(c) {
   return [.../* @__PURE__ */ new Set([c.system, ...c.extraPlatforms])];
 }
 
-// src/local-store/realise.ts
-import { spawn } from "node:child_process";
-var ACT_BUILD = 105;
-var ACT_SUBSTITUTE = 108;
-var RES_BUILD_LOG_LINE = 101;
-var RES_PROGRESS = 105;
-var InternalJsonParser = class {
-  constructor(emit) {
-    this.emit = emit;
-  }
-  emit;
-  buildOf = /* @__PURE__ */ new Map();
-  doneOf = /* @__PURE__ */ new Map();
-  line(text) {
-    if (!text.startsWith("@nix ")) {
-      const t = stripAnsi(text).trim();
-      if (t.startsWith("error:")) this.emit({ type: "error", message: t.replace(/^error:\s*/, "") });
-      return;
-    }
-    let m;
-    try {
-      m = JSON.parse(text.slice(5));
-    } catch {
-      return;
-    }
-    const id = typeof m.id === "number" ? m.id : -1;
-    const fields = Array.isArray(m.fields) ? m.fields : [];
-    switch (m.action) {
-      case "start":
-        if (m.type === ACT_BUILD && typeof fields[0] === "string") {
-          this.buildOf.set(id, fields[0]);
-          this.emit({ type: "build-started", drv: fields[0] });
-        } else if (m.type === ACT_SUBSTITUTE && typeof fields[0] === "string") {
-          this.emit({ type: "substitute-started", path: fields[0] });
-        }
-        return;
-      case "stop":
-        this.emit({ type: "tick" });
-        return;
-      case "result":
-        if (m.type === RES_BUILD_LOG_LINE && typeof fields[0] === "string") {
-          const drv = this.buildOf.get(id);
-          if (drv) this.emit({ type: "log", drv, line: stripAnsi(fields[0]) });
-        } else if (m.type === RES_PROGRESS && typeof fields[0] === "number") {
-          const before = this.doneOf.get(id) ?? 0;
-          const failed = typeof fields[3] === "number" ? fields[3] : 0;
-          const now = fields[0] + failed;
-          if (now > before) {
-            this.doneOf.set(id, now);
-            this.emit({ type: "tick" });
-          }
-        }
-        return;
-      case "msg":
-        if (m.level === 0 && typeof m.msg === "string")
-          this.emit({ type: "error", message: stripAnsi(m.msg).replace(/^error:\s*/, "") });
-        return;
-    }
-  }
-};
-function realise(drvs, opts) {
-  const args = ["--realise", "--log-format", "internal-json"];
-  if (opts.keepGoing) args.push("--keep-going");
-  if (opts.maxJobs !== void 0) args.push("--max-jobs", opts.maxJobs);
-  if (opts.cores !== void 0) args.push("--cores", opts.cores);
-  args.push(...opts.extraArgs ?? [], ...drvs);
-  return new Promise((resolve, reject) => {
-    const errors = [];
-    const parser = new InternalJsonParser((e) => {
-      if (e.type === "error") errors.push(e.message);
-      opts.onEvent(e);
-    });
-    const child = spawn("nix-store", args, { stdio: ["ignore", "ignore", "pipe"] });
-    const onAbort = () => child.kill("SIGINT");
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
-    let rest = "";
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk) => {
-      const lines = (rest + chunk).split("\n");
-      rest = lines.pop() ?? "";
-      for (const l of lines) parser.line(l);
-    });
-    child.on("error", (e) => {
-      opts.signal?.removeEventListener("abort", onAbort);
-      reject(
-        new NixCommandError(
-          e.code === "ENOENT" ? "nix-store is not installed or not on PATH" : `cannot run nix-store: ${e.message}`,
-          null,
-          ""
-        )
-      );
-    });
-    child.on("close", (code, sig) => {
-      opts.signal?.removeEventListener("abort", onAbort);
-      if (rest) parser.line(rest);
-      resolve({ exitCode: code ?? (sig ? 128 : 1), errors });
-    });
-  });
-}
-async function invalidPaths(paths) {
-  if (paths.length === 0) return /* @__PURE__ */ new Set();
-  const out = await runNixProgram("nix-store", ["--check-validity", "--print-invalid", ...paths]);
-  return new Set(out.split("\n").filter(Boolean));
-}
-function failedBuilds(errors) {
-  const out = /* @__PURE__ */ new Map();
-  for (const raw of errors) {
-    const e = stripAnsi(raw);
-    const old = /builder for '([^']+\.drv)' (failed[^\n;]*)/.exec(e);
-    if (old?.[1]) {
-      out.set(old[1], `builder for '${old[1]}' ${old[2]?.replace(/[;.]$/, "")}`);
-      continue;
-    }
-    const now = /Cannot build '([^']+\.drv)'\.\s+Reason: ([^\n]*)/.exec(e);
-    if (now?.[1]) {
-      const reason = (now[2] ?? "").trim().replace(/\.$/, "");
-      if (/^\d+ dependenc(?:y|ies) failed/.test(reason)) continue;
-      out.set(
-        now[1],
-        reason.startsWith("builder ") ? `builder for '${now[1]}' ${reason.slice("builder ".length)}` : `cannot build '${now[1]}': ${reason}`
-      );
-      continue;
-    }
-    const whole = /build of '([^'^]+\.drv)(?:\^[^']*)?' failed[^\n]*/.exec(e);
-    if (whole?.[1]) out.set(whole[1], whole[0].replace(/;$/, ""));
-  }
-  return out;
-}
-async function derivationRequisites(drv) {
-  const out = await runNixProgram("nix-store", ["--query", "--requisites", drv]);
-  return out.split("\n").filter(Boolean);
-}
-
 // src/targets/resolve.ts
 import { existsSync as existsSync3, realpathSync, statSync as statSync2 } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path2 from "node:path";
 
 // src/local-store/flake-eval.ts
+import { fileURLToPath } from "node:url";
+
+// src/local-store/flake-ref.ts
 import { existsSync as existsSync2, statSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 var FlakeEvalError = class extends NixcacheError {
   constructor(message, options) {
     super("invalid", message, options);
@@ -28112,6 +27977,8 @@ function withFlakeDir(ref, sub) {
   const query = params.toString();
   return query ? `${base}?${query}` : base;
 }
+
+// src/local-store/flake-eval.ts
 var EVAL_FILE = fileURLToPath(new URL("./eval-targets.nix", import.meta.url));
 var EVAL_EXPR = 'import (builtins.getEnv "NIXCACHE_EVAL_FILE")';
 var RawTarget = external_exports.object({
@@ -28757,6 +28624,139 @@ function result(targets, config, flake) {
   return res;
 }
 
+// src/local-store/realise.ts
+import { spawn } from "node:child_process";
+var ACT_BUILD = 105;
+var ACT_SUBSTITUTE = 108;
+var RES_BUILD_LOG_LINE = 101;
+var RES_PROGRESS = 105;
+var InternalJsonParser = class {
+  constructor(emit) {
+    this.emit = emit;
+  }
+  emit;
+  buildOf = /* @__PURE__ */ new Map();
+  doneOf = /* @__PURE__ */ new Map();
+  line(text) {
+    if (!text.startsWith("@nix ")) {
+      const t = stripAnsi(text).trim();
+      if (t.startsWith("error:")) this.emit({ type: "error", message: t.replace(/^error:\s*/, "") });
+      return;
+    }
+    let m;
+    try {
+      m = JSON.parse(text.slice(5));
+    } catch {
+      return;
+    }
+    const id = typeof m.id === "number" ? m.id : -1;
+    const fields = Array.isArray(m.fields) ? m.fields : [];
+    switch (m.action) {
+      case "start":
+        if (m.type === ACT_BUILD && typeof fields[0] === "string") {
+          this.buildOf.set(id, fields[0]);
+          this.emit({ type: "build-started", drv: fields[0] });
+        } else if (m.type === ACT_SUBSTITUTE && typeof fields[0] === "string") {
+          this.emit({ type: "substitute-started", path: fields[0] });
+        }
+        return;
+      case "stop":
+        this.emit({ type: "tick" });
+        return;
+      case "result":
+        if (m.type === RES_BUILD_LOG_LINE && typeof fields[0] === "string") {
+          const drv = this.buildOf.get(id);
+          if (drv) this.emit({ type: "log", drv, line: stripAnsi(fields[0]) });
+        } else if (m.type === RES_PROGRESS && typeof fields[0] === "number") {
+          const before = this.doneOf.get(id) ?? 0;
+          const failed = typeof fields[3] === "number" ? fields[3] : 0;
+          const now = fields[0] + failed;
+          if (now > before) {
+            this.doneOf.set(id, now);
+            this.emit({ type: "tick" });
+          }
+        }
+        return;
+      case "msg":
+        if (m.level === 0 && typeof m.msg === "string")
+          this.emit({ type: "error", message: stripAnsi(m.msg).replace(/^error:\s*/, "") });
+        return;
+    }
+  }
+};
+function realise(drvs, opts) {
+  const args = ["--realise", "--log-format", "internal-json"];
+  if (opts.keepGoing) args.push("--keep-going");
+  if (opts.maxJobs !== void 0) args.push("--max-jobs", opts.maxJobs);
+  if (opts.cores !== void 0) args.push("--cores", opts.cores);
+  args.push(...opts.extraArgs ?? [], ...drvs);
+  return new Promise((resolve, reject) => {
+    const errors = [];
+    const parser = new InternalJsonParser((e) => {
+      if (e.type === "error") errors.push(e.message);
+      opts.onEvent(e);
+    });
+    const child = spawn("nix-store", args, { stdio: ["ignore", "ignore", "pipe"] });
+    const onAbort = () => child.kill("SIGINT");
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    let rest = "";
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk) => {
+      const lines = (rest + chunk).split("\n");
+      rest = lines.pop() ?? "";
+      for (const l of lines) parser.line(l);
+    });
+    child.on("error", (e) => {
+      opts.signal?.removeEventListener("abort", onAbort);
+      reject(
+        new NixCommandError(
+          e.code === "ENOENT" ? "nix-store is not installed or not on PATH" : `cannot run nix-store: ${e.message}`,
+          null,
+          ""
+        )
+      );
+    });
+    child.on("close", (code, sig) => {
+      opts.signal?.removeEventListener("abort", onAbort);
+      if (rest) parser.line(rest);
+      resolve({ exitCode: code ?? (sig ? 128 : 1), errors });
+    });
+  });
+}
+async function invalidPaths(paths) {
+  if (paths.length === 0) return /* @__PURE__ */ new Set();
+  const out = await runNixProgram("nix-store", ["--check-validity", "--print-invalid", ...paths]);
+  return new Set(out.split("\n").filter(Boolean));
+}
+function failedBuilds(errors) {
+  const out = /* @__PURE__ */ new Map();
+  for (const raw of errors) {
+    const e = stripAnsi(raw);
+    const old = /builder for '([^']+\.drv)' (failed[^\n;]*)/.exec(e);
+    if (old?.[1]) {
+      out.set(old[1], `builder for '${old[1]}' ${old[2]?.replace(/[;.]$/, "")}`);
+      continue;
+    }
+    const now = /Cannot build '([^']+\.drv)'\.\s+Reason: ([^\n]*)/.exec(e);
+    if (now?.[1]) {
+      const reason = (now[2] ?? "").trim().replace(/\.$/, "");
+      if (/^\d+ dependenc(?:y|ies) failed/.test(reason)) continue;
+      out.set(
+        now[1],
+        reason.startsWith("builder ") ? `builder for '${now[1]}' ${reason.slice("builder ".length)}` : `cannot build '${now[1]}': ${reason}`
+      );
+      continue;
+    }
+    const whole = /build of '([^'^]+\.drv)(?:\^[^']*)?' failed[^\n]*/.exec(e);
+    if (whole?.[1]) out.set(whole[1], whole[0].replace(/;$/, ""));
+  }
+  return out;
+}
+async function derivationRequisites(drv) {
+  const out = await runNixProgram("nix-store", ["--query", "--requisites", drv]);
+  return out.split("\n").filter(Boolean);
+}
+
 // src/ui-api/log-text.ts
 var LOG_TAIL_LINES = 100;
 var LOG_LINE_MAX = 650;
@@ -28785,72 +28785,52 @@ function shownLineText(line, max = LOG_LINE_MAX) {
   return s.cut ? `${s.text}${LOG_CUT_MARK}` : s.text;
 }
 
-// src/verify/lookup.ts
-var PathLookup = class {
-  constructor(caches, trusted, concurrency = 32) {
-    this.caches = caches;
-    this.trusted = trusted;
-    this.limiter = limiter(concurrency);
+// src/build/attribute-failures.ts
+async function attributeFailures(pending, { result: result2, logs }, pusher, opts, emit) {
+  const fullLogs = /* @__PURE__ */ new Map();
+  const failedDrvs = failedBuilds(result2.errors);
+  for (const [t, r] of pending) {
+    r.status = "failed";
+    const own = t.drvPath ? failedDrvs.get(t.drvPath) : void 0;
+    const deps = own === void 0 && t.drvPath ? await failedDependencies(t.drvPath, failedDrvs) : [];
+    r.error = own ?? (deps.length > 0 ? `dependency ${deps.join(", ")} failed to build` : opts.signal?.aborted ? "interrupted" : result2.errors.at(-1) ?? `nix-store --realise exited with ${result2.exitCode}`);
+    const lines = [...t.drvPath ? logs.get(t.drvPath) ?? [] : []];
+    for (const d of deps) lines.push(`--- log of failed dependency ${d} ---`, ...logs.get(d) ?? []);
+    if (lines.length === 0) lines.push(r.error);
+    fullLogs.set(t, lines);
+    r.logTail = lines.slice(-LOG_TAIL_LINES);
+    for (const p of pusher.sessions) r.push[p.cache.url] ??= "failed: not built";
+    emit({ type: "target", attr: t.attr, system: t.system, phase: "failed" });
   }
-  caches;
-  trusted;
-  memo = /* @__PURE__ */ new Map();
-  limiter;
-  /** narinfo requests made, for reports and benchmarks. */
-  requests = 0;
-  get checkSignatures() {
-    return this.trusted.length > 0;
+  return fullLogs;
+}
+async function failedDependencies(drv, failed) {
+  if (failed.size === 0) return [];
+  try {
+    return (await derivationRequisites(drv)).filter((d) => failed.has(d));
+  } catch {
+    return [];
   }
-  lookup(hash) {
-    let p = this.memo.get(hash);
-    if (!p) {
-      p = this.resolve(hash);
-      this.memo.set(hash, p);
+}
+
+// src/build/entries.ts
+function initialEntries(targets, buildable) {
+  return targets.map((t) => ({
+    t,
+    r: {
+      attr: t.attr,
+      system: t.system,
+      status: t.error !== void 0 || t.outPath === null ? "eval-failed" : buildable.has(t.system) ? "built" : "not-built-here",
+      outPath: t.outPath,
+      push: {},
+      log: null,
+      ...t.error !== void 0 ? { error: t.error } : {}
     }
-    return p;
-  }
-  /** Forgets every answer that was not "ok", so a re-check asks the caches again for just those. */
-  async forgetIncomplete() {
-    for (const [h, p] of this.memo) if ((await p).state !== "ok") this.memo.delete(h);
-  }
-  get size() {
-    return this.memo.size;
-  }
-  async resolve(hash) {
-    const problems = [];
-    const unsignedIn = [];
-    let unsigned;
-    for (const cache of this.caches) {
-      let ni;
-      try {
-        this.requests++;
-        ni = await this.limiter.run(() => cache.getNarInfo(hash));
-      } catch (e) {
-        problems.push(`${cache.url}: ${e.message}`);
-        continue;
-      }
-      if (ni === null) continue;
-      let pathHash;
-      try {
-        pathHash = parseStorePath(ni.storePath).hash;
-      } catch (e) {
-        problems.push(`${cache.url}: narinfo for ${hash}: ${e.message}`);
-        continue;
-      }
-      if (pathHash !== hash) {
-        problems.push(`${cache.url}: narinfo for ${hash} describes ${ni.storePath}`);
-        continue;
-      }
-      if (!this.checkSignatures) return { state: "ok", cache: cache.url, narInfo: ni, keys: [] };
-      const keys = verifyNarInfo(ni, this.trusted);
-      if (keys.length > 0) return { state: "ok", cache: cache.url, narInfo: ni, keys };
-      unsignedIn.push(cache.url);
-      unsigned ??= ni;
-    }
-    if (unsigned) return { state: "unsigned", caches: unsignedIn, narInfo: unsigned };
-    return { state: "missing", problems };
-  }
-};
+  }));
+}
+function outputsOf(t) {
+  return t.outputs ? Object.values(t.outputs) : t.outPath ? [t.outPath] : [];
+}
 
 // src/caches/published-keys.ts
 var import_undici2 = __toESM(require_undici(), 1);
@@ -28933,6 +28913,73 @@ async function publishedSigningKeys(url, opts = {}) {
   }
 }
 
+// src/verify/lookup.ts
+var PathLookup = class {
+  constructor(caches, trusted, concurrency = 32) {
+    this.caches = caches;
+    this.trusted = trusted;
+    this.limiter = limiter(concurrency);
+  }
+  caches;
+  trusted;
+  memo = /* @__PURE__ */ new Map();
+  limiter;
+  /** narinfo requests made, for reports and benchmarks. */
+  requests = 0;
+  get checkSignatures() {
+    return this.trusted.length > 0;
+  }
+  lookup(hash) {
+    let p = this.memo.get(hash);
+    if (!p) {
+      p = this.resolve(hash);
+      this.memo.set(hash, p);
+    }
+    return p;
+  }
+  /** Forgets every answer that was not "ok", so a re-check asks the caches again for just those. */
+  async forgetIncomplete() {
+    for (const [h, p] of this.memo) if ((await p).state !== "ok") this.memo.delete(h);
+  }
+  get size() {
+    return this.memo.size;
+  }
+  async resolve(hash) {
+    const problems = [];
+    const unsignedIn = [];
+    let unsigned;
+    for (const cache of this.caches) {
+      let ni;
+      try {
+        this.requests++;
+        ni = await this.limiter.run(() => cache.getNarInfo(hash));
+      } catch (e) {
+        problems.push(`${cache.url}: ${e.message}`);
+        continue;
+      }
+      if (ni === null) continue;
+      let pathHash;
+      try {
+        pathHash = parseStorePath(ni.storePath).hash;
+      } catch (e) {
+        problems.push(`${cache.url}: narinfo for ${hash}: ${e.message}`);
+        continue;
+      }
+      if (pathHash !== hash) {
+        problems.push(`${cache.url}: narinfo for ${hash} describes ${ni.storePath}`);
+        continue;
+      }
+      if (!this.checkSignatures) return { state: "ok", cache: cache.url, narInfo: ni, keys: [] };
+      const keys = verifyNarInfo(ni, this.trusted);
+      if (keys.length > 0) return { state: "ok", cache: cache.url, narInfo: ni, keys };
+      unsignedIn.push(cache.url);
+      unsigned ??= ni;
+    }
+    if (unsigned) return { state: "unsigned", caches: unsignedIn, narInfo: unsigned };
+    return { state: "missing", problems };
+  }
+};
+
 // src/nix/nixos-cache.ts
 var NIXOS_CACHE = "https://cache.nixos.org";
 var NIXOS_CACHE_KEY = "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=";
@@ -28952,7 +28999,7 @@ async function advertisedKeys(cache, token) {
   if (!cache.url.startsWith("cachix://"))
     return keysFrom(await publishedSigningKeys(cache.url, token === void 0 ? {} : { token }));
   try {
-    const { CachixCache: CachixCache2 } = await import("./cache-7W3KZWQC.mjs");
+    const { CachixCache: CachixCache2 } = await import("./cache-C7X6UGBL.mjs");
     if (cache instanceof CachixCache2) return keysFrom((await cache.describe()).publicSigningKeys);
   } catch {
   }
@@ -28993,63 +29040,103 @@ var UpstreamFilter = class {
   }
 };
 
-// src/build/build.ts
-function targetOutcome(t) {
-  const o = {
-    attr: t.attr,
-    system: t.system,
-    status: t.status,
-    outPath: t.outPath,
-    push: t.push,
-    log: t.log
-  };
-  if (t.logUrl !== void 0) o.logUrl = t.logUrl;
-  return o;
+// src/build/push-targets.ts
+var TargetPusher = class _TargetPusher {
+  constructor(sessions, health, emit) {
+    this.sessions = sessions;
+    this.health = health;
+    this.emit = emit;
+  }
+  sessions;
+  health;
+  emit;
+  pushing = [];
+  pushed = /* @__PURE__ */ new Set();
+  /** `needed`: whether anything may be pushed (else no session, and the push code is not loaded). */
+  static async start(opts, needed, health, emit) {
+    const filter = new UpstreamFilter(opts.upstreams ?? []);
+    const { PushSession: PushSession2 } = needed ? await import("./session-WKUZCVNP.mjs") : { PushSession: null };
+    const sessions = PushSession2 ? opts.push.map((p, i) => {
+      const session = new PushSession2(p.cache, {
+        ...opts.pushOptions,
+        signal: opts.signal,
+        exclude: (paths) => filter.served(paths),
+        onEvent: (event) => emit({ type: "push", cache: p.cache.url, event })
+      });
+      const reason = health.down[i];
+      if (reason !== void 0) session.markDown(reason);
+      return session;
+    }) : [];
+    return new _TargetPusher(sessions, health, emit);
+  }
+  /** Pushes `t` (once) to every cache not marked `already` in `r`, recording each outcome there. */
+  push(t, r) {
+    if (this.pushed.has(t)) return;
+    this.pushed.add(t);
+    const work = this.sessions.map(async (s, i) => {
+      const url = s.cache.url;
+      if (r.push[url] === "already") return;
+      try {
+        const res = await s.add(outputsOf(t));
+        const fail = res.failed[0];
+        if (fail) r.push[url] = `failed: ${fail.path}: ${fail.error}`;
+        else r.push[url] = [...res.outcomes.values()].includes("pushed") ? "pushed" : "already";
+      } catch (e) {
+        const reason = errorMessage(e);
+        if (errorCode(e) === "unavailable" && s.down === reason && !this.health.reported.has(i)) {
+          this.health.reported.add(i);
+          this.emit({ type: "cache-down", cache: url, reason });
+        }
+        r.push[url] = `failed: ${reason}`;
+      }
+    });
+    if (this.sessions.length > 0)
+      this.emit({ type: "target", attr: t.attr, system: t.system, phase: "pushing" });
+    this.pushing.push(
+      Promise.all(work).then(() => {
+        this.emit({ type: "target", attr: t.attr, system: t.system, phase: "done" });
+      })
+    );
+  }
+  /** Resolves when every push started has ended. */
+  async finished() {
+    await Promise.all(this.pushing);
+  }
+};
+async function pushValid(toBuild, pusher) {
+  const pending = /* @__PURE__ */ new Map();
+  if (toBuild.length === 0) return pending;
+  const invalid = await invalidPaths(toBuild.flatMap(({ t }) => outputsOf(t)));
+  for (const { t, r } of toBuild) {
+    if (outputsOf(t).some((o) => invalid.has(o))) pending.set(t, r);
+    else pusher.push(t, r);
+  }
+  return pending;
 }
-var TAIL_LINES = LOG_TAIL_LINES;
-function logName(t) {
-  const base = `${t.system}.${t.attr}`.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 200);
-  return `${base}.log`;
-}
-function outputsOf(t) {
-  return t.outputs ? Object.values(t.outputs) : t.outPath ? [t.outPath] : [];
-}
-async function build(opts) {
-  const started = Date.now();
-  const emit = opts.onEvent ?? (() => {
-  });
-  const nixConfig = opts.nixConfig ?? await readNixConfig();
-  const buildable = new Set(buildableSystems(nixConfig));
-  const targets = opts.targets ?? (await resolveTargets(opts)).targets;
-  const report = targets.map((t) => ({
-    attr: t.attr,
-    system: t.system,
-    status: t.error !== void 0 || t.outPath === null ? "eval-failed" : buildable.has(t.system) ? "built" : "not-built-here",
-    outPath: t.outPath,
-    push: {},
-    log: null,
-    ...t.error !== void 0 ? { error: t.error } : {}
-  }));
-  const entries = targets.map((t, i) => ({ t, r: report[i] }));
-  const candidates = entries.filter((e) => e.r.status === "built");
+
+// src/build/skip-cached.ts
+async function probePushCaches(push2, needed, emit) {
   const down = await Promise.all(
-    opts.push.map(
-      (p) => candidates.length === 0 ? void 0 : p.cache.ensureCacheInfo().then(
+    push2.map(
+      (p) => !needed ? void 0 : p.cache.ensureCacheInfo().then(
         () => void 0,
         (e) => errorMessage(e)
       )
     )
   );
-  const downReported = /* @__PURE__ */ new Set();
+  const reported = /* @__PURE__ */ new Set();
   down.forEach((reason, i) => {
-    const url = opts.push[i]?.cache.url;
+    const url = push2[i]?.cache.url;
     if (reason === void 0 || url === void 0) return;
-    downReported.add(i);
+    reported.add(i);
     emit({ type: "cache-down", cache: url, reason });
   });
+  return { down, reported };
+}
+async function skipCached(push2, candidates, health) {
   const cachedIn = await Promise.all(
-    opts.push.map(async (p, i) => {
-      if (down[i] !== void 0) return /* @__PURE__ */ new Set();
+    push2.map(async (p, i) => {
+      if (health.down[i] !== void 0) return /* @__PURE__ */ new Set();
       const lookup = new PathLookup([p.cache], p.trustedKeys, 32);
       const held = /* @__PURE__ */ new Set();
       await Promise.all(
@@ -29063,147 +29150,28 @@ async function build(opts) {
       return held;
     })
   );
-  const toBuild = candidates.filter(({ t, r }) => {
-    opts.push.forEach((p, i) => {
+  return candidates.filter(({ t, r }) => {
+    push2.forEach((p, i) => {
       if (cachedIn[i]?.has(t)) r.push[p.cache.url] = "already";
     });
-    const cached = opts.push.length > 0 && cachedIn.every((held) => held.has(t));
+    const cached = push2.length > 0 && cachedIn.every((held) => held.has(t));
     if (cached) r.status = "cached";
     return !cached;
   });
-  emit({
-    type: "evaluated",
-    targets: targets.length,
-    toBuild: toBuild.length,
-    cached: candidates.length - toBuild.length,
-    notBuiltHere: report.filter((r) => r.status === "not-built-here").length
-  });
-  const filter = new UpstreamFilter(opts.upstreams ?? []);
-  const { PushSession: PushSession2 } = toBuild.length > 0 ? await import("./session-GU4FODQG.mjs") : { PushSession: null };
-  const sessions = PushSession2 ? opts.push.map((p, i) => {
-    const session = new PushSession2(p.cache, {
-      ...opts.pushOptions,
-      signal: opts.signal,
-      exclude: (paths) => filter.served(paths),
-      onEvent: (event) => emit({ type: "push", cache: p.cache.url, event })
-    });
-    const reason = down[i];
-    if (reason !== void 0) session.markDown(reason);
-    return session;
-  }) : [];
-  const pushing = [];
-  const pushed = /* @__PURE__ */ new Set();
-  const pushTarget = (t, r) => {
-    if (pushed.has(t)) return;
-    pushed.add(t);
-    const work = sessions.map(async (s, i) => {
-      const url = s.cache.url;
-      if (r.push[url] === "already") return;
-      try {
-        const res = await s.add(outputsOf(t));
-        const fail = res.failed[0];
-        if (fail) r.push[url] = `failed: ${fail.path}: ${fail.error}`;
-        else r.push[url] = [...res.outcomes.values()].includes("pushed") ? "pushed" : "already";
-      } catch (e) {
-        const reason = errorMessage(e);
-        if (errorCode(e) === "unavailable" && s.down === reason && !downReported.has(i)) {
-          downReported.add(i);
-          emit({ type: "cache-down", cache: url, reason });
-        }
-        r.push[url] = `failed: ${reason}`;
-      }
-    });
-    if (sessions.length > 0) emit({ type: "target", attr: t.attr, system: t.system, phase: "pushing" });
-    pushing.push(
-      Promise.all(work).then(() => {
-        emit({ type: "target", attr: t.attr, system: t.system, phase: "done" });
-      })
-    );
-  };
-  const pending = /* @__PURE__ */ new Map();
-  if (toBuild.length > 0) {
-    const invalid = await invalidPaths(toBuild.flatMap(({ t }) => outputsOf(t)));
-    for (const { t, r } of toBuild) {
-      if (outputsOf(t).some((o) => invalid.has(o))) pending.set(t, r);
-      else pushTarget(t, r);
-    }
-  }
-  const logs = /* @__PURE__ */ new Map();
-  const fullLogs = /* @__PURE__ */ new Map();
-  if (pending.size > 0) {
-    await mkdir2(opts.logDir, { recursive: true });
-    const byDrv = /* @__PURE__ */ new Map();
-    for (const t of pending.keys()) if (t.drvPath) byDrv.set(t.drvPath, t);
-    let checking;
-    let again = false;
-    const check = async () => {
-      const waiting = [...pending.keys()];
-      if (waiting.length === 0) return;
-      const invalid = await invalidPaths(waiting.flatMap(outputsOf));
-      for (const t of waiting) {
-        const r = pending.get(t);
-        if (!r || outputsOf(t).some((o) => invalid.has(o))) continue;
-        pending.delete(t);
-        pushTarget(t, r);
-      }
-    };
-    const tick = () => {
-      if (checking) {
-        again = true;
-        return;
-      }
-      checking = check().catch(() => {
-      }).finally(() => {
-        checking = void 0;
-        if (again) {
-          again = false;
-          tick();
-        }
-      });
-    };
-    const drvs = [...pending.keys()].map((t) => t.drvPath);
-    const result2 = await realise(drvs, {
-      keepGoing: opts.keepGoing,
-      maxJobs: opts.maxJobs,
-      cores: opts.cores,
-      signal: opts.signal,
-      onEvent: (e) => {
-        if (e.type === "tick") tick();
-        else if (e.type === "log") {
-          const lines = logs.get(e.drv) ?? [];
-          if (lines.length === 0) logs.set(e.drv, lines);
-          lines.push(e.line);
-        } else if (e.type === "build-started") {
-          if (!logs.has(e.drv)) logs.set(e.drv, []);
-          const t = byDrv.get(e.drv);
-          if (t) emit({ type: "target", attr: t.attr, system: t.system, phase: "building" });
-        }
-      }
-    });
-    while (checking) await checking;
-    await check();
-    const failedDrvs = failedBuilds(result2.errors);
-    for (const [t, r] of pending) {
-      r.status = "failed";
-      const own = t.drvPath ? failedDrvs.get(t.drvPath) : void 0;
-      const deps = own === void 0 && t.drvPath ? await failedDependencies(t.drvPath, failedDrvs) : [];
-      r.error = own ?? (deps.length > 0 ? `dependency ${deps.join(", ")} failed to build` : opts.signal?.aborted ? "interrupted" : result2.errors.at(-1) ?? `nix-store --realise exited with ${result2.exitCode}`);
-      const lines = [...t.drvPath ? logs.get(t.drvPath) ?? [] : []];
-      for (const d of deps) lines.push(`--- log of failed dependency ${d} ---`, ...logs.get(d) ?? []);
-      if (lines.length === 0) lines.push(r.error);
-      fullLogs.set(t, lines);
-      r.logTail = lines.slice(-TAIL_LINES);
-      for (const p of sessions) r.push[p.cache.url] ??= "failed: not built";
-      emit({ type: "target", attr: t.attr, system: t.system, phase: "failed" });
-    }
-  }
+}
+
+// src/build/store-logs.ts
+import { writeFile as writeFile2 } from "node:fs/promises";
+import path3 from "node:path";
+async function storeLogs(entries, logs, fullLogs, ctx) {
+  const { opts, health, pusher, emit } = ctx;
   const refusedLogs = /* @__PURE__ */ new Set();
   const storeLog = async (t, r, text) => {
     if (!t.drvPath) return;
     const drv = path3.basename(t.drvPath);
     const pages = await Promise.all(
       opts.push.map(async ({ cache }, i) => {
-        if (!cache.uploadBuildLog || refusedLogs.has(i) || down[i] !== void 0 || sessions[i]?.down !== void 0)
+        if (!cache.uploadBuildLog || refusedLogs.has(i) || health.down[i] !== void 0 || pusher.sessions[i]?.down !== void 0)
           return void 0;
         try {
           return (await cache.uploadBuildLog(drv, text, opts.signal)).dashboardUrl;
@@ -29223,7 +29191,7 @@ async function build(opts) {
     entries.map(async ({ t, r }) => {
       const lines = fullLogs.get(t) ?? (t.drvPath ? logs.get(t.drvPath) : void 0);
       if (!lines) return;
-      r.logTail ??= lines.slice(-TAIL_LINES);
+      r.logTail ??= lines.slice(-LOG_TAIL_LINES);
       const text = Buffer.from(lines.length > 0 ? `${lines.join("\n")}
 ` : "");
       const file = path3.join(opts.logDir, logName(t));
@@ -29231,37 +29199,15 @@ async function build(opts) {
       r.log = file;
     })
   );
-  await Promise.all(pushing);
-  const idle = (url, reason) => ({
-    url,
-    status: reason === void 0 ? "ok" : "failed",
-    ...reason === void 0 ? {} : { reason },
-    pushedPaths: 0,
-    alreadyPaths: 0,
-    filteredPaths: 0,
-    failedPaths: 0,
-    narBytes: 0,
-    fileBytes: 0
-  });
-  const caches = sessions.length === 0 ? opts.push.map((p, i) => idle(p.cache.url, down[i])) : sessions.map((s) => {
-    const failedTargets = report.filter(
-      (r) => r.push[s.cache.url]?.startsWith("failed: ") && r.status !== "failed"
-    );
-    const sum = s.summary;
-    const out = {
-      url: s.cache.url,
-      status: s.down !== void 0 || sum.failed.length > 0 || failedTargets.length > 0 ? "failed" : "ok",
-      pushedPaths: sum.pushed.length,
-      alreadyPaths: sum.skipped.length,
-      filteredPaths: sum.filtered.length,
-      failedPaths: sum.failed.length,
-      narBytes: sum.narBytes,
-      fileBytes: sum.fileBytes
-    };
-    const reason = s.down ?? sum.failed[0]?.error;
-    if (reason !== void 0) out.reason = reason;
-    return out;
-  });
+}
+function logName(t) {
+  const base = `${t.system}.${t.attr}`.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 200);
+  return `${base}.log`;
+}
+
+// src/build/summarise.ts
+function summarise(report, sessions, health, opts, buildable, started) {
+  const caches = sessions.length === 0 ? opts.push.map((p, i) => idle(p.cache.url, health.down[i])) : sessions.map((s) => pushSummary(s, report));
   const count = (s) => report.filter((r) => r.status === s).length;
   const pushOk = caches.every((c) => c.status === "ok");
   const buildOk = report.every(
@@ -29285,13 +29231,143 @@ async function build(opts) {
     }
   };
 }
-async function failedDependencies(drv, failed) {
-  if (failed.size === 0) return [];
-  try {
-    return (await derivationRequisites(drv)).filter((d) => failed.has(d));
-  } catch {
-    return [];
-  }
+function idle(url, reason) {
+  return {
+    url,
+    status: reason === void 0 ? "ok" : "failed",
+    ...reason === void 0 ? {} : { reason },
+    pushedPaths: 0,
+    alreadyPaths: 0,
+    filteredPaths: 0,
+    failedPaths: 0,
+    narBytes: 0,
+    fileBytes: 0
+  };
+}
+function pushSummary(s, report) {
+  const failedTargets = report.filter(
+    (r) => r.push[s.cache.url]?.startsWith("failed: ") && r.status !== "failed"
+  );
+  const sum = s.summary;
+  const out = {
+    url: s.cache.url,
+    status: s.down !== void 0 || sum.failed.length > 0 || failedTargets.length > 0 ? "failed" : "ok",
+    pushedPaths: sum.pushed.length,
+    alreadyPaths: sum.skipped.length,
+    filteredPaths: sum.filtered.length,
+    failedPaths: sum.failed.length,
+    narBytes: sum.narBytes,
+    fileBytes: sum.fileBytes
+  };
+  const reason = s.down ?? sum.failed[0]?.error;
+  if (reason !== void 0) out.reason = reason;
+  return out;
+}
+
+// src/build/watch-realisation.ts
+import { mkdir as mkdir2 } from "node:fs/promises";
+async function watchRealisation(pending, pusher, opts, emit) {
+  const logs = /* @__PURE__ */ new Map();
+  await mkdir2(opts.logDir, { recursive: true });
+  const byDrv = /* @__PURE__ */ new Map();
+  for (const t of pending.keys()) if (t.drvPath) byDrv.set(t.drvPath, t);
+  let checking;
+  let again = false;
+  const check = async () => {
+    const waiting = [...pending.keys()];
+    if (waiting.length === 0) return;
+    const invalid = await invalidPaths(waiting.flatMap(outputsOf));
+    for (const t of waiting) {
+      const r = pending.get(t);
+      if (!r || outputsOf(t).some((o) => invalid.has(o))) continue;
+      pending.delete(t);
+      pusher.push(t, r);
+    }
+  };
+  const tick = () => {
+    if (checking) {
+      again = true;
+      return;
+    }
+    checking = check().catch(() => {
+    }).finally(() => {
+      checking = void 0;
+      if (again) {
+        again = false;
+        tick();
+      }
+    });
+  };
+  const drvs = [...pending.keys()].map((t) => t.drvPath);
+  const result2 = await realise(drvs, {
+    keepGoing: opts.keepGoing,
+    maxJobs: opts.maxJobs,
+    cores: opts.cores,
+    signal: opts.signal,
+    onEvent: (e) => {
+      if (e.type === "tick") tick();
+      else if (e.type === "log") {
+        const lines = logs.get(e.drv) ?? [];
+        if (lines.length === 0) logs.set(e.drv, lines);
+        lines.push(e.line);
+      } else if (e.type === "build-started") {
+        if (!logs.has(e.drv)) logs.set(e.drv, []);
+        const t = byDrv.get(e.drv);
+        if (t) emit({ type: "target", attr: t.attr, system: t.system, phase: "building" });
+      }
+    }
+  });
+  while (checking) await checking;
+  await check();
+  return { result: result2, logs };
+}
+
+// src/build/types.ts
+function targetOutcome(t) {
+  const o = {
+    attr: t.attr,
+    system: t.system,
+    status: t.status,
+    outPath: t.outPath,
+    push: t.push,
+    log: t.log
+  };
+  if (t.logUrl !== void 0) o.logUrl = t.logUrl;
+  return o;
+}
+
+// src/build/build.ts
+async function build(opts) {
+  const started = Date.now();
+  const emit = opts.onEvent ?? (() => {
+  });
+  const buildable = new Set(buildableSystems(opts.nixConfig ?? await readNixConfig()));
+  const targets = opts.targets ?? (await resolveTargets(opts)).targets;
+  const entries = initialEntries(targets, buildable);
+  const candidates = entries.filter((e) => e.r.status === "built");
+  const health = await probePushCaches(opts.push, candidates.length > 0, emit);
+  const toBuild = await skipCached(opts.push, candidates, health);
+  emit({
+    type: "evaluated",
+    targets: targets.length,
+    toBuild: toBuild.length,
+    cached: candidates.length - toBuild.length,
+    notBuiltHere: entries.filter((e) => e.r.status === "not-built-here").length
+  });
+  const pusher = await TargetPusher.start(opts, toBuild.length > 0, health, emit);
+  const pending = await pushValid(toBuild, pusher);
+  const realised = pending.size > 0 ? await watchRealisation(pending, pusher, opts, emit) : void 0;
+  const failureLogs = realised ? await attributeFailures(pending, realised, pusher, opts, emit) : /* @__PURE__ */ new Map();
+  await storeLogs(entries, realised?.logs ?? /* @__PURE__ */ new Map(), failureLogs, { opts, health, pusher, emit });
+  await pusher.finished();
+  return summarise(
+    entries.map((e) => e.r),
+    pusher.sessions,
+    health,
+    opts,
+    buildable,
+    started
+  );
 }
 
 // src/build/render.ts
@@ -29480,16 +29556,16 @@ async function openCache(url, opts = {}) {
     // Each backend is loaded when its scheme is used: a command reading one HTTP cache should not
     // pay for the Cachix client's schemas at start-up.
     case "file:": {
-      const { FileCache } = await import("./file-cache-UMGPGFS6.mjs");
+      const { FileCache } = await import("./file-cache-ZIR4OUQK.mjs");
       return new FileCache(fileURLToPath2(u));
     }
     case "http:":
     case "https:": {
-      const { HttpCache: HttpCache2 } = await import("./http-cache-ONCXH62R.mjs");
+      const { HttpCache: HttpCache2 } = await import("./http-cache-I3CTEY3Q.mjs");
       return new HttpCache2(url, opts);
     }
     case "cachix:": {
-      const { CachixCache: CachixCache2 } = await import("./cache-7W3KZWQC.mjs");
+      const { CachixCache: CachixCache2 } = await import("./cache-C7X6UGBL.mjs");
       return new CachixCache2(u.hostname || u.pathname.replace(/^\/+/, ""), {
         apiUrl: cachixApiUrl(opts.cachixApi),
         token: cachixToken(opts.token),

@@ -2,12 +2,12 @@ import { createRequire as __nixcacheRequire } from "node:module"; const require 
 import {
   HttpCache,
   HttpCacheError
-} from "./chunk-55LVIGIK.mjs";
-import "./chunk-R4ZZAPK7.mjs";
+} from "./chunk-S4OKKU5W.mjs";
+import "./chunk-4S2XIIDH.mjs";
 import "./chunk-CI2MQBST.mjs";
-import "./chunk-XXCCDLWS.mjs";
-import "./chunk-YPJHXCNQ.mjs";
-import "./chunk-DDYC764G.mjs";
+import "./chunk-MBCPYL6P.mjs";
+import "./chunk-XSC2HTWT.mjs";
+import "./chunk-HG6QJGPZ.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 export {
   HttpCache,

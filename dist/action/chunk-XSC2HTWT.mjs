@@ -3,7 +3,7 @@ import {
   DEFAULT_STORE_DIR,
   NixcacheError,
   encodeNarBorrowed
-} from "./chunk-DDYC764G.mjs";
+} from "./chunk-HG6QJGPZ.mjs";
 
 // src/codec/portable.ts
 import { PassThrough } from "node:stream";

@@ -25,6 +25,91 @@ function errorMessage(err) {
   return err instanceof Error ? err.message : String(err);
 }
 
+// src/nix/signing.ts
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify
+} from "node:crypto";
+var PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+var SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+var KeyFormatError = class extends NixcacheError {
+  constructor(message, options) {
+    super("invalid", message, options);
+  }
+};
+function splitKeyText(text, what, size) {
+  const t = text.trim();
+  const colon = t.indexOf(":");
+  if (colon <= 0) throw new KeyFormatError(`${what} is not of the form <name>:<base64>`);
+  const name = t.slice(0, colon);
+  const b64 = t.slice(colon + 1);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64))
+    throw new KeyFormatError(`${what} ${JSON.stringify(name)} has invalid base64`);
+  const bytes = Buffer.from(b64, "base64");
+  if (bytes.length !== size) {
+    throw new KeyFormatError(`${what} ${JSON.stringify(name)} holds ${bytes.length} bytes, expected ${size}`);
+  }
+  return { name, bytes };
+}
+function parseSecretKey(text) {
+  const { name, bytes } = splitKeyText(text, "secret key", 64);
+  const seed = bytes.subarray(0, 32);
+  const publicKey = bytes.subarray(32);
+  const derived = rawPublicKey(privateKeyObject(seed));
+  if (!derived.equals(publicKey)) {
+    throw new KeyFormatError(
+      `secret key ${JSON.stringify(name)} is inconsistent: its public half does not match its seed`
+    );
+  }
+  return { name, seed: Buffer.from(seed), publicKey: Buffer.from(publicKey) };
+}
+function parsePublicKey(text) {
+  const { name, bytes } = splitKeyText(text, "public key", 32);
+  return { name, key: bytes };
+}
+function publicKeyOf(k) {
+  return { name: k.name, key: k.publicKey };
+}
+function secretKeyFromSeed(name, seed) {
+  if (seed.length !== 32) throw new KeyFormatError(`ed25519 seed must be 32 bytes, got ${seed.length}`);
+  return { name, seed: Buffer.from(seed), publicKey: rawPublicKey(privateKeyObject(seed)) };
+}
+var keyObjects = /* @__PURE__ */ new WeakMap();
+function privateKeyObject(seed) {
+  let k = keyObjects.get(seed);
+  if (!k) {
+    k = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
+    keyObjects.set(seed, k);
+  }
+  return k;
+}
+function rawPublicKey(privateKey) {
+  const der = createPublicKey(privateKey).export({ format: "der", type: "spki" });
+  return Buffer.from(der.subarray(der.length - 32));
+}
+function signRaw(key, message) {
+  return sign(null, Buffer.from(message), privateKeyObject(key.seed));
+}
+function signDetached(key, message) {
+  return `${key.name}:${signRaw(key, message).toString("base64")}`;
+}
+function verifyRaw(key, message, signature) {
+  if (signature.length !== 64) return false;
+  const pub = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, key.key]), format: "der", type: "spki" });
+  return verify(null, Buffer.from(message), pub, signature);
+}
+function verifyDetached(message, sig, trusted) {
+  const colon = sig.indexOf(":");
+  if (colon <= 0) return void 0;
+  const name = sig.slice(0, colon);
+  const raw = Buffer.from(sig.slice(colon + 1), "base64");
+  for (const key of trusted) if (key.name === name && verifyRaw(key, message, raw)) return key;
+  return void 0;
+}
+
 // src/nix/nix32.ts
 var NIX32_ALPHABET = "0123456789abcdfghijklmnpqrsvwxyz";
 var DECODE = new Int8Array(128).fill(-1);
@@ -197,91 +282,6 @@ function parseStorePath(path, storeDir = DEFAULT_STORE_DIR) {
     throw new StorePathError(`path ${JSON.stringify(path)} is inside a store path, not a store path itself`);
   }
   return parseStorePathBase(base, storeDir);
-}
-
-// src/nix/signing.ts
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  sign,
-  verify
-} from "node:crypto";
-var PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
-var SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
-var KeyFormatError = class extends NixcacheError {
-  constructor(message, options) {
-    super("invalid", message, options);
-  }
-};
-function splitKeyText(text, what, size) {
-  const t = text.trim();
-  const colon = t.indexOf(":");
-  if (colon <= 0) throw new KeyFormatError(`${what} is not of the form <name>:<base64>`);
-  const name = t.slice(0, colon);
-  const b64 = t.slice(colon + 1);
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64))
-    throw new KeyFormatError(`${what} ${JSON.stringify(name)} has invalid base64`);
-  const bytes = Buffer.from(b64, "base64");
-  if (bytes.length !== size) {
-    throw new KeyFormatError(`${what} ${JSON.stringify(name)} holds ${bytes.length} bytes, expected ${size}`);
-  }
-  return { name, bytes };
-}
-function parseSecretKey(text) {
-  const { name, bytes } = splitKeyText(text, "secret key", 64);
-  const seed = bytes.subarray(0, 32);
-  const publicKey = bytes.subarray(32);
-  const derived = rawPublicKey(privateKeyObject(seed));
-  if (!derived.equals(publicKey)) {
-    throw new KeyFormatError(
-      `secret key ${JSON.stringify(name)} is inconsistent: its public half does not match its seed`
-    );
-  }
-  return { name, seed: Buffer.from(seed), publicKey: Buffer.from(publicKey) };
-}
-function parsePublicKey(text) {
-  const { name, bytes } = splitKeyText(text, "public key", 32);
-  return { name, key: bytes };
-}
-function publicKeyOf(k) {
-  return { name: k.name, key: k.publicKey };
-}
-function secretKeyFromSeed(name, seed) {
-  if (seed.length !== 32) throw new KeyFormatError(`ed25519 seed must be 32 bytes, got ${seed.length}`);
-  return { name, seed: Buffer.from(seed), publicKey: rawPublicKey(privateKeyObject(seed)) };
-}
-var keyObjects = /* @__PURE__ */ new WeakMap();
-function privateKeyObject(seed) {
-  let k = keyObjects.get(seed);
-  if (!k) {
-    k = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
-    keyObjects.set(seed, k);
-  }
-  return k;
-}
-function rawPublicKey(privateKey) {
-  const der = createPublicKey(privateKey).export({ format: "der", type: "spki" });
-  return Buffer.from(der.subarray(der.length - 32));
-}
-function signRaw(key, message) {
-  return sign(null, Buffer.from(message), privateKeyObject(key.seed));
-}
-function signDetached(key, message) {
-  return `${key.name}:${signRaw(key, message).toString("base64")}`;
-}
-function verifyRaw(key, message, signature) {
-  if (signature.length !== 64) return false;
-  const pub = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, key.key]), format: "der", type: "spki" });
-  return verify(null, Buffer.from(message), pub, signature);
-}
-function verifyDetached(message, sig, trusted) {
-  const colon = sig.indexOf(":");
-  if (colon <= 0) return void 0;
-  const name = sig.slice(0, colon);
-  const raw = Buffer.from(sig.slice(colon + 1), "base64");
-  for (const key of trusted) if (key.name === name && verifyRaw(key, message, raw)) return key;
-  return void 0;
 }
 
 // src/nix/narinfo.ts
@@ -702,6 +702,13 @@ export {
   NixcacheError,
   errorCode,
   errorMessage,
+  KeyFormatError,
+  parseSecretKey,
+  parsePublicKey,
+  publicKeyOf,
+  secretKeyFromSeed,
+  signRaw,
+  signDetached,
   NIX32_ALPHABET,
   nix32Encode,
   parseHash,
@@ -711,13 +718,6 @@ export {
   checkStoreHash,
   parseStorePathBase,
   parseStorePath,
-  KeyFormatError,
-  parseSecretKey,
-  parsePublicKey,
-  publicKeyOf,
-  secretKeyFromSeed,
-  signRaw,
-  signDetached,
   buildNarInfo,
   parseNarInfo,
   formatNarInfo,
