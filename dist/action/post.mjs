@@ -1,15 +1,13 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   post
-} from "./chunk-RRAWG6OL.mjs";
-import "./chunk-A7WLD6VB.mjs";
-import "./chunk-ZCW43YGL.mjs";
+} from "./chunk-ROTZJMBX.mjs";
+import "./chunk-FDY2ABRG.mjs";
 import "./chunk-HVBSCZIH.mjs";
-import "./chunk-55LVIGIK.mjs";
+import "./chunk-M5WTHHH7.mjs";
 import "./chunk-R4ZZAPK7.mjs";
 import "./chunk-CI2MQBST.mjs";
-import "./chunk-XXCCDLWS.mjs";
-import "./chunk-YPJHXCNQ.mjs";
+import "./chunk-UTVLDHV3.mjs";
 import "./chunk-DDYC764G.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 

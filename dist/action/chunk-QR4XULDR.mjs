@@ -5,7 +5,7 @@ import {
   formatCacheInfo,
   narExtension,
   parseCacheInfo
-} from "./chunk-YPJHXCNQ.mjs";
+} from "./chunk-UTVLDHV3.mjs";
 import {
   NixcacheError,
   buildNarInfo,

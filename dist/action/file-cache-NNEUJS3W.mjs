@@ -2,8 +2,8 @@ import { createRequire as __nixcacheRequire } from "node:module"; const require 
 import {
   DEFAULT_CACHE_INFO,
   FileCache
-} from "./chunk-XXCCDLWS.mjs";
-import "./chunk-YPJHXCNQ.mjs";
+} from "./chunk-QR4XULDR.mjs";
+import "./chunk-UTVLDHV3.mjs";
 import "./chunk-DDYC764G.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 export {

@@ -5,10 +5,10 @@ import {
   PART_MEMORY,
   PART_SIZE,
   compressedBound
-} from "./chunk-A7WLD6VB.mjs";
+} from "./chunk-FDY2ABRG.mjs";
 import "./chunk-HVBSCZIH.mjs";
 import "./chunk-R4ZZAPK7.mjs";
-import "./chunk-YPJHXCNQ.mjs";
+import "./chunk-UTVLDHV3.mjs";
 import "./chunk-DDYC764G.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 export {

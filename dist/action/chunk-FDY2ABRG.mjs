@@ -12,7 +12,7 @@ import {
   compressPathAndHash,
   narExtension,
   parseCacheInfo
-} from "./chunk-YPJHXCNQ.mjs";
+} from "./chunk-UTVLDHV3.mjs";
 import {
   KeyFormatError,
   NIX32_ALPHABET,
