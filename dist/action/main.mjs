@@ -7947,6 +7947,12 @@ function parseChoiceFlag(text, flag, choices) {
   return text;
 }
 
+// src/flags/spec.ts
+function flagKey(spec) {
+  const name = spec.type === "switch" && spec.name.startsWith("no-") ? spec.name.slice(3) : spec.name;
+  return name.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+}
+
 // src/flags/table.ts
 var int = (min, max) => (t, label2) => parseIntFlag(t, label2, min, max);
 var TARGET_FLAGS = [
@@ -8292,10 +8298,6 @@ var COMMAND_FLAGS = {
   verify: [...VERIFY_FLAGS, ...TARGET_FLAGS, ...REPORT_FLAGS, ...GITHUB_FLAGS],
   push: PUSH_FLAGS
 };
-function flagKey(spec) {
-  const name = spec.type === "switch" && spec.name.startsWith("no-") ? spec.name.slice(3) : spec.name;
-  return name.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
-}
 
 // src/flags/parse.ts
 function parsedDefault(spec) {
