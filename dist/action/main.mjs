@@ -7,6 +7,7 @@ import {
   advertisedKeys,
   configureNix,
   error,
+  formatDuration,
   getIDToken,
   getInput,
   getMultilineInput,
@@ -15,13 +16,19 @@ import {
   keysFrom,
   notice,
   openCache,
+  parseChoiceFlag,
+  parseDurationFlag,
+  parseIntFlag,
+  parseIntOrAutoFlag,
+  parsePortFlag,
+  parsePositiveIntFlag,
   setFailed,
   setOutput,
   setSecret,
   summary,
   trustedKeysFor,
   warning
-} from "./chunk-ROTZJMBX.mjs";
+} from "./chunk-K63IN4GO.mjs";
 import {
   DEFAULT_CACHIX_API,
   cacheToken,
@@ -7864,87 +7871,6 @@ function prCommentBody(statuses, o) {
   );
   return { body: `${lines.join("\n")}
 `, failed: listed2.length, pending };
-}
-
-// src/util/quantity.ts
-var TERM = /(\d+(?:\.\d+)?)([A-Za-z]*)/y;
-var DURATION_UNITS = {
-  ms: 1,
-  s: 1e3,
-  m: 6e4,
-  h: 36e5,
-  d: 864e5,
-  w: 7 * 864e5,
-  y: 365 * 864e5
-};
-var SIZE_UNITS = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
-function parseTerms(text, unitOf, bare) {
-  const t = text.trim();
-  if (t === "") return void 0;
-  if (/^\d+(\.\d+)?$/.test(t)) return bare === void 0 ? void 0 : Number(t) * bare;
-  let total = 0;
-  let pos = 0;
-  while (pos < t.length) {
-    TERM.lastIndex = pos;
-    const m = TERM.exec(t);
-    const unit = m ? unitOf(m[2] ?? "") : void 0;
-    if (!m || unit === void 0 || m[2] === "") return void 0;
-    total += Number(m[1]) * unit;
-    pos = TERM.lastIndex;
-  }
-  return total;
-}
-function parseDuration(text, opts = {}) {
-  const ms = parseTerms(text, (u) => DURATION_UNITS[u], opts.requireUnit ? void 0 : 1e3);
-  if (ms === void 0)
-    throw new NixcacheError(
-      "usage",
-      `invalid duration ${JSON.stringify(text)}: expected e.g. 30s, 45m, 1h or 1h30m`
-    );
-  return Math.round(ms);
-}
-function formatDuration(ms) {
-  const s = Math.round(ms / 1e3);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m${s % 60 ? ` ${s % 60}s` : ""}` : `${Math.floor(m / 60)}h ${m % 60}m`;
-}
-
-// src/util/flag-values.ts
-var usage = (message) => new NixcacheError("usage", message);
-function parseIntFlag(text, flag, min, max) {
-  if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > max)
-    throw usage(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`);
-  return Number(text);
-}
-function parsePositiveIntFlag(text, flag) {
-  if (!/^[0-9]+$/.test(text) || Number(text) < 1)
-    throw usage(`${flag} must be a positive integer, got ${JSON.stringify(text)}`);
-  return Number(text);
-}
-function parseIntOrAutoFlag(text, flag, min, max) {
-  if (text !== "auto") parseIntFlag(text, flag, min, max);
-  return text;
-}
-function parsePortFlag(text, flag) {
-  if (!/^[0-9]+$/.test(text) || Number(text) > 65535)
-    throw usage(`${flag} must be a port number (0: any free port), got ${JSON.stringify(text)}`);
-  return Number(text);
-}
-function parseDurationFlag(text, flag, o = {}) {
-  let ms;
-  try {
-    ms = parseDuration(text);
-  } catch (e) {
-    throw usage(`${flag}: ${e.message}`);
-  }
-  if (o.positive && ms <= 0) throw usage(`${flag}: must be longer than 0s`);
-  return ms;
-}
-function parseChoiceFlag(text, flag, choices) {
-  if (!choices.includes(text))
-    throw usage(`${flag} must be one of ${choices.join(", ")}, got ${JSON.stringify(text)}`);
-  return text;
 }
 
 // src/flags/spec.ts

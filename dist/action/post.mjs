@@ -1,7 +1,7 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   post
-} from "./chunk-ROTZJMBX.mjs";
+} from "./chunk-K63IN4GO.mjs";
 import "./chunk-FDY2ABRG.mjs";
 import "./chunk-HVBSCZIH.mjs";
 import "./chunk-M5WTHHH7.mjs";

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { doctorExitCode, runDoctor } from "../doctor/doctor.js";
 import { formatDoctorReport } from "../doctor/render.js";
 import { FlakeEvalError } from "../local-store/flake-eval.js";
-import { parseDurationFlag } from "../util/flag-values.js";
+import { parseCountFlag, parseDurationFlag } from "../util/flag-values.js";
 import { printJson, UserError } from "./output.js";
 
 interface DoctorFlags {
@@ -48,9 +48,7 @@ export function registerDoctorCommands(program: Command): void {
         "Examples:\n  nixcache doctor\n  nixcache doctor --flake ./my-flake --json --timeout 2s",
     )
     .action(async (flags: DoctorFlags) => {
-      const samples = Number(flags.samples);
-      if (!Number.isInteger(samples) || samples < 0)
-        throw new UserError(`--samples must be a whole number, got ${JSON.stringify(flags.samples)}`, 2);
+      const samples = parseCountFlag(flags.samples, "--samples");
       const timeoutMs = parseDurationFlag(flags.timeout, "--timeout", { positive: true });
       const slowMs = parseDurationFlag(flags.slow, "--slow", { positive: true });
       const report = await runDoctor({

@@ -7,18 +7,37 @@ import { parseDuration, parseSize } from "./quantity.js";
 
 const usage = (message: string) => new NixcacheError("usage", message);
 
+/**
+ * `text` as a whole number (digits only: no sign, exponent or fraction) from `min` to `max`, else
+ * undefined. The one check of counts, for callers that word their own message (the server's
+ * settings say where a value came from).
+ */
+export function wholeNumber(text: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (!/^[0-9]+$/.test(text)) return undefined;
+  const n = Number(text);
+  return n >= min && n <= max ? n : undefined;
+}
+
 /** A whole number from `min` to `max`: `--jobs must be an integer from 1 to 256, got "x"`. */
 export function parseIntFlag(text: string, flag: string, min: number, max: number): number {
-  if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > max)
+  const n = wholeNumber(text, min, max);
+  if (n === undefined)
     throw usage(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`);
-  return Number(text);
+  return n;
 }
 
 /** A whole number of at least 1, without an upper bound. */
 export function parsePositiveIntFlag(text: string, flag: string): number {
-  if (!/^[0-9]+$/.test(text) || Number(text) < 1)
-    throw usage(`${flag} must be a positive integer, got ${JSON.stringify(text)}`);
-  return Number(text);
+  const n = wholeNumber(text, 1);
+  if (n === undefined) throw usage(`${flag} must be a positive integer, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** A whole number of at least 0, without an upper bound. */
+export function parseCountFlag(text: string, flag: string): number {
+  const n = wholeNumber(text);
+  if (n === undefined) throw usage(`${flag} must be a whole number, got ${JSON.stringify(text)}`);
+  return n;
 }
 
 /** An integer as above, or `auto` (passed on as text: Nix's `--max-jobs auto`). */
@@ -29,9 +48,10 @@ export function parseIntOrAutoFlag(text: string, flag: string, min: number, max:
 
 /** A TCP port; 0 means any free one. */
 export function parsePortFlag(text: string, flag: string): number {
-  if (!/^[0-9]+$/.test(text) || Number(text) > 65535)
+  const n = wholeNumber(text, 0, 65535);
+  if (n === undefined)
     throw usage(`${flag} must be a port number (0: any free port), got ${JSON.stringify(text)}`);
-  return Number(text);
+  return n;
 }
 
 /** `30s`, `45m`, `1h30m` → milliseconds; with `positive`, 0 is refused too. */

@@ -20721,6 +20721,96 @@ var UpstreamFilter = class {
 
 // src/caches/open.ts
 import { fileURLToPath } from "node:url";
+
+// src/util/quantity.ts
+var TERM = /(\d+(?:\.\d+)?)([A-Za-z]*)/y;
+var DURATION_UNITS = {
+  ms: 1,
+  s: 1e3,
+  m: 6e4,
+  h: 36e5,
+  d: 864e5,
+  w: 7 * 864e5,
+  y: 365 * 864e5
+};
+var SIZE_UNITS = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+function parseTerms(text, unitOf, bare) {
+  const t = text.trim();
+  if (t === "") return void 0;
+  if (/^\d+(\.\d+)?$/.test(t)) return bare === void 0 ? void 0 : Number(t) * bare;
+  let total = 0;
+  let pos = 0;
+  while (pos < t.length) {
+    TERM.lastIndex = pos;
+    const m = TERM.exec(t);
+    const unit = m ? unitOf(m[2] ?? "") : void 0;
+    if (!m || unit === void 0 || m[2] === "") return void 0;
+    total += Number(m[1]) * unit;
+    pos = TERM.lastIndex;
+  }
+  return total;
+}
+function parseDuration(text, opts = {}) {
+  const ms = parseTerms(text, (u) => DURATION_UNITS[u], opts.requireUnit ? void 0 : 1e3);
+  if (ms === void 0)
+    throw new NixcacheError(
+      "usage",
+      `invalid duration ${JSON.stringify(text)}: expected e.g. 30s, 45m, 1h or 1h30m`
+    );
+  return Math.round(ms);
+}
+function formatDuration(ms) {
+  const s = Math.round(ms / 1e3);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m${s % 60 ? ` ${s % 60}s` : ""}` : `${Math.floor(m / 60)}h ${m % 60}m`;
+}
+
+// src/util/flag-values.ts
+var usage = (message) => new NixcacheError("usage", message);
+function wholeNumber(text, min = 0, max = Number.MAX_SAFE_INTEGER) {
+  if (!/^[0-9]+$/.test(text)) return void 0;
+  const n = Number(text);
+  return n >= min && n <= max ? n : void 0;
+}
+function parseIntFlag(text, flag, min, max) {
+  const n = wholeNumber(text, min, max);
+  if (n === void 0)
+    throw usage(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  return n;
+}
+function parsePositiveIntFlag(text, flag) {
+  const n = wholeNumber(text, 1);
+  if (n === void 0) throw usage(`${flag} must be a positive integer, got ${JSON.stringify(text)}`);
+  return n;
+}
+function parseIntOrAutoFlag(text, flag, min, max) {
+  if (text !== "auto") parseIntFlag(text, flag, min, max);
+  return text;
+}
+function parsePortFlag(text, flag) {
+  const n = wholeNumber(text, 0, 65535);
+  if (n === void 0)
+    throw usage(`${flag} must be a port number (0: any free port), got ${JSON.stringify(text)}`);
+  return n;
+}
+function parseDurationFlag(text, flag, o = {}) {
+  let ms;
+  try {
+    ms = parseDuration(text);
+  } catch (e) {
+    throw usage(`${flag}: ${e.message}`);
+  }
+  if (o.positive && ms <= 0) throw usage(`${flag}: must be longer than 0s`);
+  return ms;
+}
+function parseChoiceFlag(text, flag, choices) {
+  if (!choices.includes(text))
+    throw usage(`${flag} must be one of ${choices.join(", ")}, got ${JSON.stringify(text)}`);
+  return text;
+}
+
+// src/caches/open.ts
 async function openCache(url, opts = {}) {
   let u;
   try {
@@ -20764,12 +20854,13 @@ async function openCache(url, opts = {}) {
 function partMemoryFromEnv() {
   const v = process.env.NIXCACHE_CACHIX_PART_MEMORY;
   if (!v) return void 0;
-  if (!/^[0-9]+$/.test(v) || Number(v) < 1)
+  const mib = wholeNumber(v, 1);
+  if (mib === void 0)
     throw new NixcacheError(
       "usage",
       `NIXCACHE_CACHIX_PART_MEMORY must be a whole number of MiB (at least 1), got ${JSON.stringify(v)}`
     );
-  return Number(v) * 1024 * 1024;
+  return mib * 1024 * 1024;
 }
 function redact(u) {
   const c = new URL(u.href);
@@ -20964,6 +21055,13 @@ export {
   info,
   group,
   getIDToken,
+  formatDuration,
+  parseIntFlag,
+  parsePositiveIntFlag,
+  parseIntOrAutoFlag,
+  parsePortFlag,
+  parseDurationFlag,
+  parseChoiceFlag,
   PathLookup,
   NIXOS_CACHE,
   NIXOS_CACHE_KEY,
