@@ -24,8 +24,6 @@ import { applyCommentOnFailure, openChecks } from "./github-flags.js";
 import { printJson, UserError } from "./output.js";
 import { loadTargets } from "./targets.js";
 
-export type { BuildFlags };
-
 /** A build ready to run, with what the CLI's reporting needs beside it. */
 export type BuildRun = PreparedBuild & {
   nixConfig: NixConfig;

@@ -8,8 +8,6 @@ import { resolveTargets } from "../targets/resolve.js";
 import { addFlags } from "./flag-options.js";
 import { printJson, UserError } from "./output.js";
 
-export type { TargetFlags };
-
 /** resolveTargets with configuration and evaluation failures turned into usage errors (exit 2). */
 export async function loadTargets(flags: TargetFlags) {
   try {
