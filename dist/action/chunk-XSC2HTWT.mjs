@@ -41,16 +41,6 @@ var XZ_MEMLIMIT = 128 << 20;
 
 // src/codec/compression.ts
 var COMPRESSIONS = ["zstd", "xz", "none"];
-function isCompression(s) {
-  return COMPRESSIONS.includes(s);
-}
-function parseCompression(s) {
-  if (isCompression(s)) return s;
-  throw new NixcacheError(
-    "invalid",
-    `unsupported compression ${JSON.stringify(s)}: nixcache handles ${COMPRESSIONS.join(", ")}`
-  );
-}
 function narExtension(c) {
   return c === "zstd" ? ".nar.zst" : c === "xz" ? ".nar.xz" : ".nar";
 }
@@ -180,7 +170,7 @@ WantMassQuery: ${info.wantMassQuery ? 1 : 0}
 }
 
 export {
-  parseCompression,
+  COMPRESSIONS,
   narExtension,
   codecBackendName,
   compressionUnsupported,

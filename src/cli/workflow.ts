@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { requireAggregateHowTo } from "../github/branch-protection.js";
+import * as wf from "../github/workflow.js";
 import { errorMessage, exitCodeOf } from "../util/errors.js";
 import { UserError } from "./output.js";
 import { loadTargets } from "./targets.js";
@@ -27,7 +28,6 @@ export function defaultActionRef(): string {
 }
 
 async function runWorkflow(flags: WorkflowFlags): Promise<number> {
-  const wf = await import("../github/workflow.js");
   const runners = (() => {
     try {
       return wf.parseRunnerFlags(flags.runner ?? []);
