@@ -47,13 +47,8 @@ export {
   substituterFindings,
 } from "./doctor/checks.js";
 export { defaultDiskCacheFile, readDiskCache } from "./doctor/disk-cache.js";
-export {
-  type DoctorOptions,
-  type DoctorReport,
-  doctorExitCode,
-  flakeConfigTrust,
-  runDoctor,
-} from "./doctor/doctor.js";
+export { type DoctorOptions, type DoctorReport, doctorExitCode, runDoctor } from "./doctor/doctor.js";
+export { flakeConfigTrust } from "./doctor/inputs.js";
 export {
   applyEdits,
   describeEdit,
@@ -101,19 +96,8 @@ export {
   syncActions,
 } from "./github/secrets.js";
 export { appendStepSummary, inGitHubActions, stepSummaryFile } from "./github/step-summary.js";
-export {
-  checkWorkflows,
-  DEFAULT_RUNNERS,
-  type GeneratedFile,
-  generateWorkflows,
-  jobPermissions,
-  parseRunnerFlags,
-  RETIRED_WORKFLOW_FILES,
-  regenerateCommand,
-  removeRetiredWorkflows,
-  type WorkflowOptions,
-  writeWorkflows,
-} from "./github/workflow.js";
+export { DEFAULT_RUNNERS, generateWorkflows, jobPermissions, parseRunnerFlags, RETIRED_WORKFLOW_FILES, regenerateCommand, type WorkflowOptions } from "./github/workflow.js";
+export { checkWorkflows, type GeneratedFile, removeRetiredWorkflows, writeWorkflows } from "./github/workflow-files.js";
 // Key files
 export {
   generateKeyFiles,
@@ -123,7 +107,7 @@ export {
   readSigningKey,
 } from "./keys/key-files.js";
 // The local Nix
-export { FlakeEvalError, resolveFlakeRef } from "./local-store/flake-eval.js";
+export { FlakeEvalError, resolveFlakeRef } from "./local-store/flake-ref.js";
 export { type FlakeNixConfig, readFlakeNixConfig } from "./local-store/flake-nix-config.js";
 export { type PathInfo, PathInfoError, queryPathInfos, resolveStorePath } from "./local-store/path-info.js";
 // Migrate: the steps from Garnix to an own cache, a state file, plan/apply/status/rollback
@@ -210,16 +194,8 @@ export {
   type SourcedValue,
 } from "./secrets/sources.js";
 // The embedded server (as src/server/server.ts exports it)
-export {
-  DEFAULT_LISTEN,
-  DEFAULT_MAX_UPLOAD_BYTES,
-  MAX_HEADER_BYTES,
-  MAX_NARINFO_BYTES,
-  parseListen,
-  type RunningServer,
-  type ServerOptions,
-  startServer,
-} from "./server/server.js";
+export { DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD_BYTES, MAX_HEADER_BYTES, MAX_NARINFO_BYTES, type RunningServer, type ServerOptions, startServer } from "./server/server.js";
+export { parseListen } from "./server/addresses.js";
 // Targets: garnix.yaml semantics, resolution to store paths
 export {
   DEFAULT_INCLUDE,

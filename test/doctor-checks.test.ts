@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { flakeConfigFindings } from "../src/doctor/checks.js";
-import { flakeConfigTrust } from "../src/doctor/doctor.js";
+import { flakeConfigTrust } from "../src/doctor/inputs.js";
 import { applyEdits, describeEdit, planEdits, removalEdits } from "../src/doctor/edits.js";
 import { deadCost } from "../src/doctor/probe.js";
 import { parseNixConfigJson } from "../src/local-store/nix-config.js";

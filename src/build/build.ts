@@ -14,19 +14,6 @@ import { summarise } from "./summarise.js";
 import type { BuildOptions, BuildReport } from "./types.js";
 import { watchRealisation } from "./watch-realisation.js";
 
-// The build's types have their own module; importers of this one keep finding them here.
-export type {
-  BuildEvent,
-  BuildOptions,
-  BuildReport,
-  BuildStatus,
-  BuildTarget,
-  PushCacheSummary,
-  PushStatus,
-  PushTarget,
-  TargetOutcome,
-} from "./types.js";
-export { targetOutcome } from "./types.js";
 
 export async function build(opts: BuildOptions): Promise<BuildReport> {
   const started = Date.now();

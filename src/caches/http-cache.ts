@@ -22,6 +22,7 @@ import { mapLimit } from "../util/limiter.js";
 import { ciRun } from "./ci-run.js";
 import { DEFAULT_CACHE_INFO } from "./file-cache.js";
 import type { NarUpload, StagedPath, StoredBuildLog, WritableBinaryCache } from "./types.js";
+import { LOG_PAGE_HEADER, NIXCACHE_SERVER_HEADER, RUN_HEADER } from "../ui-api/headers.js";
 
 export interface HttpCacheOptions {
   /** Sent as `Authorization: Bearer`; takes precedence over netrc. */
@@ -35,11 +36,6 @@ export interface HttpCacheOptions {
   run?: string | null;
 }
 
-/** What a nixcache server sets on nix-cache-info (src/server/routes/nix.ts). */
-const NIXCACHE_SERVER_HEADER = "x-nixcache-server";
-const RUN_HEADER = "x-nixcache-run";
-/** What a nixcache server answers a build log's PUT with: the log's dashboard page. */
-const LOG_PAGE_HEADER = "x-nixcache-log-page";
 
 /** A request the server refused for good (a 4xx other than 408/429), or could not be sent. */
 export class HttpCacheError extends NixcacheError {

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { type BuildEvent, type BuildOptions, build } from "../build/build.js";
+import { build } from "../build/build.js";
+import { type BuildEvent, type BuildOptions } from "../build/types.js";
 import {
   buildJson,
   formatBuildAnnotations,

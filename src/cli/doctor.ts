@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { doctorExitCode, runDoctor } from "../doctor/doctor.js";
 import { formatDoctorReport } from "../doctor/render.js";
-import { FlakeEvalError } from "../local-store/flake-eval.js";
+import { FlakeEvalError } from "../local-store/flake-ref.js";
 import { parseCountFlag, parseDurationFlag } from "../util/flag-values.js";
 import { printJson, UserError } from "./output.js";
 
@@ -27,7 +27,7 @@ export function registerDoctorCommands(program: Command): void {
         "is named with what it costs each Nix call and the exact edit that removes it from flake.nix.",
     )
     .option("--flake <ref>", "flake reference (a directory, git+file:, github:, ...)", ".")
-    .option("--json", "print the report as JSON (a contract; see the README)")
+    .option("--json", "print the report as JSON (a contract: docs/guide/doctor.md)")
     .option(
       "--timeout <duration>",
       "deadline for each connection step (resolve, connect, nix-cache-info)",

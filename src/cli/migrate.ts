@@ -6,6 +6,7 @@ import * as m from "../migrate/runner.js";
 import { errorMessage, NixcacheError } from "../util/errors.js";
 import { printJson, UserError } from "./output.js";
 import { defaultActionRef } from "./workflow.js";
+import { NIXOS_CACHE } from "../nix/nixos-cache.js";
 
 interface Flags {
   to?: string;
@@ -64,7 +65,7 @@ async function options(flags: Flags) {
   const env = process.env;
   if (flags.ciTokenEnv !== undefined && !env[flags.ciTokenEnv])
     throw new UserError(`--ci-token-env ${flags.ciTokenEnv}: $${flags.ciTokenEnv} is not set`, 2);
-  const upstreams = flags.upstream ?? ["https://cache.nixos.org"];
+  const upstreams = flags.upstream ?? [NIXOS_CACHE];
   const noUpstream = upstreams.length === 1 && upstreams[0] === "none";
   return {
     dir: flags.flake,

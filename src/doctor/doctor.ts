@@ -33,9 +33,6 @@ import {
 } from "./nix-checks.js";
 import { deadCost, probeSubstituter } from "./probe.js";
 
-export type { CoverageCheck } from "./coverage.js";
-export { flakeConfigTrust } from "./inputs.js";
-export type { StaleDiskEntry } from "./live-caches.js";
 
 export interface DoctorOptions {
   /** Flake reference (default `.`). */

@@ -17,17 +17,8 @@ import { stringify } from "yaml";
 import { NixcacheError } from "../util/errors.js";
 import { AGGREGATE_CONTEXT, requireAggregateHowTo } from "./branch-protection.js";
 import type { GeneratedFile } from "./workflow-files.js";
+import { NIXOS_CACHE } from "../nix/nixos-cache.js";
 
-// The workflow files on disk (compare, write, retire) have their own module; the CLI finds them here.
-export {
-  type CheckResult,
-  checkWorkflows,
-  GENERATED_MARK,
-  type GeneratedFile,
-  isGenerated,
-  removeRetiredWorkflows,
-  writeWorkflows,
-} from "./workflow-files.js";
 
 /** A GitHub Actions expression, `${{ … }}`. */
 const gh = (expression: string): string => `\${{ ${expression} }}`;
@@ -45,7 +36,6 @@ export const CHECKOUT_ACTION = "actions/checkout@v5";
 export const NIX_INSTALLER_ACTION = "cachix/install-nix-action@v31";
 /** Where Cache Only runs (verify reads caches only: any system will do). */
 export const VERIFY_RUNNER = "ubuntu-24.04";
-export const NIXOS_CACHE_URL = "https://cache.nixos.org";
 
 export const BUILD_WORKFLOW_FILE = "nix-build-cache.yml";
 export const BUILD_WORKFLOW_NAME = "Nix Build Cache";
@@ -319,7 +309,7 @@ export function generateWorkflows(o: WorkflowOptions): GeneratedFile[] {
             uses: o.actionRef,
             with: {
               ...actionInputs(o, wiring, "verify"),
-              upstream: NIXOS_CACHE_URL,
+              upstream: NIXOS_CACHE,
               "extra-args": `--closure --wait ${wait} --interval 15s`,
             },
           },

@@ -4,16 +4,6 @@ import { mapLimit } from "../util/limiter.js";
 import { FlakeEvalError, type FlakeSource, flakeRefDir } from "./flake-ref.js";
 import { NixCommandError, runNix } from "./nix-command.js";
 
-// Flake references (what the user typed → what getFlake takes) have their own module; importers
-// of this one keep finding them here.
-export {
-  FlakeEvalError,
-  type FlakeSource,
-  flakeRefDir,
-  locateFlake,
-  resolveFlakeRef,
-  withFlakeDir,
-} from "./flake-ref.js";
 
 /**
  * Evaluating a flake's targets: every selected attribute for every system in one `nix eval`

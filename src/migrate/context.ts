@@ -5,7 +5,7 @@ import type { Octokit } from "@octokit/rest";
 import { CachixApi } from "../caches/cachix/client.js";
 import { cacheToken, cachixApiUrl } from "../caches/credentials.js";
 import { githubClient, githubToken } from "../github/rest.js";
-import { type FlakeSource, resolveFlakeRef } from "../local-store/flake-eval.js";
+import { type FlakeSource, resolveFlakeRef } from "../local-store/flake-ref.js";
 import { type FlakeNixConfig, readFlakeNixConfig } from "../local-store/flake-nix-config.js";
 import { type ResolvedTargets, resolveTargets } from "../targets/resolve.js";
 import { NixcacheError } from "../util/errors.js";

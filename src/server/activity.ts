@@ -8,6 +8,7 @@ import { RunId } from "../ui-api/report-upload.js";
 import { every, type Periodic } from "../util/periodic.js";
 import type { LookupCount, PushCount } from "./metadata/dashboard-store.js";
 import type { MetadataStore } from "./metadata/store.js";
+import { RUN_HEADER } from "../ui-api/headers.js";
 
 export const DEFAULT_ACTIVITY_FLUSH_MS = 10_000;
 /** Distinct rows held between flushes at most; beyond, new ones are dropped (and counted). */
@@ -15,9 +16,6 @@ const MAX_PENDING_ROWS = 20_000;
 const PRUNE_EVERY_MS = 3600_000;
 const MINUTE = 60_000;
 const HOUR = 3600_000;
-
-/** The header clients name their CI run in (`nixcache push`/`build`/`ci` under CI). */
-export const RUN_HEADER = "x-nixcache-run";
 
 /** The run a request names, when it names one well (anything else is ignored, never refused). */
 export function runOf(headers: IncomingHttpHeaders): string | null {

@@ -1,16 +1,8 @@
 import { existsSync, realpathSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import {
-  evalFlakeTargets,
-  type FlakeConfigResult,
-  type FlakeEvalResult,
-  type FlakeSource,
-  locateFlake,
-  readFlakeFile,
-  readFlakeGarnixConfig,
-  withFlakeDir,
-} from "../local-store/flake-eval.js";
+import { evalFlakeTargets, type FlakeConfigResult, type FlakeEvalResult, readFlakeFile, readFlakeGarnixConfig } from "../local-store/flake-eval.js";
+import { type FlakeSource, locateFlake, withFlakeDir } from "../local-store/flake-ref.js";
 import {
   defaultGarnixConfig,
   FLAKE_CONFIG_SOURCE,

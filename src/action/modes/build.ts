@@ -3,7 +3,8 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import * as core from "@actions/core";
-import { type BuildEvent, type BuildReport, build } from "../../build/build.js";
+import { build } from "../../build/build.js";
+import { type BuildEvent, type BuildReport } from "../../build/types.js";
 import {
   buildAnnotations,
   buildJson,
