@@ -29,6 +29,14 @@ function slicer(): () => boolean {
   return () => ++steps % SLICE === 0;
 }
 
+/**
+ * A NAR received again for a URL a narinfo has: that narinfo is being pushed again (an access).
+ * `+accessed_at` keeps the planner off narinfos_accessed, which it chose without statistics: a
+ * range over every narinfo of the cache (62 ms a push at 100,000 narinfos) instead of the URL's.
+ */
+export const TOUCH_BY_URL =
+  "UPDATE narinfos SET accessed_at = @now WHERE cache = @cache AND url = @url AND +accessed_at < @now";
+
 function prepareStatements(db: Database.Database) {
   const p = (sql: string): Stmt => db.prepare(sql);
   return {
@@ -55,10 +63,7 @@ function prepareStatements(db: Database.Database) {
     unmark: p("DELETE FROM gc_marks WHERE cache = ? AND hash = ?"),
     dropRefsOf: p("DELETE FROM narinfo_refs WHERE cache = ? AND hash = ?"),
     insertRef: p("INSERT OR IGNORE INTO narinfo_refs (cache, hash, ref) VALUES (?, ?, ?)"),
-    // A NAR received again for a URL a narinfo has: that narinfo is being pushed again (an access).
-    touchByUrl: p(
-      "UPDATE narinfos SET accessed_at = @now WHERE cache = @cache AND url = @url AND accessed_at < @now",
-    ),
+    touchByUrl: p(TOUCH_BY_URL),
     cacheLimits: p("SELECT quota_bytes, used_bytes FROM caches WHERE name = ?"),
     blobClaimed: p("SELECT EXISTS (SELECT 1 FROM blob_claims WHERE blob = ? AND claimed_at > ?)").pluck(),
     /** Whether a path counts for closures: a visible narinfo here, or served upstream. */
