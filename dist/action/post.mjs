@@ -1,15 +1,13 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   post
-} from "./chunk-BBE2ENC7.mjs";
-import "./chunk-XHU2Q3XO.mjs";
-import "./chunk-IYCSO5IJ.mjs";
+} from "./chunk-VRFTPUZU.mjs";
+import "./chunk-LOLGYMBO.mjs";
 import "./chunk-HVBSCZIH.mjs";
-import "./chunk-S4OKKU5W.mjs";
+import "./chunk-WDP5GUJW.mjs";
 import "./chunk-4S2XIIDH.mjs";
 import "./chunk-CI2MQBST.mjs";
-import "./chunk-MBCPYL6P.mjs";
-import "./chunk-XSC2HTWT.mjs";
+import "./chunk-GXIWLXRF.mjs";
 import "./chunk-HG6QJGPZ.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 

@@ -14,7 +14,6 @@ import { summarise } from "./summarise.js";
 import type { BuildOptions, BuildReport } from "./types.js";
 import { watchRealisation } from "./watch-realisation.js";
 
-
 export async function build(opts: BuildOptions): Promise<BuildReport> {
   const started = Date.now();
   const emit = opts.onEvent ?? (() => {});

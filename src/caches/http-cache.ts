@@ -16,13 +16,13 @@ import { type CacheInfo, formatCacheInfo, parseCacheInfo } from "../nix/cache-in
 import { buildNarInfo, formatNarInfo, type NarInfo, parseNarInfo } from "../nix/narinfo.js";
 import { nix32Encode } from "../nix/nix32.js";
 import { checkStoreHash, parseStorePath, parseStorePathBase } from "../nix/store-path.js";
+import { LOG_PAGE_HEADER, NIXCACHE_SERVER_HEADER, RUN_HEADER } from "../ui-api/headers.js";
 import type { ReportUpload } from "../ui-api/types.js";
 import { NixcacheError } from "../util/errors.js";
 import { mapLimit } from "../util/limiter.js";
 import { ciRun } from "./ci-run.js";
 import { DEFAULT_CACHE_INFO } from "./file-cache.js";
 import type { NarUpload, StagedPath, StoredBuildLog, WritableBinaryCache } from "./types.js";
-import { LOG_PAGE_HEADER, NIXCACHE_SERVER_HEADER, RUN_HEADER } from "../ui-api/headers.js";
 
 export interface HttpCacheOptions {
   /** Sent as `Authorization: Bearer`; takes precedence over netrc. */
@@ -35,7 +35,6 @@ export interface HttpCacheOptions {
   /** The CI run pushes are part of (default: from the environment, ci-run.ts); told to nixcache servers only. */
   run?: string | null;
 }
-
 
 /** A request the server refused for good (a 4xx other than 408/429), or could not be sent. */
 export class HttpCacheError extends NixcacheError {

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { build } from "../build/build.js";
-import { type BuildEvent, type BuildOptions } from "../build/types.js";
 import {
   buildJson,
   formatBuildAnnotations,
@@ -10,6 +9,7 @@ import {
   formatLogGroups,
 } from "../build/render.js";
 import { type PreparedBuild, prepareBuild } from "../build/setup.js";
+import type { BuildEvent, BuildOptions } from "../build/types.js";
 import { buildSetupOf, checkBuildFlags } from "../flags/build-setup.js";
 import { COMMAND_FLAGS } from "../flags/table.js";
 import type { BuildFlags } from "../flags/values.js";

@@ -3,10 +3,10 @@ import { NIXOS_CACHE_KEY } from "../build/trust.js";
 import { parseRunnerFlags } from "../github/workflow.js";
 import { formatMigrationReport, formatRollback, formatStatus } from "../migrate/render.js";
 import * as m from "../migrate/runner.js";
+import { NIXOS_CACHE } from "../nix/nixos-cache.js";
 import { errorMessage, NixcacheError } from "../util/errors.js";
 import { printJson, UserError } from "./output.js";
 import { defaultActionRef } from "./workflow.js";
-import { NIXOS_CACHE } from "../nix/nixos-cache.js";
 
 interface Flags {
   to?: string;

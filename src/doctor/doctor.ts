@@ -33,7 +33,6 @@ import {
 } from "./nix-checks.js";
 import { deadCost, probeSubstituter } from "./probe.js";
 
-
 export interface DoctorOptions {
   /** Flake reference (default `.`). */
   flake?: string;

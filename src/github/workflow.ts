@@ -14,11 +14,10 @@
 // pushed, so a short wait suffices. A cache-only.yml an older nixcache generated is retired:
 // reported by --check, deleted when the workflow is written.
 import { stringify } from "yaml";
+import { NIXOS_CACHE } from "../nix/nixos-cache.js";
 import { NixcacheError } from "../util/errors.js";
 import { AGGREGATE_CONTEXT, requireAggregateHowTo } from "./branch-protection.js";
 import type { GeneratedFile } from "./workflow-files.js";
-import { NIXOS_CACHE } from "../nix/nixos-cache.js";
-
 
 /** A GitHub Actions expression, `${{ … }}`. */
 const gh = (expression: string): string => `\${{ ${expression} }}`;

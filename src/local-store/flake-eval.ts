@@ -4,7 +4,6 @@ import { mapLimit } from "../util/limiter.js";
 import { FlakeEvalError, type FlakeSource, flakeRefDir } from "./flake-ref.js";
 import { NixCommandError, runNix } from "./nix-command.js";
 
-
 /**
  * Evaluating a flake's targets: every selected attribute for every system in one `nix eval`
  * process, without building. Selection data comes in as plain pattern parts (the matching rules

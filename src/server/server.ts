@@ -26,7 +26,6 @@ import type { StorageBackend } from "./storage/backend.js";
 import { openMetadata, openStorage, type StoreLocation } from "./stores.js";
 import { defaultUpstreams, type Upstream, UpstreamResolver } from "./upstreams.js";
 
-
 export const DEFAULT_LISTEN = "127.0.0.1:7080";
 export const DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024 ** 3;
 /** Largest NAR after decompression: far above real store paths, far below what a bomb reaches. */

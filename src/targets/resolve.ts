@@ -1,7 +1,13 @@
 import { existsSync, realpathSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { evalFlakeTargets, type FlakeConfigResult, type FlakeEvalResult, readFlakeFile, readFlakeGarnixConfig } from "../local-store/flake-eval.js";
+import {
+  evalFlakeTargets,
+  type FlakeConfigResult,
+  type FlakeEvalResult,
+  readFlakeFile,
+  readFlakeGarnixConfig,
+} from "../local-store/flake-eval.js";
 import { type FlakeSource, locateFlake, withFlakeDir } from "../local-store/flake-ref.js";
 import {
   defaultGarnixConfig,

@@ -4,7 +4,6 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import * as core from "@actions/core";
 import { build } from "../../build/build.js";
-import { type BuildEvent, type BuildReport } from "../../build/types.js";
 import {
   buildAnnotations,
   buildJson,
@@ -15,6 +14,7 @@ import {
   pushedPaths,
 } from "../../build/render.js";
 import { prepareBuild } from "../../build/setup.js";
+import type { BuildEvent, BuildReport } from "../../build/types.js";
 import { ci } from "../../ci/ci.js";
 import { ciAnnotations, ciJson, ciSummaryLine, formatCiMarkdown, formatCiTable } from "../../ci/render.js";
 import { ciReportUpload } from "../../ci/report-upload.js";

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { formatCacheInfo, parseCacheInfo } from "../../nix/cache-info.js";
 import { DEFAULT_STORE_DIR, isStoreHash } from "../../nix/store-path.js";
+import { LOG_PAGE_HEADER, NIXCACHE_SERVER_HEADER } from "../../ui-api/headers.js";
 import { decodeUtf8 } from "../../util/utf8.js";
 import { runOf } from "../activity.js";
 import { identify, resolveCache } from "../auth/authorize.js";
@@ -24,8 +25,6 @@ import { allowBody } from "./continue.js";
 import { errorReply } from "./errors.js";
 import { parseRange } from "./range.js";
 import { sendBlobRange } from "./send-blob.js";
-import { LOG_PAGE_HEADER, NIXCACHE_SERVER_HEADER } from "../../ui-api/headers.js";
-
 
 const NarFile = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z+_.=-]{0,200}$/, "invalid NAR file name");
 export const LogName = z

@@ -2,7 +2,7 @@ import { createRequire as __nixcacheRequire } from "node:module"; const require 
 import {
   defaultNetrcFile,
   readNetrcCredentials
-} from "./chunk-M5WTHHH7.mjs";
+} from "./chunk-WDP5GUJW.mjs";
 import {
   codeForStatus,
   createPool,
@@ -13,22 +13,14 @@ import {
 } from "./chunk-CI2MQBST.mjs";
 import {
   DEFAULT_CACHE_INFO
-<<<<<<<< HEAD:dist/action/chunk-S4OKKU5W.mjs
-} from "./chunk-MBCPYL6P.mjs";
-========
-} from "./chunk-QR4XULDR.mjs";
->>>>>>>> i27-flags:dist/action/chunk-YQDIAGCP.mjs
+} from "./chunk-GNTT2KTA.mjs";
 import {
   compressAndHash,
   compressPathAndHash,
   formatCacheInfo,
   narExtension,
   parseCacheInfo
-<<<<<<<< HEAD:dist/action/chunk-S4OKKU5W.mjs
-} from "./chunk-XSC2HTWT.mjs";
-========
-} from "./chunk-UTVLDHV3.mjs";
->>>>>>>> i27-flags:dist/action/chunk-YQDIAGCP.mjs
+} from "./chunk-GXIWLXRF.mjs";
 import {
   NixcacheError,
   buildNarInfo,
@@ -42,6 +34,11 @@ import {
 
 // src/caches/http-cache.ts
 import { Readable } from "node:stream";
+
+// src/ui-api/headers.ts
+var NIXCACHE_SERVER_HEADER = "x-nixcache-server";
+var RUN_HEADER = "x-nixcache-run";
+var LOG_PAGE_HEADER = "x-nixcache-log-page";
 
 // src/caches/ci-run.ts
 var PRINTABLE = /^[\x21-\x7e][\x20-\x7e]{0,199}$/;
@@ -67,9 +64,6 @@ function githubActionsRun(env = process.env) {
 }
 
 // src/caches/http-cache.ts
-var NIXCACHE_SERVER_HEADER = "x-nixcache-server";
-var RUN_HEADER = "x-nixcache-run";
-var LOG_PAGE_HEADER = "x-nixcache-log-page";
 var HttpCacheError = class extends NixcacheError {
   constructor(message, status) {
     super(status === void 0 ? "unavailable" : codeForStatus(status), message);

@@ -5,11 +5,7 @@ import {
   formatCacheInfo,
   narExtension,
   parseCacheInfo
-<<<<<<<< HEAD:dist/action/chunk-MBCPYL6P.mjs
-} from "./chunk-XSC2HTWT.mjs";
-========
-} from "./chunk-UTVLDHV3.mjs";
->>>>>>>> i27-flags:dist/action/chunk-QR4XULDR.mjs
+} from "./chunk-GXIWLXRF.mjs";
 import {
   NixcacheError,
   buildNarInfo,

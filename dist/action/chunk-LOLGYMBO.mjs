@@ -12,11 +12,7 @@ import {
   compressPathAndHash,
   narExtension,
   parseCacheInfo
-<<<<<<<< HEAD:dist/action/chunk-XHU2Q3XO.mjs
-} from "./chunk-XSC2HTWT.mjs";
-========
-} from "./chunk-UTVLDHV3.mjs";
->>>>>>>> i27-flags:dist/action/chunk-FDY2ABRG.mjs
+} from "./chunk-GXIWLXRF.mjs";
 import {
   KeyFormatError,
   NIX32_ALPHABET,

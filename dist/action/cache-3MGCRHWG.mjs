@@ -5,19 +5,11 @@ import {
   PART_MEMORY,
   PART_SIZE,
   compressedBound
-<<<<<<<< HEAD:dist/action/cache-C7X6UGBL.mjs
-} from "./chunk-XHU2Q3XO.mjs";
+} from "./chunk-LOLGYMBO.mjs";
 import "./chunk-HVBSCZIH.mjs";
 import "./chunk-4S2XIIDH.mjs";
-import "./chunk-XSC2HTWT.mjs";
+import "./chunk-GXIWLXRF.mjs";
 import "./chunk-HG6QJGPZ.mjs";
-========
-} from "./chunk-FDY2ABRG.mjs";
-import "./chunk-HVBSCZIH.mjs";
-import "./chunk-R4ZZAPK7.mjs";
-import "./chunk-UTVLDHV3.mjs";
-import "./chunk-DDYC764G.mjs";
->>>>>>>> i27-flags:dist/action/cache-5Y7IGSXI.mjs
 import "./chunk-QE6XXIDJ.mjs";
 export {
   CachixCache,
