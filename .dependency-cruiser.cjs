@@ -1,7 +1,7 @@
 // The layering of src/, written down once (README "Development" draws it). Each folder may import
 // only the folders listed for it (and itself); index.ts, the public API, may import anything.
 // Arrows point one way:
-//   cli, action → (build, ci, doctor, migrate, github, server, cachix) → (push, verify, report, targets, secrets)
+//   cli, action → flags → (build, ci, doctor, migrate, github, server, cachix) → (push, verify, report, targets, secrets)
 //   → caches → (codec, http, local-store, cachix-api, keys) → (nix, util)
 // `npm test` runs `depcruise src` (scripts/test.sh): an upward import or a cycle fails it.
 const base = ["nix", "util"];
@@ -53,10 +53,25 @@ const allowed = {
   server: ["codec", "cachix-api", "ui-api", "http", "nix", "util"],
   // The dashboard's page, bundled for the browser: nothing of Node's, only the wire types.
   ui: ["ui-api"],
-  cli: below(["build", "ci", "doctor", "migrate", "github", "server", "cachix"], library, "caches", io, base),
+  // The flag table of build, ci, verify and push, and the one mapping of its values to the build's
+  // setup: the CLI builds its commander options from it, the Action its extra-args parser.
+  flags: below(["build"], library, "caches", io, base),
+  cli: below(
+    ["flags", "build", "ci", "doctor", "migrate", "github", "server", "cachix"],
+    library,
+    "caches",
+    io,
+    base,
+  ),
   // The Action runs on GitHub's runners from a bundle that must carry no native addon: never the
   // server (SQLite, fastify). Its bundle test checks the same from the output side.
-  action: below(["build", "ci", "doctor", "migrate", "github", "cachix"], library, "caches", io, base),
+  action: below(
+    ["flags", "build", "ci", "doctor", "migrate", "github", "cachix"],
+    library,
+    "caches",
+    io,
+    base,
+  ),
 };
 
 const folders = Object.keys(allowed);

@@ -47,13 +47,7 @@ export {
   substituterFindings,
 } from "./doctor/checks.js";
 export { defaultDiskCacheFile, readDiskCache } from "./doctor/disk-cache.js";
-export {
-  type DoctorOptions,
-  type DoctorReport,
-  doctorExitCode,
-  flakeConfigTrust,
-  runDoctor,
-} from "./doctor/doctor.js";
+export { type DoctorOptions, type DoctorReport, doctorExitCode, runDoctor } from "./doctor/doctor.js";
 export {
   applyEdits,
   describeEdit,
@@ -62,6 +56,7 @@ export {
   planEdits,
   removalEdits,
 } from "./doctor/edits.js";
+export { flakeConfigTrust } from "./doctor/inputs.js";
 export { deadCost, type ProbeResult, probeSubstituter, type SubstituterStatus } from "./doctor/probe.js";
 export { formatDoctorReport } from "./doctor/render.js";
 // GitHub Actions: annotations, step summary, the generated workflows, the Action's Nix set-up
@@ -102,18 +97,20 @@ export {
 } from "./github/secrets.js";
 export { appendStepSummary, inGitHubActions, stepSummaryFile } from "./github/step-summary.js";
 export {
-  checkWorkflows,
   DEFAULT_RUNNERS,
-  type GeneratedFile,
   generateWorkflows,
   jobPermissions,
   parseRunnerFlags,
   RETIRED_WORKFLOW_FILES,
   regenerateCommand,
-  removeRetiredWorkflows,
   type WorkflowOptions,
-  writeWorkflows,
 } from "./github/workflow.js";
+export {
+  checkWorkflows,
+  type GeneratedFile,
+  removeRetiredWorkflows,
+  writeWorkflows,
+} from "./github/workflow-files.js";
 // Key files
 export {
   generateKeyFiles,
@@ -122,9 +119,9 @@ export {
   readSecretKeyFile,
   readSigningKey,
 } from "./keys/key-files.js";
-// The local Nix
-export { FlakeEvalError, resolveFlakeRef } from "./local-store/flake-eval.js";
 export { type FlakeNixConfig, readFlakeNixConfig } from "./local-store/flake-nix-config.js";
+// The local Nix
+export { FlakeEvalError, resolveFlakeRef } from "./local-store/flake-ref.js";
 export { type PathInfo, PathInfoError, queryPathInfos, resolveStorePath } from "./local-store/path-info.js";
 // Migrate: the steps from Garnix to an own cache, a state file, plan/apply/status/rollback
 export {
@@ -209,13 +206,13 @@ export {
   SecretSourceError,
   type SourcedValue,
 } from "./secrets/sources.js";
+export { parseListen } from "./server/addresses.js";
 // The embedded server (as src/server/server.ts exports it)
 export {
   DEFAULT_LISTEN,
   DEFAULT_MAX_UPLOAD_BYTES,
   MAX_HEADER_BYTES,
   MAX_NARINFO_BYTES,
-  parseListen,
   type RunningServer,
   type ServerOptions,
   startServer,

@@ -3,8 +3,8 @@
 // build logs as the job log (folded groups) and the step summary (collapsed blocks) show them.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { BuildReport, BuildTarget } from "../src/build/build.js";
 import { buildJson, formatBuildMarkdown, formatFailedLogs, formatLogGroups } from "../src/build/render.js";
+import type { BuildReport, BuildTarget } from "../src/build/types.js";
 import type { CiReport } from "../src/ci/ci.js";
 import { formatCiMarkdown } from "../src/ci/render.js";
 import { buildableSystems, parseNixConfigJson } from "../src/local-store/nix-config.js";

@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { flakeConfigFindings } from "../src/doctor/checks.js";
-import { flakeConfigTrust } from "../src/doctor/doctor.js";
 import { applyEdits, describeEdit, planEdits, removalEdits } from "../src/doctor/edits.js";
+import { flakeConfigTrust } from "../src/doctor/inputs.js";
 import { deadCost } from "../src/doctor/probe.js";
 import { parseNixConfigJson } from "../src/local-store/nix-config.js";
 

@@ -3,7 +3,7 @@
 // (`nix-instantiate --parse`); nix/npm-lock.nix, builtins only, is evaluated on the real
 // package-lock.json and each tarball URL it gives importNpmLock is the one npm itself fetched,
 // with the same integrity hash; the module's typed settings are `nixcache serve` flags; the unit
-// it writes runs `serve --config`. The README's "For Nix users" says the same.
+// it writes runs `serve --config`. docs/guide/install.md ("For Nix users") says the same.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";

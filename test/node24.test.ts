@@ -3,7 +3,7 @@
 // its bundle runs here under it against a real `nixcache serve` and must take the zstd path of
 // node:zlib (no native addon in the bundle); real Nix then substitutes what it pushed. The CLI
 // from this checkout runs under Node 24 as far as its native addons allow: they were compiled by
-// `npm ci` for the Node that ran it (20), and the README's support table says which commands that
+// `npm ci` for the Node that ran it (20), and docs/guide/install.md's support table says which commands that
 // leaves working (an install by Node 24 compiles them for Node 24).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -201,7 +201,7 @@ describe("the CLI under Node 24 (addons compiled for the checkout's Node 20)", (
     assert.match(narinfo, /^Compression: zstd$/m);
   });
 
-  test("commands on SQLite need better-sqlite3 compiled for Node 24: a clear error, as the README says", async () => {
+  test("commands on SQLite need better-sqlite3 compiled for Node 24: a clear error, as docs/guide/install.md says", async () => {
     // better-sqlite3 is built against V8's ABI, not N-API: the checkout's copy is Node 20's.
     const r = await runWith(
       node24,

@@ -1,16 +1,14 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   post
-} from "./chunk-RRAWG6OL.mjs";
-import "./chunk-A7WLD6VB.mjs";
-import "./chunk-ZCW43YGL.mjs";
+} from "./chunk-VRFTPUZU.mjs";
+import "./chunk-LOLGYMBO.mjs";
 import "./chunk-HVBSCZIH.mjs";
-import "./chunk-55LVIGIK.mjs";
-import "./chunk-R4ZZAPK7.mjs";
+import "./chunk-WDP5GUJW.mjs";
+import "./chunk-4S2XIIDH.mjs";
 import "./chunk-CI2MQBST.mjs";
-import "./chunk-XXCCDLWS.mjs";
-import "./chunk-YPJHXCNQ.mjs";
-import "./chunk-DDYC764G.mjs";
+import "./chunk-GXIWLXRF.mjs";
+import "./chunk-HG6QJGPZ.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 
 // src/action/post.ts

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { type Annotation, foldedLines, formatAnnotationLines } from "../report/workflow-commands.js";
 import { cleanLogLine, shownLineText } from "../ui-api/log-text.js";
 import { formatBytes } from "../util/bytes.js";
-import { type BuildReport, type BuildStatus, type BuildTarget, targetOutcome } from "./build.js";
+import { type BuildReport, type BuildStatus, type BuildTarget, targetOutcome } from "./types.js";
 
 const LABEL: Record<BuildStatus, string> = {
   cached: "cached",

@@ -9,8 +9,8 @@ import { type PublicKey, parsePublicKey, publicKeyOf, type SecretKey } from "../
 import type { PushOptions } from "../push/session.js";
 import type { Target } from "../targets/resolve.js";
 import { NixcacheError } from "../util/errors.js";
-import type { BuildOptions, PushTarget } from "./build.js";
 import { keysFrom, NIXOS_CACHE, NIXOS_CACHE_KEY, trustedKeysFor, type Upstream } from "./trust.js";
+import type { BuildOptions, PushTarget } from "./types.js";
 
 export interface PushCacheOptions {
   token?: string;

@@ -16,6 +16,7 @@ import { type CacheInfo, formatCacheInfo, parseCacheInfo } from "../nix/cache-in
 import { buildNarInfo, formatNarInfo, type NarInfo, parseNarInfo } from "../nix/narinfo.js";
 import { nix32Encode } from "../nix/nix32.js";
 import { checkStoreHash, parseStorePath, parseStorePathBase } from "../nix/store-path.js";
+import { LOG_PAGE_HEADER, NIXCACHE_SERVER_HEADER, RUN_HEADER } from "../ui-api/headers.js";
 import type { ReportUpload } from "../ui-api/types.js";
 import { NixcacheError } from "../util/errors.js";
 import { mapLimit } from "../util/limiter.js";
@@ -34,12 +35,6 @@ export interface HttpCacheOptions {
   /** The CI run pushes are part of (default: from the environment, ci-run.ts); told to nixcache servers only. */
   run?: string | null;
 }
-
-/** What a nixcache server sets on nix-cache-info (src/server/routes/nix.ts). */
-const NIXCACHE_SERVER_HEADER = "x-nixcache-server";
-const RUN_HEADER = "x-nixcache-run";
-/** What a nixcache server answers a build log's PUT with: the log's dashboard page. */
-const LOG_PAGE_HEADER = "x-nixcache-log-page";
 
 /** A request the server refused for good (a 4xx other than 408/429), or could not be sent. */
 export class HttpCacheError extends NixcacheError {

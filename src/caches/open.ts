@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { NixcacheError } from "../util/errors.js";
+import { wholeNumber } from "../util/flag-values.js";
 import { cachixApiUrl, cachixToken } from "./credentials.js";
 import type { HttpCacheOptions } from "./http-cache.js";
 import type { WritableBinaryCache } from "./types.js";
@@ -60,12 +61,13 @@ export async function openCache(url: string, opts: OpenCacheOptions = {}): Promi
 function partMemoryFromEnv(): number | undefined {
   const v = process.env.NIXCACHE_CACHIX_PART_MEMORY;
   if (!v) return undefined;
-  if (!/^[0-9]+$/.test(v) || Number(v) < 1)
+  const mib = wholeNumber(v, 1);
+  if (mib === undefined)
     throw new NixcacheError(
       "usage",
       `NIXCACHE_CACHIX_PART_MEMORY must be a whole number of MiB (at least 1), got ${JSON.stringify(v)}`,
     );
-  return Number(v) * 1024 * 1024;
+  return mib * 1024 * 1024;
 }
 
 function redact(u: URL): string {

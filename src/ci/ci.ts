@@ -1,13 +1,8 @@
 // `nixcache ci`: targets → build → push → verify (with closures), one report. The verify step
 // reads back from the caches what the build pushed, through the same lookups `verify` uses, so
 // "CI passed" means a fresh machine substitutes every target.
-import {
-  type BuildOptions,
-  type BuildReport,
-  build,
-  type TargetOutcome,
-  targetOutcome,
-} from "../build/build.js";
+import { build } from "../build/build.js";
+import { type BuildOptions, type BuildReport, type TargetOutcome, targetOutcome } from "../build/types.js";
 import type { TargetStatus, VerifyReport } from "../verify/verify.js";
 import { verifyTargets } from "../verify/verify.js";
 

@@ -1,4 +1,4 @@
-import type { BuildEvent } from "../build/build.js";
+import type { BuildEvent } from "../build/types.js";
 import { formatBytes } from "../util/bytes.js";
 
 /**

@@ -1,137 +1,56 @@
-import { type Command, Option } from "commander";
-import type { BuildEvent, BuildOptions } from "../build/build.js";
-import { buildJson } from "../build/render.js";
-import type { BuildSetup, PreparedBuild as LibraryPreparedBuild, UpstreamChoice } from "../build/setup.js";
-import { COMPRESSIONS, type Compression } from "../codec/compression.js";
+import type { Command } from "commander";
+import { build } from "../build/build.js";
+import {
+  buildJson,
+  formatBuildAnnotations,
+  formatBuildMarkdown,
+  formatBuildTable,
+  formatFailedLogs,
+  formatLogGroups,
+} from "../build/render.js";
+import { type PreparedBuild, prepareBuild } from "../build/setup.js";
+import type { BuildEvent, BuildOptions } from "../build/types.js";
+import { buildSetupOf, checkBuildFlags } from "../flags/build-setup.js";
+import { COMMAND_FLAGS } from "../flags/table.js";
+import type { BuildFlags } from "../flags/values.js";
 import { appendStepSummary, inGitHubActions, stepSummaryFile } from "../github/step-summary.js";
+import { TargetChecks } from "../github/target-checks.js";
 import { readSigningKey } from "../keys/key-files.js";
-import type { NixConfig } from "../local-store/nix-config.js";
+import { buildableSystems, type NixConfig, readNixConfig } from "../local-store/nix-config.js";
 import { abortOnSigint } from "../util/abort.js";
 import { exitCodeOf } from "../util/errors.js";
-import { addGitHubFlags, applyCommentOnFailure, type GitHubFlags, openChecks } from "./github-flags.js";
+import { BuildProgress } from "./build-progress.js";
+import { addFlags } from "./flag-options.js";
+import { applyCommentOnFailure, openChecks } from "./github-flags.js";
 import { printJson, UserError } from "./output.js";
-import { addTargetFlags, loadTargets, type TargetFlags } from "./targets.js";
+import { loadTargets } from "./targets.js";
 
-export interface BuildFlags extends TargetFlags, GitHubFlags {
-  push?: string[];
-  trustedKey?: string[];
-  upstream?: string[];
-  upstreamKey?: string[];
-  upstreamFilter: boolean;
-  maxJobs?: string;
-  cores?: string;
-  keepGoing?: boolean;
-  logDir?: string;
-  requirePush?: boolean;
-  signingKey?: string;
-  token?: string;
-  netrcFile?: string;
-  cachixApi?: string;
-  compression: Compression;
-  compressionLevel?: string;
-  jobs: string;
-  json?: boolean;
-  summary?: string;
-}
-
-/** The flags `build` and `ci` share (everything but where to push). */
-export function addBuildFlags(cmd: Command): Command {
-  return addGitHubFlags(addTargetFlags(cmd), { runners: true })
-    .option(
-      "--trusted-key <key...>",
-      "public key `name:base64` the caches' signatures are checked against (repeatable)",
-    )
-    .option(
-      "--upstream <url...>",
-      "upstream caches whose signed paths are not pushed (default: cache.nixos.org when nix.conf uses it)",
-    )
-    .option("--upstream-key <key...>", "public keys the upstream caches sign with")
-    .option("--no-upstream-filter", "push every path, even those an upstream cache serves")
-    .option("--max-jobs <n>", "passed to Nix: builds in parallel")
-    .option("--cores <n>", "passed to Nix: cores per build")
-    .option("-k, --keep-going", "a failed target does not stop the others")
-    .option(
-      "--log-dir <dir>",
-      "where per-target build logs go (default: a new temporary directory, reported)",
-    )
-    .option("--require-push", "exit 1 when any output failed to reach any push cache")
-    .option("--signing-key <file>", "sign pushed narinfos with this Nix secret key file")
-    .option(
-      "--token <token>",
-      "token for the caches (default: $NIXCACHE_TOKEN; cachix:// $CACHIX_AUTH_TOKEN)",
-    )
-    .option("--netrc-file <file>", "netrc file for Basic auth (default: the one Nix uses)")
-    .option("--cachix-api <url>", "for cachix://NAME: the Cachix-compatible API")
-    .addOption(
-      new Option("--compression <method>", "NAR compression").choices([...COMPRESSIONS]).default("zstd"),
-    )
-    .option("--compression-level <n>", "compression level (default: zstd 2, xz 6)")
-    .option("-j, --jobs <n>", "NAR uploads in flight per cache", "8")
-    .option("--json", "print the report as JSON on stdout")
-    .option(
-      "--summary <file>",
-      "append a Markdown summary to this file (default under GitHub Actions: $GITHUB_STEP_SUMMARY)",
-    );
-}
-
-function intFlag(v: string | undefined, flag: string, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max)
-    throw new UserError(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`, 2);
-  return Number(v);
-}
-
-export type PreparedBuild = LibraryPreparedBuild & {
+/** A build ready to run, with what the CLI's reporting needs beside it. */
+export type BuildRun = PreparedBuild & {
   nixConfig: NixConfig;
   /** The Garnix config's `commentOnFailure`, when it says. */
   commentOnFailure?: boolean;
 };
 
-/** Flags → build options: Nix config, targets, push caches and upstreams opened. */
-export async function prepareBuild(urls: readonly string[], flags: BuildFlags): Promise<PreparedBuild> {
-  const level = intFlag(flags.compressionLevel, "--compression-level", 0, 22);
-  const jobs = intFlag(flags.jobs, "--jobs", 1, 256) ?? 8;
-  intFlag(flags.maxJobs === "auto" ? undefined : flags.maxJobs, "--max-jobs", 0, 4096);
-  intFlag(flags.cores, "--cores", 0, 4096);
-  if (flags.upstreamKey && !flags.upstream && flags.upstreamFilter)
-    throw new UserError("--upstream-key needs --upstream", 2);
-  // Evaluation runs in a Nix process: start it first and load the rest while Nix evaluates
+/** Flags → a build ready to run: Nix config, targets, push caches and upstreams opened. */
+export async function setUpBuild(urls: readonly string[], flags: BuildFlags): Promise<BuildRun> {
+  checkBuildFlags(flags);
+  // Evaluation runs in a Nix process: start it first and do the rest while Nix evaluates
   // (bench/build: most of a warm run is evaluation).
   const targetsP = loadTargets(flags);
   targetsP.catch(() => {});
-  const [{ readNixConfig }, setup] = await Promise.all([
-    import("../local-store/nix-config.js"),
-    import("../build/setup.js"),
-  ]);
   const signingKey = flags.signingKey ? (await readSigningKey(flags.signingKey)).key : undefined;
-  const trustedKeys = setup.parsePublicKeys(flags.trustedKey ?? [], "--trusted-key");
-  const upstreamKeys = setup.parsePublicKeys(flags.upstreamKey ?? [], "--upstream-key");
   const nixConfig = await readNixConfig();
   const { targets, commentOnFailure } = await targetsP;
-  const upstream: UpstreamChoice = { disabled: !flags.upstreamFilter, keys: upstreamKeys };
-  if (flags.upstream) upstream.urls = flags.upstream;
-  const s: BuildSetup = {
+  const setup = buildSetupOf(flags, {
     push: urls,
     targets,
     nixConfig,
-    token: flags.token,
-    netrcFile: flags.netrcFile,
-    cachixApi: flags.cachixApi,
-    trustedKeys,
-    signingKey,
-    upstream,
-    keepGoing: flags.keepGoing === true,
-    requirePush: flags.requirePush === true,
-    compression: flags.compression,
-    compressionLevel: level,
-    jobs,
-  };
-  if (flags.logDir !== undefined) s.logDir = flags.logDir;
-  if (flags.maxJobs !== undefined) s.maxJobs = flags.maxJobs;
-  if (flags.cores !== undefined) s.cores = flags.cores;
+    ...(signingKey ? { signingKey } : {}),
+  });
   try {
     return {
-      ...(await setup.prepareBuild(s)),
+      ...(await prepareBuild(setup)),
       nixConfig,
       ...(commentOnFailure !== undefined ? { commentOnFailure } : {}),
     };
@@ -147,14 +66,10 @@ export async function writeSummary(file: string | undefined, markdown: string): 
 }
 
 /** The GitHub statuses of a build or ci run's targets, when they are written (under Actions). */
-export async function openTargetChecks(flags: BuildFlags, prepared: PreparedBuild) {
+export async function openTargetChecks(flags: BuildFlags, prepared: BuildRun) {
   const checks = await openChecks(flags);
   if (!checks) return undefined;
   applyCommentOnFailure(checks, flags, prepared.commentOnFailure);
-  const [{ TargetChecks }, { buildableSystems }] = await Promise.all([
-    import("../github/target-checks.js"),
-    import("../local-store/nix-config.js"),
-  ]);
   const t = new TargetChecks(checks, flags.runnerSystems, buildableSystems(prepared.nixConfig));
   t.begin(prepared.options.targets ?? []);
   return t;
@@ -163,10 +78,7 @@ export async function openTargetChecks(flags: BuildFlags, prepared: PreparedBuil
 async function runBuild(flags: BuildFlags): Promise<number> {
   const urls = flags.push ?? [];
   if (urls.length === 0) process.stderr.write("nixcache: warning: no --push cache given: building only\n");
-  const preparing = prepareBuild(urls, flags);
-  preparing.catch(() => {});
-  const [{ build }, report] = await Promise.all([import("../build/build.js"), import("../build/render.js")]);
-  const prepared = await preparing;
+  const prepared = await setUpBuild(urls, flags);
   const checks = await openTargetChecks(flags, prepared).catch(async (e: unknown) => {
     await prepared.close();
     throw e;
@@ -174,13 +86,12 @@ async function runBuild(flags: BuildFlags): Promise<number> {
   const { result, interrupted } = await runWithProgress(prepared, !!flags.json, build, (e) =>
     checks?.event(e),
   );
-  process.stderr.write(inGitHubActions() ? report.formatLogGroups(result) : report.formatFailedLogs(result));
+  process.stderr.write(inGitHubActions() ? formatLogGroups(result) : formatFailedLogs(result));
   if (flags.json) printJson(buildJson(result));
-  else process.stdout.write(report.formatBuildTable(result));
+  else process.stdout.write(formatBuildTable(result));
   process.stderr.write(`nixcache: build logs in ${result.summary.logDir}\n`);
-  await writeSummary(flags.summary, report.formatBuildMarkdown(result));
-  if (inGitHubActions())
-    (flags.json ? process.stderr : process.stdout).write(report.formatBuildAnnotations(result));
+  await writeSummary(flags.summary, formatBuildMarkdown(result));
+  if (inGitHubActions()) (flags.json ? process.stderr : process.stdout).write(formatBuildAnnotations(result));
   if (checks && !interrupted) {
     await checks.finish(result.targets);
     if (checks.checks.unreported > 0)
@@ -194,13 +105,12 @@ async function runBuild(flags: BuildFlags): Promise<number> {
 
 /** Runs `build` or `ci` with live progress on a terminal and Ctrl-C as cancellation, then releases the caches. */
 export async function runWithProgress<R>(
-  prepared: PreparedBuild,
+  prepared: BuildRun,
   json: boolean,
   run: (opts: BuildOptions) => Promise<R>,
   /** Also told of every build event (the GitHub checks' pending statuses). */
   listen?: (e: BuildEvent) => void,
 ): Promise<{ result: R; interrupted: boolean }> {
-  const { BuildProgress } = await import("./build-progress.js");
   const abort = abortOnSigint(() =>
     process.stderr.write(
       "\nnixcache: interrupted; stopping the build and uploads (Ctrl-C again to quit at once)\n",
@@ -233,9 +143,8 @@ export function registerBuildCommands(program: Command): void {
         "the others still build. Targets whose outputs every push cache already holds, signed by a key it is " +
         "trusted with, are not built or downloaded at all. Paths an upstream cache (cache.nixos.org) serves " +
         "signed are not pushed. A cache that fails is reported with its reason; the others still get every output.",
-    )
-    .option("--push <cache...>", "caches to push to (file://, http(s)://, cachix://NAME); repeatable");
-  addBuildFlags(cmd)
+    );
+  addFlags(cmd, COMMAND_FLAGS.build)
     .addHelpText(
       "after",
       "\nStatus of each target: cached (already in every push cache), built, failed, not-built-here\n" +

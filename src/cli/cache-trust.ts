@@ -1,5 +1,5 @@
 // `nixcache cache trust add|list|remove`: the OIDC trust rules of a server's caches, which decide
-// what `POST /api/v1/oidc/token` gives a CI job's identity token (README "OIDC").
+// what `POST /api/v1/oidc/token` gives a CI job's identity token (docs/server/oidc.md).
 import type { Command } from "commander";
 import { adminAddTrustRule, adminListTrustRules, adminRemoveTrustRule } from "../server/admin.js";
 import { GITHUB_ACTIONS_ISSUER } from "../server/auth/trust-rules.js";

@@ -3,6 +3,7 @@ import { adminCreateCache, adminListCaches, adminUpdateCache } from "../server/a
 import { AdminError } from "../server/errors.js";
 import type { CacheRow } from "../server/metadata/types.js";
 import { formatBytes } from "../util/bytes.js";
+import { wholeNumber } from "../util/flag-values.js";
 import { parseDuration, parseSize } from "../util/quantity.js";
 import { escapeControl } from "../util/terminal.js";
 import { registerTrustCommands } from "./cache-trust.js";
@@ -53,8 +54,8 @@ export function registerCacheCommands(program: Command): void {
           json?: boolean;
         },
       ) => {
-        const priority = /^\d+$/.test(o.priority) ? Number(o.priority) : Number.NaN;
-        if (Number.isNaN(priority))
+        const priority = wholeNumber(o.priority);
+        if (priority === undefined)
           throw new UserError(`--priority ${JSON.stringify(o.priority)} is not a whole number`, 2);
         const row = await admin(() =>
           adminCreateCache(storeLocation(o), {

@@ -1,23 +1,22 @@
 import type { Command } from "commander";
-import type { CiReport } from "../ci/ci.js";
+import { formatFailedLogs, formatLogGroups } from "../build/render.js";
+import { type CiReport, ci } from "../ci/ci.js";
 import type { EmbeddedServer } from "../ci/embedded.js";
-import { ciJson } from "../ci/render.js";
+import { ciJson, formatCiAnnotations, formatCiMarkdown, formatCiTable } from "../ci/render.js";
+import { ciReportUpload } from "../ci/report-upload.js";
+import { COMMAND_FLAGS } from "../flags/table.js";
+import type { BuildFlags, ReportFlags } from "../flags/values.js";
 import { inGitHubActions } from "../github/step-summary.js";
-import {
-  addBuildFlags,
-  type BuildFlags,
-  openTargetChecks,
-  prepareBuild,
-  runWithProgress,
-  writeSummary,
-} from "./build.js";
+import { aggregateError, aggregatePending } from "../github/target-checks.js";
+import { openTargetChecks, runWithProgress, setUpBuild, writeSummary } from "./build.js";
+import { addFlags } from "./flag-options.js";
 import { printJson, UserError } from "./output.js";
-import { addReportFlags, type ReportFlags, uploadReportOf } from "./report-flags.js";
+import { uploadReportOf } from "./report-flags.js";
 
 interface CiFlags extends BuildFlags, ReportFlags {
   cache?: string[];
   data?: string;
-  port?: string;
+  port?: number;
 }
 
 function ciJsonWithEmbedded(r: CiReport, embedded?: EmbeddedServer): unknown {
@@ -48,20 +47,14 @@ function substituterLines(e: EmbeddedServer): string {
 }
 
 async function runCi(flags: CiFlags): Promise<number> {
-  const [{ ci }, report] = await Promise.all([import("../ci/ci.js"), import("../ci/render.js")]);
   let embedded: EmbeddedServer | undefined;
   let urls = flags.cache ?? [];
   if (urls.length === 0) {
     if (flags.token) throw new UserError("--token needs --cache: the embedded cache uses its own token", 2);
+    // Loaded only without --cache: the embedded server's administration brings SQLite with it.
     const { ensureEmbeddedServer } = await import("../ci/embedded.js");
-    const port = flags.port === undefined ? undefined : Number(flags.port);
-    if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
-      throw new UserError(
-        `--port must be a port number (0: any free port), got ${JSON.stringify(flags.port)}`,
-        2,
-      );
     try {
-      embedded = await ensureEmbeddedServer({ dataDir: flags.data, port });
+      embedded = await ensureEmbeddedServer({ dataDir: flags.data, port: flags.port });
     } catch (e) {
       throw new UserError(`embedded cache: ${(e as Error).message}`);
     }
@@ -76,43 +69,31 @@ async function runCi(flags: CiFlags): Promise<number> {
       2,
     );
   }
-  const prepared = await prepareBuild(urls, embedded ? { ...flags, token: embedded.token } : flags);
+  const prepared = await setUpBuild(urls, embedded ? { ...flags, token: embedded.token } : flags);
   const checks = await openTargetChecks(flags, prepared).catch(async (e: unknown) => {
     await prepared.close();
     throw e;
   });
-  if (checks) {
-    const { aggregatePending } = await import("../github/target-checks.js");
-    await aggregatePending(checks.checks, "building, pushing and verifying every target");
-  }
+  if (checks) await aggregatePending(checks.checks, "building, pushing and verifying every target");
   const { result, interrupted } = await runWithProgress(prepared, !!flags.json, ci, (e) =>
     checks?.event(e),
   ).catch(async (e: unknown) => {
-    if (checks) {
-      const { aggregateError } = await import("../github/target-checks.js");
-      await aggregateError(checks.checks, (e as Error).message);
-    }
+    if (checks) await aggregateError(checks.checks, (e as Error).message);
     throw e;
   });
-  const { formatFailedLogs, formatLogGroups } = await import("../build/render.js");
   process.stderr.write(inGitHubActions() ? formatLogGroups(result.build) : formatFailedLogs(result.build));
   if (flags.json) printJson(ciJsonWithEmbedded(result, embedded));
   else {
-    process.stdout.write(report.formatCiTable(result));
+    process.stdout.write(formatCiTable(result));
     if (embedded) process.stdout.write(substituterLines(embedded));
   }
   process.stderr.write(`nixcache: build logs in ${result.build.summary.logDir}\n`);
-  await writeSummary(flags.summary, report.formatCiMarkdown(result));
-  if (inGitHubActions())
-    (flags.json ? process.stderr : process.stdout).write(report.formatCiAnnotations(result));
+  await writeSummary(flags.summary, formatCiMarkdown(result));
+  if (inGitHubActions()) (flags.json ? process.stderr : process.stdout).write(formatCiAnnotations(result));
   if (interrupted) {
-    if (checks) {
-      const { aggregateError } = await import("../github/target-checks.js");
-      await aggregateError(checks.checks, "interrupted");
-    }
+    if (checks) await aggregateError(checks.checks, "interrupted");
     return 130;
   }
-  const { ciReportUpload } = await import("../ci/report-upload.js");
   const uploaded = await uploadReportOf(
     flags,
     urls,
@@ -133,17 +114,8 @@ export function registerCiCommands(program: Command): void {
         "listed as not built here and still verified. With no --cache it uses the embedded default: " +
         "nixcache's own server on a loopback port over the per-user data directory (started when not " +
         "already running), with a cache `main`, and prints the substituter and key to add to nix.conf.",
-    )
-    .option(
-      "--cache <url...>",
-      "caches to push to and verify against (default: the embedded nixcache server)",
-    )
-    .option("--data <dir>", "data directory of the embedded server (default: $XDG_DATA_HOME/nixcache)")
-    .option(
-      "--port <port>",
-      "port of the embedded server when it is started (default 7080, else a free one)",
     );
-  addReportFlags(addBuildFlags(cmd))
+  addFlags(cmd, COMMAND_FLAGS.ci)
     .addHelpText(
       "after",
       "\nExit status: 0 when every target this machine builds is cached or built and substitutable\n" +

@@ -1,5 +1,8 @@
 import type { Command } from "commander";
-import { parseDuration } from "../util/quantity.js";
+import { doctorExitCode, runDoctor } from "../doctor/doctor.js";
+import { formatDoctorReport } from "../doctor/render.js";
+import { FlakeEvalError } from "../local-store/flake-ref.js";
+import { parseCountFlag, parseDurationFlag } from "../util/flag-values.js";
 import { printJson, UserError } from "./output.js";
 
 interface DoctorFlags {
@@ -9,16 +12,6 @@ interface DoctorFlags {
   slow: string;
   coverage: boolean;
   samples: string;
-}
-
-function duration(text: string, flag: string): number {
-  try {
-    const ms = parseDuration(text);
-    if (ms <= 0) throw new Error("must be longer than 0s");
-    return ms;
-  } catch (e) {
-    throw new UserError(`${flag}: ${(e as Error).message}`, 2);
-  }
 }
 
 export function registerDoctorCommands(program: Command): void {
@@ -34,7 +27,7 @@ export function registerDoctorCommands(program: Command): void {
         "is named with what it costs each Nix call and the exact edit that removes it from flake.nix.",
     )
     .option("--flake <ref>", "flake reference (a directory, git+file:, github:, ...)", ".")
-    .option("--json", "print the report as JSON (a contract; see the README)")
+    .option("--json", "print the report as JSON (a contract: docs/guide/doctor.md)")
     .option(
       "--timeout <duration>",
       "deadline for each connection step (resolve, connect, nix-cache-info)",
@@ -55,16 +48,9 @@ export function registerDoctorCommands(program: Command): void {
         "Examples:\n  nixcache doctor\n  nixcache doctor --flake ./my-flake --json --timeout 2s",
     )
     .action(async (flags: DoctorFlags) => {
-      const samples = Number(flags.samples);
-      if (!Number.isInteger(samples) || samples < 0)
-        throw new UserError(`--samples must be a whole number, got ${JSON.stringify(flags.samples)}`, 2);
-      const timeoutMs = duration(flags.timeout, "--timeout");
-      const slowMs = duration(flags.slow, "--slow");
-      const [{ runDoctor, doctorExitCode }, { formatDoctorReport }, { FlakeEvalError }] = await Promise.all([
-        import("../doctor/doctor.js"),
-        import("../doctor/render.js"),
-        import("../local-store/flake-eval.js"),
-      ]);
+      const samples = parseCountFlag(flags.samples, "--samples");
+      const timeoutMs = parseDurationFlag(flags.timeout, "--timeout", { positive: true });
+      const slowMs = parseDurationFlag(flags.slow, "--slow", { positive: true });
       const report = await runDoctor({
         flake: flags.flake,
         timeoutMs,

@@ -2,9 +2,9 @@ import type { Command } from "commander";
 import { adminGc } from "../server/admin.js";
 import type { GcReport } from "../server/gc.js";
 import { formatBytes } from "../util/bytes.js";
-import { parseDuration } from "../util/quantity.js";
+import { parseDurationFlag } from "../util/flag-values.js";
 import { admin } from "./cache.js";
-import { printJson, UserError } from "./output.js";
+import { printJson } from "./output.js";
 import { addStoreOptions, type StoreFlags, storeLocation } from "./store-flags.js";
 
 /** `--json`: per cache `{deletedPaths, deletedBytes, keptPaths, markedPaths, retentionSeconds}`. */
@@ -52,12 +52,7 @@ export function registerGcCommands(program: Command): void {
     );
   addStoreOptions(gc).action(
     async (o: StoreFlags & { cache?: string; grace: string; dryRun?: boolean; json?: boolean }) => {
-      let graceMs: number;
-      try {
-        graceMs = parseDuration(o.grace);
-      } catch {
-        throw new UserError(`--grace ${JSON.stringify(o.grace)} is not a duration like 1h or 10m`, 2);
-      }
+      const graceMs = parseDurationFlag(o.grace, "--grace");
       const report = await admin(() =>
         adminGc(storeLocation(o), { cache: o.cache, graceMs, dryRun: o.dryRun }),
       );

@@ -1,6 +1,12 @@
 import type { Command } from "commander";
+import { NIXOS_CACHE_KEY } from "../build/trust.js";
+import { parseRunnerFlags } from "../github/workflow.js";
+import { formatMigrationReport, formatRollback, formatStatus } from "../migrate/render.js";
+import * as m from "../migrate/runner.js";
+import { NIXOS_CACHE } from "../nix/nixos-cache.js";
 import { errorMessage, NixcacheError } from "../util/errors.js";
 import { printJson, UserError } from "./output.js";
+import { defaultActionRef } from "./workflow.js";
 
 interface Flags {
   to?: string;
@@ -55,16 +61,11 @@ Examples:
   nixcache migrate rollback`;
 
 async function options(flags: Flags) {
-  const [{ defaultActionRef }, { parseRunnerFlags }, { NIXOS_CACHE_KEY }] = await Promise.all([
-    import("./workflow.js"),
-    import("../github/workflow.js"),
-    import("../build/trust.js"),
-  ]);
   if (!flags.to) throw new UserError("--to CACHE is needed (cachix://NAME or http(s)://HOST/NAME)", 2);
   const env = process.env;
   if (flags.ciTokenEnv !== undefined && !env[flags.ciTokenEnv])
     throw new UserError(`--ci-token-env ${flags.ciTokenEnv}: $${flags.ciTokenEnv} is not set`, 2);
-  const upstreams = flags.upstream ?? ["https://cache.nixos.org"];
+  const upstreams = flags.upstream ?? [NIXOS_CACHE];
   const noUpstream = upstreams.length === 1 && upstreams[0] === "none";
   return {
     dir: flags.flake,
@@ -146,8 +147,6 @@ export function registerMigrateCommands(program: Command): void {
       .option("--upstream-key <key>", "public key of an upstream cache (repeatable)", collect)
       .addHelpText("after", HELP)
       .action(async (flags: Flags) => {
-        const m = await import("../migrate/runner.js");
-        const { formatMigrationReport } = await import("../migrate/render.js");
         const opts = await usage(() => options(flags));
         const r = await usage(() => (name === "plan" ? m.planMigration(opts) : m.applyMigration(opts)));
         if (flags.json) printJson(r);
@@ -156,8 +155,6 @@ export function registerMigrateCommands(program: Command): void {
       });
   common(migrate.command("status").description("where the migration stands, from its state file")).action(
     async (flags: Flags) => {
-      const m = await import("../migrate/runner.js");
-      const { formatStatus } = await import("../migrate/render.js");
       const s = await usage(() => m.migrationStatus(flags.flake));
       if (flags.json) printJson(s);
       else process.stdout.write(formatStatus(s));
@@ -176,8 +173,6 @@ export function registerMigrateCommands(program: Command): void {
       "GitHub REST API base (default $GITHUB_API_URL, else https://api.github.com)",
     )
     .action(async (flags: Flags) => {
-      const m = await import("../migrate/runner.js");
-      const { formatRollback } = await import("../migrate/render.js");
       let r: Awaited<ReturnType<typeof m.rollbackMigration>>;
       try {
         r = await m.rollbackMigration(

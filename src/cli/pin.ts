@@ -2,6 +2,7 @@ import { realpath } from "node:fs/promises";
 import type { Command } from "commander";
 import { adminAddPin, adminListPins, adminRemovePin } from "../server/admin.js";
 import type { PinKeep, PinRow } from "../server/metadata/types.js";
+import { wholeNumber } from "../util/flag-values.js";
 import { escapeControl } from "../util/terminal.js";
 import { admin } from "./cache.js";
 import { printJson, UserError } from "./output.js";
@@ -10,8 +11,8 @@ import { addStoreOptions, type StoreFlags, storeLocation } from "./store-flags.j
 /** `--keep N` (the newest N revisions) or `all`. */
 function parseKeep(s: string): PinKeep {
   if (s === "all") return "all";
-  const n = Number(s);
-  if (!/^\d+$/.test(s) || n < 1 || n > 100_000)
+  const n = wholeNumber(s, 1, 100_000);
+  if (n === undefined)
     throw new UserError(
       `--keep ${JSON.stringify(s)} must be a number of revisions from 1 to 100000, or all`,
       2,

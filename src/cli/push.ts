@@ -1,8 +1,9 @@
 import cliProgress from "cli-progress";
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { cacheToken } from "../caches/credentials.js";
 import { openCache } from "../caches/open.js";
-import { COMPRESSIONS, type Compression } from "../codec/compression.js";
+import { COMMAND_FLAGS } from "../flags/table.js";
+import type { PushFlags } from "../flags/values.js";
 import { readSigningKey } from "../keys/key-files.js";
 import { resolveStorePath } from "../local-store/path-info.js";
 import type { SecretKey } from "../nix/signing.js";
@@ -11,23 +12,11 @@ import { formatPushSummary, pushSummaryJson } from "../report/push-report.js";
 import { abortOnSigint } from "../util/abort.js";
 import { formatBytes } from "../util/bytes.js";
 import { readStdin } from "../util/stdin.js";
+import { addFlags } from "./flag-options.js";
 import { printJson, UserError } from "./output.js";
 
-interface PushFlags {
-  stdin?: boolean;
-  compression: Compression;
-  compressionLevel?: number;
-  jobs: number;
-  signingKey?: string;
-  token?: string;
-  netrcFile?: string;
-  cachixApi?: string;
-  dryRun?: boolean;
-  json?: boolean;
-}
-
 export function registerPushCommands(program: Command): void {
-  program
+  const cmd = program
     .command("push")
     .summary("push store paths and their closures to a binary cache")
     .description(
@@ -38,32 +27,8 @@ export function registerPushCommands(program: Command): void {
         "push leaves the cache consistent and the next run uploads only what is still missing.",
     )
     .argument("<cache>", "cache URL")
-    .argument("[paths...]", "store paths (or symlinks to them, like ./result)")
-    .option("--stdin", "also read paths from standard input, whitespace separated")
-    .addOption(
-      new Option("--compression <method>", "NAR compression").choices([...COMPRESSIONS]).default("zstd"),
-    )
-    .option(
-      "--compression-level <n>",
-      "compression level (default: zstd 2, xz 6)",
-      parseIntArg("level", 0, 22),
-    )
-    .option("-j, --jobs <n>", "paths in flight", parseIntArg("jobs", 1, 256), 8)
-    .option(
-      "--signing-key <file>",
-      "sign narinfos with this Nix secret key file (existing signatures are kept)",
-    )
-    .option(
-      "--token <token>",
-      "Bearer token for the cache (default: $NIXCACHE_TOKEN; for cachix:// $CACHIX_AUTH_TOKEN, then $NIXCACHE_TOKEN)",
-    )
-    .option("--netrc-file <file>", "netrc file for Basic auth (default: the one Nix uses)")
-    .option(
-      "--cachix-api <url>",
-      "for cachix://NAME: the Cachix-compatible API (default: https://app.cachix.org/api/v1; token from --token, $CACHIX_AUTH_TOKEN or $NIXCACHE_TOKEN, signing key from $CACHIX_SIGNING_KEY)",
-    )
-    .option("-n, --dry-run", "show what would be pushed, upload nothing")
-    .option("--json", "print a machine-readable summary on stdout")
+    .argument("[paths...]", "store paths (or symlinks to them, like ./result)");
+  addFlags(cmd, COMMAND_FLAGS.push)
     .addHelpText(
       "after",
       "\nExamples:\n" +
@@ -75,14 +40,6 @@ export function registerPushCommands(program: Command): void {
       const code = await runPush(cacheUrl, args, flags);
       process.exitCode = code;
     });
-}
-
-function parseIntArg(what: string, min: number, max: number): (v: string) => number {
-  return (v) => {
-    if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max)
-      throw new UserError(`--${what} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`, 2);
-    return Number(v);
-  };
 }
 
 async function runPush(cacheUrl: string, args: string[], flags: PushFlags): Promise<number> {

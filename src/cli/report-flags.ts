@@ -1,34 +1,13 @@
-// `--report-to`, `--no-report` and `--commit` of `ci` and `verify`: after the command, its report
+// What `--report-to`, `--no-report` and `--commit` of `ci` and `verify` do: after the command, its report
 // goes to the dashboard of a nixcache server. Never changes the exit status: a failed upload is a
 // warning (and a GitHub Actions ::warning), so an unreachable dashboard cannot fail CI.
 import path from "node:path";
-import type { Command } from "commander";
 import { cacheToken } from "../caches/credentials.js";
-import type { ReportContext } from "../report/upload.js";
+import { HttpCache } from "../caches/http-cache.js";
+import type { ReportFlags } from "../flags/values.js";
+import { type ReportContext, reportContext, sendReport } from "../report/upload.js";
 import { warningAnnotation } from "../report/workflow-commands.js";
 import type { ReportUpload } from "../ui-api/types.js";
-
-export interface ReportFlags {
-  reportTo?: string;
-  report: boolean;
-  commit?: string;
-  branch?: string;
-  flake: string;
-  netrcFile?: string;
-}
-
-export function addReportFlags(cmd: Command): Command {
-  return cmd
-    .option(
-      "--report-to <url>",
-      "upload the JSON report to this nixcache server's cache (http(s)://HOST/<cache>; default: the first cache that is a nixcache server)",
-    )
-    .option("--no-report", "upload no report")
-    .option(
-      "--commit <sha>",
-      "the commit the report is for (default: $GITHUB_SHA, else git rev-parse HEAD in the flake)",
-    );
-}
 
 /** The flake's directory when it is a local path (for git's commit and branch). */
 function localDir(f: string): string | undefined {
@@ -49,10 +28,6 @@ export async function uploadReportOf(
   token?: (url: string) => string | undefined,
 ): Promise<string | undefined> {
   if (!flags.report) return undefined;
-  const [{ reportContext, sendReport }, { HttpCache }] = await Promise.all([
-    import("../report/upload.js"),
-    import("../caches/http-cache.js"),
-  ]);
   const ctx = await reportContext({ commit: flags.commit, branch: flags.branch, dir: localDir(flags.flake) });
   const outcome = await sendReport(make(ctx), {
     explicit: flags.reportTo,

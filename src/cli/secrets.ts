@@ -1,4 +1,9 @@
 import type { Command } from "commander";
+import * as rest from "../github/rest.js";
+import * as gh from "../github/secrets.js";
+import { readIdentityFile } from "../secrets/age.js";
+import { readEnvSource, readSecretSource } from "../secrets/sources.js";
+import { NixcacheError } from "../util/errors.js";
 import { printJson, UserError } from "./output.js";
 
 interface SyncFlags {
@@ -64,14 +69,6 @@ export function registerSecretsCommands(program: Command): void {
         "  nixcache secrets sync --repo me/app --from ci.env --api-url https://ghe.example.com/api/v3 --json",
     )
     .action(async (flags: SyncFlags) => {
-      const [{ readSecretSource, readEnvSource }, { readIdentityFile }, gh, rest, { NixcacheError }] =
-        await Promise.all([
-          import("../secrets/sources.js"),
-          import("../secrets/age.js"),
-          import("../github/secrets.js"),
-          import("../github/rest.js"),
-          import("../util/errors.js"),
-        ]);
       const usage = async <T>(f: () => Promise<T> | T): Promise<T> => {
         try {
           return await f();

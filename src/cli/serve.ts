@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import { GITHUB_ACTIONS_ISSUER } from "../server/auth/trust-rules.js";
+import { startCluster } from "../server/cluster.js";
 import { loadConfig, type Raw } from "../server/config/load.js";
 import { resolveServeConfig } from "../server/config/options.js";
 import { printConfig } from "../server/config/print.js";
@@ -117,13 +118,11 @@ async function run(conf: ReturnType<typeof resolveServeConfig>): Promise<void> {
   const notifier = SystemdNotifier.fromEnv({ onError: (m) => event({ level: "error", error: m }) });
   const serverOpts = { ...conf.server, ...(activated ? { listenFd: activated.fd } : {}) };
   const where = activated ? "the socket systemd passed" : conf.listen;
-  // One worker is the plain in-process server; more are forked processes (loaded only then).
+  // One worker is the plain in-process server; more are forked processes.
   const started: Promise<{ url: string; socketPath?: string; close(): Promise<void> }> =
     conf.workers === 1
       ? startServer({ ...serverOpts, log: conf.quiet ? undefined : stderrLine, eventLog: stderrLine })
-      : import("../server/cluster.js").then((c) =>
-          c.startCluster({ ...serverOpts, logRequests: !conf.quiet }, conf.workers, stderrLine),
-        );
+      : startCluster({ ...serverOpts, logRequests: !conf.quiet }, conf.workers, stderrLine);
   const server = await started.catch((e: NodeJS.ErrnoException) => {
     // A worker's start failure carries the system error's code on its own field.
     const code = e instanceof ClusterStartError ? e.systemCode : e.code;

@@ -1,35 +1,15 @@
 import type { Command } from "commander";
+import { TARGET_FLAGS } from "../flags/table.js";
+import type { TargetFlags } from "../flags/values.js";
+import { FlakeEvalError } from "../local-store/flake-ref.js";
 import { formatTargetsTable } from "../report/targets-report.js";
-import type { resolveTargets } from "../targets/resolve.js";
+import { GarnixConfigError } from "../targets/garnix-config.js";
+import { resolveTargets } from "../targets/resolve.js";
+import { addFlags } from "./flag-options.js";
 import { printJson, UserError } from "./output.js";
-
-export interface TargetFlags {
-  flake: string;
-  config?: string;
-  branch?: string;
-  system?: string[];
-}
-
-/** Adds the flags that choose a target set (shared by targets and verify). */
-export function addTargetFlags(cmd: Command): Command {
-  return cmd
-    .option("--flake <ref>", "flake reference (a directory, git+file:, github:, ...)", ".")
-    .option(
-      "--config <file>",
-      "garnix.yaml to use instead of the flake's own configuration (its garnix.config output, else <flake>/garnix.yaml)",
-    )
-    .option("--branch <name>", "branch being pushed: sections with another `branch:` do not apply")
-    .option("--system <systems...>", "only targets for these systems (e.g. x86_64-linux aarch64-darwin)");
-}
 
 /** resolveTargets with configuration and evaluation failures turned into usage errors (exit 2). */
 export async function loadTargets(flags: TargetFlags) {
-  // Loaded here, not at start-up: YAML, zod and the evaluator are only needed to select targets.
-  const [{ resolveTargets }, { GarnixConfigError }, { FlakeEvalError }] = await Promise.all([
-    import("../targets/resolve.js"),
-    import("../targets/garnix-config.js"),
-    import("../local-store/flake-eval.js"),
-  ]);
   try {
     const opts: Parameters<typeof resolveTargets>[0] = { flake: flags.flake };
     if (flags.config !== undefined) opts.configFile = flags.config;
@@ -97,7 +77,7 @@ Examples:
   nixcache targets --flake github:owner/repo --branch main --json
   nixcache targets --system aarch64-darwin`,
     );
-  addTargetFlags(cmd).action(async (flags: TargetFlags & { json?: boolean }) => {
+  addFlags(cmd, TARGET_FLAGS).action(async (flags: TargetFlags & { json?: boolean }) => {
     const res = await loadTargets(flags);
     const { targets } = res;
     if (flags.json) {

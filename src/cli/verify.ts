@@ -1,43 +1,27 @@
-import type cliProgress from "cli-progress";
+import cliProgress from "cli-progress";
 import type { Command } from "commander";
+import { CacheProbeError, openAndProbeCaches } from "../caches/probe.js";
+import { COMMAND_FLAGS } from "../flags/table.js";
+import type { VerifyFlags } from "../flags/values.js";
 import { formatAnnotations } from "../github/annotations.js";
 import { appendStepSummary, inGitHubActions, stepSummaryFile } from "../github/step-summary.js";
+import { aggregateError, aggregateFinal, aggregatePending } from "../github/target-checks.js";
 import { readPublicKeyArg } from "../keys/key-files.js";
+import { resolveStorePath } from "../local-store/path-info.js";
 import { KeyFormatError, type PublicKey } from "../nix/signing.js";
+import { verifyReportUpload } from "../report/upload.js";
 import { formatMarkdownSummary, formatTable, waitProgressLine } from "../report/verify-report.js";
 import { storePathTargets } from "../targets/store-paths.js";
-import { parseDuration } from "../util/quantity.js";
 import { type VerifyProgress, verifyExitCode, verifyTargets } from "../verify/verify.js";
-import { addGitHubFlags, applyCommentOnFailure, type GitHubFlags, openChecks } from "./github-flags.js";
+import { addFlags } from "./flag-options.js";
+import { applyCommentOnFailure, openChecks } from "./github-flags.js";
 import { printJson, UserError } from "./output.js";
-import { addReportFlags, type ReportFlags, uploadReportOf } from "./report-flags.js";
-import { addTargetFlags, loadTargets, type TargetFlags } from "./targets.js";
+import { uploadReportOf } from "./report-flags.js";
+import { loadTargets } from "./targets.js";
 
-interface VerifyFlags extends TargetFlags, ReportFlags, GitHubFlags {
-  cache: string[];
-  trustedKey?: string[];
-  closure?: boolean;
-  wait?: string;
-  interval?: string;
-  json?: boolean;
-  summary?: string;
-  concurrency: string;
-  path?: string[];
-}
-
-function duration(text: string, flag: string): number {
-  try {
-    return parseDuration(text);
-  } catch (e) {
-    throw new UserError(`${flag}: ${(e as Error).message}`, 2);
-  }
-}
-
-async function progressReporter(
-  quiet: boolean,
-): Promise<{ onProgress: (p: VerifyProgress) => void; stop: () => void }> {
+function progressReporter(quiet: boolean): { onProgress: (p: VerifyProgress) => void; stop: () => void } {
   const tty = process.stderr.isTTY && !quiet;
-  const bars = tty ? (await import("cli-progress")).default : undefined;
+  const bars = tty ? cliProgress : undefined;
   let bar: cliProgress.SingleBar | undefined;
   const stop = () => {
     bar?.stop();
@@ -76,7 +60,6 @@ async function pathTargets(flags: VerifyFlags) {
   if (flags.flake !== "." || clash.length > 0) {
     throw new UserError(`--path cannot be combined with ${flags.flake !== "." ? "--flake" : clash[0]}`, 2);
   }
-  const { resolveStorePath } = await import("../local-store/path-info.js");
   const paths: string[] = [];
   for (const p of flags.path ?? []) {
     try {
@@ -97,27 +80,6 @@ export function registerVerifyCommands(program: Command): void {
         "runtime closure is substitutable from the caches together (walked through narinfo References, " +
         "so systems never built here are covered too).",
     )
-    .requiredOption("--cache <url...>", "binary caches to check, in substituter order (file://, http(s)://)")
-    .option(
-      "--trusted-key <key...>",
-      "trusted public key `name:base64` (repeatable); without one only presence is checked",
-    )
-    .option("--closure", "also check every path of each target's runtime closure")
-    .option(
-      "--wait <duration>",
-      "re-check what is missing until complete or this much time passed (30s, 45m, 1h)",
-    )
-    .option("--interval <duration>", "time between checks with --wait", "30s")
-    .option("--json", "print the report as JSON")
-    .option(
-      "--summary <file>",
-      "append a Markdown summary to this file (default under GitHub Actions: $GITHUB_STEP_SUMMARY)",
-    )
-    .option("--concurrency <n>", "cache requests in flight", "32")
-    .option(
-      "--path <store-path...>",
-      "verify these store paths (or ./result links) instead of the flake's targets; no evaluation",
-    )
     .addHelpText(
       "after",
       "\nExit status: 0 when everything is present (and signed), 1 when anything is missing or\n" +
@@ -132,87 +94,66 @@ export function registerVerifyCommands(program: Command): void {
         "  nixcache verify --cache http://localhost:8080/main --wait 45m --interval 30s\n" +
         "  nixcache verify --closure --path ./result --cache http://localhost:7080/main",
     );
-  addGitHubFlags(addReportFlags(addTargetFlags(cmd)), { runners: false }).action(
-    async (flags: VerifyFlags) => {
-      const keys: PublicKey[] = [];
-      for (const [i, k] of (flags.trustedKey ?? []).entries()) {
-        try {
-          keys.push(await readPublicKeyArg(k));
-        } catch (e) {
-          if (e instanceof KeyFormatError) throw new UserError(`--trusted-key #${i + 1}: ${e.message}`, 2);
-          throw e;
-        }
+  addFlags(cmd, COMMAND_FLAGS.verify).action(async (flags: VerifyFlags) => {
+    const keys: PublicKey[] = [];
+    for (const [i, k] of (flags.trustedKey ?? []).entries()) {
+      try {
+        keys.push(await readPublicKeyArg(k));
+      } catch (e) {
+        if (e instanceof KeyFormatError) throw new UserError(`--trusted-key #${i + 1}: ${e.message}`, 2);
+        throw e;
       }
-      const concurrency = Number(flags.concurrency);
-      if (!Number.isInteger(concurrency) || concurrency < 1)
-        throw new UserError(
-          `--concurrency must be a positive integer, got ${JSON.stringify(flags.concurrency)}`,
-          2,
-        );
-      const wait =
-        flags.wait === undefined
-          ? undefined
-          : {
-              timeoutMs: duration(flags.wait, "--wait"),
-              intervalMs: duration(flags.interval ?? "30s", "--interval"),
-            };
-      if (wait && wait.intervalMs <= 0) throw new UserError("--interval must be longer than 0s", 2);
-
-      // Loaded on use: the cache backends pull in undici and the compressors.
-      const { CacheProbeError, openAndProbeCaches } = await import("../caches/probe.js");
-      const caches = await openAndProbeCaches(flags.cache).catch((e: unknown) => {
-        if (e instanceof CacheProbeError && e.stage === "open")
-          throw new UserError(`--cache ${e.message}`, 2);
+    }
+    const wait = flags.wait === undefined ? undefined : { timeoutMs: flags.wait, intervalMs: flags.interval };
+    if (wait && wait.intervalMs <= 0) throw new UserError("--interval must be longer than 0s", 2);
+    const caches = await openAndProbeCaches(flags.cache).catch((e: unknown) => {
+      if (e instanceof CacheProbeError && e.stage === "open") throw new UserError(`--cache ${e.message}`, 2);
+      throw e;
+    });
+    try {
+      const checks = await openChecks(flags);
+      if (checks) await aggregatePending(checks, "verifying that every target is substitutable");
+      const targets = await (flags.path
+        ? pathTargets(flags)
+        : loadTargets(flags).then((r) => {
+            applyCommentOnFailure(checks, flags, r.commentOnFailure);
+            return r.targets;
+          })
+      ).catch(async (e: unknown) => {
+        if (checks) await aggregateError(checks, (e as Error).message);
         throw e;
       });
-      try {
-        const checks = await openChecks(flags);
-        const gh = checks ? await import("../github/target-checks.js") : undefined;
-        if (checks && gh) await gh.aggregatePending(checks, "verifying that every target is substitutable");
-        const targets = await (flags.path
-          ? pathTargets(flags)
-          : loadTargets(flags).then((r) => {
-              applyCommentOnFailure(checks, flags, r.commentOnFailure);
-              return r.targets;
-            })
-        ).catch(async (e: unknown) => {
-          if (checks && gh) await gh.aggregateError(checks, (e as Error).message);
-          throw e;
-        });
-        const progress = await progressReporter(flags.json === true);
-        const opts: Parameters<typeof verifyTargets>[1] = {
-          caches,
-          trustedKeys: keys,
-          closure: flags.closure === true,
-          concurrency,
-          onProgress: progress.onProgress,
-        };
-        if (wait) opts.wait = wait;
-        const report = await verifyTargets(targets, opts).finally(progress.stop);
+      const progress = progressReporter(flags.json === true);
+      const opts: Parameters<typeof verifyTargets>[1] = {
+        caches,
+        trustedKeys: keys,
+        closure: flags.closure === true,
+        concurrency: flags.concurrency,
+        onProgress: progress.onProgress,
+      };
+      if (wait) opts.wait = wait;
+      const report = await verifyTargets(targets, opts).finally(progress.stop);
 
-        if (flags.json) printJson(report);
-        else process.stdout.write(formatTable(report));
-        const summaryFile = stepSummaryFile(flags.summary);
-        if (summaryFile) await appendStepSummary(summaryFile, formatMarkdownSummary(report));
-        if (inGitHubActions())
-          (flags.json ? process.stderr : process.stdout).write(formatAnnotations(report));
-        process.exitCode = verifyExitCode(report);
-        const { verifyReportUpload } = await import("../report/upload.js");
-        const uploaded = await uploadReportOf(
-          { ...flags, flake: flags.path ? "." : flags.flake },
-          flags.cache,
-          (ctx) => verifyReportUpload(report, ctx, process.exitCode === 0),
+      if (flags.json) printJson(report);
+      else process.stdout.write(formatTable(report));
+      const summaryFile = stepSummaryFile(flags.summary);
+      if (summaryFile) await appendStepSummary(summaryFile, formatMarkdownSummary(report));
+      if (inGitHubActions()) (flags.json ? process.stderr : process.stdout).write(formatAnnotations(report));
+      process.exitCode = verifyExitCode(report);
+      const uploaded = await uploadReportOf(
+        { ...flags, flake: flags.path ? "." : flags.flake },
+        flags.cache,
+        (ctx) => verifyReportUpload(report, ctx, process.exitCode === 0),
+      );
+      if (checks) {
+        await aggregateFinal(
+          checks,
+          report.targets.map((t) => ({ attr: t.attr, system: t.system, ok: t.status === "ok" })),
+          uploaded,
         );
-        if (checks && gh) {
-          await gh.aggregateFinal(
-            checks,
-            report.targets.map((t) => ({ attr: t.attr, system: t.system, ok: t.status === "ok" })),
-            uploaded,
-          );
-        }
-      } finally {
-        await Promise.all(caches.map((c) => c.close()));
       }
-    },
-  );
+    } finally {
+      await Promise.all(caches.map((c) => c.close()));
+    }
+  });
 }

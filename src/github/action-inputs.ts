@@ -1,7 +1,6 @@
 // The nixcache Action's inputs (action.yml) and the run's context, read with @actions/core. The
 // token and the signing key are masked (`::add-mask::`) as the very first thing, before anything
 // that could print them.
-import { parseArgs } from "node:util";
 import * as core from "@actions/core";
 import { NixcacheError } from "../util/errors.js";
 import { readEventPayload } from "./run-env.js";
@@ -82,73 +81,6 @@ export function readActionInputs(): ActionInputs {
   const config = core.getInput("config");
   if (config) out.config = config;
   return out;
-}
-
-/** GitHub's checks: commit statuses, the aggregate, the pull-request comment (build, ci, verify). */
-const GITHUB_FLAGS = {
-  "github-status": { type: "boolean" },
-  "no-github-status": { type: "boolean" },
-  "max-statuses": { type: "string" },
-  "pr-comment": { type: "string" },
-} as const;
-
-/** The flags `extra-args` may carry, per command (anything else is refused, naming it). */
-const FLAGS = {
-  build: {
-    ...GITHUB_FLAGS,
-    "runner-systems": { type: "string", multiple: true },
-    "keep-going": { type: "boolean" },
-    "require-push": { type: "boolean" },
-    "no-upstream-filter": { type: "boolean" },
-    system: { type: "string", multiple: true },
-    branch: { type: "string" },
-    "trusted-key": { type: "string", multiple: true },
-    "upstream-key": { type: "string", multiple: true },
-    "max-jobs": { type: "string" },
-    cores: { type: "string" },
-    compression: { type: "string" },
-    "compression-level": { type: "string" },
-    jobs: { type: "string" },
-    "cachix-api": { type: "string" },
-    "log-dir": { type: "string" },
-  },
-  verify: {
-    ...GITHUB_FLAGS,
-    closure: { type: "boolean" },
-    wait: { type: "string" },
-    interval: { type: "string" },
-    system: { type: "string", multiple: true },
-    branch: { type: "string" },
-    "trusted-key": { type: "string", multiple: true },
-    concurrency: { type: "string" },
-    "cachix-api": { type: "string" },
-    // The dashboard report (ci and verify): where to, none, and the commit it is for.
-    "report-to": { type: "string" },
-    "no-report": { type: "boolean" },
-    commit: { type: "string" },
-  },
-  push: {
-    compression: { type: "string" },
-    "compression-level": { type: "string" },
-    jobs: { type: "string" },
-    "cachix-api": { type: "string" },
-  },
-} as const;
-
-export type ExtraArgs = {
-  values: Record<string, string | boolean | string[] | undefined>;
-  positionals: string[];
-};
-
-/** Parses `extra-args` (whitespace-separated, like the CLI's flags) for `command`. */
-export function parseExtraArgs(command: ActionCommand, args: readonly string[]): ExtraArgs {
-  const options = command === "ci" ? { ...FLAGS.build, ...FLAGS.verify } : FLAGS[command];
-  try {
-    const r = parseArgs({ args: [...args], options, strict: true, allowPositionals: command === "push" });
-    return { values: r.values as ExtraArgs["values"], positionals: r.positionals };
-  } catch (e) {
-    throw new NixcacheError("usage", `input extra-args: ${(e as Error).message}`);
-  }
 }
 
 /** What the run is: the event and, for a pull request, whether it comes from a fork. */

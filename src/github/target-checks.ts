@@ -11,7 +11,7 @@ import {
   type TargetResult,
   targetStatus,
 } from "../report/commit-status.js";
-import { PR_COMMENT_MODES, type PrCommentMode } from "../report/pr-comment.js";
+import type { PrCommentMode } from "../report/pr-comment.js";
 import { NixcacheError } from "../util/errors.js";
 import { GitHubChecks, type Notify } from "./checks.js";
 import { githubToken } from "./rest.js";
@@ -26,26 +26,6 @@ export interface ChecksChoice {
   prComment?: PrCommentMode;
   notify: Notify;
   env?: NodeJS.ProcessEnv;
-}
-
-/** `--max-statuses`: 0 to 10000; a bad value is a usage error naming the flag. */
-export function parseMaxStatuses(text: string, flag = "--max-statuses"): number {
-  if (!/^[0-9]+$/.test(text) || Number(text) > 10_000)
-    throw new NixcacheError(
-      "usage",
-      `${flag} must be an integer from 0 to 10000, got ${JSON.stringify(text)}`,
-    );
-  return Number(text);
-}
-
-/** `--pr-comment`: auto, always or never. */
-export function parsePrCommentMode(text: string, flag = "--pr-comment"): PrCommentMode {
-  if (!(PR_COMMENT_MODES as readonly string[]).includes(text))
-    throw new NixcacheError(
-      "usage",
-      `${flag} must be one of ${PR_COMMENT_MODES.join(", ")}, got ${JSON.stringify(text)}`,
-    );
-  return text as PrCommentMode;
 }
 
 /** The run's checks, or undefined when none are to be written (said once, when it matters). */

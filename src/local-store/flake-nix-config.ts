@@ -10,7 +10,8 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { evalImpureJson, FlakeEvalError, type FlakeSource, readFlakeFile } from "./flake-eval.js";
+import { evalImpureJson, readFlakeFile } from "./flake-eval.js";
+import { FlakeEvalError, type FlakeSource } from "./flake-ref.js";
 import { listOf } from "./nix-config.js";
 
 export interface FlakeNixConfig {

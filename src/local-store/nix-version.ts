@@ -5,7 +5,7 @@
 // 2.93.0", a fork of Nix 2.18 whose version numbers continue from 2.90) and Determinate Nix
 // ("nix (Determinate Nix 3.15.1) 2.33.0": Nix with its own release on top; its CLI follows the
 // Nix version after the parenthesis). Each table below names the release notes or source it
-// comes from; README "Nix versions" shows them as one table.
+// comes from; docs/guide/nix-versions.md shows them as one table.
 
 export type NixImplementation = "nix" | "lix" | "determinate";
 

@@ -4,6 +4,7 @@
 // handful of rows per flush whatever its request rate. A flush that fails keeps its counts for the
 // next one (up to a bound: a database down for long loses counts rather than memory).
 import type { IncomingHttpHeaders } from "node:http";
+import { RUN_HEADER } from "../ui-api/headers.js";
 import { RunId } from "../ui-api/report-upload.js";
 import { every, type Periodic } from "../util/periodic.js";
 import type { LookupCount, PushCount } from "./metadata/dashboard-store.js";
@@ -15,9 +16,6 @@ const MAX_PENDING_ROWS = 20_000;
 const PRUNE_EVERY_MS = 3600_000;
 const MINUTE = 60_000;
 const HOUR = 3600_000;
-
-/** The header clients name their CI run in (`nixcache push`/`build`/`ci` under CI). */
-export const RUN_HEADER = "x-nixcache-run";
 
 /** The run a request names, when it names one well (anything else is ignored, never refused). */
 export function runOf(headers: IncomingHttpHeaders): string | null {

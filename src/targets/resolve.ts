@@ -5,12 +5,10 @@ import {
   evalFlakeTargets,
   type FlakeConfigResult,
   type FlakeEvalResult,
-  type FlakeSource,
-  locateFlake,
   readFlakeFile,
   readFlakeGarnixConfig,
-  withFlakeDir,
 } from "../local-store/flake-eval.js";
+import { type FlakeSource, locateFlake, withFlakeDir } from "../local-store/flake-ref.js";
 import {
   defaultGarnixConfig,
   FLAKE_CONFIG_SOURCE,

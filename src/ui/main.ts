@@ -4,16 +4,14 @@
 import { ApiError, setToken, token, viewer } from "./api.js";
 import { h, replace } from "./dom.js";
 import { notice, routes } from "./parts.js";
-import {
-  cachesView,
-  cacheView,
-  historyView,
-  loginView,
-  logView,
-  pathView,
-  reportView,
-  type View,
-} from "./views.js";
+import { cacheView } from "./views/cache.js";
+import { cachesView } from "./views/caches.js";
+import { historyView } from "./views/history.js";
+import { logView } from "./views/log.js";
+import { loginView } from "./views/login.js";
+import { pathView } from "./views/path.js";
+import { reportView } from "./views/report.js";
+import type { View } from "./views/shared.js";
 
 const main = document.getElementById("main") as HTMLElement;
 const session = document.getElementById("session") as HTMLElement;

@@ -2,12 +2,8 @@
 // provider's config (garnix.yaml) selects the targets, the selection is copied to TARGETS_FILE and
 // the workflows read that copy, so removing garnix.yaml later does not change what CI builds.
 import path from "node:path";
-import {
-  checkWorkflows,
-  type GeneratedFile,
-  generateWorkflows,
-  RETIRED_WORKFLOW_FILES,
-} from "../../github/workflow.js";
+import { generateWorkflows, RETIRED_WORKFLOW_FILES } from "../../github/workflow.js";
+import { checkWorkflows, type GeneratedFile } from "../../github/workflow-files.js";
 import { readTextIfExists } from "../../util/files.js";
 import { type MigrationContext, TARGETS_FILE } from "../context.js";
 import { deleteRepoFile, writeRepoFile } from "../state.js";

@@ -5,12 +5,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { NixcacheError } from "../../util/errors.js";
+import { wholeNumber } from "../../util/flag-values.js";
 import { parseDuration, parseSize } from "../../util/quantity.js";
+import { parseListen, parsePublicUrl } from "../addresses.js";
 import { DEFAULT_OIDC_AUDIENCE } from "../auth/oidc-exchange.js";
 import { issuerUrlProblem } from "../auth/trust-rules.js";
 import { defaultDataDir } from "../data-dir.js";
 import { parseDbUrl, parseStorageUrl } from "../locations.js";
-import { parseListen, parsePublicUrl, type ServerOptions } from "../server.js";
+import type { ServerOptions } from "../server.js";
 import type { StoreLocation } from "../stores.js";
 import { parseUpstreams, type Upstream } from "../upstreams.js";
 import { type EffectiveConfig, label, type Value } from "./load.js";
@@ -66,8 +68,8 @@ function text(v: Value): string {
 function workers(v: Value): number {
   const s = text(v);
   if (s === "auto") return availableParallelism();
-  const n = Number(s);
-  if (!/^\d+$/.test(s) || n < 1 || n > 256)
+  const n = wholeNumber(s, 1, 256);
+  if (n === undefined)
     throw usage(`${label("workers", v.origin)} ${JSON.stringify(s)} must be a number from 1 to 256, or auto`);
   return n;
 }
@@ -96,8 +98,8 @@ function duration(v: Value): number {
 
 function count(v: Value, min: number): number {
   const s = text(v);
-  const n = Number(s);
-  if (!/^\d+$/.test(s) || n < min)
+  const n = wholeNumber(s, min);
+  if (n === undefined)
     throw usage(`${label(v.setting.name, v.origin)} ${JSON.stringify(s)} must be a whole number ≥ ${min}`);
   return n;
 }

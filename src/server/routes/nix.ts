@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { formatCacheInfo, parseCacheInfo } from "../../nix/cache-info.js";
 import { DEFAULT_STORE_DIR, isStoreHash } from "../../nix/store-path.js";
+import { LOG_PAGE_HEADER, NIXCACHE_SERVER_HEADER } from "../../ui-api/headers.js";
 import { decodeUtf8 } from "../../util/utf8.js";
 import { runOf } from "../activity.js";
 import { identify, resolveCache } from "../auth/authorize.js";
@@ -24,11 +25,6 @@ import { allowBody } from "./continue.js";
 import { errorReply } from "./errors.js";
 import { parseRange } from "./range.js";
 import { sendBlobRange } from "./send-blob.js";
-
-/** Set on nix-cache-info: this is a nixcache server (its dashboard API and report upload exist). */
-export const NIXCACHE_SERVER_HEADER = "x-nixcache-server";
-/** Set on a stored build log's PUT answer: the log's page on the dashboard. */
-export const LOG_PAGE_HEADER = "x-nixcache-log-page";
 
 const NarFile = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z+_.=-]{0,200}$/, "invalid NAR file name");
 export const LogName = z

@@ -6,35 +6,29 @@
 // patterns, claims) and the descriptions of the tokens that pushed or uploaded reports (an OIDC
 // token's is the CI job's subject) are left out for anyone else, readers of a public cache too.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { NarInfoError, narInfoFingerprint, parseNarInfo } from "../../nix/narinfo.js";
-import { type PublicKey, parsePublicKey, verifyDetached } from "../../nix/signing.js";
-import { isStoreHash, STORE_HASH_LENGTH } from "../../nix/store-path.js";
+import { type PublicKey, parsePublicKey } from "../../nix/signing.js";
 import { shownLine } from "../../ui-api/log-text.js";
-import type {
-  CacheResponse,
-  CacheSummary,
-  CachesResponse,
-  LogTail,
-  Page,
-  PathDetail,
-  Pin,
-  PushRow,
-  ReportMatrix,
-  ReportSummary,
-  ReportTargetUpload,
-  SignatureView,
-  StatusCounts,
-  Viewer,
-} from "../../ui-api/types.js";
+import type { CacheResponse, CachesResponse, LogTail, Page, PushRow } from "../../ui-api/types.js";
 import { authorize, hiddenCache, type Identity, identify } from "../auth/authorize.js";
 import type { ServerContext } from "../context.js";
 import { readLogTail } from "../log-tail.js";
 import type { ReportRow } from "../metadata/dashboard-store.js";
 import { CacheName } from "../metadata/names.js";
-import type { CacheRow, PinRow } from "../metadata/types.js";
+import type { CacheRow } from "../metadata/types.js";
 import { errorReply } from "./errors.js";
 import { LogName } from "./nix.js";
-import { reportMatrix } from "./ui-matrix.js";
+import {
+  cacheSummary,
+  hashOfQuery,
+  matrixOf,
+  pathDetail,
+  pinView,
+  pushRow,
+  reportPage,
+  reportSummary,
+  trustRuleView,
+  viewerOf,
+} from "./ui-wire.js";
 
 export const UI_API_PREFIX = "/api/v1/ui";
 const DAY = 24 * 3600_000;
@@ -83,32 +77,6 @@ function cursor(q: string | undefined): number | undefined {
   return n;
 }
 
-function viewerOf(who: Identity): Viewer {
-  if (who.kind === "anonymous") return { kind: "anonymous" };
-  if (who.kind === "invalid") return { kind: "anonymous", invalid: who.message };
-  return { kind: "token", description: who.token.description, tokenKind: who.token.kind };
-}
-
-/** A report as listed; `writer`: whether the caller may see who uploaded it. */
-export function reportSummary(r: ReportRow, writer: boolean): ReportSummary {
-  return {
-    id: r.id,
-    kind: r.kind === "verify" ? "verify" : "ci",
-    commit: r.commit,
-    branch: r.branch,
-    run: r.runId === null ? null : { id: r.runId, url: r.runUrl },
-    createdAt: r.createdAt,
-    ok: r.ok,
-    counts: JSON.parse(r.counts) as StatusCounts,
-    by: writer ? r.tokenDescription : null,
-  };
-}
-
-function matrixOf(r: ReportRow, writer: boolean): ReportMatrix {
-  const targets = JSON.parse(r.targets ?? "[]") as ReportTargetUpload[];
-  return { ...reportSummary(r, writer), ...reportMatrix(targets) };
-}
-
 const writes = (cache: CacheRow, who: Identity) => authorize(cache, who, "write").ok;
 
 /**
@@ -132,337 +100,237 @@ async function chooseReport(
   return latest[0] ?? (await meta.latestReports(cache, { limit: 1 }))[0];
 }
 
+type Handler = (ctx: ServerContext, req: Req, reply: FastifyReply) => Promise<FastifyReply>;
+
 export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const { meta } = ctx;
-
-  /** The cache if the caller may read it (and whether they may write); otherwise the refusal a private cache gets. */
-  async function readable(req: Req): Promise<{ cache: CacheRow; who: Identity; writer: boolean }> {
-    const who = await identify(meta, req.headers.authorization);
-    if (who.kind === "invalid") throw new UiError(401, who.message);
-    const name = req.params.name ?? "";
-    const cache = CacheName.safeParse(name).success ? await meta.getCache(name) : undefined;
-    if (!cache || !authorize(cache, who, "read").ok) throw new UiError(401, hiddenCache(name));
-    return { cache, who, writer: writes(cache, who) };
-  }
-
-  /** `cache` as listCaches has it: with its visible narinfos and its bytes (the quota's counter). */
-  async function summary(
-    cache: CacheRow & { narinfos: number; bytes: number },
-    writer: boolean,
-    latest?: readonly ReportRow[],
-  ): Promise<CacheSummary> {
-    const [usage, gc, chosen] = await Promise.all([
-      meta.dashboardUsage(cache.name, Date.now() - DAY),
-      meta.lastGcRun(cache.name),
-      chooseReport(meta, cache.name, undefined, latest ?? []),
-    ]);
-    const s: CacheSummary = {
-      name: cache.name,
-      isPublic: cache.isPublic,
-      publicKey: cache.publicKey,
-      paths: cache.narinfos,
-      pendingPaths: usage.pending,
-      bytes: cache.bytes,
-      lastPushAt: usage.lastPushAt,
-      narinfo24h: { hits: usage.hits, misses: usage.misses },
-      quotaBytes: cache.quotaBytes,
-      retentionMs: cache.retentionMs,
-      gc: gc ? { lastRunAt: gc.endedAt, freedBytes: gc.deletedBytes, pathsDeleted: gc.deletedPaths } : null,
-    };
-    s.coverage = chosen ? reportSummary(chosen, writer) : null;
-    return s;
-  }
-
-  /** Counts up to this moment: what this process counted is written before it is read. */
-  async function fresh(): Promise<void> {
-    await ctx.activity.flush().catch((e: unknown) => ctx.logError(e));
-  }
-
+  const routes: Array<[string, Handler]> = [
+    ["/caches", listCaches],
+    ["/caches/:name", showCache],
+    ["/caches/:name/reports", listReports],
+    ["/caches/:name/branches", listBranches],
+    ["/caches/:name/reports/:id", showReport],
+    ["/caches/:name/pushes", listPushes],
+    ["/caches/:name/log/:drv", showLogTail],
+    ["/caches/:name/path", showPath],
+  ];
   app.register(
     async (api) => {
-      const started = new WeakMap<object, number>();
-      api.addHook("onRequest", (req, _reply, done) => {
-        started.set(req, performance.now());
-        done();
-      });
-      api.addHook("onSend", (req, reply, payload, done) => {
-        const ms = performance.now() - (started.get(req) ?? performance.now());
-        reply
-          .header("cache-control", "no-store")
-          .header("x-content-type-options", "nosniff")
-          .header("content-security-policy", "default-src 'none'; frame-ancestors 'none'")
-          // The handler's own time, for the dashboard's bench (bench/ui) and for operators.
-          .header("server-timing", `app;dur=${ms.toFixed(2)}`);
-        done(null, payload);
-      });
-      api.setErrorHandler((err, _req, reply) => {
-        if (err instanceof UiError) return sendJson(reply.code(err.status), { error: err.message });
-        const { status, message, headers } = errorReply(err, ctx.logError);
-        return sendJson(reply.code(status).headers(headers), { error: message });
-      });
-      api.setNotFoundHandler((req, reply) =>
-        sendJson(reply.code(404), {
-          error: `no such dashboard call: ${req.method} ${req.url.replace(/\?.*$/, "")}`,
-        }),
-      );
-
-      api.get("/caches", async (req: Req, reply) => {
-        const who = await identify(meta, req.headers.authorization);
-        if (who.kind === "invalid") throw new UiError(401, who.message);
-        await fresh();
-        const all = await meta.listCaches();
-        const visible = all.filter((c) => authorize(c, who, "read").ok);
-        const caches = await Promise.all(visible.map((c) => summary(c, writes(c, who))));
-        return sendJson(reply, { viewer: viewerOf(who), caches } satisfies CachesResponse);
-      });
-
-      api.get("/caches/:name", async (req: Req, reply) => {
-        const { cache, who, writer } = await readable(req);
-        await fresh();
-        const newest = await meta.latestReports(cache.name, { limit: BRANCHES_SHOWN + 1 });
-        const latest = newest.slice(0, BRANCHES_SHOWN);
-        const chosen = await chooseReport(meta, cache.name, req.query.branch, latest);
-        const counted = (await meta.listCaches()).find((c) => c.name === cache.name);
-        const [s, full, pins, rules] = await Promise.all([
-          summary({ ...cache, narinfos: counted?.narinfos ?? 0, bytes: counted?.bytes ?? 0 }, writer, latest),
-          chosen ? meta.getReport(cache.name, chosen.id) : undefined,
-          // Without artifacts (the page shows none), and a page of them: a cache may have many.
-          meta.listPins(cache.name, { limit: PINS_SHOWN + 1, revisions: 1, artifacts: false }),
-          writer ? meta.trustRules({ cache: cache.name }) : undefined,
-        ]);
-        const body: CacheResponse = {
-          viewer: viewerOf(who),
-          cache: s,
-          branches: latest.map((r) => reportSummary(r, writer)),
-          branchesNext: newest.length > BRANCHES_SHOWN ? (latest.at(-1)?.id ?? null) : null,
-          report: full ? matrixOf(full, writer) : null,
-          pins: pins.slice(0, PINS_SHOWN).map(pinView),
-          pinsMore: pins.length > PINS_SHOWN,
-          trustRules:
-            rules?.map((r) => ({
-              issuer: r.issuer,
-              subject: r.subject,
-              ...(Object.keys(r.claims).length > 0 ? { claims: r.claims } : {}),
-              perm: r.perm,
-            })) ?? null,
-        };
-        return sendJson(reply, body);
-      });
-
-      api.get("/caches/:name/reports", async (req: Req, reply) => {
-        const { cache, writer } = await readable(req);
-        const limit = pageLimit(req.query.limit);
-        const branch = req.query.branch;
-        const rows = await meta.listReports(cache.name, {
-          // `?branch=` (empty) asks for the reports that named no branch.
-          branch: branch === undefined ? undefined : branch === "" ? null : branch,
-          before: cursor(req.query.before),
-          limit,
-        });
-        const page: Page<ReportSummary> = {
-          items: rows.map((r) => reportSummary(r, writer)),
-          next: rows.length === limit ? (rows.at(-1)?.id ?? null) : null,
-        };
-        return sendJson(reply, page);
-      });
-
-      // The newest report of each branch, newest first, a page at a time; `?q=`: branches whose
-      // name holds that text (letters in any case).
-      api.get("/caches/:name/branches", async (req: Req, reply) => {
-        const { cache, writer } = await readable(req);
-        const limit = pageLimit(req.query.limit);
-        const q = req.query.q?.trim();
-        if (q !== undefined && q.length > MAX_BRANCH_SEARCH)
-          throw new UiError(400, `q must be at most ${MAX_BRANCH_SEARCH} characters`);
-        const rows = await meta.latestReports(cache.name, {
-          limit,
-          before: cursor(req.query.before),
-          search: q || undefined,
-        });
-        const page: Page<ReportSummary> = {
-          items: rows.map((r) => reportSummary(r, writer)),
-          next: rows.length === limit ? (rows.at(-1)?.id ?? null) : null,
-        };
-        return sendJson(reply, page);
-      });
-
-      api.get("/caches/:name/reports/:id", async (req: Req, reply) => {
-        const { cache, writer } = await readable(req);
-        const id = Number(req.params.id);
-        const r = Number.isSafeInteger(id) ? await meta.getReport(cache.name, id) : undefined;
-        if (!r) throw new UiError(404, `no report ${req.params.id} for cache ${cache.name}`);
-        return sendJson(reply, matrixOf(r, writer));
-      });
-
-      api.get("/caches/:name/pushes", async (req: Req, reply) => {
-        const { cache, writer } = await readable(req);
-        await fresh();
-        const limit = pageLimit(req.query.limit);
-        const rows = await meta.recentPushes(cache.name, { before: cursor(req.query.before), limit });
-        const runs = [...new Set(rows.flatMap((r) => (r.run === null ? [] : [r.run])))];
-        const reports = new Map((await meta.reportsOfRuns(cache.name, runs)).map((r) => [r.runId, r]));
-        const items: PushRow[] = rows.map((r) => {
-          const report = r.run === null ? undefined : reports.get(r.run);
-          return {
-            at: r.minute,
-            token: r.token && (writer ? r.token : { ...r.token, description: null }),
-            paths: r.paths,
-            bytes: r.bytes,
-            run:
-              r.run === null
-                ? null
-                : {
-                    id: r.run,
-                    ...(report
-                      ? {
-                          report: {
-                            id: report.id,
-                            commit: report.commit,
-                            branch: report.branch,
-                            url: report.runUrl,
-                          },
-                        }
-                      : {}),
-                  },
-          };
-        });
-        const page: Page<PushRow> = {
-          items,
-          next: rows.length >= limit ? (rows.at(-1)?.minute ?? null) : null,
-        };
-        return sendJson(reply, page);
-      });
-
-      // The end of a build log (`/<cache>/log/<drv>`), cleaned and cut for the page: read from the
-      // end of the stored blob, so a large log costs the server no more than a small one.
-      api.get("/caches/:name/log/:drv", async (req: Req, reply) => {
-        const { cache } = await readable(req);
-        const drv = req.params.drv ?? "";
-        if (!LogName.safeParse(drv).success)
-          throw new UiError(
-            400,
-            `expected a derivation's base name (<hash>-<name>.drv), not ${JSON.stringify(drv.slice(0, 300))}`,
-          );
-        const f = await meta.getSideFile(cache.name, "log", drv);
-        if (!f) throw new UiError(404, `no build log for ${drv} in this cache`);
-        const tail = await readLogTail(ctx.storage, f);
-        const body: LogTail = {
-          drv,
-          bytes: tail.bytes,
-          encoding: f.contentEncoding,
-          lines: tail.lines.map((l) => shownLine(l)),
-          earlier: tail.earlier,
-          cachePublic: cache.isPublic,
-        };
-        return sendJson(reply, body);
-      });
-
-      // `?q=` a store path, its base name, or a hash part.
-      api.get("/caches/:name/path", async (req: Req, reply) => {
-        const { cache } = await readable(req);
-        const hash = hashOfQuery(req.query.q ?? "");
-        if (!hash)
-          throw new UiError(
-            400,
-            "expected a store path (/nix/store/<hash>-<name>), its base name, or its 32-character hash",
-          );
-        // Access times are batched in memory (AccessTracker): this process's are written first.
-        await ctx.access.flush().catch((e: unknown) => ctx.logError(e));
-        const [rec, pins, realisations] = await Promise.all([
-          meta.pathRecord(cache.name, hash),
-          meta.pinsKeeping(cache.name, hash),
-          meta.realisationsOf(cache.name, hash),
-        ]);
-        const n = rec.narinfo;
-        const detail: PathDetail = {
-          hash,
-          storePath: n?.storePath ?? null,
-          state: n ? (n.visible ? "visible" : "pending") : rec.upstream ? "upstream" : "absent",
-          narinfo: n?.text ?? null,
-          narSize: null,
-          fileSize: null,
-          compression: null,
-          references: [],
-          signatures: [],
-          waitingFor: n?.waitingFor ?? [],
-          createdAt: n?.createdAt ?? null,
-          lastAccessAt: n?.accessedAt ?? null,
-          pins,
-          realisations: realisations.map((r) => {
-            // `sha256:<hex>!<output>`, or `<drv>/<output>`: the names were checked at upload.
-            const cut = r.kind === "realisations" ? r.key.indexOf("!") : r.key.lastIndexOf("/");
-            return {
-              kind: r.kind,
-              derivation: r.key.slice(0, cut),
-              output: r.key.slice(cut + 1),
-              visible: r.visible,
-              createdAt: r.createdAt,
-            };
-          }),
-        };
-        if (n) {
-          try {
-            const ni = parseNarInfo(n.text);
-            detail.narSize = ni.narSize;
-            detail.fileSize = ni.fileSize ?? null;
-            detail.compression = ni.compression;
-            detail.references = ni.references.map((r) => `/nix/store/${r}`);
-            detail.signatures = signatures(ni, await cacheKeys(cache));
-          } catch (e) {
-            if (!(e instanceof NarInfoError)) throw e;
-          }
-        }
-        return sendJson(reply, detail);
-      });
+      addApiHooks(api, ctx);
+      for (const [url, handler] of routes) api.get(url, (req: Req, reply) => handler(ctx, req, reply));
     },
     { prefix: UI_API_PREFIX },
   );
-
-  /** The keys the cache publishes: its managed key (when it signs) and its clients' keys. */
-  async function cacheKeys(cache: CacheRow): Promise<PublicKey[]> {
-    const texts = [...(cache.managed ? [cache.publicKey] : []), ...(await meta.clientKeys(cache.name))];
-    return texts.flatMap((t) => {
-      try {
-        return [parsePublicKey(t)];
-      } catch {
-        return [];
-      }
-    });
-  }
 }
 
-/** A pin as the page lists it: its newest revision and what it keeps. */
-function pinView(p: PinRow): Pin {
-  const keep =
-    p.keep === "all"
-      ? "every revision"
-      : "revisions" in p.keep
-        ? `the newest ${p.keep.revisions} revision${p.keep.revisions === 1 ? "" : "s"}`
-        : `revisions of the last ${p.keep.days} day${p.keep.days === 1 ? "" : "s"}`;
-  return {
-    name: p.name,
-    storePath: p.revisions[0]?.storePath ?? null,
-    revisions: p.revisionCount,
-    keep,
-    createdAt: p.createdAt,
-  };
-}
-
-function signatures(ni: ReturnType<typeof parseNarInfo>, keys: readonly PublicKey[]): SignatureView[] {
-  const fp = narInfoFingerprint(ni);
-  return ni.sigs.map((sig) => {
-    const keyName = sig.slice(0, Math.max(0, sig.indexOf(":")));
-    const named = keys.filter((k) => k.name === keyName);
-    if (named.length === 0) return { keyName, state: "unknown" };
-    return { keyName, state: verifyDetached(fp, sig, named) ? "valid" : "invalid" };
+/** Headers on every answer (no caching, no sniffing, the handler's time), and errors as JSON. */
+function addApiHooks(api: FastifyInstance, ctx: ServerContext): void {
+  const started = new WeakMap<object, number>();
+  api.addHook("onRequest", (req, _reply, done) => {
+    started.set(req, performance.now());
+    done();
   });
+  api.addHook("onSend", (req, reply, payload, done) => {
+    const ms = performance.now() - (started.get(req) ?? performance.now());
+    reply
+      .header("cache-control", "no-store")
+      .header("x-content-type-options", "nosniff")
+      .header("content-security-policy", "default-src 'none'; frame-ancestors 'none'")
+      // The handler's own time, for the dashboard's bench (bench/ui) and for operators.
+      .header("server-timing", `app;dur=${ms.toFixed(2)}`);
+    done(null, payload);
+  });
+  api.setErrorHandler((err, _req, reply) => {
+    if (err instanceof UiError) return sendJson(reply.code(err.status), { error: err.message });
+    const { status, message, headers } = errorReply(err, ctx.logError);
+    return sendJson(reply.code(status).headers(headers), { error: message });
+  });
+  api.setNotFoundHandler((req, reply) =>
+    sendJson(reply.code(404), {
+      error: `no such dashboard call: ${req.method} ${req.url.replace(/\?.*$/, "")}`,
+    }),
+  );
 }
 
-/** The hash part of a store path, a base name or a bare hash; undefined when it is none of them. */
-export function hashOfQuery(q: string): string | undefined {
-  const s = q.trim().replace(/^\/nix\/store\//, "");
-  const hash = s.slice(0, STORE_HASH_LENGTH);
-  if (!isStoreHash(hash)) return undefined;
-  if (s.length > STORE_HASH_LENGTH && s[STORE_HASH_LENGTH] !== "-") return undefined;
-  return hash;
+/** The cache if the caller may read it (and whether they may write); otherwise the refusal a private cache gets. */
+async function readable(
+  { meta }: ServerContext,
+  req: Req,
+): Promise<{ cache: CacheRow; who: Identity; writer: boolean }> {
+  const who = await identify(meta, req.headers.authorization);
+  if (who.kind === "invalid") throw new UiError(401, who.message);
+  const name = req.params.name ?? "";
+  const cache = CacheName.safeParse(name).success ? await meta.getCache(name) : undefined;
+  if (!cache || !authorize(cache, who, "read").ok) throw new UiError(401, hiddenCache(name));
+  return { cache, who, writer: writes(cache, who) };
+}
+
+/** Counts up to this moment: what this process counted is written before it is read. */
+async function fresh(ctx: ServerContext): Promise<void> {
+  await ctx.activity.flush().catch((e: unknown) => ctx.logError(e));
+}
+
+/** `cache` as listCaches has it, with its usage, last GC run and the report its page opens with. */
+async function summary(
+  { meta }: ServerContext,
+  cache: CacheRow & { narinfos: number; bytes: number },
+  writer: boolean,
+  latest?: readonly ReportRow[],
+) {
+  const [usage, gc, chosen] = await Promise.all([
+    meta.dashboardUsage(cache.name, Date.now() - DAY),
+    meta.lastGcRun(cache.name),
+    chooseReport(meta, cache.name, undefined, latest ?? []),
+  ]);
+  return cacheSummary(cache, usage, gc, chosen, writer);
+}
+
+async function listCaches(ctx: ServerContext, req: Req, reply: FastifyReply) {
+  const who = await identify(ctx.meta, req.headers.authorization);
+  if (who.kind === "invalid") throw new UiError(401, who.message);
+  await fresh(ctx);
+  const all = await ctx.meta.listCaches();
+  const visible = all.filter((c) => authorize(c, who, "read").ok);
+  const caches = await Promise.all(visible.map((c) => summary(ctx, c, writes(c, who))));
+  return sendJson(reply, { viewer: viewerOf(who), caches } satisfies CachesResponse);
+}
+
+async function showCache(ctx: ServerContext, req: Req, reply: FastifyReply) {
+  const { meta } = ctx;
+  const { cache, who, writer } = await readable(ctx, req);
+  await fresh(ctx);
+  const newest = await meta.latestReports(cache.name, { limit: BRANCHES_SHOWN + 1 });
+  const latest = newest.slice(0, BRANCHES_SHOWN);
+  const chosen = await chooseReport(meta, cache.name, req.query.branch, latest);
+  const counted = (await meta.listCaches()).find((c) => c.name === cache.name);
+  const [s, full, pins, rules] = await Promise.all([
+    summary(ctx, { ...cache, narinfos: counted?.narinfos ?? 0, bytes: counted?.bytes ?? 0 }, writer, latest),
+    chosen ? meta.getReport(cache.name, chosen.id) : undefined,
+    // Without artifacts (the page shows none), and a page of them: a cache may have many.
+    meta.listPins(cache.name, { limit: PINS_SHOWN + 1, revisions: 1, artifacts: false }),
+    writer ? meta.trustRules({ cache: cache.name }) : undefined,
+  ]);
+  const body: CacheResponse = {
+    viewer: viewerOf(who),
+    cache: s,
+    branches: latest.map((r) => reportSummary(r, writer)),
+    branchesNext: newest.length > BRANCHES_SHOWN ? (latest.at(-1)?.id ?? null) : null,
+    report: full ? matrixOf(full, writer) : null,
+    pins: pins.slice(0, PINS_SHOWN).map(pinView),
+    pinsMore: pins.length > PINS_SHOWN,
+    trustRules: rules?.map(trustRuleView) ?? null,
+  };
+  return sendJson(reply, body);
+}
+
+async function listReports(ctx: ServerContext, req: Req, reply: FastifyReply) {
+  const { cache, writer } = await readable(ctx, req);
+  const limit = pageLimit(req.query.limit);
+  const branch = req.query.branch;
+  const rows = await ctx.meta.listReports(cache.name, {
+    // `?branch=` (empty) asks for the reports that named no branch.
+    branch: branch === undefined ? undefined : branch === "" ? null : branch,
+    before: cursor(req.query.before),
+    limit,
+  });
+  return sendJson(reply, reportPage(rows, limit, writer));
+}
+
+/**
+ * The newest report of each branch, newest first, a page at a time; `?q=`: branches whose name
+ * holds that text (letters in any case).
+ */
+async function listBranches(ctx: ServerContext, req: Req, reply: FastifyReply) {
+  const { cache, writer } = await readable(ctx, req);
+  const limit = pageLimit(req.query.limit);
+  const q = req.query.q?.trim();
+  if (q !== undefined && q.length > MAX_BRANCH_SEARCH)
+    throw new UiError(400, `q must be at most ${MAX_BRANCH_SEARCH} characters`);
+  const rows = await ctx.meta.latestReports(cache.name, {
+    limit,
+    before: cursor(req.query.before),
+    search: q || undefined,
+  });
+  return sendJson(reply, reportPage(rows, limit, writer));
+}
+
+async function showReport(ctx: ServerContext, req: Req, reply: FastifyReply) {
+  const { cache, writer } = await readable(ctx, req);
+  const id = Number(req.params.id);
+  const r = Number.isSafeInteger(id) ? await ctx.meta.getReport(cache.name, id) : undefined;
+  if (!r) throw new UiError(404, `no report ${req.params.id} for cache ${cache.name}`);
+  return sendJson(reply, matrixOf(r, writer));
+}
+
+async function listPushes(ctx: ServerContext, req: Req, reply: FastifyReply) {
+  const { meta } = ctx;
+  const { cache, writer } = await readable(ctx, req);
+  await fresh(ctx);
+  const limit = pageLimit(req.query.limit);
+  const rows = await meta.recentPushes(cache.name, { before: cursor(req.query.before), limit });
+  const runs = [...new Set(rows.flatMap((r) => (r.run === null ? [] : [r.run])))];
+  const reports = new Map((await meta.reportsOfRuns(cache.name, runs)).map((r) => [r.runId, r]));
+  const page: Page<PushRow> = {
+    items: rows.map((r) => pushRow(r, r.run === null ? undefined : reports.get(r.run), writer)),
+    next: rows.length >= limit ? (rows.at(-1)?.minute ?? null) : null,
+  };
+  return sendJson(reply, page);
+}
+
+/**
+ * The end of a build log (`/<cache>/log/<drv>`), cleaned and cut for the page: read from the end
+ * of the stored blob, so a large log costs the server no more than a small one.
+ */
+async function showLogTail(ctx: ServerContext, req: Req, reply: FastifyReply) {
+  const { cache } = await readable(ctx, req);
+  const drv = req.params.drv ?? "";
+  if (!LogName.safeParse(drv).success)
+    throw new UiError(
+      400,
+      `expected a derivation's base name (<hash>-<name>.drv), not ${JSON.stringify(drv.slice(0, 300))}`,
+    );
+  const f = await ctx.meta.getSideFile(cache.name, "log", drv);
+  if (!f) throw new UiError(404, `no build log for ${drv} in this cache`);
+  const tail = await readLogTail(ctx.storage, f);
+  const body: LogTail = {
+    drv,
+    bytes: tail.bytes,
+    encoding: f.contentEncoding,
+    lines: tail.lines.map((l) => shownLine(l)),
+    earlier: tail.earlier,
+    cachePublic: cache.isPublic,
+  };
+  return sendJson(reply, body);
+}
+
+/** `?q=` a store path, its base name, or a hash part. */
+async function showPath(ctx: ServerContext, req: Req, reply: FastifyReply) {
+  const { meta } = ctx;
+  const { cache } = await readable(ctx, req);
+  const hash = hashOfQuery(req.query.q ?? "");
+  if (!hash)
+    throw new UiError(
+      400,
+      "expected a store path (/nix/store/<hash>-<name>), its base name, or its 32-character hash",
+    );
+  // Access times are batched in memory (AccessTracker): this process's are written first.
+  await ctx.access.flush().catch((e: unknown) => ctx.logError(e));
+  const [rec, pins, realisations] = await Promise.all([
+    meta.pathRecord(cache.name, hash),
+    meta.pinsKeeping(cache.name, hash),
+    meta.realisationsOf(cache.name, hash),
+  ]);
+  const keys = rec.narinfo ? await cacheKeys(ctx, cache) : [];
+  return sendJson(reply, pathDetail(hash, rec, pins, realisations, keys));
+}
+
+/** The keys the cache publishes: its managed key (when it signs) and its clients' keys. */
+async function cacheKeys({ meta }: ServerContext, cache: CacheRow): Promise<PublicKey[]> {
+  const texts = [...(cache.managed ? [cache.publicKey] : []), ...(await meta.clientKeys(cache.name))];
+  return texts.flatMap((t) => {
+    try {
+      return [parsePublicKey(t)];
+    } catch {
+      return [];
+    }
+  });
 }
