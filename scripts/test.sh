@@ -14,6 +14,10 @@ npx biome check --error-on-warnings .
 npx tsc --noEmit
 # The layering (.dependency-cruiser.cjs): an upward import or a cycle fails here.
 npx depcruise src --config .dependency-cruiser.cjs --output-type err
+# Files named: those alone, as the inner loop runs them (services started, then stopped).
+if [ "$#" -gt 0 ]; then
+  exec bash scripts/test-file.sh "$@"
+fi
 shopt -s globstar nullglob
 # Tests that need Nix get a config with no substituters so nothing waits on cache.nixos.org.
 export NIX_CONFIG=$'substituters =\nexperimental-features = nix-command flakes\nwarn-dirty = false'
@@ -23,10 +27,6 @@ svc="$(mktemp -d)"
 trap 'bash scripts/services.sh stop "$svc"; rm -rf "$svc"' EXIT
 eval "$(bash scripts/services.sh start "$svc")"
 run() { node --import tsx --test --test-concurrency=2 --test-reporter=spec "$@"; }
-if [ "$#" -gt 0 ]; then
-  run "$@"
-  exit
-fi
 # This one stops and starts its own Swift's object server: it must not share one.
 own_swift=(test/server-s3.test.ts)
 # The slowest file first, so that the others run beside it: installing the packed tarball compiles
