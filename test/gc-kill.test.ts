@@ -6,8 +6,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createServer, request, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { adminCreateCache, adminCreateToken } from "../src/server/admin.js";
 import { collectGarbage } from "../src/server/gc.js";
@@ -16,52 +14,11 @@ import { startServer } from "../src/server/server.js";
 import { openStorage, type StoreLocation } from "../src/server/stores.js";
 import { storeArgs } from "./helpers/backends.js";
 import { NIXCACHE_BIN } from "./helpers/cli.js";
+import { deleteHoldingProxy } from "./helpers/delete-holding-proxy.js";
 import { tempDir } from "./helpers/nix.js";
 import { freshDatabase } from "./helpers/postgres.js";
 import { freshStorageUrl } from "./helpers/s3.js";
 import { makeUpload, narInfoText, type Upload } from "./server-fixtures.js";
-
-/**
- * An HTTP proxy to `target` that, once `hold()` is called, never answers DELETE requests; `deleting`
- * has the blobs whose deletes it holds.
- */
-async function deleteHoldingProxy(target: string) {
-  let holding = false;
-  const held: ServerResponse[] = [];
-  const deleting: string[] = [];
-  let firstHeld: () => void = () => {};
-  const heldOne = new Promise<void>((resolve) => (firstHeld = resolve));
-  const server = createServer((req, res) => {
-    if (holding && req.method === "DELETE") {
-      held.push(res);
-      const blob = /\/blobs\/[0-9a-f]{2}\/([0-9a-f]{64})(?:\?|$)/.exec(req.url ?? "")?.[1];
-      if (blob) deleting.push(blob);
-      firstHeld();
-      return;
-    }
-    // The Host header goes through as it is: the client signed it.
-    const up = request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    up.on("error", () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    hold: () => {
-      holding = true;
-    },
-    heldOne,
-    deleting,
-    async close() {
-      for (const r of held) r.destroy();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 const LOCATIONS: Array<{ name: string; at(dir: string, storage: string): Promise<StoreLocation> }> = [
   { name: "SQLite", at: async (dir, storage) => ({ dataDir: dir, storage }) },

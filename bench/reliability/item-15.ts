@@ -11,57 +11,18 @@
 import { execFileSync, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, request, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { adminCreateCache, adminCreateToken } from "../../src/server/admin.js";
 import { startServer } from "../../src/server/server.js";
+import { deleteHoldingProxy } from "../../test/helpers/delete-holding-proxy.js";
 import { makeUpload, narInfoText } from "../../test/server-fixtures.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = join(root, "bin/nixcache");
 const PATHS = 20;
-
-/** A proxy to `target` whose DELETEs, once `hold()` is called, are never answered. */
-async function deleteHoldingProxy(target: string) {
-  let holding = false;
-  const held: ServerResponse[] = [];
-  const deleting: string[] = [];
-  let first: () => void = () => {};
-  const heldOne = new Promise<void>((resolve) => (first = resolve));
-  const server = createServer((req, res) => {
-    if (holding && req.method === "DELETE") {
-      held.push(res);
-      const blob = /\/blobs\/[0-9a-f]{2}\/([0-9a-f]{64})(?:\?|$)/.exec(req.url ?? "")?.[1];
-      if (blob) deleting.push(blob);
-      first();
-      return;
-    }
-    const up = request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    up.on("error", () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    hold: () => {
-      holding = true;
-    },
-    heldOne,
-    deleting,
-    async close() {
-      for (const r of held) r.destroy();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 function cli(args: string[]): Promise<number | null> {
   return new Promise((resolve) => {
