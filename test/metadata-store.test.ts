@@ -17,6 +17,7 @@ import {
   MAX_REFERENCES,
   ReferencesMissingError,
 } from "../src/server/metadata/limits.js";
+import { bulkPlan } from "../src/server/metadata/postgres/engine.js";
 import { MergedLookups } from "../src/server/metadata/postgres/lookups.js";
 import {
   MIGRATIONS as PG_MIGRATIONS,
@@ -1951,6 +1952,29 @@ test("merged lookups: each its own statement up to two at once, then the waiting
 });
 
 describe("PostgreSQL only", () => {
+  test("the bulk query answers alike by probes (a few hashes, a large cache) and by one ordered pass (many, a small one)", async () => {
+    const url = await freshDatabase();
+    const meta = await openPostgresStore(url);
+    try {
+      await meta.createCache({ name: "c", isPublic: true, priority: 40 });
+      const here = Array.from({ length: 60 }, (_, i) => h(`bulk-${i}`));
+      for (const x of here) await push(meta, "c", x);
+      const pending = h("bulk-pending");
+      assert.equal((await push(meta, "c", pending, [h("bulk-absent")])).visible, false);
+      await sql(url, "ANALYZE narinfos");
+      const plan = await sql(url, "EXPLAIN (FORMAT JSON) SELECT 1 FROM narinfos WHERE cache = 'c'");
+      const rows = plan[0]?.["QUERY PLAN"][0].Plan["Plan Rows"] as number;
+      const few = [here[3], pending, h("bulk-nowhere"), here[3]] as string[];
+      assert.equal(bulkPlan(rows, few.length), "probes", `${rows} narinfos, ${few.length} hashes`);
+      assert.deepEqual(await meta.missingNarInfos("c", few), few.slice(1, 3));
+      const many = [...here, pending, ...Array.from({ length: 100 }, (_, i) => h(`bulk-nowhere-${i}`))];
+      assert.equal(bulkPlan(rows, many.length), "merge", `${rows} narinfos, ${many.length} hashes`);
+      assert.deepEqual(await meta.missingNarInfos("c", many), many.slice(60));
+    } finally {
+      await meta.close();
+    }
+  });
+
   test("replicas starting at once on a fresh database apply each migration once", async () => {
     const url = await freshDatabase();
     const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore(url)));

@@ -211,6 +211,13 @@ UPDATE narinfos SET deriver = NULL WHERE deriver = 'unknown-deriver';
 CREATE INDEX narinfos_deriver ON narinfos(cache, deriver) WHERE deriver IS NOT NULL;
 CREATE INDEX narinfos_pending_created ON narinfos(created_at) WHERE NOT visible;`,
   },
+  {
+    version: 14,
+    name: "pending narinfos by hash: the bulk query answers from indexes, without reading the table",
+    // As SQLite's migration 16. A path is visible when the primary key has it and this (small: only
+    // pending rows) index does not: both index-only, where `visible` was read from each row.
+    sql: "CREATE INDEX narinfos_pending_hash ON narinfos(cache, hash) WHERE NOT visible;",
+  },
 ];
 
 /** The newest version; numbers may have gaps while branches that each add one are merged. */

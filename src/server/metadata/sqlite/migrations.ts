@@ -342,6 +342,13 @@ ALTER TABLE narinfos ADD COLUMN deriver TEXT;`);
 CREATE INDEX narinfos_pending_created ON narinfos(created_at) WHERE NOT visible;`);
     },
   },
+  {
+    version: 16,
+    name: "pending narinfos by hash: the bulk query answers from indexes, without reading the table",
+    // As PostgreSQL's migration 14: the primary key has the path and this (small: only pending
+    // rows) index does not, both answered from the indexes, where `visible` was read from each row.
+    up: (db) => db.exec("CREATE INDEX narinfos_pending_hash ON narinfos(cache, hash) WHERE NOT visible;"),
+  },
 ];
 
 /** The newest version; numbers may have gaps while branches that each add one are merged. */
