@@ -1905,7 +1905,7 @@ function isUnavailable(e: unknown): boolean {
   );
 }
 
-test("merged lookups: each its own statement up to two at once, then the waiting ones in one; failures reach every waiter", async () => {
+test("merged lookups: each its own statement up to two at once (one by default), then the waiting ones in one; failures reach every waiter", async () => {
   const statements: string[][] = [];
   let release: () => void = () => {};
   let gate = new Promise<void>((r) => (release = r));
@@ -1930,6 +1930,7 @@ test("merged lookups: each its own statement up to two at once, then the waiting
         return text === undefined ? [] : [{ cache, hash: hashes[i] as string, text }];
       });
     },
+    2,
   );
   const first = [lookups.get("c", "a"), lookups.get("c", "x")];
   const merged = [lookups.get("c", "b"), lookups.get("d", "a"), lookups.get("c", "b"), lookups.get("d", "x")];
@@ -1938,6 +1939,26 @@ test("merged lookups: each its own statement up to two at once, then the waiting
   assert.deepEqual(await Promise.all([...first, ...merged]), ["A", undefined, "B", "dA", "B", undefined]);
   assert.deepEqual(statements[2], ["c/b", "d/a", "d/x"], "the waiting ones in one statement, each key once");
   assert.equal(statements.length, 3);
+
+  // By default one at once: the second waits, and goes in a statement of its own after.
+  statements.length = 0;
+  const single = new MergedLookups(
+    async (cache, hash) => {
+      statements.push([`${cache}/${hash}`]);
+      return store.get(`${cache}\n${hash}`);
+    },
+    async (caches, hashes) => {
+      statements.push(caches.map((c, i) => `${c}/${hashes[i]}`));
+      return caches.flatMap((cache, i) => {
+        const text = store.get(`${cache}\n${hashes[i]}`);
+        return text === undefined ? [] : [{ cache, hash: hashes[i] as string, text }];
+      });
+    },
+  );
+  const two = [single.get("c", "a"), single.get("c", "b"), single.get("d", "a")];
+  assert.deepEqual(statements, [["c/a"]], "one at once");
+  assert.deepEqual(await Promise.all(two), ["A", "B", "dA"]);
+  assert.deepEqual(statements, [["c/a"], ["c/b", "d/a"]]);
 
   statements.length = 0;
   gate = new Promise<void>((r) => (release = r));

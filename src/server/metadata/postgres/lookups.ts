@@ -1,12 +1,16 @@
-// Narinfo lookups on PostgreSQL, merged while the server is busy. Each lookup is a statement of its
-// own while fewer than MAX_IN_FLIGHT are under way, so an idle server answers as soon as it can;
+// Narinfo lookups on PostgreSQL, merged while the server is busy. A lookup is a statement of its
+// own while fewer than `maxInFlight` are under way, so an idle server answers as soon as it can;
 // beyond that, lookups wait, and the next statement to go takes all of them (up to MAX_MERGED). A
 // lookup's cost was nearly all per statement (the round trip, pg's encoding and parsing,
 // PostgreSQL's executor start-up), a row more costs next to nothing: with 16 concurrent lookups,
 // merging cut the CPU per lookup by half to three quarters on both sides.
 
-/** Lookup statements under way at once before lookups are merged. */
-const MAX_IN_FLIGHT = 2;
+/**
+ * Lookup statements under way at once before lookups are merged. One: at a million narinfos with
+ * 16 clients, PostgreSQL's CPU per GET fell from about 100 µs with two to 40–85 with one, and the
+ * server's by a tenth, for the same or more GETs a second (bench/scale notes).
+ */
+const MAX_IN_FLIGHT = 1;
 /** Lookups one merged statement takes at most (the rest wait for the next). */
 const MAX_MERGED = 500;
 
@@ -31,10 +35,11 @@ export class MergedLookups {
     private readonly one: (cache: string, hash: string) => Promise<string | undefined>,
     /** Many: the visible narinfos among (caches[i], hashes[i]). */
     private readonly many: (caches: string[], hashes: string[]) => Promise<FoundNarInfo[]>,
+    private readonly maxInFlight = MAX_IN_FLIGHT,
   ) {}
 
   get(cache: string, hash: string): Promise<string | undefined> {
-    if (this.inFlight < MAX_IN_FLIGHT) {
+    if (this.inFlight < this.maxInFlight) {
       this.inFlight++;
       return this.one(cache, hash).finally(() => this.next());
     }
