@@ -3,6 +3,7 @@
 // arrays bound as one parameter, the visibility cascade level by level, the database's clock for
 // leases. Every write transaction notifies the other replicas but recordAccess's.
 import { DbError } from "../../errors.js";
+import { bulkPlan } from "../bulk-plan.js";
 import { closureReferences } from "../closure.js";
 import type { PostgresDb } from "../db/postgres.js";
 import type { StoreEngine } from "../engine.js";
@@ -24,7 +25,7 @@ import { type FoundNarInfo, MergedLookups } from "./lookups.js";
  * an array literal of 32,768 strings than PostgreSQL spent answering), those with a visible
  * narinfo in cache $1. A path is visible when the primary key has it and the pending index
  * (narinfos_pending_hash: pending rows only, few) does not, both answered from the indexes alone
- * where the visibility map allows. Two plans, chosen by the cache's size (bulkPlan):
+ * where the visibility map allows. Two plans, chosen by the cache's size (../bulk-plan.ts):
  * - PROBES: a descent of the primary key per hash, in order (neighbouring probes read neighbouring
  *   pages). LATERAL … LIMIT 1 keeps the planner from its own choice, a hash join over every
  *   narinfo of the cache, whatever its size.
@@ -45,18 +46,6 @@ const VISIBLE_OF_MERGE = `SELECT t.h FROM ${HASHES}
  */
 const BULK_SETTINGS = "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off";
 const BULK_MERGE = "SET LOCAL enable_hashjoin = off; SET LOCAL enable_nestloop = off";
-/**
- * A descent of the primary key costs about as much as reading 15 of its entries in order (at a
- * million narinfos, 100,000 in the cache: 6 µs a probe, 0.4 µs an entry merged): merge when the
- * cache has fewer than this many narinfos per hash asked for (a little in the probes' favour).
- */
-const MERGE_BELOW_ROWS_PER_HASH = 10;
-
-/** How the bulk query reads a cache of about `rows` narinfos for `hashes` hashes. */
-export function bulkPlan(rows: number, hashes: number): "merge" | "probes" {
-  return rows < hashes * MERGE_BELOW_ROWS_PER_HASH ? "merge" : "probes";
-}
-
 /** Of the blobs $1 (distinct), those no NAR record or side file names. */
 const UNNAMED_BLOBS = `SELECT b AS blob FROM unnest($1::text[]) AS b
   WHERE NOT EXISTS (SELECT 1 FROM nars u WHERE u.blob = b)
