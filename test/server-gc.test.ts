@@ -7,13 +7,14 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { formatNarInfo, type NarInfo } from "../src/nix/narinfo.js";
-import { AccessTracker } from "../src/server/access.js";
+import { AccessTimes } from "../src/server/access-times.js";
 import {
   adminCreateCache,
   adminCreateToken,
   adminListCaches,
   adminUpdateCache,
 } from "../src/server/admin.js";
+import { FetchGuard } from "../src/server/fetch-guard.js";
 import { collectGarbage, GcBusyError } from "../src/server/gc.js";
 import type { MetadataStore } from "../src/server/metadata/store.js";
 import { type RunningServer, type ServerOptions, startServer } from "../src/server/server.js";
@@ -600,9 +601,11 @@ describe("on the filesystem and SQLite", () => {
   });
 });
 
-test("access tracker: protected or never served, never both", () => {
+test("fetch guard: protected or never served, never both", () => {
   const stored: Array<{ hash: string }> = [];
-  const t = new AccessTracker({ recordAccess: async (a) => void stored.push(...a) }, { onError() {} });
+  const t = new FetchGuard(
+    new AccessTimes({ recordAccess: async (a) => void stored.push(...a) }, { onError() {} }),
+  );
   const early = t.lookupStarted();
   assert.equal(t.hit("c", "fetched", early), true);
   const spared = t.protect("c", ["fetched", "doomed", "survivor"]);
@@ -615,11 +618,11 @@ test("access tracker: protected or never served, never both", () => {
   assert.equal(t.hit("c", "doomed", t.lookupStarted()), true, "pushed again later: served");
 });
 
-test("access tracker: a big flush goes in chunks, lets requests in between, and loses nothing on failure", async () => {
+test("access times: a big flush goes in chunks, lets requests in between, and loses nothing on failure", async () => {
   const calls: number[] = [];
   const stored = new Map<string, number>();
   let failOnCall = 2;
-  const t = new AccessTracker(
+  const t = new AccessTimes(
     {
       // Synchronous inside, like the embedded SQLite store: only the tracker can yield.
       recordAccess: async (a) => {
@@ -673,7 +676,12 @@ for (const backend of RACE_BACKENDS)
       },
     });
     const gc = (graceMs: number) =>
-      collectGarbage(paced, storage, { graceMs, access: srv.access, batchSize: 1 });
+      collectGarbage(paced, storage, {
+        graceMs,
+        accessTimes: srv.accessTimes,
+        fetchGuard: srv.fetchGuard,
+        batchSize: 1,
+      });
     let reuploaded = 0;
     let deleted = 0;
     try {

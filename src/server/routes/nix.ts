@@ -96,9 +96,9 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     if (!hash) return fail(reply, 404, `not found: ${file}`);
     if (!(await access(req, reply, "read"))) return reply;
     if (ext === "narinfo") {
-      const started = ctx.access.lookupStarted();
+      const started = ctx.fetchGuard.lookupStarted();
       const body = await ctx.metrics.narinfoLookup(ctx.narinfos.get(req.params.cache, hash));
-      const found = body !== undefined && ctx.access.hit(req.params.cache, hash, started);
+      const found = body !== undefined && ctx.fetchGuard.hit(req.params.cache, hash, started);
       // GETs are what substituters send; HEADs come from pushers asking what is missing.
       if (req.method === "GET") ctx.activity.lookedUp(req.params.cache, found);
       if (body === undefined || !found) return fail(reply, 404, `no narinfo for ${hash} in this cache`);
