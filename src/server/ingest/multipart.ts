@@ -17,7 +17,7 @@ import { errorCode } from "../../util/errors.js";
 import { IngestError } from "../errors.js";
 import type { MultipartUpload, NewMultipart, PartRow } from "../metadata/types.js";
 import type { AssembledUpload, StagedBlob } from "../storage/backend.js";
-import { type IngestTarget, receiveVerifiedNar } from "./nar.js";
+import { type IngestTarget, stageNar } from "./nar.js";
 import { ingestNarInfo, refuseManyReferences } from "./narinfo.js";
 import { PART_URL_TTL_MS, type PartUrlQuery, PartUrls } from "./part-urls.js";
 import { QuotaError } from "./quota.js";
@@ -297,7 +297,7 @@ export class MultipartUploads {
       );
     // A bomb is cut off as soon as it inflates past what the client said the NAR is.
     const limits = { maxBytes: this.o.maxBytes, maxNarBytes: Math.min(this.o.maxNarBytes, nic.cNarSize) };
-    const nar = await receiveVerifiedNar(this.o, source, up.compression, limits, into).catch((e: unknown) => {
+    const nar = await stageNar(this.o, source, up.compression, limits, into).catch((e: unknown) => {
       if (e instanceof NarTooLargeError && e.limit < this.o.maxNarBytes)
         throw new IngestError(
           "invalid",
