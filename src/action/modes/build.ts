@@ -16,8 +16,8 @@ import {
 import { prepareBuild } from "../../build/setup.js";
 import type { BuildEvent, BuildReport } from "../../build/types.js";
 import { ci } from "../../ci/ci.js";
+import { ciDashboardReport } from "../../ci/dashboard-report.js";
 import { ciAnnotations, ciJson, ciSummaryLine, formatCiMarkdown, formatCiTable } from "../../ci/render.js";
-import { ciReportUpload } from "../../ci/report-upload.js";
 import { buildSetupOf } from "../../flags/build-setup.js";
 import type { BuildFlags } from "../../flags/values.js";
 import type { ActionInputs, RunContext } from "../../github/action-inputs.js";
@@ -29,8 +29,8 @@ import type { ExtraArgs } from "../extra-args.js";
 import { configureNix } from "../nix-setup.js";
 import type { Outcome } from "../outcome.js";
 import { compressionOf, signingKeyOf } from "../push-options.js";
-import { uploadReport } from "../report-upload.js";
 import { targetsOf } from "../targets.js";
+import { uploadDashboardReport } from "../upload-dashboard-report.js";
 
 function logEvent(e: BuildEvent): void {
   if (e.type === "evaluated")
@@ -125,7 +125,7 @@ export async function runBuildOrCi(
           if (gh) await aggregateError(gh, errorMessage(e));
           throw e;
         });
-      const reportUrl = await uploadReport(inputs, ctx, x, pushTo, (c) => ciReportUpload(r, c));
+      const reportUrl = await uploadDashboardReport(inputs, ctx, x, pushTo, (c) => ciDashboardReport(r, c));
       await checks?.finish(r.targets, { ...(reportUrl !== undefined ? { reportUrl } : {}) });
       return {
         ok: r.summary.ok,
