@@ -27,8 +27,8 @@ export interface ServerContext {
   narRedirect: boolean;
   /** The base URL clients reach this server at (for URLs handed out); never taken from `Host`. */
   publicUrl(): string;
-  /** Registers an in-flight upload so shutdown can wait for it to commit. */
-  track<T>(work: Promise<T>): Promise<T>;
+  /** Returns `work`, which `close()` waits for (an upload in flight commits before shutdown). */
+  shutdownWaitsFor<T>(work: Promise<T>): Promise<T>;
   logError(err: unknown): void;
   /** Writes one structured line to the server's log (a refusal an operator should hear of). */
   logEvent(event: Record<string, unknown>): void;

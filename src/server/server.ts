@@ -197,7 +197,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     maxOpenUploads: opts.maxOpenUploads ?? DEFAULT_MAX_OPEN_UPLOADS,
     narRedirect: opts.narRedirect ?? false,
     publicUrl: () => publicUrl ?? "",
-    track(work) {
+    shutdownWaitsFor(work) {
       inflight.add(work);
       const done = () => inflight.delete(work);
       work.then(done, done);

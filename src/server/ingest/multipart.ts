@@ -28,8 +28,8 @@ export interface MultipartOptions extends IngestTarget {
   maxBytes: number;
   /** Largest NAR after decompression (and never more than the client's cNarSize). */
   maxNarBytes: number;
-  /** Registers work that shutdown must wait for. */
-  track<T>(work: Promise<T>): Promise<T>;
+  /** Returns `work`, which the server's shutdown waits for. */
+  shutdownWaitsFor<T>(work: Promise<T>): Promise<T>;
   partUrlTtlMs?: number;
   /** See NarInfoIngest.onMissing. */
   onMissing?: (cache: string, hashes: string[]) => void;
@@ -169,7 +169,7 @@ export class MultipartUploads {
     if (!(await meta.transitionMultipart(up.narId, "open", "completing"))) throw await this.lost(up.narId);
     const progress: Progress = { published: false };
     try {
-      await this.o.track(this.verifyAndCommit(up, body, progress));
+      await this.o.shutdownWaitsFor(this.verifyAndCommit(up, body, progress));
     } catch (e) {
       if (!progress.published) {
         // Refused once assembled: the object goes, and its parts with it. Storage down or full: it

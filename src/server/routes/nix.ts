@@ -211,7 +211,7 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const declared = req.headers["content-length"];
     await refuseOverQuota(meta, cache, declared === undefined ? undefined : Number(declared));
     allowBody(req.raw);
-    await ctx.track(
+    await ctx.shutdownWaitsFor(
       ingestNar(ctx, {
         cache: req.params.cache,
         url: `nar/${file}`,
@@ -240,7 +240,7 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const declared = req.headers["content-length"];
     await refuseOverQuota(meta, cache, declared === undefined ? undefined : Number(declared));
     allowBody(req.raw);
-    const log = await ctx.track(receiveLog(ctx, req.raw, ctx.maxLogBytes));
+    const log = await ctx.shutdownWaitsFor(receiveLog(ctx, req.raw, ctx.maxLogBytes));
     await recordLog(ctx, req.params.cache, file, log, sideFileType(req, "log"));
     // Where the dashboard shows it, for nixcache's clients (a commit status links there).
     const page = `${ctx.publicUrl()}/ui/#/cache/${encodeURIComponent(req.params.cache)}/log/${encodeURIComponent(file)}`;
