@@ -7995,9 +7995,10 @@ var BUILD_FLAGS = [
     action: true
   },
   {
-    name: "no-upstream-filter",
+    name: "no-upstream",
     type: "switch",
-    help: "push every path, even those an upstream cache serves",
+    help: "no upstream caches, as serve's --no-upstream: push every path, even those cache.nixos.org serves",
+    aliases: ["no-upstream-filter"],
     action: true
   },
   {
@@ -10117,7 +10118,7 @@ function ciJson(r) {
 // src/flags/build-setup.ts
 var CLI_WORDING = { prefix: "", upstream: "--upstream" };
 function checkBuildFlags(f, w = CLI_WORDING) {
-  if (f.upstreamKey && !f.upstream && f.upstreamFilter)
+  if (f.upstreamKey && f.upstream === void 0)
     throw new NixcacheError("usage", `${w.prefix}--upstream-key needs ${w.upstream}`);
   parsePublicKeys(f.trustedKey ?? [], `${w.prefix}--trusted-key`);
   parsePublicKeys(f.upstreamKey ?? [], `${w.prefix}--upstream-key`);
@@ -10125,7 +10126,7 @@ function checkBuildFlags(f, w = CLI_WORDING) {
 function buildSetupOf(f, given, w = CLI_WORDING) {
   checkBuildFlags(f, w);
   const upstream = {
-    disabled: !f.upstreamFilter,
+    disabled: f.upstream === false,
     keys: parsePublicKeys(f.upstreamKey ?? [], `${w.prefix}--upstream-key`)
   };
   if (f.upstream) upstream.urls = f.upstream;
@@ -10562,13 +10563,14 @@ function buildFlagsOf(inputs, ctx, x) {
   const flags = {
     ...v,
     flake: inputs.flake,
-    upstreamFilter: v.upstreamFilter !== false,
     maxStatuses: v.maxStatuses ?? 50,
     compression: compressionOf(x),
     jobs: v.jobs ?? 8,
     logDir: v.logDir ?? path5.join(ctx.tempDir, `nixcache-logs-${randomBytes(4).toString("hex")}`)
   };
-  if (inputs.upstreams.length > 0) flags.upstream = inputs.upstreams;
+  if (v.upstream === false) flags.upstream = false;
+  else if (inputs.upstreams.length > 0) flags.upstream = inputs.upstreams;
+  else delete flags.upstream;
   if (inputs.token !== void 0) flags.token = inputs.token;
   return flags;
 }

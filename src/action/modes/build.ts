@@ -78,13 +78,15 @@ function buildFlagsOf(inputs: ActionInputs, ctx: RunContext, x: ExtraArgs): Buil
   const flags: BuildFlags = {
     ...v,
     flake: inputs.flake,
-    upstreamFilter: v.upstreamFilter !== false,
     maxStatuses: v.maxStatuses ?? 50,
     compression: compressionOf(x),
     jobs: v.jobs ?? 8,
     logDir: v.logDir ?? path.join(ctx.tempDir, `nixcache-logs-${randomBytes(4).toString("hex")}`),
   };
-  if (inputs.upstreams.length > 0) flags.upstream = inputs.upstreams;
+  // The upstreams are the input's; `--no-upstream` in extra-args (upstream: false) wins over it.
+  if (v.upstream === false) flags.upstream = false;
+  else if (inputs.upstreams.length > 0) flags.upstream = inputs.upstreams;
+  else delete flags.upstream;
   if (inputs.token !== undefined) flags.token = inputs.token;
   return flags;
 }
