@@ -1,7 +1,7 @@
 // The layering of src/, written down once (README "Development" draws it). Each folder may import
 // only the folders listed for it (and itself); index.ts, the public API, may import anything.
 // Arrows point one way:
-//   cli, action → flags → (build, ci, doctor, migrate, github, server, cachix) → (push, verify, report, targets, secrets)
+//   cli, action → flags → (build, ci, doctor, migrate, github, server, cachix-admin) → (push, verify, report, targets, secrets)
 //   → caches → (codec, http, local-store, cachix-api, keys) → (nix, util)
 // `npm test` runs `depcruise src` (scripts/test.sh): an upward import or a cycle fails it.
 const base = ["nix", "util"];
@@ -45,11 +45,13 @@ const allowed = {
     "nix",
   ],
   doctor: below(library, "caches", io, base),
-  // migrate composes the other commands' libraries: provisioning (cachix), secrets and workflows
+  // migrate composes the other commands' libraries: provisioning (cachix-admin), secrets and workflows
   // (github), flake.nix edits (doctor). None of them imports migrate.
-  migrate: below(["doctor", "github", "cachix"], library, "caches", io, base),
+  migrate: below(["doctor", "github", "cachix-admin"], library, "caches", io, base),
   github: below(library, "caches", io, base),
-  cachix: below(library, "caches", io, base),
+  // Token inspection and provisioning through the Cachix API (the API client and the cachix://
+  // cache driver are in caches/cachix/, the wire types in cachix-api/).
+  "cachix-admin": below(library, "caches", io, base),
   server: ["codec", "cachix-api", "ui-api", "http", "nix", "util"],
   // The dashboard's page, bundled for the browser: nothing of Node's, only the wire types.
   ui: ["ui-api"],
@@ -57,7 +59,7 @@ const allowed = {
   // setup: the CLI builds its commander options from it, the Action its extra-args parser.
   flags: below(["build"], library, "caches", io, base),
   cli: below(
-    ["flags", "build", "ci", "doctor", "migrate", "github", "server", "cachix"],
+    ["flags", "build", "ci", "doctor", "migrate", "github", "server", "cachix-admin"],
     library,
     "caches",
     io,
@@ -66,7 +68,7 @@ const allowed = {
   // The Action runs on GitHub's runners from a bundle that must carry no native addon: never the
   // server (SQLite, fastify). Its bundle test checks the same from the output side.
   action: below(
-    ["flags", "build", "ci", "doctor", "migrate", "github", "cachix"],
+    ["flags", "build", "ci", "doctor", "migrate", "github", "cachix-admin"],
     library,
     "caches",
     io,

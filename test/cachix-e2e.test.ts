@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { decodeJwtClaims } from "../src/cachix/jwt.js";
+import { decodeJwtClaims } from "../src/cachix-admin/jwt.js";
 import { parseSecretKey } from "../src/nix/signing.js";
 import { startServer } from "../src/server/server.js";
 import { runCli } from "./helpers/cli.js";

@@ -127,7 +127,7 @@ test("a dry run reads everything and writes nothing; the copy then serves the sa
   const dry = await runCli([
     "data",
     "copy",
-    "--from",
+    "--from-data",
     source,
     "--db",
     db,
@@ -138,6 +138,21 @@ test("a dry run reads everything and writes nothing; the copy then serves the sa
   ]);
   assert.equal(dry.code, 0, dry.stderr);
   const dr = JSON.parse(dry.stdout);
+  // --from, the old spelling of --from-data, is an alias: the same dry run says the same.
+  const dryOld = await runCli([
+    "data",
+    "copy",
+    "--from",
+    source,
+    "--db",
+    db,
+    "--storage",
+    storage,
+    "--dry-run",
+    "--json",
+  ]);
+  assert.equal(dryOld.code, 0, dryOld.stderr);
+  assert.deepEqual(JSON.parse(dryOld.stdout), dr);
   assert.equal(dr.dryRun, true);
   assert.equal(dr.records.narinfos, 4);
   assert.equal(dr.records.trustRules, 1);
@@ -146,7 +161,7 @@ test("a dry run reads everything and writes nothing; the copy then serves the sa
   assert.equal(dr.blobsCopied, 5, "four NARs and the log");
   assert.equal(await tables(db), 0, "not even the schema was made");
 
-  const real = await runCli(["data", "copy", "--from", source, "--db", db, "--storage", storage]);
+  const real = await runCli(["data", "copy", "--from-data", source, "--db", db, "--storage", storage]);
   assert.equal(real.code, 0, real.stderr);
   assert.match(real.stdout, /narinfos: 4 read, 4 new in the target/);
   assert.match(real.stdout, /blobs: copied 5 /);

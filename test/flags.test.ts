@@ -37,7 +37,7 @@ describe("flag table", () => {
       const longs = cmd?.options.map((o) => o.long?.slice(2));
       assert.deepEqual(
         longs,
-        COMMAND_FLAGS[name].map((s) => s.name),
+        COMMAND_FLAGS[name].flatMap((s) => [s.name, ...(s.aliases ?? [])]),
         name,
       );
     }
@@ -52,14 +52,27 @@ describe("flag table", () => {
       "7",
       "--system",
       "x86_64-linux",
-      "--no-upstream-filter",
+      "--no-upstream",
     ];
     const fromCli = cli(COMMAND_FLAGS.build, args);
     const fromAction = parseExtraArgs("build", args).values;
-    for (const k of ["keepGoing", "jobs", "maxStatuses", "system", "upstreamFilter", "compression"] as const)
+    for (const k of ["keepGoing", "jobs", "maxStatuses", "system", "upstream", "compression"] as const)
       assert.deepEqual(fromAction[k], fromCli[k], k);
     assert.equal(fromCli.jobs, 3);
-    assert.equal(fromCli.upstreamFilter, false);
+    assert.equal(fromCli.upstream, false);
+  });
+
+  test("--no-upstream-filter, the old spelling of --no-upstream, gives the same values in both", () => {
+    const now = cli(COMMAND_FLAGS.build, ["--no-upstream"]);
+    const old = cli(COMMAND_FLAGS.build, ["--no-upstream-filter"]);
+    assert.equal(old.upstream, false);
+    assert.equal(old.upstream, now.upstream);
+    assert.equal(parseExtraArgs("build", ["--no-upstream-filter"]).values.upstream, false);
+    assert.equal(parseExtraArgs("ci", ["--no-upstream-filter"]).values.upstream, false);
+    assert.equal(cli(COMMAND_FLAGS.build, []).upstream, undefined, "not given: the default upstreams");
+    const help = new Command("x");
+    addFlags(help, COMMAND_FLAGS.build);
+    assert.match(help.helpInformation(), /\(alias: --no-upstream-filter\)/);
   });
 
   test("a bad value is a usage error naming the flag as the user wrote it", () => {

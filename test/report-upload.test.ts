@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ciRun } from "../src/caches/ci-run.js";
-import { reportContext, verifyCell } from "../src/report/upload.js";
+import { reportContext, verifyCell } from "../src/report/dashboard-report.js";
 import { mintToken } from "../src/server/auth/tokens.js";
 import { attrParts, targetRow } from "../src/server/routes/ui-matrix.js";
 import { type RunningServer, startServer } from "../src/server/server.js";

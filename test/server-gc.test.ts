@@ -7,13 +7,14 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { formatNarInfo, type NarInfo } from "../src/nix/narinfo.js";
-import { AccessTracker } from "../src/server/access.js";
+import { AccessTimes } from "../src/server/access-times.js";
 import {
   adminCreateCache,
   adminCreateToken,
   adminListCaches,
   adminUpdateCache,
 } from "../src/server/admin.js";
+import { FetchGuard } from "../src/server/fetch-guard.js";
 import { collectGarbage, GcBusyError } from "../src/server/gc.js";
 import type { MetadataStore } from "../src/server/metadata/store.js";
 import { type RunningServer, type ServerOptions, startServer } from "../src/server/server.js";
@@ -436,7 +437,7 @@ describe("on the filesystem and SQLite", () => {
     assert.equal(await metric("nixcache_cache_bytes", '{cache="g"}'), fetched.file.length + dep.file.length);
   });
 
-  test("item 19: nixcache gc --grace 0s deletes what expired in one run; a non-zero grace only marks first", async () => {
+  test("item 19: nixcache gc --gc-grace 0s deletes what expired in one run; a non-zero grace only marks first", async () => {
     const cli = (...args: string[]) => runCli([...args, "--data", dir.path]);
     for (const name of ["z0", "z1"]) {
       await adminCreateCache(dir.path, { name, isPublic: true, priority: 41, retentionMs: 1000 });
@@ -445,14 +446,23 @@ describe("on the filesystem and SQLite", () => {
     }
     await sleep(1200);
     const run = async (cache: string, grace: string) => {
-      const r = await cli("gc", "--cache", cache, "--grace", grace, "--json");
+      const r = await cli("gc", "--cache", cache, "--gc-grace", grace, "--json");
       assert.equal(r.code, 0, r.stderr);
       return (JSON.parse(r.stdout) as Record<string, { deletedPaths: number; markedPaths: number }>)[cache];
     };
     // A dry run writes no marks: it counts what a real run with the same grace would delete.
-    const dry = await cli("gc", "--cache", "z0", "--grace", "0s", "--json", "--dry-run");
+    const dry = await cli("gc", "--cache", "z0", "--gc-grace", "0s", "--json", "--dry-run");
     assert.equal(dry.code, 0, dry.stderr);
     assert.equal((JSON.parse(dry.stdout) as Record<string, { deletedPaths: number }>).z0?.deletedPaths, 1);
+    // --grace, the old spelling, is an alias: the same run, the same answer.
+    const dryOld = await cli("gc", "--cache", "z0", "--grace", "0s", "--json", "--dry-run");
+    assert.equal(dryOld.code, 0, dryOld.stderr);
+    assert.deepEqual(JSON.parse(dryOld.stdout), JSON.parse(dry.stdout));
+    const dryDefault = await cli("gc", "--cache", "z0", "--json", "--dry-run");
+    assert.equal(
+      (JSON.parse(dryDefault.stdout) as Record<string, { deletedPaths: number }>).z0?.deletedPaths,
+      0,
+    );
     const once = await run("z0", "0s");
     assert.deepEqual([once?.deletedPaths, once?.markedPaths], [1, 0], "the first run deletes it");
     assert.equal((await adminListCaches(dir.path)).find((c) => c.name === "z0")?.narinfos, 0);
@@ -585,7 +595,14 @@ describe("on the filesystem and SQLite", () => {
       const unknown = await runCli(["gc", "--data", dir.path, "--cache", "nope"]);
       assert.equal(unknown.code, 1);
       assert.match(unknown.stderr, /no cache named "nope"/);
-      assert.equal((await runCli(["gc", "--data", dir.path, "--grace", "soon"])).code, 2);
+      const badGrace = await runCli(["gc", "--data", dir.path, "--gc-grace", "soon"]);
+      assert.equal(badGrace.code, 2);
+      assert.match(badGrace.stderr, /--gc-grace/);
+      // The old spelling's error names it, as typed.
+      const badOld = await runCli(["gc", "--data", dir.path, "--grace", "soon"]);
+      assert.equal(badOld.code, 2);
+      assert.match(badOld.stderr, /--grace\b/);
+      assert.doesNotMatch(badOld.stderr, /--gc-grace/);
       const dry = await runCli(["gc", "--data", dir.path, "--json", "--dry-run"]);
       assert.equal(dry.code, 0, dry.stderr);
       const report = JSON.parse(dry.stdout) as Record<string, Record<string, unknown>>;
@@ -600,9 +617,11 @@ describe("on the filesystem and SQLite", () => {
   });
 });
 
-test("access tracker: protected or never served, never both", () => {
+test("fetch guard: protected or never served, never both", () => {
   const stored: Array<{ hash: string }> = [];
-  const t = new AccessTracker({ recordAccess: async (a) => void stored.push(...a) }, { onError() {} });
+  const t = new FetchGuard(
+    new AccessTimes({ recordAccess: async (a) => void stored.push(...a) }, { onError() {} }),
+  );
   const early = t.lookupStarted();
   assert.equal(t.hit("c", "fetched", early), true);
   const spared = t.protect("c", ["fetched", "doomed", "survivor"]);
@@ -615,11 +634,11 @@ test("access tracker: protected or never served, never both", () => {
   assert.equal(t.hit("c", "doomed", t.lookupStarted()), true, "pushed again later: served");
 });
 
-test("access tracker: a big flush goes in chunks, lets requests in between, and loses nothing on failure", async () => {
+test("access times: a big flush goes in chunks, lets requests in between, and loses nothing on failure", async () => {
   const calls: number[] = [];
   const stored = new Map<string, number>();
   let failOnCall = 2;
-  const t = new AccessTracker(
+  const t = new AccessTimes(
     {
       // Synchronous inside, like the embedded SQLite store: only the tracker can yield.
       recordAccess: async (a) => {
@@ -673,7 +692,12 @@ for (const backend of RACE_BACKENDS)
       },
     });
     const gc = (graceMs: number) =>
-      collectGarbage(paced, storage, { graceMs, access: srv.access, batchSize: 1 });
+      collectGarbage(paced, storage, {
+        graceMs,
+        accessTimes: srv.accessTimes,
+        fetchGuard: srv.fetchGuard,
+        batchSize: 1,
+      });
     let reuploaded = 0;
     let deleted = 0;
     try {

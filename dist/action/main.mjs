@@ -7995,9 +7995,10 @@ var BUILD_FLAGS = [
     action: true
   },
   {
-    name: "no-upstream-filter",
+    name: "no-upstream",
     type: "switch",
-    help: "push every path, even those an upstream cache serves",
+    help: "no upstream caches, as serve's --no-upstream: push every path, even those cache.nixos.org serves",
+    aliases: ["no-upstream-filter"],
     action: true
   },
   {
@@ -9907,6 +9908,136 @@ async function ci(opts) {
   };
 }
 
+// src/report/dashboard-report.ts
+import { execFile } from "node:child_process";
+
+// src/ui-api/types.ts
+var REPORT_MAX_LISTED = 50;
+
+// src/report/dashboard-report.ts
+var MAX_DETAIL = 500;
+function detailText(s) {
+  if (s === void 0 || s === "") return void 0;
+  const one = s.replace(/\s+/g, " ").trim();
+  return one.length > MAX_DETAIL ? `${one.slice(0, MAX_DETAIL - 1)}…` : one;
+}
+function listed(paths) {
+  return { paths: paths.slice(0, REPORT_MAX_LISTED), count: paths.length };
+}
+function verifyCell(t) {
+  const missing = listed(t.missing);
+  const unsigned = listed(t.unsigned);
+  const status = t.status === "error" ? "eval-failed" : t.status === "ok" ? "ok" : t.status === "unsigned" || t.status === "incomplete" && t.missing.length === 0 ? "unsigned" : "missing";
+  const cell2 = {
+    status,
+    missing: missing.paths,
+    missingCount: missing.count,
+    unsigned: unsigned.paths,
+    unsignedCount: unsigned.count
+  };
+  const detail2 = status === "ok" ? void 0 : detailText(t.error);
+  if (detail2 !== void 0) cell2.detail = detail2;
+  return cell2;
+}
+function verifyDashboardReport(r, ctx, ok) {
+  return {
+    version: 1,
+    kind: "verify",
+    commit: ctx.commit,
+    branch: ctx.branch,
+    run: ctx.run,
+    ok,
+    targets: r.targets.map((t) => ({ attr: t.attr, system: t.system, outPath: t.outPath, ...verifyCell(t) }))
+  };
+}
+function git(dir, args) {
+  return new Promise((resolve) => {
+    execFile(
+      "git",
+      ["-C", dir, ...args],
+      { timeout: 5e3, encoding: "utf8" },
+      (err, out) => resolve(err ? void 0 : out.trim() || void 0)
+    );
+  });
+}
+async function reportContext(o, env = process.env) {
+  const inActions = env.GITHUB_ACTIONS === "true";
+  let commit = o.commit ?? (inActions ? env.GITHUB_SHA : void 0);
+  let branch = o.branch ?? (inActions ? env.GITHUB_HEAD_REF || env.GITHUB_REF_NAME : void 0);
+  if (o.dir !== void 0 && (commit === void 0 || branch === void 0)) {
+    const [c, b] = await Promise.all([
+      commit === void 0 ? git(o.dir, ["rev-parse", "HEAD"]) : commit,
+      branch === void 0 ? git(o.dir, ["rev-parse", "--abbrev-ref", "HEAD"]) : branch
+    ]);
+    commit = c;
+    branch = b === "HEAD" ? void 0 : b;
+  }
+  const hex = commit?.toLowerCase();
+  return {
+    commit: hex !== void 0 && /^[0-9a-f]{4,64}$/.test(hex) ? hex : null,
+    branch: branch ? branch.slice(0, 255) : null,
+    run: ciRun(env) ?? null
+  };
+}
+async function sendDashboardReport(report, o) {
+  const urls = o.explicit !== void 0 ? [o.explicit] : o.candidates.filter((u) => /^https?:\/\//i.test(u));
+  for (const url of urls) {
+    let cache;
+    try {
+      cache = await o.open(url);
+      if (!await cache.isNixcacheServer()) {
+        if (o.explicit !== void 0)
+          return { kind: "failed", cache: url, reason: "it is not a nixcache server (or did not answer)" };
+        continue;
+      }
+      const r = await cache.uploadReport(report);
+      return { kind: "uploaded", cache: url, id: r.id, url: r.url };
+    } catch (e) {
+      return { kind: "failed", cache: url, reason: errorMessage(e) };
+    } finally {
+      await cache?.close();
+    }
+  }
+  return { kind: "none", reason: "no cache is a nixcache server" };
+}
+
+// src/ci/dashboard-report.ts
+function ciDashboardReport(r, ctx) {
+  const targets = r.targets.map((t, i) => {
+    const check = r.verify.targets[i];
+    const base = { attr: t.attr, system: t.system, outPath: t.outPath };
+    if (t.status === "eval-failed" || !check)
+      return {
+        ...base,
+        status: "eval-failed",
+        missing: [],
+        missingCount: 0,
+        unsigned: [],
+        unsignedCount: 0,
+        ...detailText(t.error) ? { detail: detailText(t.error) } : {}
+      };
+    const cell2 = { ...base, ...verifyCell(check) };
+    if (t.status === "not-built-here" && cell2.status === "missing") {
+      cell2.status = "not-built";
+      delete cell2.detail;
+    } else if (t.status === "failed") {
+      cell2.detail = detailText(`build failed${t.error ? `: ${t.error}` : ""}`);
+    }
+    const drv = r.drvPaths[i];
+    if (drv && (t.status === "built" || t.status === "failed" || t.status === "cached")) cell2.drvPath = drv;
+    return cell2;
+  });
+  return {
+    version: 1,
+    kind: "ci",
+    commit: ctx.commit,
+    branch: ctx.branch,
+    run: ctx.run,
+    ok: r.summary.ok,
+    targets
+  };
+}
+
 // src/ci/render.ts
 var VERIFY_LABEL = {
   ok: "substitutable",
@@ -9984,140 +10115,10 @@ function ciJson(r) {
   };
 }
 
-// src/report/upload.ts
-import { execFile } from "node:child_process";
-
-// src/ui-api/types.ts
-var REPORT_MAX_LISTED = 50;
-
-// src/report/upload.ts
-var MAX_DETAIL = 500;
-function detailText(s) {
-  if (s === void 0 || s === "") return void 0;
-  const one = s.replace(/\s+/g, " ").trim();
-  return one.length > MAX_DETAIL ? `${one.slice(0, MAX_DETAIL - 1)}…` : one;
-}
-function listed(paths) {
-  return { paths: paths.slice(0, REPORT_MAX_LISTED), count: paths.length };
-}
-function verifyCell(t) {
-  const missing = listed(t.missing);
-  const unsigned = listed(t.unsigned);
-  const status = t.status === "error" ? "eval-failed" : t.status === "ok" ? "ok" : t.status === "unsigned" || t.status === "incomplete" && t.missing.length === 0 ? "unsigned" : "missing";
-  const cell2 = {
-    status,
-    missing: missing.paths,
-    missingCount: missing.count,
-    unsigned: unsigned.paths,
-    unsignedCount: unsigned.count
-  };
-  const detail2 = status === "ok" ? void 0 : detailText(t.error);
-  if (detail2 !== void 0) cell2.detail = detail2;
-  return cell2;
-}
-function verifyReportUpload(r, ctx, ok) {
-  return {
-    version: 1,
-    kind: "verify",
-    commit: ctx.commit,
-    branch: ctx.branch,
-    run: ctx.run,
-    ok,
-    targets: r.targets.map((t) => ({ attr: t.attr, system: t.system, outPath: t.outPath, ...verifyCell(t) }))
-  };
-}
-function git(dir, args) {
-  return new Promise((resolve) => {
-    execFile(
-      "git",
-      ["-C", dir, ...args],
-      { timeout: 5e3, encoding: "utf8" },
-      (err, out) => resolve(err ? void 0 : out.trim() || void 0)
-    );
-  });
-}
-async function reportContext(o, env = process.env) {
-  const inActions = env.GITHUB_ACTIONS === "true";
-  let commit = o.commit ?? (inActions ? env.GITHUB_SHA : void 0);
-  let branch = o.branch ?? (inActions ? env.GITHUB_HEAD_REF || env.GITHUB_REF_NAME : void 0);
-  if (o.dir !== void 0 && (commit === void 0 || branch === void 0)) {
-    const [c, b] = await Promise.all([
-      commit === void 0 ? git(o.dir, ["rev-parse", "HEAD"]) : commit,
-      branch === void 0 ? git(o.dir, ["rev-parse", "--abbrev-ref", "HEAD"]) : branch
-    ]);
-    commit = c;
-    branch = b === "HEAD" ? void 0 : b;
-  }
-  const hex = commit?.toLowerCase();
-  return {
-    commit: hex !== void 0 && /^[0-9a-f]{4,64}$/.test(hex) ? hex : null,
-    branch: branch ? branch.slice(0, 255) : null,
-    run: ciRun(env) ?? null
-  };
-}
-async function sendReport(report, o) {
-  const urls = o.explicit !== void 0 ? [o.explicit] : o.candidates.filter((u) => /^https?:\/\//i.test(u));
-  for (const url of urls) {
-    let cache;
-    try {
-      cache = await o.open(url);
-      if (!await cache.isNixcacheServer()) {
-        if (o.explicit !== void 0)
-          return { kind: "failed", cache: url, reason: "it is not a nixcache server (or did not answer)" };
-        continue;
-      }
-      const r = await cache.uploadReport(report);
-      return { kind: "uploaded", cache: url, id: r.id, url: r.url };
-    } catch (e) {
-      return { kind: "failed", cache: url, reason: errorMessage(e) };
-    } finally {
-      await cache?.close();
-    }
-  }
-  return { kind: "none", reason: "no cache is a nixcache server" };
-}
-
-// src/ci/report-upload.ts
-function ciReportUpload(r, ctx) {
-  const targets = r.targets.map((t, i) => {
-    const check = r.verify.targets[i];
-    const base = { attr: t.attr, system: t.system, outPath: t.outPath };
-    if (t.status === "eval-failed" || !check)
-      return {
-        ...base,
-        status: "eval-failed",
-        missing: [],
-        missingCount: 0,
-        unsigned: [],
-        unsignedCount: 0,
-        ...detailText(t.error) ? { detail: detailText(t.error) } : {}
-      };
-    const cell2 = { ...base, ...verifyCell(check) };
-    if (t.status === "not-built-here" && cell2.status === "missing") {
-      cell2.status = "not-built";
-      delete cell2.detail;
-    } else if (t.status === "failed") {
-      cell2.detail = detailText(`build failed${t.error ? `: ${t.error}` : ""}`);
-    }
-    const drv = r.drvPaths[i];
-    if (drv && (t.status === "built" || t.status === "failed" || t.status === "cached")) cell2.drvPath = drv;
-    return cell2;
-  });
-  return {
-    version: 1,
-    kind: "ci",
-    commit: ctx.commit,
-    branch: ctx.branch,
-    run: ctx.run,
-    ok: r.summary.ok,
-    targets
-  };
-}
-
 // src/flags/build-setup.ts
 var CLI_WORDING = { prefix: "", upstream: "--upstream" };
 function checkBuildFlags(f, w = CLI_WORDING) {
-  if (f.upstreamKey && !f.upstream && f.upstreamFilter)
+  if (f.upstreamKey && f.upstream === void 0)
     throw new NixcacheError("usage", `${w.prefix}--upstream-key needs ${w.upstream}`);
   parsePublicKeys(f.trustedKey ?? [], `${w.prefix}--trusted-key`);
   parsePublicKeys(f.upstreamKey ?? [], `${w.prefix}--upstream-key`);
@@ -10125,7 +10126,7 @@ function checkBuildFlags(f, w = CLI_WORDING) {
 function buildSetupOf(f, given, w = CLI_WORDING) {
   checkBuildFlags(f, w);
   const upstream = {
-    disabled: !f.upstreamFilter,
+    disabled: f.upstream === false,
     keys: parsePublicKeys(f.upstreamKey ?? [], `${w.prefix}--upstream-key`)
   };
   if (f.upstream) upstream.urls = f.upstream;
@@ -10483,27 +10484,6 @@ function compressionOf(x) {
   return c;
 }
 
-// src/action/report-upload.ts
-async function uploadReport(inputs, ctx, x, caches, make) {
-  if (x.values.report === false) return void 0;
-  const context = await reportContext({ commit: x.values.commit, branch: x.values.branch ?? ctx.branch });
-  const explicit = x.values.reportTo;
-  const outcome = await sendReport(make(context), {
-    ...explicit !== void 0 ? { explicit } : {},
-    candidates: caches,
-    open: async (url) => new HttpCache(url, { token: cacheToken(url, inputs.token) })
-  });
-  if (outcome.kind === "uploaded") {
-    info(`Report uploaded: ${outcome.url}`);
-    return outcome.url;
-  }
-  if (outcome.kind === "failed")
-    warning(`the report was not uploaded to ${outcome.cache}: ${outcome.reason}`, {
-      title: "nixcache report"
-    });
-  return void 0;
-}
-
 // src/action/targets.ts
 async function targetsOf(inputs, ctx, x, checks) {
   const branch = x.values.branch ?? ctx.branch;
@@ -10519,6 +10499,27 @@ async function targetsOf(inputs, ctx, x, checks) {
   if (checks && res.commentOnFailure === false && x.values.prComment === void 0) checks.mode = "never";
   info(`${res.targets.length} targets selected (${res.configSource})`);
   return res.targets;
+}
+
+// src/action/upload-dashboard-report.ts
+async function uploadDashboardReport(inputs, ctx, x, caches, make) {
+  if (x.values.report === false) return void 0;
+  const context = await reportContext({ commit: x.values.commit, branch: x.values.branch ?? ctx.branch });
+  const explicit = x.values.reportTo;
+  const outcome = await sendDashboardReport(make(context), {
+    ...explicit !== void 0 ? { explicit } : {},
+    candidates: caches,
+    open: async (url) => new HttpCache(url, { token: cacheToken(url, inputs.token) })
+  });
+  if (outcome.kind === "uploaded") {
+    info(`Report uploaded: ${outcome.url}`);
+    return outcome.url;
+  }
+  if (outcome.kind === "failed")
+    warning(`the report was not uploaded to ${outcome.cache}: ${outcome.reason}`, {
+      title: "nixcache report"
+    });
+  return void 0;
 }
 
 // src/action/modes/build.ts
@@ -10562,13 +10563,14 @@ function buildFlagsOf(inputs, ctx, x) {
   const flags = {
     ...v,
     flake: inputs.flake,
-    upstreamFilter: v.upstreamFilter !== false,
     maxStatuses: v.maxStatuses ?? 50,
     compression: compressionOf(x),
     jobs: v.jobs ?? 8,
     logDir: v.logDir ?? path5.join(ctx.tempDir, `nixcache-logs-${randomBytes(4).toString("hex")}`)
   };
-  if (inputs.upstreams.length > 0) flags.upstream = inputs.upstreams;
+  if (v.upstream === false) flags.upstream = false;
+  else if (inputs.upstreams.length > 0) flags.upstream = inputs.upstreams;
+  else delete flags.upstream;
   if (inputs.token !== void 0) flags.token = inputs.token;
   return flags;
 }
@@ -10598,7 +10600,7 @@ async function runBuildOrCi(inputs, ctx, x, noOidcPush) {
         if (gh) await aggregateError(gh, errorMessage(e));
         throw e;
       });
-      const reportUrl = await uploadReport(inputs, ctx, x, pushTo, (c) => ciReportUpload(r2, c));
+      const reportUrl = await uploadDashboardReport(inputs, ctx, x, pushTo, (c) => ciDashboardReport(r2, c));
       await checks?.finish(r2.targets, { ...reportUrl !== void 0 ? { reportUrl } : {} });
       return {
         ok: r2.summary.ok,
@@ -10934,12 +10936,12 @@ async function runVerify(inputs, ctx, x, nixConfig) {
       opts.wait = { timeoutMs: x.values.wait, intervalMs: x.values.interval ?? 3e4 };
     const r = await group("Verify the cache", () => verifyTargets(targets, opts));
     const notOk = r.targets.filter((t) => t.status !== "ok").length;
-    const reportUrl = await uploadReport(
+    const reportUrl = await uploadDashboardReport(
       inputs,
       ctx,
       x,
       inputs.caches,
-      (c) => verifyReportUpload(r, c, verifyExitCode(r) === 0)
+      (c) => verifyDashboardReport(r, c, verifyExitCode(r) === 0)
     );
     if (gh) {
       await aggregateFinal(

@@ -76,7 +76,7 @@ export interface UpstreamChoice {
   /** Upstream cache URLs; undefined means the default. */
   urls?: readonly string[];
   keys?: readonly PublicKey[];
-  /** `--no-upstream-filter`. */
+  /** `--no-upstream`. */
   disabled?: boolean;
 }
 

@@ -154,7 +154,7 @@ export function registerBuildCommands(program: Command): void {
         "Examples:\n" +
         "  nixcache build --push http://127.0.0.1:7080/main --keep-going\n" +
         "  nixcache build --push cachix://mycache --push https://cache.example.org/main --json\n" +
-        "  nixcache build --system x86_64-linux --push file:///srv/cache --no-upstream-filter",
+        "  nixcache build --system x86_64-linux --push file:///srv/cache --no-upstream",
     )
     .action(async (flags: BuildFlags) => {
       process.exitCode = await runBuild(flags);

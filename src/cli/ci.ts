@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { formatFailedLogs, formatLogGroups } from "../build/render.js";
 import { type CiReport, ci } from "../ci/ci.js";
+import { ciDashboardReport } from "../ci/dashboard-report.js";
 import type { EmbeddedServer } from "../ci/embedded.js";
 import { ciJson, formatCiAnnotations, formatCiMarkdown, formatCiTable } from "../ci/render.js";
-import { ciReportUpload } from "../ci/report-upload.js";
 import { COMMAND_FLAGS } from "../flags/table.js";
 import type { BuildFlags, ReportFlags } from "../flags/values.js";
 import { inGitHubActions } from "../github/step-summary.js";
@@ -97,7 +97,7 @@ async function runCi(flags: CiFlags): Promise<number> {
   const uploaded = await uploadReportOf(
     flags,
     urls,
-    (ctx) => ciReportUpload(result, ctx),
+    (ctx) => ciDashboardReport(result, ctx),
     (url) => (embedded && url === embedded.cacheUrl ? embedded.token : flags.token),
   );
   await checks?.finish(result.targets, { ...(uploaded !== undefined ? { reportUrl: uploaded } : {}) });

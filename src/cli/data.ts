@@ -2,11 +2,12 @@ import type { Command } from "commander";
 import { type CopyProgress, type CopyReport, copyDataBetween } from "../server/copy-data.js";
 import { RECORD_KINDS } from "../server/metadata/records.js";
 import { formatBytes } from "../util/bytes.js";
+import { addOptionAlias } from "./flag-options.js";
 import { printJson, UserError } from "./output.js";
 import { addStoreOptions, type StoreFlags, storeLocation } from "./store-flags.js";
 
 interface CopyFlags extends StoreFlags {
-  from?: string;
+  fromData?: string;
   fromDb?: string;
   fromStorage?: string;
   dryRun?: boolean;
@@ -60,26 +61,28 @@ export function registerDataCommands(program: Command): void {
         "closure holds one, are left out (none is served with a hole in its closure); once the blob is " +
         "restored, running the copy again completes it.",
     )
-    .option("--from <dir>", "source data directory (SQLite + files)")
-    .option("--from-db <url>", "source metadata database (instead of --from)")
-    .option("--from-storage <url>", "source blob storage (instead of --from)")
+    .option("--from-data <dir>", "source data directory (SQLite + files)")
+    .option("--from-db <url>", "source metadata database (instead of --from-data)")
+    .option("--from-storage <url>", "source blob storage (instead of --from-data)")
     .option("--dry-run", "read everything and say what would be copied; write nothing")
     .option("--json", "print the report as JSON");
+  addOptionAlias(copy, "from-data", "from");
   addStoreOptions(copy)
     .addHelpText(
       "after",
-      "\nThe target is given with --db and --storage (or --data).\n\nExample:\n" +
-        "  nixcache data copy --from /var/lib/nixcache --dry-run \\\n" +
+      "\nThe source is given with --from-data (or --from-db and --from-storage), the target with --db and\n" +
+        "--storage (or --data), as every other command names a server's state.\n\nExample:\n" +
+        "  nixcache data copy --from-data /var/lib/nixcache --dry-run \\\n" +
         "    --db postgres://nixcache@db/nixcache --storage 's3://nix-cache?endpoint=https://s3.example.com'\n" +
-        "  nixcache data copy --from /var/lib/nixcache \\\n" +
+        "  nixcache data copy --from-data /var/lib/nixcache \\\n" +
         "    --db postgres://nixcache@db/nixcache --storage 's3://nix-cache?endpoint=https://s3.example.com'",
     )
     .action(async (o: CopyFlags) => {
-      if (o.from === undefined && o.fromDb === undefined && o.fromStorage === undefined)
-        throw new UserError("say what to copy: --from DIR (or --from-db URL and --from-storage URL)", 2);
+      if (o.fromData === undefined && o.fromDb === undefined && o.fromStorage === undefined)
+        throw new UserError("say what to copy: --from-data DIR (or --from-db URL and --from-storage URL)", 2);
       if (o.data === undefined && o.db === undefined && o.storage === undefined)
         throw new UserError("say where to copy to: --db URL and --storage URL (or --data DIR)", 2);
-      const from = { dataDir: o.from, db: o.fromDb, storage: o.fromStorage };
+      const from = { dataDir: o.fromData, db: o.fromDb, storage: o.fromStorage };
       const tty = process.stderr.isTTY && !o.json;
       let last = 0;
       const report = await copyDataBetween(from, storeLocation(o), {

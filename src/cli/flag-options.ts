@@ -39,3 +39,36 @@ export function addFlags(cmd: Command, specs: readonly FlagSpec[]): Command {
   }
   return cmd;
 }
+
+/** Per command: option key → the alias it was last given by (for errors that name what was typed). */
+const typedAs = new WeakMap<Command, Map<string, string>>();
+
+/**
+ * An older spelling of a commander option outside the flag table (`--main` added first), hidden
+ * from --help, whose description says "(alias: --old)". Its value becomes `--main`'s; when both
+ * are given, `--main` wins.
+ */
+export function addOptionAlias(cmd: Command, main: string, alias: string): Command {
+  const opt = cmd.options.find((o) => o.long === `--${main}`);
+  if (!opt) throw new Error(`addOptionAlias: no option --${main}`);
+  opt.description += ` (alias: --${alias})`;
+  const key = opt.attributeName();
+  cmd.addOption(
+    new Option(`--${alias}${opt.required ? " <value>" : opt.optional ? " [value]" : ""}`).hideHelp(),
+  );
+  const typed = typedAs.get(cmd) ?? new Map<string, string>();
+  typedAs.set(cmd, typed);
+  cmd.on(`option:${main}`, () => typed.delete(key));
+  cmd.on(`option:${alias}`, (v: unknown) => {
+    if (cmd.getOptionValueSource(key) === "cli") return;
+    cmd.setOptionValueWithSource(key, v, "cli");
+    typed.set(key, `--${alias}`);
+  });
+  return cmd;
+}
+
+/** How the user spelled the option `--main` (its alias when given by it), for error messages. */
+export function typedFlag(cmd: Command, main: string): string {
+  const opt = cmd.options.find((o) => o.long === `--${main}`);
+  return (opt && typedAs.get(cmd)?.get(opt.attributeName())) ?? `--${main}`;
+}

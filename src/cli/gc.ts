@@ -4,6 +4,7 @@ import type { GcReport } from "../server/gc.js";
 import { formatBytes } from "../util/bytes.js";
 import { parseDurationFlag } from "../util/flag-values.js";
 import { admin } from "./cache.js";
+import { addOptionAlias, typedFlag } from "./flag-options.js";
 import { printJson } from "./output.js";
 import { addStoreOptions, type StoreFlags, storeLocation } from "./store-flags.js";
 
@@ -29,15 +30,15 @@ export function registerGcCommands(program: Command): void {
     .description(
       "Collect garbage once: per cache with a retention, narinfos neither pinned nor pushed or fetched " +
         "within the retention, nor in the closure of one that is, are marked; those marked at least the grace " +
-        "ago are deleted (with --grace 0s, in the same run; never one a kept narinfo references), then NAR records no narinfo names " +
+        "ago are deleted (with --gc-grace 0s, in the same run; never one a kept narinfo references), then NAR records no narinfo names " +
         "and blobs nothing names. " +
         "Without --cache, also the sweep of stale uploads, expired pending narinfos and orphan blobs. Caches kept forever lose " +
         "nothing. Safe while servers run (one GC at a time holds a lease; this fails when one is running).",
     )
     .option("--cache <name>", "only this cache")
     .option(
-      "--grace <duration>",
-      "how long a narinfo stays marked before it is deleted (0s: this run deletes what it marks)",
+      "--gc-grace <duration>",
+      "how long a narinfo stays marked before it is deleted (0s: this run deletes what it marks), as serve's --gc-grace",
       "1h",
     )
     .option("-n, --dry-run", "report what would be deleted now; change nothing")
@@ -50,9 +51,10 @@ export function registerGcCommands(program: Command): void {
       "\nExamples:\n  nixcache cache update main --retention 30d --data /var/lib/nixcache\n" +
         "  nixcache gc --data /var/lib/nixcache --dry-run\n  nixcache gc --data /var/lib/nixcache --json",
     );
+  addOptionAlias(gc, "gc-grace", "grace");
   addStoreOptions(gc).action(
-    async (o: StoreFlags & { cache?: string; grace: string; dryRun?: boolean; json?: boolean }) => {
-      const graceMs = parseDurationFlag(o.grace, "--grace");
+    async (o: StoreFlags & { cache?: string; gcGrace: string; dryRun?: boolean; json?: boolean }) => {
+      const graceMs = parseDurationFlag(o.gcGrace, typedFlag(gc, "gc-grace"));
       const report = await admin(() =>
         adminGc(storeLocation(o), { cache: o.cache, graceMs, dryRun: o.dryRun }),
       );

@@ -4,7 +4,7 @@ import {
   type ProvisionRequest,
   type ProvisionResult,
   provision,
-} from "../cachix/provision.js";
+} from "../cachix-admin/provision.js";
 import { readSigningKey } from "../keys/key-files.js";
 import { publicKeyOf } from "../nix/signing.js";
 import { printJson, UserError } from "./output.js";

@@ -5,7 +5,7 @@ import path from "node:path";
 import { cacheToken } from "../caches/credentials.js";
 import { HttpCache } from "../caches/http-cache.js";
 import type { ReportFlags } from "../flags/values.js";
-import { type ReportContext, reportContext, sendReport } from "../report/upload.js";
+import { type ReportContext, reportContext, sendDashboardReport } from "../report/dashboard-report.js";
 import { warningAnnotation } from "../report/workflow-commands.js";
 import type { ReportUpload } from "../ui-api/types.js";
 
@@ -29,7 +29,7 @@ export async function uploadReportOf(
 ): Promise<string | undefined> {
   if (!flags.report) return undefined;
   const ctx = await reportContext({ commit: flags.commit, branch: flags.branch, dir: localDir(flags.flake) });
-  const outcome = await sendReport(make(ctx), {
+  const outcome = await sendDashboardReport(make(ctx), {
     explicit: flags.reportTo,
     candidates,
     open: async (url) =>

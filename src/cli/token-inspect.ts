@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { type CachixApi, openCachixApi } from "../caches/cachix/client.js";
-import { inspectToken, type TokenInspection } from "../cachix/inspect.js";
-import { formatInspection } from "../cachix/inspect-report.js";
+import { formatInspection } from "../cachix-admin/format-inspection.js";
+import { inspectToken, type TokenInspection } from "../cachix-admin/inspect.js";
 import { DEFAULT_CACHIX_API } from "../cachix-api/constants.js";
 import { printJson, UserError } from "./output.js";
 

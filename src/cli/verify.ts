@@ -9,7 +9,7 @@ import { aggregateError, aggregateFinal, aggregatePending } from "../github/targ
 import { readPublicKeyArg } from "../keys/key-files.js";
 import { resolveStorePath } from "../local-store/path-info.js";
 import { KeyFormatError, type PublicKey } from "../nix/signing.js";
-import { verifyReportUpload } from "../report/upload.js";
+import { verifyDashboardReport } from "../report/dashboard-report.js";
 import { formatMarkdownSummary, formatTable, waitProgressLine } from "../report/verify-report.js";
 import { storePathTargets } from "../targets/store-paths.js";
 import { type VerifyProgress, verifyExitCode, verifyTargets } from "../verify/verify.js";
@@ -143,7 +143,7 @@ export function registerVerifyCommands(program: Command): void {
       const uploaded = await uploadReportOf(
         { ...flags, flake: flags.path ? "." : flags.flake },
         flags.cache,
-        (ctx) => verifyReportUpload(report, ctx, process.exitCode === 0),
+        (ctx) => verifyDashboardReport(report, ctx, process.exitCode === 0),
       );
       if (checks) {
         await aggregateFinal(

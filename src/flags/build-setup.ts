@@ -26,7 +26,7 @@ export interface BuildGiven {
 
 /** The checks between flags, made before anything slow runs (evaluation, opening caches). */
 export function checkBuildFlags(f: BuildFlags, w: FlagWording = CLI_WORDING): void {
-  if (f.upstreamKey && !f.upstream && f.upstreamFilter)
+  if (f.upstreamKey && f.upstream === undefined)
     throw new NixcacheError("usage", `${w.prefix}--upstream-key needs ${w.upstream}`);
   parsePublicKeys(f.trustedKey ?? [], `${w.prefix}--trusted-key`);
   parsePublicKeys(f.upstreamKey ?? [], `${w.prefix}--upstream-key`);
@@ -36,7 +36,7 @@ export function checkBuildFlags(f: BuildFlags, w: FlagWording = CLI_WORDING): vo
 export function buildSetupOf(f: BuildFlags, given: BuildGiven, w: FlagWording = CLI_WORDING): BuildSetup {
   checkBuildFlags(f, w);
   const upstream: UpstreamChoice = {
-    disabled: !f.upstreamFilter,
+    disabled: f.upstream === false,
     keys: parsePublicKeys(f.upstreamKey ?? [], `${w.prefix}--upstream-key`),
   };
   if (f.upstream) upstream.urls = f.upstream;

@@ -142,9 +142,10 @@ export const BUILD_FLAGS: FlagSpec[] = [
     action: true,
   },
   {
-    name: "no-upstream-filter",
+    name: "no-upstream",
     type: "switch",
-    help: "push every path, even those an upstream cache serves",
+    help: "no upstream caches, as serve's --no-upstream: push every path, even those cache.nixos.org serves",
+    aliases: ["no-upstream-filter"],
     action: true,
   },
   {

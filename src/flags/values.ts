@@ -30,9 +30,9 @@ export interface ReportFlags {
 export interface BuildFlags extends TargetFlags, GitHubFlags {
   push?: string[];
   trustedKey?: string[];
-  upstream?: string[];
+  /** false: `--no-upstream` (none; every path is pushed). */
+  upstream?: string[] | false;
   upstreamKey?: string[];
-  upstreamFilter: boolean;
   maxJobs?: string;
   cores?: string;
   keepGoing?: boolean;

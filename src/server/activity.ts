@@ -4,8 +4,8 @@
 // handful of rows per flush whatever its request rate. A flush that fails keeps its counts for the
 // next one (up to a bound: a database down for long loses counts rather than memory).
 import type { IncomingHttpHeaders } from "node:http";
+import { RunId } from "../ui-api/dashboard-report-schema.js";
 import { RUN_HEADER } from "../ui-api/headers.js";
-import { RunId } from "../ui-api/report-upload.js";
 import { every, type Periodic } from "../util/periodic.js";
 import type { LookupCount, PushCount } from "./metadata/dashboard-store.js";
 import type { MetadataStore } from "./metadata/store.js";

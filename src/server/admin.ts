@@ -18,7 +18,8 @@ import { describeLocation, openMetadata, openStorage, type StoreLocation, withMe
 /** Where the metadata is: a data directory, or a full location. */
 export type AdminTarget = string | StoreLocation;
 
-async function withStore<T>(at: AdminTarget, f: (meta: MetadataStore) => Promise<T>): Promise<T> {
+/** Opens the metadata database alone (no blob storage) for one call; its errors become AdminErrors. */
+async function withAdminMetadata<T>(at: AdminTarget, f: (meta: MetadataStore) => Promise<T>): Promise<T> {
   try {
     return await withMetadata(typeof at === "string" ? { dataDir: at } : at, f);
   } catch (e) {
@@ -56,7 +57,7 @@ export async function adminCreateCache(
   const parsed = CreateCacheInput.safeParse(input);
   if (!parsed.success) throw new AdminError("usage", validationMessage(parsed.error));
   const { retentionMs, quotaBytes, ...cache } = parsed.data;
-  return withStore(at, async (meta) => {
+  return withAdminMetadata(at, async (meta) => {
     const row = await meta.createCache(cache);
     if (retentionMs == null && quotaBytes == null) return row;
     await meta.setCacheLimits(row.name, { retentionMs, quotaBytes });
@@ -67,7 +68,7 @@ export async function adminCreateCache(
 export async function adminListCaches(
   at: AdminTarget,
 ): Promise<Array<CacheRow & { narinfos: number; bytes: number }>> {
-  return withStore(at, (meta) => meta.listCaches());
+  return withAdminMetadata(at, (meta) => meta.listCaches());
 }
 
 const UpdateCacheInput = z.object({ isPublic: z.boolean().optional(), ...Limits });
@@ -83,7 +84,7 @@ export async function adminUpdateCache(
   const { isPublic, retentionMs, quotaBytes } = parsed.data;
   if (isPublic === undefined && retentionMs === undefined && quotaBytes === undefined)
     throw new AdminError("usage", "nothing to change: give --retention, --quota, --public or --private");
-  return withStore(at, async (meta) => {
+  return withAdminMetadata(at, async (meta) => {
     if (!(await meta.getCache(name)))
       throw new AdminError("notFound", `no cache named ${JSON.stringify(name)} in ${where(at)}`);
     await meta.setCacheLimits(name, { retentionMs, quotaBytes });
@@ -118,7 +119,7 @@ export async function adminAddPin(
   const name = PinName.safeParse(o.name);
   if (!name.success) throw new AdminError("usage", `pin name: ${validationMessage(name.error)}`);
   const path = pinnedPath(o.storePath);
-  return withStore(at, async (meta) => {
+  return withAdminMetadata(at, async (meta) => {
     if (!(await meta.getCache(o.cache)))
       throw new AdminError("notFound", `no cache named ${JSON.stringify(o.cache)} in ${where(at)}`);
     return meta.addPin({ cache: o.cache, name: name.data, ...path, keep: o.keep, artifacts: o.artifacts });
@@ -127,7 +128,7 @@ export async function adminAddPin(
 
 /** Every pin of the cache by name, each with its newest PIN_LISTED_REVISIONS revisions. */
 export async function adminListPins(at: AdminTarget, cache: string): Promise<PinRow[]> {
-  return withStore(at, async (meta) => {
+  return withAdminMetadata(at, async (meta) => {
     if (!(await meta.getCache(cache)))
       throw new AdminError("notFound", `no cache named ${JSON.stringify(cache)} in ${where(at)}`);
     const pins: PinRow[] = [];
@@ -144,7 +145,7 @@ export async function adminListPins(at: AdminTarget, cache: string): Promise<Pin
 }
 
 export async function adminRemovePin(at: AdminTarget, cache: string, name: string): Promise<void> {
-  return withStore(at, async (meta) => {
+  return withAdminMetadata(at, async (meta) => {
     if (!(await meta.getCache(cache)))
       throw new AdminError("notFound", `no cache named ${JSON.stringify(cache)} in ${where(at)}`);
     if (!(await meta.removePin(cache, name)))
@@ -185,7 +186,7 @@ export async function adminCreateToken(
   at: AdminTarget,
   opts: { cache: string; perm: Permission; expiresAt: number | null; description?: string },
 ): Promise<{ token: string; row: TokenRow }> {
-  return withStore(at, async (meta) => {
+  return withAdminMetadata(at, async (meta) => {
     if (!(await meta.getCache(opts.cache)))
       throw new AdminError("notFound", `no cache named ${JSON.stringify(opts.cache)} in ${where(at)}`);
     return mintToken(meta, { kind: "cache", ...opts });
@@ -203,7 +204,7 @@ export async function adminCreatePersonalToken(
 ): Promise<{ token: string; row: TokenRow }> {
   const name = AccountName.safeParse(opts.account);
   if (!name.success) throw new AdminError("usage", `--account: ${validationMessage(name.error)}`);
-  return withStore(at, async (meta) => {
+  return withAdminMetadata(at, async (meta) => {
     await meta.ensureAccount(name.data, { email: opts.email });
     return mintToken(meta, {
       kind: "personal",
@@ -217,7 +218,7 @@ export async function adminCreatePersonalToken(
 /** Revokes a token named by its id (`tok_…`) or by the token itself. */
 export async function adminRevokeToken(at: AdminTarget, idOrToken: string): Promise<TokenRow> {
   const id = isTokenId(idOrToken) ? idOrToken : tokenId(hashToken(idOrToken));
-  return withStore(at, async (meta) => {
+  return withAdminMetadata(at, async (meta) => {
     const row = await meta.tokenById(id);
     if (!row) throw new AdminError("notFound", isTokenId(idOrToken) ? `no token ${id}` : "no such token");
     if (!(await meta.revokeToken(id))) throw new AdminError("conflict", `token ${id} was already revoked`);
@@ -245,11 +246,11 @@ export async function adminRevokeOidcTokens(
       "usage",
       `${JSON.stringify(f.rule)} is not a trust rule id (rule_…, from \`cache trust list\`)`,
     );
-  return withStore(at, (meta) => meta.revokeOidcTokens(f));
+  return withAdminMetadata(at, (meta) => meta.revokeOidcTokens(f));
 }
 
 export async function adminListTokens(at: AdminTarget): Promise<TokenRow[]> {
-  return withStore(at, (meta) => meta.listTokens());
+  return withAdminMetadata(at, (meta) => meta.listTokens());
 }
 
 async function existingCache(meta: MetadataStore, at: AdminTarget, name: string): Promise<CacheRow> {
@@ -269,7 +270,7 @@ export async function adminAddTrustRule(
 ): Promise<TrustRuleRow> {
   const parsed = TrustRuleSchema.safeParse(input);
   if (!parsed.success) throw new AdminError("usage", validationMessage(parsed.error));
-  return withStore(at, async (meta) => {
+  return withAdminMetadata(at, async (meta) => {
     await existingCache(meta, at, parsed.data.cache);
     return meta.addTrustRule(parsed.data);
   });
@@ -277,7 +278,7 @@ export async function adminAddTrustRule(
 
 /** The trust rules of one cache (it must exist), or of every cache. */
 export async function adminListTrustRules(at: AdminTarget, cache?: string): Promise<TrustRuleRow[]> {
-  return withStore(at, async (meta) => {
+  return withAdminMetadata(at, async (meta) => {
     if (cache !== undefined) await existingCache(meta, at, cache);
     return meta.trustRules(cache === undefined ? {} : { cache });
   });
@@ -285,7 +286,7 @@ export async function adminListTrustRules(at: AdminTarget, cache?: string): Prom
 
 /** Removes a cache's trust rule by id; tokens it already granted stay valid until they expire. */
 export async function adminRemoveTrustRule(at: AdminTarget, cache: string, id: string): Promise<void> {
-  return withStore(at, async (meta) => {
+  return withAdminMetadata(at, async (meta) => {
     await existingCache(meta, at, cache);
     if (!(await meta.removeTrustRule(cache, id)))
       throw new AdminError("notFound", `cache ${cache} has no trust rule ${JSON.stringify(id)}`);

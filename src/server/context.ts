@@ -1,6 +1,7 @@
-import type { AccessTracker } from "./access.js";
+import type { AccessTimes } from "./access-times.js";
 import type { ActivityRecorder } from "./activity.js";
 import type { OidcVerifier } from "./auth/oidc.js";
+import type { FetchGuard } from "./fetch-guard.js";
 import type { NarInfoCache } from "./metadata/narinfo-cache.js";
 import type { MetadataStore } from "./metadata/store.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -26,8 +27,8 @@ export interface ServerContext {
   narRedirect: boolean;
   /** The base URL clients reach this server at (for URLs handed out); never taken from `Host`. */
   publicUrl(): string;
-  /** Registers an in-flight upload so shutdown can wait for it to commit. */
-  track<T>(work: Promise<T>): Promise<T>;
+  /** Returns `work`, which `close()` waits for (an upload in flight commits before shutdown). */
+  shutdownWaitsFor<T>(work: Promise<T>): Promise<T>;
   logError(err: unknown): void;
   /** Writes one structured line to the server's log (a refusal an operator should hear of). */
   logEvent(event: Record<string, unknown>): void;
@@ -40,5 +41,7 @@ export interface ServerContext {
   /** The audience clients should ask their identity tokens for (the first `--oidc-audience`). */
   oidcAudience?: string;
   /** Last-access times of narinfos (for retention), batched in memory. */
-  access: AccessTracker;
+  accessTimes: AccessTimes;
+  /** Between narinfo lookups and the GC of this process: a fetch is either kept or not served. */
+  fetchGuard: FetchGuard;
 }

@@ -26,7 +26,8 @@
 import { randomBytes } from "node:crypto";
 import { NixcacheError } from "../util/errors.js";
 import { every, type Periodic } from "../util/periodic.js";
-import type { AccessTracker } from "./access.js";
+import type { AccessTimes } from "./access-times.js";
+import type { FetchGuard } from "./fetch-guard.js";
 import { GcBusyError, GcLease } from "./gc-lease.js";
 import {
   deleteUnnamedBlobs,
@@ -60,8 +61,10 @@ export interface GcOptions {
   graceMs?: number;
   /** Count what would be deleted; change nothing. */
   dryRun?: boolean;
-  /** Accesses this process knows of that may not be stored yet (the server's, batched). */
-  access?: Pick<AccessTracker, "protect" | "settled" | "flush">;
+  /** Access times this process holds that may not be stored yet (the server's, batched): written first. */
+  accessTimes?: Pick<AccessTimes, "flush">;
+  /** Keeps what this process fetched and has not stored the access of, and holds lookups of the rest. */
+  fetchGuard?: Pick<FetchGuard, "protect" | "settled">;
   /** The sweep's thresholds; false: no sweep. */
   sweep?: SweepOptions | false;
   /** Narinfos per delete transaction (default 1000). */
@@ -125,7 +128,7 @@ export async function collectGarbage(
   // Renewed by a timer meanwhile; each step first checks that it still holds it.
   const hold = () => lease.hold();
   try {
-    await o.access?.flush();
+    await o.accessTimes?.flush();
     const now = o.now ?? Date.now();
     const caches = (await meta.listCaches()).filter((c) => o.cache === undefined || c.name === o.cache);
     if (o.cache !== undefined && caches.length === 0)
@@ -178,7 +181,7 @@ export async function collectGarbage(
         cache.name,
         { ...t, limit: o.batchSize ?? BATCH },
         entry,
-        o.access,
+        o.fetchGuard,
         hold,
         orphans,
         orphansAt,
@@ -225,7 +228,7 @@ async function deletePlanned(
   cache: string,
   t: GcThresholds & { limit: number; lingerMs: number },
   entry: GcCacheReport,
-  access: GcOptions["access"],
+  guard: GcOptions["fetchGuard"],
   hold: () => Promise<void>,
   orphans: string[],
   orphansAt: number,
@@ -273,15 +276,15 @@ async function deletePlanned(
           dropNars,
           dropNarsSince,
           protect:
-            access &&
+            guard &&
             ((hashes) => {
               asked = hashes;
-              return access.protect(cache, hashes);
+              return guard.protect(cache, hashes);
             }),
         });
       } finally {
         // A failed transaction deleted nothing; one that may have committed counts as deleted.
-        access?.settled(cache, asked, batch?.deleted ?? asked);
+        guard?.settled(cache, asked, batch?.deleted ?? asked);
       }
       // Counted from after the commit: never earlier than other processes could see it.
       if (batch && batch.narUrls.length > 0)
@@ -329,7 +332,8 @@ async function dropPathlessLogs(
 export interface GcScheduleOptions {
   intervalMs: number;
   graceMs?: number;
-  access?: Pick<AccessTracker, "protect" | "settled" | "flush">;
+  accessTimes?: GcOptions["accessTimes"];
+  fetchGuard?: GcOptions["fetchGuard"];
   sweep?: SweepOptions;
   metrics?: GcMetrics;
   /** Told of each run's report (a log line). */
@@ -347,7 +351,12 @@ export function startGc(meta: MetadataStore, storage: StorageBackend, o: GcSched
     async () => {
       const report = emptyReport(false);
       try {
-        await collectGarbage(meta, storage, { graceMs: o.graceMs, access: o.access, sweep: o.sweep }, report);
+        await collectGarbage(
+          meta,
+          storage,
+          { graceMs: o.graceMs, accessTimes: o.accessTimes, fetchGuard: o.fetchGuard, sweep: o.sweep },
+          report,
+        );
       } catch (e) {
         if (e instanceof GcBusyError) return;
         record(o.metrics, report, false);

@@ -3,13 +3,14 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import Fastify, { type FastifyInstance, type FastifyListenOptions } from "fastify";
 import { NixcacheError } from "../util/errors.js";
 import { every, type Periodic } from "../util/periodic.js";
-import { AccessTracker } from "./access.js";
+import { AccessTimes } from "./access-times.js";
 import { ActivityRecorder } from "./activity.js";
 import { formatBase, listenedHost } from "./addresses.js";
 import { type OidcIssuerConfig, OidcVerifier, type OidcVerifierOptions } from "./auth/oidc.js";
 import { DEFAULT_OIDC_EXCHANGES_PER_MINUTE, DEFAULT_OIDC_TOKEN_TTL_MS } from "./auth/oidc-exchange.js";
 import { createHttpServer, type HttpLimits } from "./connections.js";
 import type { ServerContext } from "./context.js";
+import { FetchGuard } from "./fetch-guard.js";
 import { DEFAULT_GC_INTERVAL_MS, type GcReport, gcTotals, startGc } from "./gc.js";
 import { DEFAULT_SWEEP_INTERVAL_MS, type SweepOptions, startSweeper, sweep } from "./ingest/sweep.js";
 import { NarInfoCache } from "./metadata/narinfo-cache.js";
@@ -148,8 +149,10 @@ export interface RunningServer {
   metrics: ServerMetrics;
   /** The periodic garbage collector (undefined when `gcIntervalMs` is 0); `runNow` runs it at once. */
   gc?: Periodic;
-  /** Narinfo accesses not yet written (what a GC in this process must not delete). */
-  access: AccessTracker;
+  /** Narinfo access times not yet written. */
+  accessTimes: AccessTimes;
+  /** What a GC in this process must not delete (fetched here, access not yet written). */
+  fetchGuard: FetchGuard;
   /** Stops accepting, lets in-flight uploads commit, then closes the metadata store. */
   close(): Promise<void>;
 }
@@ -181,6 +184,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     onError: (e) => ctx.logError(e),
   });
   if (reportsDbPool(meta)) metrics.registerDbPool(() => meta.poolStats());
+  const accessTimes = new AccessTimes(meta, { flushMs: opts.accessFlushMs, onError: (e) => ctx.logError(e) });
   const ctx: ServerContext = {
     meta,
     storage,
@@ -193,7 +197,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     maxOpenUploads: opts.maxOpenUploads ?? DEFAULT_MAX_OPEN_UPLOADS,
     narRedirect: opts.narRedirect ?? false,
     publicUrl: () => publicUrl ?? "",
-    track(work) {
+    shutdownWaitsFor(work) {
       inflight.add(work);
       const done = () => inflight.delete(work);
       work.then(done, done);
@@ -207,7 +211,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
     activity: new ActivityRecorder(meta, { flushMs: opts.activityFlushMs, onError: (e) => ctx.logError(e) }),
     onMissingReferences: (cache, hashes) => resolver.enqueue(cache, hashes),
-    access: new AccessTracker(meta, { flushMs: opts.accessFlushMs, onError: (e) => ctx.logError(e) }),
+    accessTimes,
+    fetchGuard: new FetchGuard(accessTimes),
     oidc,
     oidcAudience: opts.oidcIssuers?.[0]?.audiences[0],
   };
@@ -303,7 +308,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ? startGc(meta, storage, {
           intervalMs: gcInterval,
           graceMs: opts.gcGraceMs,
-          access: ctx.access,
+          accessTimes: ctx.accessTimes,
+          fetchGuard: ctx.fetchGuard,
           sweep: sweepOpts,
           metrics: metrics.gc,
           onRun: (r) => event({ event: "gc", ...gcLogLine(r) }),
@@ -321,7 +327,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     storage,
     metrics,
     gc,
-    access: ctx.access,
+    accessTimes: ctx.accessTimes,
+    fetchGuard: ctx.fetchGuard,
     close() {
       closing ??= (async () => {
         // Keep-alive connections still busy when we stop are closed as soon as they go idle; any
@@ -341,7 +348,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         await gc?.stop();
         await sweeper?.stop();
         await rechecker?.stop();
-        await ctx.access.close().catch((e) => ctx.logError(e));
+        await ctx.accessTimes.close().catch((e) => ctx.logError(e));
         await ctx.activity.close().catch((e: unknown) => ctx.logError(e));
         await meta.close();
       })();

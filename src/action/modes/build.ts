@@ -16,8 +16,8 @@ import {
 import { prepareBuild } from "../../build/setup.js";
 import type { BuildEvent, BuildReport } from "../../build/types.js";
 import { ci } from "../../ci/ci.js";
+import { ciDashboardReport } from "../../ci/dashboard-report.js";
 import { ciAnnotations, ciJson, ciSummaryLine, formatCiMarkdown, formatCiTable } from "../../ci/render.js";
-import { ciReportUpload } from "../../ci/report-upload.js";
 import { buildSetupOf } from "../../flags/build-setup.js";
 import type { BuildFlags } from "../../flags/values.js";
 import type { ActionInputs, RunContext } from "../../github/action-inputs.js";
@@ -29,8 +29,8 @@ import type { ExtraArgs } from "../extra-args.js";
 import { configureNix } from "../nix-setup.js";
 import type { Outcome } from "../outcome.js";
 import { compressionOf, signingKeyOf } from "../push-options.js";
-import { uploadReport } from "../report-upload.js";
 import { targetsOf } from "../targets.js";
+import { uploadDashboardReport } from "../upload-dashboard-report.js";
 
 function logEvent(e: BuildEvent): void {
   if (e.type === "evaluated")
@@ -78,13 +78,15 @@ function buildFlagsOf(inputs: ActionInputs, ctx: RunContext, x: ExtraArgs): Buil
   const flags: BuildFlags = {
     ...v,
     flake: inputs.flake,
-    upstreamFilter: v.upstreamFilter !== false,
     maxStatuses: v.maxStatuses ?? 50,
     compression: compressionOf(x),
     jobs: v.jobs ?? 8,
     logDir: v.logDir ?? path.join(ctx.tempDir, `nixcache-logs-${randomBytes(4).toString("hex")}`),
   };
-  if (inputs.upstreams.length > 0) flags.upstream = inputs.upstreams;
+  // The upstreams are the input's; `--no-upstream` in extra-args (upstream: false) wins over it.
+  if (v.upstream === false) flags.upstream = false;
+  else if (inputs.upstreams.length > 0) flags.upstream = inputs.upstreams;
+  else delete flags.upstream;
   if (inputs.token !== undefined) flags.token = inputs.token;
   return flags;
 }
@@ -125,7 +127,7 @@ export async function runBuildOrCi(
           if (gh) await aggregateError(gh, errorMessage(e));
           throw e;
         });
-      const reportUrl = await uploadReport(inputs, ctx, x, pushTo, (c) => ciReportUpload(r, c));
+      const reportUrl = await uploadDashboardReport(inputs, ctx, x, pushTo, (c) => ciDashboardReport(r, c));
       await checks?.finish(r.targets, { ...(reportUrl !== undefined ? { reportUrl } : {}) });
       return {
         ok: r.summary.ok,

@@ -10,7 +10,7 @@ import { verifyAnnotations } from "../../github/annotations.js";
 import { aggregateError, aggregateFinal, aggregatePending } from "../../github/target-checks.js";
 import type { NixConfig } from "../../local-store/nix-config.js";
 import { type PublicKey, publicKeyOf } from "../../nix/signing.js";
-import { verifyReportUpload } from "../../report/upload.js";
+import { verifyDashboardReport } from "../../report/dashboard-report.js";
 import {
   formatMarkdownSummary,
   formatTable,
@@ -23,8 +23,8 @@ import { checksOf } from "../checks.js";
 import type { ExtraArgs } from "../extra-args.js";
 import type { Outcome } from "../outcome.js";
 import { signingKeyOf } from "../push-options.js";
-import { uploadReport } from "../report-upload.js";
 import { targetsOf } from "../targets.js";
+import { uploadDashboardReport } from "../upload-dashboard-report.js";
 
 export async function runVerify(
   inputs: ActionInputs,
@@ -67,8 +67,8 @@ export async function runVerify(
       opts.wait = { timeoutMs: x.values.wait, intervalMs: x.values.interval ?? 30_000 };
     const r = await core.group("Verify the cache", () => verifyTargets(targets, opts));
     const notOk = r.targets.filter((t) => t.status !== "ok").length;
-    const reportUrl = await uploadReport(inputs, ctx, x, inputs.caches, (c) =>
-      verifyReportUpload(r, c, verifyExitCode(r) === 0),
+    const reportUrl = await uploadDashboardReport(inputs, ctx, x, inputs.caches, (c) =>
+      verifyDashboardReport(r, c, verifyExitCode(r) === 0),
     );
     if (gh) {
       await aggregateFinal(

@@ -1,6 +1,6 @@
 // A thin client of the Cachix API (v1) over keep-alive undici pools, with the library's retry
 // classification (src/http/); the wire types it checks answers with are in src/cachix-api/. The
-// `cachix://` backend, token inspection and provisioning (src/cachix/) use it.
+// `cachix://` backend (cache.ts) and token inspection and provisioning (src/cachix-admin/) use it.
 import type { z } from "zod";
 import {
   BinaryCache,

@@ -1,6 +1,6 @@
 // The cache exists (created through its Cachix-compatible API when the token may), and what Nix
 // needs of it is known: the substituter URL and the public keys it signs with.
-import { ProvisionRefused, type ProvisionResult, provision } from "../../cachix/provision.js";
+import { ProvisionRefused, type ProvisionResult, provision } from "../../cachix-admin/provision.js";
 import { errorMessage } from "../../util/errors.js";
 import type { MigrationContext } from "../context.js";
 import { recordRemote } from "../state.js";

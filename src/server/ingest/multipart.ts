@@ -17,7 +17,7 @@ import { errorCode } from "../../util/errors.js";
 import { IngestError } from "../errors.js";
 import type { MultipartUpload, NewMultipart, PartRow } from "../metadata/types.js";
 import type { AssembledUpload, StagedBlob } from "../storage/backend.js";
-import { type IngestTarget, receiveVerifiedNar } from "./nar.js";
+import { type IngestTarget, stageNar } from "./nar.js";
 import { ingestNarInfo, refuseManyReferences } from "./narinfo.js";
 import { PART_URL_TTL_MS, type PartUrlQuery, PartUrls } from "./part-urls.js";
 import { QuotaError } from "./quota.js";
@@ -28,8 +28,8 @@ export interface MultipartOptions extends IngestTarget {
   maxBytes: number;
   /** Largest NAR after decompression (and never more than the client's cNarSize). */
   maxNarBytes: number;
-  /** Registers work that shutdown must wait for. */
-  track<T>(work: Promise<T>): Promise<T>;
+  /** Returns `work`, which the server's shutdown waits for. */
+  shutdownWaitsFor<T>(work: Promise<T>): Promise<T>;
   partUrlTtlMs?: number;
   /** See NarInfoIngest.onMissing. */
   onMissing?: (cache: string, hashes: string[]) => void;
@@ -169,7 +169,7 @@ export class MultipartUploads {
     if (!(await meta.transitionMultipart(up.narId, "open", "completing"))) throw await this.lost(up.narId);
     const progress: Progress = { published: false };
     try {
-      await this.o.track(this.verifyAndCommit(up, body, progress));
+      await this.o.shutdownWaitsFor(this.verifyAndCommit(up, body, progress));
     } catch (e) {
       if (!progress.published) {
         // Refused once assembled: the object goes, and its parts with it. Storage down or full: it
@@ -297,7 +297,7 @@ export class MultipartUploads {
       );
     // A bomb is cut off as soon as it inflates past what the client said the NAR is.
     const limits = { maxBytes: this.o.maxBytes, maxNarBytes: Math.min(this.o.maxNarBytes, nic.cNarSize) };
-    const nar = await receiveVerifiedNar(this.o, source, up.compression, limits, into).catch((e: unknown) => {
+    const nar = await stageNar(this.o, source, up.compression, limits, into).catch((e: unknown) => {
       if (e instanceof NarTooLargeError && e.limit < this.o.maxNarBytes)
         throw new IngestError(
           "invalid",

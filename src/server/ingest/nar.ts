@@ -38,8 +38,12 @@ export function compressionOfNarUrl(name: string): Compression {
   );
 }
 
-/** A verified NAR in staging: `commit` stores and records it (still invisible), `discard` drops it. */
-export interface VerifiedNar {
+/**
+ * A NAR received and verified, still in staging (the server side; not the client's `verifiedNar`,
+ * a store read checked against the Nix DB): `commit` stores and records it (still invisible),
+ * `discard` drops it.
+ */
+export interface StagedNar {
   received: Received;
   commit(cache: string, url: string): Promise<ReceivedNar>;
   discard(): Promise<void>;
@@ -51,13 +55,13 @@ export interface VerifiedNar {
  * a new staged blob); a NAR already in storage passes one that writes nothing and commits by a
  * server-side copy, so its bytes are read once and never written through the server again.
  */
-export async function receiveVerifiedNar(
+export async function stageNar(
   t: IngestTarget,
   body: Readable,
   compression: Compression,
   limits: ReceiveLimits,
   into?: StagedBlob,
-): Promise<VerifiedNar> {
+): Promise<StagedNar> {
   const staged = into ?? (await t.storage.stageBlob());
   let received: Received;
   try {
@@ -130,7 +134,7 @@ export async function ingestNar(
   o: { cache: string; url: string; body: Readable; limits: ReceiveLimits },
 ): Promise<ReceivedNar> {
   const compression = compressionOfNarUrl(o.url);
-  const nar = await receiveVerifiedNar(t, o.body, compression, o.limits);
+  const nar = await stageNar(t, o.body, compression, o.limits);
   const named = (h: Buffer) => `nar/${nix32Encode(h)}${narExtension(compression)}`;
   const expected = named(nar.received.fileHash.digest);
   if (o.url !== expected && o.url !== named(nar.received.narHash.digest)) {

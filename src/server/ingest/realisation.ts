@@ -33,7 +33,7 @@ const OUTPUT_FILE = new RegExp(`^(${OUTPUT})\\.doi$`);
 const STORE_BASE = /^[0-9a-df-np-sv-z]{32}-[0-9A-Za-z+\-._?=]{1,211}$/;
 
 /** A store path base name `<hash>-<name>`, as Nix checks it (`StorePath`'s constructor). */
-const StoreBase = z.string().refine((s) => {
+const StorePathBase = z.string().refine((s) => {
   if (!STORE_BASE.test(s)) return false;
   try {
     parseStorePathBase(s);
@@ -51,10 +51,10 @@ const RealisationId = z
 /** Nix 2.4-2.34's `Realisation` JSON; unknown fields are kept (Nix ignores them). */
 const RealisationV1 = z.looseObject({
   id: RealisationId,
-  outPath: StoreBase,
+  outPath: StorePathBase,
   signatures: z.array(z.string().max(1024)).max(256).optional(),
   dependentRealisations: z
-    .record(RealisationId, StoreBase)
+    .record(RealisationId, StorePathBase)
     .refine((r) => Object.keys(r).length <= 10_000, "too many dependentRealisations")
     .optional(),
 });
@@ -67,7 +67,7 @@ const Signature = z.union([
 
 /** Nix 2.35's build trace entry value (`UnkeyedRealisation`); unknown fields are kept. */
 const BuildTraceValue = z.looseObject({
-  outPath: StoreBase,
+  outPath: StorePathBase,
   signatures: z.array(Signature).max(256).optional(),
 });
 

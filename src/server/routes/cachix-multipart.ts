@@ -31,7 +31,7 @@ export function registerCachixMultipartRoutes(
     storage: ctx.storage,
     maxBytes: ctx.maxUploadBytes,
     maxNarBytes: ctx.maxNarBytes,
-    track: (w) => ctx.track(w),
+    shutdownWaitsFor: (w) => ctx.shutdownWaitsFor(w),
     partUrlTtlMs: opts.partUrlTtlMs,
     onMissing: ctx.onMissingReferences,
     log: (e) => ctx.logEvent(e),

@@ -157,9 +157,9 @@ export function registerCachixRoutes(
         const hash = file.endsWith(".narinfo") ? file.slice(0, -8) : "";
         if (!isStoreHash(hash)) throw new ApiError("notFound", `not found: ${file}`);
         const cache = await calls.access(req, "read");
-        const started = ctx.access.lookupStarted();
+        const started = ctx.fetchGuard.lookupStarted();
         const body = await ctx.metrics.narinfoLookup(ctx.narinfos.get(cache.name, hash));
-        if (body === undefined || !ctx.access.hit(cache.name, hash, started))
+        if (body === undefined || !ctx.fetchGuard.hit(cache.name, hash, started))
           throw new ApiError("notFound", `no narinfo for ${hash} in cache ${cache.name}`);
         reply.type("text/x-nix-narinfo");
         return req.method === "HEAD" ? reply.send() : reply.send(body);
@@ -170,11 +170,11 @@ export function registerCachixRoutes(
       api.post("/cache/:name/narinfo", async (req: Req, reply) => {
         const cache = await calls.access(req, "read");
         const hashes = await readJson(req.raw, HashList);
-        const started = ctx.access.lookupStarted();
+        const started = ctx.fetchGuard.lookupStarted();
         const missing = new Set(await meta.missingNarInfos(cache.name, hashes));
         // A client that learns a path is here (a push about to reference it) counts as a fetch.
         for (const h of hashes)
-          if (!missing.has(h) && !ctx.access.hit(cache.name, h, started)) missing.add(h);
+          if (!missing.has(h) && !ctx.fetchGuard.hit(cache.name, h, started)) missing.add(h);
         return sendJson(reply, [...missing]);
       });
 

@@ -96,9 +96,9 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     if (!hash) return fail(reply, 404, `not found: ${file}`);
     if (!(await access(req, reply, "read"))) return reply;
     if (ext === "narinfo") {
-      const started = ctx.access.lookupStarted();
+      const started = ctx.fetchGuard.lookupStarted();
       const body = await ctx.metrics.narinfoLookup(ctx.narinfos.get(req.params.cache, hash));
-      const found = body !== undefined && ctx.access.hit(req.params.cache, hash, started);
+      const found = body !== undefined && ctx.fetchGuard.hit(req.params.cache, hash, started);
       // GETs are what substituters send; HEADs come from pushers asking what is missing.
       if (req.method === "GET") ctx.activity.lookedUp(req.params.cache, found);
       if (body === undefined || !found) return fail(reply, 404, `no narinfo for ${hash} in this cache`);
@@ -211,7 +211,7 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const declared = req.headers["content-length"];
     await refuseOverQuota(meta, cache, declared === undefined ? undefined : Number(declared));
     allowBody(req.raw);
-    await ctx.track(
+    await ctx.shutdownWaitsFor(
       ingestNar(ctx, {
         cache: req.params.cache,
         url: `nar/${file}`,
@@ -240,7 +240,7 @@ export function registerNixRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const declared = req.headers["content-length"];
     await refuseOverQuota(meta, cache, declared === undefined ? undefined : Number(declared));
     allowBody(req.raw);
-    const log = await ctx.track(receiveLog(ctx, req.raw, ctx.maxLogBytes));
+    const log = await ctx.shutdownWaitsFor(receiveLog(ctx, req.raw, ctx.maxLogBytes));
     await recordLog(ctx, req.params.cache, file, log, sideFileType(req, "log"));
     // Where the dashboard shows it, for nixcache's clients (a commit status links there).
     const page = `${ctx.publicUrl()}/ui/#/cache/${encodeURIComponent(req.params.cache)}/log/${encodeURIComponent(file)}`;

@@ -2,7 +2,7 @@
 // uploaded with its commit, branch and CI run for the dashboard's coverage matrix. A write token
 // of the cache is needed: a report says what the cache holds, and readers must not rewrite that.
 import type { FastifyInstance } from "fastify";
-import { ReportUpload } from "../../ui-api/report-upload.js";
+import { ReportUpload } from "../../ui-api/dashboard-report-schema.js";
 import type { ServerContext } from "../context.js";
 import { type CachixRequests, type Req, readJson, sendJson } from "./cachix-request.js";
 import { countStatuses } from "./ui-matrix.js";

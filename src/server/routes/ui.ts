@@ -312,8 +312,8 @@ async function showPath(ctx: ServerContext, req: Req, reply: FastifyReply) {
       400,
       "expected a store path (/nix/store/<hash>-<name>), its base name, or its 32-character hash",
     );
-  // Access times are batched in memory (AccessTracker): this process's are written first.
-  await ctx.access.flush().catch((e: unknown) => ctx.logError(e));
+  // Access times are batched in memory (AccessTimes): this process's are written first.
+  await ctx.accessTimes.flush().catch((e: unknown) => ctx.logError(e));
   const [rec, pins, realisations] = await Promise.all([
     meta.pathRecord(cache.name, hash),
     meta.pinsKeeping(cache.name, hash),

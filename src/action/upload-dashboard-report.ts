@@ -4,11 +4,11 @@ import * as core from "@actions/core";
 import { cacheToken } from "../caches/credentials.js";
 import { HttpCache } from "../caches/http-cache.js";
 import type { ActionInputs, RunContext } from "../github/action-inputs.js";
-import { type ReportContext, reportContext, sendReport } from "../report/upload.js";
+import { type ReportContext, reportContext, sendDashboardReport } from "../report/dashboard-report.js";
 import type { ReportUpload } from "../ui-api/types.js";
 import type { ExtraArgs } from "./extra-args.js";
 
-export async function uploadReport(
+export async function uploadDashboardReport(
   inputs: ActionInputs,
   ctx: RunContext,
   x: ExtraArgs,
@@ -18,7 +18,7 @@ export async function uploadReport(
   if (x.values.report === false) return undefined;
   const context = await reportContext({ commit: x.values.commit, branch: x.values.branch ?? ctx.branch });
   const explicit = x.values.reportTo;
-  const outcome = await sendReport(make(context), {
+  const outcome = await sendDashboardReport(make(context), {
     ...(explicit !== undefined ? { explicit } : {}),
     candidates: caches,
     open: async (url) => new HttpCache(url, { token: cacheToken(url, inputs.token) }),

@@ -1,10 +1,10 @@
 // `nixcache ci`'s report as the dashboard takes it: one cell per target, from what the build did
 // and what verify found afterwards.
-import { detailText, type ReportContext, verifyCell } from "../report/upload.js";
+import { detailText, type ReportContext, verifyCell } from "../report/dashboard-report.js";
 import type { ReportTargetUpload, ReportUpload } from "../ui-api/types.js";
 import type { CiReport } from "./ci.js";
 
-export function ciReportUpload(r: CiReport, ctx: ReportContext): ReportUpload {
+export function ciDashboardReport(r: CiReport, ctx: ReportContext): ReportUpload {
   const targets = r.targets.map((t, i): ReportTargetUpload => {
     const check = r.verify.targets[i];
     const base = { attr: t.attr, system: t.system, outPath: t.outPath };

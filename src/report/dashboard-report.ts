@@ -54,7 +54,7 @@ export function verifyCell(t: TargetCheck): Omit<ReportTargetUpload, "attr" | "s
   return cell;
 }
 
-export function verifyReportUpload(r: VerifyReport, ctx: ReportContext, ok: boolean): ReportUpload {
+export function verifyDashboardReport(r: VerifyReport, ctx: ReportContext, ok: boolean): ReportUpload {
   return {
     version: 1,
     kind: "verify",
@@ -111,7 +111,7 @@ export type ReportOutcome =
  * Uploads the report to `explicit` (an http(s) cache URL of a nixcache server), else to the first
  * of `candidates` that is one. `open` opens an HTTP cache with the command's credentials.
  */
-export async function sendReport(
+export async function sendDashboardReport(
   report: ReportUpload,
   o: { explicit?: string; candidates: readonly string[]; open: (url: string) => Promise<HttpCache> },
 ): Promise<ReportOutcome> {
