@@ -10,7 +10,6 @@ import { before, describe, test } from "node:test";
 import BetterSqlite from "better-sqlite3";
 import pg from "pg";
 import { DbError } from "../src/server/errors.js";
-import { bulkPlan } from "../src/server/metadata/bulk-plan.js";
 import {
   accessShift,
   BLOB_CLAIM_TTL_MS,
@@ -18,6 +17,7 @@ import {
   MAX_REFERENCES,
   ReferencesMissingError,
 } from "../src/server/metadata/limits.js";
+import { bulkPlan } from "../src/server/metadata/postgres/bulk-plan.js";
 import { MergedLookups } from "../src/server/metadata/postgres/lookups.js";
 import {
   MIGRATIONS as PG_MIGRATIONS,
@@ -444,7 +444,7 @@ for (const backend of BACKENDS) {
         for (const x of here) await push(a, "c", x);
         const pending = h("bulk-pending");
         assert.equal((await push(a, "c", pending, [h("bulk-absent")])).visible, false);
-        // PostgreSQL chooses by its statistics' estimate of the cache's narinfos, SQLite by a count.
+        // PostgreSQL chooses by its statistics' estimate of the cache's narinfos; SQLite always probes.
         if (backend.name === "postgres") await db.exec("ANALYZE narinfos");
         const few = [here[3], pending, h("bulk-nowhere"), here[3]] as string[];
         assert.equal(bulkPlan(61, 3), "probes");

@@ -3,7 +3,6 @@
 // arrays bound as one parameter, the visibility cascade level by level, the database's clock for
 // leases. Every write transaction notifies the other replicas but recordAccess's.
 import { DbError } from "../../errors.js";
-import { bulkPlan } from "../bulk-plan.js";
 import { closureReferences } from "../closure.js";
 import type { PostgresDb } from "../db/postgres.js";
 import type { StoreEngine } from "../engine.js";
@@ -17,6 +16,7 @@ import {
 } from "../limits.js";
 import { lockBlobs, lockNarInfos } from "../locks.js";
 import type { GcBatch, GcMarkResult, GcThresholds, NarInfoCommit, ReceivedNar } from "../types.js";
+import { bulkPlan } from "./bulk-plan.js";
 import { gcDeleteBatch, gcFinish, gcMark, gcPlan } from "./gc.js";
 import { type FoundNarInfo, MergedLookups } from "./lookups.js";
 
@@ -25,7 +25,7 @@ import { type FoundNarInfo, MergedLookups } from "./lookups.js";
  * an array literal of 32,768 strings than PostgreSQL spent answering), those with a visible
  * narinfo in cache $1. A path is visible when the primary key has it and the pending index
  * (narinfos_pending_hash: pending rows only, few) does not, both answered from the indexes alone
- * where the visibility map allows. Two plans, chosen by the cache's size (../bulk-plan.ts):
+ * where the visibility map allows. Two plans, chosen by the cache's size (bulk-plan.ts):
  * - PROBES: a descent of the primary key per hash, in order (neighbouring probes read neighbouring
  *   pages). LATERAL … LIMIT 1 keeps the planner from its own choice, a hash join over every
  *   narinfo of the cache, whatever its size.
