@@ -179,6 +179,16 @@ for (let i = 0; ; i++) {
   await new Promise((r) => setTimeout(r, 100));
 }
 
+/** With several checkouts: each one's `build --push` against the first's, round by round. */
+const against = (name: string, t: Map<string, number[]>) =>
+  CLIS.slice(1).map((c) => {
+    const base = CLIS[0]?.label;
+    const r = ratio(
+      t.get(`${c.label}: nixcache build --push`) ?? [],
+      t.get(`${base}: nixcache build --push`) ?? [],
+    );
+    return `- **${name}, ${c.label} / ${base}:** \`nixcache build --push\` = **${r.toFixed(3)}×**`;
+  });
 const rows: string[] = [];
 const ratios: string[] = [];
 const nixEval = (flake: string) => [
@@ -236,6 +246,7 @@ if (CASES.includes("warm")) {
       `- **warm, ${c.label}:** \`nixcache build --push\` / \`nixcache targets\` = **${r.toFixed(3)}×** (goal ≤ 1.5×)`,
     );
   }
+  ratios.push(...against("warm", t));
 }
 
 if (CASES.includes("cold")) {
@@ -277,8 +288,15 @@ if (CASES.includes("cold")) {
       `- **cold, ${c.label}:** \`nixcache build --push\` / \`nix build\` = **${r.toFixed(3)}×** (goal ≤ 1.08×)`,
     );
   }
+  ratios.push(...against("cold", t));
 }
 
+/** A checkout by path and commit: where a CLIS entry's binary comes from. */
+const checkout = (bin: string) => {
+  const dir = path.dirname(path.dirname(bin));
+  const at = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: dir, encoding: "utf8" }).trim();
+  return `${path.relative(root, dir) || "this checkout"} (${at})`;
+};
 const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
 const section = `## Overhead: what a run costs beyond Nix's own work
 
@@ -289,7 +307,7 @@ commands of a case in turn (order reversed every other round); wall seconds of t
 ratios are the median of the round-by-round ratios. Cold: new derivations every run, and
 \`nix build\` of one installable (\`packages.all\`, which depends on every target) so that Nix
 evaluates once, as nixcache does. ${new Date().toISOString().slice(0, 10)}, commit ${commit},
-${CLIS.map((c) => `${c.label} = ${path.relative(root, path.dirname(path.dirname(c.bin))) || "this checkout"}`).join(", ")};
+${CLIS.map((c) => `${c.label} = ${checkout(c.bin)}`).join(", ")};
 ${cpus().length} cores, ${execFileSync("nix", ["--version"], { encoding: "utf8" }).trim()}, load average at the end: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}.
 
 | case | command | wall s, median | min–max |
