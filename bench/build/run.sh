@@ -83,8 +83,8 @@ cn=$(median cold-nix-build); cc=$(median cold-nixcache-build); cs=$(median cold-
 cp=$(median cold-nixcache-build-nopush)
 we=$(median warm-nixcache-targets); wb=$(median warm-nixcache-build); ws=$(median warm-nix-build-substitute)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
-# The hand-written "## Notes" section of RESULTS.md survives a rerun.
-notes=$(sed -n '/^## Notes/,$p' bench/build/RESULTS.md 2>/dev/null || true)
+# The sections after the table (overhead.ts's "## Overhead", the hand-written "## Notes") survive a rerun.
+notes=$(sed -n '/^## /,$p' bench/build/RESULTS.md 2>/dev/null || true)
 cat >bench/build/RESULTS.md <<MD
 # bench/build results
 

@@ -28,13 +28,7 @@ import {
   summary,
   trustedKeysFor,
   warning
-} from "./chunk-VRFTPUZU.mjs";
-import {
-  DEFAULT_CACHIX_API,
-  cacheToken,
-  cachixApiUrl,
-  parseSigningKey
-} from "./chunk-LOLGYMBO.mjs";
+} from "./chunk-HBIA7GGV.mjs";
 import {
   NixCommandError,
   PushSession,
@@ -47,26 +41,32 @@ import {
   runNixForms,
   runNixProgram,
   stripAnsi
-} from "./chunk-IYCSO5IJ.mjs";
-import {
-  external_exports
-} from "./chunk-HVBSCZIH.mjs";
+} from "./chunk-AZQGG2HT.mjs";
 import {
   HttpCache,
   ciRun,
   githubActionsRun
-} from "./chunk-RHMTUWCT.mjs";
+} from "./chunk-XGGZQKVY.mjs";
 import "./chunk-WDP5GUJW.mjs";
-import {
-  codeForStatus,
-  createPool,
-  request
-} from "./chunk-4S2XIIDH.mjs";
 import {
   mapLimit,
   pLimit
 } from "./chunk-CI2MQBST.mjs";
 import "./chunk-GNTT2KTA.mjs";
+import {
+  cacheToken,
+  cachixApiUrl,
+  parseSigningKey
+} from "./chunk-VERVEGAD.mjs";
+import {
+  DEFAULT_CACHIX_API,
+  codeForStatus,
+  createPool,
+  request
+} from "./chunk-VCO3GMX2.mjs";
+import {
+  external_exports
+} from "./chunk-HVBSCZIH.mjs";
 import {
   COMPRESSIONS,
   codecBackendName,
@@ -9155,7 +9155,7 @@ var TargetPusher = class _TargetPusher {
   /** `needed`: whether anything may be pushed (else no session, and the push code is not loaded). */
   static async start(opts, needed, health, emit) {
     const filter = new UpstreamFilter(opts.upstreams ?? []);
-    const { PushSession: PushSession2 } = needed ? await import("./session-WKUZCVNP.mjs") : { PushSession: null };
+    const { PushSession: PushSession2 } = needed ? await import("./session-ABZXGSJQ.mjs") : { PushSession: null };
     const sessions = PushSession2 ? opts.push.map((p, i) => {
       const session = new PushSession2(p.cache, {
         ...opts.pushOptions,
@@ -9649,11 +9649,13 @@ function parsePublicKeys(texts, flag) {
   });
 }
 async function openPushTargets(urls, o = {}) {
-  const given = [
+  const given = Promise.resolve(o.nixConfig).then((nixConfig) => [
     ...o.trustedKeys ?? [],
     ...o.signingKey ? [publicKeyOf(o.signingKey)] : [],
-    ...keysFrom(o.nixConfig?.trustedPublicKeys ?? [])
-  ];
+    ...keysFrom(nixConfig?.trustedPublicKeys ?? [])
+  ]);
+  given.catch(() => {
+  });
   const seen = /* @__PURE__ */ new Set();
   const out = [];
   try {
@@ -9721,15 +9723,14 @@ async function prepareBuild(s) {
       nixConfig: s.nixConfig,
       connections: Math.max(16, jobs * 2)
     });
-    upstreams = await openUpstreams(s.upstream ?? {}, s.nixConfig);
+    upstreams = await openUpstreams(s.upstream ?? {}, await s.nixConfig);
   } catch (e) {
     await close();
     throw e;
   }
   const logDir = s.logDir ?? await mkdtemp(path4.join(tmpdir(), "nixcache-logs-"));
   const options = {
-    targets: s.targets,
-    nixConfig: s.nixConfig,
+    nixConfig: await s.nixConfig,
     push: push2,
     upstreams,
     keepGoing: s.keepGoing === true,
@@ -9742,6 +9743,7 @@ async function prepareBuild(s) {
       signingKey: s.signingKey
     }
   };
+  if (s.targets !== void 0) options.targets = s.targets;
   if (s.maxJobs !== void 0) options.maxJobs = s.maxJobs;
   if (s.cores !== void 0) options.cores = s.cores;
   return { options, close };
@@ -10132,7 +10134,6 @@ function buildSetupOf(f, given, w = CLI_WORDING) {
   if (f.upstream) upstream.urls = f.upstream;
   const s = {
     push: given.push,
-    targets: given.targets,
     nixConfig: given.nixConfig,
     token: f.token,
     netrcFile: f.netrcFile,
@@ -10146,6 +10147,7 @@ function buildSetupOf(f, given, w = CLI_WORDING) {
     compressionLevel: f.compressionLevel,
     jobs: f.jobs
   };
+  if (given.targets !== void 0) s.targets = given.targets;
   if (f.logDir !== void 0) s.logDir = f.logDir;
   if (f.maxJobs !== void 0) s.maxJobs = f.maxJobs;
   if (f.cores !== void 0) s.cores = f.cores;

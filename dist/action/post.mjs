@@ -1,12 +1,12 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   post
-} from "./chunk-VRFTPUZU.mjs";
-import "./chunk-LOLGYMBO.mjs";
-import "./chunk-HVBSCZIH.mjs";
+} from "./chunk-HBIA7GGV.mjs";
 import "./chunk-WDP5GUJW.mjs";
-import "./chunk-4S2XIIDH.mjs";
 import "./chunk-CI2MQBST.mjs";
+import "./chunk-VERVEGAD.mjs";
+import "./chunk-VCO3GMX2.mjs";
+import "./chunk-HVBSCZIH.mjs";
 import "./chunk-GXIWLXRF.mjs";
 import "./chunk-HG6QJGPZ.mjs";
 import "./chunk-QE6XXIDJ.mjs";

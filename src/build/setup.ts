@@ -20,7 +20,8 @@ export interface PushCacheOptions {
   trustedKeys?: readonly PublicKey[];
   /** The key pushes are signed with: its signatures count as trusted too. */
   signingKey?: SecretKey;
-  nixConfig?: NixConfig;
+  /** Nix's settings (their trusted keys count too); may still be on their way from Nix. */
+  nixConfig?: NixConfig | Promise<NixConfig>;
   connections?: number;
 }
 
@@ -40,11 +41,13 @@ export async function openPushTargets(
   urls: readonly string[],
   o: PushCacheOptions = {},
 ): Promise<PushTarget[]> {
-  const given = [
+  // Awaited only once a cache is opened: opening needs nothing of Nix's settings.
+  const given = Promise.resolve(o.nixConfig).then((nixConfig) => [
     ...(o.trustedKeys ?? []),
     ...(o.signingKey ? [publicKeyOf(o.signingKey)] : []),
-    ...keysFrom(o.nixConfig?.trustedPublicKeys ?? []),
-  ];
+    ...keysFrom(nixConfig?.trustedPublicKeys ?? []),
+  ]);
+  given.catch(() => {});
   const seen = new Set<string>();
   const out: PushTarget[] = [];
   try {
@@ -113,8 +116,13 @@ export async function openUpstreams(choice: UpstreamChoice, nixConfig: NixConfig
 export interface BuildSetup {
   /** Caches to push to. */
   push: readonly string[];
-  targets: Target[];
-  nixConfig: NixConfig;
+  /** The evaluated targets; absent, `build` evaluates them (or the caller sets them on the options). */
+  targets?: Target[];
+  /**
+   * Nix's settings; may be a promise still on its way from Nix (the push caches are opened, and
+   * their client loaded, meanwhile).
+   */
+  nixConfig: NixConfig | Promise<NixConfig>;
   token?: string;
   netrcFile?: string;
   cachixApi?: string;
@@ -160,15 +168,14 @@ export async function prepareBuild(s: BuildSetup): Promise<PreparedBuild> {
       nixConfig: s.nixConfig,
       connections: Math.max(16, jobs * 2),
     });
-    upstreams = await openUpstreams(s.upstream ?? {}, s.nixConfig);
+    upstreams = await openUpstreams(s.upstream ?? {}, await s.nixConfig);
   } catch (e) {
     await close();
     throw e;
   }
   const logDir = s.logDir ?? (await mkdtemp(path.join(tmpdir(), "nixcache-logs-")));
   const options: BuildOptions = {
-    targets: s.targets,
-    nixConfig: s.nixConfig,
+    nixConfig: await s.nixConfig,
     push,
     upstreams,
     keepGoing: s.keepGoing === true,
@@ -181,6 +188,7 @@ export async function prepareBuild(s: BuildSetup): Promise<PreparedBuild> {
       signingKey: s.signingKey,
     },
   };
+  if (s.targets !== undefined) options.targets = s.targets;
   if (s.maxJobs !== undefined) options.maxJobs = s.maxJobs;
   if (s.cores !== undefined) options.cores = s.cores;
   return { options, close };

@@ -1,5 +1,4 @@
 // Which keys a push cache is trusted to sign with, and the upstream filter.
-import { publishedSigningKeys } from "../caches/published-keys.js";
 import type { BinaryCache } from "../caches/types.js";
 import type { PathInfo } from "../local-store/path-info.js";
 import { type PublicKey, parsePublicKey } from "../nix/signing.js";
@@ -23,30 +22,22 @@ export function keysFrom(texts: readonly string[]): PublicKey[] {
 }
 
 /**
- * The public keys a cache says it signs with: a Cachix cache's `publicSigningKeys` from its API,
- * or what an HTTP cache publishes (see publishedSigningKeys). Any other cache advertises none;
- * failures mean none.
+ * The public keys a cache says it signs with (its `advertisedKeys`: a Cachix cache's API, what an
+ * HTTP cache publishes); a cache that cannot say, or fails to, advertises none.
  */
 export async function advertisedKeys(cache: BinaryCache, token?: string): Promise<PublicKey[]> {
-  if (!cache.url.startsWith("cachix://"))
-    return keysFrom(await publishedSigningKeys(cache.url, token === undefined ? {} : { token }));
-  try {
-    // Loaded only for Cachix caches: its client and schemas cost start-up time.
-    const { CachixCache } = await import("../caches/cachix/cache.js");
-    if (cache instanceof CachixCache) return keysFrom((await cache.describe()).publicSigningKeys);
-  } catch {
-    // The API could not say: no advertised keys (the push itself reports what is wrong).
-  }
-  return [];
+  if (!cache.advertisedKeys) return [];
+  return keysFrom(await cache.advertisedKeys(token).catch((): string[] => []));
 }
 
 /** The keys trusted for a push cache: the given ones and what it advertises, without repeats. */
 export async function trustedKeysFor(
   cache: BinaryCache,
-  given: readonly PublicKey[],
+  given: readonly PublicKey[] | Promise<readonly PublicKey[]>,
   token?: string,
 ): Promise<PublicKey[]> {
-  const all = [...given, ...(await advertisedKeys(cache, token))];
+  const [known, advertised] = await Promise.all([given, advertisedKeys(cache, token)]);
+  const all = [...known, ...advertised];
   const seen = new Set<string>();
   return all.filter((k) => {
     const id = `${k.name}:${k.key.toString("base64")}`;

@@ -22,6 +22,7 @@ import { NixcacheError } from "../util/errors.js";
 import { mapLimit } from "../util/limiter.js";
 import { ciRun } from "./ci-run.js";
 import { DEFAULT_CACHE_INFO } from "./file-cache.js";
+import { publishedSigningKeys } from "./published-keys.js";
 import type { NarUpload, StagedPath, StoredBuildLog, WritableBinaryCache } from "./types.js";
 
 export interface HttpCacheOptions {
@@ -76,6 +77,11 @@ export class HttpCache implements WritableBinaryCache {
     this.pool = createPool(u.origin, { connections: opts.connections });
     this.retry = opts.retry ?? {};
     this.run = opts.run === undefined ? (ciRun()?.id ?? null) : opts.run;
+  }
+
+  /** What a nixcache server's cache-config (else a Cachix-compatible API) lists (see published-keys.ts). */
+  advertisedKeys(token?: string): Promise<string[]> {
+    return publishedSigningKeys(this.url, token === undefined ? {} : { token });
   }
 
   async cacheInfo(): Promise<CacheInfo> {

@@ -16,6 +16,11 @@ export interface BinaryCache {
   missing(hashes: readonly string[]): Promise<Set<string>>;
   /** The narinfo for a hash, or null when the cache does not have it. */
   getNarInfo(hash: string): Promise<NarInfo | null>;
+  /**
+   * The public keys (as text) the cache says it signs with, where it has an API that says;
+   * best effort: none on failure. A cache without the method advertises none.
+   */
+  advertisedKeys?(token?: string): Promise<string[]>;
   /** Releases connections. */
   close(): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import { rmdir } from "node:fs/promises";
 import type { Command } from "commander";
 import { build } from "../build/build.js";
 import {
@@ -35,28 +36,43 @@ export type BuildRun = PreparedBuild & {
 /** Flags → a build ready to run: Nix config, targets, push caches and upstreams opened. */
 export async function setUpBuild(urls: readonly string[], flags: BuildFlags): Promise<BuildRun> {
   checkBuildFlags(flags);
-  // Evaluation runs in a Nix process: start it first and do the rest while Nix evaluates
-  // (bench/build: most of a warm run is evaluation).
+  // Evaluation runs in a Nix process: start it first, and read the key and Nix's settings and
+  // open the caches (their HTTP client loads then) while Nix evaluates (bench/build).
   const targetsP = loadTargets(flags);
   targetsP.catch(() => {});
   const signingKey = flags.signingKey ? (await readSigningKey(flags.signingKey)).key : undefined;
-  const nixConfig = await readNixConfig();
-  const { targets, commentOnFailure } = await targetsP;
+  const nixConfigP = readNixConfig();
+  nixConfigP.catch(() => {});
   const setup = buildSetupOf(flags, {
     push: urls,
-    targets,
-    nixConfig,
+    nixConfig: nixConfigP,
     ...(signingKey ? { signingKey } : {}),
   });
-  try {
-    return {
-      ...(await prepareBuild(setup)),
-      nixConfig,
-      ...(commentOnFailure !== undefined ? { commentOnFailure } : {}),
-    };
-  } catch (e) {
+  const preparedP = prepareBuild(setup).catch((e: unknown) => {
     throw new UserError((e as Error).message, exitCodeOf(e) === 2 ? 2 : 1);
-  }
+  });
+  preparedP.catch(() => {});
+  // A failure before the build releases what was opened for it (and its log directory, empty
+  // yet). Failures are told in the order of before: Nix's settings, the evaluation, the caches.
+  const discard = async (e: unknown): Promise<never> => {
+    await preparedP.then(
+      async (p) => {
+        await p.close();
+        if (flags.logDir === undefined) await rmdir(p.options.logDir).catch(() => {});
+      },
+      () => {},
+    );
+    throw e;
+  };
+  const nixConfig = await nixConfigP.catch(discard);
+  const loaded = await targetsP.catch(discard);
+  const prepared = await preparedP;
+  prepared.options.targets = loaded.targets;
+  return {
+    ...prepared,
+    nixConfig,
+    ...(loaded.commentOnFailure !== undefined ? { commentOnFailure: loaded.commentOnFailure } : {}),
+  };
 }
 
 /** Writes the GitHub step summary when there is one to write (`--summary`, or the job's own). */

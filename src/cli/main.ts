@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
 import { Command, CommanderError } from "commander";
 import { registerCommands } from "./commands.js";
 import { reportError } from "./output.js";
+
+// A command other than `serve` is short-lived: its WebAssembly (undici's HTTP parser) is compiled
+// by V8's baseline compiler only. Otherwise V8 also optimises it on a background thread, and the
+// process waits for that before it can exit: 0.2-0.5 s on 2 cores (bench/build RESULTS.md).
+if (process.argv[2] !== "serve") setFlagsFromString("--liftoff-only");
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;

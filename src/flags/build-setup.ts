@@ -19,8 +19,10 @@ export const CLI_WORDING: FlagWording = { prefix: "", upstream: "--upstream" };
 /** What is known beside the flags: where to push, the selected targets, Nix's settings, the key. */
 export interface BuildGiven {
   push: readonly string[];
-  targets: Target[];
-  nixConfig: NixConfig;
+  /** Absent while Nix still evaluates: the caller sets the prepared options' targets after. */
+  targets?: Target[];
+  /** May still be on its way from Nix (see BuildSetup). */
+  nixConfig: NixConfig | Promise<NixConfig>;
   signingKey?: SecretKey;
 }
 
@@ -42,7 +44,6 @@ export function buildSetupOf(f: BuildFlags, given: BuildGiven, w: FlagWording = 
   if (f.upstream) upstream.urls = f.upstream;
   const s: BuildSetup = {
     push: given.push,
-    targets: given.targets,
     nixConfig: given.nixConfig,
     token: f.token,
     netrcFile: f.netrcFile,
@@ -56,6 +57,7 @@ export function buildSetupOf(f: BuildFlags, given: BuildGiven, w: FlagWording = 
     compressionLevel: f.compressionLevel,
     jobs: f.jobs,
   };
+  if (given.targets !== undefined) s.targets = given.targets;
   if (f.logDir !== undefined) s.logDir = f.logDir;
   if (f.maxJobs !== undefined) s.maxJobs = f.maxJobs;
   if (f.cores !== undefined) s.cores = f.cores;

@@ -72,6 +72,14 @@ export class CachixCache implements WritableBinaryCache {
     return this.info;
   }
 
+  /** The API's `publicSigningKeys`; none when it cannot say (the push itself reports what is wrong). */
+  async advertisedKeys(): Promise<string[]> {
+    return this.describe().then(
+      (d) => d.publicSigningKeys,
+      () => [],
+    );
+  }
+
   async cacheInfo(): Promise<CacheInfo> {
     await this.describe();
     return parseCacheInfo(await this.api.cacheInfoText(this.name));

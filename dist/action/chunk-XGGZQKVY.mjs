@@ -4,16 +4,21 @@ import {
   readNetrcCredentials
 } from "./chunk-WDP5GUJW.mjs";
 import {
-  codeForStatus,
-  createPool,
-  request
-} from "./chunk-4S2XIIDH.mjs";
-import {
   mapLimit
 } from "./chunk-CI2MQBST.mjs";
 import {
   DEFAULT_CACHE_INFO
 } from "./chunk-GNTT2KTA.mjs";
+import {
+  DEFAULT_CACHIX_API,
+  codeForStatus,
+  createPool,
+  request,
+  require_undici
+} from "./chunk-VCO3GMX2.mjs";
+import {
+  external_exports
+} from "./chunk-HVBSCZIH.mjs";
 import {
   compressAndHash,
   compressPathAndHash,
@@ -31,6 +36,9 @@ import {
   parseStorePath,
   parseStorePathBase
 } from "./chunk-HG6QJGPZ.mjs";
+import {
+  __toESM
+} from "./chunk-QE6XXIDJ.mjs";
 
 // src/caches/http-cache.ts
 import { Readable } from "node:stream";
@@ -61,6 +69,87 @@ function githubActionsRun(env = process.env) {
   const server = (env.GITHUB_SERVER_URL || "https://github.com").replace(/\/+$/, "");
   const url = `${server}/${repo}/actions/runs/${run}${attempt ? `/attempts/${attempt}` : ""}`;
   return { repo, run, ...attempt ? { attempt } : {}, url };
+}
+
+// src/caches/published-keys.ts
+var import_undici = __toESM(require_undici(), 1);
+
+// src/ui-api/cache-config.ts
+var CACHE_CONFIG_PATH = "/api/cache-config";
+var CacheConfigEntry = external_exports.object({
+  name: external_exports.string(),
+  /** The URL Nix substitutes from: the server's public URL and the cache's name. */
+  substituter: external_exports.string(),
+  /** The keys its narinfos are signed with, `name:base64` (trusted-public-keys). */
+  publicKeys: external_exports.array(external_exports.string()),
+  /** Reading needs a token (netrc). */
+  private: external_exports.boolean()
+});
+var CacheConfig = external_exports.object({
+  caches: external_exports.array(CacheConfigEntry),
+  /** The audience to request GitHub's OIDC identity token for, when the server exchanges them. */
+  oidcAudience: external_exports.string().nullable()
+});
+
+// src/caches/published-keys.ts
+async function cacheConfigKeys(url, opts = {}) {
+  const timeoutMs = opts.timeoutMs ?? 1e4;
+  try {
+    const u = new URL(url.replace(/\/+$/, ""));
+    if (u.protocol !== "http:" && u.protocol !== "https:") return void 0;
+    const parts = u.pathname.split("/");
+    const name = parts.pop();
+    if (!name) return void 0;
+    const api = new URL(`${parts.join("/")}${CACHE_CONFIG_PATH}`, u.origin);
+    api.searchParams.set("cache", decodeURIComponent(name));
+    const res = await (0, import_undici.request)(api, {
+      headers: {
+        accept: "application/json",
+        ...opts.token ? { authorization: `Bearer ${opts.token}` } : {}
+      },
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs)
+    });
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      return void 0;
+    }
+    const parsed = CacheConfig.safeParse(await res.body.json());
+    if (!parsed.success) return void 0;
+    return parsed.data.caches.find((c) => c.name === decodeURIComponent(name))?.publicKeys;
+  } catch {
+    return void 0;
+  }
+}
+async function publishedSigningKeys(url, opts = {}) {
+  const timeoutMs = opts.timeoutMs ?? 1e4;
+  try {
+    const u = new URL(url);
+    if (u.protocol !== "http:" && u.protocol !== "https:") return [];
+    const cachix = /^([a-z0-9-]+)\.cachix\.org$/.exec(u.hostname);
+    if (!cachix) {
+      const keys = await cacheConfigKeys(url, opts);
+      if (keys !== void 0) return keys;
+    }
+    const name = cachix ? cachix[1] : u.pathname.split("/").filter(Boolean).pop();
+    if (!name) return [];
+    const api = cachix ? DEFAULT_CACHIX_API : `${u.origin}/api/v1`;
+    const res = await (0, import_undici.request)(`${api}/cache/${encodeURIComponent(name)}`, {
+      headers: { authorization: `Bearer ${opts.token ?? ""}`, accept: "application/json" },
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs)
+    });
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      return [];
+    }
+    const body = await res.body.json();
+    return Array.isArray(body.publicSigningKeys) ? body.publicSigningKeys.filter((k) => typeof k === "string") : [];
+  } catch {
+    return [];
+  }
 }
 
 // src/caches/http-cache.ts
@@ -100,6 +189,10 @@ var HttpCache = class {
     this.pool = createPool(u.origin, { connections: opts.connections });
     this.retry = opts.retry ?? {};
     this.run = opts.run === void 0 ? ciRun()?.id ?? null : opts.run;
+  }
+  /** What a nixcache server's cache-config (else a Cachix-compatible API) lists (see published-keys.ts). */
+  advertisedKeys(token) {
+    return publishedSigningKeys(this.url, token === void 0 ? {} : { token });
   }
   async cacheInfo() {
     const r = await this.send("GET", "nix-cache-info", { okStatuses: [200] });

@@ -1,12 +1,13 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
-  external_exports
-} from "./chunk-HVBSCZIH.mjs";
-import {
+  DEFAULT_CACHIX_API,
   Pools,
   codeForStatus,
   request
-} from "./chunk-4S2XIIDH.mjs";
+} from "./chunk-VCO3GMX2.mjs";
+import {
+  external_exports
+} from "./chunk-HVBSCZIH.mjs";
 import {
   compressAndHash,
   compressPathAndHash,
@@ -28,9 +29,6 @@ import {
   secretKeyFromSeed,
   signRaw
 } from "./chunk-HG6QJGPZ.mjs";
-
-// src/cachix-api/constants.ts
-var DEFAULT_CACHIX_API = "https://app.cachix.org/api/v1";
 
 // src/cachix-api/schemas.ts
 var NARINFO_BULK_MAX = 32768;
@@ -459,6 +457,13 @@ var CachixCache = class {
     }
     return this.info;
   }
+  /** The API's `publicSigningKeys`; none when it cannot say (the push itself reports what is wrong). */
+  async advertisedKeys() {
+    return this.describe().then(
+      (d) => d.publicSigningKeys,
+      () => []
+    );
+  }
   async cacheInfo() {
     await this.describe();
     return parseCacheInfo(await this.api.cacheInfoText(this.name));
@@ -635,11 +640,10 @@ function compressedBound(narSize) {
 }
 
 export {
-  DEFAULT_CACHIX_API,
-  parseSigningKey,
   cachixToken,
   cacheToken,
   cachixApiUrl,
+  parseSigningKey,
   PART_SIZE,
   PARTS_IN_FLIGHT,
   PART_MEMORY,

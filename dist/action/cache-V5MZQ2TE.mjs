@@ -5,9 +5,9 @@ import {
   PART_MEMORY,
   PART_SIZE,
   compressedBound
-} from "./chunk-LOLGYMBO.mjs";
+} from "./chunk-VERVEGAD.mjs";
+import "./chunk-VCO3GMX2.mjs";
 import "./chunk-HVBSCZIH.mjs";
-import "./chunk-4S2XIIDH.mjs";
 import "./chunk-GXIWLXRF.mjs";
 import "./chunk-HG6QJGPZ.mjs";
 import "./chunk-QE6XXIDJ.mjs";

@@ -3,9 +3,9 @@ import {
   CacheUnavailableError,
   PushSession,
   uploadInfo
-} from "./chunk-IYCSO5IJ.mjs";
-import "./chunk-HVBSCZIH.mjs";
+} from "./chunk-AZQGG2HT.mjs";
 import "./chunk-CI2MQBST.mjs";
+import "./chunk-HVBSCZIH.mjs";
 import "./chunk-HG6QJGPZ.mjs";
 import "./chunk-QE6XXIDJ.mjs";
 export {

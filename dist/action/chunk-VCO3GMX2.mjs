@@ -26774,7 +26774,11 @@ function codeForStatus(status) {
   }
 }
 
+// src/cachix-api/constants.ts
+var DEFAULT_CACHIX_API = "https://app.cachix.org/api/v1";
+
 export {
+  DEFAULT_CACHIX_API,
   require_undici,
   createPool,
   Pools,

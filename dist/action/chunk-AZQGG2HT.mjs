@@ -1,10 +1,10 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
-  external_exports
-} from "./chunk-HVBSCZIH.mjs";
-import {
   limiter
 } from "./chunk-CI2MQBST.mjs";
+import {
+  external_exports
+} from "./chunk-HVBSCZIH.mjs";
 import {
   DEFAULT_STORE_DIR,
   NixcacheError,
