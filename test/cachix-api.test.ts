@@ -10,14 +10,14 @@ import { narInfoFingerprint, parseNarInfo, verifyNarInfo } from "../src/nix/nari
 import { generateSecretKey, parsePublicKey, signRaw } from "../src/nix/signing.js";
 import { adminCreateCache, adminCreatePersonalToken, adminCreateToken } from "../src/server/admin.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
-import type { StoreLocation } from "../src/server/stores.js";
-import { ON_S3, storedBlobs, testStores } from "./helpers/backends.js";
+import type { StateLocation } from "../src/server/state-location.js";
+import { ON_S3, storedBlobs, testStateLocation } from "./helpers/backends.js";
 import { apiClient } from "./helpers/cachix.js";
 import { tempDir } from "./helpers/nix.js";
 import { makeUpload, narInfoCreateFor, narInfoText, type Upload } from "./server-fixtures.js";
 
 let dir: { path: string; cleanup: () => void };
-let at: StoreLocation;
+let at: StateLocation;
 let srv: RunningServer;
 let api: string;
 let personal: string;
@@ -27,7 +27,7 @@ let otherWrite: string;
 
 before(async () => {
   dir = tempDir("nixcache-cachix-api-");
-  at = await testStores(dir.path);
+  at = await testStateLocation(dir.path);
   srv = await startServer({ ...at, port: 0 });
   api = `${srv.url}/api/v1`;
   personal = (await adminCreatePersonalToken(at, { account: "alice", expiresAt: null })).token;
@@ -326,7 +326,7 @@ test("multipart refusals: corrupt parts, wrong hashes, abort, replay, expiry; no
 
   // Expired part URLs (a server whose URLs live 0 ms).
   const d2 = tempDir("nixcache-cachix-ttl-");
-  const at2 = await testStores(d2.path);
+  const at2 = await testStateLocation(d2.path);
   const s2 = await startServer({ ...at2, port: 0, cachixPartUrlTtlMs: 0 });
   try {
     await adminCreateCache(at2, { name: "c", isPublic: true, priority: 41 });

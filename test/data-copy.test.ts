@@ -16,7 +16,7 @@ import {
 } from "../src/server/admin.js";
 import { copyDataBetween } from "../src/server/copy-data.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
-import { openMetadata } from "../src/server/stores.js";
+import { openMetadata } from "../src/server/state-location.js";
 import { runCli } from "./helpers/cli.js";
 import { freshDatabase } from "./helpers/postgres.js";
 import { freshStorageUrl } from "./helpers/s3.js";

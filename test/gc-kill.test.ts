@@ -11,8 +11,8 @@ import { adminCreateCache, adminCreateToken } from "../src/server/admin.js";
 import { collectGarbage } from "../src/server/gc.js";
 import { sweep } from "../src/server/ingest/sweep.js";
 import { startServer } from "../src/server/server.js";
-import { openStorage, type StoreLocation } from "../src/server/stores.js";
-import { storeArgs } from "./helpers/backends.js";
+import { openStorage, type StateLocation } from "../src/server/state-location.js";
+import { stateArgs } from "./helpers/backends.js";
 import { NIXCACHE_BIN } from "./helpers/cli.js";
 import { deleteHoldingProxy } from "./helpers/delete-holding-proxy.js";
 import { tempDir } from "./helpers/nix.js";
@@ -20,7 +20,7 @@ import { freshDatabase } from "./helpers/postgres.js";
 import { freshStorageUrl } from "./helpers/s3.js";
 import { makeUpload, narInfoText, type Upload } from "./server-fixtures.js";
 
-const LOCATIONS: Array<{ name: string; at(dir: string, storage: string): Promise<StoreLocation> }> = [
+const LOCATIONS: Array<{ name: string; at(dir: string, storage: string): Promise<StateLocation> }> = [
   { name: "SQLite", at: async (dir, storage) => ({ dataDir: dir, storage }) },
   { name: "PostgreSQL", at: async (_dir, storage) => ({ db: await freshDatabase(), storage }) },
 ];
@@ -61,7 +61,7 @@ for (const location of LOCATIONS)
         [
           NIXCACHE_BIN,
           "gc",
-          ...storeArgs({ ...at, storage: proxied.toString() }),
+          ...stateArgs({ ...at, storage: proxied.toString() }),
           "--cache",
           "c",
           "--grace",

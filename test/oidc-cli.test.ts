@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { mintToken } from "../src/server/auth/tokens.js";
 import { GITHUB_ACTIONS_ISSUER } from "../src/server/auth/trust-rules.js";
-import { withMetadata } from "../src/server/stores.js";
+import { withMetadata } from "../src/server/state-location.js";
 import { runCli } from "./helpers/cli.js";
 import { tempDir } from "./helpers/nix.js";
 import { type LocalIssuer, startOidcIssuer } from "./helpers/oidc-issuer.js";

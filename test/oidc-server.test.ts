@@ -16,7 +16,7 @@ import { DEFAULT_OIDC_AUDIENCE as ACTION_DEFAULT_AUDIENCE } from "../src/github/
 import { adminAddTrustRule, adminCreateCache, adminListTokens } from "../src/server/admin.js";
 import { DEFAULT_OIDC_AUDIENCE } from "../src/server/auth/oidc-exchange.js";
 import { type RunningServer, type ServerOptions, startServer } from "../src/server/server.js";
-import type { StoreLocation } from "../src/server/stores.js";
+import type { StateLocation } from "../src/server/state-location.js";
 import { runNode } from "./helpers/cli.js";
 import { tempDir } from "./helpers/nix.js";
 import { type LocalIssuer, startOidcIssuer } from "./helpers/oidc-issuer.js";
@@ -101,7 +101,7 @@ async function cachixPush(api: string, cache: string, token: string, u: Upload):
   }
 }
 
-const BACKENDS: Array<{ name: string; location(dir: string): Promise<StoreLocation> }> = [
+const BACKENDS: Array<{ name: string; location(dir: string): Promise<StateLocation> }> = [
   { name: "SQLite", location: async (dir) => ({ dataDir: dir }) },
   { name: "PostgreSQL", location: async (dir) => ({ dataDir: dir, db: await freshDatabase() }) },
 ];
@@ -112,7 +112,7 @@ for (const backend of BACKENDS) {
     /** A second trusted issuer that is down from the start. */
     let down: LocalIssuer;
     let dir: { path: string; cleanup: () => void };
-    let at: StoreLocation;
+    let at: StateLocation;
     let srv: RunningServer;
 
     async function start(extra: Partial<ServerOptions> = {}): Promise<RunningServer> {

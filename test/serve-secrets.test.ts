@@ -8,7 +8,7 @@ import { after, test } from "node:test";
 import pg from "pg";
 import { loadConfig } from "../src/server/config/load.js";
 import { resolveServeConfig } from "../src/server/config/options.js";
-import { openMetadata, openStorage } from "../src/server/stores.js";
+import { openMetadata, openStorage } from "../src/server/state-location.js";
 import { tempDir } from "./helpers/nix.js";
 import { startPostgres } from "./helpers/postgres.js";
 import { freshStorageUrl } from "./helpers/s3.js";

@@ -14,7 +14,7 @@ import { after, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { nix32Encode } from "../src/nix/nix32.js";
 import { adminCreateCache, adminCreateToken } from "../src/server/admin.js";
-import { openMetadata } from "../src/server/stores.js";
+import { openMetadata } from "../src/server/state-location.js";
 import { activationSocket, watchdogIntervalMs } from "../src/server/systemd.js";
 import { NIXCACHE_BIN } from "./helpers/cli.js";
 import { tempDir } from "./helpers/nix.js";

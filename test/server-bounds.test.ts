@@ -16,14 +16,14 @@ import { sweep } from "../src/server/ingest/sweep.js";
 import { MAX_REFERENCES } from "../src/server/metadata/limits.js";
 import type { MetadataStore } from "../src/server/metadata/store.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
-import type { StoreLocation } from "../src/server/stores.js";
-import { storedBlobs, testStores } from "./helpers/backends.js";
+import type { StateLocation } from "../src/server/state-location.js";
+import { storedBlobs, testStateLocation } from "./helpers/backends.js";
 import { apiClient } from "./helpers/cachix.js";
 import { testClock } from "./helpers/clock.js";
 import { makeUpload, narInfoCreateFor, narInfoText, type Upload } from "./server-fixtures.js";
 
 let data: string;
-let at: StoreLocation;
+let at: StateLocation;
 let srv: RunningServer;
 const tokens = new Map<string, string>();
 const logs: string[] = [];
@@ -60,7 +60,7 @@ async function get(path: string): Promise<{ status: number; text: string }> {
 
 before(async () => {
   data = await mkdtemp(join(tmpdir(), "nixcache-bounds-"));
-  at = await testStores(data);
+  at = await testStateLocation(data);
   srv = await startServer({
     ...at,
     port: 0,

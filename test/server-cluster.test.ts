@@ -9,7 +9,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { openMetadata } from "../src/server/stores.js";
+import { openMetadata } from "../src/server/state-location.js";
 import { runCli } from "./helpers/cli.js";
 import { childrenOf, running, type Served, serve, until } from "./helpers/serve.js";
 import { makeUpload, narInfoText, type Upload } from "./server-fixtures.js";

@@ -9,8 +9,8 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { openMetadata, openStorage } from "../src/server/stores.js";
-import { ON_S3, storeArgs, testStores } from "./helpers/backends.js";
+import { openMetadata, openStorage } from "../src/server/state-location.js";
+import { ON_S3, stateArgs, testStateLocation } from "./helpers/backends.js";
 import { runCli } from "./helpers/cli.js";
 import { serve } from "./helpers/serve.js";
 import { makeUpload, narInfoText, type Upload } from "./server-fixtures.js";
@@ -57,8 +57,8 @@ function slowUpload(
 
 test("SIGKILL during 20 concurrent uploads leaves no narinfo without its NAR and no stray content", async () => {
   const data = await mkdtemp(join(tmpdir(), "nixcache-crash-"));
-  const at = await testStores(data);
-  const where = storeArgs(at);
+  const at = await testStateLocation(data);
+  const where = stateArgs(at);
   const backends = where.slice(2); // --db/--storage, after --data
   let child: ChildProcess | undefined;
   try {

@@ -13,8 +13,8 @@ import { runNixProgram } from "../src/local-store/nix-command.js";
 import { parseNarInfo } from "../src/nix/narinfo.js";
 import { gcCutoff } from "../src/server/metadata/limits.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
+import { openStorage, type StateLocation } from "../src/server/state-location.js";
 import type { StorageBackend } from "../src/server/storage/backend.js";
-import { openStorage, type StoreLocation } from "../src/server/stores.js";
 import { runCli } from "./helpers/cli.js";
 import { nixSync, requireNix, tempDir } from "./helpers/nix.js";
 import { freshDatabase } from "./helpers/postgres.js";
@@ -52,7 +52,7 @@ async function storedBytes(storage: StorageBackend): Promise<number> {
   return total;
 }
 
-const BACKENDS: Array<{ name: string; location(dir: string): Promise<StoreLocation>; pinBy: "cli" | "api" }> =
+const BACKENDS: Array<{ name: string; location(dir: string): Promise<StateLocation>; pinBy: "cli" | "api" }> =
   [
     { name: "the filesystem and SQLite", location: async (dir) => ({ dataDir: dir }), pinBy: "cli" },
     {
@@ -65,7 +65,7 @@ const BACKENDS: Array<{ name: string; location(dir: string): Promise<StoreLocati
 for (const backend of BACKENDS)
   describe(`GC with real Nix on ${backend.name}`, () => {
     let dir: { path: string; cleanup(): void };
-    let at: StoreLocation;
+    let at: StateLocation;
     let flags: string[];
     let srv: RunningServer;
     let storage: StorageBackend;

@@ -18,7 +18,7 @@ import { FetchGuard } from "../src/server/fetch-guard.js";
 import { collectGarbage, GcBusyError } from "../src/server/gc.js";
 import type { MetadataStore } from "../src/server/metadata/store.js";
 import { type RunningServer, type ServerOptions, startServer } from "../src/server/server.js";
-import { openMetadata, openStorage, type StoreLocation } from "../src/server/stores.js";
+import { openMetadata, openStorage, type StateLocation } from "../src/server/state-location.js";
 import { apiClient } from "./helpers/cachix.js";
 import { runCli } from "./helpers/cli.js";
 import { testClock } from "./helpers/clock.js";
@@ -664,7 +664,7 @@ test("access times: a big flush goes in chunks, lets requests in between, and lo
   assert.deepEqual([...t.recent("c", ["h0", "h2499"])], [], "nothing is pending after it");
 });
 
-const RACE_BACKENDS: Array<{ name: string; location(dir: string): Promise<StoreLocation> }> = [
+const RACE_BACKENDS: Array<{ name: string; location(dir: string): Promise<StateLocation> }> = [
   { name: "SQLite", location: async (dir) => ({ dataDir: dir }) },
   {
     name: "PostgreSQL",

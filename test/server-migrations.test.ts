@@ -14,7 +14,7 @@ import { openPostgresStore } from "../src/server/metadata/postgres/open.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "../src/server/metadata/sqlite/migrations.js";
 import type { MetadataStore } from "../src/server/metadata/store.js";
 import { startServer } from "../src/server/server.js";
-import { openMetadata } from "../src/server/stores.js";
+import { openMetadata } from "../src/server/state-location.js";
 import { tempDir } from "./helpers/nix.js";
 import { freshDatabase } from "./helpers/postgres.js";
 import {

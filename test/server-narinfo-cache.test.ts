@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { NarInfoCache } from "../src/server/metadata/narinfo-cache.js";
 import type { MetadataStore } from "../src/server/metadata/store.js";
-import { openMetadata } from "../src/server/stores.js";
+import { openMetadata } from "../src/server/state-location.js";
 import { tempDir } from "./helpers/nix.js";
 
 const dir = tempDir("nixcache-narinfo-cache-");

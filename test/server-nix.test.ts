@@ -11,13 +11,13 @@ import { after, before, test } from "node:test";
 import { runNixProgram } from "../src/local-store/nix-command.js";
 import { adminCreateCache, adminCreateToken, adminListCaches } from "../src/server/admin.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
-import type { StoreLocation } from "../src/server/stores.js";
-import { testStores } from "./helpers/backends.js";
+import type { StateLocation } from "../src/server/state-location.js";
+import { testStateLocation } from "./helpers/backends.js";
 import { runCli } from "./helpers/cli.js";
 import { nixSync, requireNix } from "./helpers/nix.js";
 
 let dir: string;
-let at: StoreLocation;
+let at: StateLocation;
 let srv: RunningServer;
 let publicKey: string;
 let netrcWrite: string;
@@ -69,7 +69,7 @@ function substitute(cache: string, paths: string[]): Promise<string> {
 before(async () => {
   requireNix();
   dir = await mkdtemp(join(tmpdir(), "nixcache-server-nix-"));
-  at = await testStores(join(dir, "data"));
+  at = await testStateLocation(join(dir, "data"));
   const data = at;
   publicKey = (await adminCreateCache(data, { name: "ci", isPublic: true, priority: 41 })).publicKey;
   writeToken = (await adminCreateToken(data, { cache: "ci", perm: "write", expiresAt: null })).token;

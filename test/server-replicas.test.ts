@@ -13,15 +13,15 @@ import { after, before, test } from "node:test";
 import { runNixProgram } from "../src/local-store/nix-command.js";
 import { adminCreateCache, adminCreateToken } from "../src/server/admin.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
-import { openMetadata, openStorage, type StoreLocation } from "../src/server/stores.js";
-import { storeArgs, testStores } from "./helpers/backends.js";
+import { openMetadata, openStorage, type StateLocation } from "../src/server/state-location.js";
+import { stateArgs, testStateLocation } from "./helpers/backends.js";
 import { apiClient } from "./helpers/cachix.js";
 import { nixSync, requireNix } from "./helpers/nix.js";
 import { serve } from "./helpers/serve.js";
 import { makeUpload, narInfoCreateFor, narInfoText, type Upload } from "./server-fixtures.js";
 
 let dir: string;
-let at: StoreLocation;
+let at: StateLocation;
 let key: string;
 let token: string;
 const replicas: RunningServer[] = [];
@@ -29,7 +29,7 @@ const replicas: RunningServer[] = [];
 before(async () => {
   requireNix();
   dir = await mkdtemp(join(tmpdir(), "nixcache-replicas-"));
-  at = await testStores(join(dir, "unused"), "postgres+s3");
+  at = await testStateLocation(join(dir, "unused"), "postgres+s3");
   key = (await adminCreateCache(at, { name: "main", isPublic: true, priority: 30 })).publicKey;
   token = (await adminCreateToken(at, { cache: "main", perm: "write", expiresAt: null })).token;
   for (let i = 0; i < 3; i++)
@@ -224,7 +224,7 @@ function slowPut(base: string, u: Upload, onHalf: () => void): Promise<number | 
 }
 
 test("SIGKILL of a replica mid-upload: the other keeps serving, nothing dangles, the upload can be redone", async () => {
-  const args = storeArgs({ db: at.db, storage: at.storage });
+  const args = stateArgs({ db: at.db, storage: at.storage });
   const [one, two] = [
     await serve(join(dir, "x1"), [...args, "--no-upstream"]),
     await serve(join(dir, "x2"), [...args, "--no-upstream"]),

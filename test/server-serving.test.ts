@@ -12,7 +12,7 @@ import { generateSecretKey } from "../src/nix/signing.js";
 import { adminCreateCache, adminCreateToken } from "../src/server/admin.js";
 import { ingestNarInfo } from "../src/server/ingest/narinfo.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
-import { openMetadata } from "../src/server/stores.js";
+import { openMetadata } from "../src/server/state-location.js";
 import { makeUpload, narInfoText, type Upload, waitFor } from "./server-fixtures.js";
 
 let data: string;

@@ -12,12 +12,12 @@ import { nix32Encode } from "../src/nix/nix32.js";
 import { generateSecretKey, parsePublicKey, publicKeyOf } from "../src/nix/signing.js";
 import { adminCreateCache, adminCreateToken, adminRevokeToken } from "../src/server/admin.js";
 import { type RunningServer, startServer } from "../src/server/server.js";
-import type { StoreLocation } from "../src/server/stores.js";
-import { storedBlobs, testStores } from "./helpers/backends.js";
+import type { StateLocation } from "../src/server/state-location.js";
+import { storedBlobs, testStateLocation } from "./helpers/backends.js";
 import { compress, makeNar, makeUpload, narInfoText, type Upload, waitFor } from "./server-fixtures.js";
 
 let data: string;
-let at: StoreLocation;
+let at: StateLocation;
 let srv: RunningServer;
 let mainKey: string;
 let writeToken: string;
@@ -50,7 +50,7 @@ async function pushUpload(cache: string, u: Upload, token = writeToken): Promise
 
 before(async () => {
   data = await mkdtemp(join(tmpdir(), "nixcache-server-"));
-  at = await testStores(data);
+  at = await testStateLocation(data);
   mainKey = (await adminCreateCache(at, { name: "main", isPublic: true, priority: 30 })).publicKey;
   await adminCreateCache(at, { name: "other", isPublic: true, priority: 41 });
   await adminCreateCache(at, { name: "secret", isPublic: false, priority: 41 });
@@ -558,7 +558,7 @@ describe("shutdown", () => {
   test("close() lets an in-flight upload finish and commit", async () => {
     const dir = await mkdtemp(join(tmpdir(), "nixcache-shutdown-"));
     try {
-      const here = await testStores(dir);
+      const here = await testStateLocation(dir);
       await adminCreateCache(here, { name: "c", isPublic: true, priority: 41 });
       const tok = (await adminCreateToken(here, { cache: "c", perm: "write", expiresAt: null })).token;
       const s = await startServer({ ...here, port: 0 });

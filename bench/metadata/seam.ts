@@ -16,7 +16,7 @@ import { nix32Encode } from "../../src/nix/nix32.js";
 import { adminCreateCache } from "../../src/server/admin.js";
 import type { NarInfoRecord } from "../../src/server/metadata/records.js";
 import type { MetadataStore } from "../../src/server/metadata/store.js";
-import { openMetadata, type StoreLocation } from "../../src/server/stores.js";
+import { openMetadata, type StateLocation } from "../../src/server/state-location.js";
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -54,7 +54,7 @@ async function rate(n: number, f: (i: number) => Promise<unknown>): Promise<numb
   return Math.round(rounds.sort((a, b) => a - b)[1] as number);
 }
 
-async function measure(at: StoreLocation): Promise<Record<string, number>> {
+async function measure(at: StateLocation): Promise<Record<string, number>> {
   await adminCreateCache(at, { name: "b", isPublic: true, priority: 40 });
   const meta: MetadataStore = await openMetadata(at);
   try {

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { adminCreateCache } from "../../src/server/admin.js";
-import { withMetadata } from "../../src/server/stores.js";
+import { withMetadata } from "../../src/server/state-location.js";
 import { serve } from "../../test/helpers/serve.js";
 
 const BRANCHES = 30_000;

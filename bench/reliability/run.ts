@@ -31,7 +31,7 @@ import { fileURLToPath } from "node:url";
 import { formatNarInfo, type NarInfo, signNarInfo } from "../../src/nix/narinfo.js";
 import { formatPublicKey, generateSecretKey, publicKeyOf } from "../../src/nix/signing.js";
 import { adminCreateCache, adminCreateToken } from "../../src/server/admin.js";
-import type { StoreLocation } from "../../src/server/stores.js";
+import type { StateLocation } from "../../src/server/state-location.js";
 import { makeUpload, type Upload } from "../../test/server-fixtures.js";
 import { item1 } from "./item-1.js";
 import { item2 } from "./item-2.js";
@@ -136,7 +136,7 @@ async function put(url: string, token: string, body: Buffer | string): Promise<R
 }
 
 /** A cache `main` and a write token for it at `at`. */
-async function cacheAt(at: string | StoreLocation) {
+async function cacheAt(at: string | StateLocation) {
   const key = (await adminCreateCache(at, { name: "main", isPublic: true, priority: 40 })).publicKey;
   const { token } = await adminCreateToken(at, { cache: "main", perm: "write", expiresAt: null });
   return { key, token };

@@ -29,7 +29,7 @@ import { formatNarInfo } from "../../src/nix/narinfo.js";
 import { nix32Encode } from "../../src/nix/nix32.js";
 import { adminCreateCache, adminCreateToken } from "../../src/server/admin.js";
 import type { NarInfoRecord } from "../../src/server/metadata/records.js";
-import { openMetadata, openStorage, type StoreLocation } from "../../src/server/stores.js";
+import { openMetadata, openStorage, type StateLocation } from "../../src/server/state-location.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const arg = (name: string, def: number) => {
@@ -76,7 +76,7 @@ function narinfo(cache: string, i: number): NarInfoRecord {
   return { cache, hash, storePath, url, text, createdAt: Date.now(), visible: true, waitsFor: [] };
 }
 
-async function load(at: StoreLocation, from: number, to: number, sample: string[][]): Promise<number> {
+async function load(at: StateLocation, from: number, to: number, sample: string[][]): Promise<number> {
   const meta = await openMetadata(at);
   const t0 = performance.now();
   try {
@@ -316,7 +316,7 @@ interface LevelResult {
 
 interface Engine {
   name: "sqlite" | "postgres";
-  at: StoreLocation;
+  at: StateLocation;
   storageUrl: string;
   /** A read token of c0, for the Cachix API's bulk query. */
   token: string;
@@ -325,7 +325,7 @@ interface Engine {
   out: LevelResult[];
 }
 
-async function engine(name: Engine["name"], at: StoreLocation, storageUrl: string): Promise<Engine> {
+async function engine(name: Engine["name"], at: StateLocation, storageUrl: string): Promise<Engine> {
   for (let c = 0; c < CACHES; c++)
     await adminCreateCache(at, { name: `c${c}`, isPublic: true, priority: 40 });
   const { token } = await adminCreateToken(at, { cache: "c0", perm: "read", expiresAt: null });

@@ -4,7 +4,7 @@
 // Usage: node --import tsx bench/serve/export-static.ts DATA CACHE OUTDIR
 import { linkSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { openMetadata } from "../../src/server/stores.js";
+import { openMetadata } from "../../src/server/state-location.js";
 
 const [data, cache, out] = process.argv.slice(2) as [string, string, string];
 const meta = await openMetadata({ dataDir: data });

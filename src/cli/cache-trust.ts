@@ -7,7 +7,7 @@ import { AdminError } from "../server/errors.js";
 import type { TrustRuleRow } from "../server/metadata/types.js";
 import { escapeControl } from "../util/terminal.js";
 import { printJson, UserError } from "./output.js";
-import { addStoreOptions, type StoreFlags, storeLocation } from "./store-flags.js";
+import { addStateOptions, type StateFlags, stateLocation } from "./state-flags.js";
 
 /** The admin layer's refusals as user errors: bad input exits 2, the rest 1. */
 async function admin<T>(f: () => Promise<T>): Promise<T> {
@@ -93,7 +93,7 @@ export function registerTrustCommands(cache: Command): void {
     .action(
       async (
         name: string,
-        o: StoreFlags & {
+        o: StateFlags & {
           issuer: string;
           subject: string;
           perm: string;
@@ -104,7 +104,7 @@ export function registerTrustCommands(cache: Command): void {
         if (o.perm !== "read" && o.perm !== "write")
           throw new UserError(`--perm ${JSON.stringify(o.perm)} must be read or write`, 2);
         const row = await admin(() =>
-          adminAddTrustRule(storeLocation(o), {
+          adminAddTrustRule(stateLocation(o), {
             cache: name,
             issuer: o.issuer,
             subject: o.subject,
@@ -125,8 +125,8 @@ export function registerTrustCommands(cache: Command): void {
     .argument("[cache]", "only this cache's rules")
     .option("--json", "print an array of {id, cache, issuer, subject, claims, perm, createdAt}")
     .addHelpText("after", "\nExample:\n  nixcache cache trust list main --data /var/lib/nixcache")
-    .action(async (name: string | undefined, o: StoreFlags & { json?: boolean }) => {
-      const rows = await admin(() => adminListTrustRules(storeLocation(o), name));
+    .action(async (name: string | undefined, o: StateFlags & { json?: boolean }) => {
+      const rows = await admin(() => adminListTrustRules(stateLocation(o), name));
       if (o.json) return printJson(rows.map(ruleJson));
       if (rows.length === 0) {
         process.stderr.write(
@@ -149,10 +149,10 @@ export function registerTrustCommands(cache: Command): void {
       "after",
       "\nExample:\n  nixcache cache trust remove main rule_3f2a9c1b --data /var/lib/nixcache",
     )
-    .action(async (name: string, id: string, o: StoreFlags) => {
-      await admin(() => adminRemoveTrustRule(storeLocation(o), name, id));
+    .action(async (name: string, id: string, o: StateFlags) => {
+      await admin(() => adminRemoveTrustRule(stateLocation(o), name, id));
       process.stderr.write(`removed ${escapeControl(id)} from cache ${escapeControl(name)}\n`);
     });
 
-  for (const c of trust.commands) addStoreOptions(c);
+  for (const c of trust.commands) addStateOptions(c);
 }

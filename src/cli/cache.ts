@@ -8,7 +8,7 @@ import { parseDuration, parseSize } from "../util/quantity.js";
 import { escapeControl } from "../util/terminal.js";
 import { registerTrustCommands } from "./cache-trust.js";
 import { printJson, UserError } from "./output.js";
-import { addStoreOptions, type StoreFlags, storeLocation } from "./store-flags.js";
+import { addStateOptions, type StateFlags, stateLocation } from "./state-flags.js";
 
 export function registerCacheCommands(program: Command): void {
   const cache = program
@@ -45,7 +45,7 @@ export function registerCacheCommands(program: Command): void {
     .action(
       async (
         name: string,
-        o: StoreFlags & {
+        o: StateFlags & {
           private?: boolean;
           priority: string;
           keyName?: string;
@@ -58,7 +58,7 @@ export function registerCacheCommands(program: Command): void {
         if (priority === undefined)
           throw new UserError(`--priority ${JSON.stringify(o.priority)} is not a whole number`, 2);
         const row = await admin(() =>
-          adminCreateCache(storeLocation(o), {
+          adminCreateCache(stateLocation(o), {
             name,
             isPublic: !o.private,
             priority,
@@ -103,7 +103,7 @@ export function registerCacheCommands(program: Command): void {
     .action(
       async (
         name: string,
-        o: StoreFlags & {
+        o: StateFlags & {
           retention?: string;
           quota?: string;
           public?: boolean;
@@ -115,7 +115,7 @@ export function registerCacheCommands(program: Command): void {
         if (!o.public && !o.private && o.retention === undefined && o.quota === undefined)
           throw new UserError("nothing to change: give --retention, --quota, --public or --private", 2);
         const row = await admin(() =>
-          adminUpdateCache(storeLocation(o), name, {
+          adminUpdateCache(stateLocation(o), name, {
             isPublic: o.public ? true : o.private ? false : undefined,
             retentionMs: o.retention === undefined ? undefined : parseRetention(o.retention),
             quotaBytes: o.quota === undefined ? undefined : parseQuota(o.quota),
@@ -137,8 +137,8 @@ export function registerCacheCommands(program: Command): void {
       "print an array of {name, public, priority, publicKey, narinfos, paths, bytes, quota, retention, retentionSeconds, createdAt}",
     )
     .addHelpText("after", "\nExample:\n  nixcache cache list --data /var/lib/nixcache --json")
-    .action(async (o: StoreFlags & { json?: boolean }) => {
-      const rows = await admin(() => adminListCaches(storeLocation(o)));
+    .action(async (o: StateFlags & { json?: boolean }) => {
+      const rows = await admin(() => adminListCaches(stateLocation(o)));
       if (o.json) {
         printJson(rows.map(cacheJson));
         return;
@@ -150,7 +150,7 @@ export function registerCacheCommands(program: Command): void {
       for (const r of rows) process.stdout.write(`${cacheLine(r)}\n`);
     });
 
-  for (const c of cache.commands) addStoreOptions(c);
+  for (const c of cache.commands) addStateOptions(c);
   // After the loop: the group takes no store flags, its subcommands do.
   registerTrustCommands(cache);
 }

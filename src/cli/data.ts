@@ -4,9 +4,9 @@ import { RECORD_KINDS } from "../server/metadata/records.js";
 import { formatBytes } from "../util/bytes.js";
 import { addOptionAlias } from "./flag-options.js";
 import { printJson, UserError } from "./output.js";
-import { addStoreOptions, type StoreFlags, storeLocation } from "./store-flags.js";
+import { addStateOptions, type StateFlags, stateLocation } from "./state-flags.js";
 
-interface CopyFlags extends StoreFlags {
+interface CopyFlags extends StateFlags {
   fromData?: string;
   fromDb?: string;
   fromStorage?: string;
@@ -67,7 +67,7 @@ export function registerDataCommands(program: Command): void {
     .option("--dry-run", "read everything and say what would be copied; write nothing")
     .option("--json", "print the report as JSON");
   addOptionAlias(copy, "from-data", "from");
-  addStoreOptions(copy)
+  addStateOptions(copy)
     .addHelpText(
       "after",
       "\nThe source is given with --from-data (or --from-db and --from-storage), the target with --db and\n" +
@@ -85,7 +85,7 @@ export function registerDataCommands(program: Command): void {
       const from = { dataDir: o.fromData, db: o.fromDb, storage: o.fromStorage };
       const tty = process.stderr.isTTY && !o.json;
       let last = 0;
-      const report = await copyDataBetween(from, storeLocation(o), {
+      const report = await copyDataBetween(from, stateLocation(o), {
         dryRun: o.dryRun,
         onProgress: (p) => {
           const now = Date.now();

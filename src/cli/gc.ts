@@ -6,7 +6,7 @@ import { parseDurationFlag } from "../util/flag-values.js";
 import { admin } from "./cache.js";
 import { addOptionAlias, typedFlag } from "./flag-options.js";
 import { printJson } from "./output.js";
-import { addStoreOptions, type StoreFlags, storeLocation } from "./store-flags.js";
+import { addStateOptions, type StateFlags, stateLocation } from "./state-flags.js";
 
 /** `--json`: per cache `{deletedPaths, deletedBytes, keptPaths, markedPaths, retentionSeconds}`. */
 export function gcJson(r: GcReport) {
@@ -52,11 +52,11 @@ export function registerGcCommands(program: Command): void {
         "  nixcache gc --data /var/lib/nixcache --dry-run\n  nixcache gc --data /var/lib/nixcache --json",
     );
   addOptionAlias(gc, "gc-grace", "grace");
-  addStoreOptions(gc).action(
-    async (o: StoreFlags & { cache?: string; gcGrace: string; dryRun?: boolean; json?: boolean }) => {
+  addStateOptions(gc).action(
+    async (o: StateFlags & { cache?: string; gcGrace: string; dryRun?: boolean; json?: boolean }) => {
       const graceMs = parseDurationFlag(o.gcGrace, typedFlag(gc, "gc-grace"));
       const report = await admin(() =>
-        adminGc(storeLocation(o), { cache: o.cache, graceMs, dryRun: o.dryRun }),
+        adminGc(stateLocation(o), { cache: o.cache, graceMs, dryRun: o.dryRun }),
       );
       if (o.json) return printJson(gcJson(report));
       const verb = report.dryRun ? "would delete" : "deleted";

@@ -6,7 +6,7 @@ import { wholeNumber } from "../util/flag-values.js";
 import { escapeControl } from "../util/terminal.js";
 import { admin } from "./cache.js";
 import { printJson, UserError } from "./output.js";
-import { addStoreOptions, type StoreFlags, storeLocation } from "./store-flags.js";
+import { addStateOptions, type StateFlags, stateLocation } from "./state-flags.js";
 
 /** `--keep N` (the newest N revisions) or `all`. */
 function parseKeep(s: string): PinKeep {
@@ -82,11 +82,11 @@ export function registerPinCommands(program: Command): void {
         cache: string,
         name: string,
         path: string,
-        o: StoreFlags & { keep?: string; json?: boolean },
+        o: StateFlags & { keep?: string; json?: boolean },
       ) => {
         const keep = o.keep === undefined ? undefined : parseKeep(o.keep);
         const row = await admin(async () =>
-          adminAddPin(storeLocation(o), { cache, name, storePath: await storePathOf(path), keep }),
+          adminAddPin(stateLocation(o), { cache, name, storePath: await storePathOf(path), keep }),
         );
         if (o.json) printJson(pinJson(row));
         else
@@ -104,8 +104,8 @@ export function registerPinCommands(program: Command): void {
       "--json",
       "print an array of {name, storePath, keep, createdAt, revisionCount, revisions: [{storePath, artifacts, createdAt}]} (the newest 10 revisions)",
     )
-    .action(async (cache: string, o: StoreFlags & { json?: boolean }) => {
-      const rows = await admin(() => adminListPins(storeLocation(o), cache));
+    .action(async (cache: string, o: StateFlags & { json?: boolean }) => {
+      const rows = await admin(() => adminListPins(stateLocation(o), cache));
       if (o.json) return printJson(rows.map(pinJson));
       if (rows.length === 0) process.stderr.write(`cache ${cache} has no pins\n`);
       for (const p of rows)
@@ -119,10 +119,10 @@ export function registerPinCommands(program: Command): void {
     .description("Remove a pin with all its revisions; the GC may then collect what only it kept.")
     .argument("<cache>", "the cache")
     .argument("<pin>", "the pin's name")
-    .action(async (cache: string, name: string, o: StoreFlags) => {
-      await admin(() => adminRemovePin(storeLocation(o), cache, name));
+    .action(async (cache: string, name: string, o: StateFlags) => {
+      await admin(() => adminRemovePin(stateLocation(o), cache, name));
       process.stderr.write(`removed pin ${name} of ${cache}\n`);
     });
 
-  for (const c of pin.commands) addStoreOptions(c);
+  for (const c of pin.commands) addStateOptions(c);
 }

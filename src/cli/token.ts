@@ -14,7 +14,7 @@ import { readStdin } from "../util/stdin.js";
 import { escapeControl } from "../util/terminal.js";
 import { admin } from "./cache.js";
 import { printJson, UserError } from "./output.js";
-import { addStoreOptions, type StoreFlags, storeLocation } from "./store-flags.js";
+import { addStateOptions, type StateFlags, stateLocation } from "./state-flags.js";
 import { registerTokenInspect } from "./token-inspect.js";
 
 /** `90d`, `12h`, `1y`, ... → milliseconds; a lifetime must be longer than nothing. */
@@ -68,7 +68,7 @@ export function registerTokenCommands(program: Command): void {
     )
     .action(
       async (
-        o: StoreFlags & {
+        o: StateFlags & {
           cache?: string;
           perm?: string;
           personal?: boolean;
@@ -86,7 +86,7 @@ export function registerTokenCommands(program: Command): void {
               2,
             );
           const { token: text } = await admin(() =>
-            adminCreatePersonalToken(storeLocation(o), {
+            adminCreatePersonalToken(stateLocation(o), {
               account: o.account as string,
               expiresAt,
               description: o.description,
@@ -105,7 +105,7 @@ export function registerTokenCommands(program: Command): void {
         if (!perm.success)
           throw new UserError(`--perm ${JSON.stringify(o.perm)} must be read, write or admin`, 2);
         const { token: text } = await admin(() =>
-          adminCreateToken(storeLocation(o), {
+          adminCreateToken(stateLocation(o), {
             cache: o.cache as string,
             perm: perm.data,
             expiresAt,
@@ -140,7 +140,7 @@ export function registerTokenCommands(program: Command): void {
     .action(
       async (
         arg: string | undefined,
-        o: StoreFlags & { json?: boolean; subject?: string; issuer?: string; rule?: string },
+        o: StateFlags & { json?: boolean; subject?: string; issuer?: string; rule?: string },
       ) => {
         const bulk = o.subject !== undefined || o.rule !== undefined;
         if (o.issuer !== undefined && o.subject === undefined)
@@ -153,7 +153,7 @@ export function registerTokenCommands(program: Command): void {
         if (bulk) {
           if (arg !== undefined) throw new UserError("name a token, or --subject/--rule, not both", 2);
           const rows = await admin(() =>
-            adminRevokeOidcTokens(storeLocation(o), { subject: o.subject, issuer: o.issuer, rule: o.rule }),
+            adminRevokeOidcTokens(stateLocation(o), { subject: o.subject, issuer: o.issuer, rule: o.rule }),
           );
           if (o.json) return printJson(rows.map(tokenJson));
           const what = [
@@ -175,7 +175,7 @@ export function registerTokenCommands(program: Command): void {
           );
         const idOrToken = arg === "-" ? (await readStdin()).trim() : arg;
         if (!idOrToken) throw new UserError("no token given on stdin", 2);
-        const row = await admin(() => adminRevokeToken(storeLocation(o), idOrToken));
+        const row = await admin(() => adminRevokeToken(stateLocation(o), idOrToken));
         if (o.json) printJson(tokenJson(row));
         else process.stderr.write(`revoked ${row.id} (${escapeControl(describeGrant(row))})\n`);
       },
@@ -193,8 +193,8 @@ export function registerTokenCommands(program: Command): void {
       "print an array of {id, cache, perm, description, createdAt, expiresAt, revokedAt, kind, account, grants, oidc: {issuer, subject, rules} | null}",
     )
     .addHelpText("after", "\nExample:\n  nixcache token list --data /var/lib/nixcache")
-    .action(async (o: StoreFlags & { json?: boolean }) => {
-      const rows = await admin(() => adminListTokens(storeLocation(o)));
+    .action(async (o: StateFlags & { json?: boolean }) => {
+      const rows = await admin(() => adminListTokens(stateLocation(o)));
       if (o.json) return printJson(rows.map(tokenJson));
       const now = Date.now();
       for (const r of rows) {
@@ -214,7 +214,7 @@ export function registerTokenCommands(program: Command): void {
       }
     });
 
-  for (const c of token.commands) if (c.name() !== "inspect") addStoreOptions(c);
+  for (const c of token.commands) if (c.name() !== "inspect") addStateOptions(c);
 }
 
 function tokenJson(r: TokenRow) {

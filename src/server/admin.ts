@@ -13,10 +13,16 @@ import { AccountName, PinName, validationMessage } from "./metadata/names.js";
 import { PIN_LISTED_REVISIONS } from "./metadata/pins.js";
 import type { MetadataStore } from "./metadata/store.js";
 import type { CacheRow, Permission, PinKeep, PinRow, TokenRow, TrustRuleRow } from "./metadata/types.js";
-import { describeLocation, openMetadata, openStorage, type StoreLocation, withMetadata } from "./stores.js";
+import {
+  describeLocation,
+  openMetadata,
+  openStorage,
+  type StateLocation,
+  withMetadata,
+} from "./state-location.js";
 
 /** Where the metadata is: a data directory, or a full location. */
-export type AdminTarget = string | StoreLocation;
+export type AdminTarget = string | StateLocation;
 
 /** Opens the metadata database alone (no blob storage) for one call; its errors become AdminErrors. */
 async function withAdminMetadata<T>(at: AdminTarget, f: (meta: MetadataStore) => Promise<T>): Promise<T> {
@@ -160,7 +166,7 @@ export async function adminRemovePin(at: AdminTarget, cache: string, name: strin
  * One garbage collection over the server's state (`nixcache gc`): safe while servers run on it
  * (they hold the lease in turn; a running one makes this fail as busy).
  */
-export async function adminGc(at: StoreLocation, o: Omit<GcOptions, "access">): Promise<GcReport> {
+export async function adminGc(at: StateLocation, o: Omit<GcOptions, "access">): Promise<GcReport> {
   try {
     const meta = await openMetadata(at);
     try {

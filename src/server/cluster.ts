@@ -15,7 +15,7 @@ import { NixcacheError } from "../util/errors.js";
 import { ClusterStartError } from "./errors.js";
 import { DEFAULT_SWEEP_INTERVAL_MS, startSweeper, sweep } from "./ingest/sweep.js";
 import { type ServerOptions, sweepOptionsOf } from "./server.js";
-import { openMetadata, openStorage } from "./stores.js";
+import { openMetadata, openStorage } from "./state-location.js";
 
 /** What a worker is started with (JSON in its environment: functions cannot cross). */
 export interface WorkerOptions extends Omit<ServerOptions, "log" | "clearTmp"> {

@@ -10,8 +10,8 @@ import { NixcacheError } from "../util/errors.js";
 import { mapLimit } from "../util/limiter.js";
 import { RECORD_KINDS, type RecordKind, type RecordPage, type RecordTypes } from "./metadata/records.js";
 import type { MetadataStore } from "./metadata/store.js";
+import { openMetadata, openStorage, resolveLocation, type StateLocation } from "./state-location.js";
 import type { StorageBackend } from "./storage/backend.js";
-import { openMetadata, openStorage, resolveLocation, type StoreLocation } from "./stores.js";
 
 export interface CopyEnd {
   meta: MetadataStore;
@@ -232,8 +232,8 @@ async function copyBlob(
 
 /** Opens both ends, copies, closes; refuses to copy a location onto itself. */
 export async function copyDataBetween(
-  from: StoreLocation,
-  to: StoreLocation,
+  from: StateLocation,
+  to: StateLocation,
   opts: CopyOptions = {},
 ): Promise<CopyReport> {
   const a = resolveLocation(from);

@@ -1,7 +1,7 @@
 // Where the server's two seams live, as users name them: `--db sqlite:///path/nixcache.db` or
 // `--db postgres://user@host:port/dbname`, `--storage file:///path` or
 // `--storage 's3://BUCKET[/PREFIX]?endpoint=URL&region=R&path-style=1'`. `--data DIR` means SQLite
-// and the filesystem under DIR. Pure: parsing only; stores.ts opens what these describe.
+// and the filesystem under DIR. Pure: parsing only; state-location.ts opens what these describe.
 import { join } from "node:path";
 import { NixcacheError } from "../util/errors.js";
 

@@ -23,8 +23,8 @@ import { stillWaiting } from "./routes/continue.js";
 import { pathOnly, registerNixRoutes } from "./routes/nix.js";
 import { registerUiRoutes } from "./routes/ui.js";
 import { registerUiAssets } from "./routes/ui-assets.js";
+import { openMetadata, openStorage, type StateLocation } from "./state-location.js";
 import type { StorageBackend } from "./storage/backend.js";
-import { openMetadata, openStorage, type StoreLocation } from "./stores.js";
 import { defaultUpstreams, type Upstream, UpstreamResolver } from "./upstreams.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:7080";
@@ -40,8 +40,8 @@ export const MAX_NARINFO_BYTES = 64 * 1024;
 /** Request line plus headers; Nix's are a few hundred bytes. */
 export const MAX_HEADER_BYTES = 16 * 1024;
 
-/** Where the state is (StoreLocation: `--data`, or `--db` and `--storage`), how to listen, limits. */
-export interface ServerOptions extends HttpLimits, SweepOptions, StoreLocation {
+/** Where the state is (StateLocation: `--data`, or `--db` and `--storage`), how to listen, limits. */
+export interface ServerOptions extends HttpLimits, SweepOptions, StateLocation {
   /** How long cache rows are remembered, and by which clock (tests pass their own). */
   cacheRows?: CacheMemoOptions;
   host?: string;

@@ -2,8 +2,8 @@
 // default), postgres+file, sqlite+s3 or postgres+s3 (scripts/test.sh runs them all). A test gets a
 // fresh database and a fresh bucket per server; the data directory still holds what tests read
 // there directly (nothing, with both URLs given).
-import type { StoreLocation } from "../../src/server/stores.js";
-import { openStorage } from "../../src/server/stores.js";
+import type { StateLocation } from "../../src/server/state-location.js";
+import { openStorage } from "../../src/server/state-location.js";
 import { freshDatabase } from "./postgres.js";
 import { freshStorageUrl } from "./s3.js";
 
@@ -21,7 +21,7 @@ export const ON_POSTGRES = BACKEND.startsWith("postgres");
 export const ON_S3 = BACKEND.endsWith("+s3");
 
 /** Where a test server keeps its state: `dataDir` plus fresh URLs for the chosen backends. */
-export async function testStores(dataDir: string, backend: Backend = BACKEND): Promise<StoreLocation> {
+export async function testStateLocation(dataDir: string, backend: Backend = BACKEND): Promise<StateLocation> {
   return {
     dataDir,
     db: backend.startsWith("postgres") ? await freshDatabase() : undefined,
@@ -30,7 +30,7 @@ export async function testStores(dataDir: string, backend: Backend = BACKEND): P
 }
 
 /** The same location as `nixcache` flags. */
-export function storeArgs(at: StoreLocation): string[] {
+export function stateArgs(at: StateLocation): string[] {
   return [
     ...(at.dataDir !== undefined ? ["--data", at.dataDir] : []),
     ...(at.db !== undefined ? ["--db", at.db] : []),
@@ -39,7 +39,7 @@ export function storeArgs(at: StoreLocation): string[] {
 }
 
 /** The blobs in a location's storage (wherever it is). */
-export async function storedBlobs(at: StoreLocation): Promise<string[]> {
+export async function storedBlobs(at: StateLocation): Promise<string[]> {
   const s = await openStorage(at);
   return (await s.listBlobs()).sort();
 }

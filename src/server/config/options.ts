@@ -13,7 +13,7 @@ import { issuerUrlProblem } from "../auth/trust-rules.js";
 import { defaultDataDir } from "../data-dir.js";
 import { parseDbUrl, parseStorageUrl } from "../locations.js";
 import type { ServerOptions } from "../server.js";
-import type { StoreLocation } from "../stores.js";
+import type { StateLocation } from "../state-location.js";
 import { parseUpstreams, type Upstream } from "../upstreams.js";
 import { type EffectiveConfig, label, type Value } from "./load.js";
 import { type Setting, secretAdvice, settingNamed } from "./settings.js";
@@ -158,7 +158,7 @@ export function resolveServeConfig(cfg: EffectiveConfig, env: NodeJS.ProcessEnv 
   const storageV = get("storage");
   const storage = storageV === undefined ? undefined : text(storageV);
   if (storageV) at(storageV, () => parseStorageUrl(text(storageV)));
-  const at_: StoreLocation = {
+  const at_: StateLocation = {
     dataDir: data ? text(data) : db === undefined && storage === undefined ? defaultDataDir(env) : undefined,
     db,
     storage,

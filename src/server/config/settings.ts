@@ -26,9 +26,9 @@ import {
   DEFAULT_MAX_OPEN_UPLOADS,
   DEFAULT_MAX_UPLOAD_BYTES,
 } from "../server.js";
-import { type SecretSource, type Setting, STORE_SETTINGS } from "./store-settings.js";
+import { type SecretSource, type Setting, STATE_SETTINGS } from "./state-settings.js";
 
-export type { SecretSource, Setting, SettingKind } from "./store-settings.js";
+export type { SecretSource, Setting, SettingKind } from "./state-settings.js";
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -38,7 +38,7 @@ const DEFAULT_WORKERS = "1";
 
 /** Every setting of `nixcache serve`, in the order of `--help` and `--print-config`. */
 export const SETTINGS: readonly Setting[] = [
-  ...STORE_SETTINGS,
+  ...STATE_SETTINGS,
   {
     name: "db-password-file",
     kind: "string",

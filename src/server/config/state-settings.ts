@@ -1,5 +1,5 @@
 // The settings that say where a server's state is, shared by `serve` (settings.ts) and every
-// admin command (cli/store-flags.ts), and the shape of a setting. Kept free of the server's
+// admin command (cli/state-flags.ts), and the shape of a setting. Kept free of the server's
 // modules so that the admin commands' flags cost nothing to define.
 
 /**
@@ -45,7 +45,7 @@ export interface Setting {
 }
 
 /** `--data`, `--db`, `--storage`: where the metadata and the blobs are. */
-export const STORE_SETTINGS: readonly Setting[] = [
+export const STATE_SETTINGS: readonly Setting[] = [
   {
     name: "data",
     kind: "string",

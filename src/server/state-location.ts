@@ -17,7 +17,7 @@ import type { MetadataStore } from "./metadata/store.js";
 import type { StorageBackend } from "./storage/backend.js";
 import { FsStorage } from "./storage/fs.js";
 
-export interface StoreLocation {
+export interface StateLocation {
   /** SQLite + files under this directory, for whichever of `db`/`storage` is not given. */
   dataDir?: string;
   /** `sqlite:///path/nixcache.db` or `postgres://user@host:port/dbname`. */
@@ -35,7 +35,7 @@ export interface ResolvedLocation {
   storage: StorageLocation;
 }
 
-function missing(what: "--db" | "--storage", at: StoreLocation): NixcacheError {
+function missing(what: "--db" | "--storage", at: StateLocation): NixcacheError {
   return new NixcacheError(
     "usage",
     at.db === undefined && at.storage === undefined
@@ -45,14 +45,14 @@ function missing(what: "--db" | "--storage", at: StoreLocation): NixcacheError {
 }
 
 /** The metadata's location: `db`, else the SQLite file under `dataDir`. */
-export function resolveDb(at: StoreLocation): DbLocation {
+export function resolveDb(at: StateLocation): DbLocation {
   if (at.db !== undefined) return parseDbUrl(at.db);
   if (at.dataDir !== undefined) return dataDirLocations(at.dataDir).db;
   throw missing("--db", at);
 }
 
 /** The blobs' location: `storage`, else the files under `dataDir`. */
-export function resolveStorage(at: StoreLocation): StorageLocation {
+export function resolveStorage(at: StateLocation): StorageLocation {
   if (at.storage !== undefined) return parseStorageUrl(at.storage);
   if (at.dataDir !== undefined) return dataDirLocations(at.dataDir).storage;
   throw missing("--storage", at);
@@ -63,18 +63,18 @@ export function resolveStorage(at: StoreLocation): StorageLocation {
  * from `dataDir`, which must then be given: a replica behind a load balancer must not quietly keep
  * half its state on its own disk.
  */
-export function resolveLocation(at: StoreLocation): ResolvedLocation {
+export function resolveLocation(at: StateLocation): ResolvedLocation {
   return { db: resolveDb(at), storage: resolveStorage(at) };
 }
 
 /** Where the metadata is, for messages (passwords redacted). */
-export function describeLocation(at: StoreLocation): string {
+export function describeLocation(at: StateLocation): string {
   const db = resolveDb(at);
   return db.kind === "sqlite" ? db.file : redactUrl(db.url);
 }
 
 /** Opens the metadata store, applying any migrations it lacks. */
-export async function openMetadata(at: StoreLocation, opts: CacheMemoOptions = {}): Promise<MetadataStore> {
+export async function openMetadata(at: StateLocation, opts: CacheMemoOptions = {}): Promise<MetadataStore> {
   const db = resolveDb(at);
   if (db.kind === "sqlite") return openSqliteStore(db.file, opts);
   // Loaded only when used, like the S3 client.
@@ -83,7 +83,7 @@ export async function openMetadata(at: StoreLocation, opts: CacheMemoOptions = {
 }
 
 /** The blob storage (not yet initialised: call `init`). */
-export async function openStorage(at: StoreLocation): Promise<StorageBackend> {
+export async function openStorage(at: StateLocation): Promise<StorageBackend> {
   const storage = resolveStorage(at);
   if (storage.kind === "file") return new FsStorage(storage.dir);
   // Loaded only when used: the AWS SDK is large, and most servers keep blobs on disk.
@@ -104,7 +104,7 @@ function withPassword(url: string, password: string): string {
 }
 
 /** Runs `f` with the metadata store open, and closes it after. */
-export async function withMetadata<T>(at: StoreLocation, f: (meta: MetadataStore) => Promise<T>): Promise<T> {
+export async function withMetadata<T>(at: StateLocation, f: (meta: MetadataStore) => Promise<T>): Promise<T> {
   const meta = await openMetadata(at);
   try {
     return await f(meta);
