@@ -1,4 +1,4 @@
-// The MetadataStore contract, continued (test/metadata-store.test.ts has the rest), on both
+// The MetadataStore contract, continued (test/contract/metadata-store.test.ts has the rest), on both
 // engines: what keeps a cache's storage bounded (issue 30, item 4). Listings and logs count in the
 // usage and the quota refuses them; a build log goes with its path in the GC, and one of no path
 // with the retention; pending narinfos expire; branches with reports are bounded per cache.

@@ -1,4 +1,4 @@
-// Shared by test/push*.test.ts and test/caches*.test.ts: tiny closures built with real Nix.
+// Shared by the push and cache tests (test/unit/push/, test/unit/caches/, test/e2e/cli/push.test.ts): tiny closures built with real Nix.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";

@@ -1,4 +1,4 @@
-// The client side of the dashboard's reports: `nixcache verify` (and `ci`, test/ui.test.ts)
+// The client side of the dashboard's reports: `nixcache verify` (and `ci`, test/server/ui/dashboard.test.ts)
 // upload theirs to a nixcache server with the commit, branch and CI run; an upload that fails
 // warns and leaves the exit status alone; pushes name their CI run to nixcache servers. Plus the
 // pure pieces: defaults from GitHub's variables and git, the cell of each verify result, matrix rows.

@@ -1,6 +1,6 @@
 // The dashboard's server side: the report upload a write token authorizes, the read-only JSON API
 // under /api/v1/ui (who sees which cache, the matrix, pushes per token and run, the path lookup,
-// narinfo hit counts), and the page's headers. The browser side is test/ui.test.ts.
+// narinfo hit counts), and the page's headers. The browser side is test/server/ui/dashboard.test.ts.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { mintToken } from "../../../src/server/auth/tokens.js";
