@@ -36,10 +36,3 @@ files=("${first[@]}")
 for f in test/**/*.test.ts; do [[ " ${own_swift[*]} ${first[*]} " == *" $f "* ]] || files+=("$f"); done
 run "${files[@]}"
 env -u NIXCACHE_TEST_S3 node --import tsx --test --test-reporter=spec "${own_swift[@]}"
-# The server's behaviour tests (ingest, auth, multipart, crash, Nix interop) again on the other
-# backends: {filesystem, S3} x {SQLite, PostgreSQL}.
-matrix=(test/server/server.test.ts test/server/cachix/api.test.ts test/server/crash.test.ts test/server/nix.test.ts test/server/bounds.test.ts)
-for backend in postgres+file sqlite+s3 postgres+s3; do
-  echo "== server behaviour on $backend" >&2
-  NIXCACHE_TEST_BACKEND=$backend run "${matrix[@]}"
-done

@@ -17,10 +17,10 @@ import { adminAddTrustRule, adminCreateCache, adminListTokens } from "../../src/
 import { DEFAULT_OIDC_AUDIENCE } from "../../src/server/auth/oidc-exchange.js";
 import { type RunningServer, type ServerOptions, startServer } from "../../src/server/server.js";
 import type { StoreLocation } from "../../src/server/stores.js";
+import { forEachBackend } from "../helpers/backends.js";
 import { runNode } from "../helpers/cli.js";
 import { tempDir } from "../helpers/nix.js";
 import { type LocalIssuer, startOidcIssuer } from "../helpers/oidc-issuer.js";
-import { freshDatabase } from "../helpers/postgres.js";
 import { makeUpload, narInfoText, type Upload } from "../helpers/uploads.js";
 
 const MAIN = "repo:example-org/flake:ref:refs/heads/main";
@@ -101,13 +101,9 @@ async function cachixPush(api: string, cache: string, token: string, u: Upload):
   }
 }
 
-const BACKENDS: Array<{ name: string; location(dir: string): Promise<StoreLocation> }> = [
-  { name: "SQLite", location: async (dir) => ({ dataDir: dir }) },
-  { name: "PostgreSQL", location: async (dir) => ({ dataDir: dir, db: await freshDatabase() }) },
-];
-
-for (const backend of BACKENDS) {
-  describe(`OIDC exchange end to end (${backend.name} metadata)`, () => {
+// The exchange keeps its rules and tokens in the metadata: both engines, on files.
+forEachBackend(["sqlite+file", "postgres+file"], (backend) => {
+  describe("OIDC exchange end to end", () => {
     let issuer: LocalIssuer;
     /** A second trusted issuer that is down from the start. */
     let down: LocalIssuer;
@@ -134,7 +130,7 @@ for (const backend of BACKENDS) {
       down = await startOidcIssuer();
       down.setDown(true);
       dir = tempDir("nixcache-oidc-e2e-");
-      at = await backend.location(dir.path);
+      at = await backend.stores(dir.path);
       for (const name of ["main", "docs"])
         await adminCreateCache(at, { name, isPublic: false, priority: 41 });
       await adminCreateCache(at, { name: "pub", isPublic: true, priority: 41 });
@@ -480,7 +476,7 @@ for (const backend of BACKENDS) {
       }
     });
   });
-}
+});
 
 describe("a server without OIDC issuers", () => {
   test("the exchange answers 404 saying how to turn it on; bad issuer configuration is refused", async () => {
