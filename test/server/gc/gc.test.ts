@@ -456,10 +456,11 @@ describe("on the filesystem and SQLite", () => {
     const once = await run("z0", "0s");
     assert.deepEqual([once?.deletedPaths, once?.markedPaths], [1, 0], "the first run deletes it");
     assert.equal((await adminListCaches(dir.path)).find((c) => c.name === "z0")?.narinfos, 0);
-    const first = await run("z1", "1s");
+    // A grace of 200ms: as non-zero as 1s, and the wait past it is short.
+    const first = await run("z1", "200ms");
     assert.deepEqual([first?.deletedPaths, first?.markedPaths], [0, 1], "marked, not deleted");
-    await sleep(1100);
-    const second = await run("z1", "1s");
+    await sleep(300);
+    const second = await run("z1", "200ms");
     assert.deepEqual([second?.deletedPaths, second?.markedPaths], [1, 0]);
   });
 
@@ -505,7 +506,8 @@ describe("on the filesystem and SQLite", () => {
     await c.push(u);
     const blob = createHash("sha256").update(u.file).digest("hex");
     assert.ok(blobFiles(dir.path).includes(blob), "stored under its file hash");
-    await sleep(1200); // past the retention and the eighth the GC adds to it
+    // The runs' clock, past the retention and the eighth the GC adds to it (instead of waiting).
+    const later = Date.now() + 1200;
     const storage = await openStorage({ dataDir: dir.path });
     const refusing = Object.assign(Object.create(storage) as typeof storage, {
       deleteBlob: async () => {
@@ -514,7 +516,7 @@ describe("on the filesystem and SQLite", () => {
     });
     // A grace of 0: the run that marks deletes, and the storage refuses.
     await assert.rejects(
-      collectGarbage(srv.meta, refusing, { cache: "f", graceMs: 0, lingerMs: 0 }),
+      collectGarbage(srv.meta, refusing, { cache: "f", graceMs: 0, lingerMs: 0, now: later }),
       /disk says no/,
     );
     assert.equal(await c.status(`${u.hash}.narinfo`), 404, "the narinfo went");
@@ -525,7 +527,7 @@ describe("on the filesystem and SQLite", () => {
       "claimed, for a later run",
     );
     // The run that claimed it is over: the next run finishes the job.
-    await collectGarbage(srv.meta, storage, { cache: "f", graceMs: 0 });
+    await collectGarbage(srv.meta, storage, { cache: "f", graceMs: 0, now: later });
     assert.ok(!blobFiles(dir.path).includes(blob), "deleted by the next run");
     assert.deepEqual(await srv.meta.blobClaims(10), []);
   });
