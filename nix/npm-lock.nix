@@ -2,7 +2,7 @@
 # (which fetches what `resolved` names and skips entries without it). The lock file leaves the
 # URLs out (npm's omit-lockfile-registry-resolved): npm then fetches
 # <registry>/<name>/-/<basename>-<version>.tgz, the URL written here, checked against the
-# `integrity` hash the lock file keeps. Builtins only, so that test/nix-files.test.ts evaluates it
+# `integrity` hash the lock file keeps. Builtins only, so that test/e2e/package/nix-files.test.ts evaluates it
 # without nixpkgs and compares every URL with the one npm itself fetched.
 lockFile:
 let

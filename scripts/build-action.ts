@@ -4,7 +4,7 @@
 // of src/codec/backend.ts (native addons: zstd-napi, lzma-native) resolves to
 // src/codec/portable.ts (node:zlib only), so the bundle carries no platform-specific binary.
 // `npm test` rebuilds into a temporary directory and fails when the committed bundle differs
-// (test/action-bundle.test.ts). Run: npm run build:action
+// (test/e2e/action/bundle.test.ts). Run: npm run build:action
 import { copyFile, mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes a real browser available for the dashboard tests (test/ui.test.ts): installs Debian's
+# Makes a real browser available for the dashboard tests (test/server/ui/dashboard.test.ts): installs Debian's
 # chromium when /usr/bin/chromium is missing (needs root). playwright-core drives it and never
 # downloads a browser of its own. Safe to run repeatedly.
 set -euo pipefail

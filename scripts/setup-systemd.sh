@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the systemd tests (test/serve-systemd.test.ts) run, without systemd as PID 1:
+# Installs what the systemd tests (test/server/config/systemd.test.ts) run, without systemd as PID 1:
 # systemd-analyze (verify the units), systemd-socket-activate (pass a listening socket),
 # systemd-notify (what the server sends its notifications with) from Debian's systemd package,
 # and python3 (the test's datagram socket that receives them). Needs root when something is

@@ -3,8 +3,8 @@
 # started, as `npm test` runs them, but without the set-up, build, lint and type check before.
 # Tests that run the CLI use dist/: `npm run build` first when the change is in what they run.
 #
-#   npm run test:file -- test/server-gc.test.ts [more files…]
-#   NIXCACHE_TEST_BACKEND=postgres+s3 npm run test:file -- test/server.test.ts
+#   npm run test:file -- test/server/gc/gc.test.ts [more files…]
+#   NIXCACHE_TEST_BACKEND=postgres+s3 npm run test:file -- test/server/server.test.ts
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$#" -eq 0 ]; then

@@ -7,7 +7,7 @@ bash scripts/setup-nix.sh
 bash scripts/setup-browser.sh
 bash scripts/setup-services.sh
 bash scripts/setup-systemd.sh
-# Node 24 from the npm registry (pinned in scripts/node24/) for test/node24.test.ts.
+# Node 24 from the npm registry (pinned in scripts/node24/) for test/e2e/package/node24.test.ts.
 bash scripts/setup-node24.sh >/dev/null
 npm run --silent build
 npx biome check --error-on-warnings .
@@ -28,18 +28,11 @@ trap 'bash scripts/services.sh stop "$svc"; rm -rf "$svc"' EXIT
 eval "$(bash scripts/services.sh start "$svc")"
 run() { node --import tsx --test --test-concurrency=2 --test-reporter=spec "$@"; }
 # This one stops and starts its own Swift's object server: it must not share one.
-own_swift=(test/server-s3.test.ts)
+own_swift=(test/server/s3.test.ts)
 # The slowest file first, so that the others run beside it: installing the packed tarball compiles
 # the native addons (minutes of CPU).
-first=(test/package.test.ts)
+first=(test/e2e/package/package.test.ts)
 files=("${first[@]}")
 for f in test/**/*.test.ts; do [[ " ${own_swift[*]} ${first[*]} " == *" $f "* ]] || files+=("$f"); done
 run "${files[@]}"
 env -u NIXCACHE_TEST_S3 node --import tsx --test --test-reporter=spec "${own_swift[@]}"
-# The server's behaviour tests (ingest, auth, multipart, crash, Nix interop) again on the other
-# backends: {filesystem, S3} x {SQLite, PostgreSQL}.
-matrix=(test/server.test.ts test/cachix-api.test.ts test/server-crash.test.ts test/server-nix.test.ts test/server-bounds.test.ts)
-for backend in postgres+file sqlite+s3 postgres+s3; do
-  echo "== server behaviour on $backend" >&2
-  NIXCACHE_TEST_BACKEND=$backend run "${matrix[@]}"
-done

@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { adminCreateCache, adminCreateToken } from "../../src/server/admin.js";
 import { startServer } from "../../src/server/server.js";
 import { deleteHoldingProxy } from "../../test/helpers/delete-holding-proxy.js";
-import { makeUpload, narInfoText } from "../../test/server-fixtures.js";
+import { makeUpload, narInfoText } from "../../test/helpers/uploads.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = join(root, "bin/nixcache");

@@ -43,7 +43,7 @@ const kb = (n: number) => `${(n / 1024).toFixed(0)} KB`;
 const msText = (n: number) => `${n.toFixed(0)} ms`;
 
 export async function item2(): Promise<{ item: number; what: string; before: string; now: string }> {
-  const { makeUpload, narInfoText } = await import("../../test/server-fixtures.js");
+  const { makeUpload, narInfoText } = await import("../../test/helpers/uploads.js");
   const work = mkdtempSync(join(tmpdir(), "nixcache-reliability-2-"));
   const data = join(work, "data");
   await adminCreateCache(data, { name: "rel", isPublic: true, priority: 40 });

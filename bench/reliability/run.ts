@@ -32,7 +32,7 @@ import { formatNarInfo, type NarInfo, signNarInfo } from "../../src/nix/narinfo.
 import { formatPublicKey, generateSecretKey, publicKeyOf } from "../../src/nix/signing.js";
 import { adminCreateCache, adminCreateToken } from "../../src/server/admin.js";
 import type { StateLocation } from "../../src/server/state-location.js";
-import { makeUpload, type Upload } from "../../test/server-fixtures.js";
+import { makeUpload, type Upload } from "../../test/helpers/uploads.js";
 import { item1 } from "./item-1.js";
 import { item2 } from "./item-2.js";
 import { item5 } from "./item-5.js";

@@ -406,7 +406,7 @@ async function narBench(
   const { token } = await adminCreateToken(at, { cache: "nars", perm: "write", expiresAt: null });
   // A 256 MiB NAR of one random file, uploaded uncompressed through the Nix protocol.
   const mib = 256;
-  const { makeNar } = await import("../../test/server-fixtures.js");
+  const { makeNar } = await import("../../test/helpers/uploads.js");
   const nar = await makeNar("bench-nar", mib * 1024 * 1024);
   const fileHash = createHash("sha256").update(nar).digest();
   const url = `nar/${nix32Encode(fileHash)}.nar`;

@@ -28,7 +28,7 @@ import {
   summary,
   trustedKeysFor,
   warning
-} from "./chunk-HBIA7GGV.mjs";
+} from "./chunk-APNPJ5XS.mjs";
 import {
   NixCommandError,
   PushSession,
@@ -57,7 +57,7 @@ import {
   cacheToken,
   cachixApiUrl,
   parseSigningKey
-} from "./chunk-VERVEGAD.mjs";
+} from "./chunk-V6TVRYKQ.mjs";
 import {
   DEFAULT_CACHIX_API,
   codeForStatus,

@@ -1,10 +1,10 @@
 import { createRequire as __nixcacheRequire } from "node:module"; const require = __nixcacheRequire(import.meta.url);
 import {
   post
-} from "./chunk-HBIA7GGV.mjs";
+} from "./chunk-APNPJ5XS.mjs";
 import "./chunk-WDP5GUJW.mjs";
 import "./chunk-CI2MQBST.mjs";
-import "./chunk-VERVEGAD.mjs";
+import "./chunk-V6TVRYKQ.mjs";
 import "./chunk-VCO3GMX2.mjs";
 import "./chunk-HVBSCZIH.mjs";
 import "./chunk-GXIWLXRF.mjs";

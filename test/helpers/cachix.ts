@@ -2,7 +2,7 @@
 // multipart upload driven part by part.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import type { Upload } from "../server-fixtures.js";
+import type { Upload } from "./uploads.js";
 
 export interface ApiAnswer {
   status: number;

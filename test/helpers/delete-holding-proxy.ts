@@ -1,5 +1,5 @@
 // An S3 proxy for fault tests: it forwards everything until told to hold DELETEs, then answers
-// none of them, so a client can be killed with its deletes in flight (test/gc-kill.test.ts,
+// none of them, so a client can be killed with its deletes in flight (test/server/gc/kill.test.ts,
 // bench/reliability/item-15.ts).
 import { createServer, request, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";

@@ -1,7 +1,7 @@
 // Data at the schema the last release before one schema (issue 25) left: a SQLite data directory
 // at version 9 (cachix_* tables, uploads, files, GC marks in narinfos) and a PostgreSQL database
 // at version 7 (uploads, files), each built by the migrations as released, holding the same rows.
-// test/server-migrations.test.ts opens them with the current code; test/data-copy.test.ts copies
+// test/server/migrations.test.ts opens them with the current code; test/server/data-copy.test.ts copies
 // from the first.
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";

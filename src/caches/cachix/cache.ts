@@ -257,7 +257,7 @@ export class CachixCache implements WritableBinaryCache {
 
   /**
    * Turns 401/404 on the cache into cachix's own wording, as a plain Error so that it prints as
-   * cachix prints it (`Error: Binary cache … does not exist.`, which test/cachix-api.test.ts holds).
+   * cachix prints it (`Error: Binary cache … does not exist.`, which test/server/cachix/api.test.ts holds).
    */
   private async lookup<T>(f: () => Promise<T>): Promise<T> {
     try {

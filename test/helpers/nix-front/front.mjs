@@ -1,5 +1,5 @@
 // A test-only `nix` and `nix-store` that answer as a newer Nix, Lix or Determinate Nix would, on
-// top of the real Nix 2.8 of this machine: first on PATH in test/nix-versions.test.ts (the `nix`
+// top of the real Nix 2.8 of this machine: first on PATH in test/e2e/cli/nix-versions.test.ts (the `nix`
 // and `nix-store` shims written by ../nix-front.ts exec this file for the commands it emulates,
 // answer `nix --version` themselves, and pass evaluation and builds straight to the real
 // programs, which no version answers differently). The emulated version is $NIX_FRONT_PROFILE
