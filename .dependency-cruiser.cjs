@@ -2,10 +2,10 @@
 // only the folders listed for it (and itself); index.ts, the public API, may import anything.
 // Arrows point one way:
 //   cli, action → flags → (build, ci, doctor, migrate, github, server, cachix-admin) → (push, verify, report, targets, secrets)
-//   → caches → (codec, http, local-store, cachix-api, keys) → (nix, util)
+//   → caches → (codec, http, local-nix, cachix-api, keys) → (nix, util)
 // `npm test` runs `depcruise src` (scripts/test.sh): an upward import or a cycle fails it.
 const base = ["nix", "util"];
-const io = ["codec", "http", "local-store", "cachix-api", "ui-api", "keys"];
+const io = ["codec", "http", "local-nix", "cachix-api", "ui-api", "keys"];
 const library = ["push", "verify", "report", "targets", "secrets"];
 const below = (...layers) => layers.flat();
 
@@ -15,7 +15,7 @@ const allowed = {
   nix: ["util"],
   codec: base,
   http: base,
-  "local-store": base,
+  "local-nix": base,
   "cachix-api": base,
   // The dashboard's wire types (its JSON API, the CI report upload): server, clients and the page.
   "ui-api": [],
@@ -28,7 +28,7 @@ const allowed = {
   // Secret sources (dotenv, JSON, env, age, agenix): read files and evaluate secrets.nix with Nix;
   // beside targets so that github (the sync), doctor and migrate can all read them.
   secrets: below(io, base),
-  build: ["push", "verify", "report", "targets", "caches", "local-store", "keys", "ui-api", "util", "nix"],
+  build: ["push", "verify", "report", "targets", "caches", "local-nix", "keys", "ui-api", "util", "nix"],
   // The embedded default of `ci` starts and administers nixcache's own server (a sibling layer).
   ci: [
     "build",
@@ -38,7 +38,7 @@ const allowed = {
     "report",
     "targets",
     "caches",
-    "local-store",
+    "local-nix",
     "ui-api",
     "keys",
     "util",

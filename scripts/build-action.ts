@@ -54,7 +54,7 @@ export async function buildActionBundle(outDir: string = ACTION_DIST): Promise<s
     plugins: [portableCodecs],
   });
   await copyFile(
-    path.join(ROOT, "src", "local-store", "eval-targets.nix"),
+    path.join(ROOT, "src", "local-nix", "eval-targets.nix"),
     path.join(outDir, "eval-targets.nix"),
   );
   return (await readdir(outDir)).sort();

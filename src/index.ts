@@ -119,10 +119,10 @@ export {
   readSecretKeyFile,
   readSigningKey,
 } from "./keys/key-files.js";
-export { type FlakeNixConfig, readFlakeNixConfig } from "./local-store/flake-nix-config.js";
+export { type FlakeNixConfig, readFlakeNixConfig } from "./local-nix/flake-nix-config.js";
 // The local Nix
-export { FlakeEvalError, resolveFlakeRef } from "./local-store/flake-ref.js";
-export { type PathInfo, PathInfoError, queryPathInfos, resolveStorePath } from "./local-store/path-info.js";
+export { FlakeEvalError, resolveFlakeRef } from "./local-nix/flake-ref.js";
+export { type PathInfo, PathInfoError, queryPathInfos, resolveStorePath } from "./local-nix/path-info.js";
 // Migrate: the steps from Garnix to an own cache, a state file, plan/apply/status/rollback
 export {
   type MigrateOptions,

@@ -41,7 +41,7 @@ import {
   runNixForms,
   runNixProgram,
   stripAnsi
-} from "./chunk-AZQGG2HT.mjs";
+} from "./chunk-GBZ6U2MA.mjs";
 import {
   HttpCache,
   ciRun,
@@ -7593,7 +7593,7 @@ function runContext(env = process.env) {
   return ctx;
 }
 
-// src/local-store/nix-config.ts
+// src/local-nix/nix-config.ts
 var settingSchema = external_exports.union([external_exports.object({ value: external_exports.unknown() }).passthrough(), external_exports.unknown()]);
 var configSchema = external_exports.record(external_exports.string(), settingSchema);
 function settingValue(setting) {
@@ -8307,10 +8307,10 @@ import { existsSync as existsSync2, realpathSync, statSync as statSync2 } from "
 import { readFile } from "node:fs/promises";
 import path2 from "node:path";
 
-// src/local-store/flake-eval.ts
+// src/local-nix/flake-eval.ts
 import { fileURLToPath } from "node:url";
 
-// src/local-store/flake-ref.ts
+// src/local-nix/flake-ref.ts
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 var FlakeEvalError = class extends NixcacheError {
@@ -8359,7 +8359,7 @@ function withFlakeDir(ref, sub) {
   return query ? `${base}?${query}` : base;
 }
 
-// src/local-store/flake-eval.ts
+// src/local-nix/flake-eval.ts
 var EVAL_FILE = fileURLToPath(new URL("./eval-targets.nix", import.meta.url));
 var EVAL_EXPR = 'import (builtins.getEnv "NIXCACHE_EVAL_FILE")';
 var RawTarget = external_exports.object({
@@ -8932,7 +8932,7 @@ function result(targets, config, flake) {
   return res;
 }
 
-// src/local-store/realise.ts
+// src/local-nix/realise.ts
 import { spawn } from "node:child_process";
 var ACT_BUILD = 105;
 var ACT_SUBSTITUTE = 108;
@@ -9155,7 +9155,7 @@ var TargetPusher = class _TargetPusher {
   /** `needed`: whether anything may be pushed (else no session, and the push code is not loaded). */
   static async start(opts, needed, health, emit) {
     const filter = new UpstreamFilter(opts.upstreams ?? []);
-    const { PushSession: PushSession2 } = needed ? await import("./session-ABZXGSJQ.mjs") : { PushSession: null };
+    const { PushSession: PushSession2 } = needed ? await import("./session-25MYZ5E5.mjs") : { PushSession: null };
     const sessions = PushSession2 ? opts.push.map((p, i) => {
       const session = new PushSession2(p.cache, {
         ...opts.pushOptions,

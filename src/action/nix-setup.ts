@@ -14,7 +14,7 @@ import {
   restoreNixSetup,
   type SubstituterPlan,
 } from "../github/nix-setup.js";
-import type { NixConfig } from "../local-store/nix-config.js";
+import type { NixConfig } from "../local-nix/nix-config.js";
 import { errorMessage } from "../util/errors.js";
 
 const STATE_KEY = "nix-setup";

@@ -4,7 +4,7 @@
 // no native addon).
 import * as core from "@actions/core";
 import { readActionInputs, runContext } from "../github/action-inputs.js";
-import { readNixConfig } from "../local-store/nix-config.js";
+import { readNixConfig } from "../local-nix/nix-config.js";
 import { errorMessage, NixcacheError } from "../util/errors.js";
 import { parseExtraArgs } from "./extra-args.js";
 import { runBuildOrCi } from "./modes/build.js";

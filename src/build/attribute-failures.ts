@@ -1,6 +1,6 @@
 // After the realisation: why each target still without valid outputs failed (its own build, a
 // dependency's, an interruption, or Nix's last error), and the log that shows it.
-import { derivationRequisites, failedBuilds } from "../local-store/realise.js";
+import { derivationRequisites, failedBuilds } from "../local-nix/realise.js";
 import type { Target } from "../targets/resolve.js";
 import { LOG_TAIL_LINES } from "../ui-api/log-text.js";
 import type { TargetPusher } from "./push-targets.js";

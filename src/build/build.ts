@@ -3,7 +3,7 @@
 // closure to every push cache as soon as its outputs are valid, while the others still build.
 // The build log of every target built (or failed) goes to each push cache that takes logs, as
 // `log/<drv basename>`, where `nix log` and the server's dashboard find it.
-import { buildableSystems, readNixConfig } from "../local-store/nix-config.js";
+import { buildableSystems, readNixConfig } from "../local-nix/nix-config.js";
 import { resolveTargets, type Target } from "../targets/resolve.js";
 import { attributeFailures } from "./attribute-failures.js";
 import { initialEntries } from "./entries.js";

@@ -1,6 +1,6 @@
 // Pushing each finished target's closure to every push cache that lacks it, while the others
 // still build: one push session per cache, each target pushed once.
-import { invalidPaths } from "../local-store/realise.js";
+import { invalidPaths } from "../local-nix/realise.js";
 import type { PushSession } from "../push/session.js";
 import type { Target } from "../targets/resolve.js";
 import { errorCode, errorMessage } from "../util/errors.js";

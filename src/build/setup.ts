@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { cacheToken } from "../caches/credentials.js";
 import { openCache } from "../caches/open.js";
-import type { NixConfig } from "../local-store/nix-config.js";
+import type { NixConfig } from "../local-nix/nix-config.js";
 import { type PublicKey, parsePublicKey, publicKeyOf, type SecretKey } from "../nix/signing.js";
 import type { PushOptions } from "../push/session.js";
 import type { Target } from "../targets/resolve.js";

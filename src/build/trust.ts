@@ -1,6 +1,6 @@
 // Which keys a push cache is trusted to sign with, and the upstream filter.
 import type { BinaryCache } from "../caches/types.js";
-import type { PathInfo } from "../local-store/path-info.js";
+import type { PathInfo } from "../local-nix/path-info.js";
 import { type PublicKey, parsePublicKey } from "../nix/signing.js";
 import { parseStorePath } from "../nix/store-path.js";
 import { PathLookup } from "../verify/lookup.js";

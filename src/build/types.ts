@@ -1,7 +1,7 @@
 // What a build takes (its options, the push caches), tells as it goes (events) and returns (the
 // report, whose JSON is the `--json` contract).
 import type { WritableBinaryCache } from "../caches/types.js";
-import type { NixConfig } from "../local-store/nix-config.js";
+import type { NixConfig } from "../local-nix/nix-config.js";
 import type { PublicKey } from "../nix/signing.js";
 import type { PushEvent, PushOptions } from "../push/session.js";
 import type { ResolveOptions, Target } from "../targets/resolve.js";

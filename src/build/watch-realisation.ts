@@ -2,7 +2,7 @@
 // runs. Each target whose outputs become valid goes to the push at once, while the others still
 // build; each derivation's log lines are kept for the report and the caches.
 import { mkdir } from "node:fs/promises";
-import { invalidPaths, type RealiseResult, realise } from "../local-store/realise.js";
+import { invalidPaths, type RealiseResult, realise } from "../local-nix/realise.js";
 import type { Target } from "../targets/resolve.js";
 import { outputsOf } from "./entries.js";
 import type { TargetPusher } from "./push-targets.js";

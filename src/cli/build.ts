@@ -17,7 +17,7 @@ import type { BuildFlags } from "../flags/values.js";
 import { appendStepSummary, inGitHubActions, stepSummaryFile } from "../github/step-summary.js";
 import { TargetChecks } from "../github/target-checks.js";
 import { readSigningKey } from "../keys/key-files.js";
-import { buildableSystems, type NixConfig, readNixConfig } from "../local-store/nix-config.js";
+import { buildableSystems, type NixConfig, readNixConfig } from "../local-nix/nix-config.js";
 import { abortOnSigint } from "../util/abort.js";
 import { exitCodeOf } from "../util/errors.js";
 import { BuildProgress } from "./build-progress.js";

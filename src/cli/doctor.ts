@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { doctorExitCode, runDoctor } from "../doctor/doctor.js";
 import { formatDoctorReport } from "../doctor/render.js";
-import { FlakeEvalError } from "../local-store/flake-ref.js";
+import { FlakeEvalError } from "../local-nix/flake-ref.js";
 import { parseCountFlag, parseDurationFlag } from "../util/flag-values.js";
 import { printJson, UserError } from "./output.js";
 

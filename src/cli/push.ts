@@ -5,7 +5,7 @@ import { openCache } from "../caches/open.js";
 import { COMMAND_FLAGS } from "../flags/table.js";
 import type { PushFlags } from "../flags/values.js";
 import { readSigningKey } from "../keys/key-files.js";
-import { resolveStorePath } from "../local-store/path-info.js";
+import { resolveStorePath } from "../local-nix/path-info.js";
 import type { SecretKey } from "../nix/signing.js";
 import { type PushEvent, type PushSummary, push } from "../push/push.js";
 import { formatPushSummary, pushSummaryJson } from "../report/push-report.js";

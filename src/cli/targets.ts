@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { TARGET_FLAGS } from "../flags/table.js";
 import type { TargetFlags } from "../flags/values.js";
-import { FlakeEvalError } from "../local-store/flake-ref.js";
+import { FlakeEvalError } from "../local-nix/flake-ref.js";
 import { formatTargetsTable } from "../report/targets-report.js";
 import { GarnixConfigError } from "../targets/garnix-config.js";
 import { resolveTargets } from "../targets/resolve.js";

@@ -7,7 +7,7 @@ import { formatAnnotations } from "../github/annotations.js";
 import { appendStepSummary, inGitHubActions, stepSummaryFile } from "../github/step-summary.js";
 import { aggregateError, aggregateFinal, aggregatePending } from "../github/target-checks.js";
 import { readPublicKeyArg } from "../keys/key-files.js";
-import { resolveStorePath } from "../local-store/path-info.js";
+import { resolveStorePath } from "../local-nix/path-info.js";
 import { KeyFormatError, type PublicKey } from "../nix/signing.js";
 import { verifyDashboardReport } from "../report/dashboard-report.js";
 import { formatMarkdownSummary, formatTable, waitProgressLine } from "../report/verify-report.js";

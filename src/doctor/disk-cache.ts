@@ -10,7 +10,7 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
-import { type NixVersion, narinfoDiskCacheName } from "../local-store/nix-version.js";
+import { type NixVersion, narinfoDiskCacheName } from "../local-nix/nix-version.js";
 import { type NarInfo, parseNarInfo } from "../nix/narinfo.js";
 
 const NAMES = ["binary-cache-v8.sqlite", "binary-cache-v7.sqlite", "binary-cache-v6.sqlite"];

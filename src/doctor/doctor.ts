@@ -3,8 +3,8 @@
 // the checks of checks.ts over it and returns one report. Printing is render.ts's; the exit status
 // is `doctorExitCode`'s: one summary decides it.
 import os from "node:os";
-import type { NixConfig } from "../local-store/nix-config.js";
-import { olderThanTested } from "../local-store/nix-version.js";
+import type { NixConfig } from "../local-nix/nix-config.js";
+import { olderThanTested } from "../local-nix/nix-version.js";
 import type { PublicKey } from "../nix/signing.js";
 import { parseStorePath } from "../nix/store-path.js";
 import { errorMessage } from "../util/errors.js";

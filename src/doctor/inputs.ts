@@ -3,11 +3,11 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type FlakeNixConfig, readFlakeNixConfig } from "../local-store/flake-nix-config.js";
-import { resolveFlakeRef } from "../local-store/flake-ref.js";
-import { nixVersion } from "../local-store/nix-command.js";
-import { listOf, type NixConfig, readNixConfig, readStoreTrust } from "../local-store/nix-config.js";
-import { describeNix, type NixVersion } from "../local-store/nix-version.js";
+import { type FlakeNixConfig, readFlakeNixConfig } from "../local-nix/flake-nix-config.js";
+import { resolveFlakeRef } from "../local-nix/flake-ref.js";
+import { nixVersion } from "../local-nix/nix-command.js";
+import { listOf, type NixConfig, readNixConfig, readStoreTrust } from "../local-nix/nix-config.js";
+import { describeNix, type NixVersion } from "../local-nix/nix-version.js";
 import { NixcacheError } from "../util/errors.js";
 import type { ConfigSource, FlakeConfigTrust } from "./checks.js";
 import { defaultDiskCacheFile } from "./disk-cache.js";

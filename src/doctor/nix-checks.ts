@@ -7,7 +7,7 @@
 //   from 2.34) that no longer says what the cache says;
 // and the commands that clear each, for the Nix at hand.
 
-import { type MetaTtl, type NixVersion, narinfoMetaTtl } from "../local-store/nix-version.js";
+import { type MetaTtl, type NixVersion, narinfoMetaTtl } from "../local-nix/nix-version.js";
 import type { CacheInfo } from "../nix/cache-info.js";
 import type { Finding } from "./checks.js";
 import type { DiskCacheMeta } from "./disk-cache.js";

@@ -1,7 +1,7 @@
 // The one mapping from parsed build flags (the CLI's `build`/`ci`, the Action's build/ci modes)
 // to what `prepareBuild` opens: keys parsed, upstream choice, defaults of the flag table.
 import { type BuildSetup, parsePublicKeys, type UpstreamChoice } from "../build/setup.js";
-import type { NixConfig } from "../local-store/nix-config.js";
+import type { NixConfig } from "../local-nix/nix-config.js";
 import type { SecretKey } from "../nix/signing.js";
 import type { Target } from "../targets/resolve.js";
 import { NixcacheError } from "../util/errors.js";

@@ -12,7 +12,7 @@ import { homedir, userInfo } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { defaultNetrcFile } from "../http/netrc.js";
-import type { NixConfig } from "../local-store/nix-config.js";
+import type { NixConfig } from "../local-nix/nix-config.js";
 import { readTextIfExists } from "../util/files.js";
 
 const BEGIN =

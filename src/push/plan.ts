@@ -1,5 +1,5 @@
 import type { WritableBinaryCache } from "../caches/types.js";
-import type { PathInfo } from "../local-store/path-info.js";
+import type { PathInfo } from "../local-nix/path-info.js";
 import { parseStorePath } from "../nix/store-path.js";
 
 /** The closure split into what the cache lacks (dependencies first) and what it has. */

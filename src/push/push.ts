@@ -2,7 +2,7 @@
 // → compress → upload, with `jobs` NARs in flight. `push` is one push session fed once; see
 // session.ts for the ordering guarantee (a narinfo only after its references').
 import type { WritableBinaryCache } from "../caches/types.js";
-import { queryPathInfos } from "../local-store/path-info.js";
+import { queryPathInfos } from "../local-nix/path-info.js";
 import { DEFAULT_STORE_DIR } from "../nix/store-path.js";
 import { planPush } from "./plan.js";
 import { type PushOptions, PushSession, type PushSummary } from "./session.js";

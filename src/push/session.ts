@@ -5,7 +5,7 @@
 
 import type { UploadInfo, WritableBinaryCache } from "../caches/types.js";
 import type { Compression } from "../codec/compression.js";
-import { type PathInfo, queryPathInfos } from "../local-store/path-info.js";
+import { type PathInfo, queryPathInfos } from "../local-nix/path-info.js";
 import { narInfoFingerprint } from "../nix/narinfo.js";
 import { type SecretKey, signDetached } from "../nix/signing.js";
 import { DEFAULT_STORE_DIR, parseStorePath } from "../nix/store-path.js";

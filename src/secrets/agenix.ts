@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { evalImpureJson } from "../local-store/flake-eval.js";
+import { evalImpureJson } from "../local-nix/flake-eval.js";
 import { NixcacheError } from "../util/errors.js";
 import { type AgeIdentity, decryptAge } from "./age.js";
 

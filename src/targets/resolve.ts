@@ -7,8 +7,8 @@ import {
   type FlakeEvalResult,
   readFlakeFile,
   readFlakeGarnixConfig,
-} from "../local-store/flake-eval.js";
-import { type FlakeSource, locateFlake, withFlakeDir } from "../local-store/flake-ref.js";
+} from "../local-nix/flake-eval.js";
+import { type FlakeSource, locateFlake, withFlakeDir } from "../local-nix/flake-ref.js";
 import {
   defaultGarnixConfig,
   FLAKE_CONFIG_SOURCE,

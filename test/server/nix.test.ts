@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { runNixProgram } from "../../src/local-store/nix-command.js";
+import { runNixProgram } from "../../src/local-nix/nix-command.js";
 import { adminCreateCache, adminCreateToken, adminListCaches } from "../../src/server/admin.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import type { StateLocation } from "../../src/server/state-location.js";

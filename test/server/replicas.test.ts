@@ -10,7 +10,7 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { runNixProgram } from "../../src/local-store/nix-command.js";
+import { runNixProgram } from "../../src/local-nix/nix-command.js";
 import { adminCreateCache, adminCreateToken } from "../../src/server/admin.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import { openMetadata, openStorage, type StateLocation } from "../../src/server/state-location.js";

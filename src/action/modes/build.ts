@@ -22,7 +22,7 @@ import { buildSetupOf } from "../../flags/build-setup.js";
 import type { BuildFlags } from "../../flags/values.js";
 import type { ActionInputs, RunContext } from "../../github/action-inputs.js";
 import { aggregateError, aggregatePending, TargetChecks } from "../../github/target-checks.js";
-import { buildableSystems, readNixConfig } from "../../local-store/nix-config.js";
+import { buildableSystems, readNixConfig } from "../../local-nix/nix-config.js";
 import { errorMessage } from "../../util/errors.js";
 import { checksOf } from "../checks.js";
 import type { ExtraArgs } from "../extra-args.js";

@@ -3,7 +3,7 @@ import * as core from "@actions/core";
 import { cacheToken } from "../../caches/credentials.js";
 import { openCache } from "../../caches/open.js";
 import type { ActionInputs } from "../../github/action-inputs.js";
-import { resolveStorePath } from "../../local-store/path-info.js";
+import { resolveStorePath } from "../../local-nix/path-info.js";
 import { type PushSummary, push } from "../../push/push.js";
 import { formatPushSummary } from "../../report/push-report.js";
 import { NixcacheError } from "../../util/errors.js";

@@ -8,7 +8,7 @@ import { openAndProbeCaches } from "../../caches/probe.js";
 import type { ActionInputs, RunContext } from "../../github/action-inputs.js";
 import { verifyAnnotations } from "../../github/annotations.js";
 import { aggregateError, aggregateFinal, aggregatePending } from "../../github/target-checks.js";
-import type { NixConfig } from "../../local-store/nix-config.js";
+import type { NixConfig } from "../../local-nix/nix-config.js";
 import { type PublicKey, publicKeyOf } from "../../nix/signing.js";
 import { verifyDashboardReport } from "../../report/dashboard-report.js";
 import {

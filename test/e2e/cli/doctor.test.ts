@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { applyEdits, type FileEdit } from "../../../src/doctor/edits.js";
-import { runNixProgram } from "../../../src/local-store/nix-command.js";
+import { runNixProgram } from "../../../src/local-nix/nix-command.js";
 import { formatPublicKey, generateSecretKey, publicKeyOf } from "../../../src/nix/signing.js";
 import { adminCreateCache, adminCreateToken } from "../../../src/server/admin.js";
 import { type RunningServer, startServer } from "../../../src/server/server.js";

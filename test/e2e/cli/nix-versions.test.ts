@@ -447,7 +447,7 @@ describe("nix derivation show in every shape", () => {
       out: nixSync("nix-store", ["--query", "--outputs", d]).toString().trim(),
     }));
     const script = path.join(dir, "show.mjs");
-    const lib = fileURLToPath(new URL("../../../dist/local-store/derivation-show.js", import.meta.url));
+    const lib = fileURLToPath(new URL("../../../dist/local-nix/derivation-show.js", import.meta.url));
     await writeFile(
       script,
       `import { showDerivations } from ${JSON.stringify(lib)};\nconsole.log(JSON.stringify(await showDerivations(process.argv.slice(2))));\n`,

@@ -174,7 +174,7 @@ describe("the npm package, packed, installed and run as a user does", { concurre
       "dist/index.js",
       "dist/index.d.ts",
       "dist/ci/embedded.js",
-      "dist/local-store/eval-targets.nix",
+      "dist/local-nix/eval-targets.nix",
       "dist/ui/index.html",
       "dist/ui/app.js",
     ])

@@ -9,7 +9,7 @@ import { mkdtempSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { runNixProgram } from "../../../src/local-store/nix-command.js";
+import { runNixProgram } from "../../../src/local-nix/nix-command.js";
 import { parseNarInfo } from "../../../src/nix/narinfo.js";
 import { gcCutoff } from "../../../src/server/metadata/limits.js";
 import { type RunningServer, startServer } from "../../../src/server/server.js";

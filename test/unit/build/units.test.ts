@@ -12,8 +12,8 @@ import {
 import type { BuildReport, BuildTarget } from "../../../src/build/types.js";
 import type { CiReport } from "../../../src/ci/ci.js";
 import { formatCiMarkdown } from "../../../src/ci/render.js";
-import { buildableSystems, parseNixConfigJson } from "../../../src/local-store/nix-config.js";
-import { InternalJsonParser, type RealiseEvent } from "../../../src/local-store/realise.js";
+import { buildableSystems, parseNixConfigJson } from "../../../src/local-nix/nix-config.js";
+import { InternalJsonParser, type RealiseEvent } from "../../../src/local-nix/realise.js";
 import { attrName, attrText } from "../../../src/targets/select.js";
 import { cleanLogLine, shownLine } from "../../../src/ui-api/log-text.js";
 

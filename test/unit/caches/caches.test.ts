@@ -10,7 +10,7 @@ import { HttpCache } from "../../../src/caches/http-cache.js";
 import { openCache } from "../../../src/caches/open.js";
 import { decompressor, parseCompression } from "../../../src/codec/compression.js";
 import { parseNetrc } from "../../../src/http/netrc.js";
-import { parsePathInfoJson, queryPathInfos } from "../../../src/local-store/path-info.js";
+import { parsePathInfoJson, queryPathInfos } from "../../../src/local-nix/path-info.js";
 import { formatHashNix32, hashEquals } from "../../../src/nix/hash.js";
 import { validateNar } from "../../../src/nix/nar-decode.js";
 import { verifyNarInfo } from "../../../src/nix/narinfo.js";

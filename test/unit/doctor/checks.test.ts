@@ -7,7 +7,7 @@ import { flakeConfigFindings } from "../../../src/doctor/checks.js";
 import { applyEdits, describeEdit, planEdits, removalEdits } from "../../../src/doctor/edits.js";
 import { flakeConfigTrust } from "../../../src/doctor/inputs.js";
 import { deadCost } from "../../../src/doctor/probe.js";
-import { parseNixConfigJson } from "../../../src/local-store/nix-config.js";
+import { parseNixConfigJson } from "../../../src/local-nix/nix-config.js";
 
 const FLAKE = `{
   nixConfig = {

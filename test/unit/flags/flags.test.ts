@@ -13,7 +13,7 @@ import { buildSetupOf } from "../../../src/flags/build-setup.js";
 import { parseFlagValues } from "../../../src/flags/parse.js";
 import { COMMAND_FLAGS, type FlagSpec } from "../../../src/flags/table.js";
 import type { BuildFlags } from "../../../src/flags/values.js";
-import type { NixConfig } from "../../../src/local-store/nix-config.js";
+import type { NixConfig } from "../../../src/local-nix/nix-config.js";
 import { NixcacheError } from "../../../src/util/errors.js";
 import { parseDurationFlag, parseIntFlag } from "../../../src/util/flag-values.js";
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type Faults, startCacheServer } from "../../../bench/push/http-cache-server.js";
 import { openCache } from "../../../src/caches/open.js";
-import { queryPathInfos } from "../../../src/local-store/path-info.js";
+import { queryPathInfos } from "../../../src/local-nix/path-info.js";
 import { parseNarInfo } from "../../../src/nix/narinfo.js";
 import { nix32Encode } from "../../../src/nix/nix32.js";
 import { parseSecretKey } from "../../../src/nix/signing.js";

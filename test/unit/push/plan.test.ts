@@ -1,7 +1,7 @@
 // topoSort (src/push/plan.ts): the order a push publishes narinfos in.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { PathInfo } from "../../../src/local-store/path-info.js";
+import type { PathInfo } from "../../../src/local-nix/path-info.js";
 import { topoSort } from "../../../src/push/plan.js";
 
 const S = "/nix/store/";

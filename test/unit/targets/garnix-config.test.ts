@@ -7,7 +7,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { withFlakeDir } from "../../../src/local-store/flake-ref.js";
+import { withFlakeDir } from "../../../src/local-nix/flake-ref.js";
 import {
   GarnixConfigError,
   KNOWN_KEYS,

@@ -17,13 +17,13 @@ import {
   signDetached
 } from "./chunk-HG6QJGPZ.mjs";
 
-// src/local-store/path-info.ts
+// src/local-nix/path-info.ts
 import { realpath } from "node:fs/promises";
 
-// src/local-store/nix-command.ts
+// src/local-nix/nix-command.ts
 import { spawn } from "node:child_process";
 
-// src/local-store/nix-version.ts
+// src/local-nix/nix-version.ts
 var NUM = "([0-9]+)\\.([0-9]+)(?:\\.([0-9]+))?";
 var VERSION_LINE = new RegExp(`^\\S+ \\((Nix|Lix, like Nix|Determinate Nix ${NUM}[^)]*)\\) ${NUM}`);
 var triple = (a, b, c) => [Number(a), Number(b), Number(c ?? 0)];
@@ -57,7 +57,7 @@ function configShowForms(v) {
   return [["show-config"]];
 }
 
-// src/local-store/nix-command.ts
+// src/local-nix/nix-command.ts
 var NixCommandError = class extends NixcacheError {
   constructor(message2, exitCode, stderr) {
     super("unavailable", message2);
@@ -166,7 +166,7 @@ async function runNixForms(forms, rest, opts = {}) {
   throw last ?? new NixCommandError("no form of the command to run", null, "");
 }
 
-// src/local-store/path-info.ts
+// src/local-nix/path-info.ts
 var PathInfoError = class extends NixcacheError {
   constructor(message2, options) {
     super("failed", message2, options);

@@ -1,6 +1,6 @@
 # nixcache's flake evaluator: lists a flake's candidate attributes, selects with garnix.yaml's rules
 # and evaluates every selected one, in one `nix eval` process and without building. The spec (JSON
-# in $NIXCACHE_EVAL_SPEC) says what to do, so nothing is escaped into Nix code; src/local-store/
+# in $NIXCACHE_EVAL_SPEC) says what to do, so nothing is escaped into Nix code; src/local-nix/
 # flake-eval.ts writes it and checks the JSON this returns. The selection mirrors
 # src/targets/select.ts, and the caller cross-checks the two.
 # `tryEval` catches `throw`/`assert` only; other errors abort the process and the caller bisects.

@@ -3,7 +3,7 @@ import {
   CacheUnavailableError,
   PushSession,
   uploadInfo
-} from "./chunk-AZQGG2HT.mjs";
+} from "./chunk-GBZ6U2MA.mjs";
 import "./chunk-CI2MQBST.mjs";
 import "./chunk-HVBSCZIH.mjs";
 import "./chunk-HG6QJGPZ.mjs";

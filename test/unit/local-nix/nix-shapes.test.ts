@@ -1,9 +1,9 @@
-// Conformance of the Nix adapter (src/local-store) to every shape Nix versions print: each fixture
+// Conformance of the Nix adapter (src/local-nix) to every shape Nix versions print: each fixture
 // under test/fixtures/nix-versions/<implementation>-<version>/ is named with its version, command
 // and source in that directory's FIXTURES.json, and parses to the result its `expect` names — the
 // same result for the same store objects, whichever version printed them. Also: which form each
 // version is asked in, the doctor's words per version, and that no module outside
-// src/local-store spawns a Nix program.
+// src/local-nix spawns a Nix program.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -14,13 +14,13 @@ import {
   negativeCacheFindings,
   unknownSettingFindings,
 } from "../../../src/doctor/nix-checks.js";
-import { parseDerivationShowJson } from "../../../src/local-store/derivation-show.js";
-import { deprecationWarnings } from "../../../src/local-store/nix-command.js";
+import { parseDerivationShowJson } from "../../../src/local-nix/derivation-show.js";
+import { deprecationWarnings } from "../../../src/local-nix/nix-command.js";
 import {
   type NixConfig,
   parseNixConfigJson,
   parseStoreTrustJson,
-} from "../../../src/local-store/nix-config.js";
+} from "../../../src/local-nix/nix-config.js";
 import {
   configShowForms,
   derivationShowForms,
@@ -30,9 +30,9 @@ import {
   parseNixVersion,
   pathInfoJsonForms,
   storeTrustForms,
-} from "../../../src/local-store/nix-version.js";
-import { type PathInfo, parsePathInfoJson } from "../../../src/local-store/path-info.js";
-import { failedBuilds, InternalJsonParser, type RealiseEvent } from "../../../src/local-store/realise.js";
+} from "../../../src/local-nix/nix-version.js";
+import { type PathInfo, parsePathInfoJson } from "../../../src/local-nix/path-info.js";
+import { failedBuilds, InternalJsonParser, type RealiseEvent } from "../../../src/local-nix/realise.js";
 import { parseHash } from "../../../src/nix/hash.js";
 import { parseRealisationDocument, realisationName } from "../../../src/server/ingest/realisation.js";
 
@@ -382,14 +382,14 @@ describe("the doctor's version differences, in this version's words", () => {
 });
 
 describe("one adapter for every Nix invocation", () => {
-  test("no module outside src/local-store spawns nix, nix-store or nix-instantiate", () => {
+  test("no module outside src/local-nix spawns nix, nix-store or nix-instantiate", () => {
     const src = fileURLToPath(new URL("../../../src/", import.meta.url));
     const offenders: string[] = [];
     const walk = (dir: string) => {
       for (const e of readdirSync(dir, { withFileTypes: true })) {
         const p = path.join(dir, e.name);
         if (e.isDirectory()) walk(p);
-        else if (p.endsWith(".ts") && !p.includes(`${path.sep}local-store${path.sep}`)) {
+        else if (p.endsWith(".ts") && !p.includes(`${path.sep}local-nix${path.sep}`)) {
           const text = readFileSync(p, "utf8");
           if (
             /runNixProgram|\b(?:spawn|execFile|execFileSync|spawnSync)\(\s*["'`]nix(?:-store|-instantiate|-build)?["'`]/.test(
