@@ -46,6 +46,7 @@ const VISIBLE_OF_MERGE = `SELECT t.h FROM ${HASHES}
  */
 const BULK_SETTINGS = "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off";
 const BULK_MERGE = "SET LOCAL enable_hashjoin = off; SET LOCAL enable_nestloop = off";
+
 /** Of the blobs $1 (distinct), those no NAR record or side file names. */
 const UNNAMED_BLOBS = `SELECT b AS blob FROM unnest($1::text[]) AS b
   WHERE NOT EXISTS (SELECT 1 FROM nars u WHERE u.blob = b)
