@@ -7,8 +7,8 @@
 
 /**
  * Lookup statements under way at once before lookups are merged. One: at a million narinfos with
- * 16 clients, PostgreSQL's CPU per GET fell from about 100 µs with two to 40–85 with one, and the
- * server's by a tenth, for the same or more GETs a second (bench/scale notes).
+ * 16 clients, PostgreSQL's CPU per GET fell from 74–131 µs with two to 42–85 with one (a shared
+ * machine, so ranges; bench/scale notes).
  */
 const MAX_IN_FLIGHT = 1;
 /** Lookups one merged statement takes at most (the rest wait for the next). */
