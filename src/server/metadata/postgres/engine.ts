@@ -31,6 +31,8 @@ import { type FoundNarInfo, MergedLookups } from "./lookups.js";
  *   narinfo of the cache, whatever its size.
  * - MERGE: one pass over the cache's range of the primary key in order, merged with the sorted
  *   hashes (the planner made to merge by BULK_MERGE).
+ * The answer is one string too (VISIBLE_AS_ONE): a row per visible hash was a protocol message
+ * each, sent by PostgreSQL and parsed by pg, for 16,384 hashes longer than the merge itself.
  */
 const HASHES = "unnest(string_to_array($2::text, ' ')) AS t(h)";
 const NOT_PENDING =
@@ -40,6 +42,7 @@ const VISIBLE_OF_PROBES = `SELECT t.h FROM ${HASHES}
   WHERE ${NOT_PENDING}`;
 const VISIBLE_OF_MERGE = `SELECT t.h FROM ${HASHES}
   WHERE EXISTS (SELECT 1 FROM narinfos n WHERE n.cache = $1 AND n.hash = t.h) AND ${NOT_PENDING}`;
+const VISIBLE_AS_ONE = (q: string) => `SELECT string_agg(v.h, ' ') AS hs FROM (${q}) v`;
 /**
  * For the bulk query: compiling it (JIT, for the probes' estimated cost) took longer than running
  * it, and the sort of 32,768 hashes spilled to disk at the default work_mem.
@@ -182,11 +185,12 @@ export class PostgresEngine implements StoreEngine {
         const merge = bulkPlan(estimate, sorted.length) === "merge";
         if (merge) await t.client.query(BULK_MERGE);
         const q = merge ? VISIBLE_OF_MERGE : VISIBLE_OF_PROBES;
-        return (await t.client.query<{ h: string }>(q, [cache, sorted.join(" ")])).rows;
+        const r = await t.client.query<{ hs: string | null }>(VISIBLE_AS_ONE(q), [cache, sorted.join(" ")]);
+        return r.rows[0]?.hs ?? "";
       },
       { quiet: true },
     );
-    const visible = new Set(rows.map((r) => r.h));
+    const visible = new Set(rows === "" ? [] : rows.split(" "));
     return hashes.filter((h) => !visible.has(h));
   }
 
