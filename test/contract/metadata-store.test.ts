@@ -1989,6 +1989,29 @@ test("merged lookups: each its own statement up to two at once (one by default),
   assert.deepEqual(await Promise.all(two), ["A", "B", "dA"]);
   assert.deepEqual(statements, [["c/a"], ["c/b", "d/a"]]);
 
+  // A lone lookup that waited goes in the single lookup's statement (a probe), not in a join.
+  const kinds: string[] = [];
+  const lone = new MergedLookups(
+    async (cache, hash) => {
+      kinds.push("one");
+      return store.get(`${cache}\n${hash}`);
+    },
+    async (caches, hashes) => {
+      kinds.push("many");
+      return caches.flatMap((cache, i) => {
+        const text = store.get(`${cache}\n${hashes[i]}`);
+        return text === undefined ? [] : [{ cache, hash: hashes[i] as string, text }];
+      });
+    },
+  );
+  assert.deepEqual(await Promise.all([lone.get("c", "a"), lone.get("c", "b"), lone.get("c", "x")]), [
+    "A",
+    "B",
+    undefined,
+  ]);
+  assert.deepEqual(await Promise.all([lone.get("c", "a"), lone.get("c", "x")]), ["A", undefined]);
+  assert.deepEqual(kinds, ["one", "many", "one", "one"]);
+
   statements.length = 0;
   gate = new Promise<void>((r) => (release = r));
   failNext = true;

@@ -69,7 +69,15 @@ export class MergedLookups {
       hashes.push(key.slice(cut + 1));
     }
     this.inFlight++;
-    this.many(caches, hashes)
+    // One waiting (most, when the server is not busy) goes in the single lookup's statement, a
+    // primary-key probe, instead of a join with a one-element array.
+    const rows =
+      batch.length === 1
+        ? this.one(caches[0] as string, hashes[0] as string).then((text) =>
+            text === undefined ? [] : [{ cache: caches[0] as string, hash: hashes[0] as string, text }],
+          )
+        : this.many(caches, hashes);
+    rows
       .then(
         (rows) => {
           const found = new Map(rows.map((r) => [`${r.cache}\n${r.hash}`, r.text]));
