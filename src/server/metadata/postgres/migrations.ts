@@ -218,15 +218,6 @@ CREATE INDEX narinfos_pending_created ON narinfos(created_at) WHERE NOT visible;
     // pending rows) index does not: both index-only, where `visible` was read from each row.
     sql: "CREATE INDEX narinfos_pending_hash ON narinfos(cache, hash) WHERE NOT visible;",
   },
-  {
-    version: 15,
-    name: "narinfo hashes compared byte by byte",
-    // Under the database's locale (C.UTF-8, en_US.UTF-8) every comparison of two hashes went
-    // through strcoll: the bulk query's sort and merge at 1M narinfos ran 77-102 ms, 63-65 with
-    // COLLATE "C" (bytes, as SQLite compares). Rebuilds the indexes on hash (3 s at 1M); the table
-    // is not rewritten.
-    sql: 'ALTER TABLE narinfos ALTER COLUMN hash TYPE TEXT COLLATE "C";',
-  },
 ];
 
 /** The newest version; numbers may have gaps while branches that each add one are merged. */
