@@ -139,16 +139,24 @@ const pct = (xs: number[], p: number) =>
  * cache and the miss: all misses went to c0, and each other cache was asked for a tenth of its
  * sample only, 900 narinfos in all at 10k rows, which the server soon answered from memory.)
  */
-function target(sample: string[][], k: number): { path: string; status: number } {
+function target(sample: string[][], k: number): Target {
   const c = k % CACHES;
   const s = sample[c] as string[];
-  const hit = Math.floor(k / CACHES) % 10 !== 0;
+  if (Math.floor(k / CACHES) % 10 === 0) return miss(k);
   // Knuth's multiplicative hash of k: spread evenly over the sample, the same for every run, and
   // hardly a hash twice before the sample is used up.
-  const hash = hit
-    ? (s[Math.floor(((Math.imul(k, 2654435761) >>> 0) / 2 ** 32) * s.length)] as string)
-    : nix32Encode(randomBytes(20));
-  return { path: `/c${c}/${hash}.narinfo`, status: hit ? 200 : 404 };
+  const hash = s[Math.floor(((Math.imul(k, 2654435761) >>> 0) / 2 ** 32) * s.length)] as string;
+  return { path: `/c${c}/${hash}.narinfo`, status: 200 };
+}
+
+interface Target {
+  path: string;
+  status: number;
+}
+
+/** A GET of request number `k` for a hash no cache has. */
+function miss(k: number): Target {
+  return { path: `/c${k % CACHES}/${nix32Encode(randomBytes(20))}.narinfo`, status: 404 };
 }
 
 /**
@@ -222,7 +230,7 @@ async function narinfoLoad(
 }
 
 /**
- * GETs at `rate` per second for SECONDS, open loop: request i is due at start + i/rate and is sent
+ * GETs at `rate` per second for `seconds`, open loop (request k asks for `targetOf(k)`): request i is due at start + i/rate and is sent
  * then (or as soon as the timer fires after), whether or not earlier ones were answered; its
  * latency runs from when it was due. The pool stays under the connections the server allows one
  * client address (64, --max-connections-per-client; those of the phase before may not be closed on
@@ -231,15 +239,16 @@ async function narinfoLoad(
  */
 async function openLoad(
   pool: Pool,
-  sample: string[][],
   rate: number,
+  seconds: number,
+  targetOf: (k: number) => Target,
 ): Promise<{ rate: number; rateP50: number; rateP99: number; rateMax: number }> {
-  const total = Math.round(rate * SECONDS);
+  const total = Math.round(rate * seconds);
   const lat: number[] = [];
   const answers: Array<Promise<void>> = [];
   const failures: string[] = [];
   const send = async (k: number, due: number) => {
-    const t = target(sample, k);
+    const t = targetOf(k);
     try {
       const r = await pool.request({ method: "GET", path: t.path });
       await r.body.dump();
@@ -270,25 +279,6 @@ async function openLoad(
     rateP99: +pct(lat, 99).toFixed(2),
     rateMax: +(lat[lat.length - 1] as number).toFixed(2),
   };
-}
-
-/**
- * One second of the open loop's schedule before it is timed, on the same pool, so that the
- * connections it needs are open (a pool opens them as requests outrun it: in the timed second
- * those TCP handshakes and the server's accepts were counted as the server's latency). Misses
- * only: each is a lookup in the metadata store, as a first GET is, and none is kept in the
- * server's memory to answer a timed GET later.
- */
-async function leadIn(pool: Pool, rate: number): Promise<void> {
-  const t0 = performance.now();
-  const answers: Array<Promise<void>> = [];
-  for (let i = 0; i < rate; i++) {
-    const wait = t0 + (i * 1000) / rate - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    const path = `/c${i % CACHES}/${nix32Encode(randomBytes(20))}.narinfo`;
-    answers.push(pool.request({ method: "GET", path }).then((r) => r.body.dump()));
-  }
-  await Promise.all(answers);
 }
 
 async function bulkQuery(url: string, token: string, sample: string[][]): Promise<number> {
@@ -364,11 +354,15 @@ async function measureLevel(e: Engine, level: number): Promise<void> {
     // 20,000 a cache beyond): a hash asked for before is answered from memory, not from the
     // database (memHits).
     await warmUp(s.url, e.sample);
-    const openPool = new Pool(new URL(s.url).origin, { connections: 40 });
-    if (RATE > 0) await leadIn(openPool, RATE);
+    const openPool = RATE > 0 ? new Pool(new URL(s.url).origin, { connections: 40 }) : undefined;
+    // A lead-in: one second of the open loop's schedule before it is timed, on the same pool, so
+    // that the connections it needs are open (a pool opens them as requests outrun it: in the
+    // timed second those TCP handshakes and the server's accepts were counted as the server's
+    // latency). Misses only: none is kept in the server's memory to answer a timed GET later.
+    if (openPool) await openLoad(openPool, RATE, 1, miss);
     const before = await lookups(s.url);
-    const open = RATE > 0 ? await openLoad(openPool, e.sample, RATE) : {};
-    await openPool.close();
+    const open = openPool ? await openLoad(openPool, RATE, SECONDS, (k) => target(e.sample, k)) : {};
+    await openPool?.close();
     const q = await narinfoLoad(s.url, e.sample, Math.round(RATE * SECONDS));
     const after = await lookups(s.url);
     const hits = after.hits - before.hits;
