@@ -32,7 +32,8 @@ import { type FoundNarInfo, MergedLookups } from "./lookups.js";
  * - MERGE: one pass over the cache's range of the primary key in order, merged with the sorted
  *   hashes (the planner made to merge by BULK_MERGE).
  * The answer is one string too (VISIBLE_AS_ONE): a row per visible hash was a protocol message
- * each, sent by PostgreSQL and parsed by pg, for 16,384 hashes longer than the merge itself.
+ * each, sent by PostgreSQL and parsed by pg (for 16,384 hashes, 23 ms of the server's CPU in a
+ * profile of one request).
  */
 const HASHES = "unnest(string_to_array($2::text, ' ')) AS t(h)";
 const NOT_PENDING =
@@ -173,7 +174,7 @@ export class PostgresEngine implements StoreEngine {
   async missingNarInfos(cache: string, hashes: readonly string[]): Promise<string[]> {
     if (hashes.length === 0) return [];
     const sorted = [...new Set(hashes)].sort();
-    const rows = await this.db.tx(
+    const found = await this.db.tx(
       async (t) => {
         await t.client.query(BULK_SETTINGS);
         // The planner's estimate of the cache's narinfos (its statistics: planning only, no rows read).
@@ -190,7 +191,7 @@ export class PostgresEngine implements StoreEngine {
       },
       { quiet: true },
     );
-    const visible = new Set(rows === "" ? [] : rows.split(" "));
+    const visible = new Set(found === "" ? [] : found.split(" "));
     return hashes.filter((h) => !visible.has(h));
   }
 
